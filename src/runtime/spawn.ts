@@ -1,0 +1,124 @@
+/**
+ * DOC: spawning named workers, from TypeScript sources or compiled JavaScript.
+ *
+ * Every worker kind has a thin entry point in `workers/<kind>.ts`. Run from sources (tests,
+ * `npm run bench:*` under tsx) a worker must register the tsx loader itself — a Node 20 Worker does
+ * not inherit `--import=tsx` — so it starts through `workers/bootstrap.mjs`, which registers tsx
+ * and imports the entry. Run from `dist/` (the `dcd` CLI) the compiled entry starts directly.
+ *
+ * A crash (uncaught exception, unhandled rejection, unexpected exit) surfaces at once as a
+ * `WorkerCrash` naming the worker and carrying its stack: every pending call made through
+ * `WorkerHandle.call` rejects with it, and `onCrash` listeners run, so a run ends instead of
+ * hanging on a reply that will never come.
+ */
+import { Worker } from 'node:worker_threads';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { existsSync } from 'node:fs';
+import * as Comlink from 'comlink';
+import nodeEndpoint from 'comlink/dist/esm/node-adapter.mjs';
+
+const fromSource = import.meta.url.endsWith('.ts');
+
+export class WorkerCrash extends Error {
+  readonly worker: string;
+  readonly workerStack: string | undefined;
+  constructor(worker: string, message: string, stack?: string) {
+    super(`worker ${worker} crashed: ${message}`);
+    this.worker = worker;
+    this.workerStack = stack;
+    if (stack) this.stack = `${this.name}: ${this.message}\n--- worker stack ---\n${stack}`;
+  }
+  override get name(): string {
+    return 'WorkerCrash';
+  }
+}
+
+/** Resolve `workers/<kind>` for the current mode (source .ts via bootstrap, or compiled .js). */
+export function workerEntry(kind: string): { script: URL; entry?: string } {
+  if (fromSource) {
+    const ts = new URL(`../../workers/${kind}.ts`, import.meta.url);
+    return { script: new URL('../../workers/bootstrap.mjs', import.meta.url), entry: ts.href };
+  }
+  return { script: new URL(`../../workers/${kind}.js`, import.meta.url) };
+}
+
+export interface SpawnOptions {
+  /** worker kind = file name under workers/ (without extension) */
+  kind: string;
+  /** unique name, used in crash reports and thread slots */
+  name: string;
+  /** startup handshake payload (SharedArrayBuffers are shared, not copied) */
+  data: object;
+  /** an explicit entry file instead of workers/<kind> (test fixtures) */
+  entryFile?: string;
+}
+
+export class WorkerHandle<T> {
+  readonly name: string;
+  readonly worker: Worker;
+  readonly api: Comlink.Remote<T>;
+  private crash: WorkerCrash | null = null;
+  private readonly crashListeners = new Set<(e: WorkerCrash) => void>();
+  private readonly crashed: Promise<never>;
+  private exiting = false;
+
+  constructor(opts: SpawnOptions) {
+    this.name = opts.name;
+    let script: URL;
+    let entry: string | undefined;
+    if (opts.entryFile) {
+      const isTs = opts.entryFile.endsWith('.ts');
+      script = isTs ? new URL('../../workers/bootstrap.mjs', import.meta.url) : pathToFileURL(opts.entryFile);
+      entry = isTs ? pathToFileURL(opts.entryFile).href : undefined;
+    } else {
+      ({ script, entry } = workerEntry(opts.kind));
+    }
+    if (!existsSync(fileURLToPath(script))) throw new Error(`worker entry ${fileURLToPath(script)} not found (run \`npm run build\`?)`);
+    this.worker = new Worker(script, {
+      workerData: { ...opts.data, __entry: entry, __name: opts.name },
+      name: opts.name,
+      stdout: false,
+      stderr: false,
+    });
+    let rejectCrash!: (e: WorkerCrash) => void;
+    this.crashed = new Promise<never>((_, rej) => { rejectCrash = rej; });
+    this.crashed.catch(() => undefined);
+    const fail = (e: WorkerCrash): void => {
+      if (this.crash) return;
+      this.crash = e;
+      rejectCrash(e);
+      for (const l of this.crashListeners) l(e);
+    };
+    this.worker.on('error', (err: Error) => fail(new WorkerCrash(this.name, err.message, err.stack)));
+    this.worker.on('exit', (code) => {
+      if (!this.exiting) fail(new WorkerCrash(this.name, `exited unexpectedly with code ${code}`));
+    });
+    this.api = Comlink.wrap<T>(nodeEndpoint(this.worker));
+  }
+
+  /** Race a control-plane call against the worker's crash, so a dead worker never hangs the caller. */
+  call<R>(fn: (api: Comlink.Remote<T>) => Promise<R> | R): Promise<R> {
+    if (this.crash) return Promise.reject(this.crash);
+    return Promise.race([Promise.resolve(fn(this.api)), this.crashed]);
+  }
+
+  onCrash(listener: (e: WorkerCrash) => void): void {
+    if (this.crash) listener(this.crash);
+    else this.crashListeners.add(listener);
+  }
+
+  crashedWith(): WorkerCrash | null {
+    return this.crash;
+  }
+
+  /** Orderly shutdown: mark the exit as expected, release the proxy, terminate. */
+  async terminate(): Promise<void> {
+    this.exiting = true;
+    try { this.api[Comlink.releaseProxy](); } catch { /* already gone */ }
+    await this.worker.terminate();
+  }
+}
+
+export function spawnWorker<T>(opts: SpawnOptions): WorkerHandle<T> {
+  return new WorkerHandle<T>(opts);
+}

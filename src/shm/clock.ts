@@ -1,0 +1,50 @@
+/**
+ * DOC: the one clock every timeout reads — real, or virtual (moved only by `advance`).
+ *
+ * The kernel's 20 s add-chain watchdog (host-kernel.md §2.3) and every other timeout read
+ * `now()`. In virtual mode time is a Float64 in the system buffer that only the driver of the run
+ * (a test, `advance-clock` in a scenario) moves forward; every advance bumps the workqueue kick
+ * word so the workqueue thread re-examines its timers. Real mode reads the wall clock
+ * (performance.timeOrigin + now(), consistent across threads).
+ */
+import { SYS_CLOCK_MODE, SYS_CLOCK_NOW_F64, SYS_WQ_KICK } from './layout.js';
+import type { SystemShm } from './system.js';
+
+export class Clock {
+  private readonly sys: SystemShm;
+  constructor(sys: SystemShm) {
+    this.sys = sys;
+  }
+
+  get virtual(): boolean {
+    return Atomics.load(this.sys.header, SYS_CLOCK_MODE) === 1;
+  }
+
+  /** milliseconds */
+  now(): number {
+    if (this.virtual) return this.sys.clockF64[SYS_CLOCK_NOW_F64]!;
+    return performance.timeOrigin + performance.now();
+  }
+
+  /** Move virtual time forward and wake the workqueue. */
+  advance(ms: number): void {
+    if (!this.virtual) throw new Error('advance-clock needs the virtual clock (scenario "clock": "virtual")');
+    if (!(ms >= 0)) throw new RangeError(`advance by ${ms} ms`);
+    this.sys.clockF64[SYS_CLOCK_NOW_F64] = this.sys.clockF64[SYS_CLOCK_NOW_F64]! + ms;
+    kickWorkqueue(this.sys);
+  }
+
+  /** Reset virtual time to 0 (stress iterations). */
+  reset(): void {
+    this.sys.clockF64[SYS_CLOCK_NOW_F64] = 0;
+  }
+}
+
+export function kickWorkqueue(sys: SystemShm): void {
+  Atomics.add(sys.header, SYS_WQ_KICK, 1);
+  Atomics.notify(sys.header, SYS_WQ_KICK);
+}
+
+export function workqueueKick(sys: SystemShm): number {
+  return Atomics.load(sys.header, SYS_WQ_KICK);
+}
