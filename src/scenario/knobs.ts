@@ -1,0 +1,102 @@
+/**
+ * DOC: host knobs — the named assumptions a run can flip (product.md §3).
+ *
+ * One table, `KNOWN_KNOBS`, is the single source for every place a knob is spelled: scenario
+ * `knobs`, `--knob NAME=VALUE`, and the runtime that consults them. Each entry parses the raw
+ * spelling (a JSON value, or the string after `=` on the command line) into one normalised value,
+ * so "on", true and "true" are the same knob setting everywhere.
+ *
+ * Variants are presets of knobs (`VARIANT_KNOBS`), not copies of code: `resolveKnobs(variant,
+ * overrides)` gives the effective set, explicit knobs winning over the variant's preset.
+ */
+
+import type { KnobName, KnobValues, Knobs, Variant } from './types.js';
+
+export type KnobParse<T> = { ok: true; value: T } | { ok: false; message: string };
+
+export interface KnobSpec<T> {
+  description: string;
+  /** the accepted values, for messages and `--help` */
+  accepts: string;
+  parse(raw: unknown): KnobParse<T>;
+}
+
+function onOff(description: string): KnobSpec<'on' | 'off'> {
+  return {
+    description,
+    accepts: 'on|off',
+    parse(raw) {
+      if (raw === 'on' || raw === true || raw === 'true') return { ok: true, value: 'on' };
+      if (raw === 'off' || raw === false || raw === 'false') return { ok: true, value: 'off' };
+      return { ok: false, message: `expected on or off, got ${JSON.stringify(raw)}` };
+    },
+  };
+}
+
+export const KNOWN_KNOBS: { readonly [K in KnobName]: KnobSpec<KnobValues[K]> } = {
+  'tag-lock': onOff('hold cxl_tag_lock around tag-group registration (off: the lock is dropped)'),
+  'group-lock': {
+    description: 'DAX add/release of a tag group under one dax_region_rwsem hold (group, v11) or per extent (v10)',
+    accepts: 'group|per-extent',
+    parse(raw) {
+      if (raw === 'group' || raw === 'per-extent') return { ok: true, value: raw };
+      return { ok: false, message: `expected group or per-extent, got ${JSON.stringify(raw)}` };
+    },
+  },
+  'parallel-event-handlers': {
+    description: "threads draining one memdev's event log (the kernel has 1; the cover letter rejects more)",
+    accepts: 'a positive integer',
+    parse(raw) {
+      const n = typeof raw === 'string' && /^\d+$/.test(raw) ? Number(raw) : raw;
+      if (typeof n === 'number' && Number.isSafeInteger(n) && n >= 1) return { ok: true, value: n };
+      return { ok: false, message: `expected a positive integer, got ${JSON.stringify(raw)}` };
+    },
+  },
+  'v10-seq': onOff('validate sharable sequence numbers as 1..n (v10) instead of 0..n-1'),
+  'v10-uuid-show': onOff('an untagged dax device reads uuid "0" (v10) instead of the null uuid'),
+  'scan-gate': onOff("refuse runtime adds until the region's existing-extent scan is done (v11)"),
+  'unmatched-release-ack': onOff('acknowledge a release matching no extent with Release DC (post-v11)'),
+  'staging-failure-response': onOff('send an empty Add DC Response when staging fails (post-v11)'),
+  'rcu': onOff('RCU-safe dc_extents walks and kfree_rcu (post-v11)'),
+};
+
+export const KNOB_NAMES = Object.keys(KNOWN_KNOBS) as KnobName[];
+
+export function isKnobName(name: string): name is KnobName {
+  return Object.prototype.hasOwnProperty.call(KNOWN_KNOBS, name);
+}
+
+/** Parse one knob; the message names the knob and, for an unknown name, lists the known ones. */
+export function parseKnob(name: string, raw: unknown): { ok: true; name: KnobName; value: KnobValues[KnobName] } | { ok: false; message: string } {
+  if (!isKnobName(name)) {
+    return { ok: false, message: `unknown knob "${name}"; known knobs: ${KNOB_NAMES.join(', ')}` };
+  }
+  const spec = KNOWN_KNOBS[name] as KnobSpec<KnobValues[KnobName]>;
+  const r = spec.parse(raw);
+  if (!r.ok) return { ok: false, message: `knob ${name}: ${r.message} (accepts ${spec.accepts})` };
+  return { ok: true, name, value: r.value };
+}
+
+/** v11 as posted (host-kernel.md), the default variant. */
+export const DEFAULT_KNOBS: Readonly<KnobValues> = {
+  'tag-lock': 'on',
+  'group-lock': 'group',
+  'parallel-event-handlers': 1,
+  'v10-seq': 'off',
+  'v10-uuid-show': 'off',
+  'scan-gate': 'on',
+  'unmatched-release-ack': 'off',
+  'staging-failure-response': 'off',
+  'rcu': 'off',
+};
+
+/** What each variant changes relative to v11 (product.md §3). */
+export const VARIANT_KNOBS: Readonly<Record<Variant, Readonly<Knobs>>> = {
+  'v11': {},
+  'v10': { 'v10-seq': 'on', 'v10-uuid-show': 'on', 'group-lock': 'per-extent', 'scan-gate': 'off' },
+  'post-v11': { 'rcu': 'on', 'unmatched-release-ack': 'on', 'staging-failure-response': 'on' },
+};
+
+export function resolveKnobs(variant: Variant, overrides: Knobs = {}): KnobValues {
+  return { ...DEFAULT_KNOBS, ...VARIANT_KNOBS[variant], ...overrides };
+}

@@ -1,0 +1,156 @@
+/**
+ * DOC: sizes, durations and uuids as scenario files and the CLI spell them.
+ *
+ * Sizes: a JSON number of bytes, or a string — decimal ("4096"), hex ("0x1000"), or a number
+ * with a binary suffix K/M/G/T (×1024ⁿ), optionally followed by "B" or "iB", any case ("64M",
+ * "64MiB", "2g"); a plain "B" suffix means bytes. A fraction is accepted only when it names a
+ * whole number of bytes ("1.5G" yes, "0.3K" no): sizes are DPA arithmetic, and silently rounding
+ * an extent length would test a different extent than the one written. Exact arithmetic uses
+ * BigInt for the same reason; results must be safe integers.
+ *
+ * Durations: a JSON number of milliseconds, or a string with unit ms/s/m/h (no unit = ms).
+ * Fractions are fine when the result is whole milliseconds ("1.5s").
+ *
+ * `formatSize` is the inverse: the largest unit in which the value has at most three decimals
+ * ("64M", "1.5G", "129.5M"), else plain bytes ("4097"). Its output always parses back to the
+ * same number.
+ *
+ * Every function returns a result value; nothing here throws.
+ */
+
+export type UnitErrorKind =
+  | 'bad-size'
+  | 'negative-size'
+  | 'fractional-size'
+  | 'size-too-large'
+  | 'bad-duration'
+  | 'bad-uuid';
+
+export interface UnitError {
+  kind: UnitErrorKind;
+  /** the offending input, as text */
+  input: string;
+  /** what was wrong and what was expected */
+  message: string;
+}
+
+export type UnitResult<T> = { ok: true; value: T } | { ok: false; error: UnitError };
+
+const SIZE_UNITS: Record<string, bigint> = { '': 1n, k: 1n << 10n, m: 1n << 20n, g: 1n << 30n, t: 1n << 40n };
+const SIZE_RE = /^(\d+)(?:\.(\d+))?\s*(?:([kmgt])(?:i?b)?|b)?$/i;
+const HEX_RE = /^0x([0-9a-f]+)$/i;
+const SIZE_HINT = 'expected bytes as a number, decimal or hex ("0x1000"), or with K/M/G/T (e.g. "64M", "2G")';
+
+const DURATION_UNITS: Record<string, bigint> = { '': 1n, ms: 1n, s: 1000n, m: 60_000n, h: 3_600_000n };
+const DURATION_RE = /^(\d+)(?:\.(\d+))?\s*(ms|s|m|h)?$/i;
+const DURATION_HINT = 'expected milliseconds as a number, or a string like "200ms", "15s", "2m"';
+
+const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+const NULL_UUID_RE = /^0{8}-0{4}-0{4}-0{4}-0{12}$/;
+const MAX = BigInt(Number.MAX_SAFE_INTEGER);
+
+function fail<T>(kind: UnitErrorKind, input: unknown, message: string): UnitResult<T> {
+  return { ok: false, error: { kind, input: typeof input === 'string' ? input : JSON.stringify(input) ?? String(input), message } };
+}
+
+/** `int.frac × mult` as an exact integer, or why it is not one. */
+function scaleExact(intPart: string, frac: string, mult: bigint): { ok: true; value: bigint } | { ok: false } {
+  const denom = 10n ** BigInt(frac.length);
+  const scaled = BigInt(intPart + frac) * mult;
+  if (scaled % denom !== 0n) return { ok: false };
+  return { ok: true, value: scaled / denom };
+}
+
+export function parseSize(input: unknown): UnitResult<number> {
+  if (typeof input === 'number') {
+    if (!Number.isFinite(input)) return fail('bad-size', input, `size ${input} is not a finite number; ${SIZE_HINT}`);
+    if (input < 0) return fail('negative-size', input, `size ${input} is negative; sizes are byte counts ≥ 0`);
+    if (!Number.isInteger(input)) return fail('fractional-size', input, `size ${input} is not a whole number of bytes`);
+    if (input > Number.MAX_SAFE_INTEGER) return fail('size-too-large', input, `size ${input} exceeds 2^53-1 bytes`);
+    return { ok: true, value: input };
+  }
+  if (typeof input !== 'string') return fail('bad-size', input, `size must be a string or number, got ${typeOf(input)}; ${SIZE_HINT}`);
+  const text = input.trim();
+  if (text.startsWith('-')) {
+    const rest = parseSize(text.slice(1));
+    if (rest.ok) return fail('negative-size', input, `size "${input}" is negative; sizes are byte counts ≥ 0`);
+    return fail('bad-size', input, `"${input}" is not a size; ${SIZE_HINT}`);
+  }
+  let bytes: bigint;
+  const hex = HEX_RE.exec(text);
+  if (hex) {
+    bytes = BigInt('0x' + (hex[1] ?? '0'));
+  } else {
+    const m = SIZE_RE.exec(text);
+    if (!m) return fail('bad-size', input, `"${input}" is not a size; ${SIZE_HINT}`);
+    const mult = SIZE_UNITS[(m[3] ?? '').toLowerCase()] ?? 1n;
+    const exact = scaleExact(m[1] ?? '0', m[2] ?? '', mult);
+    if (!exact.ok) return fail('fractional-size', input, `"${input}" is not a whole number of bytes; write it in a smaller unit`);
+    bytes = exact.value;
+  }
+  if (bytes > MAX) return fail('size-too-large', input, `"${input}" exceeds 2^53-1 bytes`);
+  return { ok: true, value: Number(bytes) };
+}
+
+export function parseDuration(input: unknown): UnitResult<number> {
+  if (typeof input === 'number') {
+    if (!Number.isFinite(input) || input < 0 || !Number.isInteger(input)) {
+      return fail('bad-duration', input, `duration ${input} must be a whole, non-negative number of milliseconds`);
+    }
+    return { ok: true, value: input };
+  }
+  if (typeof input !== 'string') return fail('bad-duration', input, `duration must be a string or number, got ${typeOf(input)}; ${DURATION_HINT}`);
+  const m = DURATION_RE.exec(input.trim());
+  if (!m) return fail('bad-duration', input, `"${input}" is not a duration; ${DURATION_HINT}`);
+  const mult = DURATION_UNITS[(m[3] ?? '').toLowerCase()] ?? 1n;
+  const exact = scaleExact(m[1] ?? '0', m[2] ?? '', mult);
+  if (!exact.ok) return fail('bad-duration', input, `"${input}" is not a whole number of milliseconds`);
+  if (exact.value > MAX) return fail('bad-duration', input, `"${input}" is too long`);
+  return { ok: true, value: Number(exact.value) };
+}
+
+/** Largest unit with at most three decimals, else bytes. Round-trips through `parseSize`. */
+export function formatSize(bytes: number): string {
+  if (!Number.isFinite(bytes) || !Number.isInteger(bytes)) return String(bytes);
+  if (bytes < 0) return '-' + formatSize(-bytes);
+  const b = BigInt(bytes);
+  for (const unit of ['T', 'G', 'M', 'K'] as const) {
+    const mult = SIZE_UNITS[unit.toLowerCase()] ?? 1n;
+    if (b < mult || (b * 1000n) % mult !== 0n) continue;
+    const whole = b / mult;
+    const thousandths = ((b % mult) * 1000n) / mult;
+    const frac = thousandths === 0n ? '' : '.' + thousandths.toString().padStart(3, '0').replace(/0+$/, '');
+    return `${whole}${frac}${unit}`;
+  }
+  return String(bytes);
+}
+
+/** sysfs style: `0x4000000` (lower-case hex, as `%#llx` prints; 0 prints "0x0" for alignment). */
+export function formatHex(bytes: number): string {
+  return bytes < 0 ? '-0x' + (-bytes).toString(16) : '0x' + bytes.toString(16);
+}
+
+export function isUuidString(s: string): boolean {
+  return UUID_RE.test(s);
+}
+
+/**
+ * A tag: `null`, `""`, `"0"` and the all-zero uuid mean untagged (→ null), as `uuid_is_null()`
+ * treats them and as cxl_test's inject parser does; anything else must be a canonical
+ * 8-4-4-4-12 uuid and is returned lower-case (sysfs prints `%pUb`, lower-case).
+ */
+export function parseUuidOrNull(input: unknown): UnitResult<string | null> {
+  if (input === null || input === '' || input === '0') return { ok: true, value: null };
+  if (typeof input !== 'string') return fail('bad-uuid', input, `uuid must be a string or null, got ${typeOf(input)}`);
+  if (!UUID_RE.test(input)) {
+    return fail('bad-uuid', input, `"${input}" is not a uuid; expected 8-4-4-4-12 hex digits, or null / "0" for untagged`);
+  }
+  const lower = input.toLowerCase();
+  return { ok: true, value: NULL_UUID_RE.test(lower) ? null : lower };
+}
+
+export function typeOf(v: unknown): string {
+  if (v === null) return 'null';
+  if (Array.isArray(v)) return 'array';
+  return typeof v;
+}
