@@ -1,0 +1,744 @@
+/**
+ * DOC: the Dynamic Capacity Device — one instance per memdev, pure single-threaded logic.
+ *
+ * `DcdDevice` is the model's `cxl_mockmem_data` + QEMU's `CXLType3Dev` DC state: three extent sets
+ * (fm → sent → accepted, extents.ts), one DC event log (event-log.ts), media backed at block
+ * granularity (media.ts), and a personality (qemu / cxl-test / hostile) for every rule on which
+ * the two reference devices differ (personality.ts).
+ *
+ * Two faces:
+ *  - the mailbox: `mbox(opcode, input, out)` is `cxl_mock_mbox_send`, one switch dispatching to
+ *    `mock*` handlers (Get/Clear Event Records for the DC log — other logs are empty —, 4800h–4803h);
+ *    anything else is Unsupported. It never throws: a last-resort catch turns an exception into
+ *    Internal Error and counts it;
+ *  - the FM API (QMP `cxl-add/release-dynamic-capacity`, cxl_test's `dc_inject_extent` /
+ *    `dc_del_extent`, scenario `add-capacity` records), with typed `{ok:true,…} | {ok:false,
+ *    code, error}` results, plus queries and `reset()`.
+ *
+ * Records the FM offers go through an FM queue (`outbox`) into the event log. With
+ * `eventLogFull: 'drop'` (QEMU) a record arriving at a full log is lost and counted (R8); with
+ * 'hold' (cxl-test default) it waits in the queue — extents stay in the FM state — until the host
+ * clears room, standing in for the mock's synchronous "fake the irq" drain (DECISIONS.md).
+ *
+ * Register-file effects (Event Status bit 4, the IRQ) go through a `DeviceSink`; the service wires
+ * it to the register file, tests may leave it a no-op. Observers receive typed DeviceEvents; there
+ * is no logging in hot paths.
+ */
+import {
+  CLEAR_EVENT_FLAG_ALL, CXL_EVENT_LOG, CXL_MBOX_OP, DC_EVENT_TYPE, GET_EVENT_FLAG_MORE_RECORDS,
+  GET_EVENT_FLAG_OVERFLOW, GET_EVENT_OUT_HDR, EVENT_RECORD_SIZE, NULL_UUID, RC,
+  decodeClearEventRecordsIn, decodeGetEventRecordsIn, encodeDcEventRecord, encodeGetEventRecordsOut,
+  dcEventTypeName, isUuid, makeDcEventRecord, opcodeName, rcName, uuidFromBytes, type CxlExtentRaw,
+} from '../wire/cxl.js';
+import { Prng } from '../prng.js';
+import { PMD_SIZE, resolveDeviceConfig, type DeviceConfig, type ResolvedDeviceConfig } from './config.js';
+import { ExtentStore, rangesOverlap, type DcExtent } from './extents.js';
+import { EventLog } from './event-log.js';
+import { Media } from './media.js';
+import type { DevicePersonality } from './personality.js';
+import { QemuPersonality } from './qemu.js';
+import { CxlTestPersonality } from './cxl-test.js';
+import { HostilePersonality } from './hostile.js';
+import type { HostileChainKind } from './hostile-kinds.js';
+import {
+  ACPI_CDAT_DSMAS_SHAREABLE, fmError, newCounters,
+  type AddCapacityOk, type AddCapacityRequest, type DeviceCounters, type DeviceEvent, type DeviceObserver,
+  type DsmasView, type EventLogView, type ExtentView, type FmErrorCode, type FmOp, type FmResult, type InjectRecord,
+  type LoggedRecordView, type PendingGroupView, type ReleaseCapacityOk, type ReleaseCapacityRequest,
+} from './types.js';
+
+export interface MboxReply {
+  rc: number;
+  outLen: number;
+}
+
+/** Register-file side effects of the device. */
+export interface DeviceSink {
+  /** mirror "the DC log has records" into Event Status bit 4 */
+  setEventStatus(on: boolean): void;
+  /** raise the event interrupt */
+  raiseIrq(): void;
+}
+
+const NO_SINK: DeviceSink = { setEventStatus: () => undefined, raiseIrq: () => undefined };
+
+export interface DeviceOptions {
+  observer?: DeviceObserver;
+  sink?: DeviceSink;
+  /** attach to an existing media buffer (the service passes the runtime's); default: a new one */
+  media?: Media;
+  /** timestamp source in ns; default per config.timestamps */
+  clock?: () => bigint;
+}
+
+/** One DC Add record as the personality receives it: absolute DPA, normalised tag. */
+export interface OfferRecord {
+  dpa: number;
+  length: number;
+  tag: string | null;
+  seq: number;
+  more: boolean;
+  shared: boolean;
+}
+
+export interface NormalizedRelease {
+  policy: 'prescriptive' | 'tag-based';
+  /** absolute DPA; `tag` undefined = use the request tag or the accepted extent's */
+  ranges: { dpa: number; length: number; tag: string | null | undefined }[];
+  tag: string | null;
+  forced: boolean;
+  region: number | null;
+}
+
+/** A record waiting in the FM queue for room in the event log. */
+export interface QueuedRecord {
+  eventType: number;
+  extent: CxlExtentRaw;
+  more: boolean;
+  updatedRegionIndex: number;
+  /** cxl-test: the FM-state extent this record offers; it moves fm → sent when the record is logged */
+  offers?: DcExtent;
+  /** hostile: a record UUID other than the DC event UUID */
+  recordUuid?: string;
+  /** hostile: log even when `offers` was deleted meanwhile */
+  force?: boolean;
+}
+
+/** Normalise an FM tag: undefined / null / "" / "0" / the null UUID → null; else a lower-case UUID. */
+export function normTag(t: unknown): { ok: true; tag: string | null } | { ok: false } {
+  if (t === undefined || t === null || t === '' || t === '0') return { ok: true, tag: null };
+  if (typeof t !== 'string' || !isUuid(t)) return { ok: false };
+  const s = t.toLowerCase();
+  return { ok: true, tag: s === NULL_UUID ? null : s };
+}
+
+const isNat = (v: unknown): v is number => typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
+
+export class DcdDevice {
+  readonly name: string;
+  readonly config: ResolvedDeviceConfig;
+  readonly extents = new ExtentStore();
+  readonly log: EventLog;
+  readonly media: Media;
+  readonly p: DevicePersonality;
+  prng: Prng;
+  stats: DeviceCounters = newCounters();
+  /** FM queue: records not yet in the event log (see DOC) */
+  outbox: QueuedRecord[] = [];
+  private readonly sink: DeviceSink;
+  private readonly observer: DeviceObserver | undefined;
+  private readonly clock: () => bigint;
+  private tsCounter = 0n;
+  private statusOn = false;
+
+  /** Throws RangeError on an invalid config (bad input to the runtime, not a device event). */
+  constructor(config: DeviceConfig, opts: DeviceOptions = {}) {
+    const r = resolveDeviceConfig(config);
+    if (!r.ok) throw new RangeError(r.error);
+    this.config = r.value;
+    this.name = r.value.name;
+    this.log = new EventLog(r.value.eventLogCapacity);
+    this.media = opts.media ?? Media.create(r.value.dcBase, r.value.dcBytes, r.value.mediaBlockSize);
+    if (this.media.dcBase !== r.value.dcBase || this.media.dcBytes < r.value.dcBytes) {
+      throw new RangeError(`device ${this.name}: media covers [${this.media.dcBase}, +${this.media.dcBytes}), config needs [${r.value.dcBase}, +${r.value.dcBytes})`);
+    }
+    this.sink = opts.sink ?? NO_SINK;
+    this.observer = opts.observer;
+    this.clock = opts.clock ?? (r.value.timestamps === 'counter' ? () => ++this.tsCounter : () => BigInt(Date.now()) * 1_000_000n);
+    this.prng = new Prng(r.value.seed).fork(`device/${this.name}`);
+    this.p =
+      r.value.personality === 'qemu' ? new QemuPersonality(this)
+      : r.value.personality === 'cxl-test' ? new CxlTestPersonality(this)
+      : new HostilePersonality(this);
+    this.reset();
+  }
+
+  // =============================================================================== plumbing
+
+  emit(ev: DeviceEvent): void {
+    if (this.observer) this.observer(ev);
+  }
+
+  now(): bigint {
+    return this.clock();
+  }
+
+  /** Index of the DC partition that fully contains [dpa, dpa+len) (usable length), or -1. */
+  partitionOf(dpa: number, len: number): number {
+    const parts = this.config.partitions;
+    for (let i = 0; i < parts.length; i++) {
+      const p = parts[i];
+      if (p && dpa >= p.base && dpa + len <= p.base + p.length) return i;
+    }
+    return -1;
+  }
+
+  /** Index of the DC partition containing `dpa`, or -1. */
+  partitionAt(dpa: number): number {
+    return this.partitionOf(dpa, 1);
+  }
+
+  view(e: { dpa: number; length: number; tag: string | null; seq: number }): ExtentView {
+    return { dpa: e.dpa, offset: e.dpa - this.config.dcBase, length: e.length, tag: e.tag, seq: e.seq, partition: this.partitionAt(e.dpa) };
+  }
+
+  rawExtent(dpa: number | bigint, length: number | bigint, tag: string | null, seq: number): CxlExtentRaw {
+    return { startDpa: BigInt(dpa), length: BigInt(length), uuid: tag ?? NULL_UUID, sharedExtnSeq: seq & 0xffff };
+  }
+
+  queueRecord(q: QueuedRecord): void {
+    this.outbox.push(q);
+  }
+
+  /** Mirror the log state into Event Status bit 4 (only on change). */
+  updateStatus(): void {
+    const on = this.log.count > 0;
+    if (on === this.statusOn) return;
+    this.statusOn = on;
+    this.sink.setEventStatus(on);
+    this.emit({ type: 'event-status', memdev: this.name, on });
+  }
+
+  private irq(): void {
+    this.stats.irqs++;
+    this.sink.raiseIrq();
+    this.emit({ type: 'irq', memdev: this.name });
+  }
+
+  /**
+   * Move FM-queued records into the event log while there is room (or dropping them, per
+   * eventLogFull). A cxl-test record moves its extent fm → sent as it is logged (mock
+   * `mark_extent_sent` then `log_dc_event`). IRQ per the personality's rule (R7 / mock).
+   */
+  pump(): void {
+    const hold = this.config.eventLogFull === 'hold';
+    while (this.outbox.length > 0) {
+      if (hold && this.log.full) break;
+      const q = this.outbox.shift() as QueuedRecord;
+      if (q.offers) {
+        if (!this.extents.fm.includes(q.offers) && !q.force) continue; // deleted by the FM while queued
+        if (this.extents.fm.includes(q.offers)) this.offer(q.offers, q.more);
+      }
+      const rec = makeDcEventRecord({
+        eventType: q.eventType,
+        extent: q.extent,
+        more: q.more,
+        updatedRegionIndex: q.updatedRegionIndex,
+        numAvailExtents: this.p.numAvailExtents(),
+        ...(q.recordUuid ? { uuid: q.recordUuid } : {}),
+      });
+      const bytes = new Uint8Array(EVENT_RECORD_SIZE);
+      encodeDcEventRecord(rec, bytes);
+      const r = this.log.add(bytes, this.now());
+      const dpa = Number(q.extent.startDpa);
+      const length = Number(q.extent.length);
+      if (r) {
+        this.stats.recordsLogged++;
+        if (this.observer) {
+          this.emit({
+            type: 'record-logged', memdev: this.name, handle: r.handle, eventType: dcEventTypeName(q.eventType), dpa, length,
+            tag: q.extent.uuid === NULL_UUID ? null : q.extent.uuid, seq: q.extent.sharedExtnSeq, more: q.more,
+          });
+        }
+        this.updateStatus();
+        if (this.p.irqEveryRecord || r.wasEmpty) this.irq();
+      } else {
+        this.stats.recordsDropped++;
+        this.emit({ type: 'record-dropped-overflow', memdev: this.name, eventType: dcEventTypeName(q.eventType), dpa, length, overflow: this.log.overflow });
+        // The mock calls cxl_mem_get_event_records() after every inject even when the record was lost.
+        if (this.p.irqEveryRecord) this.irq();
+      }
+    }
+  }
+
+  /** fm/new → sent, with the observer event (mock `mark_extent_sent`, QEMU pending group). */
+  offer(ext: DcExtent, more: boolean): void {
+    const g = this.extents.markExtentSent(ext, more);
+    this.stats.extentsOffered++;
+    this.emit({ type: 'extent-offered', memdev: this.name, dpa: ext.dpa, length: ext.length, tag: ext.tag, seq: ext.seq, group: g.id, offerSeq: ext.offerSeq });
+  }
+
+  /** Accept bookkeeping shared by personalities: media backing + event. */
+  noteAccepted(e: DcExtent): void {
+    this.media.setBacked(e.dpa, e.length, true);
+    this.stats.extentsAccepted++;
+    this.emit({ type: 'extent-accepted', memdev: this.name, dpa: e.dpa, length: e.length, tag: e.tag, seq: e.seq });
+  }
+
+  noteRejected(list: readonly DcExtent[], reason: 'not-in-response' | 'reject-all' | 'fm-deleted'): void {
+    for (const e of list) {
+      this.stats.extentsRejected++;
+      this.emit({ type: 'extent-rejected', memdev: this.name, dpa: e.dpa, length: e.length, tag: e.tag, reason });
+    }
+  }
+
+  noteReleased(dpa: number, length: number, tag: string | null): void {
+    this.media.setBacked(dpa, length, false);
+    this.stats.extentsReleased++;
+    this.emit({ type: 'extent-released', memdev: this.name, dpa, length, tag });
+  }
+
+  // =============================================================================== mailbox
+
+  /**
+   * Execute one mailbox command. `out` receives the output payload (at most config.payloadSize
+   * bytes are written). Never throws.
+   */
+  mbox(opcode: number, input: Uint8Array, out: Uint8Array): MboxReply {
+    let reply: MboxReply;
+    let nrExtents = 0;
+    let more: boolean | undefined;
+    try {
+      if ((opcode === CXL_MBOX_OP.ADD_DC_RESPONSE || opcode === CXL_MBOX_OP.RELEASE_DC) && input.byteLength >= 8) {
+        const d = new DataView(input.buffer, input.byteOffset, 8);
+        nrExtents = d.getUint32(0, true);
+        more = (d.getUint8(4) & 1) !== 0;
+      }
+      const cap = Math.min(out.byteLength, this.config.payloadSize);
+      const o = cap === out.byteLength ? out : out.subarray(0, cap);
+      reply = this.mboxSend(opcode, input, o);
+      reply = this.p.transformReply(opcode, input, o, reply);
+      if (!Number.isInteger(reply.outLen) || reply.outLen < 0 || reply.outLen > cap) throw new RangeError(`handler returned outLen ${reply.outLen} (cap ${cap})`);
+      if (opcode === CXL_MBOX_OP.GET_DC_EXTENT_LIST && reply.rc === RC.SUCCESS && reply.outLen >= 4) {
+        nrExtents = new DataView(o.buffer, o.byteOffset, 4).getUint32(0, true);
+      }
+    } catch (e) {
+      this.stats.internalErrors++;
+      this.emit({ type: 'internal-error', memdev: this.name, opcode, message: e instanceof Error ? e.message : String(e) });
+      reply = { rc: RC.INTERNAL_ERROR, outLen: 0 };
+    }
+    const c = this.stats;
+    c.mboxCommands++;
+    if (reply.rc !== RC.SUCCESS) c.mboxErrors++;
+    const on = opcodeName(opcode);
+    const rn = rcName(reply.rc);
+    c.byOpcode[on] = (c.byOpcode[on] ?? 0) + 1;
+    c.byRc[rn] = (c.byRc[rn] ?? 0) + 1;
+    if (this.observer) {
+      this.emit({ type: 'mbox-command', memdev: this.name, opcode, opcodeName: on, rc: reply.rc, rcName: rn, nrExtents, ...(more === undefined ? {} : { more }) });
+    }
+    return reply;
+  }
+
+  /** The opcode switch (mock `cxl_mock_mbox_send`). */
+  private mboxSend(opcode: number, input: Uint8Array, out: Uint8Array): MboxReply {
+    switch (opcode) {
+      case CXL_MBOX_OP.GET_EVENT_RECORDS:
+        return this.mockGetEvent(input, out);
+      case CXL_MBOX_OP.CLEAR_EVENT_RECORDS:
+        return this.mockClearEvent(input);
+      case CXL_MBOX_OP.GET_DC_CONFIG:
+        return this.p.getDcConfig(input, out);
+      case CXL_MBOX_OP.GET_DC_EXTENT_LIST:
+        return this.p.getDcExtentList(input, out);
+      case CXL_MBOX_OP.ADD_DC_RESPONSE:
+        return { rc: this.p.addDcResponse(input), outLen: 0 };
+      case CXL_MBOX_OP.RELEASE_DC:
+        return { rc: this.p.releaseDc(input), outLen: 0 };
+      default:
+        return { rc: RC.UNSUPPORTED, outLen: 0 };
+    }
+  }
+
+  /**
+   * Get Event Records (mock `mock_get_event`, QEMU `cmd_events_get_records`). Logs 0–3 exist and
+   * are empty; log 4 is the DC log; a larger log type is Invalid Input. Up to
+   * `recordsPerGet()` head records (cxl-test varies 1–4 on purpose, mock 12; QEMU as many as fit),
+   * MORE_RECORDS when more remain, OVERFLOW with the counter and timestamps after a drop (R8).
+   */
+  mockGetEvent(input: Uint8Array, out: Uint8Array): MboxReply {
+    const d = decodeGetEventRecordsIn(input);
+    if (!d.ok) return { rc: RC.INVALID_PAYLOAD_LENGTH, outLen: 0 };
+    if (d.value.logType > CXL_EVENT_LOG.DCD) return { rc: RC.INVALID_INPUT, outLen: 0 };
+    const empty = { flags: 0, overflowErrCount: 0, firstOverflowTimestamp: 0n, lastOverflowTimestamp: 0n, recordCount: 0, records: [] };
+    if (out.byteLength < GET_EVENT_OUT_HDR) return { rc: RC.INVALID_PAYLOAD_LENGTH, outLen: 0 };
+    if (d.value.logType !== CXL_EVENT_LOG.DCD) return { rc: RC.SUCCESS, outLen: encodeGetEventRecordsOut(empty, out) };
+    const fit = Math.floor((out.byteLength - GET_EVENT_OUT_HDR) / EVENT_RECORD_SIZE);
+    const { records, more } = this.log.get(Math.min(fit, this.p.recordsPerGet()));
+    const overflow = this.log.overflow > 0;
+    const outLen = encodeGetEventRecordsOut(
+      {
+        flags: (overflow ? GET_EVENT_FLAG_OVERFLOW : 0) | (more ? GET_EVENT_FLAG_MORE_RECORDS : 0),
+        overflowErrCount: this.log.overflow,
+        firstOverflowTimestamp: this.log.firstOverflowTs,
+        lastOverflowTimestamp: this.log.lastOverflowTs,
+        recordCount: records.length,
+        records: records.map((r) => r.bytes),
+      },
+      out,
+    );
+    return { rc: RC.SUCCESS, outLen };
+  }
+
+  /**
+   * Clear Event Records (mock `mock_clear_event`, QEMU `cxl_event_clear_records`): handles must
+   * name the head records in order, handle 0 is invalid; otherwise Invalid Input and nothing is
+   * cleared (R9, mock 12). Clearing frees room, so held FM records move into the log.
+   */
+  mockClearEvent(input: Uint8Array): MboxReply {
+    const d = decodeClearEventRecordsIn(input);
+    if (!d.ok) return { rc: RC.INVALID_PAYLOAD_LENGTH, outLen: 0 };
+    const v = d.value;
+    if (v.logType > CXL_EVENT_LOG.DCD) return { rc: RC.INVALID_INPUT, outLen: 0 };
+    if (v.logType !== CXL_EVENT_LOG.DCD) return { rc: v.handles.length === 0 ? RC.SUCCESS : this.p.clearOtherLogRc, outLen: 0 };
+    let handles: number[];
+    let all = false;
+    if (v.flags & CLEAR_EVENT_FLAG_ALL) {
+      handles = this.log.clearAll().map((r) => r.handle);
+      all = true;
+    } else {
+      const r = this.log.clear(v.handles);
+      if (!r.ok) return { rc: RC.INVALID_INPUT, outLen: 0 };
+      handles = r.cleared.map((x) => x.handle);
+    }
+    if (this.observer && handles.length) this.emit({ type: 'records-cleared', memdev: this.name, handles, all });
+    this.updateStatus();
+    this.pump();
+    return { rc: RC.SUCCESS, outLen: 0 };
+  }
+
+  // =============================================================================== FM API
+
+  private fmDone<T extends object>(op: FmOp, r: FmResult<T>, records: (r: T) => number): FmResult<T> {
+    this.stats.fmCommands++;
+    if (!r.ok) this.stats.fmErrors++;
+    if (this.observer) {
+      this.emit(r.ok
+        ? { type: 'fm-command', memdev: this.name, op, ok: true, records: records(r) }
+        : { type: 'fm-command', memdev: this.name, op, ok: false, error: r.error, records: 0 });
+    }
+    return r;
+  }
+
+  private guard<T extends object>(op: FmOp, fn: () => FmResult<T>, records: (r: T) => number): FmResult<T> {
+    let r: FmResult<T>;
+    try {
+      r = fn();
+    } catch (e) {
+      this.stats.internalErrors++;
+      r = fmError('EINVAL', `internal error: ${e instanceof Error ? e.message : String(e)}`);
+    }
+    return this.fmDone(op, r, records);
+  }
+
+  /**
+   * QMP `cxl-add-dynamic-capacity`. Offsets are relative to `region`. `free` takes `length` bytes
+   * from free capacity anywhere in the region (seeded order, possibly several extents);
+   * `contiguous` takes `count` extents of `length` bytes each, first fit. Device-chosen extents are
+   * aligned to max(block size, 2 MiB) so the host's PMD gate (G4) accepts them.
+   */
+  addCapacity(req: AddCapacityRequest): FmResult<AddCapacityOk> {
+    return this.guard('add', () => this.__addCapacity(req), (r) => r.records);
+  }
+
+  private __addCapacity(req: AddCapacityRequest): FmResult<AddCapacityOk> {
+    if (typeof req !== 'object' || req === null) return fmError('EINVAL', 'request must be an object');
+    const region = req.region ?? 0;
+    const parts = this.config.partitions;
+    if (!Number.isInteger(region) || region < 0 || region > 7) return fmError('EINVAL', `region ${String(region)} must be an integer in 0..7`);
+    const part = parts[region];
+    if (!part) return fmError('EINVAL', `region id is too large: ${region} (the device has ${parts.length}) (R2)`);
+    const refusal = this.p.policyRefusal(req.policy);
+    if (refusal) return fmError('EOPNOTSUPP', refusal);
+    const tag = normTag(req.tag);
+    if (!tag.ok) return fmError('EINVAL', `tag ${JSON.stringify(req.tag)} is not a UUID`);
+    let ranges: { dpa: number; length: number }[];
+    if (req.policy === 'prescriptive') {
+      if (!Array.isArray(req.extents) || req.extents.length === 0) return fmError('EINVAL', 'prescriptive add needs at least one extent');
+      ranges = [];
+      for (const [i, e] of req.extents.entries()) {
+        if (!e || !isNat(e.offset) || !isNat(e.length)) return fmError('EINVAL', `extents[${i}]: offset and length must be non-negative safe integers`);
+        ranges.push({ dpa: part.base + e.offset, length: e.length });
+      }
+    } else if (req.policy === 'free' || req.policy === 'contiguous') {
+      const r = this.chooseFree(region, req.policy, req.length, req.count);
+      if (!r.ok) return r;
+      ranges = r.ranges;
+    } else {
+      return fmError('EINVAL', `unknown selection policy ${JSON.stringify(req.policy)}`);
+    }
+    const n = ranges.length;
+    if (req.seqs !== undefined && (!Array.isArray(req.seqs) || req.seqs.length !== n || !req.seqs.every((s) => Number.isInteger(s) && s >= 0 && s <= 0xffff))) {
+      return fmError('EINVAL', `seqs must be ${n} integers in [0, 0xffff]`);
+    }
+    const chain = (req.more ?? 'chain') === 'chain';
+    const records: OfferRecord[] = ranges.map((r, i) => ({
+      dpa: r.dpa,
+      length: r.length,
+      tag: tag.tag,
+      seq: req.seqs?.[i] ?? (part.sharable && tag.tag !== null ? i : 0),
+      more: chain && i < n - 1,
+      shared: part.sharable,
+    }));
+    return this.p.fmAdd(records, { source: 'qmp', region });
+  }
+
+  /** Free-capacity runs of a region, aligned to `gran`, excluding accepted, pending and FM extents. */
+  freeRunsOf(region: number, gran: number): { dpa: number; length: number }[] {
+    const p = this.config.partitions[region];
+    if (!p) return [];
+    const busy = [...this.extents.accepted, ...this.extents.allSent(), ...this.extents.fm]
+      .filter((e) => rangesOverlap(e.dpa, e.length, p.base, p.length))
+      .map((e) => ({ s: e.dpa, e: e.dpa + e.length }))
+      .sort((a, b) => a.s - b.s);
+    const runs: { dpa: number; length: number }[] = [];
+    let cur = p.base;
+    const end = p.base + p.length;
+    const alignUp = (x: number): number => p.base + Math.ceil((x - p.base) / gran) * gran;
+    const alignDown = (x: number): number => p.base + Math.floor((x - p.base) / gran) * gran;
+    for (const b of [...busy, { s: end, e: end }]) {
+      const a = alignUp(cur);
+      const z = alignDown(Math.min(b.s, end));
+      if (z > a) runs.push({ dpa: a, length: z - a });
+      cur = Math.max(cur, b.e);
+    }
+    return runs;
+  }
+
+  private chooseFree(region: number, policy: 'free' | 'contiguous', length: unknown, count: unknown): { ok: true; ranges: { dpa: number; length: number }[] } | { ok: false; code: FmErrorCode; error: string } {
+    const p = this.config.partitions[region];
+    if (!p) return fmError('EINVAL', `no region ${region}`);
+    const gran = Math.max(p.blockSize, PMD_SIZE);
+    if (!isNat(length) || length === 0 || length % gran !== 0) return fmError('EINVAL', `${policy} add: length must be a non-zero multiple of ${gran}`);
+    const runs = this.freeRunsOf(region, gran);
+    const ranges: { dpa: number; length: number }[] = [];
+    if (policy === 'contiguous') {
+      const n = count === undefined ? 1 : count;
+      if (!isNat(n) || n < 1) return fmError('EINVAL', 'contiguous add: count must be a positive integer');
+      for (let i = 0; i < n; i++) {
+        const run = runs.find((r) => r.length >= length);
+        if (!run) return fmError('ENOSPC', `contiguous add: no free run of ${length} bytes left in region ${region}`);
+        ranges.push({ dpa: run.dpa, length });
+        run.dpa += length;
+        run.length -= length;
+      }
+    } else {
+      let left = length;
+      for (const run of this.prng.shuffle([...runs])) {
+        if (left === 0) break;
+        const take = Math.min(run.length, left);
+        ranges.push({ dpa: run.dpa, length: take });
+        left -= take;
+      }
+      if (left > 0) return fmError('ENOSPC', `free add: only ${length - left} of ${length} bytes free in region ${region}`);
+      ranges.sort((a, b) => a.dpa - b.dpa);
+    }
+    return { ok: true, ranges };
+  }
+
+  /**
+   * Scenario `add-capacity`: each record is one raw DC Add event record, logged in order, offsets
+   * relative to DC partition 0. Under QEMU rules the records still pass the FM checks (R3, R4) and
+   * form pending groups by chain (a group closes at a More=0 record, so a chain may span ops).
+   */
+  injectRecords(records: InjectRecord[]): FmResult<AddCapacityOk> {
+    return this.guard('inject', () => {
+      const r = this.normInject(records);
+      return r.ok ? this.p.fmAdd(r.records, { source: 'inject', region: null }) : r;
+    }, (r) => r.records);
+  }
+
+  private normInject(records: InjectRecord[]): { ok: true; records: OfferRecord[] } | { ok: false; code: FmErrorCode; error: string } {
+    if (!Array.isArray(records) || records.length === 0) return fmError('EINVAL', 'add-capacity needs at least one record');
+    const out: OfferRecord[] = [];
+    for (const [i, r] of records.entries()) {
+      if (!r || !isNat(r.offset) || !isNat(r.length)) return fmError('EINVAL', `records[${i}]: offset and length must be non-negative safe integers`);
+      const tag = normTag(r.tag);
+      if (!tag.ok) return fmError('EINVAL', `records[${i}]: tag ${JSON.stringify(r.tag)} is not a UUID`);
+      const seq = r.seq ?? 0;
+      if (!Number.isInteger(seq) || seq < 0 || seq > 0xffff) return fmError('EINVAL', `records[${i}]: seq must be an integer in [0, 0xffff]`);
+      const dpa = this.config.dcBase + r.offset;
+      if (!Number.isSafeInteger(dpa + r.length)) return fmError('EINVAL', `records[${i}]: range exceeds 2^53`);
+      const pi = this.partitionAt(dpa);
+      out.push({ dpa, length: r.length, tag: tag.tag, seq, more: r.more === true, shared: r.shared ?? (pi >= 0 && (this.config.partitions[pi]?.sharable ?? false)) });
+    }
+    return { ok: true, records: out };
+  }
+
+  /**
+   * cxl_test `dc_inject_extent` / `dc_inject_shared_extent`: `<start>:<length>:<tag>:<more>[:<seq>]`
+   * (mock 5). Numbers parse like kstrtoull base 0 (0x hex, leading-0 octal, decimal); tag "" or
+   * "0" = null; seq ≤ 0xFFFF, default 0. `start` is relative to DC partition 0 unless
+   * `absolute: true` (DECISIONS.md).
+   */
+  injectRaw(record: string, opts: { shared?: boolean; absolute?: boolean } = {}): FmResult<AddCapacityOk> {
+    return this.guard('inject', () => {
+      const f = typeof record === 'string' ? record.trim().split(':') : [];
+      if (f.length < 4 || f.length > 5) return fmError('EINVAL', `inject "${String(record)}": format is <start>:<length>:<tag>:<more>[:<seq>]`);
+      const start = kstrtoull(f[0] as string);
+      const length = kstrtoull(f[1] as string);
+      const more = kstrtoull(f[3] as string);
+      const seq = f.length === 5 ? kstrtoull(f[4] as string) : 0;
+      if (start === null || length === null || more === null || seq === null) return fmError('EINVAL', `inject "${record}": bad number`);
+      if (seq > 0xffff) return fmError('EINVAL', `inject "${record}": seq ${seq} > 0xffff`);
+      const tag = normTag(f[2]);
+      if (!tag.ok) return fmError('EINVAL', `inject "${record}": bad tag`);
+      const offset = opts.absolute ? start - this.config.dcBase : start;
+      if (offset < 0) return fmError('EINVAL', `inject "${record}": start below the DC partition`);
+      const r = this.normInject([{ offset, length, tag: tag.tag, seq, more: more !== 0, shared: opts.shared ?? false }]);
+      return r.ok ? this.p.fmAdd(r.records, { source: 'inject', region: null }) : r;
+    }, (r) => r.records);
+  }
+
+  /**
+   * cxl_test `dc_del_extent` / `dc_force_del_extent`: `<start>:<length>:<uuid>` (mock 8), start
+   * relative to DC partition 0 unless `absolute`.
+   */
+  deleteRaw(record: string, opts: { forced?: boolean; absolute?: boolean } = {}): FmResult<ReleaseCapacityOk> {
+    return this.guard('delete', () => {
+      const f = typeof record === 'string' ? record.split(':') : [];
+      if (f.length !== 3) return fmError('EINVAL', `delete "${String(record)}": format is <start>:<length>:<uuid>`);
+      const start = kstrtoull(f[0] as string);
+      const length = kstrtoull(f[1] as string);
+      if (start === null || length === null) return fmError('EINVAL', `delete "${record}": bad number`);
+      const tag = normTag((f[2] as string).trim());
+      if (!tag.ok) return fmError('EINVAL', `delete "${record}": bad uuid`);
+      const dpa = opts.absolute ? start : this.config.dcBase + start;
+      return this.p.fmRelease({ policy: 'prescriptive', ranges: [{ dpa, length, tag: tag.tag }], tag: tag.tag, forced: opts.forced ?? false, region: null });
+    }, (r) => r.records);
+  }
+
+  /** QMP `cxl-release-dynamic-capacity` / scenario `release-capacity`. */
+  releaseCapacity(req: ReleaseCapacityRequest): FmResult<ReleaseCapacityOk> {
+    return this.guard('release', () => {
+      if (typeof req !== 'object' || req === null) return fmError('EINVAL', 'request must be an object');
+      const region = req.region ?? 0;
+      const part = this.config.partitions[region];
+      if (!Number.isInteger(region) || !part) return fmError('EINVAL', `region id is too large: ${String(region)} (R2)`);
+      const tag = normTag(req.tag);
+      if (!tag.ok) return fmError('EINVAL', `tag ${JSON.stringify(req.tag)} is not a UUID`);
+      const forced = req.forced === true;
+      if (req.policy === 'tag-based') {
+        if (tag.tag === null) return fmError('EINVAL', 'tag-based release needs a non-null tag');
+        return this.p.fmRelease({ policy: 'tag-based', ranges: [], tag: tag.tag, forced, region });
+      }
+      if (req.policy !== 'prescriptive') return fmError('EINVAL', `unknown removal policy ${JSON.stringify(req.policy)}`);
+      if (!Array.isArray(req.extents) || req.extents.length === 0) return fmError('EINVAL', 'prescriptive release needs at least one extent');
+      const ranges: NormalizedRelease['ranges'] = [];
+      for (const [i, e] of req.extents.entries()) {
+        if (!e || !isNat(e.offset) || !isNat(e.length)) return fmError('EINVAL', `extents[${i}]: offset and length must be non-negative safe integers`);
+        let etag: string | null | undefined;
+        if (e.tag !== undefined) {
+          const t = normTag(e.tag);
+          if (!t.ok) return fmError('EINVAL', `extents[${i}]: tag is not a UUID`);
+          etag = t.tag;
+        } else if (req.tag !== undefined) {
+          etag = tag.tag;
+        }
+        ranges.push({ dpa: part.base + e.offset, length: e.length, tag: etag });
+      }
+      return this.p.fmRelease({ policy: 'prescriptive', ranges, tag: tag.tag, forced, region });
+    }, (r) => r.records);
+  }
+
+  /** Log a Region Configuration Updated record (event type 3) for `regionIndex`. */
+  regionConfigUpdated(regionIndex: number): FmResult<{ records: number }> {
+    return this.guard('region-config', () => {
+      if (!Number.isInteger(regionIndex) || regionIndex < 0 || regionIndex > 0xff) return fmError('EINVAL', 'region index must be an integer in [0, 255]');
+      this.queueRecord({ eventType: DC_EVENT_TYPE.REGION_CONFIGURATION_UPDATED, extent: this.rawExtent(0, 0, null, 0), more: false, updatedRegionIndex: regionIndex });
+      this.pump();
+      return { ok: true, records: 1 };
+    }, (r) => r.records);
+  }
+
+  /** Hostile personality only: queue one malformed chain of `kind` (hostile-kinds.ts). */
+  hostileInject(kind: HostileChainKind, opts: { count?: number } = {}): FmResult<{ records: number }> {
+    return this.guard('hostile', () => {
+      if (!(this.p instanceof HostilePersonality)) return fmError('EOPNOTSUPP', `hostileInject needs the hostile personality (device ${this.name} is ${this.p.name})`);
+      return this.p.inject(kind, opts);
+    }, (r) => r.records);
+  }
+
+  /** Hostile personality only: `n` chains of seeded kinds. */
+  hostileBurst(n: number): FmResult<{ records: number; kinds: HostileChainKind[] }> {
+    return this.guard('hostile', () => {
+      if (!(this.p instanceof HostilePersonality)) return fmError('EOPNOTSUPP', `hostileBurst needs the hostile personality (device ${this.name} is ${this.p.name})`);
+      if (!Number.isInteger(n) || n < 1 || n > 1000) return fmError('EINVAL', 'n must be an integer in [1, 1000]');
+      return this.p.burst(n);
+    }, (r) => r.records);
+  }
+
+  // =============================================================================== queries
+
+  accepted(): ExtentView[] {
+    return this.extents.accepted.map((e) => this.view(e));
+  }
+
+  pending(): PendingGroupView[] {
+    return this.extents.sent.map((g) => ({
+      id: g.id,
+      closed: g.closed,
+      extents: g.extents.map((e) => ({ ...this.view(e), offerSeq: e.offerSeq, shared: e.shared })),
+    }));
+  }
+
+  /** FM-state extents (offered by the FM, record not yet logged). */
+  fmExtents(): ExtentView[] {
+    return this.extents.fm.map((e) => this.view(e));
+  }
+
+  eventLog(): EventLogView {
+    const records: LoggedRecordView[] = this.log.snapshot().map((r) => {
+      const d = new DataView(r.bytes.buffer, r.bytes.byteOffset, r.bytes.byteLength);
+      const dpa = Number(d.getBigUint64(0x38, true));
+      const u = uuidFromBytes(r.bytes, 0x48);
+      const tag = u === NULL_UUID ? null : u;
+      return {
+        handle: r.handle, eventType: dcEventTypeName(d.getUint8(0x30)), dpa, offset: dpa - this.config.dcBase,
+        length: Number(d.getBigUint64(0x40, true)), tag, seq: d.getUint16(0x58, true), more: (d.getUint8(0x35) & 1) !== 0,
+        updatedRegionIndex: d.getUint8(0x34),
+      };
+    });
+    return {
+      capacity: this.log.capacity, queued: this.log.count, fmQueued: this.outbox.length, overflow: this.log.overflow,
+      firstOverflowTs: this.log.firstOverflowTs.toString(), lastOverflowTs: this.log.lastOverflowTs.toString(), records,
+    };
+  }
+
+  counters(): DeviceCounters {
+    return structuredClone(this.stats);
+  }
+
+  generation(): number {
+    return this.extents.generation;
+  }
+
+  /** The CDAT DSMAS entries the host would read (sharability source, v11-03). */
+  cdatDsmas(): DsmasView[] {
+    return this.config.partitions.map((p) => ({ dsmadHandle: p.dsmadHandle, dpaBase: p.base, dpaLength: p.length, flags: p.sharable ? ACPI_CDAT_DSMAS_SHAREABLE : 0 }));
+  }
+
+  /**
+   * Back to the initial config, in place (stress iterations reuse devices): empty sets, empty log
+   * and FM queue, unbacked media, counters zeroed, PRNG re-seeded, then the pre-accepted extents
+   * accepted (mock `inject_prev_extents`: sent then accepted at once, bumping the generation).
+   */
+  reset(): void {
+    this.extents.reset();
+    this.log.reset();
+    this.outbox = [];
+    this.media.clearAll();
+    this.stats = newCounters();
+    this.tsCounter = 0n;
+    this.prng = new Prng(this.config.seed).fork(`device/${this.name}`);
+    for (const e of this.config.preAccepted) {
+      const x = this.extents.acceptRange(e.dpa, e.length, e.tag, e.seq);
+      this.media.setBacked(x.dpa, x.length, true);
+    }
+    this.p.onReset();
+    this.statusOn = true; // force the status write below
+    this.updateStatus();
+    this.emit({ type: 'reset', memdev: this.name });
+  }
+}
+
+/** kstrtoull(s, 0): "0x…" hex, "0…" octal, else decimal; null on junk or > 2^53−1. */
+export function kstrtoull(s: string): number | null {
+  const t = s.trim();
+  let v: number;
+  if (/^0[xX][0-9a-fA-F]+$/.test(t)) v = parseInt(t.slice(2), 16);
+  else if (/^0[0-7]+$/.test(t)) v = parseInt(t.slice(1), 8);
+  else if (/^[0-9]+$/.test(t)) v = parseInt(t, 10);
+  else return null;
+  return Number.isSafeInteger(v) ? v : null;
+}

@@ -1,0 +1,191 @@
+/**
+ * DOC: device API types — FM requests and results, query views, and the DeviceEvent stream.
+ *
+ * Everything here is plain structured-cloneable data: the FM API and the queries cross the worker
+ * boundary over comlink, and DeviceEvents feed checkers and traces (product.md §6: checkers see the
+ * run only through typed events; production code never imports a checker).
+ *
+ * Offsets: `offset` fields are device-side offsets, relative to the start of DC partition 0 (the
+ * scenario contract, product.md §5), except `AddCapacityRequest.extents[].offset` and
+ * `ReleaseCapacityRequest.extents[].offset`, which are relative to the start of the addressed
+ * `region` (QMP's `offset` within `region`; identical for region 0). `dpa` fields are absolute.
+ */
+import type { HostileChainKind } from './hostile-kinds.js';
+
+export type FmErrorCode = 'EINVAL' | 'ENOSPC' | 'EOPNOTSUPP' | 'EEXIST' | 'ENOENT' | 'EBUSY' | 'ERANGE';
+
+/** FM API result: success payload, or an errno-like code with a message saying what was refused. */
+export type FmResult<T extends object> = ({ ok: true } & T) | { ok: false; code: FmErrorCode; error: string };
+
+export function fmError(code: FmErrorCode, error: string): { ok: false; code: FmErrorCode; error: string } {
+  return { ok: false, code, error };
+}
+
+export type SelectionPolicy = 'prescriptive' | 'free' | 'contiguous';
+export type RemovalPolicy = 'prescriptive' | 'tag-based';
+
+/** QMP `cxl-add-dynamic-capacity`, plus free/contiguous block selection. */
+export interface AddCapacityRequest {
+  /** DC region (partition) index; default 0 */
+  region?: number;
+  policy: SelectionPolicy;
+  /** prescriptive: the extents, offsets relative to the region start */
+  extents?: { offset: number; length: number }[];
+  /** free: total bytes to find anywhere; contiguous: bytes per extent */
+  length?: number;
+  /** contiguous: number of extents of `length` (default 1) */
+  count?: number;
+  /** tag for every extent; null / undefined / "0" / "" / the null UUID = untagged */
+  tag?: string | null;
+  /** shared_extn_seq per extent; default 0..n-1 on a sharable partition with a tag, else 0 */
+  seqs?: number[];
+  /** 'chain' (default, R7: More=1 on all but the last record) or 'split-each' (every record More=0) */
+  more?: 'chain' | 'split-each';
+}
+
+/** One raw DC Add record of a scenario `add-capacity` op; offset relative to DC partition 0. */
+export interface InjectRecord {
+  offset: number;
+  length: number;
+  tag?: string | null;
+  seq?: number;
+  more?: boolean;
+  /** dc_inject_shared_extent (mock 5) */
+  shared?: boolean;
+}
+
+/** QMP `cxl-release-dynamic-capacity` / cxl_test `dc_del_extent`. */
+export interface ReleaseCapacityRequest {
+  region?: number;
+  policy: RemovalPolicy;
+  /** prescriptive: offsets relative to the region start; tag defaults to the request tag */
+  extents?: { offset: number; length: number; tag?: string | null }[];
+  /** tag-based: the tag to release; prescriptive: default tag for the records */
+  tag?: string | null;
+  /** Forced Capacity Release records instead of Release Capacity */
+  forced?: boolean;
+}
+
+export interface ExtentView {
+  /** absolute DPA */
+  dpa: number;
+  /** relative to DC partition 0 start */
+  offset: number;
+  length: number;
+  tag: string | null;
+  seq: number;
+  /** DC partition index containing the start, -1 if none */
+  partition: number;
+}
+
+export interface PendingExtentView extends ExtentView {
+  offerSeq: number;
+  shared: boolean;
+}
+
+export interface PendingGroupView {
+  id: number;
+  closed: boolean;
+  extents: PendingExtentView[];
+}
+
+export interface AddCapacityOk {
+  extents: ExtentView[];
+  /** records queued for the event log */
+  records: number;
+}
+
+export interface ReleaseCapacityOk {
+  extents: ExtentView[];
+  records: number;
+}
+
+export interface LoggedRecordView {
+  handle: number;
+  eventType: string;
+  /** absolute DPA (approximate above 2^53 — hostile wrap values) */
+  dpa: number;
+  offset: number;
+  length: number;
+  tag: string | null;
+  seq: number;
+  more: boolean;
+  updatedRegionIndex: number;
+}
+
+export interface EventLogView {
+  capacity: number;
+  /** records in the log */
+  queued: number;
+  /** records waiting in the FM queue for room in the log */
+  fmQueued: number;
+  overflow: number;
+  firstOverflowTs: string;
+  lastOverflowTs: string;
+  records: LoggedRecordView[];
+}
+
+export interface DeviceCounters {
+  mboxCommands: number;
+  mboxErrors: number;
+  /** handler exceptions turned into Internal Error (should stay 0) */
+  internalErrors: number;
+  byOpcode: Record<string, number>;
+  byRc: Record<string, number>;
+  recordsLogged: number;
+  recordsDropped: number;
+  irqs: number;
+  extentsOffered: number;
+  extentsAccepted: number;
+  extentsRejected: number;
+  extentsReleased: number;
+  releasesIgnored: number;
+  fmCommands: number;
+  fmErrors: number;
+  lies: number;
+}
+
+export function newCounters(): DeviceCounters {
+  return {
+    mboxCommands: 0, mboxErrors: 0, internalErrors: 0, byOpcode: {}, byRc: {}, recordsLogged: 0,
+    recordsDropped: 0, irqs: 0, extentsOffered: 0, extentsAccepted: 0, extentsRejected: 0,
+    extentsReleased: 0, releasesIgnored: 0, fmCommands: 0, fmErrors: 0, lies: 0,
+  };
+}
+
+/** CDAT DSMAS view of a partition (the host learns sharability from it, v11-03). */
+export interface DsmasView {
+  dsmadHandle: number;
+  dpaBase: number;
+  dpaLength: number;
+  /** ACPI_CDAT_DSMAS_SHAREABLE (bit 3) when the partition is sharable */
+  flags: number;
+}
+export const ACPI_CDAT_DSMAS_NON_VOLATILE = 1 << 2;
+export const ACPI_CDAT_DSMAS_SHAREABLE = 1 << 3;
+
+export type FmOp = 'add' | 'inject' | 'release' | 'delete' | 'region-config' | 'hostile';
+
+/**
+ * The device's typed event stream (observer callback; no logging in hot paths). `memdev` names
+ * the device in every event.
+ */
+export type DeviceEvent =
+  | { type: 'record-logged'; memdev: string; handle: number; eventType: string; dpa: number; length: number; tag: string | null; seq: number; more: boolean }
+  | { type: 'record-dropped-overflow'; memdev: string; eventType: string; dpa: number; length: number; overflow: number }
+  | { type: 'records-cleared'; memdev: string; handles: number[]; all: boolean }
+  | { type: 'event-status'; memdev: string; on: boolean }
+  | { type: 'irq'; memdev: string }
+  | { type: 'mbox-command'; memdev: string; opcode: number; opcodeName: string; rc: number; rcName: string; nrExtents: number; more?: boolean }
+  | { type: 'extent-offered'; memdev: string; dpa: number; length: number; tag: string | null; seq: number; group: number; offerSeq: number }
+  | { type: 'extent-accepted'; memdev: string; dpa: number; length: number; tag: string | null; seq: number }
+  | { type: 'extent-rejected'; memdev: string; dpa: number; length: number; tag: string | null; reason: 'not-in-response' | 'reject-all' | 'fm-deleted' }
+  | { type: 'extent-released'; memdev: string; dpa: number; length: number; tag: string | null }
+  | { type: 'release-ignored'; memdev: string; dpa: number; length: number; reason: string }
+  | { type: 'fm-command'; memdev: string; op: FmOp; ok: boolean; error?: string; records: number }
+  | { type: 'hostile-lie'; memdev: string; opcode: number; lie: string }
+  | { type: 'hostile-chain'; memdev: string; kind: HostileChainKind; records: number }
+  | { type: 'internal-error'; memdev: string; opcode: number; message: string }
+  | { type: 'reset'; memdev: string };
+
+export type DeviceObserver = (ev: DeviceEvent) => void;
