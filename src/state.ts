@@ -54,6 +54,8 @@ export interface RegionView {
   daxDevices: string[];
   driverBound: boolean;
   extentsScanned: boolean;
+  /** scenario alias (`as`), when one was bound */
+  alias?: string;
 }
 
 export interface DeviceExtentView {

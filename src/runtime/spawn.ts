@@ -97,9 +97,9 @@ export class WorkerHandle<T> {
   }
 
   /** Race a control-plane call against the worker's crash, so a dead worker never hangs the caller. */
-  call<R>(fn: (api: Comlink.Remote<T>) => Promise<R> | R): Promise<R> {
+  call<F extends (api: Comlink.Remote<T>) => unknown>(fn: F): Promise<Awaited<ReturnType<F>>> {
     if (this.crash) return Promise.reject(this.crash);
-    return Promise.race([Promise.resolve(fn(this.api)), this.crashed]);
+    return Promise.race([Promise.resolve(fn(this.api) as Awaited<ReturnType<F>>), this.crashed]);
   }
 
   onCrash(listener: (e: WorkerCrash) => void): void {

@@ -82,6 +82,8 @@ export const SYS_NOISE_PERMILLE = 12;
 export const SYS_NOISE_SEED = 13;
 /** workqueue kick: bumped (and notified) when a delayed work is (re)armed or the clock advances */
 export const SYS_WQ_KICK = 14;
+/** the last workqueue kick value the workqueue has fully processed (wait-idle reads it) */
+export const SYS_WQ_DONE = 15;
 export const SYS_HEADER_WORDS = 32;
 /** Float64 slot (in units of 8 bytes from the start) holding virtual "now" in ms */
 export const SYS_CLOCK_NOW_F64 = 8; // bytes 64..71 — inside the header, after the Int32 words above

@@ -20,7 +20,7 @@ import { Errors, HungWaitError, type HeldLockInfo, type HungReport, type ThreadL
 import {
   LOCK_CLASS, LOCK_KIND, LOCK_OWNER, LOCK_STATE, LOCK_WORDS, MAX_HELD, STAT_ACQUIRE, STAT_CONTENDED,
   STAT_FIELDS, STAT_HOLD_MAX_NS, STAT_HOLD_TOTAL_NS, STAT_WAIT_MAX_NS, STAT_WAIT_TOTAL_NS,
-  MAX_LOCK_CLASSES, SYS_HUNG_REPORTS, SYS_NOISE_PERMILLE, THREAD_HELD_BASE, THREAD_HELD_COUNT,
+  MAX_LOCK_CLASSES, SYS_HUNG_REPORTS, SYS_LOCKDEP_REPORTS, SYS_NOISE_PERMILLE, THREAD_HELD_BASE, THREAD_HELD_COUNT,
   THREAD_WAITING_FOR, THREAD_WAITING_MODE, THREAD_WORDS,
 } from './layout.js';
 import { lockClassName } from './lock-classes.js';
@@ -386,6 +386,19 @@ export function assertHeld(id: number): void {
 export function assertHeldWrite(id: number): void {
   const c = currentThread();
   if (!holdsLocally(c, id, MODE_WRITE)) throw Errors.notHeld(c.sys.lockClassNameOf(id), '_write');
+}
+
+/**
+ * The kernel's `lockdep_assert_held` at a kernel call site: a failure is a WARN, not a BUG — it is
+ * reported (system report log, counted as a lockdep report) and execution continues, so a model
+ * of a kernel path that violates its own assertion (hazard H12) is observed, not aborted.
+ */
+export function lockdepAssertHeld(id: number, where: string): boolean {
+  const c = currentThread();
+  if (holdsLocally(c, id)) return true;
+  Atomics.add(c.sys.header, SYS_LOCKDEP_REPORTS, 1);
+  c.sys.reports.append({ kind: 'assert-held', lock: c.sys.lockClassNameOf(id), where, thread: c.name });
+  return false;
 }
 
 /** True when the calling thread holds `id`. */

@@ -207,15 +207,40 @@ export class MpscRing extends RingBase {
     return Atomics.load(this.pub, head & this.mask) === ((head + 1) | 0);
   }
 
-  /** Push one record from any thread (blocking while full). Returns false on close/timeout. */
+  /**
+   * Push one record from any thread if there is room; false when full. A sequence number is
+   * reserved only when its slot is free, so a failed push never leaves a hole the consumer
+   * would wait on forever.
+   */
+  tryPush(rec: ArrayLike<number>): boolean {
+    const h = this.hdr;
+    for (;;) {
+      const tail = Atomics.load(h, RING_TAIL);
+      if (((tail - Atomics.load(h, RING_HEAD)) | 0) >= this.capacity) return false;
+      if (Atomics.compareExchange(h, RING_TAIL, tail, (tail + 1) | 0) !== tail) continue;
+      const slot = tail & this.mask;
+      this.data.set(rec as ArrayLike<number>, slot * this.recordWords);
+      Atomics.store(this.pub, slot, (tail + 1) | 0);
+      this.wakeConsumer();
+      return true;
+    }
+  }
+
+  /** Push one record from any thread, waiting while the ring is full. False on close/timeout. */
   push(rec: ArrayLike<number>, timeoutMs = 10_000): boolean {
-    const seq = Atomics.add(this.hdr, RING_TAIL, 1);
-    if (!this.waitRoom(seq, timeoutMs)) return false;
-    const slot = seq & this.mask;
-    this.data.set(rec as ArrayLike<number>, slot * this.recordWords);
-    Atomics.store(this.pub, slot, (seq + 1) | 0);
-    this.wakeConsumer();
-    return true;
+    const h = this.hdr;
+    const deadline = Date.now() + timeoutMs;
+    for (let i = 0; ; i++) {
+      if (this.tryPush(rec)) return true;
+      if (Atomics.load(h, RING_CLOSED) !== 0) return false;
+      if (i < SPIN) continue;
+      const head = Atomics.load(h, RING_HEAD);
+      Atomics.store(h, RING_PRODUCER_WAITING, 1);
+      if (((Atomics.load(h, RING_TAIL) - head) | 0) < this.capacity) continue;
+      const left = deadline - Date.now();
+      if (left <= 0) return false;
+      Atomics.wait(h, RING_HEAD, head, Math.min(left, 100));
+    }
   }
 
   /** Pop up to `max` published records, in sequence order. Non-blocking. */

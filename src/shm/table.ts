@@ -150,6 +150,26 @@ export class RecordTable<S extends TableSchema> {
     return Atomics.add(this.words, this.base(this.check(h)) + this.offset[field], d) + d;
   }
 
+  /** Atomic compare-exchange on an i32 field; returns the previous value. */
+  cas<K extends keyof S & string>(h: Handle, field: K, expect: number, value: number): number {
+    return Atomics.compareExchange(this.words, this.base(this.check(h)) + this.offset[field], expect, value);
+  }
+
+  /** Atomic load of an i32 field (for fields read outside their lock, e.g. extents_scanned). */
+  load<K extends keyof S & string>(h: Handle, field: K): number {
+    return Atomics.load(this.words, this.base(this.check(h)) + this.offset[field]);
+  }
+
+  /** Atomic store of an i32 field (store-release). */
+  store<K extends keyof S & string>(h: Handle, field: K, v: number): void {
+    Atomics.store(this.words, this.base(this.check(h)) + this.offset[field], v);
+  }
+
+  /** Index of a handle's record (for side arrays sized by capacity). */
+  indexOf(h: Handle): number {
+    return this.check(h);
+  }
+
   getUuid<K extends keyof S & string>(h: Handle, field: K): string {
     const at = this.base(this.check(h)) + this.offset[field];
     return wordsToUuid(this.words, at);

@@ -1,0 +1,598 @@
+/**
+ * DOC: cxl extent — Dynamic Capacity add and release handling, the v11 series as written
+ * (drivers/cxl/core/extent.c and the DC parts of mbox.c; host-kernel.md §2.3–§2.9, §3).
+ *
+ * Add: `handle_add_event` stages each record while More is set (100-record cap, 20 s inactivity
+ * watchdog); on More=0 `cxl_add_pending` groups the staged extents by tag (arrival order, stable
+ * sort by sequence), runs the group gates G1–G4 (`cxl_validate_group`), realizes each surviving
+ * group extent by extent (`cxl_add_extent`, gates E1–E11), onlines it (`online_tag_group`),
+ * notifies the DAX bus, and answers with exactly one logical Add DC Response.
+ *
+ * Release: `cxl_rm_extent` releases a whole tag group (X1–X5); the Release DC for each member is
+ * sent from the member's device release (`dc_extent_release`), one command per member.
+ *
+ * Quirks kept on purpose (they are what the model exists to exercise): G1 and the registry
+ * insert are separate critical sections; partial groups are onlined and acknowledged; duplicates
+ * are re-acknowledged when mixed with new extents; untagged extents of one chain form ONE group;
+ * a late tail after a watchdog expiry becomes a new chain (H4); the scan gate refuses, it does not
+ * defer (H3); `nr_extents` is a plain, unlocked counter (H6); `dc_extents` walks are not RCU-safe
+ * unless the `rcu` knob is on (H5) — a walk that meets a freed record throws StaleHandleError,
+ * the model's use-after-free.
+ *
+ * Locks (host-kernel.md §4.3): event.log_lock → add_ctx.lock → {cxl_rwsem.region(R) per extent →
+ * cxl_tag_lock} → device_lock(cxlr_dax) → dax_region_rwsem(W) → mailbox.
+ */
+import { CXL_MBOX_OP, NULL_UUID, u64ToNumber, type CxlExtentRaw, type DcEventRecord } from '../wire/cxl.js';
+import { lockdepAssertHeld, noisePoint, withLock, withRead, assertHeld } from '../shm/lock.js';
+import { NO_HANDLE, type Handle } from '../shm/table.js';
+import { kickWorkqueue } from '../shm/clock.js';
+import { StaleHandleError } from '../errors.js';
+import type { HostCtx } from '../host/context.js';
+import { ERRNO_CODE, RELEASE_REASON } from '../protocol.js';
+import { cxl_send_dc_response, hex, memdev_release_extent, type DcRange } from './mbox.js';
+import { memdevName, PMD_SIZE } from './memdev.js';
+import { cxl_dpa_to_region, regionName } from './region.js';
+import { cxl_dax_region_notify, dax_release_resource } from '../dax/cxl.js';
+
+export const CXL_DC_MAX_PENDING_EXTENTS = 100;
+export const CXL_DC_ADD_TIMEOUT_MS = 20_000;
+
+const E = (name: keyof typeof ERRNO_CODE): number => -ERRNO_CODE[name]!;
+export const ENXIO = E('ENXIO');
+export const EBUSY = E('EBUSY');
+export const EINVAL = E('EINVAL');
+export const ENOMEM = E('ENOMEM');
+export const ENOSPC = E('ENOSPC');
+export const EEXIST = E('EEXIST');
+export const EIO = E('EIO');
+export const EAGAIN = E('EAGAIN');
+
+export type DcEvent = 'add' | 'release';
+
+function warn(ctx: HostCtx, memdev: number, msg: string): void {
+  ctx.dmesg('warn', memdevName(memdev), msg);
+}
+
+// ------------------------------------------------------------------------------ staging
+
+/** clear_pending_extents(): free the staged list; nr_pending = 0, group = NULL. */
+export function clear_pending_extents(ctx: HostCtx, memdev: number): void {
+  const h = ctx.host;
+  const m = h.memdev(memdev);
+  assertHeld(h.memdevs.get(m, 'addLock'));
+  for (const p of [...h.pending.live()]) {
+    if (h.pending.get(p, 'memdev') === memdev) h.pending.free(p);
+  }
+  h.memdevs.set(m, 'nrPending', 0);
+  const g = h.memdevs.get(m, 'group');
+  if (g !== NO_HANDLE && h.groups.isLive(g) && groupMembers(ctx, g).length === 0) freeTagGroup(ctx, g);
+  h.memdevs.set(m, 'group', NO_HANDLE);
+}
+
+/** Stage one wire extent on the memdev's pending list (kmemdup). NO_HANDLE when out of memory. */
+export function stage_extent(ctx: HostCtx, memdev: number, ext: CxlExtentRaw): Handle {
+  const h = ctx.host;
+  const m = h.memdev(memdev);
+  const p = h.pending.alloc();
+  if (p === NO_HANDLE) return NO_HANDLE;
+  const start = u64ToNumber(ext.startDpa);
+  const len = u64ToNumber(ext.length);
+  const wraps = start === null || len === null || len === 0 || ext.startDpa + ext.length - 1n > 0xffffffffffffffffn;
+  const order = h.memdevs.get(m, 'pendingSeq');
+  h.memdevs.set(m, 'pendingSeq', order + 1);
+  h.pending.set(p, 'memdev', memdev);
+  h.pending.set(p, 'order', order);
+  h.pending.set(p, 'startDpa', start ?? -1);
+  h.pending.set(p, 'length', len ?? 0);
+  h.pending.setUuid(p, 'uuid', ext.uuid);
+  h.pending.set(p, 'sharedSeq', ext.sharedExtnSeq);
+  h.pending.set(p, 'wraps', wraps ? 1 : 0);
+  return p;
+}
+
+/** mod_delayed_work(system_wq, &timeout_work, 20 s) */
+function mod_delayed_work(ctx: HostCtx, m: Handle): void {
+  ctx.host.memdevs.set(m, 'timeoutDue', ctx.clock.now() + CXL_DC_ADD_TIMEOUT_MS);
+  ctx.host.memdevs.store(m, 'timeoutPending', 1);
+  kickWorkqueue(ctx.sys);
+}
+
+/** cancel_delayed_work() — non-synchronous (a sync cancel would deadlock on add_ctx.lock). */
+function cancel_delayed_work(ctx: HostCtx, m: Handle): void {
+  ctx.host.memdevs.store(m, 'timeoutPending', 0);
+}
+
+/** handle_add_event(): stage one Add Capacity record; close the chain on More=0 (§2.3). */
+export function handle_add_event(ctx: HostCtx, memdev: number, rec: DcEventRecord): number {
+  const h = ctx.host;
+  const m = h.memdev(memdev);
+  const more = (rec.flags & 1) !== 0;
+  return withLock(h.memdevs.get(m, 'addLock'), () => {
+    const staged = h.memdevs.get(m, 'nrPending');
+    if (staged >= CXL_DC_MAX_PENDING_EXTENTS) {
+      warn(ctx, memdev, `DC add chain exceeds ${CXL_DC_MAX_PENDING_EXTENTS} extents; dropping (firmware bug)`);
+      clear_pending_extents(ctx, memdev);
+      ctx.emit({ type: 'chain-dropped', memdev, reason: ERRNO_CODE.ENOSPC!, staged });
+      // S1: no response, armed and the timer untouched (v11). post-v11: empty response on More=0.
+      if (!more && ctx.knobs['staging-failure-response'] === 'on') sendChainResponse(ctx, memdev, m, [], false);
+      return ENOSPC;
+    }
+    const node = stage_extent(ctx, memdev, rec.extent);
+    if (node === NO_HANDLE) {
+      clear_pending_extents(ctx, memdev);
+      ctx.emit({ type: 'chain-dropped', memdev, reason: ERRNO_CODE.ENOMEM!, staged });
+      if (!more && ctx.knobs['staging-failure-response'] === 'on') sendChainResponse(ctx, memdev, m, [], false);
+      return ENOMEM;
+    }
+    h.memdevs.set(m, 'nrPending', staged + 1);
+    if (more) {
+      mod_delayed_work(ctx, m);
+      h.memdevs.set(m, 'armed', 1);
+      return 0;
+    }
+    // More == 0: the chain closes
+    h.memdevs.set(m, 'armed', 0);
+    cancel_delayed_work(ctx, m);
+    const rc = cxl_add_pending(ctx, memdev, false);
+    clear_pending_extents(ctx, memdev);
+    return rc;
+  });
+}
+
+/**
+ * cxl_dc_add_timeout(): the watchdog, on the workqueue (§2.3). Runs after the work item was
+ * dequeued (timeoutPending cleared by the workqueue); a re-armed timer or a closed chain makes it
+ * return without a response (invariant 18).
+ */
+export function cxl_dc_add_timeout(ctx: HostCtx, memdev: number): void {
+  const h = ctx.host;
+  const m = h.memdev(memdev);
+  withLock(h.memdevs.get(m, 'addLock'), () => {
+    if (!h.memdevs.get(m, 'armed') || h.memdevs.load(m, 'timeoutPending')) return;
+    warn(ctx, memdev, 'DC add chain timed out; refusing staged extents');
+    sendChainResponse(ctx, memdev, m, [], true);
+    clear_pending_extents(ctx, memdev);
+    h.memdevs.set(m, 'armed', 0);
+  });
+}
+
+/** Number a logical response (one per closed chain / watchdog expiry) and send it. */
+function sendChainResponse(ctx: HostCtx, memdev: number, m: Handle, list: DcRange[], byTimeout: boolean): number {
+  const h = ctx.host;
+  const chain = h.memdevs.add(m, 'responses', 1);
+  ctx.emit({ type: 'chain-closed', memdev, chain, staged: h.memdevs.get(m, 'nrPending'), byTimeout: byTimeout ? 1 : 0 });
+  return cxl_send_dc_response(ctx, memdev, CXL_MBOX_OP.ADD_DC_RESPONSE, list, chain);
+}
+
+// ------------------------------------------------------------------------------ closing a chain
+
+interface PendingNode {
+  h: Handle;
+  start: number;
+  len: number;
+  uuid: string;
+  seq: number;
+  wraps: boolean;
+}
+
+function pendingList(ctx: HostCtx, memdev: number): PendingNode[] {
+  const P = ctx.host.pending;
+  const out: { node: PendingNode; order: number }[] = [];
+  for (const p of P.live()) {
+    if (P.get(p, 'memdev') !== memdev) continue;
+    out.push({
+      order: P.get(p, 'order'),
+      node: { h: p, start: P.get(p, 'startDpa'), len: P.get(p, 'length'), uuid: P.getUuid(p, 'uuid'), seq: P.get(p, 'sharedSeq'), wraps: P.get(p, 'wraps') !== 0 },
+    });
+  }
+  out.sort((a, b) => a.order - b.order);
+  return out.map((x) => x.node);
+}
+
+/** Is the range inside the memdev's dynamic_ram_1 partition? (the host surfaces partition 0 only) */
+function inPartition(ctx: HostCtx, m: Handle, start: number, len: number): boolean {
+  const T = ctx.host.memdevs;
+  const base = T.get(m, 'partBase');
+  return start >= base && len > 0 && start + len <= base + T.get(m, 'partSize');
+}
+
+/**
+ * cxl_add_pending(): process the closed chain (or the recovery scan's list), holding add_ctx.lock
+ * (§2.4). Returns the response's rc (0 for recovery, which never answers).
+ */
+export function cxl_add_pending(ctx: HostCtx, memdev: number, existing: boolean): number {
+  const h = ctx.host;
+  const m = h.memdev(memdev);
+  assertHeld(h.memdevs.get(m, 'addLock'));
+  let list = pendingList(ctx, memdev);
+  const accepted: DcRange[] = [];
+  while (list.length) {
+    const tag = list[0]!.uuid;
+    // extract_tag_group: every pending extent with this uuid (null == null), arrival order
+    const group = list.filter((n) => n.uuid === tag);
+    list = list.filter((n) => n.uuid !== tag);
+    group.sort((a, b) => a.seq - b.seq); // Array.prototype.sort is stable
+    const shareable = inPartition(ctx, m, group[0]!.start, group[0]!.len) && h.memdevs.get(m, 'shareable') === 1;
+    if (cxl_validate_group(ctx, memdev, tag, group, shareable) !== 0) {
+      for (const n of group) h.pending.free(n.h);
+      continue;
+    }
+    const { cnt, survivors } = cxl_realize_group(ctx, memdev, tag, group, shareable, existing);
+    if (cnt < 0) {
+      for (const n of survivors) if (h.pending.isLive(n.h)) h.pending.free(n.h);
+      continue;
+    }
+    for (const n of survivors) accepted.push({ dpa: n.start, len: n.len });
+  }
+  if (existing) return 0; // recovered extents are NEVER re-acknowledged
+  return sendChainResponse(ctx, memdev, m, accepted, false);
+}
+
+/** cxl_validate_group(): the group gates G1–G4, in order (§2.5). */
+export function cxl_validate_group(ctx: HostCtx, memdev: number, tag: string, group: PendingNode[], shareable: boolean): number {
+  const h = ctx.host;
+  const m = h.memdev(memdev);
+  const tagged = tag !== NULL_UUID;
+  // (G1) host-wide tag uniqueness — checked here, inserted later in a separate critical section
+  if (tagged && cxl_tag_already_committed(ctx, tag)) {
+    warn(ctx, memdev, `tag ${tag} already committed on another region (firmware bug)`);
+    return EEXIST;
+  }
+  // (G2) sequence integrity for sharable partitions: exactly 0..n-1 (v10: 1..n)
+  if (shareable) {
+    const base = ctx.knobs['v10-seq'] === 'on' ? 1 : 0;
+    for (let i = 0; i < group.length; i++) {
+      if (group[i]!.seq !== base + i) {
+        warn(ctx, memdev, `tag ${tag}: sequence numbers are not ${base}..${base + group.length - 1} (firmware bug)`);
+        return EINVAL;
+      }
+    }
+  }
+  // (G3) partition equality: every member of a tagged group in the same DC partition
+  if (tagged && group.some((n) => n.wraps || !inPartition(ctx, m, n.start, n.len))) {
+    warn(ctx, memdev, `tag ${tag}: members span DC partitions (firmware bug)`);
+    return EINVAL;
+  }
+  // (G4) alignment
+  if (group.some((n) => n.start % PMD_SIZE !== 0 || n.len % PMD_SIZE !== 0)) {
+    warn(ctx, memdev, `tag ${tag}: extent not ${PMD_SIZE}-aligned (firmware bug)`);
+    return EINVAL;
+  }
+  return 0;
+}
+
+/** cxl_realize_group(): add each member, online the group, notify DAX (§2.6). */
+export function cxl_realize_group(ctx: HostCtx, memdev: number, tag: string, group: PendingNode[], shareable: boolean, existing: boolean): { cnt: number; survivors: PendingNode[] } {
+  const h = ctx.host;
+  const m = h.memdev(memdev);
+  let seq = -1;
+  let cnt = 0;
+  const survivors: PendingNode[] = [];
+  for (const n of group) {
+    // host arrival index; advances even when the add fails (an interior failure leaves a gap)
+    seq = shareable ? n.seq : (seq + 1) & 0xffff;
+    const r = cxl_add_extent(ctx, memdev, n, seq, existing);
+    if (r < 0) {
+      h.pending.free(n.h);
+      continue;
+    }
+    survivors.push(n);
+    cnt++;
+  }
+  const tg = h.memdevs.get(m, 'group');
+  h.memdevs.set(m, 'group', NO_HANDLE);
+  if (tg === NO_HANDLE) return { cnt: ENXIO, survivors }; // nothing new (all duplicates / all failed)
+  let rc = online_tag_group(ctx, tg, !existing);
+  if (rc) return { cnt: rc, survivors };
+  const region = h.groups.get(tg, 'region');
+  rc = existing ? __cxlr_notify_extent(ctx, region, 'add', tg) : cxlr_notify_extent(ctx, region, 'add', tg);
+  if (rc) {
+    if (!existing) h.groups.set(tg, 'skipDeviceRelease', 1);
+    rm_tag_group(ctx, tg);
+    return { cnt: rc, survivors };
+  }
+  void tag;
+  return { cnt, survivors };
+}
+
+/** Members (dc_extent handles) of a group, in seq order (the group's xarray walk). */
+export function groupMembers(ctx: HostCtx, g: Handle): Handle[] {
+  const X = ctx.host.extents;
+  const out: { e: Handle; seq: number }[] = [];
+  for (const e of X.live()) if (X.get(e, 'group') === g) out.push({ e, seq: X.get(e, 'seq') });
+  out.sort((a, b) => a.seq - b.seq);
+  return out.map((x) => x.e);
+}
+
+/** Walk a region's dc_extents (cxlr_dax->dc_extents) of one memdev, by xarray id. */
+function regionExtents(ctx: HostCtx, region: Handle, memdev: number): Handle[] {
+  const X = ctx.host.extents;
+  const out: { e: Handle; id: number }[] = [];
+  for (const e of X.live()) {
+    if (X.get(e, 'region') === region && X.get(e, 'memdev') === memdev) out.push({ e, id: X.get(e, 'id') });
+  }
+  out.sort((a, b) => a.id - b.id);
+  return out.map((x) => x.e);
+}
+
+/**
+ * cxl_add_extent(): the per-extent gates E1–E11 and the build, holding cxl_rwsem.region for read
+ * for its duration. Returns 1 (new extent added to add_ctx.group), 0 (duplicate: accept again)
+ * or a negative errno (extent omitted).
+ */
+export function cxl_add_extent(ctx: HostCtx, memdev: number, n: PendingNode, seq: number, existing: boolean): number {
+  const h = ctx.host;
+  const m = h.memdev(memdev);
+  return withRead(h.cxlRegionRwsem, () => {
+    const dev = memdevName(memdev);
+    // (E1) zero length / u64 wrap
+    if (n.wraps || n.len <= 0) { ctx.dmesg('err', dev, `extent ${hex(n.start)}: invalid length (firmware bug)`); return ENXIO; }
+    // (E2) fully inside the dynamic_ram_1 partition
+    if (!inPartition(ctx, m, n.start, n.len)) { ctx.dmesg('err', dev, `extent ${hex(n.start)} len ${hex(n.len)} not in a DC partition`); return ENXIO; }
+    const shareable = h.memdevs.get(m, 'shareable') === 1;
+    // (E3) a sharable partition requires a tag; (E4) a non-sharable one requires seq 0
+    if (shareable && n.uuid === NULL_UUID) { ctx.dmesg('err', dev, `extent ${hex(n.start)}: untagged extent on a sharable partition`); return ENXIO; }
+    if (!shareable && n.seq !== 0) { ctx.dmesg('err', dev, `extent ${hex(n.start)}: shared_extn_seq ${n.seq} on a non-sharable partition`); return ENXIO; }
+    // (E5) the DPA maps to a region with a cxl_dax_region
+    const r = cxl_dpa_to_region(ctx, memdev, n.start);
+    if (r === NO_HANDLE || !h.regions.get(r, 'hasCxlrDax')) { ctx.dmesg('err', dev, `extent ${hex(n.start)}: no DC region`); return ENXIO; }
+    // (E6) runtime adds only after the region's existing-extent scan: refused, not deferred (H3)
+    if (!existing && ctx.knobs['scan-gate'] === 'on' && !h.regions.load(r, 'extentsScanned')) {
+      ctx.dmesg('dbg', dev, `extent ${hex(n.start)}: ${regionName(ctx, r)} not scanned yet; refusing (-EBUSY)`);
+      return EBUSY;
+    }
+    // (E7) fully inside the endpoint decoder's DPA resource
+    const edStart = h.regions.get(r, 'edDpaStart');
+    if (n.start + n.len > edStart + h.regions.get(r, 'size')) { ctx.dmesg('err', dev, `extent ${hex(n.start)}: straddles the endpoint decoder end`); return ENXIO; }
+    // (E8)/(E9) classify against tracked extents of the same ED
+    const X = h.extents;
+    for (const e of walk(ctx, regionExtents(ctx, r, memdev))) {
+      const s = X.get(e, 'dpaStart');
+      const l = X.get(e, 'length');
+      if (s <= n.start && n.start + n.len <= s + l) return 0; // duplicate: "accept again"
+      if (n.start < s + l && s < n.start + n.len) { ctx.dmesg('err', dev, `extent ${hex(n.start)} overlaps accepted extent ${hex(s)}`); return ENXIO; }
+    }
+    // build the dc_extent
+    const dc = X.alloc();
+    if (dc === NO_HANDLE) return ENOMEM;
+    X.set(dc, 'region', r);
+    X.set(dc, 'memdev', memdev);
+    X.set(dc, 'dpaStart', n.start);
+    X.set(dc, 'length', n.len);
+    X.set(dc, 'hpaOffset', n.start - edStart); // ED and region HPA starts coincide (interleave 1)
+    X.set(dc, 'seq', seq);
+    X.setUuid(dc, 'uuid', n.uuid);
+    // (E10) cxlr_add_extent: attach to add_ctx.group, allocating (and registering) it first
+    let g = h.memdevs.get(m, 'group');
+    if (g !== NO_HANDLE && h.groups.getUuid(g, 'uuid') !== n.uuid) { X.free(dc); return EINVAL; }
+    if (g === NO_HANDLE) {
+      const a = alloc_tag_group(ctx, memdev, r, n.uuid);
+      if (a < 0) { X.free(dc); return a; }
+      g = a;
+      h.memdevs.set(m, 'group', g);
+    }
+    // (E11) unique seq within the group (xa_insert -EBUSY, WARN_ONCE)
+    for (const e of groupMembers(ctx, g)) {
+      if (X.get(e, 'seq') === seq) { ctx.dmesg('warn', dev, `WARN: duplicate seq ${seq} in tag group`); X.free(dc); return EBUSY; }
+    }
+    X.set(dc, 'group', g);
+    return 1;
+  });
+}
+
+/** A dc_extents walk: without RCU (v11) a record freed under the walker is a use-after-free. */
+function* walk(ctx: HostCtx, handles: Handle[]): Generator<Handle> {
+  for (const e of handles) {
+    noisePoint();
+    if (ctx.knobs.rcu === 'on' && !ctx.host.extents.isLive(e)) continue; // RCU: skip freed entries
+    if (!ctx.host.extents.isLive(e)) throw new StaleHandleError('extents (dc_extents walk without RCU: use-after-free, H5)', e);
+    yield e;
+  }
+}
+
+// ------------------------------------------------------------------------------ tag groups and the registry
+
+/** cxl_tag_already_committed(): is a live group with this uuid registered anywhere? */
+export function cxl_tag_already_committed(ctx: HostCtx, uuid: string): boolean {
+  const h = ctx.host;
+  const check = (): boolean => {
+    for (const t of h.tags.live()) if (h.tags.getUuid(t, 'uuid') === uuid) return true;
+    return false;
+  };
+  return ctx.knobs['tag-lock'] === 'on' ? withLock(h.cxlTagLock, check) : check();
+}
+
+/** alloc_tag_group(): allocate a group on `region`, registering a non-null uuid (-EBUSY if taken). */
+export function alloc_tag_group(ctx: HostCtx, memdev: number, region: Handle, uuid: string): number {
+  const h = ctx.host;
+  const g = h.groups.alloc();
+  if (g === NO_HANDLE) return ENOMEM;
+  h.groups.set(g, 'region', region);
+  h.groups.set(g, 'memdev', memdev);
+  h.groups.setUuid(g, 'uuid', uuid);
+  if (uuid !== NULL_UUID) {
+    const rc = cxl_tag_register(ctx, memdev, g, uuid);
+    if (rc) { h.groups.free(g); return rc; }
+  }
+  return g;
+}
+
+/** cxl_tag_register(): insert into cxl_tag_groups under cxl_tag_lock; -EBUSY if present. */
+function cxl_tag_register(ctx: HostCtx, memdev: number, g: Handle, uuid: string): number {
+  const h = ctx.host;
+  const insert = (): number => {
+    for (const t of h.tags.live()) if (h.tags.getUuid(t, 'uuid') === uuid) return EBUSY;
+    noisePoint(); // the window a dropped cxl_tag_lock (tag-lock=off) leaves open
+    const t = h.tags.alloc();
+    if (t === NO_HANDLE) return ENOMEM;
+    h.tags.setUuid(t, 'uuid', uuid);
+    h.tags.set(t, 'group', g);
+    h.tags.set(t, 'memdev', memdev);
+    h.groups.set(g, 'registered', 1);
+    ctx.emit({ type: 'tag-registered', uuid, group: g, memdev });
+    return 0;
+  };
+  return ctx.knobs['tag-lock'] === 'on' ? withLock(h.cxlTagLock, insert) : insert();
+}
+
+function cxl_tag_unregister(ctx: HostCtx, g: Handle): void {
+  const h = ctx.host;
+  const remove = (): void => {
+    for (const t of [...h.tags.live()]) {
+      if (h.tags.get(t, 'group') === g) {
+        ctx.emit({ type: 'tag-unregistered', uuid: h.tags.getUuid(t, 'uuid'), group: g, memdev: h.tags.get(t, 'memdev') });
+        h.tags.free(t);
+      }
+    }
+  };
+  if (ctx.knobs['tag-lock'] === 'on') withLock(h.cxlTagLock, remove);
+  else remove();
+}
+
+function freeTagGroup(ctx: HostCtx, g: Handle): void {
+  if (ctx.host.groups.get(g, 'registered')) cxl_tag_unregister(ctx, g);
+  ctx.host.groups.free(g);
+}
+
+/** Drop one reference of the group's manual refcount — a plain read-modify-write, as in v11 (H6). */
+function groupPut(ctx: HostCtx, g: Handle): void {
+  const G = ctx.host.groups;
+  const v = G.get(g, 'nrExtents');
+  noisePoint();
+  G.set(g, 'nrExtents', v - 1);
+  if (v - 1 === 0) freeTagGroup(ctx, g);
+}
+
+function groupGet(ctx: HostCtx, g: Handle, n: number): void {
+  const G = ctx.host.groups;
+  G.set(g, 'nrExtents', G.get(g, 'nrExtents') + n);
+}
+
+/**
+ * online_tag_group(): register each member's `extentX.Y` device (visible in sysfs from here on,
+ * before any DAX resource exists) and its devm unregister action on cxlr_dax (§2.6).
+ */
+export function online_tag_group(ctx: HostCtx, g: Handle, skipRelease: boolean): number {
+  const h = ctx.host;
+  const members = groupMembers(ctx, g);
+  groupGet(ctx, g, members.length + 1); // + pin
+  const region = h.groups.get(g, 'region');
+  for (const e of members) {
+    const id = h.regions.add(region, 'nextExtentId', 1); // xa_alloc, XA_FLAGS_ALLOC1: ids from 1
+    h.extents.set(e, 'id', id);
+    h.extents.set(e, 'refs', 1);
+    h.extents.store(e, 'registered', 1);
+    ctx.emit({
+      type: 'extent-tracked', memdev: h.extents.get(e, 'memdev'), region, extent: e, id,
+      dpa: h.extents.get(e, 'dpaStart'), len: h.extents.get(e, 'length'), uuid: h.extents.getUuid(e, 'uuid'),
+      seq: h.extents.get(e, 'seq'), group: g, existing: skipRelease ? 0 : 1,
+      shareable: h.memdevs.get(h.memdev(h.extents.get(e, 'memdev')), 'shareable'),
+    });
+  }
+  void skipRelease; // device_add cannot fail in the model; the failure unwind is not reachable
+  groupPut(ctx, g); // drop the pin
+  return 0;
+}
+
+/** rm_tag_group(): unregister every member (their device release sends the Release DC). */
+export function rm_tag_group(ctx: HostCtx, g: Handle): void {
+  const h = ctx.host;
+  groupGet(ctx, g, 1); // pin
+  for (const e of groupMembers(ctx, g)) dc_extent_unregister(ctx, e);
+  groupPut(ctx, g);
+}
+
+/** devm action dc_extent_unregister → device_unregister: drop the device's own reference. */
+export function dc_extent_unregister(ctx: HostCtx, e: Handle): void {
+  const X = ctx.host.extents;
+  if (!X.get(e, 'registered')) return;
+  X.store(e, 'registered', 0);
+  if (X.add(e, 'refs', -1) === 0) dc_extent_release(ctx, e);
+}
+
+/** dc_extent_release(): the device release callback — Release DC (full range) unless skipped. */
+export function dc_extent_release(ctx: HostCtx, e: Handle): void {
+  const h = ctx.host;
+  const X = h.extents;
+  const g = X.get(e, 'group');
+  const memdev = X.get(e, 'memdev');
+  const dpa = X.get(e, 'dpaStart');
+  const len = X.get(e, 'length');
+  const skip = h.groups.isLive(g) && h.groups.get(g, 'skipDeviceRelease') === 1;
+  if (!skip) memdev_release_extent(ctx, memdev, { dpa, len });
+  dax_release_resource(ctx, e); // the dax_resource devm action on the extent device
+  ctx.emit({ type: 'extent-untracked', memdev, region: X.get(e, 'region'), extent: e, dpa, len, sentRelease: skip ? 0 : 1 });
+  X.free(e);
+  if (h.groups.isLive(g)) groupPut(ctx, g);
+}
+
+// ------------------------------------------------------------------------------ notify
+
+/** cxlr_notify_extent(): take device_lock(cxlr_dax) and notify the DAX driver. */
+export function cxlr_notify_extent(ctx: HostCtx, region: Handle, event: DcEvent, g: Handle): number {
+  return withLock(ctx.host.regionLockFor(region), () => __cxlr_notify_extent(ctx, region, event, g));
+}
+
+/**
+ * __cxlr_notify_extent(): caller holds device_lock(cxlr_dax). No driver bound → 0 ("no user
+ * space coordination was possible"). The assertion is the kernel's lockdep_assert_held: a WARN,
+ * reported and counted, not fatal (H12 reaches it with another region's lock).
+ */
+export function __cxlr_notify_extent(ctx: HostCtx, region: Handle, event: DcEvent, g: Handle): number {
+  lockdepAssertHeld(ctx.host.regionLockFor(region), '__cxlr_notify_extent');
+  if (!ctx.host.regions.load(region, 'driverBound')) return 0;
+  return cxl_dax_region_notify(ctx, region, event, g);
+}
+
+// ------------------------------------------------------------------------------ release
+
+/** cxl_rm_extent(): handle one Release Capacity record (§2.9, X1–X5). */
+export function cxl_rm_extent(ctx: HostCtx, memdev: number, ext: CxlExtentRaw): number {
+  const h = ctx.host;
+  const dev = memdevName(memdev);
+  const start = u64ToNumber(ext.startDpa) ?? -1;
+  const len = u64ToNumber(ext.length) ?? 0;
+  const outcome = (reason: number): void => ctx.emit({ type: 'release-outcome', memdev, dpa: start, len, reason });
+  return withRead(h.cxlRegionRwsem, () => {
+    const r = start >= 0 ? cxl_dpa_to_region(ctx, memdev, start) : NO_HANDLE;
+    // (X1) No region can happen here for a few reasons: 1) the host never mapped this capacity;
+    // 2) region destruction won the race with the device releasing all the extents; 3) the device
+    // is confused. In every case release it back to the device.
+    if (r === NO_HANDLE || !h.regions.get(r, 'hasCxlrDax')) {
+      if (start >= 0 && len > 0) memdev_release_extent(ctx, memdev, { dpa: start, len });
+      outcome(RELEASE_REASON.noRegion);
+      return ENXIO;
+    }
+    // (X2) the first dc_extent of this ED that contains the range and whose tag matches
+    let group: Handle = NO_HANDLE;
+    for (const e of walk(ctx, regionExtents(ctx, r, memdev))) {
+      const s = h.extents.get(e, 'dpaStart');
+      const l = h.extents.get(e, 'length');
+      if (s <= start && start + len <= s + l && h.extents.getUuid(e, 'uuid') === ext.uuid && h.extents.get(e, 'registered')) {
+        group = h.extents.get(e, 'group');
+        break;
+      }
+    }
+    if (group === NO_HANDLE || !h.groups.isLive(group)) {
+      ctx.dmesg(ctx.knobs['unmatched-release-ack'] === 'on' ? 'dbg' : 'err', dev, `release ${hex(start)} len ${hex(len)} matches no dc_extent`);
+      outcome(RELEASE_REASON.noMatch);
+      if (ctx.knobs['unmatched-release-ack'] === 'on') {
+        memdev_release_extent(ctx, memdev, { dpa: start, len });
+        return 0;
+      }
+      return EINVAL;
+    }
+    // (X3) cxl_region_invalidate_memregion(): always succeeds in the model
+    // (X4) the DAX layer must agree: a member in use refuses the whole release, nothing is sent
+    const rc = cxlr_notify_extent(ctx, r, 'release', group);
+    if (rc) {
+      ctx.dmesg('info', dev, `release ${hex(start)}: in use, release ignored (${rc}); the device will retry`);
+      outcome(RELEASE_REASON.inUse);
+      return 0;
+    }
+    // (X5) whole group, always
+    rm_tag_group(ctx, group);
+    outcome(RELEASE_REASON.acked);
+    return 0;
+  });
+}

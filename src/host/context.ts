@@ -1,0 +1,71 @@
+/**
+ * DOC: what a host-side thread carries — its view of the shared system.
+ *
+ * Every host thread (event-thread, workqueue, dax-bus, user workers; the main thread for
+ * queries) builds one `HostCtx` from the startup handshake: the host state tables, each memdev's
+ * register file, the device media (the memory bus DAX users touch), the knobs of the variant under
+ * test, the clock, and the two outputs production code writes: the runtime event stream (binary,
+ * for checkers and traces) and the kernel log (dmesg, JSON lines, ratelimited where the kernel
+ * ratelimits).
+ */
+import { Clock } from '../shm/clock.js';
+import { MpscRing } from '../shm/ring.js';
+import { RegFile } from '../shm/regfile.js';
+import { TextLog } from '../shm/textlog.js';
+import { SystemShm } from '../shm/system.js';
+import { currentThread, hasThread } from '../shm/lock.js';
+import { HostState } from './state.js';
+import { encodeEvent, EVENT_RECORD_WORDS, type HostOptions, type RuntimeEvent, type SharedHandles } from '../protocol.js';
+import type { KnobValues } from '../scenario/types.js';
+
+export interface DmesgLine {
+  t: number;
+  level: 'err' | 'warn' | 'info' | 'dbg';
+  dev: string;
+  msg: string;
+}
+
+export class HostCtx {
+  readonly sys: SystemShm;
+  readonly host: HostState;
+  readonly regfiles: RegFile[];
+  readonly media: SharedArrayBuffer[];
+  readonly events: MpscRing;
+  readonly dmesgLog: TextLog;
+  readonly options: HostOptions;
+  readonly knobs: KnobValues;
+  readonly clock: Clock;
+  /** events the ring had no room for (checkers treat a run with drops as inconclusive) */
+  droppedEvents = 0;
+  private readonly rec = new Int32Array(EVENT_RECORD_WORDS);
+  private readonly recF64 = new Float64Array(this.rec.buffer);
+
+  constructor(h: SharedHandles, sys?: SystemShm, host?: HostState) {
+    this.sys = sys ?? SystemShm.attach(h.system);
+    this.host = host ?? HostState.attach(h.host);
+    this.regfiles = h.regfiles.map((s) => RegFile.attach(s));
+    this.media = h.media;
+    this.events = MpscRing.attach(h.events);
+    this.dmesgLog = new TextLog(h.dmesg);
+    this.options = h.options;
+    this.knobs = h.options.knobs;
+    this.clock = new Clock(this.sys);
+  }
+
+  /** Emit a runtime event (never blocks kernel code: a full ring counts a drop). */
+  emit(ev: RuntimeEvent): void {
+    encodeEvent(ev, hasThread() ? currentThread().slot : -1, this.clock.now(), this.rec, this.recF64);
+    if (!this.events.tryPush(this.rec)) this.droppedEvents++;
+  }
+
+  /** dev_err / dev_warn / dev_info / dev_dbg */
+  dmesg(level: DmesgLine['level'], dev: string, msg: string): void {
+    this.dmesgLog.append({ t: this.clock.now(), level, dev, msg } satisfies DmesgLine);
+  }
+
+  regfile(memdevIdx: number): RegFile {
+    const r = this.regfiles[memdevIdx];
+    if (!r) throw new RangeError(`no register file for mem${memdevIdx}`);
+    return r;
+  }
+}

@@ -1,0 +1,330 @@
+/**
+ * DOC: the host's kernel memory — every object the CXL driver and the DAX bus share between
+ * threads, as record tables in SharedArrayBuffers, and the global locks that guard them.
+ *
+ * In Linux these are kmalloc'd structs reached from several contexts (the per-memdev event IRQ
+ * thread, system_wq, the driver core's async probe, sysfs writers). Here each context is a worker
+ * and each struct is a record in a table every worker maps; the lock that guards each field is
+ * written beside it (host-kernel.md §1.5, §4.1). Who may touch what:
+ *  - src/cxl/* (the CXL core: mbox, extent, region, memdev) owns memdevs, pending, groups, tags,
+ *    extents and the CXL side of regions;
+ *  - src/dax/* (the DAX bus) owns daxRes, daxDevs, daxRanges and the DAX side of regions;
+ *  - the two meet only through the notify interface (src/cxl/notify.ts), as in Linux.
+ */
+import { RecordTable, type TableSchema } from '../shm/table.js';
+import type { SystemShm } from '../shm/system.js';
+import { lockClassId } from '../shm/lock-classes.js';
+
+/** struct cxl_memdev_state (DC part) — one per memdev. */
+export const MEMDEV_SCHEMA = {
+  /** memdev index (memX) */
+  idx: 'i32',
+  /** mds->dcd_supported (set at probe; read-only afterwards) */
+  dcdSupported: 'i32',
+  /** the dynamic_ram_1 partition (partition 0 of the device): absolute DPA start */
+  partBase: 'f64',
+  /** partition size = decode_length × 256 MiB */
+  partSize: 'f64',
+  partLength: 'f64',
+  blockSize: 'f64',
+  /** from the CDAT DSMAS sharable flag */
+  shareable: 'i32',
+  /** event.log_lock: serialises one drain of the DC log */
+  logLock: 'i32',
+  /** add_ctx.lock: guards nrPending, armed, group, the pending list, timeout state */
+  addLock: 'i32',
+  /** the mailbox mutex: one command at a time */
+  mboxLock: 'i32',
+  /** add_ctx.nr_pending [add_ctx.lock] */
+  nrPending: 'i32',
+  /** add_ctx.armed: a More=1 chain is open [add_ctx.lock] */
+  armed: 'i32',
+  /** add_ctx.group: the cxl_dc_tag_group being assembled (handle) [add_ctx.lock] */
+  group: 'i32',
+  /** arrival counter for the pending list order [add_ctx.lock] */
+  pendingSeq: 'i32',
+  /** timeout_work queued (delayed_work_pending) [add_ctx.lock; read by the workqueue] */
+  timeoutPending: 'i32',
+  /** when the queued timeout_work fires (clock ms) */
+  timeoutDue: 'f64',
+  /** timeout_work currently executing on the workqueue */
+  timeoutRunning: 'i32',
+  /** count of DC records handled (diagnostics) */
+  recordsHandled: 'i32',
+  /** logical Add DC Responses sent (diagnostics / checkers) */
+  responses: 'i32',
+  /** event handler threads currently inside the drain (parallel-event-handlers knob) */
+  drainers: 'i32',
+} as const satisfies TableSchema;
+
+/** cxl_extent_list_node: a staged (kmemdup'd) extent on add_ctx.pending_extents. */
+export const PENDING_SCHEMA = {
+  memdev: 'i32',
+  /** arrival order within the memdev's list */
+  order: 'i32',
+  startDpa: 'f64',
+  length: 'f64',
+  uuid: 'uuid',
+  sharedSeq: 'i32',
+  /** 1 when the extent's start/length were u64 values beyond 2^53 or wrapping (E1 fails) */
+  wraps: 'i32',
+} as const satisfies TableSchema;
+
+/** struct cxl_region + struct cxl_dax_region (CXL side) + struct dax_region (DAX side). */
+export const REGION_SCHEMA = {
+  /** region id (regionZ) */
+  id: 'i32',
+  memdev: 'i32',
+  /** endpoint decoder DPA resource: absolute start and size */
+  edDpaStart: 'f64',
+  size: 'f64',
+  /** region HPA start (model address space) */
+  hpaStart: 'f64',
+  /** a cxl_dax_region exists (cxlr->cxlr_dax) [cxl_rwsem.region] */
+  hasCxlrDax: 'i32',
+  /** cxlr_dax->extents_scanned (store-release / load-acquire) */
+  extentsScanned: 'i32',
+  /** device_lock(&cxlr_dax->dev) */
+  deviceLock: 'i32',
+  /** the cxl_dax_region driver is bound (probe succeeded) [device_lock] */
+  driverBound: 'i32',
+  /** 0 idle, 1 probing, 2 probed, 3 probe failed, 4 unbound [device_lock] */
+  probeState: 'i32',
+  /** XA_FLAGS_ALLOC1 allocator for cxlr_dax->dc_extents ids */
+  nextExtentId: 'i32',
+  /** a dax_region exists for this region (alloc_dax_region in probe) [dax_region_rwsem] */
+  daxRegion: 'i32',
+  /** next dax device id (daxX.Y) [dax_region_rwsem] */
+  nextDaxId: 'i32',
+  /** the idle seed device (handle into daxDevs) [dax_region_rwsem] */
+  seedDev: 'i32',
+  /** dax_region align (PMD_SIZE) */
+  daxAlign: 'f64',
+} as const satisfies TableSchema;
+
+/** struct cxl_dc_tag_group. */
+export const GROUP_SCHEMA = {
+  region: 'i32',
+  memdev: 'i32',
+  uuid: 'uuid',
+  /** manual refcount, no lock in v11 (hazard H6) */
+  nrExtents: 'i32',
+  skipDeviceRelease: 'i32',
+  /** registered in the host-wide registry [cxl_tag_lock] */
+  registered: 'i32',
+} as const satisfies TableSchema;
+
+/** one entry of the host-wide cxl_tag_groups list [cxl_tag_lock]. */
+export const TAG_SCHEMA = {
+  uuid: 'uuid',
+  group: 'i32',
+  memdev: 'i32',
+} as const satisfies TableSchema;
+
+/** struct dc_extent (the `extentX.Y` device). */
+export const EXTENT_SCHEMA = {
+  region: 'i32',
+  memdev: 'i32',
+  group: 'i32',
+  /** xarray id in cxlr_dax->dc_extents (≥ 1) */
+  id: 'i32',
+  /** dense assembly index within the group */
+  seq: 'i32',
+  dpaStart: 'f64',
+  length: 'f64',
+  /** HPA offset relative to the region */
+  hpaOffset: 'f64',
+  uuid: 'uuid',
+  /** device references (the device itself + open sysfs files): release runs when it drops to 0 */
+  refs: 'i32',
+  /** device_add done: visible in sysfs */
+  registered: 'i32',
+  /** the dax_resource attached to this extent (drvdata), or 0 [dax_region_rwsem] */
+  daxRes: 'i32',
+} as const satisfies TableSchema;
+
+/** struct dax_resource. */
+export const DAX_RES_SCHEMA = {
+  region: 'i32',
+  extent: 'i32',
+  /** HPA offset of the resource within the region */
+  start: 'f64',
+  length: 'f64',
+  uuid: 'uuid',
+  seq: 'i32',
+  /** dev_dax ranges carved from it [dax_region_rwsem] */
+  useCnt: 'i32',
+} as const satisfies TableSchema;
+
+/** struct dev_dax. */
+export const DAX_DEV_SCHEMA = {
+  region: 'i32',
+  /** Y of daxX.Y */
+  id: 'i32',
+  size: 'f64',
+  /** a driver (device_dax) is bound: enabled */
+  enabled: 'i32',
+  nrRanges: 'i32',
+} as const satisfies TableSchema;
+
+/** struct dev_dax_range. */
+export const DAX_RANGE_SCHEMA = {
+  dev: 'i32',
+  /** index within the device (pgoff order) */
+  order: 'i32',
+  res: 'i32',
+  /** HPA offset within the region */
+  start: 'f64',
+  length: 'f64',
+} as const satisfies TableSchema;
+
+export const CAPACITY = {
+  memdevs: 8,
+  pending: 2048,
+  regions: 32,
+  groups: 2048,
+  tags: 2048,
+  extents: 4096,
+  daxRes: 4096,
+  daxDevs: 512,
+  daxRanges: 4096,
+} as const;
+
+export interface HostStateHandle {
+  tables: Record<string, SharedArrayBuffer>;
+  globals: SharedArrayBuffer;
+}
+
+/** Global words: the global lock ids and counters. */
+export const G_CXL_REGION_RWSEM = 0;
+export const G_CXL_DPA_RWSEM = 1;
+export const G_CXL_TAG_LOCK = 2;
+export const G_DAX_REGION_RWSEM = 3;
+export const G_DAX_DEV_RWSEM = 4;
+/** number of memdevs */
+export const G_NR_MEMDEVS = 5;
+/** next region id */
+export const G_NEXT_REGION_ID = 6;
+/** next HPA base for a region (in units of 256 MiB) */
+export const G_NEXT_HPA_256M = 7;
+/** in-flight operations (sysfs stores, probes, teardowns): wait-idle waits for 0 */
+export const G_INFLIGHT = 8;
+/** logical response id counter */
+export const G_RESPONSE_SEQ = 9;
+/** device_lock(cxlr_dax) lock ids, one per region table slot (locks are never freed, so a
+ *  region record reuses its slot's lock) */
+export const G_REGION_LOCKS = 16;
+export const G_WORDS = 16 + 32;
+
+export class HostState {
+  readonly memdevs: RecordTable<typeof MEMDEV_SCHEMA>;
+  readonly pending: RecordTable<typeof PENDING_SCHEMA>;
+  readonly regions: RecordTable<typeof REGION_SCHEMA>;
+  readonly groups: RecordTable<typeof GROUP_SCHEMA>;
+  readonly tags: RecordTable<typeof TAG_SCHEMA>;
+  readonly extents: RecordTable<typeof EXTENT_SCHEMA>;
+  readonly daxRes: RecordTable<typeof DAX_RES_SCHEMA>;
+  readonly daxDevs: RecordTable<typeof DAX_DEV_SCHEMA>;
+  readonly daxRanges: RecordTable<typeof DAX_RANGE_SCHEMA>;
+  readonly globals: Int32Array;
+  /** memdev handles by index (memdevs are created once, before any worker starts) */
+  readonly memdevByIdx: number[] = [];
+
+  private constructor(h: HostStateHandle) {
+    const t = h.tables;
+    const need = (k: string): SharedArrayBuffer => {
+      const s = t[k];
+      if (!s) throw new Error(`host state handle lacks table ${k}`);
+      return s;
+    };
+    this.memdevs = RecordTable.attach('memdevs', MEMDEV_SCHEMA, need('memdevs'));
+    this.pending = RecordTable.attach('pending', PENDING_SCHEMA, need('pending'));
+    this.regions = RecordTable.attach('regions', REGION_SCHEMA, need('regions'));
+    this.groups = RecordTable.attach('groups', GROUP_SCHEMA, need('groups'));
+    this.tags = RecordTable.attach('tags', TAG_SCHEMA, need('tags'));
+    this.extents = RecordTable.attach('extents', EXTENT_SCHEMA, need('extents'));
+    this.daxRes = RecordTable.attach('daxRes', DAX_RES_SCHEMA, need('daxRes'));
+    this.daxDevs = RecordTable.attach('daxDevs', DAX_DEV_SCHEMA, need('daxDevs'));
+    this.daxRanges = RecordTable.attach('daxRanges', DAX_RANGE_SCHEMA, need('daxRanges'));
+    this.globals = new Int32Array(h.globals);
+    for (const m of this.memdevs.live()) this.memdevByIdx[this.memdevs.get(m, 'idx')] = m;
+  }
+
+  /** Create the host state with `nrMemdevs` memdev records and the global locks. Main thread. */
+  static create(sys: SystemShm, nrMemdevs: number): HostState {
+    const tables: Record<string, SharedArrayBuffer> = {
+      memdevs: RecordTable.create('memdevs', MEMDEV_SCHEMA, CAPACITY.memdevs).sab,
+      pending: RecordTable.create('pending', PENDING_SCHEMA, CAPACITY.pending).sab,
+      regions: RecordTable.create('regions', REGION_SCHEMA, CAPACITY.regions).sab,
+      groups: RecordTable.create('groups', GROUP_SCHEMA, CAPACITY.groups).sab,
+      tags: RecordTable.create('tags', TAG_SCHEMA, CAPACITY.tags).sab,
+      extents: RecordTable.create('extents', EXTENT_SCHEMA, CAPACITY.extents).sab,
+      daxRes: RecordTable.create('daxRes', DAX_RES_SCHEMA, CAPACITY.daxRes).sab,
+      daxDevs: RecordTable.create('daxDevs', DAX_DEV_SCHEMA, CAPACITY.daxDevs).sab,
+      daxRanges: RecordTable.create('daxRanges', DAX_RANGE_SCHEMA, CAPACITY.daxRanges).sab,
+    };
+    const globals = new Int32Array(new SharedArrayBuffer(G_WORDS * 4));
+    globals[G_CXL_REGION_RWSEM] = sys.allocLock(lockClassId('cxl_rwsem.region'), 'rwsem');
+    globals[G_CXL_DPA_RWSEM] = sys.allocLock(lockClassId('cxl_rwsem.dpa'), 'rwsem');
+    globals[G_CXL_TAG_LOCK] = sys.allocLock(lockClassId('cxl_tag_lock'), 'mutex');
+    globals[G_DAX_REGION_RWSEM] = sys.allocLock(lockClassId('dax_region_rwsem'), 'rwsem');
+    globals[G_DAX_DEV_RWSEM] = sys.allocLock(lockClassId('dax_dev_rwsem'), 'rwsem');
+    globals[G_NR_MEMDEVS] = nrMemdevs;
+    globals[G_NEXT_HPA_256M] = 16; // regions start at HPA 4 GiB in the model address space
+    for (let i = 0; i < CAPACITY.regions; i++) globals[G_REGION_LOCKS + i] = sys.allocLock(lockClassId('device_lock(cxlr_dax)'), 'mutex');
+    const st = new HostState({ tables, globals: globals.buffer as SharedArrayBuffer });
+    for (let i = 0; i < nrMemdevs; i++) {
+      const m = st.memdevs.alloc();
+      st.memdevs.set(m, 'idx', i);
+      st.memdevs.set(m, 'logLock', sys.allocLock(lockClassId('event.log_lock'), 'mutex'));
+      st.memdevs.set(m, 'addLock', sys.allocLock(lockClassId('add_ctx.lock'), 'mutex'));
+      st.memdevs.set(m, 'mboxLock', sys.allocLock(lockClassId('mbox_mutex'), 'mutex'));
+      st.memdevByIdx[i] = m;
+    }
+    return st;
+  }
+
+  static attach(h: HostStateHandle): HostState {
+    return new HostState(h);
+  }
+
+  handle(): HostStateHandle {
+    return {
+      tables: {
+        memdevs: this.memdevs.sab, pending: this.pending.sab, regions: this.regions.sab,
+        groups: this.groups.sab, tags: this.tags.sab, extents: this.extents.sab,
+        daxRes: this.daxRes.sab, daxDevs: this.daxDevs.sab, daxRanges: this.daxRanges.sab,
+      },
+      globals: this.globals.buffer as SharedArrayBuffer,
+    };
+  }
+
+  get cxlRegionRwsem(): number { return this.globals[G_CXL_REGION_RWSEM]!; }
+  get cxlDpaRwsem(): number { return this.globals[G_CXL_DPA_RWSEM]!; }
+  get cxlTagLock(): number { return this.globals[G_CXL_TAG_LOCK]!; }
+  get daxRegionRwsem(): number { return this.globals[G_DAX_REGION_RWSEM]!; }
+  get daxDevRwsem(): number { return this.globals[G_DAX_DEV_RWSEM]!; }
+  get nrMemdevs(): number { return this.globals[G_NR_MEMDEVS]!; }
+
+  memdev(idx: number): number {
+    const m = this.memdevByIdx[idx];
+    if (m === undefined) throw new RangeError(`no memdev mem${idx}`);
+    return m;
+  }
+
+  /** Region record with region id `id`, or 0. */
+  regionById(id: number): number {
+    for (const r of this.regions.live()) if (this.regions.get(r, 'id') === id) return r;
+    return 0;
+  }
+
+  /** device_lock(cxlr_dax) of a region record's slot */
+  regionLockFor(r: number): number {
+    return this.globals[G_REGION_LOCKS + this.regions.indexOf(r)]!;
+  }
+
+  /** An operation (sysfs store, probe, teardown, handler) starts / ends — for wait-idle. */
+  inflightBegin(): void { Atomics.add(this.globals, G_INFLIGHT, 1); }
+  inflightEnd(): void { Atomics.sub(this.globals, G_INFLIGHT, 1); }
+  inflight(): number { return Atomics.load(this.globals, G_INFLIGHT); }
+}

@@ -1,0 +1,223 @@
+/**
+ * DOC: every message between threads, in one place.
+ *
+ * Three kinds of traffic cross threads:
+ *  1. startup handshakes — `WorkerInit`, one variant per worker kind, discriminated by `kind`;
+ *     they hand over the SharedArrayBuffers (system buffer, register files, host state, media);
+ *  2. the control plane — comlink RPC, typed by the `*Api` interfaces of each worker kind, whose
+ *     implementations live in src/ (the workers/ files only expose them);
+ *  3. the runtime event stream — `RuntimeEvent`, a discriminated union that production code emits
+ *     at the points checkers and traces care about. It travels as fixed-size binary records
+ *     through a multi-producer ring (no JSON on the hot path); `encodeEvent` / `decodeEvent` are
+ *     the codec. Production code never imports a checker: checkers subscribe to decoded events.
+ * Device ↔ host traffic is not here: it is the CXL wire format (src/wire/cxl.ts) over the
+ * register file (src/shm/regfile.ts), as on real hardware.
+ */
+import type { SystemHandle } from './shm/system.js';
+import type { HostStateHandle } from './host/state.js';
+import type { KnobValues } from './scenario/types.js';
+import { uuidToWords, wordsToUuid } from './shm/table.js';
+
+// ------------------------------------------------------------------------------ runtime events
+
+/** Names of the DC event types as the trace prints them. */
+export type DcEventTypeLabel = 'ADD_CAPACITY' | 'RELEASE_CAPACITY' | 'FORCED_CAPACITY_RELEASE' | 'REGION_CONFIGURATION_UPDATED' | 'ADD_CAPACITY_RESPONSE' | 'CAPACITY_RELEASED' | 'UNKNOWN';
+
+export type RuntimeEvent =
+  /** trace_cxl_dynamic_capacity: one per DC record read from the log */
+  | { type: 'dc-record'; memdev: number; eventType: number; more: number; dpa: number; len: number; uuid: string; seq: number; hostId: number; regionIndex: number; handle: number }
+  /** one mailbox command and its return code (rc -1: timed out) */
+  | { type: 'mbox'; memdev: number; opcode: number; rc: number; nrExtents: number; more: number; dpa: number; len: number }
+  /** a runtime chain closed (More=0) or was answered by the watchdog; `chain` numbers it per memdev */
+  | { type: 'chain-closed'; memdev: number; chain: number; staged: number; byTimeout: number }
+  /** one logical Add DC Response: `parts` mailbox commands carrying `nrExtents` entries in all */
+  | { type: 'response'; memdev: number; chain: number; nrExtents: number; parts: number; rc: number }
+  /** one extent listed in a logical response (emitted before the response event) */
+  | { type: 'response-extent'; memdev: number; chain: number; dpa: number; len: number }
+  /** a staged chain dropped without a response (S1 -ENOSPC cap, S2 -ENOMEM) */
+  | { type: 'chain-dropped'; memdev: number; reason: number; staged: number }
+  /** a dc_extent became host-tracked (registered under a cxlr_dax) */
+  | { type: 'extent-tracked'; memdev: number; region: number; extent: number; id: number; dpa: number; len: number; uuid: string; seq: number; group: number; existing: number; shareable: number }
+  /** a dc_extent was released (its device release ran); `sentRelease` = a Release DC was sent */
+  | { type: 'extent-untracked'; memdev: number; region: number; extent: number; dpa: number; len: number; sentRelease: number }
+  | { type: 'tag-registered'; uuid: string; group: number; memdev: number }
+  | { type: 'tag-unregistered'; uuid: string; group: number; memdev: number }
+  /** DAX resources of a group added / removed (n members, rc 0 or -errno code) */
+  | { type: 'dax-group'; region: number; group: number; n: number; add: number; rc: number }
+  /** a uuid claim: rc 0 or an errno code; members seen at the claim */
+  | { type: 'claim'; region: number; dev: number; uuid: string; rc: number; nRanges: number; size: number; groupMembers: number }
+  /** a release record that the host ignored or refused (reason code, see RELEASE_REASON) */
+  | { type: 'release-outcome'; memdev: number; dpa: number; len: number; reason: number }
+  /** data written / verified through a DAX device (ok 1/0) */
+  | { type: 'data'; dev: number; offset: number; len: number; pattern: number; write: number; ok: number }
+  /** a region's existing-extent scan finished (rc 0 or errno code, attempts) */
+  | { type: 'scan-done'; region: number; rc: number; attempts: number; found: number }
+  /** a lock was held (for traces only; emitted when tracing is on) */
+  | { type: 'lock-hold'; cls: number; lock: number; thread: number; t0: number; t1: number; waitStart: number };
+
+export type RuntimeEventType = RuntimeEvent['type'];
+
+export const RELEASE_REASON = {
+  acked: 0, noRegion: 1, noMatch: 2, inUse: 3, invalidateFailed: 4, forcedIgnored: 5, noDax: 6,
+} as const;
+
+/** Errno codes as small integers on the binary stream (0 = success). */
+export const ERRNO_CODE: Record<string, number> = {
+  EPERM: 1, ENOENT: 2, EIO: 5, ENXIO: 6, E2BIG: 7, ENOMEM: 12, EFAULT: 14, EBUSY: 16, EEXIST: 17,
+  ENODEV: 19, EINVAL: 22, ENOSPC: 28, ENOTTY: 25, EAGAIN: 11, EDEADLK: 35, EOPNOTSUPP: 95, ETIMEDOUT: 110,
+};
+export const ERRNO_NAME: Record<number, string> = Object.fromEntries(Object.entries(ERRNO_CODE).map(([k, v]) => [v, k]));
+
+type FieldKind = 'n' | 'u'; // number (f64) | uuid
+/** Field order of each event on the wire. */
+const EVENT_FIELDS: { [K in RuntimeEventType]: [string, FieldKind][] } = {
+  'dc-record': [['memdev', 'n'], ['eventType', 'n'], ['more', 'n'], ['dpa', 'n'], ['len', 'n'], ['uuid', 'u'], ['seq', 'n'], ['hostId', 'n'], ['regionIndex', 'n'], ['handle', 'n']],
+  'mbox': [['memdev', 'n'], ['opcode', 'n'], ['rc', 'n'], ['nrExtents', 'n'], ['more', 'n'], ['dpa', 'n'], ['len', 'n']],
+  'chain-closed': [['memdev', 'n'], ['chain', 'n'], ['staged', 'n'], ['byTimeout', 'n']],
+  'response': [['memdev', 'n'], ['chain', 'n'], ['nrExtents', 'n'], ['parts', 'n'], ['rc', 'n']],
+  'response-extent': [['memdev', 'n'], ['chain', 'n'], ['dpa', 'n'], ['len', 'n']],
+  'chain-dropped': [['memdev', 'n'], ['reason', 'n'], ['staged', 'n']],
+  'extent-tracked': [['memdev', 'n'], ['region', 'n'], ['extent', 'n'], ['id', 'n'], ['dpa', 'n'], ['len', 'n'], ['uuid', 'u'], ['seq', 'n'], ['group', 'n'], ['existing', 'n'], ['shareable', 'n']],
+  'extent-untracked': [['memdev', 'n'], ['region', 'n'], ['extent', 'n'], ['dpa', 'n'], ['len', 'n'], ['sentRelease', 'n']],
+  'tag-registered': [['uuid', 'u'], ['group', 'n'], ['memdev', 'n']],
+  'tag-unregistered': [['uuid', 'u'], ['group', 'n'], ['memdev', 'n']],
+  'dax-group': [['region', 'n'], ['group', 'n'], ['n', 'n'], ['add', 'n'], ['rc', 'n']],
+  'claim': [['region', 'n'], ['dev', 'n'], ['uuid', 'u'], ['rc', 'n'], ['nRanges', 'n'], ['size', 'n'], ['groupMembers', 'n']],
+  'release-outcome': [['memdev', 'n'], ['dpa', 'n'], ['len', 'n'], ['reason', 'n']],
+  'data': [['dev', 'n'], ['offset', 'n'], ['len', 'n'], ['pattern', 'n'], ['write', 'n'], ['ok', 'n']],
+  'scan-done': [['region', 'n'], ['rc', 'n'], ['attempts', 'n'], ['found', 'n']],
+  'lock-hold': [['cls', 'n'], ['lock', 'n'], ['thread', 'n'], ['t0', 'n'], ['t1', 'n'], ['waitStart', 'n']],
+};
+const EVENT_TYPES = Object.keys(EVENT_FIELDS) as RuntimeEventType[];
+const EVENT_CODE = Object.fromEntries(EVENT_TYPES.map((t, i) => [t, i + 1])) as Record<RuntimeEventType, number>;
+
+/** Int32 words per event record: type, thread slot, timestamp (f64 = 2 words), then fields. */
+export const EVENT_RECORD_WORDS = 32;
+const HDR_WORDS = 4;
+
+/**
+ * Encode an event into `rec` (EVENT_RECORD_WORDS Int32 words). The f64 view must alias `rec`.
+ * Numbers are stored as f64 so DPAs and sizes up to 2^53 travel exactly.
+ */
+export function encodeEvent(ev: RuntimeEvent, thread: number, timeMs: number, rec: Int32Array, f64: Float64Array): void {
+  const fields = EVENT_FIELDS[ev.type];
+  rec[0] = EVENT_CODE[ev.type];
+  rec[1] = thread;
+  f64[1] = timeMs;
+  let w = HDR_WORDS;
+  const o = ev as unknown as Record<string, number | string>;
+  for (const [name, kind] of fields) {
+    if (kind === 'u') {
+      uuidToWords((o[name] as string | null) ?? null, rec, w);
+      w += 4;
+    } else {
+      f64[w >> 1] = o[name] as number;
+      w += 2;
+    }
+  }
+}
+
+export interface DecodedEvent {
+  ev: RuntimeEvent;
+  thread: number;
+  timeMs: number;
+}
+
+export function decodeEvent(rec: Int32Array, f64: Float64Array): DecodedEvent | null {
+  const type = EVENT_TYPES[(rec[0] ?? 0) - 1];
+  if (!type) return null;
+  const out: Record<string, number | string> = { type };
+  let w = HDR_WORDS;
+  for (const [name, kind] of EVENT_FIELDS[type]) {
+    if (kind === 'u') {
+      out[name] = wordsToUuid(rec, w);
+      w += 4;
+    } else {
+      out[name] = f64[w >> 1]!;
+      w += 2;
+    }
+  }
+  return { ev: out as unknown as RuntimeEvent, thread: rec[1]!, timeMs: f64[1]! };
+}
+
+// check at load time that every event fits its record
+for (const t of EVENT_TYPES) {
+  const words = HDR_WORDS + EVENT_FIELDS[t].reduce((n, [, k]) => n + (k === 'u' ? 4 : 2), 0);
+  if (words > EVENT_RECORD_WORDS) throw new Error(`event ${t} needs ${words} words > ${EVENT_RECORD_WORDS}`);
+}
+
+// ------------------------------------------------------------------------------ startup handshakes
+
+/** Host-side options every host thread reads (variant knobs, clock, tracing). */
+export interface HostOptions {
+  knobs: KnobValues;
+  /** emit lock-hold events for the Perfetto trace */
+  traceLocks: boolean;
+  /** mailbox completion timeout, ms */
+  mboxTimeoutMs: number;
+}
+
+/** The shared buffers of a running system, as handed to host-side workers. */
+export interface SharedHandles {
+  system: SystemHandle;
+  host: HostStateHandle;
+  /** register file of each memdev, by memdev index */
+  regfiles: SharedArrayBuffer[];
+  /** device media of each memdev (DAX users access memory through it) */
+  media: SharedArrayBuffer[];
+  /** the runtime event ring (MPSC) */
+  events: SharedArrayBuffer;
+  /** the kernel log (TextLog of JSON lines) */
+  dmesg: SharedArrayBuffer;
+  options: HostOptions;
+}
+
+export type WorkerInit =
+  | { kind: 'device'; memdev: number; system: SystemHandle; regfile: SharedArrayBuffer; media: SharedArrayBuffer; events: SharedArrayBuffer; config: unknown }
+  | ({ kind: 'event-thread'; memdev: number; handler: number } & SharedHandles)
+  | ({ kind: 'workqueue' } & SharedHandles)
+  | ({ kind: 'dax-bus' } & SharedHandles)
+  | ({ kind: 'user'; user: number } & SharedHandles);
+
+// ------------------------------------------------------------------------------ control plane
+
+/** Result of a sysfs-like operation: ok, or the errno it failed with. */
+export type OpResult<T = void> = { ok: true; value: T } | { ok: false; errno: string; message: string };
+
+export interface EventThreadApi {
+  ready(): string;
+  /** stop the IRQ loop (orderly shutdown) */
+  stop(): void;
+  /** records handled so far */
+  stats(): { records: number; drains: number };
+}
+
+export interface WorkqueueApi {
+  ready(): string;
+  stop(): void;
+  /** work items executed */
+  stats(): { timeouts: number };
+}
+
+export interface DaxBusApi {
+  ready(): string;
+  /** the asynchronous cxl_dax_region probe (driver core), incl. the existing-extent scan */
+  probe(regionId: number): Promise<OpResult>;
+  /** unbind the cxl_dax_region driver from one region (or all when regionId is null) */
+  unbind(regionId: number | null): Promise<OpResult>;
+  /** bind it again (re-probe) */
+  bind(regionId: number | null): Promise<OpResult>;
+}
+
+export interface UserApi {
+  ready(): string;
+  createRegion(memdev: number, size: number | null): Promise<OpResult<{ regionId: number; name: string }>>;
+  destroyRegion(regionId: number): Promise<OpResult>;
+  createDaxDevice(regionId: number, uuid: string | null | undefined): Promise<OpResult<{ devId: number; name: string }>>;
+  destroyDaxDevice(regionId: number, devId: number): Promise<OpResult>;
+  disableDaxDevice(regionId: number, devId: number): Promise<OpResult>;
+  enableDaxDevice(regionId: number, devId: number): Promise<OpResult>;
+  reconfigureDaxDevice(regionId: number, devId: number, size: number): Promise<OpResult>;
+  write(regionId: number, devId: number, offset: number, length: number, pattern: number): Promise<OpResult>;
+  verify(regionId: number, devId: number, offset: number, length: number, pattern: number): Promise<OpResult>;
+}

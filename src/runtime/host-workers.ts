@@ -1,0 +1,241 @@
+/**
+ * DOC: the bodies of the host-side workers — what each kernel context does in its thread
+ * (product.md §2 table). The files in workers/ only call these.
+ *
+ *  - event-thread: `cxl_event_thread` for one memdev, woken by the device's interrupt word;
+ *    handler 0 also probes the memdev's DC configuration at startup (cxl_pci probe);
+ *  - workqueue: system_wq — runs each memdev's delayed `timeout_work` when it falls due on the
+ *    run's clock (virtual or real);
+ *  - dax-bus: the driver core for cxl_dax_region devices — async probe (with the existing-extent
+ *    scan), bind and unbind, under device_lock(cxlr_dax);
+ *  - user: sysfs writers — `cxl create-region`, `daxctl create-device --uuid`, size, delete,
+ *    and users touching DAX memory. Every store runs in the calling user's thread.
+ */
+import { HungWaitError, CxlError, StaleHandleError } from '../errors.js';
+import { HostCtx } from '../host/context.js';
+import { withLock } from '../shm/lock.js';
+import { SYS_WQ_DONE, SYS_WQ_KICK } from '../shm/layout.js';
+import { waitAsyncAlive } from '../shm/regfile.js';
+import { NO_HANDLE, type Handle } from '../shm/table.js';
+import { cxl_event_thread } from '../cxl/mbox.js';
+import { cxl_memdev_probe_dc } from '../cxl/memdev.js';
+import { cxl_dc_add_timeout } from '../cxl/extent.js';
+import { cxl_create_dc_region, cxl_destroy_region } from '../cxl/region.js';
+import { cxl_dax_region_probe, cxl_dax_region_remove } from '../dax/cxl.js';
+import { available_size, create_store, daxDevsOf, delete_store, enable_dev_dax, size_store, uuid_store } from '../dax/bus.js';
+import { dax_access } from '../dax/memory.js';
+import { ERRNO_NAME, type DaxBusApi, type EventThreadApi, type OpResult, type SharedHandles, type UserApi, type WorkqueueApi } from '../protocol.js';
+import type { SystemShm } from '../shm/system.js';
+
+/** Run a sysfs-like operation: in-flight accounting for wait-idle, CxlError → typed result. */
+function op<T>(ctx: HostCtx, fn: () => T): OpResult<T> {
+  ctx.host.inflightBegin();
+  try {
+    return { ok: true, value: fn() };
+  } catch (e) {
+    if (e instanceof CxlError) return { ok: false, errno: e.errno, message: e.message };
+    if (e instanceof HungWaitError) return { ok: false, errno: 'EDEADLK', message: e.message };
+    if (e instanceof StaleHandleError) return { ok: false, errno: 'EFAULT', message: e.message };
+    throw e;
+  } finally {
+    ctx.host.inflightEnd();
+  }
+}
+
+function fromRc(rc: number, what: string): OpResult {
+  if (rc === 0) return { ok: true, value: undefined };
+  const name = ERRNO_NAME[-rc] ?? 'EIO';
+  return { ok: false, errno: name, message: `${what}: ${name}` };
+}
+
+// ------------------------------------------------------------------------------ event thread
+
+export interface EventThreadInit extends SharedHandles {
+  memdev: number;
+  handler: number;
+  /** CDAT facts the host reads at probe: end of pmem (DC partition 0 must start there) and the
+   *  DSMAS sharable flag of the DC partition */
+  cdat: { staticBytes: number; sharable: boolean };
+}
+
+export function startEventThread(init: EventThreadInit, sys: SystemShm): EventThreadApi {
+  const ctx = new HostCtx(init, sys);
+  const rf = ctx.regfile(init.memdev);
+  const m = ctx.host.memdev(init.memdev);
+  let stopped = false;
+  let records = 0;
+  let drains = 0;
+  if (init.handler === 0) cxl_memdev_probe_dc(ctx, init.memdev, init.cdat.staticBytes, init.cdat.sharable);
+
+  const drain = (): void => {
+    ctx.host.memdevs.add(m, 'drainers', 1);
+    try {
+      drains += cxl_event_thread(ctx, init.memdev);
+    } catch (e) {
+      // A deadlock (H2) ends as a hung-wait report; a use-after-free (H5) as a stale handle. The
+      // thread logs it and keeps serving so the run can end with the report, not a hang.
+      if (e instanceof HungWaitError || e instanceof StaleHandleError) ctx.dmesg('err', `mem${init.memdev}`, `event thread: ${e.message}`);
+      else throw e;
+    } finally {
+      ctx.host.memdevs.add(m, 'drainers', -1);
+    }
+  };
+
+  void (async () => {
+    // read the interrupt count BEFORE draining: an interrupt raised during the drain changes it,
+    // so the wait below returns at once instead of sleeping on a non-empty log
+    let last = rf.irqCount();
+    drain();
+    while (!stopped && !rf.stopped()) {
+      const now = await rf.waitIrqAsync(last, 250);
+      if (stopped) break;
+      last = now;
+      drain();
+    }
+  })().catch((e: unknown) => { setImmediate(() => { throw e; }); });
+
+  return {
+    ready: () => `event-thread mem${init.memdev}/${init.handler}`,
+    stop: () => { stopped = true; },
+    stats: () => ({ records: records += 0, drains }),
+  };
+}
+
+// ------------------------------------------------------------------------------ workqueue
+
+export function startWorkqueue(init: SharedHandles, sys: SystemShm): WorkqueueApi {
+  const ctx = new HostCtx(init, sys);
+  const T = ctx.host.memdevs;
+  let stopped = false;
+  let timeouts = 0;
+  void (async () => {
+    while (!stopped) {
+      const kick = Atomics.load(sys.header, SYS_WQ_KICK);
+      const now = ctx.clock.now();
+      let next = Infinity;
+      for (let i = 0; i < ctx.host.nrMemdevs; i++) {
+        const m = ctx.host.memdev(i);
+        if (!T.load(m, 'timeoutPending')) continue;
+        const due = T.get(m, 'timeoutDue');
+        if (due > now) { next = Math.min(next, due - now); continue; }
+        // dequeue (the work is no longer pending once it runs), then execute
+        if (T.cas(m, 'timeoutPending', 1, 0) !== 1) continue;
+        T.store(m, 'timeoutRunning', 1);
+        try {
+          cxl_dc_add_timeout(ctx, i);
+          timeouts++;
+        } catch (e) {
+          if (e instanceof HungWaitError) ctx.dmesg('err', `mem${i}`, `workqueue: ${e.message}`);
+          else throw e;
+        } finally {
+          T.store(m, 'timeoutRunning', 0);
+        }
+      }
+      Atomics.store(sys.header, SYS_WQ_DONE, kick);
+      const wait = ctx.clock.virtual ? 500 : Math.max(1, Math.min(next, 500));
+      await waitAsyncAlive(sys.header, SYS_WQ_KICK, kick, wait);
+    }
+  })().catch((e: unknown) => { setImmediate(() => { throw e; }); });
+  return {
+    ready: () => 'workqueue',
+    stop: () => { stopped = true; Atomics.add(sys.header, SYS_WQ_KICK, 1); Atomics.notify(sys.header, SYS_WQ_KICK); },
+    stats: () => ({ timeouts }),
+  };
+}
+
+// ------------------------------------------------------------------------------ dax bus
+
+function regionOrThrow(ctx: HostCtx, regionId: number): Handle {
+  const r = ctx.host.regionById(regionId);
+  if (r === NO_HANDLE) throw new CxlError('ENODEV', `no region${regionId}`);
+  return r;
+}
+
+export function startDaxBus(init: SharedHandles, sys: SystemShm): DaxBusApi {
+  const ctx = new HostCtx(init, sys);
+  const h = ctx.host;
+  const regionsFor = (regionId: number | null): Handle[] =>
+    regionId === null ? [...h.regions.live()] : [regionOrThrow(ctx, regionId)];
+  const probeOne = (r: Handle): number => withLock(h.regionLockFor(r), () => cxl_dax_region_probe(ctx, r));
+  return {
+    ready: () => 'dax-bus',
+    async probe(regionId) {
+      const res = op(ctx, () => probeOne(regionOrThrow(ctx, regionId)));
+      return res.ok ? fromRc(res.value, `cxl_dax_region probe region${regionId}`) : res;
+    },
+    async unbind(regionId) {
+      const res = op(ctx, () => {
+        for (const r of regionsFor(regionId)) withLock(h.regionLockFor(r), () => cxl_dax_region_remove(ctx, r));
+      });
+      return res.ok ? { ok: true, value: undefined } : res;
+    },
+    async bind(regionId) {
+      const res = op(ctx, () => {
+        let rc = 0;
+        for (const r of regionsFor(regionId)) rc = rc || probeOne(r);
+        return rc;
+      });
+      return res.ok ? fromRc(res.value, 'bind cxl_dax_region') : res;
+    },
+  };
+}
+
+// ------------------------------------------------------------------------------ user (sysfs)
+
+export function startUser(init: SharedHandles & { user: number }, sys: SystemShm): UserApi {
+  const ctx = new HostCtx(init, sys);
+  const h = ctx.host;
+  const dev = (regionId: number, devId: number): Handle => {
+    const r = regionOrThrow(ctx, regionId);
+    for (const d of daxDevsOf(ctx, r)) if (h.daxDevs.get(d, 'id') === devId) return d;
+    throw new CxlError('ENODEV', `no dax${regionId}.${devId}`);
+  };
+  return {
+    ready: () => `user${init.user}`,
+    createRegion: async (memdev, size) => op(ctx, () => {
+      const r = cxl_create_dc_region(ctx, memdev, size);
+      const id = h.regions.get(r, 'id');
+      return { regionId: id, name: `region${id}` };
+    }),
+    destroyRegion: async (regionId) => op(ctx, () => {
+      const r = regionOrThrow(ctx, regionId);
+      withLock(h.regionLockFor(r), () => { if (h.regions.load(r, 'driverBound')) cxl_dax_region_remove(ctx, r); });
+      cxl_destroy_region(ctx, r);
+    }),
+    createDaxDevice: async (regionId, uuid) => op(ctx, () => {
+      const r = regionOrThrow(ctx, regionId);
+      if (uuid === undefined) {
+        // plain `daxctl create-device`: no space → ENOSPC; otherwise the size store refuses
+        if (available_size(ctx, r) === 0) throw new CxlError('ENOSPC', `region${regionId}: no available size`);
+        const d = create_store(ctx, r, 0);
+        try {
+          size_store(ctx, d, available_size(ctx, r));
+        } finally {
+          delete_store(ctx, d);
+        }
+        throw new CxlError('EOPNOTSUPP', 'unreachable: a DC device accepted a size');
+      }
+      const d = create_store(ctx, r, 0);
+      try {
+        uuid_store(ctx, d, uuid === null ? '0' : uuid);
+        enable_dev_dax(ctx, d, true);
+      } catch (e) {
+        try { delete_store(ctx, d); } catch { /* daxctl's best-effort cleanup */ }
+        throw e;
+      }
+      const id = h.daxDevs.get(d, 'id');
+      return { devId: id, name: `dax${regionId}.${id}` };
+    }),
+    destroyDaxDevice: async (regionId, devId) => op(ctx, () => {
+      const d = dev(regionId, devId);
+      enable_dev_dax(ctx, d, false);
+      size_store(ctx, d, 0);
+      delete_store(ctx, d);
+    }),
+    disableDaxDevice: async (regionId, devId) => op(ctx, () => enable_dev_dax(ctx, dev(regionId, devId), false)),
+    enableDaxDevice: async (regionId, devId) => op(ctx, () => enable_dev_dax(ctx, dev(regionId, devId), true)),
+    reconfigureDaxDevice: async (regionId, devId, size) => op(ctx, () => size_store(ctx, dev(regionId, devId), size)),
+    write: async (regionId, devId, offset, length, pattern) => op(ctx, () => dax_access(ctx, dev(regionId, devId), offset, length, pattern, true)),
+    verify: async (regionId, devId, offset, length, pattern) => op(ctx, () => dax_access(ctx, dev(regionId, devId), offset, length, pattern, false)),
+  };
+}

@@ -1,0 +1,377 @@
+/**
+ * DOC: a running DCD system — the library API that `dcd run`, `dcd stress`, `dcd bench` and
+ * users' own tests drive (README "Library API").
+ *
+ * `DcdSystem.start(config)` builds the shared memory (system buffer, host state tables, one
+ * register file and one media buffer per memdev, the runtime event ring, the kernel log) and
+ * spawns the topology of product.md §2: one device worker and `parallel-event-handlers`
+ * event-thread workers per memdev, one workqueue, one dax-bus worker and N user workers. The main
+ * thread plays the fabric manager (it drives each device's FM API over comlink) and drains the
+ * event ring into the traces and into any checkers the caller attached.
+ *
+ * One system per process thread at a time: the calling thread registers itself with the system
+ * buffer (it takes locks when it reads a consistent state).
+ */
+import { SystemShm } from '../shm/system.js';
+import { initThread, withRead } from '../shm/lock.js';
+import { RegFile } from '../shm/regfile.js';
+import { MpscRing } from '../shm/ring.js';
+import { TextLog } from '../shm/textlog.js';
+import { Clock } from '../shm/clock.js';
+import { SYS_HUNG_REPORTS, SYS_LOCKDEP_REPORTS, SYS_WQ_DONE, SYS_WQ_KICK, SYS_NOISE_PERMILLE } from '../shm/layout.js';
+import { HostState } from '../host/state.js';
+import { HostCtx, type DmesgLine } from '../host/context.js';
+import { Media } from '../device/media.js';
+import { deviceConfigFromTopology, type DeviceConfig, type Personality } from '../device/config.js';
+import { decodeEvent, EVENT_RECORD_WORDS, type DaxBusApi, type DecodedEvent, type EventThreadApi, type HostOptions, type OpResult, type RuntimeEvent, type SharedHandles, type UserApi, type WorkqueueApi } from '../protocol.js';
+import { resolveKnobs } from '../scenario/knobs.js';
+import type { KnobValues, Knobs, MemdevSpec, Variant } from '../scenario/types.js';
+import { spawnWorker, WorkerCrash, type WorkerHandle } from './spawn.js';
+import type { DeviceService } from '../device/service.js';
+import { snapshotState } from './view.js';
+import type { CheckerResult, SystemState } from '../state.js';
+import type { HungReport } from '../errors.js';
+import type { LockOrderReport } from '../shm/lockdep.js';
+
+export type DeviceApi = DeviceService;
+
+export interface SystemConfig {
+  memdevs: MemdevSpec[];
+  variant?: Variant;
+  knobs?: Knobs;
+  device?: Personality;
+  clock?: 'real' | 'virtual';
+  seed?: number | string;
+  /** user (sysfs writer) workers; default 2 */
+  users?: number;
+  /** hung-wait bound, ms (default 5000) */
+  hungMs?: number;
+  lockdep?: boolean;
+  /** record lock holds for Perfetto traces */
+  traceLocks?: boolean;
+  payloadSize?: number;
+  mboxTimeoutMs?: number;
+  /** seeded noise at instrumented points, per mille (stress "free" schedule) */
+  noisePermille?: number;
+  /** per-memdev overrides of the device config (tests) */
+  deviceOverrides?: Partial<DeviceConfig>[];
+}
+
+/** A checker fed by the event stream (stress/checkers implement this; production never imports one). */
+export interface Checker {
+  readonly name: string;
+  onEvent(e: DecodedEvent): void;
+  /** results at quiescence; `state` is the consistent snapshot of the same moment */
+  atQuiescence(state: SystemState, sys: DcdSystem): CheckerResult[];
+  reset?(): void;
+}
+
+export class DcdSystem {
+  readonly config: SystemConfig;
+  readonly knobs: KnobValues;
+  readonly sys: SystemShm;
+  readonly host: HostState;
+  readonly ctx: HostCtx;
+  readonly clock: Clock;
+  readonly regfiles: RegFile[];
+  readonly media: Media[];
+  readonly devices: WorkerHandle<DeviceApi>[] = [];
+  readonly eventThreads: WorkerHandle<EventThreadApi>[] = [];
+  workqueue!: WorkerHandle<WorkqueueApi>;
+  daxBus!: WorkerHandle<DaxBusApi>;
+  readonly users: WorkerHandle<UserApi>[] = [];
+  /** every decoded runtime event, in ring order (bounded by `keepEvents`) */
+  readonly events: DecodedEvent[] = [];
+  keepEvents = 200_000;
+  private readonly ring: MpscRing;
+  private readonly dmesg: TextLog;
+  private readonly listeners = new Set<(e: DecodedEvent) => void>();
+  private readonly pendingOps = new Set<Promise<unknown>>();
+  private pump: NodeJS.Timeout | null = null;
+  private crash: WorkerCrash | null = null;
+  private readonly crashWaiters = new Set<(e: WorkerCrash) => void>();
+  readonly checkers: Checker[] = [];
+  private stopped = false;
+  private readonly recBuf = new Int32Array(EVENT_RECORD_WORDS * 256);
+
+  private constructor(config: SystemConfig) {
+    this.config = config;
+    this.knobs = resolveKnobs(config.variant ?? 'v11', config.knobs ?? {});
+    this.sys = SystemShm.create({ hungMs: config.hungMs ?? 5000, lockdep: config.lockdep ?? true, clock: config.clock ?? 'real' });
+    if (config.noisePermille) Atomics.store(this.sys.header, SYS_NOISE_PERMILLE, config.noisePermille);
+    initThread(this.sys, 'main');
+    this.host = HostState.create(this.sys, config.memdevs.length);
+    this.regfiles = config.memdevs.map(() => RegFile.create(config.payloadSize ?? 4096));
+    this.media = config.memdevs.map((m) => Media.create(m.dc.base, m.dc.size, m.dc.blockSize));
+    this.ring = MpscRing.create(1 << 16, EVENT_RECORD_WORDS);
+    this.dmesg = TextLog.create(4 << 20);
+    this.ctx = new HostCtx(this.handles(), this.sys, this.host);
+    this.clock = this.ctx.clock;
+  }
+
+  /** Shared buffers handed to host-side workers. */
+  handles(): SharedHandles {
+    const options: HostOptions = { knobs: this.knobs, traceLocks: this.config.traceLocks ?? false, mboxTimeoutMs: this.config.mboxTimeoutMs ?? 2000 };
+    return {
+      system: this.sys.handle(), host: this.host.handle(), regfiles: this.regfiles.map((r) => r.sab),
+      media: this.media.map((m) => m.sab), events: this.ring.sab, dmesg: this.dmesg.sab, options,
+    };
+  }
+
+  static async start(config: SystemConfig): Promise<DcdSystem> {
+    if (config.memdevs.length < 1 || config.memdevs.length > 8) throw new RangeError(`a system needs 1..8 memdevs, got ${config.memdevs.length}`);
+    const s = new DcdSystem(config);
+    try {
+      await s.spawnAll();
+    } catch (e) {
+      await s.stop().catch(() => undefined);
+      throw e;
+    }
+    s.pump = setInterval(() => s.drainEvents(), 2);
+    return s;
+  }
+
+  private watch<T>(w: WorkerHandle<T>): WorkerHandle<T> {
+    w.onCrash((e) => {
+      if (this.stopped) return;
+      this.crash ??= e;
+      for (const f of this.crashWaiters) f(e);
+    });
+    return w;
+  }
+
+  private async spawnAll(): Promise<void> {
+    const cfg = this.config;
+    const personality = cfg.device ?? 'cxl-test';
+    const seed = cfg.seed ?? 0;
+    const h = this.handles();
+    await Promise.all(cfg.memdevs.map(async (m, i) => {
+      const config = { ...deviceConfigFromTopology(m, personality, `${seed}/${m.name}`), payloadSize: this.regfiles[i]!.payloadSize, ...(cfg.deviceOverrides?.[i] ?? {}) };
+      const w = this.watch(spawnWorker<DeviceApi>({
+        kind: 'device', name: `device/${m.name}`,
+        data: { kind: 'device', memdev: i, system: h.system, regfile: h.regfiles[i], media: h.media[i], events: h.events, config },
+      }));
+      this.devices[i] = w;
+      await w.call((a) => a.start());
+    }));
+    this.workqueue = this.watch(spawnWorker<WorkqueueApi>({ kind: 'workqueue', name: 'workqueue', data: { kind: 'workqueue', ...h } }));
+    this.daxBus = this.watch(spawnWorker<DaxBusApi>({ kind: 'dax-bus', name: 'dax-bus', data: { kind: 'dax-bus', ...h } }));
+    const nUsers = cfg.users ?? 2;
+    for (let u = 0; u < nUsers; u++) {
+      this.users.push(this.watch(spawnWorker<UserApi>({ kind: 'user', name: `user${u}`, data: { kind: 'user', user: u, ...h } })));
+    }
+    const handlers = this.knobs['parallel-event-handlers'];
+    for (let i = 0; i < cfg.memdevs.length; i++) {
+      const m = cfg.memdevs[i]!;
+      for (let k = 0; k < handlers; k++) {
+        const w = this.watch(spawnWorker<EventThreadApi>({
+          kind: 'event-thread', name: `irq/${m.name}${handlers > 1 ? `#${k}` : ''}`,
+          data: { kind: 'event-thread', memdev: i, handler: k, cdat: { staticBytes: m.dc.base, sharable: m.sharable }, ...h },
+        }));
+        this.eventThreads.push(w);
+        await w.call((a) => a.ready()); // handler 0 probes the memdev before the others start
+      }
+    }
+    await this.workqueue.call((a) => a.ready());
+    await this.daxBus.call((a) => a.ready());
+    await Promise.all(this.users.map((w) => w.call((a) => a.ready())));
+  }
+
+  // ------------------------------------------------------------------------ events
+
+  /** Subscribe to the decoded runtime event stream. */
+  onEvent(fn: (e: DecodedEvent) => void): () => void {
+    this.listeners.add(fn);
+    return () => this.listeners.delete(fn);
+  }
+
+  addChecker(c: Checker): void {
+    this.checkers.push(c);
+  }
+
+  /** Move every published event from the ring to the listeners and checkers. */
+  drainEvents(): number {
+    const w = EVENT_RECORD_WORDS;
+    const f64 = new Float64Array(this.recBuf.buffer);
+    let total = 0;
+    for (;;) {
+      const k = this.ring.popBatch(this.recBuf, 256);
+      if (k === 0) break;
+      for (let i = 0; i < k; i++) {
+        const rec = this.recBuf.subarray(i * w, (i + 1) * w);
+        const d = decodeEvent(rec, f64.subarray((i * w) >> 1, ((i + 1) * w) >> 1));
+        if (!d) continue;
+        if (this.events.length < this.keepEvents) this.events.push(d);
+        for (const c of this.checkers) c.onEvent(d);
+        for (const l of this.listeners) l(d);
+      }
+      total += k;
+    }
+    return total;
+  }
+
+  /** Kernel log lines (dmesg). */
+  dmesgLines(): DmesgLine[] {
+    return this.dmesg.read<DmesgLine>();
+  }
+
+  lockOrderReports(): LockOrderReport[] {
+    return this.sys.reports.read<{ kind: string }>().filter((r): r is LockOrderReport => r.kind === 'lock-order');
+  }
+
+  hungReports(): HungReport[] {
+    return this.sys.reports.read<{ kind: string }>().filter((r): r is HungReport => r.kind === 'hung-wait');
+  }
+
+  reportCounts(): { lockOrder: number; hung: number } {
+    return { lockOrder: Atomics.load(this.sys.header, SYS_LOCKDEP_REPORTS), hung: Atomics.load(this.sys.header, SYS_HUNG_REPORTS) };
+  }
+
+  // ------------------------------------------------------------------------ handles
+
+  device(memdev: number): WorkerHandle<DeviceApi> {
+    const d = this.devices[memdev];
+    if (!d) throw new RangeError(`no memdev ${memdev}`);
+    return d;
+  }
+
+  user(i = 0): WorkerHandle<UserApi> {
+    const u = this.users[i % this.users.length];
+    if (!u) throw new RangeError('no user workers');
+    return u;
+  }
+
+  memdevIndex(name: string): number {
+    const i = this.config.memdevs.findIndex((m) => m.name === name);
+    if (i < 0) throw new RangeError(`unknown memdev ${name}`);
+    return i;
+  }
+
+  /** Track a control-plane operation so waitIdle() waits for it (e.g. an async probe). */
+  track<T>(p: Promise<T>): Promise<T> {
+    this.pendingOps.add(p);
+    const done = (): void => { this.pendingOps.delete(p); };
+    p.then(done, done);
+    return p;
+  }
+
+  /**
+   * `cxl create-region` on a user worker, then the cxl_dax_region probe on the dax-bus worker —
+   * asynchronous, as the driver core probes it; waitIdle() waits for it. Resolves when the
+   * region exists (not when its probe is done).
+   */
+  async createRegion(memdev: number, size: number | null, user = 0): Promise<OpResult<{ regionId: number; name: string }>> {
+    const r = await this.guard(this.user(user).call((a) => a.createRegion(memdev, size)));
+    if (r.ok) void this.track(this.guard(this.daxBus.call((a) => a.probe(r.value.regionId))));
+    return r;
+  }
+
+  /** Race a control-plane promise against any worker's crash. */
+  guard<T>(p: Promise<T>): Promise<T> {
+    if (this.crash) return Promise.reject(this.crash);
+    return new Promise<T>((resolve, reject) => {
+      const onCrash = (e: WorkerCrash): void => reject(e);
+      this.crashWaiters.add(onCrash);
+      p.then((v) => { this.crashWaiters.delete(onCrash); resolve(v); }, (e: unknown) => { this.crashWaiters.delete(onCrash); reject(e); });
+    });
+  }
+
+  crashed(): WorkerCrash | null {
+    return this.crash;
+  }
+
+  // ------------------------------------------------------------------------ time and idleness
+
+  /** Move virtual time and wait until the workqueue has run whatever fell due. */
+  async advanceClock(ms: number): Promise<void> {
+    this.clock.advance(ms);
+    const kick = Atomics.load(this.sys.header, SYS_WQ_KICK);
+    const deadline = Date.now() + 10_000;
+    while ((Atomics.load(this.sys.header, SYS_WQ_DONE) - kick) < 0 && Date.now() < deadline) await sleep(1);
+  }
+
+  /** True when nothing is queued, running or in flight (timers are not fired). */
+  async isIdle(): Promise<boolean> {
+    if (this.pendingOps.size) return false;
+    if (this.host.inflight() !== 0) return false;
+    for (let i = 0; i < this.regfiles.length; i++) {
+      const rf = this.regfiles[i]!;
+      if (rf.eventStatus() !== 0 && this.host.memdevs.get(this.host.memdev(i), 'dcdSupported')) return false;
+      if (rf.commandPending()) return false;
+      const m = this.host.memdev(i);
+      if (this.host.memdevs.load(m, 'drainers') !== 0 || this.host.memdevs.load(m, 'timeoutRunning') !== 0) return false;
+    }
+    for (const d of this.devices) {
+      const log = await this.guard(d.call((a) => a.eventLog()));
+      if (log.fmQueued > 0 || log.queued > 0) return false;
+    }
+    return true;
+  }
+
+  /**
+   * wait-idle: every queued event record fetched, handled and cleared; every mailbox command it
+   * caused done; no sysfs op, probe or teardown in flight. Does not fire pending timers.
+   */
+  async waitIdle(timeoutMs = 30_000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    let stable = 0;
+    while (stable < 2) {
+      if (this.crash) throw this.crash;
+      if (await this.isIdle()) stable++;
+      else stable = 0;
+      if (Date.now() > deadline) throw new Error(`wait-idle: not idle after ${timeoutMs} ms (${this.busyReason()})`);
+      await sleep(stable ? 0 : 1);
+    }
+    this.drainEvents();
+  }
+
+  private busyReason(): string {
+    const why: string[] = [];
+    if (this.pendingOps.size) why.push(`${this.pendingOps.size} control-plane operations pending`);
+    if (this.host.inflight()) why.push(`${this.host.inflight()} host operations in flight`);
+    this.regfiles.forEach((rf, i) => {
+      if (rf.eventStatus()) why.push(`mem${i} event status 0x${rf.eventStatus().toString(16)}`);
+      if (rf.commandPending()) why.push(`mem${i} mailbox busy`);
+    });
+    return why.join('; ') || 'device FM queue';
+  }
+
+  // ------------------------------------------------------------------------ state and checks
+
+  /** The state paths of product.md §5 (consistent: read under the host's read locks). */
+  async state(): Promise<SystemState> {
+    this.drainEvents();
+    const devices = await Promise.all(this.devices.map((d) => this.guard(d.call(async (a) => ({
+      accepted: await a.accepted(), pending: await a.pending(), log: await a.eventLog(), generation: await a.generation(),
+    })))));
+    return withRead(this.host.cxlRegionRwsem, () => withRead(this.host.daxRegionRwsem, () =>
+      snapshotState(this.ctx, this.config.memdevs, devices, this.events)));
+  }
+
+  /** Run every attached checker at quiescence. */
+  async check(): Promise<CheckerResult[]> {
+    const st = await this.state();
+    return this.checkers.flatMap((c) => c.atQuiescence(st, this));
+  }
+
+  async stop(): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
+    if (this.pump) clearInterval(this.pump);
+    for (const rf of this.regfiles) rf.stop();
+    const all: WorkerHandle<unknown>[] = [...this.eventThreads, ...this.users, ...this.devices];
+    if (this.workqueue) all.push(this.workqueue);
+    if (this.daxBus) all.push(this.daxBus);
+    await Promise.all(all.map((w) => w.terminate().catch(() => undefined)));
+    this.drainEvents();
+  }
+
+  /** Append a runtime event from the main thread (the scenario runner records FM ops). */
+  emit(ev: RuntimeEvent): void {
+    this.ctx.emit(ev);
+  }
+}
+
+export function sleep(ms: number): Promise<void> {
+  return new Promise((r) => (ms <= 0 ? setImmediate(r) : setTimeout(r, ms)));
+}
