@@ -1,0 +1,211 @@
+/**
+ * DOC: the device service — one DcdDevice bound to its memdev's register file and media.
+ *
+ * `createDeviceService(init)` attaches the register file and the media SharedArrayBuffers, builds
+ * the device with a sink that mirrors the DC log into Event Status bit 4 (`EVENT_STATUS_DCD`) and
+ * raises the interrupt word per the personality's IRQ rule, and returns an object whose methods
+ * are the FM API, the queries, `reset()`, `start()` and `stop()`. The runtime exposes it over
+ * comlink from `workers/device.ts`; the FM API is the control plane, the register file the data
+ * plane (style-anchors "absorb" item 3).
+ *
+ * The serve loop (`start()`): `await regfile.waitCommandAsync()` while idle, so the worker's event
+ * loop stays live for FM calls; then execute the command synchronously (`DcdDevice.mbox`) and
+ * complete it; then spin briefly on the doorbell for the next command before awaiting again — a
+ * host draining a log posts its next command within microseconds. Every `YIELD_EVERY` back-to-back
+ * commands the loop yields a macrotask so FM calls are never starved. FM calls and mailbox
+ * commands therefore never interleave inside an operation: the device is single-threaded, as
+ * firmware with one mailbox is.
+ *
+ * The input payload is copied out of the register file before the handler runs, because the
+ * output is written into the same payload area (CXL mailbox: one payload register block).
+ */
+import { RegFile } from '../shm/regfile.js';
+import { EVENT_STATUS_DCD, REG_DOORBELL } from '../shm/layout.js';
+import { DcdDevice, type DeviceSink } from './device.js';
+import { Media } from './media.js';
+import type { DeviceConfig, ResolvedDeviceConfig } from './config.js';
+import type { HostileChainKind } from './hostile-kinds.js';
+import { HostilePersonality, type HostileChoices } from './hostile.js';
+import type {
+  AddCapacityOk, AddCapacityRequest, DeviceCounters, DeviceEvent, DeviceObserver, DsmasView, EventLogView,
+  ExtentView, FmResult, InjectRecord, PendingGroupView, ReleaseCapacityOk, ReleaseCapacityRequest,
+} from './types.js';
+
+export interface DeviceServiceInit {
+  config: DeviceConfig;
+  regfile: SharedArrayBuffer;
+  media: SharedArrayBuffer;
+  /** in-thread observer (not available across a worker boundary — use recordEvents) */
+  observer?: DeviceObserver;
+  /** keep up to this many DeviceEvents for `drainEvents()` (oldest dropped); default 0 = off */
+  recordEvents?: number;
+  /** doorbell spins after a command before the loop sleeps; default 20000 */
+  spin?: number;
+}
+
+/** Back-to-back commands served before the loop yields a macrotask to FM calls. */
+export const YIELD_EVERY = 64;
+/** Longest idle sleep; bounds how long stop() waits. */
+export const IDLE_WAIT_MS = 50;
+
+export interface DeviceService {
+  /** Begin serving the mailbox (returns at once; idempotent). */
+  start(): void;
+  /** Stop serving; resolves when the loop has exited. */
+  stop(): Promise<void>;
+  running(): boolean;
+  // FM API
+  addCapacity(req: AddCapacityRequest): FmResult<AddCapacityOk>;
+  injectRaw(record: string, opts?: { shared?: boolean; absolute?: boolean }): FmResult<AddCapacityOk>;
+  injectRecords(records: InjectRecord[]): FmResult<AddCapacityOk>;
+  deleteRaw(record: string, opts?: { forced?: boolean; absolute?: boolean }): FmResult<ReleaseCapacityOk>;
+  releaseCapacity(req: ReleaseCapacityRequest): FmResult<ReleaseCapacityOk>;
+  regionConfigUpdated(regionIndex: number): FmResult<{ records: number }>;
+  hostileInject(kind: HostileChainKind, opts?: { count?: number }): FmResult<{ records: number }>;
+  hostileBurst(n: number): FmResult<{ records: number; kinds: HostileChainKind[] }>;
+  // queries
+  accepted(): ExtentView[];
+  pending(): PendingGroupView[];
+  fmExtents(): ExtentView[];
+  eventLog(): EventLogView;
+  counters(): DeviceCounters;
+  generation(): number;
+  cdatDsmas(): DsmasView[];
+  config(): ResolvedDeviceConfig;
+  /** hostile personality: the lies chosen for this seed (null for other personalities) */
+  hostileChoices(): HostileChoices | null;
+  /** mailbox commands completed by this service */
+  commandsServed(): number;
+  /** buffered DeviceEvents since the last drain (recordEvents > 0) */
+  drainEvents(): DeviceEvent[];
+  /** back to the initial config, in place */
+  reset(): void;
+  /**
+   * Replace the device with one built from `config` (same register file and media; the media must
+   * cover the new DC range). Stress iterations and tests use it to change knobs without a new worker.
+   */
+  reconfigure(config: DeviceConfig): { ok: true } | { ok: false; error: string };
+}
+
+export function createDeviceService(init: DeviceServiceInit): DeviceService {
+  const rf = RegFile.attach(init.regfile);
+  const media = Media.attach(init.media);
+  const cap = init.recordEvents ?? 0;
+  let buffered: DeviceEvent[] = [];
+  const observer: DeviceObserver | undefined =
+    cap > 0 || init.observer
+      ? (ev) => {
+          init.observer?.(ev);
+          if (cap > 0) {
+            if (buffered.length >= cap) buffered.shift();
+            buffered.push(ev);
+          }
+        }
+      : undefined;
+  const sink: DeviceSink = {
+    setEventStatus: (on) => rf.setEventStatus(EVENT_STATUS_DCD, on),
+    raiseIrq: () => rf.raiseIrq(),
+  };
+  const build = (config: DeviceConfig): DcdDevice => {
+    const d = new DcdDevice(config, { media, sink, ...(observer ? { observer } : {}) });
+    if (rf.payloadSize < d.config.payloadSize) {
+      throw new RangeError(`device ${d.name}: register file payload ${rf.payloadSize} < config payloadSize ${d.config.payloadSize}`);
+    }
+    return d;
+  };
+  let dev = build(init.config);
+  const spin = init.spin ?? 20000;
+  const scratch = new Uint8Array(rf.payloadSize);
+  let loop: Promise<void> | null = null;
+  let stopping = false;
+  let served = 0;
+
+  const execute = (): void => {
+    const op = rf.opcode();
+    const src = rf.input();
+    scratch.set(src);
+    const reply = dev.mbox(op, scratch.subarray(0, src.byteLength), rf.payload);
+    rf.complete(reply.rc, reply.outLen);
+    served++;
+  };
+
+  const serve = async (): Promise<void> => {
+    let burst = 0;
+    while (!stopping && !rf.stopped()) {
+      if (!rf.commandPending() && !rf.waitCommand(0, spin)) {
+        burst = 0;
+        await rf.waitCommandAsync(IDLE_WAIT_MS);
+        continue;
+      }
+      if (stopping) break;
+      execute();
+      if (++burst >= YIELD_EVERY) {
+        burst = 0;
+        await new Promise<void>((r) => setImmediate(r));
+      }
+    }
+  };
+
+  return {
+    start(): void {
+      if (loop) return;
+      stopping = false;
+      loop = serve().finally(() => {
+        loop = null;
+      });
+    },
+    async stop(): Promise<void> {
+      stopping = true;
+      // Wake an idle waitAsync so the loop sees `stopping` now rather than after IDLE_WAIT_MS.
+      Atomics.notify(rf.words, REG_DOORBELL);
+      if (loop) await loop;
+    },
+    running: () => loop !== null,
+    addCapacity: (req) => dev.addCapacity(req),
+    injectRaw: (record, opts) => dev.injectRaw(record, opts),
+    injectRecords: (records) => dev.injectRecords(records),
+    deleteRaw: (record, opts) => dev.deleteRaw(record, opts),
+    releaseCapacity: (req) => dev.releaseCapacity(req),
+    regionConfigUpdated: (i) => dev.regionConfigUpdated(i),
+    hostileInject: (kind, opts) => dev.hostileInject(kind, opts),
+    hostileBurst: (n) => dev.hostileBurst(n),
+    accepted: () => dev.accepted(),
+    pending: () => dev.pending(),
+    fmExtents: () => dev.fmExtents(),
+    eventLog: () => dev.eventLog(),
+    counters: () => dev.counters(),
+    generation: () => dev.generation(),
+    cdatDsmas: () => dev.cdatDsmas(),
+    config: () => structuredClone(dev.config),
+    hostileChoices: () => (dev.p instanceof HostilePersonality ? dev.p.choices() : null),
+    commandsServed: () => served,
+    drainEvents(): DeviceEvent[] {
+      const out = buffered;
+      buffered = [];
+      return out;
+    },
+    reset(): void {
+      dev.reset();
+      buffered = [];
+    },
+    reconfigure(config: DeviceConfig): { ok: true } | { ok: false; error: string } {
+      try {
+        dev = build(config);
+      } catch (e) {
+        return { ok: false, error: e instanceof Error ? e.message : String(e) };
+      }
+      buffered = [];
+      return { ok: true };
+    },
+  };
+}
+
+/**
+ * Allocate the SharedArrayBuffers a device service needs for `config` (the runtime may allocate
+ * them itself; tests and benches use this).
+ */
+export function allocateDeviceBuffers(config: DeviceConfig): { regfile: SharedArrayBuffer; media: SharedArrayBuffer } {
+  const probe = new DcdDevice(config); // validates and resolves defaults
+  const rf = RegFile.create(probe.config.payloadSize);
+  return { regfile: rf.sab, media: probe.media.sab };
+}
