@@ -177,7 +177,7 @@ export interface ResolvedDeviceConfig extends DeviceConfig {
   hostile: Required<HostileOptions>;
   /** first DC byte (partitions[0].base) */
   dcBase: number;
-  /** bytes from dcBase to the end of the last partition's decoded range */
+  /** bytes from dcBase to the end of the last partition's usable length (what media must cover) */
   dcBytes: number;
 }
 
@@ -260,7 +260,7 @@ export function resolveDeviceConfig(c: DeviceConfig): ConfigResult {
   const timestamps = c.timestamps ?? 'real';
   const last = c.partitions[c.partitions.length - 1] as DcPartitionConfig;
   const dcBase = p0.base;
-  const dcBytes = last.base + last.decodeLength - dcBase;
+  const dcBytes = last.base + last.length - dcBase;
   if (dcBytes / mediaBlockSize > 1 << 22) return err('mediaBlockSize', `too fine for ${dcBytes} bytes of DC capacity (more than 4M blocks)`);
   const hostile: Required<HostileOptions> = {
     configViolation: c.hostile?.configViolation ?? 'seeded',
