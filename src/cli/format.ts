@@ -57,8 +57,10 @@ export function formatState(state: SystemState): string {
 
   const regions: string[] = [];
   for (const [key, r] of Object.entries(state.regions)) {
+    if (key !== r.name && state.regions[r.name] === r) continue; // an alias entry of a listed region
+    const alias = r.alias ?? (key !== r.name ? key : undefined);
     regions.push([
-      `  ${r.name}${key !== r.name ? ` (${key})` : ''}`,
+      `  ${r.name}${alias !== undefined ? ` (${alias})` : ''}`,
       `memdev ${r.memdev}`,
       `mode ${r.mode}`,
       `size ${sizeText(r.size)}`,
@@ -78,6 +80,7 @@ export function formatState(state: SystemState): string {
 
   const daxes: string[] = [];
   for (const [key, d] of Object.entries(state.daxDevices)) {
+    if (key !== d.name && state.daxDevices[d.name] === d) continue; // an alias entry of a listed device
     const alias = d.alias ?? (key !== d.name ? key : undefined);
     daxes.push([
       `  ${d.name}${alias !== undefined ? ` (${alias})` : ''}`,

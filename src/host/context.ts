@@ -13,7 +13,7 @@ import { MpscRing } from '../shm/ring.js';
 import { RegFile } from '../shm/regfile.js';
 import { TextLog } from '../shm/textlog.js';
 import { SystemShm } from '../shm/system.js';
-import { currentThread, hasThread } from '../shm/lock.js';
+import { currentThread, hasThread, setLockTraceHook } from '../shm/lock.js';
 import { HostState } from './state.js';
 import { encodeEvent, EVENT_RECORD_WORDS, type HostOptions, type RuntimeEvent, type SharedHandles } from '../protocol.js';
 import type { KnobValues } from '../scenario/types.js';
@@ -50,11 +50,15 @@ export class HostCtx {
     this.options = h.options;
     this.knobs = h.options.knobs;
     this.clock = new Clock(this.sys);
+    if (h.options.traceLocks) {
+      setLockTraceHook((cls, lock, t0, t1) => this.emit({ type: 'lock-hold', cls, lock, thread: hasThread() ? currentThread().slot : -1, t0, t1, waitStart: 0 }));
+    }
   }
 
   /** Emit a runtime event (never blocks kernel code: a full ring counts a drop). */
   emit(ev: RuntimeEvent): void {
-    encodeEvent(ev, hasThread() ? currentThread().slot : -1, this.clock.now(), this.rec, this.recF64);
+    // events carry wall-clock time (traces line up across threads even in virtual-time runs)
+    encodeEvent(ev, hasThread() ? currentThread().slot : -1, performance.timeOrigin + performance.now(), this.rec, this.recF64);
     if (!this.events.tryPush(this.rec)) this.droppedEvents++;
   }
 

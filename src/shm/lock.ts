@@ -137,7 +137,15 @@ function noteAcquired(c: ThreadCtx, cls: number, waitNs: number, contended: bool
   }
 }
 
-function noteReleased(c: ThreadCtx, cls: number, since: number): void {
+/** Optional per-thread hook called on every release with the hold interval (Perfetto traces). */
+let lockTraceHook: ((cls: number, lock: number, t0: number, t1: number) => void) | null = null;
+
+export function setLockTraceHook(fn: ((cls: number, lock: number, t0: number, t1: number) => void) | null): void {
+  lockTraceHook = fn;
+}
+
+function noteReleased(c: ThreadCtx, cls: number, since: number, id = -1): void {
+  if (lockTraceHook && since > 0) lockTraceHook(cls, id, performance.timeOrigin + since, performance.timeOrigin + performance.now());
   if (!c.lockdep || since <= 0) return;
   const holdNs = (performance.now() - since) * 1e6;
   const s = c.sys.stats;
@@ -282,7 +290,7 @@ export function mutexUnlock(id: number): void {
     Atomics.store(L, b + LOCK_STATE, 0);
     Atomics.notify(L, b + LOCK_STATE, 1);
   }
-  noteReleased(c, cls, since);
+  noteReleased(c, cls, since, id);
   if (c.sched) c.sched.afterRelease(id);
 }
 
@@ -332,12 +340,12 @@ function rwsemRelease(id: number, mode: number): void {
     Atomics.store(L, b + LOCK_OWNER, 0);
     Atomics.store(L, b + LOCK_STATE, 0);
     Atomics.notify(L, b + LOCK_STATE);
-    noteReleased(c, cls, since);
+    noteReleased(c, cls, since, id);
   } else {
     const since = popHeld(c, id, MODE_READ);
     if (since < 0) throw Errors.misuse(lockClassName(cls), `up_read by ${c.name}, which does not hold it for read`);
     if (Atomics.sub(L, b + LOCK_STATE, 1) === 1) Atomics.notify(L, b + LOCK_STATE);
-    noteReleased(c, cls, since);
+    noteReleased(c, cls, since, id);
   }
   if (c.sched) c.sched.afterRelease(id);
 }

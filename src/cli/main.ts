@@ -1,0 +1,144 @@
+/**
+ * DOC: the `dcd` command — parse, dispatch, exit code (product.md §4).
+ * 0 all held / nothing forbidden; 1 an expectation, invariant or reproduction failed; 2 bad input.
+ */
+import { readFileSync, writeFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { EXIT, USAGE, parseArgs, type ParsedArgs } from './args.js';
+import { formatState } from './format.js';
+import { parseScenario } from '../scenario/validate.js';
+import { runScenario, type RunResult } from '../runtime/scenario-runner.js';
+import { toPerfetto } from '../runtime/perfetto.js';
+import type { Checker } from '../runtime/system.js';
+
+type Out = (s: string) => void;
+
+export interface CliIo {
+  out: Out;
+  err: Out;
+}
+
+const defaultIo: CliIo = {
+  out: (s) => process.stdout.write(s.endsWith('\n') ? s : `${s}\n`),
+  err: (s) => process.stderr.write(s.endsWith('\n') ? s : `${s}\n`),
+};
+
+function packageVersion(): string {
+  try {
+    const p = JSON.parse(readFileSync(fileURLToPath(new URL('../../../package.json', import.meta.url)), 'utf8')) as { version?: string };
+    if (p.version) return p.version;
+  } catch { /* from sources the path differs */ }
+  try {
+    const p = JSON.parse(readFileSync(fileURLToPath(new URL('../../package.json', import.meta.url)), 'utf8')) as { version?: string };
+    return p.version ?? 'unknown';
+  } catch {
+    return 'unknown';
+  }
+}
+
+/** The standard checkers live in stress/checkers (apart from production code); loaded lazily. */
+async function standardCheckers(): Promise<Checker[]> {
+  try {
+    const path = '../../stress/checkers/index.js'; // apart from production code; may be absent
+    const mod = (await import(path)) as { standardCheckers?: () => Checker[] };
+    return mod.standardCheckers ? mod.standardCheckers() : [];
+  } catch {
+    return [];
+  }
+}
+
+export async function runCli(argv: string[], io: CliIo = defaultIo): Promise<number> {
+  const args = parseArgs(argv);
+  switch (args.kind) {
+    case 'usage-error':
+      io.err(`dcd: ${args.message}`);
+      io.err(`Run 'dcd ${args.command ? `${args.command} ` : ''}--help' for usage.`);
+      return EXIT.usage;
+    case 'help':
+      io.out(args.topic ? USAGE[args.topic] : USAGE.global);
+      return EXIT.ok;
+    case 'version':
+      io.out(`dcd ${packageVersion()}`);
+      return EXIT.ok;
+    case 'run':
+      return cmdRun(args, io);
+    case 'demo':
+      return cmdDemo(io);
+    case 'stress':
+    case 'replay':
+    case 'merge':
+    case 'bench': {
+      const mod = (await import(`./cmd-${args.kind}.js`)) as { run: (a: ParsedArgs, io: CliIo) => Promise<number> };
+      return mod.run(args, io);
+    }
+  }
+}
+
+function printResult(r: RunResult, json: boolean, io: CliIo): void {
+  if (json) {
+    io.out(JSON.stringify({ ok: r.ok, failures: r.failures, steps: r.steps, interleavings: r.interleavings, state: r.state }, null, 2));
+    return;
+  }
+  for (const s of r.steps) {
+    const mark = s.ok ? 'ok  ' : 'FAIL';
+    const what = s.expect ? s.expect.message : `${s.op}${s.errno ? ` (${s.errno})` : ''}${!s.ok && s.message ? ` — ${s.message}` : ''}`;
+    io.out(`${mark} ${s.path} ${what}`);
+  }
+  for (const i of r.interleavings) io.out(`interleaving ${i.path}: ${i.order}`);
+  io.out('');
+  io.out(formatState(r.state));
+  if (r.failures.length) {
+    io.out('');
+    io.out(`FAILED (${r.failures.length}):`);
+    for (const f of r.failures) io.out(`  ${f}`);
+  } else {
+    io.out('');
+    io.out(`all ${r.steps.length} steps held`);
+  }
+}
+
+async function cmdRun(args: Extract<ParsedArgs, { kind: 'run' }>, io: CliIo): Promise<number> {
+  let text: string;
+  try {
+    text = readFileSync(args.file, 'utf8');
+  } catch (e) {
+    io.err(`dcd run: cannot read ${args.file}: ${(e as Error).message}`);
+    return EXIT.usage;
+  }
+  const parsed = parseScenario(text, args.file);
+  if (!parsed.ok) {
+    io.err(`dcd run: ${args.file} is not a valid scenario (${parsed.errors.length} error${parsed.errors.length === 1 ? '' : 's'}):`);
+    for (const e of parsed.errors) io.err(`  ${e.path}: ${e.message}`);
+    return EXIT.usage;
+  }
+  const checkers = await standardCheckers();
+  const result = await runScenario(parsed.scenario, {
+    ...(args.variant ? { variant: args.variant } : {}),
+    knobs: args.knobs,
+    ...(args.device ? { device: args.device } : {}),
+    ...(args.seed !== undefined ? { seed: args.seed } : {}),
+    ...(args.clock ? { clock: args.clock } : {}),
+    traceLocks: args.trace !== undefined,
+    checkers,
+    ...(args.trace ? { onTrace: (events: Parameters<typeof toPerfetto>[0], names: (slot: number) => string) => { writeFileSync(args.trace!, JSON.stringify(toPerfetto(events, names))); } } : {}),
+  });
+  printResult(result, args.json, io);
+  if (args.trace && !args.json) io.out(`trace written to ${args.trace} (open in ui.perfetto.dev)`);
+  return result.exitCode;
+}
+
+async function cmdDemo(io: CliIo): Promise<number> {
+  const file = fileURLToPath(new URL(import.meta.url.endsWith('.ts') ? '../../scenarios/tour.json' : '../../../scenarios/tour.json', import.meta.url));
+  io.out(`dcd demo: running ${file} on the real worker topology (device, event-thread, workqueue, dax-bus, user workers)`);
+  const code = await cmdRun({ kind: 'run', file, json: false, knobs: {} }, io);
+  try {
+    const path = './cmd-stress.js';
+    const mod = (await import(path)) as { demoSummary?: (io: CliIo) => Promise<number> };
+    if (mod.demoSummary) {
+      io.out('');
+      const s = await mod.demoSummary(io);
+      return code || s;
+    }
+  } catch { /* stress not available */ }
+  return code;
+}
