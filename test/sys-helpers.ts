@@ -1,0 +1,162 @@
+// Shared helpers for the host (test/host-*.test.ts) and DAX (test/dax-*.test.ts) suites: a real
+// DcdSystem (device worker, event-thread worker, workqueue, dax-bus, user workers) with sane
+// defaults — cxl-test personality, 512M of dynamic capacity at 2G, 2M blocks — and small helpers
+// to drive the FM API and read the runtime event stream.
+import type { Test } from 'tap';
+import { DcdSystem, type SystemConfig } from '../src/runtime/system.js';
+import type { MemdevSpec, PreAcceptedExtent } from '../src/scenario/types.js';
+import type { RuntimeEvent, RuntimeEventType } from '../src/protocol.js';
+import type { InjectRecord, ReleaseCapacityRequest } from '../src/device/types.js';
+import type { MailboxTraceEntry, SystemState } from '../src/state.js';
+
+// Workers inherit process.execArgv. Under tap that carries @tapjs/mock and @tapjs/processinfo
+// loaders into every worker thread, which makes each system start ~5x slower (coverage is off,
+// nothing in a worker is mocked). Workers register tsx themselves (workers/bootstrap.mjs).
+{
+  const keep = process.execArgv.filter((a) => !a.includes('@tapjs/'));
+  if (keep.length !== process.execArgv.length) process.execArgv.splice(0, process.execArgv.length, ...keep);
+}
+
+export const M = 1024 * 1024;
+export const G = 1024 * M;
+/** DC partition base (= static capacity in front of it) and size of every default memdev */
+export const DC_BASE = 2 * G;
+export const DC_SIZE = 512 * M;
+export const BLOCK = 2 * M;
+
+export const NULL_UUID = '00000000-0000-0000-0000-000000000000';
+export const TAG_A = '11111111-1111-1111-1111-111111111111';
+export const TAG_B = '22222222-2222-2222-2222-222222222222';
+export const TAG_C = '33333333-3333-3333-3333-333333333333';
+/** the cxl_test mock's pre-existing tagged extent */
+export const MOCK_PRE_TAG = 'deadbeef-cafe-baad-f00d-fedcba987654';
+
+/** Absolute DPA of a device-side offset (relative to the DC partition start). */
+export const dpa = (offset: number): number => DC_BASE + offset;
+
+export interface MemdevOpts {
+  sharable?: boolean;
+  preAccepted?: { offset: number; length: number; tag?: string | null; seq?: number }[];
+  size?: number;
+}
+
+export function memdevSpec(i: number, o: MemdevOpts = {}): MemdevSpec {
+  return {
+    name: `mem${i}`,
+    serial: i,
+    sharable: o.sharable ?? false,
+    dc: { base: DC_BASE, size: o.size ?? DC_SIZE, blockSize: BLOCK },
+    preAccepted: (o.preAccepted ?? []).map((e): PreAcceptedExtent => ({ offset: e.offset, length: e.length, tag: e.tag ?? null, seq: e.seq ?? 0 })),
+  };
+}
+
+export interface SysOpts extends Omit<SystemConfig, 'memdevs'> {
+  /** number of memdevs (default 1), or explicit per-memdev options */
+  memdevs?: number | MemdevOpts[];
+}
+
+export function sysConfig(o: SysOpts = {}): SystemConfig {
+  const mds = typeof o.memdevs === 'number' || o.memdevs === undefined
+    ? Array.from({ length: (o.memdevs as number | undefined) ?? 1 }, () => ({}))
+    : o.memdevs;
+  const { memdevs: _ignored, ...rest } = o;
+  void _ignored;
+  return { device: 'cxl-test', ...rest, memdevs: mds.map((m, i) => memdevSpec(i, m)) };
+}
+
+export async function startSystem(o: SysOpts = {}): Promise<DcdSystem> {
+  return DcdSystem.start(sysConfig(o));
+}
+
+/**
+ * Start a system, run `fn`, always stop it. After `fn`, asserts no worker crashed and (unless
+ * `allowReports`) that nothing reported a hung wait.
+ */
+export async function withSystem<T>(t: Test, o: SysOpts, fn: (s: DcdSystem) => Promise<T>, opts: { allowHung?: boolean } = {}): Promise<T> {
+  const s = await startSystem(o);
+  try {
+    const r = await fn(s);
+    t.equal(s.crashed(), null, 'no worker crashed');
+    if (!opts.allowHung) t.same(s.hungReports().map((h) => h.kind), [], 'no hung-wait reports');
+    return r;
+  } finally {
+    await s.stop();
+  }
+}
+
+/** Create a DC region on `memdev` and wait for its (async) probe. Returns the region id. */
+export async function region(s: DcdSystem, memdev = 0, size: number | null = null, wait = true): Promise<number> {
+  const r = await s.createRegion(memdev, size);
+  if (!r.ok) throw new Error(`createRegion(mem${memdev}) failed: ${r.errno} ${r.message}`);
+  if (wait) await s.waitIdle();
+  return r.value.regionId;
+}
+
+/** Inject raw DC Add records (cxl_test dc_inject_extent); throws when the FM refuses them. */
+export async function inject(s: DcdSystem, memdev: number, records: InjectRecord[]): Promise<void> {
+  const r = await s.device(memdev).call((a) => a.injectRecords(records));
+  if (!r.ok) throw new Error(`inject on mem${memdev} refused: ${r.code} ${r.error}`);
+}
+
+/** Release (dc_del_extent) prescriptive ranges, offsets relative to the DC partition. */
+export async function release(s: DcdSystem, memdev: number, extents: { offset: number; length: number; tag?: string | null }[], extra: Partial<ReleaseCapacityRequest> = {}): Promise<void> {
+  const r = await s.device(memdev).call((a) => a.releaseCapacity({ policy: 'prescriptive', extents, ...extra }));
+  if (!r.ok) throw new Error(`release on mem${memdev} refused: ${r.code} ${r.error}`);
+}
+
+/** A tagged (or untagged) chain: More on all but the last record. */
+export function chain(offsets: number[], length: number, tag: string | null, seqs?: number[]): InjectRecord[] {
+  return offsets.map((offset, i) => ({ offset, length, tag, more: i < offsets.length - 1, ...(seqs ? { seq: seqs[i]! } : {}) }));
+}
+
+export type Ev<K extends RuntimeEventType> = Extract<RuntimeEvent, { type: K }>;
+
+/** Runtime events of one type (after draining the ring), optionally from index `from`. */
+export function events<K extends RuntimeEventType>(s: DcdSystem, type: K, from = 0): Ev<K>[] {
+  s.drainEvents();
+  const out: Ev<K>[] = [];
+  for (let i = from; i < s.events.length; i++) {
+    const e = s.events[i]!.ev;
+    if (e.type === type) out.push(e as Ev<K>);
+  }
+  return out;
+}
+
+/** A mark in the event stream, to look only at what happened after it. */
+export function mark(s: DcdSystem): number {
+  s.drainEvents();
+  return s.events.length;
+}
+
+export function mbox(st: SystemState, opcode: string, memdev?: string): MailboxTraceEntry[] {
+  return st.trace.mailbox.filter((m) => m.opcode === opcode && (memdev === undefined || m.memdev === memdev));
+}
+
+/** Mailbox commands of `opcode` sent after event index `from`, from the event stream. */
+export function mboxSince(s: DcdSystem, opcode: number, from: number, memdev?: number): Ev<'mbox'>[] {
+  return events(s, 'mbox', from).filter((e) => e.opcode === opcode && (memdev === undefined || e.memdev === memdev));
+}
+
+/** Device-side accepted offsets (relative to the partition), sorted. */
+export function acceptedOffsets(st: SystemState, memdev = 'mem0'): number[] {
+  return st.memdevs[memdev]!.accepted.map((e) => e.offset).sort((a, b) => a - b);
+}
+
+/** Dmesg lines matching a regex, as "level dev: msg". */
+export function dmesgMatching(s: DcdSystem, re: RegExp): string[] {
+  return s.dmesgLines().map((l) => `${l.level} ${l.dev}: ${l.msg}`).filter((l) => re.test(l));
+}
+
+export const OP = {
+  GET_DC_CONFIG: 0x4800,
+  GET_DC_EXTENT_LIST: 0x4801,
+  ADD_DC_RESPONSE: 0x4802,
+  RELEASE_DC: 0x4803,
+} as const;
+
+export { DcdSystem };
+
+/** Items (with an `offset`) whose offset lies in [lo, hi). */
+export function inWindow<T extends { offset: number }>(list: readonly T[], lo: number, hi: number): T[] {
+  return list.filter((e) => e.offset >= lo && e.offset < hi);
+}
