@@ -230,6 +230,16 @@ export class HostilePersonality extends CxlTestPersonality {
     return this.gen.pick(runs).dpa;
   }
 
+  /** `n` free PMD-aligned slots of `size` bytes in partition 0 (not necessarily contiguous), or null. */
+  private freeSlots(n: number, size: number): number[] | null {
+    const slots: number[] = [];
+    for (const r of this.dev.freeRunsOf(0, Math.max(PMD_SIZE, this.dev.config.partitions[0]?.blockSize ?? PMD_SIZE))) {
+      for (let off = 0; off + size <= r.length && slots.length < n; off += size) slots.push(r.dpa + off);
+      if (slots.length >= n) return slots;
+    }
+    return null;
+  }
+
   /** Queue one tracked (FM-state, mock-style) Add record. */
   private tracked(dpa: number, length: number, tag: string | null, seq: number, more: boolean): void {
     const e: DcExtent = { dpa, length, tag, seq, offerSeq: 0, shared: false, group: 0 };
@@ -304,9 +314,9 @@ export class HostilePersonality extends CxlTestPersonality {
       case 'over-100': {
         const n = opts.count ?? (kind === 'over-100' ? 101 : 3);
         if (!Number.isInteger(n) || n < 1 || n > 4096) return fmError('EINVAL', 'count must be an integer in [1, 4096]');
-        const at = need(n * PMD_SIZE);
-        if (at === null) return noSpace;
-        for (let i = 0; i < n; i++) this.tracked(at + i * PMD_SIZE, PMD_SIZE, null, 0, kind === 'never-closing' || i < n - 1);
+        const slots = this.freeSlots(n, PMD_SIZE);
+        if (slots === null) return noSpace;
+        slots.forEach((dpa, i) => this.tracked(dpa, PMD_SIZE, null, 0, kind === 'never-closing' || i < n - 1));
         break;
       }
       case 'overlap-accepted': {
