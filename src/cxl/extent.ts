@@ -87,6 +87,9 @@ export function stage_extent(ctx: HostCtx, memdev: number, ext: CxlExtentRaw): H
   h.pending.setUuid(p, 'uuid', ext.uuid);
   h.pending.set(p, 'sharedSeq', ext.sharedExtnSeq);
   h.pending.set(p, 'wraps', wraps ? 1 : 0);
+  // G4 judges the wire values: a u64 start beyond 2^53 (stored as -1 above) can still be aligned
+  const pmd = BigInt(PMD_SIZE);
+  h.pending.set(p, 'pmdAligned', ext.startDpa % pmd === 0n && ext.length % pmd === 0n ? 1 : 0);
   return p;
 }
 
@@ -173,6 +176,8 @@ interface PendingNode {
   uuid: string;
   seq: number;
   wraps: boolean;
+  /** start_dpa and length PMD_SIZE-aligned as u64 wire values */
+  aligned: boolean;
 }
 
 function pendingList(ctx: HostCtx, memdev: number): PendingNode[] {
@@ -182,7 +187,7 @@ function pendingList(ctx: HostCtx, memdev: number): PendingNode[] {
     if (P.get(p, 'memdev') !== memdev) continue;
     out.push({
       order: P.get(p, 'order'),
-      node: { h: p, start: P.get(p, 'startDpa'), len: P.get(p, 'length'), uuid: P.getUuid(p, 'uuid'), seq: P.get(p, 'sharedSeq'), wraps: P.get(p, 'wraps') !== 0 },
+      node: { h: p, start: P.get(p, 'startDpa'), len: P.get(p, 'length'), uuid: P.getUuid(p, 'uuid'), seq: P.get(p, 'sharedSeq'), wraps: P.get(p, 'wraps') !== 0, aligned: P.get(p, 'pmdAligned') !== 0 },
     });
   }
   out.sort((a, b) => a.order - b.order);
@@ -254,7 +259,7 @@ export function cxl_validate_group(ctx: HostCtx, memdev: number, tag: string, gr
     return EINVAL;
   }
   // (G4) alignment
-  if (group.some((n) => n.start % PMD_SIZE !== 0 || n.len % PMD_SIZE !== 0)) {
+  if (group.some((n) => !n.aligned)) {
     warn(ctx, memdev, `tag ${tag}: extent not ${PMD_SIZE}-aligned (firmware bug)`);
     return EINVAL;
   }

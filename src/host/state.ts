@@ -68,6 +68,8 @@ export const PENDING_SCHEMA = {
   sharedSeq: 'i32',
   /** 1 when the extent's start/length were u64 values beyond 2^53 or wrapping (E1 fails) */
   wraps: 'i32',
+  /** 1 when the wire start_dpa and length (u64, possibly beyond 2^53) are PMD_SIZE-aligned (G4) */
+  pmdAligned: 'i32',
 } as const satisfies TableSchema;
 
 /** struct cxl_region + struct cxl_dax_region (CXL side) + struct dax_region (DAX side). */
