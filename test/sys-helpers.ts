@@ -155,8 +155,39 @@ export const OP = {
 } as const;
 
 export { DcdSystem };
+export { sleep } from "../src/runtime/system.js";
 
 /** Items (with an `offset`) whose offset lies in [lo, hi). */
 export function inWindow<T extends { offset: number }>(list: readonly T[], lo: number, hi: number): T[] {
   return list.filter((e) => e.offset >= lo && e.offset < hi);
+}
+
+export interface ChainOutcome {
+  /** logical Add DC Responses for this memdev */
+  responses: Ev<'response'>[];
+  /** offsets (relative to the DC partition) listed in those responses */
+  listed: number[];
+  /** offsets of extents that became host-tracked */
+  tracked: Ev<'extent-tracked'>[];
+  /** kernel log lines written meanwhile ("level dev: msg") */
+  log: string[];
+}
+
+/** Run `fn` (an FM action), wait for idle, and report what the host did for `memdev`. */
+export async function observe(s: DcdSystem, memdev: number, fn: () => Promise<unknown>): Promise<ChainOutcome> {
+  const m = mark(s);
+  const l0 = s.dmesgLines().length;
+  await fn();
+  await s.waitIdle();
+  return {
+    responses: events(s, 'response', m).filter((e) => e.memdev === memdev),
+    listed: events(s, 'response-extent', m).filter((e) => e.memdev === memdev).map((e) => e.dpa - DC_BASE),
+    tracked: events(s, 'extent-tracked', m).filter((e) => e.memdev === memdev),
+    log: s.dmesgLines().slice(l0).map((l) => `${l.level} ${l.dev}: ${l.msg}`),
+  };
+}
+
+/** Inject a chain on `memdev` and report what the host did. */
+export function addChain(s: DcdSystem, memdev: number, records: InjectRecord[]): Promise<ChainOutcome> {
+  return observe(s, memdev, () => inject(s, memdev, records));
 }

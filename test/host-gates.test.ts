@@ -1,0 +1,148 @@
+// Per-extent gates E1–E9 (and R1) and group gates G1, G3, G4 of the v11 add path
+// (host-kernel.md §2.5, §2.6, §3), on the real worker topology. mem0 is a cxl-test device,
+// mem1 a hostile device with no lies (it can emit records the mock's FM refuses: zero length,
+// u64 wrap). Each subtest uses its own DPA window; outcomes are read from the runtime events
+// after a mark (see `addChain`).
+import t from 'tap';
+import { mutexLock, mutexUnlock } from '../src/shm/lock.js';
+import { M, TAG_A, TAG_B, TAG_C, addChain, chain, events, inject, mark, observe, region, withSystem, sleep } from './sys-helpers.js';
+
+const quiet = { configViolation: 'none', extentListLie: 'none', eventRecordLie: 'none' } as const;
+const has = (log: string[], re: RegExp): boolean => log.some((l) => re.test(l));
+
+await withSystem(t, { memdevs: 2, deviceOverrides: [{}, { personality: 'hostile', hostile: quiet }] }, async (s) => {
+  const r0 = await region(s, 0, 256 * M); // mem0: ED over DC [0, 256M); [256M, 512M) has no region yet
+  await region(s, 1); // mem1: the whole partition
+  t.equal(r0, 0);
+
+  await t.test('E1: a zero-length extent is omitted (-ENXIO "invalid length")', async (t) => {
+    const o = await observe(s, 1, () => s.device(1).call((a) => a.hostileInject('zero-length')));
+    t.equal(o.responses.length, 1, 'the chain is answered');
+    t.same(o.listed, [], 'with the extent omitted');
+    t.equal(o.tracked.length, 0);
+    t.ok(has(o.log, /invalid length/), 'logged as invalid length');
+  });
+
+  await t.test('E1: a u64-wrapping extent is omitted alone; its valid chain mate is accepted', async (t) => {
+    const o = await observe(s, 1, async () => {
+      await inject(s, 1, [{ offset: 0, length: 2 * M, tag: null, more: true }]);
+      const r = await s.device(1).call((a) => a.hostileInject('u64-wrap'));
+      t.ok(r.ok, 'the wrapping record was queued');
+    });
+    t.equal(o.responses.length, 1, 'one response for the two-record chain');
+    t.same(o.listed, [0], 'only the valid extent is listed');
+    t.same(o.tracked.map((e) => e.dpa - 2048 * M), [0], 'and tracked');
+    t.ok(has(o.log, /invalid length/), 'the wrap fails E1, not the alignment gate');
+    t.notOk(has(o.log, /not .*-aligned/), 'G4 did not drop the group');
+  });
+
+  await t.test('E2: an extent not fully inside the dynamic_ram_1 partition is omitted', async (t) => {
+    const o = await addChain(s, 0, [{ offset: 510 * M, length: 4 * M, tag: null, more: false }]);
+    t.equal(o.responses.length, 1);
+    t.same(o.listed, []);
+    t.ok(has(o.log, /not in a DC partition/));
+  });
+
+  await t.test('E4: shared_extn_seq != 0 on a non-sharable partition is omitted', async (t) => {
+    const o = await addChain(s, 0, [{ offset: 200 * M, length: 2 * M, tag: null, seq: 1, more: false }]);
+    t.same(o.listed, []);
+    t.equal(o.tracked.length, 0);
+    t.ok(has(o.log, /shared_extn_seq 1 on a non-sharable partition/));
+  });
+
+  await t.test('E5: an extent whose DPA maps to no region is omitted', async (t) => {
+    const o = await addChain(s, 0, [{ offset: 384 * M, length: 2 * M, tag: null, more: false }]);
+    t.equal(o.responses.length, 1);
+    t.same(o.listed, []);
+    t.ok(has(o.log, /no DC region/));
+  });
+
+  await t.test('E7: an extent straddling the endpoint decoder end is omitted (no clipping)', async (t) => {
+    const o = await addChain(s, 0, [{ offset: 254 * M, length: 4 * M, tag: null, more: false }]);
+    t.same(o.listed, []);
+    t.ok(has(o.log, /straddles the endpoint decoder end/));
+  });
+
+  await t.test('E8/E9/R1: duplicates re-acknowledged when mixed with new extents; duplicates alone and partial overlaps omitted', async (t) => {
+    let o = await addChain(s, 0, [{ offset: 0, length: 64 * M, tag: null, more: false }]);
+    t.same(o.listed, [0], 'the base extent [0, 64M) is accepted');
+    // an untagged chain: a sub-range of the accepted extent (duplicate) + a new extent — one group
+    o = await addChain(s, 0, chain([2 * M, 64 * M], 2 * M, null));
+    t.same(o.listed, [2 * M, 64 * M], 'E8: the duplicate is listed again with the new extent');
+    t.same(o.tracked.map((e) => e.dpa - 2048 * M), [64 * M], 'only the new extent becomes a dc_extent');
+    o = await addChain(s, 0, [{ offset: 4 * M, length: 2 * M, tag: null, more: false }]);
+    t.equal(o.responses.length, 1, 'a duplicates-only chain is still answered');
+    t.same(o.listed, [], 'R1: a group of only duplicates is omitted (-ENXIO)');
+    o = await addChain(s, 0, [{ offset: 60 * M, length: 8 * M, tag: null, more: false }]);
+    t.same(o.listed, [], 'E9: a partial overlap is omitted');
+    t.ok(has(o.log, /overlaps accepted extent/));
+    const st = await s.state();
+    t.same(st.regions.region0!.extents.map((e) => [e.offset, e.length]).filter(([off]) => off! < 70 * M), [[0, 64 * M], [64 * M, 2 * M]], 'host tracks exactly the two non-duplicate extents');
+  });
+
+  await t.test('G1: a tag already committed anywhere drops the whole group (-EEXIST), also from another memdev', async (t) => {
+    let o = await addChain(s, 0, chain([100 * M, 102 * M], 2 * M, TAG_A));
+    t.same(o.listed, [100 * M, 102 * M], 'TAG_A group accepted on mem0');
+    o = await addChain(s, 0, chain([104 * M, 106 * M], 2 * M, TAG_A));
+    t.same(o.listed, [], 'a second TAG_A group on the same memdev is dropped');
+    t.ok(has(o.log, /already committed/));
+    o = await addChain(s, 1, chain([100 * M, 102 * M], 2 * M, TAG_A));
+    t.equal(o.responses.length, 1);
+    t.same(o.listed, [], 'and on another memdev too (host-wide registry)');
+    t.ok(has(o.log, /already committed/));
+    t.equal(o.tracked.length, 0);
+  });
+
+  await t.test('G3: a tagged group with a member outside the partition is dropped whole; an untagged one loses only that member', async (t) => {
+    let o = await addChain(s, 0, [{ offset: 110 * M, length: 2 * M, tag: TAG_B, more: true }, { offset: 508 * M, length: 8 * M, tag: TAG_B, more: false }]);
+    t.same(o.listed, [], 'tagged: whole group dropped');
+    t.ok(has(o.log, /span DC partitions/));
+    o = await addChain(s, 0, [{ offset: 112 * M, length: 2 * M, tag: null, more: true }, { offset: 506 * M, length: 8 * M, tag: null, more: false }]);
+    t.same(o.listed, [112 * M], 'untagged: G3 is skipped, E2 omits only the outside member (partial group)');
+  });
+
+  await t.test('G4: a member not PMD-aligned drops the whole group, tagged or not', async (t) => {
+    let o = await addChain(s, 0, [{ offset: 120 * M, length: 2 * M, tag: TAG_C, more: true }, { offset: 123 * M, length: 2 * M, tag: TAG_C, more: false }]);
+    t.same(o.listed, []);
+    t.ok(has(o.log, /not 2097152-aligned/));
+    o = await addChain(s, 0, [{ offset: 126 * M, length: 2 * M, tag: null, more: true }, { offset: 128 * M, length: 1 * M, tag: null, more: false }]);
+    t.same(o.listed, [], 'an untagged group too');
+    const st = await s.state();
+    t.equal(st.regions.region0!.extents.filter((e) => e.offset >= 120 * M && e.offset < 130 * M).length, 0, 'nothing tracked');
+  });
+
+  await t.test('E6: a runtime add before the region scan completed is refused (-EBUSY) and omitted, not deferred', async (t) => {
+    // create region1 on mem0 over [256M, 512M), then hold its device_lock(cxlr_dax) from this
+    // thread so the async cxl_dax_region probe (and its existing-extent scan) cannot run yet
+    const cr = await s.user(0).call((a) => a.createRegion(0, 256 * M));
+    if (!cr.ok) throw new Error(cr.message);
+    const rh = s.host.regionById(cr.value.regionId);
+    const lock = s.host.regionLockFor(rh);
+    mutexLock(lock);
+    let probe: Promise<unknown> | null = null;
+    try {
+      probe = s.track(s.daxBus.call((a) => a.probe(cr.value.regionId)));
+      t.equal(s.host.regions.load(rh, 'extentsScanned'), 0, 'the region is not scanned yet');
+      const m0 = mark(s);
+      const l0 = s.dmesgLines().length;
+      await inject(s, 0, [{ offset: 300 * M, length: 2 * M, tag: null, more: false }]);
+      // waitIdle would wait for the blocked probe: poll for the chain's response instead
+      for (let i = 0; i < 2000 && events(s, 'response', m0).length === 0; i++) await sleep(2);
+      const resp = events(s, 'response', m0);
+      t.equal(resp.length, 1, 'the chain is answered while the probe waits');
+      t.equal(resp[0]!.nrExtents, 0, 'with the extent omitted');
+      t.ok(s.dmesgLines().slice(l0).some((l) => /not scanned yet; refusing \(-EBUSY\)/.test(l.msg)), 'refused with -EBUSY');
+      t.equal(s.host.regions.load(rh, 'extentsScanned'), 0, 'still not scanned');
+    } finally {
+      mutexUnlock(lock);
+    }
+    await probe;
+    await s.waitIdle();
+    const st = await s.state();
+    t.equal(st.regions[`region${cr.value.regionId}`]!.extentsScanned, true, 'scan done after the probe ran');
+    t.equal(st.regions[`region${cr.value.regionId}`]!.extents.length, 0, 'the refused extent was not queued for later');
+    t.equal(st.memdevs.mem0!.accepted.filter((e) => e.offset === 300 * M).length, 0, 'nor accepted by the device');
+    const o = await addChain(s, 0, [{ offset: 302 * M, length: 2 * M, tag: null, more: false }]);
+    t.same(o.listed, [302 * M], 'after the scan, runtime adds on the region work');
+  });
+});
