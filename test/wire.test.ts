@@ -62,10 +62,9 @@ t.test('extent round trip (Table 8-51)', async (t) => {
 
 t.test('DC event record round trip (Table 8-50, host-kernel §1.3 layout)', async (t) => {
   const rec = W.makeDcEventRecord({ eventType: 1, more: true, handle: 0x1234, timestamp: 0x1122334455667788n, updatedRegionIndex: 3, hostId: 7, numAvailExtents: 509, numAvailTags: 2, extent: { startDpa: 0x8000_0000n, length: 0x20_0000n, uuid: TAG, sharedExtnSeq: 1 } });
-  const b = W.encodeDcEventRecord(rec, undefined);
-  t.equal(b, 128);
   const buf = new Uint8Array(128);
-  W.encodeDcEventRecord(rec, buf);
+  t.equal(W.encodeDcEventRecord(rec, buf), 128);
+  t.same([...W.dcEventRecordBytes(rec)], [...buf], 'allocating variant');
   const dv = new DataView(buf.buffer);
   t.equal(W.uuidFromBytes(buf, 0), W.DC_EVENT_UUID, 'record UUID at 0x00');
   t.equal(buf[0x10], 128, 'length at 0x10');
@@ -120,7 +119,7 @@ t.test('Clear Event Records round trip', async (t) => {
   t.same(W.decodeClearEventRecordsIn(b), { ok: true, value: { logType: 4, flags: 0, nrRecs: 3, handles: [1, 2, 0xffff] } });
   t.match(W.decodeClearEventRecordsIn(b.subarray(0, 5)), { ok: false, error: { code: 'short-payload' } });
   t.match(W.decodeClearEventRecordsIn(b.subarray(0, 9)), { ok: false, error: { code: 'count-exceeds-payload' } });
-  t.throws(() => W.encodeClearEventRecordsIn({ logType: 4, flags: 0, handles: new Array(256).fill(1) }), RangeError);
+  t.throws(() => W.encodeClearEventRecordsIn({ logType: 4, flags: 0, handles: new Array(256).fill(1) }, new Uint8Array(1024)), RangeError);
 });
 
 t.test('Get DC Config in/out round trip (40-byte partition records + trailer)', async (t) => {
@@ -161,6 +160,7 @@ t.test('Add DC Response / Release DC payload round trip (8-byte header, 24-byte 
   const b = new Uint8Array(W.dcResponseSize(2));
   t.equal(W.encodeDcResponse(v, b), 8 + 48);
   t.same(W.decodeDcResponse(b), { ok: true, value: v });
+  t.same([...W.dcResponseBytes(v)], [...b], 'allocating variant');
   t.ok(W.dcResponseMore(v));
   t.match(W.decodeDcResponse(b.subarray(0, 7)), { ok: false, error: { code: 'short-payload' } });
   t.match(W.decodeDcResponse(b.subarray(0, 8 + 24)), { ok: false, error: { code: 'count-exceeds-payload' } });

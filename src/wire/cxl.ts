@@ -14,8 +14,10 @@
  *  - 64-bit fields decode to `bigint` (a hostile device sends u64 wrap values such as
  *    start 0xFFFF_FFFF_FFE0_0000 + length 0x40_0000); `u64ToNumber()` converts when ≤ 2^53 − 1;
  *  - encoders write exactly the header fields they are given (counts included), so a hostile
- *    device can encode a payload whose count disagrees with its length. Encoders throw RangeError
- *    only on programmer errors (buffer too small, malformed UUID string).
+ *    device can encode a payload whose count disagrees with its length. `encodeX(v, buf, off)`
+ *    writes into a caller-supplied buffer and returns the length; `xBytes(v)` returns a new
+ *    buffer of exactly that length. Encoders throw RangeError only on programmer errors (buffer
+ *    too small, malformed UUID string).
  *
  * UUIDs are lower-case strings; the null UUID (untagged) is `NULL_UUID`.
  */
@@ -281,10 +283,9 @@ export function uuidToBytes(uuid: string, buf: Uint8Array, off: number): void {
   for (let i = 0; i < 16; i++) buf[off + i] = parseInt(hex.slice(i * 2, i * 2 + 2), 16);
 }
 
-function ensure(buf: Uint8Array | undefined, off: number, len: number, what: string): Uint8Array {
-  const b = buf ?? new Uint8Array(off + len);
-  if (off < 0 || off + len > b.byteLength) throw new RangeError(`${what}: needs ${len} bytes at offset ${off}, buffer has ${b.byteLength}`);
-  return b;
+function ensure(buf: Uint8Array, off: number, len: number, what: string): Uint8Array {
+  if (off < 0 || off + len > buf.byteLength) throw new RangeError(`${what}: needs ${len} bytes at offset ${off}, buffer has ${buf.byteLength}`);
+  return buf;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -301,7 +302,7 @@ export interface CxlExtentRaw {
   sharedExtnSeq: number;
 }
 
-export function encodeExtent(ext: CxlExtentRaw, buf?: Uint8Array, off = 0): number {
+export function encodeExtent(ext: CxlExtentRaw, buf: Uint8Array, off = 0): number {
   const b = ensure(buf, off, EXTENT_SIZE, 'encodeExtent');
   const d = dv(b);
   d.setBigUint64(off + 0x00, toU64(ext.startDpa), true);
@@ -404,7 +405,7 @@ export function makeDcEventRecord(p: {
   };
 }
 
-export function encodeEventRecordHeader(h: EventRecordHeader, buf?: Uint8Array, off = 0): number {
+export function encodeEventRecordHeader(h: EventRecordHeader, buf: Uint8Array, off = 0): number {
   const b = ensure(buf, off, EVENT_RECORD_HDR_SIZE, 'encodeEventRecordHeader');
   const d = dv(b);
   b.fill(0, off, off + EVENT_RECORD_HDR_SIZE);
@@ -445,7 +446,7 @@ export function decodeEventRecordHeader(view: Uint8Array, off = 0): Decoded<Even
   };
 }
 
-export function encodeDcEventRecord(rec: DcEventRecord, buf?: Uint8Array, off = 0): number {
+export function encodeDcEventRecord(rec: DcEventRecord, buf: Uint8Array, off = 0): number {
   const b = ensure(buf, off, EVENT_RECORD_SIZE, 'encodeDcEventRecord');
   const d = dv(b);
   b.fill(0, off, off + EVENT_RECORD_SIZE);
@@ -509,7 +510,7 @@ export interface GetEventRecordsIn {
   logType: number;
 }
 
-export function encodeGetEventRecordsIn(v: GetEventRecordsIn, buf?: Uint8Array, off = 0): number {
+export function encodeGetEventRecordsIn(v: GetEventRecordsIn, buf: Uint8Array, off = 0): number {
   const b = ensure(buf, off, GET_EVENT_IN_SIZE, 'encodeGetEventRecordsIn');
   b[off] = v.logType & 0xff;
   return GET_EVENT_IN_SIZE;
@@ -535,7 +536,7 @@ export function getEventRecordsOutSize(nrRecords: number): number {
 }
 
 /** Writes the header fields as given, then `records` (each exactly 128 bytes). */
-export function encodeGetEventRecordsOut(v: GetEventRecordsOut, buf?: Uint8Array, off = 0): number {
+export function encodeGetEventRecordsOut(v: GetEventRecordsOut, buf: Uint8Array, off = 0): number {
   const len = getEventRecordsOutSize(v.records.length);
   const b = ensure(buf, off, len, 'encodeGetEventRecordsOut');
   const d = dv(b);
@@ -598,7 +599,7 @@ export function clearEventRecordsInSize(nrHandles: number): number {
   return CLEAR_EVENT_HDR + 2 * nrHandles;
 }
 
-export function encodeClearEventRecordsIn(v: ClearEventRecordsIn, buf?: Uint8Array, off = 0): number {
+export function encodeClearEventRecordsIn(v: ClearEventRecordsIn, buf: Uint8Array, off = 0): number {
   if (v.handles.length > CLEAR_EVENT_MAX_HANDLES) throw new RangeError(`encodeClearEventRecordsIn: ${v.handles.length} handles > 255`);
   const len = clearEventRecordsInSize(v.handles.length);
   const b = ensure(buf, off, len, 'encodeClearEventRecordsIn');
@@ -641,7 +642,7 @@ export interface GetDcConfigIn {
   startPartitionIndex: number;
 }
 
-export function encodeGetDcConfigIn(v: GetDcConfigIn, buf?: Uint8Array, off = 0): number {
+export function encodeGetDcConfigIn(v: GetDcConfigIn, buf: Uint8Array, off = 0): number {
   const b = ensure(buf, off, DC_CONFIG_IN_SIZE, 'encodeGetDcConfigIn');
   b[off] = v.partitionCount & 0xff;
   b[off + 1] = v.startPartitionIndex & 0xff;
@@ -690,7 +691,7 @@ export function getDcConfigOutSize(nrPartitions: number, withTrailer: boolean): 
   return DC_CONFIG_OUT_HDR + nrPartitions * DC_PARTITION_SIZE + (withTrailer ? DC_CONFIG_TRAILER_SIZE : 0);
 }
 
-export function encodeDcPartition(p: DcPartitionRaw, buf?: Uint8Array, off = 0): number {
+export function encodeDcPartition(p: DcPartitionRaw, buf: Uint8Array, off = 0): number {
   const b = ensure(buf, off, DC_PARTITION_SIZE, 'encodeDcPartition');
   const d = dv(b);
   b.fill(0, off, off + DC_PARTITION_SIZE);
@@ -721,7 +722,7 @@ export function decodeDcPartition(view: Uint8Array, off = 0): Decoded<DcPartitio
   };
 }
 
-export function encodeGetDcConfigOut(v: GetDcConfigOut, buf?: Uint8Array, off = 0): number {
+export function encodeGetDcConfigOut(v: GetDcConfigOut, buf: Uint8Array, off = 0): number {
   const len = getDcConfigOutSize(v.partitions.length, v.trailer !== null);
   const b = ensure(buf, off, len, 'encodeGetDcConfigOut');
   const d = dv(b);
@@ -786,7 +787,7 @@ export interface GetDcExtentListIn {
   startExtentIndex: number;
 }
 
-export function encodeGetDcExtentListIn(v: GetDcExtentListIn, buf?: Uint8Array, off = 0): number {
+export function encodeGetDcExtentListIn(v: GetDcExtentListIn, buf: Uint8Array, off = 0): number {
   const b = ensure(buf, off, EXTENT_LIST_IN_SIZE, 'encodeGetDcExtentListIn');
   const d = dv(b);
   d.setUint32(off, v.extentCount >>> 0, true);
@@ -813,7 +814,7 @@ export function getDcExtentListOutSize(nrExtents: number): number {
   return EXTENT_LIST_OUT_HDR + nrExtents * EXTENT_SIZE;
 }
 
-export function encodeGetDcExtentListOut(v: GetDcExtentListOut, buf?: Uint8Array, off = 0): number {
+export function encodeGetDcExtentListOut(v: GetDcExtentListOut, buf: Uint8Array, off = 0): number {
   const len = getDcExtentListOutSize(v.extents.length);
   const b = ensure(buf, off, len, 'encodeGetDcExtentListOut');
   const d = dv(b);
@@ -878,7 +879,7 @@ export function dcResponseMaxEntries(payloadSize: number): number {
   return Math.max(0, Math.floor((payloadSize - DC_RESPONSE_HDR) / DC_RESPONSE_ENTRY));
 }
 
-export function encodeDcResponse(v: DcResponse, buf?: Uint8Array, off = 0): number {
+export function encodeDcResponse(v: DcResponse, buf: Uint8Array, off = 0): number {
   const len = dcResponseSize(v.extents.length);
   const b = ensure(buf, off, len, 'encodeDcResponse');
   const d = dv(b);
@@ -917,3 +918,24 @@ export function decodeDcResponse(view: Uint8Array): Decoded<Required<DcResponse>
 export function dcResponseMore(v: DcResponse): boolean {
   return (v.flags & DC_RESPONSE_FLAG_MORE) !== 0;
 }
+
+// ---------------------------------------------------------------------------------------------
+// Allocating variants: a new Uint8Array of exactly the encoded length.
+// ---------------------------------------------------------------------------------------------
+
+function fresh(size: number, write: (b: Uint8Array) => number): Uint8Array {
+  const b = new Uint8Array(size);
+  const n = write(b);
+  return n === size ? b : b.subarray(0, n);
+}
+
+export const extentBytes = (v: CxlExtentRaw): Uint8Array => fresh(EXTENT_SIZE, (b) => encodeExtent(v, b));
+export const dcEventRecordBytes = (v: DcEventRecord): Uint8Array => fresh(EVENT_RECORD_SIZE, (b) => encodeDcEventRecord(v, b));
+export const getEventRecordsInBytes = (v: GetEventRecordsIn): Uint8Array => fresh(GET_EVENT_IN_SIZE, (b) => encodeGetEventRecordsIn(v, b));
+export const getEventRecordsOutBytes = (v: GetEventRecordsOut): Uint8Array => fresh(getEventRecordsOutSize(v.records.length), (b) => encodeGetEventRecordsOut(v, b));
+export const clearEventRecordsInBytes = (v: ClearEventRecordsIn): Uint8Array => fresh(clearEventRecordsInSize(v.handles.length), (b) => encodeClearEventRecordsIn(v, b));
+export const getDcConfigInBytes = (v: GetDcConfigIn): Uint8Array => fresh(DC_CONFIG_IN_SIZE, (b) => encodeGetDcConfigIn(v, b));
+export const getDcConfigOutBytes = (v: GetDcConfigOut): Uint8Array => fresh(getDcConfigOutSize(v.partitions.length, v.trailer !== null), (b) => encodeGetDcConfigOut(v, b));
+export const getDcExtentListInBytes = (v: GetDcExtentListIn): Uint8Array => fresh(EXTENT_LIST_IN_SIZE, (b) => encodeGetDcExtentListIn(v, b));
+export const getDcExtentListOutBytes = (v: GetDcExtentListOut): Uint8Array => fresh(getDcExtentListOutSize(v.extents.length), (b) => encodeGetDcExtentListOut(v, b));
+export const dcResponseBytes = (v: DcResponse): Uint8Array => fresh(dcResponseSize(v.extents.length), (b) => encodeDcResponse(v, b));
