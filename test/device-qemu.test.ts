@@ -378,3 +378,14 @@ t.test('R28: tag-based release emits records for every accepted extent with the 
   t.same(recs.map((x) => [x.type, x.dpa, x.tag, x.more]), [[1, P0, TAG, true], [1, P0 + 8 * M, TAG, false]]);
   t.match(await dev.releaseCapacity({ policy: 'tag-based', tag: '11111111-1111-1111-1111-111111111111' }), { ok: false, code: 'ENOENT', error: /not-found/ });
 });
+
+t.test('decision (DECISIONS.md): a More chain spanning several add-capacity ops is one pending group', async (t) => {
+  await reset();
+  t.ok((await dev.injectRecords([{ offset: 0, length: 2 * M, more: true }])).ok);
+  t.ok((await dev.injectRecords([{ offset: 4 * M, length: 2 * M, more: true }, { offset: 8 * M, length: 2 * M }])).ok);
+  t.ok((await dev.injectRecords([{ offset: 64 * M, length: 2 * M }])).ok);
+  t.same((await dev.pending()).map((g) => [g.closed, g.extents.map((e) => e.offset / M)]), [[true, [0, 4, 8]], [true, [64]]]);
+  host.drain();
+  t.equal(rc(host.addResponse([0, 4, 8].map((o) => ({ dpa: P0 + o * M, length: 2 * M })))), 'SUCCESS', 'one response answers the whole chain');
+  t.match(await dev.injectRecords([{ offset: 1 * M, length: 2 * M }]), { ok: false, error: /not aligned/ }, 'scenario records still pass the FM checks (R3)');
+});

@@ -44,8 +44,6 @@ export interface HostileChoices {
   eventRecordLie: EventRecordLie;
 }
 
-const DC_OPCODES: readonly number[] = [CXL_MBOX_OP.GET_DC_CONFIG, CXL_MBOX_OP.GET_DC_EXTENT_LIST, CXL_MBOX_OP.ADD_DC_RESPONSE, CXL_MBOX_OP.RELEASE_DC];
-
 /** A tag derived from the seed alone (not the memdev name): equal seeds collide across memdevs. */
 export function seedTag(seed: number | string, label: string): string {
   const r = new Prng(seed).fork(`hostile-tag/${label}`);
@@ -210,11 +208,6 @@ export class HostilePersonality extends CxlTestPersonality {
     }
     this.noteLie(opcode, lie);
     return r;
-  }
-
-  /** Unknown DC opcodes stay Unsupported; the C4 lie also hides 4800h–4803h (handled above). */
-  isHiddenOpcode(opcode: number): boolean {
-    return this.c4() && DC_OPCODES.includes(opcode);
   }
 
   // ----------------------------------------------------------------------------- generator
