@@ -26,6 +26,7 @@ import { CXL_MBOX_OP, NULL_UUID, u64ToNumber, type CxlExtentRaw, type DcEventRec
 import { lockdepAssertHeld, noisePoint, withLock, withRead, assertHeld } from '../shm/lock.js';
 import { NO_HANDLE, type Handle } from '../shm/table.js';
 import { kickWorkqueue } from '../shm/clock.js';
+import { NOISE_SITE } from '../shm/sched.js';
 import { StaleHandleError } from '../errors.js';
 import type { HostCtx } from '../host/context.js';
 import { ERRNO_CODE, RELEASE_REASON } from '../protocol.js';
@@ -388,7 +389,7 @@ export function cxl_add_extent(ctx: HostCtx, memdev: number, n: PendingNode, seq
 /** A dc_extents walk: without RCU (v11) a record freed under the walker is a use-after-free. */
 function* walk(ctx: HostCtx, handles: Handle[]): Generator<Handle> {
   for (const e of handles) {
-    noisePoint();
+    noisePoint(NOISE_SITE.dcWalk);
     if (ctx.knobs.rcu === 'on' && !ctx.host.extents.isLive(e)) continue; // RCU: skip freed entries
     if (!ctx.host.extents.isLive(e)) throw new StaleHandleError('extents (dc_extents walk without RCU: use-after-free, H5)', e);
     yield e;
@@ -427,7 +428,7 @@ function cxl_tag_register(ctx: HostCtx, memdev: number, g: Handle, uuid: string)
   const h = ctx.host;
   const insert = (): number => {
     for (const t of h.tags.live()) if (h.tags.getUuid(t, 'uuid') === uuid) return EBUSY;
-    noisePoint(); // the window a dropped cxl_tag_lock (tag-lock=off) leaves open
+    noisePoint(NOISE_SITE.tagInsert); // the window a dropped cxl_tag_lock (tag-lock=off) leaves open
     const t = h.tags.alloc();
     if (t === NO_HANDLE) return ENOMEM;
     h.tags.setUuid(t, 'uuid', uuid);
@@ -463,7 +464,7 @@ function freeTagGroup(ctx: HostCtx, g: Handle): void {
 function groupPut(ctx: HostCtx, g: Handle): void {
   const G = ctx.host.groups;
   const v = G.get(g, 'nrExtents');
-  noisePoint();
+  noisePoint(NOISE_SITE.groupPut);
   G.set(g, 'nrExtents', v - 1);
   if (v - 1 === 0) freeTagGroup(ctx, g);
 }

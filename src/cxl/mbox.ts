@@ -17,7 +17,8 @@ import {
   encodeGetEventRecordsIn, dcResponseMaxEntries, rcErrno, rcName, u64ToNumber, type DcEventRecord,
 } from '../wire/cxl.js';
 import { EVENT_STATUS_DCD } from '../shm/layout.js';
-import { withLock } from '../shm/lock.js';
+import { noisePoint, withLock } from '../shm/lock.js';
+import { NOISE_SITE } from '../shm/sched.js';
 import type { HostCtx } from '../host/context.js';
 import { ERRNO_CODE } from '../protocol.js';
 import { cxl_rm_extent, handle_add_event } from './extent.js';
@@ -207,6 +208,7 @@ export function cxl_mem_get_records_log(ctx: HostCtx, memdev: number, log: numbe
 }
 
 function handleRecord(ctx: HostCtx, memdev: number, rec: DcEventRecord): void {
+  noisePoint(NOISE_SITE.dcRecord); // instrumented: one DC record about to be handled
   const e = rec.extent;
   ctx.emit({
     type: 'dc-record', memdev, eventType: rec.eventType, more: rec.flags & 1,

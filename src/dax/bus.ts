@@ -14,6 +14,7 @@
 import { assertHeldWrite, noisePoint, withRead, withWrite } from '../shm/lock.js';
 import { NO_HANDLE, type Handle } from '../shm/table.js';
 import { CxlError } from '../errors.js';
+import { NOISE_SITE } from '../shm/sched.js';
 import type { HostCtx } from '../host/context.js';
 import { ERRNO_CODE } from '../protocol.js';
 import { NULL_UUID } from '../wire/cxl.js';
@@ -77,7 +78,7 @@ export function dax_region_add_resources(ctx: HostCtx, region: Handle, specs: Da
         return r as number;
       }
       added.push(r);
-      noisePoint();
+      noisePoint(NOISE_SITE.daxPerExtent);
     }
     return 0;
   }
@@ -113,7 +114,7 @@ export function dax_region_rm_resources(ctx: HostCtx, extents: Handle[]): number
         return 0;
       });
       if (rc) return rc;
-      noisePoint();
+      noisePoint(NOISE_SITE.daxPerExtent);
     }
     return 0;
   }

@@ -43,7 +43,7 @@ export class HostCtx {
   constructor(h: SharedHandles, sys?: SystemShm, host?: HostState) {
     this.sys = sys ?? SystemShm.attach(h.system);
     this.host = host ?? HostState.attach(h.host);
-    this.regfiles = h.regfiles.map((s) => RegFile.attach(s));
+    this.regfiles = h.regfiles.map((s, i) => RegFile.attach(s, i));
     this.media = h.media;
     this.events = MpscRing.attach(h.events);
     this.dmesgLog = new TextLog(h.dmesg);

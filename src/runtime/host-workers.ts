@@ -12,6 +12,8 @@
  *    and users touching DAX memory. Every store runs in the calling user's thread.
  */
 import { HungWaitError, CxlError, StaleHandleError } from '../errors.js';
+import { SchedAbort } from '../shm/sched.js';
+import { blockSysAsync, opDone, opStart, resumedSys, schedControlled } from '../shm/points.js';
 import { HostCtx } from '../host/context.js';
 import { withLock } from '../shm/lock.js';
 import { SYS_WQ_DONE, SYS_WQ_KICK } from '../shm/layout.js';
@@ -31,14 +33,17 @@ import type { SystemShm } from '../shm/system.js';
 function op<T>(ctx: HostCtx, fn: () => T): OpResult<T> {
   ctx.host.inflightBegin();
   try {
+    opStart(); // controlled scheduling: the operation waits for its turn
     return { ok: true, value: fn() };
   } catch (e) {
     if (e instanceof CxlError) return { ok: false, errno: e.errno, message: e.message };
     if (e instanceof HungWaitError) return { ok: false, errno: 'EDEADLK', message: e.message };
     if (e instanceof StaleHandleError) return { ok: false, errno: 'EFAULT', message: e.message };
+    if (e instanceof SchedAbort) return { ok: false, errno: 'EDEADLK', message: e.message };
     throw e;
   } finally {
     ctx.host.inflightEnd();
+    opDone();
   }
 }
 
@@ -74,7 +79,7 @@ export function startEventThread(init: EventThreadInit, sys: SystemShm): EventTh
     } catch (e) {
       // A deadlock (H2) ends as a hung-wait report; a use-after-free (H5) as a stale handle. The
       // thread logs it and keeps serving so the run can end with the report, not a hang.
-      if (e instanceof HungWaitError || e instanceof StaleHandleError) ctx.dmesg('err', `mem${init.memdev}`, `event thread: ${e.message}`);
+      if (e instanceof HungWaitError || e instanceof StaleHandleError || e instanceof SchedAbort) ctx.dmesg('err', `mem${init.memdev}`, `event thread: ${e.message}`);
       else throw e;
     } finally {
       ctx.host.memdevs.add(m, 'drainers', -1);
@@ -89,6 +94,7 @@ export function startEventThread(init: EventThreadInit, sys: SystemShm): EventTh
     while (!stopped && !rf.stopped()) {
       const now = await rf.waitIrqAsync(last, 250);
       if (stopped) break;
+      if (now === last) continue; // timeout or nudge: no interrupt
       last = now;
       drain();
     }
@@ -125,15 +131,21 @@ export function startWorkqueue(init: SharedHandles, sys: SystemShm): WorkqueueAp
           cxl_dc_add_timeout(ctx, i);
           timeouts++;
         } catch (e) {
-          if (e instanceof HungWaitError) ctx.dmesg('err', `mem${i}`, `workqueue: ${e.message}`);
+          if (e instanceof HungWaitError || e instanceof SchedAbort) ctx.dmesg('err', `mem${i}`, `workqueue: ${e.message}`);
           else throw e;
         } finally {
           T.store(m, 'timeoutRunning', 0);
         }
       }
       Atomics.store(sys.header, SYS_WQ_DONE, kick);
+      // controlled scheduling: park until the kick word moves and we are granted
+      if (await blockSysAsync(SYS_WQ_KICK, 1 /* OP_NE */, kick)) continue;
       const wait = ctx.clock.virtual ? 500 : Math.max(1, Math.min(next, 500));
       await waitAsyncAlive(sys.header, SYS_WQ_KICK, kick, wait);
+      if (Atomics.load(sys.header, SYS_WQ_KICK) !== kick) {
+        if (schedControlled()) await blockSysAsync(SYS_WQ_KICK, 1, kick);
+        else resumedSys(SYS_WQ_KICK);
+      }
     }
   })().catch((e: unknown) => { setImmediate(() => { throw e; }); });
   return {

@@ -19,7 +19,8 @@ import { MpscRing } from '../shm/ring.js';
 import { TextLog } from '../shm/textlog.js';
 import { Clock } from '../shm/clock.js';
 import { SYS_HUNG_REPORTS, SYS_LOCKDEP_REPORTS, SYS_WQ_DONE, SYS_WQ_KICK, SYS_NOISE_PERMILLE } from '../shm/layout.js';
-import { HostState } from '../host/state.js';
+import { G_INFLIGHT, G_NEXT_HPA_256M, G_NEXT_REGION_ID, HostState } from '../host/state.js';
+import { resetLockdep } from '../shm/lockdep.js';
 import { HostCtx, type DmesgLine } from '../host/context.js';
 import { Media } from '../device/media.js';
 import { deviceConfigFromTopology, type DeviceConfig, type Personality } from '../device/config.js';
@@ -364,6 +365,39 @@ export class DcdSystem {
     if (this.daxBus) all.push(this.daxBus);
     await Promise.all(all.map((w) => w.terminate().catch(() => undefined)));
     this.drainEvents();
+  }
+
+  /**
+   * Reset the whole system in place between stress iterations — same workers, same buffers
+   * (jcstress reuses its threads): host tables emptied, memdev chain state cleared, locks and the
+   * lockdep graph reset, reports and logs emptied, virtual time back to 0, every device back to
+   * its initial configuration. Call when the system is quiescent (after waitIdle or an aborted
+   * controlled run).
+   */
+  async resetInPlace(): Promise<void> {
+    const h = this.host;
+    this.drainEvents();
+    for (const t of [h.pending, h.regions, h.groups, h.tags, h.extents, h.daxRes, h.daxDevs, h.daxRanges]) t.clear();
+    for (let i = 0; i < h.nrMemdevs; i++) {
+      const m = h.memdev(i);
+      for (const f of ['nrPending', 'armed', 'group', 'pendingSeq', 'timeoutPending', 'timeoutRunning', 'responses', 'drainers'] as const) h.memdevs.store(m, f, 0);
+      h.memdevs.set(m, 'timeoutDue', 0);
+    }
+    Atomics.store(h.globals, G_NEXT_REGION_ID, 0);
+    Atomics.store(h.globals, G_NEXT_HPA_256M, 16);
+    Atomics.store(h.globals, G_INFLIGHT, 0);
+    this.sys.resetLocks();
+    resetLockdep(this.sys);
+    this.sys.reports.reset();
+    Atomics.store(this.sys.header, SYS_HUNG_REPORTS, 0);
+    this.clock.reset();
+    this.sys.turnstile.resetLog();
+    for (const m of this.media) m.clearAll(); // before the devices re-back their pre-accepted extents
+    await Promise.all(this.devices.map((d) => this.guard(d.call((a) => a.reset()))));
+    this.dmesg.reset();
+    this.drainEvents();
+    this.events.length = 0;
+    for (const c of this.checkers) c.reset?.();
   }
 
   /** Append a runtime event from the main thread (the scenario runner records FM ops). */

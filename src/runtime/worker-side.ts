@@ -10,6 +10,7 @@ import * as Comlink from 'comlink';
 import nodeEndpoint from 'comlink/dist/esm/node-adapter.mjs';
 import { SystemShm, type SystemHandle } from '../shm/system.js';
 import { initThread, type ThreadCtx } from '../shm/lock.js';
+import { enrollThread, installRegfileSched } from '../shm/points.js';
 
 export interface WorkerStartup<D> {
   name: string;
@@ -27,6 +28,8 @@ export function workerStartup<D extends { system?: SystemHandle }>(): WorkerStar
   if (data.system) {
     sys = SystemShm.attach(data.system);
     thread = initThread(sys, name);
+    installRegfileSched(); // mailbox / interrupt / doorbell waits go through the turnstile when controlled
+    enrollThread();
   }
   return { name, data, sys, thread };
 }

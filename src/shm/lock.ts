@@ -14,17 +14,18 @@
  *
  * Each thread keeps its held stack locally (fast) and mirrors it into its thread slot (so another
  * thread's hung-wait report can say what this one holds). Lock order and statistics live in
- * lockdep.ts; the controlled scheduler and seeded noise hook in through `SchedHook`.
+ * lockdep.ts; the controlled scheduler (sched.ts) parks threads at acquisitions and noise points.
  */
 import { Errors, HungWaitError, type HeldLockInfo, type HungReport, type ThreadLockInfo } from '../errors.js';
 import {
   LOCK_CLASS, LOCK_KIND, LOCK_OWNER, LOCK_STATE, LOCK_WORDS, MAX_HELD, STAT_ACQUIRE, STAT_CONTENDED,
   STAT_FIELDS, STAT_HOLD_MAX_NS, STAT_HOLD_TOTAL_NS, STAT_WAIT_MAX_NS, STAT_WAIT_TOTAL_NS,
   MAX_LOCK_CLASSES, SYS_HUNG_REPORTS, SYS_LOCKDEP_REPORTS, SYS_NOISE_PERMILLE, THREAD_HELD_BASE, THREAD_HELD_COUNT,
-  THREAD_WAITING_FOR, THREAD_WAITING_MODE, THREAD_WORDS,
+  THREAD_WAITING_FOR, THREAD_WAITING_MODE, THREAD_WORDS, SYS_NOISE_SEED,
 } from './layout.js';
 import { lockClassName } from './lock-classes.js';
 import { lockdepAcquire } from './lockdep.js';
+import { PRED_LOCK, PT_ACQUIRE, PT_NOISE } from './sched.js';
 import type { SystemShm } from './system.js';
 
 /** spins before sleeping on a contended lock */
@@ -36,13 +37,6 @@ const MODE_WRITE = 1;
 const MODE_READ = 2;
 export type LockMode = 'read' | 'write';
 
-/** Instrumented points for the controlled scheduler (stress) and seeded noise. */
-export interface SchedHook {
-  /** before an acquire attempt; a controlled scheduler returns only when the lock can be taken */
-  beforeAcquire(lockId: number, mode: LockMode): void;
-  /** after a release */
-  afterRelease(lockId: number): void;
-}
 
 export interface ThreadCtx {
   readonly sys: SystemShm;
@@ -52,7 +46,6 @@ export interface ThreadCtx {
   readonly held: number[];
   readonly heldSince: number[];
   readonly lockdep: boolean;
-  sched: SchedHook | null;
   noiseState: number;
 }
 
@@ -61,7 +54,7 @@ let current: ThreadCtx | null = null;
 /** Register the calling thread with the system buffer. Every thread does this once, at startup. */
 export function initThread(sys: SystemShm, name: string): ThreadCtx {
   const slot = sys.registerThread(name);
-  current = { sys, slot, name, held: [], heldSince: [], lockdep: sys.lockdepOn, sched: null, noiseState: (slot + 1) * 0x9e3779b1 };
+  current = { sys, slot, name, held: [], heldSince: [], lockdep: sys.lockdepOn, noiseState: ((slot + 1) * 0x9e3779b1) ^ Atomics.load(sys.header, SYS_NOISE_SEED) };
   return current;
 }
 
@@ -72,10 +65,6 @@ export function currentThread(): ThreadCtx {
 
 export function hasThread(): boolean {
   return current !== null;
-}
-
-export function setSchedHook(hook: SchedHook | null): void {
-  currentThread().sched = hook;
 }
 
 /** Forget locally held locks (in-place reset after an aborted iteration; the arena is reset too). */
@@ -156,10 +145,19 @@ function noteReleased(c: ThreadCtx, cls: number, since: number, id = -1): void {
 
 // ------------------------------------------------------------------------------- noise
 
-/** Seeded noise at an instrumented point: with the configured per-mille probability, a short spin. */
-export function noisePoint(): void {
+/**
+ * An instrumented point in a racy window of kernel code (`site` names it in step logs): the
+ * controlled scheduler may switch threads here; in free runs seeded noise may spin here.
+ */
+export function noisePoint(site = 0): void {
   const c = current;
   if (!c) return;
+  c.sys.turnstile.point(c.slot, PT_NOISE, site);
+  noiseSpin(c);
+}
+
+/** Seeded noise: with the configured per-mille probability, a short spin (widens races). */
+function noiseSpin(c: ThreadCtx): void {
   const p = Atomics.load(c.sys.header, SYS_NOISE_PERMILLE);
   if (p <= 0) return;
   let x = c.noiseState;
@@ -234,8 +232,9 @@ function checkKind(c: ThreadCtx, id: number, want: 0 | 1): number {
 function beforeAcquire(c: ThreadCtx, id: number, cls: number, mode: number): void {
   if (holdsLocally(c, id)) throw Errors.misuse(lockClassName(cls), `recursive acquire by ${c.name} (the lock is not recursive)`);
   if (c.lockdep) lockdepAcquire(c, id, cls);
-  noisePoint();
-  if (c.sched) c.sched.beforeAcquire(id, mode === MODE_READ ? 'read' : 'write');
+  // controlled scheduling: park until granted, which happens only when the lock is free
+  c.sys.turnstile.point(c.slot, PT_ACQUIRE, id, mode, { src: PRED_LOCK, buf: 0, idx: id, op: 0, val: mode });
+  noiseSpin(c);
 }
 
 /** Take a mutex (blocking). Prefer `withLock`. */
@@ -270,6 +269,7 @@ export function mutexLock(id: number): void {
   Atomics.store(L, b + LOCK_OWNER, c.slot + 1);
   pushHeld(c, id, MODE_WRITE);
   noteAcquired(c, cls, waitNs, contended);
+  c.sys.turnstile.acquired(c.slot, id, MODE_WRITE);
 }
 
 /** Release a mutex. Throws LockMisuseError when the caller is not the owner. */
@@ -291,7 +291,6 @@ export function mutexUnlock(id: number): void {
     Atomics.notify(L, b + LOCK_STATE, 1);
   }
   noteReleased(c, cls, since, id);
-  if (c.sched) c.sched.afterRelease(id);
 }
 
 function rwsemAcquire(id: number, mode: number): void {
@@ -322,6 +321,7 @@ function rwsemAcquire(id: number, mode: number): void {
   if (mode === MODE_WRITE) Atomics.store(L, b + LOCK_OWNER, c.slot + 1);
   pushHeld(c, id, mode);
   noteAcquired(c, cls, contended ? (performance.now() - t0) * 1e6 : 0, contended);
+  c.sys.turnstile.acquired(c.slot, id, mode);
 }
 
 function rwsemRelease(id: number, mode: number): void {
@@ -347,7 +347,6 @@ function rwsemRelease(id: number, mode: number): void {
     if (Atomics.sub(L, b + LOCK_STATE, 1) === 1) Atomics.notify(L, b + LOCK_STATE);
     noteReleased(c, cls, since, id);
   }
-  if (c.sched) c.sched.afterRelease(id);
 }
 
 export const downRead = (id: number): void => rwsemAcquire(id, MODE_READ);
@@ -447,6 +446,7 @@ export async function mutexLockAsync(id: number): Promise<void> {
   Atomics.store(L, b + LOCK_OWNER, c.slot + 1);
   pushHeld(c, id, MODE_WRITE);
   noteAcquired(c, cls, contended ? (performance.now() - t0) * 1e6 : 0, contended);
+  c.sys.turnstile.acquired(c.slot, id, MODE_WRITE);
 }
 
 export async function withLockAsync<T>(id: number, fn: () => Promise<T> | T): Promise<T> {

@@ -29,7 +29,27 @@ export interface MboxResult {
   out: Uint8Array;
 }
 
+/** How the controlled scheduler takes over the register file's blocking waits (points.ts). */
+export interface RegfileSched {
+  /** park until word `idx` satisfies (op, val) and the scheduler grants; false = not controlled */
+  block(rf: RegFile, idx: number, op: number, val: number): boolean;
+  blockAsync(rf: RegFile, idx: number, op: number, val: number): Promise<boolean>;
+  /** a blocking wait on word `idx` returned (step log) */
+  resumed(rf: RegFile, idx: number): void;
+  /** the calling thread is under the controlled scheduler now */
+  controlled(): boolean;
+}
+
+let sched: RegfileSched | null = null;
+
+/** Install the calling thread's scheduler hooks (one per thread; null to remove). */
+export function setRegfileSched(s: RegfileSched | null): void {
+  sched = s;
+}
+
 export class RegFile {
+  /** memdev index of this register file (for scheduler predicates); -1 when unknown */
+  memdev = -1;
   readonly sab: SharedArrayBuffer;
   readonly words: Int32Array;
   readonly payload: Uint8Array;
@@ -56,8 +76,10 @@ export class RegFile {
     return new RegFile(sab);
   }
 
-  static attach(sab: SharedArrayBuffer): RegFile {
-    return new RegFile(sab);
+  static attach(sab: SharedArrayBuffer, memdev = -1): RegFile {
+    const r = new RegFile(sab);
+    r.memdev = memdev;
+    return r;
   }
 
   // ----------------------------------------------------------------------------- host side
@@ -78,7 +100,8 @@ export class RegFile {
     Atomics.store(w, REG_PAYLOAD_IN_LEN, input.byteLength);
     Atomics.store(w, REG_DOORBELL, 1);
     Atomics.notify(w, REG_DOORBELL);
-    if (!this.waitDone(timeoutMs)) return { rc: -1, out: this.payload.subarray(0, 0) };
+    if (!sched?.block(this, REG_DOORBELL, 0 /* OP_EQ */, 0) && !this.waitDone(timeoutMs)) return { rc: -1, out: this.payload.subarray(0, 0) };
+    sched?.resumed(this, REG_DOORBELL);
     const rc = Atomics.load(w, REG_RC);
     const outLen = Math.min(Math.max(Atomics.load(w, REG_PAYLOAD_OUT_LEN), 0), this.payloadSize);
     return { rc, out: this.payload.subarray(0, outLen) };
@@ -125,8 +148,14 @@ export class RegFile {
   /** Asynchronous wait for the interrupt word to differ from `lastSeen` (keeps a timer alive). */
   async waitIrqAsync(lastSeen: number, timeoutMs: number): Promise<number> {
     const w = this.words;
+    if (sched && (await sched.blockAsync(this, REG_IRQ, 1 /* OP_NE */, lastSeen))) return Atomics.load(w, REG_IRQ);
     if (Atomics.load(w, REG_IRQ) === lastSeen && Atomics.load(w, REG_STOP) === 0) {
       await waitAsyncAlive(w, REG_IRQ, lastSeen, timeoutMs);
+    }
+    if (Atomics.load(w, REG_IRQ) !== lastSeen) {
+      // the run may have switched to controlled scheduling while we slept: enter the turnstile
+      if (sched?.controlled()) await sched.blockAsync(this, REG_IRQ, 1, lastSeen);
+      else sched?.resumed(this, REG_IRQ);
     }
     return Atomics.load(w, REG_IRQ);
   }
@@ -152,10 +181,17 @@ export class RegFile {
   /** Device: asynchronous variant so the device worker's event loop (FM API) stays live. */
   async waitCommandAsync(timeoutMs: number): Promise<boolean> {
     const w = this.words;
-    if (Atomics.load(w, REG_DOORBELL) === 1) return true;
+    if (sched && (await sched.blockAsync(this, REG_DOORBELL, 0 /* OP_EQ */, 1))) return true;
+    if (Atomics.load(w, REG_DOORBELL) === 1) { sched?.resumed(this, REG_DOORBELL); return true; }
+    if (sched?.controlled()) return false; // (not reached: blockAsync above took it)
     if (Atomics.load(w, REG_STOP) !== 0) return false;
     await waitAsyncAlive(w, REG_DOORBELL, 0, timeoutMs);
-    return Atomics.load(w, REG_DOORBELL) === 1;
+    const posted = Atomics.load(w, REG_DOORBELL) === 1;
+    if (posted) {
+      if (sched?.controlled()) await sched.blockAsync(this, REG_DOORBELL, 0, 1);
+      else sched?.resumed(this, REG_DOORBELL);
+    }
+    return posted;
   }
 
   opcode(): number {

@@ -14,6 +14,7 @@ import {
 } from './layout.js';
 import { LOCK_CLASS_NAMES, lockClassName } from './lock-classes.js';
 import { TextLog } from './textlog.js';
+import { Turnstile } from './sched.js';
 
 export type LockKind = 'mutex' | 'rwsem';
 
@@ -21,7 +22,7 @@ export type LockKind = 'mutex' | 'rwsem';
 export interface SystemHandle {
   sab: SharedArrayBuffer;
   reports: SharedArrayBuffer;
-  events?: SharedArrayBuffer;
+  sched: SharedArrayBuffer;
 }
 
 export interface SystemOptions {
@@ -57,6 +58,8 @@ export class SystemShm {
   readonly edges: Int32Array;
   readonly stats: Float64Array;
   readonly reports: TextLog;
+  /** the controlled scheduler's turnstile and the step log (sched.ts) */
+  readonly turnstile: Turnstile;
 
   private constructor(handle: SystemHandle) {
     const sab = handle.sab;
@@ -70,6 +73,7 @@ export class SystemShm {
     this.edges = new Int32Array(sab, OFF_EDGES, MAX_LOCK_CLASSES * MAX_LOCK_CLASSES * EDGE_WORDS);
     this.stats = new Float64Array(sab, OFF_STATS, MAX_THREADS * MAX_LOCK_CLASSES * STAT_FIELDS);
     this.reports = new TextLog(handle.reports);
+    this.turnstile = new Turnstile(handle.sched);
     if (Atomics.load(this.header, SYS_MAGIC) !== SYS_MAGIC_VALUE) {
       throw new Error('system buffer: bad magic (not created by SystemShm.create)');
     }
@@ -83,7 +87,7 @@ export class SystemShm {
     h[SYS_HUNG_MS] = opts.hungMs ?? 5000;
     h[SYS_LOCKDEP_ON] = opts.lockdep === false ? 0 : 1;
     h[SYS_CLOCK_MODE] = opts.clock === 'virtual' ? 1 : 0;
-    return new SystemShm({ sab, reports: TextLog.create().sab });
+    return new SystemShm({ sab, reports: TextLog.create().sab, sched: Turnstile.create().sab });
   }
 
   static attach(handle: SystemHandle): SystemShm {
@@ -91,7 +95,7 @@ export class SystemShm {
   }
 
   handle(): SystemHandle {
-    return { sab: this.sab, reports: this.reports.sab };
+    return { sab: this.sab, reports: this.reports.sab, sched: this.turnstile.sab };
   }
 
   get hungMs(): number {
