@@ -96,7 +96,7 @@ export class ExtentStore {
   }
 
   findSentByStart(dpa: number): DcExtent | undefined {
-    for (const e of this.allSent()) if (e.dpa === dpa) return e;
+    for (const g of this.sent) for (const e of g.extents) if (e.dpa === dpa) return e;
     return undefined;
   }
 
@@ -116,7 +116,7 @@ export class ExtentStore {
   }
 
   overlapsPending(dpa: number, len: number): boolean {
-    for (const e of this.allSent()) if (rangesOverlap(e.dpa, e.length, dpa, len)) return true;
+    for (const g of this.sent) for (const e of g.extents) if (rangesOverlap(e.dpa, e.length, dpa, len)) return true;
     return false;
   }
 

@@ -228,8 +228,10 @@ function dv(view: Uint8Array): DataView {
 // ---------------------------------------------------------------------------------------------
 
 /** A decoded u64 as a number when it is ≤ Number.MAX_SAFE_INTEGER, else null. */
+const MAX_SAFE_BIG = BigInt(Number.MAX_SAFE_INTEGER);
+
 export function u64ToNumber(v: bigint): number | null {
-  return v >= 0n && v <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(v) : null;
+  return v >= 0n && v <= MAX_SAFE_BIG ? Number(v) : null;
 }
 
 /** Like u64ToNumber, as a Decoded result naming the field. */
