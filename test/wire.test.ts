@@ -334,7 +334,7 @@ t.test('fuzz across threads: the device worker survives garbage and keeps servin
   t.teardown(() => h.close());
   const r = new Prng('thread-fuzz');
   const seeds = validPayloads();
-  const N = 3000;
+  const N = 2000;
   let timeouts = 0;
   for (let i = 0; i < N; i++) {
     const p = mutate(r, seeds).subarray(0, 4096);
