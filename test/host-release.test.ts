@@ -30,7 +30,7 @@ await t.test('v11', (t) => withSystem(t, {}, async (s) => {
     t.equal(st.daxDevices[c.value.name]!.size, 16 * M, 'the DAX device keeps its capacity');
 
     m0 = mark(s);
-    const d = await s.user(1).call((a) => a.destroyDaxDevice(0, c.value.devId));
+    const d = await s.user(0).call((a) => a.destroyDaxDevice(0, c.value.devId));
     t.ok(d.ok, 'destroy the DAX device');
     await s.waitIdle();
     t.equal(mboxSince(s, REL, m0).length, 0, 'destroying the DAX device releases nothing by itself');
@@ -160,7 +160,7 @@ await t.test('v11', (t) => withSystem(t, {}, async (s) => {
     const tracked = st.regions.region0!.extents.map((e) => e.offset).sort((a, b) => a - b);
     t.ok(tracked.length >= 4, `${tracked.length} extents tracked before destroy`);
     const m0 = mark(s);
-    const r = await s.user(1).call((a) => a.destroyRegion(0));
+    const r = await s.user(0).call((a) => a.destroyRegion(0));
     t.ok(r.ok, 'destroy-region');
     await s.waitIdle();
     const rel = mboxSince(s, REL, m0).map((e) => e.dpa - dpa(0)).sort((a, b) => a - b);

@@ -61,7 +61,8 @@ export function sysConfig(o: SysOpts = {}): SystemConfig {
     : o.memdevs;
   const { memdevs: _ignored, ...rest } = o;
   void _ignored;
-  return { device: 'cxl-test', ...rest, memdevs: mds.map((m, i) => memdevSpec(i, m)) };
+  // one user worker unless a test races two: every worker costs startup time
+  return { device: 'cxl-test', users: 1, ...rest, memdevs: mds.map((m, i) => memdevSpec(i, m)) };
 }
 
 export async function startSystem(o: SysOpts = {}): Promise<DcdSystem> {
