@@ -10,7 +10,24 @@ import { parentPort, workerData } from 'node:worker_threads';
 import * as Comlink from 'comlink';
 import nodeEndpoint from 'comlink/dist/esm/node-adapter.mjs';
 import { createDeviceService, type DeviceServiceInit } from '../src/device/service.js';
+import { SystemShm, type SystemHandle } from '../src/shm/system.js';
+import { initThread } from '../src/shm/lock.js';
+import { enrollThread, fmStart, installRegfileSched } from '../src/shm/points.js';
 
 if (!parentPort) throw new Error('workers/device.ts must run in a worker thread');
-const service = createDeviceService(workerData as DeviceServiceInit);
+const data = workerData as DeviceServiceInit & { system?: SystemHandle; __name?: string };
+if (data.system) {
+  // part of a DcdSystem: register the thread (lockdep slot, turnstile) and route the
+  // register-file waits through the turnstile when a run is controlled
+  initThread(SystemShm.attach(data.system), data.__name ?? 'device');
+  installRegfileSched();
+  enrollThread();
+}
+const service = createDeviceService(data);
+// fabric-manager commands are recorded in the step log (they run atomically under control)
+const FM_METHODS = ['addCapacity', 'injectRaw', 'injectRecords', 'deleteRaw', 'releaseCapacity', 'regionConfigUpdated', 'hostileInject', 'hostileBurst'] as const;
+for (const k of FM_METHODS) {
+  const f = service[k] as (...a: unknown[]) => unknown;
+  (service as unknown as Record<string, unknown>)[k] = (...a: unknown[]) => { fmStart(); return f.apply(service, a); };
+}
 Comlink.expose(service, nodeEndpoint(parentPort));

@@ -33,6 +33,8 @@ import type {
 
 export interface DeviceServiceInit {
   config: DeviceConfig;
+  /** memdev index (names the register file in controlled-scheduler predicates) */
+  memdev?: number;
   regfile: SharedArrayBuffer;
   media: SharedArrayBuffer;
   /** in-thread observer (not available across a worker boundary — use recordEvents) */
@@ -88,7 +90,7 @@ export interface DeviceService {
 }
 
 export function createDeviceService(init: DeviceServiceInit): DeviceService {
-  const rf = RegFile.attach(init.regfile);
+  const rf = RegFile.attach(init.regfile, init.memdev ?? -1);
   const media = Media.attach(init.media);
   const cap = init.recordEvents ?? 0;
   let buffered: DeviceEvent[] = [];

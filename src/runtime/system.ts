@@ -20,7 +20,6 @@ import { TextLog } from '../shm/textlog.js';
 import { Clock } from '../shm/clock.js';
 import { SYS_HUNG_REPORTS, SYS_LOCKDEP_REPORTS, SYS_WQ_DONE, SYS_WQ_KICK, SYS_NOISE_PERMILLE } from '../shm/layout.js';
 import { G_INFLIGHT, G_NEXT_HPA_256M, G_NEXT_REGION_ID, HostState } from '../host/state.js';
-import { resetLockdep } from '../shm/lockdep.js';
 import { HostCtx, type DmesgLine } from '../host/context.js';
 import { Media } from '../device/media.js';
 import { deviceConfigFromTopology, type DeviceConfig, type Personality } from '../device/config.js';
@@ -103,7 +102,8 @@ export class DcdSystem {
     initThread(this.sys, 'main');
     this.host = HostState.create(this.sys, config.memdevs.length);
     this.regfiles = config.memdevs.map(() => RegFile.create(config.payloadSize ?? 4096));
-    this.media = config.memdevs.map((m) => Media.create(m.dc.base, m.dc.size, m.dc.blockSize));
+    // media granularity: at least 2 MiB per stamp line, so a 512 B-block partition stays cheap
+    this.media = config.memdevs.map((m) => Media.create(m.dc.base, m.dc.size, Math.max(m.dc.blockSize, 2 * 1024 * 1024)));
     this.ring = MpscRing.create(1 << 16, EVENT_RECORD_WORDS);
     this.dmesg = TextLog.create(4 << 20);
     this.ctx = new HostCtx(this.handles(), this.sys, this.host);
@@ -387,7 +387,7 @@ export class DcdSystem {
     Atomics.store(h.globals, G_NEXT_HPA_256M, 16);
     Atomics.store(h.globals, G_INFLIGHT, 0);
     this.sys.resetLocks();
-    resetLockdep(this.sys);
+    // the lockdep graph persists across iterations, as across a boot: a cycle is reported once
     this.sys.reports.reset();
     Atomics.store(this.sys.header, SYS_HUNG_REPORTS, 0);
     this.clock.reset();

@@ -164,15 +164,21 @@ export class Turnstile {
     if (Atomics.load(this.hdr, SH_ABORT) !== 0) throw new SchedAbort('controlled run aborted by the scheduler (deadlock unwinding)');
   }
 
-  private waitGo(slot: number): void {
-    const b = this.base(slot);
-    while (Atomics.load(this.slots, b + SL_GO) === 0) Atomics.wait(this.slots, b + SL_GO, 0, 100);
-    this.granted(slot);
-  }
-
-  private async waitGoAsync(slot: number): Promise<void> {
+  /** Wait for our grant. False when the run left controlled mode meanwhile (we run freely). */
+  private waitGo(slot: number): boolean {
     const b = this.base(slot);
     while (Atomics.load(this.slots, b + SL_GO) === 0) {
+      if (Atomics.load(this.hdr, SH_MODE) !== SCHED_CONTROLLED) return this.released(slot);
+      Atomics.wait(this.slots, b + SL_GO, 0, 100);
+    }
+    this.granted(slot);
+    return true;
+  }
+
+  private async waitGoAsync(slot: number): Promise<boolean> {
+    const b = this.base(slot);
+    while (Atomics.load(this.slots, b + SL_GO) === 0) {
+      if (Atomics.load(this.hdr, SH_MODE) !== SCHED_CONTROLLED) return this.released(slot);
       const r = Atomics.waitAsync(this.slots, b + SL_GO, 0, 100);
       if (r.async) {
         const keep = setTimeout(() => undefined, 110);
@@ -180,6 +186,13 @@ export class Turnstile {
       }
     }
     this.granted(slot);
+    return true;
+  }
+
+  private released(slot: number): boolean {
+    Atomics.store(this.slots, this.base(slot) + SL_STATE, TS_FREE);
+    if (Atomics.load(this.hdr, SH_ABORT) !== 0) throw new SchedAbort('controlled run aborted by the scheduler (deadlock unwinding)');
+    return false;
   }
 
   /** An instrumented point. `enrolled` threads park in CONTROLLED mode; RECORD logs it. */
@@ -196,7 +209,7 @@ export class Turnstile {
     if (pred) this.setPred(slot, pred);
     else Atomics.store(this.slots, b + SL_PRED, PRED_NONE);
     this.park(slot, TS_PARKED, kind, arg, mode);
-    this.waitGo(slot);
+    this.waitGo(slot); // false: the run left controlled mode; carry on freely
   }
 
   /** RECORD mode: log a step taken by the main thread (clock advance). */
@@ -228,16 +241,14 @@ export class Turnstile {
     if (Atomics.load(this.hdr, SH_MODE) !== SCHED_CONTROLLED || !Atomics.load(this.slots, this.base(slot) + SL_ENROLLED)) return false;
     this.setPred(slot, pred);
     this.park(slot, TS_BLOCKED, PT_RESUME, predArg(pred), 0);
-    this.waitGo(slot);
-    return true;
+    return this.waitGo(slot);
   }
 
   async blockAsync(slot: number, pred: { src: number; buf: number; idx: number; op: number; val: number }): Promise<boolean> {
     if (Atomics.load(this.hdr, SH_MODE) !== SCHED_CONTROLLED || !Atomics.load(this.slots, this.base(slot) + SL_ENROLLED)) return false;
     this.setPred(slot, pred);
     this.park(slot, TS_BLOCKED, PT_RESUME, predArg(pred), 0);
-    await this.waitGoAsync(slot);
-    return true;
+    return this.waitGoAsync(slot);
   }
 
   /** RECORD mode: a blocking wait returned. */
@@ -264,8 +275,12 @@ export class Turnstile {
   // ------------------------------------------------------------------ scheduler side
 
   setMode(mode: number): void {
-    Atomics.store(this.hdr, SH_ABORT, 0);
+    if (mode === SCHED_CONTROLLED) Atomics.store(this.hdr, SH_ABORT, 0);
     Atomics.store(this.hdr, SH_MODE, mode);
+    if (mode !== SCHED_CONTROLLED) {
+      // release every thread still waiting for a grant: it falls back to its free wait
+      for (let s = 0; s < MAX_THREADS; s++) Atomics.notify(this.slots, this.base(s) + SL_GO);
+    }
   }
 
   resetLog(): void {
@@ -303,7 +318,7 @@ export class Turnstile {
   }
 
   abortAll(): void {
-    Atomics.store(this.hdr, SH_ABORT, 1);
+    Atomics.store(this.hdr, SH_ABORT, 1); // cleared by the next setMode(SCHED_CONTROLLED)
     for (let s = 0; s < MAX_THREADS; s++) {
       const b = this.base(s);
       const st = Atomics.load(this.slots, b + SL_STATE);

@@ -1,0 +1,212 @@
+/**
+ * DOC: the stress runner — iterations of a workload on one reused topology, each ending in a
+ * classified outcome (jcstress: acceptable / forbidden / known hazard), failures saved as traces.
+ *
+ * One `StressJob` owns one DcdSystem for all its iterations: workers and buffers are reused and
+ * the state is reset in place between iterations (no worker spawn per iteration). An iteration:
+ *  1. reset in place; 2. run the plan's setup ops one by one and wait for idleness (free,
+ *     unrecorded); 3. race the actors — free (OS scheduling, optional seeded noise, the step log
+ *     recording the global order) or controlled (the turnstile, random walk or PCT); 4. wait for
+ *     quiescence; 5. run the checkers and classify; 6. save a trace for anything not acceptable.
+ */
+import { Prng } from '../src/prng.js';
+import { DcdSystem } from '../src/runtime/system.js';
+import type { Knobs, Variant } from '../src/scenario/types.js';
+import type { Personality } from '../src/device/config.js';
+import { SCHED_FREE, SCHED_RECORD, POINT_NAMES, PT_ACQUIRE, PT_NOISE, PT_RESUME, PT_CLOCK } from '../src/shm/sched.js';
+import { standardCheckers, classify, OUTCOMES, type Classification } from './checkers/index.js';
+import { Bindings, runOp, type Actor, type OpOutcome } from './ops.js';
+import { ControlledScheduler, type Policy, type TraceStep } from './turnstile.js';
+import { WORKLOADS, type Workload } from './workloads.js';
+import { writeTrace, type StressTrace } from './trace.js';
+import { join } from 'node:path';
+
+export type Schedule = { kind: 'free' } | { kind: 'random' } | { kind: 'pct'; depth: number };
+
+export interface JobOptions {
+  workload: string;
+  variant: Variant;
+  knobs: Knobs;
+  device: Personality;
+  seed: string;
+  schedule: Schedule;
+  noise: boolean;
+  /** directory for traces; null = do not write */
+  outDir: string | null;
+}
+
+export interface IterationResult {
+  iteration: number;
+  outcome: string;
+  class: 'acceptable' | 'forbidden' | 'known-hazard';
+  invariant: string;
+  detail?: string;
+  trace?: string;
+  ms: number;
+}
+
+export function scheduleName(s: Schedule): string {
+  return s.kind === 'pct' ? `pct:depth=${s.depth}` : s.kind;
+}
+
+export class StressJob {
+  readonly opts: JobOptions;
+  readonly workload: Workload;
+  private sys: DcdSystem | null = null;
+  private fresh = true;
+
+  constructor(opts: JobOptions) {
+    const w = WORKLOADS[opts.workload];
+    if (!w) throw new Error(`unknown workload ${opts.workload}`);
+    this.opts = opts;
+    this.workload = w;
+  }
+
+  async system(): Promise<DcdSystem> {
+    if (!this.sys) {
+      const cfg = this.workload.config({ variant: this.opts.variant, knobs: this.opts.knobs, device: this.opts.device });
+      const controlled = this.opts.schedule.kind !== 'free';
+      this.sys = await DcdSystem.start({
+        ...cfg,
+        // controlled runs need virtual time (timeouts move only when the schedule says so)
+        clock: controlled ? 'virtual' : cfg.clock ?? 'real',
+        seed: this.opts.seed,
+        noisePermille: this.opts.noise ? 50 : 0,
+        hungMs: cfg.hungMs ?? 1500,
+        mboxTimeoutMs: 5000,
+      });
+      for (const c of standardCheckers()) this.sys.addChecker(c);
+      this.fresh = true;
+    }
+    return this.sys;
+  }
+
+  async close(): Promise<void> {
+    if (this.sys) await this.sys.stop();
+    this.sys = null;
+  }
+
+  /** Run one iteration; `policy` overrides the schedule (replay). */
+  async iteration(i: number, policy?: Policy): Promise<IterationResult & { steps: TraceStep[]; divergence: string | null; ops: OpOutcome[] }> {
+    const t0 = performance.now();
+    const sys = await this.system();
+    if (!this.fresh) await sys.resetInPlace();
+    this.fresh = false;
+    const p = new Prng(`${this.opts.seed}:${this.workload.name}:${i}`);
+    const plan = this.workload.plan(p, i);
+    const b = new Bindings();
+    const T = sys.sys.turnstile;
+    T.setMode(SCHED_FREE);
+    for (const op of plan.setup) await runOp(sys, b, op, { name: 'setup', kind: 'user', index: 0, ops: [] });
+    await sys.waitIdle(10_000);
+    sys.drainEvents();
+    let steps: TraceStep[] = [];
+    let divergence: string | null = null;
+    let ops: OpOutcome[] = [];
+    const controlled = policy ?? (this.opts.schedule.kind === 'free' ? null : this.opts.schedule.kind === 'pct' ? { kind: 'pct' as const, depth: this.opts.schedule.depth } : { kind: 'random' as const });
+    if (controlled) {
+      const sched = new ControlledScheduler(sys, controlled, `${this.opts.seed}:${i}`);
+      const r = await sched.run(plan.actors, b);
+      steps = r.steps;
+      divergence = r.divergence;
+      ops = r.outcomes;
+      if (r.deadlock) sys.ctx.dmesg('err', 'sched', r.deadlock);
+    } else {
+      T.resetLog();
+      T.setMode(SCHED_RECORD);
+      ops = (await Promise.all(plan.actors.map((a) => runActor(sys, b, a)))).flat();
+      T.setMode(SCHED_FREE);
+      steps = this.freeSteps(sys);
+    }
+    await sys.waitIdle(15_000).catch(() => undefined);
+    const results = await sys.check();
+    const c: Classification = classify(results);
+    const res: IterationResult = { iteration: i, outcome: c.outcome, class: c.class, invariant: c.invariant, ms: performance.now() - t0 };
+    if (c.detail) res.detail = c.detail;
+    if (c.class !== 'acceptable' && this.opts.outDir && !policy) {
+      const file = join(this.opts.outDir, `${this.workload.name}-${c.outcome}-${this.opts.seed}-${i}.trace.json`);
+      const trace: StressTrace = {
+        version: 1, kind: 'dcd-stress-trace', workload: this.workload.name, seed: this.opts.seed, iteration: i,
+        variant: this.opts.variant, knobs: this.opts.knobs, device: this.opts.device, schedule: scheduleName(this.opts.schedule),
+        noise: this.opts.noise, outcome: c.outcome, class: c.class, invariant: c.invariant, ...(c.detail ? { detail: c.detail } : {}),
+        steps, recordedFree: !controlled,
+      };
+      writeTrace(file, trace);
+      res.trace = file;
+    }
+    return { ...res, steps, divergence, ops };
+  }
+
+  /** The step log of a free run, as schedule steps (device resumes are not choices). */
+  private freeSteps(sys: DcdSystem): TraceStep[] {
+    const out: TraceStep[] = [];
+    for (const s of sys.sys.turnstile.steps()) {
+      const name = s.slot === 0 ? 'main' : sys.sys.threadName(s.slot);
+      if (name.startsWith('device/') && s.kind === PT_RESUME) continue;
+      let arg = '';
+      if (s.kind === PT_ACQUIRE) arg = `${sys.sys.lockClassNameOf(s.arg)}(${s.mode === 2 ? 'read' : 'write'})`;
+      else if (s.kind === PT_NOISE) arg = `site${s.arg}`;
+      else if (s.kind === PT_RESUME) arg = `pred${s.arg}`;
+      out.push({ who: name, what: POINT_NAMES[s.kind] ?? String(s.kind), arg });
+    }
+    void PT_CLOCK;
+    return out;
+  }
+}
+
+async function runActor(sys: DcdSystem, b: Bindings, a: Actor): Promise<OpOutcome[]> {
+  const out: OpOutcome[] = [];
+  for (const op of a.ops) {
+    if (op.op === 'advance') sys.sys.turnstile.recordMain(0, PT_CLOCK, op.ms);
+    out.push(await runOp(sys, b, op, a));
+  }
+  return out;
+}
+
+export interface OutcomeRow {
+  outcome: string;
+  class: 'acceptable' | 'forbidden' | 'known-hazard';
+  count: number;
+  firstSeed: string;
+  firstIteration: number;
+  trace: string | null;
+  description: string;
+}
+
+export interface StressSummary {
+  workload: string;
+  variant: Variant;
+  knobs: Knobs;
+  device: Personality;
+  schedule: string;
+  seed: string;
+  iterations: number;
+  forbidden: number;
+  knownHazards: number;
+  elapsedMs: number;
+  iterationsPerSec: number;
+  outcomes: OutcomeRow[];
+  shard?: string;
+}
+
+export function summarize(job: JobOptions, results: IterationResult[], elapsedMs: number, shard?: string): StressSummary {
+  const rows = new Map<string, OutcomeRow>();
+  for (const r of results) {
+    const row = rows.get(r.outcome);
+    if (row) { row.count++; if (!row.trace && r.trace) row.trace = r.trace; continue; }
+    rows.set(r.outcome, {
+      outcome: r.outcome, class: r.class, count: 1, firstSeed: `${job.seed}:${r.iteration}`, firstIteration: r.iteration,
+      trace: r.trace ?? null, description: (OUTCOMES as Record<string, { description?: string }>)[r.outcome]?.description ?? '',
+    });
+  }
+  const order = { forbidden: 0, 'known-hazard': 1, acceptable: 2 } as const;
+  const outcomes = [...rows.values()].sort((a, b) => order[a.class] - order[b.class] || b.count - a.count);
+  return {
+    workload: job.workload, variant: job.variant, knobs: job.knobs, device: job.device, schedule: scheduleName(job.schedule), seed: job.seed,
+    iterations: results.length,
+    forbidden: results.filter((r) => r.class === 'forbidden').length,
+    knownHazards: results.filter((r) => r.class === 'known-hazard').length,
+    elapsedMs, iterationsPerSec: results.length / Math.max(elapsedMs / 1000, 1e-9), outcomes,
+    ...(shard ? { shard } : {}),
+  };
+}

@@ -1,0 +1,67 @@
+/**
+ * DOC: stress trace files — everything needed to reproduce one iteration.
+ *
+ * A trace names the workload, the seed and iteration (which fix the plan), the host variant and
+ * knobs, the device personality, the schedule, the outcome seen, and the global order of
+ * instrumented steps (from the controlled scheduler, or from the step log of a free run).
+ * `dcd replay TRACE` rebuilds the same topology and plan and forces that order with the turnstile.
+ */
+import { readFileSync, writeFileSync, mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import type { Knobs, Variant } from '../src/scenario/types.js';
+import type { Personality } from '../src/device/config.js';
+import type { TraceStep } from './turnstile.js';
+
+export const TRACE_VERSION = 1;
+
+export interface StressTrace {
+  version: number;
+  kind: 'dcd-stress-trace';
+  workload: string;
+  seed: string;
+  iteration: number;
+  variant: Variant;
+  knobs: Knobs;
+  device: Personality;
+  schedule: string;
+  noise: boolean;
+  outcome: string;
+  class: string;
+  invariant: string;
+  detail?: string;
+  steps: TraceStep[];
+  /** free runs: the step log was recorded while threads ran freely */
+  recordedFree: boolean;
+}
+
+export function writeTrace(file: string, t: StressTrace): void {
+  mkdirSync(dirname(file), { recursive: true });
+  writeFileSync(file, `${JSON.stringify(t, null, 1)}\n`);
+}
+
+export type TraceRead = { ok: true; trace: StressTrace } | { ok: false; message: string };
+
+/** Read and validate a trace file; a bad file is a typed error naming what is wrong. */
+export function readTrace(file: string): TraceRead {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (e) {
+    return { ok: false, message: `cannot read ${file}: ${(e as Error).message}` };
+  }
+  let j: unknown;
+  try {
+    j = JSON.parse(text);
+  } catch (e) {
+    return { ok: false, message: `${file} is not JSON: ${(e as Error).message}` };
+  }
+  const t = j as Partial<StressTrace>;
+  if (typeof j !== 'object' || j === null || t.kind !== 'dcd-stress-trace') return { ok: false, message: `${file}: not a dcd stress trace (kind must be "dcd-stress-trace")` };
+  if (t.version !== TRACE_VERSION) return { ok: false, message: `${file}: trace version ${String(t.version)} (this dcd reads ${TRACE_VERSION})` };
+  for (const k of ['workload', 'seed', 'variant', 'device', 'outcome', 'schedule'] as const) {
+    if (typeof t[k] !== 'string') return { ok: false, message: `${file}: field "${k}" missing or not a string` };
+  }
+  if (!Number.isInteger(t.iteration)) return { ok: false, message: `${file}: field "iteration" must be an integer` };
+  if (!Array.isArray(t.steps)) return { ok: false, message: `${file}: field "steps" must be an array` };
+  return { ok: true, trace: t as StressTrace };
+}

@@ -1,0 +1,354 @@
+/**
+ * DOC: the controlled scheduler — the main-thread side of the turnstile (src/shm/sched.ts).
+ *
+ * One worker at a time passes an instrumented point. Each decision looks at every enrolled
+ * thread (parked at a point, or blocked on a predicate it can evaluate from shared memory) and at
+ * every actor whose previous operation is complete, and picks one:
+ *  - `random`: a seeded random walk over the enabled choices;
+ *  - `pct:depth=D`: probabilistic concurrency testing (Burckhardt et al.) — random distinct
+ *    priorities per thread/actor, D-1 random priority change points over the estimated run length;
+ *    always the highest-priority enabled choice;
+ *  - `replay`: follow a recorded order of steps (from a controlled run or a free run recorded by
+ *    the step log), reporting the first step where the run diverges.
+ * Device threads are eager: a device whose doorbell is rung runs at once (it touches only its own
+ * state and the register file while its host waits), so device steps are never choices.
+ * Fabric-manager commands and clock advances run atomically from the main thread.
+ *
+ * No enabled choice with work remaining is a deadlock: it is reported like a hung wait (waiter,
+ * holder, what each holds) and the run is aborted — parked threads are released with SchedAbort
+ * and unwind, their locks released by the scoped lock helpers.
+ */
+import { Prng } from '../src/prng.js';
+import type { DcdSystem } from '../src/runtime/system.js';
+import { lockAvailable, lockOwner } from '../src/shm/lock.js';
+import {
+  OP_EQ, PRED_LOCK, PRED_REG, PRED_SYS, PT_ACQUIRE, PT_CLOCK, PT_FM_START, PT_NOISE, PT_OP_START, PT_RESUME,
+  SCHED_CONTROLLED, SCHED_FREE, SL_KIND, SL_ARG, SL_MODE, SL_PRED, SL_PRED_BUF, SL_PRED_IDX, SL_PRED_OP, SL_PRED_VAL,
+  TS_BLOCKED, TS_FREE, TS_IDLE, TS_PARKED, POINT_NAMES, type Turnstile,
+} from '../src/shm/sched.js';
+import { REG_DOORBELL, REG_IRQ, SYS_HUNG_REPORTS, SYS_WQ_KICK } from '../src/shm/layout.js';
+import type { HungReport } from '../src/errors.js';
+import { Bindings, opLabel, runOp, type Actor, type OpOutcome } from './ops.js';
+
+export type Policy = { kind: 'random' } | { kind: 'pct'; depth: number } | { kind: 'replay'; steps: TraceStep[] };
+
+/** One step of a schedule: a thread passing a point, or an actor issuing its next op. */
+export interface TraceStep {
+  /** thread name (e.g. "irq/mem0", "user1") or "actor:<name>" */
+  who: string;
+  /** point kind name (acquire, noise, op-start, resume, fm-start, clock) or the op label */
+  what: string;
+  /** lock class / predicate / noise site, for matching */
+  arg: string;
+}
+
+export interface ControlledResult {
+  steps: TraceStep[];
+  outcomes: OpOutcome[];
+  deadlock: string | null;
+  divergence: string | null;
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((r) => (ms <= 0 ? setImmediate(r) : setTimeout(r, ms)));
+}
+
+interface ThreadInfo {
+  slot: number;
+  name: string;
+  role: 'device' | 'irq' | 'workqueue' | 'bus' | 'user';
+}
+
+function roleOf(name: string): ThreadInfo['role'] {
+  if (name.startsWith('device/')) return 'device';
+  if (name.startsWith('irq/')) return 'irq';
+  if (name === 'workqueue') return 'workqueue';
+  if (name === 'dax-bus') return 'bus';
+  return 'user';
+}
+
+export class ControlledScheduler {
+  private readonly sys: DcdSystem;
+  private readonly T: Turnstile;
+  private readonly threads: ThreadInfo[] = [];
+  private readonly prng: Prng;
+  private readonly policy: Policy;
+  private readonly priorities = new Map<string, number>();
+  private changePoints: number[] = [];
+  private decisions = 0;
+
+  constructor(sys: DcdSystem, policy: Policy, seed: string) {
+    this.sys = sys;
+    this.T = sys.sys.turnstile;
+    this.policy = policy;
+    this.prng = new Prng(`${seed}/schedule`);
+    for (let s = 1; s < sys.sys.threadCount(); s++) {
+      const name = sys.sys.threadName(s);
+      this.threads.push({ slot: s, name, role: roleOf(name) });
+    }
+  }
+
+  private argName(kind: number, arg: number, mode: number): string {
+    if (kind === PT_ACQUIRE) return `${this.sys.sys.lockClassNameOf(arg)}(${mode === 2 ? 'read' : 'write'})`;
+    if (kind === PT_NOISE) return `site${arg}`;
+    if (kind === PT_RESUME) return `pred${arg}`;
+    return '';
+  }
+
+  private predHolds(slot: number): boolean {
+    const s = this.T.slots;
+    const b = this.T.base(slot);
+    const src = Atomics.load(s, b + SL_PRED);
+    const idx = Atomics.load(s, b + SL_PRED_IDX);
+    const val = Atomics.load(s, b + SL_PRED_VAL);
+    const op = Atomics.load(s, b + SL_PRED_OP);
+    let v: number;
+    if (src === PRED_SYS) v = Atomics.load(this.sys.sys.header, idx);
+    else if (src === PRED_REG) v = Atomics.load(this.sys.regfiles[Atomics.load(s, b + SL_PRED_BUF)]!.words, idx);
+    else if (src === PRED_LOCK) return lockAvailable(this.sys.sys, idx, val === 2 ? 'read' : 'write');
+    else return true;
+    return op === OP_EQ ? v === val : v !== val;
+  }
+
+  private enabled(t: ThreadInfo): boolean {
+    const st = this.T.state(t.slot);
+    if (st === TS_PARKED) {
+      const kind = Atomics.load(this.T.slots, this.T.base(t.slot) + SL_KIND);
+      if (kind === PT_ACQUIRE) return this.predHolds(t.slot);
+      return true;
+    }
+    if (st === TS_BLOCKED) return this.predHolds(t.slot);
+    return false;
+  }
+
+  private describe(t: ThreadInfo): TraceStep {
+    const b = this.T.base(t.slot);
+    const kind = Atomics.load(this.T.slots, b + SL_KIND);
+    return { who: t.name, what: POINT_NAMES[kind] ?? `kind${kind}`, arg: this.argName(kind, Atomics.load(this.T.slots, b + SL_ARG), Atomics.load(this.T.slots, b + SL_MODE)) };
+  }
+
+  /** Wait until no thread holds the turnstile and every service thread sits in it. */
+  private async settle(timeoutMs = 3000): Promise<boolean> {
+    const deadline = Date.now() + timeoutMs;
+    for (let i = 0; ; i++) {
+      const runningFree = this.T.running() >= 0;
+      const unsettled = this.threads.some((t) => {
+        const st = this.T.state(t.slot);
+        if (t.role === 'user' || t.role === 'bus') return st !== TS_IDLE && st !== TS_FREE && st !== TS_PARKED && st !== TS_BLOCKED;
+        return st !== TS_PARKED && st !== TS_BLOCKED;
+      });
+      if (!runningFree && !unsettled) return true;
+      if (Date.now() > deadline) return false;
+      if (i % 50 === 0) this.nudge();
+      await sleep(i < 20 ? 0 : 1);
+    }
+  }
+
+  /** Wake threads sleeping in free waits so they re-enter through the turnstile. */
+  private nudge(): void {
+    for (const rf of this.sys.regfiles) { Atomics.notify(rf.words, REG_IRQ); Atomics.notify(rf.words, REG_DOORBELL); }
+    Atomics.notify(this.sys.sys.header, SYS_WQ_KICK);
+  }
+
+  private async grantAndWait(t: ThreadInfo): Promise<boolean> {
+    this.T.grant(t.slot);
+    const deadline = Date.now() + 5000;
+    for (let i = 0; this.T.running() === t.slot; i++) {
+      if (Date.now() > deadline) return false;
+      await sleep(i < 50 ? 0 : 1);
+    }
+    return true;
+  }
+
+  /** Run device threads whose doorbell is rung, until none is. */
+  private async runEagerDevices(): Promise<void> {
+    for (let progress = true; progress;) {
+      progress = false;
+      for (const t of this.threads) {
+        if (t.role === 'device' && this.T.state(t.slot) === TS_BLOCKED && this.predHolds(t.slot)) {
+          if (!(await this.grantAndWait(t))) throw new Error(`controlled run: ${t.name} did not return to the turnstile`);
+          progress = true;
+        }
+      }
+    }
+  }
+
+  private pctPick(keys: string[]): number {
+    for (const k of keys) if (!this.priorities.has(k)) this.priorities.set(k, 1000 + this.prng.int(1_000_000));
+    if (this.changePoints.includes(this.decisions)) {
+      // lower the priority of whoever would run now below every other
+      const top = keys.reduce((a, b) => (this.priorities.get(a)! >= this.priorities.get(b)! ? a : b));
+      this.priorities.set(top, -this.decisions);
+    }
+    let best = 0;
+    for (let i = 1; i < keys.length; i++) if (this.priorities.get(keys[i]!)! > this.priorities.get(keys[best]!)!) best = i;
+    return best;
+  }
+
+  /**
+   * Drive the actors' plans to quiescence under the turnstile. The system must be idle and the
+   * setup done; the turnstile is left in FREE mode on return.
+   */
+  async run(actors: Actor[], b: Bindings): Promise<ControlledResult> {
+    const steps: TraceStep[] = [];
+    const outcomes: OpOutcome[] = [];
+    const next = new Map<Actor, number>(actors.map((a) => [a, 0]));
+    const pendingOp = new Map<Actor, Promise<OpOutcome>>();
+    let deadlock: string | null = null;
+    let divergence: string | null = null;
+    const replay = this.policy.kind === 'replay' ? this.policy.steps : null;
+    let cursor = 0;
+    if (this.policy.kind === 'pct') {
+      const k = 400;
+      this.changePoints = Array.from({ length: Math.max(0, this.policy.depth - 1) }, () => this.prng.int(k));
+    }
+    this.T.setMode(SCHED_CONTROLLED);
+    try {
+      if (!(await this.settle())) throw new Error('controlled run: threads did not enter the turnstile');
+      for (;;) {
+        await this.runEagerDevices();
+        // actors whose previous op is complete (their worker idle again)
+        const actorChoices: Actor[] = [];
+        for (const a of actors) {
+          const i = next.get(a)!;
+          if (i >= a.ops.length) continue;
+          const p = pendingOp.get(a);
+          if (p) {
+            const slot = this.slotOfActor(a);
+            if (slot >= 0 && this.T.state(slot) !== TS_IDLE) continue; // its op is still running
+            outcomes.push(await p);
+            pendingOp.delete(a);
+          }
+          actorChoices.push(a);
+        }
+        for (const [a, p] of pendingOp) {
+          const slot = this.slotOfActor(a);
+          if (slot >= 0 && this.T.state(slot) === TS_IDLE) { outcomes.push(await p); pendingOp.delete(a); }
+        }
+        const threadChoices = this.threads.filter((t) => t.role !== 'device' && this.enabled(t));
+        if (actorChoices.length === 0 && threadChoices.length === 0) {
+          const stuck = this.threads.filter((t) => this.T.state(t.slot) === TS_PARKED || (this.T.state(t.slot) === TS_BLOCKED && (t.role === 'user' || t.role === 'bus')));
+          const stuckOps = [...pendingOp.keys()];
+          if (stuck.length > 0 || stuckOps.length > 0) deadlock = this.deadlockReport(stuck);
+          break;
+        }
+        // choose
+        type Choice = { key: string; actor?: Actor; thread?: ThreadInfo };
+        const choices: Choice[] = [
+          ...actorChoices.map((a) => ({ key: `actor:${a.name}`, actor: a })),
+          ...threadChoices.map((t) => ({ key: t.name, thread: t })),
+        ];
+        let pick: Choice | undefined;
+        if (replay && cursor < replay.length) {
+          const want = replay[cursor]!;
+          pick = this.matchReplay(want, choices, actors, next);
+          if (!pick) {
+            divergence = `diverged at step ${cursor}: expected ${want.who} ${want.what} ${want.arg}; enabled: ${choices.map((c) => (c.thread ? `${c.key} ${this.describe(c.thread).what} ${this.describe(c.thread).arg}` : c.key)).join(', ')}`;
+            break;
+          }
+          cursor++;
+        } else if (this.policy.kind === 'pct') {
+          pick = choices[this.pctPick(choices.map((c) => c.key))];
+        } else {
+          pick = choices[this.prng.int(choices.length)];
+        }
+        this.decisions++;
+        if (pick!.actor) {
+          const a = pick!.actor;
+          const op = a.ops[next.get(a)!]!;
+          next.set(a, next.get(a)! + 1);
+          steps.push({ who: `actor:${a.name}`, what: opLabel(op), arg: '' });
+          await this.issue(a, op, b, pendingOp, outcomes);
+        } else {
+          const t = pick!.thread!;
+          steps.push(this.describe(t));
+          if (!(await this.grantAndWait(t))) throw new Error(`controlled run: ${t.name} did not return to the turnstile after ${steps[steps.length - 1]!.what}`);
+        }
+      }
+    } finally {
+      if (deadlock || divergence) this.T.abortAll();
+      this.T.setMode(SCHED_FREE);
+      this.nudge();
+    }
+    for (const [, p] of pendingOp) outcomes.push(await p.catch((e: Error) => ({ actor: '?', op: '?', ok: false, errno: e.message })));
+    return { steps, outcomes, deadlock, divergence };
+  }
+
+  private slotOfActor(a: Actor): number {
+    const name = a.kind === 'user' ? `user${a.index}` : a.kind === 'bus' ? 'dax-bus' : '';
+    return this.threads.find((t) => t.name === name)?.slot ?? -1;
+  }
+
+  private async issue(a: Actor, op: Actor['ops'][number], b: Bindings, pendingOp: Map<Actor, Promise<OpOutcome>>, outcomes: OpOutcome[]): Promise<void> {
+    if (a.kind === 'fm') {
+      outcomes.push(await runOp(this.sys, b, op, a)); // atomic: nothing else runs meanwhile
+      return;
+    }
+    if (a.kind === 'clock') {
+      if (op.op === 'advance') this.sys.clock.advance(op.ms); // the workqueue becomes enabled; no waiting here
+      outcomes.push({ actor: a.name, op: op.op, ok: true });
+      return;
+    }
+    if (op.op === 'wait-idle') { outcomes.push({ actor: a.name, op: op.op, ok: true }); return; }
+    const slot = this.slotOfActor(a);
+    const p = runOp(this.sys, b, op, a);
+    pendingOp.set(a, p);
+    // wait until the worker parks at its op-start point (or, for a skipped op, never starts)
+    const deadline = Date.now() + 3000;
+    let settled = false;
+    const done = p.then(() => { settled = true; });
+    for (let i = 0; Date.now() < deadline; i++) {
+      if (this.T.state(slot) === TS_PARKED && Atomics.load(this.T.slots, this.T.base(slot) + SL_KIND) === PT_OP_START) return;
+      if (settled) return;
+      await sleep(i < 50 ? 0 : 1);
+    }
+    await done;
+  }
+
+  private matchReplay(want: TraceStep, choices: { key: string; actor?: Actor; thread?: ThreadInfo }[], actors: Actor[], next: Map<Actor, number>): { key: string; actor?: Actor; thread?: ThreadInfo } | undefined {
+    if (want.who.startsWith('actor:')) return choices.find((c) => c.key === want.who);
+    // a recorded free-run step: op-start / fm-start / clock mean "issue that actor's next op"
+    if (want.what === 'op-start') {
+      const th = choices.find((c) => c.thread?.name === want.who && this.describe(c.thread).what === 'op-start');
+      if (th) return th;
+      const a = actors.find((x) => (x.kind === 'user' ? `user${x.index}` : 'dax-bus') === want.who && next.get(x)! < x.ops.length);
+      return a ? choices.find((c) => c.actor === a) : undefined;
+    }
+    if (want.what === 'fm-start') {
+      const m = /^device\/mem(\d+)/.exec(want.who);
+      const a = actors.find((x) => x.kind === 'fm' && m && x.index === Number(m[1]));
+      return a ? choices.find((c) => c.actor === a) : undefined;
+    }
+    if (want.what === 'clock') return choices.find((c) => c.actor?.kind === 'clock');
+    return choices.find((c) => c.thread && c.thread.name === want.who && (() => { const d = this.describe(c.thread); return d.what === want.what && d.arg === want.arg; })());
+  }
+
+  /** A deadlock under the turnstile, reported as a hung wait (waiter, holder, what each holds). */
+  private deadlockReport(stuck: ThreadInfo[]): string {
+    const sys = this.sys.sys;
+    const lines: string[] = [];
+    for (const t of stuck) {
+      const b = this.T.base(t.slot);
+      const kind = Atomics.load(this.T.slots, b + SL_KIND);
+      const arg = Atomics.load(this.T.slots, b + SL_ARG);
+      const held = sys.heldBy(t.slot).map((h) => ({ lock: h.lock, cls: sys.lockClassNameOf(h.lock), mode: h.mode }));
+      if (kind === PT_ACQUIRE) {
+        const owner = lockOwner(sys, arg);
+        const holders = owner >= 0 ? [owner] : [...Array(sys.threadCount()).keys()].filter((s) => s !== t.slot && sys.heldBy(s).some((h) => h.lock === arg));
+        const report: HungReport = {
+          kind: 'hung-wait', waitedMs: 0, boundMs: 0,
+          waiter: { slot: t.slot, name: t.name, held, waitingFor: { lock: arg, cls: sys.lockClassNameOf(arg), mode: Atomics.load(this.T.slots, b + SL_MODE) === 2 ? 'read' : 'write' } },
+          holders: holders.map((s) => ({ slot: s, name: sys.threadName(s), held: sys.heldBy(s).map((h) => ({ lock: h.lock, cls: sys.lockClassNameOf(h.lock), mode: h.mode })), waitingFor: null })),
+        };
+        sys.reports.append(report);
+        Atomics.add(sys.header, SYS_HUNG_REPORTS, 1);
+        lines.push(`${t.name} waits for ${sys.lockClassNameOf(arg)} held by ${report.holders.map((h) => h.name).join(', ') || 'nobody'}; holds ${held.map((h) => h.cls).join(', ') || 'nothing'}`);
+      } else {
+        lines.push(`${t.name} parked at ${POINT_NAMES[kind] ?? kind}; holds ${held.map((h) => h.cls).join(', ') || 'nothing'}`);
+      }
+    }
+    return `deadlock under the controlled scheduler:\n  ${lines.join('\n  ')}`;
+  }
+}
+
+export { PT_CLOCK, PT_FM_START, TS_FREE };

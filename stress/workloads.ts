@@ -1,0 +1,234 @@
+/**
+ * DOC: stress workloads — the classic races by name, and the swarm.
+ *
+ * Each workload gives the system configuration it needs (memdevs, knobs it forces, clock) and,
+ * for every iteration, a plan derived from a PRNG seeded by (seed, iteration) alone: setup ops
+ * (sequential, then wait-idle) and racing actors. The same (workload, seed, iteration) always
+ * yields the same plan, which is what makes `dcd replay` possible.
+ *
+ * Swarm testing (TigerBeetle's `random_enum_weights`): for each iteration the swarm draws which
+ * actions are enabled at all and their weights, so rare combinations get whole iterations.
+ */
+import { Prng } from '../src/prng.js';
+import type { MemdevSpec } from '../src/scenario/types.js';
+import type { SystemConfig } from '../src/runtime/system.js';
+import { HOSTILE_CHAIN_KINDS } from '../src/device/hostile-kinds.js';
+import type { InjectRecord } from '../src/device/types.js';
+import type { Actor, Plan, StressOp } from './ops.js';
+
+const M = 1024 * 1024;
+
+export function memdev(i: number, opts: { sharable?: boolean; sizeM?: number } = {}): MemdevSpec {
+  return { name: `mem${i}`, serial: i, sharable: opts.sharable ?? false, dc: { base: 2048 * M, size: (opts.sizeM ?? 512) * M, blockSize: 2 * M }, preAccepted: [] };
+}
+
+export function tagOf(p: Prng): string {
+  const h = (n: number): string => (n >>> 0).toString(16).padStart(8, '0');
+  const a = h(p.u32()), b = h(p.u32()), c = h(p.u32()), d = h(p.u32());
+  return `${a}-${b.slice(0, 4)}-${b.slice(4)}-${c.slice(0, 4)}-${c.slice(4)}${d}`;
+}
+
+/** n records of `len` MiB at distinct 2 MiB-aligned offsets in [0, spanM), as one More chain. */
+export function chain(p: Prng, n: number, lenM: number, spanM: number, tag: string | null, opts: { seqs?: number[]; base?: number } = {}): InjectRecord[] {
+  const slots = Math.floor(spanM / lenM);
+  const picks = new Set<number>();
+  while (picks.size < Math.min(n, slots)) picks.add(p.int(slots));
+  return [...picks].map((s, i, all) => ({
+    offset: (opts.base ?? 0) * M + s * lenM * M, length: lenM * M, tag, seq: opts.seqs?.[i] ?? 0, more: i < all.length - 1,
+  }));
+}
+
+export interface Workload {
+  name: string;
+  description: string;
+  /** which hazard or race the workload targets (README table) */
+  targets: string;
+  config(base: Pick<SystemConfig, 'variant' | 'knobs' | 'device'>): SystemConfig;
+  plan(p: Prng, iteration: number): Plan;
+}
+
+const fm = (index: number, ops: StressOp[]): Actor => ({ name: `fm/mem${index}`, kind: 'fm', index, ops });
+const user = (index: number, ops: StressOp[]): Actor => ({ name: `user${index}`, kind: 'user', index, ops });
+const bus = (ops: StressOp[]): Actor => ({ name: 'dax-bus', kind: 'bus', index: 0, ops });
+const clock = (ops: StressOp[]): Actor => ({ name: 'clock', kind: 'clock', index: 0, ops });
+
+const region0 = (memdevIdx = 0, as = 'r0'): StressOp[] => [{ op: 'create-region', memdev: memdevIdx, size: null, as }, { op: 'wait-idle' }];
+
+export const WORKLOADS: Record<string, Workload> = {
+  'two-claims': {
+    name: 'two-claims',
+    description: 'two users claim the same tag at once (daxctl create-device --uuid twice)',
+    targets: '8.1-20 claim exclusivity, H7/H8',
+    config: (b) => ({ memdevs: [memdev(0)], ...b, users: 2 }),
+    plan(p) {
+      const tag = tagOf(p);
+      return {
+        setup: [...region0(), { op: 'add', memdev: 0, records: chain(p, 2, 32, 512, tag) }],
+        actors: [user(0, [{ op: 'claim', region: 'r0', uuid: tag, as: 'a' }]), user(1, [{ op: 'claim', region: 'r0', uuid: tag, as: 'b' }])],
+      };
+    },
+  },
+  'claim-vs-release': {
+    name: 'claim-vs-release',
+    description: 'a user claims a tag while the FM releases the group',
+    targets: 'H8, 8.1-12 in-use protection',
+    config: (b) => ({ memdevs: [memdev(0)], ...b, users: 1 }),
+    plan(p) {
+      const tag = tagOf(p);
+      const recs = chain(p, 3, 16, 512, tag);
+      return {
+        setup: [...region0(), { op: 'add', memdev: 0, records: recs }],
+        actors: [
+          user(0, [{ op: 'claim', region: 'r0', uuid: tag, as: 'a' }, { op: 'write', dax: 'a', offset: 0, length: 48 * M, pattern: 7 }, { op: 'verify', dax: 'a', offset: 0, length: 48 * M, pattern: 7 }]),
+          fm(0, [{ op: 'release', memdev: 0, extents: [{ offset: recs[0]!.offset, length: recs[0]!.length, tag }] }]),
+        ],
+      };
+    },
+  },
+  'same-tag-two-memdevs': {
+    name: 'same-tag-two-memdevs',
+    description: 'the same tag closes on two memdevs at once (H1); with tag-lock=off the registry races',
+    targets: 'H1, 8.1-5 tag uniqueness',
+    config: (b) => ({ memdevs: [memdev(0), memdev(1)], ...b, users: 1 }),
+    plan(p) {
+      const tag = tagOf(p);
+      return {
+        setup: [...region0(0, 'r0'), ...region0(1, 'r1')],
+        actors: [fm(0, [{ op: 'add', memdev: 0, records: chain(p, 2, 16, 512, tag) }]), fm(1, [{ op: 'add', memdev: 1, records: chain(p, 2, 16, 512, tag) }])],
+      };
+    },
+  },
+  'chain-close-vs-probe': {
+    name: 'chain-close-vs-probe',
+    description: "a runtime chain closes into a region while that region's cxl_dax_region driver re-probes (bind after unbind): add_ctx.lock → device_lock vs device_lock → add_ctx.lock",
+    targets: 'H2 (AB-BA), 8.1-19 lock order',
+    config: (b) => ({ memdevs: [memdev(0)], ...b, users: 1, hungMs: 600 }),
+    plan(p) {
+      return {
+        setup: [...region0(), { op: 'add', memdev: 0, records: chain(p, 1, 32, 256, null) }, { op: 'wait-idle' }, { op: 'unbind', region: 'r0' }],
+        actors: [fm(0, [{ op: 'add', memdev: 0, records: chain(p, 2, 16, 512, tagOf(p)) }]), bus([{ op: 'bind', region: 'r0' }])],
+      };
+    },
+  },
+  'watchdog-vs-late-tail': {
+    name: 'watchdog-vs-late-tail',
+    description: 'a More chain stalls, the 20 s watchdog fires (virtual time), then the tail record arrives',
+    targets: 'H4, 8.2 one response per device chain',
+    config: (b) => ({ memdevs: [memdev(0)], ...b, clock: 'virtual', users: 1 }),
+    plan(p) {
+      const recs = chain(p, 3, 16, 512, tagOf(p));
+      return {
+        setup: [...region0(), { op: 'add', memdev: 0, records: recs.slice(0, 2) }],
+        actors: [fm(0, [{ op: 'add', memdev: 0, records: recs.slice(2) }]), clock([{ op: 'advance', ms: 20_000 }])],
+      };
+    },
+  },
+  'release-while-claimed': {
+    name: 'release-while-claimed',
+    description: 'the FM releases a claimed group while the user destroys the device and the FM re-issues',
+    targets: '8.1-12 in-use protection, 8.1-13 whole-group release',
+    config: (b) => ({ memdevs: [memdev(0)], ...b, users: 1 }),
+    plan(p) {
+      const tag = tagOf(p);
+      const recs = chain(p, 2, 16, 512, tag);
+      const rel: StressOp = { op: 'release', memdev: 0, extents: [{ offset: recs[0]!.offset, length: recs[0]!.length, tag }] };
+      return {
+        setup: [...region0(), { op: 'add', memdev: 0, records: recs }, { op: 'wait-idle' }, { op: 'claim', region: 'r0', uuid: tag, as: 'a' }],
+        actors: [fm(0, [rel, rel]), user(0, [{ op: 'write', dax: 'a', offset: 0, length: 32 * M, pattern: 3 }, { op: 'destroy-dax', dax: 'a' }])],
+      };
+    },
+  },
+  'partial-group-claim': {
+    name: 'partial-group-claim',
+    description: 'a user claims a tag while its group is being surfaced to DAX (claim racing a group add)',
+    targets: '8.1-10/11 DAX group atomicity (broken by group-lock=per-extent)',
+    config: (b) => ({ memdevs: [memdev(0)], ...b, users: 1 }),
+    plan(p) {
+      const tag = tagOf(p);
+      const claims: StressOp[] = Array.from({ length: 6 }, (_, i) => ({ op: 'claim', region: 'r0', uuid: tag, as: `c${i}` }));
+      return {
+        setup: [...region0()],
+        actors: [fm(0, [{ op: 'add', memdev: 0, records: chain(p, 6, 8, 512, tag) }]), user(0, claims)],
+      };
+    },
+  },
+  'parallel-handlers': {
+    name: 'parallel-handlers',
+    description: 'several More chains back to back; run with parallel-event-handlers=2 to break serial handling',
+    targets: '8.1-2 response cardinality (the cover letter\'s serialization assumption)',
+    config: (b) => ({ memdevs: [memdev(0)], ...b, users: 1 }),
+    plan(p) {
+      const ops: StressOp[] = [];
+      for (let c = 0; c < 3; c++) ops.push({ op: 'add', memdev: 0, records: chain(p, 2 + p.int(3), 4, 160, tagOf(p), { base: c * 160 }) });
+      return { setup: [...region0()], actors: [fm(0, ops)] };
+    },
+  },
+  'v10-sharable': {
+    name: 'v10-sharable',
+    description: 'a sharable tagged group with sequence numbers 0..n-1 (v11 device) offered to the host',
+    targets: 'v10 vs v11 sequence numbering (run with --variant v10)',
+    config: (b) => ({ memdevs: [memdev(0, { sharable: true })], ...b, users: 1 }),
+    plan(p) {
+      const tag = tagOf(p);
+      const n = 2 + p.int(3);
+      return {
+        setup: [...region0()],
+        actors: [fm(0, [{ op: 'add', memdev: 0, records: chain(p, n, 8, 512, tag, { seqs: Array.from({ length: n }, (_, i) => i) }) }]), user(0, [{ op: 'wait-idle' }, { op: 'claim', region: 'r0', uuid: tag, as: 'a' }])],
+      };
+    },
+  },
+  swarm: {
+    name: 'swarm',
+    description: 'every actor at once with swarm-drawn weights: FM adds/releases (chains 1–120), hostile records, claims, destroys, resizes, data, unbind/bind, recovery, clock',
+    targets: 'all invariants of host-kernel.md §8.1',
+    config: (b) => ({ memdevs: [memdev(0, { sizeM: 1024 }), memdev(1, { sizeM: 1024 })], ...b, clock: 'virtual', users: 2, hungMs: 1500 }),
+    plan(p) {
+      // swarm: enable each action with probability 1/2 and give it a weight in 1..8
+      const actions = ['add', 'release', 'forced', 'hostile', 'claim', 'destroy', 'resize', 'data', 'unbind', 'clock', 'long-chain'] as const;
+      const weight = new Map<string, number>();
+      for (const a of actions) if (p.chance(0.5)) weight.set(a, 1 + p.int(8));
+      if (!weight.has('add')) weight.set('add', 4);
+      const pick = (): string => {
+        const total = [...weight.values()].reduce((a, b) => a + b, 0);
+        let x = p.int(total);
+        for (const [k, w] of weight) { if (x < w) return k; x -= w; }
+        return 'add';
+      };
+      const tags: string[] = [tagOf(p), tagOf(p), tagOf(p)];
+      const fmOps: StressOp[][] = [[], []];
+      const userOps: StressOp[][] = [[], []];
+      const busOps: StressOp[] = [];
+      const clockOps: StressOp[] = [];
+      let dax = 0;
+      const added: { memdev: number; recs: InjectRecord[] }[] = [];
+      for (let i = 0; i < 10; i++) {
+        const m = p.int(2);
+        const a = pick();
+        const tag = p.chance(0.3) ? null : p.pick(tags);
+        switch (a) {
+          case 'add': { const recs = chain(p, 1 + p.int(6), 8, 1024, tag); added.push({ memdev: m, recs }); fmOps[m]!.push({ op: 'add', memdev: m, records: recs }); break; }
+          case 'long-chain': fmOps[m]!.push({ op: 'add', memdev: m, records: chain(p, 95 + p.int(26), 2, 1024, tag) }); break;
+          case 'release':
+          case 'forced': {
+            const src = added.length ? p.pick(added) : null;
+            if (src) { const r = p.pick(src.recs); fmOps[src.memdev]!.push({ op: 'release', memdev: src.memdev, extents: [{ offset: r.offset, length: r.length, tag: r.tag ?? null }], forced: a === 'forced' }); }
+            break;
+          }
+          case 'hostile': fmOps[m]!.push({ op: 'hostile', memdev: m, kind: p.pick(HOSTILE_CHAIN_KINDS) }); break;
+          case 'claim': userOps[p.int(2)]!.push({ op: 'claim', region: `r${m}`, uuid: p.chance(0.3) ? null : p.pick(tags), as: `d${dax++}` }); break;
+          case 'destroy': if (dax) userOps[p.int(2)]!.push({ op: 'destroy-dax', dax: `d${p.int(dax)}` }); break;
+          case 'resize': if (dax) userOps[p.int(2)]!.push({ op: 'resize', dax: `d${p.int(dax)}`, size: p.chance(0.5) ? 0 : 2 * M }); break;
+          case 'data': if (dax) { const d = `d${p.int(dax)}`; const pat = p.u32() | 0; userOps[p.int(2)]!.push({ op: 'write', dax: d, offset: 0, length: 2 * M, pattern: pat }, { op: 'verify', dax: d, offset: 0, length: 2 * M, pattern: pat }); } break;
+          case 'unbind': busOps.push({ op: 'unbind', region: `r${m}` }, { op: 'bind', region: `r${m}` }); break;
+          case 'clock': clockOps.push({ op: 'advance', ms: p.chance(0.5) ? 20_000 : 5_000 }); break;
+        }
+      }
+      const actors: Actor[] = [fm(0, fmOps[0]!), fm(1, fmOps[1]!), user(0, userOps[0]!), user(1, userOps[1]!), bus(busOps), clock(clockOps)].filter((a) => a.ops.length > 0);
+      return { setup: [...region0(0, 'r0'), ...region0(1, 'r1')], actors };
+    },
+  },
+};
+
+export function workloadNames(): string[] {
+  return Object.keys(WORKLOADS);
+}
