@@ -1,0 +1,224 @@
+/**
+ * DOC: what the checkers share — the narrow view of a running system they read at quiescence,
+ * a bounded de-duplicating findings list, range arithmetic, state walking, and the one piece of
+ * reasoning two checkers need alike: why a host-tracked extent may not be device-accepted.
+ *
+ * Invariants verified: none here (helpers). Not verified: n/a.
+ *
+ * Checkers read the run only through (a) the decoded runtime event stream (`onEvent`) and (b) the
+ * quiescent state snapshot plus the read-only `SysLike` view below (`atQuiescence`). `SysLike` is
+ * the subset of DcdSystem a checker may touch; a real DcdSystem satisfies it structurally, and
+ * unit tests pass a plain object. Production code never imports anything from stress/checkers.
+ */
+import type { DecodedEvent, RuntimeEvent } from '../../src/protocol.js';
+import type { HostState } from '../../src/host/state.js';
+import type { KnobValues } from '../../src/scenario/types.js';
+import type { LockOrderReport } from '../../src/shm/lockdep.js';
+import type { HungReport } from '../../src/errors.js';
+import type { DaxDeviceView, RegionView, SystemState } from '../../src/state.js';
+import { CXL_MBOX_OP } from '../../src/wire/cxl.js';
+import type { CheckResult } from './outcomes.js';
+
+export const PMD_SIZE = 2 * 1024 * 1024;
+export const NULL_UUID = '00000000-0000-0000-0000-000000000000';
+export const DC_EVENT_ADD = 0;
+export const DC_EVENT_RELEASE = 1;
+export const DC_EVENT_FORCED = 2;
+
+/** The read-only slice of a DcdSystem that checkers may use at quiescence. */
+export interface SysLike {
+  knobs?: Partial<KnobValues>;
+  lockOrderReports?(): LockOrderReport[];
+  hungReports?(): HungReport[];
+  /** the system report log (lock-order, hung-wait and assert-held reports) */
+  sys?: { reports: { read<T = unknown>(): T[] } };
+  /** host tables, read only (handles in events resolve here while their records are live) */
+  host?: Pick<HostState, 'tags' | 'regions' | 'daxDevs'>;
+}
+
+/** Event of one type, with its decoded envelope. */
+export type Ev<T extends RuntimeEvent['type']> = Extract<RuntimeEvent, { type: T }>;
+
+/** Bounded, keyed findings: the same violation seen continuously and at quiescence is one entry. */
+export class Findings {
+  static readonly MAX = 64;
+  private readonly map = new Map<string, CheckResult>();
+  private dropped = 0;
+
+  add(key: string, r: CheckResult): void {
+    if (this.map.has(key)) return;
+    if (this.map.size >= Findings.MAX) {
+      this.dropped++;
+      return;
+    }
+    this.map.set(key, r);
+  }
+
+  has(key: string): boolean {
+    return this.map.has(key);
+  }
+
+  list(): CheckResult[] {
+    const out = [...this.map.values()];
+    const last = out[out.length - 1];
+    if (this.dropped > 0 && last) out.push({ ...last, detail: `${this.dropped} further findings not kept (limit ${Findings.MAX})` });
+    return out;
+  }
+
+  /** Findings whose outcome's invariant is `inv` (to decide whether to report `held(inv)`). */
+  anyFor(inv: string): boolean {
+    for (const r of this.map.values()) if (r.invariant === inv) return true;
+    return false;
+  }
+
+  clear(): void {
+    this.map.clear();
+    this.dropped = 0;
+  }
+}
+
+export function hex(n: number): string {
+  return n < 0 ? `-0x${(-n).toString(16)}` : `0x${n.toString(16)}`;
+}
+
+export function rng(dpa: number, len: number): string {
+  return `[${hex(dpa)}+${hex(len)}]`;
+}
+
+/** Short tag for messages: "null" or the first 8 hex digits. */
+export function tagStr(uuid: string): string {
+  return uuid === NULL_UUID ? 'null' : uuid;
+}
+
+export function contains(outerStart: number, outerLen: number, start: number, len: number): boolean {
+  return outerStart <= start && start + len <= outerStart + outerLen;
+}
+
+export function overlaps(aStart: number, aLen: number, bStart: number, bLen: number): boolean {
+  return aStart < bStart + bLen && bStart < aStart + aLen;
+}
+
+/** Regions of a state, without the scenario aliases (an alias key points at the same view). */
+export function stateRegions(state: SystemState): RegionView[] {
+  return Object.entries(state.regions).filter(([k, v]) => k === v.name).map(([, v]) => v);
+}
+
+export function stateDaxDevices(state: SystemState): DaxDeviceView[] {
+  return Object.entries(state.daxDevices).filter(([k, v]) => k === v.name).map(([, v]) => v);
+}
+
+/**
+ * Unwrap the device's 16-bit event handles (1..0xffff, wrapping to 1) into a monotonic number per
+ * memdev. Records may arrive out of handle order (parallel handlers), so a handle far below the
+ * highest seen is taken as the next epoch and one far above as a late record of the previous one.
+ * Limit: a device reset (handles restart at 1) within one checker epoch looks like a wrap.
+ */
+export class HandleUnwrapper {
+  private readonly max = new Map<number, number>();
+
+  unwrap(memdev: number, raw: number): number {
+    const hi = this.max.get(memdev);
+    if (hi === undefined) {
+      this.max.set(memdev, raw);
+      return raw;
+    }
+    const epoch = Math.floor((hi - 1) / 0xffff);
+    let v = epoch * 0xffff + raw;
+    if (v < hi - 0x8000) v += 0xffff;
+    else if (v > hi + 0x8000 && v > 0xffff) v -= 0xffff;
+    if (v > hi) this.max.set(memdev, v);
+    return v;
+  }
+
+  clear(): void {
+    this.max.clear();
+  }
+}
+
+/**
+ * Why might a host-tracked extent not be device-accepted? Fed the same events as its checker, it
+ * knows (a) memdevs where some Add DC Response failed at the mailbox (H10: the host does not roll
+ * back groups it onlined), and (b) extents the recovery scan realized (existing=1) that match a
+ * runtime Add record no response had listed yet (H2: the scan adopted a half-staged chain).
+ */
+export class HostDeviceExplainer {
+  private readonly failedResponse = new Map<number, string>();
+  /** per memdev: "dpa:len" of runtime Add records not (yet) listed in a response */
+  private readonly unanswered = new Map<number, Set<string>>();
+  /** per memdev: "dpa:len" of recovered extents that matched an unanswered runtime record */
+  private readonly adopted = new Map<number, Set<string>>();
+
+  onEvent(e: DecodedEvent): void {
+    const ev = e.ev;
+    switch (ev.type) {
+      case 'mbox':
+        if (ev.opcode === CXL_MBOX_OP.ADD_DC_RESPONSE && ev.rc !== 0 && !this.failedResponse.has(ev.memdev)) {
+          this.failedResponse.set(ev.memdev, `Add DC Response on mem${ev.memdev} failed with rc ${ev.rc} (${ev.nrExtents} entries from ${hex(ev.dpa)})`);
+        }
+        break;
+      case 'response':
+        if (ev.rc !== 0 && !this.failedResponse.has(ev.memdev)) this.failedResponse.set(ev.memdev, `response ${ev.chain} on mem${ev.memdev} failed (rc ${ev.rc})`);
+        break;
+      case 'dc-record':
+        if (ev.eventType === DC_EVENT_ADD) setOf(this.unanswered, ev.memdev).add(`${ev.dpa}:${ev.len}`);
+        break;
+      case 'response-extent':
+        this.unanswered.get(ev.memdev)?.delete(`${ev.dpa}:${ev.len}`);
+        break;
+      case 'extent-tracked':
+        if (ev.existing === 1 && this.unanswered.get(ev.memdev)?.has(`${ev.dpa}:${ev.len}`)) setOf(this.adopted, ev.memdev).add(`${ev.dpa}:${ev.len}`);
+        break;
+      default:
+        break;
+    }
+  }
+
+  /** 'h10' / 'h2' with the reason, or null when nothing in the run explains a host-only extent. */
+  explain(memdev: number, dpa?: number, len?: number): { hazard: 'h10' | 'h2'; why: string } | null {
+    if (dpa !== undefined && len !== undefined && this.adopted.get(memdev)?.has(`${dpa}:${len}`)) {
+      return { hazard: 'h2', why: `extent ${rng(dpa, len)} was realized by the recovery scan from a half-staged runtime chain` };
+    }
+    if (dpa === undefined && (this.adopted.get(memdev)?.size ?? 0) > 0) {
+      return { hazard: 'h2', why: `the recovery scan on mem${memdev} adopted half-staged runtime extents` };
+    }
+    const f = this.failedResponse.get(memdev);
+    return f ? { hazard: 'h10', why: f } : null;
+  }
+
+  /** Is there any failed response on any memdev (for checks that do not know the memdev)? */
+  anyFailure(): string | null {
+    for (const v of this.failedResponse.values()) return v;
+    return null;
+  }
+
+  clear(): void {
+    this.failedResponse.clear();
+    this.unanswered.clear();
+    this.adopted.clear();
+  }
+}
+
+export function setOf<K, V>(m: Map<K, Set<V>>, k: K): Set<V> {
+  let s = m.get(k);
+  if (!s) {
+    s = new Set<V>();
+    m.set(k, s);
+  }
+  return s;
+}
+
+export function listOf<K, V>(m: Map<K, V[]>, k: K): V[] {
+  let s = m.get(k);
+  if (!s) {
+    s = [];
+    m.set(k, s);
+  }
+  return s;
+}
+
+/** Host-side region facts by region handle, when the system is available and the record live. */
+export function regionFacts(sys: SysLike, region: number): { id: number; edDpaStart: number; size: number; memdev: number } | null {
+  const R = sys.host?.regions;
+  if (!R || !R.isLive(region)) return null;
+  return { id: R.get(region, 'id'), edDpaStart: R.get(region, 'edDpaStart'), size: R.get(region, 'size'), memdev: R.get(region, 'memdev') };
+}

@@ -1,0 +1,188 @@
+/**
+ * DOC: data checker — bytes written through a DAX device read back intact until that device is
+ * destroyed (product.md §6), and a DAX access to mapped bytes is not refused by the device
+ * (host-kernel.md §8.1-16 seen from user space; H10).
+ *
+ * What "still alive, ranges unchanged" means from the events. A `data` event names the device by
+ * its host-table handle, which carries a generation: a destroyed device's handle never comes back
+ * (up to the 15-bit generation wrap), so every data event is about a live device at that instant.
+ * dax_access emits no data event for a disabled device or an access beyond the device's current
+ * size — so after a trim to 0 a verify cannot fail with an event. A device's ranges change only
+ * by (a) a new successful `claim` on it (after a trim) — the write log restarts; (b) the removal of
+ * one of the extents backing it (`extent-untracked` of an extent of its region with its tag, or
+ * any untagged extent of its region for an untagged claim: conservative, the claim does not say
+ * which one it took) — the write log restarts; (c) a Forced Release record on its region's memdev
+ * (the device may take the memory back) — the write log restarts.
+ *
+ * Invariants verified:
+ *  - a failed verify (`data` write=0 ok=0) of [off, off+len) on device D is `data-lost` when an
+ *    earlier successful write on D with the same pattern covers the range, no write overlapping
+ *    it with another pattern came between (in ring order), D's ranges did not change since, and —
+ *    judged at quiescence — no other thread wrote an overlapping other pattern on D later in the
+ *    ring (such a write may have run concurrently with the verify: a user-space data race);
+ *  - a failed write (`data` write=1 ok=0) means the device refused bytes the host maps (writes
+ *    never mismatch): `dax-access-refused-h10` when the run explains it (an Add DC Response
+ *    failed on that memdev, or the recovery scan adopted half-staged runtime extents — H10/H2),
+ *    else `dax-access-refused`.
+ *
+ * Not verified (and why):
+ *  - which device bytes a data event touched: the event has device offsets, not DPAs, so two
+ *    devices aliasing the same bytes are caught by dax.ts's `dax-double-map`, not here;
+ *  - a failed verify with no covering write: the data event does not say "refused" vs
+ *    "mismatch", and a verify of bytes another thread overwrote (or nobody wrote) is a user-space
+ *    race or a caller error, not a kernel fault — not judged;
+ *  - verifies that succeed are not cross-checked against the last write (a success is the
+ *    expected outcome; a verify can only report what its caller asked for);
+ *  - claims whose region never had an extent tracked (unknown memdev) cannot be explained by
+ *    H10/H2 and are judged forbidden on a refused access.
+ */
+import type { DecodedEvent } from '../../src/protocol.js';
+import type { CheckerResult, SystemState } from '../../src/state.js';
+import type { Checker } from '../../src/runtime/system.js';
+import { DC_EVENT_FORCED, Findings, HostDeviceExplainer, contains, overlaps, rng, tagStr, type SysLike } from './common.js';
+import { finding, held, INV } from './outcomes.js';
+
+interface Write {
+  offset: number;
+  len: number;
+  pattern: number;
+  thread: number;
+  idx: number;
+}
+
+interface Dev {
+  region: number;
+  uuid: string | null;
+  /** writes since the last range change */
+  writes: Write[];
+}
+
+interface Suspect {
+  dev: number;
+  offset: number;
+  len: number;
+  pattern: number;
+  thread: number;
+  idx: number;
+  write: Write;
+}
+
+/** per device: writes kept for the quiescent re-check (a limit on everything) */
+const MAX_WRITES = 4096;
+
+export class DataChecker implements Checker {
+  readonly name = 'data';
+  private readonly findings = new Findings();
+  private readonly explainer = new HostDeviceExplainer();
+  private readonly devs = new Map<number, Dev>();
+  private readonly allWrites = new Map<number, Write[]>();
+  private readonly extents = new Map<number, { region: number; uuid: string }>();
+  private readonly regionMemdev = new Map<number, number>();
+  private readonly suspects: Suspect[] = [];
+  private readonly refused: { dev: number; offset: number; len: number }[] = [];
+  private idx = 0;
+
+  private dev(d: number): Dev {
+    let x = this.devs.get(d);
+    if (!x) {
+      x = { region: -1, uuid: null, writes: [] };
+      this.devs.set(d, x);
+    }
+    return x;
+  }
+
+  onEvent(e: DecodedEvent): void {
+    const ev = e.ev;
+    const idx = this.idx++;
+    this.explainer.onEvent(e);
+    switch (ev.type) {
+      case 'extent-tracked':
+        this.extents.set(ev.extent, { region: ev.region, uuid: ev.uuid });
+        this.regionMemdev.set(ev.region, ev.memdev);
+        return;
+      case 'extent-untracked': {
+        const x = this.extents.get(ev.extent);
+        this.extents.delete(ev.extent);
+        if (!x) return;
+        for (const d of this.devs.values()) if (d.region === x.region && (d.uuid === null || d.uuid === x.uuid)) d.writes = [];
+        return;
+      }
+      case 'dc-record':
+        if (ev.eventType === DC_EVENT_FORCED) {
+          for (const d of this.devs.values()) if (this.regionMemdev.get(d.region) === ev.memdev) d.writes = [];
+        }
+        return;
+      case 'claim':
+        if (ev.rc === 0) this.devs.set(ev.dev, { region: ev.region, uuid: ev.uuid, writes: [] });
+        return;
+      case 'data': {
+        const d = this.dev(ev.dev);
+        if (ev.write === 1) {
+          if (ev.ok !== 1) {
+            this.refused.push({ dev: ev.dev, offset: ev.offset, len: ev.len });
+            return;
+          }
+          const w: Write = { offset: ev.offset, len: ev.len, pattern: ev.pattern, thread: e.thread, idx };
+          d.writes.push(w);
+          if (d.writes.length > MAX_WRITES) d.writes.shift();
+          const all = this.allWrites.get(ev.dev) ?? [];
+          all.push(w);
+          if (all.length > MAX_WRITES) all.shift();
+          this.allWrites.set(ev.dev, all);
+          return;
+        }
+        if (ev.ok === 1) return;
+        const cover = this.coveringWrite(d, ev.offset, ev.len, ev.pattern);
+        if (cover) this.suspects.push({ dev: ev.dev, offset: ev.offset, len: ev.len, pattern: ev.pattern, thread: e.thread, idx, write: cover });
+        return;
+      }
+      default:
+        return;
+    }
+  }
+
+  /** The latest write with this pattern covering the range, not overwritten since by another pattern. */
+  private coveringWrite(d: Dev, offset: number, len: number, pattern: number): Write | null {
+    for (let i = d.writes.length - 1; i >= 0; i--) {
+      const w = d.writes[i]!;
+      if (!overlaps(w.offset, w.len, offset, len)) continue;
+      if (w.pattern !== pattern) return null; // overwritten (or never this pattern)
+      if (contains(w.offset, w.len, offset, len)) return w;
+    }
+    return null;
+  }
+
+  atQuiescence(_state: SystemState, _sys: SysLike): CheckerResult[] {
+    const out = new Findings();
+    for (const s of this.suspects) {
+      const racing = (this.allWrites.get(s.dev) ?? []).find((w) => w.idx > s.write.idx && w.thread !== s.thread && w.pattern !== s.pattern && overlaps(w.offset, w.len, s.offset, s.len));
+      if (racing) continue;
+      const d = this.devs.get(s.dev);
+      out.add(`lost:${s.dev}:${s.idx}`, finding('data-lost',
+        `dax device ${s.dev} (tag ${d?.uuid ? tagStr(d.uuid) : '?'}): verify of ${rng(s.offset, s.len)} pattern ${s.pattern} failed; the write at event ${s.write.idx} covered it and the device's ranges did not change since`));
+    }
+    for (const r of this.refused) {
+      const d = this.devs.get(r.dev);
+      const memdev = d ? this.regionMemdev.get(d.region) : undefined;
+      const ex = memdev === undefined ? null : this.explainer.explain(memdev);
+      const what = `dax device ${r.dev} (tag ${d?.uuid ? tagStr(d.uuid) : '?'}): write of ${rng(r.offset, r.len)} was refused`;
+      if (ex) out.add(`refused:${r.dev}:${r.offset}`, finding('dax-access-refused-h10', `${what}; ${ex.why}`));
+      else out.add(`refused:${r.dev}:${r.offset}`, finding('dax-access-refused', `${what}; no failed response explains it`));
+    }
+    const results = [...this.findings.list(), ...out.list()];
+    if (!results.some((r) => r.invariant === INV.data)) results.push(held(INV.data));
+    return results;
+  }
+
+  reset(): void {
+    this.findings.clear();
+    this.explainer.clear();
+    this.devs.clear();
+    this.allWrites.clear();
+    this.extents.clear();
+    this.regionMemdev.clear();
+    this.suspects.length = 0;
+    this.refused.length = 0;
+    this.idx = 0;
+  }
+}

@@ -1,0 +1,283 @@
+/**
+ * DOC: extents checker — what the host tracks versus what it answers and what the device holds
+ * (host-kernel.md §2.4–§2.9, §7.2, §8.1-3/4/6/7/8/13/14/16; hazards H2, H10, H11, §8.2 partial
+ * groups).
+ *
+ * Model. `extent-tracked` / `extent-untracked` replay the host-tracked set (dc_extent devices)
+ * per memdev, with each extent's region, group, seq and whether the recovery scan realized it
+ * (`existing`). `response-extent` events are checked against that set at the instant they are
+ * emitted (inside cxl_send_dc_response, before the mailbox command). `scan-done` marks regions
+ * whose existing-extent scan succeeded. Add `dc-record`s give the device-stamped sequence
+ * numbers. The quiescent state gives the device's accepted list.
+ *
+ * Invariants verified:
+ *  - 8.1-3 every extent a response lists is contained in an extent tracked on the same memdev at
+ *    that moment (`response-lists-untracked`), continuously;
+ *  - 8.1-4 a runtime extent whose Release DC is sent (`extent-untracked` sentRelease=1) was listed
+ *    by some response while tracked (`released-unaccepted`), continuously;
+ *  - 8.1-7 tracked extents of one memdev never overlap in DPA (`extent-overlap`), continuously;
+ *  - 8.1-8 tracked extents are PMD-aligned with non-zero length (`extent-misaligned`),
+ *    continuously; at quiescence each lies inside its region's endpoint decoder
+ *    (`extent-outside-region`) — unless it lies in another region of the same memdev, which is
+ *    H11's wrong parenting (`wrong-region-parent`, known); the state's region extents are also
+ *    checked against the region size;
+ *  - 8.1-6 at quiescence every live group has distinct seq_nums (`sequence-broken`) forming
+ *    base..base+n-1 (base 0; 1 for sharable groups under v10-seq); a gap is a partial
+ *    realization (`partial-group-cxl`, known: 8.2 group all-or-none at the CXL layer); a sharable
+ *    runtime member's seq equals the shared_extn_seq of the record that offered it
+ *    (`sequence-broken`), continuously;
+ *  - 8.1-13 after a release acknowledged for group G (`release-outcome` acked), no member of G is
+ *    still tracked at quiescence (`group-release-incomplete`);
+ *  - 8.1-14 no runtime extent (existing=0) is tracked on a region before its `scan-done` rc=0
+ *    (`scan-gate-bypassed`; `scan-gate=off` is named in the detail). Judged at quiescence: when
+ *    the gate is on and the region's scan-done rc=0 arrived later, the extent passed the gate
+ *    after cxl_region_add_existing_extents published extents_scanned but before it emitted
+ *    scan-done — `scan-gate-emit-race`, acceptable;
+ *  - 8.1-16 at quiescence every region extent (state, via the region's dpaOffset) lies inside a
+ *    device-accepted extent of its memdev (`host-extent-not-accepted`), unless the run explains
+ *    it: the recovery scan adopted a half-staged runtime chain (`host-extent-adopted-h2`, H2) or
+ *    an Add DC Response on that memdev failed at the mailbox (`host-extent-not-accepted-h10`,
+ *    H10 — this includes a cxl-test device refusing an out-of-offer-order response, O1).
+ *
+ * Not verified (and why):
+ *  - 8.1-9 HPA mapping as a separate property: the state exposes only region-relative offsets,
+ *    so it is checked implicitly (offset + dpaOffset must land in a device-accepted extent);
+ *  - the reverse of 8.1-16 (device-accepted ⊆ host-tracked): §8.2 says v11 does not guarantee it
+ *    ("no lost extent"), and capacity outside every region is legitimately untracked;
+ *  - surfaced-set = tracked-set is the DAX checker's conservation check (dax.ts);
+ *  - extents whose release is delayed by open references are only judged at quiescence;
+ *  - without the host tables (unit tests), region containment and the precise H2/H10 attribution
+ *    per extent fall back to the state and to a per-memdev explanation.
+ */
+import type { DecodedEvent } from '../../src/protocol.js';
+import { RELEASE_REASON } from '../../src/protocol.js';
+import type { CheckerResult, SystemState } from '../../src/state.js';
+import type { Checker } from '../../src/runtime/system.js';
+import {
+  DC_EVENT_ADD, DC_EVENT_RELEASE, Findings, HostDeviceExplainer, NULL_UUID, PMD_SIZE, contains, listOf, overlaps,
+  regionFacts, rng, stateRegions, tagStr, type SysLike,
+} from './common.js';
+import { finding, held, INV } from './outcomes.js';
+
+interface Tracked {
+  extent: number;
+  memdev: number;
+  region: number;
+  dpa: number;
+  len: number;
+  uuid: string;
+  seq: number;
+  group: number;
+  existing: boolean;
+  shareable: boolean;
+  idx: number;
+  listed: boolean;
+}
+
+export class ExtentsChecker implements Checker {
+  readonly name = 'extents';
+  private readonly findings = new Findings();
+  private readonly explainer = new HostDeviceExplainer();
+  private readonly tracked = new Map<number, Tracked>();
+  private readonly scanned = new Map<number, number>(); // region -> idx of its first scan-done rc=0
+  private readonly gateSuspects: { t: Tracked; idx: number }[] = [];
+  /** per memdev "dpa:len" -> shared_extn_seq of the last Add record offering it */
+  private readonly offeredSeq = new Map<number, Map<string, number>>();
+  /** per thread: the group a Release record is about (to judge its acknowledgement) */
+  private readonly releasing = new Map<number, { group: number; memdev: number; dpa: number; len: number } | null>();
+  private readonly ackedGroups = new Map<number, string>();
+  private idx = 0;
+
+  onEvent(e: DecodedEvent): void {
+    const ev = e.ev;
+    const idx = this.idx++;
+    this.explainer.onEvent(e);
+    switch (ev.type) {
+      case 'dc-record': {
+        if (ev.eventType === DC_EVENT_ADD) {
+          let m = this.offeredSeq.get(ev.memdev);
+          if (!m) { m = new Map(); this.offeredSeq.set(ev.memdev, m); }
+          m.set(`${ev.dpa}:${ev.len}`, ev.seq);
+        } else if (ev.eventType === DC_EVENT_RELEASE) {
+          const t = this.findTracked(ev.memdev, ev.dpa, ev.len, ev.uuid);
+          this.releasing.set(e.thread, t ? { group: t.group, memdev: ev.memdev, dpa: ev.dpa, len: ev.len } : null);
+        }
+        return;
+      }
+      case 'release-outcome': {
+        const r = this.releasing.get(e.thread);
+        this.releasing.delete(e.thread);
+        if (r && ev.reason === RELEASE_REASON.acked && r.memdev === ev.memdev) {
+          this.ackedGroups.set(r.group, `release ${rng(r.dpa, r.len)} on mem${r.memdev}`);
+        }
+        return;
+      }
+      case 'scan-done':
+        if (ev.rc === 0 && !this.scanned.has(ev.region)) this.scanned.set(ev.region, idx);
+        return;
+      case 'extent-tracked': {
+        const t: Tracked = {
+          extent: ev.extent, memdev: ev.memdev, region: ev.region, dpa: ev.dpa, len: ev.len, uuid: ev.uuid, seq: ev.seq,
+          group: ev.group, existing: ev.existing === 1, shareable: ev.shareable === 1, idx, listed: false,
+        };
+        const what = `extent ${ev.extent} ${rng(t.dpa, t.len)} tag ${tagStr(t.uuid)} on mem${t.memdev}`;
+        if (t.len <= 0 || t.dpa % PMD_SIZE !== 0 || t.len % PMD_SIZE !== 0) {
+          this.findings.add(`align:${ev.extent}`, finding('extent-misaligned', `${what} is not ${PMD_SIZE}-aligned`));
+        }
+        for (const o of this.tracked.values()) {
+          if (o.memdev === t.memdev && overlaps(o.dpa, o.len, t.dpa, t.len)) {
+            this.findings.add(`overlap:${ev.extent}:${o.extent}`, finding('extent-overlap', `${what} overlaps tracked extent ${o.extent} ${rng(o.dpa, o.len)} tag ${tagStr(o.uuid)}`));
+          }
+        }
+        if (!t.existing && !this.scanned.has(t.region) && this.gateSuspects.length < Findings.MAX) this.gateSuspects.push({ t, idx });
+        if (!t.existing && t.shareable) {
+          const dev = this.offeredSeq.get(t.memdev)?.get(`${t.dpa}:${t.len}`);
+          if (dev !== undefined && dev !== t.seq) {
+            this.findings.add(`seqdev:${ev.extent}`, finding('sequence-broken', `${what}: host seq ${t.seq} but the device stamped shared_extn_seq ${dev}`));
+          }
+        }
+        this.tracked.set(ev.extent, t);
+        return;
+      }
+      case 'extent-untracked': {
+        const t = this.tracked.get(ev.extent);
+        this.tracked.delete(ev.extent);
+        if (t && ev.sentRelease === 1 && !t.existing && !t.listed) {
+          this.findings.add(`xor:${ev.extent}`, finding('released-unaccepted',
+            `Release DC sent for runtime extent ${ev.extent} ${rng(t.dpa, t.len)} tag ${tagStr(t.uuid)} on mem${t.memdev}, which no response listed`));
+        }
+        return;
+      }
+      case 'response-extent': {
+        let found = false;
+        for (const t of this.tracked.values()) {
+          if (t.memdev === ev.memdev && contains(t.dpa, t.len, ev.dpa, ev.len)) {
+            t.listed = true;
+            found = true;
+          }
+        }
+        if (!found) {
+          this.findings.add(`listed:${ev.memdev}:${ev.chain}:${ev.dpa}`, finding('response-lists-untracked',
+            `mem${ev.memdev} response ${ev.chain} lists ${rng(ev.dpa, ev.len)}, not contained in any extent tracked at that moment`));
+        }
+        return;
+      }
+      default:
+        return;
+    }
+  }
+
+  private findTracked(memdev: number, dpa: number, len: number, uuid: string): Tracked | null {
+    for (const t of this.tracked.values()) if (t.memdev === memdev && t.uuid === uuid && contains(t.dpa, t.len, dpa, len)) return t;
+    return null;
+  }
+
+  atQuiescence(state: SystemState, sys: SysLike): CheckerResult[] {
+    const out = new Findings();
+    this.judgeGate(out, sys);
+    this.judgeGroups(out, sys);
+    this.judgeContainment(out, state, sys);
+    this.judgeHostSubset(out, state, sys);
+    for (const t of this.tracked.values()) {
+      const why = this.ackedGroups.get(t.group);
+      if (why) out.add(`whole:${t.group}`, finding('group-release-incomplete', `${why} was acknowledged, yet extent ${t.extent} ${rng(t.dpa, t.len)} of group ${t.group} is still tracked`));
+    }
+    const results = [...this.findings.list(), ...out.list()];
+    const seen = new Set(results.map((r) => r.invariant));
+    for (const inv of [INV.listed, INV.xor, INV.overlap, INV.containment, INV.seq, INV.wholeGroup, INV.scanGate, INV.hostSubset]) {
+      if (!seen.has(inv)) results.push(held(inv));
+    }
+    return results;
+  }
+
+  private judgeGate(out: Findings, sys: SysLike): void {
+    const gateOff = sys.knobs?.['scan-gate'] === 'off';
+    for (const { t, idx } of this.gateSuspects) {
+      const later = this.scanned.get(t.region);
+      const what = `runtime extent ${t.extent} ${rng(t.dpa, t.len)} tag ${tagStr(t.uuid)} tracked on region handle ${t.region}`;
+      if (later !== undefined && later > idx && !gateOff) {
+        out.add(`gate:${t.extent}`, finding('scan-gate-emit-race', `${what} ${later - idx} events before the region's scan-done (extents_scanned was already published)`));
+      } else {
+        out.add(`gate:${t.extent}`, finding('scan-gate-bypassed', `${what} before its existing-extent scan succeeded${later === undefined ? ' (never, by quiescence)' : ''}${gateOff ? ' — scan-gate=off' : ''}`));
+      }
+    }
+  }
+
+  private judgeGroups(out: Findings, sys: SysLike): void {
+    const groups = new Map<number, Tracked[]>();
+    for (const t of this.tracked.values()) listOf(groups, t.group).push(t);
+    for (const [g, members] of groups) {
+      const seqs = members.map((t) => t.seq).sort((a, b) => a - b);
+      const shareable = members.some((t) => t.shareable);
+      const base = shareable && sys.knobs?.['v10-seq'] === 'on' ? 1 : 0;
+      const desc = `group ${g} tag ${tagStr(members[0]?.uuid ?? NULL_UUID)} on mem${members[0]?.memdev ?? '?'} (${shareable ? 'sharable' : 'non-sharable'}) seqs ${seqs.join(',')}`;
+      if (new Set(seqs).size !== seqs.length) {
+        out.add(`seqdup:${g}`, finding('sequence-broken', `${desc}: duplicate seq_num`));
+      } else if (seqs.some((s, i) => s !== base + i)) {
+        out.add(`seqgap:${g}`, finding('partial-group-cxl', `${desc}: not ${base}..${base + seqs.length - 1} — members were omitted at realization`));
+      }
+    }
+  }
+
+  private judgeContainment(out: Findings, state: SystemState, sys: SysLike): void {
+    for (const r of stateRegions(state)) {
+      for (const x of r.extents) {
+        const what = `${r.name}/${x.name ?? '?'} offset ${rng(x.offset, x.length)}`;
+        if (x.length <= 0 || x.offset % PMD_SIZE !== 0 || x.length % PMD_SIZE !== 0) out.add(`salign:${r.name}:${x.offset}`, finding('extent-misaligned', `${what} is not ${PMD_SIZE}-aligned`));
+        if (x.offset < 0 || x.offset + x.length > r.size) out.add(`sout:${r.name}:${x.offset}`, finding('extent-outside-region', `${what} lies outside the region (size ${r.size})`));
+      }
+    }
+    const R = sys.host?.regions;
+    if (!R) return;
+    for (const t of this.tracked.values()) {
+      const f = regionFacts(sys, t.region);
+      if (!f || contains(f.edDpaStart, f.size, t.dpa, t.len)) continue;
+      let other: number | null = null;
+      for (const r of R.live()) {
+        if (R.get(r, 'memdev') === t.memdev && contains(R.get(r, 'edDpaStart'), R.get(r, 'size'), t.dpa, t.len)) other = R.get(r, 'id');
+      }
+      const what = `extent ${t.extent} ${rng(t.dpa, t.len)} tag ${tagStr(t.uuid)} parented to region${f.id} (decoder ${rng(f.edDpaStart, f.size)})`;
+      if (other !== null) out.add(`parent:${t.extent}`, finding('wrong-region-parent', `${what} lies in region${other}`));
+      else out.add(`ed:${t.extent}`, finding('extent-outside-region', `${what} lies outside every decoder of mem${t.memdev}`));
+    }
+  }
+
+  private judgeHostSubset(out: Findings, state: SystemState, sys: SysLike): void {
+    const memdevNames = Object.keys(state.memdevs);
+    const R = sys.host?.regions;
+    for (const r of stateRegions(state)) {
+      const md = state.memdevs[r.memdev];
+      if (!md) continue;
+      const memdev = memdevNames.indexOf(r.memdev);
+      let edStart: number | null = null;
+      if (R) for (const h of R.live()) if (`region${R.get(h, 'id')}` === r.name) edStart = R.get(h, 'edDpaStart');
+      for (const x of r.extents) {
+        const devOff = r.dpaOffset + x.offset;
+        if (md.accepted.some((a) => contains(a.offset, a.length, devOff, x.length))) continue;
+        const abs = edStart === null ? undefined : edStart + x.offset;
+        let ex = this.explainer.explain(memdev, abs, abs === undefined ? undefined : x.length);
+        if (!ex) {
+          const failed = state.trace.mailbox.find((mb) => mb.memdev === r.memdev && mb.opcode === 'ADD_DC_RESPONSE' && mb.rc !== 'SUCCESS');
+          if (failed) ex = { hazard: 'h10', why: `Add DC Response on ${r.memdev} failed with ${failed.rc} (trace.mailbox)` };
+        }
+        const what = `${r.name}/${x.name ?? '?'} (device offset ${rng(devOff, x.length)}, tag ${tagStr(x.uuid)}) is not inside any extent ${r.memdev} accepted`;
+        const key = `subset:${r.name}:${x.offset}`;
+        if (ex?.hazard === 'h2') out.add(key, finding('host-extent-adopted-h2', `${what}; ${ex.why}`));
+        else if (ex?.hazard === 'h10') out.add(key, finding('host-extent-not-accepted-h10', `${what}; ${ex.why}`));
+        else out.add(key, finding('host-extent-not-accepted', `${what}; every Add DC Response on ${r.memdev} succeeded`));
+      }
+    }
+  }
+
+  reset(): void {
+    this.findings.clear();
+    this.explainer.clear();
+    this.tracked.clear();
+    this.scanned.clear();
+    this.gateSuspects.length = 0;
+    this.offeredSeq.clear();
+    this.releasing.clear();
+    this.ackedGroups.clear();
+    this.idx = 0;
+  }
+}

@@ -1,0 +1,133 @@
+/**
+ * DOC: the outcome vocabulary of the checkers — one stable, readable name per thing a run can end
+ * in, with its jcstress class and the invariant (host-kernel.md §8.1) or hazard (§4.4 H1–H13,
+ * §8.2) it maps to. The stress runner counts iterations by these names; `classify()` (index.ts)
+ * turns one iteration's results into exactly one of them.
+ *
+ * Invariants verified: none here (this is a table). Not verified: n/a.
+ *
+ * Rules for the table (a published contract like the scenario format: add freely, rename nothing):
+ *  - a name has exactly one class, forever; a checker that sees "the same thing" under two
+ *    classes uses two names (`lock-order-h2` vs `lock-order-cycle`);
+ *  - the order is the priority `classify()` uses to pick one outcome among several results of
+ *    the same class: forbidden outcomes first, most specific first; then known hazards; then the
+ *    notable acceptable outcomes; `ok` last.
+ */
+import type { CheckerResult } from '../../src/state.js';
+
+export type OutcomeClass = CheckerResult['class'];
+
+export interface OutcomeSpec {
+  class: OutcomeClass;
+  /** the invariant as CheckerResult.invariant spells it, e.g. "8.1-5 tag uniqueness" */
+  invariant: string;
+  /** the hazard or §8.2 row that makes a known-hazard outcome expected for v11, else null */
+  hazard: string | null;
+  /** one line: what was observed */
+  description: string;
+}
+
+// invariant names, spelled once
+export const INV = {
+  cap: '8.1-1 one open chain, staged <= 100',
+  cardinality: '8.1-2 response cardinality',
+  listed: '8.1-3 response lists only tracked extents',
+  xor: '8.1-4 accepted xor released',
+  tag: '8.1-5 tag uniqueness',
+  seq: '8.1-6 sequence density',
+  overlap: '8.1-7 no overlap',
+  containment: '8.1-8 containment and alignment',
+  daxAtomic: '8.1-10 DAX group atomicity',
+  claim: '8.1-11 claim integrity',
+  inUse: '8.1-12 in-use protection',
+  wholeGroup: '8.1-13 whole-group release',
+  scanGate: '8.1-14 scan gate',
+  conservation: '8.1-15 conservation',
+  hostSubset: '8.1-16 host subset of device',
+  watchdog: '8.1-18 watchdog answers open chains only',
+  lockOrder: '8.1-19 lock order',
+  hung: 'product 6 no unreported hung wait',
+  doubleMap: 'product 6 no double mapping',
+  data: 'product 6 data integrity',
+} as const;
+
+const F = (invariant: string, description: string): OutcomeSpec => ({ class: 'forbidden', invariant, hazard: null, description });
+const K = (invariant: string, hazard: string, description: string): OutcomeSpec => ({ class: 'known-hazard', invariant, hazard, description });
+const A = (invariant: string, description: string): OutcomeSpec => ({ class: 'acceptable', invariant, hazard: null, description });
+
+export const OUTCOMES = {
+  // ---------------------------------------------------------------- forbidden
+  'tag-registered-twice': F(INV.tag, 'a uuid was registered while another group held it (what tag-lock=off breaks)'),
+  'chain-mixed': F(INV.cardinality, 'one logical response answered extents of two device chains (what parallel-event-handlers=2 breaks)'),
+  'partial-group-claimed': F(INV.daxAtomic, 'a successful claim saw fewer DAX ranges than the group has CXL members (what group-lock=per-extent breaks)'),
+  'chain-answered-twice': F(INV.cardinality, 'a device chain was answered by two logical responses, not explained by a timeout or a drop'),
+  'chain-answered-out-of-order': F(INV.cardinality, 'a device chain was first answered after a later chain of the same memdev'),
+  'chain-unanswered': F(INV.cardinality, 'a closed device chain was never answered and was not dropped'),
+  'response-unmatched': F(INV.cardinality, 'a response listed an extent no Add record of the memdev offered'),
+  'watchdog-after-close': F(INV.watchdog, 'the watchdog answered a chain whose More=0 record had already closed it'),
+  'staged-over-cap': F(INV.cap, 'more than 100 records were staged in one runtime chain'),
+  'response-lists-untracked': F(INV.listed, 'a response listed an extent the host did not track at that moment'),
+  'released-unaccepted': F(INV.xor, 'a Release DC was sent for a runtime extent no response ever listed'),
+  'extent-overlap': F(INV.overlap, 'two host-tracked extents of one memdev overlap in DPA'),
+  'extent-misaligned': F(INV.containment, 'a host-tracked extent is not PMD (2 MiB) aligned or has no length'),
+  'extent-outside-region': F(INV.containment, "a host-tracked extent lies outside its region's endpoint decoder"),
+  'sequence-broken': F(INV.seq, 'a live group has a duplicate seq_num, or a sharable member whose seq differs from the device-stamped one'),
+  'scan-gate-bypassed': F(INV.scanGate, "a runtime extent became host-tracked on a region before its existing-extent scan succeeded"),
+  'host-extent-not-accepted': F(INV.hostSubset, 'at quiescence a host-tracked extent is not inside any device-accepted extent (no failed response explains it)'),
+  'tag-not-registered': F(INV.tag, 'at quiescence a live tagged extent has a uuid that is not registered'),
+  'registry-mismatch': F(INV.tag, "at quiescence the event-derived registry differs from the host's registry table"),
+  'claim-mismatch': F(INV.claim, 'a successful claim has foreign ranges, a size that is not the sum of its members, or an untagged claim with more than one range'),
+  'release-in-use': F(INV.inUse, 'a release refused as in use changed state, or a live claimed device lost ranges under it'),
+  'group-release-incomplete': F(INV.wholeGroup, 'a release was acknowledged but members of its group are still tracked at quiescence'),
+  'conservation': F(INV.conservation, 'per region: tracked bytes != claimed bytes + available_size, or a DAX range lies outside every tracked extent'),
+  'dax-double-map': F(INV.doubleMap, 'two live DAX device ranges of one region map the same bytes'),
+  'data-lost': F(INV.data, 'a verify failed on a live device after a covering write, with no range change since'),
+  'dax-access-refused': F(INV.data, 'a DAX access to mapped bytes was refused by the device, with no failed response to explain it'),
+  'lock-order-cycle': F(INV.lockOrder, 'lockdep found a lock-order cycle other than the v11 AB-BA'),
+  'hung-wait': F(INV.hung, 'a thread waited on a lock beyond the bound, not involving the v11 AB-BA'),
+  'unnamed-forbidden': F('any', 'a forbidden result from a checker that names no outcome'),
+  // ---------------------------------------------------------------- known hazards (v11 as written)
+  'double-response-after-timeout': K(INV.cardinality, 'H4', 'the watchdog answered a chain, then its late tail was answered again'),
+  'double-response-after-drop': K(INV.cardinality, '8.2 one response per device chain', 'a chain was dropped (S1/S2) and still answered twice'),
+  'chain-redelivered': K(INV.cardinality, '8.2 one response per device chain', 'the device delivered a record twice (Clear failed / handle lie): the host cannot tell it from a new chain'),
+  'watchdog-after-drop': K(INV.watchdog, 'S1 (§2.3: -ENOSPC leaves armed and the timer queued)', 'the watchdog answered a chain the cap had dropped'),
+  'chain-dropped': K(INV.cardinality, '8.2 no lost extent (S1/S2)', 'a closed device chain was dropped without a response'),
+  'host-extent-adopted-h2': K(INV.hostSubset, 'H2', 'the recovery scan adopted half-staged runtime extents the device never accepted'),
+  'host-extent-not-accepted-h10': K(INV.hostSubset, 'H10', 'a host-tracked extent is not device-accepted after a failed Add DC Response'),
+  'dax-access-refused-h10': K(INV.data, 'H10', 'a DAX access was refused by the device after a failed Add DC Response (or an H2 adoption)'),
+  'partial-group-cxl': K(INV.seq, '8.2 group all-or-none at the CXL layer; tail-safe claim (SK-26)', 'a group was onlined without some offered members (per-extent failure)'),
+  'wrong-region-parent': K(INV.containment, 'H11', 'an extent is parented to a region whose decoder does not contain it'),
+  'tag-leaked': K(INV.tag, 'H6', 'a uuid stays registered with no live extent (lost nr_extents decrement)'),
+  'lock-order-h2': K(INV.lockOrder, 'H2', 'lockdep cycle through device_lock(cxlr_dax) -> add_ctx.lock (recovery vs runtime add)'),
+  'hung-wait-h2': K(INV.hung, 'H2', 'hung wait between add_ctx.lock and device_lock(cxlr_dax) (recovery vs runtime add)'),
+  'assert-held-h12': K(INV.lockOrder, 'H12', "lockdep_assert_held failed in __cxlr_notify_extent (scan realizing another region's extent)"),
+  'unnamed-known-hazard': K('any', 'unspecified', 'a known-hazard result from a checker that names no outcome'),
+  // ---------------------------------------------------------------- acceptable, worth a row of their own
+  'scan-gate-emit-race': A(INV.scanGate, 'a runtime extent was tracked just before scan-done was emitted (the flag was already published)'),
+  'chain-open': A(INV.cardinality, 'a device chain is still open at quiescence (no More=0 yet; the watchdog is pending)'),
+  'chain-ignored': A(INV.cardinality, 'the host ignored a closing record (not a DC event uuid), so nothing was staged or answered'),
+  'ok': A('all', 'every checked invariant held'),
+} as const satisfies Record<string, OutcomeSpec>;
+
+export type OutcomeName = keyof typeof OUTCOMES;
+
+export const OUTCOME_NAMES = Object.keys(OUTCOMES) as OutcomeName[];
+
+/** A CheckerResult that also names its outcome (extra field: the runner reads it via classify()). */
+export interface CheckResult extends CheckerResult {
+  outcome: OutcomeName;
+}
+
+/** A violation (or notable acceptable outcome) of `outcome`, with what was seen. */
+export function finding(outcome: OutcomeName, detail: string): CheckResult {
+  const o: OutcomeSpec = OUTCOMES[outcome];
+  const hz = o.hazard ? `${o.hazard}: ` : '';
+  return { invariant: o.invariant, ok: o.class === 'acceptable', class: o.class, detail: hz + detail, outcome };
+}
+
+/** "This invariant held" — one per invariant a checker verified without a finding. */
+export function held(invariant: string, detail?: string): CheckResult {
+  return detail === undefined
+    ? { invariant, ok: true, class: 'acceptable', outcome: 'ok' }
+    : { invariant, ok: true, class: 'acceptable', detail, outcome: 'ok' };
+}
