@@ -28,8 +28,10 @@ export type RuntimeEvent =
   | { type: 'dc-record'; memdev: number; eventType: number; more: number; dpa: number; len: number; uuid: string; seq: number; hostId: number; regionIndex: number; handle: number }
   /** one mailbox command and its return code (rc -1: timed out) */
   | { type: 'mbox'; memdev: number; opcode: number; rc: number; nrExtents: number; more: number; dpa: number; len: number }
-  /** a runtime chain closed (More=0) or was answered by the watchdog; `chain` numbers it per memdev */
-  | { type: 'chain-closed'; memdev: number; chain: number; staged: number; byTimeout: number }
+  /** a runtime chain closed (More=0) or was answered by the watchdog; `chain` numbers it per memdev;
+   *  `handle` is the device log handle of the last record staged (the closing record for a More=0
+   *  close), 0 when nothing was staged */
+  | { type: 'chain-closed'; memdev: number; chain: number; staged: number; byTimeout: number; handle: number }
   /** one logical Add DC Response: `parts` mailbox commands carrying `nrExtents` entries in all */
   | { type: 'response'; memdev: number; chain: number; nrExtents: number; parts: number; rc: number }
   /** one extent listed in a logical response (emitted before the response event) */
@@ -73,7 +75,7 @@ type FieldKind = 'n' | 'u'; // number (f64) | uuid
 const EVENT_FIELDS: { [K in RuntimeEventType]: [string, FieldKind][] } = {
   'dc-record': [['memdev', 'n'], ['eventType', 'n'], ['more', 'n'], ['dpa', 'n'], ['len', 'n'], ['uuid', 'u'], ['seq', 'n'], ['hostId', 'n'], ['regionIndex', 'n'], ['handle', 'n']],
   'mbox': [['memdev', 'n'], ['opcode', 'n'], ['rc', 'n'], ['nrExtents', 'n'], ['more', 'n'], ['dpa', 'n'], ['len', 'n']],
-  'chain-closed': [['memdev', 'n'], ['chain', 'n'], ['staged', 'n'], ['byTimeout', 'n']],
+  'chain-closed': [['memdev', 'n'], ['chain', 'n'], ['staged', 'n'], ['byTimeout', 'n'], ['handle', 'n']],
   'response': [['memdev', 'n'], ['chain', 'n'], ['nrExtents', 'n'], ['parts', 'n'], ['rc', 'n']],
   'response-extent': [['memdev', 'n'], ['chain', 'n'], ['dpa', 'n'], ['len', 'n']],
   'chain-dropped': [['memdev', 'n'], ['reason', 'n'], ['staged', 'n']],

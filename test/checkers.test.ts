@@ -59,7 +59,7 @@ function dax(name: string, size: number, ranges: { offset: number; length: numbe
 // ---- event builders
 const rec = (handle: number, dpa: number, len: number, more: number, uuid = TAG, eventType = 0, memdev = 0): RuntimeEvent =>
   ({ type: 'dc-record', memdev, eventType, more, dpa: BASE + dpa, len, uuid, seq: 0, hostId: 0, regionIndex: 255, handle });
-const closed = (chain: number, staged: number, byTimeout = 0, memdev = 0): RuntimeEvent => ({ type: 'chain-closed', memdev, chain, staged, byTimeout });
+const closed = (chain: number, staged: number, byTimeout = 0, memdev = 0): RuntimeEvent => ({ type: 'chain-closed', memdev, chain, staged, byTimeout, handle: -1 });
 const rext = (chain: number, dpa: number, len: number, memdev = 0): RuntimeEvent => ({ type: 'response-extent', memdev, chain, dpa: BASE + dpa, len });
 const resp = (chain: number, nrExtents: number, rc = 0, memdev = 0): RuntimeEvent => ({ type: 'response', memdev, chain, nrExtents, parts: 1, rc });
 const tracked = (extent: number, dpa: number, len: number, o: { uuid?: string; seq?: number; group?: number; existing?: number; shareable?: number; region?: number; memdev?: number } = {}): RuntimeEvent => ({

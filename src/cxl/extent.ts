@@ -65,6 +65,7 @@ export function clear_pending_extents(ctx: HostCtx, memdev: number): void {
     if (h.pending.get(p, 'memdev') === memdev) h.pending.free(p);
   }
   h.memdevs.set(m, 'nrPending', 0);
+  h.memdevs.set(m, 'lastHandle', 0);
   const g = h.memdevs.get(m, 'group');
   if (g !== NO_HANDLE && h.groups.isLive(g) && groupMembers(ctx, g).length === 0) freeTagGroup(ctx, g);
   h.memdevs.set(m, 'group', NO_HANDLE);
@@ -129,6 +130,7 @@ export function handle_add_event(ctx: HostCtx, memdev: number, rec: DcEventRecor
       return ENOMEM;
     }
     h.memdevs.set(m, 'nrPending', staged + 1);
+    h.memdevs.set(m, 'lastHandle', rec.hdr.handle);
     if (more) {
       mod_delayed_work(ctx, m);
       h.memdevs.set(m, 'armed', 1);
@@ -164,7 +166,7 @@ export function cxl_dc_add_timeout(ctx: HostCtx, memdev: number): void {
 function sendChainResponse(ctx: HostCtx, memdev: number, m: Handle, list: DcRange[], byTimeout: boolean): number {
   const h = ctx.host;
   const chain = h.memdevs.add(m, 'responses', 1);
-  ctx.emit({ type: 'chain-closed', memdev, chain, staged: h.memdevs.get(m, 'nrPending'), byTimeout: byTimeout ? 1 : 0 });
+  ctx.emit({ type: 'chain-closed', memdev, chain, staged: h.memdevs.get(m, 'nrPending'), byTimeout: byTimeout ? 1 : 0, handle: h.memdevs.get(m, 'lastHandle') });
   return cxl_send_dc_response(ctx, memdev, CXL_MBOX_OP.ADD_DC_RESPONSE, list, chain);
 }
 

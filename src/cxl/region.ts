@@ -130,8 +130,9 @@ export function cxl_region_add_existing_extents(ctx: HostCtx, r: Handle): { rc: 
     if (rc !== EAGAIN) break;
   }
   attempts = Math.min(attempts, CXL_READ_EXTENT_LIST_RETRY);
-  if (rc === 0) h.regions.store(r, 'extentsScanned', 1);
+  // the event precedes the store-release, so no runtime add can be tracked between flag and event
   ctx.emit({ type: 'scan-done', region: r, rc, attempts, found });
+  if (rc === 0) h.regions.store(r, 'extentsScanned', 1);
   return { rc, attempts, found };
 }
 

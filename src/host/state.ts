@@ -55,6 +55,8 @@ export const MEMDEV_SCHEMA = {
   responses: 'i32',
   /** event handler threads currently inside the drain (parallel-event-handlers knob) */
   drainers: 'i32',
+  /** device log handle of the last record staged on the pending list, 0 if none [add_ctx.lock] */
+  lastHandle: 'i32',
 } as const satisfies TableSchema;
 
 /** cxl_extent_list_node: a staged (kmemdup'd) extent on add_ctx.pending_extents. */

@@ -165,10 +165,13 @@ export class ChainsChecker implements Checker {
         this.checkStaged(ev.memdev, ev.staged, `chain-closed ${ev.chain}`, idx);
         const m = this.md(ev.memdev);
         let closeRec: Rec | null;
+        // the host names the last record it staged (0: none); prefer it over arrival-order guesses,
+        // which mistake a record read but not yet staged for the closing one
+        const staged = ev.handle > 0 ? m.recs.get(ev.handle) ?? null : null;
         if (ev.byTimeout) {
-          closeRec = m.lastAdd;
+          closeRec = ev.handle > 0 ? staged : ev.handle === 0 ? null : m.lastAdd;
         } else {
-          closeRec = this.lastByThread.get(`${ev.memdev}:${e.thread}`) ?? null;
+          closeRec = staged ?? this.lastByThread.get(`${ev.memdev}:${e.thread}`) ?? null;
           if (closeRec) closeRec.closed = true;
           if (closeRec && this.awaiting.get(e.thread) === closeRec) this.awaiting.delete(e.thread);
         }

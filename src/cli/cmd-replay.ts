@@ -1,0 +1,28 @@
+/** DOC: `dcd replay TRACE` — exit 0 reproduced, 1 not reproduced (with the divergence), 2 bad input. */
+import { EXIT, type ParsedArgs } from './args.js';
+import type { CliIo } from './main.js';
+import { readTrace } from '../../stress/trace.js';
+import { replayTrace } from '../../stress/replay.js';
+import { WORKLOADS } from '../../stress/workloads.js';
+
+export async function run(a: ParsedArgs, io: CliIo): Promise<number> {
+  if (a.kind !== 'replay') return EXIT.usage;
+  const t = readTrace(a.trace);
+  if (!t.ok) {
+    io.err(`dcd replay: ${t.message}`);
+    return EXIT.usage;
+  }
+  if (!WORKLOADS[t.trace.workload]) {
+    io.err(`dcd replay: ${a.trace}: unknown workload "${t.trace.workload}"`);
+    return EXIT.usage;
+  }
+  const r = await replayTrace(t.trace);
+  if (a.json) io.out(JSON.stringify(r, null, 1));
+  else {
+    io.out(`replay ${a.trace}: workload ${t.trace.workload} seed ${t.trace.seed} iteration ${t.trace.iteration} (${t.trace.steps.length} recorded steps, ${t.trace.recordedFree ? 'free run' : 'controlled run'})`);
+    io.out(`expected ${r.expected}, got ${r.got} (${r.class}) after ${r.attempts} attempt(s): ${r.reproduced ? 'REPRODUCED' : 'NOT reproduced'}`);
+    if (r.detail) io.out(`  ${r.detail}`);
+    if (r.divergence) io.out(`  ${r.divergence}`);
+  }
+  return r.reproduced ? EXIT.ok : EXIT.failed;
+}

@@ -1,0 +1,38 @@
+/**
+ * DOC: merging sharded stress results (`dcd merge results/*.json`): outcome counts add up, the
+ * first seed and trace of each outcome are kept from the lowest iteration, forbidden totals add.
+ */
+import type { OutcomeRow, StressSummary } from './runner.js';
+
+export function mergeSummaries(parts: StressSummary[]): StressSummary {
+  if (parts.length === 0) throw new Error('nothing to merge');
+  const first = parts[0]!;
+  const rows = new Map<string, OutcomeRow>();
+  for (const p of parts) {
+    for (const r of p.outcomes) {
+      const cur = rows.get(r.outcome);
+      if (!cur) { rows.set(r.outcome, { ...r }); continue; }
+      cur.count += r.count;
+      if (r.firstIteration < cur.firstIteration) { cur.firstIteration = r.firstIteration; cur.firstSeed = r.firstSeed; cur.trace = r.trace ?? cur.trace; }
+      if (!cur.trace && r.trace) cur.trace = r.trace;
+    }
+  }
+  const order = { forbidden: 0, 'known-hazard': 1, acceptable: 2 } as const;
+  const iterations = parts.reduce((n, p) => n + p.iterations, 0);
+  const elapsedMs = Math.max(...parts.map((p) => p.elapsedMs));
+  return {
+    ...first,
+    iterations,
+    forbidden: parts.reduce((n, p) => n + p.forbidden, 0),
+    knownHazards: parts.reduce((n, p) => n + p.knownHazards, 0),
+    elapsedMs,
+    iterationsPerSec: parts.reduce((n, p) => n + p.iterationsPerSec, 0),
+    outcomes: [...rows.values()].sort((a, b) => order[a.class] - order[b.class] || b.count - a.count),
+    shard: parts.map((p) => p.shard ?? '?').join(','),
+  };
+}
+
+export function isSummary(j: unknown): j is StressSummary {
+  const s = j as Partial<StressSummary>;
+  return typeof j === 'object' && j !== null && typeof s.iterations === 'number' && Array.isArray(s.outcomes) && typeof s.workload === 'string';
+}
