@@ -36,6 +36,9 @@ export type RuntimeEvent =
   | { type: 'response'; memdev: number; chain: number; nrExtents: number; parts: number; rc: number }
   /** one extent listed in a logical response (emitted before the response event) */
   | { type: 'response-extent'; memdev: number; chain: number; dpa: number; len: number }
+  /** a tag group dropped by a group gate (G1–G4) in cxl_add_pending: `gate` 1..4, its members'
+   *  device sequence numbers min/max, `existing` for the recovery scan */
+  | { type: 'group-dropped'; memdev: number; gate: number; rc: number; n: number; uuid: string; seqMin: number; seqMax: number; shareable: number; existing: number }
   /** a staged chain dropped without a response (S1 -ENOSPC cap, S2 -ENOMEM) */
   | { type: 'chain-dropped'; memdev: number; reason: number; staged: number }
   /** a dc_extent became host-tracked (registered under a cxlr_dax) */
@@ -79,6 +82,7 @@ const EVENT_FIELDS: { [K in RuntimeEventType]: [string, FieldKind][] } = {
   'response': [['memdev', 'n'], ['chain', 'n'], ['nrExtents', 'n'], ['parts', 'n'], ['rc', 'n']],
   'response-extent': [['memdev', 'n'], ['chain', 'n'], ['dpa', 'n'], ['len', 'n']],
   'chain-dropped': [['memdev', 'n'], ['reason', 'n'], ['staged', 'n']],
+  'group-dropped': [['memdev', 'n'], ['gate', 'n'], ['rc', 'n'], ['n', 'n'], ['uuid', 'u'], ['seqMin', 'n'], ['seqMax', 'n'], ['shareable', 'n'], ['existing', 'n']],
   'extent-tracked': [['memdev', 'n'], ['region', 'n'], ['extent', 'n'], ['id', 'n'], ['dpa', 'n'], ['len', 'n'], ['uuid', 'u'], ['seq', 'n'], ['group', 'n'], ['existing', 'n'], ['shareable', 'n']],
   'extent-untracked': [['memdev', 'n'], ['region', 'n'], ['extent', 'n'], ['dpa', 'n'], ['len', 'n'], ['sentRelease', 'n']],
   'tag-registered': [['uuid', 'u'], ['group', 'n'], ['memdev', 'n']],

@@ -221,7 +221,10 @@ export function cxl_add_pending(ctx: HostCtx, memdev: number, existing: boolean)
     list = list.filter((n) => n.uuid !== tag);
     group.sort((a, b) => a.seq - b.seq); // Array.prototype.sort is stable
     const shareable = inPartition(ctx, m, group[0]!.start, group[0]!.len) && h.memdevs.get(m, 'shareable') === 1;
-    if (cxl_validate_group(ctx, memdev, tag, group, shareable) !== 0) {
+    const gate = cxl_validate_group(ctx, memdev, tag, group, shareable);
+    if (gate.rc !== 0) {
+      const seqs = group.map((n) => n.seq);
+      ctx.emit({ type: 'group-dropped', memdev, gate: gate.gate, rc: gate.rc, n: group.length, uuid: tag, seqMin: Math.min(...seqs), seqMax: Math.max(...seqs), shareable: shareable ? 1 : 0, existing: existing ? 1 : 0 });
       for (const n of group) h.pending.free(n.h);
       continue;
     }
@@ -236,15 +239,20 @@ export function cxl_add_pending(ctx: HostCtx, memdev: number, existing: boolean)
   return sendChainResponse(ctx, memdev, m, accepted, false);
 }
 
-/** cxl_validate_group(): the group gates G1–G4, in order (§2.5). */
-export function cxl_validate_group(ctx: HostCtx, memdev: number, tag: string, group: PendingNode[], shareable: boolean): number {
+/** cxl_validate_group(): the group gates G1–G4, in order (§2.5). Returns the rc and the gate that failed. */
+export function cxl_validate_group(ctx: HostCtx, memdev: number, tag: string, group: PendingNode[], shareable: boolean): { rc: number; gate: number } {
+  const rc = validateGroupGates(ctx, memdev, tag, group, shareable);
+  return rc;
+}
+
+function validateGroupGates(ctx: HostCtx, memdev: number, tag: string, group: PendingNode[], shareable: boolean): { rc: number; gate: number } {
   const h = ctx.host;
   const m = h.memdev(memdev);
   const tagged = tag !== NULL_UUID;
   // (G1) host-wide tag uniqueness — checked here, inserted later in a separate critical section
   if (tagged && cxl_tag_already_committed(ctx, tag)) {
     warn(ctx, memdev, `tag ${tag} already committed on another region (firmware bug)`);
-    return EEXIST;
+    return { rc: EEXIST, gate: 1 };
   }
   // (G2) sequence integrity for sharable partitions: exactly 0..n-1 (v10: 1..n)
   if (shareable) {
@@ -252,21 +260,21 @@ export function cxl_validate_group(ctx: HostCtx, memdev: number, tag: string, gr
     for (let i = 0; i < group.length; i++) {
       if (group[i]!.seq !== base + i) {
         warn(ctx, memdev, `tag ${tag}: sequence numbers are not ${base}..${base + group.length - 1} (firmware bug)`);
-        return EINVAL;
+        return { rc: EINVAL, gate: 2 };
       }
     }
   }
   // (G3) partition equality: every member of a tagged group in the same DC partition
   if (tagged && group.some((n) => n.wraps || !inPartition(ctx, m, n.start, n.len))) {
     warn(ctx, memdev, `tag ${tag}: members span DC partitions (firmware bug)`);
-    return EINVAL;
+    return { rc: EINVAL, gate: 3 };
   }
   // (G4) alignment
   if (group.some((n) => !n.aligned)) {
     warn(ctx, memdev, `tag ${tag}: extent not ${PMD_SIZE}-aligned (firmware bug)`);
-    return EINVAL;
+    return { rc: EINVAL, gate: 4 };
   }
-  return 0;
+  return { rc: 0, gate: 0 };
 }
 
 /** cxl_realize_group(): add each member, online the group, notify DAX (§2.6). */

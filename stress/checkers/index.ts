@@ -21,15 +21,16 @@ import { ExtentsChecker } from './extents.js';
 import { DaxChecker } from './dax.js';
 import { DataChecker } from './data.js';
 import { LocksChecker } from './locks.js';
+import { GroupsChecker } from './groups.js';
 import { OUTCOMES, OUTCOME_NAMES, type CheckResult, type OutcomeClass, type OutcomeName } from './outcomes.js';
 
-export { ChainsChecker, RegistryChecker, ExtentsChecker, DaxChecker, DataChecker, LocksChecker };
+export { ChainsChecker, RegistryChecker, ExtentsChecker, DaxChecker, DataChecker, LocksChecker, GroupsChecker };
 export { OUTCOMES, OUTCOME_NAMES, INV, finding, held, type CheckResult, type OutcomeClass, type OutcomeName, type OutcomeSpec } from './outcomes.js';
 export type { SysLike } from './common.js';
 
 /** Fresh instances of every standard checker, in a stable order. */
 export function standardCheckers(): Checker[] {
-  return [new ChainsChecker(), new RegistryChecker(), new ExtentsChecker(), new DaxChecker(), new DataChecker(), new LocksChecker()];
+  return [new ChainsChecker(), new RegistryChecker(), new ExtentsChecker(), new DaxChecker(), new DataChecker(), new LocksChecker(), new GroupsChecker()];
 }
 
 export interface Classification {

@@ -101,6 +101,7 @@ export const OUTCOMES = {
   'lock-order-h2': K(INV.lockOrder, 'H2', 'lockdep cycle through device_lock(cxlr_dax) -> add_ctx.lock (recovery vs runtime add)'),
   'hung-wait-h2': K(INV.hung, 'H2', 'hung wait between add_ctx.lock and device_lock(cxlr_dax) (recovery vs runtime add)'),
   'assert-held-h12': K(INV.lockOrder, 'H12', "lockdep_assert_held failed in __cxlr_notify_extent (scan realizing another region's extent)"),
+  'sharable-group-refused-seq': K(INV.seq, 'v10/v11 sequence numbering (v10: 1..n, v11: 0..n-1)', 'a sharable tagged group whose sequence numbers are exactly 0..n-1 (valid for a v11 device) was refused by the host sequence gate G2 — a v10 host against a v11 device'),
   'unnamed-known-hazard': K('any', 'unspecified', 'a known-hazard result from a checker that names no outcome'),
   // ---------------------------------------------------------------- acceptable, worth a row of their own
   'scan-gate-emit-race': A(INV.scanGate, 'a runtime extent was tracked just before scan-done was emitted (the flag was already published)'),
