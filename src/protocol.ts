@@ -209,10 +209,11 @@ export interface DaxBusApi {
   ready(): string;
   /** the asynchronous cxl_dax_region probe (driver core), incl. the existing-extent scan */
   probe(regionId: number): Promise<OpResult>;
-  /** unbind the cxl_dax_region driver from one region (or all when regionId is null) */
-  unbind(regionId: number | null): Promise<OpResult>;
+  /** (not named bind/unbind: comlink treats a remote `.bind()` as Function.prototype.bind)
+   *  unbind the cxl_dax_region driver from one region (or all when regionId is null) */
+  unbindDriver(regionId: number | null): Promise<OpResult>;
   /** bind it again (re-probe) */
-  bind(regionId: number | null): Promise<OpResult>;
+  bindDriver(regionId: number | null): Promise<OpResult>;
 }
 
 export interface UserApi {

@@ -102,12 +102,12 @@ export async function runOp(sys: DcdSystem, b: Bindings, o: StressOp, actor: Act
     case 'bind': {
       const id = b.regions.get(o.region);
       if (id === undefined) return skip();
-      return done(await g(o.op === 'probe' ? sys.daxBus.call((a) => a.probe(id)) : sys.daxBus.call((a) => a.bind(id))));
+      return done(await g(o.op === 'probe' ? sys.daxBus.call((a) => a.probe(id)) : sys.daxBus.call((a) => a.bindDriver(id))));
     }
     case 'unbind': {
       const id = b.regions.get(o.region);
       if (id === undefined) return skip();
-      return done(await g(sys.daxBus.call((a) => a.unbind(id))));
+      return done(await g(sys.daxBus.call((a) => a.unbindDriver(id))));
     }
     case 'claim': {
       const id = b.regions.get(o.region);

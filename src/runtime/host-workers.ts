@@ -175,13 +175,13 @@ export function startDaxBus(init: SharedHandles, sys: SystemShm): DaxBusApi {
       const res = op(ctx, () => probeOne(regionOrThrow(ctx, regionId)));
       return res.ok ? fromRc(res.value, `cxl_dax_region probe region${regionId}`) : res;
     },
-    async unbind(regionId) {
+    async unbindDriver(regionId) {
       const res = op(ctx, () => {
         for (const r of regionsFor(regionId)) withLock(h.regionLockFor(r), () => cxl_dax_region_remove(ctx, r));
       });
       return res.ok ? { ok: true, value: undefined } : res;
     },
-    async bind(regionId) {
+    async bindDriver(regionId) {
       const res = op(ctx, () => {
         let rc = 0;
         for (const r of regionsFor(regionId)) rc = rc || probeOne(r);

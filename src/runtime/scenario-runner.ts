@@ -251,11 +251,11 @@ async function execute(c: Ctx, s: OpStep, user: number): Promise<OpResult<unknow
     case 'reconfigure-dax-device': { const d = dax(c, s.dax); return g(u.call((a) => a.reconfigureDaxDevice(d.regionId, d.devId, s.size))); }
     case 'unbind-driver': {
       const id = s.region ? region(c, s.region) : null;
-      return g(sys.daxBus.call((a) => a.unbind(id)));
+      return g(sys.daxBus.call((a) => a.unbindDriver(id)));
     }
     case 'bind-driver': {
       const id = s.region ? region(c, s.region) : null;
-      return g(sys.daxBus.call((a) => a.bind(id)));
+      return g(sys.daxBus.call((a) => a.bindDriver(id)));
     }
     case 'write': { const d = dax(c, s.dax); return g(u.call((a) => a.write(d.regionId, d.devId, s.offset, s.length, patternOf(s.pattern)))); }
     case 'verify': { const d = dax(c, s.dax); return g(u.call((a) => a.verify(d.regionId, d.devId, s.offset, s.length, patternOf(s.pattern)))); }
