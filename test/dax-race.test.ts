@@ -1,0 +1,68 @@
+// Two user workers claiming the same tag at once (host-kernel.md §5.3, H7/H8, §8.1 invariants
+// 11 and 20), many times on one system: each cycle surfaces K two-extent tagged groups, then
+// user0 and user1 both claim every tag concurrently (`daxctl create-device --uuid T` in two
+// threads). For every tag exactly one claim must win with the whole group; the other gets ENOENT
+// (or EBUSY). Winners are destroyed and the groups released before the next cycle.
+import t from 'tap';
+import type { InjectRecord } from '../src/device/types.js';
+import { M, events, inject, mark, region, release, withSystem } from './sys-helpers.js';
+
+const K = 10; // tags per cycle
+const CYCLES = Number(process.env.DAX_RACE_CYCLES ?? 200); // K × CYCLES races
+const BUDGET_MS = 30_000; // stop early (and say so) on a very loaded machine
+const tag = (i: number): string => `c0000000-0000-4000-8000-${i.toString(16).padStart(12, '0')}`;
+
+await withSystem(t, { users: 2 }, async (s) => {
+  await region(s);
+  const recs: InjectRecord[] = [];
+  for (let i = 0; i < K; i++) {
+    recs.push({ offset: i * 8 * M, length: 2 * M, tag: tag(i), more: true }, { offset: i * 8 * M + 4 * M, length: 2 * M, tag: tag(i), more: false });
+  }
+  const bad: string[] = [];
+  const wins = [0, 0];
+  const loserErr = new Map<string, number>();
+  let races = 0;
+  let cycles = 0;
+  const t0 = Date.now();
+  for (; cycles < CYCLES && Date.now() - t0 < BUDGET_MS; cycles++) {
+    await inject(s, 0, recs);
+    await s.waitIdle();
+    const m0 = mark(s);
+    const res = await Promise.all(Array.from({ length: K }, (_, i) => Promise.all([
+      s.user(0).call((a) => a.createDaxDevice(0, tag(i))),
+      s.user(1).call((a) => a.createDaxDevice(0, tag(i))),
+    ])));
+    const st = await s.state();
+    const destroy: Promise<unknown>[] = [];
+    res.forEach(([a, b], i) => {
+      races++;
+      const ok = [a, b].filter((r) => r.ok);
+      if (ok.length !== 1) { bad.push(`cycle ${cycles} tag ${i}: ${ok.length} claims succeeded`); return; }
+      const w = a.ok ? 0 : 1;
+      wins[w]!++;
+      const loser = a.ok ? b : a;
+      if (!loser.ok) loserErr.set(loser.errno, (loserErr.get(loser.errno) ?? 0) + 1);
+      if (!loser.ok && loser.errno !== 'ENOENT' && loser.errno !== 'EBUSY') bad.push(`cycle ${cycles} tag ${i}: loser failed with ${loser.errno}`);
+      const win = (a.ok ? a : b) as { ok: true; value: { devId: number; name: string } };
+      const d = st.daxDevices[win.value.name];
+      if (!d || d.size !== 4 * M || d.ranges.length !== 2 || d.uuid !== tag(i)) bad.push(`cycle ${cycles} tag ${i}: winner ${win.value.name} ${JSON.stringify(d)}`);
+      destroy.push(s.user(w).call((x) => x.destroyDaxDevice(0, win.value.devId)));
+    });
+    for (const c of events(s, 'claim', m0)) {
+      if (c.rc === 0 && (c.nRanges !== 2 || c.groupMembers !== 2)) bad.push(`cycle ${cycles}: claim saw ${c.nRanges}/${c.groupMembers}`);
+    }
+    await Promise.all(destroy);
+    await release(s, 0, Array.from({ length: K }, (_, i) => ({ offset: i * 8 * M, length: 2 * M, tag: tag(i) })));
+    await s.waitIdle();
+    if (bad.length > 10) break;
+  }
+  const st = await s.state();
+  t.comment(`two-user claim race: ${races} races in ${cycles} cycles (${Date.now() - t0} ms); user0 won ${wins[0]}, user1 won ${wins[1]}; losers: ${JSON.stringify(Object.fromEntries(loserErr))}`);
+  if (cycles < CYCLES) t.comment(`stopped after ${cycles}/${CYCLES} cycles: the ${BUDGET_MS} ms budget ran out on this machine`);
+  t.same(bad, [], 'every race: exactly one winner with the whole group, the other ENOENT/EBUSY');
+  t.ok(races >= Math.min(200, K * CYCLES), `${races} races ran`);
+  t.equal(wins[0]! + wins[1]!, races);
+  t.same(st.regions.region0!.extents, [], 'all groups released');
+  t.same(st.regions.region0!.daxDevices, ['dax0.0'], 'only the seed left');
+  t.same(st.memdevs.mem0!.accepted, [], 'device holds nothing');
+});
