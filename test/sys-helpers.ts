@@ -3,7 +3,7 @@
 // defaults — cxl-test personality, 512M of dynamic capacity at 2G, 2M blocks — and small helpers
 // to drive the FM API and read the runtime event stream.
 import type { Test } from 'tap';
-import { DcdSystem, type SystemConfig } from '../src/runtime/system.js';
+import { DcdSystem, sleep, type SystemConfig } from '../src/runtime/system.js';
 import type { MemdevSpec, PreAcceptedExtent } from '../src/scenario/types.js';
 import type { RuntimeEvent, RuntimeEventType } from '../src/protocol.js';
 import type { InjectRecord, ReleaseCapacityRequest } from '../src/device/types.js';
@@ -155,8 +155,7 @@ export const OP = {
   RELEASE_DC: 0x4803,
 } as const;
 
-export { DcdSystem };
-export { sleep } from "../src/runtime/system.js";
+export { DcdSystem, sleep };
 
 /** Items (with an `offset`) whose offset lies in [lo, hi). */
 export function inWindow<T extends { offset: number }>(list: readonly T[], lo: number, hi: number): T[] {
@@ -192,3 +191,49 @@ export async function observe(s: DcdSystem, memdev: number, fn: () => Promise<un
 export function addChain(s: DcdSystem, memdev: number, records: InjectRecord[]): Promise<ChainOutcome> {
   return observe(s, memdev, () => inject(s, memdev, records));
 }
+
+/** members of the group a claim races (dax-claim-race*.test.ts) */
+export const CLAIM_RACE_N = 16;
+const raceTag = (i: number): string => `d0000000-0000-4000-8000-${i.toString(16).padStart(12, '0')}`;
+
+export interface ClaimRaceRound { partial: number; full: number; attempts: number }
+
+/**
+ * One round of a claim racing its group's DAX add: two user workers hammer `createDaxDevice(0, T)`
+ * while the device offers a CLAIM_RACE_N-extent group tagged T; returns how many successful claims
+ * saw a partial / the whole group. Cleans up (destroy, release) before returning.
+ */
+export async function claimRaceRound(s: DcdSystem, i: number): Promise<ClaimRaceRound> {
+  const T = raceTag(i);
+  const m0 = mark(s);
+  let done = false;
+  let attempts = 0;
+  const won: { user: number; devId: number }[] = [];
+  const hammer = async (user: number): Promise<void> => {
+    for (let k = 0; k < 5000 && !done; k++) {
+      attempts++;
+      const r = await s.user(user).call((a) => a.createDaxDevice(0, T));
+      if (r.ok) { won.push({ user, devId: r.value.devId }); done = true; }
+    }
+  };
+  const hammers = [hammer(0), hammer(1)];
+  await sleep(1);
+  await inject(s, 0, chain(Array.from({ length: CLAIM_RACE_N }, (_, j) => j * 4 * M), 2 * M, T));
+  await s.waitIdle();
+  // the group is surfaced: let the hammers finish (one of them claims what is left, if anything)
+  await Promise.race([Promise.all(hammers), sleep(2000)]);
+  done = true;
+  await Promise.all(hammers);
+  let partial = 0;
+  let full = 0;
+  for (const c of events(s, 'claim', m0)) {
+    if (c.rc !== 0) continue;
+    if (c.nRanges < c.groupMembers) partial++;
+    else if (c.nRanges === CLAIM_RACE_N && c.groupMembers === CLAIM_RACE_N) full++;
+  }
+  for (const w of won) await s.user(w.user).call((a) => a.destroyDaxDevice(0, w.devId));
+  await release(s, 0, [{ offset: 0, length: 2 * M, tag: T }]);
+  await s.waitIdle();
+  return { partial, full, attempts };
+}
+

@@ -1,0 +1,30 @@
+// A uuid claim racing the DAX add of its tag group (host-kernel.md §2.8, §5.2, H7, §8.1 invariant
+// 10): v11 adds a group's dax_resources under ONE hold of dax_region_rwsem, so a claim sees none
+// or all of them — a successful claim's nRanges always equals the group's members. With the knob
+// group-lock=per-extent (the v10 locking) the rwsem is taken per member and a concurrent claimer
+// does observe a partial group. Two user workers hammer `daxctl create-device --uuid T` while the
+// device offers a 16-extent group; every claim is read back from the runtime 'claim' events.
+// Both files run with the same seeded noise at instrumented points; only the knob differs.
+import t from 'tap';
+import { claimRaceRound, region, withSystem } from './sys-helpers.js';
+
+await t.test('v11 (group lock): a claim never sees a partial group', (t) => withSystem(t, { users: 2, noisePermille: 1000 }, async (s) => {
+  await region(s);
+  const ROUNDS = 40;
+  let partial = 0;
+  let full = 0;
+  let attempts = 0;
+  const t0 = Date.now();
+  let r = 0;
+  for (; r < ROUNDS && Date.now() - t0 < 20_000; r++) {
+    const o = await claimRaceRound(s, r);
+    partial += o.partial;
+    full += o.full;
+    attempts += o.attempts;
+  }
+  t.comment(`v11: ${r} rounds, ${attempts} claim attempts racing the add; ${full} whole-group claims, ${partial} partial`);
+  t.equal(partial, 0, 'no successful claim saw fewer ranges than the group has members');
+  t.ok(full >= r - 1, `a claim got the whole group in (nearly) every round (${full}/${r})`);
+  const st = await s.state();
+  t.same(st.regions.region0!.extents, [], 'all released');
+}));
