@@ -86,6 +86,8 @@ export class ControlledScheduler {
       const name = sys.sys.threadName(s);
       this.threads.push({ slot: s, name, role: roleOf(name) });
     }
+    // choices are ordered by thread name, never by slot: slots follow worker start-up timing
+    this.threads.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   }
 
   private argName(kind: number, arg: number, mode: number): string {
@@ -252,6 +254,7 @@ export class ControlledScheduler {
         } else {
           pick = choices[this.prng.int(choices.length)];
         }
+        if (process.env.DCD_SCHED_DEBUG) process.stderr.write(`decision ${this.decisions}: [${choices.map((c) => c.key).join(', ')}] → ${pick!.key}\n`);
         this.decisions++;
         if (pick!.actor) {
           const a = pick!.actor;

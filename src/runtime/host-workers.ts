@@ -16,7 +16,7 @@ import { SchedAbort } from '../shm/sched.js';
 import { blockSysAsync, opDone, opStart, resumedSys, schedControlled } from '../shm/points.js';
 import { HostCtx } from '../host/context.js';
 import { withLock } from '../shm/lock.js';
-import { SYS_WQ_DONE, SYS_WQ_KICK } from '../shm/layout.js';
+import { EVENT_STATUS_DCD, SYS_WQ_DONE, SYS_WQ_KICK } from '../shm/layout.js';
 import { waitAsyncAlive } from '../shm/regfile.js';
 import { NO_HANDLE, type Handle } from '../shm/table.js';
 import { cxl_event_thread } from '../cxl/mbox.js';
@@ -86,17 +86,30 @@ export function startEventThread(init: EventThreadInit, sys: SystemShm): EventTh
     }
   };
 
+  /**
+   * After a drain: interrupts counted so far are all consumed when the status reads clear
+   * afterwards (the device sets the status before it bumps the interrupt word), so the next wait
+   * need not wake for them — a quiescent thread always waits on the current count, which keeps
+   * the state a controlled run starts from deterministic.
+   */
+  const settled = (last: number): number => {
+    const now = rf.irqCount();
+    return (rf.eventStatus() & EVENT_STATUS_DCD) === 0 ? now : last;
+  };
+
   void (async () => {
     // read the interrupt count BEFORE draining: an interrupt raised during the drain changes it,
     // so the wait below returns at once instead of sleeping on a non-empty log
     let last = rf.irqCount();
     drain();
+    last = settled(last);
     while (!stopped && !rf.stopped()) {
       const now = await rf.waitIrqAsync(last, 250);
       if (stopped) break;
       if (now === last) continue; // timeout or nudge: no interrupt
       last = now;
       drain();
+      last = settled(last);
     }
   })().catch((e: unknown) => { setImmediate(() => { throw e; }); });
 

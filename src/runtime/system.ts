@@ -295,6 +295,8 @@ export class DcdSystem {
   async isIdle(): Promise<boolean> {
     if (this.pendingOps.size) return false;
     if (this.host.inflight() !== 0) return false;
+    // the workqueue has looked at every kick (timer arm or clock advance) — it does not fire timers
+    if (Atomics.load(this.sys.header, SYS_WQ_DONE) !== Atomics.load(this.sys.header, SYS_WQ_KICK)) return false;
     for (let i = 0; i < this.regfiles.length; i++) {
       const rf = this.regfiles[i]!;
       if (rf.eventStatus() !== 0 && this.host.memdevs.get(this.host.memdev(i), 'dcdSupported')) return false;

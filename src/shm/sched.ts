@@ -157,41 +157,46 @@ export class Turnstile {
     }
   }
 
-  private granted(slot: number): void {
+  /**
+   * We were granted. On an aborted run only threads parked at a point (a lock acquisition in a
+   * deadlock cycle, an operation start) unwind with SchedAbort; threads in a blocking wait
+   * (device doorbell, interrupt, mailbox completion) just fall back to their free waits.
+   */
+  private granted(slot: number, abortable: boolean): void {
     const b = this.base(slot);
     Atomics.store(this.slots, b + SL_STATE, TS_RUNNING);
     Atomics.store(this.slots, b + SL_PRED, PRED_NONE);
-    if (Atomics.load(this.hdr, SH_ABORT) !== 0) throw new SchedAbort('controlled run aborted by the scheduler (deadlock unwinding)');
+    if (abortable && Atomics.load(this.hdr, SH_ABORT) !== 0) throw new SchedAbort('controlled run aborted by the scheduler (deadlock unwinding)');
   }
 
   /** Wait for our grant. False when the run left controlled mode meanwhile (we run freely). */
-  private waitGo(slot: number): boolean {
+  private waitGo(slot: number, abortable: boolean): boolean {
     const b = this.base(slot);
     while (Atomics.load(this.slots, b + SL_GO) === 0) {
-      if (Atomics.load(this.hdr, SH_MODE) !== SCHED_CONTROLLED) return this.released(slot);
+      if (Atomics.load(this.hdr, SH_MODE) !== SCHED_CONTROLLED) return this.released(slot, abortable);
       Atomics.wait(this.slots, b + SL_GO, 0, 100);
     }
-    this.granted(slot);
+    this.granted(slot, abortable);
     return true;
   }
 
   private async waitGoAsync(slot: number): Promise<boolean> {
     const b = this.base(slot);
     while (Atomics.load(this.slots, b + SL_GO) === 0) {
-      if (Atomics.load(this.hdr, SH_MODE) !== SCHED_CONTROLLED) return this.released(slot);
+      if (Atomics.load(this.hdr, SH_MODE) !== SCHED_CONTROLLED) return this.released(slot, false);
       const r = Atomics.waitAsync(this.slots, b + SL_GO, 0, 100);
       if (r.async) {
         const keep = setTimeout(() => undefined, 110);
         try { await r.value; } finally { clearTimeout(keep); }
       }
     }
-    this.granted(slot);
+    this.granted(slot, false);
     return true;
   }
 
-  private released(slot: number): boolean {
+  private released(slot: number, abortable: boolean): boolean {
     Atomics.store(this.slots, this.base(slot) + SL_STATE, TS_FREE);
-    if (Atomics.load(this.hdr, SH_ABORT) !== 0) throw new SchedAbort('controlled run aborted by the scheduler (deadlock unwinding)');
+    if (abortable && Atomics.load(this.hdr, SH_ABORT) !== 0) throw new SchedAbort('controlled run aborted by the scheduler (deadlock unwinding)');
     return false;
   }
 
@@ -209,7 +214,7 @@ export class Turnstile {
     if (pred) this.setPred(slot, pred);
     else Atomics.store(this.slots, b + SL_PRED, PRED_NONE);
     this.park(slot, TS_PARKED, kind, arg, mode);
-    this.waitGo(slot); // false: the run left controlled mode; carry on freely
+    this.waitGo(slot, true); // false: the run left controlled mode; carry on freely
   }
 
   /** RECORD mode: log a step taken by the main thread (clock advance). */
@@ -241,7 +246,7 @@ export class Turnstile {
     if (Atomics.load(this.hdr, SH_MODE) !== SCHED_CONTROLLED || !Atomics.load(this.slots, this.base(slot) + SL_ENROLLED)) return false;
     this.setPred(slot, pred);
     this.park(slot, TS_BLOCKED, PT_RESUME, predArg(pred), 0);
-    return this.waitGo(slot);
+    return this.waitGo(slot, false);
   }
 
   async blockAsync(slot: number, pred: { src: number; buf: number; idx: number; op: number; val: number }): Promise<boolean> {
@@ -322,7 +327,7 @@ export class Turnstile {
     for (let s = 0; s < MAX_THREADS; s++) {
       const b = this.base(s);
       const st = Atomics.load(this.slots, b + SL_STATE);
-      if (st === TS_PARKED || st === TS_BLOCKED) {
+      if (st === TS_PARKED) {
         Atomics.store(this.slots, b + SL_GO, 1);
         Atomics.notify(this.slots, b + SL_GO);
       }
