@@ -1,0 +1,919 @@
+/**
+ * DOC: `dcd bench` — throughput and latency of the whole DC pipeline on the real worker topology
+ * (product.md §7), with its ceilings measured in the same run.
+ *
+ * What one extent goes through (add): the FM call on the main thread (comlink → device worker) →
+ * the device's event log → the interrupt word → the event-thread worker's drain (Get Event
+ * Records, decode, Clear) → staging → on More=0 the group gates → realization (`cxl_add_extent`,
+ * `online_tag_group`, the `extent-tracked` event) → DAX notify (dax_region resources) → one Add DC
+ * Response per chain → the device accepts. And back (release): the FM's release call → a Release
+ * Capacity record → `cxl_rm_extent` → DAX release of the group → one Release DC per member → the
+ * device releases (`extent-untracked`).
+ *
+ * The driver (main thread) runs one lane per memdev. Each lane owns a pool of 2 MiB blocks of its
+ * DC partition; it offers chains of `chain` extents (untagged, or one fresh tag per chain), and as
+ * soon as a chain is accepted (the `response` runtime event, emitted after the device completed
+ * the Add DC Response) it releases it with one Release Capacity record naming the chain's first
+ * extent — the host releases the whole tag group (X5; an untagged chain is one group), and the
+ * blocks return to the pool when every member's `extent-untracked` has been seen. So a run can go
+ * on for any number of extents with bounded live state.
+ *
+ * How many chains a lane keeps in flight (offered, not yet accepted) depends on the device:
+ *  - `cxl-test`: ONE. The mock clears every still-sent extent when it accepts an Add DC Response
+ *    (mock 9, `dc_clear_sent`), so a second chain logged before the first one's response would be
+ *    rejected under the host. The real mock never sees this because each inject drains
+ *    synchronously ("fake the irq"); an FM driving it asynchronously must serialize chains.
+ *  - `qemu`: a window of up to WINDOW_EXTENTS extents (pending groups are FIFO, R6, and the host
+ *    answers them in order). The 8-record QEMU log would drop records of a long burst (R8), so the
+ *    bench runs qemu with `eventLogFull: 'hold'` (the FM queue holds records until the host clears
+ *    room) — the alternative is an FM that paces itself to the log depth, which is this.
+ *
+ * Figures per cell:
+ *  - eventsPerSec: extents accepted by the device (sum of `response` nrExtents, rc 0) per second of
+ *    the measurement window, under the throughput window above; releasedPerSec likewise;
+ *  - latencyUs: per extent, FM call (main-thread wall clock) → its `extent-tracked` event (event
+ *    thread wall clock), closed loop (one chain in flight per memdev);
+ *  - loadedLatencyUs: the same under the throughput window (includes queueing behind the window);
+ *  - releaseLatencyUs: FM release call → `extent-untracked`, under the throughput window;
+ *  - lockStats: per lock class, summed over threads (`lockStats`), for the throughput phase.
+ * Baselines (once per run): the same two thread hops as the pipeline's data plane (device → event
+ * thread → device) with no work, over SpscRings and over postMessage (bench/workers/relay.ts).
+ * Memory: RSS before and after N accepted extents on 1 memdev (1,000,000 in the full run).
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { cpus, loadavg, totalmem } from 'node:os';
+import * as Comlink from 'comlink';
+import { MessageChannel } from 'node:worker_threads';
+import { DcdSystem } from '../src/runtime/system.js';
+import { lockStats, resetLockStats, type LockStat } from '../src/shm/lockdep.js';
+import { SpscRing } from '../src/shm/ring.js';
+import { CAPACITY } from '../src/host/state.js';
+import { spawnWorker, type WorkerHandle } from '../src/runtime/spawn.js';
+import type { DecodedEvent } from '../src/protocol.js';
+import type { Knobs, Variant } from '../src/scenario/types.js';
+import type { InjectRecord } from '../src/device/types.js';
+import type { RelayApi } from './workers/relay.js';
+
+export type BenchDevice = 'qemu' | 'cxl-test' | 'hostile';
+
+export interface VariantSpec {
+  /** label in tables and JSON: `v11`, `v11+group-lock=per-extent`, … */
+  label: string;
+  variant: Variant;
+  knobs: Knobs;
+}
+
+export interface BenchOptions {
+  quick?: boolean;
+  chains?: number[];
+  tagged?: boolean[];
+  memdevs?: number[];
+  devices?: BenchDevice[];
+  variants?: VariantSpec[];
+  /** measurement window of the throughput phase, ms */
+  durationMs?: number;
+  /** run-in before the window opens, ms */
+  warmupMs?: number;
+  /** closed-loop latency phase, ms (0 = reuse the throughput phase's figures) */
+  latencyMs?: number;
+  /** accepted extents for the memory measurement (0 = skip) */
+  memoryEvents?: number;
+  /** records moved by each baseline */
+  baselineRecords?: number;
+  seed?: number;
+  /** progress lines (stderr on a TTY) */
+  progress?: (line: string) => void;
+  /**
+   * How the driver waits for runtime events: 'ring' sleeps on the event ring (producers then
+   * notify it), 'poll' sleeps 0.2 ms slices without announcing itself (producers never notify).
+   * Default 'poll' (see the DOC: the notify is a cost the observer imposes on the event thread).
+   */
+  driverWait?: 'ring' | 'poll';
+}
+
+export interface Percentiles {
+  p50: number;
+  p99: number;
+  p999: number;
+  samples: number;
+}
+
+export interface CellResult {
+  chain: number;
+  tagged: boolean;
+  memdevs: number;
+  device: BenchDevice;
+  variant: string;
+  knobs: Knobs;
+  /** extents accepted by the device per second */
+  eventsPerSec: number;
+  /** extents released back to the device per second (same window) */
+  releasedPerSec: number;
+  /** closed-loop per-extent latency, FM call → extent-tracked, µs */
+  latencyUs: Percentiles;
+  /** the same under the throughput window */
+  loadedLatencyUs: Percentiles;
+  /** FM release call → extent-untracked, µs, under the throughput window */
+  releaseLatencyUs: Percentiles;
+  accepted: number;
+  released: number;
+  windowMs: number;
+  /** chains a lane keeps in flight in the throughput phase */
+  windowChains: number;
+  fmCalls: number;
+  /** runtime events the main thread decoded per extent (its add and its release) */
+  runtimeEventsPerExtent: number;
+  vsRing: number;
+  vsPostMessage: number;
+  lockStats: LockStat[];
+  errors: string[];
+}
+
+export interface BenchReport {
+  tool: 'dcd bench';
+  date: string;
+  quick: boolean;
+  host: { cpus: number; cpuModel: string; node: string; platform: string; totalMemBytes: number; loadAvgStart: number[]; loadAvgEnd: number[] };
+  setup: {
+    blockBytes: number;
+    partitionBytes: number;
+    durationMs: number;
+    warmupMs: number;
+    latencyMs: number;
+    driverWait: 'ring' | 'poll';
+    qemuWindowExtents: number;
+    deviceOverrides: Record<string, unknown>;
+    hops: string;
+  };
+  results: CellResult[];
+  baselines: {
+    ringPerSec: number;
+    postMessagePerSec: number;
+    postMessageBatchedPerSec: number;
+    batch: number;
+    records: number;
+    hops: number;
+  };
+  memory: {
+    rssBeforeBytes: number;
+    rssAfterBytes: number;
+    events: number;
+    growthPct: number;
+    heapUsedBeforeBytes: number;
+    heapUsedAfterBytes: number;
+    cell: string;
+    note: string;
+  };
+  elapsedMs: number;
+}
+
+// ------------------------------------------------------------------------------ constants
+
+const MiB = 1024 * 1024;
+const BLOCK = 2 * MiB;
+/** static capacity in front of the DC partition (C3: partition 0 starts at the end of pmem) */
+const DC_BASE = 2048 * MiB;
+/** DC partition: 4 GiB of 2 MiB blocks per memdev */
+const DC_SIZE = 4096 * MiB;
+const DC_BLOCKS = DC_SIZE / BLOCK;
+/** qemu: extents a lane keeps offered and not yet accepted */
+export const QEMU_WINDOW_EXTENTS = 256;
+/** qemu tracks at most 512 extents (accepted + pending, R26) */
+const QEMU_MAX_OUTSTANDING = 480;
+/** records per FM call */
+const MAX_RECORDS_PER_CALL = 256;
+/** the pipeline's data-plane hops per extent: device → event thread → device */
+const HOPS = 2;
+const BASELINE_BATCH = 64;
+const RECORD_WORDS = 10;
+/** no progress for this long ends a phase with an error instead of a hang */
+const STALL_MS = 15_000;
+
+const QEMU_OVERRIDES = { eventLogFull: 'hold' as const };
+
+export const DEFAULT_VARIANTS: VariantSpec[] = [
+  { label: 'v11', variant: 'v11', knobs: {} },
+  { label: 'v11+group-lock=per-extent', variant: 'v11', knobs: { 'group-lock': 'per-extent' } },
+];
+
+export function variantLabel(variant: Variant, knobs: Knobs): string {
+  const k = Object.entries(knobs).map(([n, v]) => `${n}=${String(v)}`).join(',');
+  return k ? `${variant}+${k}` : variant;
+}
+
+const wall = (): number => performance.timeOrigin + performance.now();
+/** BENCH_DEBUG=1: on an error, print the last runtime events and kernel log lines */
+const DEBUG = process.env.BENCH_DEBUG === '1';
+/** a word nobody notifies: the driver's short sleeps */
+const nap = new Int32Array(new SharedArrayBuffer(4));
+const tick = (): Promise<void> => new Promise((r) => setImmediate(r));
+
+// ------------------------------------------------------------------------------ statistics
+
+class Samples {
+  private buf = new Float64Array(1 << 16);
+  n = 0;
+  push(v: number): void {
+    if (this.n === this.buf.length) {
+      const b = new Float64Array(this.buf.length * 2);
+      b.set(this.buf);
+      this.buf = b;
+    }
+    this.buf[this.n++] = v;
+  }
+  percentiles(): Percentiles {
+    if (this.n === 0) return { p50: NaN, p99: NaN, p999: NaN, samples: 0 };
+    const s = this.buf.slice(0, this.n).sort();
+    const at = (p: number): number => s[Math.min(s.length - 1, Math.floor(p * s.length))]!;
+    return { p50: round(at(0.5)), p99: round(at(0.99)), p999: round(at(0.999)), samples: this.n };
+  }
+}
+
+function round(v: number, digits = 1): number {
+  const f = 10 ** digits;
+  return Math.round(v * f) / f;
+}
+
+// ------------------------------------------------------------------------------ lanes
+
+interface Chain {
+  blocks: number[];
+  tag: string | null;
+  tSubmit: number;
+  measured: boolean;
+  tracked: number;
+  accepted: number;
+  released: number;
+  tRelease: number;
+  releaseMeasured: boolean;
+}
+
+let tagCounter = 0;
+function freshTag(): string {
+  tagCounter++;
+  return `b0000000-0000-4000-8000-${tagCounter.toString(16).padStart(12, '0')}`;
+}
+
+class Lane {
+  readonly memdev: number;
+  readonly free: number[] = [];
+  /** chains offered and not yet accepted */
+  inflight = 0;
+  /** chains holding blocks (offered, accepted, or being released) */
+  outstanding = 0;
+  readonly toRelease: Chain[] = [];
+  readonly byDpa = new Map<number, Chain>();
+  respDpas: number[] = [];
+
+  constructor(memdev: number, poolBlocks: number) {
+    this.memdev = memdev;
+    for (let b = poolBlocks - 1; b >= 0; b--) this.free.push(b);
+  }
+
+  dpaOf(block: number): number {
+    return DC_BASE + block * BLOCK;
+  }
+}
+
+interface PhaseParams {
+  chain: number;
+  tagged: boolean;
+  windowChains: number;
+  maxOutstandingChains: number;
+  /** measurement window; the phase ends when it closed and everything was released */
+  durationMs?: number;
+  warmupMs: number;
+  /** or: end after this many accepted extents (memory phase) */
+  targetAccepted?: number;
+  progress?: (line: string) => void;
+  progressLabel?: string;
+  driverWait: 'ring' | 'poll';
+}
+
+interface PhaseResult {
+  accepted: number;
+  /** accepted over the whole phase (run-in and drain included) */
+  acceptedTotal: number;
+  released: number;
+  windowMs: number;
+  latency: Samples;
+  releaseLatency: Samples;
+  fmCalls: number;
+  runtimeEvents: number;
+  errors: string[];
+}
+
+/**
+ * Drive every lane of `sys` through one phase. Counts extents whose `response` / untracked events
+ * fall inside the window [start + warmup, start + warmup + duration].
+ */
+async function runPhase(sys: DcdSystem, lanes: Lane[], p: PhaseParams): Promise<PhaseResult> {
+  const K = p.chain;
+  const lat = new Samples();
+  const relLat = new Samples();
+  const errors: string[] = [];
+  const t0 = wall();
+  const wStart = t0 + p.warmupMs;
+  let wEnd = p.durationMs !== undefined ? wStart + p.durationMs : Infinity;
+  let accepted = 0;
+  let acceptedTotal = 0;
+  let released = 0;
+  let fmCalls = 0;
+  let runtimeEvents = 0;
+  let lastProgress = wall();
+  let lastPrint = wall();
+  const inWindow = (t: number): boolean => t >= wStart && t <= wEnd;
+
+  const recent: DecodedEvent[] = [];
+  const onEvent = (d: DecodedEvent): void => {
+    runtimeEvents++;
+    if (DEBUG) { recent.push(d); if (recent.length > 4000) recent.splice(0, 2000); }
+    const ev = d.ev;
+    switch (ev.type) {
+      case 'extent-tracked': {
+        const lane = lanes[ev.memdev];
+        const c = lane?.byDpa.get(ev.dpa);
+        if (!c) return;
+        c.tracked++;
+        if (c.measured) lat.push((d.timeMs - c.tSubmit) * 1000);
+        return;
+      }
+      case 'response-extent':
+        lanes[ev.memdev]?.respDpas.push(ev.dpa);
+        return;
+      case 'response': {
+        const lane = lanes[ev.memdev];
+        if (!lane) return;
+        const dpas = lane.respDpas;
+        lane.respDpas = [];
+        if (ev.rc !== 0) {
+          errors.push(`mem${ev.memdev}: Add DC Response refused (rc ${ev.rc}) for ${dpas.length} extents`);
+          return;
+        }
+        lastProgress = wall();
+        for (const dpa of dpas) {
+          const c = lane.byDpa.get(dpa);
+          if (!c) continue;
+          c.accepted++;
+          acceptedTotal++;
+          if (inWindow(d.timeMs)) accepted++;
+          if (c.accepted === K) {
+            lane.inflight--;
+            lane.toRelease.push(c);
+          }
+        }
+        return;
+      }
+      case 'extent-untracked': {
+        const lane = lanes[ev.memdev];
+        const c = lane?.byDpa.get(ev.dpa);
+        if (!lane || !c) return;
+        lastProgress = wall();
+        c.released++;
+        if (inWindow(d.timeMs)) released++;
+        if (c.releaseMeasured) relLat.push((d.timeMs - c.tRelease) * 1000);
+        if (c.released === K) {
+          for (const b of c.blocks) {
+            lane.byDpa.delete(lane.dpaOf(b));
+            lane.free.push(b);
+          }
+          lane.outstanding--;
+        }
+        return;
+      }
+      case 'chain-dropped':
+        errors.push(`mem${ev.memdev}: chain dropped by the host (reason ${ev.reason}, ${ev.staged} staged)`);
+        return;
+      case 'release-outcome':
+        if (ev.reason !== 0) errors.push(`mem${ev.memdev}: release of dpa 0x${ev.dpa.toString(16)} not acknowledged (reason ${ev.reason})`);
+        return;
+      default:
+        return;
+    }
+  };
+
+  const fmFailed = (what: string) => (r: { ok: boolean; error?: string } | unknown): void => {
+    const res = r as { ok: boolean; error?: string };
+    if (!res.ok) errors.push(`${what}: ${res.error ?? 'failed'}`);
+  };
+  const fmThrew = (what: string) => (e: unknown): void => {
+    errors.push(`${what}: ${e instanceof Error ? e.message : String(e)}`);
+  };
+
+  const submit = (lane: Lane, now: number): void => {
+    const records: InjectRecord[] = [];
+    while (lane.inflight < p.windowChains && lane.outstanding < p.maxOutstandingChains && lane.free.length >= K && records.length + K <= Math.max(K, MAX_RECORDS_PER_CALL)) {
+      const c: Chain = {
+        blocks: [], tag: p.tagged ? freshTag() : null, tSubmit: now, measured: now >= wStart && now <= wEnd,
+        tracked: 0, accepted: 0, released: 0, tRelease: 0, releaseMeasured: false,
+      };
+      for (let k = 0; k < K; k++) {
+        const b = lane.free.pop()!;
+        c.blocks.push(b);
+        lane.byDpa.set(lane.dpaOf(b), c);
+        records.push({ offset: b * BLOCK, length: BLOCK, tag: c.tag, more: k < K - 1 });
+      }
+      lane.inflight++;
+      lane.outstanding++;
+    }
+    if (!records.length) return;
+    fmCalls++;
+    const what = `mem${lane.memdev} add`;
+    sys.device(lane.memdev).call((a) => a.injectRecords(records)).then(fmFailed(what), fmThrew(what));
+  };
+
+  const release = (lane: Lane, now: number): void => {
+    if (!lane.toRelease.length) return;
+    const chains = lane.toRelease.splice(0, MAX_RECORDS_PER_CALL);
+    const extents = chains.map((c) => {
+      c.tRelease = now;
+      c.releaseMeasured = now >= wStart && now <= wEnd;
+      return { offset: c.blocks[0]! * BLOCK, length: BLOCK, tag: c.tag };
+    });
+    fmCalls++;
+    const what = `mem${lane.memdev} release`;
+    sys.device(lane.memdev).call((a) => a.releaseCapacity({ policy: 'prescriptive', extents })).then(fmFailed(what), fmThrew(what));
+  };
+
+  const ring = sys.ctx.events;
+  const dmesgAtStart = sys.dmesgLines().length;
+  const off = sys.onEvent(onEvent);
+  try {
+    for (;;) {
+      const now = wall();
+      const submitting = p.targetAccepted !== undefined ? acceptedTotal < p.targetAccepted : now < wEnd;
+      if (p.targetAccepted !== undefined && !submitting && wEnd === Infinity) wEnd = now;
+      if (errors.length) break;
+      for (const lane of lanes) {
+        if (submitting) submit(lane, now);
+        release(lane, now);
+      }
+      if (!submitting && lanes.every((l) => l.outstanding === 0)) break;
+      if (now - lastProgress > STALL_MS) {
+        errors.push(`no progress for ${STALL_MS} ms (lanes: ${lanes.map((l) => `mem${l.memdev} inflight ${l.inflight} outstanding ${l.outstanding} toRelease ${l.toRelease.length}`).join('; ')})`);
+        break;
+      }
+      if (p.progress && now - lastPrint > 2000) {
+        lastPrint = now;
+        p.progress(`  ${p.progressLabel ?? ''} ${acceptedTotal.toLocaleString('en-US')} extents accepted`);
+      }
+      // wait briefly for runtime events, then let comlink replies run
+      if (p.driverWait === 'ring') ring.waitNonEmpty(1);
+      else if (sys.drainEvents() === 0) Atomics.wait(nap, 0, 0, 0.2);
+      sys.drainEvents();
+      await tick();
+    }
+  } finally {
+    off();
+  }
+  if (errors.length) {
+    // the kernel log usually says why (e.g. a StaleHandleError in an event thread)
+    const errs = sys.dmesgLines().slice(dmesgAtStart).filter((l) => l.level === 'err');
+    for (const l of errs.slice(0, 3)) errors.push(`dmesg: ${l.dev} ${l.msg}`);
+  }
+  if (DEBUG && errors.length) {
+    process.stderr.write(`--- last runtime events before: ${errors[0]}\n`);
+    for (const lane of lanes) {
+      process.stderr.write(`--- mem${lane.memdev}\n`);
+      const mine = recent.filter((d) => (d.ev as { memdev?: number }).memdev === lane.memdev && d.ev.type !== 'mbox');
+      for (const d of mine.slice(-25)) process.stderr.write(`${(d.timeMs % 100000).toFixed(3)} t${d.thread} ${JSON.stringify(d.ev)}\n`);
+    }
+    for (const l of sys.dmesgLines().slice(-30)) process.stderr.write(`dmesg ${l.level} ${l.dev} ${l.msg}\n`);
+  }
+  const windowMs = Math.max(1e-3, Math.min(wEnd, wall()) - wStart);
+  return { accepted, acceptedTotal, released, windowMs, latency: lat, releaseLatency: relLat, fmCalls, runtimeEvents, errors };
+}
+
+// ------------------------------------------------------------------------------ systems
+
+function memdevSpecs(n: number): { name: string; serial: number; sharable: boolean; dc: { base: number; size: number; blockSize: number }; preAccepted: [] }[] {
+  return Array.from({ length: n }, (_, i) => ({ name: `mem${i}`, serial: 0x100 + i, sharable: false, dc: { base: DC_BASE, size: DC_SIZE, blockSize: BLOCK }, preAccepted: [] as [] }));
+}
+
+async function startSystem(memdevs: number, device: BenchDevice, v: VariantSpec, seed: number): Promise<DcdSystem> {
+  const sys = await DcdSystem.start({
+    memdevs: memdevSpecs(memdevs),
+    device,
+    variant: v.variant,
+    knobs: v.knobs,
+    seed,
+    users: 1,
+    lockdep: true,
+    deviceOverrides: device === 'qemu' ? Array.from({ length: memdevs }, () => ({ ...QEMU_OVERRIDES })) : [],
+  });
+  sys.keepEvents = 0; // the bench keeps no event history (memory stays flat over long runs)
+  for (let i = 0; i < memdevs; i++) {
+    const r = await sys.createRegion(i, null);
+    if (!r.ok) throw new Error(`create-region mem${i}: ${r.errno} ${r.message}`);
+  }
+  await sys.waitIdle();
+  return sys;
+}
+
+function lanePlan(memdevs: number, device: BenchDevice, chain: number): { poolBlocks: number; maxOutstandingChains: number; windowChains: number } {
+  let poolBlocks = Math.min(DC_BLOCKS, Math.floor((CAPACITY.extents * 0.9) / memdevs), Math.floor((CAPACITY.daxRes * 0.9) / memdevs));
+  if (device === 'qemu') poolBlocks = Math.min(poolBlocks, QEMU_MAX_OUTSTANDING);
+  const maxOutstandingChains = Math.max(1, Math.min(Math.floor(poolBlocks / chain), Math.floor((CAPACITY.groups * 0.9) / memdevs), Math.floor((CAPACITY.tags * 0.9) / memdevs)));
+  const windowChains = device === 'cxl-test' ? 1 : Math.max(1, Math.min(Math.floor(QEMU_WINDOW_EXTENTS / chain), Math.floor(maxOutstandingChains / 2)));
+  return { poolBlocks, maxOutstandingChains, windowChains };
+}
+
+// ------------------------------------------------------------------------------ baselines
+
+function workerFile(name: string): string {
+  const ext = import.meta.url.endsWith('.ts') ? '.ts' : '.js';
+  return fileURLToPath(new URL(`./workers/${name}${ext}`, import.meta.url));
+}
+
+async function relayPair(): Promise<[WorkerHandle<RelayApi>, WorkerHandle<RelayApi>]> {
+  const mk = (name: string): WorkerHandle<RelayApi> => spawnWorker<RelayApi>({ kind: 'bench', name, entryFile: workerFile('relay'), data: {} });
+  const a = mk('baseline-device');
+  const b = mk('baseline-event-thread');
+  await Promise.all([a.call((x) => x.ready()), b.call((x) => x.ready())]);
+  return [a, b];
+}
+
+async function ringBaseline(dev: WorkerHandle<RelayApi>, evt: WorkerHandle<RelayApi>, n: number): Promise<number> {
+  const down = SpscRing.create(1024, RECORD_WORDS);
+  const up = SpscRing.create(1024, RECORD_WORDS);
+  const relay = evt.call((x) => x.ringEvent(down.sab, up.sab, n));
+  const r = await dev.call((x) => x.ringDevice(down.sab, up.sab, n, BASELINE_BATCH));
+  await relay;
+  if (r.bad) throw new Error('ring baseline: records out of order');
+  return n / ((r.t1 - r.t0) / 1000);
+}
+
+async function postMessageBaseline(dev: WorkerHandle<RelayApi>, evt: WorkerHandle<RelayApi>, n: number, batch: number): Promise<number> {
+  const ch = new MessageChannel();
+  await evt.call((x) => x.pmEvent(Comlink.transfer(ch.port2, [ch.port2]) as unknown as Parameters<RelayApi['pmEvent']>[0]));
+  const r = await dev.call((x) => x.pmDevice(Comlink.transfer(ch.port1, [ch.port1]) as unknown as Parameters<RelayApi['pmDevice']>[0], n, batch <= 1 ? 256 : 256 * batch, batch, RECORD_WORDS));
+  if (r.bad) throw new Error('postMessage baseline: records out of order');
+  return n / ((r.t1 - r.t0) / 1000);
+}
+
+async function baselines(records: number, progress: (s: string) => void): Promise<BenchReport['baselines']> {
+  progress('baselines: SAB ring and postMessage relay over device → event thread → device …');
+  const [dev, evt] = await relayPair();
+  try {
+    const med = async (f: () => Promise<number>): Promise<number> => {
+      const xs = [await f(), await f(), await f()].sort((a, b) => a - b);
+      return xs[1]!;
+    };
+    await ringBaseline(dev, evt, Math.min(records, 50_000)); // warm-up
+    const ringPerSec = await med(() => ringBaseline(dev, evt, records));
+    const pmN = Math.max(10_000, Math.floor(records / 5));
+    await postMessageBaseline(dev, evt, Math.min(pmN, 20_000), 1);
+    const postMessagePerSec = await med(() => postMessageBaseline(dev, evt, pmN, 1));
+    const postMessageBatchedPerSec = await med(() => postMessageBaseline(dev, evt, records, BASELINE_BATCH));
+    return { ringPerSec: Math.round(ringPerSec), postMessagePerSec: Math.round(postMessagePerSec), postMessageBatchedPerSec: Math.round(postMessageBatchedPerSec), batch: BASELINE_BATCH, records, hops: HOPS };
+  } finally {
+    await Promise.all([dev.terminate(), evt.terminate()]);
+  }
+}
+
+// ------------------------------------------------------------------------------ the matrix
+
+export function matrixFor(opts: BenchOptions): { chains: number[]; tagged: boolean[]; memdevs: number[]; devices: BenchDevice[]; variants: VariantSpec[] } {
+  const q = opts.quick === true;
+  return {
+    chains: opts.chains ?? (q ? [1, 100] : [1, 8, 100]),
+    tagged: opts.tagged ?? (q ? [false] : [false, true]),
+    memdevs: opts.memdevs ?? (q ? [1, 2] : [1, 2, 4]),
+    devices: opts.devices ?? ['qemu', 'cxl-test'],
+    variants: opts.variants ?? (q ? [DEFAULT_VARIANTS[0]!] : DEFAULT_VARIANTS),
+  };
+}
+
+export async function runBench(opts: BenchOptions = {}): Promise<BenchReport> {
+  const started = wall();
+  const loadAvgStart = loadavg().map((x) => round(x, 2));
+  const quick = opts.quick === true;
+  const progress = opts.progress ?? ((): void => undefined);
+  const m = matrixFor(opts);
+  const durationMs = opts.durationMs ?? (quick ? 500 : 2500);
+  const warmupMs = opts.warmupMs ?? (quick ? 150 : 400);
+  const latencyMs = opts.latencyMs ?? (quick ? 250 : 1000);
+  const memoryEvents = opts.memoryEvents ?? (quick ? 20_000 : 1_000_000);
+  const seed = opts.seed ?? 1;
+  const driverWait = opts.driverWait ?? 'poll';
+  const base = await baselines(opts.baselineRecords ?? (quick ? 200_000 : 1_000_000), progress);
+
+  const results: CellResult[] = [];
+  /** the memory run uses the 1-memdev system of this device (and the first variant) once its cells are done */
+  const memDevice: BenchDevice = m.devices.includes('qemu') ? 'qemu' : m.devices[0]!;
+  let memory: BenchReport['memory'] | undefined;
+  const cellsTotal = m.chains.length * m.tagged.length * m.memdevs.length * m.devices.length * m.variants.length;
+  for (const device of m.devices) {
+    for (const v of m.variants) {
+      for (const nm of m.memdevs) {
+        progress(`system: ${nm} memdev${nm > 1 ? 's' : ''}, ${device}, ${v.label}`);
+        let sys = await startSystem(nm, device, v, seed);
+        try {
+          for (const chain of m.chains) {
+            for (const tagged of m.tagged) {
+              const label = `[${results.length + 1}/${cellsTotal}] chain ${chain} ${tagged ? 'tagged' : 'untagged'} ${nm} memdev${nm > 1 ? 's' : ''} ${device} ${v.label}`;
+              progress(label);
+              const res = await runCell(sys, { chain, tagged, memdevs: nm, device, variant: v }, { durationMs, warmupMs, latencyMs, driverWait }, base, progress);
+              results.push(res);
+              if (res.errors.length) {
+                // the system may hold extents the lanes no longer know about: start afresh
+                await sys.stop();
+                sys = await startSystem(nm, device, v, seed);
+              }
+            }
+          }
+          if (!memory && memoryEvents > 0 && nm === 1 && device === memDevice && v === m.variants[0]) {
+            await sys.waitIdle();
+            memory = await memoryRun(sys, device, v, memoryEvents, driverWait, progress);
+          }
+        } finally {
+          await sys.stop();
+        }
+      }
+    }
+  }
+
+  if (!memory && memoryEvents > 0) {
+    const v = m.variants[0]!;
+    const sys = await startSystem(1, memDevice, v, seed);
+    try {
+      memory = await memoryRun(sys, memDevice, v, memoryEvents, driverWait, progress);
+    } finally {
+      await sys.stop();
+    }
+  }
+  memory ??= { rssBeforeBytes: 0, rssAfterBytes: 0, events: 0, growthPct: 0, heapUsedBeforeBytes: 0, heapUsedAfterBytes: 0, cell: '', note: 'skipped' };
+  const cpu = cpus();
+  return {
+    tool: 'dcd bench',
+    date: new Date().toISOString(),
+    quick,
+    host: { cpus: cpu.length, cpuModel: cpu[0]?.model ?? 'unknown', node: process.version, platform: `${process.platform}-${process.arch}`, totalMemBytes: totalmem(), loadAvgStart, loadAvgEnd: loadavg().map((x) => round(x, 2)) },
+    setup: {
+      blockBytes: BLOCK, partitionBytes: DC_SIZE, durationMs, warmupMs, latencyMs, driverWait, qemuWindowExtents: QEMU_WINDOW_EXTENTS,
+      deviceOverrides: { qemu: QEMU_OVERRIDES }, hops: 'device → event thread → device (2 hops)',
+    },
+    results,
+    baselines: base,
+    memory,
+    elapsedMs: Math.round(wall() - started),
+  };
+}
+
+interface CellSpec {
+  chain: number;
+  tagged: boolean;
+  memdevs: number;
+  device: BenchDevice;
+  variant: VariantSpec;
+}
+
+async function runCell(sys: DcdSystem, c: CellSpec, t: { durationMs: number; warmupMs: number; latencyMs: number; driverWait: 'ring' | 'poll' }, base: BenchReport['baselines'], progress: (s: string) => void): Promise<CellResult> {
+  const plan = lanePlan(c.memdevs, c.device, c.chain);
+  const lanes = Array.from({ length: c.memdevs }, (_, i) => new Lane(i, plan.poolBlocks));
+  await sys.waitIdle();
+  resetLockStats(sys.sys);
+  const thr = await runPhase(sys, lanes, {
+    chain: c.chain, tagged: c.tagged, windowChains: plan.windowChains, maxOutstandingChains: plan.maxOutstandingChains,
+    durationMs: t.durationMs, warmupMs: t.warmupMs, driverWait: t.driverWait,
+  });
+  const locks = lockStats(sys.sys);
+  let lat = thr.latency;
+  let latErrors: string[] = [];
+  if (!thr.errors.length && plan.windowChains > 1 && t.latencyMs > 0) {
+    await sys.waitIdle();
+    const closed = await runPhase(sys, lanes, {
+      chain: c.chain, tagged: c.tagged, windowChains: 1, maxOutstandingChains: plan.maxOutstandingChains,
+      durationMs: t.latencyMs, warmupMs: Math.min(100, t.warmupMs), driverWait: t.driverWait,
+    });
+    lat = closed.latency;
+    latErrors = closed.errors;
+  }
+  const errors = [...thr.errors, ...latErrors];
+  if (!errors.length) {
+    try {
+      await sys.waitIdle(10_000);
+    } catch (e) {
+      errors.push(e instanceof Error ? e.message : String(e));
+    }
+  }
+  for (const e of errors.slice(0, 3)) progress(`  error: ${e}`);
+  const eventsPerSec = thr.accepted / (thr.windowMs / 1000);
+  return {
+    chain: c.chain, tagged: c.tagged, memdevs: c.memdevs, device: c.device, variant: c.variant.label, knobs: c.variant.knobs,
+    eventsPerSec: Math.round(eventsPerSec),
+    releasedPerSec: Math.round(thr.released / (thr.windowMs / 1000)),
+    latencyUs: lat.percentiles(),
+    loadedLatencyUs: thr.latency.percentiles(),
+    releaseLatencyUs: thr.releaseLatency.percentiles(),
+    accepted: thr.accepted,
+    released: thr.released,
+    windowMs: Math.round(thr.windowMs),
+    windowChains: plan.windowChains,
+    fmCalls: thr.fmCalls,
+    runtimeEventsPerExtent: round(thr.runtimeEvents / Math.max(1, thr.acceptedTotal), 2),
+    vsRing: round(eventsPerSec / base.ringPerSec, 4),
+    vsPostMessage: round(eventsPerSec / base.postMessagePerSec, 4),
+    lockStats: locks,
+    errors,
+  };
+}
+
+async function memoryRun(sys: DcdSystem, device: BenchDevice, v: VariantSpec, events: number, driverWait: 'ring' | 'poll', progress: (s: string) => void): Promise<BenchReport['memory']> {
+  const chain = 100;
+  const cell = `chain ${chain} untagged 1 memdev ${device} ${v.label}`;
+  progress(`memory: ${cell}, ${events.toLocaleString('en-US')} accepted extents …`);
+  const plan = lanePlan(1, device, chain);
+  const lanes = [new Lane(0, plan.poolBlocks)];
+  const params = { chain, tagged: false, windowChains: plan.windowChains, maxOutstandingChains: plan.maxOutstandingChains, warmupMs: 0, progress, progressLabel: 'memory:', driverWait };
+  const warm = await runPhase(sys, lanes, { ...params, targetAccepted: Math.min(50_000, Math.max(100, Math.floor(events / 10))) });
+  if (warm.errors.length) throw new Error(`memory run: ${warm.errors.join('; ')}`);
+  await sys.waitIdle();
+  const before = process.memoryUsage();
+  const run = await runPhase(sys, lanes, { ...params, targetAccepted: events });
+  if (run.errors.length) throw new Error(`memory run: ${run.errors.join('; ')}`);
+  await sys.waitIdle();
+  const after = process.memoryUsage();
+  return {
+    rssBeforeBytes: before.rss,
+    rssAfterBytes: after.rss,
+    events: run.acceptedTotal,
+    growthPct: round(((after.rss - before.rss) / before.rss) * 100, 2),
+    heapUsedBeforeBytes: before.heapUsed,
+    heapUsedAfterBytes: after.heapUsed,
+    cell,
+    note: `RSS of the whole process (every worker thread) after a warm-up of ${warm.acceptedTotal} extents, then after ${run.acceptedTotal} more accepted (and as many released)${events < 1_000_000 ? ' — a reduced count, not the 1,000,000 of the full run' : ''}`,
+  };
+}
+
+// ------------------------------------------------------------------------------ output
+
+function si(v: number): string {
+  if (!Number.isFinite(v)) return '—';
+  if (Math.abs(v) >= 1e6) return `${(v / 1e6).toFixed(2)}M`;
+  if (Math.abs(v) >= 1e4) return `${(v / 1e3).toFixed(1)}k`;
+  if (Math.abs(v) >= 1e3) return `${(v / 1e3).toFixed(2)}k`;
+  return v.toFixed(0);
+}
+
+function us(v: number): string {
+  if (!Number.isFinite(v)) return '—';
+  if (v >= 10_000) return `${(v / 1000).toFixed(1)}ms`;
+  if (v >= 1000) return `${(v / 1000).toFixed(2)}ms`;
+  return v.toFixed(0);
+}
+
+function grid(rows: string[][], leftCols: number): string {
+  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length)));
+  return rows.map((r, j) => {
+    const s = r.map((c, i) => (i < leftCols ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ');
+    return j === 0 ? `${s}\n${widths.map((w) => '-'.repeat(w)).join('  ')}` : s;
+  }).join('\n');
+}
+
+export function formatReport(r: BenchReport): string {
+  const out: string[] = [];
+  out.push(`dcd bench${r.quick ? ' --quick' : ''} — ${r.host.cpus} CPUs (${r.host.cpuModel}), node ${r.host.node}, ${r.date}`);
+  out.push(`load average at start ${r.host.loadAvgStart.join(' ')}, at end ${r.host.loadAvgEnd.join(' ')} (other processes share the CPUs: figures are only as quiet as the machine)`);
+  out.push('');
+  out.push(`baselines over ${r.baselines.hops} thread hops (${r.setup.hops}), no work:`);
+  out.push(`  SAB ring (batch ${r.baselines.batch})          ${si(r.baselines.ringPerSec)} records/s`);
+  out.push(`  postMessage, 1 record/message     ${si(r.baselines.postMessagePerSec)} records/s`);
+  out.push(`  postMessage, ${r.baselines.batch} records/message   ${si(r.baselines.postMessageBatchedPerSec)} records/s`);
+  out.push('');
+  const rows: string[][] = [['device', 'variant', 'chain', 'tag', 'mem', 'win', 'ext/s', 'rel/s', 'p50 µs', 'p99 µs', 'p99.9 µs', 'loaded p50', 'loaded p99', 'rel p50', 'vs ring', 'vs pM', 'err']];
+  for (const x of r.results) {
+    rows.push([
+      x.device, x.variant, String(x.chain), x.tagged ? 'yes' : 'no', String(x.memdevs), String(x.windowChains),
+      si(x.eventsPerSec), si(x.releasedPerSec), us(x.latencyUs.p50), us(x.latencyUs.p99), us(x.latencyUs.p999),
+      us(x.loadedLatencyUs.p50), us(x.loadedLatencyUs.p99), us(x.releaseLatencyUs.p50),
+      `${(x.vsRing * 100).toFixed(2)}%`, `${x.vsPostMessage.toFixed(2)}×`, x.errors.length ? String(x.errors.length) : '',
+    ]);
+  }
+  out.push('pipeline (ext/s = extents accepted by the device per second; latency = FM call → extent-tracked):');
+  out.push(grid(rows, 2));
+  out.push('  win = chains in flight per memdev in the throughput phase; p50/p99/p99.9 closed loop (1 chain in flight);');
+  out.push('  loaded = under the throughput window; rel = FM release call → extent-untracked; vs ring / vs pM = ext/s ÷ baseline records/s');
+  // lock statistics: the largest-memdev, chain-100 (or longest), untagged cell per device × variant
+  const maxMem = Math.max(...r.results.map((x) => x.memdevs));
+  const maxChain = Math.max(...r.results.map((x) => x.chain));
+  const picks = r.results.filter((x) => x.memdevs === maxMem && x.chain === maxChain && !x.tagged);
+  for (const x of picks.length ? picks : r.results.slice(0, 1)) {
+    out.push('');
+    out.push(`lock statistics — ${x.device} ${x.variant}, chain ${x.chain}, ${x.tagged ? 'tagged' : 'untagged'}, ${x.memdevs} memdev${x.memdevs > 1 ? 's' : ''} (${x.accepted + x.released} extent events; every run's table is in the JSON):`);
+    const lr: string[][] = [['class', 'acquisitions', 'contentions', 'wait total', 'wait max', 'hold total', 'hold max']];
+    for (const l of x.lockStats) {
+      lr.push([l.cls, String(l.acquisitions), String(l.contentions), ns(l.waitTotalNs), ns(l.waitMaxNs), ns(l.holdTotalNs), ns(l.holdMaxNs)]);
+    }
+    out.push(grid(lr, 1));
+  }
+  out.push('');
+  const mm = r.memory;
+  out.push(`memory (${mm.cell}): RSS ${(mm.rssBeforeBytes / MiB).toFixed(1)} MiB → ${(mm.rssAfterBytes / MiB).toFixed(1)} MiB over ${mm.events.toLocaleString('en-US')} extent events (${mm.growthPct >= 0 ? '+' : ''}${mm.growthPct}%)`);
+  out.push(`  ${mm.note}`);
+  const errs = r.results.filter((x) => x.errors.length);
+  if (errs.length) {
+    out.push('');
+    out.push('errors:');
+    for (const x of errs) out.push(`  ${x.device} ${x.variant} chain ${x.chain} ${x.tagged ? 'tagged' : 'untagged'} ${x.memdevs}: ${x.errors.slice(0, 2).join(' | ')}`);
+  }
+  out.push('');
+  out.push(`elapsed ${(r.elapsedMs / 1000).toFixed(1)} s`);
+  return out.join('\n');
+}
+
+function ns(v: number): string {
+  if (v >= 1e9) return `${(v / 1e9).toFixed(2)}s`;
+  if (v >= 1e6) return `${(v / 1e6).toFixed(2)}ms`;
+  if (v >= 1e3) return `${(v / 1e3).toFixed(1)}µs`;
+  return `${v.toFixed(0)}ns`;
+}
+
+const COLORS = ['#4e79a7', '#f28e2b', '#59a14f', '#e15759', '#76b7b2', '#edc948'];
+
+function esc(s: string): string {
+  return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+}
+
+/**
+ * Hand-written SVG: one panel per device personality, groups by chain length, one bar per memdev
+ * count (untagged, the first variant; log scale), the two baselines as dashed lines.
+ */
+export function chartSvg(r: BenchReport): string {
+  const devices = [...new Set(r.results.map((x) => x.device))];
+  const chains = [...new Set(r.results.map((x) => x.chain))].sort((a, b) => a - b);
+  const mems = [...new Set(r.results.map((x) => x.memdevs))].sort((a, b) => a - b);
+  const variant = r.results[0]?.variant ?? 'v11';
+  const taggedPick = r.results.some((x) => !x.tagged) ? false : true;
+  const pick = (d: string, c: number, m: number): number => {
+    const x = r.results.find((y) => y.device === d && y.chain === c && y.memdevs === m && y.tagged === taggedPick && y.variant === variant);
+    return x ? x.eventsPerSec : NaN;
+  };
+  const values = r.results.map((x) => x.eventsPerSec).filter((v) => v > 0);
+  const refs = [r.baselines.ringPerSec, r.baselines.postMessagePerSec].filter((v) => v > 0);
+  const lo = Math.pow(10, Math.floor(Math.log10(Math.max(1, Math.min(...values, ...refs)))));
+  const hi = Math.pow(10, Math.ceil(Math.log10(Math.max(10, ...values, ...refs))));
+  const panelW = 360;
+  const panelH = 300;
+  const padL = 70;
+  const padT = 60;
+  const padB = 70;
+  const W = padL + devices.length * (panelW + 30) + 150;
+  const H = padT + panelH + padB;
+  const y = (v: number): number => padT + panelH - ((Math.log10(v) - Math.log10(lo)) / (Math.log10(hi) - Math.log10(lo))) * panelH;
+  const parts: string[] = [];
+  parts.push(`<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="Helvetica, Arial, sans-serif" font-size="12">`);
+  parts.push(`<rect width="${W}" height="${H}" fill="white"/>`);
+  parts.push(`<text x="${padL}" y="22" font-size="15" font-weight="bold">dcd bench — extents accepted per second (${taggedPick ? 'tagged' : 'untagged'}, ${esc(variant)}, log scale)</text>`);
+  parts.push(`<text x="${padL}" y="40" fill="#555">${esc(`${r.host.cpus} CPUs, node ${r.host.node}, ${r.date.slice(0, 10)}${r.quick ? ', quick run' : ''}`)}</text>`);
+  devices.forEach((d, di) => {
+    const x0 = padL + di * (panelW + 30);
+    parts.push(`<rect x="${x0}" y="${padT}" width="${panelW}" height="${panelH}" fill="none" stroke="#999"/>`);
+    for (let e = Math.log10(lo); e <= Math.log10(hi) + 1e-9; e++) {
+      const yy = y(10 ** e);
+      parts.push(`<line x1="${x0}" x2="${x0 + panelW}" y1="${yy}" y2="${yy}" stroke="#eee"/>`);
+      if (di === 0) parts.push(`<text x="${x0 - 6}" y="${yy + 4}" text-anchor="end">${si(10 ** e)}</text>`);
+    }
+    const gw = panelW / chains.length;
+    const bw = Math.min(40, (gw - 20) / mems.length);
+    chains.forEach((c, ci) => {
+      const gx = x0 + ci * gw + (gw - bw * mems.length) / 2;
+      mems.forEach((mm, mi) => {
+        const v = pick(d, c, mm);
+        if (!(v > 0)) return;
+        const top = y(Math.max(v, lo));
+        parts.push(`<rect x="${gx + mi * bw}" y="${top}" width="${bw - 2}" height="${padT + panelH - top}" fill="${COLORS[mi % COLORS.length]}"><title>${esc(`${d} chain ${c}, ${mm} memdev(s): ${v} ext/s`)}</title></rect>`);
+        parts.push(`<text x="${gx + mi * bw + (bw - 2) / 2}" y="${top - 3}" text-anchor="middle" font-size="9">${si(v)}</text>`);
+      });
+      parts.push(`<text x="${x0 + ci * gw + gw / 2}" y="${padT + panelH + 16}" text-anchor="middle">chain ${c}</text>`);
+    });
+    parts.push(`<text x="${x0 + panelW / 2}" y="${padT + panelH + 36}" text-anchor="middle" font-weight="bold">${esc(d)}</text>`);
+    const lines: [number, string, string][] = [[r.baselines.ringPerSec, 'SAB ring', '#333'], [r.baselines.postMessagePerSec, 'postMessage', '#b22']];
+    for (const [v, name, col] of lines) {
+      if (!(v > 0)) continue;
+      const yy = y(v);
+      parts.push(`<line x1="${x0}" x2="${x0 + panelW}" y1="${yy}" y2="${yy}" stroke="${col}" stroke-dasharray="5,4"/>`);
+      parts.push(`<text x="${x0 + panelW - 4}" y="${yy - 4}" text-anchor="end" fill="${col}" font-size="10">${name} ${si(v)}/s</text>`);
+    }
+  });
+  const lx = padL + devices.length * (panelW + 30);
+  mems.forEach((mm, mi) => {
+    parts.push(`<rect x="${lx}" y="${padT + mi * 20}" width="12" height="12" fill="${COLORS[mi % COLORS.length]}"/>`);
+    parts.push(`<text x="${lx + 18}" y="${padT + mi * 20 + 10}">${mm} memdev${mm > 1 ? 's' : ''}</text>`);
+  });
+  parts.push(`<text x="${padL}" y="${H - 12}" fill="#555">baselines: ${r.baselines.hops} thread hops (device → event thread → device) with no work, records/s</text>`);
+  parts.push('</svg>');
+  return `${parts.join('\n')}\n`;
+}
+
+export function writeOutputs(r: BenchReport, dir: string): { json: string; svg: string } {
+  const d = resolve(dir);
+  mkdirSync(d, { recursive: true });
+  const json = join(d, 'bench.json');
+  const svg = join(d, 'bench.svg');
+  writeFileSync(json, `${JSON.stringify(r, null, 2)}\n`);
+  writeFileSync(svg, chartSvg(r));
+  return { json, svg };
+}

@@ -1,0 +1,67 @@
+// `dcd bench` smoke: one tiny pipeline run on the real topology — the JSON has the documented shape
+// (product.md §4) and events were counted. Never asserts anything about speed.
+import t from 'tap';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { chartSvg, formatReport, runBench, writeOutputs, type BenchReport } from '../bench/pipeline.js';
+import { run } from '../src/cli/cmd-bench.js';
+
+const isNum = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v);
+
+t.test('a tiny pipeline bench produces the documented JSON', async (t) => {
+  const report: BenchReport = await runBench({
+    chains: [1],
+    tagged: [false],
+    memdevs: [1],
+    devices: ['cxl-test'],
+    variants: [{ label: 'v11', variant: 'v11', knobs: {} }],
+    durationMs: 300,
+    warmupMs: 100,
+    latencyMs: 0,
+    memoryEvents: 300,
+    baselineRecords: 20_000,
+  });
+  // round trip through JSON: what `dcd bench --json` prints
+  const j = JSON.parse(JSON.stringify(report)) as Record<string, unknown>;
+  t.ok(Array.isArray(j.results), 'results is an array');
+  const results = j.results as Record<string, unknown>[];
+  t.equal(results.length, 1, 'one cell');
+  const r = results[0]!;
+  for (const k of ['chain', 'memdevs', 'eventsPerSec', 'releasedPerSec', 'accepted', 'released']) t.ok(isNum(r[k]), `results[0].${k} is a number`);
+  t.equal(typeof r.tagged, 'boolean', 'tagged is a boolean');
+  t.equal(r.device, 'cxl-test');
+  t.equal(r.variant, 'v11');
+  const lat = r.latencyUs as Record<string, unknown>;
+  for (const k of ['p50', 'p99', 'p999']) t.ok(k in lat, `latencyUs.${k} present`);
+  t.ok(Array.isArray(r.lockStats), 'lock statistics per run');
+  t.same(r.errors, [], 'the cell ran without errors');
+  t.ok((r.accepted as number) > 0, 'extents were accepted (counted) in the window');
+  t.ok((r.eventsPerSec as number) > 0, 'events per second counted');
+
+  const b = j.baselines as Record<string, unknown>;
+  t.ok(isNum(b.ringPerSec) && (b.ringPerSec as number) > 0, 'baselines.ringPerSec');
+  t.ok(isNum(b.postMessagePerSec) && (b.postMessagePerSec as number) > 0, 'baselines.postMessagePerSec');
+
+  const m = j.memory as Record<string, unknown>;
+  for (const k of ['rssBeforeBytes', 'rssAfterBytes', 'events']) t.ok(isNum(m[k]), `memory.${k} is a number`);
+  t.ok((m.events as number) > 0, 'memory run counted events');
+
+  t.match(formatReport(report), /pipeline/, 'the terminal table renders');
+  t.match(chartSvg(report), /^<svg[\s\S]*<\/svg>\n$/, 'the chart is an SVG document');
+  const dir = mkdtempSync(join(tmpdir(), 'dcd-bench-'));
+  try {
+    const files = writeOutputs(report, dir);
+    t.same(Object.keys(JSON.parse(readFileSync(files.json, 'utf8')) as object).filter((k) => ['results', 'baselines', 'memory'].includes(k)).sort(), ['baselines', 'memory', 'results'], 'bench.json written');
+    t.match(readFileSync(files.svg, 'utf8'), /<svg/, 'bench.svg written');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+t.test('dcd bench refuses the hostile device (bad input, exit 2)', async (t) => {
+  const err: string[] = [];
+  const code = await run({ kind: 'bench', json: false, quick: true, knobs: {}, device: 'hostile' }, { out: () => undefined, err: (s) => err.push(s) });
+  t.equal(code, 2);
+  t.match(err.join('\n'), /hostile/);
+});
