@@ -60,6 +60,10 @@ function stripIteration(r: IterationResult & { steps?: unknown; ops?: unknown; d
 
 function poolFilename(): string {
   const here = import.meta.url;
+  if (here.endsWith('.ts') && process.env.DCD_WORKERS === 'dist') {
+    const js = fileURLToPath(new URL('../dist/stress/pool-task.js', here));
+    if (existsSync(js)) return js;
+  }
   if (here.endsWith('.ts')) return fileURLToPath(new URL('../workers/stress-pool.mjs', here));
   return fileURLToPath(new URL('./pool-task.js', here));
 }

@@ -33,8 +33,17 @@ export class WorkerCrash extends Error {
   }
 }
 
-/** Resolve `workers/<kind>` for the current mode (source .ts via bootstrap, or compiled .js). */
+/**
+ * Resolve `workers/<kind>` for the current mode (source .ts via bootstrap, or compiled .js).
+ * `DCD_WORKERS=dist` makes a run from sources (the test suite) start the compiled workers of
+ * `dist/` instead — built by `npm test` just before — because transpiling every worker's module
+ * graph with tsx at each start costs seconds per system on these machines.
+ */
 export function workerEntry(kind: string): { script: URL; entry?: string } {
+  if (fromSource && process.env.DCD_WORKERS === 'dist') {
+    const js = new URL(`../../dist/workers/${kind}.js`, import.meta.url);
+    if (existsSync(fileURLToPath(js))) return { script: js };
+  }
   if (fromSource) {
     const ts = new URL(`../../workers/${kind}.ts`, import.meta.url);
     return { script: new URL('../../workers/bootstrap.mjs', import.meta.url), entry: ts.href };
