@@ -29,7 +29,7 @@ function devHandle(s: DcdSystem, regionId: number, devId: number): number {
   return d;
 }
 
-await t.test('v11', (t) => withSystem(t, {}, async (s) => {
+await withSystem(t, {}, async (s) => {
   await region(s);
   const u = s.user(0);
 
@@ -163,16 +163,4 @@ await t.test('v11', (t) => withSystem(t, {}, async (s) => {
     const claimed = r.daxDevices.reduce((n, d) => n + st.daxDevices[d]!.size, 0);
     t.equal(surfaced, claimed + r.availableSize, `${surfaced} = ${claimed} + ${r.availableSize}`);
   });
-}));
-
-await t.test('knob v10-uuid-show: an untagged (or empty) device reads "0"', (t) => withSystem(t, { knobs: { 'v10-uuid-show': 'on' } }, async (s) => {
-  await region(s);
-  await addChain(s, 0, [{ offset: 0, length: 2 * M, tag: null }]);
-  await addChain(s, 0, [{ offset: 8 * M, length: 2 * M, tag: TAG_A }]);
-  const a = await s.user(0).call((x) => x.createDaxDevice(0, null));
-  const b = await s.user(0).call((x) => x.createDaxDevice(0, TAG_A));
-  const st = await s.state();
-  t.equal(a.ok && st.daxDevices[a.value.name]!.uuid, '0', 'untagged claim reads "0"');
-  t.equal(b.ok && st.daxDevices[b.value.name]!.uuid, TAG_A, 'a tagged one still reads its tag');
-  t.equal(st.daxDevices['dax0.0']!.uuid, '0', 'the empty seed reads "0"');
-}));
+});
