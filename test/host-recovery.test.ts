@@ -50,4 +50,12 @@ await withSystem(t, {
     const o = await addChain(s, 0, chain([400 * M, 402 * M], 2 * M, '55555555-5555-5555-5555-555555555555'));
     t.same(o.listed, [400 * M, 402 * M]);
   });
+
+  await t.test('lockdep reports the recovery/runtime AB-BA (add_ctx.lock ↔ device_lock(cxlr_dax), §4.3, invariant 19 fails for v11)', async (t) => {
+    const r = s.lockOrderReports().filter((x) => [x.held, x.acquiring].sort().join() === ['add_ctx.lock', 'device_lock(cxlr_dax)'].sort().join());
+    t.ok(r.length >= 1, 'a lock-order report names the two locks');
+    const chains = r.flatMap((x) => [x.newChain, ...x.existingChains]).map((c) => c.chain.join(' -> '));
+    t.ok(chains.some((c) => /device_lock\(cxlr_dax\) -> add_ctx\.lock/.test(c)), 'the probe-side chain (device_lock then add_ctx.lock)');
+    t.ok(chains.some((c) => /add_ctx\.lock -> device_lock\(cxlr_dax\)/.test(c)), 'the runtime-add chain (add_ctx.lock then device_lock)');
+  });
 });
