@@ -320,12 +320,16 @@ export function groupMembers(ctx: HostCtx, g: Handle): Handle[] {
   return out.map((x) => x.e);
 }
 
-/** Walk a region's dc_extents (cxlr_dax->dc_extents) of one memdev, by xarray id. */
+/**
+ * Walk a region's dc_extents (cxlr_dax->dc_extents) of one memdev, by xarray id. Only onlined
+ * extents are in that xarray (xa_alloc in online_tag_group): members of the group still being
+ * assembled (add_ctx.group) are not, so E8/E9 never compare an extent with its own chain mates.
+ */
 function regionExtents(ctx: HostCtx, region: Handle, memdev: number): Handle[] {
   const X = ctx.host.extents;
   const out: { e: Handle; id: number }[] = [];
   for (const e of X.live()) {
-    if (X.get(e, 'region') === region && X.get(e, 'memdev') === memdev) out.push({ e, id: X.get(e, 'id') });
+    if (X.get(e, 'region') === region && X.get(e, 'memdev') === memdev && X.get(e, 'registered')) out.push({ e, id: X.get(e, 'id') });
   }
   out.sort((a, b) => a.id - b.id);
   return out.map((x) => x.e);
