@@ -58,6 +58,16 @@ await withSystem(t, { hungMs: 30_000 }, async (s) => {
     t.same(st.regions.region0!.extents.map((e) => [e.offset, e.length]).filter(([off]) => off! < 70 * M), [[0, 64 * M], [64 * M, 2 * M]], 'host tracks exactly the two non-duplicate extents');
   });
 
+  await t.test('E8/E9 classify against onlined extents only: two overlapping members of one chain both pass, and the DAX add refuses the group (R3)', async (t) => {
+    const m0 = mark(s);
+    const o = await addChain(s, 0, [{ offset: 160 * M, length: 4 * M, tag: null, more: true }, { offset: 162 * M, length: 4 * M, tag: null, more: false }]);
+    t.equal(o.tracked.length, 2, 'both members became dc_extents (the group being assembled is not in cxlr_dax->dc_extents yet)');
+    t.same(events(s, 'dax-group', m0).map((e) => [e.add, e.n, e.rc]), [[1, 2, 28]], 'the DAX add of the group fails -ENOSPC (overlapping resources)');
+    t.same(events(s, 'extent-untracked', m0).map((e) => e.sentRelease), [0, 0], 'the group is removed without Release DC');
+    t.equal(o.responses.length, 1);
+    t.same(o.listed, [], 'and omitted from the response');
+  });
+
   await t.test('G1: a tag already committed drops the whole group (-EEXIST)', async (t) => {
     let o = await addChain(s, 0, chain([100 * M, 102 * M], 2 * M, TAG_A));
     t.same(o.listed, [100 * M, 102 * M], 'TAG_A group accepted on mem0');
