@@ -16,9 +16,6 @@ export const SHARDS = 3;
  * suite. Remove an entry when its cause is fixed (tap then reports a passing todo).
  */
 export const KNOWN_FAILURES: Record<string, string> = {
-  'driver-rebind.json':
-    'bind-driver never reaches the dax-bus worker: comlink treats a remote call named "bind" as Function.prototype.bind '
-    + '(node_modules/comlink apply trap), so DaxBusApi.bind is never invoked and the step reports success with nothing done',
   'product-example.json':
     'the lock-order checker (stress/checkers) reports device_lock(cxlr_dax) -> cxl_rwsem.region -> device_lock(cxlr_dax) '
     + '(recovery scan vs release path, both nestings of host-kernel.md §4.3) as forbidden; not among H1-H13',
