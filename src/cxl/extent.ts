@@ -321,15 +321,17 @@ export function groupMembers(ctx: HostCtx, g: Handle): Handle[] {
 }
 
 /**
- * Walk a region's dc_extents (cxlr_dax->dc_extents) of one memdev, by xarray id. Only onlined
- * extents are in that xarray (xa_alloc in online_tag_group): members of the group still being
- * assembled (add_ctx.group) are not, so E8/E9 never compare an extent with its own chain mates.
+ * Walk a region's dc_extents (cxlr_dax->dc_extents) for the region's own endpoint decoder (same
+ * cxled), by xarray id. Only onlined extents are in that xarray (xa_alloc in online_tag_group):
+ * members of the group still being assembled (add_ctx.group) are not, so E8/E9 never compare an
+ * extent with its own chain mates. An extent parented to another region's group (H11) is in that
+ * region's xarray with a foreign cxled, so neither region's walk finds it.
  */
 function regionExtents(ctx: HostCtx, region: Handle, memdev: number): Handle[] {
   const X = ctx.host.extents;
   const out: { e: Handle; id: number }[] = [];
   for (const e of X.live()) {
-    if (X.get(e, 'region') === region && X.get(e, 'memdev') === memdev && X.get(e, 'registered')) out.push({ e, id: X.get(e, 'id') });
+    if (X.get(e, 'region') === region && X.get(e, 'cxled') === region && X.get(e, 'memdev') === memdev && X.get(e, 'registered')) out.push({ e, id: X.get(e, 'id') });
   }
   out.sort((a, b) => a.id - b.id);
   return out.map((x) => x.e);
@@ -375,7 +377,7 @@ export function cxl_add_extent(ctx: HostCtx, memdev: number, n: PendingNode, seq
     // build the dc_extent
     const dc = X.alloc();
     if (dc === NO_HANDLE) return ENOMEM;
-    X.set(dc, 'region', r);
+    X.set(dc, 'cxled', r);
     X.set(dc, 'memdev', memdev);
     X.set(dc, 'dpaStart', n.start);
     X.set(dc, 'length', n.len);
@@ -396,6 +398,9 @@ export function cxl_add_extent(ctx: HostCtx, memdev: number, n: PendingNode, seq
       if (X.get(e, 'seq') === seq) { ctx.dmesg('warn', dev, `WARN: duplicate seq ${seq} in tag group`); X.free(dc); return EBUSY; }
     }
     X.set(dc, 'group', g);
+    // parented to the group's cxlr_dax: the FIRST extent's region, even when this one's DPA maps
+    // to another region (cross-region chains, H11 / SK-14, SK-17)
+    X.set(dc, 'region', h.groups.get(g, 'region'));
     return 1;
   });
 }

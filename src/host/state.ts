@@ -127,7 +127,13 @@ export const TAG_SCHEMA = {
 
 /** struct dc_extent (the `extentX.Y` device). */
 export const EXTENT_SCHEMA = {
+  /** the cxl_dax_region whose dc_extents holds it: its group's region (device parent, devm owner) */
   region: 'i32',
+  /**
+   * the region whose endpoint decoder holds its DPA (dc->cxled). Differs from `region` when a
+   * chain's group spans regions and this extent was realized into the first extent's group (H11).
+   */
+  cxled: 'i32',
   memdev: 'i32',
   group: 'i32',
   /** xarray id in cxlr_dax->dc_extents (≥ 1) */
