@@ -5,7 +5,8 @@
 // after a mark (see `addChain`).
 import t from 'tap';
 import { mutexLock, mutexUnlock } from '../src/shm/lock.js';
-import { M, TAG_A, TAG_B, TAG_C, addChain, chain, events, inject, mark, observe, region, withSystem, sleep } from './sys-helpers.js';
+import { CXL_MBOX_OP } from '../src/wire/cxl.js';
+import { M, TAG_A, TAG_B, TAG_C, addChain, chain, events, inject, mark, mboxSince, observe, region, release, withSystem, sleep } from './sys-helpers.js';
 
 const has = (log: string[], re: RegExp): boolean => log.some((l) => re.test(l));
 
@@ -129,5 +130,28 @@ await withSystem(t, { hungMs: 30_000 }, async (s) => {
     t.equal(st.memdevs.mem0!.accepted.filter((e) => e.offset === 300 * M).length, 0, 'nor accepted by the device');
     const o = await addChain(s, 0, [{ offset: 302 * M, length: 2 * M, tag: null, more: false }]);
     t.same(o.listed, [302 * M], 'after the scan, runtime adds on the region work');
+  });
+
+  await t.test('H11: an untagged chain spanning two regions becomes ONE group parented to the first extent\'s region', async (t) => {
+    // region0 = DC [0, 256M), region1 = DC [256M, 512M) (created by the E6 subtest)
+    const o = await addChain(s, 0, chain([140 * M, 400 * M], 2 * M, null));
+    t.equal(o.tracked.length, 2);
+    t.same(o.tracked.map((e) => e.region), [o.tracked[0]!.region, o.tracked[0]!.region], 'both onlined under region0');
+    t.same(o.listed, [140 * M, 400 * M], 'both acknowledged (their DAX resources do not collide in region0)');
+    let st = await s.state();
+    t.same(st.regions.region0!.extents.filter((e) => e.offset === 140 * M || e.offset === 144 * M).map((e) => e.offset), [140 * M, 144 * M],
+      'region0 lists both: the region1 extent with its offset relative to region1 (sysfs dax_region0/extentX.Y)');
+    t.equal(st.regions.region1!.extents.filter((e) => e.offset === 144 * M).length, 0, 'region1 does not list it');
+    // a release of the stray member looks in region1's dc_extents: no match (v11: no ack)
+    let m0 = mark(s);
+    let r = await observe(s, 0, () => release(s, 0, [{ offset: 400 * M, length: 2 * M, tag: null }]));
+    t.equal(mboxSince(s, CXL_MBOX_OP.RELEASE_DC, m0).length, 0, 'release of the region1 member: unmatched, nothing sent');
+    t.ok(r.log.some((l) => /matches no dc_extent/.test(l)));
+    // a release of the region0 member releases the whole group, stray included
+    m0 = mark(s);
+    r = await observe(s, 0, () => release(s, 0, [{ offset: 140 * M, length: 2 * M, tag: null }]));
+    t.same(mboxSince(s, CXL_MBOX_OP.RELEASE_DC, m0).map((e) => e.dpa - 2048 * M), [140 * M, 400 * M], 'both released');
+    st = await s.state();
+    t.equal(st.memdevs.mem0!.accepted.filter((e) => e.offset === 140 * M || e.offset === 400 * M).length, 0);
   });
 });
