@@ -163,14 +163,15 @@ function formatHung(r: { waiter: { name: string }; holders: { name: string }[]; 
 
 async function snapshot(c: Ctx): Promise<SystemState> {
   const st = await c.sys.state();
-  // scenario aliases: `regions.<as>` and `daxDevices.<as>` resolve to the kernel-named entries
+  // scenario aliases: the entries keep their kernel names as keys and carry `alias`; a path
+  // segment `regions.<as>` resolves through it (match.ts), so nothing is listed twice
   for (const [alias, id] of c.regions) {
     const v = st.regions[`region${id}`];
-    if (v) { v.alias = alias; st.regions[alias] = v; }
+    if (v) v.alias = alias;
   }
   for (const [alias, d] of c.daxes) {
     const v = st.daxDevices[`dax${d.regionId}.${d.devId}`];
-    if (v) { v.alias = alias; st.daxDevices[alias] = v; }
+    if (v) v.alias = alias;
   }
   st.ops = { ...c.ops };
   return st;

@@ -86,6 +86,9 @@ export class WorkerHandle<T> {
     this.worker = new Worker(script, {
       workerData: { ...opts.data, __entry: entry, __name: opts.name },
       name: opts.name,
+      // do not inherit the parent's --import hooks (tap's, tsx's): a compiled worker needs none and
+      // a source worker registers tsx itself in workers/bootstrap.mjs; inheriting them triples start-up
+      execArgv: [],
       stdout: false,
       stderr: false,
     });
