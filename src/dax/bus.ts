@@ -11,9 +11,9 @@
  * `delete_store`, create). Errors are CxlError values with the kernel's errno names.
  * Lock order: dax_region_rwsem(W) → dax_dev_rwsem(W) (uuid_store).
  */
-import { assertHeldWrite, noisePoint, withRead, withWrite } from '../shm/lock.js';
+import { assertHeldWrite, isHeld, noisePoint, withRead, withWrite } from '../shm/lock.js';
 import { NO_HANDLE, type Handle } from '../shm/table.js';
-import { CxlError } from '../errors.js';
+import { CxlError, StaleHandleError } from '../errors.js';
 import { NOISE_SITE } from '../shm/sched.js';
 import type { HostCtx } from '../host/context.js';
 import { ERRNO_CODE } from '../protocol.js';
@@ -146,12 +146,18 @@ export function dax_release_resource_locked(ctx: HostCtx, e: Handle): void {
 
 // ------------------------------------------------------------------------------ dax region
 
-/** available_size: bytes of resources with no child (unclaimed). */
+/**
+ * available_size: bytes of resources with no child (unclaimed). available_size_show reads under
+ * dax_region_rwsem (read); callers that already hold it (state views) walk directly.
+ */
 export function available_size(ctx: HostCtx, region: Handle): number {
   const D = ctx.host.daxRes;
-  let n = 0;
-  for (const r of D.live()) if (D.get(r, 'region') === region && D.get(r, 'useCnt') === 0) n += D.get(r, 'length');
-  return n;
+  const sum = (): number => {
+    let n = 0;
+    for (const r of D.live()) if (D.get(r, 'region') === region && D.get(r, 'useCnt') === 0) n += D.get(r, 'length');
+    return n;
+  };
+  return isHeld(ctx.host.daxRegionRwsem) ? sum() : withRead(ctx.host.daxRegionRwsem, sum);
 }
 
 /** Create a dev_dax of size 0 on a region (the seed, or `create` written by daxctl). */
@@ -164,12 +170,23 @@ export function devm_create_dev_dax(ctx: HostCtx, region: Handle): Handle {
   return d;
 }
 
+/**
+ * The region's dax devices in id order — the bus's device list, which the driver core walks safely
+ * while other writers delete devices (klist): a device deleted during the walk is skipped, not a
+ * use-after-free. (Two users destroying two devices at once must not fault each other's lookup.)
+ */
 export function daxDevsOf(ctx: HostCtx, region: Handle): Handle[] {
   const D = ctx.host.daxDevs;
-  const out: Handle[] = [];
-  for (const d of D.live()) if (D.get(d, 'region') === region) out.push(d);
-  out.sort((a, b) => D.get(a, 'id') - D.get(b, 'id'));
-  return out;
+  const out: { d: Handle; id: number }[] = [];
+  for (const d of D.live()) {
+    try {
+      if (D.get(d, 'region') === region) out.push({ d, id: D.get(d, 'id') });
+    } catch (e) {
+      if (!(e instanceof StaleHandleError)) throw e; // deleted under the walk
+    }
+  }
+  out.sort((a, b) => a.id - b.id);
+  return out.map((x) => x.d);
 }
 
 export function rangesOf(ctx: HostCtx, dev: Handle): Handle[] {
