@@ -123,6 +123,8 @@ export interface CellResult {
   /** chains a lane keeps in flight in the throughput phase */
   windowChains: number;
   fmCalls: number;
+  /** process CPU time (all threads, spinning included) per accepted extent in the window, µs */
+  cpuUsPerExtent: number;
   /** runtime events the main thread decoded per extent (its add and its release) */
   runtimeEventsPerExtent: number;
   vsRing: number;
@@ -290,9 +292,13 @@ interface PhaseParams {
   progress?: (line: string) => void;
   progressLabel?: string;
   driverWait: 'ring' | 'poll';
+  /** keep latency samples (off for the memory phase: the driver's own arrays would grow) */
+  samples?: boolean;
 }
 
 interface PhaseResult {
+  /** process CPU time (all threads) inside the window, µs */
+  cpuUs: number;
   accepted: number;
   /** accepted over the whole phase (run-in and drain included) */
   acceptedTotal: number;
@@ -325,6 +331,10 @@ async function runPhase(sys: DcdSystem, lanes: Lane[], p: PhaseParams): Promise<
   let lastProgress = wall();
   let lastPrint = wall();
   const inWindow = (t: number): boolean => t >= wStart && t <= wEnd;
+  // process CPU time (every thread) over the window: CPU µs per extent, less sensitive than wall
+  // time to other processes on the machine (spinning waits count as CPU)
+  let cpuAtStart: NodeJS.CpuUsage | null = null;
+  let cpuInWindow: NodeJS.CpuUsage | null = null;
 
   const recent: DecodedEvent[] = [];
   const onEvent = (d: DecodedEvent): void => {
@@ -409,6 +419,7 @@ async function runPhase(sys: DcdSystem, lanes: Lane[], p: PhaseParams): Promise<
         blocks: [], tag: p.tagged ? freshTag() : null, tSubmit: now, measured: now >= wStart && now <= wEnd,
         tracked: 0, accepted: 0, released: 0, tRelease: 0, releaseMeasured: false,
       };
+      if (p.samples === false) c.measured = false;
       for (let k = 0; k < K; k++) {
         const b = lane.free.pop()!;
         c.blocks.push(b);
@@ -429,7 +440,7 @@ async function runPhase(sys: DcdSystem, lanes: Lane[], p: PhaseParams): Promise<
     const chains = lane.toRelease.splice(0, MAX_RECORDS_PER_CALL);
     const extents = chains.map((c) => {
       c.tRelease = now;
-      c.releaseMeasured = now >= wStart && now <= wEnd;
+      c.releaseMeasured = p.samples !== false && now >= wStart && now <= wEnd;
       return { offset: c.blocks[0]! * BLOCK, length: BLOCK, tag: c.tag };
     });
     fmCalls++;
@@ -443,6 +454,8 @@ async function runPhase(sys: DcdSystem, lanes: Lane[], p: PhaseParams): Promise<
   try {
     for (;;) {
       const now = wall();
+      if (cpuAtStart === null && now >= wStart) cpuAtStart = process.cpuUsage();
+      if (cpuAtStart !== null && cpuInWindow === null && now >= wEnd) cpuInWindow = process.cpuUsage(cpuAtStart);
       const submitting = p.targetAccepted !== undefined ? acceptedTotal < p.targetAccepted : now < wEnd;
       if (p.targetAccepted !== undefined && !submitting && wEnd === Infinity) wEnd = now;
       if (errors.length) break;
@@ -483,7 +496,9 @@ async function runPhase(sys: DcdSystem, lanes: Lane[], p: PhaseParams): Promise<
     for (const l of sys.dmesgLines().slice(-30)) process.stderr.write(`dmesg ${l.level} ${l.dev} ${l.msg}\n`);
   }
   const windowMs = Math.max(1e-3, Math.min(wEnd, wall()) - wStart);
-  return { accepted, acceptedTotal, released, windowMs, latency: lat, releaseLatency: relLat, fmCalls, runtimeEvents, errors };
+  cpuInWindow ??= cpuAtStart ? process.cpuUsage(cpuAtStart) : { user: 0, system: 0 };
+  const cpuUs = cpuInWindow.user + cpuInWindow.system;
+  return { cpuUs, accepted, acceptedTotal, released, windowMs, latency: lat, releaseLatency: relLat, fmCalls, runtimeEvents, errors };
 }
 
 // ------------------------------------------------------------------------------ systems
@@ -713,6 +728,7 @@ async function runCell(sys: DcdSystem, c: CellSpec, t: { durationMs: number; war
     windowMs: Math.round(thr.windowMs),
     windowChains: plan.windowChains,
     fmCalls: thr.fmCalls,
+    cpuUsPerExtent: round(thr.cpuUs / Math.max(1, thr.accepted), 1),
     runtimeEventsPerExtent: round(thr.runtimeEvents / Math.max(1, thr.acceptedTotal), 2),
     vsRing: round(eventsPerSec / base.ringPerSec, 4),
     vsPostMessage: round(eventsPerSec / base.postMessagePerSec, 4),
@@ -727,7 +743,7 @@ async function memoryRun(sys: DcdSystem, device: BenchDevice, v: VariantSpec, ev
   progress(`memory: ${cell}, ${events.toLocaleString('en-US')} accepted extents …`);
   const plan = lanePlan(1, device, chain);
   const lanes = [new Lane(0, plan.poolBlocks)];
-  const params = { chain, tagged: false, windowChains: plan.windowChains, maxOutstandingChains: plan.maxOutstandingChains, warmupMs: 0, progress, progressLabel: 'memory:', driverWait };
+  const params = { chain, tagged: false, windowChains: plan.windowChains, maxOutstandingChains: plan.maxOutstandingChains, warmupMs: 0, progress, progressLabel: 'memory:', driverWait, samples: false };
   const warm = await runPhase(sys, lanes, { ...params, targetAccepted: Math.min(50_000, Math.max(100, Math.floor(events / 10))) });
   if (warm.errors.length) throw new Error(`memory run: ${warm.errors.join('; ')}`);
   await sys.waitIdle();
@@ -783,19 +799,20 @@ export function formatReport(r: BenchReport): string {
   out.push(`  postMessage, 1 record/message     ${si(r.baselines.postMessagePerSec)} records/s`);
   out.push(`  postMessage, ${r.baselines.batch} records/message   ${si(r.baselines.postMessageBatchedPerSec)} records/s`);
   out.push('');
-  const rows: string[][] = [['device', 'variant', 'chain', 'tag', 'mem', 'win', 'ext/s', 'rel/s', 'p50 µs', 'p99 µs', 'p99.9 µs', 'loaded p50', 'loaded p99', 'rel p50', 'vs ring', 'vs pM', 'err']];
+  const rows: string[][] = [['device', 'variant', 'chain', 'tag', 'mem', 'win', 'ext/s', 'rel/s', 'p50 µs', 'p99 µs', 'p99.9 µs', 'loaded p50', 'loaded p99', 'rel p50', 'CPU µs/ext', 'vs ring', 'vs pM', 'err']];
   for (const x of r.results) {
     rows.push([
       x.device, x.variant, String(x.chain), x.tagged ? 'yes' : 'no', String(x.memdevs), String(x.windowChains),
       si(x.eventsPerSec), si(x.releasedPerSec), us(x.latencyUs.p50), us(x.latencyUs.p99), us(x.latencyUs.p999),
-      us(x.loadedLatencyUs.p50), us(x.loadedLatencyUs.p99), us(x.releaseLatencyUs.p50),
+      us(x.loadedLatencyUs.p50), us(x.loadedLatencyUs.p99), us(x.releaseLatencyUs.p50), x.cpuUsPerExtent.toFixed(0),
       `${(x.vsRing * 100).toFixed(2)}%`, `${x.vsPostMessage.toFixed(2)}×`, x.errors.length ? String(x.errors.length) : '',
     ]);
   }
   out.push('pipeline (ext/s = extents accepted by the device per second; latency = FM call → extent-tracked):');
   out.push(grid(rows, 2));
   out.push('  win = chains in flight per memdev in the throughput phase; p50/p99/p99.9 closed loop (1 chain in flight);');
-  out.push('  loaded = under the throughput window; rel = FM release call → extent-untracked; vs ring / vs pM = ext/s ÷ baseline records/s');
+  out.push('  loaded = under the throughput window; rel = FM release call → extent-untracked; CPU µs/ext = process CPU (all threads,');
+  out.push('  spinning included) per accepted extent; vs ring / vs pM = ext/s ÷ baseline records/s');
   // lock statistics: the largest-memdev, chain-100 (or longest), untagged cell per device × variant
   const maxMem = Math.max(...r.results.map((x) => x.memdevs));
   const maxChain = Math.max(...r.results.map((x) => x.chain));

@@ -31,6 +31,10 @@ const QUICK = argv.includes('--quick');
 const runsAt = argv.indexOf('--runs');
 const RUNS = runsAt >= 0 ? Math.max(1, Number(argv[runsAt + 1]) || 5) : 5;
 const SCALE = QUICK ? 0.1 : 1;
+const onlyAt = argv.indexOf('--only');
+/** `--only mutex|ring|wake`: one group of figures */
+const ONLY = onlyAt >= 0 ? argv[onlyAt + 1] : undefined;
+const want = (g: string): boolean => ONLY === undefined || ONLY === g;
 
 const N_UNCONTENDED = Math.round(2_000_000 * SCALE);
 const N_CONTENDED = Math.round(200_000 * SCALE);
@@ -207,11 +211,11 @@ async function ringBare(p: Pool, hops: 1 | 2): Promise<number> {
 
 // ------------------------------------------------------------------------------ wake-ups
 
-async function rttOurs(p: Pool, deviceSpin: number): Promise<{ p50: number; p99: number }> {
+async function rttOurs(p: Pool, deviceSpin: number, asyncDevice = false): Promise<{ p50: number; p99: number }> {
   const rf = RegFile.create(256);
   const [host] = await together(p, [
-    (w) => w.call((x) => x.mboxHost(rf.sab, N_RTT)),
-    (w) => w.call((x) => x.mboxDevice(rf.sab, deviceSpin)) as unknown as Promise<{ rttUs: number[] }>,
+    (w) => w.call((x) => (asyncDevice ? x.mboxHost(rf.sab, Math.ceil(N_RTT / 40), 2) : x.mboxHost(rf.sab, N_RTT))),
+    (w) => (asyncDevice ? w.call((x) => x.mboxDeviceAsync(rf.sab, deviceSpin)) : w.call((x) => x.mboxDevice(rf.sab, deviceSpin))) as unknown as Promise<{ rttUs: number[] }>,
   ]);
   const r = host!.rttUs;
   return { p50: pct(r, 50), p99: pct(r, 99) };
@@ -265,8 +269,9 @@ async function main(): Promise<void> {
   const off = await pool(false, 3);
   try {
     // warm up every code path once
-    uncontendedOurs(on); uncontendedOurs(off); uncontendedBare(on.scratch, false); uncontendedBare(on.scratch, true);
+    if (want('mutex')) { uncontendedOurs(on); uncontendedOurs(off); uncontendedBare(on.scratch, false); uncontendedBare(on.scratch, true); }
 
+    if (want('mutex')) {
     log('mutex, uncontended …');
     const uOn = await medianOf(() => uncontendedOurs(on));
     const uOff = await medianOf(() => uncontendedOurs(off));
@@ -282,23 +287,29 @@ async function main(): Promise<void> {
       const cFutex = await medianOf(() => contended(on, k, 'futex'));
       rows.push({ group: 'mutex', what: `contended, ${k} workers`, unit: 'ops/s', ours: cOn, oursNoLockdep: cOff, bare: cSpin, bareWhat: 'CAS spinlock', bare2: cFutex, bare2What: 'futex mutex' });
     }
+    }
 
-    for (const hops of [1, 2] as const) {
+    for (const hops of want('ring') ? [1, 2] as const : []) {
       log(`ring, ${hops} hop${hops > 1 ? 's' : ''} …`);
       const ours = await medianOf(() => ringOurs(on, hops));
       const bare = await medianOf(() => ringBare(on, hops));
       rows.push({ group: 'ring', what: `SPSC ${hops} hop${hops > 1 ? 's' : ''}, batch ${RING_BATCH}, ${RING_WORDS}-word records`, unit: 'rec/s', ours, oursNoLockdep: null, bare, bareWhat: 'bare ring loop' });
     }
 
+    if (want('wake')) {
     log('wake-up round trips …');
     const mbox = await medianRtt(() => rttOurs(on, 20_000));
     const mbox0 = await medianRtt(() => rttOurs(on, 0));
+    const mboxAsync = await medianRtt(() => rttOurs(on, 0, true));
     const wn = await medianRtt(() => rttBare(on, 0));
     const wns = await medianRtt(() => rttBare(on, 2000));
     rows.push({ group: 'wake', what: 'RTT p50, mailbox (device spin 20000)', unit: 'µs', ours: mbox.p50, oursNoLockdep: null, bare: wns.p50, bareWhat: 'spin 2000 then wait', bare2: wn.p50, bare2What: 'pure wait/notify' });
     rows.push({ group: 'wake', what: 'RTT p99, mailbox (device spin 20000)', unit: 'µs', ours: mbox.p99, oursNoLockdep: null, bare: wns.p99, bareWhat: 'spin 2000 then wait', bare2: wn.p99, bare2What: 'pure wait/notify' });
     rows.push({ group: 'wake', what: 'RTT p50, mailbox (device spin 0)', unit: 'µs', ours: mbox0.p50, oursNoLockdep: null, bare: wn.p50, bareWhat: 'pure wait/notify' });
     rows.push({ group: 'wake', what: 'RTT p99, mailbox (device spin 0)', unit: 'µs', ours: mbox0.p99, oursNoLockdep: null, bare: wn.p99, bareWhat: 'pure wait/notify' });
+    rows.push({ group: 'wake', what: 'RTT p50, mailbox (device idle 2 ms, asleep in waitCommandAsync)', unit: 'µs', ours: mboxAsync.p50, oursNoLockdep: null, bare: wn.p50, bareWhat: 'pure wait/notify' });
+    rows.push({ group: 'wake', what: 'RTT p99, mailbox (device idle 2 ms, asleep in waitCommandAsync)', unit: 'µs', ours: mboxAsync.p99, oursNoLockdep: null, bare: wn.p99, bareWhat: 'pure wait/notify' });
+    }
   } finally {
     await Promise.all([...on.workers, ...off.workers].map((w) => w.terminate().catch(() => undefined)));
   }
@@ -307,6 +318,7 @@ async function main(): Promise<void> {
   } else {
     process.stdout.write(`${table()}\n`);
     process.stdout.write('\nmailbox RTT: host RegFile.submit (spins 2000 on the doorbell, then waits) ↔ device waitCommand + complete;\n');
+    process.stdout.write('"asleep in waitCommandAsync": the device worker\'s idle path (src/device/service.ts), Atomics.waitAsync + keep-alive timer;\n');
     process.stdout.write('ratios: for ops/s and rec/s below 1× means ours is slower; for µs above 1× means ours is slower.\n');
   }
 }

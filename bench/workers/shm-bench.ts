@@ -222,12 +222,14 @@ const api = {
    * Ours, host side: n mailbox round trips over a RegFile (submit → the device wakes, completes →
    * the host wakes). Returns the round-trip times in µs.
    */
-  mboxHost(sab: SharedArrayBuffer, n: number): { rttUs: number[] } {
+  mboxHost(sab: SharedArrayBuffer, n: number, gapMs = 0): { rttUs: number[] } {
     const rf = RegFile.attach(sab);
     const input = new Uint8Array(8);
     const rtt: number[] = [];
+    const idle = new Int32Array(new SharedArrayBuffer(4));
     barrier();
     for (let i = 0; i < n; i++) {
+      if (gapMs > 0) Atomics.wait(idle, 0, 0, gapMs); // let the device fall asleep
       const t = performance.now();
       const r = rf.submit(0x0100, input, 5000);
       rtt.push((performance.now() - t) * 1000);
@@ -244,6 +246,26 @@ const api = {
     barrier();
     while (!rf.stopped()) {
       if (!rf.waitCommand(100, spin)) continue;
+      rf.complete(0, 0);
+      served++;
+    }
+    return served;
+  },
+
+  /**
+   * Ours, device side as the device worker serves (src/device/service.ts): spin `spin` loads on the
+   * doorbell, then sleep in `RegFile.waitCommandAsync` (Atomics.waitAsync), so the event loop stays
+   * live. With spin 0 every command finds the device asleep in the async wait.
+   */
+  async mboxDeviceAsync(sab: SharedArrayBuffer, spin: number): Promise<number> {
+    const rf = RegFile.attach(sab);
+    let served = 0;
+    barrier();
+    while (!rf.stopped()) {
+      if (!rf.commandPending() && !rf.waitCommand(0, spin)) {
+        await rf.waitCommandAsync(50);
+        continue;
+      }
       rf.complete(0, 0);
       served++;
     }
