@@ -15,7 +15,7 @@ import { HungWaitError, CxlError, StaleHandleError } from '../errors.js';
 import { SchedAbort } from '../shm/sched.js';
 import { blockSysAsync, opDone, opStart, resumedSys, schedControlled } from '../shm/points.js';
 import { HostCtx } from '../host/context.js';
-import { withLock } from '../shm/lock.js';
+import { withLock, withRead } from '../shm/lock.js';
 import { EVENT_STATUS_DCD, SYS_WQ_DONE, SYS_WQ_KICK } from '../shm/layout.js';
 import { waitAsyncAlive } from '../shm/regfile.js';
 import { NO_HANDLE, type Handle } from '../shm/table.js';
@@ -210,11 +210,13 @@ export function startDaxBus(init: SharedHandles, sys: SystemShm): DaxBusApi {
 export function startUser(init: SharedHandles & { user: number }, sys: SystemShm): UserApi {
   const ctx = new HostCtx(init, sys);
   const h = ctx.host;
-  const dev = (regionId: number, devId: number): Handle => {
+  // the sysfs lookup of daxX.Y: under dax_region_rwsem (read), since another user may be
+  // deleting its own device concurrently (a table walk would meet the freed record)
+  const dev = (regionId: number, devId: number): Handle => withRead(h.daxRegionRwsem, () => {
     const r = regionOrThrow(ctx, regionId);
     for (const d of daxDevsOf(ctx, r)) if (h.daxDevs.get(d, 'id') === devId) return d;
     throw new CxlError('ENODEV', `no dax${regionId}.${devId}`);
-  };
+  });
   return {
     ready: () => `user${init.user}`,
     createRegion: async (memdev, size) => op(ctx, () => {
@@ -231,10 +233,11 @@ export function startUser(init: SharedHandles & { user: number }, sys: SystemShm
       const r = regionOrThrow(ctx, regionId);
       if (uuid === undefined) {
         // plain `daxctl create-device`: no space → ENOSPC; otherwise the size store refuses
-        if (available_size(ctx, r) === 0) throw new CxlError('ENOSPC', `region${regionId}: no available size`);
+        const avail = (): number => withRead(h.daxRegionRwsem, () => available_size(ctx, r)); // read as sysfs does, under the rwsem
+        if (avail() === 0) throw new CxlError('ENOSPC', `region${regionId}: no available size`);
         const d = create_store(ctx, r, 0);
         try {
-          size_store(ctx, d, available_size(ctx, r));
+          size_store(ctx, d, avail());
         } finally {
           delete_store(ctx, d);
         }
