@@ -40,6 +40,8 @@ export interface IterationResult {
   outcome: string;
   class: 'acceptable' | 'forbidden' | 'known-hazard';
   invariant: string;
+  /** every distinct outcome the checkers named this iteration, most severe first */
+  outcomes?: string[];
   detail?: string;
   trace?: string;
   ms: number;
@@ -123,9 +125,9 @@ export class StressJob {
     // A deadlock (hung wait, or no enabled choice under the controlled scheduler) ends the run in
     // the kernel; the model unwinds it to keep going, so what happens after it (a chain answered
     // by no one, groups onlined without a response) is an artifact: the hung wait is the outcome.
-    if (sys.reportCounts().hung > 0) results = results.filter((r) => r.invariant === INV.hung || r.invariant === INV.lockOrder);
+    if (sys.reportCounts().hung > 0) results = results.filter((r) => r.invariant === INV.hung);
     const c: Classification = classify(results);
-    const res: IterationResult = { iteration: i, outcome: c.outcome, class: c.class, invariant: c.invariant, ms: performance.now() - t0 };
+    const res: IterationResult = { iteration: i, outcome: c.outcome, class: c.class, invariant: c.invariant, outcomes: c.outcomes, ms: performance.now() - t0 };
     if (c.detail) res.detail = c.detail;
     if (c.class !== 'acceptable' && this.opts.outDir && !policy) {
       const file = join(this.opts.outDir, `${this.workload.name}-${c.outcome}-${this.opts.seed}-${i}.trace.json`);

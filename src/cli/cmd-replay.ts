@@ -20,7 +20,7 @@ export async function run(a: ParsedArgs, io: CliIo): Promise<number> {
   if (a.json) io.out(JSON.stringify(r, null, 1));
   else {
     io.out(`replay ${a.trace}: workload ${t.trace.workload} seed ${t.trace.seed} iteration ${t.trace.iteration} (${t.trace.steps.length} recorded steps, ${t.trace.recordedFree ? 'free run' : 'controlled run'})`);
-    io.out(`expected ${r.expected}, got ${r.got} (${r.class}) after ${r.attempts} attempt(s): ${r.reproduced ? 'REPRODUCED' : 'NOT reproduced'}`);
+    io.out(`expected ${r.expected}, got ${r.outcomes.join(', ')} (${r.class}) after ${r.attempts} attempt(s): ${r.reproduced ? 'REPRODUCED' : 'NOT reproduced'}`);
     if (r.detail) io.out(`  ${r.detail}`);
     if (r.divergence) io.out(`  ${r.divergence}`);
   }
