@@ -10,12 +10,12 @@ import { claimRaceRound, region, withSystem } from './sys-helpers.js';
 
 await t.test('group-lock=per-extent: a concurrent claimer observes a partial group', (t) => withSystem(t, { users: 2, knobs: { 'group-lock': 'per-extent' }, noisePermille: 1000 }, async (s) => {
   await region(s);
-  const MAX = 60;
+  const MAX = 150;
   let partial = 0;
   let attempts = 0;
   let r = 0;
   const t0 = Date.now();
-  for (; r < MAX && partial === 0 && Date.now() - t0 < 25_000; r++) {
+  for (; r < MAX && partial === 0 && Date.now() - t0 < 30_000; r++) {
     const o = await claimRaceRound(s, 1000 + r);
     partial += o.partial;
     attempts += o.attempts;

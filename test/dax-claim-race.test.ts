@@ -14,6 +14,7 @@ await t.test('v11 (group lock): a claim never sees a partial group', (t) => with
   let partial = 0;
   let full = 0;
   let attempts = 0;
+  let whileAdding = 0;
   const t0 = Date.now();
   let r = 0;
   for (; r < ROUNDS && Date.now() - t0 < 20_000; r++) {
@@ -21,8 +22,9 @@ await t.test('v11 (group lock): a claim never sees a partial group', (t) => with
     partial += o.partial;
     full += o.full;
     attempts += o.attempts;
+    whileAdding += o.whileAdding;
   }
-  t.comment(`v11: ${r} rounds, ${attempts} claim attempts racing the add; ${full} whole-group claims, ${partial} partial`);
+  t.comment(`v11: ${r} rounds, ${attempts} claim attempts, ${whileAdding} of them failed after the members were onlined, before any claim won; ${full} whole-group claims, ${partial} partial`);
   t.equal(partial, 0, 'no successful claim saw fewer ranges than the group has members');
   t.ok(full >= r - 1, `a claim got the whole group in (nearly) every round (${full}/${r})`);
   const st = await s.state();

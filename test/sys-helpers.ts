@@ -193,13 +193,16 @@ export function addChain(s: DcdSystem, memdev: number, records: InjectRecord[]):
 }
 
 /** members of the group a claim races (dax-claim-race*.test.ts) */
-export const CLAIM_RACE_N = 16;
+export const CLAIM_RACE_N = 32;
+/** claims each user keeps in flight while hammering */
+export const CLAIM_RACE_PIPELINE = 4;
 const raceTag = (i: number): string => `d0000000-0000-4000-8000-${i.toString(16).padStart(12, '0')}`;
 
-export interface ClaimRaceRound { partial: number; full: number; attempts: number }
+export interface ClaimRaceRound { partial: number; full: number; attempts: number; whileAdding: number }
 
 /**
  * One round of a claim racing its group's DAX add: two user workers hammer `createDaxDevice(0, T)`
+ * (several calls in flight each)
  * while the device offers a CLAIM_RACE_N-extent group tagged T; returns how many successful claims
  * saw a partial / the whole group. Cleans up (destroy, release) before returning.
  */
@@ -216,7 +219,8 @@ export async function claimRaceRound(s: DcdSystem, i: number): Promise<ClaimRace
       if (r.ok) { won.push({ user, devId: r.value.devId }); done = true; }
     }
   };
-  const hammers = [hammer(0), hammer(1)];
+  // CLAIM_RACE_PIPELINE calls in flight per user, so each user worker claims back to back
+  const hammers = [0, 1].flatMap((u) => Array.from({ length: CLAIM_RACE_PIPELINE }, () => hammer(u)));
   await sleep(1);
   await inject(s, 0, chain(Array.from({ length: CLAIM_RACE_N }, (_, j) => j * 4 * M), 2 * M, T));
   await s.waitIdle();
@@ -226,14 +230,20 @@ export async function claimRaceRound(s: DcdSystem, i: number): Promise<ClaimRace
   await Promise.all(hammers);
   let partial = 0;
   let full = 0;
+  let whileAdding = 0;
+  let won0 = false;
   for (const c of events(s, 'claim', m0)) {
+    // before any claim won, the members were already onlined (extent devices registered) when this
+    // one ran: it arrived while the group's DAX resources were being added
+    if (!won0 && c.rc !== 0 && c.groupMembers > 0) whileAdding++;
     if (c.rc !== 0) continue;
+    won0 = true;
     if (c.nRanges < c.groupMembers) partial++;
     else if (c.nRanges === CLAIM_RACE_N && c.groupMembers === CLAIM_RACE_N) full++;
   }
   for (const w of won) await s.user(w.user).call((a) => a.destroyDaxDevice(0, w.devId));
   await release(s, 0, [{ offset: 0, length: 2 * M, tag: T }]);
   await s.waitIdle();
-  return { partial, full, attempts };
+  return { partial, full, attempts, whileAdding };
 }
 
