@@ -62,7 +62,7 @@ export function clear_pending_extents(ctx: HostCtx, memdev: number): void {
   const m = h.memdev(memdev);
   assertHeld(h.memdevs.get(m, 'addLock'));
   for (const p of [...h.pending.live()]) {
-    if (h.pending.get(p, 'memdev') === memdev) h.pending.free(p);
+    if (h.pending.peek(p, 'memdev') === memdev) h.pending.free(p); // other memdevs' records may go meanwhile
   }
   h.memdevs.set(m, 'nrPending', 0);
   h.memdevs.set(m, 'lastHandle', 0);
@@ -187,7 +187,7 @@ function pendingList(ctx: HostCtx, memdev: number): PendingNode[] {
   const P = ctx.host.pending;
   const out: { node: PendingNode; order: number }[] = [];
   for (const p of P.live()) {
-    if (P.get(p, 'memdev') !== memdev) continue;
+    if (P.peek(p, 'memdev') !== memdev) continue; // ours are stable under our add_ctx.lock
     out.push({
       order: P.get(p, 'order'),
       node: { h: p, start: P.get(p, 'startDpa'), len: P.get(p, 'length'), uuid: P.getUuid(p, 'uuid'), seq: P.get(p, 'sharedSeq'), wraps: P.get(p, 'wraps') !== 0, aligned: P.get(p, 'pmdAligned') !== 0 },
@@ -315,7 +315,12 @@ export function cxl_realize_group(ctx: HostCtx, memdev: number, tag: string, gro
 export function groupMembers(ctx: HostCtx, g: Handle): Handle[] {
   const X = ctx.host.extents;
   const out: { e: Handle; seq: number }[] = [];
-  for (const e of X.live()) if (X.get(e, 'group') === g) out.push({ e, seq: X.get(e, 'seq') });
+  for (const e of X.live()) {
+    // the table is shared with other groups (other memdevs' threads free theirs concurrently)
+    if (X.peek(e, 'group') !== g) continue;
+    const seq = X.peek(e, 'seq');
+    if (seq !== undefined) out.push({ e, seq });
+  }
   out.sort((a, b) => a.seq - b.seq);
   return out.map((x) => x.e);
 }
@@ -331,7 +336,10 @@ function regionExtents(ctx: HostCtx, region: Handle, memdev: number): Handle[] {
   const X = ctx.host.extents;
   const out: { e: Handle; id: number }[] = [];
   for (const e of X.live()) {
-    if (X.get(e, 'region') === region && X.get(e, 'cxled') === region && X.get(e, 'memdev') === memdev && X.get(e, 'registered')) out.push({ e, id: X.get(e, 'id') });
+    // peek: the table also holds other regions' extents, freed concurrently by their own threads
+    if (X.peek(e, 'region') !== region || X.peek(e, 'cxled') !== region || X.peek(e, 'memdev') !== memdev || !X.peek(e, 'registered')) continue;
+    const id = X.peek(e, 'id');
+    if (id !== undefined) out.push({ e, id });
   }
   out.sort((a, b) => a.id - b.id);
   return out.map((x) => x.e);

@@ -289,7 +289,13 @@ function uuid_claim_tagged(ctx: HostCtx, region: Handle, dev: Handle, uuid: stri
 function groupSizeOfTag(ctx: HostCtx, region: Handle, uuid: string): number {
   const X = ctx.host.extents;
   let n = 0;
-  for (const e of X.live()) if (X.get(e, 'region') === region && X.getUuid(e, 'uuid') === uuid && X.get(e, 'registered')) n++;
+  for (const e of X.live()) {
+    // extents are freed by CXL threads that do not hold dax_region_rwsem: peek, and re-check
+    if (X.peek(e, 'region') !== region || !X.peek(e, 'registered')) continue;
+    let u: string;
+    try { u = X.getUuid(e, 'uuid'); } catch { continue; }
+    if (u === uuid) n++;
+  }
   return n;
 }
 

@@ -55,7 +55,10 @@ function unsurfacedGroups(ctx: HostCtx, region: Handle): Handle[] {
   const X = ctx.host.extents;
   const gs = new Set<Handle>();
   for (const e of X.live()) {
-    if (X.get(e, 'region') === region && X.get(e, 'registered') && X.get(e, 'daxRes') === NO_HANDLE) gs.add(X.get(e, 'group'));
+    // peek: other memdevs' threads free their extents concurrently
+    if (X.peek(e, 'region') !== region || !X.peek(e, 'registered') || X.peek(e, 'daxRes') !== NO_HANDLE) continue;
+    const g = X.peek(e, 'group');
+    if (g !== undefined) gs.add(g);
   }
   return [...gs].filter((g) => ctx.host.groups.isLive(g));
 }

@@ -134,6 +134,24 @@ export class RecordTable<S extends TableSchema> {
     return h > 0 && index < this.capacity && ((h >>> 16) & 1) === 1 && Atomics.load(this.words, this.base(index) + REC_GEN) === h >>> 16;
   }
 
+  /**
+   * Read a field of a record that another thread may free concurrently — for walks over a table
+   * shared by objects under different locks (every memdev's staged extents live in one table):
+   * undefined when the record is not live before or after the read, instead of a stale-handle
+   * error. Kernel lists are per object; a shared table must not turn a neighbour's free into a
+   * use-after-free.
+   */
+  peek<K extends keyof S & string>(h: Handle, field: K): number | undefined {
+    const index = h & 0xffff;
+    const gen = h >>> 16;
+    if (h <= 0 || index >= this.capacity) return undefined;
+    const b = this.base(index);
+    if (Atomics.load(this.words, b + REC_GEN) !== gen) return undefined;
+    const at = b + this.offset[field];
+    const v = this.schema[field] === 'f64' ? this.f64[at >> 1]! : this.words[at]!;
+    return Atomics.load(this.words, b + REC_GEN) === gen ? v : undefined;
+  }
+
   get<K extends keyof S & string>(h: Handle, field: K): number {
     const at = this.base(this.check(h)) + this.offset[field];
     return this.schema[field] === 'f64' ? this.f64[at >> 1]! : this.words[at]!;
