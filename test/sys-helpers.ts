@@ -9,14 +9,6 @@ import type { RuntimeEvent, RuntimeEventType } from '../src/protocol.js';
 import type { InjectRecord, ReleaseCapacityRequest } from '../src/device/types.js';
 import type { MailboxTraceEntry, SystemState } from '../src/state.js';
 
-// Workers inherit process.execArgv. Under tap that carries @tapjs/mock and @tapjs/processinfo
-// loaders into every worker thread, which makes each system start ~5x slower (coverage is off,
-// nothing in a worker is mocked). Workers register tsx themselves (workers/bootstrap.mjs).
-{
-  const keep = process.execArgv.filter((a) => !a.includes('@tapjs/'));
-  if (keep.length !== process.execArgv.length) process.execArgv.splice(0, process.execArgv.length, ...keep);
-}
-
 export const M = 1024 * 1024;
 export const G = 1024 * M;
 /** DC partition base (= static capacity in front of it) and size of every default memdev */
@@ -71,7 +63,8 @@ export async function startSystem(o: SysOpts = {}): Promise<DcdSystem> {
 
 /**
  * Start a system, run `fn`, always stop it. After `fn`, asserts no worker crashed and (unless
- * `allowReports`) that nothing reported a hung wait.
+ * `allowHung`) that nothing reported a hung wait. When `fn` throws, the kernel log tail and any
+ * hung-wait reports are printed as comments before the error propagates.
  */
 export async function withSystem<T>(t: Test, o: SysOpts, fn: (s: DcdSystem) => Promise<T>, opts: { allowHung?: boolean } = {}): Promise<T> {
   const s = await startSystem(o);
@@ -80,6 +73,11 @@ export async function withSystem<T>(t: Test, o: SysOpts, fn: (s: DcdSystem) => P
     t.equal(s.crashed(), null, 'no worker crashed');
     if (!opts.allowHung) t.same(s.hungReports().map((h) => h.kind), [], 'no hung-wait reports');
     return r;
+  } catch (e) {
+    t.comment(`failed: ${e instanceof Error ? e.message : String(e)}`);
+    for (const l of s.dmesgLines().slice(-25)) t.comment(`dmesg: ${l.level} ${l.dev}: ${l.msg}`);
+    for (const h of s.hungReports()) t.comment(`hung: ${JSON.stringify(h)}`);
+    throw e;
   } finally {
     await s.stop();
   }
