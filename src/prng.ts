@@ -1,5 +1,5 @@
 /**
- * DOC: the project's seeded PRNG — the only source of randomness in `src/` (no Math.random).
+ * DOC: the project's seeded PRNG — the only source of randomness in `src/` (no global random source).
  *
  * Algorithm: sfc32 (Chris Doty-Humphrey's Small Fast Counting generator, 128-bit state, period
  * ≥ 2^32, passes PractRand to 2^40+), seeded through a 128-bit string hash (cyrb128). It is small,
@@ -15,7 +15,7 @@
  * so a subsystem (e.g. the device of memdev `mem1`, `prng.fork('mem1')`) replays identically when
  * unrelated code changes. Forking the same label twice yields the same stream, on purpose.
  *
- * API: `next()` float in [0, 1) (a drop-in for Math.random), `u32()` raw 32-bit integer,
+ * API: `next()` float in [0, 1) (a drop-in for the global random source), `u32()` raw 32-bit integer,
  * `int(n)` integer in [0, n), `range(lo, hi)` integer in [lo, hi] (inclusive), `chance(p)` true
  * with probability p, `pick(arr)` a uniformly chosen element, `shuffle(arr)` in place,
  * `fork(label)` a child stream, `seed` the normalised seed text.
