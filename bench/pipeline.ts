@@ -84,6 +84,8 @@ export interface BenchOptions {
   memoryEvents?: number;
   /** records moved by each baseline */
   baselineRecords?: number;
+  /** skip the ring / postMessage baselines (vs ring / vs pM read as NaN) */
+  skipBaselines?: boolean;
   seed?: number;
   /** progress lines (stderr on a TTY) */
   progress?: (line: string) => void;
@@ -625,7 +627,9 @@ export async function runBench(opts: BenchOptions = {}): Promise<BenchReport> {
   const memoryEvents = opts.memoryEvents ?? (quick ? 10_000 : 1_000_000);
   const seed = opts.seed ?? 1;
   const driverWait = opts.driverWait ?? 'poll';
-  const base = await baselines(opts.baselineRecords ?? (quick ? 100_000 : 1_000_000), progress);
+  const base = opts.skipBaselines === true
+    ? { ringPerSec: NaN, postMessagePerSec: NaN, postMessageBatchedPerSec: NaN, batch: BASELINE_BATCH, records: 0, hops: HOPS }
+    : await baselines(opts.baselineRecords ?? (quick ? 100_000 : 1_000_000), progress);
 
   const results: CellResult[] = [];
   /** the memory run uses the 1-memdev system of this device (and the first variant) once its cells are done */

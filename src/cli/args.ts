@@ -50,7 +50,20 @@ export type ParsedArgs =
       noise: boolean;
     } & HostOptions)
   | { kind: 'replay'; trace: string; json: boolean }
-  | ({ kind: 'bench'; json: boolean; out?: string; quick: boolean } & HostOptions)
+  | ({
+      kind: 'bench';
+      json: boolean;
+      out?: string;
+      quick: boolean;
+      /** cell selection: only these chain lengths / memdev counts / tagging */
+      chains?: number[];
+      memdevs?: number[];
+      tagged?: boolean[];
+      /** pipeline cells only: skip the ring/postMessage baselines and the memory run */
+      cellsOnly?: boolean;
+      /** measurement window, ms */
+      durationMs?: number;
+    } & HostOptions)
   | { kind: 'merge'; files: string[]; json: boolean }
   | { kind: 'demo' }
   | { kind: 'help'; topic?: Exclude<Subcommand, 'help'> }
@@ -103,6 +116,11 @@ ${HOST_FLAGS}`,
   --json              JSON results
   --out DIR           where to write JSON and the SVG chart
   --quick             a short run (CI smoke)
+  --chain N           only chain length N (repeatable): 1, 8, 100, …
+  --memdevs N         only N memdevs (repeatable)
+  --tagged yes|no     only tagged (yes) or untagged (no) chains
+  --cells-only        skip the baselines and the memory run (one cell in seconds)
+  --duration-ms MS    measurement window of each cell
 ${HOST_FLAGS}`,
   merge: `usage: dcd merge FILES... [--json]
 
@@ -125,7 +143,10 @@ const FLAGS: Record<Exclude<Subcommand, 'help'>, Record<string, FlagSpec>> = {
     jobs: { value: true }, shard: { value: true }, out: { value: true }, json: { value: false }, noise: { value: false }, ...HOST,
   },
   replay: { json: { value: false } },
-  bench: { json: { value: false }, out: { value: true }, quick: { value: false }, ...HOST },
+  bench: {
+    json: { value: false }, out: { value: true }, quick: { value: false }, chain: { value: true, repeatable: true },
+    memdevs: { value: true, repeatable: true }, tagged: { value: true }, 'cells-only': { value: false }, 'duration-ms': { value: true }, ...HOST,
+  },
   merge: { json: { value: false } },
   demo: {},
 };
@@ -285,6 +306,17 @@ function parseCommand(cmd: Exclude<Subcommand, 'help'>, argv: readonly string[])
       const r: ParsedArgs = { kind: 'bench', json, quick: has('quick'), ...hostOptions(flags) };
       const out = get('out');
       if (out !== undefined) r.out = out;
+      const posInt = (flag: string, v: string): number => {
+        if (!/^[1-9][0-9]*$/.test(v)) usage(`--${flag} takes a positive integer, got "${v}"`);
+        return Number(v);
+      };
+      if (has('chain')) r.chains = (flags.get('chain') ?? []).map((v) => posInt('chain', v));
+      if (has('memdevs')) r.memdevs = (flags.get('memdevs') ?? []).map((v) => posInt('memdevs', v));
+      const tagged = get('tagged');
+      if (tagged !== undefined) r.tagged = [oneOf('tagged', tagged, ['yes', 'no'] as const) === 'yes'];
+      if (has('cells-only')) r.cellsOnly = true;
+      const dur = get('duration-ms');
+      if (dur !== undefined) r.durationMs = posInt('duration-ms', dur);
       return r;
     }
     case 'merge':

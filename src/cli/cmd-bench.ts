@@ -35,6 +35,11 @@ export async function run(args: ParsedArgs, io: CliIo): Promise<number> {
     ...(devices ? { devices } : {}),
     ...(variants ? { variants } : {}),
     ...(args.seed !== undefined ? { seed: args.seed } : {}),
+    ...(args.chains ? { chains: args.chains } : {}),
+    ...(args.memdevs ? { memdevs: args.memdevs } : {}),
+    ...(args.tagged ? { tagged: args.tagged } : {}),
+    ...(args.durationMs !== undefined ? { durationMs: args.durationMs } : {}),
+    ...(args.cellsOnly ? { skipBaselines: true, memoryEvents: 0 } : {}),
     progress: tty ? (line) => io.err(line) : () => undefined,
   };
   if (!tty && !args.json) io.err(`dcd bench: running the ${args.quick ? 'quick' : 'full'} matrix (this takes ${args.quick ? 'under a minute' : 'several minutes'}) …`);
