@@ -45,6 +45,10 @@ export type RuntimeEvent =
   | { type: 'extent-tracked'; memdev: number; region: number; extent: number; id: number; dpa: number; len: number; uuid: string; seq: number; group: number; existing: number; shareable: number }
   /** a dc_extent was released (its device release ran); `sentRelease` = a Release DC was sent */
   | { type: 'extent-untracked'; memdev: number; region: number; extent: number; dpa: number; len: number; sentRelease: number }
+  /** region teardown (region destroy or cxl_dax_region driver unbind) starts unregistering the
+   *  region's dc_extents in this thread (§7.4); the extent-untracked events that follow in the
+   *  same thread for this region are that teardown's */
+  | { type: 'region-teardown'; region: number; extents: number }
   | { type: 'tag-registered'; uuid: string; group: number; memdev: number }
   | { type: 'tag-unregistered'; uuid: string; group: number; memdev: number }
   /** DAX resources of a group added / removed (n members, rc 0 or -errno code) */
@@ -85,6 +89,7 @@ const EVENT_FIELDS: { [K in RuntimeEventType]: [string, FieldKind][] } = {
   'group-dropped': [['memdev', 'n'], ['gate', 'n'], ['rc', 'n'], ['n', 'n'], ['uuid', 'u'], ['seqMin', 'n'], ['seqMax', 'n'], ['shareable', 'n'], ['existing', 'n']],
   'extent-tracked': [['memdev', 'n'], ['region', 'n'], ['extent', 'n'], ['id', 'n'], ['dpa', 'n'], ['len', 'n'], ['uuid', 'u'], ['seq', 'n'], ['group', 'n'], ['existing', 'n'], ['shareable', 'n']],
   'extent-untracked': [['memdev', 'n'], ['region', 'n'], ['extent', 'n'], ['dpa', 'n'], ['len', 'n'], ['sentRelease', 'n']],
+  'region-teardown': [['region', 'n'], ['extents', 'n']],
   'tag-registered': [['uuid', 'u'], ['group', 'n'], ['memdev', 'n']],
   'tag-unregistered': [['uuid', 'u'], ['group', 'n'], ['memdev', 'n']],
   'dax-group': [['region', 'n'], ['group', 'n'], ['n', 'n'], ['add', 'n'], ['rc', 'n']],

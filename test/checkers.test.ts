@@ -234,6 +234,39 @@ t.test('extents: untracked response entries, overlap, misalignment, release of n
   expectOne(tt, rs, 'released-unaccepted', '8.1-4');
 });
 
+
+t.test('extents: a region teardown between realization and the response is the TD hazard, not a forbidden outcome', async (tt) => {
+  // the swarm's shape: the event thread realizes a chain, a driver unbind on another thread
+  // tears the region down (Release DC for never-acknowledged extents), then the response lists them
+  const c = new ExtentsChecker();
+  feed(c, [
+    D(scanDone(), 5),
+    D(rec(1, 0, 64 * M, 1)), D(rec(2, 64 * M, 64 * M, 0)),
+    D(tracked(10, 0, 64 * M, { seq: 0 })), D(tracked(11, 64 * M, 64 * M, { seq: 1 })),
+    D({ type: 'region-teardown', region: REGION, extents: 2 }, 5),
+    D(untracked(10, 0, 64 * M, 1), 5), D(untracked(11, 64 * M, 64 * M, 1), 5),
+    D(closed(1, 2)), D(rext(1, 0, 64 * M)), D(rext(1, 64 * M, 64 * M)), D(resp(1, 2)),
+  ]);
+  const rs = c.atQuiescence(emptyState(), noSys);
+  expectOne(tt, rs, 'response-lists-torn-down', '8.1-3');
+  tt.equal(rs.filter((r) => (r as CheckResult).outcome === 'released-before-response').length, 2, 'one finding per released extent');
+  tt.notOk(rs.some((r) => ['response-lists-untracked', 'released-unaccepted'].includes((r as CheckResult).outcome)), 'nothing forbidden');
+  tt.equal(classify(rs).class, 'known-hazard');
+
+  // the same untracking by a thread that is NOT running a teardown of that region stays forbidden
+  const c2 = new ExtentsChecker();
+  feed(c2, [
+    D(scanDone(), 5),
+    D(tracked(10, 0, 64 * M, { seq: 0 })),
+    D({ type: 'region-teardown', region: REGION + 1, extents: 0 }, 5),
+    D(untracked(10, 0, 64 * M, 1), 5),
+    D(closed(1, 1)), D(rext(1, 0, 64 * M)), D(resp(1, 1)),
+  ]);
+  const rs2 = c2.atQuiescence(emptyState(), noSys);
+  expectOne(tt, rs2, 'response-lists-untracked', '8.1-3');
+  expectOne(tt, rs2, 'released-unaccepted', '8.1-4');
+  tt.equal(classify(rs2).class, 'forbidden');
+});
 t.test('extents: the scan gate (forbidden, or the emit race when the gate is on)', async (tt) => {
   const before = new ExtentsChecker();
   feed(before, [D(tracked(10, 0, 64 * M)), D(rext(1, 0, 64 * M)), D(resp(1, 1))]);

@@ -92,8 +92,10 @@ export function cxl_create_dc_region(ctx: HostCtx, memdev: number, size: number 
  */
 export function cxl_region_teardown_extents(ctx: HostCtx, r: Handle): number {
   const X = ctx.host.extents;
+  const mine = [...X.live()].filter((e) => X.get(e, 'region') === r);
+  ctx.emit({ type: 'region-teardown', region: r, extents: mine.length });
   let n = 0;
-  for (const e of [...X.live()]) {
+  for (const e of mine) {
     if (X.isLive(e) && X.get(e, 'region') === r) { dc_extent_unregister(ctx, e); n++; }
   }
   return n;

@@ -15,6 +15,10 @@
  *    that moment (`response-lists-untracked`), continuously;
  *  - 8.1-4 a runtime extent whose Release DC is sent (`extent-untracked` sentRelease=1) was listed
  *    by some response while tracked (`released-unaccepted`), continuously;
+ *  - 8.1-3/8.1-4 exception, known (TD, our inference — see outcomes.ts): a region teardown
+ *    (`region-teardown`, then that thread's `extent-untracked` of the region) that unregisters
+ *    realized runtime extents before any response listed them is `released-before-response`,
+ *    and the response that lists them afterwards is `response-lists-torn-down`;
  *  - 8.1-7 tracked extents of one memdev never overlap in DPA (`extent-overlap`), continuously;
  *  - 8.1-8 tracked extents are PMD-aligned with non-zero length (`extent-misaligned`),
  *    continuously; at quiescence each lies inside its region's endpoint decoder
@@ -86,6 +90,10 @@ export class ExtentsChecker implements Checker {
   /** per thread: the group a Release record is about (to judge its acknowledgement) */
   private readonly releasing = new Map<number, { group: number; memdev: number; dpa: number; len: number } | null>();
   private readonly ackedGroups = new Map<number, string>();
+  /** per thread: the region whose teardown that thread is running */
+  private readonly tearingDown = new Map<number, number>();
+  /** per memdev: realized runtime extents a teardown unregistered before any response listed them */
+  private readonly tornDown = new Map<number, { dpa: number; len: number; extent: number }[]>();
   private idx = 0;
 
   onEvent(e: DecodedEvent): void {
@@ -112,6 +120,9 @@ export class ExtentsChecker implements Checker {
         }
         return;
       }
+      case 'region-teardown':
+        this.tearingDown.set(e.thread, ev.region);
+        return;
       case 'scan-done':
         if (ev.rc === 0 && !this.scanned.has(ev.region)) this.scanned.set(ev.region, idx);
         return;
@@ -142,7 +153,15 @@ export class ExtentsChecker implements Checker {
       case 'extent-untracked': {
         const t = this.tracked.get(ev.extent);
         this.tracked.delete(ev.extent);
-        if (t && ev.sentRelease === 1 && !t.existing && !t.listed) {
+        if (t && !t.existing && !t.listed && this.tearingDown.get(e.thread) === ev.region) {
+          const list = listOf(this.tornDown, ev.memdev);
+          if (list.length >= 4096) list.shift();
+          list.push({ dpa: t.dpa, len: t.len, extent: t.extent });
+          if (ev.sentRelease === 1) {
+            this.findings.add(`xortd:${ev.extent}`, finding('released-before-response',
+              `region teardown sent Release DC for runtime extent ${ev.extent} ${rng(t.dpa, t.len)} tag ${tagStr(t.uuid)} on mem${t.memdev}, realized but not yet listed by a response`));
+          }
+        } else if (t && ev.sentRelease === 1 && !t.existing && !t.listed) {
           this.findings.add(`xor:${ev.extent}`, finding('released-unaccepted',
             `Release DC sent for runtime extent ${ev.extent} ${rng(t.dpa, t.len)} tag ${tagStr(t.uuid)} on mem${t.memdev}, which no response listed`));
         }
@@ -156,7 +175,11 @@ export class ExtentsChecker implements Checker {
             found = true;
           }
         }
-        if (!found) {
+        const torn = found ? undefined : this.tornDown.get(ev.memdev)?.find((x) => contains(x.dpa, x.len, ev.dpa, ev.len));
+        if (torn) {
+          this.findings.add(`listedtd:${ev.memdev}:${ev.chain}`, finding('response-lists-torn-down',
+            `mem${ev.memdev} response ${ev.chain} lists ${rng(ev.dpa, ev.len)}, realized as extent ${torn.extent} and unregistered by a region teardown before the response`));
+        } else if (!found) {
           this.findings.add(`listed:${ev.memdev}:${ev.chain}:${ev.dpa}`, finding('response-lists-untracked',
             `mem${ev.memdev} response ${ev.chain} lists ${rng(ev.dpa, ev.len)}, not contained in any extent tracked at that moment`));
         }
@@ -278,6 +301,8 @@ export class ExtentsChecker implements Checker {
     this.offeredSeq.clear();
     this.releasing.clear();
     this.ackedGroups.clear();
+    this.tearingDown.clear();
+    this.tornDown.clear();
     this.idx = 0;
   }
 }

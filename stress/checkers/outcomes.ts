@@ -91,6 +91,13 @@ export const OUTCOMES = {
   'double-response-after-drop': K(INV.cardinality, '8.2 one response per device chain', 'a chain was dropped (S1/S2) and still answered twice'),
   'chain-redelivered': K(INV.cardinality, '8.2 one response per device chain', 'the device delivered a record twice (Clear failed / handle lie): the host cannot tell it from a new chain'),
   'watchdog-after-drop': K(INV.watchdog, 'S1 (§2.3: -ENOSPC leaves armed and the timer queued)', 'the watchdog answered a chain the cap had dropped'),
+  // Not in H1–H13: our decision (README "Decisions"). The add path holds no lock from its last
+  // notify (device_lock(cxlr_dax), released per group) to cxl_send_dc_response, and region
+  // teardown / driver unbind (§7.4) unregisters every tracked dc_extent under device_lock alone,
+  // so a teardown can fall between realization and the response: the Release DC goes out for
+  // extents the device has not yet accepted, then the response lists them. Inferred, like H5.
+  'response-lists-torn-down': K(INV.listed, 'TD (inferred: §7.4 teardown between §4.3 notify and response)', 'a response listed extents a region teardown unregistered after they were realized and before the response was sent'),
+  'released-before-response': K(INV.xor, 'TD (inferred: §7.4 teardown between §4.3 notify and response)', 'a region teardown sent Release DC for realized runtime extents before the response that lists them'),
   'chain-dropped': K(INV.cardinality, '8.2 no lost extent (S1/S2)', 'a closed device chain was dropped without a response'),
   'host-extent-adopted-h2': K(INV.hostSubset, 'H2', 'the recovery scan adopted half-staged runtime extents the device never accepted'),
   'host-extent-not-accepted-h10': K(INV.hostSubset, 'H10', 'a host-tracked extent is not device-accepted after a failed Add DC Response'),
