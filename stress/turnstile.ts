@@ -243,12 +243,13 @@ export class ControlledScheduler {
         let pick: Choice | undefined;
         if (replay && cursor < replay.length) {
           const want = replay[cursor]!;
-          pick = this.matchReplay(want, choices, actors, next);
+          const m = this.matchReplay(want, choices, actors, next);
+          pick = m?.pick;
           if (!pick) {
             divergence = `diverged at step ${cursor}: expected ${want.who} ${want.what} ${want.arg}; enabled: ${choices.map((c) => (c.thread ? `${c.key} ${this.describe(c.thread).what} ${this.describe(c.thread).arg}` : c.key)).join(', ')}`;
             break;
           }
-          cursor++;
+          if (m!.consume) cursor++;
         } else if (this.policy.kind === 'pct') {
           pick = choices[this.pctPick(choices.map((c) => c.key))];
         } else {
@@ -308,22 +309,34 @@ export class ControlledScheduler {
     await done;
   }
 
-  private matchReplay(want: TraceStep, choices: { key: string; actor?: Actor; thread?: ThreadInfo }[], actors: Actor[], next: Map<Actor, number>): { key: string; actor?: Actor; thread?: ThreadInfo } | undefined {
-    if (want.who.startsWith('actor:')) return choices.find((c) => c.key === want.who);
+  /**
+   * The choice that takes recorded step `want`, and whether it consumes the step. A free-run
+   * recording has one `op-start` step where the controlled run makes two decisions (issue the
+   * actor's op, then let its worker pass the op-start point): the second is implied by the next
+   * recorded step of that worker and does not consume it.
+   */
+  private matchReplay(want: TraceStep, choices: { key: string; actor?: Actor; thread?: ThreadInfo }[], actors: Actor[], next: Map<Actor, number>): { pick: { key: string; actor?: Actor; thread?: ThreadInfo }; consume: boolean } | undefined {
+    const take = (pick: { key: string; actor?: Actor; thread?: ThreadInfo } | undefined, consume = true): { pick: { key: string; actor?: Actor; thread?: ThreadInfo }; consume: boolean } | undefined => (pick ? { pick, consume } : undefined);
+    if (want.who.startsWith('actor:')) return take(choices.find((c) => c.key === want.who));
+    const atOpStart = choices.find((c) => c.thread?.name === want.who && this.describe(c.thread).what === 'op-start');
     // a recorded free-run step: op-start / fm-start / clock mean "issue that actor's next op"
     if (want.what === 'op-start') {
-      const th = choices.find((c) => c.thread?.name === want.who && this.describe(c.thread).what === 'op-start');
-      if (th) return th;
-      const a = actors.find((x) => (x.kind === 'user' ? `user${x.index}` : 'dax-bus') === want.who && next.get(x)! < x.ops.length);
-      return a ? choices.find((c) => c.actor === a) : undefined;
+      if (atOpStart) return take(atOpStart);
+      // only user and bus actors run on a worker with an op-start point (fm and clock do not)
+      const workerOf = (x: Actor): string | null => (x.kind === 'user' ? `user${x.index}` : x.kind === 'bus' ? 'dax-bus' : null);
+      const a = actors.find((x) => workerOf(x) === want.who && next.get(x)! < x.ops.length);
+      return take(a ? choices.find((c) => c.actor === a) : undefined);
     }
     if (want.what === 'fm-start') {
       const m = /^device\/mem(\d+)/.exec(want.who);
       const a = actors.find((x) => x.kind === 'fm' && m && x.index === Number(m[1]));
-      return a ? choices.find((c) => c.actor === a) : undefined;
+      return take(a ? choices.find((c) => c.actor === a) : undefined);
     }
-    if (want.what === 'clock') return choices.find((c) => c.actor?.kind === 'clock');
-    return choices.find((c) => c.thread && c.thread.name === want.who && (() => { const d = this.describe(c.thread); return d.what === want.what && d.arg === want.arg; })());
+    if (want.what === 'clock') return take(choices.find((c) => c.actor?.kind === 'clock'));
+    const exact = choices.find((c) => c.thread && c.thread.name === want.who && (() => { const d = this.describe(c.thread); return d.what === want.what && d.arg === want.arg; })());
+    if (exact) return take(exact);
+    // the worker was issued its op at the recorded op-start step and waits at the point itself
+    return take(atOpStart, false);
   }
 
   /** A deadlock under the turnstile, reported as a hung wait (waiter, holder, what each holds). */

@@ -11,7 +11,8 @@
  * runtime add path (the AB-BA of host-kernel.md §4.3, H2).
  */
 import { CXL_MBOX_OP, decodeGetDcExtentListOut, EXTENT_LIST_OUT_HDR, EXTENT_SIZE, encodeGetDcExtentListIn } from '../wire/cxl.js';
-import { assertHeld, withLock, withWrite } from '../shm/lock.js';
+import { assertHeld, noisePoint, withLock, withWrite } from '../shm/lock.js';
+import { NOISE_SITE } from '../shm/sched.js';
 import { NO_HANDLE, type Handle } from '../shm/table.js';
 import { CxlError } from '../errors.js';
 import type { HostCtx } from '../host/context.js';
@@ -92,6 +93,9 @@ export function cxl_create_dc_region(ctx: HostCtx, memdev: number, size: number 
  */
 export function cxl_region_teardown_extents(ctx: HostCtx, r: Handle): number {
   const X = ctx.host.extents;
+  // instrumented: the walk reads the extent table another thread may be filling (a chain being
+  // realized); a point here lets a replay of a free run order the walk against those writes
+  noisePoint(NOISE_SITE.dcWalk);
   const mine = [...X.live()].filter((e) => X.get(e, 'region') === r);
   ctx.emit({ type: 'region-teardown', region: r, extents: mine.length });
   let n = 0;
