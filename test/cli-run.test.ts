@@ -36,6 +36,7 @@ const MALFORMED: Array<[file: string, path: string, message: RegExp]> = [
   ['ops-id-before-defined.json', '$.steps[0].path', /no earlier step has id "claim"/],
   ['bad-variant.json', '$.variant', /unknown variant "v12"/],
   ['bad-inject-record.json', '$.steps[0].record', /tag: "not-a-uuid" is not a uuid/],
+  ['inject-size-suffix.json', '$.steps[0].record', /length: "64M" is not a number as kstrtoull\(…, 0\) reads it/],
   ['expect-and-allow-error.json', '$.steps[0].allowError', /either expectError .* or allowError/],
   ['where-with-equals.json', '$.steps[0].where', /does not apply to equals/],
   ['seq-out-of-range.json', '$.steps[0].extents[0].seq', /0\.\.65535, got 65536/],

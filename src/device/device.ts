@@ -31,6 +31,7 @@ import {
   dcEventTypeName, isUuid, makeDcEventRecord, opcodeName, rcName, uuidFromBytes, type CxlExtentRaw,
 } from '../wire/cxl.js';
 import { Prng } from '../prng.js';
+import { kstrtoull } from '../kstrtox.js';
 import { PMD_SIZE, resolveDeviceConfig, type DeviceConfig, type ResolvedDeviceConfig } from './config.js';
 import { ExtentStore, rangesOverlap, type DcExtent } from './extents.js';
 import { EventLog } from './event-log.js';
@@ -732,13 +733,4 @@ export class DcdDevice {
   }
 }
 
-/** kstrtoull(s, 0): "0x…" hex, "0…" octal, else decimal; null on junk or > 2^53−1. */
-export function kstrtoull(s: string): number | null {
-  const t = s.trim();
-  let v: number;
-  if (/^0[xX][0-9a-fA-F]+$/.test(t)) v = parseInt(t.slice(2), 16);
-  else if (/^0[0-7]+$/.test(t)) v = parseInt(t.slice(1), 8);
-  else if (/^[0-9]+$/.test(t)) v = parseInt(t, 10);
-  else return null;
-  return Number.isSafeInteger(v) ? v : null;
-}
+export { kstrtoull };

@@ -10,6 +10,7 @@
 import type { AddExtent, ErrnoName, ReleaseExtent } from './types.js';
 import { KNOWN_ERRNOS } from './types.js';
 import { parseDuration, parseSize, parseUuidOrNull, typeOf } from './units.js';
+import { kstrtoull } from '../kstrtox.js';
 
 export interface ScenarioError {
   /** JSON path, e.g. `$.steps[3].extents[0].length` */
@@ -200,19 +201,20 @@ export function injectRecord(ctx: Ctx, v: unknown, path: string): AddExtent | un
   const fmt = 'expected "<start>:<length>:<tag>:<more>[:<seq>]" as dc_inject_extent takes it';
   if (parts.length < 4 || parts.length > 5) { ctx.err(path, `record "${s}" has ${parts.length} fields; ${fmt}`); return undefined; }
   const [start, length, tag, more, seq] = parts as [string, string, string, string, string | undefined];
-  const so = parseSize(start);
-  const lo = parseSize(length);
+  // The string is written to the sysfs attribute as is, and the mock parses its numbers with
+  // kstrtoull(…, 0): no size suffixes ("2M" would pass parseSize and fail at run time, -EINVAL).
+  const num = (what: string, v: string): string | null => (kstrtoull(v) === null
+    ? `${what}: "${v}" is not a number as kstrtoull(…, 0) reads it (decimal, 0x hex or 0-octal; no size suffixes)` : null);
   const to = parseUuidOrNull(tag.trim());
-  const mo = /^(0x[0-9a-f]+|\d+)$/i.test(more.trim()) ? Number(more.trim()) : NaN;
-  const qo = seq === undefined ? 0 : /^\d+$/.test(seq.trim()) ? Number(seq.trim()) : NaN;
-  const bad: string[] = [];
-  if (!so.ok) bad.push(`start: ${so.error.message}`);
-  if (!lo.ok) bad.push(`length: ${lo.error.message}`);
+  const bad = [num('start', start), num('length', length), num('more', more), seq === undefined ? null : num('seq', seq)].filter((x): x is string => x !== null);
   if (!to.ok) bad.push(`tag: ${to.error.message}`);
-  if (Number.isNaN(mo)) bad.push(`more: "${more}" is not an unsigned integer`);
-  if (Number.isNaN(qo) || qo > 0xffff) bad.push(`seq: "${seq ?? ''}" is not an integer in 0..65535`);
-  if (bad.length > 0 || !so.ok || !lo.ok || !to.ok) { ctx.err(path, `record "${s}": ${bad.join('; ')}; ${fmt}`); return undefined; }
+  const so = kstrtoull(start);
+  const lo = kstrtoull(length);
+  const mo = kstrtoull(more);
+  const qo = seq === undefined ? 0 : kstrtoull(seq);
+  if (qo !== null && qo > 0xffff) bad.push(`seq: "${seq ?? ''}" is not an integer in 0..65535`);
+  if (bad.length > 0 || so === null || lo === null || mo === null || qo === null || !to.ok) { ctx.err(path, `record "${s}": ${bad.join('; ')}; ${fmt}`); return undefined; }
   // Zero length is kept: the mock's new_extent_valid() refuses it with -EINVAL, and a scenario
   // may want to see exactly that (expectError: "EINVAL").
-  return { offset: so.value, length: lo.value, tag: to.value, more: mo !== 0, seq: qo };
+  return { offset: so, length: lo, tag: to.value, more: mo !== 0, seq: qo };
 }
