@@ -61,8 +61,8 @@ export function clear_pending_extents(ctx: HostCtx, memdev: number): void {
   const h = ctx.host;
   const m = h.memdev(memdev);
   assertHeld(h.memdevs.get(m, 'addLock'));
-  for (const p of [...h.pending.live()]) {
-    if (h.pending.peek(p, 'memdev') === memdev) h.pending.free(p); // other memdevs' records may go meanwhile
+  for (const p of h.pendingList.members(m)) {
+    if (h.pending.peek(p, 'memdev') === memdev) h.pending.free(p);
   }
   h.memdevs.set(m, 'nrPending', 0);
   h.memdevs.set(m, 'lastHandle', 0);
@@ -83,6 +83,7 @@ export function stage_extent(ctx: HostCtx, memdev: number, ext: CxlExtentRaw): H
   const order = h.memdevs.get(m, 'pendingSeq');
   h.memdevs.set(m, 'pendingSeq', order + 1);
   h.pending.set(p, 'memdev', memdev);
+  h.pendingList.link(m, p);
   h.pending.set(p, 'order', order);
   h.pending.set(p, 'startDpa', start ?? -1);
   h.pending.set(p, 'length', len ?? 0);
@@ -186,7 +187,7 @@ interface PendingNode {
 function pendingList(ctx: HostCtx, memdev: number): PendingNode[] {
   const P = ctx.host.pending;
   const out: { node: PendingNode; order: number }[] = [];
-  for (const p of P.live()) {
+  for (const p of ctx.host.pendingList.members(ctx.host.memdev(memdev))) {
     if (P.peek(p, 'memdev') !== memdev) continue; // ours are stable under our add_ctx.lock
     out.push({
       order: P.get(p, 'order'),
@@ -315,8 +316,8 @@ export function cxl_realize_group(ctx: HostCtx, memdev: number, tag: string, gro
 export function groupMembers(ctx: HostCtx, g: Handle): Handle[] {
   const X = ctx.host.extents;
   const out: { e: Handle; seq: number }[] = [];
-  for (const e of X.live()) {
-    // the table is shared with other groups (other memdevs' threads free theirs concurrently)
+  // the group's own list; a group freed under a racing thread (H6) keeps no list: scan for its orphans
+  for (const e of ctx.host.groups.isLive(g) ? ctx.host.groupList.members(g) : X.live()) {
     if (X.peek(e, 'group') !== g) continue;
     const seq = X.peek(e, 'seq');
     if (seq !== undefined) out.push({ e, seq });
@@ -335,8 +336,8 @@ export function groupMembers(ctx: HostCtx, g: Handle): Handle[] {
 function regionExtents(ctx: HostCtx, region: Handle, memdev: number): Handle[] {
   const X = ctx.host.extents;
   const out: { e: Handle; id: number }[] = [];
-  for (const e of X.live()) {
-    // peek: the table also holds other regions' extents, freed concurrently by their own threads
+  for (const e of ctx.host.regions.isLive(region) ? ctx.host.regionExtentList.members(region) : X.live()) {
+    // peek: a member may be freed concurrently by another thread once the snapshot is taken
     if (X.peek(e, 'region') !== region || X.peek(e, 'cxled') !== region || X.peek(e, 'memdev') !== memdev || !X.peek(e, 'registered')) continue;
     const id = X.peek(e, 'id');
     if (id !== undefined) out.push({ e, id });
@@ -406,9 +407,11 @@ export function cxl_add_extent(ctx: HostCtx, memdev: number, n: PendingNode, seq
       if (X.get(e, 'seq') === seq) { ctx.dmesg('warn', dev, `WARN: duplicate seq ${seq} in tag group`); X.free(dc); return EBUSY; }
     }
     X.set(dc, 'group', g);
+    h.groupList.link(g, dc);
     // parented to the group's cxlr_dax: the FIRST extent's region, even when this one's DPA maps
     // to another region (cross-region chains, H11 / SK-14, SK-17)
     X.set(dc, 'region', h.groups.get(g, 'region'));
+    h.regionExtentList.link(X.get(dc, 'region'), dc);
     return 1;
   });
 }

@@ -11,7 +11,7 @@
  *  - src/dax/* (the DAX bus) owns daxRes, daxDevs, daxRanges and the DAX side of regions;
  *  - the two meet only through the notify interface (src/cxl/notify.ts), as in Linux.
  */
-import { RecordTable, type TableSchema } from '../shm/table.js';
+import { RecordTable, TableList, type TableSchema } from '../shm/table.js';
 import type { SystemShm } from '../shm/system.js';
 import { lockClassId } from '../shm/lock-classes.js';
 
@@ -57,6 +57,9 @@ export const MEMDEV_SCHEMA = {
   drainers: 'i32',
   /** device log handle of the last record staged on the pending list, 0 if none [add_ctx.lock] */
   lastHandle: 'i32',
+  /** add_ctx.pending_extents: head / tail of the memdev's staged list (HostState.pendingList) */
+  pendHead: 'i32',
+  pendTail: 'i32',
 } as const satisfies TableSchema;
 
 /** cxl_extent_list_node: a staged (kmemdup'd) extent on add_ctx.pending_extents. */
@@ -72,6 +75,10 @@ export const PENDING_SCHEMA = {
   wraps: 'i32',
   /** 1 when the wire start_dpa and length (u64, possibly beyond 2^53) are PMD_SIZE-aligned (G4) */
   pmdAligned: 'i32',
+  /** links of the memdev's pending list (HostState.pendingList) [table lock] */
+  listOwner: 'i32',
+  listNext: 'i32',
+  listPrev: 'i32',
 } as const satisfies TableSchema;
 
 /** struct cxl_region + struct cxl_dax_region (CXL side) + struct dax_region (DAX side). */
@@ -104,6 +111,9 @@ export const REGION_SCHEMA = {
   seedDev: 'i32',
   /** dax_region align (PMD_SIZE) */
   daxAlign: 'f64',
+  /** the dc_extents parented here: head / tail of HostState.regionExtentList */
+  extHead: 'i32',
+  extTail: 'i32',
 } as const satisfies TableSchema;
 
 /** struct cxl_dc_tag_group. */
@@ -116,6 +126,9 @@ export const GROUP_SCHEMA = {
   skipDeviceRelease: 'i32',
   /** registered in the host-wide registry [cxl_tag_lock] */
   registered: 'i32',
+  /** the group's members: head / tail of HostState.groupList */
+  memHead: 'i32',
+  memTail: 'i32',
 } as const satisfies TableSchema;
 
 /** one entry of the host-wide cxl_tag_groups list [cxl_tag_lock]. */
@@ -151,6 +164,13 @@ export const EXTENT_SCHEMA = {
   registered: 'i32',
   /** the dax_resource attached to this extent (drvdata), or 0 [dax_region_rwsem] */
   daxRes: 'i32',
+  /** links of its region's list (HostState.regionExtentList) and its group's (HostState.groupList) [table lock] */
+  rgnOwner: 'i32',
+  rgnNext: 'i32',
+  rgnPrev: 'i32',
+  grpOwner: 'i32',
+  grpNext: 'i32',
+  grpPrev: 'i32',
 } as const satisfies TableSchema;
 
 /** struct dax_resource. */
@@ -237,6 +257,12 @@ export class HostState {
   readonly daxDevs: RecordTable<typeof DAX_DEV_SCHEMA>;
   readonly daxRanges: RecordTable<typeof DAX_RANGE_SCHEMA>;
   readonly globals: Int32Array;
+  /** add_ctx.pending_extents per memdev: staged extents in arrival order (members: pending) */
+  readonly pendingList: TableList;
+  /** per region: the dc_extents whose `region` (cxlr_dax parent) it is (members: extents) */
+  readonly regionExtentList: TableList;
+  /** per tag group: its dc_extents (members: extents) */
+  readonly groupList: TableList;
   /** memdev handles by index (memdevs are created once, before any worker starts) */
   readonly memdevByIdx: number[] = [];
 
@@ -257,6 +283,10 @@ export class HostState {
     this.daxDevs = RecordTable.attach('daxDevs', DAX_DEV_SCHEMA, need('daxDevs'));
     this.daxRanges = RecordTable.attach('daxRanges', DAX_RANGE_SCHEMA, need('daxRanges'));
     this.globals = new Int32Array(h.globals);
+    const T = <S extends TableSchema>(t: RecordTable<S>): RecordTable<TableSchema> => t as unknown as RecordTable<TableSchema>;
+    this.pendingList = new TableList(T(this.pending), { owner: 'listOwner', next: 'listNext', prev: 'listPrev' }, T(this.memdevs), { head: 'pendHead', tail: 'pendTail' });
+    this.regionExtentList = new TableList(T(this.extents), { owner: 'rgnOwner', next: 'rgnNext', prev: 'rgnPrev' }, T(this.regions), { head: 'extHead', tail: 'extTail' });
+    this.groupList = new TableList(T(this.extents), { owner: 'grpOwner', next: 'grpNext', prev: 'grpPrev' }, T(this.groups), { head: 'memHead', tail: 'memTail' });
     for (const m of this.memdevs.live()) this.memdevByIdx[this.memdevs.get(m, 'idx')] = m;
   }
 

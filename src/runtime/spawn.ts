@@ -51,6 +51,16 @@ export function workerEntry(kind: string): { script: URL; entry?: string } {
   return { script: new URL(`../../workers/${kind}.js`, import.meta.url) };
 }
 
+/**
+ * `DCD_WORKER_CPU_PROF=DIR`: every worker writes a V8 CPU profile `DIR/<name>.cpuprofile` when it
+ * exits (profiling the threads of a bench or a test; off by default).
+ */
+function workerProfArgs(name: string): string[] {
+  const dir = process.env.DCD_WORKER_CPU_PROF;
+  if (!dir) return [];
+  return ['--cpu-prof', `--cpu-prof-dir=${dir}`, `--cpu-prof-name=${name.replace(/[^A-Za-z0-9_.-]/g, '_')}.cpuprofile`];
+}
+
 export interface SpawnOptions {
   /** worker kind = file name under workers/ (without extension) */
   kind: string;
@@ -88,7 +98,7 @@ export class WorkerHandle<T> {
       name: opts.name,
       // do not inherit the parent's --import hooks (tap's, tsx's): a compiled worker needs none and
       // a source worker registers tsx itself in workers/bootstrap.mjs; inheriting them triples start-up
-      execArgv: [],
+      execArgv: workerProfArgs(opts.name),
       stdout: false,
       stderr: false,
     });

@@ -37,6 +37,8 @@ export class RecordTable<S extends TableSchema> {
   readonly f64: Float64Array;
   /** word offset of each field within a record (after the bookkeeping words) */
   readonly offset: { readonly [K in keyof S]: number };
+  /** per-owner membership lists whose members live in this table (unlinked by `free`) */
+  private readonly lists: TableList[] = [];
 
   private constructor(name: string, schema: S, sab: SharedArrayBuffer) {
     this.name = name;
@@ -70,15 +72,18 @@ export class RecordTable<S extends TableSchema> {
     return new RecordTable(name, schema, sab);
   }
 
-  private base(index: number): number {
+  /** @internal word index of a record's first word */
+  base(index: number): number {
     return TABLE_HEADER_WORDS + index * this.recordWords;
   }
 
-  private lock(): void {
+  /** @internal the table's own spinlock (xa_lock); TableList takes it for its members' table */
+  lock(): void {
     while (Atomics.compareExchange(this.words, TABLE_LOCK, 0, 1) !== 0) { /* spin: held for a few loads */ }
   }
 
-  private unlock(): void {
+  /** @internal */
+  unlock(): void {
     Atomics.store(this.words, TABLE_LOCK, 0);
   }
 
@@ -111,6 +116,7 @@ export class RecordTable<S extends TableSchema> {
     const index = this.check(h);
     const W = this.words;
     this.lock();
+    for (const l of this.lists) l.unlinkLocked(index);
     const b = this.base(index);
     Atomics.store(W, b + REC_GEN, (W[b + REC_GEN]! + 1) & GEN_MASK); // even = free
     W[b + REC_NEXT_FREE] = W[TABLE_FREE_HEAD]!;
@@ -212,6 +218,11 @@ export class RecordTable<S extends TableSchema> {
     return Atomics.load(this.words, TABLE_USED);
   }
 
+  /** @internal register a membership list whose members are records of this table */
+  addList(l: TableList): void {
+    this.lists.push(l);
+  }
+
   /** Free every record (in-place reset between stress iterations; callers are quiescent). */
   clear(): void {
     const W = this.words;
@@ -228,7 +239,128 @@ export class RecordTable<S extends TableSchema> {
       W[TABLE_FREE_HEAD] = i + 1;
     }
     W[TABLE_USED] = 0;
+    for (const l of this.lists) l.resetOwners();
     this.unlock();
+  }
+}
+
+/**
+ * A per-owner membership list kept inside the tables (the kernel's per-object list / xarray, so a
+ * walk visits one object's members instead of scanning the whole table): a doubly-linked list
+ * through three i32 fields of each member record (owner handle, next, prev as index + 1) with head
+ * and tail in two i32 fields of the owner record. Linking, unlinking and taking a snapshot run
+ * under the members' table spinlock (the xarray's own xa_lock), so a walker on one thread never
+ * follows a link another thread is rewriting; `free()` of a member unlinks it. Callers still hold
+ * the kernel lock that guards the membership, as before. A walk takes a snapshot and checks each
+ * handle afterwards exactly as a scan did.
+ */
+export class TableList {
+  private readonly M: RecordTable<TableSchema>;
+  private readonly O: RecordTable<TableSchema>;
+  private readonly fOwner: number;
+  private readonly fNext: number;
+  private readonly fPrev: number;
+  private readonly fHead: number;
+  private readonly fTail: number;
+
+  constructor(
+    members: RecordTable<TableSchema>,
+    member: { owner: string; next: string; prev: string },
+    owners: RecordTable<TableSchema>,
+    owner: { head: string; tail: string },
+  ) {
+    this.M = members;
+    this.O = owners;
+    const off = (t: RecordTable<TableSchema>, f: string): number => {
+      const o = t.offset[f];
+      if (o === undefined || t.schema[f] !== 'i32') throw new Error(`table ${t.name}: list field ${f} must be an i32 field`);
+      return o;
+    };
+    this.fOwner = off(members, member.owner);
+    this.fNext = off(members, member.next);
+    this.fPrev = off(members, member.prev);
+    this.fHead = off(owners, owner.head);
+    this.fTail = off(owners, owner.tail);
+    members.addList(this);
+  }
+
+  /** Append `member` to `owner`'s list (moving it off any list it is on). */
+  link(owner: Handle, member: Handle): void {
+    const mi = this.M.check(member);
+    this.M.lock();
+    try {
+      this.unlinkLocked(mi);
+      // a stale owner handle (the object went away under a racing thread) has no list to join
+      if (!this.O.isLive(owner)) return;
+      const oi = owner & 0xffff;
+      const W = this.M.words;
+      const OW = this.O.words;
+      const mb = this.M.base(mi);
+      const ob = this.O.base(oi);
+      const tail = OW[ob + this.fTail]!;
+      W[mb + this.fOwner] = owner;
+      W[mb + this.fPrev] = tail;
+      W[mb + this.fNext] = 0;
+      if (tail !== 0) W[this.M.base(tail - 1) + this.fNext] = mi + 1;
+      else OW[ob + this.fHead] = mi + 1;
+      OW[ob + this.fTail] = mi + 1;
+    } finally {
+      this.M.unlock();
+    }
+  }
+
+  /** @internal caller holds the members' table lock */
+  unlinkLocked(mi: number): void {
+    const W = this.M.words;
+    const mb = this.M.base(mi);
+    const owner = W[mb + this.fOwner]!;
+    if (owner === 0) return;
+    const next = W[mb + this.fNext]!;
+    const prev = W[mb + this.fPrev]!;
+    if (prev !== 0) W[this.M.base(prev - 1) + this.fNext] = next;
+    if (next !== 0) W[this.M.base(next - 1) + this.fPrev] = prev;
+    // an owner freed meanwhile keeps no head/tail of ours (its record may already be reused)
+    if (this.O.isLive(owner)) {
+      const OW = this.O.words;
+      const ob = this.O.base(owner & 0xffff);
+      if (prev === 0) OW[ob + this.fHead] = next;
+      if (next === 0) OW[ob + this.fTail] = prev;
+    }
+    W[mb + this.fOwner] = 0;
+    W[mb + this.fNext] = 0;
+    W[mb + this.fPrev] = 0;
+  }
+
+  /** @internal members' table cleared (callers quiescent): every owner's list is empty */
+  resetOwners(): void {
+    const OW = this.O.words;
+    const hwm = Atomics.load(OW, TABLE_HWM);
+    for (let i = 0; i < hwm; i++) {
+      const ob = this.O.base(i);
+      OW[ob + this.fHead] = 0;
+      OW[ob + this.fTail] = 0;
+    }
+  }
+
+  /** The live members of `owner`, in link order (empty when the owner is not live). */
+  members(owner: Handle): Handle[] {
+    const out: Handle[] = [];
+    if (!this.O.isLive(owner)) return out;
+    const W = this.M.words;
+    const ob = this.O.base(owner & 0xffff);
+    this.M.lock();
+    try {
+      let i = this.O.words[ob + this.fHead]!;
+      while (i !== 0) {
+        const b = this.M.base(i - 1);
+        if (W[b + this.fOwner] !== owner) break; // (a reused owner record: the list is not its own)
+        out.push((W[b + REC_GEN]! << 16) | (i - 1));
+        i = W[b + this.fNext]!;
+      }
+    } finally {
+      this.M.unlock();
+    }
+    return out;
   }
 }
 
