@@ -37,6 +37,7 @@ const MALFORMED: Array<[file: string, path: string, message: RegExp]> = [
   ['bad-variant.json', '$.variant', /unknown variant "v12"/],
   ['bad-inject-record.json', '$.steps[0].record', /tag: "not-a-uuid" is not a uuid/],
   ['inject-size-suffix.json', '$.steps[0].record', /length: "64M" is not a number as kstrtoull\(…, 0\) reads it/],
+  ['advance-real-clock.json', '$.steps[1].parallel[0][0]', /advance-clock needs "clock": "virtual" \(this scenario's clock is "real"/],
   ['expect-and-allow-error.json', '$.steps[0].allowError', /either expectError .* or allowError/],
   ['where-with-equals.json', '$.steps[0].where', /does not apply to equals/],
   ['seq-out-of-range.json', '$.steps[0].extents[0].seq', /0\.\.65535, got 65536/],
@@ -68,6 +69,7 @@ t.test('a wrong command line exits 2 naming the flag', async (t) => {
     [['run', tour, '--knob', 'nope=1'], /--knob nope=1: unknown knob "nope"/],
     [['run', tour, '--seed', 'x'], /--seed expects a non-negative integer/],
     [['run', tour, '--clock', 'sometimes'], /--clock expects one of real, virtual/],
+    [['run', join(SCENARIO_DIR, 'watchdog-virtual-clock.json'), '--clock', 'real'], /--clock real, but .*watchdog-virtual-clock\.json advances the clock \(\$\.steps\[\d+\]/],
     [['run'], /dcd run needs a scenario FILE\.json/],
   ];
   for (const [argv, named] of cases) {

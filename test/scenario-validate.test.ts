@@ -190,12 +190,12 @@ t.test('aliases: parallel branches see what came before and their own steps; aft
 
 t.test('anyOf and inject parse into their normalised forms', async (t) => {
   const r = validateScenario(doc([
-    { op: 'inject', memdev: 'mem0', record: '0x10000000:64M::1:3' },
+    { op: 'inject', memdev: 'mem0', record: '0x10000000:0x4000000::1:3' },
     { op: 'inject', memdev: 'mem0', record: '0:0:0:0', expectError: 'EINVAL', description: 'zero length reaches the device, which refuses it' },
     { op: 'expect', anyOf: [[{ path: 'regions.region0.extents', count: 1 }], [{ op: 'expect', path: 'memdevs.mem0.pending', count: 1, where: { tag: null } }]] },
   ]));
   if (!r.ok) return t.fail(JSON.stringify(r.errors));
-  t.same(r.scenario.steps[1], { op: 'inject', memdev: 'mem0', record: '0x10000000:64M::1:3', extent: { offset: 0x10000000, length: 64 * 2 ** 20, tag: null, more: true, seq: 3 }, shared: false });
+  t.same(r.scenario.steps[1], { op: 'inject', memdev: 'mem0', record: '0x10000000:0x4000000::1:3', extent: { offset: 0x10000000, length: 64 * 2 ** 20, tag: null, more: true, seq: 3 }, shared: false });
   t.same(r.scenario.steps[3], {
     op: 'expect', kind: 'anyOf', anyOf: [
       [{ kind: 'path', path: 'regions.region0.extents', matcher: { kind: 'count', count: 1 } }],

@@ -6,7 +6,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { EXIT, USAGE, parseArgs, type ParsedArgs } from './args.js';
 import { formatState } from './format.js';
-import { parseScenario } from '../scenario/validate.js';
+import { advanceClockSteps, parseScenario } from '../scenario/validate.js';
 import { runScenario, type RunResult } from '../runtime/scenario-runner.js';
 import { toPerfetto } from '../runtime/perfetto.js';
 import type { Checker } from '../runtime/system.js';
@@ -110,6 +110,13 @@ async function cmdRun(args: Extract<ParsedArgs, { kind: 'run' }>, io: CliIo): Pr
     io.err(`dcd run: ${args.file} is not a valid scenario (${parsed.errors.length} error${parsed.errors.length === 1 ? '' : 's'}):`);
     for (const e of parsed.errors) io.err(`  ${e.path}: ${e.message}`);
     return EXIT.usage;
+  }
+  if (args.clock === 'real') {
+    const at = advanceClockSteps(parsed.scenario.steps, '$.steps');
+    if (at.length > 0) {
+      io.err(`dcd run: --clock real, but ${args.file} advances the clock (${at.join(', ')}): advance-clock needs the virtual clock`);
+      return EXIT.usage;
+    }
   }
   const checkers = await standardCheckers();
   const result = await runScenario(parsed.scenario, {

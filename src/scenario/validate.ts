@@ -195,6 +195,13 @@ export function validateScenario(doc: unknown, source?: string): ParseScenarioRe
         ctx.err(p, `unknown top-level field "${k}"${unknown.length > 1 ? ` (unknown: ${unknown.join(', ')})` : ''}; expected ${list(TOP_FIELDS)}`);
     }
   }
+  // advance-clock moves virtual time only (Clock.advance); with the real clock it could only fail
+  // at run time, after earlier steps ran — refuse it here, naming the step
+  if (ctx.errors.length === 0 && stepsOk && out.clock !== 'virtual' && out.steps) {
+    for (const at of advanceClockSteps(out.steps, '$.steps')) {
+      ctx.err(at, `advance-clock needs "clock": "virtual" (this scenario's clock is "${out.clock ?? DEFAULT_CLOCK}": real time cannot be advanced)`);
+    }
+  }
   if (!('topology' in doc)) { topologyOk = false; ctx.err('$.topology', 'missing required field "topology" ({memdevs: [{name, dc, …}]})'); }
   if (!('steps' in doc)) { stepsOk = false; ctx.err('$.steps', 'missing required field "steps" (an array of steps)'); }
   if (ctx.errors.length > 0 || !topologyOk || !stepsOk) {
@@ -206,6 +213,17 @@ export function validateScenario(doc: unknown, source?: string): ParseScenarioRe
     return { ok: false, errors };
   }
   return { ok: true, scenario: out as Scenario };
+}
+
+/** JSON paths of the advance-clock steps, parallel branches included. */
+export function advanceClockSteps(steps: Step[], path: string): string[] {
+  const out: string[] = [];
+  steps.forEach((st, i) => {
+    const p = idx(path, i);
+    if (st.op === 'advance-clock') out.push(p);
+    else if (st.op === 'parallel') st.branches.forEach((b, j) => out.push(...advanceClockSteps(b, idx(key(p, 'parallel'), j))));
+  });
+  return out;
 }
 
 function knobsValue(ctx: Ctx, v: unknown, p: string): Knobs | undefined {
