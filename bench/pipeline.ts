@@ -225,6 +225,9 @@ const DEBUG = process.env.BENCH_DEBUG === '1';
 /** a word nobody notifies: the driver's short sleeps */
 const nap = new Int32Array(new SharedArrayBuffer(4));
 const tick = (): Promise<void> => new Promise((r) => setImmediate(r));
+/** the driver's poll period: NAP_MIN_MS after it acted, doubling up to NAP_MAX_MS while it waits */
+const NAP_MIN_MS = 0.2;
+const NAP_MAX_MS = 2;
 
 // ------------------------------------------------------------------------------ statistics
 
@@ -350,6 +353,10 @@ async function runPhase(sys: DcdSystem, lanes: Lane[], p: PhaseParams): Promise<
   let cpuAtStart: NodeJS.CpuUsage | null = null;
   let cpuInWindow: NodeJS.CpuUsage | null = null;
 
+  /** events the driver acts on (a chain accepted, a chain released), for its poll back-off */
+  let actionable = 0;
+  let actionableSeen = 0;
+  let napMs = NAP_MIN_MS;
   const recent: DecodedEvent[] = [];
   const onEvent = (d: DecodedEvent): void => {
     runtimeEvents++;
@@ -384,6 +391,7 @@ async function runPhase(sys: DcdSystem, lanes: Lane[], p: PhaseParams): Promise<
           acceptedTotal++;
           if (inWindow(d.timeMs)) accepted++;
           if (c.accepted === K) {
+            actionable++;
             lane.inflight--;
             lane.toRelease.push(c);
           }
@@ -399,6 +407,7 @@ async function runPhase(sys: DcdSystem, lanes: Lane[], p: PhaseParams): Promise<
         if (inWindow(d.timeMs)) released++;
         if (c.releaseMeasured) relLat.push((d.timeMs - c.tRelease) * 1000);
         if (c.released === K) {
+          actionable++;
           for (const b of c.blocks) {
             lane.byDpa.delete(lane.dpaOf(b));
             lane.free.push(b);
@@ -488,7 +497,13 @@ async function runPhase(sys: DcdSystem, lanes: Lane[], p: PhaseParams): Promise<
       }
       // wait briefly for runtime events, then let comlink replies run
       if (p.driverWait === 'ring') ring.waitNonEmpty(1);
-      else if (sys.drainEvents() === 0) Atomics.wait(nap, 0, 0, 0.2);
+      else if (sys.drainEvents() === 0) {
+        // back off while nothing the driver acts on happened (an accepted chain, a fully released
+        // one): each wake of this thread costs CPU the pipeline's own threads need on small machines
+        napMs = actionable !== actionableSeen ? NAP_MIN_MS : Math.min(napMs * 2, NAP_MAX_MS);
+        actionableSeen = actionable;
+        Atomics.wait(nap, 0, 0, napMs);
+      }
       sys.drainEvents();
       await tick();
     }
