@@ -25,6 +25,10 @@ await withSystem(t, { payloadSize: 256 }, async (s) => {
   const add = st.trace.mailbox.filter((m) => m.opcode === 'ADD_DC_RESPONSE');
   t.same(add.map((m) => m.more), [true, true], 'state().trace.mailbox shows the More flags');
   t.equal(add[1]!.rc, 'INVALID_PA');
+  // each part lists its own ranges, partition-relative like every device-side offset
+  const inParts = add.flatMap((m) => (m.extents ?? []).map((e) => e.offset));
+  t.same(inParts, o.listed.slice(0, 20), 'the two parts carry the first 20 listed ranges in order, partition-relative');
+  t.ok(add.every((m) => m.extents?.length === 10 && m.extents.every((e) => e.length === 2 * M)), '10 ranges of 2 MiB per part');
   t.equal(st.regions.region0!.extents.length, 25, 'the host tracks all 25 (no roll back)');
   t.equal(st.memdevs.mem0!.accepted.length, 10, 'the device accepted only the first part (H10: host and device diverge)');
 });

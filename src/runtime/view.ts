@@ -21,17 +21,32 @@ export interface DeviceSnapshot {
 
 const DC_EVENT_LABELS = ['ADD_CAPACITY', 'RELEASE_CAPACITY', 'FORCED_CAPACITY_RELEASE', 'REGION_CONFIGURATION_UPDATED', 'ADD_CAPACITY_RESPONSE', 'CAPACITY_RELEASED'];
 
-export function traceFromEvents(events: readonly DecodedEvent[], memdevNames: string[]): { mailbox: MailboxTraceEntry[]; dynamicCapacityEvents: DcEventTraceEntry[] } {
+/**
+ * The mailbox and DC-record traces of a run. Response ranges are partition-relative (like every
+ * other device-side offset in the state): each Add DC Response part lists the `response-extent`
+ * entries its thread emitted for it, in order; a Release DC carries one range.
+ */
+export function traceFromEvents(events: readonly DecodedEvent[], memdevNames: string[], dcBases: number[] = []): { mailbox: MailboxTraceEntry[]; dynamicCapacityEvents: DcEventTraceEntry[] } {
   const mailbox: MailboxTraceEntry[] = [];
   const dynamicCapacityEvents: DcEventTraceEntry[] = [];
-  for (const { ev } of events) {
-    if (ev.type === 'mbox') {
+  /** per thread: ranges of the logical response being sent, not yet given to a part */
+  const listed = new Map<number, { offset: number; length: number }[]>();
+  for (const { ev, thread } of events) {
+    if (ev.type === 'response-extent') {
+      let q = listed.get(thread);
+      if (!q) { q = []; listed.set(thread, q); }
+      q.push({ offset: ev.dpa - (dcBases[ev.memdev] ?? 0), length: ev.len });
+    } else if (ev.type === 'response') {
+      listed.delete(thread);
+    } else if (ev.type === 'mbox') {
       const opcode = opcodeName(ev.opcode);
       // the log records every command; Get/Clear Event Records are kept (they are commands too)
       const e: MailboxTraceEntry = { memdev: memdevNames[ev.memdev] ?? `mem${ev.memdev}`, opcode, nrExtents: ev.nrExtents, rc: rcName(ev.rc) };
       if (opcode === 'ADD_DC_RESPONSE' || opcode === 'RELEASE_DC') {
         e.more = ev.more === 1;
-        if (ev.nrExtents > 0) e.extents = [{ offset: ev.dpa, length: ev.len }];
+        const q = opcode === 'ADD_DC_RESPONSE' ? listed.get(thread) : undefined;
+        if (q && q.length >= ev.nrExtents) e.extents = q.splice(0, ev.nrExtents);
+        else if (ev.nrExtents > 0) e.extents = [{ offset: ev.dpa - (dcBases[ev.memdev] ?? 0), length: ev.len }];
       }
       mailbox.push(e);
     } else if (ev.type === 'dc-record') {
@@ -97,7 +112,7 @@ export function snapshotState(ctx: HostCtx, specs: MemdevSpec[], devices: Device
       driverBound: R.load(r, 'driverBound') === 1, extentsScanned: R.load(r, 'extentsScanned') === 1,
     };
   }
-  const trace = traceFromEvents(events, specs.map((s) => s.name));
+  const trace = traceFromEvents(events, specs.map((s) => s.name), specs.map((s) => s.dc.base));
   return {
     regions, daxDevices, memdevs,
     trace: { ...trace, log: ctx.dmesgLog.read<{ level: string; dev: string; msg: string }>().map((l) => `${l.level} ${l.dev}: ${l.msg}`) },
