@@ -20,6 +20,7 @@ await withSystem(t, { memdevs: LIES.length + 1, deviceOverrides: [{}, ...LIES.ma
     t.equal(m.dcdSupported, true);
     t.equal(m.dynamicRam1Size, DC_SIZE);
     t.equal(m.decoderMode, 'dynamic_ram_1');
+    t.equal(m.dcdDisabledReason, undefined, 'no disabled reason');
     await region(s, 0);
     const o = await addChain(s, 0, [{ offset: 0, length: 2 * M, tag: null }]);
     t.same(o.listed, [0], 'and works end to end');
@@ -37,6 +38,7 @@ await withSystem(t, { memdevs: LIES.length + 1, deviceOverrides: [{}, ...LIES.ma
       const lines = log.filter((l) => l.dev === `mem${i}` && /DCD disabled/.test(l.msg));
       t.equal(lines.length, 1, 'one "DCD disabled" line');
       t.match(lines[0]?.msg ?? '', new RegExp(`DCD disabled: ${check}`), `the reason names ${check}`);
+      t.match(m!.dcdDisabledReason ?? '', new RegExp(`^${check}`), 'the state view carries the reason too');
       const r = await s.createRegion(i, null);
       t.equal(r.ok, false, 'create-region refused');
       t.equal(!r.ok && r.errno, 'EINVAL');

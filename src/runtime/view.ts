@@ -65,6 +65,11 @@ export function snapshotState(ctx: HostCtx, specs: MemdevSpec[], devices: Device
   const regions: Record<string, RegionView> = {};
   const daxDevices: Record<string, DaxDeviceView> = {};
   const memdevs: Record<string, MemdevView> = {};
+  // why a memdev runs without DCD: the probe logs it (cxl_memdev_probe_dc) and keeps no other record
+  const disabled = new Map<string, string>();
+  for (const l of ctx.dmesgLog.read<{ level: string; dev: string; msg: string }>()) {
+    if (l.msg.startsWith('DCD disabled: ')) disabled.set(l.dev, l.msg.slice('DCD disabled: '.length));
+  }
   specs.forEach((spec, i) => {
     const m = h.memdev(i);
     const d = devices[i];
@@ -74,6 +79,7 @@ export function snapshotState(ctx: HostCtx, specs: MemdevSpec[], devices: Device
       name: spec.name,
       serial: spec.serial,
       dcdSupported: dcd,
+      ...(!dcd && disabled.has(`mem${i}`) ? { dcdDisabledReason: disabled.get(`mem${i}`)! } : {}),
       dynamicRam1Size: dcd ? h.memdevs.get(m, 'partSize') : 0,
       decoderMode: dcd ? 'dynamic_ram_1' : 'none',
       sharable: dcd && h.memdevs.get(m, 'shareable') === 1,
