@@ -3,7 +3,7 @@
  *  - iterations per second for the two-claims race and the full swarm, free and controlled;
  *  - time to first detection of rows (a)–(e) over N seeds each (median and max), controlled
  *    random schedule, with the iteration it took.
- * Usage: node --import=tsx bench/stress.ts [--seeds N] [--iterations N] [--rows abcde]
+ * Usage: node --import=tsx bench/stress.ts [--seeds N] [--iterations N (cap per seed, default 200)] [--rows abcde]
  * Workers start from dist/ when DCD_WORKERS=dist (the npm script sets it).
  */
 import { StressJob, type Schedule } from '../stress/runner.js';
@@ -14,7 +14,7 @@ const arg = (name: string, dflt: string): string => {
   return i >= 0 ? process.argv[i + 1] ?? dflt : dflt;
 };
 const SEEDS = Number(arg('seeds', '20'));
-const ITER = Number(arg('iterations', '60'));
+const ITER = Number(arg('iterations', '200'));
 const ROWS = arg('rows', 'abcde');
 
 async function rate(workload: string, schedule: Schedule, n: number): Promise<number> {

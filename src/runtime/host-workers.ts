@@ -70,6 +70,8 @@ export function startEventThread(init: EventThreadInit, sys: SystemShm): EventTh
   let stopped = false;
   let records = 0;
   let drains = 0;
+  /** the last drain was unwound (hung wait, stale handle, scheduler abort): records may be left */
+  let unwound = false;
   if (init.handler === 0) cxl_memdev_probe_dc(ctx, init.memdev, init.cdat.staticBytes, init.cdat.sharable);
 
   const drain = (): void => {
@@ -79,8 +81,10 @@ export function startEventThread(init: EventThreadInit, sys: SystemShm): EventTh
     } catch (e) {
       // A deadlock (H2) ends as a hung-wait report; a use-after-free (H5) as a stale handle. The
       // thread logs it and keeps serving so the run can end with the report, not a hang.
-      if (e instanceof HungWaitError || e instanceof StaleHandleError || e instanceof SchedAbort) ctx.dmesg('err', `mem${init.memdev}`, `event thread: ${e.message}`);
-      else throw e;
+      if (e instanceof HungWaitError || e instanceof StaleHandleError || e instanceof SchedAbort) {
+        ctx.dmesg('err', `mem${init.memdev}`, `event thread: ${e.message}`);
+        unwound = true;
+      } else throw e;
     } finally {
       ctx.host.memdevs.add(m, 'drainers', -1);
     }
@@ -106,7 +110,18 @@ export function startEventThread(init: EventThreadInit, sys: SystemShm): EventTh
     while (!stopped && !rf.stopped()) {
       const now = await rf.waitIrqAsync(last, 250);
       if (stopped) break;
-      if (now === last) continue; // timeout or nudge: no interrupt
+      if (now === last) {
+        // timeout or nudge: no interrupt. After an unwound drain the records it left would wait
+        // for an interrupt that already fired (the kernel thread would still be stuck; the model
+        // unwinds to end the run with a report) — drain them so the system reaches quiescence.
+        if (unwound && (rf.eventStatus() & EVENT_STATUS_DCD) !== 0) {
+          unwound = false;
+          drain();
+          last = settled(last);
+        }
+        continue;
+      }
+      unwound = false;
       last = now;
       drain();
       last = settled(last);
