@@ -232,4 +232,9 @@ export interface UserApi {
   reconfigureDaxDevice(regionId: number, devId: number, size: number): Promise<OpResult>;
   write(regionId: number, devId: number, offset: number, length: number, pattern: number): Promise<OpResult>;
   verify(regionId: number, devId: number, offset: number, length: number, pattern: number): Promise<OpResult>;
+  /** hold a reference on the `index`-th extent of the region (an open extentX.Y attribute), kept
+   *  by this user worker under `key` until putExtent */
+  holdExtent(regionId: number, index: number, key: string): Promise<OpResult>;
+  /** drop the reference held under `key` (the last one releases the extent in this thread) */
+  putExtent(key: string): Promise<OpResult>;
 }

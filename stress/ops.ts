@@ -24,6 +24,10 @@ export type StressOp =
   | { op: 'unbind'; region: string }
   | { op: 'bind'; region: string }
   | { op: 'advance'; ms: number }
+  /** a sysfs reader holds the `index`-th extent of a region (get_device) … */
+  | { op: 'hold-extent'; region: string; index: number; as: string }
+  /** … and drops it (put_device: the last reference releases the extent in this thread) */
+  | { op: 'put-extent'; ref: string }
   | { op: 'wait-idle' };
 
 export type ActorKind = 'fm' | 'user' | 'bus' | 'clock';
@@ -55,6 +59,8 @@ export interface OpOutcome {
 export class Bindings {
   regions = new Map<string, number>();
   daxes = new Map<string, { regionId: number; devId: number }>();
+  /** extent references held by user workers (hold-extent … as) */
+  extentRefs = new Map<string, { user: number; key: string }>();
 }
 
 export function opLabel(o: StressOp): string {
@@ -130,6 +136,20 @@ export async function runOp(sys: DcdSystem, b: Bindings, o: StressOp, actor: Act
       if (o.op === 'resize') return done(await g(u.call((a) => a.reconfigureDaxDevice(d.regionId, d.devId, o.size))));
       if (o.op === 'write') return done(await g(u.call((a) => a.write(d.regionId, d.devId, o.offset, o.length, o.pattern))));
       return done(await g(u.call((a) => a.verify(d.regionId, d.devId, o.offset, o.length, o.pattern))));
+    }
+    case 'hold-extent': {
+      const id = b.regions.get(o.region);
+      if (id === undefined) return skip();
+      const key = `${actor.name}:${o.as}`;
+      const r = await g(u.call((a) => a.holdExtent(id, o.index, key)));
+      if (r.ok) b.extentRefs.set(o.as, { user: actor.index, key });
+      return done(r);
+    }
+    case 'put-extent': {
+      const ref = b.extentRefs.get(o.ref);
+      if (!ref) return skip();
+      b.extentRefs.delete(o.ref);
+      return done(await g(sys.user(ref.user).call((a) => a.putExtent(ref.key))));
     }
     case 'advance':
       await sys.advanceClock(o.ms);

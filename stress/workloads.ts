@@ -123,6 +123,24 @@ export const WORKLOADS: Record<string, Workload> = {
       };
     },
   },
+  'extent-refs-vs-release': {
+    name: 'extent-refs-vs-release',
+    description: "two sysfs readers hold extentX.Y devices of one group while the FM releases the group; their puts run the last releases concurrently, racing on the group's unlocked nr_extents",
+    targets: 'H6 (lost nr_extents decrement → tag and group leaked), 8.1-13 whole-group release',
+    config: (b) => ({ memdevs: [memdev(0)], ...b, users: 2 }),
+    plan(p) {
+      const tag = tagOf(p);
+      const recs = chain(p, 2, 16, 512, tag);
+      return {
+        setup: [...region0(), { op: 'add', memdev: 0, records: recs }, { op: 'wait-idle' }],
+        actors: [
+          fm(0, [{ op: 'release', memdev: 0, extents: [{ offset: recs[0]!.offset, length: recs[0]!.length, tag }] }]),
+          user(0, [{ op: 'hold-extent', region: 'r0', index: 0, as: 'x0' }, { op: 'put-extent', ref: 'x0' }]),
+          user(1, [{ op: 'hold-extent', region: 'r0', index: 1, as: 'x1' }, { op: 'put-extent', ref: 'x1' }]),
+        ],
+      };
+    },
+  },
   'release-while-claimed': {
     name: 'release-while-claimed',
     description: 'the FM releases a claimed group while the user destroys the device and the FM re-issues',

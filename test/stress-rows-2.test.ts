@@ -10,3 +10,9 @@ t.test('(e) watchdog vs late tail: two responses for one device chain (known haz
 
 t.test('(f) a v10 host against a v11 device: sharable groups refused (known hazard)', (t) =>
   findAndReplay(t, { row: 'f', workload: 'v10-sharable', knobs: {}, variant: 'v10', want: 'sharable-group-refused-seq', wantClass: 'known-hazard', maxIterations: 5 }));
+
+// Beyond the issue's rows: H6 gets its own workload. Two sysfs readers hold the two extents of a
+// group while the FM releases it; their last puts race on the unlocked nr_extents. Seed 8 finds it
+// at iteration 20 under the controlled random walk (about 3% of iterations lose the decrement).
+t.test('(H6) concurrent last puts of one group: a lost nr_extents decrement leaks the tag (known hazard H6)', (t) =>
+  findAndReplay(t, { row: 'h6', workload: 'extent-refs-vs-release', knobs: {}, variant: 'v11', want: 'tag-leaked', wantClass: 'known-hazard', maxIterations: 60 }, '8'));

@@ -27,7 +27,7 @@ import { lockdepAssertHeld, noisePoint, withLock, withRead, assertHeld } from '.
 import { NO_HANDLE, type Handle } from '../shm/table.js';
 import { kickWorkqueue } from '../shm/clock.js';
 import { NOISE_SITE } from '../shm/sched.js';
-import { StaleHandleError } from '../errors.js';
+import { CxlError, StaleHandleError } from '../errors.js';
 import type { HostCtx } from '../host/context.js';
 import { ERRNO_CODE, RELEASE_REASON } from '../protocol.js';
 import { cxl_send_dc_response, hex, memdev_release_extent, type DcRange } from './mbox.js';
@@ -544,6 +544,36 @@ export function dc_extent_unregister(ctx: HostCtx, e: Handle): void {
   if (!X.get(e, 'registered')) return;
   X.store(e, 'registered', 0);
   if (X.add(e, 'refs', -1) === 0) dc_extent_release(ctx, e);
+}
+
+/**
+ * get_device() on `extent<region>.<id>` — what a sysfs attribute reader (or an open file) holds
+ * across its access: one more reference, so the device release waits for the matching put. The
+ * `index`-th registered extent of the region in id order; -ENODEV when there is none.
+ * The lookup reads the region's dc_extents under cxl_rwsem.region (read), as unregistration
+ * runs under it; the reference itself is a kref (atomic).
+ */
+export function cxl_extent_get(ctx: HostCtx, region: Handle, index: number): Handle {
+  const h = ctx.host;
+  return withRead(h.cxlRegionRwsem, () => {
+    const X = h.extents;
+    const mine = [...(h.regions.isLive(region) ? h.regionExtentList.members(region) : [])]
+      .filter((e) => X.peek(e, 'region') === region && X.peek(e, 'registered') === 1)
+      .sort((a, b) => (X.peek(a, 'id') ?? 0) - (X.peek(b, 'id') ?? 0));
+    const e = mine[index];
+    if (e === undefined) throw new CxlError('ENODEV', `region has no extent #${index}`);
+    X.add(e, 'refs', 1);
+    return e;
+  });
+}
+
+/**
+ * put_device(): drop a reference taken by cxl_extent_get. The last one runs dc_extent_release
+ * in the putter's thread — Release DC, the dax_resource release, then the group's non-atomic
+ * nr_extents decrement, which concurrent last puts of one group's members race on (H6).
+ */
+export function cxl_extent_put(ctx: HostCtx, e: Handle): void {
+  if (ctx.host.extents.add(e, 'refs', -1) === 0) dc_extent_release(ctx, e);
 }
 
 /** dc_extent_release(): the device release callback — Release DC (full range) unless skipped. */

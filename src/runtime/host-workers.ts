@@ -21,7 +21,7 @@ import { waitAsyncAlive } from '../shm/regfile.js';
 import { NO_HANDLE, type Handle } from '../shm/table.js';
 import { cxl_event_thread } from '../cxl/mbox.js';
 import { cxl_memdev_probe_dc } from '../cxl/memdev.js';
-import { cxl_dc_add_timeout } from '../cxl/extent.js';
+import { cxl_dc_add_timeout, cxl_extent_get, cxl_extent_put } from '../cxl/extent.js';
 import { cxl_create_dc_region, cxl_destroy_region } from '../cxl/region.js';
 import { cxl_dax_region_probe, cxl_dax_region_remove } from '../dax/cxl.js';
 import { available_size, create_store, daxDevsOf, delete_store, enable_dev_dax, size_store, uuid_store } from '../dax/bus.js';
@@ -232,6 +232,8 @@ export function startUser(init: SharedHandles & { user: number }, sys: SystemShm
     for (const d of daxDevsOf(ctx, r)) if (h.daxDevs.get(d, 'id') === devId) return d;
     throw new CxlError('ENODEV', `no dax${regionId}.${devId}`);
   });
+  /** extent references this user holds (open extentX.Y attributes), by the plan's name */
+  const held = new Map<string, Handle>();
   return {
     ready: () => `user${init.user}`,
     createRegion: async (memdev, size) => op(ctx, () => {
@@ -280,5 +282,12 @@ export function startUser(init: SharedHandles & { user: number }, sys: SystemShm
     reconfigureDaxDevice: async (regionId, devId, size) => op(ctx, () => size_store(ctx, dev(regionId, devId), size)),
     write: async (regionId, devId, offset, length, pattern) => op(ctx, () => dax_access(ctx, dev(regionId, devId), offset, length, pattern, true)),
     verify: async (regionId, devId, offset, length, pattern) => op(ctx, () => dax_access(ctx, dev(regionId, devId), offset, length, pattern, false)),
+    holdExtent: async (regionId, index, key) => op(ctx, () => { held.set(key, cxl_extent_get(ctx, regionOrThrow(ctx, regionId), index)); }),
+    putExtent: async (key) => op(ctx, () => {
+      const e = held.get(key);
+      if (e === undefined) throw new CxlError('ENOENT', `no extent reference held as "${key}"`);
+      held.delete(key);
+      cxl_extent_put(ctx, e);
+    }),
   };
 }
