@@ -49,6 +49,8 @@ export type RuntimeEvent =
    *  region's dc_extents in this thread (§7.4); the extent-untracked events that follow in the
    *  same thread for this region are that teardown's */
   | { type: 'region-teardown'; region: number; extents: number }
+  /** a walk met a record another thread had freed (the kernel's use-after-free; `site` UAF_SITE) */
+  | { type: 'use-after-free'; memdev: number; extent: number; site: number }
   | { type: 'tag-registered'; uuid: string; group: number; memdev: number }
   | { type: 'tag-unregistered'; uuid: string; group: number; memdev: number }
   /** DAX resources of a group added / removed (n members, rc 0 or -errno code) */
@@ -71,6 +73,9 @@ export const RELEASE_REASON = {
 } as const;
 
 /** Errno codes as small integers on the binary stream (0 = success). */
+/** where a `use-after-free` event was seen */
+export const UAF_SITE = { dcExtentsWalk: 1 } as const;
+
 export const ERRNO_CODE: Record<string, number> = {
   EPERM: 1, ENOENT: 2, EIO: 5, ENXIO: 6, E2BIG: 7, ENOMEM: 12, EFAULT: 14, EBUSY: 16, EEXIST: 17,
   ENODEV: 19, EINVAL: 22, ENOSPC: 28, ENOTTY: 25, EAGAIN: 11, EDEADLK: 35, EOPNOTSUPP: 95, ETIMEDOUT: 110,
@@ -90,6 +95,7 @@ const EVENT_FIELDS: { [K in RuntimeEventType]: [string, FieldKind][] } = {
   'extent-tracked': [['memdev', 'n'], ['region', 'n'], ['extent', 'n'], ['id', 'n'], ['dpa', 'n'], ['len', 'n'], ['uuid', 'u'], ['seq', 'n'], ['group', 'n'], ['existing', 'n'], ['shareable', 'n']],
   'extent-untracked': [['memdev', 'n'], ['region', 'n'], ['extent', 'n'], ['dpa', 'n'], ['len', 'n'], ['sentRelease', 'n']],
   'region-teardown': [['region', 'n'], ['extents', 'n']],
+  'use-after-free': [['memdev', 'n'], ['extent', 'n'], ['site', 'n']],
   'tag-registered': [['uuid', 'u'], ['group', 'n'], ['memdev', 'n']],
   'tag-unregistered': [['uuid', 'u'], ['group', 'n'], ['memdev', 'n']],
   'dax-group': [['region', 'n'], ['group', 'n'], ['n', 'n'], ['add', 'n'], ['rc', 'n']],

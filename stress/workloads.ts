@@ -141,6 +141,21 @@ export const WORKLOADS: Record<string, Workload> = {
       };
     },
   },
+  'release-vs-teardown': {
+    name: 'release-vs-teardown',
+    description: "the FM releases one extent of a region while the region's cxl_dax_region driver is unbound: the release walks cxlr_dax->dc_extents without RCU while the teardown frees them",
+    targets: 'H5 (use-after-free in the dc_extents walk; the rcu knob is the post-v11 fix), X1 "region destruction won the race"',
+    config: (b) => ({ memdevs: [memdev(0)], ...b, users: 1 }),
+    plan(p) {
+      // untagged, one record per chain: three groups, so the release walk has others to step over
+      const recs = chain(p, 3, 16, 512, null).map((r) => ({ ...r, more: false }));
+      const last = recs[recs.length - 1]!;
+      return {
+        setup: [...region0(), { op: 'add', memdev: 0, records: recs }, { op: 'wait-idle' }],
+        actors: [fm(0, [{ op: 'release', memdev: 0, extents: [{ offset: last.offset, length: last.length, tag: null }] }]), bus([{ op: 'unbind', region: 'r0' }])],
+      };
+    },
+  },
   'release-while-claimed': {
     name: 'release-while-claimed',
     description: 'the FM releases a claimed group while the user destroys the device and the FM re-issues',

@@ -16,3 +16,23 @@ t.test('(f) a v10 host against a v11 device: sharable groups refused (known haza
 // at iteration 20 under the controlled random walk (about 3% of iterations lose the decrement).
 t.test('(H6) concurrent last puts of one group: a lost nr_extents decrement leaks the tag (known hazard H6)', (t) =>
   findAndReplay(t, { row: 'h6', workload: 'extent-refs-vs-release', knobs: {}, variant: 'v11', want: 'tag-leaked', wantClass: 'known-hazard', maxIterations: 60 }, '8'));
+
+// H5: a release record's dc_extents walk (no RCU in v11) races the region teardown of a driver
+// unbind. Seed 7 finds the use-after-free at iteration 4 (20 of 300 iterations); the post-v11
+// `rcu` knob makes the walk skip freed entries, and the same 30 iterations stay clean.
+t.test('(H5) release walk vs teardown: use-after-free in the dc_extents walk (known hazard H5)', (t) =>
+  findAndReplay(t, { row: 'h5', workload: 'release-vs-teardown', knobs: {}, variant: 'v11', want: 'dc-extent-use-after-free-h5', wantClass: 'known-hazard', maxIterations: 30 }));
+
+t.test('(H5) with rcu=on the same schedules meet no freed extent', async (t) => {
+  const { StressJob } = await import('../stress/runner.js');
+  const job = new StressJob({ workload: 'release-vs-teardown', variant: 'v11', knobs: { rcu: 'on' }, device: 'cxl-test', seed: '7', schedule: { kind: 'random' }, noise: false, outDir: null });
+  const seen = new Map<string, number>();
+  try {
+    for (let i = 0; i < 30; i++) { const r = await job.iteration(i); seen.set(r.outcome, (seen.get(r.outcome) ?? 0) + 1); }
+  } finally {
+    await job.close();
+  }
+  t.comment(`30 iterations with rcu=on: ${JSON.stringify(Object.fromEntries(seen))}`);
+  t.notOk(seen.has('dc-extent-use-after-free-h5'), 'no use-after-free');
+  t.notOk([...seen.keys()].some((o) => !['ok', 'lock-order-h2', 'chain-open'].includes(o)), 'nothing else either');
+});

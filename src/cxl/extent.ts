@@ -29,7 +29,7 @@ import { kickWorkqueue } from '../shm/clock.js';
 import { NOISE_SITE } from '../shm/sched.js';
 import { CxlError, StaleHandleError } from '../errors.js';
 import type { HostCtx } from '../host/context.js';
-import { ERRNO_CODE, RELEASE_REASON } from '../protocol.js';
+import { ERRNO_CODE, RELEASE_REASON, UAF_SITE } from '../protocol.js';
 import { cxl_send_dc_response, hex, memdev_release_extent, type DcRange } from './mbox.js';
 import { memdevName, PMD_SIZE } from './memdev.js';
 import { cxl_dpa_to_region, regionName } from './region.js';
@@ -377,7 +377,7 @@ export function cxl_add_extent(ctx: HostCtx, memdev: number, n: PendingNode, seq
     if (n.start + n.len > edStart + h.regions.get(r, 'size')) { ctx.dmesg('err', dev, `extent ${hex(n.start)}: straddles the endpoint decoder end`); return ENXIO; }
     // (E8)/(E9) classify against tracked extents of the same ED
     const X = h.extents;
-    for (const e of walk(ctx, regionExtents(ctx, r, memdev))) {
+    for (const e of walk(ctx, memdev, regionExtents(ctx, r, memdev))) {
       const s = X.get(e, 'dpaStart');
       const l = X.get(e, 'length');
       if (s <= n.start && n.start + n.len <= s + l) return 0; // duplicate: "accept again"
@@ -417,11 +417,15 @@ export function cxl_add_extent(ctx: HostCtx, memdev: number, n: PendingNode, seq
 }
 
 /** A dc_extents walk: without RCU (v11) a record freed under the walker is a use-after-free. */
-function* walk(ctx: HostCtx, handles: Handle[]): Generator<Handle> {
+function* walk(ctx: HostCtx, memdev: number, handles: Handle[]): Generator<Handle> {
   for (const e of handles) {
     noisePoint(NOISE_SITE.dcWalk);
     if (ctx.knobs.rcu === 'on' && !ctx.host.extents.isLive(e)) continue; // RCU: skip freed entries
-    if (!ctx.host.extents.isLive(e)) throw new StaleHandleError('extents (dc_extents walk without RCU: use-after-free, H5)', e);
+    if (!ctx.host.extents.isLive(e)) {
+      // the kernel would read freed memory here; the model reports it and unwinds the handler
+      ctx.emit({ type: 'use-after-free', memdev, extent: e, site: UAF_SITE.dcExtentsWalk });
+      throw new StaleHandleError('extents (dc_extents walk without RCU: use-after-free, H5)', e);
+    }
     yield e;
   }
 }
@@ -631,7 +635,7 @@ export function cxl_rm_extent(ctx: HostCtx, memdev: number, ext: CxlExtentRaw): 
     }
     // (X2) the first dc_extent of this ED that contains the range and whose tag matches
     let group: Handle = NO_HANDLE;
-    for (const e of walk(ctx, regionExtents(ctx, r, memdev))) {
+    for (const e of walk(ctx, memdev, regionExtents(ctx, r, memdev))) {
       const s = h.extents.get(e, 'dpaStart');
       const l = h.extents.get(e, 'length');
       if (s <= start && start + len <= s + l && h.extents.getUuid(e, 'uuid') === ext.uuid && h.extents.get(e, 'registered')) {

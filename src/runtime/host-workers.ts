@@ -108,7 +108,8 @@ export function startEventThread(init: EventThreadInit, sys: SystemShm): EventTh
     drain();
     last = settled(last);
     while (!stopped && !rf.stopped()) {
-      const now = await rf.waitIrqAsync(last, 250);
+      // after an unwound drain, look again soon (its records are still in the log)
+      const now = await rf.waitIrqAsync(last, unwound ? 5 : 250);
       if (stopped) break;
       if (now === last) {
         // timeout or nudge: no interrupt. After an unwound drain the records it left would wait

@@ -13,6 +13,9 @@
  * Invariants verified:
  *  - 8.1-3 every extent a response lists is contained in an extent tracked on the same memdev at
  *    that moment (`response-lists-untracked`), continuously;
+ *  - 8.2 memory safety: a `use-after-free` event (a dc_extents walk without RCU meeting an extent
+ *    freed by another thread) is `dc-extent-use-after-free-h5` (known: H5); with the `rcu` knob
+ *    the walk skips freed entries and emits nothing;
  *  - 8.1-4 a runtime extent whose Release DC is sent (`extent-untracked` sentRelease=1) was listed
  *    by some response while tracked (`released-unaccepted`), continuously;
  *  - 8.1-3/8.1-4 exception, known (TD, our inference — see outcomes.ts): a region teardown
@@ -120,6 +123,10 @@ export class ExtentsChecker implements Checker {
         }
         return;
       }
+      case 'use-after-free':
+        this.findings.add(`uaf:${ev.memdev}:${ev.extent}`, finding('dc-extent-use-after-free-h5',
+          `mem${ev.memdev}: a dc_extents walk met extent ${ev.extent} after another thread freed it (no RCU in v11)`));
+        return;
       case 'region-teardown':
         this.tearingDown.set(e.thread, ev.region);
         return;
@@ -207,7 +214,7 @@ export class ExtentsChecker implements Checker {
     }
     const results = [...this.findings.list(), ...out.list()];
     const seen = new Set(results.map((r) => r.invariant));
-    for (const inv of [INV.listed, INV.xor, INV.overlap, INV.containment, INV.seq, INV.wholeGroup, INV.scanGate, INV.hostSubset]) {
+    for (const inv of [INV.memory, INV.listed, INV.xor, INV.overlap, INV.containment, INV.seq, INV.wholeGroup, INV.scanGate, INV.hostSubset]) {
       if (!seen.has(inv)) results.push(held(inv));
     }
     return results;

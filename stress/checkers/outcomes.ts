@@ -49,6 +49,7 @@ export const INV = {
   hung: 'product 6 no unreported hung wait',
   doubleMap: 'product 6 no double mapping',
   data: 'product 6 data integrity',
+  memory: '8.2 memory safety of dc_extents walks',
 } as const;
 
 const F = (invariant: string, description: string): OutcomeSpec => ({ class: 'forbidden', invariant, hazard: null, description });
@@ -104,6 +105,7 @@ export const OUTCOMES = {
   'dax-access-refused-h10': K(INV.data, 'H10', 'a DAX access was refused by the device after a failed Add DC Response (or an H2 adoption)'),
   'partial-group-cxl': K(INV.seq, '8.2 group all-or-none at the CXL layer; tail-safe claim (SK-26)', 'a group was onlined without some offered members (per-extent failure)'),
   'wrong-region-parent': K(INV.containment, 'H11', 'an extent is parented to a region whose decoder does not contain it'),
+  'dc-extent-use-after-free-h5': K(INV.memory, 'H5', 'a dc_extents walk without RCU met an extent another thread had freed (the handler is unwound)'),
   'tag-leaked': K(INV.tag, 'H6', 'a uuid stays registered with no live extent (lost nr_extents decrement)'),
   'lock-order-h2': K(INV.lockOrder, 'H2', 'lockdep cycle through device_lock(cxlr_dax) -> add_ctx.lock (recovery vs runtime add)'),
   'hung-wait-h2': K(INV.hung, 'H2', 'hung wait between add_ctx.lock and device_lock(cxlr_dax) (recovery vs runtime add)'),
