@@ -531,3 +531,25 @@ t.test('end to end: add -> claim -> write/verify -> release refused -> destroy -
     await sys.stop();
   }
 });
+
+t.test('extents: the recovery scan re-adopting a dying extent is H5; the same overlap that persists is forbidden', async (tt) => {
+  const c = new ExtentsChecker();
+  feed(c, [
+    D(scanDone(), 5),
+    D(tracked(10, 0, 64 * M, { uuid: NULL, seq: 0 })), D(closed(1, 1)), D(rext(1, 0, 64 * M)), D(resp(1, 1)),
+    // the release path unregistered 10 (invisible to walks) but has not released it yet; the scan
+    // on the dax-bus thread reads the device list and realizes the same range as existing
+    D(tracked(11, 0, 64 * M, { uuid: NULL, seq: 0, group: 2, existing: 1 }), 5),
+    D(untracked(10, 0, 64 * M, 1)),
+  ]);
+  const rs = c.atQuiescence(emptyState(), noSys);
+  expectOne(tt, rs, 'extent-readopted-h5', '8.1-7');
+  tt.notOk(rs.some((r) => (r as CheckResult).outcome === 'extent-overlap'), 'not the forbidden overlap');
+  tt.equal(classify(rs).class, 'known-hazard');
+
+  const c2 = new ExtentsChecker();
+  feed(c2, [D(scanDone(), 5), D(tracked(10, 0, 64 * M, { uuid: NULL })), D(tracked(11, 0, 64 * M, { uuid: NULL, group: 2, existing: 1 }), 5)]);
+  const rs2 = c2.atQuiescence(emptyState(), noSys);
+  expectOne(tt, rs2, 'extent-overlap', '8.1-7 (the older extent never went)');
+  tt.equal(classify(rs2).class, 'forbidden');
+});

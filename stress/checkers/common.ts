@@ -147,6 +147,12 @@ export class HostDeviceExplainer {
   private readonly unanswered = new Map<number, Set<string>>();
   /** per memdev: "dpa:len" of recovered extents that matched an unanswered runtime record */
   private readonly adopted = new Map<number, Set<string>>();
+  /** per memdev: "dpa:len" → how many host extents track exactly that range */
+  private readonly trackedRanges = new Map<number, Map<string, number>>();
+  /** per memdev: ranges the recovery scan realized while the same range was still tracked —
+   *  an extent the release path had unregistered but not yet released (H5: release vs recovery
+   *  realize; the release holds no lock from unregistration to its Release DC that the probe takes) */
+  private readonly readopted = new Map<number, Set<string>>();
 
   onEvent(e: DecodedEvent): void {
     const ev = e.ev;
@@ -165,16 +171,40 @@ export class HostDeviceExplainer {
       case 'response-extent':
         this.unanswered.get(ev.memdev)?.delete(`${ev.dpa}:${ev.len}`);
         break;
-      case 'extent-tracked':
-        if (ev.existing === 1 && this.unanswered.get(ev.memdev)?.has(`${ev.dpa}:${ev.len}`)) setOf(this.adopted, ev.memdev).add(`${ev.dpa}:${ev.len}`);
+      case 'extent-tracked': {
+        const k = `${ev.dpa}:${ev.len}`;
+        if (ev.existing === 1 && this.unanswered.get(ev.memdev)?.has(k)) setOf(this.adopted, ev.memdev).add(k);
+        let m = this.trackedRanges.get(ev.memdev);
+        if (!m) { m = new Map(); this.trackedRanges.set(ev.memdev, m); }
+        const n = m.get(k) ?? 0;
+        if (ev.existing === 1 && n > 0) setOf(this.readopted, ev.memdev).add(k);
+        m.set(k, n + 1);
         break;
+      }
+      case 'extent-untracked': {
+        const m = this.trackedRanges.get(ev.memdev);
+        const k = `${ev.dpa}:${ev.len}`;
+        const n = m?.get(k) ?? 0;
+        if (n <= 1) m?.delete(k); else m!.set(k, n - 1);
+        break;
+      }
       default:
         break;
     }
   }
 
   /** 'h10' / 'h2' with the reason, or null when nothing in the run explains a host-only extent. */
-  explain(memdev: number, dpa?: number, len?: number): { hazard: 'h10' | 'h2'; why: string } | null {
+  /** Did the recovery scan re-adopt `dpa:len` (or, without a range, any range) on this memdev? */
+  readoptedH5(memdev: number, dpa?: number, len?: number): string | null {
+    const set = this.readopted.get(memdev);
+    if (!set || set.size === 0) return null;
+    if (dpa !== undefined && len !== undefined && !set.has(`${dpa}:${len}`)) return null;
+    return `the recovery scan on mem${memdev} re-adopted ${dpa !== undefined && len !== undefined ? rng(dpa, len) : `${set.size} range(s)`} while the release path still held the dying extent (H5)`;
+  }
+
+  explain(memdev: number, dpa?: number, len?: number): { hazard: 'h10' | 'h2' | 'h5'; why: string } | null {
+    const h5 = this.readoptedH5(memdev, dpa, len);
+    if (h5) return { hazard: 'h5', why: h5 };
     if (dpa !== undefined && len !== undefined && this.adopted.get(memdev)?.has(`${dpa}:${len}`)) {
       return { hazard: 'h2', why: `extent ${rng(dpa, len)} was realized by the recovery scan from a half-staged runtime chain` };
     }
@@ -195,6 +225,8 @@ export class HostDeviceExplainer {
     this.failedResponse.clear();
     this.unanswered.clear();
     this.adopted.clear();
+    this.trackedRanges.clear();
+    this.readopted.clear();
   }
 }
 

@@ -51,7 +51,7 @@ import type { DecodedEvent } from '../../src/protocol.js';
 import { RELEASE_REASON } from '../../src/protocol.js';
 import type { CheckerResult, SystemState } from '../../src/state.js';
 import type { Checker } from '../../src/runtime/system.js';
-import { DC_EVENT_ADD, DC_EVENT_RELEASE, Findings, NULL_UUID, contains, listOf, overlaps, rng, setOf, stateDaxDevices, stateRegions, tagStr, type SysLike } from './common.js';
+import { DC_EVENT_ADD, DC_EVENT_RELEASE, Findings, HostDeviceExplainer, NULL_UUID, contains, listOf, overlaps, rng, setOf, stateDaxDevices, stateRegions, tagStr, type SysLike } from './common.js';
 import { finding, held, INV } from './outcomes.js';
 
 interface Member {
@@ -85,10 +85,13 @@ export class DaxChecker implements Checker {
   /** per thread: the Release record being handled and what it changed */
   private readonly releasing = new Map<number, { memdev: number; dpa: number; len: number; changed: string[] }>();
   private idx = 0;
+  /** explains DAX accounting left inconsistent by an H5 re-adoption (see extents.ts) */
+  private readonly explainer = new HostDeviceExplainer();
 
   onEvent(e: DecodedEvent): void {
     const ev = e.ev;
     this.idx++;
+    this.explainer.onEvent(e);
     switch (ev.type) {
       case 'dc-record':
         if (ev.eventType === DC_EVENT_ADD) listOf(this.staging, ev.memdev).push({ uuid: ev.uuid, dpa: ev.dpa, len: ev.len });
@@ -192,11 +195,13 @@ export class DaxChecker implements Checker {
       const tracked = r.extents.reduce((n, x) => n + x.length, 0);
       const claimed = mine.reduce((n, d) => n + d.size, 0);
       if (tracked !== claimed + r.availableSize) {
-        out.add(`cons:${r.name}`, finding('conservation', `${r.name}: ${r.extents.length} tracked extents hold ${tracked} bytes, but DAX devices hold ${claimed} and available_size is ${r.availableSize}`));
+        const h5 = this.explainer.readoptedH5(memdevIndexOf(r.memdev));
+        out.add(`cons:${r.name}`, finding(h5 ? 'conservation-readopted-h5' : 'conservation', `${h5 ? `${h5}; ` : ''}${r.name}: ${r.extents.length} tracked extents hold ${tracked} bytes, but DAX devices hold ${claimed} and available_size is ${r.availableSize}`));
       }
       for (const x of ranges) {
         if (!r.extents.some((t) => contains(t.offset, t.length, x.offset, x.length))) {
-          out.add(`orphan:${r.name}:${x.offset}`, finding('conservation', `${r.name}: ${x.dev} range ${rng(x.offset, x.length)} lies inside no tracked extent`));
+          const h5 = this.explainer.readoptedH5(memdevIndexOf(r.memdev));
+          out.add(`orphan:${r.name}:${x.offset}`, finding(h5 ? 'conservation-readopted-h5' : 'conservation', `${h5 ? `${h5}; ` : ''}${r.name}: ${x.dev} range ${rng(x.offset, x.length)} lies inside no tracked extent`));
         }
       }
     }
@@ -218,6 +223,7 @@ export class DaxChecker implements Checker {
 
   reset(): void {
     this.findings.clear();
+    this.explainer.clear();
     this.members.clear();
     this.staging.clear();
     this.chainGroups.clear();
@@ -226,4 +232,10 @@ export class DaxChecker implements Checker {
     this.releasing.clear();
     this.idx = 0;
   }
+}
+
+/** "mem3" → 3 (the state names memdevs by index, as the runtime events number them) */
+function memdevIndexOf(name: string): number {
+  const m = /^mem(\d+)$/.exec(name);
+  return m ? Number(m[1]) : -1;
 }

@@ -22,7 +22,11 @@
  *    (`region-teardown`, then that thread's `extent-untracked` of the region) that unregisters
  *    realized runtime extents before any response listed them is `released-before-response`,
  *    and the response that lists them afterwards is `response-lists-torn-down`;
- *  - 8.1-7 tracked extents of one memdev never overlap in DPA (`extent-overlap`), continuously;
+ *  - 8.1-7 tracked extents of one memdev never overlap in DPA (`extent-overlap`), continuously —
+ *    except the recovery scan realizing the exact range of an extent that the release path then
+ *    releases: the scan met it unregistered but not yet released (`extent-readopted-h5`, known H5:
+ *    release vs recovery realize); the device then holds no such extent, so the host-subset check
+ *    names the re-adopted one `host-extent-readopted-h5`;
  *  - 8.1-8 tracked extents are PMD-aligned with non-zero length (`extent-misaligned`),
  *    continuously; at quiescence each lies inside its region's endpoint decoder
  *    (`extent-outside-region`) — unless it lies in another region of the same memdev, which is
@@ -95,6 +99,8 @@ export class ExtentsChecker implements Checker {
   private readonly ackedGroups = new Map<number, string>();
   /** per thread: the region whose teardown that thread is running */
   private readonly tearingDown = new Map<number, number>();
+  /** tracked extent → the existing extent the scan realized over its exact range (H5 suspects) */
+  private readonly readoptSuspects = new Map<number, { nw: number; what: string }>();
   /** per memdev: realized runtime extents a teardown unregistered before any response listed them */
   private readonly tornDown = new Map<number, { dpa: number; len: number; extent: number }[]>();
   private idx = 0;
@@ -144,6 +150,9 @@ export class ExtentsChecker implements Checker {
         }
         for (const o of this.tracked.values()) {
           if (o.memdev === t.memdev && overlaps(o.dpa, o.len, t.dpa, t.len)) {
+            // the recovery scan re-adopting the exact range of an extent the release path has
+            // unregistered but not yet released (H5): judged when that extent goes (or at quiescence)
+            if (t.existing && o.dpa === t.dpa && o.len === t.len) { this.readoptSuspects.set(o.extent, { nw: t.extent, what: `${what} overlaps tracked extent ${o.extent} ${rng(o.dpa, o.len)} tag ${tagStr(o.uuid)}` }); continue; }
             this.findings.add(`overlap:${ev.extent}:${o.extent}`, finding('extent-overlap', `${what} overlaps tracked extent ${o.extent} ${rng(o.dpa, o.len)} tag ${tagStr(o.uuid)}`));
           }
         }
@@ -158,6 +167,11 @@ export class ExtentsChecker implements Checker {
         return;
       }
       case 'extent-untracked': {
+        const sus = this.readoptSuspects.get(ev.extent);
+        if (sus) {
+          this.readoptSuspects.delete(ev.extent);
+          this.findings.add(`readopt:${ev.extent}`, finding('extent-readopted-h5', `${sus.what}, which the release path then released: the recovery scan re-adopted it between its unregistration and its Release DC`));
+        }
         const t = this.tracked.get(ev.extent);
         this.tracked.delete(ev.extent);
         if (t && !t.existing && !t.listed && this.tearingDown.get(e.thread) === ev.region) {
@@ -204,6 +218,8 @@ export class ExtentsChecker implements Checker {
 
   atQuiescence(state: SystemState, sys: SysLike): CheckerResult[] {
     const out = new Findings();
+    // an overlap whose older extent is still tracked at quiescence was no dying extent: forbidden
+    for (const [old, sus] of this.readoptSuspects) out.add(`overlap:${sus.nw}:${old}`, finding('extent-overlap', sus.what));
     this.judgeGate(out, sys);
     this.judgeGroups(out, sys);
     this.judgeContainment(out, state, sys);
@@ -292,7 +308,8 @@ export class ExtentsChecker implements Checker {
         }
         const what = `${r.name}/${x.name ?? '?'} (device offset ${rng(devOff, x.length)}, tag ${tagStr(x.uuid)}) is not inside any extent ${r.memdev} accepted`;
         const key = `subset:${r.name}:${x.offset}`;
-        if (ex?.hazard === 'h2') out.add(key, finding('host-extent-adopted-h2', `${what}; ${ex.why}`));
+        if (ex?.hazard === 'h5') out.add(key, finding('host-extent-readopted-h5', `${what}; ${ex.why}`));
+        else if (ex?.hazard === 'h2') out.add(key, finding('host-extent-adopted-h2', `${what}; ${ex.why}`));
         else if (ex?.hazard === 'h10') out.add(key, finding('host-extent-not-accepted-h10', `${what}; ${ex.why}`));
         else out.add(key, finding('host-extent-not-accepted', `${what}; every Add DC Response on ${r.memdev} succeeded`));
       }
@@ -309,6 +326,7 @@ export class ExtentsChecker implements Checker {
     this.releasing.clear();
     this.ackedGroups.clear();
     this.tearingDown.clear();
+    this.readoptSuspects.clear();
     this.tornDown.clear();
     this.idx = 0;
   }
