@@ -220,6 +220,14 @@ function forceGc(): void {
     /* not available: the reading includes garbage */
   }
 }
+/** GC, let finalizers (comlink's FinalizationRegistry for per-call proxies) run, GC again. */
+async function settleGc(): Promise<void> {
+  forceGc();
+  await new Promise((r) => setTimeout(r, 100));
+  forceGc();
+  await new Promise((r) => setTimeout(r, 100));
+  forceGc();
+}
 /** BENCH_DEBUG=1: on an error, print the last runtime events and kernel log lines */
 const DEBUG = process.env.BENCH_DEBUG === '1';
 /** a word nobody notifies: the driver's short sleeps */
@@ -778,12 +786,12 @@ async function memoryRun(sys: DcdSystem, device: BenchDevice, v: VariantSpec, ev
   const warm = await runPhase(sys, lanes, { ...params, targetAccepted: Math.min(50_000, Math.max(100, Math.floor(events / 10))) });
   if (warm.errors.length) throw new Error(`memory run: ${warm.errors.join('; ')}`);
   await sys.waitIdle();
-  forceGc();
+  await settleGc();
   const before = process.memoryUsage();
   const run = await runPhase(sys, lanes, { ...params, targetAccepted: events });
   if (run.errors.length) throw new Error(`memory run: ${run.errors.join('; ')}`);
   await sys.waitIdle();
-  forceGc();
+  await settleGc();
   const after = process.memoryUsage();
   return {
     rssBeforeBytes: before.rss,
