@@ -253,6 +253,19 @@ t.test('extents: a region teardown between realization and the response is the T
   tt.notOk(rs.some((r) => ['response-lists-untracked', 'released-unaccepted'].includes((r as CheckResult).outcome)), 'nothing forbidden');
   tt.equal(classify(rs).class, 'known-hazard');
 
+  // a duplicate sub-range accepted (E8) against an extent a teardown then removed, listed later
+  const c3 = new ExtentsChecker();
+  feed(c3, [
+    D(scanDone(), 5),
+    D(tracked(10, 0, 64 * M, { seq: 0 })), D(closed(1, 1)), D(rext(1, 0, 64 * M)), D(resp(1, 1)),
+    D(rec(2, 2 * M, 2 * M, 1)),
+    D({ type: 'region-teardown', region: REGION, extents: 1 }, 5), D(untracked(10, 0, 64 * M, 1), 5),
+    D(closed(2, 1)), D(rext(2, 2 * M, 2 * M)), D(resp(2, 1)),
+  ]);
+  const rs3 = c3.atQuiescence(emptyState(), noSys);
+  expectOne(tt, rs3, 'response-lists-torn-down', '8.1-3 (duplicate of a torn-down extent)');
+  tt.equal(classify(rs3).class, 'known-hazard');
+
   // the same untracking by a thread that is NOT running a teardown of that region stays forbidden
   const c2 = new ExtentsChecker();
   feed(c2, [

@@ -21,7 +21,9 @@
  *  - 8.1-3/8.1-4 exception, known (TD, our inference — see outcomes.ts): a region teardown
  *    (`region-teardown`, then that thread's `extent-untracked` of the region) that unregisters
  *    realized runtime extents before any response listed them is `released-before-response`,
- *    and the response that lists them afterwards is `response-lists-torn-down`;
+ *    and the response that lists them afterwards is `response-lists-torn-down` — as is a later
+ *    response listing a duplicate sub-range that E8 accepted against an extent the teardown then
+ *    removed (seen in the soak: the duplicate staged, the unbind, then the chain's close);
  *  - 8.1-7 tracked extents of one memdev never overlap in DPA (`extent-overlap`), continuously —
  *    except the recovery scan realizing the exact range of an extent that the release path then
  *    releases: the scan met it unregistered but not yet released (`extent-readopted-h5`, known H5:
@@ -174,10 +176,14 @@ export class ExtentsChecker implements Checker {
         }
         const t = this.tracked.get(ev.extent);
         this.tracked.delete(ev.extent);
-        if (t && !t.existing && !t.listed && this.tearingDown.get(e.thread) === ev.region) {
+        if (t && this.tearingDown.get(e.thread) === ev.region) {
+          // a torn-down extent can still be named by a response in flight: its own chain's (not
+          // yet listed), or a later chain whose duplicate sub-range E8 accepted against it
           const list = listOf(this.tornDown, ev.memdev);
           if (list.length >= 4096) list.shift();
           list.push({ dpa: t.dpa, len: t.len, extent: t.extent });
+        }
+        if (t && !t.existing && !t.listed && this.tearingDown.get(e.thread) === ev.region) {
           if (ev.sentRelease === 1) {
             this.findings.add(`xortd:${ev.extent}`, finding('released-before-response',
               `region teardown sent Release DC for runtime extent ${ev.extent} ${rng(t.dpa, t.len)} tag ${tagStr(t.uuid)} on mem${t.memdev}, realized but not yet listed by a response`));
