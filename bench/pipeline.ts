@@ -46,14 +46,14 @@ import { fileURLToPath } from 'node:url';
 import { cpus, loadavg, totalmem } from 'node:os';
 import * as Comlink from 'comlink';
 import { MessageChannel } from 'node:worker_threads';
-import { setFlagsFromString } from 'node:v8';
+import { setFlagsFromString, writeHeapSnapshot } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { DcdSystem } from '../src/runtime/system.js';
 import { lockStats, resetLockStats, type LockStat } from '../src/shm/lockdep.js';
 import { SpscRing } from '../src/shm/ring.js';
 import { CAPACITY } from '../src/host/state.js';
 import { spawnWorker, type WorkerHandle } from '../src/runtime/spawn.js';
-import type { DecodedEvent } from '../src/protocol.js';
+import type { DecodedEvent, WorkerHeapStats } from '../src/protocol.js';
 import type { Knobs, Variant } from '../src/scenario/types.js';
 import type { InjectRecord } from '../src/device/types.js';
 import type { RelayApi } from './workers/relay.js';
@@ -169,6 +169,10 @@ export interface BenchReport {
     growthPct: number;
     heapUsedBeforeBytes: number;
     heapUsedAfterBytes: number;
+    /** every worker isolate's heap, each read after a full GC of that isolate, before and after */
+    workers?: Record<string, { before: WorkerHeapStats; after: WorkerHeapStats }>;
+    /** readings after each tenth of the run */
+    curve?: MemoryCheckpoint[];
     cell: string;
     note: string;
   };
@@ -776,6 +780,29 @@ async function runCell(sys: DcdSystem, c: CellSpec, t: { durationMs: number; war
   };
 }
 
+export interface MemoryCheckpoint {
+  /** accepted extents since the 'before' reading */
+  events: number;
+  rssBytes: number;
+  /** main isolate, after a GC */
+  mainHeapUsedBytes: number;
+  /** summed over worker isolates, each after its own GC */
+  workersHeapUsedBytes: number;
+  workersHeapPagesBytes: number;
+}
+
+async function memoryCheckpoint(sys: DcdSystem): Promise<Omit<MemoryCheckpoint, 'events'>> {
+  const w = Object.values(await sys.workerHeapStats());
+  await settleGc();
+  const m = process.memoryUsage();
+  return {
+    rssBytes: m.rss,
+    mainHeapUsedBytes: m.heapUsed,
+    workersHeapUsedBytes: w.reduce((a, x) => a + x.usedHeapBytes, 0),
+    workersHeapPagesBytes: w.reduce((a, x) => a + x.totalHeapBytes, 0),
+  };
+}
+
 async function memoryRun(sys: DcdSystem, device: BenchDevice, v: VariantSpec, events: number, driverWait: 'ring' | 'poll', progress: (s: string) => void): Promise<BenchReport['memory']> {
   const chain = 100;
   const cell = `chain ${chain} untagged 1 memdev ${device} ${v.label}`;
@@ -786,22 +813,43 @@ async function memoryRun(sys: DcdSystem, device: BenchDevice, v: VariantSpec, ev
   const warm = await runPhase(sys, lanes, { ...params, targetAccepted: Math.min(50_000, Math.max(100, Math.floor(events / 10))) });
   if (warm.errors.length) throw new Error(`memory run: ${warm.errors.join('; ')}`);
   await sys.waitIdle();
+  const workersBefore = await sys.workerHeapStats();
   await settleGc();
   const before = process.memoryUsage();
-  const run = await runPhase(sys, lanes, { ...params, targetAccepted: events });
-  if (run.errors.length) throw new Error(`memory run: ${run.errors.join('; ')}`);
-  await sys.waitIdle();
+  // the run in CHECKPOINTS segments, a reading after each: growth that levels off (heap sizing,
+  // JIT, allocator arenas reaching their working size) reads differently from growth per event
+  const CHECKPOINTS = 10;
+  const curve: MemoryCheckpoint[] = [{ events: 0, ...(await memoryCheckpoint(sys)) }];
+  let acceptedTotal = 0;
+  for (let i = 1; i <= CHECKPOINTS; i++) {
+    const target = Math.round((events * i) / CHECKPOINTS) - acceptedTotal;
+    if (target <= 0) continue;
+    const run = await runPhase(sys, lanes, { ...params, targetAccepted: target });
+    if (run.errors.length) throw new Error(`memory run: ${run.errors.join('; ')}`);
+    acceptedTotal += run.acceptedTotal;
+    await sys.waitIdle();
+    curve.push({ events: acceptedTotal, ...(await memoryCheckpoint(sys)) });
+  }
+  if (process.env.BENCH_HEAP_SNAPSHOT) writeHeapSnapshot(process.env.BENCH_HEAP_SNAPSHOT); // while the system is alive
+  const workersAfter = await sys.workerHeapStats();
   await settleGc();
   const after = process.memoryUsage();
+  const workers: NonNullable<BenchReport['memory']['workers']> = {};
+  for (const [name, b] of Object.entries(workersBefore)) {
+    const a = workersAfter[name];
+    if (a) workers[name] = { before: b, after: a };
+  }
   return {
     rssBeforeBytes: before.rss,
     rssAfterBytes: after.rss,
-    events: run.acceptedTotal,
+    events: acceptedTotal,
     growthPct: round(((after.rss - before.rss) / before.rss) * 100, 2),
+    curve,
     heapUsedBeforeBytes: before.heapUsed,
     heapUsedAfterBytes: after.heapUsed,
+    workers,
     cell,
-    note: `RSS of the whole process (every worker thread; heapUsed is the main thread's, both read after a forced GC of the main thread) after a warm-up of ${warm.acceptedTotal} extents, then after ${run.acceptedTotal} more accepted (and as many released)${events < 1_000_000 ? ' — a reduced count, not the 1,000,000 of the full run' : ''}`,
+    note: `RSS of the whole process (every worker thread; heapUsed is the main thread's, both read after a forced GC of the main thread) after a warm-up of ${warm.acceptedTotal} extents, then after ${acceptedTotal} more accepted (in ${CHECKPOINTS} segments, a reading after each) (and as many released)${events < 1_000_000 ? ' — a reduced count, not the 1,000,000 of the full run' : ''}`,
   };
 }
 
@@ -871,6 +919,20 @@ export function formatReport(r: BenchReport): string {
   const mm = r.memory;
   out.push(`memory (${mm.cell}): RSS ${(mm.rssBeforeBytes / MiB).toFixed(1)} MiB → ${(mm.rssAfterBytes / MiB).toFixed(1)} MiB over ${mm.events.toLocaleString('en-US')} extent events (${mm.growthPct >= 0 ? '+' : ''}${mm.growthPct}%)`);
   out.push(`  ${mm.note}`);
+  if (mm.workers && Object.keys(mm.workers).length) {
+    const mib = (b: number): string => (b / MiB).toFixed(1);
+    const wr: string[][] = [['isolate (after its GC)', 'used heap MiB', 'heap pages MiB', 'physical MiB', 'malloced MiB']];
+    wr.push(['main', `${mib(mm.heapUsedBeforeBytes)} → ${mib(mm.heapUsedAfterBytes)}`, '', '', '']);
+    for (const [name, w] of Object.entries(mm.workers)) {
+      wr.push([name, `${mib(w.before.usedHeapBytes)} → ${mib(w.after.usedHeapBytes)}`, `${mib(w.before.totalHeapBytes)} → ${mib(w.after.totalHeapBytes)}`, `${mib(w.before.physicalHeapBytes)} → ${mib(w.after.physicalHeapBytes)}`, `${mib(w.before.mallocedBytes)} → ${mib(w.after.mallocedBytes)}`]);
+    }
+    out.push(grid(wr, 1));
+  }
+  if (mm.curve && mm.curve.length > 1) {
+    const cr: string[][] = [['events', 'RSS MiB', 'main heap MiB', 'worker heaps used MiB', 'worker heap pages MiB']];
+    for (const c of mm.curve) cr.push([c.events.toLocaleString('en-US'), (c.rssBytes / MiB).toFixed(1), (c.mainHeapUsedBytes / MiB).toFixed(1), (c.workersHeapUsedBytes / MiB).toFixed(1), (c.workersHeapPagesBytes / MiB).toFixed(1)]);
+    out.push(grid(cr, 0));
+  }
   const errs = r.results.filter((x) => x.errors.length);
   if (errs.length) {
     out.push('');

@@ -201,6 +201,25 @@ export type WorkerInit =
 /** Result of a sysfs-like operation: ok, or the errno it failed with. */
 export type OpResult<T = void> = { ok: true; value: T } | { ok: false; errno: string; message: string };
 
+/** One worker isolate's heap, read after a full GC of that isolate (bench memory phase). */
+export interface WorkerHeapStats {
+  /** live objects after the GC */
+  usedHeapBytes: number;
+  /** pages the isolate's heap holds (live or not) */
+  totalHeapBytes: number;
+  /** of those, pages backed by physical memory */
+  physicalHeapBytes: number;
+  /** ArrayBuffer / external memory the isolate accounts (SharedArrayBuffers count once per isolate that maps them) */
+  externalBytes: number;
+  /** malloc'd by V8 itself outside the heap */
+  mallocedBytes: number;
+}
+
+/** The method every worker's API carries beside its own: `exposeApi` (runtime/worker-side.ts) adds it. */
+export interface HeapStatsApi {
+  __heapStats(): Promise<WorkerHeapStats>;
+}
+
 export interface EventThreadApi {
   ready(): string;
   /** stop the IRQ loop (orderly shutdown) */

@@ -7,12 +7,11 @@
  * src/device/service.ts.
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import * as Comlink from 'comlink';
-import nodeEndpoint from 'comlink/dist/esm/node-adapter.mjs';
 import { createDeviceService, type DeviceServiceInit } from '../src/device/service.js';
 import { SystemShm, type SystemHandle } from '../src/shm/system.js';
 import { initThread } from '../src/shm/lock.js';
 import { enrollThread, fmStart, installRegfileSched } from '../src/shm/points.js';
+import { exposeApi } from '../src/runtime/worker-side.js';
 
 if (!parentPort) throw new Error('workers/device.ts must run in a worker thread');
 const data = workerData as DeviceServiceInit & { system?: SystemHandle; __name?: string };
@@ -30,4 +29,4 @@ for (const k of FM_METHODS) {
   const f = service[k] as (...a: unknown[]) => unknown;
   (service as unknown as Record<string, unknown>)[k] = (...a: unknown[]) => { fmStart(); return f.apply(service, a); };
 }
-Comlink.expose(service, nodeEndpoint(parentPort));
+exposeApi(service);

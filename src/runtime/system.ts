@@ -23,7 +23,7 @@ import { G_INFLIGHT, G_NEXT_HPA_256M, G_NEXT_REGION_ID, HostState } from '../hos
 import { HostCtx, type DmesgLine } from '../host/context.js';
 import { Media } from '../device/media.js';
 import { deviceConfigFromTopology, type DeviceConfig, type Personality } from '../device/config.js';
-import { decodeEvent, EVENT_RECORD_WORDS, type DaxBusApi, type DecodedEvent, type EventThreadApi, type HostOptions, type OpResult, type RuntimeEvent, type SharedHandles, type UserApi, type WorkqueueApi } from '../protocol.js';
+import { decodeEvent, EVENT_RECORD_WORDS, type DaxBusApi, type DecodedEvent, type EventThreadApi, type HostOptions, type OpResult, type RuntimeEvent, type SharedHandles, type UserApi, type WorkqueueApi, type WorkerHeapStats } from '../protocol.js';
 import { resolveKnobs } from '../scenario/knobs.js';
 import type { KnobValues, Knobs, MemdevSpec, Variant } from '../scenario/types.js';
 import { spawnWorker, WorkerCrash, type WorkerHandle } from './spawn.js';
@@ -355,6 +355,16 @@ export class DcdSystem {
   async check(): Promise<CheckerResult[]> {
     const st = await this.state();
     return this.checkers.flatMap((c) => c.atQuiescence(st, this));
+  }
+
+  /** Every worker's heap after a full GC of its isolate, by worker name (bench memory phase). */
+  async workerHeapStats(): Promise<Record<string, WorkerHeapStats>> {
+    const all: WorkerHandle<unknown>[] = [...this.devices, ...this.eventThreads, ...this.users];
+    if (this.workqueue) all.push(this.workqueue);
+    if (this.daxBus) all.push(this.daxBus);
+    const out: Record<string, WorkerHeapStats> = {};
+    for (const w of all) out[w.name] = await w.heapStats(); // one at a time: each GC is a pause
+    return out;
   }
 
   async stop(): Promise<void> {

@@ -6,11 +6,14 @@
  * control-plane API over comlink on the parent port.
  */
 import { parentPort, workerData } from 'node:worker_threads';
+import { getHeapStatistics, setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import * as Comlink from 'comlink';
 import nodeEndpoint from 'comlink/dist/esm/node-adapter.mjs';
 import { SystemShm, type SystemHandle } from '../shm/system.js';
 import { initThread, type ThreadCtx } from '../shm/lock.js';
 import { enrollThread, installRegfileSched } from '../shm/points.js';
+import type { WorkerHeapStats } from '../protocol.js';
 
 export interface WorkerStartup<D> {
   name: string;
@@ -34,7 +37,33 @@ export function workerStartup<D extends { system?: SystemHandle }>(): WorkerStar
   return { name, data, sys, thread };
 }
 
+function gcThisIsolate(): void {
+  try {
+    setFlagsFromString('--expose-gc'); // V8 flags are process-wide; the gc function is per context
+    (runInNewContext('gc') as () => void)();
+  } catch {
+    /* not available: the reading includes garbage */
+  }
+}
+
+async function heapStats(): Promise<WorkerHeapStats> {
+  // GC, let finalizers run (comlink's FinalizationRegistry), GC again — as the bench does in main
+  gcThisIsolate();
+  await new Promise((r) => setTimeout(r, 50));
+  gcThisIsolate();
+  const h = getHeapStatistics();
+  return {
+    usedHeapBytes: h.used_heap_size,
+    totalHeapBytes: h.total_heap_size,
+    physicalHeapBytes: h.total_physical_size,
+    externalBytes: h.external_memory,
+    mallocedBytes: h.malloced_memory,
+  };
+}
+
 export function exposeApi(api: object): void {
   if (!parentPort) throw new Error('exposeApi() called outside a worker thread');
+  // every worker answers a heap reading on the same control plane (bench memory phase, #8)
+  Object.defineProperty(api, '__heapStats', { value: heapStats, enumerable: false });
   Comlink.expose(api, nodeEndpoint(parentPort));
 }
