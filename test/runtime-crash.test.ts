@@ -2,6 +2,8 @@
 import t from 'tap';
 import { newSystem, shmWorkers } from './helpers.js';
 import { WorkerCrash } from '../src/runtime/spawn.js';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 
 const sys = newSystem();
 
@@ -24,4 +26,35 @@ t.test('an unhandled rejection in a worker is a crash too', async (t) => {
   await w!.call((a) => a.rejectUnhandled('lost promise'));
   const e = await seen;
   t.match(e.message, /lost promise/);
+});
+
+t.test('a call in flight when its worker crashes rejects with the crash', async (t) => {
+  const [w] = await shmWorkers(sys, 1, new SharedArrayBuffer(64));
+  await t.rejects(w!.call((a) => a.crashWhilePending('died mid-call', 20)), /shm-worker-0 crashed: died mid-call/);
+});
+
+// #8: WorkerHandle.call once raced each call against a never-settling crash promise; every race
+// left a reaction on it that kept the call's result alive (the bench's main-heap growth).
+t.test('settled control-plane calls keep nothing alive', async (t) => {
+  setFlagsFromString('--expose-gc');
+  const gc = runInNewContext('gc') as () => void;
+  const settle = async (): Promise<number> => {
+    gc();
+    await new Promise((r) => setTimeout(r, 50)); // comlink's FinalizationRegistry callbacks
+    gc();
+    return process.memoryUsage().heapUsed;
+  };
+  const [w] = await shmWorkers(sys, 1, new SharedArrayBuffer(64));
+  const CALLS = 2000;
+  const PER_CALL = 250;
+  for (let i = 0; i < 50; i++) await w!.call((a) => a.payload(PER_CALL)); // warm the paths
+  const before = await settle();
+  let received = 0;
+  for (let i = 0; i < CALLS; i++) received += (await w!.call((a) => a.payload(PER_CALL))).length;
+  const after = await settle();
+  const growth = after - before;
+  // retained results would be CALLS × PER_CALL objects (~25 MB); allow noise far below that
+  t.equal(received, CALLS * PER_CALL, `${CALLS} calls returned ${PER_CALL} objects each`);
+  t.ok(growth < 6 * 1024 * 1024, `main heap after GC grew ${(growth / 1024 / 1024).toFixed(2)} MiB over ${CALLS} calls (bound 6 MiB)`);
+  await w!.terminate();
 });
