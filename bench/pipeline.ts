@@ -171,6 +171,11 @@ export interface BenchReport {
     heapUsedAfterBytes: number;
     /** every worker isolate's heap, each read after a full GC of that isolate, before and after */
     workers?: Record<string, { before: WorkerHeapStats; after: WorkerHeapStats }>;
+    /** RSS before the warm-up */
+    rssAtStartBytes?: number;
+    /** extents accepted in the warm-up, and whether it ended on steady readings (else on its cap) */
+    warmupEvents?: number;
+    warmupSettled?: boolean;
     /** readings after each tenth of the run */
     curve?: MemoryCheckpoint[];
     cell: string;
@@ -803,6 +808,16 @@ async function memoryCheckpoint(sys: DcdSystem): Promise<Omit<MemoryCheckpoint, 
   };
 }
 
+/** BENCH_HEAP_SNAPSHOT=DIR: heap snapshots of the main thread and every worker, before and after
+ *  the measured run, for finding what a growth is (compare the two in Chrome DevTools) */
+async function heapSnapshots(sys: DcdSystem, prefix: string): Promise<void> {
+  const dir = process.env.BENCH_HEAP_SNAPSHOT;
+  if (!dir) return;
+  mkdirSync(dir, { recursive: true });
+  writeHeapSnapshot(join(dir, `${prefix}main.heapsnapshot`));
+  await sys.workerHeapSnapshots(dir, prefix);
+}
+
 async function memoryRun(sys: DcdSystem, device: BenchDevice, v: VariantSpec, events: number, driverWait: 'ring' | 'poll', progress: (s: string) => void): Promise<BenchReport['memory']> {
   const chain = 100;
   const cell = `chain ${chain} untagged 1 memdev ${device} ${v.label}`;
@@ -810,10 +825,31 @@ async function memoryRun(sys: DcdSystem, device: BenchDevice, v: VariantSpec, ev
   const plan = lanePlan(1, device, chain);
   const lanes = [new Lane(0, plan.poolBlocks)];
   const params = { chain, tagged: false, windowChains: plan.windowChains, maxOutstandingChains: plan.maxOutstandingChains, warmupMs: 0, progress, progressLabel: 'memory:', driverWait, samples: false };
-  const warm = await runPhase(sys, lanes, { ...params, targetAccepted: Math.min(50_000, Math.max(100, Math.floor(events / 10))) });
-  if (warm.errors.length) throw new Error(`memory run: ${warm.errors.join('; ')}`);
-  await sys.waitIdle();
+  // Warm-up until the process has its working size: V8 grows each worker's young generation (and
+  // the allocator its arenas) over the first ~100k events of this cell, once. 'Before' is read when
+  // two readings in a row move RSS by under 1% and worker heap pages by under 1%, after at least
+  // a tenth of the run (≤ 50k) and at most 30% of it; the curve and the note say how it went.
+  const warmSegment = Math.max(100, Math.min(10_000, Math.floor(events / 20)));
+  const warmMin = Math.min(50_000, Math.max(100, Math.floor(events / 10)));
+  const warmMax = Math.max(warmMin, Math.floor(events * 0.3));
+  const rssAtStart = process.memoryUsage().rss;
+  let warmTotal = 0;
+  let warmSettled = false;
+  let prev: Omit<MemoryCheckpoint, 'events'> | null = null;
+  while (warmTotal < warmMax) {
+    const warm = await runPhase(sys, lanes, { ...params, targetAccepted: warmSegment });
+    if (warm.errors.length) throw new Error(`memory run (warm-up): ${warm.errors.join('; ')}`);
+    warmTotal += warm.acceptedTotal;
+    await sys.waitIdle();
+    const cur = await memoryCheckpoint(sys);
+    const steady = prev !== null
+      && Math.abs(cur.rssBytes - prev.rssBytes) < 0.01 * prev.rssBytes
+      && Math.abs(cur.workersHeapPagesBytes - prev.workersHeapPagesBytes) < 0.01 * prev.workersHeapPagesBytes;
+    prev = cur;
+    if (steady && warmTotal >= warmMin) { warmSettled = true; break; }
+  }
   const workersBefore = await sys.workerHeapStats();
+  await heapSnapshots(sys, 'before-');
   await settleGc();
   const before = process.memoryUsage();
   // the run in CHECKPOINTS segments, a reading after each: growth that levels off (heap sizing,
@@ -830,7 +866,7 @@ async function memoryRun(sys: DcdSystem, device: BenchDevice, v: VariantSpec, ev
     await sys.waitIdle();
     curve.push({ events: acceptedTotal, ...(await memoryCheckpoint(sys)) });
   }
-  if (process.env.BENCH_HEAP_SNAPSHOT) writeHeapSnapshot(process.env.BENCH_HEAP_SNAPSHOT); // while the system is alive
+  await heapSnapshots(sys, 'after-');
   const workersAfter = await sys.workerHeapStats();
   await settleGc();
   const after = process.memoryUsage();
@@ -844,12 +880,15 @@ async function memoryRun(sys: DcdSystem, device: BenchDevice, v: VariantSpec, ev
     rssAfterBytes: after.rss,
     events: acceptedTotal,
     growthPct: round(((after.rss - before.rss) / before.rss) * 100, 2),
+    rssAtStartBytes: rssAtStart,
+    warmupEvents: warmTotal,
+    warmupSettled: warmSettled,
     curve,
     heapUsedBeforeBytes: before.heapUsed,
     heapUsedAfterBytes: after.heapUsed,
     workers,
     cell,
-    note: `RSS of the whole process (every worker thread; heapUsed is the main thread's, both read after a forced GC of the main thread) after a warm-up of ${warm.acceptedTotal} extents, then after ${acceptedTotal} more accepted (in ${CHECKPOINTS} segments, a reading after each) (and as many released)${events < 1_000_000 ? ' — a reduced count, not the 1,000,000 of the full run' : ''}`,
+    note: `RSS of the whole process (every worker thread; heapUsed is the main thread's, both read after a forced GC of the main thread) after a warm-up of ${warmTotal} extents (${warmSettled ? 'ended when RSS and worker heap pages held steady' : 'capped before RSS held steady'}; RSS ${(rssAtStart / MiB).toFixed(1)} MiB before it), then after ${acceptedTotal} more accepted (in ${CHECKPOINTS} segments, a reading after each) (and as many released)${events < 1_000_000 ? ' — a reduced count, not the 1,000,000 of the full run' : ''}`,
   };
 }
 

@@ -218,6 +218,8 @@ export interface WorkerHeapStats {
 /** The method every worker's API carries beside its own: `exposeApi` (runtime/worker-side.ts) adds it. */
 export interface HeapStatsApi {
   __heapStats(): Promise<WorkerHeapStats>;
+  /** write this isolate's heap snapshot to `file` (BENCH_HEAP_SNAPSHOT=DIR) */
+  __heapSnapshot(file: string): string;
 }
 
 export interface EventThreadApi {

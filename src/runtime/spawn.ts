@@ -62,6 +62,22 @@ function workerProfArgs(name: string): string[] {
   return ['--cpu-prof', `--cpu-prof-dir=${dir}`, `--cpu-prof-name=${name.replace(/[^A-Za-z0-9_.-]/g, '_')}.cpuprofile`];
 }
 
+/**
+ * Each worker's young generation is capped (8 MiB; DCD_WORKER_YOUNG_MB=N to change, 0 for V8's
+ * default). Left to V8, the event thread's and the device's young generation grow in steps over
+ * the first ~100k events of a bench run and a worker's heap pages reach ~40 MiB; capped, RSS holds
+ * within 0.5% over 300k events and the target cell's throughput is unchanged within run-to-run
+ * noise (3 alternating rounds: 6,025–6,775 vs 4,025–6,475 extents/s). Measured for #8.
+ */
+export const WORKER_YOUNG_GENERATION_MB = 8;
+
+function youngGenerationLimit(): { resourceLimits?: { maxYoungGenerationSizeMb: number } } {
+  const env = process.env.DCD_WORKER_YOUNG_MB;
+  const n = env === undefined || env === '' ? WORKER_YOUNG_GENERATION_MB : Number(env);
+  if (!Number.isFinite(n) || n < 0) throw new Error(`DCD_WORKER_YOUNG_MB=${env ?? ''}: expected a size in MiB (0 = V8's default)`);
+  return n === 0 ? {} : { resourceLimits: { maxYoungGenerationSizeMb: n } };
+}
+
 export interface SpawnOptions {
   /** worker kind = file name under workers/ (without extension) */
   kind: string;
@@ -101,6 +117,7 @@ export class WorkerHandle<T> {
       // do not inherit the parent's --import hooks (tap's, tsx's): a compiled worker needs none and
       // a source worker registers tsx itself in workers/bootstrap.mjs; inheriting them triples start-up
       execArgv: workerProfArgs(opts.name),
+      ...youngGenerationLimit(),
       stdout: false,
       stderr: false,
     });
@@ -136,6 +153,11 @@ export class WorkerHandle<T> {
   /** The worker isolate's heap after a full GC of it (every worker API carries `__heapStats`). */
   heapStats(): Promise<WorkerHeapStats> {
     return this.call((api) => (api as unknown as Comlink.Remote<HeapStatsApi>).__heapStats());
+  }
+
+  /** Write the worker isolate's heap snapshot to `file`. */
+  heapSnapshot(file: string): Promise<string> {
+    return this.call((api) => (api as unknown as Comlink.Remote<HeapStatsApi>).__heapSnapshot(file));
   }
 
   onCrash(listener: (e: WorkerCrash) => void): void {

@@ -367,6 +367,16 @@ export class DcdSystem {
     return out;
   }
 
+  /** Write every worker's heap snapshot into `dir` as `<prefix><worker>.heapsnapshot`. */
+  async workerHeapSnapshots(dir: string, prefix: string): Promise<string[]> {
+    const all: WorkerHandle<unknown>[] = [...this.devices, ...this.eventThreads, ...this.users];
+    if (this.workqueue) all.push(this.workqueue);
+    if (this.daxBus) all.push(this.daxBus);
+    const files: string[] = [];
+    for (const w of all) files.push(await w.heapSnapshot(`${dir}/${prefix}${w.name.replace(/[^A-Za-z0-9_.-]/g, '_')}.heapsnapshot`));
+    return files;
+  }
+
   async stop(): Promise<void> {
     if (this.stopped) return;
     this.stopped = true;

@@ -6,7 +6,7 @@
  * control-plane API over comlink on the parent port.
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import { getHeapStatistics, setFlagsFromString } from 'node:v8';
+import { getHeapStatistics, setFlagsFromString, writeHeapSnapshot } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import * as Comlink from 'comlink';
 import nodeEndpoint from 'comlink/dist/esm/node-adapter.mjs';
@@ -65,5 +65,6 @@ export function exposeApi(api: object): void {
   if (!parentPort) throw new Error('exposeApi() called outside a worker thread');
   // every worker answers a heap reading on the same control plane (bench memory phase, #8)
   Object.defineProperty(api, '__heapStats', { value: heapStats, enumerable: false });
+  Object.defineProperty(api, '__heapSnapshot', { value: (file: string) => writeHeapSnapshot(file), enumerable: false });
   Comlink.expose(api, nodeEndpoint(parentPort));
 }
