@@ -46,6 +46,13 @@ t.test('a tiny pipeline bench produces the documented JSON', async (t) => {
   const m = j.memory as Record<string, unknown>;
   for (const k of ['rssBeforeBytes', 'rssAfterBytes', 'events']) t.ok(isNum(m[k]), `memory.${k} is a number`);
   t.ok((m.events as number) > 0, 'memory run counted events');
+  // every worker isolate answered a heap reading over the control plane, before and after
+  const workers = m.workers as Record<string, { before: { usedHeapBytes: number }; after: { usedHeapBytes: number } }>;
+  for (const name of ['device/mem0', 'irq/mem0', 'workqueue', 'dax-bus', 'user0']) {
+    t.ok((workers[name]?.before.usedHeapBytes ?? 0) > 0 && (workers[name]?.after.usedHeapBytes ?? 0) > 0, `memory.workers['${name}'] has heap readings`);
+  }
+  const curve = m.curve as { events: number; rssBytes: number }[];
+  t.ok(curve.length >= 2 && curve[0]!.events === 0 && curve[curve.length - 1]!.events === m.events, `the memory curve runs from 0 to ${String(m.events)} events (${curve.length} points)`);
 
   t.match(formatReport(report), /pipeline/, 'the terminal table renders');
   t.match(chartSvg(report), /^<svg[\s\S]*<\/svg>\n$/, 'the chart is an SVG document');
