@@ -98,9 +98,17 @@ export function stage_extent(ctx: HostCtx, memdev: number, ext: CxlExtentRaw): H
 
 /** mod_delayed_work(system_wq, &timeout_work, 20 s) */
 function mod_delayed_work(ctx: HostCtx, m: Handle): void {
-  ctx.host.memdevs.set(m, 'timeoutDue', ctx.clock.now() + CXL_DC_ADD_TIMEOUT_MS);
-  ctx.host.memdevs.store(m, 'timeoutPending', 1);
-  kickWorkqueue(ctx.sys);
+  const T = ctx.host.memdevs;
+  const due = ctx.clock.now() + CXL_DC_ADD_TIMEOUT_MS;
+  const wasPending = T.load(m, 'timeoutPending') === 1;
+  const earlier = due < T.get(m, 'timeoutDue');
+  T.set(m, 'timeoutDue', due);
+  T.store(m, 'timeoutPending', 1);
+  // Wake the workqueue only when it must re-arm sooner: newly pending, or due earlier. Re-arming a
+  // pending timer pushes it later; the workqueue wakes at the old due, sees the new one and sleeps
+  // again (as a kernel timer re-armed later needs no early interrupt). One wake per staged record
+  // cost the pipeline a workqueue wake-up per extent (#8).
+  if (!wasPending || earlier) kickWorkqueue(ctx.sys);
 }
 
 /** cancel_delayed_work() — non-synchronous (a sync cancel would deadlock on add_ctx.lock). */
