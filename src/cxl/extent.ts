@@ -322,16 +322,23 @@ export function cxl_realize_group(ctx: HostCtx, memdev: number, tag: string, gro
 
 /** Members (dc_extent handles) of a group, in seq order (the group's xarray walk). */
 export function groupMembers(ctx: HostCtx, g: Handle): Handle[] {
+  return groupMembersSeq(ctx, g).map((x) => x.e);
+}
+
+/** groupMembers() with each member's seq as read in the same snapshot. */
+function groupMembersSeq(ctx: HostCtx, g: Handle): { e: Handle; seq: number }[] {
   const X = ctx.host.extents;
+  const refs = [X.field('group'), X.field('seq')];
+  const v = [0, 0];
   const out: { e: Handle; seq: number }[] = [];
   // the group's own list; a group freed under a racing thread (H6) keeps no list: scan for its orphans
   for (const e of ctx.host.groups.isLive(g) ? ctx.host.groupList.members(g) : X.live()) {
-    if (X.peek(e, 'group') !== g) continue;
-    const seq = X.peek(e, 'seq');
-    if (seq !== undefined) out.push({ e, seq });
+    // one snapshot per member: it may be freed concurrently once the list is read
+    if (!X.peekRefs(e, refs, v) || v[0] !== g) continue;
+    out.push({ e, seq: v[1]! });
   }
   out.sort((a, b) => a.seq - b.seq);
-  return out.map((x) => x.e);
+  return out;
 }
 
 /**
@@ -341,17 +348,27 @@ export function groupMembers(ctx: HostCtx, g: Handle): Handle[] {
  * extent with its own chain mates. An extent parented to another region's group (H11) is in that
  * region's xarray with a foreign cxled, so neither region's walk finds it.
  */
-function regionExtents(ctx: HostCtx, region: Handle, memdev: number): Handle[] {
+function regionExtents(ctx: HostCtx, region: Handle, memdev: number): RegionExtent[] {
   const X = ctx.host.extents;
-  const out: { e: Handle; id: number }[] = [];
+  const refs = [X.field('region'), X.field('cxled'), X.field('memdev'), X.field('registered'), X.field('id'), X.field('dpaStart'), X.field('length')];
+  const v = [0, 0, 0, 0, 0, 0, 0];
+  const out: RegionExtent[] = [];
   for (const e of ctx.host.regions.isLive(region) ? ctx.host.regionExtentList.members(region) : X.live()) {
-    // peek: a member may be freed concurrently by another thread once the snapshot is taken
-    if (X.peek(e, 'region') !== region || X.peek(e, 'cxled') !== region || X.peek(e, 'memdev') !== memdev || !X.peek(e, 'registered')) continue;
-    const id = X.peek(e, 'id');
-    if (id !== undefined) out.push({ e, id });
+    // one snapshot per member: it may be freed concurrently once the list is read
+    if (!X.peekRefs(e, refs, v)) continue;
+    if (v[0] !== region || v[1] !== region || v[2] !== memdev || !v[3]) continue;
+    out.push({ e, id: v[4]!, start: v[5]!, len: v[6]! });
   }
   out.sort((a, b) => a.id - b.id);
-  return out.map((x) => x.e);
+  return out;
+}
+
+/** A dc_extent as a region walk read it (start and length never change while it is live). */
+interface RegionExtent {
+  e: Handle;
+  id: number;
+  start: number;
+  len: number;
 }
 
 /**
@@ -385,9 +402,10 @@ export function cxl_add_extent(ctx: HostCtx, memdev: number, n: PendingNode, seq
     if (n.start + n.len > edStart + h.regions.get(r, 'size')) { ctx.dmesg('err', dev, `extent ${hex(n.start)}: straddles the endpoint decoder end`); return ENXIO; }
     // (E8)/(E9) classify against tracked extents of the same ED
     const X = h.extents;
-    for (const e of walk(ctx, memdev, regionExtents(ctx, r, memdev))) {
-      const s = X.get(e, 'dpaStart');
-      const l = X.get(e, 'length');
+    for (const x of regionExtents(ctx, r, memdev)) {
+      if (!walkStep(ctx, memdev, x.e)) continue;
+      const s = x.start;
+      const l = x.len;
       if (s <= n.start && n.start + n.len <= s + l) return 0; // duplicate: "accept again"
       if (n.start < s + l && s < n.start + n.len) { ctx.dmesg('err', dev, `extent ${hex(n.start)} overlaps accepted extent ${hex(s)}`); return ENXIO; }
     }
@@ -411,8 +429,8 @@ export function cxl_add_extent(ctx: HostCtx, memdev: number, n: PendingNode, seq
       h.memdevs.set(m, 'group', g);
     }
     // (E11) unique seq within the group (xa_insert -EBUSY, WARN_ONCE)
-    for (const e of groupMembers(ctx, g)) {
-      if (X.get(e, 'seq') === seq) { ctx.dmesg('warn', dev, `WARN: duplicate seq ${seq} in tag group`); X.free(dc); return EBUSY; }
+    for (const x of groupMembersSeq(ctx, g)) {
+      if (x.seq === seq) { ctx.dmesg('warn', dev, `WARN: duplicate seq ${seq} in tag group`); X.free(dc); return EBUSY; }
     }
     X.set(dc, 'group', g);
     h.groupList.link(g, dc);
@@ -424,18 +442,17 @@ export function cxl_add_extent(ctx: HostCtx, memdev: number, n: PendingNode, seq
   });
 }
 
-/** A dc_extents walk: without RCU (v11) a record freed under the walker is a use-after-free. */
-function* walk(ctx: HostCtx, memdev: number, handles: Handle[]): Generator<Handle> {
-  for (const e of handles) {
-    noisePoint(NOISE_SITE.dcWalk);
-    if (ctx.knobs.rcu === 'on' && !ctx.host.extents.isLive(e)) continue; // RCU: skip freed entries
-    if (!ctx.host.extents.isLive(e)) {
-      // the kernel would read freed memory here; the model reports it and unwinds the handler
-      ctx.emit({ type: 'use-after-free', memdev, extent: e, site: UAF_SITE.dcExtentsWalk });
-      throw new StaleHandleError('extents (dc_extents walk without RCU: use-after-free, H5)', e);
-    }
-    yield e;
-  }
+/**
+ * One step of a dc_extents walk, at the entry `e`: without RCU (v11) a record freed under the
+ * walker is a use-after-free (reported, and the handler unwinds); with RCU it is skipped (false).
+ */
+function walkStep(ctx: HostCtx, memdev: number, e: Handle): boolean {
+  noisePoint(NOISE_SITE.dcWalk);
+  if (ctx.host.extents.isLive(e)) return true;
+  if (ctx.knobs.rcu === 'on') return false; // RCU: skip freed entries
+  // the kernel would read freed memory here; the model reports it and unwinds the handler
+  ctx.emit({ type: 'use-after-free', memdev, extent: e, site: UAF_SITE.dcExtentsWalk });
+  throw new StaleHandleError('extents (dc_extents walk without RCU: use-after-free, H5)', e);
 }
 
 // ------------------------------------------------------------------------------ tag groups and the registry
@@ -643,9 +660,11 @@ export function cxl_rm_extent(ctx: HostCtx, memdev: number, ext: CxlExtentRaw): 
     }
     // (X2) the first dc_extent of this ED that contains the range and whose tag matches
     let group: Handle = NO_HANDLE;
-    for (const e of walk(ctx, memdev, regionExtents(ctx, r, memdev))) {
-      const s = h.extents.get(e, 'dpaStart');
-      const l = h.extents.get(e, 'length');
+    for (const x of regionExtents(ctx, r, memdev)) {
+      if (!walkStep(ctx, memdev, x.e)) continue;
+      const e = x.e;
+      const s = x.start;
+      const l = x.len;
       if (s <= start && start + len <= s + l && h.extents.getUuid(e, 'uuid') === ext.uuid && h.extents.get(e, 'registered')) {
         group = h.extents.get(e, 'group');
         break;

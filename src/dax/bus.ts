@@ -31,10 +31,14 @@ export interface DaxResourceSpec {
 
 function overlapsResource(ctx: HostCtx, region: Handle, start: number, length: number): boolean {
   const D = ctx.host.daxRes;
+  const refs = [D.field('region'), D.field('start'), D.field('length')];
+  const v = [0, 0, 0];
   for (const r of D.live()) {
-    if (D.get(r, 'region') !== region) continue;
-    const s = D.get(r, 'start');
-    if (start < s + D.get(r, 'length') && s < start + length) return true;
+    // one snapshot per resource: the table is shared by every region, and another region's
+    // resources are freed under that region's lock, not ours
+    if (!D.peekRefs(r, refs, v) || v[0] !== region) continue;
+    const s = v[1]!;
+    if (start < s + v[2]! && s < start + length) return true;
   }
   return false;
 }
