@@ -96,11 +96,13 @@ export function cxl_region_teardown_extents(ctx: HostCtx, r: Handle): number {
   // instrumented: the walk reads the extent table another thread may be filling (a chain being
   // realized); a point here lets a replay of a free run order the walk against those writes
   noisePoint(NOISE_SITE.dcWalk);
-  const mine = [...X.live()].filter((e) => X.get(e, 'region') === r);
+  // peek, not get: an extent of this region may be freed by a racing release between the table
+  // snapshot and the read (the recheck below skips it); get would throw a stale handle here
+  const mine = [...X.live()].filter((e) => X.peek(e, 'region') === r);
   ctx.emit({ type: 'region-teardown', region: r, extents: mine.length });
   let n = 0;
   for (const e of mine) {
-    if (X.isLive(e) && X.get(e, 'region') === r) { dc_extent_unregister(ctx, e); n++; }
+    if (X.peek(e, 'region') === r) { dc_extent_unregister(ctx, e); n++; }
   }
   return n;
 }
