@@ -160,6 +160,21 @@ export class RegFile {
     return Atomics.load(w, REG_IRQ);
   }
 
+  /**
+   * Like `waitIrqAsync`, but a free-running thread sleeps synchronously (one futex hand-off
+   * instead of a wake through the event loop), in slices of at most `sliceMs` so the caller can
+   * yield to its event loop between them. Controlled runs take the turnstile path.
+   */
+  async waitIrqDirect(lastSeen: number, sliceMs: number): Promise<number> {
+    const w = this.words;
+    if (!sched || !sched.controlled()) {
+      if (Atomics.load(w, REG_IRQ) === lastSeen && Atomics.load(w, REG_STOP) === 0) Atomics.wait(w, REG_IRQ, lastSeen, sliceMs);
+      if (Atomics.load(w, REG_IRQ) === lastSeen) return lastSeen;
+      if (!sched?.controlled()) { sched?.resumed(this, REG_IRQ); return Atomics.load(w, REG_IRQ); }
+    }
+    return this.waitIrqAsync(lastSeen, sliceMs);
+  }
+
   // ----------------------------------------------------------------------------- device side
 
   /** True when a command is posted and not yet completed. */
