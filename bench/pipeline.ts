@@ -46,8 +46,8 @@ import { fileURLToPath } from 'node:url';
 import { cpus, loadavg, totalmem } from 'node:os';
 import * as Comlink from 'comlink';
 import { MessageChannel } from 'node:worker_threads';
-import { setFlagsFromString, writeHeapSnapshot } from 'node:v8';
-import { runInNewContext } from 'node:vm';
+import { writeHeapSnapshot } from 'node:v8';
+import { settleGc } from '../src/runtime/gc.js';
 import { DcdSystem } from '../src/runtime/system.js';
 import { lockStats, resetLockStats, type LockStat } from '../src/shm/lockdep.js';
 import { SpscRing } from '../src/shm/ring.js';
@@ -220,22 +220,10 @@ export function variantLabel(variant: Variant, knobs: Knobs): string {
 
 const wall = (): number => performance.timeOrigin + performance.now();
 
-/** A full GC of the main thread's heap before a memory reading (no --expose-gc flag needed). */
-function forceGc(): void {
-  try {
-    setFlagsFromString('--expose-gc');
-    (runInNewContext('gc') as () => void)();
-  } catch {
-    /* not available: the reading includes garbage */
-  }
-}
-/** GC, let finalizers (comlink's FinalizationRegistry for per-call proxies) run, GC again. */
-async function settleGc(): Promise<void> {
-  forceGc();
-  await new Promise((r) => setTimeout(r, 100));
-  forceGc();
-  await new Promise((r) => setTimeout(r, 100));
-  forceGc();
+/** A GC of the main isolate settled twice over (finalizers between) before a memory reading. */
+async function settleMainGc(): Promise<void> {
+  await settleGc(100);
+  await settleGc(100);
 }
 /** BENCH_DEBUG=1: on an error, print the last runtime events and kernel log lines */
 const DEBUG = process.env.BENCH_DEBUG === '1';
@@ -798,7 +786,7 @@ export interface MemoryCheckpoint {
 
 async function memoryCheckpoint(sys: DcdSystem): Promise<Omit<MemoryCheckpoint, 'events'>> {
   const w = Object.values(await sys.workerHeapStats());
-  await settleGc();
+  await settleMainGc();
   const m = process.memoryUsage();
   return {
     rssBytes: m.rss,
@@ -850,7 +838,7 @@ async function memoryRun(sys: DcdSystem, device: BenchDevice, v: VariantSpec, ev
   }
   const workersBefore = await sys.workerHeapStats();
   await heapSnapshots(sys, 'before-');
-  await settleGc();
+  await settleMainGc();
   const before = process.memoryUsage();
   // the run in CHECKPOINTS segments, a reading after each: growth that levels off (heap sizing,
   // JIT, allocator arenas reaching their working size) reads differently from growth per event
@@ -868,7 +856,7 @@ async function memoryRun(sys: DcdSystem, device: BenchDevice, v: VariantSpec, ev
   }
   await heapSnapshots(sys, 'after-');
   const workersAfter = await sys.workerHeapStats();
-  await settleGc();
+  await settleMainGc();
   const after = process.memoryUsage();
   const workers: NonNullable<BenchReport['memory']['workers']> = {};
   for (const [name, b] of Object.entries(workersBefore)) {

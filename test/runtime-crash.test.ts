@@ -2,8 +2,7 @@
 import t from 'tap';
 import { newSystem, shmWorkers } from './helpers.js';
 import { WorkerCrash } from '../src/runtime/spawn.js';
-import { setFlagsFromString } from 'node:v8';
-import { runInNewContext } from 'node:vm';
+import { settleGc } from '../src/runtime/gc.js';
 
 const sys = newSystem();
 
@@ -36,12 +35,8 @@ t.test('a call in flight when its worker crashes rejects with the crash', async 
 // #8: WorkerHandle.call once raced each call against a never-settling crash promise; every race
 // left a reaction on it that kept the call's result alive (the bench's main-heap growth).
 t.test('settled control-plane calls keep nothing alive', async (t) => {
-  setFlagsFromString('--expose-gc');
-  const gc = runInNewContext('gc') as () => void;
   const settle = async (): Promise<number> => {
-    gc();
-    await new Promise((r) => setTimeout(r, 50)); // comlink's FinalizationRegistry callbacks
-    gc();
+    await settleGc(50); // a GC, comlink's FinalizationRegistry callbacks, a GC
     return process.memoryUsage().heapUsed;
   };
   const [w] = await shmWorkers(sys, 1, new SharedArrayBuffer(64));

@@ -6,8 +6,8 @@
  * control-plane API over comlink on the parent port.
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import { getHeapStatistics, setFlagsFromString, writeHeapSnapshot } from 'node:v8';
-import { runInNewContext } from 'node:vm';
+import { getHeapStatistics, writeHeapSnapshot } from 'node:v8';
+import { settleGc } from './gc.js';
 import * as Comlink from 'comlink';
 import nodeEndpoint from 'comlink/dist/esm/node-adapter.mjs';
 import { SystemShm, type SystemHandle } from '../shm/system.js';
@@ -37,20 +37,8 @@ export function workerStartup<D extends { system?: SystemHandle }>(): WorkerStar
   return { name, data, sys, thread };
 }
 
-function gcThisIsolate(): void {
-  try {
-    setFlagsFromString('--expose-gc'); // V8 flags are process-wide; the gc function is per context
-    (runInNewContext('gc') as () => void)();
-  } catch {
-    /* not available: the reading includes garbage */
-  }
-}
-
 async function heapStats(): Promise<WorkerHeapStats> {
-  // GC, let finalizers run (comlink's FinalizationRegistry), GC again — as the bench does in main
-  gcThisIsolate();
-  await new Promise((r) => setTimeout(r, 50));
-  gcThisIsolate();
+  await settleGc(50);
   const h = getHeapStatistics();
   return {
     usedHeapBytes: h.used_heap_size,
