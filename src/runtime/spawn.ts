@@ -141,9 +141,15 @@ export class WorkerHandle<T> {
     // Not Promise.race([call, crashedPromise]): every race leaves a reaction on the never-settling
     // crash promise that keeps the call's result alive — ~125 B per extent event over a bench run
     // (#8; found with a heap snapshot). A per-call entry, removed when the call settles, instead.
+    let pending: Promise<Awaited<ReturnType<F>>>;
+    try {
+      pending = Promise.resolve(fn(this.api) as Awaited<ReturnType<F>>);
+    } catch (e) {
+      return Promise.reject(e);
+    }
     return new Promise<Awaited<ReturnType<F>>>((resolve, reject) => {
       this.inFlight.add(reject);
-      Promise.resolve(fn(this.api) as Awaited<ReturnType<F>>).then(
+      pending.then(
         (v) => { this.inFlight.delete(reject); resolve(v); },
         (e: unknown) => { this.inFlight.delete(reject); reject(e); },
       );

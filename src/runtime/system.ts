@@ -357,23 +357,25 @@ export class DcdSystem {
     return this.checkers.flatMap((c) => c.atQuiescence(st, this));
   }
 
-  /** Every worker's heap after a full GC of its isolate, by worker name (bench memory phase). */
-  async workerHeapStats(): Promise<Record<string, WorkerHeapStats>> {
+  /** Every worker of the topology (those started so far). */
+  private allWorkers(): WorkerHandle<unknown>[] {
     const all: WorkerHandle<unknown>[] = [...this.devices, ...this.eventThreads, ...this.users];
     if (this.workqueue) all.push(this.workqueue);
     if (this.daxBus) all.push(this.daxBus);
+    return all;
+  }
+
+  /** Every worker's heap after a full GC of its isolate, by worker name (bench memory phase). */
+  async workerHeapStats(): Promise<Record<string, WorkerHeapStats>> {
     const out: Record<string, WorkerHeapStats> = {};
-    for (const w of all) out[w.name] = await w.heapStats(); // one at a time: each GC is a pause
+    for (const w of this.allWorkers()) out[w.name] = await w.heapStats(); // one at a time: each GC is a pause
     return out;
   }
 
   /** Write every worker's heap snapshot into `dir` as `<prefix><worker>.heapsnapshot`. */
   async workerHeapSnapshots(dir: string, prefix: string): Promise<string[]> {
-    const all: WorkerHandle<unknown>[] = [...this.devices, ...this.eventThreads, ...this.users];
-    if (this.workqueue) all.push(this.workqueue);
-    if (this.daxBus) all.push(this.daxBus);
     const files: string[] = [];
-    for (const w of all) files.push(await w.heapSnapshot(`${dir}/${prefix}${w.name.replace(/[^A-Za-z0-9_.-]/g, '_')}.heapsnapshot`));
+    for (const w of this.allWorkers()) files.push(await w.heapSnapshot(`${dir}/${prefix}${w.name.replace(/[^A-Za-z0-9_.-]/g, '_')}.heapsnapshot`));
     return files;
   }
 
@@ -382,10 +384,7 @@ export class DcdSystem {
     this.stopped = true;
     if (this.pump) clearInterval(this.pump);
     for (const rf of this.regfiles) rf.stop();
-    const all: WorkerHandle<unknown>[] = [...this.eventThreads, ...this.users, ...this.devices];
-    if (this.workqueue) all.push(this.workqueue);
-    if (this.daxBus) all.push(this.daxBus);
-    await Promise.all(all.map((w) => w.terminate().catch(() => undefined)));
+    await Promise.all(this.allWorkers().map((w) => w.terminate().catch(() => undefined)));
     this.drainEvents();
   }
 
