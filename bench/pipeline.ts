@@ -784,15 +784,28 @@ export interface MemoryCheckpoint {
   workersHeapPagesBytes: number;
 }
 
-async function memoryCheckpoint(sys: DcdSystem): Promise<Omit<MemoryCheckpoint, 'events'>> {
-  const w = Object.values(await sys.workerHeapStats());
+interface MemoryReading {
+  point: Omit<MemoryCheckpoint, 'events'>;
+  /** each worker isolate after its own GC */
+  workers: Record<string, WorkerHeapStats>;
+  /** the main isolate after its GC */
+  main: NodeJS.MemoryUsage;
+}
+
+async function memoryCheckpoint(sys: DcdSystem): Promise<MemoryReading> {
+  const workers = await sys.workerHeapStats();
   await settleMainGc();
-  const m = process.memoryUsage();
+  const main = process.memoryUsage();
+  const w = Object.values(workers);
   return {
-    rssBytes: m.rss,
-    mainHeapUsedBytes: m.heapUsed,
-    workersHeapUsedBytes: w.reduce((a, x) => a + x.usedHeapBytes, 0),
-    workersHeapPagesBytes: w.reduce((a, x) => a + x.totalHeapBytes, 0),
+    point: {
+      rssBytes: main.rss,
+      mainHeapUsedBytes: main.heapUsed,
+      workersHeapUsedBytes: w.reduce((a, x) => a + x.usedHeapBytes, 0),
+      workersHeapPagesBytes: w.reduce((a, x) => a + x.totalHeapBytes, 0),
+    },
+    workers,
+    main,
   };
 }
 
@@ -823,27 +836,26 @@ async function memoryRun(sys: DcdSystem, device: BenchDevice, v: VariantSpec, ev
   const rssAtStart = process.memoryUsage().rss;
   let warmTotal = 0;
   let warmSettled = false;
-  let prev: Omit<MemoryCheckpoint, 'events'> | null = null;
+  let prev: MemoryReading['point'] | null = null;
   while (warmTotal < warmMax) {
     const warm = await runPhase(sys, lanes, { ...params, targetAccepted: warmSegment });
     if (warm.errors.length) throw new Error(`memory run (warm-up): ${warm.errors.join('; ')}`);
     warmTotal += warm.acceptedTotal;
     await sys.waitIdle();
-    const cur = await memoryCheckpoint(sys);
+    const cur = (await memoryCheckpoint(sys)).point;
     const steady = prev !== null
       && Math.abs(cur.rssBytes - prev.rssBytes) < 0.01 * prev.rssBytes
       && Math.abs(cur.workersHeapPagesBytes - prev.workersHeapPagesBytes) < 0.01 * prev.workersHeapPagesBytes;
     prev = cur;
     if (steady && warmTotal >= warmMin) { warmSettled = true; break; }
   }
-  const workersBefore = await sys.workerHeapStats();
   await heapSnapshots(sys, 'before-');
-  await settleMainGc();
-  const before = process.memoryUsage();
   // the run in CHECKPOINTS segments, a reading after each: growth that levels off (heap sizing,
   // JIT, allocator arenas reaching their working size) reads differently from growth per event
   const CHECKPOINTS = 10;
-  const curve: MemoryCheckpoint[] = [{ events: 0, ...(await memoryCheckpoint(sys)) }];
+  const first = await memoryCheckpoint(sys);
+  let last = first;
+  const curve: MemoryCheckpoint[] = [{ events: 0, ...first.point }];
   let acceptedTotal = 0;
   for (let i = 1; i <= CHECKPOINTS; i++) {
     const target = Math.round((events * i) / CHECKPOINTS) - acceptedTotal;
@@ -852,15 +864,15 @@ async function memoryRun(sys: DcdSystem, device: BenchDevice, v: VariantSpec, ev
     if (run.errors.length) throw new Error(`memory run: ${run.errors.join('; ')}`);
     acceptedTotal += run.acceptedTotal;
     await sys.waitIdle();
-    curve.push({ events: acceptedTotal, ...(await memoryCheckpoint(sys)) });
+    last = await memoryCheckpoint(sys);
+    curve.push({ events: acceptedTotal, ...last.point });
   }
   await heapSnapshots(sys, 'after-');
-  const workersAfter = await sys.workerHeapStats();
-  await settleMainGc();
-  const after = process.memoryUsage();
+  const before = first.main;
+  const after = last.main;
   const workers: NonNullable<BenchReport['memory']['workers']> = {};
-  for (const [name, b] of Object.entries(workersBefore)) {
-    const a = workersAfter[name];
+  for (const [name, b] of Object.entries(first.workers)) {
+    const a = last.workers[name];
     if (a) workers[name] = { before: b, after: a };
   }
   return {
