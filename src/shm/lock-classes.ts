@@ -16,8 +16,12 @@ export const LOCK_CLASS_NAMES = [
   'cxl_rwsem.dpa',
   /** global mutex: the host-wide tag registry (cxl_tag_groups) */
   'cxl_tag_lock',
+  /** per DC region: the cxl_region device's lock (region driver bind/unbind, teardown's outer lock) */
+  'device_lock(cxlr)',
   /** per DC region: serialises notify with cxl_dax_region bind/unbind and probe */
   'device_lock(cxlr_dax)',
+  /** per dax device: the dev_dax device lock (bind/unbind of the device_dax driver, delete_store) */
+  'device_lock(dev_dax)',
   /** global rwsem: dax_region resource trees, dax_resources, use_cnt */
   'dax_region_rwsem',
   /** global rwsem: dev_dax configuration (ranges) */
