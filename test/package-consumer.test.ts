@@ -1,8 +1,9 @@
 // The package as a new user gets it (issue 20): `npm pack` the project into a temp directory,
 // install the tarball into an empty project OFFLINE from the local npm cache, then use it from
 // there — `npx dcd --version`, `npx dcd run` on a packaged example and on the consumer's own
-// scenario (its `$schema` by package path), and an ES module that imports the library and the
-// packaged checkers, starts a one-memdev system, adds capacity, reads the state and stops.
+// scenario (its `$schema` by package path), `npx dcd stress` on two pool threads and `npx dcd
+// replay` of a trace it wrote, and an ES module that imports the library and the packaged
+// checkers, starts a one-memdev system, adds capacity, reads the state and stops.
 //
 // The tarball must already hold a fresh `dist/`: `npm test` builds before tap runs, so the pack
 // uses --ignore-scripts (its `prepare` would build a second time). The install is offline: the
@@ -127,6 +128,23 @@ t.test('the packed tarball installs offline and runs where it is installed', asy
   const own = await run('npx', ['--offline', 'dcd', 'run', 'mine.json'], app);
   t.equal(own.code, 0, `npx dcd run mine.json exits 0${own.code ? `:\n${own.out}\n${own.err}` : ''}`);
   t.match(own.out, /^ok {3}\$\.steps\[4\] ok regions\.region0\.extents: expected count 1; actual: count 1$/m, 'its expectation held');
+
+  // dcd stress with two pool threads (piscina starts dist/stress/pool-task.js from the install),
+  // and a replay of the first trace it wrote, if an outcome wrote one
+  const st = await run('npx', ['--offline', 'dcd', 'stress', '--workload', 'two-claims', '--iterations', '4', '--jobs', '2', '--out', 'stress-out', '--json'], app);
+  t.equal(st.code, 0, `npx dcd stress exits 0${st.code ? `:\n${st.out}\n${st.err}` : ''}`);
+  const sum = JSON.parse(st.out || '{}') as { iterations?: number; forbidden?: number; outcomes?: Array<{ outcome: string; count: number; trace: string | null }> };
+  t.equal(sum.iterations, 4, 'four iterations ran');
+  t.equal(sum.forbidden, 0, 'nothing forbidden');
+  t.equal((sum.outcomes ?? []).reduce((a, o) => a + o.count, 0), 4, 'each classified');
+  const traced = sum.outcomes?.find((o) => o.trace);
+  if (traced?.trace) {
+    const rp = await run('npx', ['--offline', 'dcd', 'replay', traced.trace], app);
+    t.equal(rp.code, 0, `npx dcd replay ${traced.trace} exits 0`);
+    t.match(rp.out, /REPRODUCED/, `the ${traced.outcome} trace replays`);
+  } else {
+    t.comment('no outcome wrote a trace this time (all 4 iterations ok): replay not exercised');
+  }
 
   // --- the library ---------------------------------------------------------------------------------
   writeFileSync(join(app, 'use.mjs'), `
