@@ -1,6 +1,7 @@
-// Loud failures of `dcd run` (issue 16 point 5): a missing or broken checker module is an error
-// with exit 2 and nothing run, never a clean run with no invariant checked; and the checks table
-// prints a known hazard as HAZARD (FAIL is kept for the forbidden outcomes that make the run exit 1).
+// Loud failures of `dcd run` and `dcd stress` (issue 16 point 5): a missing or broken checker
+// module is an error with exit 2 and nothing run, never a clean run with no invariant checked;
+// and the checks table prints a known hazard as HAZARD (FAIL is kept for the forbidden outcomes
+// that make the run exit 1).
 import { execFile } from 'node:child_process';
 import { cpSync, existsSync, mkdtempSync, rmSync, symlinkSync, writeFileSync, unlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -68,6 +69,11 @@ t.test('the compiled dcd run with its checkers missing or broken exits 2 and run
   t.equal(missing.code, 2, 'checkers missing: exit 2');
   t.match(missing.err, /dcd run: the invariant checkers .*dist\/stress\/checkers\/index\.js not found; refusing to run .*untagged-group\.json without its invariant checks/, missing.err.trim());
   t.equal(missing.out, '', 'nothing ran: no steps, no state');
+
+  const stress = await runBin(copy, ['stress', '--workload', 'two-claims', '--iterations', '1', '--out', join(copy, 'out')]);
+  t.equal(stress.code, 2, 'dcd stress with the checkers missing: exit 2');
+  t.match(stress.err, /dcd stress: its modules failed to load: .*checkers\/index\.js/, stress.err.trim());
+  t.equal(stress.out, '', 'no iteration ran');
 
   writeFileSync(index, "import './no-such-checker.js';\nexport function standardCheckers() { return []; }\n");
   const broken = await runBin(copy, ['run', scenario]);

@@ -93,7 +93,15 @@ export async function runCli(argv: string[], io: CliIo = defaultIo): Promise<num
     case 'replay':
     case 'merge':
     case 'bench': {
-      const mod = (await import(`./cmd-${args.kind}.js`)) as { run: (a: ParsedArgs, io: CliIo) => Promise<number> };
+      // stress, replay and merge import the checkers (stress/checkers) statically: a missing or
+      // broken module is a broken install, reported like dcd run's, never a crash or a clean run
+      let mod: { run: (a: ParsedArgs, io: CliIo) => Promise<number> };
+      try {
+        mod = (await import(`./cmd-${args.kind}.js`)) as typeof mod;
+      } catch (e) {
+        io.err(`dcd ${args.kind}: its modules failed to load: ${(e as Error).message}`);
+        return EXIT.usage;
+      }
       return mod.run(args, io);
     }
   }
