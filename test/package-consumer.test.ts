@@ -34,7 +34,12 @@ interface Ran { code: number; out: string; err: string }
  * environment drops what the test runner injects (NODE_OPTIONS with tap's and tsx's hooks,
  * DCD_WORKERS): the installed package must run on plain Node.
  */
+/** wall time of each command, printed at the end (information, not an assertion) */
+const timings: string[] = [];
+
 function run(cmd: string, args: string[], cwd: string): Promise<Ran> {
+  const t0 = Date.now();
+  const label = [cmd === process.execPath ? 'node' : cmd, ...args.slice(0, 3)].join(' ');
   const env: NodeJS.ProcessEnv = { ...process.env };
   delete env.NODE_OPTIONS;
   delete env.DCD_WORKERS;
@@ -43,13 +48,17 @@ function run(cmd: string, args: string[], cwd: string): Promise<Ran> {
     // a hang guard, not a timing assertion: a stuck npm or worker ends the test instead of the suite
     execFile(cmd, args, { cwd, env, timeout: 180_000, maxBuffer: 16 << 20 }, (e, out, err) => {
       const code = e ? (typeof (e as { code?: unknown }).code === 'number' ? (e as { code: number }).code : 1) : 0;
+      timings.push(`${label}: ${Date.now() - t0} ms`);
       resolve({ code, out: String(out), err: String(err) + (e && code === 1 && !err ? e.message : '') });
     });
   });
 }
 
 const work = mkdtempSync(join(tmpdir(), 'dcd-package-'));
-t.teardown(() => rmSync(work, { recursive: true, force: true }));
+t.teardown(() => {
+  t.comment(`timings: ${timings.join('; ')}`);
+  rmSync(work, { recursive: true, force: true });
+});
 
 t.test('the packed tarball installs offline and runs where it is installed', async (t) => {
   t.ok(existsSync(join(ROOT, 'dist/src/cli/main.js')), 'dist/ is built (npm test builds before tap; alone: npm run build)');
@@ -186,4 +195,29 @@ try {
   t.ok((got.checks?.length ?? 0) >= 10, `the packaged checkers judged the run (${got.checks?.length ?? 0} results)`);
   t.same(got.checks?.filter((c) => c.class === 'forbidden' && !c.ok) ?? ['no checks'], [], 'nothing forbidden');
   t.equal(got.schema, join(installed, 'schema/scenario.schema.json'), 'the schema resolves by package path');
+
+  // --- the types: a TypeScript consumer compiles against the shipped .d.ts (the repository's own
+  // compiler and @types/node; the consumer installed neither) with library checking on
+  writeFileSync(join(app, 'use.ts'), `
+import { DcdSystem, type InjectU64Record, type SystemState } from '${PKG.name}';
+import { standardCheckers, classify } from '${PKG.name}/checkers';
+const MiB = 1024 * 1024;
+const sys = await DcdSystem.start({ memdevs: [{ name: 'mem0', serial: 0, sharable: false, dc: { base: 2048 * MiB, size: 512 * MiB, blockSize: 2 * MiB }, preAccepted: [] }], device: 'cxl-test' });
+for (const c of standardCheckers()) sys.addChecker(c);
+const rec: InjectU64Record = { offset: 0xffffffff7fe00000n, length: 4n * BigInt(MiB), tag: null };
+const r = await sys.device(0).call((fm) => fm.injectRecords([rec]));
+const n: number = r.ok ? r.records : 0;
+const s: SystemState = await sys.state();
+console.log(n, classify(await sys.check()).outcome, Object.keys(s.regions));
+await sys.stop();
+`);
+  writeFileSync(join(app, 'tsconfig.json'), JSON.stringify({
+    compilerOptions: {
+      target: 'ES2022', module: 'NodeNext', moduleResolution: 'NodeNext', strict: true, noEmit: true, skipLibCheck: false,
+      types: ['node'], typeRoots: [join(ROOT, 'node_modules/@types')],
+    },
+    files: ['use.ts'],
+  }));
+  const tsc = await run(process.execPath, [join(ROOT, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.json'], app);
+  t.equal(tsc.code, 0, `tsc accepts a consumer's use of the library and checkers types${tsc.code ? `:\n${tsc.out}${tsc.err}` : ''}`);
 });
