@@ -4,7 +4,7 @@
  *
  *   const sys = await DcdSystem.start({ memdevs: [...], variant: 'v11', knobs: {...}, device: 'qemu', clock: 'virtual', seed: 1 });
  *   await sys.createRegion(0, null);            // cxl create-region + the async dax probe
- *   await sys.device(0).call((fm) => fm.injectRecords([...]));   // the fabric manager
+ *   await sys.device(0).call((fm) => fm.injectRecords([...]));   // the fabric manager (u64 fields: bigint past 2^53)
  *   await sys.user(1).call((u) => u.createDaxDevice(0, tag));    // a sysfs writer
  *   await sys.waitIdle(); await sys.advanceClock(20_000);
  *   const state = await sys.state();            // the state paths of product.md §5
@@ -21,5 +21,7 @@ export { WorkerCrash } from './runtime/spawn.js';
 export { CxlError, HungWaitError, LockMisuseError, LockNotHeldError, StaleHandleError, type Errno, type HungReport } from './errors.js';
 export type { RuntimeEvent, DecodedEvent, OpResult, UserApi, DaxBusApi } from './protocol.js';
 export type * from './state.js';
-export type { Scenario, Step, MemdevSpec, Knobs, KnobValues, Variant, Device } from './scenario/types.js';
+export type { Scenario, Step, MemdevSpec, Knobs, KnobValues, Variant, Device, U64 } from './scenario/types.js';
+/** the FM API's record shapes: `injectRecords` takes u64 offsets and lengths (a bigint past 2^53−1) */
+export type { InjectRecord, InjectU64Record, AddCapacityOk, FmResult } from './device/types.js';
 export type { Personality } from './device/config.js';

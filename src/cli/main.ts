@@ -2,7 +2,7 @@
  * DOC: the `dcd` command — parse, dispatch, exit code (product.md §4).
  * 0 all held / nothing forbidden; 1 an expectation, invariant or reproduction failed; 2 bad input.
  */
-import { readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { EXIT, USAGE, parseArgs, type ParsedArgs } from './args.js';
 import { formatState } from './format.js';
@@ -36,15 +36,40 @@ function packageVersion(): string {
   }
 }
 
-/** The standard checkers live in stress/checkers (apart from production code); loaded lazily. */
-async function standardCheckers(): Promise<Checker[]> {
+/**
+ * Where the standard checkers live: `stress/checkers/` (apart from production code, which never
+ * imports them), compiled to `dist/stress/checkers/` and shipped in the package. Loaded lazily so
+ * that `dcd --help` and the other commands do not pay for them.
+ */
+export const CHECKERS_MODULE = new URL('../../stress/checkers/index.js', import.meta.url);
+
+export type CheckerLoad = { ok: true; checkers: Checker[] } | { ok: false; error: string };
+
+/**
+ * Load the standard checkers. A missing module, one that throws while loading, one without
+ * `standardCheckers()` or one that yields no checker is an error: `dcd run` must never report a
+ * clean run that checked no invariant.
+ */
+export async function loadStandardCheckers(module: URL = CHECKERS_MODULE): Promise<CheckerLoad> {
+  const where = module.protocol === 'file:' ? fileURLToPath(module) : module.href;
+  let mod: { standardCheckers?: unknown };
   try {
-    const path = '../../stress/checkers/index.js'; // apart from production code; may be absent
-    const mod = (await import(path)) as { standardCheckers?: () => Checker[] };
-    return mod.standardCheckers ? mod.standardCheckers() : [];
-  } catch {
-    return [];
+    mod = (await import(module.href)) as { standardCheckers?: unknown };
+  } catch (e) {
+    // "not found" only when the module itself is absent; a module of theirs that is missing is a broken install
+    const absent = module.protocol === 'file:' && !existsSync(where) && !existsSync(where.replace(/\.js$/, '.ts'));
+    const why = absent ? 'not found' : `failed to load: ${(e as Error).message}`;
+    return { ok: false, error: `the invariant checkers ${where} ${why}` };
   }
+  if (typeof mod.standardCheckers !== 'function') return { ok: false, error: `the invariant checkers ${where} export no standardCheckers()` };
+  let checkers: unknown;
+  try {
+    checkers = (mod.standardCheckers as () => unknown)();
+  } catch (e) {
+    return { ok: false, error: `the invariant checkers ${where}: standardCheckers() threw: ${(e as Error).message}` };
+  }
+  if (!Array.isArray(checkers) || checkers.length === 0) return { ok: false, error: `the invariant checkers ${where}: standardCheckers() returned no checker` };
+  return { ok: true, checkers: checkers as Checker[] };
 }
 
 export async function runCli(argv: string[], io: CliIo = defaultIo): Promise<number> {
@@ -68,7 +93,15 @@ export async function runCli(argv: string[], io: CliIo = defaultIo): Promise<num
     case 'replay':
     case 'merge':
     case 'bench': {
-      const mod = (await import(`./cmd-${args.kind}.js`)) as { run: (a: ParsedArgs, io: CliIo) => Promise<number> };
+      // stress, replay and merge import the checkers (stress/checkers) statically: a missing or
+      // broken module is a broken install, reported like dcd run's, never a crash or a clean run
+      let mod: { run: (a: ParsedArgs, io: CliIo) => Promise<number> };
+      try {
+        mod = (await import(`./cmd-${args.kind}.js`)) as typeof mod;
+      } catch (e) {
+        io.err(`dcd ${args.kind}: its modules failed to load: ${(e as Error).message}`);
+        return EXIT.usage;
+      }
       return mod.run(args, io);
     }
   }
@@ -118,7 +151,12 @@ async function cmdRun(args: Extract<ParsedArgs, { kind: 'run' }>, io: CliIo): Pr
       return EXIT.usage;
     }
   }
-  const checkers = await standardCheckers();
+  const loaded = await loadStandardCheckers();
+  if (!loaded.ok) {
+    io.err(`dcd run: ${loaded.error}; refusing to run ${args.file} without its invariant checks`);
+    return EXIT.usage;
+  }
+  const checkers = loaded.checkers;
   const result = await runScenario(parsed.scenario, {
     ...(args.variant ? { variant: args.variant } : {}),
     knobs: args.knobs,
@@ -138,14 +176,9 @@ async function cmdDemo(io: CliIo): Promise<number> {
   const file = fileURLToPath(new URL(import.meta.url.endsWith('.ts') ? '../../scenarios/tour.json' : '../../../scenarios/tour.json', import.meta.url));
   io.out(`dcd demo: running ${file} on the real worker topology (device, event-thread, workqueue, dax-bus, user workers)`);
   const code = await cmdRun({ kind: 'run', file, json: false, knobs: {} }, io);
-  try {
-    const path = './cmd-stress.js';
-    const mod = (await import(path)) as { demoSummary?: (io: CliIo) => Promise<number> };
-    if (mod.demoSummary) {
-      io.out('');
-      const s = await mod.demoSummary(io);
-      return code || s;
-    }
-  } catch { /* stress not available */ }
-  return code;
+  // the stress half of the demo ships with the package: a failure to load it is an error, not a skip
+  const mod = (await import('./cmd-stress.js')) as { demoSummary: (io: CliIo) => Promise<number> };
+  io.out('');
+  const s = await mod.demoSummary(io);
+  return code || s;
 }

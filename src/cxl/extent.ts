@@ -79,7 +79,10 @@ export function stage_extent(ctx: HostCtx, memdev: number, ext: CxlExtentRaw): H
   if (p === NO_HANDLE) return NO_HANDLE;
   const start = u64ToNumber(ext.startDpa);
   const len = u64ToNumber(ext.length);
-  const wraps = start === null || len === null || len === 0 || ext.startDpa + ext.length - 1n > 0xffffffffffffffffn;
+  // E1 as cxl_extent_dc_partition() computes it (drivers/cxl/core/extent.c): the range end is
+  // start + length - 1 in u64 arithmetic, refused when end < start (a wrap, or a zero length past
+  // DPA 0). A start past 2^53 that does not wrap is not E1: it fails the partition check (E2).
+  const wraps = ((ext.startDpa + ext.length - 1n) & 0xffffffffffffffffn) < ext.startDpa;
   const order = h.memdevs.get(m, 'pendingSeq');
   h.memdevs.set(m, 'pendingSeq', order + 1);
   h.pending.set(p, 'memdev', memdev);

@@ -44,7 +44,7 @@ import type { HostileChainKind } from './hostile-kinds.js';
 import {
   ACPI_CDAT_DSMAS_SHAREABLE, fmError, newCounters,
   type AddCapacityOk, type AddCapacityRequest, type DeviceCounters, type DeviceEvent, type DeviceObserver,
-  type DsmasView, type EventLogView, type ExtentView, type FmErrorCode, type FmOp, type FmResult, type InjectRecord,
+  type DsmasView, type EventLogView, type ExtentView, type FmErrorCode, type FmOp, type FmResult, type InjectRecord, type InjectU64Record,
   type LoggedRecordView, type PendingGroupView, type ReleaseCapacityOk, type ReleaseCapacityRequest,
 } from './types.js';
 
@@ -114,6 +114,10 @@ export function normTag(t: unknown): { ok: true; tag: string | null } | { ok: fa
 }
 
 const isNat = (v: unknown): v is number => typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
+/** 2^64 − 1: a record's start and length are u64 fields */
+const U64_MASK = (1n << 64n) - 1n;
+/** a bigint FM value small enough to be exact as a number becomes one (the FM state keeps numbers) */
+const smallU64 = (v: number | bigint): number | bigint => (typeof v === 'bigint' && v >= 0n && v <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(v) : v);
 
 export class DcdDevice {
   readonly name: string;
@@ -532,18 +536,99 @@ export class DcdDevice {
    * relative to DC partition 0. Under QEMU rules the records still pass the FM checks (R3, R4) and
    * form pending groups by chain (a group closes at a More=0 record, so a chain may span ops).
    */
-  injectRecords(records: InjectRecord[]): FmResult<AddCapacityOk> {
+  injectRecords(records: InjectU64Record[]): FmResult<AddCapacityOk> {
     return this.guard('inject', () => {
-      const r = this.normInject(records);
-      return r.ok ? this.p.fmAdd(r.records, { source: 'inject', region: null }) : r;
+      if (Array.isArray(records)) records = records.map((r) => (r ? { ...r, offset: smallU64(r.offset), length: smallU64(r.length) } : r));
+      const items = Array.isArray(records) ? records.map((r) => this.u64Record(r)) : [];
+      if (!items.some((x) => x !== null)) {
+        const r = this.normInject(records);
+        return r.ok ? this.p.fmAdd(r.records, { source: 'inject', region: null }) : r;
+      }
+      return this.injectWithU64(records, items);
     }, (r) => r.records);
   }
 
-  private normInject(records: InjectRecord[]): { ok: true; records: OfferRecord[] } | { ok: false; code: FmErrorCode; error: string } {
+  /**
+   * A record whose DPA range the FM state cannot hold (it keeps safe-integer DPAs): a bigint
+   * offset or length past 2^53−1, or a range ending past 2^53. Its fields are the u64s the record
+   * will carry, DPA = DC base + offset modulo 2^64 (a 64-bit field). null: an ordinary record.
+   */
+  private u64Record(r: InjectU64Record | null | undefined): { dpa: bigint; length: bigint } | null {
+    if (!r) return null;
+    const big = (v: unknown): v is bigint => typeof v === 'bigint' && v > BigInt(Number.MAX_SAFE_INTEGER);
+    const fits = (v: unknown): boolean => (typeof v === 'bigint' && v >= 0n && v <= U64_MASK) || isNat(v);
+    const unrepresentable = big(r.offset) || big(r.length)
+      || (isNat(r.offset) && isNat(r.length) && !Number.isSafeInteger(this.config.dcBase + r.offset + r.length));
+    if (!unrepresentable || !fits(r.offset) || !fits(r.length)) return null;
+    return { dpa: (BigInt(this.config.dcBase) + BigInt(r.offset)) & U64_MASK, length: BigInt(r.length) };
+  }
+
+  /**
+   * Scenario `add-capacity` with raw u64 records among the others (issue 13 point 11): a fabric
+   * manager sends exactly the record it wrote, e.g. a start near 2^64 with a length that wraps
+   * past it, which the host refuses at E1 (cxl_extent_dc_partition, `end < start`: "invalid
+   * length (firmware bug)"). No personality keeps such an extent as FM state:
+   *  - cxl-test (and hostile, which extends it): the mock's `new_extent_valid` refuses only a zero
+   *    length or a start already in use, so the record is logged as written. It is kept out of the
+   *    FM state (which holds safe-integer DPAs); the mock would clear it unaccepted anyway
+   *    (`dc_clear_sent`) once the host's response omits it.
+   *  - qemu: refused, R3 (the extent is beyond the region end). QEMU's own u64 `offset + len`
+   *    check would let a wrapping extent through into out-of-range bitmap indexing, which the
+   *    model does not emulate.
+   * Records are logged in order: each run of ordinary records is one FM add as without u64
+   * records, each u64 record is queued between them. Everything is validated before anything is
+   * logged; an ordinary run refused by the personality's FM-state checks (R4, a start in use)
+   * ends the op with its error after the records before it were logged.
+   */
+  private injectWithU64(records: InjectU64Record[], items: ({ dpa: bigint; length: bigint } | null)[]): FmResult<AddCapacityOk> {
+    type Step = { kind: 'run'; records: OfferRecord[] } | { kind: 'u64'; dpa: bigint; length: bigint; tag: string | null; seq: number; more: boolean };
+    const steps: Step[] = [];
+    let run: InjectU64Record[] = [];
+    const flush = (): FmResult<object> | null => {
+      if (run.length === 0) return null;
+      const r = this.normInject(run);
+      if (!r.ok) return r;
+      steps.push({ kind: 'run', records: r.records });
+      run = [];
+      return null;
+    };
+    for (const [i, r] of records.entries()) {
+      const u = items[i];
+      if (!u) { run.push(r); continue; }
+      const bad = flush();
+      if (bad && !bad.ok) return bad;
+      if (this.config.personality === 'qemu') return fmError('EINVAL', `records[${i}]: extent range is beyond the region end (R3): DPA 0x${u.dpa.toString(16)} length 0x${u.length.toString(16)}`);
+      if (u.length === 0n) return fmError('EINVAL', `records[${i}]: zero length (new_extent_valid, mock 6)`);
+      const tag = normTag(r.tag);
+      if (!tag.ok) return fmError('EINVAL', `records[${i}]: tag ${JSON.stringify(r.tag)} is not a UUID`);
+      const seq = r.seq ?? 0;
+      if (!Number.isInteger(seq) || seq < 0 || seq > 0xffff) return fmError('EINVAL', `records[${i}]: seq must be an integer in [0, 0xffff]`);
+      steps.push({ kind: 'u64', dpa: u.dpa, length: u.length, tag: tag.tag, seq, more: r.more === true });
+    }
+    const bad = flush();
+    if (bad && !bad.ok) return bad;
+    const extents: ExtentView[] = [];
+    let logged = 0;
+    for (const st of steps) {
+      if (st.kind === 'run') {
+        const r = this.p.fmAdd(st.records, { source: 'inject', region: null });
+        if (!r.ok) return r;
+        extents.push(...r.extents);
+        logged += r.records;
+      } else {
+        this.queueRecord({ eventType: DC_EVENT_TYPE.ADD_CAPACITY, extent: this.rawExtent(st.dpa, st.length, st.tag, st.seq), more: st.more, updatedRegionIndex: 0 });
+        this.pump();
+        logged++;
+      }
+    }
+    return { ok: true, extents, records: logged };
+  }
+
+  private normInject(records: InjectU64Record[]): { ok: true; records: OfferRecord[] } | { ok: false; code: FmErrorCode; error: string } {
     if (!Array.isArray(records) || records.length === 0) return fmError('EINVAL', 'add-capacity needs at least one record');
     const out: OfferRecord[] = [];
     for (const [i, r] of records.entries()) {
-      if (!r || !isNat(r.offset) || !isNat(r.length)) return fmError('EINVAL', `records[${i}]: offset and length must be non-negative safe integers`);
+      if (!r || !isNat(r.offset) || !isNat(r.length)) return fmError('EINVAL', `records[${i}]: offset and length must be non-negative safe integers (a u64 past 2^53-1 as a bigint)`);
       const tag = normTag(r.tag);
       if (!tag.ok) return fmError('EINVAL', `records[${i}]: tag ${JSON.stringify(r.tag)} is not a UUID`);
       const seq = r.seq ?? 0;

@@ -28,7 +28,7 @@ import type { HostileChainKind } from './hostile-kinds.js';
 import { HostilePersonality, type HostileChoices } from './hostile.js';
 import type {
   AddCapacityOk, AddCapacityRequest, DeviceCounters, DeviceEvent, DeviceObserver, DsmasView, EventLogView,
-  ExtentView, FmResult, InjectRecord, PendingGroupView, ReleaseCapacityOk, ReleaseCapacityRequest,
+  ExtentView, FmResult, InjectRecord, InjectU64Record, PendingGroupView, ReleaseCapacityOk, ReleaseCapacityRequest,
 } from './types.js';
 
 export interface DeviceServiceInit {
@@ -59,7 +59,7 @@ export interface DeviceService {
   // FM API
   addCapacity(req: AddCapacityRequest): FmResult<AddCapacityOk>;
   injectRaw(record: string, opts?: { shared?: boolean; absolute?: boolean }): FmResult<AddCapacityOk>;
-  injectRecords(records: InjectRecord[]): FmResult<AddCapacityOk>;
+  injectRecords(records: InjectU64Record[]): FmResult<AddCapacityOk>;
   deleteRaw(record: string, opts?: { forced?: boolean; absolute?: boolean }): FmResult<ReleaseCapacityOk>;
   releaseCapacity(req: ReleaseCapacityRequest): FmResult<ReleaseCapacityOk>;
   regionConfigUpdated(regionIndex: number): FmResult<{ records: number }>;

@@ -54,6 +54,15 @@ export interface InjectRecord {
   shared?: boolean;
 }
 
+/**
+ * An add record as the FM API's `injectRecords` takes it: `offset` and `length` are the record's
+ * u64 fields, a bigint carrying a value past 2^53−1 exactly (Device.injectWithU64).
+ */
+export interface InjectU64Record extends Omit<InjectRecord, 'offset' | 'length'> {
+  offset: number | bigint;
+  length: number | bigint;
+}
+
 /** QMP `cxl-release-dynamic-capacity` / cxl_test `dc_del_extent`. */
 export interface ReleaseCapacityRequest {
   region?: number;

@@ -4,7 +4,10 @@
  * Every worker kind has a thin entry point in `workers/<kind>.ts`. Run from sources (tests,
  * `npm run bench:*` under tsx) a worker must register the tsx loader itself — a Node 20 Worker does
  * not inherit `--import=tsx` — so it starts through `workers/bootstrap.mjs`, which registers tsx
- * and imports the entry. Run from `dist/` (the `dcd` CLI) the compiled entry starts directly.
+ * and imports the entry. Run from `dist/` (the `dcd` CLI, the installed package) the compiled entry
+ * starts directly: every path is relative to this module (`dist/src/runtime/` → `dist/workers/`),
+ * so it resolves wherever the package is installed, and nothing at run time needs tsx (a dev
+ * dependency that an installed package does not have; `workers/bootstrap.mjs` does not ship).
  *
  * A crash (uncaught exception, unhandled rejection, unexpected exit) surfaces at once as a
  * `WorkerCrash` naming the worker and carrying its stack: every pending call made through
@@ -105,6 +108,7 @@ export class WorkerHandle<T> {
     let entry: string | undefined;
     if (opts.entryFile) {
       const isTs = opts.entryFile.endsWith('.ts');
+      if (isTs && !fromSource) throw new Error(`worker entry ${opts.entryFile}: a TypeScript entry needs the repository's tsx bootstrap (workers/bootstrap.mjs); the compiled runtime starts only .js entries`);
       script = isTs ? new URL('../../workers/bootstrap.mjs', import.meta.url) : pathToFileURL(opts.entryFile);
       entry = isTs ? pathToFileURL(opts.entryFile).href : undefined;
     } else {

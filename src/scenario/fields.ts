@@ -7,9 +7,9 @@
  * in one pass. Extents live here because both steps and the topology's `preAccepted` use them.
  */
 
-import type { AddExtent, ErrnoName, ReleaseExtent } from './types.js';
+import type { AddExtent, ErrnoName, ReleaseExtent, U64 } from './types.js';
 import { KNOWN_ERRNOS } from './types.js';
-import { parseDuration, parseSize, parseUuidOrNull, typeOf } from './units.js';
+import { parseDuration, parseSize, parseU64Size, parseUuidOrNull, typeOf } from './units.js';
 import { kstrtoull } from '../kstrtox.js';
 
 export interface ScenarioError {
@@ -71,6 +71,24 @@ export function sizeField(ctx: Ctx, v: unknown, path: string, name: string, posi
     return undefined;
   }
   if (positive && r.value === 0) {
+    ctx.err(path, `${name} must be a positive size, got ${JSON.stringify(v)} (zero-length extents are refused before they reach the device)`);
+    return undefined;
+  }
+  return r.value;
+}
+
+/**
+ * A raw u64 record field (add-capacity `offset` / `length`): up to 2^64−1, exact past 2^53−1 as a
+ * bigint. `positive` refuses zero as sizeField does.
+ */
+export function u64Field(ctx: Ctx, v: unknown, path: string, name: string, positive: boolean): U64 | undefined {
+  const r = parseU64Size(v);
+  if (!r.ok) {
+    if (r.error.kind === 'negative-size' && positive) ctx.err(path, `${name} must be a positive size, got ${r.error.input}`);
+    else ctx.err(path, `${name}: ${r.error.message}`);
+    return undefined;
+  }
+  if (positive && (r.value === 0 || r.value === 0n)) {
     ctx.err(path, `${name} must be a positive size, got ${JSON.stringify(v)} (zero-length extents are refused before they reach the device)`);
     return undefined;
   }
@@ -141,14 +159,18 @@ export function errnoList(ctx: Ctx, v: unknown, path: string, name: string, sing
 const ADD_EXTENT_FIELDS = ['offset', 'length', 'tag', 'more', 'seq'];
 const RELEASE_EXTENT_FIELDS = ['offset', 'length', 'tag', 'more'];
 
-export function extentCore(ctx: Ctx, raw: Obj, path: string): { offset?: number; length?: number; tag: string | null | undefined; ok: boolean } {
+export function extentCore(ctx: Ctx, raw: Obj, path: string): { offset?: number; length?: number; tag: string | null | undefined; ok: boolean };
+export function extentCore(ctx: Ctx, raw: Obj, path: string, u64: true): { offset?: U64; length?: U64; tag: string | null | undefined; ok: boolean };
+/** `u64`: offset and length are raw record fields up to 2^64−1 (add-capacity); else safe sizes. */
+export function extentCore(ctx: Ctx, raw: Obj, path: string, u64 = false): { offset?: U64; length?: U64; tag: string | null | undefined; ok: boolean } {
   let ok = true;
-  let offset: number | undefined;
-  let length: number | undefined;
+  let offset: U64 | undefined;
+  let length: U64 | undefined;
+  const size = u64 ? u64Field : sizeField;
   if (!('offset' in raw)) { ok = false; ctx.err(key(path, 'offset'), 'missing required field "offset" (bytes from the DC partition start)'); }
-  else { offset = sizeField(ctx, raw.offset, key(path, 'offset'), 'offset', false); ok &&= offset !== undefined; }
+  else { offset = size(ctx, raw.offset, key(path, 'offset'), 'offset', false); ok &&= offset !== undefined; }
   if (!('length' in raw)) { ok = false; ctx.err(key(path, 'length'), 'missing required field "length"'); }
-  else { length = sizeField(ctx, raw.length, key(path, 'length'), 'length', true); ok &&= length !== undefined; }
+  else { length = size(ctx, raw.length, key(path, 'length'), 'length', true); ok &&= length !== undefined; }
   let tag: string | null | undefined = null;
   if ('tag' in raw) { tag = uuidField(ctx, raw.tag, key(path, 'tag'), 'tag'); ok &&= tag !== undefined; }
   return { offset, length, tag, ok };
@@ -173,7 +195,7 @@ export function extentList<T>(ctx: Ctx, v: unknown, path: string, one: (raw: Obj
 
 export function addExtent(ctx: Ctx, raw: Obj, path: string): AddExtent | undefined {
   unknownFields(ctx, raw, path, ADD_EXTENT_FIELDS, 'an add-capacity extent');
-  const c = extentCore(ctx, raw, path);
+  const c = extentCore(ctx, raw, path, true);
   let ok = c.ok;
   let more = false;
   let seq = 0;

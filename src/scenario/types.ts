@@ -129,10 +129,20 @@ export interface OpCommon {
   description?: string;
 }
 
-/** One raw DC Add event record. Offsets are relative to the DC partition start. */
+/**
+ * A raw u64 field of a DC event record: a number up to 2^53−1, an exact bigint past it (up to
+ * 2^64−1). Only add-capacity records carry these; every other size is a safe integer.
+ */
+export type U64 = number | bigint;
+
+/**
+ * One raw DC Add event record. Offsets are relative to the DC partition start. `offset` and
+ * `length` are u64s as the record carries them, so a fabric manager can write the wrapping
+ * `start + length` that the host's E1 check refuses (cxl_extent_dc_partition, `end < start`).
+ */
 export interface AddExtent {
-  offset: number;
-  length: number;
+  offset: U64;
+  length: U64;
   tag: string | null;
   more: boolean;
   seq: number;

@@ -6,7 +6,8 @@
  * "64MiB", "2g"); a plain "B" suffix means bytes. A fraction is accepted only when it names a
  * whole number of bytes ("1.5G" yes, "0.3K" no): sizes are DPA arithmetic, and silently rounding
  * an extent length would test a different extent than the one written. Exact arithmetic uses
- * BigInt for the same reason; results must be safe integers.
+ * BigInt for the same reason; results must be safe integers — except the raw u64 fields of a DC
+ * event record (`parseU64Size`), which go up to 2^64−1 and stay exact as bigints past 2^53−1.
  *
  * Durations: a JSON number of milliseconds, or a string with unit ms/s/m/h (no unit = ms).
  * Fractions are fine when the result is whole milliseconds ("1.5s").
@@ -62,18 +63,42 @@ function scaleExact(intPart: string, frac: string, mult: bigint): { ok: true; va
 }
 
 export function parseSize(input: unknown): UnitResult<number> {
+  const r = parseSizeExact(input, MAX, '2^53-1 bytes');
+  return r.ok ? { ok: true, value: Number(r.value) } : r;
+}
+
+/** The largest value of a u64 field (an extent's DPA start or length on the wire). */
+export const U64_MAX = (1n << 64n) - 1n;
+
+/**
+ * A size as `parseSize` reads it, up to 2^64−1 — for the raw fields of a DC event record, where a
+ * fabric manager may write any u64 (the wrapping `start + length` that cxl_extent_dc_partition()'s
+ * `end < start` check refuses, E1). A value up to 2^53−1 comes back as a number; past it, as an
+ * exact bigint. A JSON number past 2^53−1 is refused: JSON.parse has already rounded it, so only
+ * a string ("0xffffffffffe00000", "18446744073707454464") can carry such a value exactly.
+ */
+export function parseU64Size(input: unknown): UnitResult<number | bigint> {
+  if (typeof input === 'number' && Number.isFinite(input) && Number.isInteger(input) && input > Number.MAX_SAFE_INTEGER) {
+    return fail('size-too-large', input, `size ${input} is past 2^53-1, where a JSON number is no longer exact; write it as a string, decimal or hex ("0x${BigInt(input).toString(16)}")`);
+  }
+  const r = parseSizeExact(input, U64_MAX, '2^64-1, the largest u64');
+  if (!r.ok) return r;
+  return { ok: true, value: r.value <= MAX ? Number(r.value) : r.value };
+}
+
+function parseSizeExact(input: unknown, limit: bigint, limitText: string): UnitResult<bigint> {
   if (typeof input === 'number') {
     if (!Number.isFinite(input)) return fail('bad-size', input, `size ${input} is not a finite number; ${SIZE_HINT}`);
     if (input < 0) return fail('negative-size', input, `size ${input} is negative; sizes are byte counts ≥ 0`);
     if (!Number.isInteger(input)) return fail('fractional-size', input, `size ${input} is not a whole number of bytes`);
     if (input > Number.MAX_SAFE_INTEGER) return fail('size-too-large', input, `size ${input} exceeds 2^53-1 bytes`);
-    return { ok: true, value: input };
+    return { ok: true, value: BigInt(input) };
   }
   if (typeof input !== 'string') return fail('bad-size', input, `size must be a string or number, got ${typeOf(input)}; ${SIZE_HINT}`);
   const text = input.trim();
   if (text.startsWith('-')) {
-    const rest = parseSize(text.slice(1));
-    if (rest.ok) return fail('negative-size', input, `size "${input}" is negative; sizes are byte counts ≥ 0`);
+    const rest = parseSizeExact(text.slice(1), limit, limitText);
+    if (rest.ok || rest.error.kind === 'size-too-large') return fail('negative-size', input, `size "${input}" is negative; sizes are byte counts ≥ 0`);
     return fail('bad-size', input, `"${input}" is not a size; ${SIZE_HINT}`);
   }
   let bytes: bigint;
@@ -88,8 +113,8 @@ export function parseSize(input: unknown): UnitResult<number> {
     if (!exact.ok) return fail('fractional-size', input, `"${input}" is not a whole number of bytes; write it in a smaller unit`);
     bytes = exact.value;
   }
-  if (bytes > MAX) return fail('size-too-large', input, `"${input}" exceeds 2^53-1 bytes`);
-  return { ok: true, value: Number(bytes) };
+  if (bytes > limit) return fail('size-too-large', input, `"${input}" exceeds ${limitText}`);
+  return { ok: true, value: bytes };
 }
 
 export function parseDuration(input: unknown): UnitResult<number> {
@@ -126,7 +151,7 @@ export function formatSize(bytes: number): string {
 }
 
 /** sysfs style: `0x4000000` (lower-case hex, as `%#llx` prints; 0 prints "0x0" for alignment). */
-export function formatHex(bytes: number): string {
+export function formatHex(bytes: number | bigint): string {
   return bytes < 0 ? '-0x' + (-bytes).toString(16) : '0x' + bytes.toString(16);
 }
 
