@@ -630,7 +630,8 @@ export function unregister_dev_dax(ctx: HostCtx, dev: Handle): void {
  */
 export function delete_store(ctx: HostCtx, region: Handle, name: string): void {
   const h = ctx.host;
-  const victim = withRead(h.daxRegionRwsem, () => dax_dev_by_name(ctx, region, name));
+  // device_find_child_by_name walks the klist: no dax lock
+  const victim = dax_dev_by_name(ctx, region, name);
   if (victim === NO_HANDLE) throw new CxlError('ENXIO', `delete: no device ${JSON.stringify(name)}`);
   const rc = withLock(h.regionLockFor(region), () => {
     const r = withLock(h.daxDevLockFor(victim), () => withWrite(h.daxDevRwsem, () => {
