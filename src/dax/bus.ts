@@ -690,9 +690,11 @@ export function daxctl_create_device(ctx: HostCtx, region: Handle, uuid: string 
     if (e instanceof CxlError) throw new CxlError('ENOSPC', `daxctl_region_create_dev failed (${e.errno})`);
     throw e;
   }
+  noisePoint(NOISE_SITE.generic); // each step is its own syscall: other writers run between them
   const seedName = seed_show(ctx, region);
   const dev = seedName === '' ? NO_HANDLE : withRead(h.daxRegionRwsem, () => dax_dev_by_name(ctx, region, seedName));
   if (dev === NO_HANDLE) throw new CxlError('ENOSPC', `no seed device to configure (seed "${seedName}")`);
+  noisePoint(NOISE_SITE.generic);
   try {
     if (want !== undefined) uuid_store(ctx, dev, want);
     else {
@@ -700,6 +702,7 @@ export function daxctl_create_device(ctx: HostCtx, region: Handle, uuid: string 
       if (avail <= 0) throw new CxlError('ENOSPC', 'no available size');
       size_store(ctx, dev, String(avail));
     }
+    noisePoint(NOISE_SITE.generic);
     dax_bind(ctx, dev);
   } catch (e) {
     // the seed was deleted under us: its sysfs files are gone
