@@ -11,6 +11,7 @@ import type { ExtentView as DeviceExtentViewRaw, EventLogView, PendingGroupView 
 import type { MemdevSpec } from '../scenario/types.js';
 import type { DaxDeviceView, DaxListDeviceView, DcEventTraceEntry, MailboxTraceEntry, MemdevView, RegionView, SystemState } from '../state.js';
 import { available_size, daxDevsOf, rangesOf, uuid_show } from '../dax/bus.js';
+import { NO_HANDLE } from '../shm/table.js';
 
 export interface DeviceSnapshot {
   accepted: DeviceExtentViewRaw[];
@@ -103,7 +104,7 @@ export function snapshotState(ctx: HostCtx, specs: MemdevSpec[], devices: Device
       .map((e) => ({ offset: X.get(e, 'hpaOffset'), length: X.get(e, 'length'), uuid: X.getUuid(e, 'uuid'), name: `extent${id}.${X.get(e, 'id')}`, seq: X.get(e, 'seq') }));
     const devs = daxDevsOf(ctx, r);
     const seedDev = R.get(r, 'seedDev');
-    const seed = seedDev !== 0 && h.daxDevs.isLive(seedDev) ? `dax${id}.${h.daxDevs.get(seedDev, 'id')}` : '';
+    const seed = seedDev !== NO_HANDLE && h.daxDevs.isLive(seedDev) ? `dax${id}.${h.daxDevs.get(seedDev, 'id')}` : '';
     const listed: DaxListDeviceView[] = [];
     for (const dv of devs) {
       const dname = `dax${id}.${h.daxDevs.get(dv, 'id')}`;
