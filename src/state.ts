@@ -34,8 +34,29 @@ export interface DaxDeviceView {
   uuid: string;
   ranges: RangeView[];
   enabled: boolean;
+  /** dev_dax->align: the region's alignment (PMD_SIZE) */
+  align?: number;
+  /** the region's `seed` attribute names this device */
+  seed?: boolean;
   /** scenario alias (`as`), when one was bound */
   alias?: string;
+}
+
+/**
+ * One element of `regions.<r>.daxDevices`: a device as `daxctl list -r R -D -i` prints it
+ * (ndctl daxctl/json.c util_daxctl_dev_to_json: chardev, size, align, mode, and "state":
+ * "disabled" only when no driver is bound), plus `name` (= chardev, so `contains: {"name": …}`
+ * finds a device) and the device's `uuid` attribute. Idle (0-size) devices are listed, as `-i`
+ * lists them.
+ */
+export interface DaxListDeviceView {
+  name: string;
+  chardev: string;
+  size: number;
+  align: number;
+  mode: 'devdax';
+  state?: 'disabled';
+  uuid: string;
 }
 
 export interface RegionView {
@@ -50,8 +71,12 @@ export interface RegionView {
   dpaOffset: number;
   extents: ExtentView[];
   availableSize: number;
-  /** names of the dax devices of this region, the idle seed device included */
-  daxDevices: string[];
+  /** the dax devices of this region as `daxctl list -r R -D -i` prints them (idle ones included),
+   *  in id order */
+  daxDevices: DaxListDeviceView[];
+  /** the dax_region `seed` attribute: the device `daxctl create-device` configures next; "" when
+   *  none (the probe's own device is never the seed; enabling the seed clears it) */
+  seed: string;
   driverBound: boolean;
   extentsScanned: boolean;
   /** scenario alias (`as`), when one was bound */

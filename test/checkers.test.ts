@@ -5,7 +5,7 @@
 import t from 'tap';
 import type { Test } from 'tap';
 import type { DecodedEvent, RuntimeEvent } from '../src/protocol.js';
-import type { CheckerResult, SystemState, RegionView, DaxDeviceView, MemdevView } from '../src/state.js';
+import type { CheckerResult, SystemState, RegionView, DaxDeviceView, DaxListDeviceView, MemdevView } from '../src/state.js';
 import type { Checker } from '../src/runtime/system.js';
 import type { LockOrderReport } from '../src/shm/lockdep.js';
 import type { HungReport } from '../src/errors.js';
@@ -41,8 +41,13 @@ function emptyState(over: Partial<SystemState> = {}): SystemState {
 function region(over: Partial<RegionView> = {}): RegionView {
   return {
     name: 'region0', memdev: 'mem0', mode: 'dynamic_ram_1', size: 512 * M, hpaStart: 4096 * M, dpaOffset: 0, extents: [],
-    availableSize: 0, daxDevices: ['dax0.0'], driverBound: true, extentsScanned: true, ...over,
+    availableSize: 0, daxDevices: [listed('dax0.0', 0)], seed: '', driverBound: true, extentsScanned: true, ...over,
   };
+}
+
+/** a `regions.<r>.daxDevices` element, as daxctl list -D -i prints a device */
+function listed(name: string, size: number, uuid = NULL): DaxListDeviceView {
+  return { name, chardev: name, size, align: 2 * M, mode: 'devdax', ...(size > 0 ? {} : { state: 'disabled' as const }), uuid };
 }
 
 function memdev(accepted: MemdevView['accepted'] = []): MemdevView {
@@ -382,7 +387,7 @@ t.test('dax: conservation, double mapping and in-use protection', async (tt) => 
   const c = new DaxChecker();
   const st = cleanState();
   st.regions.region0!.availableSize = 0;
-  st.regions.region0!.daxDevices = ['dax0.0', 'dax0.1', 'dax0.2'];
+  st.regions.region0!.daxDevices = [listed('dax0.0', 0), listed('dax0.1', 64 * M, TAG), listed('dax0.2', 32 * M, TAG)];
   st.daxDevices['dax0.1'] = dax('dax0.1', 64 * M, [{ offset: 0, length: 64 * M }]);
   st.daxDevices['dax0.2'] = dax('dax0.2', 32 * M, [{ offset: 32 * M, length: 32 * M }]);
   const rs = c.atQuiescence(st, noSys);

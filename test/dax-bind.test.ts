@@ -27,6 +27,7 @@ await withSystem(t, {}, async (s) => {
     t.equal(reg.driverBound, false);
     t.same(reg.extents, [], 'no extent left');
     t.same(reg.daxDevices, [], 'no DAX device left');
+    t.equal(reg.seed, '', 'and no seed');
     t.equal(reg.availableSize, 0);
     t.same(Object.keys(st.daxDevices), []);
     t.same(st.memdevs.mem0!.accepted, [], 'the device took everything back');
@@ -60,7 +61,8 @@ await withSystem(t, {}, async (s) => {
     t.equal(reg.driverBound, true);
     t.equal(reg.extents.length, 2, 'tracked once (the scan saw duplicates)');
     t.equal(reg.availableSize, 8 * M);
-    t.same(reg.daxDevices, ['dax0.0'], 'a new seed');
+    t.same(reg.daxDevices.map((d) => d.name), ['dax0.0'], 'the probe\'s new 0-size device (a fresh ida: id 0 again)');
+    t.equal(reg.seed, '', 'which is not the seed');
     const c = await u.call((a) => a.createDaxDevice(0, TAG_B));
     t.ok(c.ok, 'the tag is claimable again');
     const st2 = await s.state();
@@ -74,7 +76,7 @@ await withSystem(t, {}, async (s) => {
     const st = await s.state();
     t.same(st.regions.region0!.extents, []);
     t.same(st.memdevs.mem0!.accepted, []);
-    t.same(st.regions.region0!.daxDevices, ['dax0.0']);
+    t.same(st.regions.region0!.daxDevices.map((d) => d.name), ['dax0.0']);
     const o = await addChain(s, 0, [{ offset: 64 * M, length: 2 * M, tag: null }]);
     t.same(o.listed, [64 * M], 'runtime adds still work');
     const st2 = await s.state();

@@ -36,21 +36,25 @@ await withSystem(t, {}, async (s) => {
   await t.test('plain create: ENOSPC with no available size', async (t) => {
     const st = await s.state();
     t.equal(st.regions.region0!.availableSize, 0, 'no extent yet');
-    t.same(st.regions.region0!.daxDevices, ['dax0.0'], 'only the idle seed device');
+    t.same(st.regions.region0!.daxDevices.map((d) => d.name), ['dax0.0'], 'only the probe\'s idle device');
+    t.equal(st.regions.region0!.seed, '', 'which is not the seed: only create_store sets dax_region->seed');
     t.equal(st.daxDevices['dax0.0']!.size, 0, 'the seed has size 0');
     const r = await u.call((a) => a.createDaxDevice(0, undefined));
     t.equal(!r.ok && r.errno, 'ENOSPC');
   });
 
-  await t.test('uuid "0" claims exactly one free untagged resource; the next claim the next one; then ENOENT', async (t) => {
+  await t.test('uuid "0" claims exactly one free untagged resource; the next claim the next one; then no space', async (t) => {
     const o = await addChain(s, 0, chain([0, 8 * M], 4 * M, null)); // one group, two resources
     t.equal(o.tracked.length, 2);
     const a = await u.call((x) => x.createDaxDevice(0, null));
     const b = await u.call((x) => x.createDaxDevice(0, null));
     const c = await u.call((x) => x.createDaxDevice(0, null));
     t.ok(a.ok && b.ok, 'two untagged claims succeed');
-    t.equal(!c.ok && c.errno, 'ENOENT', 'a third finds nothing free');
+    t.equal(!c.ok && c.errno, 'ENOSPC', 'a third: available_size is 0, so create_store fails (-ENOSPC) before any claim');
     const st = await s.state();
+    t.same([a.ok && a.value.name, b.ok && b.value.name], ['dax0.1', 'dax0.2'], 'each create made the next device, which was the seed');
+    t.equal(st.regions.region0!.seed, '', 'enabling each cleared the seed; the failed create made none');
+    t.same(st.regions.region0!.daxDevices.map((d) => d.name), ['dax0.0', 'dax0.1', 'dax0.2']);
     const da = a.ok ? st.daxDevices[a.value.name]! : null;
     const db = b.ok ? st.daxDevices[b.value.name]! : null;
     t.same(da?.ranges, [{ offset: 0, length: 4 * M }], 'one extent each');
@@ -65,7 +69,11 @@ await withSystem(t, {}, async (s) => {
     const r = await u.call((a) => a.createDaxDevice(0, undefined));
     t.equal(!r.ok && r.errno, 'EOPNOTSUPP');
     const st2 = await s.state();
-    t.same(st2.regions.region0!.daxDevices, ['dax0.0'], 'the temporary device was deleted again');
+    // create_store made dax0.1 (the lowest id free after the two destroys) and made it the seed;
+    // the size write failed and daxctl deletes nothing: the 0-size seed stays
+    t.same(st2.regions.region0!.daxDevices.map((d) => d.name), ['dax0.0', 'dax0.1'], 'the ida reused id 1');
+    t.equal(st2.regions.region0!.seed, 'dax0.1', 'the failed size write left the seed behind');
+    t.ok(st2.regions.region0!.daxDevices.every((d) => d.size === 0));
   });
 
   await t.test('a tag claims all its free members, in seq order, size = the whole group', async (t) => {
@@ -102,18 +110,22 @@ await withSystem(t, {}, async (s) => {
     t.equal(st2.regions.region0!.availableSize, 10 * M, 'and TAG_B stays free');
   });
 
-  await t.test('size: reconfigure non-zero → EOPNOTSUPP; 0 while enabled → EBUSY; 0 when disabled trims', async (t) => {
+  await t.test('size (v11 size_store order): enabled → EBUSY before EOPNOTSUPP; the current size succeeds; 0 when disabled trims', async (t) => {
     const st = await s.state();
     const name = Object.keys(st.daxDevices).find((n) => st.daxDevices[n]!.uuid === TAG_A)!;
     const devId = Number(name.split('.')[1]);
     let r = await u.call((a) => a.reconfigureDaxDevice(0, devId, 8 * M));
-    t.equal(!r.ok && r.errno, 'EOPNOTSUPP', 'non-zero size');
+    t.equal(!r.ok && r.errno, 'EBUSY', 'non-zero size while a driver is bound: EBUSY (dev->driver is checked first)');
     r = await u.call((a) => a.reconfigureDaxDevice(0, devId, 0));
     t.equal(!r.ok && r.errno, 'EBUSY', 'size 0 while a driver is bound');
-    const h = devHandle(s, 0, devId);
-    t.equal(errnoOf(() => delete_store(s.ctx, h)), 'EBUSY', 'delete while enabled / sized: EBUSY');
+    const rh = s.host.regionById(0);
+    t.equal(errnoOf(() => delete_store(s.ctx, rh, name)), 'EBUSY', 'delete while enabled / sized: EBUSY');
     t.ok((await u.call((a) => a.disableDaxDevice(0, devId))).ok, 'disable');
-    t.equal(errnoOf(() => delete_store(s.ctx, h)), 'EBUSY', 'delete while sized: EBUSY');
+    r = await u.call((a) => a.reconfigureDaxDevice(0, devId, 8 * M));
+    t.equal(!r.ok && r.errno, 'EOPNOTSUPP', 'non-zero size once disabled: EOPNOTSUPP');
+    r = await u.call((a) => a.reconfigureDaxDevice(0, devId, 6 * M));
+    t.ok(r.ok, 'the current size: success (size == dev_size returns before the DC check)');
+    t.equal(errnoOf(() => delete_store(s.ctx, rh, `${name}\n`)), 'EBUSY', 'delete while sized: EBUSY');
     r = await u.call((a) => a.reconfigureDaxDevice(0, devId, 0));
     t.ok(r.ok, 'size 0 once disabled');
     const st2 = await s.state();
@@ -129,7 +141,10 @@ await withSystem(t, {}, async (s) => {
   await t.test('create with a non-zero size → EINVAL; the seed device is never deleted', async (t) => {
     const rh = s.host.regionById(0);
     t.equal(errnoOf(() => create_store(s.ctx, rh, 2 * M)), 'EINVAL');
-    t.equal(errnoOf(() => delete_store(s.ctx, devHandle(s, 0, 0))), 'EBUSY');
+    t.equal(errnoOf(() => create_store(s.ctx, rh, '0')), 'EINVAL', 'create accepts only "1"');
+    t.equal(errnoOf(() => create_store(s.ctx, rh, 'x')), 'EINVAL');
+    t.equal(errnoOf(() => delete_store(s.ctx, rh, 'dax0.0')), 'EBUSY', 'device-id 0 is never deleted');
+    t.equal(errnoOf(() => delete_store(s.ctx, rh, 'dax0.99')), 'ENXIO', 'no such device');
     const st = await s.state();
     t.ok(st.daxDevices['dax0.0'], 'seed still there');
   });
@@ -160,7 +175,7 @@ await withSystem(t, {}, async (s) => {
     const st = await s.state();
     const r = st.regions.region0!;
     const surfaced = r.extents.reduce((n, e) => n + e.length, 0);
-    const claimed = r.daxDevices.reduce((n, d) => n + st.daxDevices[d]!.size, 0);
+    const claimed = r.daxDevices.reduce((n, d) => n + d.size, 0);
     t.equal(surfaced, claimed + r.availableSize, `${surfaced} = ${claimed} + ${r.availableSize}`);
   });
 });

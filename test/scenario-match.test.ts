@@ -19,7 +19,11 @@ function state(): SystemState {
           { offset: 256 * M, length: 64 * M, uuid: TAG, name: 'extent0.2', seq: 1 },
           { offset: 384 * M, length: 64 * M, uuid: NULL_UUID, name: 'extent0.3' },
         ],
-        availableSize: 64 * M, daxDevices: ['dax0.0', 'dax0.1'], driverBound: true, extentsScanned: true,
+        availableSize: 64 * M, seed: '', driverBound: true, extentsScanned: true,
+        daxDevices: [
+          { name: 'dax0.0', chardev: 'dax0.0', size: 0, align: 2 * M, mode: 'devdax', state: 'disabled', uuid: NULL_UUID },
+          { name: 'dax0.1', chardev: 'dax0.1', size: 128 * M, align: 2 * M, mode: 'devdax', uuid: TAG },
+        ],
       },
     },
     daxDevices: {
@@ -124,7 +128,9 @@ t.test('contains: some element has these fields; where first; scalars', async (t
   t.match(no, { ok: false });
   t.match(no.message, /expected contains \{"offset":"128M"\}; actual: 3 element\(s\), none match/);
   t.match(evaluateExpect(s, ex('memdevs.mem0.accepted', contains({ offset: '384M' }), { tag: TAG })), { ok: false }, 'where removes the untagged one first');
-  t.match(evaluateExpect(s, ex('regions.region0.daxDevices', contains('dax0.1'))), { ok: true }, 'scalar element');
+  t.match(evaluateExpect(s, ex('regions.region0.daxDevices', contains({ name: 'dax0.1' }))), { ok: true }, 'a device element found by name');
+  t.match(evaluateExpect(s, ex('regions.region0.daxDevices', contains({ chardev: 'dax0.0', state: 'disabled', size: 0 }))), { ok: true }, 'the idle device, as daxctl list -D -i shows it');
+  t.match(evaluateExpect(s, ex('regions.region0.daxDevices', contains('dax0.1'))), { ok: false }, 'a bare name is not an element any more');
   t.match(evaluateExpect(s, ex('regions.region0.size', contains(1))), { ok: false, message: /not an array/ });
 });
 

@@ -85,7 +85,7 @@ export function formatState(state: SystemState): string {
       const seq = e.seq !== undefined ? `  seq ${e.seq}` : '';
       regions.push(`      ${name}  offset ${formatHex(e.offset)}  length ${sizeText(e.length)}  uuid ${tagText(e.uuid)}${seq}`);
     });
-    regions.push(`    dax devices: ${r.daxDevices.length === 0 ? '(none)' : r.daxDevices.join(', ')}`);
+    regions.push(`    dax devices: ${r.daxDevices.length === 0 ? '(none)' : r.daxDevices.map((d) => d.name).join(', ')}${r.seed ? `  (seed ${r.seed})` : ''}`);
   }
   out.push(...section('regions', regions));
 

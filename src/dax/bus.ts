@@ -1,26 +1,43 @@
 /**
  * DOC: dax bus — DC dax regions, their resources, and dev_dax devices with the tag-aware uuid
- * claim (drivers/dax/bus.c in the series; host-kernel.md §2.8, §5, §6).
+ * claim (drivers/dax/bus.c after the v11 resource patches and patches 23–26; docs/kernel-map.md).
  *
  * Resources: one `dax_resource` per host-tracked extent, added and removed per tag group
  * all-or-none under ONE hold of the global dax_region_rwsem (v11). With `group-lock=per-extent`
  * (the v10 locking) the rwsem is taken per extent, so a claimer can observe a partial group —
  * the knob exists to show that the v11 invariant is what prevents it.
  *
- * Devices: every sysfs store runs in the calling user worker (`uuid_store`, `size_store`,
- * `delete_store`, create). Errors are CxlError values with the kernel's errno names.
- * Lock order: dax_region_rwsem(W) → dax_dev_rwsem(W) (uuid_store).
+ * Devices (every sysfs store runs in the calling user worker; errors are CxlError values with
+ * the kernel's errno names):
+ *  - ids come from the dax_region's ida (lowest free id first), so names match the kernel's
+ *    after deletes; `delete_store` gives the id back before the device is unregistered;
+ *  - `create_store` makes a 0-size device and records it as the region's `seed` only when no
+ *    seed is set; adding a device autoprobes it, which fails (-ENXIO) at size 0;
+ *  - binding a driver (enable) clears `seed` when it was the seed (dax_bus_probe);
+ *  - the region probe's own 0-size device (dax0.0) is never the seed (only create_store sets it).
+ * The daxctl side (`daxctl_create_device`, `daxctl_destroy_device`) is the user-space sequence
+ * of ndctl's daxctl/device.c on top of these stores.
+ *
+ * Lock order (all from drivers/dax/bus.c):
+ *   create_store:  dax_region_rwsem(W) → device_lock(dev_dax) → dax_dev_rwsem(R)  (autoprobe)
+ *   uuid_store / size_store: dax_region_rwsem(W) → dax_dev_rwsem(W)
+ *   delete_store:  device_lock(cxlr_dax) → device_lock(dev_dax) → dax_dev_rwsem(W); then
+ *                  device_lock(cxlr_dax) → dax_region_rwsem(W) → device_lock(dev_dax) (unregister)
+ *   bind (enable): device_lock(dev_dax) → dax_dev_rwsem(R)
  */
-import { assertHeldWrite, isHeld, noisePoint, withRead, withWrite } from '../shm/lock.js';
+import { assertHeldWrite, isHeld, noisePoint, withLock, withRead, withWrite } from '../shm/lock.js';
 import { NO_HANDLE, type Handle } from '../shm/table.js';
 import { CxlError, StaleHandleError } from '../errors.js';
 import { NOISE_SITE } from '../shm/sched.js';
 import type { HostCtx } from '../host/context.js';
 import { ERRNO_CODE } from '../protocol.js';
 import { NULL_UUID } from '../wire/cxl.js';
+import { kstrtoull } from '../kstrtox.js';
 
 const ENOSPC = -ERRNO_CODE.ENOSPC!;
 const EBUSY = -ERRNO_CODE.EBUSY!;
+const ENXIO = -ERRNO_CODE.ENXIO!;
+const EEXIST = -ERRNO_CODE.EEXIST!;
 
 export interface DaxResourceSpec {
   extent: Handle;
@@ -43,10 +60,25 @@ function overlapsResource(ctx: HostCtx, region: Handle, start: number, length: n
   return false;
 }
 
-/** __request_region + record uuid/seq + drvdata: one resource; -ENOSPC on overlap. */
+/**
+ * __dax_region_add_resource(): __request_region(&dax_region->res, start, length) + uuid/seq +
+ * drvdata. __request_region fails — and the add returns -ENOSPC — for a range that overlaps a
+ * child already there OR does not lie inside the dax_region resource (the region's HPA range:
+ * offsets [0, size)). The second case is reachable with H11 cross-region groups, whose stray
+ * member's offset is relative to ANOTHER region's decoder (cxl_dax_group_add adds
+ * dax_region->res.start + dc_extent->hpa_range.start).
+ */
 function addOne(ctx: HostCtx, region: Handle, spec: DaxResourceSpec, uuid: string): Handle | number {
   const h = ctx.host;
-  if (overlapsResource(ctx, region, spec.start, spec.length)) return ENOSPC;
+  const size = h.regions.get(region, 'size');
+  if (spec.start < 0 || spec.length <= 0 || spec.start + spec.length > size) {
+    ctx.dmesg('err', `region${h.regions.get(region, 'id')}`, `Failed to add region s:0x${spec.start.toString(16)} l:0x${spec.length.toString(16)} (outside the dax_region [0, 0x${size.toString(16)}))`);
+    return ENOSPC;
+  }
+  if (overlapsResource(ctx, region, spec.start, spec.length)) {
+    ctx.dmesg('err', `region${h.regions.get(region, 'id')}`, `Failed to add region s:0x${spec.start.toString(16)} l:0x${spec.length.toString(16)} (overlaps a resource)`);
+    return ENOSPC;
+  }
   const r = h.daxRes.alloc();
   if (r === NO_HANDLE) return -ERRNO_CODE.ENOMEM!;
   h.daxRes.set(r, 'region', region);
@@ -162,16 +194,6 @@ export function available_size(ctx: HostCtx, region: Handle): number {
     return n;
   };
   return isHeld(ctx.host.daxRegionRwsem) ? sum() : withRead(ctx.host.daxRegionRwsem, sum);
-}
-
-/** Create a dev_dax of size 0 on a region (the seed, or `create` written by daxctl). */
-export function devm_create_dev_dax(ctx: HostCtx, region: Handle): Handle {
-  const h = ctx.host;
-  const d = h.daxDevs.alloc();
-  if (d === NO_HANDLE) throw new CxlError('ENOMEM', 'dax device table full');
-  h.daxDevs.set(d, 'region', region);
-  h.daxDevs.set(d, 'id', h.regions.add(region, 'nextDaxId', 1) - 1);
-  return d;
 }
 
 /**
@@ -303,31 +325,172 @@ function groupSizeOfTag(ctx: HostCtx, region: Handle, uuid: string): number {
   return n;
 }
 
+
+// ------------------------------------------------------------------------------ dax devices
+
+/** dev_dax_size(): the sum of the device's ranges (the model keeps it in `size`). */
+function dev_dax_size(ctx: HostCtx, dev: Handle): number {
+  return ctx.host.daxDevs.get(dev, 'size');
+}
+
 /**
- * uuid_store(): claim by tag ("0" = untagged). Runs in the writer's thread (§5.3).
- * Errors: EOPNOTSUPP (not DC), EINVAL (parse, density, alignment), ENXIO (driver unbound),
- * EBUSY (device already has size), ENOENT (nothing free matches).
+ * ida_alloc(&dax_region->ida): the lowest id no device of the region holds. A device holds its
+ * id from alloc_dev_dax_id until __free_dev_dax_id (delete_store) — NOT until it is unregistered —
+ * so an id can be handed out again while a deleted device of that name is still registered.
+ */
+function ida_alloc(ctx: HostCtx, region: Handle): number {
+  const D = ctx.host.daxDevs;
+  const used = new Set<number>();
+  for (const d of D.live()) if (D.get(d, 'region') === region && D.get(d, 'idValid') === 1) used.add(D.get(d, 'id'));
+  let id = 0;
+  while (used.has(id)) id++;
+  return id;
+}
+
+/**
+ * __devm_create_dev_dax() for a DC region (size 0; caller holds dax_region_rwsem for write):
+ * alloc_dev_dax_id, dev_set_name("daxX.Y"), device_add — which fails -EEXIST when a device of that
+ * name is still registered (its id was freed by delete_store, its unregister has not run yet) —
+ * then the bus autoprobes the new device. Returns the device or a negative errno.
+ */
+export function __devm_create_dev_dax(ctx: HostCtx, region: Handle): Handle | number {
+  const h = ctx.host;
+  const D = h.daxDevs;
+  assertHeldWrite(h.daxRegionRwsem);
+  const id = ida_alloc(ctx, region);
+  for (const d of D.live()) {
+    if (D.get(d, 'region') === region && D.get(d, 'id') === id) {
+      // device_add → sysfs "cannot create duplicate filename"; the error path's put_device →
+      // dev_dax_release → free_dev_dax_id gives the id back
+      ctx.dmesg('err', `region${h.regions.get(region, 'id')}`, `sysfs: cannot create duplicate filename dax${h.regions.get(region, 'id')}.${id}`);
+      return EEXIST;
+    }
+  }
+  const d = D.alloc();
+  if (d === NO_HANDLE) return -ERRNO_CODE.ENOMEM!;
+  D.set(d, 'region', region);
+  D.set(d, 'id', id);
+  D.set(d, 'idValid', 1);
+  // device_add → bus_probe_device → __device_attach: device_lock(dev) → dax_bus_probe, which reads
+  // the size under dax_dev_rwsem (read) and refuses a 0-size device (-ENXIO): it stays unbound
+  dax_bus_probe(ctx, d);
+  return d;
+}
+
+/** devm_create_dev_dax(): the same under dax_region_rwsem (write); throws on failure. */
+export function devm_create_dev_dax(ctx: HostCtx, region: Handle): Handle {
+  const h = ctx.host;
+  const d = isHeld(h.daxRegionRwsem) ? __devm_create_dev_dax(ctx, region) : withWrite(h.daxRegionRwsem, () => __devm_create_dev_dax(ctx, region));
+  if (d < 0) throw errnoError(-d, 'devm_create_dev_dax');
+  return d;
+}
+
+/**
+ * dax_bus_probe() as the driver core runs it (really_probe), with device_lock(dev_dax) held by the
+ * caller: the size under dax_dev_rwsem (read); 0, or an id already invalidated by delete_store,
+ * → -ENXIO; else the driver binds and — when this device is the region's seed — the seed is
+ * cleared ("track new seed creation only after successful probe of the previous seed"). v11
+ * writes dax_region->seed here under device_lock(dev_dax) only, not dax_region_rwsem; so does
+ * the model.
+ */
+function dax_bus_probe_locked(ctx: HostCtx, dev: Handle): number {
+  const h = ctx.host;
+  const size = withRead(h.daxDevRwsem, () => dev_dax_size(ctx, dev));
+  if (size === 0 || h.daxDevs.get(dev, 'idValid') !== 1) return ENXIO;
+  h.daxDevs.set(dev, 'enabled', 1);
+  const region = h.daxDevs.get(dev, 'region');
+  if (h.regions.get(region, 'seedDev') === dev) h.regions.set(region, 'seedDev', NO_HANDLE);
+  return 0;
+}
+
+/** Autoprobe at device_add: device_lock(dev_dax) → dax_bus_probe. Returns its rc (quietly). */
+function dax_bus_probe(ctx: HostCtx, dev: Handle): number {
+  return withLock(ctx.host.daxDevLockFor(dev), () => dax_bus_probe_locked(ctx, dev));
+}
+
+/**
+ * Bind the device_dax driver (`daxctl enable-device`; the driver core's bind): device_lock(dev_dax),
+ * then dax_bus_probe. Already bound: nothing to do (daxctl_dev_enable returns 0).
+ */
+export function dax_bind(ctx: HostCtx, dev: Handle): void {
+  const h = ctx.host;
+  const rc = withLock(h.daxDevLockFor(dev), () => {
+    if (!h.daxDevs.isLive(dev)) return -ERRNO_CODE.ENODEV!;
+    if (h.daxDevs.get(dev, 'enabled')) return 0;
+    return dax_bus_probe_locked(ctx, dev);
+  });
+  if (rc === ENXIO) throw new CxlError('ENXIO', 'enable failed: dax_bus_probe refused the device (size 0, or its id was invalidated)');
+  if (rc < 0) throw errnoError(-rc, 'enable');
+}
+
+/** Unbind the driver (`daxctl disable-device`): device_lock(dev_dax) → dax_bus_remove. */
+export function dax_unbind(ctx: HostCtx, dev: Handle): void {
+  const h = ctx.host;
+  withLock(h.daxDevLockFor(dev), () => {
+    if (h.daxDevs.isLive(dev)) h.daxDevs.set(dev, 'enabled', 0);
+  });
+}
+
+/** Compatibility: enable (bind) or disable (unbind) a device. */
+export function enable_dev_dax(ctx: HostCtx, dev: Handle, on: boolean): void {
+  if (on) dax_bind(ctx, dev);
+  else dax_unbind(ctx, dev);
+}
+
+/** sysfs_streq(): equal, ignoring one trailing newline on either side. */
+function sysfs_streq(a: string, b: string): boolean {
+  const strip = (s: string): string => (s.endsWith('\n') ? s.slice(0, -1) : s);
+  return strip(a) === strip(b);
+}
+
+/**
+ * uuid_parse() of lib/uuid.c: uuid_is_valid() checks exactly the first 36 characters — '-' at
+ * 8, 13, 18, 23 and a hex digit (either case) everywhere else — and nothing after them (a
+ * trailing newline or any other suffix is ignored); anything else, leading whitespace or a
+ * short string included, is -EINVAL. Returns the canonical lower-case form, or null.
+ */
+export function uuid_parse(buf: string): string | null {
+  if (buf.length < 36) return null;
+  for (let i = 0; i < 36; i++) {
+    const c = buf[i]!;
+    if (i === 8 || i === 13 || i === 18 || i === 23) {
+      if (c !== '-') return null;
+    } else if (!/[0-9a-fA-F]/.test(c)) {
+      return null;
+    }
+  }
+  return buf.slice(0, 36).toLowerCase();
+}
+
+/**
+ * uuid_store() (v11 patch 26, "dax/bus: Tag-aware uuid claim and show on DC dax devices"):
+ * not a DC region → -EOPNOTSUPP; "0" (sysfs_streq) is the null uuid, anything else goes through
+ * uuid_parse (-EINVAL); then under dax_region_rwsem(W): region driver unbound → -ENXIO; under
+ * dax_dev_rwsem(W): the device already has size → -EBUSY; then the claim (untagged: -ENOENT /
+ * -EINVAL alignment; tagged: -ENOENT, -EINVAL sequence gap or alignment).
  */
 export function uuid_store(ctx: HostCtx, dev: Handle, buf: string): void {
   const h = ctx.host;
   const region = h.daxDevs.get(dev, 'region');
   if (!regionIsDynamic(ctx, region)) throw new CxlError('EOPNOTSUPP', 'uuid claims need a dynamic (DC) dax region');
-  const s = buf.trim().toLowerCase();
   let uuid: string;
-  if (s === '0') uuid = NULL_UUID;
-  else if (/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/.test(s)) uuid = s;
-  else throw new CxlError('EINVAL', `cannot parse uuid "${buf}"`);
+  if (sysfs_streq(buf, '0')) uuid = NULL_UUID;
+  else {
+    const u = uuid_parse(buf);
+    if (u === null) throw new CxlError('EINVAL', `uuid_parse: cannot parse ${JSON.stringify(buf)}`);
+    uuid = u;
+  }
   const rc = withWrite(h.daxRegionRwsem, () => {
-    if (!h.regions.load(region, 'driverBound')) return -ERRNO_CODE.ENXIO!;
+    if (!h.regions.load(region, 'driverBound')) return ENXIO;
     return withWrite(h.daxDevRwsem, () => {
-      if (h.daxDevs.get(dev, 'size') !== 0) return EBUSY;
+      if (dev_dax_size(ctx, dev) !== 0) return EBUSY;
       const members = uuid === NULL_UUID ? 1 : groupSizeOfTag(ctx, region, uuid);
       const r = uuid === NULL_UUID ? uuid_claim_untagged(ctx, region, dev) : uuid_claim_tagged(ctx, region, dev, uuid);
       ctx.emit({ type: 'claim', region, dev, uuid, rc: r < 0 ? -r : 0, nRanges: h.daxDevs.get(dev, 'nrRanges'), size: h.daxDevs.get(dev, 'size'), groupMembers: members });
       return r;
     });
   });
-  if (rc < 0) throw errnoError(-rc, `uuid ${s}`);
+  if (rc < 0) throw errnoError(-rc, `uuid ${uuid === NULL_UUID ? '0' : uuid}`);
 }
 
 /** uuid_show(): the first tagged range's uuid, else the null UUID ("0" under v10-uuid-show). */
@@ -344,44 +507,222 @@ export function uuid_show(ctx: HostCtx, dev: Handle): string {
 }
 
 /**
- * size_store(): DC devices accept only 0 — non-zero → EOPNOTSUPP; 0 while a driver is bound →
- * EBUSY (upstream dev_dax_resize); 0 trims every range and drops use_cnt.
+ * alloc_is_aligned(): IS_ALIGNED(size, max(dev_dax->align, memremap_compat_align())). A DC
+ * device's align is the region's (PMD_SIZE, set at __devm_create_dev_dax); the generic
+ * memremap_compat_align() is PAGE_SIZE, so PMD_SIZE decides.
  */
-export function size_store(ctx: HostCtx, dev: Handle, size: number): void {
-  const h = ctx.host;
-  const region = h.daxDevs.get(dev, 'region');
-  if (regionIsDynamic(ctx, region) && size !== 0) throw new CxlError('EOPNOTSUPP', 'DC dax devices cannot be resized (only 0)');
-  withWrite(h.daxRegionRwsem, () => withWrite(h.daxDevRwsem, () => {
-    if (h.daxDevs.get(dev, 'enabled')) throw new CxlError('EBUSY', 'device is enabled (a driver is bound)');
-    trimAll(ctx, dev);
-  }));
+export function alloc_is_aligned(ctx: HostCtx, dev: Handle, size: number): boolean {
+  const align = Math.max(ctx.host.regions.get(ctx.host.daxDevs.get(dev, 'region'), 'daxAlign'), 4096);
+  return size % align === 0;
 }
 
-/** delete_store(): EBUSY if enabled or non-zero size; the seed (id 0) is never deleted. */
-export function delete_store(ctx: HostCtx, dev: Handle): void {
+/**
+ * size_store() → dev_dax_resize() in v11's order (patch 25, "Reject resize on DC dax devices and
+ * enforce 0-size creation"): kstrtoull (-EINVAL); misaligned → -EINVAL, before any lock; under
+ * dax_region_rwsem(W) the region driver unbound → -ENXIO; under dax_dev_rwsem(W) a driver bound
+ * → -EBUSY; the current size → success; any other non-zero size on a DC region → -EOPNOTSUPP;
+ * 0 shrinks: every range trimmed, each resource's use_cnt dropped.
+ */
+export function size_store(ctx: HostCtx, dev: Handle, buf: string | number): void {
+  const h = ctx.host;
+  const val = typeof buf === 'number' ? buf : kstrtoull(buf);
+  if (val === null || !Number.isSafeInteger(val) || val < 0) throw new CxlError('EINVAL', `size: cannot parse ${JSON.stringify(buf)}`);
+  if (!alloc_is_aligned(ctx, dev, val)) throw new CxlError('EINVAL', `size ${val} misaligned (align ${h.regions.get(h.daxDevs.get(dev, 'region'), 'daxAlign')})`);
+  const region = h.daxDevs.get(dev, 'region');
+  const rc = withWrite(h.daxRegionRwsem, () => {
+    if (!h.regions.load(region, 'driverBound')) return ENXIO;
+    return withWrite(h.daxDevRwsem, () => {
+      if (h.daxDevs.get(dev, 'enabled')) return EBUSY;
+      const cur = dev_dax_size(ctx, dev);
+      if (val === cur) return 0;
+      if (val !== 0 && regionIsDynamic(ctx, region)) return -ERRNO_CODE.EOPNOTSUPP!;
+      // val < cur and val == 0 here (DC): dev_dax_shrink trims every range
+      trimAll(ctx, dev);
+      return 0;
+    });
+  });
+  if (rc === ENXIO) throw new CxlError('ENXIO', 'size: the dax region driver is not bound');
+  if (rc === EBUSY) throw new CxlError('EBUSY', 'size: the device is enabled (a driver is bound)');
+  if (rc < 0) throw new CxlError('EOPNOTSUPP', 'size: DC dax devices cannot be resized (only to 0)');
+}
+
+/** kstrtoint(buf, 0): kstrtoull's syntax with an optional '-' and the int range. */
+function kstrtoint(buf: string): number | null {
+  const t = buf.endsWith('\n') ? buf.slice(0, -1) : buf;
+  const neg = t.startsWith('-');
+  const v = kstrtoull(neg ? t.slice(1) : t);
+  if (v === null) return null;
+  const n = neg ? -v : v;
+  return n >= -(2 ** 31) && n < 2 ** 31 ? n : null;
+}
+
+/**
+ * create_store() (drivers/dax/bus.c): kstrtoint; anything but 1 → -EINVAL; under
+ * dax_region_rwsem(W): available_size 0 → -ENOSPC; else a new 0-size device, recorded as the
+ * region's seed only when no seed is set. The attribute lives in the dax_region sysfs group,
+ * which exists only while the cxl_dax_region driver holds a dax_region (alloc_dax_region in the
+ * probe, removed at unbind) — without it there is nothing to write to: -ENXIO here. A number
+ * argument is written as its decimal text (compatibility with callers that passed a size).
+ */
+export function create_store(ctx: HostCtx, region: Handle, buf: string | number = '1'): Handle {
+  const h = ctx.host;
+  if (!h.regions.load(region, 'daxRegion')) throw new CxlError('ENXIO', 'no dax_region (the cxl_dax_region driver is not bound): no create attribute');
+  const val = kstrtoint(String(buf));
+  if (val === null) throw new CxlError('EINVAL', `create: cannot parse ${JSON.stringify(String(buf))}`);
+  if (val !== 1) throw new CxlError('EINVAL', `create: only "1" is accepted (got ${val})`);
+  const d = withWrite(h.daxRegionRwsem, () => {
+    if (available_size(ctx, region) === 0) return ENOSPC;
+    const dd = __devm_create_dev_dax(ctx, region);
+    if (dd < 0) return dd;
+    const seed = h.regions.get(region, 'seedDev');
+    if (seed === NO_HANDLE || !h.daxDevs.isLive(seed)) h.regions.set(region, 'seedDev', dd);
+    return dd;
+  });
+  if (d === ENOSPC) throw new CxlError('ENOSPC', 'create: the region has no available size');
+  if (d < 0) throw errnoError(-d, 'create');
+  return d;
+}
+
+/** seed_show(): the seed device's name under dax_region_rwsem (read), "" when none. */
+export function seed_show(ctx: HostCtx, region: Handle): string {
+  const h = ctx.host;
+  return withRead(h.daxRegionRwsem, () => {
+    const seed = h.regions.get(region, 'seedDev');
+    if (seed === NO_HANDLE || !h.daxDevs.isLive(seed)) return '';
+    return `dax${h.regions.get(region, 'id')}.${h.daxDevs.get(seed, 'id')}`;
+  });
+}
+
+/** The live dax device of `region` named `name` (device_find_child_by_name), or NO_HANDLE. */
+export function dax_dev_by_name(ctx: HostCtx, region: Handle, name: string): Handle {
+  const h = ctx.host;
+  const rid = h.regions.get(region, 'id');
+  for (const d of daxDevsOf(ctx, region)) {
+    try {
+      if (sysfs_streq(name, `dax${rid}.${h.daxDevs.get(d, 'id')}`)) return d;
+    } catch (e) {
+      if (!(e instanceof StaleHandleError)) throw e;
+    }
+  }
+  return NO_HANDLE;
+}
+
+/**
+ * unregister_dev_dax() (the devm action, run by delete_store's devm_release_action or at region
+ * teardown): under dax_region_rwsem(W) kill the device, device_del it — which unbinds a driver
+ * under device_lock(dev_dax) — free its ranges and drop the device.
+ */
+export function unregister_dev_dax(ctx: HostCtx, dev: Handle): void {
   const h = ctx.host;
   withWrite(h.daxRegionRwsem, () => {
-    if (h.daxDevs.get(dev, 'enabled') || h.daxDevs.get(dev, 'size') !== 0) throw new CxlError('EBUSY', 'device is enabled or has size');
-    if (h.daxDevs.get(dev, 'id') === 0) throw new CxlError('EBUSY', 'the seed device is never deleted');
+    withLock(h.daxDevLockFor(dev), () => { h.daxDevs.set(dev, 'enabled', 0); });
+    trimAll(ctx, dev);
     h.daxDevs.free(dev);
   });
 }
 
-/** Create a device with an initial size: DC regions require 0 (EINVAL otherwise). */
-export function create_store(ctx: HostCtx, region: Handle, size: number): Handle {
+/**
+ * delete_store() (drivers/dax/bus.c): device_find_child_by_name (-ENXIO); device_lock(cxlr_dax) →
+ * device_lock(dev_dax) → dax_dev_rwsem(W): a driver bound or non-zero size → -EBUSY; id 0 is
+ * never deleted (-EBUSY); else the id goes back to the ida (__free_dev_dax_id) and seed is cleared
+ * if it was this device; the locks drop to device_lock(cxlr_dax) alone, under which
+ * unregister_dev_dax takes dax_region_rwsem(W).
+ */
+export function delete_store(ctx: HostCtx, region: Handle, name: string): void {
   const h = ctx.host;
-  if (regionIsDynamic(ctx, region) && size !== 0) throw new CxlError('EINVAL', 'DC DAX region devices must be created initially with 0 size');
-  return withWrite(h.daxRegionRwsem, () => {
-    if (!h.regions.load(region, 'driverBound')) throw new CxlError('ENXIO', 'the cxl_dax_region driver is not bound');
-    return devm_create_dev_dax(ctx, region);
+  // device_find_child_by_name walks the klist: no dax lock
+  const victim = dax_dev_by_name(ctx, region, name);
+  if (victim === NO_HANDLE) throw new CxlError('ENXIO', `delete: no device ${JSON.stringify(name)}`);
+  const rc = withLock(h.regionLockFor(region), () => {
+    const r = withLock(h.daxDevLockFor(victim), () => withWrite(h.daxDevRwsem, () => {
+      if (!h.daxDevs.isLive(victim)) return ENXIO; // lost a race with another delete
+      if (h.daxDevs.get(victim, 'enabled') || dev_dax_size(ctx, victim) !== 0) return EBUSY;
+      if (h.daxDevs.get(victim, 'id') === 0) return EBUSY; // device-id-0 is always preserved
+      if (h.daxDevs.get(victim, 'idValid') !== 1) return 1; // another delete invalidated it: nothing to do
+      h.daxDevs.set(victim, 'idValid', 0);
+      if (h.regions.get(region, 'seedDev') === victim) h.regions.set(region, 'seedDev', NO_HANDLE);
+      return 0;
+    }));
+    noisePoint(NOISE_SITE.generic); // the id is free while the device is still registered
+    if (r === 0) unregister_dev_dax(ctx, victim);
+    return r === 1 ? 0 : r;
   });
+  if (rc === EBUSY) throw new CxlError('EBUSY', `delete ${name}: the device is enabled, has size, or is device-id 0`);
+  if (rc < 0) throw errnoError(-rc, `delete ${name}`);
 }
 
-export function enable_dev_dax(ctx: HostCtx, dev: Handle, on: boolean): void {
-  withWrite(ctx.host.daxDevRwsem, () => {
-    if (on && ctx.host.daxDevs.get(dev, 'size') === 0) throw new CxlError('ENXIO', 'cannot enable a device of size 0');
-    ctx.host.daxDevs.set(dev, 'enabled', on ? 1 : 0);
-  });
+// ------------------------------------------------------------------------------ daxctl
+
+/** libuuid's uuid_parse (daxctl parses --uuid before it touches sysfs): exactly 36 characters. */
+function libuuid_parse(s: string): string | null {
+  return s.length === 36 ? uuid_parse(s) : null;
+}
+
+/**
+ * `daxctl create-device [--uuid U]` — ndctl daxctl/device.c do_create() with the DCD series'
+ * --uuid option, and libdaxctl's sysfs writes:
+ *  - --uuid is parsed first ("0" = untagged; libuuid parse failure → EINVAL, nothing written);
+ *  - write "1" to the region's `create`; ANY failure → ENOSPC (do_create maps it so);
+ *  - read `seed`; empty, or no such device any more → ENOSPC;
+ *  - with --uuid: write the uuid to the seed's `uuid` ("0\n" for null, else uuid_unparse);
+ *    without: available_size (0 → ENOSPC), then write it to the seed's `size`;
+ *  - enable (bind device_dax). Nothing is cleaned up on failure: a failed claim leaves the 0-size
+ *    seed behind, still the seed; a claimed but not enabled device stays the seed.
+ * Another daxctl may run the same steps at once: both can read the same seed, and the second
+ * uuid write then fails -EBUSY (or its create -ENOSPC once the first claimed everything).
+ */
+export function daxctl_create_device(ctx: HostCtx, region: Handle, uuid: string | null | undefined): Handle {
+  const h = ctx.host;
+  let want: string | undefined;
+  if (uuid !== undefined) {
+    if (uuid === null || uuid === '0') want = '0\n';
+    else {
+      const u = libuuid_parse(uuid);
+      if (u === null) throw new CxlError('EINVAL', `failed to parse uuid '${uuid}'`);
+      want = u === NULL_UUID ? '0\n' : u;
+    }
+  }
+  // daxctl lists regions by their dax_region attributes: none while the driver is unbound
+  if (!h.regions.load(region, 'daxRegion')) throw new CxlError('ENXIO', `region${h.regions.get(region, 'id')}: no dax region (the cxl_dax_region driver is not bound)`);
+  try {
+    create_store(ctx, region, '1');
+  } catch (e) {
+    if (e instanceof CxlError) throw new CxlError('ENOSPC', `daxctl_region_create_dev failed (${e.errno})`);
+    throw e;
+  }
+  noisePoint(NOISE_SITE.generic); // each step is its own syscall: other writers run between them
+  const seedName = seed_show(ctx, region);
+  const dev = seedName === '' ? NO_HANDLE : withRead(h.daxRegionRwsem, () => dax_dev_by_name(ctx, region, seedName));
+  if (dev === NO_HANDLE) throw new CxlError('ENOSPC', `no seed device to configure (seed "${seedName}")`);
+  noisePoint(NOISE_SITE.generic);
+  try {
+    if (want !== undefined) uuid_store(ctx, dev, want);
+    else {
+      const avail = withRead(h.daxRegionRwsem, () => available_size(ctx, region));
+      if (avail <= 0) throw new CxlError('ENOSPC', 'no available size');
+      size_store(ctx, dev, String(avail));
+    }
+    noisePoint(NOISE_SITE.generic);
+    dax_bind(ctx, dev);
+  } catch (e) {
+    // the seed was deleted under us: its sysfs files are gone
+    if (e instanceof StaleHandleError) throw new CxlError('ENOENT', `${seedName}: the device went away`);
+    throw e;
+  }
+  return dev;
+}
+
+/**
+ * `daxctl destroy-device --force`: disable (unbind), write 0 to `size`, write the name to the
+ * region's `delete` (dev_destroy in daxctl/device.c).
+ */
+export function daxctl_destroy_device(ctx: HostCtx, dev: Handle): void {
+  const h = ctx.host;
+  const region = h.daxDevs.get(dev, 'region');
+  const name = `dax${h.regions.get(region, 'id')}.${h.daxDevs.get(dev, 'id')}`;
+  dax_unbind(ctx, dev);
+  size_store(ctx, dev, '0');
+  delete_store(ctx, region, name);
 }
 
 export function errnoError(code: number, what: string): CxlError {

@@ -88,10 +88,8 @@ export function cxl_dax_region_probe(ctx: HostCtx, region: Handle): number {
     const rc = cxl_dax_region_notify(ctx, region, 'add', g);
     if (rc) ctx.dmesg('warn', `region${h.regions.get(region, 'id')}`, `surfacing tracked group failed: ${rc}`);
   }
-  withWrite(h.daxRegionRwsem, () => {
-    const seed = h.regions.get(region, 'seedDev');
-    if (seed === NO_HANDLE || !h.daxDevs.isLive(seed)) h.regions.set(region, 'seedDev', devm_create_dev_dax(ctx, region));
-  });
+  // the probe's 0-size device (dax0.0): not dax_region->seed — only create_store sets that
+  devm_create_dev_dax(ctx, region);
   h.regions.store(region, 'probeState', 2);
   return 0;
 }

@@ -189,8 +189,11 @@ export const DAX_RES_SCHEMA = {
 /** struct dev_dax. */
 export const DAX_DEV_SCHEMA = {
   region: 'i32',
-  /** Y of daxX.Y */
+  /** Y of daxX.Y: the device's name, fixed at device_add */
   id: 'i32',
+  /** the region's ida still holds `id` (dev_dax->id >= 0); delete_store's __free_dev_dax_id
+   *  clears it before the device is unregistered (drivers/dax/bus.c) [dax_dev_rwsem] */
+  idValid: 'i32',
   size: 'f64',
   /** a driver (device_dax) is bound: enabled */
   enabled: 'i32',
@@ -241,6 +244,8 @@ export const G_NEXT_HPA_256M = 7;
 export const G_INFLIGHT = 8;
 /** logical response id counter */
 export const G_RESPONSE_SEQ = 9;
+/** first lock id of the device_lock(dev_dax) block, one per daxDevs table slot (contiguous) */
+export const G_DAX_DEV_LOCK_BASE = 12;
 /** device_lock(cxlr_dax) lock ids, one per region table slot (locks are never freed, so a
  *  region record reuses its slot's lock) */
 export const G_REGION_LOCKS = 16;
@@ -312,6 +317,12 @@ export class HostState {
     globals[G_NR_MEMDEVS] = nrMemdevs;
     globals[G_NEXT_HPA_256M] = 16; // regions start at HPA 4 GiB in the model address space
     for (let i = 0; i < CAPACITY.regions; i++) globals[G_REGION_LOCKS + i] = sys.allocLock(lockClassId('device_lock(cxlr_dax)'), 'mutex');
+    // device_lock(dev_dax): one per dax device table slot, allocated as one contiguous block
+    for (let i = 0; i < CAPACITY.daxDevs; i++) {
+      const id = sys.allocLock(lockClassId('device_lock(dev_dax)'), 'mutex');
+      if (i === 0) globals[G_DAX_DEV_LOCK_BASE] = id;
+      else if (id !== globals[G_DAX_DEV_LOCK_BASE]! + i) throw new Error('device_lock(dev_dax) block is not contiguous');
+    }
     const st = new HostState({ tables, globals: globals.buffer as SharedArrayBuffer });
     for (let i = 0; i < nrMemdevs; i++) {
       const m = st.memdevs.alloc();
@@ -361,6 +372,11 @@ export class HostState {
   /** device_lock(cxlr_dax) of a region record's slot */
   regionLockFor(r: number): number {
     return this.globals[G_REGION_LOCKS + this.regions.indexOf(r)]!;
+  }
+
+  /** device_lock(&dev_dax->dev) of a dax device record's slot */
+  daxDevLockFor(d: number): number {
+    return this.globals[G_DAX_DEV_LOCK_BASE]! + this.daxDevs.indexOf(d);
   }
 
   /** An operation (sysfs store, probe, teardown, handler) starts / ends — for wait-idle. */

@@ -24,7 +24,7 @@ import { cxl_memdev_probe_dc } from '../cxl/memdev.js';
 import { cxl_dc_add_timeout, cxl_extent_get, cxl_extent_put } from '../cxl/extent.js';
 import { cxl_create_dc_region, cxl_destroy_region } from '../cxl/region.js';
 import { cxl_dax_region_probe, cxl_dax_region_remove } from '../dax/cxl.js';
-import { available_size, create_store, daxDevsOf, delete_store, enable_dev_dax, size_store, uuid_store } from '../dax/bus.js';
+import { dax_dev_by_name, daxctl_create_device, daxctl_destroy_device, enable_dev_dax, size_store } from '../dax/bus.js';
 import { dax_access } from '../dax/memory.js';
 import { ERRNO_NAME, type DaxBusApi, type EventThreadApi, type OpResult, type SharedHandles, type UserApi, type WorkqueueApi } from '../protocol.js';
 import type { SystemShm } from '../shm/system.js';
@@ -237,13 +237,13 @@ export function startDaxBus(init: SharedHandles, sys: SystemShm): DaxBusApi {
 export function startUser(init: SharedHandles & { user: number }, sys: SystemShm): UserApi {
   const ctx = new HostCtx(init, sys);
   const h = ctx.host;
-  // the sysfs lookup of daxX.Y: under dax_region_rwsem (read), since another user may be
-  // deleting its own device concurrently (a table walk would meet the freed record)
-  const dev = (regionId: number, devId: number): Handle => withRead(h.daxRegionRwsem, () => {
-    const r = regionOrThrow(ctx, regionId);
-    for (const d of daxDevsOf(ctx, r)) if (h.daxDevs.get(d, 'id') === devId) return d;
-    throw new CxlError('ENODEV', `no dax${regionId}.${devId}`);
-  });
+  // the sysfs lookup of daxX.Y: a walk of the bus's device list, no dax lock (another user may be
+  // deleting its own device concurrently: the walk skips a record freed under it)
+  const dev = (regionId: number, devId: number): Handle => {
+    const d = dax_dev_by_name(ctx, regionOrThrow(ctx, regionId), `dax${regionId}.${devId}`);
+    if (d === NO_HANDLE) throw new CxlError('ENODEV', `no dax${regionId}.${devId}`);
+    return d;
+  };
   /** extent references this user holds (open extentX.Y attributes), by the plan's name */
   const held = new Map<string, Handle>();
   return {
@@ -258,37 +258,14 @@ export function startUser(init: SharedHandles & { user: number }, sys: SystemShm
       withLock(h.regionLockFor(r), () => { if (h.regions.load(r, 'driverBound')) cxl_dax_region_remove(ctx, r); });
       cxl_destroy_region(ctx, r);
     }),
+    // daxctl create-device [--uuid]: the user-space sequence lives beside the stores it writes
+    // (src/dax/bus.ts daxctl_create_device, after ndctl daxctl/device.c do_create)
     createDaxDevice: async (regionId, uuid) => op(ctx, () => {
-      const r = regionOrThrow(ctx, regionId);
-      if (uuid === undefined) {
-        // plain `daxctl create-device`: no space → ENOSPC; otherwise the size store refuses
-        const avail = (): number => withRead(h.daxRegionRwsem, () => available_size(ctx, r)); // read as sysfs does, under the rwsem
-        if (avail() === 0) throw new CxlError('ENOSPC', `region${regionId}: no available size`);
-        const d = create_store(ctx, r, 0);
-        try {
-          size_store(ctx, d, avail());
-        } finally {
-          delete_store(ctx, d);
-        }
-        throw new CxlError('EOPNOTSUPP', 'unreachable: a DC device accepted a size');
-      }
-      const d = create_store(ctx, r, 0);
-      try {
-        uuid_store(ctx, d, uuid === null ? '0' : uuid);
-        enable_dev_dax(ctx, d, true);
-      } catch (e) {
-        try { delete_store(ctx, d); } catch { /* daxctl's best-effort cleanup */ }
-        throw e;
-      }
+      const d = daxctl_create_device(ctx, regionOrThrow(ctx, regionId), uuid);
       const id = h.daxDevs.get(d, 'id');
       return { devId: id, name: `dax${regionId}.${id}` };
     }),
-    destroyDaxDevice: async (regionId, devId) => op(ctx, () => {
-      const d = dev(regionId, devId);
-      enable_dev_dax(ctx, d, false);
-      size_store(ctx, d, 0);
-      delete_store(ctx, d);
-    }),
+    destroyDaxDevice: async (regionId, devId) => op(ctx, () => daxctl_destroy_device(ctx, dev(regionId, devId))),
     disableDaxDevice: async (regionId, devId) => op(ctx, () => enable_dev_dax(ctx, dev(regionId, devId), false)),
     enableDaxDevice: async (regionId, devId) => op(ctx, () => enable_dev_dax(ctx, dev(regionId, devId), true)),
     reconfigureDaxDevice: async (regionId, devId, size) => op(ctx, () => size_store(ctx, dev(regionId, devId), size)),

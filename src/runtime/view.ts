@@ -9,8 +9,9 @@ import { ERRNO_NAME } from '../protocol.js';
 import { NULL_UUID, opcodeName, rcName } from '../wire/cxl.js';
 import type { ExtentView as DeviceExtentViewRaw, EventLogView, PendingGroupView } from '../device/types.js';
 import type { MemdevSpec } from '../scenario/types.js';
-import type { DaxDeviceView, DcEventTraceEntry, MailboxTraceEntry, MemdevView, RegionView, SystemState } from '../state.js';
+import type { DaxDeviceView, DaxListDeviceView, DcEventTraceEntry, MailboxTraceEntry, MemdevView, RegionView, SystemState } from '../state.js';
 import { available_size, daxDevsOf, rangesOf, uuid_show } from '../dax/bus.js';
+import { NO_HANDLE } from '../shm/table.js';
 
 export interface DeviceSnapshot {
   accepted: DeviceExtentViewRaw[];
@@ -102,19 +103,28 @@ export function snapshotState(ctx: HostCtx, specs: MemdevSpec[], devices: Device
       .sort((a, b) => X.get(a, 'id') - X.get(b, 'id'))
       .map((e) => ({ offset: X.get(e, 'hpaOffset'), length: X.get(e, 'length'), uuid: X.getUuid(e, 'uuid'), name: `extent${id}.${X.get(e, 'id')}`, seq: X.get(e, 'seq') }));
     const devs = daxDevsOf(ctx, r);
+    const seedDev = R.get(r, 'seedDev');
+    const seed = seedDev !== NO_HANDLE && h.daxDevs.isLive(seedDev) ? `dax${id}.${h.daxDevs.get(seedDev, 'id')}` : '';
+    const listed: DaxListDeviceView[] = [];
     for (const dv of devs) {
       const dname = `dax${id}.${h.daxDevs.get(dv, 'id')}`;
+      const size = h.daxDevs.get(dv, 'size');
+      const enabled = h.daxDevs.get(dv, 'enabled') === 1;
+      const uuid = uuid_show(ctx, dv);
+      const align = R.get(r, 'daxAlign');
       daxDevices[dname] = {
-        name: dname, region: name, size: h.daxDevs.get(dv, 'size'), uuid: uuid_show(ctx, dv),
+        name: dname, region: name, size, uuid,
         ranges: rangesOf(ctx, dv).map((g) => ({ offset: h.daxRanges.get(g, 'start'), length: h.daxRanges.get(g, 'length') })),
-        enabled: h.daxDevs.get(dv, 'enabled') === 1,
+        enabled, align, seed: dname === seed,
       };
+      // daxctl list -D -i (util_daxctl_dev_to_json): "state": "disabled" only when unbound
+      listed.push({ name: dname, chardev: dname, size, align, mode: 'devdax', ...(enabled ? {} : { state: 'disabled' as const }), uuid });
     }
     regions[name] = {
       name, memdev: specs[memdev]?.name ?? `mem${memdev}`, mode: 'dynamic_ram_1', size: R.get(r, 'size'),
       hpaStart: R.get(r, 'hpaStart'), dpaOffset: R.get(r, 'edDpaStart') - partBase, extents,
       availableSize: R.load(r, 'daxRegion') ? available_size(ctx, r) : 0,
-      daxDevices: devs.map((dv) => `dax${id}.${h.daxDevs.get(dv, 'id')}`),
+      daxDevices: listed, seed,
       driverBound: R.load(r, 'driverBound') === 1, extentsScanned: R.load(r, 'extentsScanned') === 1,
     };
   }
