@@ -169,6 +169,15 @@ export interface DeviceConfig {
   preAccepted: PreAcceptedConfig[];
   /** DC event log depth. Defaults: qemu 8 (R8), cxl-test / hostile 15 (mock 12: 17 slots, index 0 unused, full one before wrap) */
   eventLogCapacity?: number;
+  /**
+   * Event record handle numbering: 'u16' (1..0xFFFF, QEMU's `next_handle`) or 'mock-slots' (the
+   * mock's slot index, 1..capacity+1, mem.c `event_inc_handle`). Default 'u16' for every
+   * personality: the stress checkers order records by handle (stress/checkers/common.ts
+   * `HandleUnwrapper` assumes a u16 space), and the v11 host only echoes handles back in order, so
+   * the values are not host-visible behaviour. The mock's capacity rule (15 of 17 slots) applies
+   * either way (docs/decisions-device.md).
+   */
+  eventLogHandles?: 'u16' | 'mock-slots';
   /** extents the device can track (accepted + pending). Default 512 (QEMU); enforced by qemu only */
   maxExtents?: number;
   /**
@@ -204,6 +213,7 @@ export interface DeviceConfig {
 /** A config with every default filled in and validated. */
 export interface ResolvedDeviceConfig extends DeviceConfig {
   eventLogCapacity: number;
+  eventLogHandles: 'u16' | 'mock-slots';
   maxExtents: number;
   eventLogFull: 'drop' | 'hold';
   syncDrain: boolean;
@@ -283,6 +293,8 @@ export function resolveDeviceConfig(c: DeviceConfig): ConfigResult {
   const isQemu = isQemuPersonality(c.personality);
   const eventLogCapacity = c.eventLogCapacity ?? (isQemu ? QEMU_EVENT_LOG_CAPACITY : MOCK_EVENT_LOG_CAPACITY);
   if (!Number.isInteger(eventLogCapacity) || eventLogCapacity < 1 || eventLogCapacity > 4096) return err('eventLogCapacity', 'must be an integer in [1, 4096]');
+  const eventLogHandles = c.eventLogHandles ?? 'u16';
+  if (eventLogHandles !== 'u16' && eventLogHandles !== 'mock-slots') return err('eventLogHandles', "must be 'u16' or 'mock-slots'");
   const maxExtents = c.maxExtents ?? QEMU_NUM_EXTENTS_SUPPORTED;
   if (!Number.isInteger(maxExtents) || maxExtents < 1 || maxExtents > 0xffffffff) return err('maxExtents', 'must be a positive integer');
   const eventLogFull = c.eventLogFull ?? (c.personality === 'hostile' ? 'hold' : 'drop');
@@ -326,6 +338,7 @@ export function resolveDeviceConfig(c: DeviceConfig): ConfigResult {
       partitions: c.partitions.map((p) => ({ ...p })),
       preAccepted: pre,
       eventLogCapacity,
+      eventLogHandles,
       maxExtents,
       eventLogFull,
       syncDrain,

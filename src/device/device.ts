@@ -162,8 +162,9 @@ export class DcdDevice {
     this.config = r.value;
     this.name = r.value.name;
     const qemu = isQemuPersonality(r.value.personality);
-    // QEMU: u16 handles skipping 0; mock: the slot index of a capacity + 2 slot ring (event-log.ts)
-    this.log = new EventLog(r.value.eventLogCapacity, qemu ? 0xffff : r.value.eventLogCapacity + 1);
+    // QEMU: u16 handles skipping 0; mock: the slot index of a capacity + 2 slot ring (event-log.ts),
+    // opt-in through eventLogHandles (config.ts)
+    this.log = new EventLog(r.value.eventLogCapacity, r.value.eventLogHandles === 'mock-slots' ? r.value.eventLogCapacity + 1 : 0xffff);
     this.extents = new ExtentStore(qemu ? 'insertion' : 'dpa', !qemu);
     this.mockCounter = opts.mockCounter ?? THREAD_MOCK_COUNTER;
     this.media = opts.media ?? Media.create(r.value.dcBase, r.value.dcBytes, r.value.mediaBlockSize);
