@@ -629,7 +629,7 @@ export class DcdDevice {
    * cxl_test `dc_inject_extent` / `dc_inject_shared_extent`: `<start>:<length>:<tag>:<more>[:<seq>]`
    * (mock 5). Numbers parse like kstrtoull base 0 (0x hex, leading-0 octal, decimal); tag "" or
    * "0" = null; seq ≤ 0xFFFF, default 0. `start` is relative to DC partition 0 unless
-   * `absolute: true` (DECISIONS.md).
+   * `absolute: true` (docs/decisions-device.md).
    */
   injectRaw(record: string, opts: { shared?: boolean; absolute?: boolean } = {}): FmResult<AddCapacityOk> {
     return this.guard('inject', () => {
