@@ -8,7 +8,8 @@
  *
  * Two faces:
  *  - the mailbox: `mbox(opcode, input, out)` is `cxl_mock_mbox_send`, one switch dispatching to
- *    `mock*` handlers (Get/Clear Event Records for the DC log — other logs are empty —, 4800h–4803h);
+ *    `mock*` handlers (Get/Clear Event Records for the DC log — other logs are empty —, Set Event
+ *    Interrupt Policy, 4800h–4803h);
  *    anything else is Unsupported. It never throws: a last-resort catch turns an exception into
  *    Internal Error and counts it;
  *  - the FM API (QMP `cxl-add/release-dynamic-capacity`, cxl_test's `dc_inject_extent` /
