@@ -74,7 +74,7 @@ t.test('usage errors name the bad flag or argument', async (t) => {
   usageError(t, ['run', 'a.json', '--knob', 'foo=1'], /--knob foo=1: unknown knob "foo"; known knobs: tag-lock, group-lock, parallel-event-handlers, v10-seq/);
   usageError(t, ['run', 'a.json', '--knob', 'tag-lock=maybe'], /--knob tag-lock=maybe: knob tag-lock: expected on or off, got "maybe" \(accepts on\|off\)/);
   usageError(t, ['run', 'a.json', '--knob', 'rcu=on', '--knob', 'rcu=off'], /--knob rcu given more than once/);
-  usageError(t, ['run', 'a.json', '--device', 'nope'], /--device expects one of qemu, cxl-test, hostile, got "nope"/);
+  usageError(t, ['run', 'a.json', '--device', 'nope'], /--device expects one of qemu, qemu-tag-rfc, cxl-test, hostile, got "nope"/);
   usageError(t, ['run', 'a.json', '--variant', 'v12'], /--variant expects one of v11, v10, post-v11, got "v12"/);
   usageError(t, ['run', 'a.json', '--clock', 'slow'], /--clock expects one of real, virtual, got "slow"/);
   usageError(t, ['stress', '--shard', '3/2'], /--shard expects i\/n with 1 ≤ i ≤ n \(e\.g\. 1\/4\), got "3\/2"/);

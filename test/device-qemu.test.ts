@@ -3,9 +3,10 @@
  * own worker (workers/device.ts); the FM API is called over comlink and the host side is played by
  * this thread through the register file (RegFile.submit + the wire codecs).
  *
- * Config: 256M static capacity, two DC regions of 512M with 2M blocks (QEMU num-dc-regions=2).
- * `U` is the upstream variant (no tag passthrough) with a small extent limit so the 512-extent
- * rules can be hit with a few extents.
+ * Config: 256M static capacity, two DC regions of 512M with 2M blocks (QEMU num-dc-regions=2),
+ * QEMU's 2,048-byte mailbox payload. `Q` is QEMU with the tagged-memory RFC (`qemu-tag-rfc`, the
+ * tree the v11 cover letter tested with); `U` is upstream (`qemu`) with a small extent limit so
+ * the 512-extent rules can be hit with a few extents.
  */
 import t from 'tap';
 import * as W from '../src/wire/cxl.js';
@@ -19,14 +20,14 @@ const TAG = '5be13bce-ae34-4a77-b6c3-16df975fcf1a';
 const TAG2 = '6be13bce-ae34-4a77-b6c3-16df975fcf1a';
 
 const Q: DeviceConfig = {
-  name: 'mem0', serial: 99, personality: 'qemu', seed: 'qemu-test', payloadSize: 4096, staticBytes: 256 * M,
+  name: 'mem0', serial: 99, personality: 'qemu-tag-rfc', seed: 'qemu-test', payloadSize: 2048, staticBytes: 256 * M,
   partitions: [
     { base: P0, decodeLength: 512 * M, length: 512 * M, blockSize: 2 * M, dsmadHandle: 0, sharable: false },
     { base: P1, decodeLength: 512 * M, length: 512 * M, blockSize: 2 * M, dsmadHandle: 1, sharable: false },
   ],
   preAccepted: [],
 };
-const U: DeviceConfig = { ...Q, qemu: { tagPassthrough: false }, maxExtents: 8 };
+const U: DeviceConfig = { ...Q, personality: 'qemu', maxExtents: 8 };
 
 const h = await startDevice(Q);
 t.teardown(() => h.close());
@@ -51,6 +52,8 @@ async function addAccept(extents: { offset: number; length: number }[], more: { 
   return ranges;
 }
 const rc = (n: number) => W.rcName(n);
+/** the v11 host's cxl_event_config_msgnums: Set Event Interrupt Policy with dcd_settings = MSI/MSI-X */
+const enableIrq = (): number => host.cmd(W.CXL_MBOX_OP.SET_EVENT_INTERRUPT_POLICY, new Uint8Array([0, 0, 0, 0, W.CXL_INT_MSI_MSIX])).rc;
 
 t.test('R1: only prescriptive selection; tag-based removal needs the tagged RFC; forced removal is refused', async (t) => {
   await reset();
@@ -116,9 +119,21 @@ t.test('R6: one command = one pending group, FIFO, total_extent_count grows; ups
   t.equal((await dev.pending())[0]?.extents[0]?.tag, null);
 });
 
-t.test('R7: one record per extent, More on all but the last, num_avail_extents, IRQ only on the 0->1 transition', async (t) => {
+t.test('R7: one record per extent, More on all but the last, num_avail_extents, IRQ only on the 0->1 transition once enabled', async (t) => {
   await reset();
-  const irq0 = h.rf.irqCount();
+  let irq0 = h.rf.irqCount();
+  t.ok((await add([ext(200 * M, 2 * M)])).ok);
+  t.equal(h.rf.irqCount() - irq0, 0, 'no IRQ before Set Event Interrupt Policy enabled the DC log (irq_enabled false at power-on)');
+  host.drain();
+  host.addResponse([]);
+  t.equal(rc(host.cmd(W.CXL_MBOX_OP.SET_EVENT_INTERRUPT_POLICY, new Uint8Array([0, 0, 0])).rc), 'INVALID_PAYLOAD_LENGTH', 'fewer than 4 bytes');
+  t.equal(rc(host.cmd(W.CXL_MBOX_OP.SET_EVENT_INTERRUPT_POLICY, new Uint8Array([1, 1, 1, 1])).rc), 'SUCCESS', '4 bytes: DCD settings absent, DC irq unchanged');
+  t.ok((await add([ext(204 * M, 2 * M)])).ok);
+  t.equal(h.rf.irqCount() - irq0, 0, 'still none');
+  host.drain();
+  host.addResponse([]);
+  t.equal(rc(enableIrq()), 'SUCCESS');
+  irq0 = h.rf.irqCount();
   t.ok((await add([ext(0, 2 * M), ext(2 * M, 2 * M), ext(4 * M, 2 * M)])).ok);
   t.equal(h.rf.irqCount() - irq0, 1, 'one IRQ for three records into an empty log');
   t.equal(h.rf.eventStatus() & 0x10, 0x10, 'Event Status bit 4 set');
@@ -233,11 +248,11 @@ t.test('R16: accepted ranges are inserted and backed, the whole front group is d
   await add([ext(0, 8 * M), ext(16 * M, 8 * M)], { tag: TAG });
   const gen0 = await dev.generation();
   t.equal(rc(host.addResponse([{ dpa: P0, length: 8 * M }])), 'SUCCESS');
-  t.same((await dev.accepted()).map((e) => [e.dpa, e.length, e.tag]), [[P0, 8 * M, TAG]], 'tag passthrough (default)');
+  t.same((await dev.accepted()).map((e) => [e.dpa, e.length, e.tag]), [[P0, 8 * M, TAG]], 'tag passthrough (qemu-tag-rfc)');
   t.same(await dev.pending(), [], 'the unlisted extent was rejected with its group');
   t.ok(h.media.isBacked(P0, 8 * M));
   t.notOk(h.media.isBacked(P0 + 16 * M, 8 * M));
-  t.equal(await dev.generation(), gen0 + 1);
+  t.equal(await dev.generation(), gen0, 'ext_list_gen_seq is never written');
   t.equal(host.getExtentList().value?.extents[0]?.uuid, TAG);
   await reset(U);
   await add([ext(0, 8 * M)], { tag: TAG });
@@ -247,18 +262,34 @@ t.test('R16: accepted ranges are inserted and backed, the whole front group is d
   t.equal(a?.seq, 0);
 });
 
-t.test('R17: a response with no pending group fails cleanly (Invalid PA, or Invalid Input for 0 entries)', async (t) => {
+t.test('R17: no pending group: a non-empty response is Invalid PA; a 0-entry one is a device fault (QEMU dereferences NULL)', async (t) => {
   await reset();
-  t.equal(rc(host.addResponse([{ dpa: P0, length: 2 * M }])), 'INVALID_PA');
-  t.equal(rc(host.addResponse([])), 'INVALID_INPUT');
-  t.equal((await dev.counters()).internalErrors, 0);
+  t.equal(rc(host.addResponse([{ dpa: P0, length: 2 * M }])), 'INVALID_PA', 'cxl_extents_contains_dpa_range(NULL) is false');
+  t.equal((await dev.counters()).faults, 0);
+  t.equal(rc(host.addResponse([])), 'INTERNAL_ERROR', 'cxl_extent_group_list_delete_front on an empty list: not a silent success');
+  t.equal((await dev.counters()).faults, 1, 'counted as a device fault');
+  t.equal((await dev.counters()).internalErrors, 0, 'not a model exception');
 });
 
-t.test('R18: with tagged backends a tagged pending extent must be accepted exactly', async (t) => {
+t.test('zero-length response entries: Add DC Response → Invalid PA (an empty Range is never contained); Release DC → success, nothing released', async (t) => {
+  await reset();
+  await addAccept([ext(0, 8 * M)]);
+  await add([ext(16 * M, 4 * M)]);
+  host.drain();
+  t.equal(rc(host.addResponse([{ dpa: P0 + 16 * M, length: 0 }])), 'INVALID_PA', 'passes the malformed-list check, fails the dry run');
+  t.equal((await dev.pending()).length, 1, 'all-or-nothing: the group is still pending');
+  t.equal(rc(host.release([{ dpa: P0, length: 0 }])), 'SUCCESS', 'zero bits are all backed; the split loop never runs');
+  t.same((await dev.accepted()).map((e) => [e.offset, e.length]), [[0, 8 * M]], 'nothing released');
+});
+
+t.test('R18: with tagged backends (the RFC) a tagged pending extent must be accepted exactly; upstream accepts a sub-range', async (t) => {
   await reset();
   await add([ext(0, 8 * M)], { tag: TAG });
   t.equal(rc(host.addResponse([{ dpa: P0, length: 4 * M }])), 'INVALID_PA', 'sub-range of a tagged extent');
   t.equal(rc(host.addResponse([{ dpa: P0, length: 8 * M }])), 'SUCCESS', 'exact match');
+  await reset(U);
+  await add([ext(0, 8 * M)], { tag: TAG });
+  t.equal(rc(host.addResponse([{ dpa: P0 + 2 * M, length: 4 * M }])), 'SUCCESS', 'upstream: any contained sub-range of any offer');
 });
 
 t.test('R19: Release DC: short payload is Invalid Payload Length, 0 entries is Invalid Input', async (t) => {
@@ -282,9 +313,10 @@ t.test('R21: release must be fully backed; sub-ranges split, spans cross extents
   await reset();
   await addAccept([ext(0, 8 * M), ext(8 * M, 8 * M)]);
   t.equal(rc(host.release([{ dpa: P0 + 2 * M, length: 2 * M }])), 'SUCCESS', 'sub-range');
-  t.same((await dev.accepted()).map((e) => [e.offset / M, e.length / M]), [[0, 2], [4, 4], [8, 8]], 'head and tail remainders');
+  t.same((await dev.accepted()).map((e) => [e.offset / M, e.length / M]), [[8, 8], [0, 2], [4, 4]], 'head and tail remainders appended at the tail (QTAILQ order)');
   t.equal(rc(host.release([{ dpa: P0 + 6 * M, length: 4 * M }])), 'SUCCESS', 'span across two adjacent extents');
   t.same((await dev.accepted()).map((e) => [e.offset / M, e.length / M]), [[0, 2], [4, 2], [10, 6]]);
+  t.same(host.getExtentList().value?.extents.map((e) => (Number(e.startDpa) - P0) / M), [0, 4, 10], 'Get DC Extent List walks the same order');
   t.equal(rc(host.release([{ dpa: P0 + 2 * M, length: 2 * M }])), 'INVALID_PA', 'double release');
   t.equal(rc(host.release([{ dpa: P0, length: 2 * M }, { dpa: P0 + 2 * M, length: 2 * M }])), 'INVALID_PA', 'second range not backed');
   t.equal((await dev.accepted())[0]?.offset, 0, 'all-or-nothing: the first range was not released');
@@ -302,7 +334,7 @@ t.test('R22: a successful release replaces the list, unbacks the blocks, and nee
   t.equal(rc(host.release([{ dpa: P0, length: 8 * M }])), 'SUCCESS', 'host-initiated, no FM release asked for it');
   t.same(await dev.accepted(), []);
   t.notOk(h.media.isBacked(P0, 2 * M));
-  t.equal(await dev.generation(), gen + 1);
+  t.equal(await dev.generation(), gen, 'generation never written (0)');
   t.equal(host.getExtentList().value?.totalExtentCount, 0);
 });
 
@@ -319,18 +351,44 @@ t.test('R23: Get DC Config: start_rid >= num_regions is Invalid Input; regions a
   t.equal(host.getConfig(1, 0).value?.partitionsReturned, 1);
 });
 
-t.test('R24: Get DC Extent List: accepted only, total and generation; start > accepted is Invalid Input', async (t) => {
+t.test('R24: Get DC Extent List: count includes pending (extra entries zeroed), total = accepted, generation 0, pages of 50', async (t) => {
   await reset();
-  const g0 = host.getExtentList().value?.generationNum ?? -1;
   await addAccept([ext(0, 2 * M), ext(4 * M, 2 * M), ext(8 * M, 2 * M)]);
-  await add([ext(64 * M, 2 * M)]); // pending, not listed
+  await add([ext(64 * M, 2 * M), ext(68 * M, 2 * M)]); // pending
   const all = host.getExtentList().value;
-  t.equal(all?.totalExtentCount, 3);
-  t.equal(all?.returnedExtentCount, 3);
-  t.equal(all?.generationNum, g0 + 3, 'generation bumped per accepted extent');
+  t.equal(all?.totalExtentCount, 3, 'total_extents = nr_extents_accepted');
+  t.equal(all?.returnedExtentCount, 5, 'count = min(extent_cnt, total_extent_count - start): the 2 pending count');
+  t.same(all?.extents.map((e) => [Number(e.startDpa) ? Number(e.startDpa) - P0 : 0, Number(e.length)]), [[0, 2 * M], [4 * M, 2 * M], [8 * M, 2 * M], [0, 0], [0, 0]], 'the extra entries come back zeroed');
+  t.equal(all?.generationNum, 0, 'ext_list_gen_seq is never written');
   t.same(host.getExtentList(1, 1).value?.extents.map((e) => Number(e.startDpa)), [P0 + 4 * M]);
-  t.equal(host.getExtentList(3).value?.returnedExtentCount, 0, 'start == count is fine');
-  t.equal(rc(host.getExtentList(4).rc), 'INVALID_INPUT');
+  t.equal(host.getExtentList(3).value?.returnedExtentCount, 2, 'start == accepted is fine (and still counts the pending)');
+  t.equal(rc(host.getExtentList(4).rc), 'INVALID_INPUT', 'start > nr_extents_accepted');
+  t.equal(rc(host.cmd(W.CXL_MBOX_OP.GET_DC_EXTENT_LIST, new Uint8Array(9)).rc), 'INVALID_PAYLOAD_LENGTH', 'input not exactly 8 bytes');
+  t.equal(rc(host.cmd(W.CXL_MBOX_OP.GET_DC_CONFIG, new Uint8Array(3)).rc), 'INVALID_PAYLOAD_LENGTH', 'Get DC Config input not exactly 2 bytes');
+  t.equal(rc(host.cmd(W.CXL_MBOX_OP.GET_EVENT_RECORDS, new Uint8Array(2)).rc), 'INVALID_PAYLOAD_LENGTH', 'Get Event Records input not exactly 1 byte');
+  host.addResponse([]);
+  await reset();
+  for (let b = 0; b < 3; b++) await addAccept(Array.from({ length: 30 }, (_, i) => ext((b * 30 + i) * 2 * M, 2 * M)));
+  const page = host.getExtentList(0, 1000);
+  t.equal(page.value?.returnedExtentCount, 50, '(2048 - 16) / 40 = 50 per page');
+  t.equal(page.out.length, 16 + 50 * 40);
+});
+
+t.test('payload 2,048 bytes: 15 records per Get Event Records; MORE_RECORDS whenever the log is not empty', async (t) => {
+  await reset();
+  const g = host.getEvents();
+  t.equal(g.value?.flags ?? -1, 0, 'empty log: no MORE_RECORDS');
+  t.ok((await add([ext(0, 2 * M), ext(2 * M, 2 * M)])).ok);
+  const g1 = host.getEvents();
+  t.equal(g1.value?.recordCount, 2, 'both records returned');
+  t.ok((g1.value?.flags ?? 0) & W.GET_EVENT_FLAG_MORE_RECORDS, 'MORE_RECORDS although nothing remains beyond the batch (records are not consumed until cleared)');
+  t.equal(rc(host.clear([...g1.records.map((r) => r.hdr.handle), 99])), 'SUCCESS', 'extra handles beyond the log are ignored');
+  t.equal(rc(host.clear([5])), 'SUCCESS', 'an empty log clears nothing, successfully');
+  t.equal(rc(host.clear([1], { log: 2 })), 'SUCCESS', 'another (empty) log: success');
+  t.equal(W.dcResponseMaxEntries((await dev.config()).payloadSize), 85, 'the host splits responses at 85 entries');
+  host.addResponse([]);
+  const cfg = await dev.config();
+  t.equal(Math.floor((cfg.payloadSize - W.GET_EVENT_OUT_HDR) / W.EVENT_RECORD_SIZE), 15);
 });
 
 t.test('R25: DPA not backed by an accepted extent refuses access (MEMTX_ERROR)', async (t) => {
@@ -347,11 +405,33 @@ t.test('R25: DPA not backed by an accepted extent refuses access (MEMTX_ERROR)',
   t.match(h.media.verify(P0, 4 * M, 7), { ok: false, error: { code: 'mismatch' } }, 'released capacity lost its contents');
 });
 
-t.test('R26: FM add over the extent limit is Resources Exhausted; overlaps are refused', async (t) => {
+t.test('R26: the FM API add (5604h) over the extent limit is Resources Exhausted; a QMP add has no such check', async (t) => {
   await reset(U); // maxExtents 8
-  t.match(await add(Array.from({ length: 9 }, (_, i) => ext(i * 2 * M, 2 * M))), { ok: false, code: 'ENOSPC', error: /Resources Exhausted/ });
-  t.ok((await add(Array.from({ length: 8 }, (_, i) => ext(i * 2 * M, 2 * M)))).ok);
+  const nine = Array.from({ length: 9 }, (_, i) => ext(i * 2 * M, 2 * M));
+  t.match(await dev.addCapacity({ policy: 'prescriptive', extents: nine, via: 'fm-api' }), { ok: false, code: 'ENOSPC', error: /Resources Exhausted/ });
+  t.ok((await add(nine)).ok, 'QMP: qmp_cxl_process_dynamic_capacity_prescriptive never checks total_extent_count');
+  t.equal((await dev.pending())[0]?.extents.length, 9);
   t.match(await add([ext(2 * M, 2 * M)]), { ok: false, error: /pending/ });
+  t.match(await dev.addCapacity({ policy: 'prescriptive', extents: [ext(100 * M, 2 * M)], via: 'fm-api' }), { ok: false, code: 'ENOSPC' }, '5604h counts the pending ones');
+  await reset(U);
+  t.ok((await dev.addCapacity({ policy: 'prescriptive', extents: [ext(0, 2 * M)], tag: TAG, via: 'fm-api' })).ok);
+  t.equal((await dev.pending())[0]?.extents[0]?.tag, TAG, '5604h keeps the FM tag even upstream (QMP zeroes it)');
+  t.match(await dev.addCapacity({ policy: 'prescriptive', extents: [ext(0, 2 * M)], via: 'fm-api' }), { ok: false, error: /Invalid Extent List/ });
+});
+
+t.test('5605h with the Forced Removal flag skips the pending check and emits an ordinary Release Capacity record', async (t) => {
+  await reset();
+  await addAccept([ext(0, 8 * M)]);
+  await add([ext(8 * M, 2 * M)]);
+  host.drain();
+  t.match(await dev.releaseCapacity({ policy: 'prescriptive', extents: [ext(0, 8 * M)], forced: true }), { ok: false, error: /Forced removal not supported yet/ }, 'QMP refuses forced removal');
+  t.match(await dev.releaseCapacity({ policy: 'prescriptive', extents: [ext(6 * M, 4 * M)], via: 'fm-api' }), { ok: false, error: /Invalid PA.*pending/ }, '5605h without Forced: pending overlap is Invalid PA');
+  t.match(await dev.releaseCapacity({ policy: 'prescriptive', extents: [ext(6 * M, 4 * M)], via: 'fm-api', forced: true }), { ok: false, error: /not fully backed/ }, 'Forced skips the pending check, the dry run still needs backing');
+  t.ok((await dev.releaseCapacity({ policy: 'prescriptive', extents: [ext(0, 8 * M)], via: 'fm-api', forced: true })).ok);
+  const recs = host.drain();
+  t.same(recs.map((r) => r.eventType), [W.DC_EVENT_TYPE.RELEASE_CAPACITY], 'DC_EVENT_RELEASE_CAPACITY, not Forced');
+  t.equal((await dev.accepted()).length, 1, 'no state change until the host answers');
+  host.addResponse([]);
 });
 
 t.test('R27: FM release with pending overlap is refused; the release event changes no state until 4803h', async (t) => {
@@ -368,7 +448,7 @@ t.test('R27: FM release with pending overlap is refused; the release event chang
   t.same(await dev.accepted(), []);
 });
 
-t.test('R28: tag-based release emits records for every accepted extent with the tag', async (t) => {
+t.test('R28: tag-based release (the RFC) emits records for every accepted extent with the tag; upstream refuses it', async (t) => {
   await reset();
   await addAccept([ext(0, 4 * M), ext(8 * M, 4 * M)], { tag: TAG });
   await addAccept([ext(32 * M, 4 * M)], { tag: TAG2 });
@@ -377,9 +457,11 @@ t.test('R28: tag-based release emits records for every accepted extent with the 
   const recs = host.drain().map(recExtent);
   t.same(recs.map((x) => [x.type, x.dpa, x.tag, x.more]), [[1, P0, TAG, true], [1, P0 + 8 * M, TAG, false]]);
   t.match(await dev.releaseCapacity({ policy: 'tag-based', tag: '11111111-1111-1111-1111-111111111111' }), { ok: false, code: 'ENOENT', error: /not-found/ });
+  await reset(U);
+  t.match(await dev.releaseCapacity({ policy: 'tag-based', tag: TAG }), { ok: false, code: 'EOPNOTSUPP', error: /Removal policy not supported/ });
 });
 
-t.test('decision (DECISIONS.md): a More chain spanning several add-capacity ops is one pending group', async (t) => {
+t.test('decision (docs/decisions-device.md): a More chain spanning several add-capacity ops is one pending group', async (t) => {
   await reset();
   t.ok((await dev.injectRecords([{ offset: 0, length: 2 * M, more: true }])).ok);
   t.ok((await dev.injectRecords([{ offset: 4 * M, length: 2 * M, more: true }, { offset: 8 * M, length: 2 * M }])).ok);

@@ -2,7 +2,7 @@
 // 256-byte payload a part holds (256 - 8) / 24 = 10 entries, so a 25-extent chain needs three
 // parts with More set on all but the last. The cxl_test mock does not read More: it judges each
 // part alone and clears every still-offered extent after the first, so the second part names
-// extents it no longer knows (Invalid Physical Address). v11 aborts the remaining parts and does
+// extents it no longer knows ("not found": -ENOMEM, the mock's errno unchanged). v11 aborts the remaining parts and does
 // not roll back: the host keeps all 25 extents while the device accepted only the first 10.
 import t from 'tap';
 import { CXL_MBOX_OP } from '../src/wire/cxl.js';
@@ -24,7 +24,7 @@ await withSystem(t, { payloadSize: 256 }, async (s) => {
   const st = await s.state();
   const add = st.trace.mailbox.filter((m) => m.opcode === 'ADD_DC_RESPONSE');
   t.same(add.map((m) => m.more), [true, true], 'state().trace.mailbox shows the More flags');
-  t.equal(add[1]!.rc, 'INVALID_PA');
+  t.equal(add[1]!.rc, '-ENOMEM');
   // each part lists its own ranges, partition-relative like every device-side offset
   const inParts = add.flatMap((m) => (m.extents ?? []).map((e) => e.offset));
   t.same(inParts, o.listed.slice(0, 20), 'the two parts carry the first 20 listed ranges in order, partition-relative');

@@ -131,7 +131,7 @@ t.test('malformed scenarios name the exact path', async (t) => {
     oneError(t, doc([], { knobs: { 'tag-lok': 'off' } }), '$.knobs["tag-lok"]', /unknown knob "tag-lok"; known knobs: tag-lock, group-lock, parallel-event-handlers/);
     oneError(t, doc([], { knobs: { 'parallel-event-handlers': 0 } }), '$.knobs["parallel-event-handlers"]', /expected a positive integer, got 0/);
     oneError(t, doc([], { variant: 'v12' }), '$.variant', /unknown variant "v12"; expected one of v11, v10, post-v11/);
-    oneError(t, doc([], { device: 'nope' }), '$.device', /unknown device "nope"; expected one of qemu, cxl-test, hostile/);
+    oneError(t, doc([], { device: 'nope' }), '$.device', /unknown device "nope"; expected one of qemu, qemu-tag-rfc, cxl-test, hostile/);
   });
   t.test('duplicate memdev names and ids', async (t) => {
     oneError(t, { topology: { memdevs: [{ name: 'mem0' }, { name: 'mem0' }] }, steps: [] }, '$.topology.memdevs[1].name', /duplicate memdev name "mem0" \(first at \$\.topology\.memdevs\[0\]\.name\)/);

@@ -266,7 +266,8 @@ t.test('seeded fuzz: 100,000 random and mutated payloads into every decoder and 
   const known = codes();
   const devices = (['qemu', 'cxl-test', 'hostile'] as const).map((p) => new DcdDevice(fuzzConfig(p, `fuzz-${p}`)));
   const out = new Uint8Array(4096);
-  const rcs = new Set(W.MBOX_RC.map((e) => e.code));
+  // a table rc, or one of the mock's errnos (passed to the host unchanged, MOCK_ERRNO_RC)
+  const rcs = new Set([...W.MBOX_RC.map((e) => e.code), ...Object.values(W.MOCK_ERRNO_RC)]);
   let decoderCalls = 0, decoderOk = 0, decoderErr = 0, mboxCalls = 0, escaped = 0, badResult = 0, sentinel = 0;
   const errCounts: Record<string, number> = {};
   for (let i = 0; i < ITER; i++) {

@@ -22,7 +22,9 @@ if (data.system) {
   installRegfileSched();
   enrollThread();
 }
-const service = createDeviceService(data);
+// inside a DcdSystem an event thread drains the log, so a cxl-test FM call can wait for it
+// (src/device/service.ts, syncDrain)
+const service = createDeviceService({ ...data, awaitDrain: data.awaitDrain ?? Boolean(data.system) });
 // fabric-manager commands are recorded in the step log (they run atomically under control)
 const FM_METHODS = ['addCapacity', 'injectRaw', 'injectRecords', 'deleteRaw', 'releaseCapacity', 'regionConfigUpdated', 'hostileInject', 'hostileBurst'] as const;
 for (const k of FM_METHODS) {

@@ -17,8 +17,8 @@ import { DEFAULT_VARIANTS, formatReport, runBench, variantLabel, writeOutputs, t
 
 export async function run(args: ParsedArgs, io: CliIo): Promise<number> {
   if (args.kind !== 'bench') throw new Error('cmd-bench: not a bench command');
-  if (args.device === 'hostile') {
-    io.err('dcd bench: the hostile device lies on purpose; bench --device qemu or --device cxl-test');
+  if (args.device === 'hostile' || args.device === 'qemu-tag-rfc') {
+    io.err(`dcd bench: --device ${args.device} is not benchmarked (hostile lies on purpose; qemu-tag-rfc differs from qemu only in tags); bench --device qemu or --device cxl-test`);
     return EXIT.usage;
   }
   const devices: BenchDevice[] | undefined = args.device ? [args.device] : undefined;

@@ -12,8 +12,8 @@
  * Config with a failure (e.g. Unsupported) disables DCD through the mailbox-failure rule of C1.
  */
 import {
-  CXL_CAPACITY_MULTIPLIER, CXL_MBOX_OP, decodeGetDcConfigOut, encodeGetDcConfigIn, u64ToNumber,
-  type DcPartitionRaw,
+  CXL_CAPACITY_MULTIPLIER, CXL_INT_MSI_MSIX, CXL_MBOX_OP, decodeGetDcConfigOut, encodeEventInterruptPolicy, encodeGetDcConfigIn,
+  u64ToNumber, type DcPartitionRaw,
 } from '../wire/cxl.js';
 import type { HostCtx } from '../host/context.js';
 import { cxl_internal_send_cmd } from './mbox.js';
@@ -102,6 +102,23 @@ export function cxl_get_dc_config(ctx: HostCtx, memdev: number, staticBytes: num
 }
 
 /**
+ * cxl_event_config_msgnums() (drivers/cxl/pci.c in the series, "cxl/mem: Configure dynamic
+ * capacity interrupts"): Set Event Interrupt Policy with `dcd_settings = CXL_INT_MSI_MSIX` and the
+ * 5-byte payload when DCD is supported. The memory-event settings are left as firmware has them
+ * when native_cxl is false (the model's case: BIOS owns those logs), so they are sent as 0. QEMU
+ * raises the DC interrupt only once this enabled it (`cmd_events_set_interrupt_policy`). v11
+ * fails the probe when the command fails; the model logs it and keeps the memdev (the other logs
+ * are not modelled), so a device that refuses it simply never interrupts.
+ */
+export function cxl_event_config_msgnums(ctx: HostCtx, memdev: number): number {
+  const buf = new Uint8Array(5);
+  const n = encodeEventInterruptPolicy({ info: 0, warn: 0, failure: 0, fatal: 0, dcd: CXL_INT_MSI_MSIX }, buf, 0);
+  const reply = cxl_internal_send_cmd(ctx, memdev, CXL_MBOX_OP.SET_EVENT_INTERRUPT_POLICY, buf.subarray(0, n));
+  if (reply.rc !== 0) ctx.dmesg('warn', memdevName(memdev), `Failed to set event interrupt policy : ${reply.errno}`);
+  return reply.rc;
+}
+
+/**
  * Probe a memdev's DC support and publish partition 0 as dynamic_ram_1 in the host state.
  * Logged reason on failure; the memdev continues without DCD.
  */
@@ -122,5 +139,6 @@ export function cxl_memdev_probe_dc(ctx: HostCtx, memdev: number, staticBytes: n
   t.set(m, 'shareable', p0.shareable ? 1 : 0);
   t.store(m, 'dcdSupported', 1);
   ctx.dmesg('info', memdevName(memdev), `dynamic_ram_1: ${p0.size} bytes at DPA 0x${p0.start.toString(16)}${p0.shareable ? ' (sharable)' : ''}`);
+  cxl_event_config_msgnums(ctx, memdev); // cxl_pci_probe → cxl_event_config, after the DC config is read
   return r;
 }

@@ -16,8 +16,19 @@
 import { CXL_CAPACITY_MULTIPLIER, isUuid, NULL_UUID } from '../wire/cxl.js';
 import type { Seed } from '../prng.js';
 
-export type Personality = 'qemu' | 'cxl-test' | 'hostile';
-export const PERSONALITIES: readonly Personality[] = ['qemu', 'cxl-test', 'hostile'];
+/**
+ * `qemu` is upstream QEMU (hw/mem/cxl_type3.c, hw/cxl/cxl-mailbox-utils.c, hw/cxl/cxl-events.c);
+ * `qemu-tag-rfc` is QEMU with the tagged-memory RFC the v11 cover letter's end-to-end flow used
+ * ("[RFC QEMU PATCH 0/7] Application Specific Tagged Memory Support in CXL Type 3 Devices");
+ * `cxl-test` the v11 mock (tools/testing/cxl/test/mem.c); `hostile` the mock plus lies.
+ */
+export type Personality = 'qemu' | 'qemu-tag-rfc' | 'cxl-test' | 'hostile';
+export const PERSONALITIES: readonly Personality[] = ['qemu', 'qemu-tag-rfc', 'cxl-test', 'hostile'];
+
+/** Both QEMU personalities share the QEMU rules; they differ only in tag handling. */
+export function isQemuPersonality(p: Personality): boolean {
+  return p === 'qemu' || p === 'qemu-tag-rfc';
+}
 
 export const MiB = 1024 * 1024;
 export const GiB = 1024 * MiB;
@@ -27,10 +38,21 @@ export const CXL_DCD_BLOCK_LINE_SIZE = 0x40;
 export const CXL_MAX_DC_PARTITIONS = 8;
 /** `CXL_NUM_EXTENTS_SUPPORTED` (QEMU) */
 export const QEMU_NUM_EXTENTS_SUPPORTED = 512;
-/** QEMU's event log depth (`CXL_TEST_EVENT_OVERFLOW`), R8 */
+/** QEMU's event log depth (`CXL_TEST_EVENT_OVERFLOW`, hw/cxl/cxl-events.c `cxl_event_insert`), R8 */
 export const QEMU_EVENT_LOG_CAPACITY = 8;
-/** cxl_test mock's usable event slots, mock behaviour 12 */
-export const MOCK_EVENT_LOG_CAPACITY = 16;
+/**
+ * cxl_test mock's usable event slots: `CXL_TEST_EVENT_ARRAY_SIZE` = CNT_MAX (16) + 1 slots, index 0
+ * unused ("Handle can never be 0"), and `mes_add_event` reports overflow when
+ * `event_inc_handle(last_handle) == current_handle` — the ring is full one slot before it wraps,
+ * so 15 records fit (tools/testing/cxl/test/mem.c).
+ */
+export const MOCK_EVENT_LOG_CAPACITY = 15;
+/** QEMU `CXL_MAILBOX_MAX_PAYLOAD_SIZE` (1 << CXL_MAILBOX_PAYLOAD_SHIFT = 11): 2,048 bytes */
+export const QEMU_PAYLOAD_SIZE = 2048;
+/** cxl_test `cxl_mbox->payload_size = SZ_4K` (cxl_mock_mem_probe) */
+export const MOCK_PAYLOAD_SIZE = 4096;
+/** `CXL_TEST_EVENT_RET_MAX`: mock_get_event returns (counter % 4) + 1 records */
+export const MOCK_EVENT_RET_MAX = 4;
 /** `MOCK_DC_SHARABLE_SERIAL`, mock behaviour 4 */
 export const MOCK_DC_SHARABLE_SERIAL = 0xdcdc;
 /** the mock's pre-existing tagged extent (mock behaviour 3) */
@@ -57,12 +79,13 @@ export interface PreAcceptedConfig {
   seq: number;
 }
 
-/** QEMU knobs. Defaults in DECISIONS.md. */
+/** QEMU knobs. Defaults in docs/decisions-device.md. */
 export interface QemuOptions {
   /**
    * Keep the FM's tag and shared_extn_seq on offered and accepted extents (the QEMU-TAG-RFC tree
    * the v11 series was tested on), and enable R18 exact-match for tagged extents and R28
-   * tag-based release. false = upstream QEMU: tag zeroed, seq 0 (R6, R16). Default true.
+   * tag-based release. false = upstream QEMU: tag zeroed, seq 0 on QMP adds, accepted extents and
+   * release remainders (R6, R16). Default: true for `qemu-tag-rfc`, false for `qemu`.
    */
   tagPassthrough?: boolean;
   /** accept 'free' / 'contiguous' selection policies (upstream refuses them, R1). Default false. */
@@ -144,19 +167,41 @@ export interface DeviceConfig {
   staticBytes: number;
   partitions: DcPartitionConfig[];
   preAccepted: PreAcceptedConfig[];
-  /** DC event log depth. Defaults: qemu 8 (R8), cxl-test / hostile 16 (mock 12) */
+  /** DC event log depth. Defaults: qemu 8 (R8), cxl-test / hostile 15 (mock 12: 17 slots, index 0 unused, full one before wrap) */
   eventLogCapacity?: number;
+  /**
+   * Event record handle numbering: 'u16' (1..0xFFFF, QEMU's `next_handle`) or 'mock-slots' (the
+   * mock's slot index, 1..capacity+1, mem.c `event_inc_handle`). Default 'u16' for every
+   * personality: the stress checkers order records by handle (stress/checkers/common.ts
+   * `HandleUnwrapper` assumes a u16 space), and the v11 host only echoes handles back in order, so
+   * the values are not host-visible behaviour. The mock's capacity rule (15 of 17 slots) applies
+   * either way (docs/decisions-device.md).
+   */
+  eventLogHandles?: 'u16' | 'mock-slots';
   /** extents the device can track (accepted + pending). Default 512 (QEMU); enforced by qemu only */
   maxExtents?: number;
   /**
    * When the log is full: 'drop' (the record is lost and overflow counted — QEMU R8 and the mock's
    * mes_add_event) or 'hold' (the record waits in the FM queue until the host clears room). Default:
-   * qemu 'drop'; cxl-test / hostile 'hold', standing in for the mock's synchronous "fake the irq"
-   * drain after every inject, which keeps its log from filling. See DECISIONS.md.
+   * qemu and cxl-test 'drop' (cxl-test's `syncDrain` keeps one FM record in the log at a time, so
+   * its log only overflows when a test fills it on purpose); hostile 'hold'.
    */
   eventLogFull?: 'drop' | 'hold';
-  /** Get Event Records batch size range; default qemu [max, max] (as many as fit), cxl-test [1, 4] */
-  recordsPerGet?: { min: number; max: number };
+  /**
+   * The mock's "Fake the irq": `log_dc_event` calls `cxl_mem_get_event_records()` inside the sysfs
+   * write, so each FM record is drained (fetched, handled, answered, cleared) before the next one
+   * is logged. With syncDrain the device logs one FM record at a time and holds the rest until
+   * the host clears it; the device service also makes the FM call return only after that drain.
+   * Default: true for cxl-test, false otherwise (docs/decisions-device.md).
+   */
+  syncDrain?: boolean;
+  /**
+   * Get Event Records batch size: a range (seeded per device), or 'mock-counter' — the mock's
+   * `(atomic_inc_return(&event_counter) % CXL_TEST_EVENT_RET_MAX) + 1` on one counter shared by
+   * every mock device and every log. Default: qemu as many as fit; cxl-test 'mock-counter';
+   * hostile [1, 4].
+   */
+  recordsPerGet?: { min: number; max: number } | 'mock-counter';
   /** media granularity (one backed counter and one 64-byte stamp line per block). Default 2 MiB */
   mediaBlockSize?: number;
   /** event record timestamps: wall clock ns (default) or a deterministic counter */
@@ -168,9 +213,11 @@ export interface DeviceConfig {
 /** A config with every default filled in and validated. */
 export interface ResolvedDeviceConfig extends DeviceConfig {
   eventLogCapacity: number;
+  eventLogHandles: 'u16' | 'mock-slots';
   maxExtents: number;
   eventLogFull: 'drop' | 'hold';
-  recordsPerGet: { min: number; max: number };
+  syncDrain: boolean;
+  recordsPerGet: { min: number; max: number } | 'mock-counter';
   mediaBlockSize: number;
   timestamps: 'real' | 'counter';
   qemu: Required<QemuOptions>;
@@ -243,17 +290,27 @@ export function resolveDeviceConfig(c: DeviceConfig): ConfigResult {
     }
   }
 
-  const isQemu = c.personality === 'qemu';
+  const isQemu = isQemuPersonality(c.personality);
   const eventLogCapacity = c.eventLogCapacity ?? (isQemu ? QEMU_EVENT_LOG_CAPACITY : MOCK_EVENT_LOG_CAPACITY);
   if (!Number.isInteger(eventLogCapacity) || eventLogCapacity < 1 || eventLogCapacity > 4096) return err('eventLogCapacity', 'must be an integer in [1, 4096]');
+  const eventLogHandles = c.eventLogHandles ?? 'u16';
+  if (eventLogHandles !== 'u16' && eventLogHandles !== 'mock-slots') return err('eventLogHandles', "must be 'u16' or 'mock-slots'");
   const maxExtents = c.maxExtents ?? QEMU_NUM_EXTENTS_SUPPORTED;
   if (!Number.isInteger(maxExtents) || maxExtents < 1 || maxExtents > 0xffffffff) return err('maxExtents', 'must be a positive integer');
-  const eventLogFull = c.eventLogFull ?? (isQemu ? 'drop' : 'hold');
+  const eventLogFull = c.eventLogFull ?? (c.personality === 'hostile' ? 'hold' : 'drop');
   if (eventLogFull !== 'drop' && eventLogFull !== 'hold') return err('eventLogFull', "must be 'drop' or 'hold'");
+  const syncDrain = c.syncDrain ?? c.personality === 'cxl-test';
+  if (typeof syncDrain !== 'boolean') return err('syncDrain', 'must be a boolean');
   const fit = maxRecordsPerGet(c.payloadSize);
-  const recordsPerGet = c.recordsPerGet ?? (isQemu ? { min: fit, max: fit } : { min: 1, max: Math.min(4, fit) });
-  if (!Number.isInteger(recordsPerGet.min) || !Number.isInteger(recordsPerGet.max) || recordsPerGet.min < 1 || recordsPerGet.max < recordsPerGet.min) {
-    return err('recordsPerGet', 'must be integers with 1 ≤ min ≤ max');
+  const rpg = c.recordsPerGet ?? (isQemu ? { min: fit, max: fit } : c.personality === 'cxl-test' ? 'mock-counter' : { min: 1, max: Math.min(MOCK_EVENT_RET_MAX, fit) });
+  let recordsPerGet: ResolvedDeviceConfig['recordsPerGet'];
+  if (rpg === 'mock-counter') {
+    recordsPerGet = rpg;
+  } else {
+    if (typeof rpg !== 'object' || rpg === null || !Number.isInteger(rpg.min) || !Number.isInteger(rpg.max) || rpg.min < 1 || rpg.max < rpg.min) {
+      return err('recordsPerGet', "must be 'mock-counter' or integers with 1 ≤ min ≤ max");
+    }
+    recordsPerGet = { min: Math.min(rpg.min, fit), max: Math.min(rpg.max, fit) };
   }
   const mediaBlockSize = c.mediaBlockSize ?? PMD_SIZE;
   if (!isPow2(mediaBlockSize) || mediaBlockSize < 64) return err('mediaBlockSize', 'must be a power of two ≥ 64');
@@ -270,7 +327,7 @@ export function resolveDeviceConfig(c: DeviceConfig): ConfigResult {
     generationFlips: c.hostile?.generationFlips ?? 3,
   };
   const qemu: Required<QemuOptions> = {
-    tagPassthrough: c.qemu?.tagPassthrough ?? true,
+    tagPassthrough: c.qemu?.tagPassthrough ?? c.personality === 'qemu-tag-rfc',
     extendedPolicies: c.qemu?.extendedPolicies ?? false,
     forcedRelease: c.qemu?.forcedRelease ?? false,
   };
@@ -281,9 +338,11 @@ export function resolveDeviceConfig(c: DeviceConfig): ConfigResult {
       partitions: c.partitions.map((p) => ({ ...p })),
       preAccepted: pre,
       eventLogCapacity,
+      eventLogHandles,
       maxExtents,
       eventLogFull,
-      recordsPerGet: { min: Math.min(recordsPerGet.min, fit), max: Math.min(recordsPerGet.max, fit) },
+      syncDrain,
+      recordsPerGet,
       mediaBlockSize,
       timestamps,
       qemu,
@@ -328,7 +387,7 @@ export function deviceConfigFromTopology(
     serial: memdev.serial,
     personality,
     seed,
-    payloadSize: 4096,
+    payloadSize: isQemuPersonality(personality) ? QEMU_PAYLOAD_SIZE : MOCK_PAYLOAD_SIZE,
     staticBytes: memdev.dc.base,
     partitions: [
       {

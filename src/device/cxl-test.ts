@@ -14,17 +14,25 @@
  *    ignored; the command still succeeds.
  *  - `dc_del_extent` (mock 8): erases overlapping FM-state extents, leaves accepted ones for the
  *    host, logs one Release (or Forced) record with seq 0 and More 0.
- *  - 16-record log, 1–4 records per Get, IRQ after every record ("Fake the irq") (mock 12).
+ *  - 15-record log (17 slots, slot 0 unused, full one before wrap), records per Get from one
+ *    counter shared by every mock device and log (`% 4 + 1`), MORE_RECORDS only when records
+ *    remain, Clear ignores `clear_flags` and tolerates extra handles and an empty log, IRQ after
+ *    every record ("Fake the irq") (mock 12; mem.c `mes_add_event`, `mock_get_event`,
+ *    `mock_clear_event`).
+ *  - "Fake the irq" is synchronous: `log_dc_event` calls `cxl_mem_get_event_records()` inside the
+ *    sysfs write, so every FM record is drained before the next is logged (config `syncDrain`,
+ *    device.ts `pump`, service.ts).
  *
- * Return codes: the mock returns errnos from its mailbox handler; on the wire they become
- * -EINVAL → Invalid Input, -ENOMEM ("Extent … not found") → Invalid Physical Address
- * (DECISIONS.md).
+ * Return codes: the mock's handlers return errnos, and `cxl_internal_send_cmd` hands a negative
+ * mbox_send() result to the host unchanged: -EINVAL (out of order, bad input) and -ENOMEM
+ * (`dc_accept_extent`: "Extent … not found") reach the host as -EINVAL / -ENOMEM
+ * (wire/cxl.ts `MOCK_ERRNO_RC`).
  *
  * O1 (device side): the offer-order rule is kept exactly as v11 posted it, so a host response
- * grouped by tag (A1, A2, B1 for an offer A1, B1, A2) is refused with Invalid Input after A1 and
+ * grouped by tag (A1, A2, B1 for an offer A1, B1, A2) is refused with -EINVAL after A1 and
  * A2 were accepted — the torn outcome a checker classifies as a known hazard.
  */
-import { DC_EVENT_TYPE, RC, decodeDcResponse, u64ToNumber } from '../wire/cxl.js';
+import { DC_EVENT_TYPE, MOCK_ERRNO_RC, RC, decodeDcResponse, u64ToNumber } from '../wire/cxl.js';
 import type { Personality } from './config.js';
 import { DevicePersonality } from './personality.js';
 import type { DcExtent } from './extents.js';
@@ -35,8 +43,20 @@ export class CxlTestPersonality extends DevicePersonality {
   readonly name: Personality = 'cxl-test';
   readonly irqEveryRecord = true;
   readonly qemuConfigReply = false;
-  /** "No mock data in this log" → 0 */
-  readonly clearOtherLogRc = RC.SUCCESS;
+  readonly mockErrnos = true;
+  readonly moreWhenNonEmpty = false;
+  readonly exactInputLengths = false;
+  readonly clearRule = 'mock' as const;
+
+  /**
+   * The mock has no Set Event Interrupt Policy (`cxl_mock_mbox_send` has no case for it; its
+   * memdevs never probe through cxl_pci, so the v11 host never sends it there). The model's host
+   * probes every personality the same way, so the mock accepts it and changes nothing: its
+   * "interrupt" is the synchronous drain in `log_dc_event`.
+   */
+  setEventInterruptPolicy(_input: Uint8Array): number {
+    return RC.SUCCESS;
+  }
 
   /** The mock has no selection policies; free/contiguous are model conveniences on top of inject. */
   policyRefusal(_policy: SelectionPolicy): string | null {
@@ -51,7 +71,7 @@ export class CxlTestPersonality extends DevicePersonality {
   }
 
   /** `__dc_inject_extent_store` for each record: FM state, then logged in order (mock 5–7). */
-  fmAdd(records: OfferRecord[], _ctx: { source: 'qmp' | 'inject'; region: number | null }): FmResult<AddCapacityOk> {
+  fmAdd(records: OfferRecord[], _ctx: { source: 'qmp' | 'inject' | 'fm-api'; region: number | null }): FmResult<AddCapacityOk> {
     const batch = new Set<number>();
     for (const [i, r] of records.entries()) {
       if (!this.newExtentValid(r.dpa, r.length, batch)) {
@@ -97,27 +117,31 @@ export class CxlTestPersonality extends DevicePersonality {
 
   /**
    * mock `dc_accept_extent`: sent with the exact length → accepted (generation++); else already
-   * accepted with the same length → success, no change; else "not found" (-ENOMEM → Invalid PA).
+   * accepted with the same length → success, no change; else "not found": -ENOMEM to the host.
    */
   dcAcceptExtent(start: number | null, length: number | null): number {
     const ext = this.dev.extents;
-    if (start === null || length === null) return RC.INVALID_PA;
+    if (start === null || length === null) return MOCK_ERRNO_RC.ENOMEM;
     const sent = ext.findSentByStart(start);
     if (!sent || sent.length !== length) {
       const acc = ext.findAcceptedByStart(start);
       if (acc && acc.length === length) return RC.SUCCESS;
-      return RC.INVALID_PA;
+      return MOCK_ERRNO_RC.ENOMEM;
     }
     ext.dcAcceptExtent(sent);
     this.dev.noteAccepted(sent);
     return RC.SUCCESS;
   }
 
-  /** mock `mock_add_dc_response` (mock 9). */
+  /**
+   * mock `mock_add_dc_response` (mock 9). The mock reads `extent_list_size` entries whatever the
+   * input length; a list longer than the input is refused with -EINVAL here (the model has no
+   * stale payload bytes to read; docs/decisions-device.md).
+   */
   addDcResponse(input: Uint8Array): number {
     const ext = this.dev.extents;
     const d = decodeDcResponse(input);
-    if (!d.ok) return RC.INVALID_PAYLOAD_LENGTH;
+    if (!d.ok) return MOCK_ERRNO_RC.EINVAL;
     let first = true;
     let lastOfferSeq = 0;
     for (const e of d.value.extents) {
@@ -126,7 +150,7 @@ export class CxlTestPersonality extends DevicePersonality {
       // CXL r4.0 8.2.10.9.9.3: the host must list extents in the order the device offered them.
       const known = start === null ? undefined : ext.findSentByStart(start) ?? ext.findAcceptedByStart(start);
       if (known) {
-        if (!first && known.offerSeq < lastOfferSeq) return RC.INVALID_INPUT;
+        if (!first && known.offerSeq < lastOfferSeq) return MOCK_ERRNO_RC.EINVAL;
         lastOfferSeq = known.offerSeq;
         first = false;
       }
@@ -142,10 +166,10 @@ export class CxlTestPersonality extends DevicePersonality {
     this.dev.noteRejected(this.dev.extents.dcClearSent(), 'not-in-response');
   }
 
-  /** mock `mock_dc_release` / `release_accepted_extent` (mock 10). */
+  /** mock `mock_dc_release` / `release_accepted_extent` (mock 10): always 0. */
   releaseDc(input: Uint8Array): number {
     const d = decodeDcResponse(input);
-    if (!d.ok) return RC.INVALID_PAYLOAD_LENGTH;
+    if (!d.ok) return MOCK_ERRNO_RC.EINVAL; // model: the mock would read past the input (see addDcResponse)
     for (const e of d.value.extents) {
       const start = u64ToNumber(e.dpaStart);
       const length = u64ToNumber(e.length);

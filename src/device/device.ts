@@ -8,7 +8,8 @@
  *
  * Two faces:
  *  - the mailbox: `mbox(opcode, input, out)` is `cxl_mock_mbox_send`, one switch dispatching to
- *    `mock*` handlers (Get/Clear Event Records for the DC log — other logs are empty —, 4800h–4803h);
+ *    `mock*` handlers (Get/Clear Event Records for the DC log — other logs are empty —, Set Event
+ *    Interrupt Policy, 4800h–4803h);
  *    anything else is Unsupported. It never throws: a last-resort catch turns an exception into
  *    Internal Error and counts it;
  *  - the FM API (QMP `cxl-add/release-dynamic-capacity`, cxl_test's `dc_inject_extent` /
@@ -16,23 +17,26 @@
  *    code, error}` results, plus queries and `reset()`.
  *
  * Records the FM offers go through an FM queue (`outbox`) into the event log. With
- * `eventLogFull: 'drop'` (QEMU) a record arriving at a full log is lost and counted (R8); with
- * 'hold' (cxl-test default) it waits in the queue — extents stay in the FM state — until the host
- * clears room, standing in for the mock's synchronous "fake the irq" drain (DECISIONS.md).
+ * `eventLogFull: 'drop'` (QEMU, the mock) a record arriving at a full log is lost and counted
+ * (R8, mock `mes_add_event`); with 'hold' (hostile default) it waits in the queue — extents stay
+ * in the FM state — until the host clears room. With `syncDrain` (cxl-test) only one FM record
+ * is in the log at a time: the next is logged when the host's Clear retires it, as the mock's
+ * `log_dc_event` drains each record inside the sysfs write before the next write can run
+ * (docs/decisions-device.md).
  *
  * Register-file effects (Event Status bit 4, the IRQ) go through a `DeviceSink`; the service wires
  * it to the register file, tests may leave it a no-op. Observers receive typed DeviceEvents; there
  * is no logging in hot paths.
  */
 import {
-  CLEAR_EVENT_FLAG_ALL, CXL_EVENT_LOG, CXL_MBOX_OP, DC_EVENT_TYPE, GET_EVENT_FLAG_MORE_RECORDS,
+  CXL_EVENT_LOG, CXL_MBOX_OP, DC_EVENT_TYPE, GET_EVENT_FLAG_MORE_RECORDS, GET_EVENT_IN_SIZE, MOCK_ERRNO_RC,
   GET_EVENT_FLAG_OVERFLOW, GET_EVENT_OUT_HDR, EVENT_RECORD_SIZE, NULL_UUID, RC,
   decodeClearEventRecordsIn, decodeGetEventRecordsIn, encodeDcEventRecord, encodeGetEventRecordsOut,
   dcEventTypeName, isUuid, makeDcEventRecord, opcodeName, rcName, uuidFromBytes, type CxlExtentRaw,
 } from '../wire/cxl.js';
 import { Prng } from '../prng.js';
 import { kstrtoull } from '../kstrtox.js';
-import { PMD_SIZE, resolveDeviceConfig, type DeviceConfig, type ResolvedDeviceConfig } from './config.js';
+import { PMD_SIZE, isQemuPersonality, resolveDeviceConfig, type DeviceConfig, type ResolvedDeviceConfig } from './config.js';
 import { ExtentStore, rangesOverlap, type DcExtent } from './extents.js';
 import { EventLog } from './event-log.js';
 import { Media } from './media.js';
@@ -44,7 +48,7 @@ import type { HostileChainKind } from './hostile-kinds.js';
 import {
   ACPI_CDAT_DSMAS_SHAREABLE, fmError, newCounters,
   type AddCapacityOk, type AddCapacityRequest, type DeviceCounters, type DeviceEvent, type DeviceObserver,
-  type DsmasView, type EventLogView, type ExtentView, type FmErrorCode, type FmOp, type FmResult, type InjectRecord, type InjectU64Record,
+  type DsmasView, type EventLogView, type ExtentView, type FmErrorCode, type FmOp, type FmResult, type FmVia, type InjectRecord, type InjectU64Record,
   type LoggedRecordView, type PendingGroupView, type ReleaseCapacityOk, type ReleaseCapacityRequest,
 } from './types.js';
 
@@ -70,7 +74,16 @@ export interface DeviceOptions {
   media?: Media;
   /** timestamp source in ns; default per config.timestamps */
   clock?: () => bigint;
+  /**
+   * The mock's `static atomic_t event_counter` (mem.c `mock_get_event`): one word shared by every
+   * mock device. Devices in different workers must be handed the same SharedArrayBuffer view;
+   * default: one per thread (module scope).
+   */
+  mockCounter?: Int32Array;
 }
+
+/** Devices of one thread share this counter unless DeviceOptions.mockCounter is given. */
+const THREAD_MOCK_COUNTER = new Int32Array(new SharedArrayBuffer(4));
 
 /** One DC Add record as the personality receives it: absolute DPA, normalised tag. */
 export interface OfferRecord {
@@ -89,6 +102,7 @@ export interface NormalizedRelease {
   tag: string | null;
   forced: boolean;
   region: number | null;
+  via: FmVia;
 }
 
 /** A record waiting in the FM queue for room in the event log. */
@@ -122,7 +136,7 @@ const smallU64 = (v: number | bigint): number | bigint => (typeof v === 'bigint'
 export class DcdDevice {
   readonly name: string;
   readonly config: ResolvedDeviceConfig;
-  readonly extents = new ExtentStore();
+  readonly extents: ExtentStore;
   readonly log: EventLog;
   readonly media: Media;
   readonly p: DevicePersonality;
@@ -135,6 +149,16 @@ export class DcdDevice {
   private readonly clock: () => bigint;
   private tsCounter = 0n;
   private statusOn = false;
+  /** mock Get Event Records counter (shared word) */
+  readonly mockCounter: Int32Array;
+  /**
+   * QEMU `event_logs[DYNAMIC_CAP].irq_enabled`: false at power-on, set by Set Event Interrupt
+   * Policy. Kept across `reset()`: the model resets a device between stress iterations without
+   * re-probing the host, which set it once at probe.
+   */
+  dcIrqEnabled = false;
+  /** syncDrain: handle of the FM record in the log whose Clear the device waits for */
+  awaitHandle: number | null = null;
 
   /** Throws RangeError on an invalid config (bad input to the runtime, not a device event). */
   constructor(config: DeviceConfig, opts: DeviceOptions = {}) {
@@ -142,7 +166,12 @@ export class DcdDevice {
     if (!r.ok) throw new RangeError(r.error);
     this.config = r.value;
     this.name = r.value.name;
-    this.log = new EventLog(r.value.eventLogCapacity);
+    const qemu = isQemuPersonality(r.value.personality);
+    // QEMU: u16 handles skipping 0; mock: the slot index of a capacity + 2 slot ring (event-log.ts),
+    // opt-in through eventLogHandles (config.ts)
+    this.log = new EventLog(r.value.eventLogCapacity, r.value.eventLogHandles === 'mock-slots' ? r.value.eventLogCapacity + 1 : 0xffff);
+    this.extents = new ExtentStore(qemu ? 'insertion' : 'dpa', !qemu);
+    this.mockCounter = opts.mockCounter ?? THREAD_MOCK_COUNTER;
     this.media = opts.media ?? Media.create(r.value.dcBase, r.value.dcBytes, r.value.mediaBlockSize);
     if (this.media.dcBase !== r.value.dcBase || this.media.dcBytes < r.value.dcBytes) {
       throw new RangeError(`device ${this.name}: media covers [${this.media.dcBase}, +${this.media.dcBytes}), config needs [${r.value.dcBase}, +${r.value.dcBytes})`);
@@ -152,7 +181,7 @@ export class DcdDevice {
     this.clock = opts.clock ?? (r.value.timestamps === 'counter' ? () => ++this.tsCounter : () => BigInt(Date.now()) * 1_000_000n);
     this.prng = new Prng(r.value.seed).fork(`device/${this.name}`);
     this.p =
-      r.value.personality === 'qemu' ? new QemuPersonality(this)
+      qemu ? new QemuPersonality(this)
       : r.value.personality === 'cxl-test' ? new CxlTestPersonality(this)
       : new HostilePersonality(this);
     this.reset();
@@ -210,6 +239,34 @@ export class DcdDevice {
     this.emit({ type: 'irq', memdev: this.name });
   }
 
+  /** QEMU Set Event Interrupt Policy for the DC log. */
+  setDcIrqEnabled(on: boolean): void {
+    this.dcIrqEnabled = on;
+  }
+
+  /**
+   * The modelled device would crash here (QEMU dereferencing NULL): count it, report it, and
+   * answer Internal Error so the host does not hang on a dead mailbox. Never a silent success.
+   */
+  fault(opcode: number, message: string): number {
+    this.stats.faults++;
+    this.emit({ type: 'device-fault', memdev: this.name, opcode, message });
+    return RC.INTERNAL_ERROR;
+  }
+
+  /** syncDrain: every FM record logged and its Clear seen (nothing queued, nothing awaited). */
+  fmDrained(): boolean {
+    return this.outbox.length === 0 && !this.awaiting();
+  }
+
+  /** syncDrain: is the last FM record still in the log (not yet cleared by the host)? */
+  private awaiting(): boolean {
+    if (this.awaitHandle === null) return false;
+    if (this.log.has(this.awaitHandle)) return true;
+    this.awaitHandle = null;
+    return false;
+  }
+
   /**
    * Move FM-queued records into the event log while there is room (or dropping them, per
    * eventLogFull). A cxl-test record moves its extent fm → sent as it is logged (mock
@@ -217,7 +274,11 @@ export class DcdDevice {
    */
   pump(): void {
     const hold = this.config.eventLogFull === 'hold';
+    const sync = this.config.syncDrain;
     while (this.outbox.length > 0) {
+      // syncDrain: the previous FM record has not been cleared yet (mock: the previous write is
+      // still inside cxl_mem_get_event_records)
+      if (sync && this.awaiting()) break;
       if (hold && this.log.full) break;
       const q = this.outbox.shift() as QueuedRecord;
       if (q.offers) {
@@ -238,6 +299,7 @@ export class DcdDevice {
       const dpa = Number(q.extent.startDpa);
       const length = Number(q.extent.length);
       if (r) {
+        if (sync) this.awaitHandle = r.handle;
         this.stats.recordsLogged++;
         if (this.observer) {
           this.emit({
@@ -246,7 +308,9 @@ export class DcdDevice {
           });
         }
         this.updateStatus();
-        if (this.p.irqEveryRecord || r.wasEmpty) this.irq();
+        // mock: "Fake the irq" after every record; QEMU: `cxl_event_insert` returns true only on
+        // the 0→1 transition and `cxl_event_irq_assert` skips a log whose irq_enabled is false
+        if (this.p.irqEveryRecord || (r.wasEmpty && this.dcIrqEnabled)) this.irq();
       } else {
         this.stats.recordsDropped++;
         this.emit({ type: 'record-dropped-overflow', memdev: this.name, eventType: dcEventTypeName(q.eventType), dpa, length, overflow: this.log.overflow });
@@ -332,6 +396,8 @@ export class DcdDevice {
         return this.mockGetEvent(input, out);
       case CXL_MBOX_OP.CLEAR_EVENT_RECORDS:
         return this.mockClearEvent(input);
+      case CXL_MBOX_OP.SET_EVENT_INTERRUPT_POLICY:
+        return { rc: this.p.setEventInterruptPolicy(input), outLen: 0 };
       case CXL_MBOX_OP.GET_DC_CONFIG:
         return this.p.getDcConfig(input, out);
       case CXL_MBOX_OP.GET_DC_EXTENT_LIST:
@@ -346,20 +412,26 @@ export class DcdDevice {
   }
 
   /**
-   * Get Event Records (mock `mock_get_event`, QEMU `cmd_events_get_records`). Logs 0–3 exist and
-   * are empty; log 4 is the DC log; a larger log type is Invalid Input. Up to
-   * `recordsPerGet()` head records (cxl-test varies 1–4 on purpose, mock 12; QEMU as many as fit),
-   * MORE_RECORDS when more remain, OVERFLOW with the counter and timestamps after a drop (R8).
+   * Get Event Records (mock `mock_get_event`, QEMU `cmd_events_get_records` /
+   * `cxl_event_get_records`). Input exactly 1 byte (QEMU: Invalid Payload Length; mock: -EINVAL).
+   * The mock bumps its shared counter before looking at the log type. Log types above 4 are
+   * refused (QEMU Invalid Input, mock -EINVAL); logs 0–3 exist and are empty. Up to
+   * `recordsPerGet()` head records (QEMU: as many as fit the payload, 15 at 2,048 bytes),
+   * MORE_RECORDS per the personality (QEMU: log not empty; mock: records remain), OVERFLOW with
+   * the counter and timestamps after a drop (R8).
    */
   mockGetEvent(input: Uint8Array, out: Uint8Array): MboxReply {
+    if (input.byteLength !== GET_EVENT_IN_SIZE) return { rc: this.p.refuse(RC.INVALID_PAYLOAD_LENGTH), outLen: 0 };
+    const limit = this.p.recordsPerGet();
     const d = decodeGetEventRecordsIn(input);
-    if (!d.ok) return { rc: RC.INVALID_PAYLOAD_LENGTH, outLen: 0 };
-    if (d.value.logType > CXL_EVENT_LOG.DCD) return { rc: RC.INVALID_INPUT, outLen: 0 };
+    if (!d.ok) return { rc: this.p.refuse(RC.INVALID_PAYLOAD_LENGTH), outLen: 0 };
+    if (d.value.logType > CXL_EVENT_LOG.DCD) return { rc: this.p.refuse(RC.INVALID_INPUT), outLen: 0 };
     const empty = { flags: 0, overflowErrCount: 0, firstOverflowTimestamp: 0n, lastOverflowTimestamp: 0n, recordCount: 0, records: [] };
-    if (out.byteLength < GET_EVENT_OUT_HDR) return { rc: RC.INVALID_PAYLOAD_LENGTH, outLen: 0 };
+    if (out.byteLength < GET_EVENT_OUT_HDR) return { rc: this.p.refuse(RC.INVALID_PAYLOAD_LENGTH), outLen: 0 };
     if (d.value.logType !== CXL_EVENT_LOG.DCD) return { rc: RC.SUCCESS, outLen: encodeGetEventRecordsOut(empty, out) };
     const fit = Math.floor((out.byteLength - GET_EVENT_OUT_HDR) / EVENT_RECORD_SIZE);
-    const { records, more } = this.log.get(Math.min(fit, this.p.recordsPerGet()));
+    const { records, remaining, nonEmpty } = this.log.get(Math.min(fit, limit));
+    const more = this.p.moreWhenNonEmpty ? nonEmpty : remaining;
     const overflow = this.log.overflow > 0;
     const outLen = encodeGetEventRecordsOut(
       {
@@ -376,27 +448,25 @@ export class DcdDevice {
   }
 
   /**
-   * Clear Event Records (mock `mock_clear_event`, QEMU `cxl_event_clear_records`): handles must
-   * name the head records in order, handle 0 is invalid; otherwise Invalid Input and nothing is
-   * cleared (R9, mock 12). Clearing frees room, so held FM records move into the log.
+   * Clear Event Records (mock `mock_clear_event`, QEMU `cmd_events_clear_records` /
+   * `cxl_event_clear_records`): handles are checked against the head records in order for as
+   * many as the log holds (extras ignored, an empty log succeeds), handle 0 never matches; on a
+   * mismatch nothing is cleared (QEMU Invalid Input, mock -EINVAL). Neither reads `clear_flags`.
+   * Logs 0–3 are empty: success. A short input: QEMU Invalid Payload Length; mock -EINVAL
+   * (`size_in < sizeof(*pl)`; past the header it would read stale bytes — refused here).
+   * Clearing frees room, so held FM records move into the log; with syncDrain, the Clear of the
+   * awaited record lets the next FM record in.
    */
   mockClearEvent(input: Uint8Array): MboxReply {
     const d = decodeClearEventRecordsIn(input);
-    if (!d.ok) return { rc: RC.INVALID_PAYLOAD_LENGTH, outLen: 0 };
+    if (!d.ok) return { rc: this.p.refuse(RC.INVALID_PAYLOAD_LENGTH), outLen: 0 };
     const v = d.value;
-    if (v.logType > CXL_EVENT_LOG.DCD) return { rc: RC.INVALID_INPUT, outLen: 0 };
-    if (v.logType !== CXL_EVENT_LOG.DCD) return { rc: v.handles.length === 0 ? RC.SUCCESS : this.p.clearOtherLogRc, outLen: 0 };
-    let handles: number[];
-    let all = false;
-    if (v.flags & CLEAR_EVENT_FLAG_ALL) {
-      handles = this.log.clearAll().map((r) => r.handle);
-      all = true;
-    } else {
-      const r = this.log.clear(v.handles);
-      if (!r.ok) return { rc: RC.INVALID_INPUT, outLen: 0 };
-      handles = r.cleared.map((x) => x.handle);
-    }
-    if (this.observer && handles.length) this.emit({ type: 'records-cleared', memdev: this.name, handles, all });
+    if (v.logType > CXL_EVENT_LOG.DCD) return { rc: this.p.refuse(RC.INVALID_INPUT), outLen: 0 };
+    if (v.logType !== CXL_EVENT_LOG.DCD) return { rc: RC.SUCCESS, outLen: 0 };
+    const r = this.log.clear(v.handles, this.p.clearRule);
+    if (!r.ok) return { rc: this.p.refuse(RC.INVALID_INPUT), outLen: 0 };
+    const handles = r.cleared.map((x) => x.handle);
+    if (this.observer && handles.length) this.emit({ type: 'records-cleared', memdev: this.name, handles, all: false });
     this.updateStatus();
     this.pump();
     return { rc: RC.SUCCESS, outLen: 0 };
@@ -475,7 +545,7 @@ export class DcdDevice {
       more: chain && i < n - 1,
       shared: part.sharable,
     }));
-    return this.p.fmAdd(records, { source: 'qmp', region });
+    return this.p.fmAdd(records, { source: req.via === 'fm-api' ? 'fm-api' : 'qmp', region });
   }
 
   /** Free-capacity runs of a region, aligned to `gran`, excluding accepted, pending and FM extents. */
@@ -645,7 +715,7 @@ export class DcdDevice {
    * cxl_test `dc_inject_extent` / `dc_inject_shared_extent`: `<start>:<length>:<tag>:<more>[:<seq>]`
    * (mock 5). Numbers parse like kstrtoull base 0 (0x hex, leading-0 octal, decimal); tag "" or
    * "0" = null; seq ≤ 0xFFFF, default 0. `start` is relative to DC partition 0 unless
-   * `absolute: true` (DECISIONS.md).
+   * `absolute: true` (docs/decisions-device.md).
    */
   injectRaw(record: string, opts: { shared?: boolean; absolute?: boolean } = {}): FmResult<AddCapacityOk> {
     return this.guard('inject', () => {
@@ -680,7 +750,7 @@ export class DcdDevice {
       const tag = normTag((f[2] as string).trim());
       if (!tag.ok) return fmError('EINVAL', `delete "${record}": bad uuid`);
       const dpa = opts.absolute ? start : this.config.dcBase + start;
-      return this.p.fmRelease({ policy: 'prescriptive', ranges: [{ dpa, length, tag: tag.tag }], tag: tag.tag, forced: opts.forced ?? false, region: null });
+      return this.p.fmRelease({ policy: 'prescriptive', ranges: [{ dpa, length, tag: tag.tag }], tag: tag.tag, forced: opts.forced ?? false, region: null, via: 'qmp' });
     }, (r) => r.records);
   }
 
@@ -694,9 +764,11 @@ export class DcdDevice {
       const tag = normTag(req.tag);
       if (!tag.ok) return fmError('EINVAL', `tag ${JSON.stringify(req.tag)} is not a UUID`);
       const forced = req.forced === true;
+      if (req.via !== undefined && req.via !== 'qmp' && req.via !== 'fm-api') return fmError('EINVAL', `via must be 'qmp' or 'fm-api', got ${JSON.stringify(req.via)}`);
+      const via: FmVia = req.via ?? 'qmp';
       if (req.policy === 'tag-based') {
         if (tag.tag === null) return fmError('EINVAL', 'tag-based release needs a non-null tag');
-        return this.p.fmRelease({ policy: 'tag-based', ranges: [], tag: tag.tag, forced, region });
+        return this.p.fmRelease({ policy: 'tag-based', ranges: [], tag: tag.tag, forced, region, via });
       }
       if (req.policy !== 'prescriptive') return fmError('EINVAL', `unknown removal policy ${JSON.stringify(req.policy)}`);
       if (!Array.isArray(req.extents) || req.extents.length === 0) return fmError('EINVAL', 'prescriptive release needs at least one extent');
@@ -713,7 +785,7 @@ export class DcdDevice {
         }
         ranges.push({ dpa: part.base + e.offset, length: e.length, tag: etag });
       }
-      return this.p.fmRelease({ policy: 'prescriptive', ranges, tag: tag.tag, forced, region });
+      return this.p.fmRelease({ policy: 'prescriptive', ranges, tag: tag.tag, forced, region, via });
     }, (r) => r.records);
   }
 
@@ -803,6 +875,7 @@ export class DcdDevice {
     this.extents.reset();
     this.log.reset();
     this.outbox = [];
+    this.awaitHandle = null;
     this.media.clearAll();
     this.stats = newCounters();
     this.tsCounter = 0n;

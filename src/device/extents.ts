@@ -9,12 +9,17 @@
  *    (QEMU's `extents_pending`, R6): a group is open while the last record offered into it had
  *    More=1 and closes with the More=0 record. The mock keys sent extents by start DPA and orders
  *    them by `offerSeq` (mock 7); both views are served from the same list;
- *  - `accepted`: the device's extent list, returned by Get DC Extent List, sorted by DPA.
+ *  - `accepted`: the device's extent list, returned by Get DC Extent List. The mock keeps it in
+ *    an xarray keyed by start DPA, so it iterates sorted by DPA; QEMU keeps a QTAILQ and appends
+ *    (`cxl_insert_extent_to_extent_list` → QTAILQ_INSERT_TAIL), so its list is in insertion
+ *    order, and a release split appends its head and tail remainders at the tail
+ *    (`cxl_dc_extent_release_dry_run`). `order` picks the rule.
  *
  * Each transition is one named function (`addFmExtent`, `markExtentSent`, `dcAcceptExtent`,
  * `acceptRange`, `dcClearSent`, `dropFrontGroup`, `releaseAcceptedExtent`, `commitAcceptedList`,
- * `eraseFmOverlapping`). The generation number is bumped on every accept and every release
- * (mock 2; host-kernel.md §7.3), so a host paging through Get DC Extent List sees any change.
+ * `eraseFmOverlapping`). The mock bumps the generation number on every accept and every release
+ * (`dc_accept_extent`, `release_accepted_extent`); QEMU never writes `ext_list_gen_seq`, so its
+ * generation stays 0 (`generationWritten` false).
  *
  * Single-threaded: only the device's own thread touches this state.
  */
@@ -53,13 +58,18 @@ export function rangeContains(outer: number, olen: number, inner: number, ilen: 
 export class ExtentStore {
   fm: DcExtent[] = [];
   sent: PendingGroup[] = [];
-  /** sorted by dpa */
+  /** sorted by dpa ('dpa', the mock's xarray) or in insertion order ('insertion', QEMU's QTAILQ) */
   accepted: DcExtent[] = [];
   /** u32, wraps */
   generation = 0;
   /** next mock offer_seq */
   offerSeq = 0;
   private nextGroupId = 1;
+
+  constructor(
+    readonly order: 'dpa' | 'insertion' = 'dpa',
+    readonly generationWritten = true,
+  ) {}
 
   reset(): void {
     this.fm = [];
@@ -71,7 +81,7 @@ export class ExtentStore {
   }
 
   private bumpGeneration(): void {
-    this.generation = (this.generation + 1) >>> 0;
+    if (this.generationWritten) this.generation = (this.generation + 1) >>> 0;
   }
 
   // ------------------------------------------------------------------------------- queries
@@ -101,6 +111,7 @@ export class ExtentStore {
   }
 
   findAcceptedByStart(dpa: number): DcExtent | undefined {
+    if (this.order === 'insertion') return this.accepted.find((e) => e.dpa === dpa);
     const i = this.acceptedIndex(dpa);
     const e = this.accepted[i];
     return e && e.dpa === dpa ? e : undefined;
@@ -126,7 +137,7 @@ export class ExtentStore {
 
   /** True when every byte of [dpa, dpa+len) is covered by accepted extents (R5, R21). */
   fullyAccepted(dpa: number, len: number): boolean {
-    return fullyCovered(this.accepted, dpa, len);
+    return fullyCovered(this.order === 'dpa' ? this.accepted : sortedByDpa(this.accepted), dpa, len);
   }
 
   /** first index whose dpa ≥ `dpa` */
@@ -177,7 +188,8 @@ export class ExtentStore {
 
   private insertAccepted(ext: DcExtent): void {
     ext.group = 0;
-    this.accepted.splice(this.acceptedIndex(ext.dpa), 0, ext);
+    if (this.order === 'insertion') this.accepted.push(ext);
+    else this.accepted.splice(this.acceptedIndex(ext.dpa), 0, ext);
   }
 
   private removeFromSent(ext: DcExtent): void {
@@ -232,28 +244,43 @@ export class ExtentStore {
   }
 
   /**
-   * QEMU `cxl_dc_extent_release_dry_run` (R21) on a copy: carve each range out of the accepted
-   * list, splitting extents into head and tail remainders; a range may span adjacent extents.
-   * Returns the new list, or 'not-backed' when some byte of a range is not accepted.
+   * QEMU `cxl_dc_extent_release_dry_run` (R21) on a copy of the accepted list, step for step: for
+   * each range, check every byte is backed (`ct3_test_region_block_backed`, else 'not-backed' →
+   * Invalid PA), then walk it: the first extent containing the current DPA is removed and its
+   * head (`len1`) and tail (`len2`) remainders are appended at the tail; after each split the
+   * extent count (`total + cnt_delta`) must stay ≤ `maxExtents` ('exhausted' → Resources
+   * Exhausted). A zero-length range is "backed" and changes nothing. `keepTag` false = upstream,
+   * which inserts remainders with a NULL tag and seq 0; the tag RFC keeps them.
    */
-  releaseDryRun(ranges: readonly { dpa: number; length: number }[]): { ok: true; list: DcExtent[] } | { ok: false; reason: 'not-backed' } {
-    let list = this.accepted.map((e) => ({ ...e }));
+  releaseDryRun(
+    ranges: readonly { dpa: number; length: number }[],
+    opts: { total: number; maxExtents: number; keepTag: boolean },
+  ): { ok: true; list: DcExtent[] } | { ok: false; reason: 'not-backed' | 'exhausted' } {
+    const list = this.accepted.map((e) => ({ ...e }));
+    let delta = 0;
     for (const r of ranges) {
-      if (!fullyCovered(list, r.dpa, r.length)) return { ok: false, reason: 'not-backed' };
-      const next: DcExtent[] = [];
-      const end = r.dpa + r.length;
-      for (const e of list) {
-        const eEnd = e.dpa + e.length;
-        if (!rangesOverlap(e.dpa, e.length, r.dpa, r.length)) {
-          next.push(e);
-          continue;
-        }
-        if (e.dpa < r.dpa) next.push({ ...e, length: r.dpa - e.dpa });
-        if (eEnd > end) next.push({ ...e, dpa: end, length: eEnd - end });
+      if (!fullyCovered(sortedByDpa(list), r.dpa, r.length)) return { ok: false, reason: 'not-backed' };
+      let dpa = r.dpa;
+      let len = r.length;
+      while (len > 0) {
+        const i = list.findIndex((e) => dpa >= e.dpa && dpa < e.dpa + e.length);
+        if (i < 0) return { ok: false, reason: 'not-backed' }; // unreachable after fullyCovered
+        const e = list[i] as DcExtent;
+        const len1 = dpa - e.dpa;
+        const end = e.dpa + e.length;
+        const len2 = dpa + len - 1 < end ? end - dpa - len : 0;
+        const done = e.length - len1 - len2;
+        list.splice(i, 1);
+        delta--;
+        const tag = opts.keepTag ? e.tag : null;
+        const seq = opts.keepTag ? e.seq : 0;
+        if (len1) { list.push({ ...e, length: len1, tag, seq }); delta++; }
+        if (len2) { list.push({ ...e, dpa: dpa + len, length: len2, tag, seq }); delta++; }
+        if (delta + opts.total > opts.maxExtents) return { ok: false, reason: 'exhausted' };
+        if (!len2) dpa = end;
+        len -= done;
       }
-      list = next;
     }
-    list.sort((a, b) => a.dpa - b.dpa);
     return { ok: true, list };
   }
 
@@ -271,7 +298,13 @@ export class ExtentStore {
   }
 }
 
+function sortedByDpa(list: readonly DcExtent[]): DcExtent[] {
+  return [...list].sort((a, b) => a.dpa - b.dpa);
+}
+
+/** `list` sorted by dpa. A zero-length range is covered (QEMU's bitmap test over zero bits). */
 function fullyCovered(list: readonly DcExtent[], dpa: number, len: number): boolean {
+  if (len === 0) return true;
   let cur = dpa;
   const end = dpa + len;
   for (const e of list) {

@@ -18,10 +18,11 @@
  */
 import {
   decodeGetDcConfigIn, decodeGetDcExtentListIn, encodeGetDcConfigOut, encodeGetDcExtentListOut,
-  CXL_CAPACITY_MULTIPLIER, DC_CONFIG_OUT_HDR, DC_CONFIG_TRAILER_SIZE, DC_PARTITION_SIZE, EXTENT_LIST_OUT_HDR, EXTENT_SIZE,
-  NULL_UUID, RC, type CxlExtentRaw, type DcPartitionRaw,
+  CXL_CAPACITY_MULTIPLIER, DC_CONFIG_IN_SIZE, DC_CONFIG_OUT_HDR, DC_CONFIG_TRAILER_SIZE, DC_PARTITION_SIZE,
+  EXTENT_LIST_OUT_HDR, EXTENT_SIZE, MOCK_ERRNO_RC, NULL_UUID, RC, type CxlExtentRaw, type DcPartitionRaw,
 } from '../wire/cxl.js';
-import type { Personality } from './config.js';
+import { MOCK_EVENT_RET_MAX, type Personality } from './config.js';
+import type { ClearRule } from './event-log.js';
 import type { DcdDevice, MboxReply, OfferRecord, NormalizedRelease } from './device.js';
 import type { AddCapacityOk, FmResult, ReleaseCapacityOk, SelectionPolicy } from './types.js';
 
@@ -31,18 +32,40 @@ export abstract class DevicePersonality {
   abstract readonly irqEveryRecord: boolean;
   /** QEMU Get DC Config: trailer counts and `start_rid >= num_regions` → Invalid Input (R23) */
   abstract readonly qemuConfigReply: boolean;
-  /** rc for Clear Event Records naming handles of a log that has no records */
-  abstract readonly clearOtherLogRc: number;
+  /**
+   * Failures are the mock's errnos (-EINVAL, -ENOMEM) passed to the host unchanged
+   * (`cxl_mock_mbox_send` → `cxl_internal_send_cmd`), not CXL return codes.
+   */
+  abstract readonly mockErrnos: boolean;
+  /**
+   * MORE_RECORDS whenever the log is not empty (QEMU `cxl_event_get_records`: `if
+   * (!cxl_event_empty(log))`) rather than only when records remain beyond the batch (mock
+   * `mock_get_event`: `if (handle != log->last_handle)`).
+   */
+  abstract readonly moreWhenNonEmpty: boolean;
+  /**
+   * Fixed-size inputs must have exactly their size, else Invalid Payload Length (QEMU
+   * `cxl_process_cci_message`: `len_in != cxl_cmd->in && cxl_cmd->in != ~0`). The mock checks
+   * only Get Event Records (`size_in != sizeof(log_type)` → -EINVAL).
+   */
+  abstract readonly exactInputLengths: boolean;
+  /** overflow reset rule of Clear Event Records (event-log.ts) */
+  abstract readonly clearRule: ClearRule;
 
   constructor(protected readonly dev: DcdDevice) {}
+
+  /** This device's code for a refusal QEMU answers with `rc` (the mock answers -EINVAL). */
+  refuse(rc: number): number {
+    return this.mockErrnos ? MOCK_ERRNO_RC.EINVAL : rc;
+  }
 
   /** null if the selection policy is supported, else the refusal message (R1). */
   abstract policyRefusal(policy: SelectionPolicy): string | null;
 
-  /** Offer capacity (QMP add / cxl_test inject / scenario add-capacity records). */
-  abstract fmAdd(records: OfferRecord[], ctx: { source: 'qmp' | 'inject'; region: number | null }): FmResult<AddCapacityOk>;
+  /** Offer capacity (QMP add / FM API 5604h / cxl_test inject / scenario add-capacity records). */
+  abstract fmAdd(records: OfferRecord[], ctx: { source: 'qmp' | 'inject' | 'fm-api'; region: number | null }): FmResult<AddCapacityOk>;
 
-  /** Ask the host to release capacity (QMP release / cxl_test dc_del_extent). */
+  /** Ask the host to release capacity (QMP release / FM API 5605h / cxl_test dc_del_extent). */
   abstract fmRelease(req: NormalizedRelease): FmResult<ReleaseCapacityOk>;
 
   /** Add Dynamic Capacity Response (4802h): returns the mailbox rc. */
@@ -51,15 +74,25 @@ export abstract class DevicePersonality {
   /** Release Dynamic Capacity (4803h): returns the mailbox rc. */
   abstract releaseDc(input: Uint8Array): number;
 
+  /** Set Event Interrupt Policy (0103h): returns the mailbox rc. */
+  abstract setEventInterruptPolicy(input: Uint8Array): number;
+
   /** `num_avail_extents` in event records (QEMU R7: 512 − total_extent_count; the mock sends 0). */
   numAvailExtents(): number {
     return 0;
   }
 
-  /** How many records one Get Event Records may return (before the payload-fit cap). */
+  /**
+   * How many records one Get Event Records may return (before the payload-fit cap). 'mock-counter':
+   * `ret_limit = (atomic_inc_return(&event_counter) % CXL_TEST_EVENT_RET_MAX) + 1` — one static
+   * counter for every mock device and every log (mem.c `mock_get_event`), here a SharedArrayBuffer
+   * word shared by all device workers (DeviceOptions.mockCounter). So the sequence a device sees
+   * depends on Gets to other devices: 2, 3, 4, 1, 2, … for a lone device.
+   */
   recordsPerGet(): number {
-    const { min, max } = this.dev.config.recordsPerGet;
-    return min === max ? min : this.dev.prng.range(min, max);
+    const r = this.dev.config.recordsPerGet;
+    if (r === 'mock-counter') return ((Atomics.add(this.dev.mockCounter, 0, 1) + 1) % MOCK_EVENT_RET_MAX) + 1;
+    return r.min === r.max ? r.min : this.dev.prng.range(r.min, r.max);
   }
 
   /** Tag and seq kept on an accepted sub-range of `pending` (QEMU upstream zeroes them, R16). */
@@ -90,13 +123,15 @@ export abstract class DevicePersonality {
 
   /**
    * Get Dynamic Capacity Configuration (4800h), QEMU `cmd_dcd_get_dyn_cap_config` / mock
-   * `mock_get_dc_config`. QEMU: `start_rid >= num_regions` → Invalid Input and the four trailing
-   * counts (R23: supported 512, available 512 − total, tags 0/0). Mock: a start past the end
-   * returns zero partitions, and no trailer.
+   * `mock_get_dc_config`. QEMU: input exactly 2 bytes, `start_rid >= num_regions` → Invalid Input
+   * and the four trailing counts (R23: supported 512, available 512 − total, tags 0/0). Mock: a
+   * start past the end returns zero partitions, and no trailer; it reads 2 input bytes whatever
+   * the length (a shorter input is refused with -EINVAL here: the model has no stale bytes to read).
    */
   getDcConfig(input: Uint8Array, out: Uint8Array): MboxReply {
+    if (this.exactInputLengths && input.byteLength !== DC_CONFIG_IN_SIZE) return { rc: RC.INVALID_PAYLOAD_LENGTH, outLen: 0 };
     const d = decodeGetDcConfigIn(input);
-    if (!d.ok) return { rc: RC.INVALID_PAYLOAD_LENGTH, outLen: 0 };
+    if (!d.ok) return { rc: this.refuse(RC.INVALID_PAYLOAD_LENGTH), outLen: 0 };
     const all = this.partitionsRaw();
     const start = d.value.startPartitionIndex;
     if (start >= all.length && this.qemuConfigReply) return { rc: RC.INVALID_INPUT, outLen: 0 };
@@ -123,17 +158,19 @@ export abstract class DevicePersonality {
   // ----------------------------------------------------------------------------- Get DC Extent List
 
   /**
-   * Get Dynamic Capacity Extent List (4801h), QEMU `cmd_dcd_get_dyn_cap_ext_list` (R24) / mock
-   * `mock_get_dc_extent_list` (mock 11): accepted extents only, `start > total` → Invalid Input,
-   * `total_extent_count` and `generation_num` always filled.
+   * Get Dynamic Capacity Extent List (4801h), mock `mock_get_dc_extent_list` (mock 11): accepted
+   * extents only, `start_idx > total` → -EINVAL, `total_extent_count` and `generation_num`
+   * filled. The mock never sets `cmd->size_out`, so the reply is the whole payload buffer
+   * (`outLen` = payload size; bytes past the entries are whatever the buffer held). It does not
+   * bound `extent_cnt` by the buffer; the model stops at what fits. QEMU overrides (qemu.ts).
    */
   getDcExtentList(input: Uint8Array, out: Uint8Array): MboxReply {
     const dec = decodeGetDcExtentListIn(input);
-    if (!dec.ok) return { rc: RC.INVALID_PAYLOAD_LENGTH, outLen: 0 };
+    if (!dec.ok) return { rc: this.refuse(RC.INVALID_PAYLOAD_LENGTH), outLen: 0 };
     const d = dec.value;
     const acc = this.dev.extents.accepted;
     const total = acc.length;
-    if (d.startExtentIndex > total) return { rc: RC.INVALID_INPUT, outLen: 0 };
+    if (d.startExtentIndex > total) return { rc: this.refuse(RC.INVALID_INPUT), outLen: 0 };
     const fit = Math.max(0, Math.floor((out.byteLength - EXTENT_LIST_OUT_HDR) / EXTENT_SIZE));
     const count = Math.min(d.extentCount, total - d.startExtentIndex, fit);
     const extents: CxlExtentRaw[] = [];
@@ -142,10 +179,11 @@ export abstract class DevicePersonality {
       if (!e) break;
       extents.push({ startDpa: BigInt(e.dpa), length: BigInt(e.length), uuid: e.tag ?? NULL_UUID, sharedExtnSeq: e.seq });
     }
-    const outLen = encodeGetDcExtentListOut(
+    encodeGetDcExtentListOut(
       { returnedExtentCount: extents.length, totalExtentCount: total, generationNum: this.dev.extents.generation, extents },
       out,
     );
-    return { rc: RC.SUCCESS, outLen };
+    return { rc: RC.SUCCESS, outLen: out.byteLength };
   }
 }
+

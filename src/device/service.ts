@@ -18,17 +18,38 @@
  *
  * The input payload is copied out of the register file before the handler runs, because the
  * output is written into the same payload area (CXL mailbox: one payload register block).
+ *
+ * cxl_test's synchronous drain (`syncDrain`, cxl-test): the mock's `log_dc_event` calls
+ * `cxl_mem_get_event_records()` inside the sysfs write ("Fake the irq"), so `echo … >
+ * dc_inject_extent` returns only after the host fetched, handled, answered and cleared that
+ * record. Here the device logs one FM record at a time (device.ts `pump`), and an FM call on such
+ * a device resolves only once every record it queued has been logged and cleared — the Clear
+ * comes after the record's handling and, for a More=0 record, after the Add DC Response
+ * (v11 mbox.c `cxl_mem_get_records_log`: handle, then clear). Which thread drains: the memdev's
+ * event thread (`irq/memN`, `cxl_event_thread`), woken by the interrupt word — not the FM's
+ * thread, as in the mock where the writer's task runs the drain. Lockdep therefore sees the
+ * drain's lock classes (event.log_lock, the mailbox mutex, cxl_rwsem.region, …) taken in the
+ * event thread's context with the same order as v11's IRQ thread; no edge ties them to the FM
+ * side, which holds no lock while it waits (the mock's writer would hold the sysfs attribute's
+ * kernfs active reference, which the model does not have). The wait never blocks the device's
+ * event loop: the FM call is an async method whose promise the serve loop resolves after the
+ * Clear, so the same thread keeps serving the mailbox the drain needs. Bounded by `drainTimeoutMs`
+ * (ETIMEDOUT, counted in `drainTimeouts`), skipped under the controlled scheduler (FM commands
+ * run atomically there; the one-record-at-a-time gating still holds) and when `awaitDrain` is off
+ * (the device harness plays the host on the caller's thread).
  */
 import { RegFile } from '../shm/regfile.js';
+import { schedControlled } from '../shm/points.js';
 import { EVENT_STATUS_DCD, REG_DOORBELL } from '../shm/layout.js';
 import { DcdDevice, type DeviceSink } from './device.js';
 import { Media } from './media.js';
 import type { DeviceConfig, ResolvedDeviceConfig } from './config.js';
 import type { HostileChainKind } from './hostile-kinds.js';
 import { HostilePersonality, type HostileChoices } from './hostile.js';
-import type {
-  AddCapacityOk, AddCapacityRequest, DeviceCounters, DeviceEvent, DeviceObserver, DsmasView, EventLogView,
-  ExtentView, FmResult, InjectRecord, InjectU64Record, PendingGroupView, ReleaseCapacityOk, ReleaseCapacityRequest,
+import {
+  fmError,
+  type AddCapacityOk, type AddCapacityRequest, type DeviceCounters, type DeviceEvent, type DeviceObserver, type DsmasView, type EventLogView,
+  type ExtentView, type FmResult, type InjectRecord, type InjectU64Record, type PendingGroupView, type ReleaseCapacityOk, type ReleaseCapacityRequest,
 } from './types.js';
 
 export interface DeviceServiceInit {
@@ -43,7 +64,18 @@ export interface DeviceServiceInit {
   recordEvents?: number;
   /** doorbell spins after a command before the loop sleeps; default 20000 */
   spin?: number;
+  /** the mock's shared Get Event Records counter (4 bytes), shared by every device worker */
+  mockCounter?: SharedArrayBuffer;
+  /**
+   * syncDrain devices: FM calls resolve only after the host drained their records (see DOC).
+   * Default false; the device worker turns it on inside a DcdSystem, where an event thread drains.
+   */
+  awaitDrain?: boolean;
+  /** bound on that wait, ms; default 15000 (above the 5 s hung-wait bound a stuck drain ends with) */
+  drainTimeoutMs?: number;
 }
+
+export const DRAIN_TIMEOUT_MS = 15_000;
 
 /** Back-to-back commands served before the loop yields a macrotask to FM calls. */
 export const YIELD_EVERY = 64;
@@ -56,13 +88,13 @@ export interface DeviceService {
   /** Stop serving; resolves when the loop has exited. */
   stop(): Promise<void>;
   running(): boolean;
-  // FM API
-  addCapacity(req: AddCapacityRequest): FmResult<AddCapacityOk>;
-  injectRaw(record: string, opts?: { shared?: boolean; absolute?: boolean }): FmResult<AddCapacityOk>;
-  injectRecords(records: InjectU64Record[]): FmResult<AddCapacityOk>;
-  deleteRaw(record: string, opts?: { forced?: boolean; absolute?: boolean }): FmResult<ReleaseCapacityOk>;
-  releaseCapacity(req: ReleaseCapacityRequest): FmResult<ReleaseCapacityOk>;
-  regionConfigUpdated(regionIndex: number): FmResult<{ records: number }>;
+  // FM API (async: a syncDrain device resolves after the host's drain)
+  addCapacity(req: AddCapacityRequest): Promise<FmResult<AddCapacityOk>>;
+  injectRaw(record: string, opts?: { shared?: boolean; absolute?: boolean }): Promise<FmResult<AddCapacityOk>>;
+  injectRecords(records: InjectU64Record[]): Promise<FmResult<AddCapacityOk>>;
+  deleteRaw(record: string, opts?: { forced?: boolean; absolute?: boolean }): Promise<FmResult<ReleaseCapacityOk>>;
+  releaseCapacity(req: ReleaseCapacityRequest): Promise<FmResult<ReleaseCapacityOk>>;
+  regionConfigUpdated(regionIndex: number): Promise<FmResult<{ records: number }>>;
   hostileInject(kind: HostileChainKind, opts?: { count?: number }): FmResult<{ records: number }>;
   hostileBurst(n: number): FmResult<{ records: number; kinds: HostileChainKind[] }>;
   // queries
@@ -108,8 +140,9 @@ export function createDeviceService(init: DeviceServiceInit): DeviceService {
     setEventStatus: (on) => rf.setEventStatus(EVENT_STATUS_DCD, on),
     raiseIrq: () => rf.raiseIrq(),
   };
+  const mockCounter = init.mockCounter ? new Int32Array(init.mockCounter, 0, 1) : undefined;
   const build = (config: DeviceConfig): DcdDevice => {
-    const d = new DcdDevice(config, { media, sink, ...(observer ? { observer } : {}) });
+    const d = new DcdDevice(config, { media, sink, ...(observer ? { observer } : {}), ...(mockCounter ? { mockCounter } : {}) });
     if (rf.payloadSize < d.config.payloadSize) {
       throw new RangeError(`device ${d.name}: register file payload ${rf.payloadSize} < config payloadSize ${d.config.payloadSize}`);
     }
@@ -122,6 +155,30 @@ export function createDeviceService(init: DeviceServiceInit): DeviceService {
   let stopping = false;
   let served = 0;
 
+  // syncDrain: FM calls waiting for the host's drain of their records (see DOC)
+  const awaitDrain = init.awaitDrain ?? false;
+  const drainTimeoutMs = init.drainTimeoutMs ?? DRAIN_TIMEOUT_MS;
+  const drainWaiters = new Set<(drained: boolean) => void>();
+  const notifyDrained = (force = false): void => {
+    if (drainWaiters.size === 0 || !(force || dev.fmDrained())) return;
+    for (const w of [...drainWaiters]) w(true);
+  };
+  const afterFm = async <T extends object>(r: FmResult<T>): Promise<FmResult<T>> => {
+    if (!r.ok || !awaitDrain || !dev.config.syncDrain || schedControlled() || dev.fmDrained()) return r;
+    const drained = await new Promise<boolean>((resolve) => {
+      const w = (v: boolean): void => {
+        clearTimeout(timer);
+        drainWaiters.delete(w);
+        resolve(v);
+      };
+      const timer = setTimeout(() => w(false), drainTimeoutMs);
+      drainWaiters.add(w);
+    });
+    if (drained) return r;
+    dev.stats.drainTimeouts++;
+    return fmError('ETIMEDOUT', `device ${dev.name}: the host did not drain the injected record(s) within ${drainTimeoutMs} ms (the mock's write would still be inside cxl_mem_get_event_records); they stay queued`);
+  };
+
   const execute = (): void => {
     const op = rf.opcode();
     const src = rf.input();
@@ -129,6 +186,7 @@ export function createDeviceService(init: DeviceServiceInit): DeviceService {
     const reply = dev.mbox(op, scratch.subarray(0, src.byteLength), rf.payload);
     rf.complete(reply.rc, reply.outLen);
     served++;
+    notifyDrained();
   };
 
   const serve = async (): Promise<void> => {
@@ -158,17 +216,18 @@ export function createDeviceService(init: DeviceServiceInit): DeviceService {
     },
     async stop(): Promise<void> {
       stopping = true;
+      for (const w of [...drainWaiters]) w(false);
       // Wake an idle waitAsync so the loop sees `stopping` now rather than after IDLE_WAIT_MS.
       Atomics.notify(rf.words, REG_DOORBELL);
       if (loop) await loop;
     },
     running: () => loop !== null,
-    addCapacity: (req) => dev.addCapacity(req),
-    injectRaw: (record, opts) => dev.injectRaw(record, opts),
-    injectRecords: (records) => dev.injectRecords(records),
-    deleteRaw: (record, opts) => dev.deleteRaw(record, opts),
-    releaseCapacity: (req) => dev.releaseCapacity(req),
-    regionConfigUpdated: (i) => dev.regionConfigUpdated(i),
+    addCapacity: (req) => afterFm(dev.addCapacity(req)),
+    injectRaw: (record, opts) => afterFm(dev.injectRaw(record, opts)),
+    injectRecords: (records) => afterFm(dev.injectRecords(records)),
+    deleteRaw: (record, opts) => afterFm(dev.deleteRaw(record, opts)),
+    releaseCapacity: (req) => afterFm(dev.releaseCapacity(req)),
+    regionConfigUpdated: (i) => afterFm(dev.regionConfigUpdated(i)),
     hostileInject: (kind, opts) => dev.hostileInject(kind, opts),
     hostileBurst: (n) => dev.hostileBurst(n),
     accepted: () => dev.accepted(),
@@ -189,6 +248,7 @@ export function createDeviceService(init: DeviceServiceInit): DeviceService {
     reset(): void {
       dev.reset();
       buffered = [];
+      notifyDrained(true); // the queue is gone: nothing left to wait for
     },
     reconfigure(config: DeviceConfig): { ok: true } | { ok: false; error: string } {
       try {
@@ -197,6 +257,7 @@ export function createDeviceService(init: DeviceServiceInit): DeviceService {
         return { ok: false, error: e instanceof Error ? e.message : String(e) };
       }
       buffered = [];
+      notifyDrained(true);
       return { ok: true };
     },
   };

@@ -12,7 +12,15 @@
  */
 import type { HostileChainKind } from './hostile-kinds.js';
 
-export type FmErrorCode = 'EINVAL' | 'ENOSPC' | 'EOPNOTSUPP' | 'EEXIST' | 'ENOENT' | 'EBUSY' | 'ERANGE';
+export type FmErrorCode = 'EINVAL' | 'ENOSPC' | 'EOPNOTSUPP' | 'EEXIST' | 'ENOENT' | 'EBUSY' | 'ERANGE' | 'ETIMEDOUT';
+
+/**
+ * How the fabric manager reaches a QEMU device: QMP (`cxl-add/release-dynamic-capacity`, the
+ * default) or the FM API over MCTP (Initiate Dynamic Capacity Add 5604h / Release 5605h). They
+ * differ: QMP adds have no 512-extent check and upstream zeroes their tags; 5604h checks the count
+ * and keeps tags; 5605h takes a Forced Removal flag that QMP refuses. Other personalities ignore it.
+ */
+export type FmVia = 'qmp' | 'fm-api';
 
 /** FM API result: success payload, or an errno-like code with a message saying what was refused. */
 export type FmResult<T extends object> = ({ ok: true } & T) | { ok: false; code: FmErrorCode; error: string };
@@ -41,6 +49,8 @@ export interface AddCapacityRequest {
   seqs?: number[];
   /** 'chain' (default, R7: More=1 on all but the last record) or 'split-each' (every record More=0) */
   more?: 'chain' | 'split-each';
+  /** QMP (default) or FM API 5604h (FmVia) */
+  via?: FmVia;
 }
 
 /** One raw DC Add record of a scenario `add-capacity` op; offset relative to DC partition 0. */
@@ -71,8 +81,10 @@ export interface ReleaseCapacityRequest {
   extents?: { offset: number; length: number; tag?: string | null }[];
   /** tag-based: the tag to release; prescriptive: default tag for the records */
   tag?: string | null;
-  /** Forced Capacity Release records instead of Release Capacity */
+  /** Forced Capacity Release records instead of Release Capacity (QEMU 5605h: the Forced Removal flag) */
   forced?: boolean;
+  /** QMP (default) or FM API 5605h (FmVia) */
+  via?: FmVia;
 }
 
 export interface ExtentView {
@@ -152,13 +164,17 @@ export interface DeviceCounters {
   fmCommands: number;
   fmErrors: number;
   lies: number;
+  /** commands on which the modelled device would have crashed (QEMU NULL dereference) */
+  faults: number;
+  /** FM calls that returned before the host drained their records (syncDrain timeout) */
+  drainTimeouts: number;
 }
 
 export function newCounters(): DeviceCounters {
   return {
     mboxCommands: 0, mboxErrors: 0, internalErrors: 0, byOpcode: {}, byRc: {}, recordsLogged: 0,
     recordsDropped: 0, irqs: 0, extentsOffered: 0, extentsAccepted: 0, extentsRejected: 0,
-    extentsReleased: 0, releasesIgnored: 0, fmCommands: 0, fmErrors: 0, lies: 0,
+    extentsReleased: 0, releasesIgnored: 0, fmCommands: 0, fmErrors: 0, lies: 0, faults: 0, drainTimeouts: 0,
   };
 }
 
@@ -195,6 +211,7 @@ export type DeviceEvent =
   | { type: 'hostile-lie'; memdev: string; opcode: number; lie: string }
   | { type: 'hostile-chain'; memdev: string; kind: HostileChainKind; records: number }
   | { type: 'internal-error'; memdev: string; opcode: number; message: string }
+  | { type: 'device-fault'; memdev: string; opcode: number; message: string }
   | { type: 'reset'; memdev: string };
 
 export type DeviceObserver = (ev: DeviceEvent) => void;

@@ -22,7 +22,7 @@ import { SYS_HUNG_REPORTS, SYS_LOCKDEP_REPORTS, SYS_WQ_DONE, SYS_WQ_KICK, SYS_NO
 import { G_INFLIGHT, G_NEXT_HPA_256M, G_NEXT_REGION_ID, HostState } from '../host/state.js';
 import { HostCtx, type DmesgLine } from '../host/context.js';
 import { Media } from '../device/media.js';
-import { deviceConfigFromTopology, type DeviceConfig, type Personality } from '../device/config.js';
+import { deviceConfigFromTopology, isQemuPersonality, MOCK_PAYLOAD_SIZE, QEMU_PAYLOAD_SIZE, type DeviceConfig, type Personality } from '../device/config.js';
 import { decodeEvent, EVENT_RECORD_WORDS, type DaxBusApi, type DecodedEvent, type EventThreadApi, type HostOptions, type OpResult, type RuntimeEvent, type SharedHandles, type UserApi, type WorkqueueApi, type WorkerHeapStats } from '../protocol.js';
 import { resolveKnobs } from '../scenario/knobs.js';
 import type { KnobValues, Knobs, MemdevSpec, Variant } from '../scenario/types.js';
@@ -93,6 +93,8 @@ export class DcdSystem {
   readonly checkers: Checker[] = [];
   private stopped = false;
   private readonly recBuf = new Int32Array(EVENT_RECORD_WORDS * 256);
+  /** the cxl_test mock's `static atomic_t event_counter`, shared by every device worker */
+  private readonly mockCounter = new SharedArrayBuffer(4);
 
   private constructor(config: SystemConfig) {
     this.config = config;
@@ -101,7 +103,8 @@ export class DcdSystem {
     if (config.noisePermille) Atomics.store(this.sys.header, SYS_NOISE_PERMILLE, config.noisePermille);
     initThread(this.sys, 'main');
     this.host = HostState.create(this.sys, config.memdevs.length);
-    this.regfiles = config.memdevs.map(() => RegFile.create(config.payloadSize ?? 4096));
+    // the device advertises its payload size: QEMU 2,048 bytes, the cxl_test mock 4 KiB
+    this.regfiles = config.memdevs.map(() => RegFile.create(config.payloadSize ?? (isQemuPersonality(config.device ?? 'cxl-test') ? QEMU_PAYLOAD_SIZE : MOCK_PAYLOAD_SIZE)));
     // media granularity: at least 2 MiB per stamp line, so a 512 B-block partition stays cheap
     this.media = config.memdevs.map((m) => Media.create(m.dc.base, m.dc.size, Math.max(m.dc.blockSize, 2 * 1024 * 1024)));
     this.ring = MpscRing.create(1 << 16, EVENT_RECORD_WORDS);
@@ -150,7 +153,7 @@ export class DcdSystem {
       const config = { ...deviceConfigFromTopology(m, personality, `${seed}/${m.name}`), payloadSize: this.regfiles[i]!.payloadSize, ...(cfg.deviceOverrides?.[i] ?? {}) };
       const w = this.watch(spawnWorker<DeviceApi>({
         kind: 'device', name: `device/${m.name}`,
-        data: { kind: 'device', memdev: i, system: h.system, regfile: h.regfiles[i], media: h.media[i], events: h.events, config },
+        data: { kind: 'device', memdev: i, system: h.system, regfile: h.regfiles[i], media: h.media[i], events: h.events, config, mockCounter: this.mockCounter },
       }));
       this.devices[i] = w;
       await w.call((a) => a.start());

@@ -21,7 +21,7 @@
 export const VARIANTS = ['v11', 'v10', 'post-v11'] as const;
 export type Variant = (typeof VARIANTS)[number];
 
-export const DEVICES = ['qemu', 'cxl-test', 'hostile'] as const;
+export const DEVICES = ['qemu', 'qemu-tag-rfc', 'cxl-test', 'hostile'] as const;
 export type Device = (typeof DEVICES)[number];
 
 export const CLOCKS = ['real', 'virtual'] as const;

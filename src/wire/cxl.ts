@@ -31,6 +31,8 @@ export const CXL_MBOX_OP = {
   GET_EVENT_RECORDS: 0x0100,
   /** §8.2.9.2.3 Clear Event Records */
   CLEAR_EVENT_RECORDS: 0x0101,
+  /** §8.2.9.2.5 Set Event Interrupt Policy (v11 pci.c `cxl_event_config_msgnums` sends it with dcd_settings) */
+  SET_EVENT_INTERRUPT_POLICY: 0x0103,
   /** §8.2.9.9.9.1 Get Dynamic Capacity Configuration */
   GET_DC_CONFIG: 0x4800,
   /** §8.2.9.9.9.2 Get Dynamic Capacity Extent List */
@@ -57,7 +59,18 @@ export function opcodeName(opcode: number): string {
 // Invalid Physical Address (-EFAULT) and Poison Limit (-EBUSY). The code is the table index.
 // ---------------------------------------------------------------------------------------------
 
-export type MboxErrno = 'OK' | 'ENXIO' | 'EFAULT' | 'EBUSY';
+export type MboxErrno = 'OK' | 'ENXIO' | 'EFAULT' | 'EBUSY' | MockErrno;
+
+/**
+ * errnos a cxl_test mock handler returns straight from `cxl_mock_mbox_send` (tools/testing/cxl/test/
+ * mem.c): `cxl_internal_send_cmd` passes a negative mbox_send() result to its caller unchanged, so
+ * the host sees -EINVAL / -ENOMEM, not a CXL return code. The device writes them into the return
+ * code register as negative numbers (-1 stays the register file's timeout; the mock never returns
+ * -EPERM).
+ */
+export type MockErrno = 'EINVAL' | 'ENOMEM' | 'EIO';
+export const MOCK_ERRNO_RC: Readonly<Record<MockErrno, number>> = { EINVAL: -22, ENOMEM: -12, EIO: -5 };
+const MOCK_ERRNO_BY_RC = new Map<number, MockErrno>(Object.entries(MOCK_ERRNO_RC).map(([k, v]) => [v, k as MockErrno]));
 
 export interface MboxRcEntry {
   code: number;
@@ -121,17 +134,23 @@ export const RC = {
 /** "INVALID_PA"; -1 (the register file's timeout) is "TIMEOUT"; unknown codes "RC_0x2a". */
 export function rcName(code: number): string {
   if (code === -1) return 'TIMEOUT';
+  const e = MOCK_ERRNO_BY_RC.get(code);
+  if (e) return `-${e}`;
   return MBOX_RC[code]?.name ?? `RC_0x${(code >>> 0).toString(16)}`;
 }
 
 /** errno the host sees for a device return code (kernel CMD_CMD_RC_TABLE); timeout → ETIMEDOUT. */
 export function rcErrno(code: number): MboxErrno | 'ETIMEDOUT' {
   if (code === -1) return 'ETIMEDOUT';
+  const e = MOCK_ERRNO_BY_RC.get(code);
+  if (e) return e;
   return MBOX_RC[code]?.errno ?? 'ENXIO';
 }
 
 export function rcDesc(code: number): string {
   if (code === -1) return 'mailbox timed out';
+  const e = MOCK_ERRNO_BY_RC.get(code);
+  if (e) return `mock handler returned -${e}`;
   return MBOX_RC[code]?.desc ?? 'unknown return code';
 }
 
@@ -625,6 +644,46 @@ export function decodeClearEventRecordsIn(view: Uint8Array): Decoded<Required<Cl
   const handles: number[] = [];
   for (let i = 0; i < nrRecs; i++) handles.push(d.getUint16(CLEAR_EVENT_HDR + 2 * i, true));
   return { ok: true, value: { logType: d.getUint8(0), flags: d.getUint8(1), nrRecs, handles } };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Set Event Interrupt Policy (0103h) — CXL r3.1 §8.2.9.2.5; kernel `struct cxl_event_interrupt_policy`.
+//   0x00 info_settings | 0x01 warn_settings | 0x02 failure_settings | 0x03 fatal_settings |
+//   0x04 dcd_settings (optional: 4 bytes without it, 5 with it)
+// Settings bits[1:0] interrupt mode: 00 none, 01 MSI/MSI-X (`CXL_INT_MSI_MSIX`), 10 FW.
+// ---------------------------------------------------------------------------------------------
+
+export const EVENT_INT_POLICY_MIN_LEN = 4;
+export const EVENT_INT_POLICY_LEN = 5;
+export const CXL_INT_MODE_MASK = 0x3;
+export const CXL_INT_MSI_MSIX = 0x1;
+
+export interface EventInterruptPolicy {
+  info: number;
+  warn: number;
+  failure: number;
+  fatal: number;
+  /** absent when the host sent the 4-byte form (no DCD) */
+  dcd?: number;
+}
+
+export function encodeEventInterruptPolicy(v: EventInterruptPolicy, buf: Uint8Array, off = 0): number {
+  const len = v.dcd === undefined ? EVENT_INT_POLICY_MIN_LEN : EVENT_INT_POLICY_LEN;
+  const b = ensure(buf, off, len, 'encodeEventInterruptPolicy');
+  b[off] = v.info & 0xff;
+  b[off + 1] = v.warn & 0xff;
+  b[off + 2] = v.failure & 0xff;
+  b[off + 3] = v.fatal & 0xff;
+  if (v.dcd !== undefined) b[off + 4] = v.dcd & 0xff;
+  return len;
+}
+
+export function decodeEventInterruptPolicy(view: Uint8Array): Decoded<EventInterruptPolicy> {
+  const short = need<EventInterruptPolicy>(view, EVENT_INT_POLICY_MIN_LEN, 'Set Event Interrupt Policy input');
+  if (short) return short;
+  const v: EventInterruptPolicy = { info: view[0] ?? 0, warn: view[1] ?? 0, failure: view[2] ?? 0, fatal: view[3] ?? 0 };
+  if (view.byteLength >= EVENT_INT_POLICY_LEN) v.dcd = view[4] ?? 0;
+  return { ok: true, value: v };
 }
 
 // ---------------------------------------------------------------------------------------------

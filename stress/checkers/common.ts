@@ -16,7 +16,7 @@ import type { KnobValues } from '../../src/scenario/types.js';
 import type { LockOrderReport } from '../../src/shm/lockdep.js';
 import type { HungReport } from '../../src/errors.js';
 import type { DaxDeviceView, RegionView, SystemState } from '../../src/state.js';
-import { CXL_MBOX_OP } from '../../src/wire/cxl.js';
+import { CXL_MBOX_OP, rcName } from '../../src/wire/cxl.js';
 import type { CheckResult } from './outcomes.js';
 
 export const PMD_SIZE = 2 * 1024 * 1024;
@@ -159,7 +159,7 @@ export class HostDeviceExplainer {
     switch (ev.type) {
       case 'mbox':
         if (ev.opcode === CXL_MBOX_OP.ADD_DC_RESPONSE && ev.rc !== 0 && !this.failedResponse.has(ev.memdev)) {
-          this.failedResponse.set(ev.memdev, `Add DC Response on mem${ev.memdev} failed with rc ${ev.rc} (${ev.nrExtents} entries from ${hex(ev.dpa)})`);
+          this.failedResponse.set(ev.memdev, `Add DC Response on mem${ev.memdev} failed with ${rcName(ev.rc)} (${ev.nrExtents} entries from ${hex(ev.dpa)})`);
         }
         break;
       case 'response':

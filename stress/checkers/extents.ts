@@ -50,7 +50,10 @@
  *    device-accepted extent of its memdev (`host-extent-not-accepted`), unless the run explains
  *    it: the recovery scan adopted a half-staged runtime chain (`host-extent-adopted-h2`, H2) or
  *    an Add DC Response on that memdev failed at the mailbox (`host-extent-not-accepted-h10`,
- *    H10 — this includes a cxl-test device refusing an out-of-offer-order response, O1).
+ *    H10 — what v11 itself produces: a device refusing the response, e.g. the cxl-test mock's
+ *    -EINVAL for an out-of-offer-order response (O1), or a mailbox timeout; the model's cxl-test
+ *    device drains each inject before the next, as the mock's write does, so one chain's response
+ *    can no longer erase a later chain's offers).
  *
  * Not verified (and why):
  *  - 8.1-9 HPA mapping as a separate property: the state exposes only region-relative offsets,

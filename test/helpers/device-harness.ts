@@ -30,11 +30,16 @@ export interface DeviceHarness {
   close(): Promise<void>;
 }
 
-export async function startDevice(config: DeviceConfig, opts: { recordEvents?: number } = {}): Promise<DeviceHarness> {
+export async function startDevice(config: DeviceConfig, opts: { recordEvents?: number; awaitDrain?: boolean; drainTimeoutMs?: number; mockCounter?: SharedArrayBuffer } = {}): Promise<DeviceHarness> {
   const bufs = allocateDeviceBuffers(config);
   const entry = pathToFileURL(fileURLToPath(new URL('../../workers/device.ts', import.meta.url))).href;
   const worker = new Worker(new URL('../../workers/bootstrap.mjs', import.meta.url), {
-    workerData: { __entry: entry, config, regfile: bufs.regfile, media: bufs.media, recordEvents: opts.recordEvents ?? 0 },
+    workerData: {
+      __entry: entry, config, regfile: bufs.regfile, media: bufs.media, recordEvents: opts.recordEvents ?? 0,
+      // the test thread plays the host, so FM calls must not wait for a drain unless asked to
+      awaitDrain: opts.awaitDrain ?? false, ...(opts.drainTimeoutMs === undefined ? {} : { drainTimeoutMs: opts.drainTimeoutMs }),
+      ...(opts.mockCounter ? { mockCounter: opts.mockCounter } : {}),
+    },
   });
   const dev = Comlink.wrap<DeviceService>(nodeEndpoint(worker));
   await dev.start();
