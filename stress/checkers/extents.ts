@@ -18,7 +18,10 @@
  *    the walk skips freed entries and emits nothing;
  *  - 8.1-4 a runtime extent whose Release DC is sent (`extent-untracked` sentRelease=1) was listed
  *    by some response while tracked (`released-unaccepted`), continuously;
- *  - 8.1-3/8.1-4 exception, known (TD, our inference — see outcomes.ts): a region teardown
+ *  - 8.2 memory safety, the teardown hazards: a `use-after-free` at site tagGroupNotify is
+ *    `tag-group-use-after-free-h14` (H14), at daxResourceTrim `dax-resource-use-after-free-trim`
+ *    (H15), at cxlrDax `cxlr-dax-use-after-free-disabled-region` (H16) — see outcomes.ts;
+ *  - 8.1-3/8.1-4 exception, known (H14, the teardown race — see outcomes.ts): a region teardown
  *    (`region-teardown`, then that thread's `extent-untracked` of the region) that unregisters
  *    realized runtime extents before any response listed them is `released-before-response`,
  *    and the response that lists them afterwards is `response-lists-torn-down` — as is a later
@@ -63,7 +66,7 @@
  *    per extent fall back to the state and to a per-memdev explanation.
  */
 import type { DecodedEvent } from '../../src/protocol.js';
-import { RELEASE_REASON } from '../../src/protocol.js';
+import { RELEASE_REASON, UAF_SITE } from '../../src/protocol.js';
 import type { CheckerResult, SystemState } from '../../src/state.js';
 import type { Checker } from '../../src/runtime/system.js';
 import {
@@ -132,9 +135,24 @@ export class ExtentsChecker implements Checker {
         return;
       }
       case 'use-after-free':
-        this.findings.add(`uaf:${ev.memdev}:${ev.extent}`, finding('dc-extent-use-after-free-h5',
-          `mem${ev.memdev}: a dc_extents walk met extent ${ev.extent} after another thread freed it (no RCU in v11)`));
-        return;
+        switch (ev.site) {
+          case UAF_SITE.tagGroupNotify:
+            this.findings.add(`uaf:g:${ev.memdev}:${ev.extent}`, finding('tag-group-use-after-free-h14',
+              `mem${ev.memdev}: tag group ${ev.extent} was freed by a region teardown between its online_tag_group and its notify`));
+            return;
+          case UAF_SITE.daxResourceTrim:
+            this.findings.add(`uaf:r:${ev.extent}`, finding('dax-resource-use-after-free-trim',
+              `dax_resource ${ev.extent} was freed by its extent's devres before unregister_dev_dax trimmed the range claimed from it`));
+            return;
+          case UAF_SITE.cxlrDax:
+            this.findings.add(`uaf:c:${ev.memdev}:${ev.extent}`, finding('cxlr-dax-use-after-free-disabled-region',
+              `mem${ev.memdev}: region ${ev.extent}'s cxlr->cxlr_dax was used after the disabled region's cxl_dax_region was freed`));
+            return;
+          default:
+            this.findings.add(`uaf:${ev.memdev}:${ev.extent}`, finding('dc-extent-use-after-free-h5',
+              `mem${ev.memdev}: a dc_extents walk met extent ${ev.extent} after another thread freed it (no RCU in v11)`));
+            return;
+        }
       case 'region-teardown':
         this.tearingDown.set(e.thread, ev.region);
         return;
