@@ -236,7 +236,8 @@ export function startDaxBus(init: SharedHandles, sys: SystemShm): DaxBusApi {
       const res = op(ctx, () => {
         let rc = 0;
         // the driver core reports a failed probe ("probe of dax_regionX failed with error -16")
-        for (const r of regionsFor(regionId)) if (h.regions.load(r, 'regionBound')) rc = rc || probeOne(r);
+        // (a disabled region has no cxl_dax_region device: -ENODEV when named, skipped otherwise)
+        for (const r of regionsFor(regionId)) if (regionId !== null || h.regions.load(r, 'regionBound')) rc = rc || probeOne(r);
         return rc;
       });
       return res.ok ? fromRc(res.value, 'bind cxl_dax_region') : res;
