@@ -183,3 +183,25 @@ await withSystem(t, { memdevs: [{ preAccepted: pre }], deviceOverrides: [flips(F
     t.equal(st.regions[`region${id}`]!.availableSize, 220 * M, 'and surfaced');
   });
 });
+
+// Region destroy tears the extents down WITHOUT cxl_rwsem.region: in a run that only creates,
+// adds, claims and destroys (no device-initiated release, the one path that sends Release DC or
+// touches DAX resources under cxl_rwsem.region), lockdep never sees cxl_rwsem.region held while
+// the mailbox or dax_region_rwsem is taken — the teardown nests device_lock(cxlr) →
+// device_lock(cxlr_dax) → dax_region_rwsem / mbox instead.
+await withSystem(t, {}, async (s) => {
+  await t.test('destroy: device_lock(cxlr) → device_lock(cxlr_dax), and no cxl_rwsem.region across the teardown', async (t) => {
+    const id = await region(s);
+    await addChain(s, 0, chain([0, 8 * M], 4 * M, TAG_A));
+    t.ok((await s.user(0).call((a) => a.createDaxDevice(id, TAG_A))).ok, 'claimed');
+    const m0 = mark(s);
+    t.ok((await s.destroyRegion(id)).ok, 'destroyed');
+    await s.waitIdle();
+    t.equal(mboxSince(s, CXL_MBOX_OP.RELEASE_DC, m0).length, 2, 'both extents released by the teardown');
+    t.ok(edge(s, 'device_lock(cxlr)', 'device_lock(cxlr_dax)'), 'device_lock(cxlr) → device_lock(cxlr_dax)');
+    t.ok(edge(s, 'device_lock(cxlr_dax)', 'mbox_mutex'), 'Release DC sent under device_lock(cxlr_dax)');
+    t.notOk(edge(s, 'cxl_rwsem.region', 'mbox_mutex'), 'never under cxl_rwsem.region');
+    t.notOk(edge(s, 'cxl_rwsem.region', 'dax_region_rwsem'), 'nor the DAX teardown');
+    t.notOk(edge(s, 'cxl_rwsem.region', 'device_lock(cxlr_dax)'), 'cxl_rwsem.region is not held around the cxl_dax_region unbind');
+  });
+});
