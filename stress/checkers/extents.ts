@@ -28,6 +28,8 @@
  *    response listing a duplicate sub-range that E8 accepted against an extent the teardown then
  *    removed (seen in the soak: the duplicate staged, the unbind, then the chain's close);
  *  - 8.1-7 tracked extents of one memdev never overlap in DPA (`extent-overlap`), continuously —
+ *    after an H5 use-after-free unwound a handler on that memdev the overlap is H5's consequence
+ *    (`extent-overlap-after-h5`: the unwound chain's records are redelivered and restaged); and —
  *    except the recovery scan realizing the exact range of an extent that the release path then
  *    releases: the scan met it unregistered but not yet released (`extent-readopted-h5`, known H5:
  *    release vs recovery realize); the device then holds no such extent, so the host-subset check
@@ -108,6 +110,8 @@ export class ExtentsChecker implements Checker {
   private readonly readoptSuspects = new Map<number, { nw: number; what: string }>();
   /** per memdev: realized runtime extents a teardown unregistered before any response listed them */
   private readonly tornDown = new Map<number, { dpa: number; len: number; extent: number }[]>();
+  /** memdevs whose handler a dc_extents-walk use-after-free (H5) unwound */
+  private readonly unwoundH5 = new Set<number>();
   private idx = 0;
 
   onEvent(e: DecodedEvent): void {
@@ -149,6 +153,7 @@ export class ExtentsChecker implements Checker {
               `mem${ev.memdev}: region ${ev.extent}'s cxlr->cxlr_dax was used after the disabled region's cxl_dax_region was freed`));
             return;
           default:
+            this.unwoundH5.add(ev.memdev);
             this.findings.add(`uaf:${ev.memdev}:${ev.extent}`, finding('dc-extent-use-after-free-h5',
               `mem${ev.memdev}: a dc_extents walk met extent ${ev.extent} after another thread freed it (no RCU in v11)`));
             return;
@@ -173,7 +178,11 @@ export class ExtentsChecker implements Checker {
             // the recovery scan re-adopting the exact range of an extent the release path has
             // unregistered but not yet released (H5): judged when that extent goes (or at quiescence)
             if (t.existing && o.dpa === t.dpa && o.len === t.len) { this.readoptSuspects.set(o.extent, { nw: t.extent, what: `${what} overlaps tracked extent ${o.extent} ${rng(o.dpa, o.len)} tag ${tagStr(o.uuid)}` }); continue; }
-            this.findings.add(`overlap:${ev.extent}:${o.extent}`, finding('extent-overlap', `${what} overlaps tracked extent ${o.extent} ${rng(o.dpa, o.len)} tag ${tagStr(o.uuid)}`));
+            // after a dc_extents walk met a freed extent on this memdev (H5), the kernel has read
+            // freed memory; the model unwinds that handler, so its records come back and are
+            // staged again next to the unwound attempt's: what follows is H5's, not a new defect
+            const after = this.unwoundH5.has(t.memdev);
+            this.findings.add(`overlap:${ev.extent}:${o.extent}`, finding(after ? 'extent-overlap-after-h5' : 'extent-overlap', `${what} overlaps tracked extent ${o.extent} ${rng(o.dpa, o.len)} tag ${tagStr(o.uuid)}${after ? ' (after an add handler on this memdev was unwound by a use-after-free in its dc_extents walk)' : ''}`));
           }
         }
         if (!t.existing && !this.scanned.has(t.region) && this.gateSuspects.length < Findings.MAX) this.gateSuspects.push({ t, idx });
@@ -352,6 +361,7 @@ export class ExtentsChecker implements Checker {
     this.tearingDown.clear();
     this.readoptSuspects.clear();
     this.tornDown.clear();
+    this.unwoundH5.clear();
     this.idx = 0;
   }
 }
