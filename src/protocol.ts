@@ -86,6 +86,9 @@ export const UAF_SITE = {
   /** cxlr->cxlr_dax was used after the cxl_dax_region was freed (H16: v11's cxlr_dax_unregister
    *  leaves the pointer set); `extent` carries the region handle */
   cxlrDax: 4,
+  /** online_tag_group used group->cxlr_dax->cxlr after a region destroy freed the region,
+   *  between the group's first cxl_add_extent and its onlining (H14); `extent` = the group */
+  regionOnline: 5,
 } as const;
 
 export const ERRNO_CODE: Record<string, number> = {

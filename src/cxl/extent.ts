@@ -555,6 +555,16 @@ function groupGet(ctx: HostCtx, g: Handle, n: number): void {
  */
 export function online_tag_group(ctx: HostCtx, g: Handle, skipRelease: boolean): number {
   const h = ctx.host;
+  // H14: a region destroy between this group's cxl_add_extent and here freed the cxl_region;
+  // the group's pin keeps cxlr_dax, but dev_set_name reads cxlr_dax->cxlr->id (extent.c
+  // online_tag_group): a use-after-free. The model reports it and onlines nothing (the kernel
+  // would online extents nobody can release: the group and its tag leak either way).
+  if (!h.regions.isLive(h.groups.get(g, 'region'))) {
+    const memdev = h.groups.get(g, 'memdev');
+    ctx.emit({ type: 'use-after-free', memdev, extent: g, site: UAF_SITE.regionOnline });
+    ctx.dmesg('err', memdevName(memdev), 'BUG: use-after-free: online_tag_group reads the cxl_region a destroy freed (H14)');
+    return ENXIO;
+  }
   const members = groupMembers(ctx, g);
   groupGet(ctx, g, members.length + 1); // + pin
   const region = h.groups.get(g, 'region');

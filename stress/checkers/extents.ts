@@ -110,6 +110,8 @@ export class ExtentsChecker implements Checker {
   private readonly readoptSuspects = new Map<number, { nw: number; what: string }>();
   /** per memdev: realized runtime extents a teardown unregistered before any response listed them */
   private readonly tornDown = new Map<number, { dpa: number; len: number; extent: number }[]>();
+  /** region handle -> event index of its last teardown start */
+  private readonly teardownAt = new Map<number, number>();
   /** memdevs whose handler a dc_extents-walk use-after-free (H5) unwound */
   private readonly unwoundH5 = new Set<number>();
   private idx = 0;
@@ -144,6 +146,10 @@ export class ExtentsChecker implements Checker {
             this.findings.add(`uaf:g:${ev.memdev}:${ev.extent}`, finding('tag-group-use-after-free-h14',
               `mem${ev.memdev}: tag group ${ev.extent} was freed by a region teardown between its online_tag_group and its notify`));
             return;
+          case UAF_SITE.regionOnline:
+            this.findings.add(`uaf:o:${ev.memdev}:${ev.extent}`, finding('region-use-after-free-h14',
+              `mem${ev.memdev}: tag group ${ev.extent} was onlined after a region destroy freed its cxl_region`));
+            return;
           case UAF_SITE.daxResourceTrim:
             this.findings.add(`uaf:r:${ev.extent}`, finding('dax-resource-use-after-free-trim',
               `dax_resource ${ev.extent} was freed by its extent's devres before unregister_dev_dax trimmed the range claimed from it`));
@@ -160,6 +166,7 @@ export class ExtentsChecker implements Checker {
         }
       case 'region-teardown':
         this.tearingDown.set(e.thread, ev.region);
+        this.teardownAt.set(ev.region, idx);
         return;
       case 'scan-done':
         if (ev.rc === 0 && !this.scanned.has(ev.region)) this.scanned.set(ev.region, idx);
@@ -258,6 +265,12 @@ export class ExtentsChecker implements Checker {
     this.judgeContainment(out, state, sys);
     this.judgeHostSubset(out, state, sys);
     for (const t of this.tracked.values()) {
+      // H14: a later group of a chain realized after the teardown took its devres snapshot (and
+      // after device_del's) onto a region that was then destroyed: nothing will ever release it
+      const td = this.teardownAt.get(t.region);
+      if (td !== undefined && t.idx > td && sys.host?.regions && !sys.host.regions.isLive(t.region)) {
+        out.add(`orphan:${t.extent}`, finding('extent-orphaned-h14', `extent ${t.extent} ${rng(t.dpa, t.len)} tag ${tagStr(t.uuid)} on mem${t.memdev} was realized after its region's teardown began and outlives the destroyed region (its group and tag leak)`));
+      }
       const why = this.ackedGroups.get(t.group);
       if (why) out.add(`whole:${t.group}`, finding('group-release-incomplete', `${why} was acknowledged, yet extent ${t.extent} ${rng(t.dpa, t.len)} of group ${t.group} is still tracked`));
     }
@@ -362,6 +375,7 @@ export class ExtentsChecker implements Checker {
     this.readoptSuspects.clear();
     this.tornDown.clear();
     this.unwoundH5.clear();
+    this.teardownAt.clear();
     this.idx = 0;
   }
 }

@@ -102,8 +102,10 @@ export const OUTCOMES = {
   // Release DC goes out for extents the device has not yet seen accepted, then the response
   // lists them (extent.c online_tag_group; dax/cxl.c; mbox.c cxl_add_pending).
   'tag-group-use-after-free-h14': K(INV.memory, 'H14', 'a region teardown freed a tag group between its online_tag_group and its notify; the event thread then used the freed group'),
+  'region-use-after-free-h14': K(INV.memory, 'H14', "a region destroy freed the cxl_region between a group's cxl_add_extent and its online_tag_group, which then read cxlr_dax->cxlr"),
   'response-lists-torn-down': K(INV.listed, 'H14', 'a response listed extents a region teardown unregistered after they were realized and before the response was sent'),
   'released-before-response': K(INV.xor, 'H14', 'a region teardown sent Release DC for realized runtime extents before the response that lists them'),
+  'extent-orphaned-h14': K(INV.wholeGroup, 'H14', "a chain's later group was realized onto a cxl_dax_region after the region destroy's devres had run; the region went away and the group, its extents and its tag are never released"),
   // H15: v11's dax_release_resource frees a dax_resource whatever its use_cnt (dax/bus.c), and
   // cxlr_dax's devres runs in reverse registration order, so an extent onlined after the dev_dax
   // that claimed it is unregistered first; unregister_dev_dax → trim_dev_dax_range then reads
