@@ -110,6 +110,7 @@ export const OUTCOMES = {
   // cxlr_dax's devres runs in reverse registration order, so an extent onlined after the dev_dax
   // that claimed it is unregistered first; unregister_dev_dax → trim_dev_dax_range then reads
   // and decrements the freed dax_resource (dev_range->dax_resource->res, ->use_cnt).
+  'dax-access-refused-h15': K(INV.data, 'H15', "a DAX access was refused by the device after a region teardown released (Release DC) an extent the device still mapped, before unregistering the device"),
   'dax-resource-use-after-free-trim': K(INV.memory, 'H15', 'a teardown freed a claimed dax_resource before the claiming device was unregistered; trim_dev_dax_range used the freed dax_resource'),
   // H16: cxlr_dax_unregister (region_dax.c) does not clear cxlr->cxlr_dax, so after `cxl
   // disable-region` an add reaching E5/E6 or a release reaching X1/X2 dereferences the freed
