@@ -559,15 +559,30 @@ export function online_tag_group(ctx: HostCtx, g: Handle, skipRelease: boolean):
   // the group's pin keeps cxlr_dax, but dev_set_name reads cxlr_dax->cxlr->id (extent.c
   // online_tag_group): a use-after-free. The model reports it and onlines nothing (the kernel
   // would online extents nobody can release: the group and its tag leak either way).
-  if (!h.regions.isLive(h.groups.get(g, 'region'))) {
+  const regionGone = (): number => {
     const memdev = h.groups.get(g, 'memdev');
     ctx.emit({ type: 'use-after-free', memdev, extent: g, site: UAF_SITE.regionOnline });
     ctx.dmesg('err', memdevName(memdev), 'BUG: use-after-free: online_tag_group reads the cxl_region a destroy freed (H14)');
     return ENXIO;
-  }
+  };
+  const region = h.groups.get(g, 'region');
+  if (!h.regions.isLive(region)) return regionGone();
   const members = groupMembers(ctx, g);
   groupGet(ctx, g, members.length + 1); // + pin
-  const region = h.groups.get(g, 'region');
+  // the destroy can free the region in the middle of the loop, too (nothing here locks it out)
+  try {
+    onlineMembers(ctx, g, region, members, skipRelease);
+  } catch (err) {
+    if (!(err instanceof StaleHandleError) || h.regions.isLive(region)) throw err;
+    return regionGone(); // the pin stays: the group and what was onlined leak, as in the kernel
+  }
+  void skipRelease; // device_add cannot fail in the model; the failure unwind is not reachable
+  groupPut(ctx, g); // drop the pin
+  return 0;
+}
+
+function onlineMembers(ctx: HostCtx, g: Handle, region: Handle, members: Handle[], skipRelease: boolean): void {
+  const h = ctx.host;
   for (const e of members) {
     const id = h.regions.add(region, 'nextExtentId', 1); // xa_alloc, XA_FLAGS_ALLOC1: ids from 1
     h.extents.set(e, 'id', id);
@@ -583,9 +598,6 @@ export function online_tag_group(ctx: HostCtx, g: Handle, skipRelease: boolean):
       shareable: h.memdevs.get(h.memdev(h.extents.get(e, 'memdev')), 'shareable'),
     });
   }
-  void skipRelease; // device_add cannot fail in the model; the failure unwind is not reachable
-  groupPut(ctx, g); // drop the pin
-  return 0;
 }
 
 /** rm_tag_group(): unregister every member (their device release sends the Release DC). */

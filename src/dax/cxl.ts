@@ -92,6 +92,11 @@ export function devres_release_all(ctx: HostCtx, region: Handle): number {
   const X = h.extents;
   const D = h.daxDevs;
   const actions: { ord: number; run: () => void; extent: boolean }[] = [];
+  // announced before the devres list is taken (remove_nodes): an extent tracked after this event
+  // either made it onto the list or was onlined after it, and then no teardown releases it
+  let pending = 0;
+  for (const e of X.live()) if (X.peek(e, 'region') === region && (X.peek(e, 'devres') ?? 0) > 0) pending++;
+  ctx.emit({ type: 'region-teardown', region, extents: pending });
   // peek: other memdevs' threads free their own extents concurrently
   for (const e of X.live()) {
     const ord = X.peek(e, 'region') === region ? (X.peek(e, 'devres') ?? 0) : 0;
@@ -103,7 +108,6 @@ export function devres_release_all(ctx: HostCtx, region: Handle): number {
   }
   actions.sort((a, b) => b.ord - a.ord);
   const n = actions.filter((a) => a.extent).length;
-  ctx.emit({ type: 'region-teardown', region, extents: n });
   for (const a of actions) {
     // a racing uuid_store, release or notify may run between two actions (dev->driver still set)
     noisePoint(NOISE_SITE.teardownWindow);
