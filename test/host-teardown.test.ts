@@ -8,7 +8,7 @@ import { UAF_SITE } from '../src/protocol.js';
 import { EDGE_SEEN, EDGE_WORDS, MAX_LOCK_CLASSES } from '../src/shm/layout.js';
 import { lockClassId, type LockClassName } from '../src/shm/lock-classes.js';
 import type { DcdSystem } from '../src/runtime/system.js';
-import { M, TAG_A, TAG_B, addChain, chain, dmesgMatching, dpa, events, inject, mark, mboxSince, region, withSystem } from './sys-helpers.js';
+import { M, TAG_A, TAG_B, TAG_C, addChain, chain, dmesgMatching, dpa, events, inject, mark, mboxSince, region, withSystem } from './sys-helpers.js';
 
 /** Has lockdep recorded the nesting `a` held → `b` acquired, from any thread? */
 function edge(s: DcdSystem, a: LockClassName, b: LockClassName): boolean {
@@ -203,5 +203,34 @@ await withSystem(t, {}, async (s) => {
     t.notOk(edge(s, 'cxl_rwsem.region', 'mbox_mutex'), 'never under cxl_rwsem.region');
     t.notOk(edge(s, 'cxl_rwsem.region', 'dax_region_rwsem'), 'nor the DAX teardown');
     t.notOk(edge(s, 'cxl_rwsem.region', 'device_lock(cxlr_dax)'), 'cxl_rwsem.region is not held around the cxl_dax_region unbind');
+  });
+});
+
+// The scan's notify reaches the driver during the probe; when the DAX add fails the group is an
+// `existing` one (skip_device_release stays clear), so rm_tag_group sends Release DC for every
+// member (mbox.c cxl_realize_group; dax/bus.c dax_region_add_resources). The failure here is
+// H11's: an open runtime chain (staged, unanswered) whose tag spans region0 and region1 is
+// realized by region0's re-probe into one region0 group; the region1 member's HPA offset is
+// relative to region1, so its resource collides with the region0 member's (-ENOSPC).
+await withSystem(t, {}, async (s) => {
+  await t.test('a recovered group whose DAX add fails during the probe is released member by member (Release DC)', async (t) => {
+    const r0 = await region(s, 0, 256 * M);
+    const r1 = await region(s, 0, 256 * M);
+    const o = await addChain(s, 0, [{ offset: 400 * M, length: 2 * M, tag: null }]);
+    t.same(o.listed, [400 * M], 'region1 holds an accepted extent (every scan reads it)');
+    t.ok((await s.daxBus.call((a) => a.unbindDriver(r0))).ok, 'unbind region0');
+    await inject(s, 0, [{ offset: 16 * M, length: 2 * M, tag: TAG_C, more: true }, { offset: 272 * M, length: 2 * M, tag: TAG_C, more: true }]);
+    await s.waitIdle();
+    const m0 = mark(s);
+    const b = await s.daxBus.call((a) => a.bindDriver(r0));
+    t.ok(b.ok, 'the probe itself succeeds');
+    await s.waitIdle();
+    const dg = events(s, 'dax-group', m0).filter((e) => e.add === 1);
+    t.same(dg.map((e) => [e.n, e.rc]), [[2, 28]], 'the recovered group\'s DAX add failed with ENOSPC during the probe');
+    const rel = mboxSince(s, CXL_MBOX_OP.RELEASE_DC, m0).map((e) => e.dpa).sort((a, b) => a - b);
+    t.same(rel, [dpa(16 * M), dpa(272 * M)], 'Release DC for every member (existing: skip_device_release clear)');
+    const st = await s.state();
+    t.same(st.regions[`region${r0}`]!.extents, [], 'nothing tracked on region0');
+    t.equal(st.regions[`region${r1}`]!.extents.length, 1, 'region1 keeps its own extent');
   });
 });
