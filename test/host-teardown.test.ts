@@ -234,3 +234,37 @@ await withSystem(t, {}, async (s) => {
     t.equal(st.regions[`region${r1}`]!.extents.length, 1, 'region1 keeps its own extent');
   });
 });
+
+// dev->driver stays set while cxlr_dax's devres runs (drivers/base/dd.c __device_release_driver:
+// devres_release_all, then dev->driver = NULL): uuid_store checks only dax_region->dev->driver
+// under dax_region_rwsem, and each devres action takes that rwsem on its own, so a claim can
+// succeed in the middle of the teardown. Real threads: a user claims "0" in a loop while the
+// dax-bus unbinds a region with 24 surfaced extents; repeated until seen (at most 6 rounds).
+await withSystem(t, {}, async (s) => {
+  await t.test('a uuid_store succeeds between two devres actions of a running teardown', async (t) => {
+    let seen = 0;
+    let rounds = 0;
+    for (; rounds < 6 && seen === 0; rounds++) {
+      const id = await region(s);
+      await addChain(s, 0, chain(Array.from({ length: 24 }, (_, i) => i * 4 * M), 2 * M, null));
+      const m0 = mark(s);
+      let stop = false;
+      const claimer = (async () => {
+        while (!stop) await s.user(0).call((a) => a.createDaxDevice(id, null));
+      })();
+      await s.daxBus.call((a) => a.unbindDriver(id));
+      stop = true;
+      await claimer;
+      await s.waitIdle();
+      s.drainEvents();
+      const evs = s.events.slice(m0).map((e) => e.ev);
+      const start = evs.findIndex((e) => e.type === 'region-teardown');
+      const lastUntrack = evs.map((e) => e.type).lastIndexOf('extent-untracked');
+      seen = evs.filter((e, i) => e.type === 'claim' && e.rc === 0 && i > start && i < lastUntrack).length;
+      t.comment(`round ${rounds + 1}: ${seen} claims succeeded between the teardown's first and last devres action`);
+      await s.destroyRegion(id);
+      await s.waitIdle();
+    }
+    t.ok(seen > 0, `a claim landed inside the teardown (${rounds} round(s))`);
+  });
+});

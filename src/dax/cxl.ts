@@ -184,6 +184,3 @@ export function cxl_dax_region_unbind(ctx: HostCtx, region: Handle): number {
   ctx.dmesg('info', `region${h.regions.get(region, 'id')}`, `cxl_dax_region unbound; ${n} extents released`);
   return 0;
 }
-
-/** @deprecated name kept for callers: the driver unbind (cxl_dax_region has no remove callback). */
-export const cxl_dax_region_remove = cxl_dax_region_unbind;
