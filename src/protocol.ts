@@ -74,7 +74,22 @@ export const RELEASE_REASON = {
 
 /** Errno codes as small integers on the binary stream (0 = success). */
 /** where a `use-after-free` event was seen */
-export const UAF_SITE = { dcExtentsWalk: 1 } as const;
+export const UAF_SITE = {
+  /** a dc_extents walk without RCU met a freed dc_extent (H5) */
+  dcExtentsWalk: 1,
+  /** trim_dev_dax_range read a dax_resource that a teardown devres action had freed (H15);
+   *  `extent` carries the freed dax_resource handle */
+  daxResourceTrim: 2,
+  /** the add path used a tag group a teardown freed between online_tag_group and its notify
+   *  (H14); `extent` carries the group handle */
+  tagGroupNotify: 3,
+  /** cxlr->cxlr_dax was used after the cxl_dax_region was freed (H16: v11's cxlr_dax_unregister
+   *  leaves the pointer set); `extent` carries the region handle */
+  cxlrDax: 4,
+  /** online_tag_group used group->cxlr_dax->cxlr after a region destroy freed the region,
+   *  between the group's first cxl_add_extent and its onlining (H14); `extent` = the group */
+  regionOnline: 5,
+} as const;
 
 export const ERRNO_CODE: Record<string, number> = {
   EPERM: 1, ENOENT: 2, EIO: 5, ENXIO: 6, E2BIG: 7, ENOMEM: 12, EFAULT: 14, EBUSY: 16, EEXIST: 17,
@@ -239,7 +254,9 @@ export interface WorkqueueApi {
 
 export interface DaxBusApi {
   ready(): string;
-  /** the asynchronous cxl_dax_region probe (driver core), incl. the existing-extent scan */
+  /** a committed region's probes: the cxl_region driver's (cxl_region_probe →
+   *  devm_cxl_add_dax_region, which sets cxlr->cxlr_dax), then the asynchronous cxl_dax_region
+   *  probe (driver core), incl. the existing-extent scan */
   probe(regionId: number): Promise<OpResult>;
   /** (not named bind/unbind: comlink treats a remote `.bind()` as Function.prototype.bind)
    *  unbind the cxl_dax_region driver from one region (or all when regionId is null) */
@@ -252,6 +269,14 @@ export interface UserApi {
   ready(): string;
   createRegion(memdev: number, size: number | null): Promise<OpResult<{ regionId: number; name: string }>>;
   destroyRegion(regionId: number): Promise<OpResult>;
+  /** `cxl disable-region`: unbind the cxl_region driver without destroying the region */
+  disableRegion(regionId: number): Promise<OpResult>;
+  /** write `1` to the region's `create` (create_store): a 0-size device, which becomes the seed
+   *  only when no seed is set */
+  createSeed(regionId: number): Promise<OpResult<{ devId: number; name: string }>>;
+  /** write `uuid` to the region's current seed device (set by a `create` write, never by the
+   *  probe) and enable it, as `daxctl create-device --uuid` does with the seed; ENXIO if none */
+  claimSeed(regionId: number, uuid: string | null): Promise<OpResult<{ devId: number; name: string }>>;
   createDaxDevice(regionId: number, uuid: string | null | undefined): Promise<OpResult<{ devId: number; name: string }>>;
   destroyDaxDevice(regionId: number, devId: number): Promise<OpResult>;
   disableDaxDevice(regionId: number, devId: number): Promise<OpResult>;

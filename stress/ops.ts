@@ -15,8 +15,14 @@ export type StressOp =
   | { op: 'hostile'; memdev: number; kind: HostileChainKind }
   | { op: 'create-region'; memdev: number; size: number | null; as: string }
   | { op: 'destroy-region'; region: string }
+  /** `cxl disable-region`: the region driver unbinds, the region stays */
+  | { op: 'disable-region'; region: string }
   | { op: 'probe'; region: string }
   | { op: 'claim'; region: string; uuid: string | null; as: string }
+  /** `echo 1 > create`: a 0-size device, the region's seed when none is set (create_store) */
+  | { op: 'create-seed'; region: string }
+  /** write the uuid to the region's seed device (set by a create write) and enable it */
+  | { op: 'claim-seed'; region: string; uuid: string | null; as: string }
   | { op: 'destroy-dax'; dax: string }
   | { op: 'resize'; dax: string; size: number }
   | { op: 'write'; dax: string; offset: number; length: number; pattern: number }
@@ -99,10 +105,11 @@ export async function runOp(sys: DcdSystem, b: Bindings, o: StressOp, actor: Act
       if (r.ok) b.regions.set(o.as, r.value.regionId);
       return done(r);
     }
-    case 'destroy-region': {
+    case 'destroy-region':
+    case 'disable-region': {
       const id = b.regions.get(o.region);
       if (id === undefined) return skip();
-      return done(await g(u.call((a) => a.destroyRegion(id))));
+      return done(await g(o.op === 'destroy-region' ? u.call((a) => a.destroyRegion(id)) : u.call((a) => a.disableRegion(id))));
     }
     case 'probe':
     case 'bind': {
@@ -119,6 +126,18 @@ export async function runOp(sys: DcdSystem, b: Bindings, o: StressOp, actor: Act
       const id = b.regions.get(o.region);
       if (id === undefined) return skip();
       const r = await g(u.call((a) => a.createDaxDevice(id, o.uuid)));
+      if (r.ok) b.daxes.set(o.as, { regionId: id, devId: r.value.devId });
+      return done(r);
+    }
+    case 'create-seed': {
+      const id = b.regions.get(o.region);
+      if (id === undefined) return skip();
+      return done(await g(u.call((a) => a.createSeed(id))));
+    }
+    case 'claim-seed': {
+      const id = b.regions.get(o.region);
+      if (id === undefined) return skip();
+      const r = await g(u.call((a) => a.claimSeed(id, o.uuid)));
       if (r.ok) b.daxes.set(o.as, { regionId: id, devId: r.value.devId });
       return done(r);
     }

@@ -156,6 +156,48 @@ export const WORKLOADS: Record<string, Workload> = {
       };
     },
   },
+  'teardown-vs-add-response': {
+    name: 'teardown-vs-add-response',
+    description: "a two-group More chain closes into a region while the region is torn down (cxl_dax_region unbind or region destroy): the teardown's devres can run between the first group's online_tag_group and the chain's Add DC Response",
+    targets: 'H14 (the teardown race: tag group freed before its notify — a use-after-free — or Release DC before the response that lists the extents)',
+    config: (b) => ({ memdevs: [memdev(0)], ...b, users: 1 }),
+    plan(p) {
+      const a = tagOf(p);
+      const b = tagOf(p);
+      // one More chain, two tags: two groups realized in turn by one cxl_add_pending
+      const recs = [...chain(p, 2, 16, 256, a), ...chain(p, 1, 16, 256, b, { base: 256 })].map((r, i, all) => ({ ...r, more: i < all.length - 1 }));
+      const teardown: Actor = p.chance(0.5) ? bus([{ op: 'unbind', region: 'r0' }]) : user(0, [{ op: 'destroy-region', region: 'r0' }]);
+      return { setup: [...region0()], actors: [fm(0, [{ op: 'add', memdev: 0, records: recs }]), teardown] };
+    },
+  },
+  'teardown-claimed-seed': {
+    name: 'teardown-claimed-seed',
+    description: "a seed device created by a create write claims a group onlined after it (daxctl create-device --uuid writes the seed), then the cxl_dax_region driver unbinds while the user touches the device",
+    targets: "H15 (cxlr_dax's devres in reverse order: the extent's dax_release_resource frees the claimed dax_resource, then unregister_dev_dax's trim_dev_dax_range uses it)",
+    config: (b) => ({ memdevs: [memdev(0)], ...b, users: 1 }),
+    plan(p) {
+      const tag = tagOf(p);
+      return {
+        // the seed exists before the group is onlined (a create write, e.g. a failed earlier
+        // daxctl run's leftover), so its devres action precedes the extents' on cxlr_dax
+        setup: [...region0(), { op: 'create-seed', region: 'r0' }, { op: 'add', memdev: 0, records: chain(p, 2, 16, 512, tag) }, { op: 'wait-idle' }, { op: 'claim-seed', region: 'r0', uuid: tag, as: 's' }],
+        actors: [bus([{ op: 'unbind', region: 'r0' }]), user(0, [{ op: 'write', dax: 's', offset: 0, length: 2 * M, pattern: 5 }])],
+      };
+    },
+  },
+  'disabled-region-add': {
+    name: 'disabled-region-add',
+    description: '`cxl disable-region`, then the FM adds capacity to the region',
+    targets: 'H16 (cxlr_dax_unregister leaves cxlr->cxlr_dax set: E5/E6 and X2 use the freed cxl_dax_region)',
+    config: (b) => ({ memdevs: [memdev(0)], ...b, users: 1 }),
+    plan(p) {
+      const first = chain(p, 1, 16, 256, null);
+      return {
+        setup: [...region0(), { op: 'add', memdev: 0, records: first }, { op: 'wait-idle' }, { op: 'disable-region', region: 'r0' }],
+        actors: [fm(0, [{ op: 'add', memdev: 0, records: chain(p, 1, 16, 256, null, { base: 256 }) }])],
+      };
+    },
+  },
   'release-while-claimed': {
     name: 'release-while-claimed',
     description: 'the FM releases a claimed group while the user destroys the device and the FM re-issues',

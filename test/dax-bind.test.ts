@@ -1,7 +1,9 @@
-// The cxl_dax_region driver unbound and bound again (host-kernel.md §2.8, §5, §7.4; src/dax/cxl.ts
-// "Decision (rebind)"): unbind tears down the DAX region, its devices and resources, and releases
-// every tracked extent to the device; claims fail with ENXIO while unbound; adds while unbound
-// are acknowledged and tracked with no DAX resources; rebind surfaces them.
+// The cxl_dax_region driver unbound and bound again, as the driver core does it (src/dax/cxl.ts;
+// drivers/base/dd.c really_probe): unbind tears down the DAX region, its devices and resources,
+// and releases every tracked extent to the device; claims fail with ENXIO while unbound; adds
+// while unbound are acknowledged and tracked with no DAX resources — but their devres actions
+// sit on the unbound cxlr_dax, so the next probe fails -EBUSY ("Resources present before
+// probing") until the device releases them.
 import t from 'tap';
 import { CXL_MBOX_OP } from '../src/wire/cxl.js';
 import { M, TAG_A, TAG_B, addChain, chain, dpa, events, mark, mboxSince, region, withSystem } from './sys-helpers.js';
@@ -47,26 +49,34 @@ await withSystem(t, {}, async (s) => {
     t.equal(st.memdevs.mem0!.accepted.length, 2);
   });
 
-  await t.test('rebind surfaces the groups added while unbound, without acknowledging them again', async (t) => {
+  await t.test('rebind fails -EBUSY while extents onlined unbound hold devres on cxlr_dax; it succeeds once the device released them', async (t) => {
     const m0 = mark(s);
     const r = await s.daxBus.call((a) => a.bindDriver(0));
-    t.ok(r.ok, 'bind');
+    t.equal(!r.ok && r.errno, 'EBUSY', 'bind reports the failed probe: Resources present before probing');
     await s.waitIdle();
-    t.equal(mboxSince(s, CXL_MBOX_OP.ADD_DC_RESPONSE, m0).length, 0, 'the re-probe scan sends no response');
-    t.equal(mboxSince(s, CXL_MBOX_OP.RELEASE_DC, m0).length, 0, 'and releases nothing');
-    const dg = events(s, 'dax-group', m0);
-    t.same(dg.map((e) => [e.add, e.n, e.rc]), [[1, 2, 0]], 'one group surfaced');
+    t.ok(events(s, 'scan-done', m0).length === 0, 'the driver probe never ran (no scan)');
+    t.equal(mboxSince(s, CXL_MBOX_OP.RELEASE_DC, m0).length, 0, 'nothing released');
+    t.equal(events(s, 'dax-group', m0).length, 0, 'nothing surfaced');
     const st = await s.state();
-    const reg = st.regions.region0!;
-    t.equal(reg.driverBound, true);
-    t.equal(reg.extents.length, 2, 'tracked once (the scan saw duplicates)');
-    t.equal(reg.availableSize, 8 * M);
-    t.same(reg.daxDevices.map((d) => d.name), ['dax0.0'], 'the probe\'s new 0-size device (a fresh ida: id 0 again)');
-    t.equal(reg.seed, '', 'which is not the seed');
-    const c = await u.call((a) => a.createDaxDevice(0, TAG_B));
-    t.ok(c.ok, 'the tag is claimable again');
+    t.equal(st.regions.region0!.driverBound, false, 'the driver stays unbound');
+    t.equal(st.regions.region0!.extents.length, 2, 'the extents stay tracked');
+    t.same(st.regions.region0!.daxDevices, [], 'no dax device: the probe never ran');
+    // the device releases the group: X2 finds it, the notify returns 0 (no driver), rm_tag_group
+    // consumes the devres actions (devm_release_action) and sends Release DC
+    const m1 = mark(s);
+    const rel = await s.device(0).call((a) => a.releaseCapacity({ policy: 'prescriptive', extents: [{ offset: 32 * M, length: 4 * M, tag: TAG_B }] }));
+    t.ok(rel.ok, 'release injected');
+    await s.waitIdle();
+    t.same(mboxSince(s, CXL_MBOX_OP.RELEASE_DC, m1).map((e) => e.dpa).sort((a, b) => a - b), [dpa(32 * M), dpa(40 * M)], 'the whole group released');
+    const r2 = await s.daxBus.call((a) => a.bindDriver(0));
+    t.ok(r2.ok, 'bind now succeeds');
+    await s.waitIdle();
     const st2 = await s.state();
-    t.equal(c.ok && st2.daxDevices[c.value.name]!.size, 8 * M);
+    const reg = st2.regions.region0!;
+    t.equal(reg.driverBound, true);
+    t.same(reg.extents, []);
+    t.same(reg.daxDevices.map((d) => d.name), ['dax0.0'], 'the probe\'s new 0-size device (a fresh ida: id 0 again)');
+    t.equal(reg.seed, '', 'which is not the seed (only a create write sets dax_region->seed)');
   });
 
   await t.test('a second unbind/bind cycle with a claimed device leaves a consistent region', async (t) => {

@@ -32,7 +32,7 @@ import type { HostCtx } from '../host/context.js';
 import { ERRNO_CODE, RELEASE_REASON, UAF_SITE } from '../protocol.js';
 import { cxl_send_dc_response, hex, memdev_release_extent, type DcRange } from './mbox.js';
 import { memdevName, PMD_SIZE } from './memdev.js';
-import { cxl_dpa_to_region, regionName } from './region.js';
+import { cxl_dpa_to_region, cxlr_dax_alive, cxlr_dax_get, cxlr_dax_put, regionName } from './region.js';
 import { cxl_dax_region_notify, dax_release_resource } from '../dax/cxl.js';
 
 export const CXL_DC_MAX_PENDING_EXTENTS = 100;
@@ -312,6 +312,17 @@ export function cxl_realize_group(ctx: HostCtx, memdev: number, tag: string, gro
   if (tg === NO_HANDLE) return { cnt: ENXIO, survivors }; // nothing new (all duplicates / all failed)
   let rc = online_tag_group(ctx, tg, !existing);
   if (rc) return { cnt: rc, survivors };
+  // H14: from here until the Add DC Response nothing both sides lock covers the group: a region
+  // teardown or cxl_dax_region unbind can run its devres (dc_extent_unregister) now, and the last
+  // dc_extent_release frees the group (extent.c free_tag_group). The notify below then
+  // dereferences tag_group->cxlr_dax->cxlr (mbox.c cxl_realize_group): a use-after-free.
+  noisePoint(NOISE_SITE.teardownWindow);
+  if (!h.groups.isLive(tg)) {
+    ctx.emit({ type: 'use-after-free', memdev, extent: tg, site: UAF_SITE.tagGroupNotify });
+    ctx.dmesg('err', memdevName(memdev), 'BUG: use-after-free: the tag group was freed by a region teardown before its notify (H14)');
+    // the kernel reads the freed group; with the driver gone the notify would return 0
+    return { cnt, survivors };
+  }
   const region = h.groups.get(tg, 'region');
   rc = existing ? __cxlr_notify_extent(ctx, region, 'add', tg) : cxlr_notify_extent(ctx, region, 'add', tg);
   if (rc) {
@@ -395,6 +406,8 @@ export function cxl_add_extent(ctx: HostCtx, memdev: number, n: PendingNode, seq
     // (E5) the DPA maps to a region with a cxl_dax_region
     const r = cxl_dpa_to_region(ctx, memdev, n.start);
     if (r === NO_HANDLE || !h.regions.get(r, 'hasCxlrDax')) { ctx.dmesg('err', dev, `extent ${hex(n.start)}: no DC region`); return ENXIO; }
+    // cxlr->cxlr_dax is never cleared (H16): a disabled region's pointer dangles
+    if (!cxlr_dax_alive(ctx, r, memdev)) return ENXIO;
     // (E6) runtime adds only after the region's existing-extent scan: refused, not deferred (H3)
     if (!existing && ctx.knobs['scan-gate'] === 'on' && !h.regions.load(r, 'extentsScanned')) {
       ctx.dmesg('dbg', dev, `extent ${hex(n.start)}: ${regionName(ctx, r)} not scanned yet; refusing (-EBUSY)`);
@@ -482,6 +495,7 @@ export function alloc_tag_group(ctx: HostCtx, memdev: number, region: Handle, uu
     const rc = cxl_tag_register(ctx, memdev, g, uuid);
     if (rc) { h.groups.free(g); return rc; }
   }
+  cxlr_dax_get(ctx, region); // get_device(&cxlr_dax->dev): the pin free_tag_group drops
   return g;
 }
 
@@ -519,7 +533,9 @@ function cxl_tag_unregister(ctx: HostCtx, g: Handle): void {
 
 function freeTagGroup(ctx: HostCtx, g: Handle): void {
   if (ctx.host.groups.get(g, 'registered')) cxl_tag_unregister(ctx, g);
+  const region = ctx.host.groups.get(g, 'region');
   ctx.host.groups.free(g);
+  cxlr_dax_put(ctx, region); // put_device(&group->cxlr_dax->dev)
 }
 
 /** Drop one reference of the group's manual refcount — a plain read-modify-write, as in v11 (H6). */
@@ -542,14 +558,42 @@ function groupGet(ctx: HostCtx, g: Handle, n: number): void {
  */
 export function online_tag_group(ctx: HostCtx, g: Handle, skipRelease: boolean): number {
   const h = ctx.host;
+  // H14: a region destroy between this group's cxl_add_extent and here freed the cxl_region;
+  // the group's pin keeps cxlr_dax, but dev_set_name reads cxlr_dax->cxlr->id (extent.c
+  // online_tag_group): a use-after-free. The model reports it and onlines nothing (the kernel
+  // would online extents nobody can release: the group and its tag leak either way).
+  const regionGone = (): number => {
+    const memdev = h.groups.get(g, 'memdev');
+    ctx.emit({ type: 'use-after-free', memdev, extent: g, site: UAF_SITE.regionOnline });
+    ctx.dmesg('err', memdevName(memdev), 'BUG: use-after-free: online_tag_group reads the cxl_region a destroy freed (H14)');
+    return ENXIO;
+  };
+  const region = h.groups.get(g, 'region');
+  if (!h.regions.isLive(region)) return regionGone();
   const members = groupMembers(ctx, g);
   groupGet(ctx, g, members.length + 1); // + pin
-  const region = h.groups.get(g, 'region');
+  // the destroy can free the region in the middle of the loop, too (nothing here locks it out)
+  try {
+    onlineMembers(ctx, g, region, members, skipRelease);
+  } catch (err) {
+    if (!(err instanceof StaleHandleError) || h.regions.isLive(region)) throw err;
+    return regionGone(); // the pin stays: the group and what was onlined leak, as in the kernel
+  }
+  void skipRelease; // device_add cannot fail in the model; the failure unwind is not reachable
+  groupPut(ctx, g); // drop the pin
+  return 0;
+}
+
+function onlineMembers(ctx: HostCtx, g: Handle, region: Handle, members: Handle[], skipRelease: boolean): void {
+  const h = ctx.host;
   for (const e of members) {
     const id = h.regions.add(region, 'nextExtentId', 1); // xa_alloc, XA_FLAGS_ALLOC1: ids from 1
     h.extents.set(e, 'id', id);
     h.extents.set(e, 'refs', 1);
     h.extents.store(e, 'registered', 1);
+    // devm_add_action_or_reset(&cxlr_dax->dev, dc_extent_unregister): on cxlr_dax's devres list
+    // whether or not a driver is bound (an unbound one then refuses its next probe, -EBUSY)
+    h.extents.set(e, 'devres', h.regions.add(region, 'devresSeq', 1));
     ctx.emit({
       type: 'extent-tracked', memdev: h.extents.get(e, 'memdev'), region, extent: e, id,
       dpa: h.extents.get(e, 'dpaStart'), len: h.extents.get(e, 'length'), uuid: h.extents.getUuid(e, 'uuid'),
@@ -557,9 +601,6 @@ export function online_tag_group(ctx: HostCtx, g: Handle, skipRelease: boolean):
       shareable: h.memdevs.get(h.memdev(h.extents.get(e, 'memdev')), 'shareable'),
     });
   }
-  void skipRelease; // device_add cannot fail in the model; the failure unwind is not reachable
-  groupPut(ctx, g); // drop the pin
-  return 0;
 }
 
 /** rm_tag_group(): unregister every member (their device release sends the Release DC). */
@@ -574,6 +615,7 @@ export function rm_tag_group(ctx: HostCtx, g: Handle): void {
 export function dc_extent_unregister(ctx: HostCtx, e: Handle): void {
   const X = ctx.host.extents;
   if (!X.get(e, 'registered')) return;
+  X.set(e, 'devres', 0); // the action is consumed (devm_release_action, or devres_release_all)
   X.store(e, 'registered', 0);
   if (X.add(e, 'refs', -1) === 0) dc_extent_release(ctx, e);
 }
@@ -617,8 +659,10 @@ export function dc_extent_release(ctx: HostCtx, e: Handle): void {
   const dpa = X.get(e, 'dpaStart');
   const len = X.get(e, 'length');
   const skip = h.groups.isLive(g) && h.groups.get(g, 'skipDeviceRelease') === 1;
+  // device_release (drivers/base/core.c) runs the extent device's devres — dax_release_resource,
+  // under dax_region_rwsem (write) — before the type's release, dc_extent_release (Release DC)
+  dax_release_resource(ctx, e);
   if (!skip) memdev_release_extent(ctx, memdev, { dpa, len });
-  dax_release_resource(ctx, e); // the dax_resource devm action on the extent device
   ctx.emit({ type: 'extent-untracked', memdev, region: X.get(e, 'region'), extent: e, dpa, len, sentRelease: skip ? 0 : 1 });
   X.free(e);
   if (h.groups.isLive(g)) groupPut(ctx, g);
@@ -661,6 +705,8 @@ export function cxl_rm_extent(ctx: HostCtx, memdev: number, ext: CxlExtentRaw): 
       outcome(RELEASE_REASON.noRegion);
       return ENXIO;
     }
+    // cxlr->cxlr_dax is never cleared (H16): the walk below would read a freed xarray
+    if (!cxlr_dax_alive(ctx, r, memdev)) { outcome(RELEASE_REASON.noMatch); return EINVAL; }
     // (X2) the first dc_extent of this ED that contains the range and whose tag matches
     let group: Handle = NO_HANDLE;
     for (const x of regionExtents(ctx, r, memdev)) {

@@ -1,26 +1,35 @@
 /**
  * DOC: cxl region — DC regions over the dynamic_ram_1 partition, DPA→region lookup, the
- * existing-extent scan (crash recovery) and teardown (host-kernel.md §7; drivers/cxl/core/region.c
- * and region_dax.c in the series).
+ * existing-extent scan (crash recovery), the cxl_region driver's probe and unbind, and destroy
+ * (drivers/cxl/core/region.c and region_dax.c in the series; docs/kernel-map.md).
  *
- * A DC region has interleave 1 and one endpoint decoder (ED) carved from the memdev's
- * dynamic_ram_1 partition; two regions may share one partition. Creating the region allocates its
- * cxl_dax_region (`hasCxlrDax`); the cxl_dax_region driver then probes asynchronously on the
- * dax-bus worker (src/dax/cxl.ts), which runs `cxl_region_add_existing_extents` under
- * device_lock(cxlr_dax) — so recovery takes device_lock → add_ctx.lock, the reverse of the
- * runtime add path (the AB-BA of host-kernel.md §4.3, H2).
+ * Lifecycle, as v11 and the driver core run it:
+ *  - create (`cxl create-region`, a user worker): attach_target nests cxl_rwsem.region(W) →
+ *    cxl_rwsem.dpa(R) (region.c attach_target); the region exists but cxlr->cxlr_dax is NULL;
+ *  - the cxl_region driver probes (dax-bus worker, device_lock(cxlr)): cxl_region_probe →
+ *    devm_cxl_add_dax_region → cxl_dax_region_alloc sets cxlr->cxlr_dax (region_dax.c), so adds
+ *    before it fail E5 (-ENXIO) and adds after it, before the scan, fail E6 (-EBUSY);
+ *  - the cxl_dax_region driver then probes asynchronously under device_lock(cxlr_dax)
+ *    (src/dax/cxl.ts), running `cxl_region_add_existing_extents` — recovery takes device_lock →
+ *    add_ctx.lock, the reverse of the runtime add path (H2);
+ *  - disable (`cxl disable-region`) and destroy unbind the cxl_region driver under
+ *    device_lock(cxlr): its devres action cxlr_dax_unregister unregisters cxlr_dax, which unbinds
+ *    the cxl_dax_region driver under device_lock(cxlr_dax) (device_lock(cxlr) →
+ *    device_lock(cxlr_dax)) and tears the extents down WITHOUT cxl_rwsem.region. v11's
+ *    cxlr_dax_unregister does not clear cxlr->cxlr_dax (region_dax.c): after a disable the
+ *    region keeps a pointer to a freed cxl_dax_region (H16).
  */
 import { CXL_MBOX_OP, decodeGetDcExtentListOut, EXTENT_LIST_OUT_HDR, EXTENT_SIZE, encodeGetDcExtentListIn } from '../wire/cxl.js';
-import { assertHeld, noisePoint, withLock, withWrite } from '../shm/lock.js';
-import { NOISE_SITE } from '../shm/sched.js';
+import { assertHeld, withLock, withRead, withWrite } from '../shm/lock.js';
 import { NO_HANDLE, type Handle } from '../shm/table.js';
 import { CxlError } from '../errors.js';
 import type { HostCtx } from '../host/context.js';
 import { G_NEXT_HPA_256M, G_NEXT_REGION_ID } from '../host/state.js';
-import { ERRNO_CODE } from '../protocol.js';
+import { ERRNO_CODE, UAF_SITE } from '../protocol.js';
 import { cxl_internal_send_cmd } from './mbox.js';
 import { memdevName, PMD_SIZE } from './memdev.js';
-import { cxl_add_pending, clear_pending_extents, dc_extent_unregister, EAGAIN, EIO, ENOMEM, stage_extent } from './extent.js';
+import { cxl_add_pending, clear_pending_extents, EAGAIN, EIO, ENOMEM, stage_extent } from './extent.js';
+import { cxl_dax_region_unbind, devres_release_all } from '../dax/cxl.js';
 
 export const CXL_READ_EXTENT_LIST_RETRY = 10;
 const HPA_UNIT = 256 * 1024 * 1024;
@@ -49,7 +58,8 @@ export function cxl_create_dc_region(ctx: HostCtx, memdev: number, size: number 
   const h = ctx.host;
   const m = h.memdev(memdev);
   if (!h.memdevs.load(m, 'dcdSupported')) throw new CxlError('EINVAL', `${memdevName(memdev)} has no dynamic capacity (DCD disabled)`);
-  return withWrite(h.cxlRegionRwsem, () => withWrite(h.cxlDpaRwsem, () => {
+  // attach_target (region.c): cxl_rwsem.region for write, then cxl_rwsem.dpa for READ
+  return withWrite(h.cxlRegionRwsem, () => withRead(h.cxlDpaRwsem, () => {
     const base = h.memdevs.get(m, 'partBase');
     const partSize = h.memdevs.get(m, 'partSize');
     const used: [number, number][] = [];
@@ -80,37 +90,93 @@ export function cxl_create_dc_region(ctx: HostCtx, memdev: number, size: number 
     h.regions.set(r, 'hpaStart', hpa256 * HPA_UNIT);
     h.regions.set(r, 'nextExtentId', 0);
     h.regions.set(r, 'daxAlign', PMD_SIZE);
-    h.regions.store(r, 'hasCxlrDax', 1); // devm_cxl_add_dax_region: interleave 1 only
+    // cxlr->cxlr_dax stays NULL until the cxl_region driver probes (cxl_region_probe)
     ctx.dmesg('info', memdevName(memdev), `region${id}: dynamic_ram_1 DPA 0x${start.toString(16)}+0x${bytes.toString(16)}`);
     return r;
   }));
 }
 
 /**
- * Region teardown after the DAX driver has been unbound: unregister every tracked dc_extent
- * (each release sends its Release DC unless the group skips it), then free the region.
- * Regardless of DAX use counts (§7.4): the use-count check exists only in the event path.
+ * cxl_region_probe() → devm_cxl_add_dax_region() → cxl_dax_region_alloc() (region_dax.c): under
+ * cxl_rwsem.region (read) allocate the cxl_dax_region and set cxlr->cxlr_dax; device_add it
+ * (its own reference) and register cxlr_dax_unregister as a devres action on the region device.
+ * Caller holds device_lock(cxlr). Returns 0 or a negative errno.
  */
-export function cxl_region_teardown_extents(ctx: HostCtx, r: Handle): number {
-  const X = ctx.host.extents;
-  // instrumented: the walk reads the extent table another thread may be filling (a chain being
-  // realized); a point here lets a replay of a free run order the walk against those writes
-  noisePoint(NOISE_SITE.dcWalk);
-  // peek, not get: an extent of this region may be freed by a racing release between the table
-  // snapshot and the read (the recheck below skips it); get would throw a stale handle here
-  const mine = [...X.live()].filter((e) => X.peek(e, 'region') === r);
-  ctx.emit({ type: 'region-teardown', region: r, extents: mine.length });
-  let n = 0;
-  for (const e of mine) {
-    if (X.peek(e, 'region') === r) { dc_extent_unregister(ctx, e); n++; }
-  }
-  return n;
+export function cxl_region_probe(ctx: HostCtx, r: Handle): number {
+  const h = ctx.host;
+  assertHeld(h.cxlrLockFor(r));
+  if (h.regions.load(r, 'regionBound')) return 0;
+  withRead(h.cxlRegionRwsem, () => {
+    h.regions.store(r, 'extentsScanned', 0);
+    h.regions.store(r, 'driverBound', 0);
+    h.regions.store(r, 'probeState', 0);
+    h.regions.set(r, 'daxRegion', 0);
+    h.regions.set(r, 'devresSeq', 0);
+    h.regions.set(r, 'seedDev', NO_HANDLE);
+    h.regions.store(r, 'cxlrDaxRefs', 1); // device_initialize; device_add keeps it
+    h.regions.store(r, 'cxlrDaxLive', 1);
+    h.regions.store(r, 'hasCxlrDax', 1); // cxlr->cxlr_dax = cxlr_dax
+  });
+  h.regions.store(r, 'regionBound', 1);
+  return 0;
 }
 
+/** get_device(&cxlr_dax->dev) — alloc_tag_group's pin (extent.c). */
+export function cxlr_dax_get(ctx: HostCtx, r: Handle): void {
+  ctx.host.regions.add(r, 'cxlrDaxRefs', 1);
+}
+
+/** put_device(&cxlr_dax->dev): the last reference frees it (cxl_dax_region_release, region_dax.c). */
+export function cxlr_dax_put(ctx: HostCtx, r: Handle): void {
+  const R = ctx.host.regions;
+  if (!R.isLive(r)) return; // the region went first (the kernel frees cxlr_dax independently)
+  if (R.add(r, 'cxlrDaxRefs', -1) === 0) R.store(r, 'cxlrDaxLive', 0);
+}
+
+/**
+ * A dereference of cxlr->cxlr_dax: true while the cxl_dax_region is allocated. v11 never clears
+ * the pointer (cxlr_dax_unregister, region_dax.c), so after `cxl disable-region` it dangles: the
+ * model reports the use-after-free (H16) and the caller takes its "no dax region" path.
+ */
+export function cxlr_dax_alive(ctx: HostCtx, r: Handle, memdev: number): boolean {
+  const R = ctx.host.regions;
+  if (!R.load(r, 'hasCxlrDax') || R.load(r, 'cxlrDaxLive')) return true;
+  ctx.emit({ type: 'use-after-free', memdev, extent: r, site: UAF_SITE.cxlrDax });
+  ctx.dmesg('err', `region${R.get(r, 'id')}`, 'BUG: use-after-free: cxlr->cxlr_dax points at a freed cxl_dax_region (cxlr_dax_unregister leaves it set)');
+  return false;
+}
+
+/**
+ * Unbind the cxl_region driver (`cxl disable-region`; the first half of destroy). Caller holds
+ * device_lock(cxlr). Its devres action cxlr_dax_unregister → device_unregister(&cxlr_dax->dev):
+ * device_del unbinds the cxl_dax_region driver under device_lock(cxlr_dax) (the teardown,
+ * without cxl_rwsem.region), then releases any devres left on the unbound device (device_del's
+ * own devres_release_all, drivers/base/core.c), then put_device drops the device's reference.
+ * cxlr->cxlr_dax is NOT cleared (v11 region_dax.c cxlr_dax_unregister).
+ */
+export function cxl_region_disable(ctx: HostCtx, r: Handle): number {
+  const h = ctx.host;
+  assertHeld(h.cxlrLockFor(r));
+  if (!h.regions.load(r, 'regionBound')) return 0; // device_release_driver: no driver, nothing to do
+  withLock(h.regionLockFor(r), () => {
+    if (h.regions.load(r, 'driverBound')) cxl_dax_region_unbind(ctx, r);
+  });
+  devres_release_all(ctx, r); // device_del: devres added while the driver was unbound
+  h.regions.store(r, 'regionBound', 0);
+  cxlr_dax_put(ctx, r);
+  ctx.dmesg('info', regionName(ctx, r), 'cxl_region driver unbound (cxlr->cxlr_dax left set)');
+  return 0;
+}
+
+/**
+ * `cxl destroy-region`: unregister_region — the region driver's unbind under device_lock(cxlr)
+ * (the extents are torn down there, WITHOUT cxl_rwsem.region), then the targets are detached and
+ * the region freed under cxl_rwsem.region (write).
+ */
 export function cxl_destroy_region(ctx: HostCtx, r: Handle): void {
   const h = ctx.host;
+  withLock(h.cxlrLockFor(r), () => cxl_region_disable(ctx, r));
   withWrite(h.cxlRegionRwsem, () => {
-    cxl_region_teardown_extents(ctx, r);
     h.regions.store(r, 'hasCxlrDax', 0);
     h.regions.free(r);
   });

@@ -30,7 +30,7 @@ import { NO_HANDLE, type Handle } from '../shm/table.js';
 import { CxlError, StaleHandleError } from '../errors.js';
 import { NOISE_SITE } from '../shm/sched.js';
 import type { HostCtx } from '../host/context.js';
-import { ERRNO_CODE } from '../protocol.js';
+import { ERRNO_CODE, UAF_SITE } from '../protocol.js';
 import { NULL_UUID } from '../wire/cxl.js';
 import { kstrtoull } from '../kstrtox.js';
 
@@ -167,16 +167,17 @@ export function dax_region_rm_resources(ctx: HostCtx, extents: Handle[]): number
   });
 }
 
-/** dax_release_resource(): devm action of a dc_extent device — drop its resource if still there. */
+/**
+ * dax_release_resource(): devres action of a dc_extent device, at its device_release — free the
+ * dax_resource whatever its use_cnt (bus.c dax_release_resource: __dax_release_resource, kfree).
+ * A dev_dax range carved from it keeps pointing at the freed dax_resource (H15).
+ */
 export function dax_release_resource_locked(ctx: HostCtx, e: Handle): void {
   const h = ctx.host;
   assertHeldWrite(h.daxRegionRwsem);
   const r = h.extents.get(e, 'daxRes');
   if (r === NO_HANDLE || !h.daxRes.isLive(r)) return;
-  // a dev_dax range may still point at it (teardown regardless of use_cnt, §7.4): cut it out
-  for (const g of [...h.daxRanges.live()]) {
-    if (h.daxRanges.get(g, 'res') === r) dropRange(ctx, g);
-  }
+  ctx.dmesg('dbg', 'dax_region', `Extent release resource 0x${h.daxRes.get(r, 'start').toString(16)}+0x${h.daxRes.get(r, 'length').toString(16)}`);
   removeOne(ctx, r);
 }
 
@@ -223,11 +224,22 @@ export function rangesOf(ctx: HostCtx, dev: Handle): Handle[] {
   return out;
 }
 
+/**
+ * trim_dev_dax_range(): release the range from its dax_resource and drop its use_cnt. When a
+ * teardown's dax_release_resource freed that dax_resource first (H15), the kernel reads and
+ * writes freed memory here: the model reports the stale handle as a use-after-free and skips it.
+ */
 function dropRange(ctx: HostCtx, g: Handle): void {
   const h = ctx.host;
   const dev = h.daxRanges.get(g, 'dev');
   const r = h.daxRanges.get(g, 'res');
   if (h.daxRes.isLive(r)) h.daxRes.set(r, 'useCnt', h.daxRes.get(r, 'useCnt') - 1);
+  else if (r !== NO_HANDLE) {
+    const region = h.daxDevs.isLive(dev) ? h.daxDevs.get(dev, 'region') : NO_HANDLE;
+    const memdev = h.regions.isLive(region) ? h.regions.get(region, 'memdev') : -1;
+    ctx.emit({ type: 'use-after-free', memdev, extent: r, site: UAF_SITE.daxResourceTrim });
+    ctx.dmesg('err', 'dax_region', 'BUG: use-after-free: trim_dev_dax_range reads a dax_resource that dax_release_resource freed');
+  }
   if (h.daxDevs.isLive(dev)) {
     h.daxDevs.set(dev, 'size', h.daxDevs.get(dev, 'size') - h.daxRanges.get(g, 'length'));
     h.daxDevs.set(dev, 'nrRanges', h.daxDevs.get(dev, 'nrRanges') - 1);
@@ -371,6 +383,9 @@ export function __devm_create_dev_dax(ctx: HostCtx, region: Handle): Handle | nu
   D.set(d, 'region', region);
   D.set(d, 'id', id);
   D.set(d, 'idValid', 1);
+  // devm_add_action_or_reset(dax_region->dev, unregister_dev_dax, dev_dax): an action on cxlr_dax's
+  // devres list, which the unbind runs in reverse registration order
+  D.set(d, 'devres', h.regions.add(region, 'devresSeq', 1));
   // device_add → bus_probe_device → __device_attach: device_lock(dev) → dax_bus_probe, which reads
   // the size under dax_dev_rwsem (read) and refuses a 0-size device (-ENXIO): it stays unbound
   dax_bus_probe(ctx, d);
@@ -608,16 +623,21 @@ export function dax_dev_by_name(ctx: HostCtx, region: Handle, name: string): Han
 }
 
 /**
- * unregister_dev_dax() (the devm action, run by delete_store's devm_release_action or at region
- * teardown): under dax_region_rwsem(W) kill the device, device_del it — which unbinds a driver
- * under device_lock(dev_dax) — free its ranges and drop the device.
+ * unregister_dev_dax() (bus.c; the devm action on cxlr_dax, run by delete_store's
+ * devm_release_action or at region teardown in reverse registration order): under
+ * dax_region_rwsem(W) kill the device, device_del it — which unbinds a driver under
+ * device_lock(dev_dax) — free its ranges from the last one (free_dev_dax_ranges →
+ * trim_dev_dax_range, which reads each range's dax_resource: freed already if an extent's
+ * dax_release_resource ran first, H15), then put_device → dev_dax_release → free_dev_dax_id under
+ * dax_dev_rwsem(W).
  */
 export function unregister_dev_dax(ctx: HostCtx, dev: Handle): void {
   const h = ctx.host;
   withWrite(h.daxRegionRwsem, () => {
+    h.daxDevs.set(dev, 'devres', 0);
     withLock(h.daxDevLockFor(dev), () => { h.daxDevs.set(dev, 'enabled', 0); });
-    trimAll(ctx, dev);
-    h.daxDevs.free(dev);
+    for (const g of rangesOf(ctx, dev).reverse()) dropRange(ctx, g);
+    withWrite(h.daxDevRwsem, () => h.daxDevs.free(dev));
   });
 }
 

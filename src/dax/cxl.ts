@@ -1,34 +1,49 @@
 /**
- * DOC: dax cxl — the `cxl_dax_region` driver (drivers/dax/cxl.c in the series; host-kernel.md
- * §2.8, §5.1, §7.1–§7.4): its asynchronous probe, its remove, and the notify callback through
- * which the CXL core adds and releases tag groups.
+ * DOC: dax cxl — the `cxl_dax_region` driver (drivers/dax/cxl.c in the series) as the driver
+ * core runs it (drivers/base/dd.c really_probe / __device_release_driver, drivers/base/devres.c;
+ * docs/kernel-map.md): its asynchronous probe, its unbind as devres released action by action,
+ * and the notify callback through which the CXL core adds and releases tag groups.
  *
- * Probe (dax-bus worker, device_lock(cxlr_dax) held by the driver core): allocate the DC dax
- * region (PMD alignment, IORESOURCE_DAX_DCD), run the existing-extent scan, surface every tracked
- * group that has no resources yet, create the idle seed device of size 0, mark the driver bound.
- * A failed scan fails the probe: the driver stays unbound, extents_scanned stays false.
+ * Probe (dax-bus worker, device_lock(cxlr_dax) held by the driver core). really_probe refuses a
+ * device that already has devres ("Resources present before probing", -EBUSY) — extents onlined
+ * while the driver was unbound leave their dc_extent_unregister actions on cxlr_dax, so the next
+ * probe fails until the device releases them. Otherwise dev->driver is set BEFORE the driver's
+ * probe runs: alloc_dax_region (drvdata, the dax_region_unregister action), the existing-extent
+ * scan — whose notify reaches this driver and adds the recovered groups' resources during the
+ * probe — then the 0-size seed device. A failed probe releases every devres (the dax_region, the
+ * recovered extents: Release DC for each) and clears dev->driver and drvdata.
  *
- * Decision (rebind): extents added while the driver was unbound are host-tracked without DAX
- * resources (notify returns 0 with no driver); the next probe surfaces every such group, so
- * "rebind surfaces them". Remove tears down the dax region, its devices and resources, and —
- * devres on cxlr_dax being released at driver detach — unregisters every dc_extent, which sends
- * their Release DC to the device.
+ * Unbind (__device_release_driver; the driver has no remove callback): devres_release_all runs
+ * the actions in reverse registration order, each taking its own locks, with dev->driver still
+ * set (a uuid_store can run in the middle); only then are dev->driver and drvdata cleared.
+ *  - dc_extent_unregister → device_unregister(extent): at the last reference, device_release
+ *    runs the extent device's own devres first — dax_release_resource, under
+ *    dax_region_rwsem(W), frees the dax_resource WHATEVER its use_cnt — then dc_extent_release
+ *    sends Release DC (drivers/base/core.c device_release; bus.c dax_release_resource);
+ *  - unregister_dev_dax, under dax_region_rwsem(W): trims the device's ranges, reading each
+ *    range's dax_resource — freed already when that extent was onlined after this device was
+ *    created (H15, bus.c trim_dev_dax_range);
+ *  - dax_region_unregister (the first action, so the last to run).
  */
-import { assertHeld, withWrite } from '../shm/lock.js';
+import { assertHeld, noisePoint, withWrite } from '../shm/lock.js';
+import { NOISE_SITE } from '../shm/sched.js';
 import { NO_HANDLE, type Handle } from '../shm/table.js';
 import type { HostCtx } from '../host/context.js';
 import { ERRNO_CODE } from '../protocol.js';
-import { cxl_region_add_existing_extents, cxl_region_teardown_extents } from '../cxl/region.js';
-import { groupMembers } from '../cxl/extent.js';
+import { cxl_region_add_existing_extents } from '../cxl/region.js';
+import { dc_extent_unregister, groupMembers } from '../cxl/extent.js';
 import {
-  dax_region_add_resources, dax_region_rm_resources, dax_release_resource_locked, daxDevsOf,
-  devm_create_dev_dax, rangesOf, type DaxResourceSpec,
+  dax_region_add_resources, dax_region_rm_resources, dax_release_resource_locked,
+  devm_create_dev_dax, unregister_dev_dax, type DaxResourceSpec,
 } from './bus.js';
 
-/** cxl_dax_region_notify(): DCD_ADD_CAPACITY / DCD_RELEASE_CAPACITY for one tag group. */
+/**
+ * cxl_dax_region_notify(): DCD_ADD_CAPACITY / DCD_RELEASE_CAPACITY for one tag group. It asserts
+ * no lock (drivers/dax/cxl.c): a recovery scan notifying another region (H12) adds that region's
+ * resources although only the probed region's device_lock is held.
+ */
 export function cxl_dax_region_notify(ctx: HostCtx, region: Handle, event: 'add' | 'release', g: Handle): number {
   const h = ctx.host;
-  assertHeld(h.regionLockFor(region));
   const members = groupMembers(ctx, g);
   if (event === 'add') {
     const specs: DaxResourceSpec[] = members.map((e) => ({
@@ -43,50 +58,99 @@ export function cxl_dax_region_notify(ctx: HostCtx, region: Handle, event: 'add'
   return rc;
 }
 
-/** dax_release_resource(): the devm action on a dc_extent device. */
+/**
+ * dax_release_resource(): the devres action dax_region_add_resource put on the extent device;
+ * runs first in its device_release (before dc_extent_release's Release DC), under
+ * dax_region_rwsem (write), and frees the dax_resource regardless of use_cnt.
+ */
 export function dax_release_resource(ctx: HostCtx, e: Handle): void {
   const h = ctx.host;
   if (h.extents.get(e, 'daxRes') === NO_HANDLE) return;
   withWrite(h.daxRegionRwsem, () => dax_release_resource_locked(ctx, e));
 }
 
-/** Groups tracked on the region with no DAX resources (added while the driver was unbound). */
-function unsurfacedGroups(ctx: HostCtx, region: Handle): Handle[] {
-  const X = ctx.host.extents;
-  const gs = new Set<Handle>();
-  for (const e of X.live()) {
-    // peek: other memdevs' threads free their extents concurrently
-    if (X.peek(e, 'region') !== region || !X.peek(e, 'registered') || X.peek(e, 'daxRes') !== NO_HANDLE) continue;
-    const g = X.peek(e, 'group');
-    if (g !== undefined) gs.add(g);
-  }
-  return [...gs].filter((g) => ctx.host.groups.isLive(g));
+/** devm_add_action on cxlr_dax: the next ordinal of its devres list. */
+export function devres_next(ctx: HostCtx, region: Handle): number {
+  return ctx.host.regions.add(region, 'devresSeq', 1);
+}
+
+/** Has cxlr_dax any devres action installed? (really_probe's devres_head check) */
+function devres_present(ctx: HostCtx, region: Handle): boolean {
+  const h = ctx.host;
+  if (h.regions.get(region, 'daxRegion')) return true;
+  for (const e of h.extents.live()) if (h.extents.peek(e, 'region') === region && (h.extents.peek(e, 'devres') ?? 0) > 0) return true;
+  for (const d of h.daxDevs.live()) if (h.daxDevs.peek(d, 'region') === region && (h.daxDevs.peek(d, 'devres') ?? 0) > 0) return true;
+  return false;
 }
 
 /**
- * cxl_dax_region_probe(): called with device_lock(cxlr_dax) held (the dax-bus worker takes it,
- * as the driver core does around probe). Returns 0 or a negative errno.
+ * devres_release_all(&cxlr_dax->dev): every installed action, in reverse registration order,
+ * each with its own locks. Returns the number of extents it unregistered.
+ */
+export function devres_release_all(ctx: HostCtx, region: Handle): number {
+  const h = ctx.host;
+  const X = h.extents;
+  const D = h.daxDevs;
+  const actions: { ord: number; run: () => void; extent: boolean }[] = [];
+  // announced before the devres list is taken (remove_nodes): an extent tracked after this event
+  // either made it onto the list or was onlined after it, and then no teardown releases it
+  let pending = 0;
+  for (const e of X.live()) if (X.peek(e, 'region') === region && (X.peek(e, 'devres') ?? 0) > 0) pending++;
+  ctx.emit({ type: 'region-teardown', region, extents: pending });
+  // peek: other memdevs' threads free their own extents concurrently
+  for (const e of X.live()) {
+    const ord = X.peek(e, 'region') === region ? (X.peek(e, 'devres') ?? 0) : 0;
+    if (ord > 0) actions.push({ ord, extent: true, run: () => { if (X.isLive(e) && X.get(e, 'devres') === ord) dc_extent_unregister(ctx, e); } });
+  }
+  for (const d of D.live()) {
+    const ord = D.peek(d, 'region') === region ? (D.peek(d, 'devres') ?? 0) : 0;
+    if (ord > 0) actions.push({ ord, extent: false, run: () => { if (D.isLive(d) && D.get(d, 'devres') === ord) unregister_dev_dax(ctx, d); } });
+  }
+  actions.sort((a, b) => b.ord - a.ord);
+  const n = actions.filter((a) => a.extent).length;
+  for (const a of actions) {
+    // a racing uuid_store, release or notify may run between two actions (dev->driver still set)
+    noisePoint(NOISE_SITE.teardownWindow);
+    a.run();
+  }
+  // dax_region_unregister: the first action registered (alloc_dax_region), the last to run
+  if (h.regions.get(region, 'daxRegion')) {
+    withWrite(h.daxRegionRwsem, () => {
+      h.regions.set(region, 'daxRegion', 0);
+      h.regions.set(region, 'nextDaxId', 0); // the dax_region's ida goes with it
+    });
+  }
+  return n;
+}
+
+/**
+ * cxl_dax_region_probe() as really_probe() runs it: called with device_lock(cxlr_dax) held (the
+ * dax-bus worker takes it, as the driver core does). Returns 0 or a negative errno.
  */
 export function cxl_dax_region_probe(ctx: HostCtx, region: Handle): number {
   const h = ctx.host;
   assertHeld(h.regionLockFor(region));
   if (h.regions.load(region, 'driverBound')) return 0;
+  const name = `region${h.regions.get(region, 'id')}`;
+  // really_probe: devres present before probing → -EBUSY, the driver stays unbound
+  if (devres_present(ctx, region)) {
+    ctx.dmesg('err', `dax_region${h.regions.get(region, 'id')}`, 'Resources present before probing');
+    h.regions.store(region, 'probeState', 3);
+    return -ERRNO_CODE.EBUSY!;
+  }
   h.regions.store(region, 'probeState', 1);
+  h.regions.store(region, 'driverBound', 1); // dev->driver = drv, before drv->probe
+  // alloc_dax_region(align = PMD_SIZE, IORESOURCE_DAX_DCD): drvdata + its devres action
   withWrite(h.daxRegionRwsem, () => {
-    if (!h.regions.get(region, 'daxRegion')) {
-      h.regions.store(region, 'daxRegion', 1); // alloc_dax_region(align = PMD_SIZE, IORESOURCE_DAX_DCD)
-    }
+    h.regions.set(region, 'daxRegion', 1);
+    devres_next(ctx, region);
   });
+  // the scan's notify reaches this driver: recovered groups get their resources now
   const scan = cxl_region_add_existing_extents(ctx, region);
   if (scan.rc) {
-    h.regions.store(region, 'probeState', 3);
-    ctx.dmesg('err', `region${h.regions.get(region, 'id')}`, `cxl_dax_region probe failed: existing extents scan: ${scan.rc}`);
+    ctx.dmesg('err', name, `cxl_dax_region probe failed: existing extents scan: ${scan.rc}`);
+    probe_failed(ctx, region);
     return scan.rc;
-  }
-  h.regions.store(region, 'driverBound', 1);
-  for (const g of unsurfacedGroups(ctx, region)) {
-    const rc = cxl_dax_region_notify(ctx, region, 'add', g);
-    if (rc) ctx.dmesg('warn', `region${h.regions.get(region, 'id')}`, `surfacing tracked group failed: ${rc}`);
   }
   // the probe's 0-size device (dax0.0): not dax_region->seed — only create_store sets that
   devm_create_dev_dax(ctx, region);
@@ -94,36 +158,27 @@ export function cxl_dax_region_probe(ctx: HostCtx, region: Handle): number {
   return 0;
 }
 
+/** really_probe's probe_failed: devres_release_all, dev->driver = NULL, drvdata = NULL. */
+function probe_failed(ctx: HostCtx, region: Handle): void {
+  const h = ctx.host;
+  devres_release_all(ctx, region);
+  h.regions.set(region, 'seedDev', NO_HANDLE);
+  h.regions.store(region, 'driverBound', 0);
+  h.regions.store(region, 'probeState', 3);
+}
+
 /**
- * cxl_dax_region_remove() + devres release on cxlr_dax: destroy the dax devices and resources,
- * then unregister every dc_extent (Release DC each, regardless of use counts). Called with
- * device_lock(cxlr_dax) held.
+ * __device_release_driver() of cxlr_dax (module unload, `cxl disable-region`, destroy): called
+ * with device_lock(cxlr_dax) held. The devres actions run with dev->driver still set; Release DC
+ * goes out for every extent, whatever its DAX use. Returns 0 or -ENXIO when no driver is bound.
  */
-export function cxl_dax_region_remove(ctx: HostCtx, region: Handle): number {
+export function cxl_dax_region_unbind(ctx: HostCtx, region: Handle): number {
   const h = ctx.host;
   assertHeld(h.regionLockFor(region));
   if (!h.regions.load(region, 'driverBound')) return -ERRNO_CODE.ENXIO!;
-  h.regions.store(region, 'driverBound', 0);
-  withWrite(h.daxRegionRwsem, () => withWrite(h.daxDevRwsem, () => {
-    for (const d of daxDevsOf(ctx, region)) {
-      for (const g of rangesOf(ctx, d)) {
-        const r = h.daxRanges.get(g, 'res');
-        if (h.daxRes.isLive(r)) h.daxRes.set(r, 'useCnt', h.daxRes.get(r, 'useCnt') - 1);
-        h.daxRanges.free(g);
-      }
-      h.daxDevs.free(d);
-    }
-    h.regions.set(region, 'seedDev', NO_HANDLE);
-    h.regions.set(region, 'nextDaxId', 0);
-    for (const r of [...h.daxRes.live()]) {
-      if (h.daxRes.get(r, 'region') !== region) continue;
-      const e = h.daxRes.get(r, 'extent');
-      if (h.extents.isLive(e)) h.extents.set(e, 'daxRes', NO_HANDLE);
-      h.daxRes.free(r);
-    }
-    h.regions.store(region, 'daxRegion', 0);
-  }));
-  const n = cxl_region_teardown_extents(ctx, region);
+  const n = devres_release_all(ctx, region);
+  h.regions.set(region, 'seedDev', NO_HANDLE);
+  h.regions.store(region, 'driverBound', 0); // dev->driver = NULL; dev_set_drvdata(dev, NULL)
   h.regions.store(region, 'probeState', 4);
   ctx.dmesg('info', `region${h.regions.get(region, 'id')}`, `cxl_dax_region unbound; ${n} extents released`);
   return 0;

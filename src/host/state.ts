@@ -91,8 +91,19 @@ export const REGION_SCHEMA = {
   size: 'f64',
   /** region HPA start (model address space) */
   hpaStart: 'f64',
-  /** a cxl_dax_region exists (cxlr->cxlr_dax) [cxl_rwsem.region] */
+  /**
+   * cxlr->cxlr_dax is set (cxl_dax_region_alloc, in the region driver's probe) [cxl_rwsem.region].
+   * v11's cxlr_dax_unregister never clears it, so it can point at a freed cxl_dax_region.
+   */
   hasCxlrDax: 'i32',
+  /** the cxl_dax_region that cxlr->cxlr_dax points at is still allocated (its kref > 0) */
+  cxlrDaxLive: 'i32',
+  /** its kref: the device's own reference + one pin per live tag group (alloc_tag_group) */
+  cxlrDaxRefs: 'i32',
+  /** the cxl_region driver is bound (cxl_region_probe ran devm_cxl_add_dax_region) [device_lock(cxlr)] */
+  regionBound: 'i32',
+  /** ordinal of the last devres action added to cxlr_dax (devres runs in reverse order) */
+  devresSeq: 'i32',
   /** cxlr_dax->extents_scanned (store-release / load-acquire) */
   extentsScanned: 'i32',
   /** device_lock(&cxlr_dax->dev) */
@@ -164,6 +175,8 @@ export const EXTENT_SCHEMA = {
   registered: 'i32',
   /** the dax_resource attached to this extent (drvdata), or 0 [dax_region_rwsem] */
   daxRes: 'i32',
+  /** ordinal of its dc_extent_unregister devres action on cxlr_dax, 0 once released */
+  devres: 'i32',
   /** links of its region's list (HostState.regionExtentList) and its group's (HostState.groupList) [table lock] */
   rgnOwner: 'i32',
   rgnNext: 'i32',
@@ -198,6 +211,8 @@ export const DAX_DEV_SCHEMA = {
   /** a driver (device_dax) is bound: enabled */
   enabled: 'i32',
   nrRanges: 'i32',
+  /** ordinal of its unregister_dev_dax devres action on cxlr_dax, 0 once released */
+  devres: 'i32',
 } as const satisfies TableSchema;
 
 /** struct dev_dax_range. */
@@ -249,7 +264,9 @@ export const G_DAX_DEV_LOCK_BASE = 12;
 /** device_lock(cxlr_dax) lock ids, one per region table slot (locks are never freed, so a
  *  region record reuses its slot's lock) */
 export const G_REGION_LOCKS = 16;
-export const G_WORDS = 16 + 32;
+/** device_lock(cxlr) (the cxl_region device) lock ids, one per region table slot */
+export const G_CXLR_LOCKS = 16 + 32;
+export const G_WORDS = 16 + 32 + 32;
 
 export class HostState {
   readonly memdevs: RecordTable<typeof MEMDEV_SCHEMA>;
@@ -323,6 +340,7 @@ export class HostState {
       if (i === 0) globals[G_DAX_DEV_LOCK_BASE] = id;
       else if (id !== globals[G_DAX_DEV_LOCK_BASE]! + i) throw new Error('device_lock(dev_dax) block is not contiguous');
     }
+    for (let i = 0; i < CAPACITY.regions; i++) globals[G_CXLR_LOCKS + i] = sys.allocLock(lockClassId('device_lock(cxlr)'), 'mutex');
     const st = new HostState({ tables, globals: globals.buffer as SharedArrayBuffer });
     for (let i = 0; i < nrMemdevs; i++) {
       const m = st.memdevs.alloc();
@@ -377,6 +395,11 @@ export class HostState {
   /** device_lock(&dev_dax->dev) of a dax device record's slot */
   daxDevLockFor(d: number): number {
     return this.globals[G_DAX_DEV_LOCK_BASE]! + this.daxDevs.indexOf(d);
+  }
+
+  /** device_lock(cxlr) of a region record's slot (the cxl_region device) */
+  cxlrLockFor(r: number): number {
+    return this.globals[G_CXLR_LOCKS + this.regions.indexOf(r)]!;
   }
 
   /** An operation (sysfs store, probe, teardown, handler) starts / ends — for wait-idle. */

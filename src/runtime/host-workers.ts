@@ -22,11 +22,11 @@ import { NO_HANDLE, type Handle } from '../shm/table.js';
 import { cxl_event_thread } from '../cxl/mbox.js';
 import { cxl_memdev_probe_dc } from '../cxl/memdev.js';
 import { cxl_dc_add_timeout, cxl_extent_get, cxl_extent_put } from '../cxl/extent.js';
-import { cxl_create_dc_region, cxl_destroy_region } from '../cxl/region.js';
-import { cxl_dax_region_probe, cxl_dax_region_remove } from '../dax/cxl.js';
-import { dax_dev_by_name, daxctl_create_device, daxctl_destroy_device, enable_dev_dax, size_store } from '../dax/bus.js';
+import { cxl_create_dc_region, cxl_destroy_region, cxl_region_disable, cxl_region_probe } from '../cxl/region.js';
+import { cxl_dax_region_probe, cxl_dax_region_unbind } from '../dax/cxl.js';
+import { create_store, dax_dev_by_name, daxctl_create_device, daxctl_destroy_device, enable_dev_dax, size_store, uuid_store } from '../dax/bus.js';
 import { dax_access } from '../dax/memory.js';
-import { ERRNO_NAME, type DaxBusApi, type EventThreadApi, type OpResult, type SharedHandles, type UserApi, type WorkqueueApi } from '../protocol.js';
+import { ERRNO_CODE, ERRNO_NAME, type DaxBusApi, type EventThreadApi, type OpResult, type SharedHandles, type UserApi, type WorkqueueApi } from '../protocol.js';
 import type { SystemShm } from '../shm/system.js';
 
 /** Run a sysfs-like operation: in-flight accounting for wait-idle, CxlError → typed result. */
@@ -208,23 +208,36 @@ export function startDaxBus(init: SharedHandles, sys: SystemShm): DaxBusApi {
   const h = ctx.host;
   const regionsFor = (regionId: number | null): Handle[] =>
     regionId === null ? [...h.regions.live()] : [regionOrThrow(ctx, regionId)];
-  const probeOne = (r: Handle): number => withLock(h.regionLockFor(r), () => cxl_dax_region_probe(ctx, r));
+  // the cxl_dax_region device exists only while the cxl_region driver is bound
+  // (devm_cxl_add_dax_region .. cxlr_dax_unregister): a disabled region has nothing to bind
+  const probeOne = (r: Handle): number => (h.regions.load(r, 'regionBound')
+    ? withLock(h.regionLockFor(r), () => cxl_dax_region_probe(ctx, r)) : -ERRNO_CODE.ENODEV!);
   return {
     ready: () => 'dax-bus',
     async probe(regionId) {
-      const res = op(ctx, () => probeOne(regionOrThrow(ctx, regionId)));
+      const res = op(ctx, () => {
+        const r = regionOrThrow(ctx, regionId);
+        // committing the region binds the cxl_region driver (cxl_region_probe, under
+        // device_lock(cxlr)), whose device_add of cxlr_dax schedules the async dax probe
+        const rc = withLock(h.cxlrLockFor(r), () => cxl_region_probe(ctx, r));
+        return rc || probeOne(r);
+      });
       return res.ok ? fromRc(res.value, `cxl_dax_region probe region${regionId}`) : res;
     },
     async unbindDriver(regionId) {
       const res = op(ctx, () => {
-        for (const r of regionsFor(regionId)) withLock(h.regionLockFor(r), () => cxl_dax_region_remove(ctx, r));
+        for (const r of regionsFor(regionId)) {
+          if (h.regions.load(r, 'regionBound')) withLock(h.regionLockFor(r), () => cxl_dax_region_unbind(ctx, r));
+        }
       });
       return res.ok ? { ok: true, value: undefined } : res;
     },
     async bindDriver(regionId) {
       const res = op(ctx, () => {
         let rc = 0;
-        for (const r of regionsFor(regionId)) rc = rc || probeOne(r);
+        // the driver core reports a failed probe ("probe of dax_regionX failed with error -16")
+        // (a disabled region has no cxl_dax_region device: -ENODEV when named, skipped otherwise)
+        for (const r of regionsFor(regionId)) if (regionId !== null || h.regions.load(r, 'regionBound')) rc = rc || probeOne(r);
         return rc;
       });
       return res.ok ? fromRc(res.value, 'bind cxl_dax_region') : res;
@@ -253,10 +266,25 @@ export function startUser(init: SharedHandles & { user: number }, sys: SystemShm
       const id = h.regions.get(r, 'id');
       return { regionId: id, name: `region${id}` };
     }),
-    destroyRegion: async (regionId) => op(ctx, () => {
+    destroyRegion: async (regionId) => op(ctx, () => cxl_destroy_region(ctx, regionOrThrow(ctx, regionId))),
+    disableRegion: async (regionId) => op(ctx, () => {
       const r = regionOrThrow(ctx, regionId);
-      withLock(h.regionLockFor(r), () => { if (h.regions.load(r, 'driverBound')) cxl_dax_region_remove(ctx, r); });
-      cxl_destroy_region(ctx, r);
+      withLock(h.cxlrLockFor(r), () => cxl_region_disable(ctx, r));
+    }),
+    // echo 1 > dax_regionX/create: a 0-size device, the region's seed if none is set (create_store)
+    createSeed: async (regionId) => op(ctx, () => {
+      const d = create_store(ctx, regionOrThrow(ctx, regionId), '1');
+      const id = h.daxDevs.get(d, 'id');
+      return { devId: id, name: `dax${regionId}.${id}` };
+    }),
+    claimSeed: async (regionId, uuid) => op(ctx, () => {
+      const r = regionOrThrow(ctx, regionId);
+      const d = withRead(h.daxRegionRwsem, () => h.regions.get(r, 'seedDev'));
+      if (d === NO_HANDLE || !h.daxDevs.isLive(d)) throw new CxlError('ENXIO', `region${regionId} has no seed device`);
+      uuid_store(ctx, d, uuid === null ? '0' : uuid);
+      enable_dev_dax(ctx, d, true);
+      const id = h.daxDevs.get(d, 'id');
+      return { devId: id, name: `dax${regionId}.${id}` };
     }),
     // daxctl create-device [--uuid]: the user-space sequence lives beside the stores it writes
     // (src/dax/bus.ts daxctl_create_device, after ndctl daxctl/device.c do_create)

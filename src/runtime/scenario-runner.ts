@@ -240,6 +240,11 @@ async function execute(c: Ctx, s: OpStep, user: number): Promise<OpResult<unknow
       await sys.waitIdle(); // a probe still running would race the teardown in ways a user cannot cause
       return g(u.call((a) => a.destroyRegion(id)));
     }
+    case 'disable-region': {
+      const id = region(c, s.region);
+      await sys.waitIdle(); // as destroy-region: the probe finishes first
+      return g(u.call((a) => a.disableRegion(id)));
+    }
     case 'create-dax-device': {
       const id = region(c, s.region);
       const r = await g(u.call((a) => a.createDaxDevice(id, s.uuid === undefined ? undefined : s.uuid)));

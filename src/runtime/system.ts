@@ -270,6 +270,20 @@ export class DcdSystem {
     return r;
   }
 
+  /**
+   * `cxl disable-region`: unbind the cxl_region driver, which unregisters the region's
+   * cxl_dax_region (its extents are released to the device) but keeps the region. v11 leaves
+   * cxlr->cxlr_dax pointing at the freed cxl_dax_region (hazard H16, docs/kernel-map.md).
+   */
+  async disableRegion(regionId: number, user = 0): Promise<OpResult> {
+    return this.guard(this.user(user).call((a) => a.disableRegion(regionId)));
+  }
+
+  /** `cxl destroy-region`: disable the region, then delete it. */
+  async destroyRegion(regionId: number, user = 0): Promise<OpResult> {
+    return this.guard(this.user(user).call((a) => a.destroyRegion(regionId)));
+  }
+
   /** Race a control-plane promise against any worker's crash. */
   guard<T>(p: Promise<T>): Promise<T> {
     if (this.crash) return Promise.reject(this.crash);

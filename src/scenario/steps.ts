@@ -39,6 +39,7 @@ const OPS: Record<TableOp, Record<string, FieldSpec>> = {
   'release-capacity': { memdev: req('memdev'), extents: req('release-extents'), forced: opt('bool') },
   'create-region': { memdev: req('memdev'), as: opt('alias-region'), size: opt('length') },
   'destroy-region': { region: req('region') },
+  'disable-region': { region: req('region') },
   'create-dax-device': { region: req('region'), uuid: opt('uuid'), as: opt('alias-dax') },
   'destroy-dax-device': { dax: req('dax') },
   'disable-dax-device': { dax: req('dax') },

@@ -44,7 +44,7 @@ export type DriverName = (typeof DRIVERS)[number];
 
 /** Every `op` value. `parallel` is also written as a bare `{"parallel": [...]}` key. */
 export const KNOWN_OPS = [
-  'add-capacity', 'release-capacity', 'create-region', 'destroy-region', 'create-dax-device',
+  'add-capacity', 'release-capacity', 'create-region', 'destroy-region', 'disable-region', 'create-dax-device',
   'destroy-dax-device', 'disable-dax-device', 'enable-dax-device', 'reconfigure-dax-device',
   'unbind-driver', 'bind-driver', 'write', 'verify', 'advance-clock', 'wait-idle', 'expect',
   'sleep', 'inject', 'region-config-updated', 'parallel',
@@ -183,6 +183,12 @@ export interface DestroyRegionStep extends OpCommon {
   region: string;
 }
 
+/** `cxl disable-region`: the cxl_region driver unbinds; the region stays (cxlr->cxlr_dax dangles, H16) */
+export interface DisableRegionStep extends OpCommon {
+  op: 'disable-region';
+  region: string;
+}
+
 export interface CreateDaxDeviceStep extends OpCommon {
   op: 'create-dax-device';
   region: string;
@@ -300,6 +306,7 @@ export type OpStep =
   | ReleaseCapacityStep
   | CreateRegionStep
   | DestroyRegionStep
+  | DisableRegionStep
   | CreateDaxDeviceStep
   | DestroyDaxDeviceStep
   | DisableDaxDeviceStep

@@ -23,7 +23,10 @@
  *  - a failed write (`data` write=1 ok=0) means the device refused bytes the host maps (writes
  *    never mismatch): `dax-access-refused-h10` when the run explains it (an Add DC Response
  *    failed on that memdev, or the recovery scan adopted half-staged runtime extents — H10/H2),
- *    else `dax-access-refused`.
+ *    else `dax-access-refused` — unless an extent backing the device was released to the device
+ *    (Release DC) before the refusal while the device still mapped it: cxlr_dax's devres runs in
+ *    reverse order and dax_release_resource ignores use_cnt, so a teardown gives back capacity
+ *    a live, enabled device maps (`dax-access-refused-h15`, known: H15).
  *
  * Not verified (and why):
  *  - which device bytes a data event touched: the event has device offsets, not DPAs, so two
@@ -79,7 +82,12 @@ export class DataChecker implements Checker {
   private readonly extents = new Map<number, { region: number; uuid: string }>();
   private readonly regionMemdev = new Map<number, number>();
   private readonly suspects: Suspect[] = [];
-  private readonly refused: { dev: number; offset: number; len: number }[] = [];
+  private readonly refused: { dev: number; offset: number; len: number; idx: number }[] = [];
+  /** device → event index at which an extent backing it was released to the device (Release DC)
+   *  while the device still mapped it: a teardown's devres (H15), which ignores use counts */
+  private readonly releasedUnder = new Map<number, number>();
+  /** per thread: the region whose teardown (`region-teardown`) that thread is running */
+  private readonly tearingDown = new Map<number, number>();
   private idx = 0;
 
   private dev(d: number): Dev {
@@ -104,9 +112,16 @@ export class DataChecker implements Checker {
         const x = this.extents.get(ev.extent);
         this.extents.delete(ev.extent);
         if (!x) return;
-        for (const d of this.devs.values()) if (d.region === x.region && (d.uuid === null || d.uuid === x.uuid)) d.writes = [];
+        for (const [h, d] of this.devs) {
+          if (d.region !== x.region || (d.uuid !== null && d.uuid !== x.uuid)) continue;
+          d.writes = [];
+          if (ev.sentRelease === 1 && this.tearingDown.get(e.thread) === x.region && !this.releasedUnder.has(h)) this.releasedUnder.set(h, idx);
+        }
         return;
       }
+      case 'region-teardown':
+        this.tearingDown.set(e.thread, ev.region);
+        return;
       case 'dc-record':
         if (ev.eventType === DC_EVENT_FORCED) {
           for (const d of this.devs.values()) if (this.regionMemdev.get(d.region) === ev.memdev) d.writes = [];
@@ -119,7 +134,7 @@ export class DataChecker implements Checker {
         const d = this.dev(ev.dev);
         if (ev.write === 1) {
           if (ev.ok !== 1) {
-            this.refused.push({ dev: ev.dev, offset: ev.offset, len: ev.len });
+            this.refused.push({ dev: ev.dev, offset: ev.offset, len: ev.len, idx });
             return;
           }
           const w: Write = { offset: ev.offset, len: ev.len, pattern: ev.pattern, thread: e.thread, idx };
@@ -166,7 +181,9 @@ export class DataChecker implements Checker {
       const memdev = d ? this.regionMemdev.get(d.region) : undefined;
       const ex = memdev === undefined ? null : this.explainer.explain(memdev);
       const what = `dax device ${r.dev} (tag ${d?.uuid ? tagStr(d.uuid) : '?'}): write of ${rng(r.offset, r.len)} was refused`;
-      if (ex) out.add(`refused:${r.dev}:${r.offset}`, finding('dax-access-refused-h10', `${what}; ${ex.why}`));
+      const rel = this.releasedUnder.get(r.dev);
+      if (rel !== undefined && rel < r.idx) out.add(`refused:${r.dev}:${r.offset}`, finding('dax-access-refused-h15', `${what}; a region teardown released an extent backing it (Release DC) ${r.idx - rel} events earlier, before unregistering the device`));
+      else if (ex) out.add(`refused:${r.dev}:${r.offset}`, finding('dax-access-refused-h10', `${what}; ${ex.why}`));
       else out.add(`refused:${r.dev}:${r.offset}`, finding('dax-access-refused', `${what}; no failed response explains it`));
     }
     const results = [...this.findings.list(), ...out.list()];
@@ -182,6 +199,8 @@ export class DataChecker implements Checker {
     this.extents.clear();
     this.regionMemdev.clear();
     this.suspects.length = 0;
+    this.releasedUnder.clear();
+    this.tearingDown.clear();
     this.refused.length = 0;
     this.idx = 0;
   }

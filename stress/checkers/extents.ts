@@ -18,13 +18,18 @@
  *    the walk skips freed entries and emits nothing;
  *  - 8.1-4 a runtime extent whose Release DC is sent (`extent-untracked` sentRelease=1) was listed
  *    by some response while tracked (`released-unaccepted`), continuously;
- *  - 8.1-3/8.1-4 exception, known (TD, our inference — see outcomes.ts): a region teardown
+ *  - 8.2 memory safety, the teardown hazards: a `use-after-free` at site tagGroupNotify is
+ *    `tag-group-use-after-free-h14` (H14), at daxResourceTrim `dax-resource-use-after-free-trim`
+ *    (H15), at cxlrDax `cxlr-dax-use-after-free-disabled-region` (H16) — see outcomes.ts;
+ *  - 8.1-3/8.1-4 exception, known (H14, the teardown race — see outcomes.ts): a region teardown
  *    (`region-teardown`, then that thread's `extent-untracked` of the region) that unregisters
  *    realized runtime extents before any response listed them is `released-before-response`,
  *    and the response that lists them afterwards is `response-lists-torn-down` — as is a later
  *    response listing a duplicate sub-range that E8 accepted against an extent the teardown then
  *    removed (seen in the soak: the duplicate staged, the unbind, then the chain's close);
  *  - 8.1-7 tracked extents of one memdev never overlap in DPA (`extent-overlap`), continuously —
+ *    after an H5 use-after-free unwound a handler on that memdev the overlap is H5's consequence
+ *    (`extent-overlap-after-h5`: the unwound chain's records are redelivered and restaged); and —
  *    except the recovery scan realizing the exact range of an extent that the release path then
  *    releases: the scan met it unregistered but not yet released (`extent-readopted-h5`, known H5:
  *    release vs recovery realize); the device then holds no such extent, so the host-subset check
@@ -66,7 +71,7 @@
  *    per extent fall back to the state and to a per-memdev explanation.
  */
 import type { DecodedEvent } from '../../src/protocol.js';
-import { RELEASE_REASON } from '../../src/protocol.js';
+import { RELEASE_REASON, UAF_SITE } from '../../src/protocol.js';
 import type { CheckerResult, SystemState } from '../../src/state.js';
 import type { Checker } from '../../src/runtime/system.js';
 import {
@@ -108,6 +113,10 @@ export class ExtentsChecker implements Checker {
   private readonly readoptSuspects = new Map<number, { nw: number; what: string }>();
   /** per memdev: realized runtime extents a teardown unregistered before any response listed them */
   private readonly tornDown = new Map<number, { dpa: number; len: number; extent: number }[]>();
+  /** region handle -> event index of its last teardown start */
+  private readonly teardownAt = new Map<number, number>();
+  /** memdevs whose handler a dc_extents-walk use-after-free (H5) unwound */
+  private readonly unwoundH5 = new Set<number>();
   private idx = 0;
 
   onEvent(e: DecodedEvent): void {
@@ -135,11 +144,32 @@ export class ExtentsChecker implements Checker {
         return;
       }
       case 'use-after-free':
-        this.findings.add(`uaf:${ev.memdev}:${ev.extent}`, finding('dc-extent-use-after-free-h5',
-          `mem${ev.memdev}: a dc_extents walk met extent ${ev.extent} after another thread freed it (no RCU in v11)`));
-        return;
+        switch (ev.site) {
+          case UAF_SITE.tagGroupNotify:
+            this.findings.add(`uaf:g:${ev.memdev}:${ev.extent}`, finding('tag-group-use-after-free-h14',
+              `mem${ev.memdev}: tag group ${ev.extent} was freed by a region teardown between its online_tag_group and its notify`));
+            return;
+          case UAF_SITE.regionOnline:
+            this.findings.add(`uaf:o:${ev.memdev}:${ev.extent}`, finding('region-use-after-free-h14',
+              `mem${ev.memdev}: tag group ${ev.extent} was onlined after a region destroy freed its cxl_region`));
+            return;
+          case UAF_SITE.daxResourceTrim:
+            this.findings.add(`uaf:r:${ev.extent}`, finding('dax-resource-use-after-free-trim',
+              `dax_resource ${ev.extent} was freed by its extent's devres before unregister_dev_dax trimmed the range claimed from it`));
+            return;
+          case UAF_SITE.cxlrDax:
+            this.findings.add(`uaf:c:${ev.memdev}:${ev.extent}`, finding('cxlr-dax-use-after-free-disabled-region',
+              `mem${ev.memdev}: region ${ev.extent}'s cxlr->cxlr_dax was used after the disabled region's cxl_dax_region was freed`));
+            return;
+          default:
+            this.unwoundH5.add(ev.memdev);
+            this.findings.add(`uaf:${ev.memdev}:${ev.extent}`, finding('dc-extent-use-after-free-h5',
+              `mem${ev.memdev}: a dc_extents walk met extent ${ev.extent} after another thread freed it (no RCU in v11)`));
+            return;
+        }
       case 'region-teardown':
         this.tearingDown.set(e.thread, ev.region);
+        this.teardownAt.set(ev.region, idx);
         return;
       case 'scan-done':
         if (ev.rc === 0 && !this.scanned.has(ev.region)) this.scanned.set(ev.region, idx);
@@ -158,7 +188,11 @@ export class ExtentsChecker implements Checker {
             // the recovery scan re-adopting the exact range of an extent the release path has
             // unregistered but not yet released (H5): judged when that extent goes (or at quiescence)
             if (t.existing && o.dpa === t.dpa && o.len === t.len) { this.readoptSuspects.set(o.extent, { nw: t.extent, what: `${what} overlaps tracked extent ${o.extent} ${rng(o.dpa, o.len)} tag ${tagStr(o.uuid)}` }); continue; }
-            this.findings.add(`overlap:${ev.extent}:${o.extent}`, finding('extent-overlap', `${what} overlaps tracked extent ${o.extent} ${rng(o.dpa, o.len)} tag ${tagStr(o.uuid)}`));
+            // after a dc_extents walk met a freed extent on this memdev (H5), the kernel has read
+            // freed memory; the model unwinds that handler, so its records come back and are
+            // staged again next to the unwound attempt's: what follows is H5's, not a new defect
+            const after = this.unwoundH5.has(t.memdev);
+            this.findings.add(`overlap:${ev.extent}:${o.extent}`, finding(after ? 'extent-overlap-after-h5' : 'extent-overlap', `${what} overlaps tracked extent ${o.extent} ${rng(o.dpa, o.len)} tag ${tagStr(o.uuid)}${after ? ' (after an add handler on this memdev was unwound by a use-after-free in its dc_extents walk)' : ''}`));
           }
         }
         if (!t.existing && !this.scanned.has(t.region) && this.gateSuspects.length < Findings.MAX) this.gateSuspects.push({ t, idx });
@@ -234,6 +268,12 @@ export class ExtentsChecker implements Checker {
     this.judgeContainment(out, state, sys);
     this.judgeHostSubset(out, state, sys);
     for (const t of this.tracked.values()) {
+      // H14: a later group of a chain realized after the teardown took its devres snapshot (and
+      // after device_del's) onto a region that was then destroyed: nothing will ever release it
+      const td = this.teardownAt.get(t.region);
+      if (td !== undefined && t.idx > td && sys.host?.regions && !sys.host.regions.isLive(t.region)) {
+        out.add(`orphan:${t.extent}`, finding('extent-orphaned-h14', `extent ${t.extent} ${rng(t.dpa, t.len)} tag ${tagStr(t.uuid)} on mem${t.memdev} was realized after its region's teardown began and outlives the destroyed region (its group and tag leak)`));
+      }
       const why = this.ackedGroups.get(t.group);
       if (why) out.add(`whole:${t.group}`, finding('group-release-incomplete', `${why} was acknowledged, yet extent ${t.extent} ${rng(t.dpa, t.len)} of group ${t.group} is still tracked`));
     }
@@ -337,6 +377,8 @@ export class ExtentsChecker implements Checker {
     this.tearingDown.clear();
     this.readoptSuspects.clear();
     this.tornDown.clear();
+    this.unwoundH5.clear();
+    this.teardownAt.clear();
     this.idx = 0;
   }
 }

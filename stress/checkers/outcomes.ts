@@ -92,13 +92,30 @@ export const OUTCOMES = {
   'double-response-after-drop': K(INV.cardinality, '8.2 one response per device chain', 'a chain was dropped (S1/S2) and still answered twice'),
   'chain-redelivered': K(INV.cardinality, '8.2 one response per device chain', 'the device delivered a record twice (Clear failed / handle lie): the host cannot tell it from a new chain'),
   'watchdog-after-drop': K(INV.watchdog, 'S1 (§2.3: -ENOSPC leaves armed and the timer queued)', 'the watchdog answered a chain the cap had dropped'),
-  // Not in H1–H13: our decision (README "Decisions"). The add path holds no lock from its last
-  // notify (device_lock(cxlr_dax), released per group) to cxl_send_dc_response, and region
-  // teardown / driver unbind (§7.4) unregisters every tracked dc_extent under device_lock alone,
-  // so a teardown can fall between realization and the response: the Release DC goes out for
-  // extents the device has not yet accepted, then the response lists them. Inferred, like H5.
-  'response-lists-torn-down': K(INV.listed, 'TD (inferred: §7.4 teardown between §4.3 notify and response)', 'a response listed extents a region teardown unregistered after they were realized and before the response was sent'),
-  'released-before-response': K(INV.xor, 'TD (inferred: §7.4 teardown between §4.3 notify and response)', 'a region teardown sent Release DC for realized runtime extents before the response that lists them'),
+  // H14 (the teardown race; docs/kernel-map.md): between the event thread's realization of a
+  // chain — from its first group's online_tag_group, whose devm_add_action_or_reset puts the
+  // extents on cxlr_dax's devres — and its Add DC Response, no lock both sides take covers the
+  // chain: a region teardown or cxl_dax_region unbind (drivers/base/dd.c __device_release_driver
+  // → devres_release_all → dc_extent_unregister) can release the extents. If it frees a group
+  // before the group's notify, the event thread dereferences the freed tag group
+  // (mbox.c cxl_realize_group: tag_group->cxlr_dax->cxlr) — a use-after-free; either way the
+  // Release DC goes out for extents the device has not yet seen accepted, then the response
+  // lists them (extent.c online_tag_group; dax/cxl.c; mbox.c cxl_add_pending).
+  'tag-group-use-after-free-h14': K(INV.memory, 'H14', 'a region teardown freed a tag group between its online_tag_group and its notify; the event thread then used the freed group'),
+  'region-use-after-free-h14': K(INV.memory, 'H14', "a region destroy freed the cxl_region between a group's cxl_add_extent and its online_tag_group, which then read cxlr_dax->cxlr"),
+  'response-lists-torn-down': K(INV.listed, 'H14', 'a response listed extents a region teardown unregistered after they were realized and before the response was sent'),
+  'released-before-response': K(INV.xor, 'H14', 'a region teardown sent Release DC for realized runtime extents before the response that lists them'),
+  'extent-orphaned-h14': K(INV.wholeGroup, 'H14', "a chain's later group was realized onto a cxl_dax_region after the region destroy's devres had run; the region went away and the group, its extents and its tag are never released"),
+  // H15: v11's dax_release_resource frees a dax_resource whatever its use_cnt (dax/bus.c), and
+  // cxlr_dax's devres runs in reverse registration order, so an extent onlined after the dev_dax
+  // that claimed it is unregistered first; unregister_dev_dax → trim_dev_dax_range then reads
+  // and decrements the freed dax_resource (dev_range->dax_resource->res, ->use_cnt).
+  'dax-access-refused-h15': K(INV.data, 'H15', "a DAX access was refused by the device after a region teardown released (Release DC) an extent the device still mapped, before unregistering the device"),
+  'dax-resource-use-after-free-trim': K(INV.memory, 'H15', 'a teardown freed a claimed dax_resource before the claiming device was unregistered; trim_dev_dax_range used the freed dax_resource'),
+  // H16: cxlr_dax_unregister (region_dax.c) does not clear cxlr->cxlr_dax, so after `cxl
+  // disable-region` an add reaching E5/E6 or a release reaching X1/X2 dereferences the freed
+  // cxl_dax_region (extent.c cxl_validate_extent, cxl_rm_extent).
+  'cxlr-dax-use-after-free-disabled-region': K(INV.memory, 'H16', 'an add or release on a disabled region used cxlr->cxlr_dax, which points at the freed cxl_dax_region'),
   'chain-dropped': K(INV.cardinality, '8.2 no lost extent (S1/S2)', 'a closed device chain was dropped without a response'),
   'host-extent-adopted-h2': K(INV.hostSubset, 'H2', 'the recovery scan adopted half-staged runtime extents the device never accepted'),
   // H10 as v11 can produce it: an Add DC Response fails at the mailbox (the device refuses it —
@@ -112,6 +129,7 @@ export const OUTCOMES = {
   'extent-readopted-h5': K(INV.overlap, 'H5 (release vs recovery realize)', 'the recovery scan realized an extent the release path had unregistered but not yet released; both were tracked at once'),
   'host-extent-readopted-h5': K(INV.hostSubset, 'H5 (release vs recovery realize)', 'a host extent the recovery scan re-adopted from a dying one is not device-accepted (its Release DC went out)'),
   'conservation-readopted-h5': K(INV.conservation, 'H5 (release vs recovery realize)', 'DAX accounting of a region differs after the recovery scan re-adopted a dying extent'),
+  'extent-overlap-after-h5': K(INV.overlap, 'H5 (consequence: the kernel read freed memory; the model unwound the handler, whose records were redelivered)', 'two tracked extents overlap after a dc_extents walk use-after-free unwound an add handler on the same memdev'),
   'dc-extent-use-after-free-h5': K(INV.memory, 'H5', 'a dc_extents walk without RCU met an extent another thread had freed (the handler is unwound)'),
   'tag-leaked': K(INV.tag, 'H6', 'a uuid stays registered with no live extent (lost nr_extents decrement)'),
   'lock-order-h2': K(INV.lockOrder, 'H2', 'lockdep cycle through device_lock(cxlr_dax) -> add_ctx.lock (recovery vs runtime add)'),
