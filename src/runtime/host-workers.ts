@@ -111,7 +111,13 @@ export function startEventThread(init: EventThreadInit, sys: SystemShm): EventTh
     return (rf.eventStatus() & EVENT_STATUS_DCD) === 0 ? now : last;
   };
 
-  void (async () => {
+  // cxl_event_config() (drivers/cxl/pci.c): with BIOS owning the memory event logs (native_cxl
+  // false, as modelled) and DCD disabled by C1–C4, no interrupt is requested and nothing is
+  // drained — not at config time, not ever. The thread stays parked for the control plane only.
+  const irq = ctx.host.memdevs.load(m, 'dcdSupported') === 1;
+  if (!irq) ctx.dmesg('dbg', `mem${init.memdev}`, 'Event config : BIOS DCD not supported (no event interrupt)');
+
+  if (irq) void (async () => {
     // read the interrupt count BEFORE draining: an interrupt raised during the drain changes it,
     // so the wait below returns at once instead of sleeping on a non-empty log
     let last = rf.irqCount();
@@ -161,11 +167,14 @@ export function startWorkqueue(init: SharedHandles, sys: SystemShm): WorkqueueAp
       let next = Infinity;
       for (let i = 0; i < ctx.host.nrMemdevs; i++) {
         const m = ctx.host.memdev(i);
-        if (!T.load(m, 'timeoutPending')) continue;
+        const gen = T.load(m, 'timeoutPending');
+        if (!gen) continue;
         const due = T.get(m, 'timeoutDue');
         if (due > now) { next = Math.min(next, due - now); continue; }
-        // dequeue (the work is no longer pending once it runs), then execute
-        if (T.cas(m, 'timeoutPending', 1, 0) !== 1) continue;
+        // dequeue (the work is no longer pending once it runs), then execute — only the expiry of
+        // the generation read above: a mod_delayed_work since then published a new generation and
+        // a later due time, and the kernel never runs a superseded expiry (mod_delayed_work)
+        if (T.cas(m, 'timeoutPending', gen, 0) !== gen) continue;
         T.store(m, 'timeoutRunning', 1);
         try {
           cxl_dc_add_timeout(ctx, i);
