@@ -53,6 +53,8 @@ export const MEMDEV_SCHEMA = {
   timeoutDue: 'f64',
   /** timeout_work currently executing on the workqueue */
   timeoutRunning: 'i32',
+  /** the last workqueue kick this memdev's kworker has fully processed (SYS_WQ_DONE follows the slowest) */
+  wqDone: 'i32',
   /** count of DC records handled (diagnostics) */
   recordsHandled: 'i32',
   /** logical Add DC Responses sent (diagnostics / checkers) */

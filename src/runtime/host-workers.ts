@@ -155,17 +155,41 @@ export function startEventThread(init: EventThreadInit, sys: SystemShm): EventTh
 
 // ------------------------------------------------------------------------------ workqueue
 
-export function startWorkqueue(init: SharedHandles, sys: SystemShm): WorkqueueApi {
+/**
+ * system_wq runs work items concurrently, on a pool of kworkers: one memdev's watchdog blocked on
+ * its add_ctx.lock (H2) does not delay another memdev's. The model gives each memdev's
+ * `timeout_work` its own kworker thread (`workqueue/memN`, `init.memdev`); a work item is never
+ * run concurrently with itself, as in the kernel. Without `memdev` one thread serves every memdev
+ * (the old single-thread workqueue, kept for tools that start one).
+ *
+ * Completion (what advance-clock and wait-idle read): each kworker records the kick it has fully
+ * processed in its memdev's `wqDone`; SYS_WQ_DONE advances to a kick once every memdev's kworker
+ * has processed it (the last one to finish publishes).
+ */
+export function startWorkqueue(init: SharedHandles & { memdev?: number }, sys: SystemShm): WorkqueueApi {
   const ctx = new HostCtx(init, sys);
   const T = ctx.host.memdevs;
+  const mine = init.memdev === undefined ? Array.from({ length: ctx.host.nrMemdevs }, (_, i) => i) : [init.memdev];
   let stopped = false;
   let timeouts = 0;
+  const publish = (kick: number): void => {
+    for (const i of mine) T.store(ctx.host.memdev(i), 'wqDone', kick);
+    for (let i = 0; i < ctx.host.nrMemdevs; i++) {
+      if (((T.load(ctx.host.memdev(i), 'wqDone') - kick) | 0) < 0) return; // that kworker is behind
+    }
+    // every kworker has processed `kick` (or a later one): advance SYS_WQ_DONE, never backwards
+    for (;;) {
+      const cur = Atomics.load(sys.header, SYS_WQ_DONE);
+      if (((kick - cur) | 0) <= 0) return;
+      if (Atomics.compareExchange(sys.header, SYS_WQ_DONE, cur, kick) === cur) return;
+    }
+  };
   void (async () => {
     while (!stopped) {
       const kick = Atomics.load(sys.header, SYS_WQ_KICK);
       const now = ctx.clock.now();
       let next = Infinity;
-      for (let i = 0; i < ctx.host.nrMemdevs; i++) {
+      for (const i of mine) {
         const m = ctx.host.memdev(i);
         const gen = T.load(m, 'timeoutPending');
         if (!gen) continue;
@@ -186,7 +210,7 @@ export function startWorkqueue(init: SharedHandles, sys: SystemShm): WorkqueueAp
           T.store(m, 'timeoutRunning', 0);
         }
       }
-      Atomics.store(sys.header, SYS_WQ_DONE, kick);
+      publish(kick);
       // controlled scheduling: park until the kick word moves and we are granted
       if (await blockSysAsync(SYS_WQ_KICK, 1 /* OP_NE */, kick)) continue;
       const wait = ctx.clock.virtual ? 500 : Math.max(1, Math.min(next, 500));
@@ -198,7 +222,7 @@ export function startWorkqueue(init: SharedHandles, sys: SystemShm): WorkqueueAp
     }
   })().catch((e: unknown) => { setImmediate(() => { throw e; }); });
   return {
-    ready: () => 'workqueue',
+    ready: () => (init.memdev === undefined ? 'workqueue' : `workqueue/mem${init.memdev}`),
     stop: () => { stopped = true; Atomics.add(sys.header, SYS_WQ_KICK, 1); Atomics.notify(sys.header, SYS_WQ_KICK); },
     stats: () => ({ timeouts }),
   };
