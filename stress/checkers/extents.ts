@@ -25,6 +25,9 @@
  *    response listing a duplicate sub-range that E8 accepted against an extent the teardown then
  *    removed (seen in the soak: the duplicate staged, the unbind, then the chain's close);
  *  - 8.1-7 tracked extents of one memdev never overlap in DPA (`extent-overlap`), continuously —
+ *    except two members of one tag group (`extent-dup-in-chain`, known: v11 classifies a new
+ *    extent against cxlr_dax->dc_extents only, so a chain carrying one range twice — a record the
+ *    device delivered twice — realizes both copies); and
  *    except the recovery scan realizing the exact range of an extent that the release path then
  *    releases: the scan met it unregistered but not yet released (`extent-readopted-h5`, known H5:
  *    release vs recovery realize); the device then holds no such extent, so the host-subset check
@@ -155,7 +158,10 @@ export class ExtentsChecker implements Checker {
             // the recovery scan re-adopting the exact range of an extent the release path has
             // unregistered but not yet released (H5): judged when that extent goes (or at quiescence)
             if (t.existing && o.dpa === t.dpa && o.len === t.len) { this.readoptSuspects.set(o.extent, { nw: t.extent, what: `${what} overlaps tracked extent ${o.extent} ${rng(o.dpa, o.len)} tag ${tagStr(o.uuid)}` }); continue; }
-            this.findings.add(`overlap:${ev.extent}:${o.extent}`, finding('extent-overlap', `${what} overlaps tracked extent ${o.extent} ${rng(o.dpa, o.len)} tag ${tagStr(o.uuid)}`));
+            // two members of ONE tag group: the chain staged the range twice (a redelivered record);
+            // v11 compares a new extent with cxlr_dax->dc_extents only, never with its chain mates
+            const dup = o.group === t.group && !o.existing && !t.existing;
+            this.findings.add(`overlap:${ev.extent}:${o.extent}`, finding(dup ? 'extent-dup-in-chain' : 'extent-overlap', `${what} overlaps tracked extent ${o.extent} ${rng(o.dpa, o.len)} tag ${tagStr(o.uuid)}${dup ? ' of the same tag group (one chain carried the range twice)' : ''}`));
           }
         }
         if (!t.existing && !this.scanned.has(t.region) && this.gateSuspects.length < Findings.MAX) this.gateSuspects.push({ t, idx });
