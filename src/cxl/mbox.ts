@@ -145,15 +145,16 @@ export function cxl_mem_get_event_records(ctx: HostCtx, memdev: number, status: 
  * memdev per thread: with `parallel-event-handlers=N` each handler thread has its own (the knob's
  * hypothetical; v11 has one thread per memdev).
  */
-const eventBufs = new Map<number, Uint8Array>();
+const eventBufs = new Map<number, { buf: Uint8Array; boot: number }>();
 function eventBuf(ctx: HostCtx, memdev: number): Uint8Array {
-  let b = eventBufs.get(memdev);
+  const b = eventBufs.get(memdev);
   const size = ctx.regfile(memdev).payloadSize;
-  if (!b || b.byteLength !== size) {
-    b = new Uint8Array(size);
-    eventBufs.set(memdev, b);
-  }
-  return b;
+  // allocated at probe (cxl_event_config): an in-place reset of the topology is a new boot
+  const boot = ctx.host.memdevs.load(ctx.host.memdev(memdev), 'bootGen');
+  if (b && b.buf.byteLength === size && b.boot === boot) return b.buf;
+  const buf = new Uint8Array(size);
+  eventBufs.set(memdev, { buf, boot });
+  return buf;
 }
 
 /** Test hook: the bytes of this thread's event buffer for `memdev` (a copy). */

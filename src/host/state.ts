@@ -55,6 +55,9 @@ export const MEMDEV_SCHEMA = {
   timeoutRunning: 'i32',
   /** the last workqueue kick this memdev's kworker has fully processed (SYS_WQ_DONE follows the slowest) */
   wqDone: 'i32',
+  /** bumped by an in-place reset (a new boot of the topology): the event thread allocates a fresh
+   *  mds->event.buf, so no stale record of an earlier run survives into the next */
+  bootGen: 'i32',
   /** count of DC records handled (diagnostics) */
   recordsHandled: 'i32',
   /** logical Add DC Responses sent (diagnostics / checkers) */

@@ -413,6 +413,7 @@ export class DcdSystem {
       const m = h.memdev(i);
       for (const f of ['nrPending', 'armed', 'group', 'pendingSeq', 'timeoutPending', 'timeoutRunning', 'responses', 'drainers'] as const) h.memdevs.store(m, f, 0);
       h.memdevs.set(m, 'timeoutDue', 0);
+      h.memdevs.add(m, 'bootGen', 1); // a new boot: the event thread's event buffer is allocated afresh
     }
     Atomics.store(h.globals, G_NEXT_REGION_ID, 0);
     Atomics.store(h.globals, G_NEXT_HPA_256M, 16);

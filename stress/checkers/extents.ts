@@ -157,10 +157,11 @@ export class ExtentsChecker implements Checker {
           if (o.memdev === t.memdev && overlaps(o.dpa, o.len, t.dpa, t.len)) {
             // the recovery scan re-adopting the exact range of an extent the release path has
             // unregistered but not yet released (H5): judged when that extent goes (or at quiescence)
-            if (t.existing && o.dpa === t.dpa && o.len === t.len) { this.readoptSuspects.set(o.extent, { nw: t.extent, what: `${what} overlaps tracked extent ${o.extent} ${rng(o.dpa, o.len)} tag ${tagStr(o.uuid)}` }); continue; }
-            // two members of ONE tag group: the chain staged the range twice (a redelivered record);
-            // v11 compares a new extent with cxlr_dax->dc_extents only, never with its chain mates
-            const dup = o.group === t.group && !o.existing && !t.existing;
+            // two members of ONE tag group: the list realized (a runtime chain, or the pending list a
+            // recovery scan consumed) held the range twice (a redelivered record); v11 compares a new
+            // extent with cxlr_dax->dc_extents only, never with the members of its own group
+            const dup = o.group === t.group;
+            if (!dup && t.existing && o.dpa === t.dpa && o.len === t.len) { this.readoptSuspects.set(o.extent, { nw: t.extent, what: `${what} overlaps tracked extent ${o.extent} ${rng(o.dpa, o.len)} tag ${tagStr(o.uuid)}` }); continue; }
             this.findings.add(`overlap:${ev.extent}:${o.extent}`, finding(dup ? 'extent-dup-in-chain' : 'extent-overlap', `${what} overlaps tracked extent ${o.extent} ${rng(o.dpa, o.len)} tag ${tagStr(o.uuid)}${dup ? ' of the same tag group (one chain carried the range twice)' : ''}`));
           }
         }
