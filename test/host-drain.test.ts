@@ -123,6 +123,23 @@ t.test('18.8: a device that always lies keeps the v11 event thread draining (no 
   }, { allowHung: true });
 });
 
+t.test('18.8: a count beyond the event buffer is an out-of-bounds read in v11 (reported; zeros read)', async (t) => {
+  // a 256-byte payload: the event buffer holds (256 - 32) / 128 = 1 record; the lie claims 4
+  const hostile: DeviceConfig['hostile'] = { ...noLies, eventRecordLie: 'count-exceeds-payload', lieRate: 0.5 };
+  await withSystem(t, { device: 'hostile', seed: 7, payloadSize: 256, deviceOverrides: [{ hostile }] }, async (s) => {
+    await region(s);
+    for (let i = 0; i < 6; i++) {
+      await inject(s, 0, chain([2 * i * M], 2 * M, null));
+      await s.waitIdle(30_000);
+    }
+    const oob = dmesgMatching(s, /KASAN: slab-out-of-bounds in cxl_mem_get_records_log/);
+    t.ok(oob.length > 0, `${oob.length} out-of-bounds record reads reported`);
+    t.equal(events(s, 'extent-tracked').length, 6, 'the records were still handled (the real one is inside the buffer)');
+    const log = await s.device(0).call((a) => a.eventLog());
+    t.equal(log.queued + log.fmQueued, 0, 'and the log drained once a Get told the truth');
+  });
+});
+
 t.test('18.7: with DCD disabled no event interrupt is requested and nothing is drained', async (t) => {
   for (const configViolation of ['C3-skip-pmem', 'C4-no-dc-opcodes'] as const) {
     await t.test(configViolation, async (t) => {

@@ -25,8 +25,9 @@
  *    `chain-answered-twice`; never → `chain-dropped` (known: 8.2 no lost extent) when a
  *    chain-dropped hit it, `chain-open` (acceptable) when no More=0 record arrived yet (stalled
  *    chain, watchdog pending), `chain-ignored` (acceptable) when the host ignored the closing
- *    record (it emitted neither chain-closed nor chain-dropped: a record whose header uuid is not
- *    the DC event uuid), else `chain-unanswered`;
+ *    record (it emitted neither chain-closed nor chain-dropped; a record whose header uuid is not
+ *    the DC event uuid no longer gets here: cxl_handle_dcd_event_records ignores it and the model
+ *    traces it as a generic event, not a `dc-record`), else `chain-unanswered`;
  *  - 8.1-2 chains are first answered in handle order (`chain-answered-out-of-order`);
  *  - a response built from a record the device delivered twice — redelivered after a failed
  *    Clear, or a stale record v11 read from its event buffer past a lying `record_count`
