@@ -207,7 +207,7 @@ export interface SharedHandles {
 export type WorkerInit =
   | { kind: 'device'; memdev: number; system: SystemHandle; regfile: SharedArrayBuffer; media: SharedArrayBuffer; events: SharedArrayBuffer; config: unknown }
   | ({ kind: 'event-thread'; memdev: number; handler: number } & SharedHandles)
-  | ({ kind: 'workqueue' } & SharedHandles)
+  | ({ kind: 'workqueue'; memdev?: number } & SharedHandles)
   | ({ kind: 'dax-bus' } & SharedHandles)
   | ({ kind: 'user'; user: number } & SharedHandles);
 

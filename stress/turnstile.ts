@@ -62,7 +62,7 @@ interface ThreadInfo {
 function roleOf(name: string): ThreadInfo['role'] {
   if (name.startsWith('device/')) return 'device';
   if (name.startsWith('irq/')) return 'irq';
-  if (name === 'workqueue') return 'workqueue';
+  if (name === 'workqueue' || name.startsWith('workqueue/')) return 'workqueue';
   if (name === 'dax-bus') return 'bus';
   return 'user';
 }

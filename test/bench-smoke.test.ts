@@ -48,7 +48,7 @@ t.test('a tiny pipeline bench produces the documented JSON', async (t) => {
   t.ok((m.events as number) > 0, 'memory run counted events');
   // every worker isolate answered a heap reading over the control plane, before and after
   const workers = m.workers as Record<string, { before: { usedHeapBytes: number }; after: { usedHeapBytes: number } }>;
-  for (const name of ['device/mem0', 'irq/mem0', 'workqueue', 'dax-bus', 'user0']) {
+  for (const name of ['device/mem0', 'irq/mem0', 'workqueue/mem0', 'dax-bus', 'user0']) {
     t.ok((workers[name]?.before.usedHeapBytes ?? 0) > 0 && (workers[name]?.after.usedHeapBytes ?? 0) > 0, `memory.workers['${name}'] has heap readings`);
   }
   const curve = m.curve as { events: number; rssBytes: number }[];

@@ -3,5 +3,5 @@ import { exposeApi, workerStartup } from '../src/runtime/worker-side.js';
 import { startWorkqueue } from '../src/runtime/host-workers.js';
 import type { SharedHandles } from '../src/protocol.js';
 
-const boot = workerStartup<SharedHandles>();
+const boot = workerStartup<SharedHandles & { memdev?: number }>();
 exposeApi(startWorkqueue(boot.data, boot.sys!));

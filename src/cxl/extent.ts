@@ -99,14 +99,23 @@ export function stage_extent(ctx: HostCtx, memdev: number, ext: CxlExtentRaw): H
   return p;
 }
 
-/** mod_delayed_work(system_wq, &timeout_work, 20 s) */
-function mod_delayed_work(ctx: HostCtx, m: Handle): void {
+/**
+ * mod_delayed_work(system_wq, &timeout_work, 20 s): re-arm atomically. The kernel steals a queued
+ * work item back (try_to_grab_pending) and re-queues it with the new expiry, so a superseded
+ * expiry never runs. The model writes the new due time, then publishes a NEW generation in
+ * timeoutPending: a workqueue that read the old generation and the old (expired) due time fails
+ * its compare-exchange (startWorkqueue). An expiry the workqueue dequeued before this store is
+ * already running, as in the kernel, and sees delayed_work_pending() in cxl_dc_add_timeout.
+ */
+export function mod_delayed_work(ctx: HostCtx, m: Handle): void {
   const T = ctx.host.memdevs;
   const due = ctx.clock.now() + CXL_DC_ADD_TIMEOUT_MS;
-  const wasPending = T.load(m, 'timeoutPending') === 1;
+  const wasPending = T.load(m, 'timeoutPending') !== 0;
   const earlier = due < T.get(m, 'timeoutDue');
+  const gen = (T.get(m, 'timeoutGen') % 0x3fffffff) + 1; // never 0 (0 = not queued)
+  T.set(m, 'timeoutGen', gen);
   T.set(m, 'timeoutDue', due);
-  T.store(m, 'timeoutPending', 1);
+  T.store(m, 'timeoutPending', gen);
   // Wake the workqueue only when it must re-arm sooner: newly pending, or due earlier. Re-arming a
   // pending timer pushes it later; the workqueue wakes at the old due, sees the new one and sleeps
   // again (as a kernel timer re-armed later needs no early interrupt). One wake per staged record
@@ -207,6 +216,12 @@ function pendingList(ctx: HostCtx, memdev: number): PendingNode[] {
   }
   out.sort((a, b) => a.order - b.order);
   return out.map((x) => x.node);
+}
+
+/** !list_empty(&mds->add_ctx.pending_extents): staged runtime records count, not only scan reads. */
+export function pending_extents_nonempty(ctx: HostCtx, memdev: number): boolean {
+  assertHeld(ctx.host.memdevs.get(ctx.host.memdev(memdev), 'addLock'));
+  return pendingList(ctx, memdev).length > 0;
 }
 
 /** Is the range inside the memdev's dynamic_ram_1 partition? (the host surfaces partition 0 only) */
@@ -357,7 +372,11 @@ function groupMembersSeq(ctx: HostCtx, g: Handle): { e: Handle; seq: number }[] 
 
 /**
  * Walk a region's dc_extents (cxlr_dax->dc_extents) for the region's own endpoint decoder (same
- * cxled), by xarray id. Only onlined extents are in that xarray (xa_alloc in online_tag_group):
+ * cxled), by xarray id (cxlr_dax_classify_extent, cxl_rm_extent: drivers/cxl/core/extent.c).
+ * Entries are erased only in dc_extent_release, so an `extentX.Y` already unregistered but still
+ * held (an open sysfs attribute, cxl_extent_get) is still met: a re-offer of its range is
+ * DUPLICATE or OVERLAP, and a release record matches it again. Only onlined extents are in that
+ * xarray (xa_alloc in online_tag_group):
  * members of the group still being assembled (add_ctx.group) are not, so E8/E9 never compare an
  * extent with its own chain mates. An extent parented to another region's group (H11) is in that
  * region's xarray with a foreign cxled, so neither region's walk finds it.
@@ -370,7 +389,9 @@ function regionExtents(ctx: HostCtx, region: Handle, memdev: number): RegionExte
   for (const e of ctx.host.regions.isLive(region) ? ctx.host.regionExtentList.members(region) : X.live()) {
     // one snapshot per member: it may be freed concurrently once the list is read
     if (!X.peekRefs(e, refs, v)) continue;
-    if (v[0] !== region || v[1] !== region || v[2] !== memdev || !v[3]) continue;
+    // in the xarray from xa_alloc (online_tag_group) until xa_erase in dc_extent_release — the
+    // LAST put, not the unregister: an extent unregistered but still held stays in every walk
+    if (v[0] !== region || v[1] !== region || v[2] !== memdev || v[4]! <= 0) continue;
     out.push({ e, id: v[4]!, start: v[5]!, len: v[6]! });
   }
   out.sort((a, b) => a.id - b.id);
@@ -587,7 +608,7 @@ export function online_tag_group(ctx: HostCtx, g: Handle, skipRelease: boolean):
 function onlineMembers(ctx: HostCtx, g: Handle, region: Handle, members: Handle[], skipRelease: boolean): void {
   const h = ctx.host;
   for (const e of members) {
-    const id = h.regions.add(region, 'nextExtentId', 1); // xa_alloc, XA_FLAGS_ALLOC1: ids from 1
+    const id = xa_alloc_id(ctx, region);
     h.extents.set(e, 'id', id);
     h.extents.set(e, 'refs', 1);
     h.extents.store(e, 'registered', 1);
@@ -603,11 +624,40 @@ function onlineMembers(ctx: HostCtx, g: Handle, region: Handle, members: Handle[
   }
 }
 
-/** rm_tag_group(): unregister every member (their device release sends the Release DC). */
+/**
+ * xa_alloc(&cxlr_dax->dc_extents, &id, …) with XA_FLAGS_ALLOC1 (online_tag_group): the LOWEST
+ * free id ≥ 1, so `extentX.Y` names are reused after deletes as the kernel reuses them. An id is
+ * in use from xa_alloc until xa_erase in dc_extent_release (the record's free here).
+ */
+function xa_alloc_id(ctx: HostCtx, region: Handle): number {
+  const X = ctx.host.extents;
+  const used = new Set<number>();
+  const refs = [X.field('region'), X.field('id')];
+  const v = [0, 0];
+  for (const e of ctx.host.regionExtentList.members(region)) {
+    if (X.peekRefs(e, refs, v) && v[0] === region && v[1]! > 0) used.add(v[1]!);
+  }
+  let id = 1;
+  while (used.has(id)) id++;
+  return id;
+}
+
+/**
+ * rm_tag_group() (drivers/cxl/core/extent.c): devm_release_action(dc_extent_unregister) for every
+ * member still in the group's xarray (their device release sends the Release DC). A member whose
+ * action already ran (unregistered, still held) has no devres left: devm_release_action WARNs
+ * and does nothing for it.
+ */
 export function rm_tag_group(ctx: HostCtx, g: Handle): void {
   const h = ctx.host;
   groupGet(ctx, g, 1); // pin
-  for (const e of groupMembers(ctx, g)) dc_extent_unregister(ctx, e);
+  for (const e of groupMembers(ctx, g)) {
+    if (!h.extents.peek(e, 'registered')) {
+      ctx.dmesg('warn', memdevName(h.extents.peek(e, 'memdev') ?? 0), `WARNING: devm_release_action: no devres for dc_extent_unregister (extent id ${h.extents.peek(e, 'id') ?? 0}, already unregistered)`);
+      continue;
+    }
+    dc_extent_unregister(ctx, e);
+  }
   groupPut(ctx, g);
 }
 
@@ -714,7 +764,9 @@ export function cxl_rm_extent(ctx: HostCtx, memdev: number, ext: CxlExtentRaw): 
       const e = x.e;
       const s = x.start;
       const l = x.len;
-      if (s <= start && start + len <= s + l && h.extents.getUuid(e, 'uuid') === ext.uuid && h.extents.get(e, 'registered')) {
+      // no "still registered" test in v11: an unregistered, still-held member matches again, and
+      // its group is notified and rm_tag_group'ed a second time
+      if (s <= start && start + len <= s + l && h.extents.getUuid(e, 'uuid') === ext.uuid) {
         group = h.extents.get(e, 'group');
         break;
       }

@@ -12,9 +12,9 @@
  * outside it — the hypothesis the cover letter rejects, made runnable.
  */
 import {
-  CLEAR_EVENT_MAX_HANDLES, CXL_EVENT_LOG, CXL_MBOX_OP, DC_EVENT_UUID, DC_RESPONSE_FLAG_MORE,
-  decodeDcEventRecord, decodeGetEventRecordsOut, encodeClearEventRecordsIn, encodeDcResponse,
-  encodeGetEventRecordsIn, dcResponseMaxEntries, rcErrno, rcName, u64ToNumber, type DcEventRecord,
+  CLEAR_EVENT_HDR, CLEAR_EVENT_MAX_HANDLES, CXL_EVENT_LOG, CXL_MBOX_OP, DC_EVENT_UUID, DC_RESPONSE_FLAG_MORE,
+  EVENT_RECORD_SIZE, GET_EVENT_OUT_HDR, decodeDcEventRecord, decodeEventRecordHeader, encodeClearEventRecordsIn,
+  encodeDcResponse, encodeGetEventRecordsIn, dcResponseMaxEntries, rcErrno, rcName, u64ToNumber, type DcEventRecord,
 } from '../wire/cxl.js';
 import { EVENT_STATUS_DCD } from '../shm/layout.js';
 import { noisePoint, withLock } from '../shm/lock.js';
@@ -59,8 +59,8 @@ export interface DcRange {
 }
 
 /**
- * cxl_send_dc_response(): Add DC Response or Release DC for `list`, split into parts that fit
- * the mailbox payload, More set on every part but the last (host-kernel.md §2.7). An empty list
+ * cxl_send_dc_response() (drivers/cxl/core/mbox.c): Add DC Response or Release DC for `list`,
+ * split into parts that fit the mailbox payload, More set on every part but the last. An empty list
  * sends one command with 0 entries (reject all). A mailbox error aborts the remaining parts and
  * is returned; nothing already done is rolled back (H10).
  */
@@ -72,12 +72,14 @@ export function cxl_send_dc_response(ctx: HostCtx, memdev: number, opcode: numbe
   const send = (entries: DcRange[], more: boolean): number => {
     const n = encodeDcResponse({ flags: more ? DC_RESPONSE_FLAG_MORE : 0, extents: entries.map((e) => ({ dpaStart: BigInt(e.dpa), length: BigInt(e.len) })) }, scratch, 0);
     parts++;
+    // the response trace lists what goes on the wire: a part never sent (an earlier part failed)
+    // lists nothing (cxl_send_dc_response returns at the first failing send_one_response)
+    if (opcode === CXL_MBOX_OP.ADD_DC_RESPONSE) {
+      for (const e of entries) ctx.emit({ type: 'response-extent', memdev, chain, dpa: e.dpa, len: e.len });
+    }
     const first = entries[0];
     return cxl_internal_send_cmd(ctx, memdev, opcode, scratch.subarray(0, n), { nrExtents: entries.length, more: more ? 1 : 0, dpa: first?.dpa ?? 0, len: first?.len ?? 0 }).rc;
   };
-  if (opcode === CXL_MBOX_OP.ADD_DC_RESPONSE) {
-    for (const e of list) ctx.emit({ type: 'response-extent', memdev, chain, dpa: e.dpa, len: e.len });
-  }
   if (list.length === 0) {
     rc = send([], false);
   } else {
@@ -107,8 +109,12 @@ export function hex(n: number): string {
 
 /**
  * cxl_event_thread(): the threaded IRQ handler body — re-read Event Status and drain until it
- * reads clear (host-kernel.md §2.1). Only the DC log is modelled (BIOS owns the others when
- * native_cxl is false; with it true they would be drained after DCD and are empty here).
+ * reads clear (drivers/cxl/pci.c `cxl_event_thread`). Only the DC log is modelled (BIOS owns the
+ * others when native_cxl is false; with it true they would be drained after DCD and are empty
+ * here). In v11 `cxl_mem_get_event_records` returns nothing, so a drain that broke out (a failed
+ * Get or Clear) leaves the status bit set and this loop drains again at once: a device that keeps
+ * failing the Clear keeps the thread spinning (the stored post-v11 copy of pci.c breaks out of
+ * the loop on a failed drain for exactly that reason; docs/kernel-map.md).
  */
 export function cxl_event_thread(ctx: HostCtx, memdev: number): number {
   const rf = ctx.regfile(memdev);
@@ -130,81 +136,163 @@ export function cxl_mem_get_event_records(ctx: HostCtx, memdev: number, status: 
   }
 }
 
-interface FetchedBatch {
-  records: DcEventRecord[];
-  handles: number[];
-  overflow: boolean;
+/**
+ * mds->event.buf (drivers/cxl/pci.c `cxl_mem_alloc_event_buf`): ONE buffer of payload_size bytes
+ * per memdev, reused by every Get Event Records of every log under event.log_lock. Its bytes
+ * outlive a Get: a reply shorter than `record_count` claims leaves the tail of the previous,
+ * longer reply in place, and v11 reads it as records (see cxl_mem_get_records_log). kvmalloc does
+ * not zero it; the model starts it zeroed (a zero record has a null UUID and handle 0). One per
+ * memdev per thread: with `parallel-event-handlers=N` each handler thread has its own (the knob's
+ * hypothetical; v11 has one thread per memdev).
+ */
+const eventBufs = new Map<number, { buf: Uint8Array; boot: number }>();
+function eventBuf(ctx: HostCtx, memdev: number): Uint8Array {
+  const b = eventBufs.get(memdev);
+  const size = ctx.regfile(memdev).payloadSize;
+  // allocated at probe (cxl_event_config): an in-place reset of the topology is a new boot
+  const boot = ctx.host.memdevs.load(ctx.host.memdev(memdev), 'bootGen');
+  if (b && b.buf.byteLength === size && b.boot === boot) return b.buf;
+  const buf = new Uint8Array(size);
+  eventBufs.set(memdev, { buf, boot });
+  return buf;
 }
 
-/** Get Event Records once; null when the log is empty or the command/payload failed. */
-function getRecords(ctx: HostCtx, memdev: number, log: number): FetchedBatch | null {
+/** Test hook: the bytes of this thread's event buffer for `memdev` (a copy). */
+export function eventBufferSnapshot(ctx: HostCtx, memdev: number): Uint8Array {
+  return eventBuf(ctx, memdev).slice();
+}
+
+const EVENT_FLAG_OVERFLOW = 1;
+
+/**
+ * One Get Event Records into the memdev's event buffer, as `cxl_mem_get_records_log` issues it
+ * (`.payload_out = mds->event.buf`, `.min_out = struct_size(payload, records, 0)`): the reply
+ * overwrites only its own bytes (`__cxl_pci_mbox_send_cmd` copies min(size_out, payload_size,
+ * out_len)); a reply shorter than the 0x20-byte header is -EIO (`cxl_internal_send_cmd`).
+ * Returns `record_count` as written (v11 trusts it), or a negative errno.
+ */
+function getRecordsInto(ctx: HostCtx, memdev: number, log: number, buf: Uint8Array): number {
   const inBuf = new Uint8Array(1);
   encodeGetEventRecordsIn({ logType: log }, inBuf, 0);
   const reply = cxl_internal_send_cmd(ctx, memdev, CXL_MBOX_OP.GET_EVENT_RECORDS, inBuf);
-  if (reply.rc !== 0) {
-    ctx.dmesg('err', memdevName(memdev), `Event log '${log}': Failed to query event records : ${reply.errno}`);
-    return null;
+  let rc = 0;
+  if (reply.rc !== 0) rc = -(ERRNO_CODE[reply.errno] ?? ERRNO_CODE.ENXIO!);
+  else if (reply.out.byteLength < GET_EVENT_OUT_HDR) rc = -ERRNO_CODE.EIO!;
+  if (rc) {
+    ctx.dmesg('err', memdevName(memdev), `Event log '${log}': Failed to query event records : ${rc}`);
+    return rc;
   }
-  const d = decodeGetEventRecordsOut(reply.out);
-  if (!d.ok) {
-    ctx.dmesg('err', memdevName(memdev), `Event log '${log}': invalid Get Event Records payload: ${d.error.message}`);
-    return null;
-  }
-  if (d.value.recordCount === 0) return null;
-  const records: DcEventRecord[] = [];
-  const handles: number[] = [];
-  for (const raw of d.value.records) {
-    const r = decodeDcEventRecord(raw);
-    if (!r.ok) {
-      ctx.dmesg('err', memdevName(memdev), `Event log '${log}': bad record: ${r.error.message}`);
-      continue; // no handle to clear: an undecodable header
-    }
-    handles.push(r.value.hdr.handle);
-    records.push(r.value);
-  }
-  return { records, handles, overflow: (d.value.flags & 1) !== 0 };
-}
-
-function clearRecords(ctx: HostCtx, memdev: number, log: number, handles: number[]): void {
-  for (let i = 0; i < handles.length; i += CLEAR_EVENT_MAX_HANDLES) {
-    const part = handles.slice(i, i + CLEAR_EVENT_MAX_HANDLES);
-    const buf = new Uint8Array(6 + 2 * part.length);
-    encodeClearEventRecordsIn({ logType: log, flags: 0, handles: part }, buf, 0);
-    const reply = cxl_internal_send_cmd(ctx, memdev, CXL_MBOX_OP.CLEAR_EVENT_RECORDS, buf);
-    if (reply.rc !== 0) ctx.dmesg('err', memdevName(memdev), `Event log '${log}': Failed to clear events : ${reply.errno}`);
-  }
+  buf.set(reply.out.subarray(0, Math.min(reply.out.byteLength, buf.byteLength)), 0);
+  return new DataView(buf.buffer, buf.byteOffset, buf.byteLength).getUint16(0x14, true);
 }
 
 /**
- * cxl_mem_get_records_log(): under event.log_lock, loop Get Event Records → trace and handle
- * each record → Clear ALL handles of the batch regardless of what the handler did (§2.1:
- * a record whose handler failed or ignored it is still consumed).
+ * `&payload->records[i]` of the event buffer. v11 indexes the buffer by the trusted count; a
+ * record past the end of the kvmalloc'd buffer is an out-of-bounds read in the kernel (KASAN:
+ * slab-out-of-bounds). The model logs it and reads zeros there (a null-UUID record, handle 0).
+ */
+function recordAt(ctx: HostCtx, memdev: number, buf: Uint8Array, i: number): Uint8Array {
+  const off = GET_EVENT_OUT_HDR + i * EVENT_RECORD_SIZE;
+  if (off + EVENT_RECORD_SIZE <= buf.byteLength) return buf.subarray(off, off + EVENT_RECORD_SIZE);
+  ctx.dmesg('err', memdevName(memdev), `BUG: KASAN: slab-out-of-bounds in cxl_mem_get_records_log: record ${i} at offset ${off} of a ${buf.byteLength}-byte event buffer (record_count trusted)`);
+  return new Uint8Array(EVENT_RECORD_SIZE);
+}
+
+/**
+ * cxl_clear_event_record() (drivers/cxl/core/mbox.c): the handle of EVERY one of the `total`
+ * records the Get reported (`record_count`), whatever its UUID or how its handler fared, in
+ * batches of at most CXL_CLEAR_EVENT_MAX_HANDLES (fewer when the payload is smaller). The first
+ * failing batch ends it: its errno is returned and later batches are not sent.
+ */
+export function cxl_clear_event_record(ctx: HostCtx, memdev: number, log: number, handles: number[]): number {
+  const payloadSize = ctx.regfile(memdev).payloadSize;
+  let max = CLEAR_EVENT_MAX_HANDLES;
+  if (CLEAR_EVENT_HDR + 2 * max > payloadSize) max = Math.floor((payloadSize - CLEAR_EVENT_HDR) / 2);
+  for (let i = 0; i < handles.length; i += max) {
+    const part = handles.slice(i, i + max);
+    const buf = new Uint8Array(CLEAR_EVENT_HDR + 2 * part.length);
+    encodeClearEventRecordsIn({ logType: log, flags: 0, handles: part }, buf, 0);
+    const reply = cxl_internal_send_cmd(ctx, memdev, CXL_MBOX_OP.CLEAR_EVENT_RECORDS, buf);
+    if (reply.rc !== 0) return -(ERRNO_CODE[reply.errno] ?? ERRNO_CODE.ENXIO!);
+  }
+  return 0;
+}
+
+/** The header handle of every record `record_count` names (cxl_clear_event_record's walk). */
+function batchHandles(ctx: HostCtx, memdev: number, buf: Uint8Array, total: number): number[] {
+  const out: number[] = [];
+  for (let i = 0; i < total; i++) {
+    const r = recordAt(ctx, memdev, buf, i);
+    out.push(r[0x14]! | (r[0x15]! << 8));
+  }
+  return out;
+}
+
+/**
+ * cxl_mem_get_records_log() (drivers/cxl/core/mbox.c), as written: under event.log_lock, loop
+ * Get Event Records into the event buffer → for each of `record_count` records (trusted, never
+ * checked against the reply's size) trace it and, on the DCD log, hand it to
+ * cxl_handle_dcd_event_records (which ignores a foreign UUID) → Clear the handles of ALL of them
+ * → again, until a Get reports 0 records. A failed Get or Clear `break`s out of the drain; the
+ * status bit stays set and cxl_event_thread drains again.
  */
 export function cxl_mem_get_records_log(ctx: HostCtx, memdev: number, log: number): void {
   const m = ctx.host.memdev(memdev);
   const logLock = ctx.host.memdevs.get(m, 'logLock');
+  const buf = eventBuf(ctx, memdev);
   if (ctx.knobs['parallel-event-handlers'] > 1) {
-    // knob: Get + Clear under the lock, handling outside it (several handler threads at once)
+    // knob: Get + Clear under the lock, handling outside it (several handler threads at once);
+    // the batch is copied out of the buffer before the lock is dropped
     for (;;) {
-      const batch = withLock(logLock, () => {
-        const b = getRecords(ctx, memdev, log);
-        if (b) clearRecords(ctx, memdev, log, b.handles);
-        return b;
+      const batch = withLock(logLock, (): Uint8Array[] | null => {
+        const nr = getRecordsInto(ctx, memdev, log, buf);
+        if (nr <= 0) return null;
+        const recs: Uint8Array[] = [];
+        for (let i = 0; i < nr; i++) recs.push(recordAt(ctx, memdev, buf, i).slice());
+        const rc = cxl_clear_event_record(ctx, memdev, log, batchHandles(ctx, memdev, buf, nr));
+        if (rc) {
+          ctx.dmesg('err', memdevName(memdev), `Event log '${log}': Failed to clear events : ${rc}`);
+          return null; // the handling below is skipped: the knob's drain ends with the failure
+        }
+        return recs;
       });
       if (!batch) break;
-      for (const rec of batch.records) handleRecord(ctx, memdev, rec);
+      for (const raw of batch) dispatchRecord(ctx, memdev, log, raw);
     }
     return;
   }
   withLock(logLock, () => {
     for (;;) {
-      const batch = getRecords(ctx, memdev, log);
-      if (!batch) break;
-      if (batch.overflow) ctx.dmesg('warn', memdevName(memdev), `Event log '${log}' overflowed`);
-      for (const rec of batch.records) handleRecord(ctx, memdev, rec);
-      clearRecords(ctx, memdev, log, batch.handles);
+      const nr = getRecordsInto(ctx, memdev, log, buf);
+      if (nr <= 0) break;
+      for (let i = 0; i < nr; i++) dispatchRecord(ctx, memdev, log, recordAt(ctx, memdev, buf, i));
+      if (buf[0]! & EVENT_FLAG_OVERFLOW) ctx.dmesg('warn', memdevName(memdev), `Event log '${log}' overflowed`);
+      const rc = cxl_clear_event_record(ctx, memdev, log, batchHandles(ctx, memdev, buf, nr));
+      if (rc) {
+        ctx.dmesg('err', memdevName(memdev), `Event log '${log}': Failed to clear events : ${rc}`);
+        break;
+      }
     }
   });
+}
+
+/**
+ * The loop body for one record: `__cxl_event_trace_record` (a non-DC UUID is traced as a generic
+ * event: a dmesg line here, no `dc-record` event) then, on the DCD log,
+ * cxl_handle_dcd_event_records, whose first act is to return on a UUID that is not the DC event
+ * UUID.
+ */
+function dispatchRecord(ctx: HostCtx, memdev: number, log: number, raw: Uint8Array): void {
+  const hdr = decodeEventRecordHeader(raw, 0);
+  if (!hdr.ok) return; // unreachable: raw is always 128 bytes
+  if (hdr.value.uuid !== DC_EVENT_UUID) {
+    ctx.dmesg('dbg', memdevName(memdev), `Event log '${log}': generic event uuid ${hdr.value.uuid} handle ${hdr.value.handle}: not a DC event, ignored`);
+    return;
+  }
+  if (log !== CXL_EVENT_LOG.DCD) return;
+  const r = decodeDcEventRecord(raw, 0);
+  if (!r.ok) return; // unreachable: the UUID was checked, and 128 bytes are present
+  handleRecord(ctx, memdev, r.value);
 }
 
 function handleRecord(ctx: HostCtx, memdev: number, rec: DcEventRecord): void {
@@ -220,7 +308,10 @@ function handleRecord(ctx: HostCtx, memdev: number, rec: DcEventRecord): void {
   cxl_handle_dcd_event_records(ctx, memdev, rec);
 }
 
-/** cxl_handle_dcd_event_records(): dispatch one DC record (host-kernel.md §2.2). */
+/**
+ * cxl_handle_dcd_event_records() (drivers/cxl/core/mbox.c): dispatch one DC record by event type;
+ * a record whose UUID is not the DC event UUID is ignored (its handle is still cleared).
+ */
 export function cxl_handle_dcd_event_records(ctx: HostCtx, memdev: number, rec: DcEventRecord): number {
   if (rec.hdr.uuid !== DC_EVENT_UUID) return 0;
   let rc: number;

@@ -28,7 +28,7 @@ import { G_NEXT_HPA_256M, G_NEXT_REGION_ID } from '../host/state.js';
 import { ERRNO_CODE, UAF_SITE } from '../protocol.js';
 import { cxl_internal_send_cmd } from './mbox.js';
 import { memdevName, PMD_SIZE } from './memdev.js';
-import { cxl_add_pending, clear_pending_extents, EAGAIN, EIO, ENOMEM, stage_extent } from './extent.js';
+import { cxl_add_pending, clear_pending_extents, EAGAIN, EIO, ENOMEM, pending_extents_nonempty, stage_extent } from './extent.js';
 import { cxl_dax_region_unbind, devres_release_all } from '../dax/cxl.js';
 
 export const CXL_READ_EXTENT_LIST_RETRY = 10;
@@ -242,7 +242,10 @@ export function __cxl_process_extent_list(ctx: HostCtx, memdev: number): { rc: n
         read += out.returnedExtentCount;
         idx += out.returnedExtentCount;
       } while (expected > read);
-      if (rc === 0 && read > 0) cxl_add_pending(ctx, memdev, true);
+      // v11 (__cxl_process_extent_list, drivers/cxl/core/mbox.c) tests the LIST, not what was
+      // read: a runtime More=1 chain staged on the same list is realized here as existing and
+      // never acknowledged, even when the device returned 0 extents (an H2 variant)
+      if (rc === 0 && pending_extents_nonempty(ctx, memdev)) cxl_add_pending(ctx, memdev, true);
     } finally {
       clear_pending_extents(ctx, memdev);
     }

@@ -53,8 +53,17 @@ export function cxl_dax_region_notify(ctx: HostCtx, region: Handle, event: 'add'
     ctx.emit({ type: 'dax-group', region, group: g, n: specs.length, add: 1, rc: -rc });
     return rc;
   }
-  const rc = dax_region_rm_resources(ctx, members);
-  ctx.emit({ type: 'dax-group', region, group: g, n: members.length, add: 0, rc: -rc });
+  // cxl_dax_group_rm() (drivers/dax/cxl.c): nothing to check when group->nr_extents reads 0, and
+  // at most nr_extents members are checked — the plain counter H6 can lose a decrement of, so an
+  // in-use member past the count is never looked at (X4)
+  const nr = h.groups.get(g, 'nrExtents');
+  if (nr <= 0) {
+    ctx.emit({ type: 'dax-group', region, group: g, n: 0, add: 0, rc: 0 });
+    return 0;
+  }
+  const walked = members.slice(0, nr);
+  const rc = dax_region_rm_resources(ctx, walked);
+  ctx.emit({ type: 'dax-group', region, group: g, n: walked.length, add: 0, rc: -rc });
   return rc;
 }
 

@@ -43,12 +43,21 @@ export const MEMDEV_SCHEMA = {
   group: 'i32',
   /** arrival counter for the pending list order [add_ctx.lock] */
   pendingSeq: 'i32',
-  /** timeout_work queued (delayed_work_pending) [add_ctx.lock; read by the workqueue] */
+  /** timeout_work queued (delayed_work_pending): 0, or the generation of the arm that queued it
+   *  [add_ctx.lock; cleared by the workqueue's compare-exchange] */
   timeoutPending: 'i32',
+  /** generation of the last mod_delayed_work: timeoutPending holds it while queued, so a dequeue
+   *  that read a superseded expiry fails its compare-exchange [add_ctx.lock for writers] */
+  timeoutGen: 'i32',
   /** when the queued timeout_work fires (clock ms) */
   timeoutDue: 'f64',
   /** timeout_work currently executing on the workqueue */
   timeoutRunning: 'i32',
+  /** the last workqueue kick this memdev's kworker has fully processed (SYS_WQ_DONE follows the slowest) */
+  wqDone: 'i32',
+  /** bumped by an in-place reset (a new boot of the topology): the event thread allocates a fresh
+   *  mds->event.buf, so no stale record of an earlier run survives into the next */
+  bootGen: 'i32',
   /** count of DC records handled (diagnostics) */
   recordsHandled: 'i32',
   /** logical Add DC Responses sent (diagnostics / checkers) */

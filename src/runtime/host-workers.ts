@@ -111,7 +111,13 @@ export function startEventThread(init: EventThreadInit, sys: SystemShm): EventTh
     return (rf.eventStatus() & EVENT_STATUS_DCD) === 0 ? now : last;
   };
 
-  void (async () => {
+  // cxl_event_config() (drivers/cxl/pci.c): with BIOS owning the memory event logs (native_cxl
+  // false, as modelled) and DCD disabled by C1–C4, no interrupt is requested and nothing is
+  // drained — not at config time, not ever. The thread stays parked for the control plane only.
+  const irq = ctx.host.memdevs.load(m, 'dcdSupported') === 1;
+  if (!irq) ctx.dmesg('dbg', `mem${init.memdev}`, 'Event config : BIOS DCD not supported (no event interrupt)');
+
+  if (irq) void (async () => {
     // read the interrupt count BEFORE draining: an interrupt raised during the drain changes it,
     // so the wait below returns at once instead of sleeping on a non-empty log
     let last = rf.irqCount();
@@ -149,23 +155,50 @@ export function startEventThread(init: EventThreadInit, sys: SystemShm): EventTh
 
 // ------------------------------------------------------------------------------ workqueue
 
-export function startWorkqueue(init: SharedHandles, sys: SystemShm): WorkqueueApi {
+/**
+ * system_wq runs work items concurrently, on a pool of kworkers: one memdev's watchdog blocked on
+ * its add_ctx.lock (H2) does not delay another memdev's. The model gives each memdev's
+ * `timeout_work` its own kworker thread (`workqueue/memN`, `init.memdev`); a work item is never
+ * run concurrently with itself, as in the kernel. Without `memdev` one thread serves every memdev
+ * (the old single-thread workqueue, kept for tools that start one).
+ *
+ * Completion (what advance-clock and wait-idle read): each kworker records the kick it has fully
+ * processed in its memdev's `wqDone`; SYS_WQ_DONE advances to a kick once every memdev's kworker
+ * has processed it (the last one to finish publishes).
+ */
+export function startWorkqueue(init: SharedHandles & { memdev?: number }, sys: SystemShm): WorkqueueApi {
   const ctx = new HostCtx(init, sys);
   const T = ctx.host.memdevs;
+  const mine = init.memdev === undefined ? Array.from({ length: ctx.host.nrMemdevs }, (_, i) => i) : [init.memdev];
   let stopped = false;
   let timeouts = 0;
+  const publish = (kick: number): void => {
+    for (const i of mine) T.store(ctx.host.memdev(i), 'wqDone', kick);
+    for (let i = 0; i < ctx.host.nrMemdevs; i++) {
+      if (((T.load(ctx.host.memdev(i), 'wqDone') - kick) | 0) < 0) return; // that kworker is behind
+    }
+    // every kworker has processed `kick` (or a later one): advance SYS_WQ_DONE, never backwards
+    for (;;) {
+      const cur = Atomics.load(sys.header, SYS_WQ_DONE);
+      if (((kick - cur) | 0) <= 0) return;
+      if (Atomics.compareExchange(sys.header, SYS_WQ_DONE, cur, kick) === cur) return;
+    }
+  };
   void (async () => {
     while (!stopped) {
       const kick = Atomics.load(sys.header, SYS_WQ_KICK);
       const now = ctx.clock.now();
       let next = Infinity;
-      for (let i = 0; i < ctx.host.nrMemdevs; i++) {
+      for (const i of mine) {
         const m = ctx.host.memdev(i);
-        if (!T.load(m, 'timeoutPending')) continue;
+        const gen = T.load(m, 'timeoutPending');
+        if (!gen) continue;
         const due = T.get(m, 'timeoutDue');
         if (due > now) { next = Math.min(next, due - now); continue; }
-        // dequeue (the work is no longer pending once it runs), then execute
-        if (T.cas(m, 'timeoutPending', 1, 0) !== 1) continue;
+        // dequeue (the work is no longer pending once it runs), then execute — only the expiry of
+        // the generation read above: a mod_delayed_work since then published a new generation and
+        // a later due time, and the kernel never runs a superseded expiry (mod_delayed_work)
+        if (T.cas(m, 'timeoutPending', gen, 0) !== gen) continue;
         T.store(m, 'timeoutRunning', 1);
         try {
           cxl_dc_add_timeout(ctx, i);
@@ -177,7 +210,7 @@ export function startWorkqueue(init: SharedHandles, sys: SystemShm): WorkqueueAp
           T.store(m, 'timeoutRunning', 0);
         }
       }
-      Atomics.store(sys.header, SYS_WQ_DONE, kick);
+      publish(kick);
       // controlled scheduling: park until the kick word moves and we are granted
       if (await blockSysAsync(SYS_WQ_KICK, 1 /* OP_NE */, kick)) continue;
       const wait = ctx.clock.virtual ? 500 : Math.max(1, Math.min(next, 500));
@@ -189,7 +222,7 @@ export function startWorkqueue(init: SharedHandles, sys: SystemShm): WorkqueueAp
     }
   })().catch((e: unknown) => { setImmediate(() => { throw e; }); });
   return {
-    ready: () => 'workqueue',
+    ready: () => (init.memdev === undefined ? 'workqueue' : `workqueue/mem${init.memdev}`),
     stop: () => { stopped = true; Atomics.add(sys.header, SYS_WQ_KICK, 1); Atomics.notify(sys.header, SYS_WQ_KICK); },
     stats: () => ({ timeouts }),
   };

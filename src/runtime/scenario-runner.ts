@@ -230,6 +230,16 @@ async function execute(c: Ctx, s: OpStep, user: number): Promise<OpResult<unknow
       const m = sys.memdevIndex(s.memdev);
       return fm(await g(sys.device(m).call((a) => a.regionConfigUpdated(s.regionIndex))));
     }
+    case 'hostile-inject': {
+      const m = sys.memdevIndex(s.memdev);
+      return fm(await g(sys.device(m).call((a) => a.hostileInject(s.kind))));
+    }
+    case 'hold-extent': {
+      const id = region(c, s.region);
+      return g(u.call((a) => a.holdExtent(id, s.index, `${s.region}#${s.index}`)));
+    }
+    case 'put-extent':
+      return g(u.call((a) => a.putExtent(`${s.region}#${s.index}`)));
     case 'create-region': {
       const r = await sys.createRegion(sys.memdevIndex(s.memdev), s.size ?? null, user);
       if (r.ok && s.as) c.regions.set(s.as, r.value.regionId);

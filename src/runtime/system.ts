@@ -77,7 +77,10 @@ export class DcdSystem {
   readonly media: Media[];
   readonly devices: WorkerHandle<DeviceApi>[] = [];
   readonly eventThreads: WorkerHandle<EventThreadApi>[] = [];
+  /** the first memdev's kworker (see `workqueues`) */
   workqueue!: WorkerHandle<WorkqueueApi>;
+  /** system_wq's kworkers, one per memdev (workqueue/<memdev name>) */
+  readonly workqueues: WorkerHandle<WorkqueueApi>[] = [];
   daxBus!: WorkerHandle<DaxBusApi>;
   readonly users: WorkerHandle<UserApi>[] = [];
   /** every decoded runtime event, in ring order (bounded by `keepEvents`) */
@@ -158,7 +161,11 @@ export class DcdSystem {
       this.devices[i] = w;
       await w.call((a) => a.start());
     }));
-    this.workqueue = this.watch(spawnWorker<WorkqueueApi>({ kind: 'workqueue', name: 'workqueue', data: { kind: 'workqueue', ...h } }));
+    // system_wq: one kworker per memdev's timeout_work, so one blocked watchdog delays no other
+    for (let i = 0; i < cfg.memdevs.length; i++) {
+      this.workqueues.push(this.watch(spawnWorker<WorkqueueApi>({ kind: 'workqueue', name: `workqueue/${cfg.memdevs[i]!.name}`, data: { kind: 'workqueue', memdev: i, ...h } })));
+    }
+    this.workqueue = this.workqueues[0]!;
     this.daxBus = this.watch(spawnWorker<DaxBusApi>({ kind: 'dax-bus', name: 'dax-bus', data: { kind: 'dax-bus', ...h } }));
     const nUsers = cfg.users ?? 2;
     for (let u = 0; u < nUsers; u++) {
@@ -176,7 +183,7 @@ export class DcdSystem {
         await w.call((a) => a.ready()); // handler 0 probes the memdev before the others start
       }
     }
-    await this.workqueue.call((a) => a.ready());
+    await Promise.all(this.workqueues.map((w) => w.call((a) => a.ready())));
     await this.daxBus.call((a) => a.ready());
     await Promise.all(this.users.map((w) => w.call((a) => a.ready())));
   }
@@ -321,7 +328,10 @@ export class DcdSystem {
       const m = this.host.memdev(i);
       if (this.host.memdevs.load(m, 'drainers') !== 0 || this.host.memdevs.load(m, 'timeoutRunning') !== 0) return false;
     }
-    for (const d of this.devices) {
+    for (const [i, d] of this.devices.entries()) {
+      // a memdev whose DCD is disabled gets no event interrupt and no drain (cxl_event_config):
+      // its records stay in the device log for good, which is quiescent, not busy
+      if (!this.host.memdevs.get(this.host.memdev(i), 'dcdSupported')) continue;
       const log = await this.guard(d.call((a) => a.eventLog()));
       if (log.fmQueued > 0 || log.queued > 0) return false;
     }
@@ -377,7 +387,7 @@ export class DcdSystem {
   /** Every worker of the topology (those started so far). */
   private allWorkers(): WorkerHandle<unknown>[] {
     const all: WorkerHandle<unknown>[] = [...this.devices, ...this.eventThreads, ...this.users];
-    if (this.workqueue) all.push(this.workqueue);
+    all.push(...this.workqueues);
     if (this.daxBus) all.push(this.daxBus);
     return all;
   }
@@ -420,6 +430,7 @@ export class DcdSystem {
       const m = h.memdev(i);
       for (const f of ['nrPending', 'armed', 'group', 'pendingSeq', 'timeoutPending', 'timeoutRunning', 'responses', 'drainers'] as const) h.memdevs.store(m, f, 0);
       h.memdevs.set(m, 'timeoutDue', 0);
+      h.memdevs.add(m, 'bootGen', 1); // a new boot: the event thread's event buffer is allocated afresh
     }
     Atomics.store(h.globals, G_NEXT_REGION_ID, 0);
     Atomics.store(h.globals, G_NEXT_HPA_256M, 16);

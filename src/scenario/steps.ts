@@ -18,6 +18,7 @@ import {
 } from './fields.js';
 import type { Obj } from './fields.js';
 import { DRIVERS, KNOWN_OPS, STATE_ROOTS } from './types.js';
+import { HOSTILE_CHAIN_KINDS } from '../device/hostile-kinds.js';
 import type { Expectation, JsonValue, Matcher, OpName, Step } from './types.js';
 import { typeOf } from './units.js';
 
@@ -25,7 +26,8 @@ import { typeOf } from './units.js';
 
 type FieldKind =
   | 'memdev' | 'region' | 'dax' | 'alias-region' | 'alias-dax' | 'size' | 'length' | 'duration'
-  | 'uuid' | 'bool' | 'driver' | 'pattern' | 'u8' | 'add-extents' | 'release-extents' | 'record';
+  | 'uuid' | 'bool' | 'driver' | 'pattern' | 'u8' | 'add-extents' | 'release-extents' | 'record'
+  | 'hostile-kind';
 
 interface FieldSpec { kind: FieldKind; required: boolean }
 
@@ -54,6 +56,9 @@ const OPS: Record<TableOp, Record<string, FieldSpec>> = {
   'sleep': { by: req('duration') },
   'inject': { memdev: req('memdev'), record: req('record'), shared: opt('bool') },
   'region-config-updated': { memdev: req('memdev'), regionIndex: opt('u8') },
+  'hostile-inject': { memdev: req('memdev'), kind: req('hostile-kind') },
+  'hold-extent': { region: req('region'), index: req('u8') },
+  'put-extent': { region: req('region'), index: req('u8') },
 };
 
 /** Fields every op accepts besides its own. */
@@ -171,6 +176,7 @@ function tableStep(ctx: Ctx, op: TableOp, raw: Obj, path: string, scope: Scope):
       case 'bool': r = boolField(ctx, v, p, name); break;
       case 'u8': r = intField(ctx, v, p, name, 0, 255); break;
       case 'driver': r = oneOf(ctx, v, p, 'driver', DRIVERS); break;
+      case 'hostile-kind': r = oneOf(ctx, v, p, 'kind', HOSTILE_CHAIN_KINDS); break;
       case 'pattern':
         if ((typeof v === 'string' && v.length > 0) || (typeof v === 'number' && Number.isSafeInteger(v) && v >= 0)) r = v;
         else ctx.err(p, `pattern must be a non-empty string or a non-negative integer, got ${JSON.stringify(v)}`);

@@ -18,6 +18,8 @@
  *   `offset` = 0; `region-config-updated` `regionIndex` = 0; `inject` `shared` = false.
  */
 
+import type { HostileChainKind } from '../device/hostile-kinds.js';
+
 export const VARIANTS = ['v11', 'v10', 'post-v11'] as const;
 export type Variant = (typeof VARIANTS)[number];
 
@@ -47,7 +49,7 @@ export const KNOWN_OPS = [
   'add-capacity', 'release-capacity', 'create-region', 'destroy-region', 'disable-region', 'create-dax-device',
   'destroy-dax-device', 'disable-dax-device', 'enable-dax-device', 'reconfigure-dax-device',
   'unbind-driver', 'bind-driver', 'write', 'verify', 'advance-clock', 'wait-idle', 'expect',
-  'sleep', 'inject', 'region-config-updated', 'parallel',
+  'sleep', 'inject', 'region-config-updated', 'hostile-inject', 'hold-extent', 'put-extent', 'parallel',
 ] as const;
 export type OpName = (typeof KNOWN_OPS)[number];
 
@@ -267,6 +269,27 @@ export interface RegionConfigUpdatedStep extends OpCommon {
   regionIndex: number;
 }
 
+/** Queue one malformed chain of the hostile personality's catalogue (device `hostile` only). */
+export interface HostileInjectStep extends OpCommon {
+  op: 'hostile-inject';
+  memdev: string;
+  kind: HostileChainKind;
+}
+
+/** get_device on the region's `index`-th registered extent (a reader holding extentX.Y open). */
+export interface HoldExtentStep extends OpCommon {
+  op: 'hold-extent';
+  region: string;
+  index: number;
+}
+
+/** put_device on what the hold-extent with the same region and index took. */
+export interface PutExtentStep extends OpCommon {
+  op: 'put-extent';
+  region: string;
+  index: number;
+}
+
 export type Matcher =
   | { kind: 'count'; count: number }
   | { kind: 'equals'; equals: JsonValue }
@@ -321,6 +344,9 @@ export type OpStep =
   | SleepStep
   | InjectStep
   | RegionConfigUpdatedStep
+  | HostileInjectStep
+  | HoldExtentStep
+  | PutExtentStep
   | ExpectStep;
 
 export type Step = OpStep | ParallelStep;

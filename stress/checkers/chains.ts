@@ -25,9 +25,15 @@
  *    `chain-answered-twice`; never → `chain-dropped` (known: 8.2 no lost extent) when a
  *    chain-dropped hit it, `chain-open` (acceptable) when no More=0 record arrived yet (stalled
  *    chain, watchdog pending), `chain-ignored` (acceptable) when the host ignored the closing
- *    record (it emitted neither chain-closed nor chain-dropped: a record whose header uuid is not
- *    the DC event uuid), else `chain-unanswered`;
+ *    record (it emitted neither chain-closed nor chain-dropped; a record whose header uuid is not
+ *    the DC event uuid no longer gets here: cxl_handle_dcd_event_records ignores it and the model
+ *    traces it as a generic event, not a `dc-record`), else `chain-unanswered`;
  *  - 8.1-2 chains are first answered in handle order (`chain-answered-out-of-order`);
+ *  - a response built from a record the device delivered twice — redelivered after a failed
+ *    Clear, or a stale record v11 read from its event buffer past a lying `record_count`
+ *    (cxl_mem_get_records_log trusts the count) — is the redelivery's doing: the host cannot tell
+ *    such a record from a new one and stages it into whatever chain is open. Its mix, the
+ *    out-of-order first answer and the double answers it causes are `chain-redelivered` (known);
  *  - 8.1-2 every response extent was offered by some Add record (`response-unmatched`);
  *  - 8.1-1 staged ≤ 100 (`chain-closed.staged`, `chain-dropped.staged`), continuously;
  *  - 8.1-18 a watchdog expiry never answers a chain whose More=0 record was already handled by a
@@ -244,13 +250,25 @@ export class ChainsChecker implements Checker {
     const lo = Math.min(...hs);
     const hi = Math.max(...hs);
     const boundary = m.closing.find((c) => c >= lo && c < hi);
-    if (boundary !== undefined) this.reportMixed(m, r, hs, `closing record ${boundary} lies between them`);
+    if (boundary !== undefined) this.reportMixed(m, r, hs, `closing record ${boundary} lies between them`, this.findings);
   }
 
-  private reportMixed(m: MemdevChains, r: Resp, handles: number[], why: string): void {
+  /**
+   * A response built from a record the device delivered twice: a redelivery after a failed Clear,
+   * or a stale record v11 read from its event buffer past a lying `record_count`
+   * (cxl_mem_get_records_log trusts the count). The host cannot tell such a record from a new
+   * one, so it stages it into whatever chain is open: the mix is the redelivery's (known), not
+   * the handler's.
+   */
+  private tainted(m: MemdevChains, handles: number[]): boolean {
+    return handles.some((h) => m.recs.get(h)?.redelivered === true);
+  }
+
+  private reportMixed(m: MemdevChains, r: Resp, handles: number[], why: string, to: Findings): void {
     const keys = [...new Set(handles.map((h) => chainKey(m, h)))].map(keyStr);
-    this.findings.add(`mixed:${r.memdev}:${r.id}`, finding('chain-mixed',
-      `mem${r.memdev}: response ${r.chain}${r.byTimeout ? ' (watchdog)' : ''} with ${r.extents.length} extents ${r.extents.map((x) => rng(x.dpa, x.len)).join(' ')} answers records ${[...new Set(handles)].sort((a, b) => a - b).join(',')} of device chains ${keys.join(' and ')} (${why})`));
+    const redelivered = this.tainted(m, handles);
+    to.add(`mixed:${r.memdev}:${r.id}`, finding(redelivered ? 'chain-redelivered' : 'chain-mixed',
+      `mem${r.memdev}: response ${r.chain}${r.byTimeout ? ' (watchdog)' : ''} with ${r.extents.length} extents ${r.extents.map((x) => rng(x.dpa, x.len)).join(' ')} answers records ${[...new Set(handles)].sort((a, b) => a - b).join(',')} of device chains ${keys.join(' and ')} (${why}${redelivered ? '; one of them was delivered twice' : ''})`));
   }
 
   atQuiescence(_state: SystemState, _sys: SysLike): CheckerResult[] {
@@ -285,6 +303,8 @@ export class ChainsChecker implements Checker {
       `response ${r.chain} (${r.byTimeout ? 'watchdog' : 'More=0 close'}, ${r.extents.length} extents${r.extents.length ? ' ' + r.extents.map((x) => rng(x.dpa, x.len)).join(' ') : ''}${r.rc ? `, rc ${r.rc}` : ''})`;
 
     let maxAnswered = -1;
+    /** responses built from a record delivered twice (see tainted) */
+    const taintedResp = new Set<number>();
     for (const r of m.responses) {
       const handles: number[] = [];
       for (const x of r.extents) {
@@ -297,8 +317,11 @@ export class ChainsChecker implements Checker {
       const close = this.resolve(m, r.closeRec);
       const keys = new Set(handles.map((h) => chainKey(m, h)));
       if (close) keys.add(key(close));
+      const all = close ? [...handles, close.h] : handles;
+      if (this.tainted(m, all)) taintedResp.add(r.id);
       if (keys.size > 1) {
-        this.reportMixed(m, r, close ? [...handles, close.h] : handles, 'at quiescence');
+        // a provisional finding for this response (same key) was reported while running
+        if (!this.findings.has(`mixed:${memdev}:${r.id}`)) this.reportMixed(m, r, all, 'at quiescence', out);
       }
       for (const k of keys) {
         const c = chains.get(k);
@@ -306,8 +329,10 @@ export class ChainsChecker implements Checker {
         if (c.answers.length === 0) {
           if (k !== OPEN && k < maxAnswered) {
             const later = chains.get(maxAnswered);
-            out.add(`order:${memdev}:${k}`, finding('chain-answered-out-of-order',
-              `${name(c)} first answered by ${respStr(r)} after ${later ? name(later) : `chain ${keyStr(maxAnswered)}`} was already answered`));
+            // answered out of order because a redelivered (or stale) record was staged elsewhere
+            const redo = taintedResp.has(r.id) || c.recs.some((x) => x.redelivered) || (later?.answers.some((a) => taintedResp.has(a.id)) ?? false);
+            out.add(`order:${memdev}:${k}`, finding(redo ? 'chain-redelivered' : 'chain-answered-out-of-order',
+              `${name(c)} first answered by ${respStr(r)} after ${later ? name(later) : `chain ${keyStr(maxAnswered)}`} was already answered${redo ? ' (a record involved was delivered twice)' : ''}`));
           }
           if (k !== OPEN) maxAnswered = Math.max(maxAnswered, k);
         }
@@ -343,7 +368,7 @@ export class ChainsChecker implements Checker {
         const first = c.answers[0]!;
         if (first.byTimeout) out.add(k, finding('double-response-after-timeout', `${name(c)} answered ${c.answers.length} times: ${list}`));
         else if (dropped) out.add(k, finding('double-response-after-drop', `${name(c)} was dropped and answered ${c.answers.length} times: ${list}`));
-        else if (redelivered) out.add(k, finding('chain-redelivered', `${name(c)} had a record delivered twice; answered ${c.answers.length} times: ${list}`));
+        else if (redelivered || c.answers.some((a) => taintedResp.has(a.id))) out.add(k, finding('chain-redelivered', `${name(c)} had a record delivered twice (its own, or one staged into its chain); answered ${c.answers.length} times: ${list}`));
         else out.add(k, finding('chain-answered-twice', `${name(c)} answered ${c.answers.length} times: ${list}`));
       }
     }

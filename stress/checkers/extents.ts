@@ -28,8 +28,11 @@
  *    response listing a duplicate sub-range that E8 accepted against an extent the teardown then
  *    removed (seen in the soak: the duplicate staged, the unbind, then the chain's close);
  *  - 8.1-7 tracked extents of one memdev never overlap in DPA (`extent-overlap`), continuously —
- *    after an H5 use-after-free unwound a handler on that memdev the overlap is H5's consequence
- *    (`extent-overlap-after-h5`: the unwound chain's records are redelivered and restaged); and —
+ *    except two members of one tag group (`extent-dup-in-chain`, known: v11 classifies a new
+ *    extent against cxlr_dax->dc_extents only, so a chain carrying one range twice — a record the
+ *    device delivered twice — realizes both copies); after an H5 use-after-free unwound a handler
+ *    on that memdev the overlap is H5's consequence (`extent-overlap-after-h5`: the unwound
+ *    chain's records are redelivered and restaged); and —
  *    except the recovery scan realizing the exact range of an extent that the release path then
  *    releases: the scan met it unregistered but not yet released (`extent-readopted-h5`, known H5:
  *    release vs recovery realize); the device then holds no such extent, so the host-subset check
@@ -187,12 +190,18 @@ export class ExtentsChecker implements Checker {
           if (o.memdev === t.memdev && overlaps(o.dpa, o.len, t.dpa, t.len)) {
             // the recovery scan re-adopting the exact range of an extent the release path has
             // unregistered but not yet released (H5): judged when that extent goes (or at quiescence)
-            if (t.existing && o.dpa === t.dpa && o.len === t.len) { this.readoptSuspects.set(o.extent, { nw: t.extent, what: `${what} overlaps tracked extent ${o.extent} ${rng(o.dpa, o.len)} tag ${tagStr(o.uuid)}` }); continue; }
+            // two members of ONE tag group: the list realized (a runtime chain, or the pending list a
+            // recovery scan consumed) held the range twice (a redelivered record); v11 compares a new
+            // extent with cxlr_dax->dc_extents only, never with the members of its own group
+            const dup = o.group === t.group;
+            if (!dup && t.existing && o.dpa === t.dpa && o.len === t.len) { this.readoptSuspects.set(o.extent, { nw: t.extent, what: `${what} overlaps tracked extent ${o.extent} ${rng(o.dpa, o.len)} tag ${tagStr(o.uuid)}` }); continue; }
             // after a dc_extents walk met a freed extent on this memdev (H5), the kernel has read
             // freed memory; the model unwinds that handler, so its records come back and are
             // staged again next to the unwound attempt's: what follows is H5's, not a new defect
-            const after = this.unwoundH5.has(t.memdev);
-            this.findings.add(`overlap:${ev.extent}:${o.extent}`, finding(after ? 'extent-overlap-after-h5' : 'extent-overlap', `${what} overlaps tracked extent ${o.extent} ${rng(o.dpa, o.len)} tag ${tagStr(o.uuid)}${after ? ' (after an add handler on this memdev was unwound by a use-after-free in its dc_extents walk)' : ''}`));
+            const after = !dup && this.unwoundH5.has(t.memdev);
+            const outcome = dup ? 'extent-dup-in-chain' : after ? 'extent-overlap-after-h5' : 'extent-overlap';
+            const why = dup ? ' of the same tag group (one chain carried the range twice)' : after ? ' (after an add handler on this memdev was unwound by a use-after-free in its dc_extents walk)' : '';
+            this.findings.add(`overlap:${ev.extent}:${o.extent}`, finding(outcome, `${what} overlaps tracked extent ${o.extent} ${rng(o.dpa, o.len)} tag ${tagStr(o.uuid)}${why}`));
           }
         }
         if (!t.existing && !this.scanned.has(t.region) && this.gateSuspects.length < Findings.MAX) this.gateSuspects.push({ t, idx });

@@ -126,6 +126,13 @@ export const OUTCOMES = {
   'dax-access-refused-h10': K(INV.data, 'H10', 'a DAX access was refused by the device after a failed Add DC Response (or an H2 adoption)'),
   'partial-group-cxl': K(INV.seq, '8.2 group all-or-none at the CXL layer; tail-safe claim (SK-26)', 'a group was onlined without some offered members (per-extent failure)'),
   'wrong-region-parent': K(INV.containment, 'H11', 'an extent is parented to a region whose decoder does not contain it'),
+  // v11's cxl_add_extent classifies an extent against cxlr_dax->dc_extents only (cxlr_dax_classify_extent,
+  // drivers/cxl/core/extent.c); the chain's own members sit in add_ctx.group until online_tag_group,
+  // so a chain that carries one range twice realizes two dc_extents for it. Reached through a
+  // record the device delivered twice (a failed Clear, a stale record read past a lying
+  // record_count — cxl_mem_get_records_log trusts the count). Both are onlined (extentX.Y) before the
+  // DAX add refuses the overlap and rm_tag_group drops the group; the chain is answered empty.
+  'extent-dup-in-chain': K(INV.overlap, 'dup-in-chain (cxlr_dax_classify_extent skips add_ctx.group)', 'one chain staged the same range twice (a redelivered record) and both copies became dc_extents of one group'),
   'extent-readopted-h5': K(INV.overlap, 'H5 (release vs recovery realize)', 'the recovery scan realized an extent the release path had unregistered but not yet released; both were tracked at once'),
   'host-extent-readopted-h5': K(INV.hostSubset, 'H5 (release vs recovery realize)', 'a host extent the recovery scan re-adopted from a dying one is not device-accepted (its Release DC went out)'),
   'conservation-readopted-h5': K(INV.conservation, 'H5 (release vs recovery realize)', 'DAX accounting of a region differs after the recovery scan re-adopted a dying extent'),
