@@ -180,7 +180,9 @@ export const WORKLOADS: Record<string, Workload> = {
       return {
         // the seed exists before the group is onlined (a create write, e.g. a failed earlier
         // daxctl run's leftover), so its devres action precedes the extents' on cxlr_dax
-        setup: [...region0(), { op: 'create-seed', region: 'r0' }, { op: 'add', memdev: 0, records: chain(p, 2, 16, 512, tag) }, { op: 'wait-idle' }, { op: 'claim-seed', region: 'r0', uuid: tag, as: 's' }],
+        // (create_store refuses while nothing is available: an unclaimed untagged extent first)
+        setup: [...region0(), { op: 'add', memdev: 0, records: chain(p, 1, 16, 16, null, { base: 496 }) }, { op: 'wait-idle' }, { op: 'create-seed', region: 'r0' },
+          { op: 'add', memdev: 0, records: chain(p, 2, 16, 480, tag) }, { op: 'wait-idle' }, { op: 'claim-seed', region: 'r0', uuid: tag, as: 's' }],
         actors: [bus([{ op: 'unbind', region: 'r0' }]), user(0, [{ op: 'write', dax: 's', offset: 0, length: 2 * M, pattern: 5 }])],
       };
     },

@@ -48,7 +48,7 @@ async function findAndReplay(tt: Test, workload: string, schedule: Schedule, wan
 
 t.test('(H14) teardown vs add response: the freed tag group used by the notify, and the protocol outcomes', (tt) =>
   findAndReplay(tt, 'teardown-vs-add-response', { kind: 'pct', depth: 3 },
-    ['tag-group-use-after-free-h14', 'released-before-response'], 80, 'H14'));
+    ['tag-group-use-after-free-h14', 'released-before-response'], 150, 'H14'));
 
 t.test('(H15) teardown of a seed that claimed a later-onlined group: trim_dev_dax_range uses the freed dax_resource', (tt) =>
   findAndReplay(tt, 'teardown-claimed-seed', { kind: 'random' }, ['dax-resource-use-after-free-trim'], 3, 'H15'));
