@@ -70,8 +70,10 @@ function firstDifference(got: TraceStep[], want: TraceStep[]): string | null {
 
 /**
  * Replay a trace. A free-run recording orders only the instrumented points; if a strict replay
- * diverges (a step the controlled run cannot take in that order), the replay is retried with the
- * recorded prefix up to the divergence — up to `attempts` times — and the divergence reported.
+ * diverges (a step the controlled run cannot take in that order), it is retried — up to
+ * `attempts` times, each with its own scheduler seed for what follows the divergence — and the
+ * divergence reported. Only a run that followed every recorded step, and took no other, counts
+ * as reproduced.
  */
 export async function replayTrace(t: StressTrace, attempts = 3): Promise<ReplayResult> {
   const job = new StressJob({
@@ -87,7 +89,11 @@ export async function replayTrace(t: StressTrace, attempts = 3): Promise<ReplayR
       const mismatch = firstDifference(asRecorded(r.steps, t.recordedFree), t.steps);
       // reproduced when the recorded outcome is among this run's outcomes: a replay starts a fresh
       // topology, whose lockdep graph may report the v11 cycle again beside the recorded outcome
-      last = { reproduced: r.outcome === t.outcome || (r.outcomes ?? []).includes(t.outcome), expected: t.outcome, got: r.outcome, outcomes: r.outcomes ?? [r.outcome], class: r.class, ...(r.detail ? { detail: r.detail } : {}), divergence: r.divergence, steps: r.steps.length, attempts: a, followed: r.followed, sameSteps: mismatch === null, firstMismatch: mismatch };
+      const sameOutcome = r.outcome === t.outcome || (r.outcomes ?? []).includes(t.outcome);
+      // reproduced = the same outcome by the recorded order: a run that diverged, or went on
+      // choosing after the trace ran out, found it by its own choices, not by the trace
+      const divergence = r.divergence ?? (mismatch ? `the replay left the trace at ${mismatch}` : null);
+      last = { reproduced: sameOutcome && divergence === null, expected: t.outcome, got: r.outcome, outcomes: r.outcomes ?? [r.outcome], class: r.class, ...(r.detail ? { detail: r.detail } : {}), divergence, steps: r.steps.length, attempts: a, followed: r.followed, sameSteps: mismatch === null, firstMismatch: mismatch };
       if (last.reproduced) break;
     }
   } finally {

@@ -152,6 +152,9 @@ export class StressJob {
       T.resetLog();
       T.setMode(SCHED_RECORD);
       ops = (await Promise.all(plan.actors.map((a) => runActor(sys, b, a)))).flat();
+      // keep recording until quiescence: the host's handling of an FM command outlives the
+      // command, and a replay must be given those steps too, or it would choose them freely
+      await sys.waitIdle(15_000).catch(() => undefined);
       T.setMode(SCHED_FREE);
       steps = this.freeSteps(sys);
     }
