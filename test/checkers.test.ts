@@ -16,6 +16,7 @@ import {
   ChainsChecker, DaxChecker, DataChecker, ExtentsChecker, LocksChecker, RegistryChecker, OUTCOMES, OUTCOME_NAMES, classify,
   standardCheckers, INV, type CheckResult, type OutcomeName, type SysLike,
 } from '../stress/checkers/index.js';
+import { HostDeviceExplainer } from '../stress/checkers/common.js';
 
 const M = 1024 * 1024;
 const BASE = 2048 * M; // absolute DPA of the DC partition
@@ -333,6 +334,22 @@ t.test('extents: host subset of device — H10 after a failed response, forbidde
   st3.regions.region0!.extents = [{ offset: 0, length: 64 * M, uuid: TAG, name: 'extent0.1' }];
   st3.memdevs.mem0!.accepted = [];
   expectOne(tt, h2.atQuiescence(st3, noSys), 'host-extent-adopted-h2', 'H2');
+});
+
+t.test('H10 explains a host-only extent only when a failed response listed it (no per-memdev blanket)', async (tt) => {
+  const x = new HostDeviceExplainer();
+  for (const e of [D(rext(1, 0, 64 * M)), D(resp(1, 1, 0)), D(rext(2, 64 * M, 64 * M)), D(rext(2, 128 * M, 2 * M)), D(resp(2, 2, 0x15))]) x.onEvent(e);
+  tt.equal(x.explain(0, BASE + 64 * M, 2 * M)?.hazard, 'h10', 'a sub-range of an extent the failed response listed');
+  tt.match(x.explain(0, BASE + 128 * M, 2 * M)?.why ?? '', /Add DC Response 2 on mem0 listed .* and failed/);
+  tt.equal(x.explain(0, BASE, 64 * M), null, 'an extent listed by a response that succeeded is not explained by another failure');
+  tt.equal(x.explain(0, BASE + 256 * M, 2 * M), null, 'nor one no response listed');
+  tt.equal(x.explain(1, BASE + 64 * M, 2 * M), null, 'nor one on another memdev');
+  tt.equal(x.explain(0)?.hazard, 'h10', 'without a range (checks that cannot name the extent): any failed response on the memdev');
+  // responses being sent by two threads at once keep their lists apart
+  const y = new HostDeviceExplainer();
+  for (const e of [D(rext(3, 0, 2 * M), 7), D(rext(4, 4 * M, 2 * M), 8), D(resp(3, 1, 0), 7), D(resp(4, 1, 0x15), 8)]) y.onEvent(e);
+  tt.equal(y.explain(0, BASE, 2 * M), null, "thread 7's successful response");
+  tt.equal(y.explain(0, BASE + 4 * M, 2 * M)?.hazard, 'h10', "thread 8's failed one");
 });
 
 t.test('extents: sequence density — a gap is a partial group (known), a duplicate is forbidden', async (tt) => {
