@@ -31,7 +31,10 @@ import { spawnSync } from 'node:child_process';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 
-/** A test run: a test file, optionally only its top-level subtests matching `grep`. */
+/**
+ * A test run: a test file, optionally only its TOP-LEVEL subtests matching `grep` (tap --grep
+ * filters level 1 only: a file whose subtests sit under one wrapper test needs no grep).
+ */
 const T = (file, grep) => ({ file, ...(grep ? { grep } : {}) });
 
 /**
@@ -100,14 +103,14 @@ export const MUTANTS = [
     intent: 'send Release DC before the DAX layer agreed (X4): an in-use group is released to the device',
     where: 'src/cxl/extent.ts cxl_rm_extent() (X4)',
     patches: [{ file: 'src/cxl/extent.ts', search: "    const rc = cxlr_notify_extent(ctx, r, 'release', group);\n", replace: "    memdev_release_extent(ctx, memdev, { dpa: start, len });\n    const rc = cxlr_notify_extent(ctx, r, 'release', group);\n" }],
-    tests: [T('test/host-release.test.ts', 'in-use')],
+    tests: [T('test/host-release.test.ts')],
   },
   {
     id: 'in-use-check-dropped',
     intent: 'drop the in-use pass of a group release in the DAX layer (pass 1 of dax_region_rm_resources)',
     where: 'src/dax/bus.ts dax_region_rm_resources() (group path)',
     patches: [{ file: 'src/dax/bus.ts', search: "      if (r !== NO_HANDLE && h.daxRes.get(r, 'useCnt') !== 0) return EBUSY;\n", replace: '' }],
-    tests: [T('test/host-release.test.ts', 'in-use')],
+    tests: [T('test/host-release.test.ts')],
   },
   {
     id: 'rcu-ignored',
@@ -138,7 +141,7 @@ export const MUTANTS = [
     intent: 'non-sharable groups numbered 1..n instead of 0..n-1 (the v10 numbering without the knob)',
     where: 'src/cxl/extent.ts cxl_realize_group()',
     patches: [{ file: 'src/cxl/extent.ts', search: '  let seq = -1;\n', replace: '  let seq = 0;\n' }],
-    tests: [T('test/dax-claim.test.ts', 'a tag claims all')],
+    tests: [T('test/dax-claim.test.ts')],
   },
   {
     id: 'tag-not-unregistered',
@@ -215,6 +218,29 @@ function failedLines(out) {
   return out.split('\n').filter((l) => /not ok|# fail|Error|✖/.test(l)).slice(0, 3).map((l) => l.trim()).join(' | ');
 }
 
+const rowLine = (r) => `| \`${r.id}\` | ${r.status.toUpperCase()} | ${r.by ?? '—'} | ${Math.round(r.ms / 1000)} s |`;
+
+/** A run of some mutants (--only) replaces their rows in the last full result and says so. */
+function mergeResults(rows) {
+  const doc = join(ROOT, 'docs/mutants.md');
+  if (!existsSync(doc)) return;
+  const full = readFileSync(doc, 'utf8');
+  const begin = '<!-- RESULTS:BEGIN -->';
+  const at = full.indexOf(begin);
+  if (at < 0) return;
+  // only inside the results section (the mutant list above has rows starting the same way)
+  let text = full.slice(at);
+  for (const r of rows) {
+    const re = new RegExp(`^\\| \`${r.id}\` \\|.*$`, 'm');
+    if (re.test(text)) text = text.replace(re, rowLine(r));
+  }
+  text = full.slice(0, at) + text;
+  const end = '<!-- RESULTS:END -->';
+  const note = `Re-run ${new Date().toISOString()}: ${rows.map((r) => `\`${r.id}\` ${r.status}`).join(', ')} (their rows above are from this re-run).`;
+  text = text.replace(end, `${note}\n${end}`);
+  writeFileSync(doc, text);
+}
+
 function writeResults(rows, baseline) {
   const doc = join(ROOT, 'docs/mutants.md');
   if (!existsSync(doc)) return;
@@ -231,7 +257,7 @@ function writeResults(rows, baseline) {
     '',
     '| mutant | result | killed by | build + tests |',
     '|---|---|---|---|',
-    ...rows.map((r) => `| \`${r.id}\` | ${r.status.toUpperCase()} | ${r.by ?? '—'} | ${Math.round(r.ms / 1000)} s |`),
+    ...rows.map(rowLine),
     end,
   ];
   writeFileSync(doc, text.slice(0, a) + lines.join('\n') + text.slice(b + end.length));
@@ -297,6 +323,7 @@ async function main() {
     const killed = rows.filter((r) => r.status === 'killed').length;
     console.log(`\nmutants: ${killed}/${rows.length} killed${rows.length - killed ? `; NOT killed: ${rows.filter((r) => r.status !== 'killed').map((r) => r.id).join(', ')}` : ''}`);
     if (!o.only) writeResults(rows, baseline);
+    else mergeResults(rows);
     process.exitCode = killed === rows.length ? 0 : 1;
   } finally {
     if (!o.keep) rmSync(dir, { recursive: true, force: true });
