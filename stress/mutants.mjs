@@ -50,6 +50,17 @@ export const MUTANTS = [
     tests: [T('test/negative-controls.test.ts', 'cxl_tag_lock'), T('test/host-h1.test.ts')],
   },
   {
+    id: 'tag-lock-deleted',
+    intent: 'delete cxl_tag_lock from src entirely: the G1 check, the registry insert and the unregister run unlocked',
+    where: 'src/cxl/extent.ts cxl_tag_already_committed(), cxl_tag_register(), cxl_tag_unregister()',
+    patches: [
+      { file: 'src/cxl/extent.ts', search: "return ctx.knobs['tag-lock'] === 'on' ? withLock(h.cxlTagLock, check) : check();", replace: 'return check();' },
+      { file: 'src/cxl/extent.ts', search: "return ctx.knobs['tag-lock'] === 'on' ? withLock(h.cxlTagLock, insert) : insert();", replace: 'return insert();' },
+      { file: 'src/cxl/extent.ts', search: "  if (ctx.knobs['tag-lock'] === 'on') withLock(h.cxlTagLock, remove);\n  else remove();", replace: '  remove();' },
+    ],
+    tests: [T('test/negative-controls.test.ts', 'cxl_tag_lock'), T('test/host-h1.test.ts')],
+  },
+  {
     id: 'group-hold-split',
     intent: 'split the one dax_region_rwsem hold of a group add into one hold per extent (v10 locking, knob on)',
     where: 'src/dax/bus.ts dax_region_add_resources()',
@@ -232,7 +243,13 @@ function mergeResults(rows) {
   let text = full.slice(at);
   for (const r of rows) {
     const re = new RegExp(`^\\| \`${r.id}\` \\|.*$`, 'm');
-    if (re.test(text)) text = text.replace(re, rowLine(r));
+    if (re.test(text)) { text = text.replace(re, rowLine(r)); continue; }
+    // a mutant new since the last full run: a row after the table's last one
+    const lines = text.split('\n');
+    let last = -1;
+    lines.forEach((l, i) => { if (l.startsWith('| `')) last = i; });
+    lines.splice(last + 1, 0, rowLine(r));
+    text = lines.join('\n');
   }
   text = full.slice(0, at) + text;
   const end = '<!-- RESULTS:END -->';
