@@ -8,7 +8,8 @@ const M = 1024 * 1024;
 
 const extra: Workload[] = [
   {
-    // E6 (cxl_add_extent's "not scanned yet" refusal, v11 drivers/cxl/core/extent.c): a region is
+    // E6 (the extents_scanned check of cxl_validate_extent, v11 drivers/cxl/core/extent.c: -EBUSY
+    // for a runtime add before the scan; modelled in cxl_add_extent, src/cxl/extent.ts): a region is
     // created — its cxl_dax_region probe, with the existing-extent scan, runs asynchronously on
     // the DAX bus — while the FM offers capacity inside it. An add that lands between the region
     // and its scan is refused with the gate on; with it off it is tracked before the scan.
@@ -29,7 +30,8 @@ const extra: Workload[] = [
   },
   {
     // R3 raced: an untagged two-member chain whose members overlap (E8/E9 classify against onlined
-    // extents only, so both become dc_extents), so the DAX add of the group fails -ENOSPC at the
+    // extents only — v11 cxlr_dax_classify_extent walks cxlr_dax->dc_extents, not the group being
+    // assembled in add_ctx — so both become dc_extents), so the DAX add of the group fails -ENOSPC at the
     // second member (dax_region_add_resources, v11 drivers/dax/bus.c) and rolls the first back
     // inside its one dax_region_rwsem hold; cxl_realize_group then removes the group. Untagged
     // claims race it: none may ever get a resource of the failed group.

@@ -10,7 +10,8 @@
 //    dax_region_rwsem hold (dax_region_add_resources) while a claim (uuid_store) waited for it;
 //  - `log re-read mid-chain`: the event thread fetched more records (Get Event Records) while a
 //    More chain was open — where a second handler would take the rest of the chain;
-//  - `scan-gate refused`: E6 refused a runtime add on a region not yet scanned (cxl_add_extent);
+//  - `scan-gate refused`: E6 refused a runtime add on a region not yet scanned (v11
+//    cxl_validate_extent's extents_scanned check; modelled in cxl_add_extent);
 //  - `point:rcuSkip`: an RCU dc_extents walk met an extent the teardown had freed and skipped it.
 import t from 'tap';
 import { StressJob } from '../stress/runner.js';
