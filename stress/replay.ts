@@ -5,6 +5,7 @@
  */
 import { StressJob } from './runner.js';
 import type { StressTrace } from './trace.js';
+import type { TraceStep } from './turnstile.js';
 
 export interface ReplayResult {
   reproduced: boolean;
@@ -17,12 +18,62 @@ export interface ReplayResult {
   divergence: string | null;
   steps: number;
   attempts: number;
+  /** recorded steps the replay consumed (= the trace's length when it followed all of it) */
+  followed: number;
+  /**
+   * The replay's own step sequence, in the trace's form (see asRecorded), equals the trace: the
+   * run took exactly the recorded steps, no more (after a trace runs out the scheduler would
+   * choose freely) and no fewer.
+   */
+  sameSteps: boolean;
+  /** the first index where the replayed sequence and the trace differ, when they do */
+  firstMismatch: string | null;
+}
+
+/**
+ * A controlled run's steps in the form a trace of the same kind records them. Controlled traces
+ * are recorded in that form already. A free-run step log has no actor steps: an FM command is its
+ * device's `fm-start`, a clock advance the main thread's `clock`, and a user or dax-bus op the
+ * worker's own `op-start` (which the controlled run lists a second time when the worker passes
+ * the point — dropped here).
+ */
+export function asRecorded(steps: TraceStep[], free: boolean): TraceStep[] {
+  if (!free) return steps;
+  const out: TraceStep[] = [];
+  const issued = new Set<string>();
+  for (const s of steps) {
+    if (s.who.startsWith('actor:')) {
+      const a = s.who.slice(6);
+      if (a.startsWith('fm/')) out.push({ who: `device/${a.slice(3)}`, what: 'fm-start', arg: '' });
+      else if (a === 'clock') out.push({ who: 'main', what: 'clock', arg: '' });
+      else { out.push({ who: a, what: 'op-start', arg: '' }); issued.add(a); }
+      continue;
+    }
+    if (s.what === 'op-start' && issued.has(s.who)) { issued.delete(s.who); continue; }
+    out.push(s);
+  }
+  return out;
+}
+
+function firstDifference(got: TraceStep[], want: TraceStep[]): string | null {
+  const n = Math.max(got.length, want.length);
+  for (let i = 0; i < n; i++) {
+    const g = got[i];
+    const w = want[i];
+    if (!g || !w || g.who !== w.who || g.what !== w.what || g.arg !== w.arg) {
+      const f = (x: TraceStep | undefined): string => (x ? `${x.who} ${x.what} ${x.arg}`.trim() : '(none)');
+      return `step ${i}: replayed ${f(g)}, recorded ${f(w)}`;
+    }
+  }
+  return null;
 }
 
 /**
  * Replay a trace. A free-run recording orders only the instrumented points; if a strict replay
- * diverges (a step the controlled run cannot take in that order), the replay is retried with the
- * recorded prefix up to the divergence — up to `attempts` times — and the divergence reported.
+ * diverges (a step the controlled run cannot take in that order), it is retried — up to
+ * `attempts` times, each with its own scheduler seed for what follows the divergence — and the
+ * divergence reported. Only a run that followed every recorded step, and took no other, counts
+ * as reproduced.
  */
 export async function replayTrace(t: StressTrace, attempts = 3): Promise<ReplayResult> {
   const job = new StressJob({
@@ -32,10 +83,17 @@ export async function replayTrace(t: StressTrace, attempts = 3): Promise<ReplayR
   let last: ReplayResult | null = null;
   try {
     for (let a = 1; a <= attempts; a++) {
-      const r = await job.iteration(t.iteration, { kind: 'replay', steps: t.steps });
+      // the scheduler's PRNG is seeded apart from the search's (`${seed}:${i}/schedule`): a replay
+      // that followed the trace made no random choice, so it cannot have re-found the outcome
+      const r = await job.iteration(t.iteration, { kind: 'replay', steps: t.steps, seed: `${t.seed}:${t.iteration}/replay#${a}` });
+      const mismatch = firstDifference(asRecorded(r.steps, t.recordedFree), t.steps);
       // reproduced when the recorded outcome is among this run's outcomes: a replay starts a fresh
       // topology, whose lockdep graph may report the v11 cycle again beside the recorded outcome
-      last = { reproduced: r.outcome === t.outcome || (r.outcomes ?? []).includes(t.outcome), expected: t.outcome, got: r.outcome, outcomes: r.outcomes ?? [r.outcome], class: r.class, ...(r.detail ? { detail: r.detail } : {}), divergence: r.divergence, steps: r.steps.length, attempts: a };
+      const sameOutcome = r.outcome === t.outcome || (r.outcomes ?? []).includes(t.outcome);
+      // reproduced = the same outcome by the recorded order: a run that diverged, or went on
+      // choosing after the trace ran out, found it by its own choices, not by the trace
+      const divergence = r.divergence ?? (mismatch ? `the replay left the trace at ${mismatch}` : null);
+      last = { reproduced: sameOutcome && divergence === null, expected: t.outcome, got: r.outcome, outcomes: r.outcomes ?? [r.outcome], class: r.class, ...(r.detail ? { detail: r.detail } : {}), divergence, steps: r.steps.length, attempts: a, followed: r.followed, sameSteps: mismatch === null, firstMismatch: mismatch };
       if (last.reproduced) break;
     }
   } finally {

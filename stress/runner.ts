@@ -13,13 +13,15 @@ import { Prng } from '../src/prng.js';
 import { DcdSystem } from '../src/runtime/system.js';
 import type { Knobs, Variant } from '../src/scenario/types.js';
 import type { Personality } from '../src/device/config.js';
-import { SCHED_FREE, SCHED_RECORD, POINT_NAMES, PT_ACQUIRE, PT_NOISE, PT_RESUME, PT_CLOCK } from '../src/shm/sched.js';
+import { NOISE_SITE, SCHED_FREE, SCHED_RECORD, POINT_NAMES, PT_ACQUIRE, PT_NOISE, PT_RESUME, PT_CLOCK } from '../src/shm/sched.js';
 import { standardCheckers, classify, OUTCOMES, INV, type Classification } from './checkers/index.js';
 import { Bindings, runOp, type Actor, type OpOutcome } from './ops.js';
 import { ControlledScheduler, type Policy, type TraceStep } from './turnstile.js';
 import { WORKLOADS, type Workload } from './workloads.js';
 import { writeTrace, type StressTrace } from './trace.js';
 import { join } from 'node:path';
+import type { DecodedEvent } from '../src/protocol.js';
+import { CXL_MBOX_OP } from '../src/wire/cxl.js';
 
 export type Schedule = { kind: 'free' } | { kind: 'random' } | { kind: 'pct'; depth: number };
 
@@ -45,6 +47,32 @@ export interface IterationResult {
   detail?: string;
   trace?: string;
   ms: number;
+  /**
+   * Racy-window coverage of this iteration (controlled runs; see Coverage): how often the race a
+   * lock or gate prevents was set up. A negative control asserts it above zero with the rule on.
+   */
+  coverage?: Record<string, number>;
+}
+
+/**
+ * Coverage counters beside the checkers: they decide nothing, they show a race window was
+ * reached. Sources: the controlled scheduler's window counts (a thread in a named racy window
+ * while another waits for a lock it holds, or sits in the same window); named points passed
+ * (`point:<site>`, e.g. `point:rcuSkip` — a dc_extents walk met a freed entry and skipped it);
+ * `log re-read mid-chain` — an event thread went back to the log (Get Event Records) while a
+ * More chain of that memdev was open, where a second handler (parallel-event-handlers=2) takes
+ * the rest of the chain; `scan-gate refused` — E6 refused a runtime add before the scan.
+ */
+class Coverage {
+  private open = new Map<number, boolean>();
+  counts: Record<string, number> = {};
+  reset(): void { this.open.clear(); this.counts = {}; }
+  add(key: string, n = 1): void { this.counts[key] = (this.counts[key] ?? 0) + n; }
+  onEvent(e: DecodedEvent): void {
+    const ev = e.ev;
+    if (ev.type === 'dc-record' && ev.eventType === 0) this.open.set(ev.memdev, ev.more === 1);
+    else if (ev.type === 'mbox' && ev.opcode === CXL_MBOX_OP.GET_EVENT_RECORDS && this.open.get(ev.memdev)) this.add('log re-read mid-chain');
+  }
 }
 
 export function scheduleName(s: Schedule): string {
@@ -56,6 +84,7 @@ export class StressJob {
   readonly workload: Workload;
   private sys: DcdSystem | null = null;
   private fresh = true;
+  private readonly cov = new Coverage();
 
   constructor(opts: JobOptions) {
     const w = WORKLOADS[opts.workload];
@@ -78,6 +107,7 @@ export class StressJob {
         mboxTimeoutMs: 5000,
       });
       for (const c of standardCheckers()) this.sys.addChecker(c);
+      this.sys.onEvent((e) => this.cov.onEvent(e));
       this.fresh = true;
     }
     return this.sys;
@@ -89,7 +119,7 @@ export class StressJob {
   }
 
   /** Run one iteration; `policy` overrides the schedule (replay). */
-  async iteration(i: number, policy?: Policy): Promise<IterationResult & { steps: TraceStep[]; divergence: string | null; ops: OpOutcome[] }> {
+  async iteration(i: number, policy?: Policy): Promise<IterationResult & { steps: TraceStep[]; divergence: string | null; ops: OpOutcome[]; followed: number }> {
     const t0 = performance.now();
     const sys = await this.system();
     if (!this.fresh) await sys.resetInPlace();
@@ -102,8 +132,11 @@ export class StressJob {
     for (const op of plan.setup) await runOp(sys, b, op, { name: 'setup', kind: 'user', index: 0, ops: [] });
     await sys.waitIdle(10_000);
     sys.drainEvents();
+    this.cov.reset();
+    const dmesg0 = sys.dmesgLines().length;
     let steps: TraceStep[] = [];
     let divergence: string | null = null;
+    let followed = 0;
     let ops: OpOutcome[] = [];
     const controlled = policy ?? (this.opts.schedule.kind === 'free' ? null : this.opts.schedule.kind === 'pct' ? { kind: 'pct' as const, depth: this.opts.schedule.depth } : { kind: 'random' as const });
     if (controlled) {
@@ -111,23 +144,31 @@ export class StressJob {
       const r = await sched.run(plan.actors, b);
       steps = r.steps;
       divergence = r.divergence;
+      followed = r.followed;
       ops = r.outcomes;
+      for (const [k, n] of Object.entries(r.windows)) this.cov.add(k, n);
       if (r.deadlock) sys.ctx.dmesg('err', 'sched', r.deadlock);
     } else {
       T.resetLog();
       T.setMode(SCHED_RECORD);
       ops = (await Promise.all(plan.actors.map((a) => runActor(sys, b, a)))).flat();
+      // keep recording until quiescence: the host's handling of an FM command outlives the
+      // command, and a replay must be given those steps too, or it would choose them freely
+      await sys.waitIdle(15_000).catch(() => undefined);
       T.setMode(SCHED_FREE);
       steps = this.freeSteps(sys);
     }
     await sys.waitIdle(15_000).catch(() => undefined);
     let results = await sys.check();
+    for (const s of steps) if (s.what === 'noise') this.cov.add(`point:${siteName(s.arg)}`);
+    this.cov.add('scan-gate refused', sys.dmesgLines().slice(dmesg0).filter((l) => /not scanned yet; refusing/.test(l.msg)).length);
     // A deadlock (hung wait, or no enabled choice under the controlled scheduler) ends the run in
     // the kernel; the model unwinds it to keep going, so what happens after it (a chain answered
     // by no one, groups onlined without a response) is an artifact: the hung wait is the outcome.
     if (sys.reportCounts().hung > 0) results = results.filter((r) => r.invariant === INV.hung);
     const c: Classification = classify(results);
-    const res: IterationResult = { iteration: i, outcome: c.outcome, class: c.class, invariant: c.invariant, outcomes: c.outcomes, ms: performance.now() - t0 };
+    const coverage = Object.fromEntries(Object.entries(this.cov.counts).filter(([, n]) => n > 0));
+    const res: IterationResult = { iteration: i, outcome: c.outcome, class: c.class, invariant: c.invariant, outcomes: c.outcomes, ms: performance.now() - t0, ...(Object.keys(coverage).length ? { coverage } : {}) };
     if (c.detail) res.detail = c.detail;
     if (c.class !== 'acceptable' && this.opts.outDir && !policy) {
       const file = join(this.opts.outDir, `${this.workload.name}-${c.outcome}-${this.opts.seed}-${i}.trace.json`);
@@ -140,7 +181,7 @@ export class StressJob {
       writeTrace(file, trace);
       res.trace = file;
     }
-    return { ...res, steps, divergence, ops };
+    return { ...res, steps, divergence, ops, followed };
   }
 
   /** The step log of a free run, as schedule steps (device resumes are not choices). */
@@ -158,6 +199,11 @@ export class StressJob {
     void PT_CLOCK;
     return out;
   }
+}
+
+const SITE_BY_NUMBER: Record<string, string> = Object.fromEntries(Object.entries(NOISE_SITE).map(([k, v]) => [`site${v}`, k]));
+function siteName(arg: string): string {
+  return SITE_BY_NUMBER[arg] ?? arg;
 }
 
 async function runActor(sys: DcdSystem, b: Bindings, a: Actor): Promise<OpOutcome[]> {

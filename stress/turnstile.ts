@@ -22,7 +22,7 @@ import { Prng } from '../src/prng.js';
 import type { DcdSystem } from '../src/runtime/system.js';
 import { lockAvailable, lockOwner } from '../src/shm/lock.js';
 import {
-  OP_EQ, PRED_LOCK, PRED_REG, PRED_SYS, PT_ACQUIRE, PT_CLOCK, PT_FM_START, PT_NOISE, PT_OP_START, PT_RESUME,
+  NOISE_SITE, OP_EQ, PRED_LOCK, PRED_REG, PRED_SYS, PT_ACQUIRE, PT_CLOCK, PT_FM_START, PT_NOISE, PT_OP_START, PT_RESUME,
   SCHED_CONTROLLED, SCHED_FREE, SL_KIND, SL_ARG, SL_MODE, SL_PRED, SL_PRED_BUF, SL_PRED_IDX, SL_PRED_OP, SL_PRED_VAL,
   TS_BLOCKED, TS_FREE, TS_IDLE, TS_PARKED, POINT_NAMES, type Turnstile,
 } from '../src/shm/sched.js';
@@ -30,7 +30,12 @@ import { REG_DOORBELL, REG_IRQ, SYS_HUNG_REPORTS, SYS_WQ_KICK } from '../src/shm
 import type { HungReport } from '../src/errors.js';
 import { Bindings, opLabel, runOp, type Actor, type OpOutcome } from './ops.js';
 
-export type Policy = { kind: 'random' } | { kind: 'pct'; depth: number } | { kind: 'replay'; steps: TraceStep[] };
+/**
+ * `replay.seed`: the seed of the scheduler's own PRNG during a replay. A replay that follows its
+ * trace makes no random choice, so a seed different from the search's proves the order came from
+ * the trace (stress/replay.ts passes one).
+ */
+export type Policy = { kind: 'random' } | { kind: 'pct'; depth: number } | { kind: 'replay'; steps: TraceStep[]; seed?: string };
 
 /** One step of a schedule: a thread passing a point, or an actor issuing its next op. */
 export interface TraceStep {
@@ -47,7 +52,18 @@ export interface ControlledResult {
   outcomes: OpOutcome[];
   deadlock: string | null;
   divergence: string | null;
+  /** replay: how many recorded steps were consumed (all of them when the replay followed the trace) */
+  followed: number;
+  /**
+   * Racy-window coverage: per decision, a thread parked at a named noise point (a racy window)
+   * while another thread waits to acquire a lock the first holds (`<site> vs <lock class>`), or
+   * sits at the same point (`<site> x2`). A negative control's rule-on run asserts its window
+   * count is above zero, so "the outcome never happened" means the window was reached.
+   */
+  windows: Record<string, number>;
 }
+
+const SITE_NAMES: Record<number, string> = Object.fromEntries(Object.entries(NOISE_SITE).map(([k, v]) => [v, k]));
 
 function sleep(ms: number): Promise<void> {
   return new Promise((r) => (ms <= 0 ? setImmediate(r) : setTimeout(r, ms)));
@@ -81,7 +97,7 @@ export class ControlledScheduler {
     this.sys = sys;
     this.T = sys.sys.turnstile;
     this.policy = policy;
-    this.prng = new Prng(`${seed}/schedule`);
+    this.prng = new Prng(policy.kind === 'replay' && policy.seed !== undefined ? policy.seed : `${seed}/schedule`);
     for (let s = 1; s < sys.sys.threadCount(); s++) {
       const name = sys.sys.threadName(s);
       this.threads.push({ slot: s, name, role: roleOf(name) });
@@ -200,6 +216,7 @@ export class ControlledScheduler {
     let divergence: string | null = null;
     const replay = this.policy.kind === 'replay' ? this.policy.steps : null;
     let cursor = 0;
+    const windows: Record<string, number> = {};
     if (this.policy.kind === 'pct') {
       const k = 400;
       this.changePoints = Array.from({ length: Math.max(0, this.policy.depth - 1) }, () => this.prng.int(k));
@@ -234,6 +251,7 @@ export class ControlledScheduler {
           if (stuck.length > 0 || stuckOps.length > 0) deadlock = this.deadlockReport(stuck);
           break;
         }
+        this.countWindows(windows);
         // choose
         type Choice = { key: string; actor?: Actor; thread?: ThreadInfo };
         const choices: Choice[] = [
@@ -275,7 +293,30 @@ export class ControlledScheduler {
       this.nudge();
     }
     for (const [, p] of pendingOp) outcomes.push(await p.catch((e: Error) => ({ actor: '?', op: '?', ok: false, errno: e.message })));
-    return { steps, outcomes, deadlock, divergence };
+    return { steps, outcomes, deadlock, divergence, followed: cursor, windows };
+  }
+
+  /** Coverage of racy windows at this decision (see ControlledResult.windows). */
+  private countWindows(windows: Record<string, number>): void {
+    const sys = this.sys.sys;
+    for (const t of this.threads) {
+      if (t.role === 'device' || this.T.state(t.slot) !== TS_PARKED) continue;
+      const b = this.T.base(t.slot);
+      if (Atomics.load(this.T.slots, b + SL_KIND) !== PT_NOISE) continue;
+      const site = Atomics.load(this.T.slots, b + SL_ARG);
+      const name = SITE_NAMES[site] ?? `site${site}`;
+      const held = sys.heldBy(t.slot).map((h) => h.lock);
+      for (const u of this.threads) {
+        if (u === t || u.role === 'device' || this.T.state(u.slot) !== TS_PARKED) continue;
+        const ub = this.T.base(u.slot);
+        const kind = Atomics.load(this.T.slots, ub + SL_KIND);
+        const arg = Atomics.load(this.T.slots, ub + SL_ARG);
+        let key: string | null = null;
+        if (kind === PT_ACQUIRE && held.includes(arg)) key = `${name} vs ${sys.lockClassNameOf(arg)}`;
+        else if (kind === PT_NOISE && arg === site) key = `${name} x2`;
+        if (key) windows[key] = (windows[key] ?? 0) + 1;
+      }
+    }
   }
 
   private slotOfActor(a: Actor): number {

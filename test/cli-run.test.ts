@@ -47,7 +47,6 @@ t.test('malformed scenario files exit 2, name the JSON path, run nothing', async
   t.ok(MALFORMED.length >= 10, `${MALFORMED.length} kinds`);
   for (const [file, path, message] of MALFORMED) {
     await t.test(file, async (t) => {
-      const t0 = Date.now();
       const r = await dcdRun(['run', join(BAD, file)]);
       t.equal(r.code, 2, 'exit 2 (bad input)');
       t.equal(r.out, '', 'nothing on stdout: no step ran, no state printed');
@@ -56,7 +55,6 @@ t.test('malformed scenario files exit 2, name the JSON path, run nothing', async
       t.equal(lines.length, 1, 'one error line');
       t.equal(lines[0]?.trim().startsWith(`${path}: `), true, `names ${path}: ${lines[0]?.trim()}`);
       t.match(lines[0] ?? '', message);
-      t.ok(Date.now() - t0 < 5000, 'rejected before any worker started');
     });
   }
 });

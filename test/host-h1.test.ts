@@ -46,3 +46,40 @@ await withSystem(t, { memdevs: 2 }, async (s) => {
   t.equal(Object.values(st.regions).reduce((n, r) => n + r.extents.length, 0), 0, 'everything released at the end');
   t.equal(st.memdevs.mem0!.accepted.length + st.memdevs.mem1!.accepted.length, 0, 'devices hold nothing');
 });
+
+// The same race under the controlled scheduler (deterministic by seed): both refusal paths of the
+// loser are reached — G1 (cxl_tag_already_committed, the check) and the registry insert
+// (cxl_tag_register's -EBUSY under cxl_tag_lock, the backstop) — and never two registrations.
+// Real threads above reach the registry path only now and then (G1 46×, registry 4× in one run),
+// so the counts are asserted here, where they do not depend on the machine.
+t.test('H1 under the controlled scheduler: both refusal paths reached, one registration each time', async (t) => {
+  const { StressJob } = await import('../stress/runner.js');
+  const ITER = 30;
+  const job = new StressJob({ workload: 'same-tag-two-memdevs', variant: 'v11', knobs: { 'tag-lock': 'on' }, device: 'cxl-test', seed: '7', schedule: { kind: 'random' }, noise: false, outDir: null });
+  let g1 = 0;
+  let registry = 0;
+  let twice = 0;
+  const outcomes = new Map<string, number>();
+  let regs = 0;
+  (await job.system()).onEvent((e) => { if (e.ev.type === 'tag-registered') regs++; });
+  try {
+    for (let i = 0; i < ITER; i++) {
+      regs = 0; // setup registers no tag: every registration counted is this iteration's race
+      const r = await job.iteration(i);
+      outcomes.set(r.outcome, (outcomes.get(r.outcome) ?? 0) + 1);
+      if ((r.outcomes ?? []).includes('tag-registered-twice')) twice++;
+      const sys = await job.system();
+      const lines = sys.dmesgLines();
+      if (lines.some((l) => /already committed/.test(l.msg))) g1++;
+      // both groups reached realization and one lost the insert: two memdevs handled the chain,
+      // one registered, no G1 refusal
+      else if (regs === 1) registry++;
+    }
+  } finally {
+    await job.close();
+  }
+  t.comment(`${ITER} iterations (seed 7): loser refused by G1 ${g1}×, by the registry insert ${registry}×; outcomes ${JSON.stringify(Object.fromEntries(outcomes))}`);
+  t.equal(twice, 0, 'never registered twice');
+  t.ok(g1 > 0, `the G1 check refused the loser (${g1}×)`);
+  t.ok(registry > 0, `the registry insert under cxl_tag_lock refused the loser (${registry}×)`);
+});

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import type { Test } from 'tap';
 import { StressJob } from '../stress/runner.js';
 import { readTrace } from '../stress/trace.js';
-import { replayTrace } from '../stress/replay.js';
+import { replayTrace, type ReplayResult } from '../stress/replay.js';
 import type { Knobs, Variant } from '../src/scenario/types.js';
 
 export interface Row {
@@ -44,6 +44,14 @@ export async function findAndReplay(t: Test, r: Row, seed = '7'): Promise<void> 
   if (!tr.ok) return;
   t.ok(tr.trace.steps.length > 0, `the trace holds the global step order (${tr.trace.steps.length} steps)`);
   const rep = await replayTrace(tr.trace, 1);
-  t.comment(`replay: got ${rep.outcomes.join(', ')}${rep.divergence ? `, ${rep.divergence}` : ''}`);
+  t.comment(`replay (scheduler seeded apart from the search): got ${rep.outcomes.join(', ')}; followed ${rep.followed}/${tr.trace.steps.length} recorded steps${rep.divergence ? `, ${rep.divergence}` : ''}`);
+  assertFollowed(t, rep, tr.trace.steps.length, r.row);
   t.ok(rep.reproduced && rep.outcomes.includes(r.want), `(${r.row}) dcd replay reproduces ${r.want}`);
+}
+
+/** A replay followed its trace: no divergence, every recorded step consumed, no other step taken. */
+export function assertFollowed(t: Test, rep: ReplayResult, recorded: number, what: string): void {
+  t.equal(rep.divergence, null, `(${what}) the replay did not diverge`);
+  t.equal(rep.followed, recorded, `(${what}) it consumed all ${recorded} recorded steps`);
+  t.ok(rep.sameSteps, `(${what}) its step sequence equals the trace${rep.firstMismatch ? ` (${rep.firstMismatch})` : ''}`);
 }

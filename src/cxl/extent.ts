@@ -486,7 +486,12 @@ export function cxl_add_extent(ctx: HostCtx, memdev: number, n: PendingNode, seq
 function walkStep(ctx: HostCtx, memdev: number, e: Handle): boolean {
   noisePoint(NOISE_SITE.dcWalk);
   if (ctx.host.extents.isLive(e)) return true;
-  if (ctx.knobs.rcu === 'on') return false; // RCU: skip freed entries
+  if (ctx.knobs.rcu === 'on') {
+    // RCU: skip freed entries. Instrumented (no effect on the walk): the negative control counts
+    // how often the walk met a freed entry, i.e. reached the window v11 turns into H5
+    noisePoint(NOISE_SITE.rcuSkip);
+    return false;
+  }
   // the kernel would read freed memory here; the model reports it and unwinds the handler
   ctx.emit({ type: 'use-after-free', memdev, extent: e, site: UAF_SITE.dcExtentsWalk });
   throw new StaleHandleError('extents (dc_extents walk without RCU: use-after-free, H5)', e);

@@ -127,6 +127,9 @@ export function dax_region_add_resources(ctx: HostCtx, region: Handle, specs: Da
         return r as number;
       }
       added.push(r);
+      // instrumented (inside the one hold): a claim arriving here must wait for the whole group;
+      // the negative control for group-lock counts it (stress/turnstile.ts windows)
+      if (added.length < specs.length) noisePoint(NOISE_SITE.daxPerExtent);
     }
     return 0;
   });

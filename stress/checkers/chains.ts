@@ -359,6 +359,12 @@ export class ChainsChecker implements Checker {
         } else if (dropped) {
           out.add(k, finding('chain-dropped', `${name(c)}: ${c.recs.length} records dropped without a response (chain-dropped)`));
         } else if (closing && closing.ignored && !closing.closed) {
+          // Exemption without positive proof (reviewed for issue 19, kept): "ignored" is inferred
+          // from the handler thread moving on (next dc-record, or quiescence) with no close or
+          // drop — the dc-record event does not say whether cxl_handle_dcd_event_records
+          // dispatched the record (a bad header uuid returns 0 silently, as in v11). Hostile
+          // devices send such records, so without that field this cannot be forbidden; a host that
+          // silently failed to close a chain would hide here. Needs a `dispatched` event field.
           out.add(k, finding('chain-ignored', `${name(c)}: the host ignored closing record ${closing.h} ${rng(closing.dpa, closing.len)}`));
         } else {
           out.add(k, finding('chain-unanswered', `${name(c)}: closed by handle ${c.key} but never answered`));

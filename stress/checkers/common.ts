@@ -143,6 +143,10 @@ export class HandleUnwrapper {
  */
 export class HostDeviceExplainer {
   private readonly failedResponse = new Map<number, string>();
+  /** per thread: ranges of the Add DC Response it is sending (response-extent, until its `response`) */
+  private readonly sending = new Map<number, { memdev: number; dpa: number; len: number }[]>();
+  /** per memdev: ranges listed by an Add DC Response that failed (H10 evidence for exactly those) */
+  private readonly failedRanges = new Map<number, { dpa: number; len: number; why: string }[]>();
   /** per memdev: "dpa:len" of runtime Add records not (yet) listed in a response */
   private readonly unanswered = new Map<number, Set<string>>();
   /** per memdev: "dpa:len" of recovered extents that matched an unanswered runtime record */
@@ -162,14 +166,21 @@ export class HostDeviceExplainer {
           this.failedResponse.set(ev.memdev, `Add DC Response on mem${ev.memdev} failed with ${rcName(ev.rc)} (${ev.nrExtents} entries from ${hex(ev.dpa)})`);
         }
         break;
-      case 'response':
-        if (ev.rc !== 0 && !this.failedResponse.has(ev.memdev)) this.failedResponse.set(ev.memdev, `response ${ev.chain} on mem${ev.memdev} failed (rc ${ev.rc})`);
+      case 'response': {
+        const listed = this.sending.get(e.thread) ?? [];
+        this.sending.delete(e.thread);
+        if (ev.rc === 0) break;
+        if (!this.failedResponse.has(ev.memdev)) this.failedResponse.set(ev.memdev, `response ${ev.chain} on mem${ev.memdev} failed (rc ${ev.rc})`);
+        const f = listOf(this.failedRanges, ev.memdev);
+        for (const x of listed) if (x.memdev === ev.memdev && f.length < 4096) f.push({ dpa: x.dpa, len: x.len, why: `Add DC Response ${ev.chain} on mem${ev.memdev} listed ${rng(x.dpa, x.len)} and failed (rc ${ev.rc})` });
         break;
+      }
       case 'dc-record':
         if (ev.eventType === DC_EVENT_ADD) setOf(this.unanswered, ev.memdev).add(`${ev.dpa}:${ev.len}`);
         break;
       case 'response-extent':
         this.unanswered.get(ev.memdev)?.delete(`${ev.dpa}:${ev.len}`);
+        listOf(this.sending, e.thread).push({ memdev: ev.memdev, dpa: ev.dpa, len: ev.len });
         break;
       case 'extent-tracked': {
         const k = `${ev.dpa}:${ev.len}`;
@@ -211,6 +222,13 @@ export class HostDeviceExplainer {
     if (dpa === undefined && (this.adopted.get(memdev)?.size ?? 0) > 0) {
       return { hazard: 'h2', why: `the recovery scan on mem${memdev} adopted half-staged runtime extents` };
     }
+    // H10 for a known range only when a failed response listed (a range containing) it: a failed
+    // response elsewhere on the memdev explains nothing about this extent. Without a range (checks
+    // that cannot name the extent), any failed response on the memdev.
+    if (dpa !== undefined && len !== undefined) {
+      const hit = this.failedRanges.get(memdev)?.find((x) => contains(x.dpa, x.len, dpa, len));
+      return hit ? { hazard: 'h10', why: hit.why } : null;
+    }
     const f = this.failedResponse.get(memdev);
     return f ? { hazard: 'h10', why: f } : null;
   }
@@ -223,6 +241,8 @@ export class HostDeviceExplainer {
 
   clear(): void {
     this.failedResponse.clear();
+    this.sending.clear();
+    this.failedRanges.clear();
     this.unanswered.clear();
     this.adopted.clear();
     this.trackedRanges.clear();

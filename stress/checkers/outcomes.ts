@@ -145,7 +145,6 @@ export const OUTCOMES = {
   'sharable-group-refused-seq': K(INV.seq, 'v10/v11 sequence numbering (v10: 1..n, v11: 0..n-1)', 'a sharable tagged group whose sequence numbers are exactly 0..n-1 (valid for a v11 device) was refused by the host sequence gate G2 — a v10 host against a v11 device'),
   'unnamed-known-hazard': K('any', 'unspecified', 'a known-hazard result from a checker that names no outcome'),
   // ---------------------------------------------------------------- acceptable, worth a row of their own
-  'scan-gate-emit-race': A(INV.scanGate, 'a runtime extent was tracked just before scan-done was emitted (the flag was already published)'),
   'chain-open': A(INV.cardinality, 'a device chain is still open at quiescence (no More=0 yet; the watchdog is pending)'),
   'chain-ignored': A(INV.cardinality, 'the host ignored a closing record (not a DC event uuid), so nothing was staged or answered'),
   'ok': A('all', 'every checked invariant held'),
