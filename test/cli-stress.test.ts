@@ -39,8 +39,8 @@ t.test('bad input exits 2 and names it', async (t) => {
 });
 
 t.test('shards split the iterations exactly once and merge adds them up', async (t) => {
-  // parallel-handlers on the cxl-test device ends every iteration in a known hazard (H10: the mock
-  // clears the next chain's offers when it answers one), so every iteration writes a trace named
+  // disabled-region-add ends every iteration in a known hazard (H16: the add after `cxl
+  // disable-region` meets the dangling cxlr->cxlr_dax), so every iteration writes a trace named
   // by its global iteration number: the union of the shards' traces is the set of iterations run
   const out = join(dir, 'shards');
   const N = 3;
@@ -50,7 +50,7 @@ t.test('shards split the iterations exactly once and merge adds them up', async 
     const s = `${k}/${SHARDS}`;
     const traces = join(out, `traces-${k}`);
     const c = io();
-    t.equal(await runCli(['stress', '--workload', 'parallel-handlers', '--schedule', 'random', '--iterations', String(N), '--shard', s, '--out', traces, '--json', '--seed', '5'], c), 0, `shard ${s} ran`);
+    t.equal(await runCli(['stress', '--workload', 'disabled-region-add', '--schedule', 'random', '--iterations', String(N), '--shard', s, '--out', traces, '--json', '--seed', '5'], c), 0, `shard ${s} ran`);
     const j = JSON.parse(c.outText()) as { iterations: number; forbidden: number; outcomes: { outcome: string; class: string; count: number; firstSeed: string }[] };
     t.equal(j.iterations, N);
     t.equal(j.forbidden, 0);

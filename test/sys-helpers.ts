@@ -199,10 +199,13 @@ const raceTag = (i: number): string => `d0000000-0000-4000-8000-${i.toString(16)
 export interface ClaimRaceRound { partial: number; full: number; attempts: number; whileAdding: number }
 
 /**
- * One round of a claim racing its group's DAX add: two user workers hammer `createDaxDevice(0, T)`
- * (several calls in flight each)
- * while the device offers a CLAIM_RACE_N-extent group tagged T; returns how many successful claims
- * saw a partial / the whole group. Cleans up (destroy, release) before returning.
+ * One round of a claim racing its group's DAX add: two user workers hammer the uuid store of the
+ * region's seed device (`daxctl create-device --uuid T` after its `create` write: uuid_store →
+ * uuid_claim under dax_region_rwsem; several calls in flight each) while the device offers a
+ * CLAIM_RACE_N-extent group tagged T; returns how many successful claims saw a partial / the
+ * whole group. The seed is made first with a `create` write, which needs some available size
+ * (create_store refuses at 0 with -ENOSPC): an untagged filler extent, released at the end.
+ * Cleans up (destroy, release) before returning.
  */
 export async function claimRaceRound(s: DcdSystem, i: number): Promise<ClaimRaceRound> {
   const T = raceTag(i);
@@ -210,10 +213,15 @@ export async function claimRaceRound(s: DcdSystem, i: number): Promise<ClaimRace
   let done = false;
   let attempts = 0;
   const won: { user: number; devId: number }[] = [];
+  const FILLER = { offset: 256 * M, length: 2 * M, tag: null };
+  await inject(s, 0, [{ ...FILLER, more: false }]);
+  await s.waitIdle();
+  const seed = await s.user(0).call((a) => a.createSeed(0));
+  if (!seed.ok) throw new Error(`claimRaceRound: echo 1 > create failed: ${seed.errno}`);
   const hammer = async (user: number): Promise<void> => {
     for (let k = 0; k < 5000 && !done; k++) {
       attempts++;
-      const r = await s.user(user).call((a) => a.createDaxDevice(0, T));
+      const r = await s.user(user).call((a) => a.claimSeed(0, T));
       if (r.ok) { won.push({ user, devId: r.value.devId }); done = true; }
     }
   };
@@ -240,7 +248,7 @@ export async function claimRaceRound(s: DcdSystem, i: number): Promise<ClaimRace
     else if (c.nRanges === CLAIM_RACE_N && c.groupMembers === CLAIM_RACE_N) full++;
   }
   for (const w of won) await s.user(w.user).call((a) => a.destroyDaxDevice(0, w.devId));
-  await release(s, 0, [{ offset: 0, length: 2 * M, tag: T }]);
+  await release(s, 0, [{ offset: 0, length: 2 * M, tag: T }, FILLER]);
   await s.waitIdle();
   return { partial, full, attempts, whileAdding };
 }
