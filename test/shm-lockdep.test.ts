@@ -18,8 +18,9 @@ t.test('an AB-BA inversion between two workers is reported with both chains', as
   t.ok(r, 'a report was written');
   t.equal(r!.held, 'device_lock(cxlr_dax)');
   t.equal(r!.acquiring, 'add_ctx.lock');
-  t.same(r!.newChain, { thread: 'shm-worker-1', chain: ['device_lock(cxlr_dax)', 'add_ctx.lock'] }, 'the new chain names its thread');
-  t.same(r!.existingChains, [{ thread: 'shm-worker-0', chain: ['add_ctx.lock', 'device_lock(cxlr_dax)'] }], 'the recorded chain names the other thread');
+  t.same(r!.newChain, { thread: 'shm-worker-1', chain: ['device_lock(cxlr_dax)', 'add_ctx.lock'], modes: ['write', 'write'] }, 'the new chain names its thread');
+  t.same(r!.existingChains, [{ thread: 'shm-worker-0', chain: ['add_ctx.lock', 'device_lock(cxlr_dax)'], modes: ['write', 'write'] }], 'the recorded chain names the other thread');
+  t.equal(r!.dep, 'EN', 'a mutex taken under a mutex is an -(EN)-> dependency');
   t.match(formatLockOrderReport(r!), /circular locking dependency/);
   await w2!.call((x) => x.nested(b, a));
   t.equal(lockOrderReportCount(sys), 1, 'the same cycle is reported once');
