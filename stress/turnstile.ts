@@ -408,6 +408,14 @@ export class ControlledScheduler {
     return take(atOpStart, false);
   }
 
+  /** What a thread parked at a lock acquisition waits for (a holder's own wait, in deadlock reports). */
+  private parkedWait(slot: number): HungReport['waiter']['waitingFor'] {
+    const b = this.T.base(slot);
+    if (this.T.state(slot) !== TS_PARKED || Atomics.load(this.T.slots, b + SL_KIND) !== PT_ACQUIRE) return null;
+    const lock = Atomics.load(this.T.slots, b + SL_ARG);
+    return { lock, cls: this.sys.sys.lockClassNameOf(lock), mode: Atomics.load(this.T.slots, b + SL_MODE) >= 2 ? 'read' : 'write' };
+  }
+
   /** A deadlock under the turnstile, reported as a hung wait (waiter, holder, what each holds). */
   private deadlockReport(stuck: ThreadInfo[]): string {
     const sys = this.sys.sys;
@@ -426,7 +434,7 @@ export class ControlledScheduler {
         const report: HungReport = {
           kind: 'hung-wait', waitedMs: 0, boundMs: 0,
           waiter: { slot: t.slot, name: t.name, held, waitingFor: { lock: arg, cls: sys.lockClassNameOf(arg), mode: Atomics.load(this.T.slots, b + SL_MODE) >= 2 ? 'read' : 'write' } },
-          holders: holders.map((s) => ({ slot: s, name: sys.threadName(s), held: sys.heldBy(s).map((h) => ({ lock: h.lock, cls: sys.lockClassNameOf(h.lock), mode: h.mode })), waitingFor: null })),
+          holders: holders.map((s) => ({ slot: s, name: sys.threadName(s), held: sys.heldBy(s).map((h) => ({ lock: h.lock, cls: sys.lockClassNameOf(h.lock), mode: h.mode })), waitingFor: this.parkedWait(s) })),
         };
         sys.reports.append(report);
         Atomics.add(sys.header, SYS_HUNG_REPORTS, 1);
