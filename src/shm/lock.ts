@@ -211,9 +211,18 @@ function noiseSpin(c: ThreadCtx): void {
 
 function threadInfo(sys: SystemShm, slot: number): ThreadLockInfo {
   const base = slot * THREAD_WORDS;
-  const w = Atomics.load(sys.threads, base + THREAD_WAITING_FOR);
-  const wm = Atomics.load(sys.threads, base + THREAD_WAITING_MODE);
-  const held: HeldLockInfo[] = sys.heldBy(slot).map((h) => ({ lock: h.lock, cls: sys.lockClassNameOf(h.lock), mode: h.mode }));
+  // another thread's slot changes under us (it may be unwinding its own hung wait): re-read until
+  // what it waits for is the same before and after its held list, so the report is one moment
+  let w = 0;
+  let wm = 0;
+  let heldRaw: { lock: number; mode: 'read' | 'write' }[] = [];
+  for (let tries = 0; tries < 8; tries++) {
+    w = Atomics.load(sys.threads, base + THREAD_WAITING_FOR);
+    wm = Atomics.load(sys.threads, base + THREAD_WAITING_MODE);
+    heldRaw = sys.heldBy(slot);
+    if (Atomics.load(sys.threads, base + THREAD_WAITING_FOR) === w && Atomics.load(sys.threads, base + THREAD_HELD_COUNT) === heldRaw.length) break;
+  }
+  const held: HeldLockInfo[] = heldRaw.map((h) => ({ lock: h.lock, cls: sys.lockClassNameOf(h.lock), mode: h.mode }));
   return {
     slot,
     name: sys.threadName(slot),
@@ -230,8 +239,12 @@ function hungCheck(c: ThreadCtx, id: number, t0: number): void {
   const sys = c.sys;
   const owner = Atomics.load(sys.locks, id * LOCK_WORDS + LOCK_OWNER);
   const holders: ThreadLockInfo[] = [];
-  if (owner > 0) holders.push(threadInfo(sys, owner - 1));
-  else {
+  if (owner > 0) {
+    // the owner word is cleared after the owner's held list: an owner whose list no longer shows
+    // the lock is releasing it right now (e.g. unwinding its own reported wait) — not a holder
+    const o = threadInfo(sys, owner - 1);
+    if (o.held.some((h) => h.lock === id)) holders.push(o);
+  } else {
     for (let s = 0; s < sys.threadCount(); s++) {
       if (s !== c.slot && sys.heldBy(s).some((h) => h.lock === id)) holders.push(threadInfo(sys, s));
     }
@@ -242,7 +255,8 @@ function hungCheck(c: ThreadCtx, id: number, t0: number): void {
     if (h >= 0 && h !== c.slot && !holders.some((x) => x.slot === h)) holders.push(threadInfo(sys, h));
   }
   // No holder: the lock was released while this thread slept through its last slice (a long
-  // hold on a loaded machine, not a deadlock) — the caller's loop retries at once. A deadlock
+  // hold on a loaded machine, not a deadlock), or is being released right now — the caller's
+  // loop retries at once. A deadlock
   // always has a holder; only a lock leaked by a model bug has none for long, so that is still
   // reported once the wait passes four bounds.
   if (holders.length === 0 && waited < 4 * bound) return;
