@@ -12,6 +12,14 @@
  * model. Misuse — unlock by a non-owner, double unlock, recursive acquire — throws
  * `LockMisuseError` naming the class.
  *
+ * An rwsem behaves as Linux's (kernel/locking/rwsem.c): down_read() enters while readers hold it
+ * even if writers wait — it steals the lock past them (rwsem_try_read_lock_unqueued) — until a
+ * waiting writer has waited RWSEM_WAIT_TIMEOUT (4 ms, on the run's clock: real, or virtual time
+ * moved only by the run); that writer then takes the handoff (RWSEM_FLAG_HANDOFF) and every new
+ * reader and writer queues behind it. Under the controlled scheduler the handoff is a scheduling
+ * decision (stress/turnstile.ts); in free runs a recorded step. `downReadRecursive` models a
+ * recursive reader (read_lock / rcu_read_lock: blocked only by a writer holder) for lockdep.
+ *
  * Each thread keeps its held stack locally (fast) and mirrors it into its thread slot (so another
  * thread's hung-wait report can say what this one holds). Lock order and statistics live in
  * lockdep.ts; the controlled scheduler (sched.ts) parks threads at acquisitions and noise points.
