@@ -10,6 +10,7 @@ import { RWSEM_WAIT_TIMEOUT_MS, rwsemState } from '../src/shm/lock.js';
 import { Clock } from '../src/shm/clock.js';
 import type { SystemShm } from '../src/shm/system.js';
 import type { RwsemWorkerApi } from './fixtures/rwsem-worker.js';
+import { POINT_NAMES, SCHED_FREE, SCHED_RECORD } from '../src/shm/sched.js';
 
 // scratch words: [0] acquisition sequence; A seq/release 1/2, W 3/4, B 5/6, C 7/8
 const A = 1, W = 3, B = 5, C = 7;
@@ -40,6 +41,9 @@ t.test('virtual clock: a reader steals past a waiting writer until the handoff i
   const s = new Int32Array(scratch);
   const [wa, ww, wb, wc] = await rwsemWorkers(sys, 4, scratch);
   const X = sys.allocLock(lockClassId('cxl_rwsem.region'), 'rwsem');
+  // a free run records its steps (the order a replay follows): the steal and the handoff included
+  sys.turnstile.resetLog();
+  sys.turnstile.setMode(SCHED_RECORD);
   const a = wa!.call((x) => x.hold(X, 'read', A, A + 1));
   await until('A holds the rwsem for read', () => s[A]! > 0);
   const w = ww!.call((x) => x.hold(X, 'write', W, W + 1));
@@ -63,6 +67,9 @@ t.test('virtual clock: a reader steals past a waiting writer until the handoff i
   release(s, C);
   await Promise.all([a, w, b, c]);
   t.ok(s[B]! < s[W]! && s[W]! < s[C]!, `order: B (${s[B]}) before W (${s[W]}) before C (${s[C]})`);
+  sys.turnstile.setMode(SCHED_FREE);
+  const steps = sys.turnstile.steps().filter((x) => x.arg === X).map((x) => `${sys.threadName(x.slot)} ${POINT_NAMES[x.kind]}`);
+  t.same(steps, ['rw-A acquire', 'rw-B steal', 'rw-W handoff', 'rw-W acquire', 'rw-C acquire'], `the step log records the steal and the handoff: ${steps.join(', ')}`);
   await Promise.all([wa, ww, wb, wc].map((x) => x!.terminate()));
 });
 
