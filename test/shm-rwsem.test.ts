@@ -12,7 +12,7 @@ import type { SystemShm } from '../src/shm/system.js';
 import type { RwsemWorkerApi } from './fixtures/rwsem-worker.js';
 import { POINT_NAMES, SCHED_FREE, SCHED_RECORD } from '../src/shm/sched.js';
 
-// scratch words: [0] acquisition sequence; A seq/release 1/2, W 3/4, B 5/6, C 7/8
+// scratch words: [0] acquisition sequence; A seq/release 1/2, W 3/4, B 5/6, C 7/8; [9] B tried
 const A = 1, W = 3, B = 5, C = 7;
 
 async function rwsemWorkers(sys: SystemShm, n: number, scratch: SharedArrayBuffer): Promise<WorkerHandle<RwsemWorkerApi>[]> {
@@ -40,6 +40,7 @@ t.test('virtual clock: a reader steals past a waiting writer until the handoff i
   const scratch = new SharedArrayBuffer(64);
   const s = new Int32Array(scratch);
   const [wa, ww, wb, wc] = await rwsemWorkers(sys, 4, scratch);
+  t.teardown(() => Promise.all([wa, ww, wb, wc].map((x) => x!.terminate())).then(() => undefined));
   const X = sys.allocLock(lockClassId('cxl_rwsem.region'), 'rwsem');
   // a free run records its steps (the order a replay follows): the steal and the handoff included
   sys.turnstile.resetLog();
@@ -70,7 +71,6 @@ t.test('virtual clock: a reader steals past a waiting writer until the handoff i
   sys.turnstile.setMode(SCHED_FREE);
   const steps = sys.turnstile.steps().filter((x) => x.arg === X).map((x) => `${sys.threadName(x.slot)} ${POINT_NAMES[x.kind]}`);
   t.same(steps, ['rw-A acquire', 'rw-B steal', 'rw-W handoff', 'rw-W acquire', 'rw-C acquire'], `the step log records the steal and the handoff: ${steps.join(', ')}`);
-  await Promise.all([wa, ww, wb, wc].map((x) => x!.terminate()));
 });
 
 t.test('real clock: readers steal before the interval; a writer waiting past it blocks new readers', async (t) => {
@@ -78,6 +78,7 @@ t.test('real clock: readers steal before the interval; a writer waiting past it 
   const scratch = new SharedArrayBuffer(64);
   const s = new Int32Array(scratch);
   const [wa, ww, wb, wc] = await rwsemWorkers(sys, 4, scratch);
+  t.teardown(() => Promise.all([wa, ww, wb, wc].map((x) => x!.terminate())).then(() => undefined));
   const N = 20;
   let steals = 0;
   let queuedB = 0;
@@ -88,8 +89,9 @@ t.test('real clock: readers steal before the interval; a writer waiting past it 
     const a = wa!.call((x) => x.hold(X, 'read', A, A + 1));
     await until('A holds the rwsem for read', () => s[A]! > 0);
     // B spins until the writer is queued, then down_read()s at once: well inside 4 ms
-    const b = wb!.call((x) => x.hold(X, 'read', B, B + 1, true));
+    const b = wb!.call((x) => x.hold(X, 'read', B, B + 1, true, 9));
     const w = ww!.call((x) => x.hold(X, 'write', W, W + 1));
+    await until('B has tried', () => s[9] === 1);
     await until('B enters or the writer takes the handoff', () => s[B]! > 0 || rwsemState(sys, X).handoff >= 0);
     if (s[B]! > 0 && s[W] === 0) steals++;
     else queuedB++;
@@ -110,5 +112,4 @@ t.test('real clock: readers steal before the interval; a writer waiting past it 
   t.comment(`${N} iterations: B stole past the waiting writer ${steals} times, queued ${queuedB} times (load decides how fast B runs); C queued behind the handoff ${cAfterW} times`);
   t.ok(steals > 0, `a reader arriving within the interval steals past the waiting writer (${steals}/${N})`);
   t.equal(cAfterW, N, `a reader arriving after the handoff always queues behind the writer (${cAfterW}/${N})`);
-  await Promise.all([wa, ww, wb, wc].map((x) => x!.terminate()));
 });
