@@ -214,6 +214,7 @@ export class ControlledScheduler {
     let divergence: string | null = null;
     const replay = this.policy.kind === 'replay' ? this.policy.steps : null;
     let cursor = 0;
+    let replayWaits = 0;
     if (this.policy.kind === 'pct') {
       const k = 400;
       this.changePoints = Array.from({ length: Math.max(0, this.policy.depth - 1) }, () => this.prng.int(k));
@@ -259,11 +260,18 @@ export class ControlledScheduler {
           const want = replay[cursor]!;
           const m = this.matchReplay(want, choices, actors, next);
           pick = m?.pick;
+          if (!pick && replayWaits++ < 250) {
+            // the recorded thread may still be on its way to its point (a worker receiving a message
+            // the main thread just sent, e.g. the async probe after create-region): look again
+            await sleep(2);
+            continue;
+          }
           if (!pick) {
             divergence = `diverged at step ${cursor}: expected ${want.who} ${want.what} ${want.arg}; enabled: ${choices.map((c) => (c.thread ? `${c.key} ${this.describe(c.thread).what} ${this.describe(c.thread).arg}` : c.key)).join(', ')}`;
             break;
           }
           if (m!.consume) cursor++;
+          replayWaits = 0;
         } else if (this.policy.kind === 'pct') {
           pick = choices[this.pctPick(choices.map((c) => c.key))];
         } else {
