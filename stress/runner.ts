@@ -13,7 +13,7 @@ import { Prng } from '../src/prng.js';
 import { DcdSystem } from '../src/runtime/system.js';
 import type { Knobs, Variant } from '../src/scenario/types.js';
 import type { Personality } from '../src/device/config.js';
-import { NOISE_SITE, SCHED_FREE, SCHED_RECORD, POINT_NAMES, PT_ACQUIRE, PT_NOISE, PT_RESUME, PT_CLOCK } from '../src/shm/sched.js';
+import { NOISE_SITE, SCHED_FREE, SCHED_RECORD, POINT_NAMES, PT_ACQUIRE, PT_HANDOFF, PT_STEAL, PT_NOISE, PT_RESUME, PT_CLOCK } from '../src/shm/sched.js';
 import { standardCheckers, classify, OUTCOMES, INV, type Classification } from './checkers/index.js';
 import { Bindings, runOp, type Actor, type OpOutcome } from './ops.js';
 import { ControlledScheduler, type Policy, type TraceStep } from './turnstile.js';
@@ -191,7 +191,7 @@ export class StressJob {
       const name = s.slot === 0 ? 'main' : sys.sys.threadName(s.slot);
       if (name.startsWith('device/') && s.kind === PT_RESUME) continue;
       let arg = '';
-      if (s.kind === PT_ACQUIRE) arg = `${sys.sys.lockClassNameOf(s.arg)}(${s.mode === 2 ? 'read' : 'write'})`;
+      if (s.kind === PT_ACQUIRE || s.kind === PT_HANDOFF || s.kind === PT_STEAL) arg = `${sys.sys.lockClassNameOf(s.arg)}(${s.mode >= 2 ? 'read' : 'write'})`;
       else if (s.kind === PT_NOISE) arg = `site${s.arg}`;
       else if (s.kind === PT_RESUME) arg = `pred${s.arg}`;
       out.push({ who: name, what: POINT_NAMES[s.kind] ?? String(s.kind), arg });

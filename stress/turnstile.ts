@@ -10,6 +10,12 @@
  *    always the highest-priority enabled choice;
  *  - `replay`: follow a recorded order of steps (from a controlled run or a free run recorded by
  *    the step log), reporting the first step where the run diverges.
+ * rwsem handoff (src/shm/lock.ts, kernel/locking/rwsem.c): time is abstract here, so whether a
+ * writer parked at an rwsem held by readers has waited past RWSEM_WAIT_TIMEOUT is a decision.
+ * When a reader is parked at the same rwsem and could enter, the choices include both the reader
+ * (it steals the lock past the writer: step `steal`) and `<writer>:handoff` (the writer's interval
+ * elapsed: step `handoff`, new readers now queue behind it). Both are trace steps, so a replay —
+ * of a controlled run, or of a free run that recorded them — takes the same side.
  * Device threads are eager: a device whose doorbell is rung runs at once (it touches only its own
  * state and the register file while its host waits), so device steps are never choices.
  * Fabric-manager commands and clock advances run atomically from the main thread.
@@ -20,13 +26,13 @@
  */
 import { Prng } from '../src/prng.js';
 import type { DcdSystem } from '../src/runtime/system.js';
-import { lockAvailable, lockOwner } from '../src/shm/lock.js';
+import { lockAvailable, lockOwner, rwsemSetHandoff, rwsemState } from '../src/shm/lock.js';
 import {
-  NOISE_SITE, OP_EQ, PRED_LOCK, PRED_REG, PRED_SYS, PT_ACQUIRE, PT_CLOCK, PT_FM_START, PT_NOISE, PT_OP_START, PT_RESUME,
+  NOISE_SITE, OP_EQ, PRED_LOCK, PRED_REG, PRED_SYS, PT_ACQUIRE, PT_CLOCK, PT_FM_START, PT_HANDOFF, PT_NOISE, PT_OP_START, PT_RESUME, PT_STEAL,
   SCHED_CONTROLLED, SCHED_FREE, SL_KIND, SL_ARG, SL_MODE, SL_PRED, SL_PRED_BUF, SL_PRED_IDX, SL_PRED_OP, SL_PRED_VAL,
   TS_BLOCKED, TS_FREE, TS_IDLE, TS_PARKED, POINT_NAMES, type Turnstile,
 } from '../src/shm/sched.js';
-import { REG_DOORBELL, REG_IRQ, SYS_HUNG_REPORTS, SYS_WQ_KICK } from '../src/shm/layout.js';
+import { LOCK_KIND, LOCK_WORDS, REG_DOORBELL, REG_IRQ, SYS_HUNG_REPORTS, SYS_WQ_KICK } from '../src/shm/layout.js';
 import type { HungReport } from '../src/errors.js';
 import { Bindings, opLabel, runOp, type Actor, type OpOutcome } from './ops.js';
 
@@ -69,6 +75,14 @@ function sleep(ms: number): Promise<void> {
   return new Promise((r) => (ms <= 0 ? setImmediate(r) : setTimeout(r, ms)));
 }
 
+/** One decision: an actor issues its next op, a thread passes its point, or a writer takes the handoff. */
+interface Choice {
+  key: string;
+  actor?: Actor;
+  thread?: ThreadInfo;
+  handoff?: { writer: ThreadInfo; lock: number };
+}
+
 interface ThreadInfo {
   slot: number;
   name: string;
@@ -107,7 +121,7 @@ export class ControlledScheduler {
   }
 
   private argName(kind: number, arg: number, mode: number): string {
-    if (kind === PT_ACQUIRE) return `${this.sys.sys.lockClassNameOf(arg)}(${mode === 2 ? 'read' : 'write'})`;
+    if (kind === PT_ACQUIRE || kind === PT_HANDOFF || kind === PT_STEAL) return `${this.sys.sys.lockClassNameOf(arg)}(${mode === 2 || mode === 3 ? 'read' : 'write'})`;
     if (kind === PT_NOISE) return `site${arg}`;
     if (kind === PT_RESUME) return `pred${arg}`;
     return '';
@@ -123,7 +137,7 @@ export class ControlledScheduler {
     let v: number;
     if (src === PRED_SYS) v = Atomics.load(this.sys.sys.header, idx);
     else if (src === PRED_REG) v = Atomics.load(this.sys.regfiles[Atomics.load(s, b + SL_PRED_BUF)]!.words, idx);
-    else if (src === PRED_LOCK) return lockAvailable(this.sys.sys, idx, val === 2 ? 'read' : 'write');
+    else if (src === PRED_LOCK) return lockAvailable(this.sys.sys, idx, val === 2 ? 'read' : val === 3 ? 'read-recursive' : 'write', slot);
     else return true;
     return op === OP_EQ ? v === val : v !== val;
   }
@@ -217,6 +231,7 @@ export class ControlledScheduler {
     const replay = this.policy.kind === 'replay' ? this.policy.steps : null;
     let cursor = 0;
     const windows: Record<string, number> = {};
+    let replayWaits = 0;
     if (this.policy.kind === 'pct') {
       const k = 400;
       this.changePoints = Array.from({ length: Math.max(0, this.policy.depth - 1) }, () => this.prng.int(k));
@@ -253,21 +268,28 @@ export class ControlledScheduler {
         }
         this.countWindows(windows);
         // choose
-        type Choice = { key: string; actor?: Actor; thread?: ThreadInfo };
         const choices: Choice[] = [
           ...actorChoices.map((a) => ({ key: `actor:${a.name}`, actor: a })),
           ...threadChoices.map((t) => ({ key: t.name, thread: t })),
+          ...this.handoffChoices(threadChoices, replay !== null),
         ];
         let pick: Choice | undefined;
         if (replay && cursor < replay.length) {
           const want = replay[cursor]!;
           const m = this.matchReplay(want, choices, actors, next);
           pick = m?.pick;
+          if (!pick && replayWaits++ < 250) {
+            // the recorded thread may still be on its way to its point (a worker receiving a message
+            // the main thread just sent, e.g. the async probe after create-region): look again
+            await sleep(2);
+            continue;
+          }
           if (!pick) {
             divergence = `diverged at step ${cursor}: expected ${want.who} ${want.what} ${want.arg}; enabled: ${choices.map((c) => (c.thread ? `${c.key} ${this.describe(c.thread).what} ${this.describe(c.thread).arg}` : c.key)).join(', ')}`;
             break;
           }
           if (m!.consume) cursor++;
+          replayWaits = 0;
         } else if (this.policy.kind === 'pct') {
           pick = choices[this.pctPick(choices.map((c) => c.key))];
         } else {
@@ -275,7 +297,12 @@ export class ControlledScheduler {
         }
         if (process.env.DCD_SCHED_DEBUG) process.stderr.write(`decision ${this.decisions}: [${choices.map((c) => c.key).join(', ')}] → ${pick!.key}\n`);
         this.decisions++;
-        if (pick!.actor) {
+        if (pick!.handoff) {
+          // the writer has waited past RWSEM_WAIT_TIMEOUT: from now on readers queue behind it
+          const { writer, lock } = pick!.handoff;
+          if (!rwsemSetHandoff(this.sys.sys, lock, writer.slot)) throw new Error(`controlled run: handoff for ${writer.name} on ${this.sys.sys.lockClassNameOf(lock)} not possible`);
+          steps.push({ who: writer.name, what: 'handoff', arg: `${this.sys.sys.lockClassNameOf(lock)}(write)` });
+        } else if (pick!.actor) {
           const a = pick!.actor;
           const op = a.ops[next.get(a)!]!;
           next.set(a, next.get(a)! + 1);
@@ -283,7 +310,10 @@ export class ControlledScheduler {
           await this.issue(a, op, b, pendingOp, outcomes);
         } else {
           const t = pick!.thread!;
-          steps.push(this.describe(t));
+          const d = this.describe(t);
+          // a reader entering an rwsem while a writer waits at it steals it past the writer
+          if (d.what === 'acquire' && this.stealsPastWriter(t)) d.what = 'steal';
+          steps.push(d);
           if (!(await this.grantAndWait(t))) throw new Error(`controlled run: ${t.name} did not return to the turnstile after ${steps[steps.length - 1]!.what}`);
         }
       }
@@ -317,6 +347,48 @@ export class ControlledScheduler {
         if (key) windows[key] = (windows[key] ?? 0) + 1;
       }
     }
+  }
+
+  /** The rwsem id and mode a thread parked at an acquisition wants, or null. */
+  private parkedAcquire(t: ThreadInfo): { lock: number; mode: number } | null {
+    const b = this.T.base(t.slot);
+    if (this.T.state(t.slot) !== TS_PARKED || Atomics.load(this.T.slots, b + SL_KIND) !== PT_ACQUIRE) return null;
+    const lock = Atomics.load(this.T.slots, b + SL_ARG);
+    if (Atomics.load(this.sys.sys.locks, lock * LOCK_WORDS + LOCK_KIND) !== 1) return null; // not an rwsem
+    return { lock, mode: Atomics.load(this.T.slots, b + SL_MODE) };
+  }
+
+  /** Writers parked at an rwsem they cannot take, with no handoff set yet. */
+  private waitingWriters(lock: number): ThreadInfo[] {
+    if (rwsemState(this.sys.sys, lock).handoff >= 0) return [];
+    return this.threads.filter((w) => {
+      const a = this.parkedAcquire(w);
+      return a !== null && a.lock === lock && a.mode === 1 && !lockAvailable(this.sys.sys, lock, 'write', w.slot);
+    });
+  }
+
+  /**
+   * Handoff choices: a writer parked at an rwsem it cannot take, while an enabled reader waits at
+   * the same rwsem (steal or queue is then a decision). In replay every such writer is offered, so a
+   * recorded handoff can be taken whenever the recording took it.
+   */
+  private handoffChoices(enabled: ThreadInfo[], all: boolean): Choice[] {
+    const out: Choice[] = [];
+    const locks = new Set<number>();
+    if (all) {
+      for (const t of this.threads) { const a = this.parkedAcquire(t); if (a && a.mode === 1) locks.add(a.lock); }
+    } else {
+      for (const t of enabled) { const a = this.parkedAcquire(t); if (a && a.mode === 2) locks.add(a.lock); }
+    }
+    for (const lock of locks) {
+      for (const w of this.waitingWriters(lock)) out.push({ key: `${w.name}:handoff`, handoff: { writer: w, lock } });
+    }
+    return out;
+  }
+
+  private stealsPastWriter(t: ThreadInfo): boolean {
+    const a = this.parkedAcquire(t);
+    return a !== null && a.mode === 2 && this.waitingWriters(a.lock).length > 0;
   }
 
   private slotOfActor(a: Actor): number {
@@ -356,8 +428,8 @@ export class ControlledScheduler {
    * actor's op, then let its worker pass the op-start point): the second is implied by the next
    * recorded step of that worker and does not consume it.
    */
-  private matchReplay(want: TraceStep, choices: { key: string; actor?: Actor; thread?: ThreadInfo }[], actors: Actor[], next: Map<Actor, number>): { pick: { key: string; actor?: Actor; thread?: ThreadInfo }; consume: boolean } | undefined {
-    const take = (pick: { key: string; actor?: Actor; thread?: ThreadInfo } | undefined, consume = true): { pick: { key: string; actor?: Actor; thread?: ThreadInfo }; consume: boolean } | undefined => (pick ? { pick, consume } : undefined);
+  private matchReplay(want: TraceStep, choices: Choice[], actors: Actor[], next: Map<Actor, number>): { pick: Choice; consume: boolean } | undefined {
+    const take = (pick: Choice | undefined, consume = true): { pick: Choice; consume: boolean } | undefined => (pick ? { pick, consume } : undefined);
     if (want.who.startsWith('actor:')) return take(choices.find((c) => c.key === want.who));
     const atOpStart = choices.find((c) => c.thread?.name === want.who && this.describe(c.thread).what === 'op-start');
     // a recorded free-run step: op-start / fm-start / clock mean "issue that actor's next op"
@@ -374,10 +446,23 @@ export class ControlledScheduler {
       return take(a ? choices.find((c) => c.actor === a) : undefined);
     }
     if (want.what === 'clock') return take(choices.find((c) => c.actor?.kind === 'clock'));
+    if (want.what === 'handoff') return take(choices.find((c) => c.handoff && c.handoff.writer.name === want.who && `${this.sys.sys.lockClassNameOf(c.handoff.lock)}(write)` === want.arg));
+    if (want.what === 'steal') {
+      const st = choices.find((c) => c.thread && c.thread.name === want.who && (() => { const d = this.describe(c.thread); return d.what === 'acquire' && d.arg === want.arg; })());
+      if (st) return take(st);
+    }
     const exact = choices.find((c) => c.thread && c.thread.name === want.who && (() => { const d = this.describe(c.thread); return d.what === want.what && d.arg === want.arg; })());
     if (exact) return take(exact);
     // the worker was issued its op at the recorded op-start step and waits at the point itself
     return take(atOpStart, false);
+  }
+
+  /** What a thread parked at a lock acquisition waits for (a holder's own wait, in deadlock reports). */
+  private parkedWait(slot: number): HungReport['waiter']['waitingFor'] {
+    const b = this.T.base(slot);
+    if (this.T.state(slot) !== TS_PARKED || Atomics.load(this.T.slots, b + SL_KIND) !== PT_ACQUIRE) return null;
+    const lock = Atomics.load(this.T.slots, b + SL_ARG);
+    return { lock, cls: this.sys.sys.lockClassNameOf(lock), mode: Atomics.load(this.T.slots, b + SL_MODE) >= 2 ? 'read' : 'write' };
   }
 
   /** A deadlock under the turnstile, reported as a hung wait (waiter, holder, what each holds). */
@@ -392,10 +477,13 @@ export class ControlledScheduler {
       if (kind === PT_ACQUIRE) {
         const owner = lockOwner(sys, arg);
         const holders = owner >= 0 ? [owner] : [...Array(sys.threadCount()).keys()].filter((s) => s !== t.slot && sys.heldBy(s).some((h) => h.lock === arg));
+        // a reader queued behind a writer's rwsem handoff waits for that writer too
+        const ho = Atomics.load(sys.locks, arg * LOCK_WORDS + LOCK_KIND) === 1 ? rwsemState(sys, arg).handoff : -1;
+        if (ho >= 0 && ho !== t.slot && !holders.includes(ho)) holders.push(ho);
         const report: HungReport = {
           kind: 'hung-wait', waitedMs: 0, boundMs: 0,
-          waiter: { slot: t.slot, name: t.name, held, waitingFor: { lock: arg, cls: sys.lockClassNameOf(arg), mode: Atomics.load(this.T.slots, b + SL_MODE) === 2 ? 'read' : 'write' } },
-          holders: holders.map((s) => ({ slot: s, name: sys.threadName(s), held: sys.heldBy(s).map((h) => ({ lock: h.lock, cls: sys.lockClassNameOf(h.lock), mode: h.mode })), waitingFor: null })),
+          waiter: { slot: t.slot, name: t.name, held, waitingFor: { lock: arg, cls: sys.lockClassNameOf(arg), mode: Atomics.load(this.T.slots, b + SL_MODE) >= 2 ? 'read' : 'write' } },
+          holders: holders.map((s) => ({ slot: s, name: sys.threadName(s), held: sys.heldBy(s).map((h) => ({ lock: h.lock, cls: sys.lockClassNameOf(h.lock), mode: h.mode })), waitingFor: this.parkedWait(s) })),
         };
         sys.reports.append(report);
         Atomics.add(sys.header, SYS_HUNG_REPORTS, 1);

@@ -1,8 +1,9 @@
 /**
  * DOC: the one clock every timeout reads — real, or virtual (moved only by `advance`).
  *
- * The kernel's 20 s add-chain watchdog (host-kernel.md §2.3) and every other timeout read
- * `now()`. In virtual mode time is a Float64 in the system buffer that only the driver of the run
+ * The kernel's 20 s add-chain watchdog and every other timeout read `now()`, and so does the
+ * rwsem handoff interval (lock.ts RWSEM_WAIT_TIMEOUT_MS: jiffies do not move in virtual time, so
+ * a writer's handoff comes only when the run advances the clock). In virtual mode time is a Float64 in the system buffer that only the driver of the run
  * (a test, `advance-clock` in a scenario) moves forward; every advance bumps the workqueue kick
  * word so the workqueue thread re-examines its timers. Real mode reads the wall clock
  * (performance.timeOrigin + now(), consistent across threads).
@@ -38,6 +39,16 @@ export class Clock {
   reset(): void {
     this.sys.clockF64[SYS_CLOCK_NOW_F64] = 0;
   }
+}
+
+/** The run's clock in ms, without a Clock object (lock.ts reads it on every rwsem wait). */
+export function clockNow(sys: SystemShm): number {
+  if (Atomics.load(sys.header, SYS_CLOCK_MODE) === 1) return sys.clockF64[SYS_CLOCK_NOW_F64]!;
+  return performance.timeOrigin + performance.now();
+}
+
+export function clockIsVirtual(sys: SystemShm): boolean {
+  return Atomics.load(sys.header, SYS_CLOCK_MODE) === 1;
 }
 
 export function kickWorkqueue(sys: SystemShm): void {

@@ -129,7 +129,10 @@ export const EDGE_THREAD = 1;
 export const EDGE_CHAIN_LEN = 2;
 /** 1 once an inversion involving this edge has been reported */
 export const EDGE_REPORTED = 3;
-export const EDGE_CHAIN_BASE = 4;
+/** lockdep's dependency types seen for this class pair (lockdep.ts DEP_*: SR, ER, SN, EN bits) */
+export const EDGE_DEP = 4;
+/** the recorded chain: class | (mode << 8) per entry (mode 1 write, 2 read, 3 recursive read) */
+export const EDGE_CHAIN_BASE = 5;
 export const EDGE_WORDS = EDGE_CHAIN_BASE + MAX_HELD + 1;
 
 /** lock statistics fields (Float64 per thread × class) — see lockstat.ts */

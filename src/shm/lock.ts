@@ -12,6 +12,14 @@
  * model. Misuse — unlock by a non-owner, double unlock, recursive acquire — throws
  * `LockMisuseError` naming the class.
  *
+ * An rwsem behaves as Linux's (kernel/locking/rwsem.c): down_read() enters while readers hold it
+ * even if writers wait — it steals the lock past them (rwsem_try_read_lock_unqueued) — until a
+ * waiting writer has waited RWSEM_WAIT_TIMEOUT (4 ms, on the run's clock: real, or virtual time
+ * moved only by the run); that writer then takes the handoff (RWSEM_FLAG_HANDOFF) and every new
+ * reader and writer queues behind it. Under the controlled scheduler the handoff is a scheduling
+ * decision (stress/turnstile.ts); in free runs a recorded step. `downReadRecursive` models a
+ * recursive reader (read_lock / rcu_read_lock: blocked only by a writer holder) for lockdep.
+ *
  * Each thread keeps its held stack locally (fast) and mirrors it into its thread slot (so another
  * thread's hung-wait report can say what this one holds). Lock order and statistics live in
  * lockdep.ts; the controlled scheduler (sched.ts) parks threads at acquisitions and noise points.
@@ -25,7 +33,8 @@ import {
 } from './layout.js';
 import { lockClassName } from './lock-classes.js';
 import { lockdepAcquire } from './lockdep.js';
-import { PRED_LOCK, PT_ACQUIRE, PT_NOISE } from './sched.js';
+import { clockIsVirtual, clockNow } from './clock.js';
+import { PRED_LOCK, PT_ACQUIRE, PT_HANDOFF, PT_NOISE, PT_STEAL } from './sched.js';
 import type { SystemShm } from './system.js';
 
 /** spins before sleeping on a contended lock */
@@ -35,7 +44,42 @@ const WAIT_SLICE_MS = 50;
 
 const MODE_WRITE = 1;
 const MODE_READ = 2;
-export type LockMode = 'read' | 'write';
+/** a recursive reader (lockdep read=2): `read_lock()` on an rwlock_t, `rcu_read_lock()` */
+const MODE_READ_RECURSIVE = 3;
+export type LockMode = 'read' | 'write' | 'read-recursive';
+
+/*
+ * rwsem state word (LOCK_STATE of an rwsem), after the kernel's count word (kernel/locking/rwsem.c:
+ * writer-locked bit, handoff bit, reader count):
+ *   bits  0-15  readers holding it
+ *   bit   16    a writer holds it
+ *   bits 17-22  writers waiting in rwsemAcquire's loop (for reports and for recording steals)
+ *   bits 23-29  slot + 1 of the writer that set the handoff, 0 when none
+ * A mutex keeps its own encoding (0 free, 1 locked, 2 locked with waiters).
+ */
+const RW_READERS = 0xffff;
+const RW_WRITER = 1 << 16;
+const RW_WAITER_ONE = 1 << 17;
+const RW_WAITERS = 0x3f << 17;
+const RW_HANDOFF_SHIFT = 23;
+const RW_HANDOFF = 0x7f << RW_HANDOFF_SHIFT;
+
+/**
+ * The handoff interval: kernel/locking/rwsem.c RWSEM_WAIT_TIMEOUT is DIV_ROUND_UP(HZ, 250) jiffies,
+ * i.e. 4 ms at HZ=250 and HZ=1000. A writer first in the wait queue that has waited past it turns
+ * to WRITER_HANDOFF in rwsem_down_write_slowpath(), and rwsem_try_write_lock() then sets
+ * RWSEM_FLAG_HANDOFF while the lock is still held; from then on readers cannot steal the lock
+ * (rwsem_try_read_lock_unqueued() and the empty-queue check of rwsem_down_read_slowpath() refuse
+ * when RWSEM_FLAG_HANDOFF is set) and neither can other writers. Before it, a down_read() finding
+ * readers in and a writer waiting takes the lock by optimistic spinning (rwsem_optimistic_spin ->
+ * rwsem_try_read_lock_unqueued refuses only for a writer *holder* or the handoff bit).
+ * Measured on the run's clock (clock.ts): real, or virtual time moved only by the run's driver.
+ */
+export const RWSEM_WAIT_TIMEOUT_MS = 4;
+
+function handoffOf(s: number): number {
+  return (s & RW_HANDOFF) >>> RW_HANDOFF_SHIFT;
+}
 
 
 export interface ThreadCtx {
@@ -175,14 +219,23 @@ function noiseSpin(c: ThreadCtx): void {
 
 function threadInfo(sys: SystemShm, slot: number): ThreadLockInfo {
   const base = slot * THREAD_WORDS;
-  const w = Atomics.load(sys.threads, base + THREAD_WAITING_FOR);
-  const wm = Atomics.load(sys.threads, base + THREAD_WAITING_MODE);
-  const held: HeldLockInfo[] = sys.heldBy(slot).map((h) => ({ lock: h.lock, cls: sys.lockClassNameOf(h.lock), mode: h.mode }));
+  // another thread's slot changes under us (it may be unwinding its own hung wait): re-read until
+  // what it waits for is the same before and after its held list, so the report is one moment
+  let w = 0;
+  let wm = 0;
+  let heldRaw: { lock: number; mode: 'read' | 'write' }[] = [];
+  for (let tries = 0; tries < 8; tries++) {
+    w = Atomics.load(sys.threads, base + THREAD_WAITING_FOR);
+    wm = Atomics.load(sys.threads, base + THREAD_WAITING_MODE);
+    heldRaw = sys.heldBy(slot);
+    if (Atomics.load(sys.threads, base + THREAD_WAITING_FOR) === w && Atomics.load(sys.threads, base + THREAD_HELD_COUNT) === heldRaw.length) break;
+  }
+  const held: HeldLockInfo[] = heldRaw.map((h) => ({ lock: h.lock, cls: sys.lockClassNameOf(h.lock), mode: h.mode }));
   return {
     slot,
     name: sys.threadName(slot),
     held,
-    waitingFor: w > 0 ? { lock: w - 1, cls: sys.lockClassNameOf(w - 1), mode: wm === MODE_READ ? 'read' : 'write' } : null,
+    waitingFor: w > 0 ? { lock: w - 1, cls: sys.lockClassNameOf(w - 1), mode: wm === MODE_READ || wm === MODE_READ_RECURSIVE ? 'read' : 'write' } : null,
   };
 }
 
@@ -194,14 +247,24 @@ function hungCheck(c: ThreadCtx, id: number, t0: number): void {
   const sys = c.sys;
   const owner = Atomics.load(sys.locks, id * LOCK_WORDS + LOCK_OWNER);
   const holders: ThreadLockInfo[] = [];
-  if (owner > 0) holders.push(threadInfo(sys, owner - 1));
-  else {
+  if (owner > 0) {
+    // the owner word is cleared after the owner's held list: an owner whose list no longer shows
+    // the lock is releasing it right now (e.g. unwinding its own reported wait) — not a holder
+    const o = threadInfo(sys, owner - 1);
+    if (o.held.some((h) => h.lock === id)) holders.push(o);
+  } else {
     for (let s = 0; s < sys.threadCount(); s++) {
       if (s !== c.slot && sys.heldBy(s).some((h) => h.lock === id)) holders.push(threadInfo(sys, s));
     }
   }
+  // a reader queued behind a writer's handoff waits for that writer too: name it
+  if (Atomics.load(sys.locks, id * LOCK_WORDS + LOCK_KIND) === 1) {
+    const h = handoffOf(Atomics.load(sys.locks, id * LOCK_WORDS + LOCK_STATE)) - 1;
+    if (h >= 0 && h !== c.slot && !holders.some((x) => x.slot === h)) holders.push(threadInfo(sys, h));
+  }
   // No holder: the lock was released while this thread slept through its last slice (a long
-  // hold on a loaded machine, not a deadlock) — the caller's loop retries at once. A deadlock
+  // hold on a loaded machine, not a deadlock), or is being released right now — the caller's
+  // loop retries at once. A deadlock
   // always has a holder; only a lock leaked by a model bug has none for long, so that is still
   // reported once the wait passes four bounds.
   if (holders.length === 0 && waited < 4 * bound) return;
@@ -236,9 +299,16 @@ function checkKind(c: ThreadCtx, id: number, want: 0 | 1): number {
 
 function beforeAcquire(c: ThreadCtx, id: number, cls: number, mode: number): void {
   if (holdsLocally(c, id)) throw Errors.misuse(lockClassName(cls), `recursive acquire by ${c.name} (the lock is not recursive)`);
-  if (c.lockdep) lockdepAcquire(c, id, cls);
+  if (c.lockdep) lockdepAcquire(c, id, cls, mode);
   // controlled scheduling: park until granted, which happens only when the lock is free
-  c.sys.turnstile.point(c.slot, PT_ACQUIRE, id, mode, { src: PRED_LOCK, buf: 0, idx: id, op: 0, val: mode });
+  try {
+    c.sys.turnstile.point(c.slot, PT_ACQUIRE, id, mode, { src: PRED_LOCK, buf: 0, idx: id, op: 0, val: mode });
+  } catch (e) {
+    // an aborted controlled run unwinds a writer the scheduler may have given the handoff to:
+    // drop it, as rwsem_down_write_slowpath()'s out_nolock path clears RWSEM_FLAG_HANDOFF
+    if (mode === MODE_WRITE) dropHandoff(c, id);
+    throw e;
+  }
   noiseSpin(c);
 }
 
@@ -298,35 +368,110 @@ export function mutexUnlock(id: number): void {
   noteReleased(c, cls, since, id);
 }
 
+/** Clear the handoff if this thread owns it (a writer giving up), waking the queue. */
+function dropHandoff(c: ThreadCtx, id: number): void {
+  const L = c.sys.locks;
+  const b = id * LOCK_WORDS;
+  if (Atomics.load(L, b + LOCK_KIND) !== 1) return;
+  for (;;) {
+    const s = Atomics.load(L, b + LOCK_STATE);
+    if (handoffOf(s) !== c.slot + 1) return;
+    if (Atomics.compareExchange(L, b + LOCK_STATE, s, s & ~RW_HANDOFF) === s) { Atomics.notify(L, b + LOCK_STATE); return; }
+  }
+}
+
+/**
+ * Can `slot` take the rwsem in `mode` given state `s`? Linux semantics (kernel/locking/rwsem.c):
+ *  - a writer needs no reader and no writer in, and no handoff held by another writer
+ *    (rwsem_try_write_lock: has_handoff && WRITER_NOT_FIRST fails);
+ *  - a (non-recursive) down_read() needs no writer holder and no handoff: before the handoff it
+ *    steals past waiting writers (rwsem_try_read_lock_unqueued), after it it queues;
+ *  - a recursive reader is blocked only by a writer holder (lockdep-design.rst "Recursive read
+ *    locks": recursive readers are not blocked by a write lock *waiter*).
+ */
+function rwAvailable(s: number, mode: number, slot: number): boolean {
+  if (s & RW_WRITER) return false;
+  if (mode === MODE_READ_RECURSIVE) return true;
+  const h = handoffOf(s);
+  if (mode === MODE_READ) return h === 0;
+  return (s & RW_READERS) === 0 && (h === 0 || h === slot + 1);
+}
+
 function rwsemAcquire(id: number, mode: number): void {
   const c = currentThread();
   const cls = checkKind(c, id, 1);
   beforeAcquire(c, id, cls, mode);
   const L = c.sys.locks;
   const b = id * LOCK_WORDS;
+  const me = c.slot + 1;
   let contended = false;
   let t0 = 0;
+  /** when this writer began waiting, on the run's clock (the kernel's waiter.timeout base) */
+  let waitStart = 0;
+  let queued = false;
   let spins = 0;
+  let stole = false;
+  let ok = false;
   try {
     for (;;) {
       const s = Atomics.load(L, b + LOCK_STATE);
-      if (mode === MODE_READ ? s >= 0 : s === 0) {
-        if (Atomics.compareExchange(L, b + LOCK_STATE, s, mode === MODE_READ ? s + 1 : -1) === s) break;
+      if (rwAvailable(s, mode, c.slot)) {
+        let next: number;
+        if (mode === MODE_WRITE) next = (s & ~RW_HANDOFF & ~RW_READERS) - (queued ? RW_WAITER_ONE : 0) + RW_WRITER;
+        else next = s + 1;
+        if (Atomics.compareExchange(L, b + LOCK_STATE, s, next) === s) {
+          // a reader entering while writers wait has stolen the lock past them
+          stole = mode !== MODE_WRITE && (s & RW_WAITERS) !== 0;
+          break;
+        }
         continue;
       }
       if (!contended) { contended = true; t0 = performance.now(); }
+      if (mode === MODE_WRITE) {
+        if (!queued) {
+          // join the queue: count this writer as waiting (rwsem_down_write_slowpath's list_add_tail)
+          if (Atomics.compareExchange(L, b + LOCK_STATE, s, s + RW_WAITER_ONE) !== s) continue;
+          queued = true;
+          waitStart = clockNow(c.sys);
+          continue;
+        }
+        // waited past RWSEM_WAIT_TIMEOUT: take the handoff (WRITER_HANDOFF -> RWSEM_FLAG_HANDOFF)
+        if (handoffOf(s) === 0 && clockNow(c.sys) - waitStart >= RWSEM_WAIT_TIMEOUT_MS) {
+          if (Atomics.compareExchange(L, b + LOCK_STATE, s, s | (me << RW_HANDOFF_SHIFT)) === s) {
+            c.sys.turnstile.recordStep(c.slot, PT_HANDOFF, id, MODE_WRITE);
+          }
+          continue;
+        }
+      }
       if (spins++ < LOCK_SPIN) continue;
       if (spins === LOCK_SPIN + 1) setWaiting(c, id, mode);
-      Atomics.wait(L, b + LOCK_STATE, s, WAIT_SLICE_MS);
+      let slice = WAIT_SLICE_MS;
+      if (mode === MODE_WRITE && handoffOf(s) === 0 && !clockIsVirtual(c.sys)) {
+        // wake at the handoff deadline (the kernel's writer re-checks time_after(jiffies, timeout))
+        slice = Math.max(0.5, Math.min(slice, waitStart + RWSEM_WAIT_TIMEOUT_MS - clockNow(c.sys) + 0.1));
+      }
+      Atomics.wait(L, b + LOCK_STATE, s, slice);
       hungCheck(c, id, t0);
     }
+    ok = true;
   } finally {
     if (spins > LOCK_SPIN) clearWaiting(c);
+    if (!ok && queued) {
+      // a writer giving up (hung-wait report): leave the queue and drop its handoff
+      for (;;) {
+        const s = Atomics.load(L, b + LOCK_STATE);
+        let next = s - RW_WAITER_ONE;
+        if (handoffOf(s) === me) next &= ~RW_HANDOFF;
+        if (Atomics.compareExchange(L, b + LOCK_STATE, s, next) === s) break;
+      }
+      Atomics.notify(L, b + LOCK_STATE);
+    }
   }
-  if (mode === MODE_WRITE) Atomics.store(L, b + LOCK_OWNER, c.slot + 1);
+  if (mode === MODE_WRITE) Atomics.store(L, b + LOCK_OWNER, me);
   pushHeld(c, id, mode);
   noteAcquired(c, cls, contended ? (performance.now() - t0) * 1e6 : 0, contended);
-  c.sys.turnstile.acquired(c.slot, id, mode);
+  if (stole) c.sys.turnstile.recordStep(c.slot, PT_STEAL, id, mode);
+  else c.sys.turnstile.acquired(c.slot, id, mode);
 }
 
 function rwsemRelease(id: number, mode: number): void {
@@ -343,13 +488,15 @@ function rwsemRelease(id: number, mode: number): void {
     }
     const since = popHeld(c, id, MODE_WRITE);
     Atomics.store(L, b + LOCK_OWNER, 0);
-    Atomics.store(L, b + LOCK_STATE, 0);
+    // keep the waiters and a handoff another writer set while we held it (__up_write clears only
+    // RWSEM_WRITER_LOCKED)
+    Atomics.and(L, b + LOCK_STATE, ~RW_WRITER);
     Atomics.notify(L, b + LOCK_STATE);
     noteReleased(c, cls, since, id);
   } else {
-    const since = popHeld(c, id, MODE_READ);
+    const since = popHeld(c, id, mode);
     if (since < 0) throw Errors.misuse(lockClassName(cls), `up_read by ${c.name}, which does not hold it for read`);
-    if (Atomics.sub(L, b + LOCK_STATE, 1) === 1) Atomics.notify(L, b + LOCK_STATE);
+    if (((Atomics.sub(L, b + LOCK_STATE, 1) - 1) & RW_READERS) === 0) Atomics.notify(L, b + LOCK_STATE);
     noteReleased(c, cls, since, id);
   }
 }
@@ -358,6 +505,14 @@ export const downRead = (id: number): void => rwsemAcquire(id, MODE_READ);
 export const downWrite = (id: number): void => rwsemAcquire(id, MODE_WRITE);
 export const upRead = (id: number): void => rwsemRelease(id, MODE_READ);
 export const upWrite = (id: number): void => rwsemRelease(id, MODE_WRITE);
+/**
+ * A recursive read acquisition (lockdep read=2): blocked only by a writer holder, never by a
+ * waiting writer or a handoff. Models `read_lock()` on an rwlock_t / the `rcu_read_lock()`
+ * annotation for the lock-order checker; v11 takes no recursive read lock (its rwsems are taken
+ * with down_read(), a non-recursive read).
+ */
+export const downReadRecursive = (id: number): void => rwsemAcquire(id, MODE_READ_RECURSIVE);
+export const upReadRecursive = (id: number): void => rwsemRelease(id, MODE_READ_RECURSIVE);
 
 // ------------------------------------------------------------------------------- scoped use
 
@@ -376,6 +531,15 @@ export function withRead<T>(id: number, fn: () => T): T {
     return fn();
   } finally {
     upRead(id);
+  }
+}
+
+export function withReadRecursive<T>(id: number, fn: () => T): T {
+  downReadRecursive(id);
+  try {
+    return fn();
+  } finally {
+    upReadRecursive(id);
   }
 }
 
@@ -468,10 +632,44 @@ export function lockOwner(sys: SystemShm, id: number): number {
   return Atomics.load(sys.locks, id * LOCK_WORDS + LOCK_OWNER) - 1;
 }
 
-/** Whether a lock could be taken now in `mode` (for the controlled scheduler's predicates). */
-export function lockAvailable(sys: SystemShm, id: number, mode: LockMode): boolean {
+/**
+ * Whether a lock could be taken now in `mode` by thread `slot` (for the controlled scheduler's
+ * predicates): an rwsem's handoff belongs to one writer (slot -1: no writer holds the handoff).
+ */
+export function lockAvailable(sys: SystemShm, id: number, mode: LockMode, slot = -1): boolean {
   const s = Atomics.load(sys.locks, id * LOCK_WORDS + LOCK_STATE);
   const kind = Atomics.load(sys.locks, id * LOCK_WORDS + LOCK_KIND);
   if (kind === 0) return s === 0;
-  return mode === 'read' ? s >= 0 : s === 0;
+  return rwAvailable(s, mode === 'read' ? MODE_READ : mode === 'read-recursive' ? MODE_READ_RECURSIVE : MODE_WRITE, slot);
+}
+
+/** An rwsem's state as the scheduler and tests see it. */
+export interface RwsemState {
+  readers: number;
+  writer: boolean;
+  /** writers waiting in the acquisition loop (free runs; the controlled scheduler parks them instead) */
+  waitingWriters: number;
+  /** slot of the writer holding the handoff, -1 when none */
+  handoff: number;
+}
+
+export function rwsemState(sys: SystemShm, id: number): RwsemState {
+  const s = Atomics.load(sys.locks, id * LOCK_WORDS + LOCK_STATE);
+  return { readers: s & RW_READERS, writer: (s & RW_WRITER) !== 0, waitingWriters: (s & RW_WAITERS) >>> 17, handoff: handoffOf(s) - 1 };
+}
+
+/**
+ * The controlled scheduler decides that writer `slot`, parked at its acquisition of rwsem `id`,
+ * has waited past RWSEM_WAIT_TIMEOUT: set the handoff for it. False when the lock is free for it,
+ * another handoff is set, or `id` is not an rwsem.
+ */
+export function rwsemSetHandoff(sys: SystemShm, id: number, slot: number): boolean {
+  const L = sys.locks;
+  const b = id * LOCK_WORDS;
+  if (Atomics.load(L, b + LOCK_KIND) !== 1) return false;
+  for (;;) {
+    const s = Atomics.load(L, b + LOCK_STATE);
+    if (handoffOf(s) !== 0 || (s & (RW_WRITER | RW_READERS)) === 0) return false;
+    if (Atomics.compareExchange(L, b + LOCK_STATE, s, s | ((slot + 1) << RW_HANDOFF_SHIFT)) === s) return true;
+  }
 }

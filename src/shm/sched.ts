@@ -35,9 +35,17 @@ export const PT_FM_START = 4;
 export const PT_RESUME = 5;
 /** main thread advanced the (virtual) clock — recorded so a replay re-issues it in order */
 export const PT_CLOCK = 6;
+/**
+ * rwsem decisions (lock.ts): a writer's wait passed RWSEM_WAIT_TIMEOUT and it took the handoff
+ * (new readers queue behind it) — a choice of the controlled scheduler, a timed event in free
+ * runs; and a reader that took an rwsem past a waiting writer (stole it). Both are steps of a
+ * trace so a replay takes the same side of the handoff.
+ */
+export const PT_HANDOFF = 7;
+export const PT_STEAL = 8;
 /** named noise sites (step-log argument of PT_NOISE) */
 export const NOISE_SITE = { generic: 0, dcRecord: 1, tagInsert: 2, groupPut: 3, dcWalk: 4, daxPerExtent: 5, teardownWindow: 6, rcuSkip: 7 } as const;
-export const POINT_NAMES: Record<number, string> = { 1: 'acquire', 2: 'noise', 3: 'op-start', 4: 'fm-start', 5: 'resume', 6: 'clock' };
+export const POINT_NAMES: Record<number, string> = { 1: 'acquire', 2: 'noise', 3: 'op-start', 4: 'fm-start', 5: 'resume', 6: 'clock', 7: 'handoff', 8: 'steal' };
 
 /** thread states */
 export const TS_FREE = 0; // outside the turnstile (free mode, or in a free wait about to re-enter)
@@ -220,6 +228,11 @@ export class Turnstile {
   /** RECORD mode: log a step taken by the main thread (clock advance). */
   recordMain(slot: number, kind: number, arg: number): void {
     if (Atomics.load(this.hdr, SH_MODE) === SCHED_RECORD) this.record(slot, kind, arg, 0);
+  }
+
+  /** RECORD mode: log a step taken inside a lock acquisition (a handoff, a steal). */
+  recordStep(slot: number, kind: number, arg: number, mode: number): void {
+    if (Atomics.load(this.hdr, SH_MODE) === SCHED_RECORD) this.record(slot, kind, arg, mode);
   }
 
   /** RECORD mode: log a lock acquisition once it succeeded. */

@@ -150,7 +150,7 @@ export class SystemShm {
     for (let i = 0; i < n; i++) {
       const e = Atomics.load(this.threads, base + THREAD_HELD_BASE + i);
       if (e === 0) continue;
-      out.push({ lock: (e & 0xffffff) - 1, mode: e >>> 24 === 2 ? 'read' : 'write' });
+      out.push({ lock: (e & 0xffffff) - 1, mode: ((e >>> 24) & 2) !== 0 ? 'read' : 'write' }); // 2 read, 3 recursive read
     }
     return out;
   }

@@ -1,32 +1,39 @@
 /**
  * DOC: locks checker — the lock graph has no cycle, no thread waits beyond the bound unreported,
- * and lockdep assertions hold (host-kernel.md §4.3, §8.1-19; product.md §6; hazards H2, H12).
+ * and lockdep assertions hold (§8.1-19; product §6; hazards H2, H12). Labels: docs/kernel-map.md.
  *
- * Model. The runtime's lockdep (src/shm/lockdep.ts) and hung-wait detector (src/shm/lock.ts)
+ * Model. The runtime's lockdep (src/shm/lockdep.ts: lockdep's dependency types and strong-path
+ * rule, so a cycle through down_read() edges is reported as lockdep reports it) and hung-wait
+ * detector (src/shm/lock.ts; the controlled scheduler's deadlock report in stress/turnstile.ts)
  * write reports to the system report log; this checker reads them at quiescence. A lock-order
- * report names the new edge held → acquiring and, for every recorded edge on the reverse path
- * acquiring ⇝ held, the chain that recorded it (whose last class is that edge's target), so the
- * cycle is [acquiring, last(chain_0), …, last(chain_n) = held] closed by held → acquiring.
+ * report names the new dependency held → acquiring and, for every recorded dependency on the
+ * strong path acquiring ⇝ held, the chain that recorded it (whose last class is that
+ * dependency's target), so the cycle is [acquiring, last(chain_0), …, last(chain_n) = held].
  *
- * Invariants verified:
- *  - 8.1-19 no lock-order cycle. A cycle that uses the recovery nesting device_lock(cxlr_dax) →
- *    add_ctx.lock (probe/scan, §4.3) is the v11 AB-BA against the runtime add's add_ctx.lock →
- *    device_lock(cxlr_dax): `lock-order-h2` (known). Longer cycles through that edge (e.g.
- *    cxl_rwsem.region → device_lock(cxlr_dax) on release, with device_lock → add_ctx.lock →
- *    cxl_rwsem.region) exist only because of it and count as H2 too. Any other cycle:
- *    `lock-order-cycle`. NOTE: with lockdep on, a v11 run that probes a region and then closes
- *    one chain always records the AB-BA — the inversion needs no actual race to be reported;
- *  - product §6 hung waits are reported, not hangs: each `hung-wait` report is `hung-wait-h2`
- *    (known) when add_ctx.lock and device_lock(cxlr_dax) both appear among what the waiter and
- *    its holders hold or wait for and one of them is being waited for — the deadlock itself or a
- *    thread queued behind it — else `hung-wait`;
+ * Classification — by the cycle's own chain, never by "made of documented nestings":
+ *  - a cycle or hung wait is a known hazard only when it is that hazard's chain (KNOWN_CYCLES):
+ *    H2 is exactly the AB-BA add_ctx.lock ↔ device_lock(cxlr_dax) — an add chain holding its
+ *    add_ctx.lock into cxlr_notify_extent()'s device_lock, against the probe's scan holding
+ *    device_lock(cxlr_dax) into add_ctx.lock (cxl_dax_region_probe → cxl_region_add_existing_
+ *    extents → cxl_process_extent_list);
+ *    H17 is exactly the cycle device_lock(cxlr_dax) → add_ctx.lock → cxl_rwsem.region(R) →
+ *    device_lock(cxlr_dax): the probe's scan (device_lock, then add_ctx.lock, then
+ *    cxl_add_extent's down_read) against cxl_rm_extent (down_read held into cxlr_notify_extent's
+ *    device_lock). Strong because down_read is a non-recursive read: a cxl_rwsem.region writer
+ *    waiting past the handoff blocks the scan's down_read — a three-task deadlock (isH17Hung);
+ *  - any other cycle is `lock-order-cycle` and any other hung wait `hung-wait`: forbidden until
+ *    confirmed in the v11 code and named. The detail lists each dependency of the cycle with its
+ *    V11_NESTINGS citation, or says it is not a documented v11 nesting (then suspect the model).
+ *  - a hung wait is H2 when the report shows H2's chain: the waiter holds one of the two locks and
+ *    waits for the other while a holder holds that one and waits for the first (the deadlock
+ *    itself), or the waiter is queued behind a holder caught in that pattern;
  *  - `assert-held` reports (a lockdep_assert_held that failed, a WARN in the kernel) are
  *    `assert-held-h12` (known: the recovery scan notifying another region's extent).
  *
  * Not verified (and why):
  *  - reports are per system, not per iteration: lockdep reports each cycle once per run, so a
  *    stress loop reusing one system sees a cycle in the first iteration only;
- *  - same-class nesting and read-lock recursion rules (the runtime's lockdep does not model them);
+ *  - same-class nesting (the runtime's lockdep does not model subclasses);
  *  - onEvent has nothing to consume: lock holds are traced (`lock-hold`) only for Perfetto, and
  *    the reports are the verdicts.
  */
@@ -36,11 +43,38 @@ import type { Checker } from '../../src/runtime/system.js';
 import type { LockOrderReport } from '../../src/shm/lockdep.js';
 import type { HungReport, ThreadLockInfo } from '../../src/errors.js';
 import { Findings, type SysLike } from './common.js';
-import { finding, held, INV } from './outcomes.js';
+import { finding, held, INV, type OutcomeName } from './outcomes.js';
 
 const ADD_CTX = 'add_ctx.lock';
 const DEVICE_LOCK = 'device_lock(cxlr_dax)';
 const REGION_RWSEM = 'cxl_rwsem.region';
+
+/**
+ * The lock nestings v11 documents in its code, outer → inner, with the function that nests them
+ * (v11: anisa-su993/anisa-linux-kernel f5e075e24a45; docs/kernel-map.md). Modes: W exclusive
+ * (mutex, device_lock, down_write), R down_read. The lock checker cites them in cycle details;
+ * a reported dependency not listed here is a nesting only the model makes.
+ */
+export interface Nesting { outer: string; outerMode: 'W' | 'R'; inner: string; innerMode: 'W' | 'R'; where: string }
+export const V11_NESTINGS: readonly Nesting[] = [
+  { outer: 'event.log_lock', outerMode: 'W', inner: 'mbox_mutex', innerMode: 'W', where: 'drivers/cxl/core/mbox.c cxl_mem_get_records_log: Get/Clear Event Records under the log lock' },
+  { outer: ADD_CTX, outerMode: 'W', inner: 'cxl_rwsem.region', innerMode: 'R', where: 'drivers/cxl/core/extent.c cxl_add_extent (guard(rwsem_read)) under the add chain\'s add_ctx.lock' },
+  { outer: ADD_CTX, outerMode: 'W', inner: DEVICE_LOCK, innerMode: 'W', where: 'drivers/cxl/core/extent.c cxlr_notify_extent (guard(device)) when the add chain closes (H2, add side)' },
+  { outer: DEVICE_LOCK, outerMode: 'W', inner: ADD_CTX, innerMode: 'W', where: 'drivers/cxl/core/region_dax.c cxl_region_add_existing_extents -> mbox.c cxl_process_extent_list in cxl_dax_region_probe (H2, probe side)' },
+  { outer: 'cxl_rwsem.region', outerMode: 'R', inner: 'cxl_tag_lock', innerMode: 'W', where: 'drivers/cxl/core/extent.c cxl_add_extent -> cxlr_add_extent -> alloc_tag_group -> cxl_tag_register' },
+  { outer: 'cxl_rwsem.region', outerMode: 'R', inner: DEVICE_LOCK, innerMode: 'W', where: 'drivers/cxl/core/extent.c cxl_rm_extent: guard(rwsem_read)(&cxl_rwsem.region) held across cxlr_notify_extent' },
+  { outer: DEVICE_LOCK, outerMode: 'W', inner: 'dax_region_rwsem', innerMode: 'W', where: 'drivers/dax/cxl.c cxl_dax_region_notify -> cxl_dax_group_add/rm -> bus.c dax_region_add_resources/dax_region_rm_resources (down_write) under cxlr_notify_extent\'s device_lock; and drivers/dax/bus.c delete_store -> devm_release_action -> unregister_dev_dax (down_write) under device_lock(dax_region->dev = cxlr_dax)' },
+  { outer: 'dax_region_rwsem', outerMode: 'W', inner: 'dax_dev_rwsem', innerMode: 'W', where: 'drivers/dax/bus.c size/create stores: dax_region_rwsem then dax_dev_rwsem' },
+  { outer: 'device_lock(cxlr)', outerMode: 'W', inner: DEVICE_LOCK, innerMode: 'W', where: 'drivers/cxl/core/region_dax.c cxlr_dax_unregister, a devm action of the cxl_region device (devm_cxl_add_dax_region): region driver unbind runs it under device_lock(cxlr), and device_unregister(cxlr_dax) unbinds cxl_dax_region under device_lock(cxlr_dax)' },
+  { outer: DEVICE_LOCK, outerMode: 'W', inner: 'device_lock(dev_dax)', innerMode: 'W', where: 'drivers/dax/bus.c delete_store: device_lock(dev) then device_lock(victim)' },
+  { outer: 'device_lock(dev_dax)', outerMode: 'W', inner: 'dax_dev_rwsem', innerMode: 'W', where: 'drivers/dax/bus.c delete_store: down_write(&dax_dev_rwsem) under device_lock(victim)' },
+  { outer: 'cxl_rwsem.region', outerMode: 'W', inner: 'cxl_rwsem.dpa', innerMode: 'R', where: 'drivers/cxl/core/region.c attach_target: guard(rwsem_write)(&cxl_rwsem.region) then guard(rwsem_read)(&cxl_rwsem.dpa) (region create)' },
+];
+
+/** The V11_NESTINGS entry for a dependency, or null. */
+export function v11Nesting(outer: string, inner: string): Nesting | null {
+  return V11_NESTINGS.find((n) => n.outer === outer && n.inner === inner) ?? null;
+}
 
 interface AssertHeldReport {
   kind: 'assert-held';
@@ -60,12 +94,42 @@ export function cycleOf(r: LockOrderReport): string[] {
   return path;
 }
 
-/** Does the cycle contain the edge a → b? */
-function hasEdge(cycle: string[], a: string, b: string): boolean {
-  for (let i = 0; i < cycle.length; i++) {
-    if (cycle[i] === a && cycle[(i + 1) % cycle.length] === b) return true;
-  }
-  return false;
+/** Each dependency of the cycle with its citation: "A(R) -> B: v11 …" or "not a documented v11 nesting". */
+export function annotateCycle(r: LockOrderReport): string[] {
+  const cycle = cycleOf(r);
+  return cycle.map((a, i) => {
+    const b = cycle[(i + 1) % cycle.length]!;
+    const n = v11Nesting(a, b);
+    return `${a} -> ${b}: ${n ? `v11 ${n.where}` : 'not a documented v11 nesting'}`;
+  });
+}
+
+/**
+ * Known hazards that are lock cycles, each by its own chain: the exact set of classes and, where
+ * it matters, the modes. A cycle matching none is forbidden.
+ */
+export interface KnownCycle {
+  hazard: string;
+  lockOrder: OutcomeName;
+  hung: OutcomeName;
+  /** the cycle, as a set of classes */
+  classes: readonly string[];
+}
+export const KNOWN_CYCLES: readonly KnownCycle[] = [
+  { hazard: 'H2', lockOrder: 'lock-order-h2', hung: 'hung-wait-h2', classes: [ADD_CTX, DEVICE_LOCK] },
+  // H17: found by this checker (swarm, free schedule, seed 11) and confirmed in v11 — see
+  // isH17Hung and outcomes.ts 'lock-order-h17'
+  { hazard: 'H17', lockOrder: 'lock-order-h17', hung: 'hung-wait-h17', classes: [DEVICE_LOCK, ADD_CTX, REGION_RWSEM] },
+];
+
+function sameSet(a: readonly string[], b: readonly string[]): boolean {
+  return a.length === b.length && a.every((x) => b.includes(x));
+}
+
+/** The known cycle a lock-order report is, or null. */
+export function knownCycleOf(r: LockOrderReport): KnownCycle | null {
+  const classes = [...new Set(cycleOf(r))];
+  return KNOWN_CYCLES.find((k) => sameSet(k.classes, classes)) ?? null;
 }
 
 function threadStr(t: ThreadLockInfo): string {
@@ -73,18 +137,50 @@ function threadStr(t: ThreadLockInfo): string {
   return `${t.name} holds ${hold}${t.waitingFor ? `, waits for ${t.waitingFor.cls}(${t.waitingFor.mode})` : ''}`;
 }
 
+const holds = (t: ThreadLockInfo, cls: string): boolean => t.held.some((h) => h.cls === cls);
+const waits = (t: ThreadLockInfo, cls: string): boolean => t.waitingFor?.cls === cls;
+
+/**
+ * Is the hung wait H2's chain? The waiter holds add_ctx.lock and waits for device_lock(cxlr_dax)
+ * (or the reverse) while a holder holds that lock and waits for the waiter's (the AB-BA itself);
+ * or the waiter holds neither and waits behind a holder caught in one half of it (queued behind
+ * the deadlock — that holder's own report shows the whole chain).
+ */
 export function isH2Hung(r: HungReport): boolean {
-  const threads = [r.waiter, ...r.holders];
-  const involved = new Set<string>();
-  const waited = new Set<string>();
-  for (const t of threads) {
-    for (const h of t.held) involved.add(h.cls);
-    if (t.waitingFor) {
-      involved.add(t.waitingFor.cls);
-      waited.add(t.waitingFor.cls);
-    }
-  }
-  return involved.has(ADD_CTX) && involved.has(DEVICE_LOCK) && (waited.has(ADD_CTX) || waited.has(DEVICE_LOCK));
+  const half = (t: ThreadLockInfo): [string, string] | null =>
+    holds(t, ADD_CTX) && waits(t, DEVICE_LOCK) ? [ADD_CTX, DEVICE_LOCK] : holds(t, DEVICE_LOCK) && waits(t, ADD_CTX) ? [DEVICE_LOCK, ADD_CTX] : null;
+  const w = half(r.waiter);
+  if (w) return r.holders.some((h) => holds(h, w[1]) && waits(h, w[0]));
+  if (holds(r.waiter, ADD_CTX) || holds(r.waiter, DEVICE_LOCK)) return false;
+  return r.holders.some((h) => half(h) !== null);
+}
+
+/**
+ * Is the hung wait H17's chain? H17 (v11, drivers/cxl/core/extent.c cxl_rm_extent against
+ * drivers/dax/cxl.c cxl_dax_region_probe's scan): the release path holds cxl_rwsem.region for
+ * read and waits for device_lock(cxlr_dax) (half A); the probe holds device_lock(cxlr_dax) and
+ * its scan's cxl_add_extent() waits for cxl_rwsem.region for read (half B) — blocked only
+ * because a writer of cxl_rwsem.region waits past the handoff interval for the release's read
+ * (half C: waits for cxl_rwsem.region for write). The report is H17 when the waiter is in one
+ * half and a holder in another, or the waiter is queued behind a holder in half A or B.
+ */
+export function isH17Hung(r: HungReport): boolean {
+  const inA = (t: ThreadLockInfo): boolean => t.held.some((h) => h.cls === REGION_RWSEM && h.mode === 'read') && waits(t, DEVICE_LOCK);
+  const inB = (t: ThreadLockInfo): boolean => holds(t, DEVICE_LOCK) && t.waitingFor?.cls === REGION_RWSEM && t.waitingFor.mode === 'read';
+  const inC = (t: ThreadLockInfo): boolean => t.waitingFor?.cls === REGION_RWSEM && t.waitingFor.mode === 'write';
+  const w = r.waiter;
+  if (inA(w)) return r.holders.some(inB);
+  if (inB(w)) return r.holders.some(inA);
+  if (inC(w)) return r.holders.some(inA);
+  if (holds(w, REGION_RWSEM) || holds(w, DEVICE_LOCK)) return false;
+  return (waits(w, DEVICE_LOCK) || waits(w, REGION_RWSEM)) && r.holders.some((h) => inA(h) || inB(h));
+}
+
+/** The known cycle a hung wait is, or null. */
+export function knownHungOf(r: HungReport): KnownCycle | null {
+  if (isH2Hung(r)) return KNOWN_CYCLES.find((k) => k.hazard === 'H2')!;
+  if (isH17Hung(r)) return KNOWN_CYCLES.find((k) => k.hazard === 'H17')!;
+  return null;
 }
 
 export class LocksChecker implements Checker {
@@ -100,17 +196,15 @@ export class LocksChecker implements Checker {
     orders.forEach((r, i) => {
       const cycle = cycleOf(r);
       const text = `${cycle.join(' -> ')} -> ${cycle[0]} (new: ${r.newChain.thread} ${r.newChain.chain.join(' -> ')}; recorded: ${r.existingChains.map((c) => `${c.thread} ${c.chain.join(' -> ')}`).join('; ')})`;
-      // H2 and its three-way variant: the recovery scan nests device_lock → add_ctx.lock →
-      // cxl_rwsem.region(R) while runtime add and release take add_ctx.lock / cxl_rwsem.region
-      // before device_lock (host-kernel.md §4.3) — every such cycle is v11's, not a model bug
-      const v11Nesting = cycle.includes(DEVICE_LOCK) && cycle.every((c) => c === DEVICE_LOCK || c === ADD_CTX || c === REGION_RWSEM);
-      if (hasEdge(cycle, DEVICE_LOCK, ADD_CTX) || v11Nesting) out.add(`order:${i}`, finding('lock-order-h2', `cycle ${text}`));
-      else out.add(`order:${i}`, finding('lock-order-cycle', `cycle ${text}`));
+      const known = knownCycleOf(r);
+      if (known) out.add(`order:${i}`, finding(known.lockOrder, `cycle ${text}`));
+      else out.add(`order:${i}`, finding('lock-order-cycle', `cycle ${text}; dependencies: ${annotateCycle(r).join(' | ')}`));
     });
     const hung = sys.hungReports?.() ?? [];
     hung.forEach((r, i) => {
       const text = `waited ${Math.round(r.waitedMs)} ms (bound ${r.boundMs}): ${threadStr(r.waiter)}; ${r.holders.map((h) => `holder ${threadStr(h)}`).join('; ') || 'no holder found'}`;
-      out.add(`hung:${i}`, finding(isH2Hung(r) ? 'hung-wait-h2' : 'hung-wait', text));
+      const known = knownHungOf(r);
+      out.add(`hung:${i}`, finding(known ? known.hung : 'hung-wait', text));
     });
     const asserts = (sys.sys?.reports.read<{ kind: string }>() ?? []).filter((r): r is AssertHeldReport => r.kind === 'assert-held');
     asserts.forEach((r, i) => {

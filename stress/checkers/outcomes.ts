@@ -1,7 +1,7 @@
 /**
  * DOC: the outcome vocabulary of the checkers — one stable, readable name per thing a run can end
  * in, with its jcstress class and the invariant (host-kernel.md §8.1) or hazard (§4.4 H1–H13,
- * §8.2) it maps to. The stress runner counts iterations by these names; `classify()` (index.ts)
+ * §8.2; H17 found by the lock checker, docs/kernel-map.md) it maps to. The stress runner counts iterations by these names; `classify()` (index.ts)
  * turns one iteration's results into exactly one of them.
  *
  * Invariants verified: none here (this is a table). Not verified: n/a.
@@ -84,8 +84,10 @@ export const OUTCOMES = {
   'dax-double-map': F(INV.doubleMap, 'two live DAX device ranges of one region map the same bytes'),
   'data-lost': F(INV.data, 'a verify failed on a live device after a covering write, with no range change since'),
   'dax-access-refused': F(INV.data, 'a DAX access to mapped bytes was refused by the device, with no failed response to explain it'),
-  'lock-order-cycle': F(INV.lockOrder, 'lockdep found a lock-order cycle other than the v11 AB-BA'),
-  'hung-wait': F(INV.hung, 'a thread waited on a lock beyond the bound, not involving the v11 AB-BA'),
+  // a cycle or hung wait is a known hazard only when it is that hazard's own chain (locks.ts
+  // KNOWN_CYCLES); any other is forbidden until confirmed in the v11 code and named
+  'lock-order-cycle': F(INV.lockOrder, "lockdep found a lock-order cycle that is not a named hazard's own chain"),
+  'hung-wait': F(INV.hung, "a thread waited on a lock beyond the bound, and the wait is not a named hazard's own chain"),
   'unnamed-forbidden': F('any', 'a forbidden result from a checker that names no outcome'),
   // ---------------------------------------------------------------- known hazards (v11 as written)
   'double-response-after-timeout': K(INV.cardinality, 'H4', 'the watchdog answered a chain, then its late tail was answered again'),
@@ -132,15 +134,24 @@ export const OUTCOMES = {
   // record the device delivered twice (a failed Clear, a stale record read past a lying
   // record_count — cxl_mem_get_records_log trusts the count). Both are onlined (extentX.Y) before the
   // DAX add refuses the overlap and rm_tag_group drops the group; the chain is answered empty.
-  'extent-dup-in-chain': K(INV.overlap, 'dup-in-chain (cxlr_dax_classify_extent skips add_ctx.group)', 'one chain staged the same range twice (a redelivered record) and both copies became dc_extents of one group'),
+  'extent-dup-in-chain': K(INV.overlap, 'H18 (cxlr_dax_classify_extent compares with dc_extents only, never the chain\'s own members)', 'one chain staged the same range twice (a redelivered record) and both copies became dc_extents of one group'),
   'extent-readopted-h5': K(INV.overlap, 'H5 (release vs recovery realize)', 'the recovery scan realized an extent the release path had unregistered but not yet released; both were tracked at once'),
   'host-extent-readopted-h5': K(INV.hostSubset, 'H5 (release vs recovery realize)', 'a host extent the recovery scan re-adopted from a dying one is not device-accepted (its Release DC went out)'),
   'conservation-readopted-h5': K(INV.conservation, 'H5 (release vs recovery realize)', 'DAX accounting of a region differs after the recovery scan re-adopted a dying extent'),
   'extent-overlap-after-h5': K(INV.overlap, 'H5 (consequence: the kernel read freed memory; the model unwound the handler, whose records were redelivered)', 'two tracked extents overlap after a dc_extents walk use-after-free unwound an add handler on the same memdev'),
   'dc-extent-use-after-free-h5': K(INV.memory, 'H5', 'a dc_extents walk without RCU met an extent another thread had freed (the handler is unwound)'),
   'tag-leaked': K(INV.tag, 'H6', 'a uuid stays registered with no live extent (lost nr_extents decrement)'),
-  'lock-order-h2': K(INV.lockOrder, 'H2', 'lockdep cycle through device_lock(cxlr_dax) -> add_ctx.lock (recovery vs runtime add)'),
-  'hung-wait-h2': K(INV.hung, 'H2', 'hung wait between add_ctx.lock and device_lock(cxlr_dax) (recovery vs runtime add)'),
+  'lock-order-h2': K(INV.lockOrder, 'H2', 'lockdep cycle add_ctx.lock <-> device_lock(cxlr_dax) exactly: the add chain into cxlr_notify_extent vs the probe scan into add_ctx.lock'),
+  'hung-wait-h2': K(INV.hung, 'H2', 'hung wait in the AB-BA add_ctx.lock <-> device_lock(cxlr_dax) (add chain vs probe scan), or queued behind a thread caught in it'),
+  // H17 (found by the lock checker in a 60 s swarm, free schedule, seed 11; confirmed in v11):
+  // drivers/cxl/core/extent.c cxl_rm_extent holds cxl_rwsem.region for read across
+  // cxlr_notify_extent's device_lock(cxlr_dax); drivers/dax/cxl.c cxl_dax_region_probe holds
+  // device_lock(cxlr_dax) across cxl_region_add_existing_extents -> cxl_process_extent_list
+  // (add_ctx.lock) -> cxl_add_extent's down_read(cxl_rwsem.region). down_read is non-recursive:
+  // a writer of cxl_rwsem.region (drivers/cxl/core/region.c attach_target, region create) waiting
+  // past RWSEM_WAIT_TIMEOUT for the release's read blocks the scan's read.
+  'lock-order-h17': K(INV.lockOrder, 'H17', 'lockdep cycle device_lock(cxlr_dax) -> add_ctx.lock -> cxl_rwsem.region(R) -> device_lock(cxlr_dax): the probe scan vs cxl_rm_extent'),
+  'hung-wait-h17': K(INV.hung, 'H17', 'deadlock: a release holds cxl_rwsem.region(R) waiting for device_lock(cxlr_dax), the probe scan holds it waiting for cxl_rwsem.region(R) behind a region writer\'s handoff, the writer waits for the release'),
   'assert-held-h12': K(INV.lockOrder, 'H12', "lockdep_assert_held failed in __cxlr_notify_extent (scan realizing another region's extent)"),
   'sharable-group-refused-seq': K(INV.seq, 'v10/v11 sequence numbering (v10: 1..n, v11: 0..n-1)', 'a sharable tagged group whose sequence numbers are exactly 0..n-1 (valid for a v11 device) was refused by the host sequence gate G2 — a v10 host against a v11 device'),
   'unnamed-known-hazard': K('any', 'unspecified', 'a known-hazard result from a checker that names no outcome'),
