@@ -15,10 +15,12 @@ import type { Knobs, Variant } from '../src/scenario/types.js';
 import type { Personality } from '../src/device/config.js';
 import { SCHED_FREE, SCHED_RECORD, POINT_NAMES, PT_ACQUIRE, PT_NOISE, PT_RESUME, PT_CLOCK } from '../src/shm/sched.js';
 import { standardCheckers, classify, OUTCOMES, INV, type Classification } from './checkers/index.js';
-import { Bindings, runOp, type Actor, type OpOutcome } from './ops.js';
+import { Bindings, runOp, type Actor, type OpOutcome, type Plan } from './ops.js';
 import { ControlledScheduler, type Policy, type TraceStep } from './turnstile.js';
 import { WORKLOADS, type Workload } from './workloads.js';
-import { writeTrace, type StressTrace } from './trace.js';
+import { writeTrace, type StressTrace, type TraceRecord } from './trace.js';
+import { addFinding, signatureOf, sortFindings, type FindingRow, type NamedEvent } from './signature.js';
+import type { DecodedEvent } from '../src/protocol.js';
 import { join } from 'node:path';
 
 export type Schedule = { kind: 'free' } | { kind: 'random' } | { kind: 'pct'; depth: number };
@@ -45,6 +47,19 @@ export interface IterationResult {
   detail?: string;
   trace?: string;
   ms: number;
+  /** stress/signature.ts: the finding's key and title (non-acceptable outcomes) */
+  signature?: string;
+  title?: string;
+  /** schedule steps of the iteration (the reproducer's length) */
+  traceSteps?: number;
+  /** `--minimize S`: the minimized trace written for a new signature */
+  minimized?: string;
+}
+
+/** Options of one iteration beyond the schedule (minimize, explain). */
+export interface IterationOptions {
+  /** run this plan instead of the workload's plan for (seed, iteration) */
+  plan?: Plan;
 }
 
 export function scheduleName(s: Schedule): string {
@@ -56,6 +71,10 @@ export class StressJob {
   readonly workload: Workload;
   private sys: DcdSystem | null = null;
   private fresh = true;
+  /** what the last iteration did (events per step, locks held, names): for traces and explain */
+  lastRecord: TraceRecord | null = null;
+  /** the plan the last iteration ran */
+  lastPlan: Plan | null = null;
 
   constructor(opts: JobOptions) {
     const w = WORKLOADS[opts.workload];
@@ -89,25 +108,37 @@ export class StressJob {
   }
 
   /** Run one iteration; `policy` overrides the schedule (replay). */
-  async iteration(i: number, policy?: Policy): Promise<IterationResult & { steps: TraceStep[]; divergence: string | null; ops: OpOutcome[] }> {
+  async iteration(i: number, policy?: Policy, io: IterationOptions = {}): Promise<IterationResult & { steps: TraceStep[]; divergence: string | null; ops: OpOutcome[] }> {
     const t0 = performance.now();
     const sys = await this.system();
     if (!this.fresh) await sys.resetInPlace();
     this.fresh = false;
     const p = new Prng(`${this.opts.seed}:${this.workload.name}:${i}`);
-    const plan = this.workload.plan(p, i);
+    const plan = io.plan ?? this.workload.plan(p, i);
+    this.lastPlan = plan;
     const b = new Bindings();
     const T = sys.sys.turnstile;
     T.setMode(SCHED_FREE);
     for (const op of plan.setup) await runOp(sys, b, op, { name: 'setup', kind: 'user', index: 0, ops: [] });
     await sys.waitIdle(10_000);
     sys.drainEvents();
+    const names = emptyNames();
+    captureNames(sys, names);
+    const raceStart = sys.events.length;
+    const held: string[][] = [];
+    const marks: number[] = [];
     let steps: TraceStep[] = [];
     let divergence: string | null = null;
     let ops: OpOutcome[] = [];
     const controlled = policy ?? (this.opts.schedule.kind === 'free' ? null : this.opts.schedule.kind === 'pct' ? { kind: 'pct' as const, depth: this.opts.schedule.depth } : { kind: 'random' as const });
     if (controlled) {
       const sched = new ControlledScheduler(sys, controlled, `${this.opts.seed}:${i}`);
+      // per step: the locks the thread holds at its point, and how many events it had emitted
+      // when it parked again (one thread runs at a time, so the events between marks are its own)
+      sched.observer = {
+        before: (k, _st, slot) => { held[k] = slot >= 0 ? sys.sys.heldBy(slot).map((h) => `${sys.sys.lockClassNameOf(h.lock)}${h.mode === 'read' ? '(read)' : ''}`) : []; },
+        after: (k) => { sys.drainEvents(); marks[k] = sys.events.length; },
+      };
       const r = await sched.run(plan.actors, b);
       steps = r.steps;
       divergence = r.divergence;
@@ -127,8 +158,18 @@ export class StressJob {
     // by no one, groups onlined without a response) is an artifact: the hung wait is the outcome.
     if (sys.reportCounts().hung > 0) results = results.filter((r) => r.invariant === INV.hung);
     const c: Classification = classify(results);
-    const res: IterationResult = { iteration: i, outcome: c.outcome, class: c.class, invariant: c.invariant, outcomes: c.outcomes, ms: performance.now() - t0 };
+    const res: IterationResult = { iteration: i, outcome: c.outcome, class: c.class, invariant: c.invariant, outcomes: c.outcomes, ms: performance.now() - t0, traceSteps: steps.length };
     if (c.detail) res.detail = c.detail;
+    sys.drainEvents();
+    captureNames(sys, names);
+    const record = buildRecord(sys, raceStart, controlled ? marks : null, held, names);
+    this.lastRecord = record;
+    let sig: ReturnType<typeof signatureOf> | null = null;
+    if (c.class !== 'acceptable') {
+      sig = signatureOf(c.outcome, record.events, c.detail ?? '');
+      res.signature = sig.signature;
+      res.title = sig.title;
+    }
     if (c.class !== 'acceptable' && this.opts.outDir && !policy) {
       const file = join(this.opts.outDir, `${this.workload.name}-${c.outcome}-${this.opts.seed}-${i}.trace.json`);
       const trace: StressTrace = {
@@ -136,6 +177,9 @@ export class StressJob {
         variant: this.opts.variant, knobs: this.opts.knobs, device: this.opts.device, schedule: scheduleName(this.opts.schedule),
         noise: this.opts.noise, outcome: c.outcome, class: c.class, invariant: c.invariant, ...(c.detail ? { detail: c.detail } : {}),
         steps, recordedFree: !controlled,
+        ...(io.plan ? { plan: io.plan } : {}),
+        ...(sig ? { signature: sig.signature, title: sig.title } : {}),
+        record,
       };
       writeTrace(file, trace);
       res.trace = file;
@@ -192,6 +236,8 @@ export interface StressSummary {
   elapsedMs: number;
   iterationsPerSec: number;
   outcomes: OutcomeRow[];
+  /** non-acceptable iterations grouped by signature (stress/signature.ts); absent in older results */
+  findings?: FindingRow[];
   shard?: string;
 }
 
@@ -207,12 +253,76 @@ export function summarize(job: JobOptions, results: IterationResult[], elapsedMs
   }
   const order = { forbidden: 0, 'known-hazard': 1, acceptable: 2 } as const;
   const outcomes = [...rows.values()].sort((a, b) => order[a.class] - order[b.class] || b.count - a.count);
+  const frows = new Map<string, FindingRow>();
+  for (const r of results) {
+    if (!r.signature) continue;
+    addFinding(frows, {
+      signature: r.signature, title: r.title ?? r.signature, outcome: r.outcome, class: r.class, count: 1,
+      firstSeed: `${job.seed}:${r.iteration}`, firstIteration: r.iteration, schedule: scheduleName(job.schedule),
+      trace: r.trace ?? null, traceSteps: r.trace ? r.traceSteps ?? null : null, ...(r.minimized ? { minimized: r.minimized } : {}),
+    });
+  }
   return {
     workload: job.workload, variant: job.variant, knobs: job.knobs, device: job.device, schedule: scheduleName(job.schedule), seed: job.seed,
     iterations: results.length,
     forbidden: results.filter((r) => r.class === 'forbidden').length,
     knownHazards: results.filter((r) => r.class === 'known-hazard').length,
     elapsedMs, iterationsPerSec: results.length / Math.max(elapsedMs / 1000, 1e-9), outcomes,
+    findings: sortFindings(frows.values()),
     ...(shard ? { shard } : {}),
   };
+}
+
+// ------------------------------------------------------------------------------ trace records
+
+const MAX_RECORD_EVENTS = 4000;
+
+function emptyNames(): TraceRecord['names'] {
+  return { regions: {}, extents: {}, daxDevs: {}, groups: {} };
+}
+
+/** Name the live regions, extents and dax devices as sysfs does (regionZ, extentZ.Y, daxZ.N). */
+function captureNames(sys: DcdSystem, names: TraceRecord['names']): void {
+  const h = sys.host;
+  for (const r of h.regions.live()) names.regions[String(r)] = `region${h.regions.get(r, 'id')}`;
+  for (const e of h.extents.live()) {
+    const r = h.extents.peek(e, 'region');
+    const id = h.extents.peek(e, 'id');
+    const rn = r !== undefined ? names.regions[String(r)] : undefined;
+    if (rn && id !== undefined) names.extents[String(e)] = `extent${rn.slice(6)}.${id}`;
+  }
+  for (const d of h.daxDevs.live()) {
+    const r = h.daxDevs.peek(d, 'region');
+    const id = h.daxDevs.peek(d, 'id');
+    const rn = r !== undefined ? names.regions[String(r)] : undefined;
+    if (rn && id !== undefined) names.daxDevs[String(d)] = `dax${rn.slice(6)}.${id}`;
+  }
+}
+
+/** The iteration's events (lock holds omitted), tagged with the step they were emitted in. */
+function buildRecord(sys: DcdSystem, raceStart: number, marks: number[] | null, held: string[][], names: TraceRecord['names']): TraceRecord {
+  const all: DecodedEvent[] = sys.events;
+  const events: NamedEvent[] = [];
+  let m = 0;
+  let truncated: number | undefined;
+  for (let k = 0; k < all.length; k++) {
+    const d = all[k]!;
+    if (d.ev.type === 'lock-hold') continue;
+    let step = -1;
+    if (k >= raceStart) {
+      if (!marks) step = -2;
+      else { while (m < marks.length && (marks[m] ?? Infinity) <= k) m++; step = m; }
+    }
+    const thread = d.thread < 0 ? 'main' : sys.sys.threadName(d.thread);
+    const ev = d.ev;
+    // names the events carry (extent ids, group uuids)
+    if (ev.type === 'extent-tracked') {
+      const rn = names.regions[String(ev.region)];
+      if (rn) names.extents[String(ev.extent)] ??= `extent${rn.slice(6)}.${ev.id}`;
+      names.groups[String(ev.group)] ??= ev.uuid && !/^0{8}-0{4}-0{4}-0{4}-0{12}$/.test(ev.uuid) ? `tag group on mem${ev.memdev}` : `untagged group of ${names.extents[String(ev.extent)] ?? `mem${ev.memdev}`}`;
+    } else if (ev.type === 'tag-registered') names.groups[String(ev.group)] ??= `tag group on mem${ev.memdev}`;
+    if (events.length >= MAX_RECORD_EVENTS) { truncated = (truncated ?? 0) + 1; continue; }
+    events.push({ step, thread, ev });
+  }
+  return { events, held, names, ...(truncated ? { truncated: MAX_RECORD_EVENTS } : {}) };
 }

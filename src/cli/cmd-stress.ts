@@ -16,6 +16,7 @@ export function formatTable(s: StressSummary): string {
   const w = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
   const line = (r: string[]): string => r.map((c, i) => c.padEnd(w[i]!)).join('  ');
   const knobs = Object.entries(s.knobs).map(([k, v]) => `${k}=${v}`).join(' ') || '(none)';
+  const findings = (s.findings ?? []).map((f) => `  ${f.title}  [${f.class}]  ${f.count}×  first ${f.schedule} seed ${f.firstSeed}  shortest ${f.trace ?? '-'}${f.traceSteps !== null ? ` (${f.traceSteps} steps)` : ''}${f.minimized ? `  minimized ${f.minimized}` : ''}`);
   return [
     `workload ${s.workload}  variant ${s.variant}  knobs ${knobs}  device ${s.device}  schedule ${s.schedule}  seed ${s.seed}${s.shard ? `  shard ${s.shard}` : ''}`,
     `${s.iterations} iterations in ${(s.elapsedMs / 1000).toFixed(1)} s (${s.iterationsPerSec.toFixed(1)}/s): ${s.forbidden} forbidden, ${s.knownHazards} known hazards`,
@@ -23,6 +24,7 @@ export function formatTable(s: StressSummary): string {
     line(head),
     line(w.map((n) => '-'.repeat(n))),
     ...rows.map(line),
+    ...(findings.length ? ['', `findings by signature (${findings.length}):`, ...findings] : []),
   ].join('\n');
 }
 

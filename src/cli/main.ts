@@ -67,6 +67,9 @@ export async function runCli(argv: string[], io: CliIo = defaultIo): Promise<num
     case 'stress':
     case 'replay':
     case 'merge':
+    case 'explain':
+    case 'minimize':
+    case 'report':
     case 'bench': {
       const mod = (await import(`./cmd-${args.kind}.js`)) as { run: (a: ParsedArgs, io: CliIo) => Promise<number> };
       return mod.run(args, io);
