@@ -156,7 +156,7 @@ export function countSwitches(steps: readonly TraceStep[]): number {
   return n;
 }
 
-export function explainTrace(t: StressTrace, rec: TraceRecord, steps: readonly TraceStep[], opts: { maxRows?: number } = {}): Explanation {
+export function explainTrace(t: StressTrace, rec: TraceRecord, steps: readonly TraceStep[], opts: { maxRows?: number; detail?: string } = {}): Explanation {
   const nm = new Namer(rec.names);
   const sig = signatureOf(t.outcome, rec.events);
   const spec = (OUTCOMES as Record<string, { invariant: string; hazard: string | null; description: string }>)[t.outcome];
@@ -182,6 +182,7 @@ export function explainTrace(t: StressTrace, rec: TraceRecord, steps: readonly T
   for (const e of rec.events) if (e.step === -1) effectOf(e.ev, nm, registry, e.thread);
   let lastWitness = -1;
   for (const e of rec.events) if (e.step >= 0 && threads.includes(e.thread) && witnessFns.has(eventFunction(e.ev, e.thread))) lastWitness = Math.max(lastWitness, e.step);
+  let lastRacer: string | null = null;
   for (let k = 0; k < steps.length; k++) {
     const s = steps[k]!;
     if (s.who.startsWith('actor:')) {
@@ -199,6 +200,17 @@ export function explainTrace(t: StressTrace, rec: TraceRecord, steps: readonly T
       continue;
     }
     if (!threads.includes(s.who)) continue;
+    if (lastRacer !== null && lastRacer !== s.who && k <= lastWitness) {
+      // the previous racer stops here and resumes later: mark where (its next point)
+      const nxt = steps.findIndex((x, j) => j > k && x.who === lastRacer);
+      if (nxt > 0) {
+        const ns = steps[nxt]!;
+        const nfn = stepFunction(ns.who, ns.what, ns.arg, (byStep.get(nxt) ?? []).map((e) => e.ev), opOf.get(ns.who) ?? null);
+        const where = ns.what === 'noise' ? `in ${nfn}: ${noiseWindow(ns.arg)}` : ns.what === 'acquire' ? `in ${nfn}, before taking ${ns.arg.replace(/\(write\)$/, '')}` : `in ${nfn} (${ns.what})`;
+        rows.push({ step: k, thread: lastRacer, fn: '-- switched out --', held: [], effects: [`parked ${where}; runs again at #${nxt}`] });
+      }
+    }
+    lastRacer = s.who;
     // after the last witness the race is decided: what follows is its consequence
     if (lastWitness >= 0 && k > lastWitness) continue;
     const evs = (byStep.get(k) ?? []).map((e) => e.ev);
@@ -228,7 +240,7 @@ export function explainTrace(t: StressTrace, rec: TraceRecord, steps: readonly T
   return {
     title: sig.title, signature: sig.signature, outcome: t.outcome, class: t.class, invariant: spec?.invariant ?? t.invariant, anchors,
     threads: colThreads, rows: shown, totalSteps: steps.length, preemptions: t.preemptions ?? countSwitches(steps),
-    detail: nm.text(t.detail ?? ''), hazard: spec?.hazard ?? null,
+    detail: nm.text(opts.detail ?? t.detail ?? ''), hazard: spec?.hazard ?? null,
   };
 }
 
@@ -260,7 +272,7 @@ export function formatExplanation(x: Explanation, t: StressTrace): string {
   for (const r of x.rows) {
     if (r.thread.startsWith('actor:')) { out.push(`  #${String(r.step).padEnd(4)}${r.fn}`); continue; }
     const ci = cols.indexOf(r.thread);
-    const cell: string[] = [`${r.fn}()`.replace(/\(\)$/, r.fn.includes(' ') ? '' : '()')];
+    const cell: string[] = [/[ -]/.test(r.fn) ? r.fn : `${r.fn}()`];
     if (r.held.length) cell.push(...wrap(`[${r.held.join(', ')}]`, W - 1));
     for (const e of r.effects) cell.push(...wrap(e, W - 1));
     cell.forEach((line, li) => {
@@ -282,14 +294,15 @@ export { roleOfThread };
  * The record of a trace: its own when it has one from a controlled run; otherwise replay it once
  * under the controlled scheduler (the replay's steps are then the ones explained).
  */
-export async function traceRecord(t: StressTrace, forceReplay = false): Promise<{ record: TraceRecord; steps: TraceStep[]; replayed: boolean; reproduced: boolean }> {
+export async function traceRecord(t: StressTrace, forceReplay = false): Promise<{ record: TraceRecord; steps: TraceStep[]; replayed: boolean; reproduced: boolean; detail?: string }> {
   const has = t.record && !t.recordedFree && t.record.held.length >= t.steps.length;
-  if (has && !forceReplay) return { record: t.record!, steps: t.steps, replayed: false, reproduced: true };
+  if (has && !forceReplay) return { record: t.record!, steps: t.steps, replayed: false, reproduced: true, ...(t.detail ? { detail: t.detail } : {}) };
   const { StressJob } = await import('./runner.js');
   const job = new StressJob({ workload: t.workload, variant: t.variant, knobs: t.knobs, device: t.device, seed: t.seed, schedule: { kind: 'random' }, noise: false, outDir: null });
   try {
     const r = await job.iteration(t.iteration, { kind: 'replay', steps: t.steps }, t.plan ? { plan: t.plan } : {});
-    return { record: job.lastRecord!, steps: r.steps, replayed: true, reproduced: r.outcome === t.outcome || (r.outcomes ?? []).includes(t.outcome as never) };
+    // table handles differ from run to run: the detail is the replay's own
+    return { record: job.lastRecord!, steps: r.steps, replayed: true, reproduced: r.outcome === t.outcome || (r.outcomes ?? []).includes(t.outcome as never), ...(r.detail ? { detail: r.detail } : {}) };
   } finally {
     await job.close();
   }

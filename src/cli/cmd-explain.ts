@@ -21,7 +21,7 @@ export async function run(a: ParsedArgs, io: CliIo): Promise<number> {
     io.err(`dcd explain: ${a.trace}: replaying it to record its events did not reproduce ${t.trace.outcome}; nothing to explain`);
     return EXIT.failed;
   }
-  const x = explainTrace(t.trace, r.record, r.steps);
+  const x = explainTrace(t.trace, r.record, r.steps, r.detail ? { detail: r.detail } : {});
   if (a.json) io.out(JSON.stringify(x, null, 1));
   else {
     io.out(formatExplanation(x, t.trace).replace('<this trace>', a.trace));
