@@ -260,7 +260,7 @@ export function formatExplanation(x: Explanation, t: StressTrace): string {
   const out: string[] = [];
   out.push(x.title);
   out.push(`  ${x.class}: ${x.outcome} — ${x.invariant}${x.hazard ? ` (known hazard ${x.hazard})` : ''}`);
-  out.push(`  ${t.workload}, seed ${t.seed}, iteration ${t.iteration}, schedule ${t.schedule}, ${t.variant}${Object.keys(t.knobs).length ? ` ${Object.entries(t.knobs).map(([k, v]) => `${k}=${v}`).join(' ')}` : ''}: ${x.totalSteps} steps, ${x.preemptions} thread switches; ${x.rows.length} shown`);
+  out.push(`  ${t.workload}, seed ${t.seed}, iteration ${t.iteration}, schedule ${t.schedule}, ${t.variant}${Object.keys(t.knobs).length ? ` ${Object.entries(t.knobs).map(([k, v]) => `${k}=${v}`).join(' ')}` : ''}: ${x.totalSteps} steps, ${x.preemptions} ${t.preemptions !== undefined ? 'preemption(s)' : 'thread switches'}; ${x.rows.length} rows shown`);
   out.push('');
   out.push(' Possible unsafe interleaving:');
   out.push('');
