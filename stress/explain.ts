@@ -220,7 +220,12 @@ export function explainTrace(t: StressTrace, rec: TraceRecord, steps: readonly T
     const effects: string[] = [];
     if (s.what === 'noise' && s.arg !== 'site1') effects.push(`racy window: ${noiseWindow(s.arg)}`);
     if (t.knobs['tag-lock'] === 'off' && /^cxl_tag_(register|already_committed|unregister)$/.test(fn)) effects.push('cxl_tag_lock: not taken (--knob tag-lock=off)');
-    for (const ev of evs) { const x = effectOf(ev, nm, registry, s.who); if (x) effects.push(x); }
+    for (const ev of evs) {
+      const x = effectOf(ev, nm, registry, s.who);
+      if (!x) continue;
+      const fe = eventFunction(ev, s.who);
+      effects.push(fe && fe !== fn && ev.type !== 'dc-record' ? `${fe}: ${x}` : x);
+    }
     const matters = s.what === 'noise' || effects.length > 0 || s.what === 'op-start';
     if (!matters) continue;
     const prev = rows[rows.length - 1];

@@ -66,7 +66,8 @@ export function eventFunction(ev: RuntimeEvent, who: string): string {
     case 'response-extent': return 'cxl_send_dc_response';
     case 'group-dropped': return 'cxl_validate_group';
     case 'chain-dropped': return 'handle_add_event';
-    case 'extent-tracked': return 'cxl_add_extent';
+    // emitted where the extentX.Y device registers: online_tag_group (after cxl_add_extent)
+    case 'extent-tracked': return 'online_tag_group';
     case 'extent-untracked': return 'dc_extent_release';
     case 'region-teardown': return role === 'bus' ? 'cxl_dax_region_remove' : 'cxlr_dax_unregister';
     case 'use-after-free': return role === 'bus' || role === 'user' ? 'cxlr_dax_unregister' : 'cxl_rm_extent';
@@ -108,7 +109,7 @@ export function opFunction(op: string): string {
 const NOISE_FN: Record<string, { irq?: string; other: string; window: string }> = {
   site1: { other: 'cxl_handle_dcd_event_records', window: 'one DC record about to be handled' },
   site2: { other: 'cxl_tag_register', window: 'between the registry check and the insert' },
-  site3: { other: 'dc_extent_release', window: "group->nr_extents read-modify-write (not atomic)" },
+  site3: { irq: 'online_tag_group', other: 'dc_extent_release', window: "group->nr_extents read-modify-write (not atomic)" },
   site4: { irq: 'cxl_rm_extent', other: 'cxlr_dax_unregister', window: 'walking cxlr_dax->dc_extents (no RCU)' },
   site5: { other: 'dax_region_add_resources', window: 'between two members of one DAX group add' },
 };
@@ -131,6 +132,7 @@ export function stepFunction(who: string, what: string, arg: string, events: rea
   if (what === 'noise') {
     const n = NOISE_FN[arg];
     if (!n) return 'instrumented point';
+    if (arg === 'site3' && (has('extent-untracked') || role !== 'irq')) return 'dc_extent_release';
     if (arg === 'site5') { const g = has('dax-group'); if (g && g.type === 'dax-group' && !g.add) return 'dax_region_rm_resources'; }
     return role === 'irq' && n.irq ? n.irq : n.other;
   }
