@@ -56,7 +56,7 @@ export function planStats(p: Plan): Omit<PlanStats, 'steps' | 'preemptions'> {
 }
 
 /** A guided chooser: follows `guide` leniently, applies preemption directives, else no preemption. */
-class Chooser {
+export class Chooser {
   private cursor = 0;
   private last: string | null = null;
   preemptions = 0;

@@ -16,7 +16,7 @@ export async function run(a: ParsedArgs, io: CliIo): Promise<number> {
   if (a.json) io.out(JSON.stringify(r.findings.map(({ text: _t, ...f }) => f), null, 1));
   else {
     for (const f of r.findings) {
-      io.out(`${f.row.title}  [${f.row.class}]  replay ${f.replay.reproduced}/${f.replay.runs}, free ${f.free.hits}/${f.free.runs}${f.fixes.length ? `; ${f.fixes.map((x) => `${x.label}: ${x.hits} of ${x.runs}${x.fixes ? ' (fixes it)' : ''}`).join(', ')}` : ''}`);
+      io.out(`${f.row.title}  [${f.row.class}]  replay ${f.replay.reproduced}/${f.replay.runs}, free ${f.free.hits}/${f.free.runs}${f.fixes.length ? `; ${f.fixes.map((x) => `${x.label}: ${x.reproducer ? 'reproducer fails' : 'reproducer passes'}, ${x.hits} of ${x.runs}${x.fixes ? ' (fixes it)' : ''}`).join(', ')}` : ''}`);
     }
     io.out(`wrote ${join(out, 'report.md')} and ${join(out, 'report.html')}`);
   }
