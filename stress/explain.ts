@@ -72,6 +72,11 @@ class Namer {
   }
 }
 
+/** Checker text with table handles replaced by sysfs names (for `dcd replay`'s detail line). */
+export function nameHandles(text: string, names: TraceRecord['names']): string {
+  return new Namer(names).text(text);
+}
+
 function uuidText(u: string): string {
   return isNullUuid(u) ? 'untagged' : u;
 }
@@ -183,6 +188,7 @@ export function explainTrace(t: StressTrace, rec: TraceRecord, steps: readonly T
   let lastWitness = -1;
   for (const e of rec.events) if (e.step >= 0 && threads.includes(e.thread) && witnessFns.has(eventFunction(e.ev, e.thread))) lastWitness = Math.max(lastWitness, e.step);
   let lastRacer: string | null = null;
+  const lockOutcome = /^(lock-order|hung-wait)/.test(t.outcome);
   for (let k = 0; k < steps.length; k++) {
     const s = steps[k]!;
     if (s.who.startsWith('actor:')) {
@@ -226,7 +232,8 @@ export function explainTrace(t: StressTrace, rec: TraceRecord, steps: readonly T
       const fe = eventFunction(ev, s.who);
       effects.push(fe && fe !== fn && ev.type !== 'dc-record' ? `${fe}: ${x}` : x);
     }
-    const matters = s.what === 'noise' || effects.length > 0 || s.what === 'op-start';
+    // in a lock report the acquisitions are the story
+    const matters = s.what === 'noise' || effects.length > 0 || s.what === 'op-start' || (lockOutcome && s.what === 'acquire');
     if (!matters) continue;
     const prev = rows[rows.length - 1];
     if (prev && prev.thread === s.who && prev.fn === fn && s.what !== 'noise') {
@@ -234,6 +241,14 @@ export function explainTrace(t: StressTrace, rec: TraceRecord, steps: readonly T
       continue;
     }
     rows.push({ step: k, thread: s.who, fn, held, effects });
+  }
+  // a deadlock ends with threads parked at acquisitions the scheduler never granted: the hung-wait
+  // report names the waiter, what it waits for and who holds it
+  const hung = /(\S+) holds ([^;]*?), waits for ([^;]+?); holder (\S+) holds (.+)$/.exec(opts.detail ?? t.detail ?? '');
+  if (hung) {
+    const [, waiter, wHeld, wFor, holder] = hung;
+    const col = threads.includes(waiter!) ? waiter! : threads[0]!;
+    rows.push({ step: steps.length, thread: col, fn: `-- blocked: waits for ${wFor!.replace(/\(write\)$/, '')} --`, held: wHeld!.split(', ').map((x) => x.replace(/\(write\)$/, '')), effects: [`${wFor!.replace(/\(write\)$/, '')} is held by ${holder}`] });
   }
   const max = opts.maxRows ?? 40;
   const shown = rows.length > max ? rows.slice(rows.length - max) : rows;
@@ -311,4 +326,74 @@ export async function traceRecord(t: StressTrace, forceReplay = false): Promise<
   } finally {
     await job.close();
   }
+}
+
+/**
+ * The replayed run as Perfetto tracks: per thread, its paths (a DC record's handling — the add
+ * path or the release path —, a sysfs op, the probe and its scan, the watchdog) as outer slices,
+ * each step as an inner slice named by the kernel function it models, the events it emitted as
+ * instants; beside each thread a track of its lock holds (from the locks held at each step).
+ */
+export function timelineOf(rec: TraceRecord, steps: readonly TraceStep[]): import('../src/runtime/perfetto.js').TimelineTrack[] {
+  const times = rec.times ?? steps.map((_, k) => [k, k + 0.9] as [number, number]);
+  const byStep = new Map<number, RuntimeEvent[]>();
+  for (const e of rec.events) if (e.step >= 0) { const l = byStep.get(e.step) ?? []; l.push(e.ev); byStep.set(e.step, l); }
+  const threads = [...new Set(steps.map((s) => s.who).filter((w) => !w.startsWith('actor:')))].sort();
+  const nm = new Namer(rec.names);
+  const tracks: import('../src/runtime/perfetto.js').TimelineTrack[] = [];
+  const actorTrack: import('../src/runtime/perfetto.js').TimelineTrack = { name: 'fabric manager / clock (main)', slices: [] };
+  const opOf = new Map<string, string>();
+  const threadSteps = new Map<string, number[]>();
+  steps.forEach((s, k) => {
+    if (s.who.startsWith('actor:')) {
+      opOf.set(actorThread(s.who), s.what.split(' ')[0] ?? s.what);
+      const [a, b] = times[k] ?? [k, k + 1];
+      actorTrack.slices.push({ name: `${s.who.slice(6)}: ${s.what}`, t0: a, t1: Math.max(b, a + 0.01), cat: 'fm' });
+      return;
+    }
+    const l = threadSteps.get(s.who) ?? [];
+    l.push(k);
+    threadSteps.set(s.who, l);
+  });
+  if (actorTrack.slices.length) tracks.push(actorTrack);
+  for (const w of threads) {
+    const ks = threadSteps.get(w) ?? [];
+    const slices: import('../src/runtime/perfetto.js').TimelineSlice[] = [];
+    const instants: import('../src/runtime/perfetto.js').TimelineInstant[] = [];
+    const locks: import('../src/runtime/perfetto.js').TimelineSlice[] = [];
+    let path: { name: string; t0: number; t1: number } | null = null;
+    const open = new Map<string, number>();
+    const role = roleOfThread(w);
+    let op: string | null = null;
+    for (const k of ks) {
+      const s = steps[k]!;
+      const [t0, t1r] = times[k] ?? [k, k + 1];
+      const t1 = Math.max(t1r, t0 + 0.01);
+      const evs = byStep.get(k) ?? [];
+      if (s.what === 'op-start') op = null;
+      const fn = stepFunction(w, s.what, s.arg, evs, op ?? opOf.get(w) ?? null);
+      if (s.what === 'op-start') op = opOf.get(w) ?? null;
+      // a new path: a DC record taken from the log, a sysfs / driver-core op, a watchdog run
+      const rec0 = evs.find((e) => e.type === 'dc-record');
+      const pathName = rec0 && rec0.type === 'dc-record' ? (rec0.eventType === 0 ? 'handle_add_event (DC Add record)' : 'cxl_rm_extent (DC Release record)')
+        : s.what === 'op-start' ? `${fn} (${opOf.get(w) ?? 'op'})`
+        : role === 'workqueue' && s.what === 'resume' ? 'cxl_dc_add_timeout (system_wq)'
+        : null;
+      if (pathName) { if (path) slices.push({ ...path, cat: 'path' }); path = { name: pathName, t0, t1 }; }
+      else if (path) path.t1 = t1;
+      slices.push({ name: fn, t0, t1, cat: 'kernel', args: { point: `${s.what}${s.arg ? ` ${s.arg}` : ''}`, step: k, held: (rec.held[k] ?? []).join(', ') } });
+      for (const e of evs) { const x = effectOf(e, nm, new Map(), w); if (x) instants.push({ name: e.type, t: t1, args: { what: x, fn: eventFunction(e, w) } }); }
+      // lock holds: held at this step (plus the one it takes) — open/close spans
+      const now = new Set((rec.held[k] ?? []).map((h) => h.replace(/\(read\)$/, '')));
+      if (s.what === 'acquire') now.add(s.arg.replace(/\((read|write)\)$/, ''));
+      for (const [l, since] of open) if (!now.has(l)) { locks.push({ name: l, t0: since, t1: t0, cat: 'lock' }); open.delete(l); }
+      for (const l of now) if (!open.has(l)) open.set(l, t0);
+    }
+    if (path) slices.push({ ...path, cat: 'path' });
+    const end = ks.length ? (times[ks[ks.length - 1]!]?.[1] ?? 0) : 0;
+    for (const [l, since] of open) locks.push({ name: l, t0: since, t1: Math.max(end, since + 0.01), cat: 'lock' });
+    tracks.push({ name: threadTitle(w), slices, instants });
+    if (locks.length) tracks.push({ name: `${w} locks held`, slices: locks });
+  }
+  return tracks;
 }

@@ -4,7 +4,8 @@
  * same. When the run cannot follow the recording, the first step where it diverged is reported.
  */
 import { StressJob } from './runner.js';
-import type { StressTrace } from './trace.js';
+import type { StressTrace, TraceRecord } from './trace.js';
+import type { TraceStep } from './turnstile.js';
 
 export interface ReplayResult {
   reproduced: boolean;
@@ -17,6 +18,8 @@ export interface ReplayResult {
   divergence: string | null;
   steps: number;
   attempts: number;
+  /** the reproduced run: its steps and record (events per step, locks held) — for `--trace` */
+  run?: { steps: TraceStep[]; record: TraceRecord | null };
 }
 
 /**
@@ -37,6 +40,7 @@ export async function replayTrace(t: StressTrace, attempts = 3): Promise<ReplayR
       // reproduced when the recorded outcome is among this run's outcomes: a replay starts a fresh
       // topology, whose lockdep graph may report the v11 cycle again beside the recorded outcome
       last = { reproduced: r.outcome === t.outcome || (r.outcomes ?? []).includes(t.outcome), expected: t.outcome, got: r.outcome, outcomes: r.outcomes ?? [r.outcome], class: r.class, ...(r.detail ? { detail: r.detail } : {}), divergence: r.divergence, steps: r.steps.length, attempts: a };
+      last.run = { steps: r.steps, record: job.lastRecord };
       if (last.reproduced) break;
     }
   } finally {

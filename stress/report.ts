@@ -56,6 +56,8 @@ export interface ReportOptions {
   runs?: number;
   seconds?: number;
   log?: (s: string) => void;
+  /** commands in the report name trace files relative to this directory (default: `out`) */
+  pathBase?: string;
 }
 
 /** Read results and traces into findings (one per signature). */
@@ -133,10 +135,10 @@ export async function buildReport(files: readonly string[], o: ReportOptions): P
     let minimized = tr.trace.minimized !== undefined;
     let note: string | undefined;
     if (!minimized && (o.seconds ?? 20) > 0) {
-      const dest = join(o.out, 'traces', `${row.outcome}-${tr.trace.seed}-${tr.trace.iteration}.min.trace.json`);
+      const dest = file.endsWith('.trace.json') && o.pathBase !== undefined ? file.replace(/\.trace\.json$/, '.min.trace.json') : join(o.out, 'traces', `${row.outcome}-${tr.trace.seed}-${tr.trace.iteration}.min.trace.json`);
       const m = await minimizeTrace(tr.trace, { seconds: o.seconds ?? 20, out: dest });
       if (m.ok && m.verified) { file = dest; const t2 = readTrace(dest); if (t2.ok) { tr = t2; minimized = true; } }
-      else note = `not minimized: ${m.message}`;
+      else note = m.ok ? 'not minimized: the minimized trace did not reproduce under a strict replay, the trace as found is used' : `not minimized: ${m.message}`;
     }
     const t = tr.trace;
     log(`${row.title}: ${file}`);
@@ -160,8 +162,8 @@ export async function buildReport(files: readonly string[], o: ReportOptions): P
     } else note = `${note ? `${note}; ` : ''}lockdep reports a cycle once per topology: fix candidates not re-run`;
     out.push({ row, trace: file, minimized, explanation, text, replay: { reproduced, runs: replayRuns }, free: { hits: freeHits, runs }, baseline, fixes, ...(note ? { note } : {}) });
   }
-  const md = toMarkdown(out, o.out);
-  const html = toHtml(out, o.out);
+  const md = toMarkdown(out, o.pathBase ?? o.out);
+  const html = toHtml(out, o.pathBase ?? o.out);
   writeFileSync(join(o.out, 'report.md'), md);
   writeFileSync(join(o.out, 'report.html'), html);
   return { findings: out, errors, md, html };
@@ -169,7 +171,7 @@ export async function buildReport(files: readonly string[], o: ReportOptions): P
 
 function cfg(k: Knobs): string {
   const e = Object.entries(k);
-  return e.length ? e.map(([a, b]) => `${a}=${b}`).join(' ') : '';
+  return e.length ? ` ${e.map(([a, b]) => `${a}=${b}`).join(' ')}` : '';
 }
 
 function rel(base: string, f: string): string {
@@ -189,7 +191,7 @@ export function toMarkdown(fs: readonly ReportFinding[], base: string): string {
     L.push('', '```', f.text, '```', '');
     if (f.baseline) {
       L.push('| configuration | the reproducer\'s interleaving | random schedules of the plan | fixes it |', '|---|---|---|---|');
-      L.push(`| as found (${f.baseline.variant} ${cfg(f.baseline.knobs)}) | ${f.baseline.reproducer ? 'reproduces' : 'does not reproduce'} | ${f.baseline.hits} of ${f.baseline.runs} | — |`);
+      L.push(`| as found (${f.baseline.variant}${cfg(f.baseline.knobs)}) | ${f.baseline.reproducer ? 'reproduces' : 'does not reproduce'} | ${f.baseline.hits} of ${f.baseline.runs} | — |`);
       for (const x of f.fixes) L.push(`| ${x.label} | ${x.reproducer ? 'reproduces' : 'does not reproduce'} | ${x.hits} of ${x.runs} | ${x.fixes ? '**yes**' : 'no'} |`);
       L.push('');
     }
@@ -273,7 +275,7 @@ export function toHtml(fs: readonly ReportFinding[], base: string): string {
     if (f.baseline) {
       P.push('<table>');
       P.push('<tr><th>configuration</th><th>the reproducer\'s interleaving</th><th>random schedules of the plan</th><th>fixes it</th></tr>');
-      P.push(`<tr><td>as found (${esc(`${f.baseline.variant} ${cfg(f.baseline.knobs)}`)})</td><td>${f.baseline.reproducer ? 'reproduces' : 'does not reproduce'}</td><td>${f.baseline.hits} of ${f.baseline.runs}</td><td>—</td></tr>`);
+      P.push(`<tr><td>as found (${esc(`${f.baseline.variant}${cfg(f.baseline.knobs)}`)})</td><td>${f.baseline.reproducer ? 'reproduces' : 'does not reproduce'}</td><td>${f.baseline.hits} of ${f.baseline.runs}</td><td>—</td></tr>`);
       for (const x of f.fixes) P.push(`<tr><td>${esc(x.label)}</td><td>${x.reproducer ? 'reproduces' : 'does not reproduce'}</td><td>${x.hits} of ${x.runs}</td><td${x.fixes ? ' class="fix"' : ''}>${x.fixes ? 'yes' : 'no'}</td></tr>`);
       P.push('</table>');
     }

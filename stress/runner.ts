@@ -127,6 +127,8 @@ export class StressJob {
     const raceStart = sys.events.length;
     const held: string[][] = [];
     const marks: number[] = [];
+    const times: [number, number][] = [];
+    const tRace = performance.now();
     let steps: TraceStep[] = [];
     let divergence: string | null = null;
     let ops: OpOutcome[] = [];
@@ -136,8 +138,8 @@ export class StressJob {
       // per step: the locks the thread holds at its point, and how many events it had emitted
       // when it parked again (one thread runs at a time, so the events between marks are its own)
       sched.observer = {
-        before: (k, _st, slot) => { held[k] = slot >= 0 ? sys.sys.heldBy(slot).map((h) => `${sys.sys.lockClassNameOf(h.lock)}${h.mode === 'read' ? '(read)' : ''}`) : []; },
-        after: (k) => { sys.drainEvents(); marks[k] = sys.events.length; },
+        before: (k, _st, slot) => { times[k] = [performance.now() - tRace, 0]; held[k] = slot >= 0 ? sys.sys.heldBy(slot).map((h) => `${sys.sys.lockClassNameOf(h.lock)}${h.mode === 'read' ? '(read)' : ''}`) : []; },
+        after: (k) => { sys.drainEvents(); marks[k] = sys.events.length; if (times[k]) times[k]![1] = performance.now() - tRace; },
       };
       const r = await sched.run(plan.actors, b);
       steps = r.steps;
@@ -163,6 +165,7 @@ export class StressJob {
     sys.drainEvents();
     captureNames(sys, names);
     const record = buildRecord(sys, raceStart, controlled ? marks : null, held, names);
+    if (controlled) record.times = times;
     this.lastRecord = record;
     let sig: ReturnType<typeof signatureOf> | null = null;
     if (c.class !== 'acceptable') {

@@ -32,6 +32,8 @@ export interface TraceRecord {
   names: { regions: Record<string, string>; extents: Record<string, string>; daxDevs: Record<string, string>; groups: Record<string, string> };
   /** events were truncated at this many */
   truncated?: number;
+  /** per step: wall-clock start and end (ms since the race began), for timelines */
+  times?: [number, number][];
 }
 
 export interface MinimizedInfo {

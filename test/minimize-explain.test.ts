@@ -4,7 +4,7 @@
 // `dcd replay` reproduces; explain must name kernel functions, locks and sysfs objects, never
 // table handles.
 import t from 'tap';
-import { mkdtempSync, existsSync } from 'node:fs';
+import { mkdtempSync, existsSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { StressJob } from '../stress/runner.js';
@@ -57,7 +57,17 @@ t.test('minimize keeps the outcome, shrinks plan and preemptions; explain names 
   t.ok(mi.to.steps < mi.from.steps, `steps shrink (${mi.from.steps} → ${mi.to.steps})`);
   t.match(c.outText(), /strict replay of the minimized trace: REPRODUCED/, 'the written trace reproduces under a strict replay');
   c = io();
-  t.equal(await runCli(['replay', out], c), 0, 'dcd replay of the minimized trace: REPRODUCED');
+  const tl = join(dir, 'timeline.json');
+  t.equal(await runCli(['replay', out, '--trace', tl], c), 0, 'dcd replay of the minimized trace: REPRODUCED');
+  t.notMatch(c.outText(), /group \d{4,}/, 'the replay detail names groups, not handles');
+  const pf = JSON.parse(readFileSync(tl, 'utf8')) as { traceEvents: { name: string; ph: string; ts: number; dur?: number; tid: number; cat?: string; args?: { name?: string } }[] };
+  const tracks = new Map(pf.traceEvents.filter((e) => e.name === 'thread_name').map((e) => [e.tid, e.args!.name!]));
+  t.ok([...tracks.values()].some((n) => /^irq\/mem0 \(cxl_event_thread/.test(n)) && [...tracks.values()].includes('irq/mem0 locks held'), 'a track per thread and its lock holds beside it');
+  const X = pf.traceEvents.filter((e) => e.ph === 'X');
+  const path = X.find((e) => e.cat === 'path' && e.name.startsWith('handle_add_event'));
+  const reg = X.find((e) => e.name === 'cxl_tag_register' && e.tid === path?.tid);
+  t.ok(path && reg && reg.ts >= path.ts && reg.ts + reg.dur! <= path.ts + path.dur! + 1e-6, 'cxl_tag_register nests inside its add path slice');
+  t.ok(X.some((e) => e.cat === 'lock' && e.name === 'add_ctx.lock'), 'add_ctx.lock hold slices');
 
   c = io();
   t.equal(await runCli(['explain', out], c), 0, 'dcd explain exits 0');

@@ -51,7 +51,7 @@ export type ParsedArgs =
       /** minimize each new finding for at most this many seconds (stress/minimize.ts) */
       minimize?: number;
     } & HostOptions)
-  | { kind: 'replay'; trace: string; json: boolean }
+  | { kind: 'replay'; trace: string; json: boolean; timeline?: string }
   | { kind: 'explain'; trace: string; json: boolean; replay: boolean }
   | { kind: 'minimize'; trace: string; json: boolean; out?: string; seconds?: number }
   | { kind: 'report'; files: string[]; json: boolean; out?: string; runs?: number; seconds?: number }
@@ -117,9 +117,11 @@ ${HOST_FLAGS}
   --noise             seeded scheduling noise at lock points
   --minimize S        minimize each new finding (signature) for at most S seconds
 ${HOST_FLAGS}`,
-  replay: `usage: dcd replay TRACE [--json]
+  replay: `usage: dcd replay TRACE [--json] [--trace OUT]
 
-  re-executes a recorded failure; exit 0 if the same violation reproduces, 1 if not`,
+  re-executes a recorded failure; exit 0 if the same violation reproduces, 1 if not
+  --trace OUT          write the replayed run as a Perfetto trace: kernel-function slices nested
+                       in their paths (add, release, probe, claims, teardown), lock holds beside`,
   bench: `usage: dcd bench [options]
 
   --json              JSON results
@@ -172,7 +174,7 @@ const FLAGS: Record<Exclude<Subcommand, 'help'>, Record<string, FlagSpec>> = {
     workload: { value: true }, seconds: { value: true }, iterations: { value: true }, schedule: { value: true },
     jobs: { value: true }, shard: { value: true }, out: { value: true }, json: { value: false }, noise: { value: false }, minimize: { value: true }, ...HOST,
   },
-  replay: { json: { value: false } },
+  replay: { json: { value: false }, trace: { value: true } },
   explain: { json: { value: false }, replay: { value: false } },
   minimize: { json: { value: false }, out: { value: true }, seconds: { value: true } },
   report: { json: { value: false }, out: { value: true }, runs: { value: true }, seconds: { value: true } },
@@ -364,9 +366,13 @@ function parseCommand(cmd: Exclude<Subcommand, 'help'>, argv: readonly string[])
       }
       return r;
     }
-    case 'replay':
+    case 'replay': {
       exactly(cmd, 'a TRACE file', positionals, 1);
-      return { kind: 'replay', trace: positionals[0] ?? '', json };
+      const r: ParsedArgs = { kind: 'replay', trace: positionals[0] ?? '', json };
+      const tl = get('trace');
+      if (tl !== undefined) r.timeline = tl;
+      return r;
+    }
     case 'bench': {
       exactly(cmd, 'no arguments', positionals, 0);
       const r: ParsedArgs = { kind: 'bench', json, quick: has('quick'), ...hostOptions(flags) };
