@@ -21,7 +21,7 @@ import { CLOCKS, DEVICES, VARIANTS } from '../scenario/types.js';
 
 export const EXIT = { ok: 0, failed: 1, usage: 2 } as const;
 
-export const SUBCOMMANDS = ['run', 'stress', 'replay', 'bench', 'merge', 'demo', 'explain', 'minimize', 'report', 'help'] as const;
+export const SUBCOMMANDS = ['run', 'stress', 'replay', 'bench', 'merge', 'demo', 'help', 'explain', 'minimize', 'report'] as const;
 export type Subcommand = (typeof SUBCOMMANDS)[number];
 
 export interface HostOptions {
