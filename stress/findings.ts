@@ -190,7 +190,7 @@ const isMain = process.argv[1] !== undefined && /findings\.(ts|js)$/.test(proces
 if (isMain) {
   const args = process.argv.slice(2);
   const ri = args.indexOf('--runs');
-  const runs = ri >= 0 ? Number(args[ri + 1]) : 6;
+  const runs = ri >= 0 ? Number(args[ri + 1]) : 12;
   const out = args.find((a, i) => !a.startsWith('--') && args[i - 1] !== '--runs') ?? 'docs/findings';
   if (!Number.isInteger(runs) || runs < 1) { process.stderr.write(`findings: --runs expects a positive integer\n`); process.exit(2); }
   generateFindings(out, runs, (s) => process.stderr.write(`findings: ${s}\n`)).then(() => process.exit(0), (e: unknown) => { process.stderr.write(`findings: ${e instanceof Error ? e.stack ?? e.message : String(e)}\n`); process.exit(1); });

@@ -60,6 +60,10 @@ export class Chooser {
   private cursor = 0;
   private last: string | null = null;
   preemptions = 0;
+  /** guide steps jumped over because their thread was elsewhere (the run drifted from the guide) */
+  skipped = 0;
+  /** guide steps never reached (the run ended first) */
+  get unfollowed(): number { return this.guide.length - this.cursor; }
   /** per decision: the enabled keys and what the default would pick (for the preemption search) */
   readonly decisions: { keys: string[]; def: string; whatOfDef: string; picked: string }[] = [];
   constructor(private readonly guide: readonly TraceStep[], private readonly window: number, private readonly directives: ReadonlyMap<number, string> = new Map()) {}
@@ -82,7 +86,7 @@ export class Chooser {
     if (dir !== undefined) pick = choices.findIndex((c) => c.key === dir);
     for (let j = this.cursor; pick < 0 && j < Math.min(this.guide.length, this.cursor + this.window); j++) {
       const i = choices.findIndex((c) => this.match(this.guide[j]!, c));
-      if (i >= 0) { pick = i; this.cursor = j + 1; }
+      if (i >= 0) { pick = i; this.skipped += j - this.cursor; this.cursor = j + 1; }
     }
     if (pick < 0) pick = def;
     const c = choices[pick]!;
