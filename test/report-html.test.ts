@@ -53,7 +53,7 @@ t.test('dcd report writes Markdown and HTML with an SVG per finding', async (t) 
   t.equal(result.length, 1);
   const out = join(dir, 'report');
   c = io();
-  const code = await runCli(['report', ...result, '--out', out, '--runs', '4', '--seconds', '15'], c);
+  const code = await runCli(['report', ...result, '--out', out, '--runs', '3', '--seconds', '12'], c);
   t.comment(c.outText());
   t.equal(code, 0, 'dcd report exits 0');
   const md = readFileSync(join(out, 'report.md'), 'utf8');
@@ -61,12 +61,12 @@ t.test('dcd report writes Markdown and HTML with an SVG per finding', async (t) 
   t.match(md, /^## DCD: tag registered twice in cxl_tag_register \/ cxl_tag_register$/m, 'finding title');
   t.match(md, /class: \*\*forbidden\*\*/);
   t.match(md, /replay: `dcd replay [^`]+\.min\.trace\.json` \(minimized\)/, 'the replay command of the minimized trace');
-  t.match(md, /controlled replay 2\/2; free runs of the same plan \d+\/4/, 'reproduction statistics');
-  t.match(md, /\| as found \(v11 tag-lock=off\) \| reproduces \| fails at schedule \d+ \| \d of 4 \| — \|/, 'as found: the reproducer fails, and a schedule with at most one preemption does');
-  const fix = /\| tag-lock=on \| does not reproduce[^|]* \| 0 of (\d+) \| 0 of 4 \| \*\*yes\*\* \|/.exec(md);
-  t.ok(fix, 'tag-lock=on fixes it: the reproducer passes, no schedule with at most one preemption fails, 0 of 4 random');
+  t.match(md, /controlled replay 2\/2; free runs of the same plan \d+\/3/, 'reproduction statistics');
+  t.match(md, /\| as found \(v11 tag-lock=off\) \| reproduces \| fails at schedule \d+ \| \d of 3 \| — \|/, 'as found: the reproducer fails, and a schedule with at most one preemption does');
+  const fix = /\| tag-lock=on \| does not reproduce[^|]* \| 0 of (\d+) \| 0 of 3 \| \*\*yes\*\* \|/.exec(md);
+  t.ok(fix, 'tag-lock=on fixes it: the reproducer passes, no schedule with at most one preemption fails, 0 of 3 random');
   t.comment(`tag-lock=on: 0 of ${fix?.[1]} schedules with at most one preemption fail`);
-  t.match(md, /\| rcu=on \| reproduces \| [1-9]\d* of \d+ \| \d of 4 \| no \|/, 'rcu=on does not fix the registry race');
+  t.match(md, /\| rcu=on \| reproduces \| [1-9]\d* of \d+ \| \d of 3 \| no \|/, 'rcu=on does not fix the registry race');
   t.match(md, /cxl_tag_register\(\)/, 'the interleaving in kernel terms');
   const errs = checkMarkup(html);
   t.same(errs, [], 'the HTML is well formed');
@@ -86,5 +86,5 @@ t.test('dcd report writes Markdown and HTML with an SVG per finding', async (t) 
   t.equal((dom.match(/<svg[^>]*class="seq"/g) ?? []).length, 1, 'and its SVG diagram');
   t.match(dom, /<h2>DCD: tag registered twice in cxl_tag_register \/ cxl_tag_register<\/h2>/, 'the title rendered');
   t.match(dom, /<text[^>]*>#\d+ cxl_tag_register\(\)<\/text>/, 'the diagram names the kernel function');
-  t.match(dom, /<td>tag-lock=on<\/td><td>does not reproduce[^<]*<\/td><td>0 of \d+<\/td><td>0 of 4<\/td><td class="fix">yes<\/td>/, 'the fix table rendered');
+  t.match(dom, /<td>tag-lock=on<\/td><td>does not reproduce[^<]*<\/td><td>0 of \d+<\/td><td>0 of 3<\/td><td class="fix">yes<\/td>/, 'the fix table rendered');
 });
