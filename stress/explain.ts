@@ -178,7 +178,9 @@ export function explainTrace(t: StressTrace, rec: TraceRecord, steps: readonly T
   const counts = new Map<string, number>();
   for (const s of steps) if (!s.who.startsWith('actor:') && !s.who.startsWith('device/')) counts.set(s.who, (counts.get(s.who) ?? 0) + 1);
   for (const [w] of [...counts].sort((a, b) => b[1] - a[1])) if (threadsOrder.length < 2 && !threadsOrder.includes(w)) threadsOrder.push(w);
-  const threads = threadsOrder.slice(0, 3);
+  // a lock report names its threads (the new edge's and the recorded one's): those are the racers
+  const named = [...new Set(((opts.detail ?? t.detail ?? '').match(/\b(irq\/mem\d+(?:\.\d+)?|dax-bus|user\d+|workqueue)\b/g) ?? []))].filter((w) => counts.has(w));
+  const threads = /^(lock-order|hung-wait)/.test(t.outcome) && named.length >= 2 ? named.slice(0, 3) : threadsOrder.slice(0, 3);
   // the op each user/bus thread runs (from the actor steps)
   const opOf = new Map<string, string>();
   const rows: ExplainRow[] = [];
@@ -189,6 +191,9 @@ export function explainTrace(t: StressTrace, rec: TraceRecord, steps: readonly T
   for (const e of rec.events) if (e.step >= 0 && threads.includes(e.thread) && witnessFns.has(eventFunction(e.ev, e.thread))) lastWitness = Math.max(lastWitness, e.step);
   let lastRacer: string | null = null;
   const lockOutcome = /^(lock-order|hung-wait)/.test(t.outcome);
+  // the lock classes the report names (the cycle's): only their acquisitions tell the story
+  const detailText = opts.detail ?? t.detail ?? '';
+  const cycleClasses = new Set((detailText.match(/(device_lock\([a-z_]+\)|[a-z_]+\.[a-z_]+|[a-z_]+_(?:lock|rwsem|mutex))/g) ?? []).filter((c) => !/^(irq|dax)$/.test(c)));
   for (let k = 0; k < steps.length; k++) {
     const s = steps[k]!;
     if (s.who.startsWith('actor:')) {
@@ -206,7 +211,7 @@ export function explainTrace(t: StressTrace, rec: TraceRecord, steps: readonly T
       continue;
     }
     if (!threads.includes(s.who)) continue;
-    if (lastRacer !== null && lastRacer !== s.who && k <= lastWitness) {
+    if (lastRacer !== null && lastRacer !== s.who && k <= lastWitness && !lockOutcome) {
       // the previous racer stops here and resumes later: mark where (its next point)
       const nxt = steps.findIndex((x, j) => j > k && x.who === lastRacer);
       if (nxt > 0) {
@@ -233,7 +238,10 @@ export function explainTrace(t: StressTrace, rec: TraceRecord, steps: readonly T
       effects.push(fe && fe !== fn && ev.type !== 'dc-record' ? `${fe}: ${x}` : x);
     }
     // in a lock report the acquisitions are the story
-    const matters = s.what === 'noise' || effects.length > 0 || s.what === 'op-start' || (lockOutcome && s.what === 'acquire');
+    const cls = s.arg.replace(/\((read|write)\)$/, '');
+    const matters = lockOutcome
+      ? (s.what === 'acquire' && (cycleClasses.size === 0 || cycleClasses.has(cls))) || s.what === 'op-start'
+      : s.what === 'noise' || effects.length > 0 || s.what === 'op-start';
     if (!matters) continue;
     const prev = rows[rows.length - 1];
     if (prev && prev.thread === s.who && prev.fn === fn && s.what !== 'noise') {
