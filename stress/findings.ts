@@ -11,7 +11,7 @@
  *
  * Usage: `npm run findings` (or `node --import=tsx stress/findings.ts [OUT] [--runs N]`).
  */
-import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Knobs } from '../src/scenario/types.js';
 import { StressJob } from './runner.js';
@@ -127,6 +127,9 @@ export async function generateFindings(out: string, runs: number, log: (s: strin
     }
     found.set(h.id, { spec: h, report, tried: f.tried, iteration: f.iteration });
   }
+  // keep only the reproducers the reports name (a hunt also saves traces of other outcomes)
+  const keep = new Set([...found.values()].map((f) => f.report?.trace).filter((x): x is string => !!x).map((x) => x.split('/').pop()!));
+  for (const f of readdirSync(traces)) if (!keep.has(f)) rmSync(join(traces, f), { force: true });
   const reproduced = (id: string): boolean => found.get(id)?.report != null;
   const idx: string[] = [
     '# Findings: the v11 cover letter\'s assumptions, and the hazards the model reproduces',
