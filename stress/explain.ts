@@ -138,6 +138,13 @@ function effectOf(ev: RuntimeEvent, nm: Namer, registry: Map<string, string>, wh
   return null;
 }
 
+/** An event thread's current record kind (add or release), for functions shared by both paths. */
+function recordKind(who: string, evs: readonly RuntimeEvent[], opOf: Map<string, string>): void {
+  if (!who.startsWith('irq/')) return;
+  const r = evs.find((e) => e.type === 'dc-record');
+  if (r && r.type === 'dc-record') opOf.set(who, r.eventType === 0 ? 'add-record' : 'release-record');
+}
+
 function anchorOf(label: string): string | null {
   const h = /^(H\d+)\b/.exec(label);
   if (h) return `docs/kernel-map.md#${h[1]!.toLowerCase()}`;
@@ -225,6 +232,7 @@ export function explainTrace(t: StressTrace, rec: TraceRecord, steps: readonly T
     // after the last witness the race is decided: what follows is its consequence
     if (lastWitness >= 0 && k > lastWitness) continue;
     const evs = (byStep.get(k) ?? []).map((e) => e.ev);
+    recordKind(s.who, evs, opOf);
     const fn = stepFunction(s.who, s.what, s.arg, evs, opOf.get(s.who) ?? null);
     const held = [...(rec.held[k] ?? [])];
     if (s.what === 'acquire') held.push(`${s.arg.replace(/\(write\)$/, '')} (taken here)`);
@@ -378,6 +386,7 @@ export function timelineOf(rec: TraceRecord, steps: readonly TraceStep[]): impor
       const [t0, t1r] = times[k] ?? [k, k + 1];
       const t1 = Math.max(t1r, t0 + 0.01);
       const evs = byStep.get(k) ?? [];
+      recordKind(w, evs, opOf);
       if (s.what === 'op-start') op = null;
       const fn = stepFunction(w, s.what, s.arg, evs, op ?? opOf.get(w) ?? null);
       if (s.what === 'op-start') op = opOf.get(w) ?? null;

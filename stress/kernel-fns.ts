@@ -132,7 +132,9 @@ export function stepFunction(who: string, what: string, arg: string, events: rea
   if (what === 'noise') {
     const n = NOISE_FN[arg];
     if (!n) return 'instrumented point';
-    if (arg === 'site3' && (has('extent-untracked') || role !== 'irq')) return 'dc_extent_release';
+    // the nr_extents put: after a member's release (release path, teardown, a user's last put),
+    // or the pin drop at the end of online_tag_group (add path); `op` carries the record kind
+    if (arg === 'site3' && (has('extent-untracked') || role !== 'irq' || op === 'release-record')) return 'dc_extent_release';
     if (arg === 'site5') { const g = has('dax-group'); if (g && g.type === 'dax-group' && !g.add) return 'dax_region_rm_resources'; }
     return role === 'irq' && n.irq ? n.irq : n.other;
   }
