@@ -1,8 +1,11 @@
 /**
  * DOC: merging sharded stress results (`dcd merge results/*.json`): outcome counts add up, the
  * first seed and trace of each outcome are kept from the lowest iteration, forbidden totals add.
+ * Findings (stress/signature.ts) group by signature across the parts: counts add, the first
+ * finder (lowest iteration) and the shortest reproducer are kept.
  */
 import type { OutcomeRow, StressSummary } from './runner.js';
+import { mergeFindings } from './signature.js';
 
 export function mergeSummaries(parts: StressSummary[]): StressSummary {
   if (parts.length === 0) throw new Error('nothing to merge');
@@ -28,6 +31,7 @@ export function mergeSummaries(parts: StressSummary[]): StressSummary {
     elapsedMs,
     iterationsPerSec: parts.reduce((n, p) => n + p.iterationsPerSec, 0),
     outcomes: [...rows.values()].sort((a, b) => order[a.class] - order[b.class] || b.count - a.count),
+    findings: mergeFindings(parts.map((p) => p.findings)),
     shard: parts.map((p) => p.shard ?? '?').join(','),
   };
 }

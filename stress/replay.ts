@@ -4,7 +4,7 @@
  * same. When the run cannot follow the recording, the first step where it diverged is reported.
  */
 import { StressJob } from './runner.js';
-import type { StressTrace } from './trace.js';
+import type { StressTrace, TraceRecord } from './trace.js';
 import type { TraceStep } from './turnstile.js';
 
 export interface ReplayResult {
@@ -28,6 +28,8 @@ export interface ReplayResult {
   sameSteps: boolean;
   /** the first index where the replayed sequence and the trace differ, when they do */
   firstMismatch: string | null;
+  /** the reproduced run: its steps and record (events per step, locks held) — for `--trace` */
+  run?: { steps: TraceStep[]; record: TraceRecord | null };
 }
 
 /**
@@ -85,7 +87,8 @@ export async function replayTrace(t: StressTrace, attempts = 3): Promise<ReplayR
     for (let a = 1; a <= attempts; a++) {
       // the scheduler's PRNG is seeded apart from the search's (`${seed}:${i}/schedule`): a replay
       // that followed the trace made no random choice, so it cannot have re-found the outcome
-      const r = await job.iteration(t.iteration, { kind: 'replay', steps: t.steps, seed: `${t.seed}:${t.iteration}/replay#${a}` });
+      // a minimized trace carries its own (smaller) plan
+      const r = await job.iteration(t.iteration, { kind: 'replay', steps: t.steps, seed: `${t.seed}:${t.iteration}/replay#${a}` }, t.plan ? { plan: t.plan } : {});
       const mismatch = firstDifference(asRecorded(r.steps, t.recordedFree), t.steps);
       // reproduced when the recorded outcome is among this run's outcomes: a replay starts a fresh
       // topology, whose lockdep graph may report the v11 cycle again beside the recorded outcome
@@ -94,6 +97,7 @@ export async function replayTrace(t: StressTrace, attempts = 3): Promise<ReplayR
       // choosing after the trace ran out, found it by its own choices, not by the trace
       const divergence = r.divergence ?? (mismatch ? `the replay left the trace at ${mismatch}` : null);
       last = { reproduced: sameOutcome && divergence === null, expected: t.outcome, got: r.outcome, outcomes: r.outcomes ?? [r.outcome], class: r.class, ...(r.detail ? { detail: r.detail } : {}), divergence, steps: r.steps.length, attempts: a, followed: r.followed, sameSteps: mismatch === null, firstMismatch: mismatch };
+      last.run = { steps: r.steps, record: job.lastRecord };
       if (last.reproduced) break;
     }
   } finally {

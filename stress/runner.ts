@@ -15,12 +15,13 @@ import type { Knobs, Variant } from '../src/scenario/types.js';
 import type { Personality } from '../src/device/config.js';
 import { NOISE_SITE, SCHED_FREE, SCHED_RECORD, POINT_NAMES, PT_ACQUIRE, PT_HANDOFF, PT_STEAL, PT_NOISE, PT_RESUME, PT_CLOCK } from '../src/shm/sched.js';
 import { standardCheckers, classify, OUTCOMES, INV, type Classification } from './checkers/index.js';
-import { Bindings, runOp, type Actor, type OpOutcome } from './ops.js';
+import { Bindings, runOp, type Actor, type OpOutcome, type Plan } from './ops.js';
 import { ControlledScheduler, type Policy, type TraceStep } from './turnstile.js';
 import { WORKLOADS, type Workload } from './workloads.js';
-import { writeTrace, type StressTrace } from './trace.js';
-import { join } from 'node:path';
+import { writeTrace, type StressTrace, type TraceRecord } from './trace.js';
+import { addFinding, signatureOf, sortFindings, type FindingRow, type NamedEvent } from './signature.js';
 import type { DecodedEvent } from '../src/protocol.js';
+import { join } from 'node:path';
 import { CXL_MBOX_OP } from '../src/wire/cxl.js';
 
 export type Schedule = { kind: 'free' } | { kind: 'random' } | { kind: 'pct'; depth: number };
@@ -52,6 +53,19 @@ export interface IterationResult {
    * lock or gate prevents was set up. A negative control asserts it above zero with the rule on.
    */
   coverage?: Record<string, number>;
+  /** stress/signature.ts: the finding's key and title (non-acceptable outcomes) */
+  signature?: string;
+  title?: string;
+  /** schedule steps of the iteration (the reproducer's length) */
+  traceSteps?: number;
+  /** `--minimize S`: the minimized trace written for a new signature */
+  minimized?: string;
+}
+
+/** Options of one iteration beyond the schedule (minimize, explain). */
+export interface IterationOptions {
+  /** run this plan instead of the workload's plan for (seed, iteration) */
+  plan?: Plan;
 }
 
 /**
@@ -85,6 +99,10 @@ export class StressJob {
   private sys: DcdSystem | null = null;
   private fresh = true;
   private readonly cov = new Coverage();
+  /** what the last iteration did (events per step, locks held, names): for traces and explain */
+  lastRecord: TraceRecord | null = null;
+  /** the plan the last iteration ran */
+  lastPlan: Plan | null = null;
 
   constructor(opts: JobOptions) {
     const w = WORKLOADS[opts.workload];
@@ -119,13 +137,14 @@ export class StressJob {
   }
 
   /** Run one iteration; `policy` overrides the schedule (replay). */
-  async iteration(i: number, policy?: Policy): Promise<IterationResult & { steps: TraceStep[]; divergence: string | null; ops: OpOutcome[]; followed: number }> {
+  async iteration(i: number, policy?: Policy, io: IterationOptions = {}): Promise<IterationResult & { steps: TraceStep[]; divergence: string | null; ops: OpOutcome[]; followed: number }> {
     const t0 = performance.now();
     const sys = await this.system();
     if (!this.fresh) await sys.resetInPlace();
     this.fresh = false;
     const p = new Prng(`${this.opts.seed}:${this.workload.name}:${i}`);
-    const plan = this.workload.plan(p, i);
+    const plan = io.plan ?? this.workload.plan(p, i);
+    this.lastPlan = plan;
     const b = new Bindings();
     const T = sys.sys.turnstile;
     T.setMode(SCHED_FREE);
@@ -134,6 +153,13 @@ export class StressJob {
     sys.drainEvents();
     this.cov.reset();
     const dmesg0 = sys.dmesgLines().length;
+    const names = emptyNames();
+    captureNames(sys, names);
+    const raceStart = sys.events.length;
+    const held: string[][] = [];
+    const marks: number[] = [];
+    const times: [number, number][] = [];
+    const tRace = performance.now();
     let steps: TraceStep[] = [];
     let divergence: string | null = null;
     let followed = 0;
@@ -141,6 +167,12 @@ export class StressJob {
     const controlled = policy ?? (this.opts.schedule.kind === 'free' ? null : this.opts.schedule.kind === 'pct' ? { kind: 'pct' as const, depth: this.opts.schedule.depth } : { kind: 'random' as const });
     if (controlled) {
       const sched = new ControlledScheduler(sys, controlled, `${this.opts.seed}:${i}`);
+      // per step: the locks the thread holds at its point, and how many events it had emitted
+      // when it parked again (one thread runs at a time, so the events between marks are its own)
+      sched.observer = {
+        before: (k, _st, slot) => { times[k] = [performance.now() - tRace, 0]; held[k] = slot >= 0 ? sys.sys.heldBy(slot).map((h) => `${sys.sys.lockClassNameOf(h.lock)}${h.mode === 'read' ? '(read)' : ''}`) : []; },
+        after: (k) => { sys.drainEvents(); marks[k] = sys.events.length; if (times[k]) times[k]![1] = performance.now() - tRace; },
+      };
       const r = await sched.run(plan.actors, b);
       steps = r.steps;
       divergence = r.divergence;
@@ -168,8 +200,19 @@ export class StressJob {
     if (sys.reportCounts().hung > 0) results = results.filter((r) => r.invariant === INV.hung);
     const c: Classification = classify(results);
     const coverage = Object.fromEntries(Object.entries(this.cov.counts).filter(([, n]) => n > 0));
-    const res: IterationResult = { iteration: i, outcome: c.outcome, class: c.class, invariant: c.invariant, outcomes: c.outcomes, ms: performance.now() - t0, ...(Object.keys(coverage).length ? { coverage } : {}) };
+    const res: IterationResult = { iteration: i, outcome: c.outcome, class: c.class, invariant: c.invariant, outcomes: c.outcomes, ms: performance.now() - t0, traceSteps: steps.length, ...(Object.keys(coverage).length ? { coverage } : {}) };
     if (c.detail) res.detail = c.detail;
+    sys.drainEvents();
+    captureNames(sys, names);
+    const record = buildRecord(sys, raceStart, controlled ? marks : null, held, names);
+    if (controlled) record.times = times;
+    this.lastRecord = record;
+    let sig: ReturnType<typeof signatureOf> | null = null;
+    if (c.class !== 'acceptable') {
+      sig = signatureOf(c.outcome, record.events, c.detail ?? '');
+      res.signature = sig.signature;
+      res.title = sig.title;
+    }
     if (c.class !== 'acceptable' && this.opts.outDir && !policy) {
       const file = join(this.opts.outDir, `${this.workload.name}-${c.outcome}-${this.opts.seed}-${i}.trace.json`);
       const trace: StressTrace = {
@@ -177,6 +220,9 @@ export class StressJob {
         variant: this.opts.variant, knobs: this.opts.knobs, device: this.opts.device, schedule: scheduleName(this.opts.schedule),
         noise: this.opts.noise, outcome: c.outcome, class: c.class, invariant: c.invariant, ...(c.detail ? { detail: c.detail } : {}),
         steps, recordedFree: !controlled,
+        ...(io.plan ? { plan: io.plan } : {}),
+        ...(sig ? { signature: sig.signature, title: sig.title } : {}),
+        record,
       };
       writeTrace(file, trace);
       res.trace = file;
@@ -238,6 +284,8 @@ export interface StressSummary {
   elapsedMs: number;
   iterationsPerSec: number;
   outcomes: OutcomeRow[];
+  /** non-acceptable iterations grouped by signature (stress/signature.ts); absent in older results */
+  findings?: FindingRow[];
   shard?: string;
 }
 
@@ -253,12 +301,76 @@ export function summarize(job: JobOptions, results: IterationResult[], elapsedMs
   }
   const order = { forbidden: 0, 'known-hazard': 1, acceptable: 2 } as const;
   const outcomes = [...rows.values()].sort((a, b) => order[a.class] - order[b.class] || b.count - a.count);
+  const frows = new Map<string, FindingRow>();
+  for (const r of results) {
+    if (!r.signature) continue;
+    addFinding(frows, {
+      signature: r.signature, title: r.title ?? r.signature, outcome: r.outcome, class: r.class, count: 1,
+      firstSeed: `${job.seed}:${r.iteration}`, firstIteration: r.iteration, schedule: scheduleName(job.schedule),
+      trace: r.trace ?? null, traceSteps: r.trace ? r.traceSteps ?? null : null, ...(r.minimized ? { minimized: r.minimized } : {}),
+    });
+  }
   return {
     workload: job.workload, variant: job.variant, knobs: job.knobs, device: job.device, schedule: scheduleName(job.schedule), seed: job.seed,
     iterations: results.length,
     forbidden: results.filter((r) => r.class === 'forbidden').length,
     knownHazards: results.filter((r) => r.class === 'known-hazard').length,
     elapsedMs, iterationsPerSec: results.length / Math.max(elapsedMs / 1000, 1e-9), outcomes,
+    findings: sortFindings(frows.values()),
     ...(shard ? { shard } : {}),
   };
+}
+
+// ------------------------------------------------------------------------------ trace records
+
+const MAX_RECORD_EVENTS = 4000;
+
+function emptyNames(): TraceRecord['names'] {
+  return { regions: {}, extents: {}, daxDevs: {}, groups: {} };
+}
+
+/** Name the live regions, extents and dax devices as sysfs does (regionZ, extentZ.Y, daxZ.N). */
+function captureNames(sys: DcdSystem, names: TraceRecord['names']): void {
+  const h = sys.host;
+  for (const r of h.regions.live()) names.regions[String(r)] = `region${h.regions.get(r, 'id')}`;
+  for (const e of h.extents.live()) {
+    const r = h.extents.peek(e, 'region');
+    const id = h.extents.peek(e, 'id');
+    const rn = r !== undefined ? names.regions[String(r)] : undefined;
+    if (rn && id !== undefined) names.extents[String(e)] = `extent${rn.slice(6)}.${id}`;
+  }
+  for (const d of h.daxDevs.live()) {
+    const r = h.daxDevs.peek(d, 'region');
+    const id = h.daxDevs.peek(d, 'id');
+    const rn = r !== undefined ? names.regions[String(r)] : undefined;
+    if (rn && id !== undefined) names.daxDevs[String(d)] = `dax${rn.slice(6)}.${id}`;
+  }
+}
+
+/** The iteration's events (lock holds omitted), tagged with the step they were emitted in. */
+function buildRecord(sys: DcdSystem, raceStart: number, marks: number[] | null, held: string[][], names: TraceRecord['names']): TraceRecord {
+  const all: DecodedEvent[] = sys.events;
+  const events: NamedEvent[] = [];
+  let m = 0;
+  let truncated: number | undefined;
+  for (let k = 0; k < all.length; k++) {
+    const d = all[k]!;
+    if (d.ev.type === 'lock-hold') continue;
+    let step = -1;
+    if (k >= raceStart) {
+      if (!marks) step = -2;
+      else { while (m < marks.length && (marks[m] ?? Infinity) <= k) m++; step = m; }
+    }
+    const thread = d.thread < 0 ? 'main' : sys.sys.threadName(d.thread);
+    const ev = d.ev;
+    // names the events carry (extent ids, group uuids)
+    if (ev.type === 'extent-tracked') {
+      const rn = names.regions[String(ev.region)];
+      if (rn) names.extents[String(ev.extent)] ??= `extent${rn.slice(6)}.${ev.id}`;
+      names.groups[String(ev.group)] ??= ev.uuid && !/^0{8}-0{4}-0{4}-0{4}-0{12}$/.test(ev.uuid) ? `tag group on mem${ev.memdev}` : `untagged group of ${names.extents[String(ev.extent)] ?? `mem${ev.memdev}`}`;
+    } else if (ev.type === 'tag-registered') names.groups[String(ev.group)] ??= `tag group on mem${ev.memdev}`;
+    if (events.length >= MAX_RECORD_EVENTS) { truncated = (truncated ?? 0) + 1; continue; }
+    events.push({ step, thread, ev });
+  }
+  return { events, held, names, ...(truncated ? { truncated: MAX_RECORD_EVENTS } : {}) };
 }

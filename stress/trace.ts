@@ -5,12 +5,44 @@
  * knobs, the device personality, the schedule, the outcome seen, and the global order of
  * instrumented steps (from the controlled scheduler, or from the step log of a free run).
  * `dcd replay TRACE` rebuilds the same topology and plan and forces that order with the turnstile.
+ *
+ * Optional fields (still version 1: a reader that does not know them replays the same run):
+ * `plan` replaces the workload's plan for (seed, iteration) — a minimized trace (`dcd minimize`)
+ * carries the smaller plan it reproduces with; `record` holds what the failing iteration did —
+ * its runtime events, each tagged with the schedule step it was emitted in, the locks each
+ * stepping thread held, and the sysfs names of the objects the events mention — which
+ * `dcd explain` prints instead of table handles; `signature`/`title` name the finding
+ * (stress/signature.ts); `minimized` says what `dcd minimize` removed.
  */
 import { readFileSync, writeFileSync, mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { Knobs, Variant } from '../src/scenario/types.js';
 import type { Personality } from '../src/device/config.js';
 import type { TraceStep } from './turnstile.js';
+import type { Plan } from './ops.js';
+import type { NamedEvent } from './signature.js';
+
+/** What the failing iteration did, for `dcd explain` (stress/explain.ts). */
+export interface TraceRecord {
+  /** runtime events (lock holds omitted), tagged with the step they were emitted in */
+  events: NamedEvent[];
+  /** per step: the lock classes the stepping thread held when it reached its point */
+  held: string[][];
+  /** sysfs / kernel names of table handles: region, extent, dax device, group handles */
+  names: { regions: Record<string, string>; extents: Record<string, string>; daxDevs: Record<string, string>; groups: Record<string, string> };
+  /** events were truncated at this many */
+  truncated?: number;
+  /** per step: wall-clock start and end (ms since the race began), for timelines */
+  times?: [number, number][];
+}
+
+export interface MinimizedInfo {
+  from: { steps: number; ops: number; actors: number; records: number; preemptions: number };
+  to: { steps: number; ops: number; actors: number; records: number; preemptions: number };
+  candidates: number;
+  ms: number;
+  source: string;
+}
 
 export const TRACE_VERSION = 1;
 
@@ -32,6 +64,15 @@ export interface StressTrace {
   steps: TraceStep[];
   /** free runs: the step log was recorded while threads ran freely */
   recordedFree: boolean;
+  /** optional: the plan to run instead of the workload's (a minimized plan) */
+  plan?: Plan;
+  /** optional: what the failing iteration did (events per step, locks held, object names) */
+  record?: TraceRecord;
+  signature?: string;
+  title?: string;
+  /** optional: context switches away from a thread that could have continued */
+  preemptions?: number;
+  minimized?: MinimizedInfo;
 }
 
 export function writeTrace(file: string, t: StressTrace): void {
@@ -63,5 +104,7 @@ export function readTrace(file: string): TraceRead {
   }
   if (!Number.isInteger(t.iteration)) return { ok: false, message: `${file}: field "iteration" must be an integer` };
   if (!Array.isArray(t.steps)) return { ok: false, message: `${file}: field "steps" must be an array` };
+  if (t.plan !== undefined && (typeof t.plan !== 'object' || t.plan === null || !Array.isArray(t.plan.setup) || !Array.isArray(t.plan.actors))) return { ok: false, message: `${file}: field "plan" must be {setup: [...], actors: [...]}` };
+  if (t.record !== undefined && (typeof t.record !== 'object' || t.record === null || !Array.isArray(t.record.events) || !Array.isArray(t.record.held))) return { ok: false, message: `${file}: field "record" must hold events and held arrays` };
   return { ok: true, trace: t as StressTrace };
 }

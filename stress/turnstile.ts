@@ -41,7 +41,29 @@ import { Bindings, opLabel, runOp, type Actor, type OpOutcome } from './ops.js';
  * trace makes no random choice, so a seed different from the search's proves the order came from
  * the trace (stress/replay.ts passes one).
  */
-export type Policy = { kind: 'random' } | { kind: 'pct'; depth: number } | { kind: 'replay'; steps: TraceStep[]; seed?: string };
+export type Policy =
+  | { kind: 'random' }
+  | { kind: 'pct'; depth: number }
+  | { kind: 'replay'; steps: TraceStep[]; seed?: string }
+  /** the caller picks (stress/minimize.ts: bounded-preemption search, lenient replay) */
+  | { kind: 'guided'; choose: (choices: GuidedChoice[], decision: number) => number };
+
+/** One enabled choice as a guided policy sees it: the choice key and, for a thread, its point. */
+export interface GuidedChoice {
+  key: string;
+  /** true: issue this actor's next op; false: let this thread pass its point */
+  actor: boolean;
+  what: string;
+  arg: string;
+}
+
+/** Observation of each decision (stress/runner.ts records events, held locks per step). */
+export interface StepObserver {
+  /** before the step runs: `slot` is the thread's slot (-1 for an actor issue) */
+  before?(index: number, step: TraceStep, slot: number): void;
+  /** after the thread parked again (or the actor's op was issued) */
+  after?(index: number, step: TraceStep, slot: number): void;
+}
 
 /** One step of a schedule: a thread passing a point, or an actor issuing its next op. */
 export interface TraceStep {
@@ -106,6 +128,8 @@ export class ControlledScheduler {
   private readonly priorities = new Map<string, number>();
   private changePoints: number[] = [];
   private decisions = 0;
+  /** optional per-step observation (additive: unset, nothing changes) */
+  observer: StepObserver | null = null;
 
   constructor(sys: DcdSystem, policy: Policy, seed: string) {
     this.sys = sys;
@@ -290,6 +314,9 @@ export class ControlledScheduler {
           }
           if (m!.consume) cursor++;
           replayWaits = 0;
+        } else if (this.policy.kind === 'guided') {
+          const gc: GuidedChoice[] = choices.map((c) => (c.thread ? { key: c.key, actor: false, ...(({ what, arg }) => ({ what, arg }))(this.describe(c.thread)) } : { key: c.key, actor: true, what: c.actor ? opLabel(c.actor.ops[next.get(c.actor)!]!) : '', arg: '' }));
+          pick = choices[this.policy.choose(gc, this.decisions)] ?? choices[0];
         } else if (this.policy.kind === 'pct') {
           pick = choices[this.pctPick(choices.map((c) => c.key))];
         } else {
@@ -307,14 +334,18 @@ export class ControlledScheduler {
           const op = a.ops[next.get(a)!]!;
           next.set(a, next.get(a)! + 1);
           steps.push({ who: `actor:${a.name}`, what: opLabel(op), arg: '' });
+          this.observer?.before?.(steps.length - 1, steps[steps.length - 1]!, -1);
           await this.issue(a, op, b, pendingOp, outcomes);
+          this.observer?.after?.(steps.length - 1, steps[steps.length - 1]!, -1);
         } else {
           const t = pick!.thread!;
           const d = this.describe(t);
           // a reader entering an rwsem while a writer waits at it steals it past the writer
           if (d.what === 'acquire' && this.stealsPastWriter(t)) d.what = 'steal';
           steps.push(d);
+          this.observer?.before?.(steps.length - 1, steps[steps.length - 1]!, t.slot);
           if (!(await this.grantAndWait(t))) throw new Error(`controlled run: ${t.name} did not return to the turnstile after ${steps[steps.length - 1]!.what}`);
+          this.observer?.after?.(steps.length - 1, steps[steps.length - 1]!, t.slot);
         }
       }
     } finally {

@@ -21,7 +21,7 @@ import { CLOCKS, DEVICES, VARIANTS } from '../scenario/types.js';
 
 export const EXIT = { ok: 0, failed: 1, usage: 2 } as const;
 
-export const SUBCOMMANDS = ['run', 'stress', 'replay', 'bench', 'merge', 'demo', 'help'] as const;
+export const SUBCOMMANDS = ['run', 'stress', 'replay', 'bench', 'merge', 'demo', 'help', 'explain', 'minimize', 'report'] as const;
 export type Subcommand = (typeof SUBCOMMANDS)[number];
 
 export interface HostOptions {
@@ -48,8 +48,13 @@ export type ParsedArgs =
       out?: string;
       json: boolean;
       noise: boolean;
+      /** minimize each new finding for at most this many seconds (stress/minimize.ts) */
+      minimize?: number;
     } & HostOptions)
-  | { kind: 'replay'; trace: string; json: boolean }
+  | { kind: 'replay'; trace: string; json: boolean; timeline?: string }
+  | { kind: 'explain'; trace: string; json: boolean; replay: boolean }
+  | { kind: 'minimize'; trace: string; json: boolean; out?: string; seconds?: number }
+  | { kind: 'report'; files: string[]; json: boolean; out?: string; runs?: number; seconds?: number }
   | ({
       kind: 'bench';
       json: boolean;
@@ -85,6 +90,9 @@ commands:
   replay TRACE    re-execute a recorded failure deterministically
   bench           event-throughput and latency benchmark
   merge FILES...  merge stress results (JSON) from shards
+  explain TRACE   the failing interleaving in kernel terms (threads side by side)
+  minimize TRACE  shrink a failing trace (plan, then preemptions) and write it
+  report FILES... Markdown + HTML report of stress results / traces
   demo            a short guided run
   help [COMMAND]  this text, or a command's
 
@@ -107,10 +115,13 @@ ${HOST_FLAGS}
   --out DIR           traces and results
   --json              JSON results {iterations, forbidden, outcomes}
   --noise             seeded scheduling noise at lock points
+  --minimize S        minimize each new finding (signature) for at most S seconds
 ${HOST_FLAGS}`,
-  replay: `usage: dcd replay TRACE [--json]
+  replay: `usage: dcd replay TRACE [--json] [--trace OUT]
 
-  re-executes a recorded failure; exit 0 if the same violation reproduces, 1 if not`,
+  re-executes a recorded failure; exit 0 if the same violation reproduces, 1 if not
+  --trace OUT          write the replayed run as a Perfetto trace: kernel-function slices nested
+                       in their paths (add, release, probe, claims, teardown), lock holds beside`,
   bench: `usage: dcd bench [options]
 
   --json              JSON results
@@ -125,6 +136,27 @@ ${HOST_FLAGS}`,
   merge: `usage: dcd merge FILES... [--json]
 
   merges the JSON results of sharded \`dcd stress --shard i/n --json\` runs`,
+  explain: `usage: dcd explain TRACE [--json] [--replay]
+
+  prints the failing interleaving as kernel developers read it: one column per racing thread,
+  each step named by the kernel function it models with the locks held, the shared state it
+  changed (old → new), objects by their sysfs names, and the invariant that broke
+  --replay             re-record the trace by replaying it (traces without a record are replayed anyway)`,
+  minimize: `usage: dcd minimize TRACE [--out FILE] [--seconds S] [--json]
+
+  delta-debugs the plan (actors, ops, records), then searches schedules from zero preemptions
+  upward, verifying every candidate by replay against the same outcome signature; writes the
+  minimized trace (default: TRACE with .min.trace.json) and prints steps, ops and preemptions
+  before and after; exit 0 minimized (or already minimal), 1 the trace does not reproduce
+  --seconds S          time budget (default 60)`,
+  report: `usage: dcd report FILES... [--out DIR] [--runs N] [--seconds S] [--json]
+
+  FILES are dcd stress results (JSON) or traces; writes DIR/report.md and DIR/report.html (an SVG
+  sequence diagram per finding): title, class, the minimized interleaving, the replay command,
+  reproduction statistics and which fix candidates (knobs, variants) make the finding go away
+  --out DIR            where to write (default report/)
+  --runs N             re-runs per statistic (default 20)
+  --seconds S          minimization budget per finding (default 20; 0 = do not minimize)`,
   demo: `usage: dcd demo
 
   runs a short guided scenario and explains what happened`,
@@ -140,9 +172,12 @@ const FLAGS: Record<Exclude<Subcommand, 'help'>, Record<string, FlagSpec>> = {
   run: { json: { value: false }, trace: { value: true }, clock: { value: true }, ...HOST },
   stress: {
     workload: { value: true }, seconds: { value: true }, iterations: { value: true }, schedule: { value: true },
-    jobs: { value: true }, shard: { value: true }, out: { value: true }, json: { value: false }, noise: { value: false }, ...HOST,
+    jobs: { value: true }, shard: { value: true }, out: { value: true }, json: { value: false }, noise: { value: false }, minimize: { value: true }, ...HOST,
   },
-  replay: { json: { value: false } },
+  replay: { json: { value: false }, trace: { value: true } },
+  explain: { json: { value: false }, replay: { value: false } },
+  minimize: { json: { value: false }, out: { value: true }, seconds: { value: true } },
+  report: { json: { value: false }, out: { value: true }, runs: { value: true }, seconds: { value: true } },
   bench: {
     json: { value: false }, out: { value: true }, quick: { value: false }, chain: { value: true, repeatable: true },
     memdevs: { value: true, repeatable: true }, tagged: { value: true }, 'cells-only': { value: false }, 'duration-ms': { value: true }, ...HOST,
@@ -165,6 +200,11 @@ function isSubcommand(s: string): s is Subcommand {
 
 function posInt(flag: string, v: string): number {
   if (!/^\d+$/.test(v) || Number(v) < 1 || !Number.isSafeInteger(Number(v))) usage(`--${flag} expects a positive integer, got "${v}"`);
+  return Number(v);
+}
+
+function posSeconds(flag: string, v: string): number {
+  if (!/^\d+(\.\d+)?$/.test(v) || Number(v) <= 0) usage(`--${flag} expects a positive number of seconds, got "${v}"`);
   return Number(v);
 }
 
@@ -296,11 +336,43 @@ function parseCommand(cmd: Exclude<Subcommand, 'help'>, argv: readonly string[])
       if (shard !== undefined) r.shard = parseShard(shard);
       const out = get('out');
       if (out !== undefined) r.out = out;
+      const min = get('minimize');
+      if (min !== undefined) r.minimize = posSeconds('minimize', min);
       return r;
     }
-    case 'replay':
+    case 'explain':
       exactly(cmd, 'a TRACE file', positionals, 1);
-      return { kind: 'replay', trace: positionals[0] ?? '', json };
+      return { kind: 'explain', trace: positionals[0] ?? '', json, replay: has('replay') };
+    case 'minimize': {
+      exactly(cmd, 'a TRACE file', positionals, 1);
+      const r: ParsedArgs = { kind: 'minimize', trace: positionals[0] ?? '', json };
+      const out = get('out');
+      if (out !== undefined) r.out = out;
+      const sec = get('seconds');
+      if (sec !== undefined) r.seconds = posSeconds('seconds', sec);
+      return r;
+    }
+    case 'report': {
+      if (positionals.length === 0) usage('dcd report needs one or more result or trace FILES');
+      const r: ParsedArgs = { kind: 'report', files: positionals, json };
+      const out = get('out');
+      if (out !== undefined) r.out = out;
+      const runs = get('runs');
+      if (runs !== undefined) r.runs = posInt('runs', runs);
+      const sec = get('seconds');
+      if (sec !== undefined) {
+        if (!/^\d+(\.\d+)?$/.test(sec)) usage(`--seconds expects a number ≥ 0, got "${sec}"`);
+        r.seconds = Number(sec);
+      }
+      return r;
+    }
+    case 'replay': {
+      exactly(cmd, 'a TRACE file', positionals, 1);
+      const r: ParsedArgs = { kind: 'replay', trace: positionals[0] ?? '', json };
+      const tl = get('trace');
+      if (tl !== undefined) r.timeline = tl;
+      return r;
+    }
     case 'bench': {
       exactly(cmd, 'no arguments', positionals, 0);
       const r: ParsedArgs = { kind: 'bench', json, quick: has('quick'), ...hostOptions(flags) };

@@ -17,11 +17,24 @@ export async function run(a: ParsedArgs, io: CliIo): Promise<number> {
     return EXIT.usage;
   }
   const r = await replayTrace(t.trace);
-  if (a.json) io.out(JSON.stringify(r, null, 1));
+  if (a.timeline) {
+    if (r.run?.record) {
+      const { timelineOf } = await import('../../stress/explain.js');
+      const { timelineToPerfetto } = await import('../runtime/perfetto.js');
+      const { writeFileSync } = await import('node:fs');
+      writeFileSync(a.timeline, JSON.stringify(timelineToPerfetto(timelineOf(r.run.record, r.run.steps))));
+      if (!a.json) io.out(`timeline written to ${a.timeline} (open in ui.perfetto.dev)`);
+    } else io.err(`dcd replay: no run to write to ${a.timeline}`);
+  }
+  const { run: _run, ...plain } = r;
+  if (a.json) io.out(JSON.stringify(plain, null, 1));
   else {
     io.out(`replay ${a.trace}: workload ${t.trace.workload} seed ${t.trace.seed} iteration ${t.trace.iteration} (${t.trace.steps.length} recorded steps, ${t.trace.recordedFree ? 'free run' : 'controlled run'})`);
     io.out(`expected ${r.expected}, got ${r.outcomes.join(', ')} (${r.class}) after ${r.attempts} attempt(s): ${r.reproduced ? 'REPRODUCED' : 'NOT reproduced'}`);
-    if (r.detail) io.out(`  ${r.detail}`);
+    if (r.detail) {
+      const { nameHandles } = await import('../../stress/explain.js');
+      io.out(`  ${r.run?.record ? nameHandles(r.detail, r.run.record.names) : r.detail}`);
+    }
     if (r.divergence) io.out(`  ${r.divergence}`);
   }
   return r.reproduced ? EXIT.ok : EXIT.failed;

@@ -16,6 +16,7 @@ export function formatTable(s: StressSummary): string {
   const w = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
   const line = (r: string[]): string => r.map((c, i) => c.padEnd(w[i]!)).join('  ');
   const knobs = Object.entries(s.knobs).map(([k, v]) => `${k}=${v}`).join(' ') || '(none)';
+  const findings = (s.findings ?? []).map((f) => `  ${f.title}  [${f.class}]  ${f.count}×  first ${f.schedule} seed ${f.firstSeed}  shortest ${f.trace ?? '-'}${f.traceSteps !== null ? ` (${f.traceSteps} steps)` : ''}${f.minimized ? `  minimized ${f.minimized}` : ''}`);
   return [
     `workload ${s.workload}  variant ${s.variant}  knobs ${knobs}  device ${s.device}  schedule ${s.schedule}  seed ${s.seed}${s.shard ? `  shard ${s.shard}` : ''}`,
     `${s.iterations} iterations in ${(s.elapsedMs / 1000).toFixed(1)} s (${s.iterationsPerSec.toFixed(1)}/s): ${s.forbidden} forbidden, ${s.knownHazards} known hazards`,
@@ -23,6 +24,7 @@ export function formatTable(s: StressSummary): string {
     line(head),
     line(w.map((n) => '-'.repeat(n))),
     ...rows.map(line),
+    ...(findings.length ? ['', `findings by signature (${findings.length}):`, ...findings] : []),
   ].join('\n');
 }
 
@@ -48,6 +50,7 @@ export async function run(a: ParsedArgs, io: CliIo): Promise<number> {
     } } : {}),
   });
   if (tty) process.stderr.write('\n');
+  if (a.minimize !== undefined) await minimizeFindings(summary, a.minimize, io);
   const file = join(out, `${workload}-${seed}${a.shard ? `-shard${a.shard.index}of${a.shard.count}` : ''}.json`);
   writeFileSync(file, `${JSON.stringify(summary, null, 1)}\n`);
   if (a.json) io.out(JSON.stringify(summary, null, 1));
@@ -56,6 +59,22 @@ export async function run(a: ParsedArgs, io: CliIo): Promise<number> {
     io.out(`\nresults: ${file}`);
   }
   return summary.forbidden > 0 ? EXIT.failed : EXIT.ok;
+}
+
+/** `--minimize S`: shrink the shortest reproducer of each finding (signature), at most S seconds each. */
+async function minimizeFindings(s: StressSummary, seconds: number, io: CliIo): Promise<void> {
+  const { minimizeTrace } = await import('../../stress/minimize.js');
+  const { readTrace } = await import('../../stress/trace.js');
+  const { minimizedName } = await import('./cmd-minimize.js');
+  for (const f of s.findings ?? []) {
+    if (!f.trace) continue;
+    const t = readTrace(f.trace);
+    if (!t.ok) { io.err(`dcd stress: --minimize: ${t.message}`); continue; }
+    const out = minimizedName(f.trace);
+    const r = await minimizeTrace(t.trace, { seconds, out });
+    if (r.ok && r.verified) f.minimized = out;
+    io.err(`dcd stress: minimized ${f.title}: ${r.ok ? `${r.before.steps} → ${r.after.steps} steps, ${r.before.preemptions} → ${r.after.preemptions} preemptions, ${r.before.records} → ${r.after.records} records${r.verified ? '' : ' (NOT reproduced by strict replay: not kept)'}` : r.message}`);
+  }
 }
 
 /** The short stress part of `npm start` (the demo). */

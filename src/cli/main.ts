@@ -92,6 +92,9 @@ export async function runCli(argv: string[], io: CliIo = defaultIo): Promise<num
     case 'stress':
     case 'replay':
     case 'merge':
+    case 'explain':
+    case 'minimize':
+    case 'report':
     case 'bench': {
       // stress, replay and merge import the checkers (stress/checkers) statically: a missing or
       // broken module is a broken install, reported like dcd run's, never a crash or a clean run

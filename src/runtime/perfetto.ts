@@ -52,3 +52,46 @@ export function toPerfetto(events: readonly DecodedEvent[], threadName: (slot: n
   out.push({ name: 'process_name', ph: 'M', ts: 0, pid: 1, tid: 0, args: { name: 'cxl-dcd-model' } });
   return { traceEvents: out, displayTimeUnit: 'ms' };
 }
+
+/** A named span on a track (a thread, or a thread's lock track), in ms. */
+export interface TimelineSlice {
+  name: string;
+  t0: number;
+  t1: number;
+  cat?: string;
+  args?: Record<string, unknown>;
+}
+
+export interface TimelineInstant {
+  name: string;
+  t: number;
+  cat?: string;
+  args?: Record<string, unknown>;
+}
+
+export interface TimelineTrack {
+  name: string;
+  slices: TimelineSlice[];
+  instants?: TimelineInstant[];
+}
+
+/**
+ * A Perfetto trace from prepared tracks (stress/explain.ts builds them from a replayed trace:
+ * kernel-function slices nested in their path — the add path, the release path, the probe and
+ * its scan, claims, teardown — with each thread's lock holds on a track beside it). Slices on one
+ * track nest by time containment, as Perfetto draws them.
+ */
+export function timelineToPerfetto(tracks: readonly TimelineTrack[]): { traceEvents: TraceEvent[]; displayTimeUnit: 'ms' } {
+  const out: TraceEvent[] = [];
+  tracks.forEach((tr, i) => {
+    const tid = i + 1;
+    out.push({ name: 'thread_name', ph: 'M', ts: 0, pid: 1, tid, args: { name: tr.name } });
+    out.push({ name: 'thread_sort_index', ph: 'M', ts: 0, pid: 1, tid, args: { sort_index: i } });
+    // outer slices first at equal start so Perfetto nests the inner ones under them
+    const sl = [...tr.slices].sort((a, b) => a.t0 - b.t0 || (b.t1 - b.t0) - (a.t1 - a.t0));
+    for (const s of sl) out.push({ name: s.name, cat: s.cat ?? 'kernel', ph: 'X', ts: s.t0 * 1000, dur: Math.max(0.5, (s.t1 - s.t0) * 1000), pid: 1, tid, ...(s.args ? { args: s.args } : {}) });
+    for (const e of tr.instants ?? []) out.push({ name: e.name, cat: e.cat ?? 'event', ph: 'i', s: 't', ts: e.t * 1000, pid: 1, tid, ...(e.args ? { args: e.args } : {}) });
+  });
+  out.push({ name: 'process_name', ph: 'M', ts: 0, pid: 1, tid: 0, args: { name: 'cxl-dcd-model (replay)' } });
+  return { traceEvents: out, displayTimeUnit: 'ms' };
+}

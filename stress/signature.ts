@@ -1,0 +1,145 @@
+/**
+ * DOC: finding signatures and titles — one stable key per distinct race, so `dcd stress`,
+ * `dcd merge` and `dcd report` count a race once however many seeds, jobs and shards hit it.
+ *
+ * A signature is the outcome name plus the kernel functions of the two racing sides, sorted:
+ * `tag-registered-twice@cxl_tag_register/cxl_tag_register`. The racing sides are read from the
+ * iteration's runtime events: for each outcome a few witness event types (the registry insert for
+ * a double registration, the claim and the DAX group add for a partial claim, …); the last
+ * witness of each of two distinct threads names a side through stress/kernel-fns.ts. When the
+ * events show no second thread, the table's static pair stands. Keyed on outcome names and kernel
+ * functions only (no table handles, no seeds), so equal races on other seeds or shards agree.
+ * The title reads like a syzbot title: `DCD: tag registered twice in cxl_tag_register / cxl_tag_register`.
+ */
+import type { RuntimeEvent } from '../src/protocol.js';
+import { OUTCOMES } from './checkers/index.js';
+import { eventFunction } from './kernel-fns.js';
+
+export interface NamedEvent {
+  /** index of the schedule step during which it was emitted (-1 setup, -2 unknown: free run) */
+  step: number;
+  thread: string;
+  ev: RuntimeEvent;
+}
+
+interface Witness {
+  /** what broke, in a few words (the title's phrase) */
+  phrase: string;
+  /** event types that witness the race */
+  events: RuntimeEvent['type'][];
+  /** the two racing functions when the events do not show two threads */
+  pair: [string, string];
+}
+
+/** Per outcome (names from stress/checkers/outcomes.ts); an outcome missing here gets a generic entry. */
+const WITNESS: Record<string, Witness> = {
+  'tag-registered-twice': { phrase: 'tag registered twice', events: ['tag-registered'], pair: ['cxl_tag_register', 'cxl_tag_register'] },
+  'chain-mixed': { phrase: 'one Add DC Response mixes two device chains', events: ['chain-closed', 'response'], pair: ['handle_add_event', 'handle_add_event'] },
+  'partial-group-claimed': { phrase: 'claim sees a partial tag group', events: ['claim', 'dax-group'], pair: ['dax_region_add_resources', 'uuid_store'] },
+  // lockdep names lock classes, not events: the pair is the two orders of H2 (recovery vs runtime add)
+  'lock-order-h2': { phrase: 'AB-BA add_ctx.lock / device_lock(cxlr_dax)', events: [], pair: ['__cxl_process_extent_list', 'cxlr_notify_extent'] },
+  'hung-wait-h2': { phrase: 'deadlock add_ctx.lock / device_lock(cxlr_dax)', events: [], pair: ['__cxl_process_extent_list', 'cxlr_notify_extent'] },
+  'host-extent-adopted-h2': { phrase: 'recovery scan adopts half-staged runtime extents', events: ['scan-done', 'extent-tracked'], pair: ['__cxl_process_extent_list', 'handle_add_event'] },
+  'double-response-after-timeout': { phrase: 'two Add DC Responses for one chain', events: ['chain-closed'], pair: ['cxl_dc_add_timeout', 'cxl_add_pending'] },
+  'tag-leaked': { phrase: 'lost nr_extents decrement leaks the tag', events: ['extent-untracked'], pair: ['dc_extent_release', 'dc_extent_release'] },
+  'dc-extent-use-after-free-h5': { phrase: 'use-after-free in the dc_extents walk', events: ['use-after-free', 'region-teardown', 'extent-untracked'], pair: ['cxl_rm_extent', 'cxlr_dax_unregister'] },
+  'extent-readopted-h5': { phrase: 'released extent re-adopted by the recovery scan', events: ['extent-untracked', 'extent-tracked'], pair: ['cxl_rm_extent', 'cxl_add_extent'] },
+  'response-lists-torn-down': { phrase: 'response lists extents a teardown unregistered', events: ['response', 'region-teardown'], pair: ['cxl_send_dc_response', 'cxlr_dax_unregister'] },
+  'released-before-response': { phrase: 'Release DC before the Add DC Response', events: ['response', 'region-teardown'], pair: ['cxl_send_dc_response', 'cxlr_dax_unregister'] },
+  'sharable-group-refused-seq': { phrase: 'v11 sharable group refused by sequence gate', events: ['group-dropped'], pair: ['cxl_validate_group', 'cxl_validate_group'] },
+};
+
+const DEFAULT_EVENTS: RuntimeEvent['type'][] = ['tag-registered', 'tag-unregistered', 'extent-tracked', 'extent-untracked', 'claim', 'dax-group', 'response', 'chain-closed', 'region-teardown', 'use-after-free', 'release-outcome', 'scan-done'];
+
+export interface Signature {
+  /** `outcome@fnA/fnB` (functions sorted) */
+  signature: string;
+  /** `DCD: <phrase> in fnA / fnB` */
+  title: string;
+  /** the two racing functions, in the order the title prints them */
+  functions: [string, string];
+  phrase: string;
+}
+
+function phraseOf(outcome: string): string {
+  const w = WITNESS[outcome];
+  if (w) return w.phrase;
+  const d = (OUTCOMES as Record<string, { description?: string }>)[outcome]?.description;
+  if (!d) return outcome.replace(/-/g, ' ');
+  const short = d.split(/[(:;,]/)[0]!.trim();
+  return short.length <= 70 ? short : outcome.replace(/-/g, ' ');
+}
+
+/** The racing functions of an iteration: the last witness event of each of two distinct threads. */
+export function racingFunctions(outcome: string, events: readonly NamedEvent[], detail = ''): [string, string] {
+  const w = WITNESS[outcome];
+  if (w && w.events.length === 0) return [...w.pair].sort() as [string, string];
+  if (!w && /^(lock-order|hung-wait)/.test(outcome)) {
+    // a lock report: the lock classes it names stand for the two sides
+    const cls = [...new Set(detail.match(/[a-z_]+(\.[a-z_]+)?(\([a-z_]+\))?(?=[ ,;)\]]|$)/g)?.filter((c) => /lock|rwsem|mutex/.test(c)) ?? [])].slice(0, 2);
+    if (cls.length === 2) return cls.sort() as [string, string];
+  }
+  const types = new Set(w?.events ?? DEFAULT_EVENTS);
+  const lastByThread = new Map<string, string>();
+  for (const e of events) {
+    if (!types.has(e.ev.type) || e.thread === 'main') continue;
+    const f = eventFunction(e.ev, e.thread);
+    if (f) { lastByThread.delete(e.thread); lastByThread.set(e.thread, f); }
+  }
+  const fns = [...lastByThread.values()].slice(-2);
+  if (fns.length === 2) return fns.sort() as [string, string];
+  if (w) return [...w.pair].sort() as [string, string];
+  if (fns.length === 1) return [fns[0]!, fns[0]!];
+  return ['?', '?'];
+}
+
+export function signatureOf(outcome: string, events: readonly NamedEvent[], detail = ''): Signature {
+  const functions = racingFunctions(outcome, events, detail);
+  const phrase = phraseOf(outcome);
+  return { signature: `${outcome}@${functions.join('/')}`, title: `DCD: ${phrase} in ${functions.join(' / ')}`, functions, phrase };
+}
+
+/** One distinct finding of a sweep: every iteration with the same signature counted once here. */
+export interface FindingRow {
+  signature: string;
+  title: string;
+  outcome: string;
+  class: 'forbidden' | 'known-hazard' | 'acceptable';
+  /** iterations that ended in it */
+  count: number;
+  /** who found it first (lowest global iteration) */
+  firstSeed: string;
+  firstIteration: number;
+  schedule: string;
+  /** the shortest reproducer: trace file and its step count */
+  trace: string | null;
+  traceSteps: number | null;
+  /** the minimized trace, when `dcd stress --minimize S` produced one */
+  minimized?: string | null;
+}
+
+/** Add `r` into `rows` (keyed by signature): counts add, the first finder and the shortest trace are kept. */
+export function addFinding(rows: Map<string, FindingRow>, r: FindingRow): void {
+  const cur = rows.get(r.signature);
+  if (!cur) { rows.set(r.signature, { ...r }); return; }
+  cur.count += r.count;
+  if (r.firstIteration < cur.firstIteration || (r.firstIteration === cur.firstIteration && r.firstSeed < cur.firstSeed)) {
+    cur.firstIteration = r.firstIteration; cur.firstSeed = r.firstSeed; cur.schedule = r.schedule;
+  }
+  const shorter = r.trace !== null && (cur.trace === null || (r.traceSteps ?? Infinity) < (cur.traceSteps ?? Infinity));
+  if (shorter) { cur.trace = r.trace; cur.traceSteps = r.traceSteps; }
+  if (r.minimized && !cur.minimized) cur.minimized = r.minimized;
+}
+
+const ORDER = { forbidden: 0, 'known-hazard': 1, acceptable: 2 } as const;
+
+export function sortFindings(rows: Iterable<FindingRow>): FindingRow[] {
+  return [...rows].sort((a, b) => ORDER[a.class] - ORDER[b.class] || b.count - a.count || (a.signature < b.signature ? -1 : 1));
+}
+
+/** Group findings of several result sets (seeds, jobs, shards) by signature. */
+export function mergeFindings(parts: readonly (readonly FindingRow[] | undefined)[]): FindingRow[] {
+  const rows = new Map<string, FindingRow>();
+  for (const p of parts) for (const r of p ?? []) addFinding(rows, r);
+  return sortFindings(rows.values());
+}

@@ -1,0 +1,112 @@
+// dcd minimize and dcd explain on the seeded-defect trace of row (a): same-tag-two-memdevs with
+// cxl_tag_lock dropped, controlled random schedule, seed 7. Minimization must keep the outcome
+// (and its signature), shrink the plan and the preemptions, and write a trace that a strict
+// `dcd replay` reproduces; explain must name kernel functions, locks and sysfs objects, never
+// table handles.
+import t from 'tap';
+import { mkdtempSync, existsSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { StressJob } from '../stress/runner.js';
+import { readTrace } from '../stress/trace.js';
+import { runCli, type CliIo } from '../src/cli/main.js';
+
+function io(): CliIo & { outText: () => string; errText: () => string } {
+  const out: string[] = [];
+  const err: string[] = [];
+  return { out: (s) => out.push(s), err: (s) => err.push(s), outText: () => out.join('\n'), errText: () => err.join('\n') };
+}
+
+const dir = mkdtempSync(join(tmpdir(), 'dcd-minimize-'));
+
+async function findTrace(): Promise<string> {
+  const job = new StressJob({ workload: 'same-tag-two-memdevs', variant: 'v11', knobs: { 'tag-lock': 'off' }, device: 'cxl-test', seed: '7', schedule: { kind: 'random' }, noise: false, outDir: dir });
+  try {
+    for (let i = 0; i < 10; i++) {
+      const r = await job.iteration(i);
+      if (r.outcome === 'tag-registered-twice' && r.trace) return r.trace;
+    }
+  } finally {
+    await job.close();
+  }
+  throw new Error('row (a) not found in 10 iterations');
+}
+
+t.test('minimize keeps the outcome, shrinks plan and preemptions; explain names kernel functions and objects', async (t) => {
+  const file = await findTrace();
+  const orig = readTrace(file);
+  if (!orig.ok) throw new Error(orig.message);
+  t.ok(orig.trace.record && orig.trace.record.events.length > 0, 'the stress trace carries the iteration\'s events');
+  t.equal(orig.trace.record!.held.length, orig.trace.steps.length, 'and the locks held at every step');
+  t.equal(orig.trace.title, 'DCD: tag registered twice in cxl_tag_register / cxl_tag_register', 'title names the outcome and the racing kernel functions');
+
+  const out = join(dir, 'min.trace.json');
+  let c = io();
+  const code = await runCli(['minimize', file, '--out', out, '--seconds', '40'], c);
+  t.comment(c.outText());
+  t.equal(code, 0, 'dcd minimize exits 0');
+  t.ok(existsSync(out), 'wrote the minimized trace');
+  const m = readTrace(out);
+  if (!m.ok) throw new Error(m.message);
+  const mi = m.trace.minimized!;
+  t.equal(m.trace.outcome, 'tag-registered-twice', 'the minimized trace keeps the outcome');
+  t.equal(m.trace.signature, orig.trace.signature, 'and its signature');
+  t.ok(mi.to.records < mi.from.records, `records shrink (${mi.from.records} → ${mi.to.records})`);
+  t.ok(mi.to.preemptions < mi.from.preemptions, `preemptions shrink (${mi.from.preemptions} → ${mi.to.preemptions})`);
+  t.ok(mi.to.preemptions <= 2, 'a race of two threads needs at most two preemptions');
+  t.ok(mi.to.steps < mi.from.steps, `steps shrink (${mi.from.steps} → ${mi.to.steps})`);
+  t.match(c.outText(), /strict replay of the minimized trace: REPRODUCED/, 'the written trace reproduces under a strict replay');
+  c = io();
+  const tl = join(dir, 'timeline.json');
+  t.equal(await runCli(['replay', out, '--trace', tl], c), 0, 'dcd replay of the minimized trace: REPRODUCED');
+  t.notMatch(c.outText(), /group \d{4,}/, 'the replay detail names groups, not handles');
+  const pf = JSON.parse(readFileSync(tl, 'utf8')) as { traceEvents: { name: string; ph: string; ts: number; dur?: number; tid: number; cat?: string; args?: { name?: string } }[] };
+  const tracks = new Map(pf.traceEvents.filter((e) => e.name === 'thread_name').map((e) => [e.tid, e.args!.name!]));
+  t.ok([...tracks.values()].some((n) => /^irq\/mem0 \(cxl_event_thread/.test(n)) && [...tracks.values()].includes('irq/mem0 locks held'), 'a track per thread and its lock holds beside it');
+  const X = pf.traceEvents.filter((e) => e.ph === 'X');
+  const path = X.find((e) => e.cat === 'path' && e.name.startsWith('handle_add_event'));
+  const reg = X.find((e) => e.name === 'cxl_tag_register' && e.tid === path?.tid);
+  t.ok(path && reg && reg.ts >= path.ts && reg.ts + reg.dur! <= path.ts + path.dur! + 1e-6, 'cxl_tag_register nests inside its add path slice');
+  t.ok(X.some((e) => e.cat === 'lock' && e.name === 'add_ctx.lock'), 'add_ctx.lock hold slices');
+
+  c = io();
+  t.equal(await runCli(['explain', out], c), 0, 'dcd explain exits 0');
+  const x = c.outText();
+  t.comment(x);
+  t.match(x, /^DCD: tag registered twice in cxl_tag_register \/ cxl_tag_register/, 'explain starts with the title');
+  t.match(x, /irq\/mem0 \(cxl_event_thread, mem0\)\s+irq\/mem1 \(cxl_event_thread, mem1\)|irq\/mem1 \(cxl_event_thread, mem1\)\s+irq\/mem0 \(cxl_event_thread, mem0\)/, 'one column per racing event thread');
+  t.ok((x.match(/cxl_tag_register\(\)/g) ?? []).length >= 2, 'both sides named cxl_tag_register()');
+  t.match(x, /cxl_handle_dcd_event_records\(\)/, 'the record handling named as the kernel names it');
+  t.match(x, /\[event\.log_lock, add_ctx\.lock,\s+cxl_rwsem\.region\(read\)\]/, 'locks held at the racy window');
+  t.match(x, /cxl_tag_lock: not taken \(--knob tag-lock=off\)/, 'the dropped lock is said');
+  t.match(x, /cxl_tag_groups\[[0-9a-f-]{36}\]:\s+\(none\) → tag group on mem\d/, 'first registration old → new');
+  t.match(x, /tag group on mem\d → tag group on mem\d/, 'second registration old → new');
+  t.match(x, /extent\d\.\d/, 'extents by sysfs name');
+  t.match(x, /region\d/, 'regions by sysfs name');
+  t.match(x, /switched out[\s\S]*parked in cxl_tag_register: between the registry\s+check and the\s+insert/, 'the preemption point is shown');
+  t.match(x, /8\.1-5 tag uniqueness broken/, 'the broken invariant');
+  t.match(x, /docs\/kernel-map\.md#outcome-tag-registered-twice, docs\/kernel-map\.md#8-1-5/, 'its kernel-map anchors');
+  t.notMatch(x, /\b(group|extent|region|dev|handle) \d{4,}/, 'no table handles');
+  t.notMatch(x, /\b\d{5,}\b(?![^\n]*0x)/, 'no bare handle numbers');
+  // an older trace (no record) is replayed to record one
+  const bare = join(dir, 'bare.trace.json');
+  const { writeTrace } = await import('../stress/trace.js');
+  const { record: _r, ...noRecord } = orig.trace;
+  writeTrace(bare, noRecord);
+  c = io();
+  t.equal(await runCli(['explain', bare], c), 0, 'a trace without a record is explained after a replay');
+  t.match(c.outText(), /replayed under the controlled scheduler/);
+  t.match(c.outText(), /cxl_tag_register\(\)/);
+});
+
+t.test('bad input exits 2', async (t) => {
+  let c = io();
+  t.equal(await runCli(['minimize'], c), 2);
+  t.match(c.errText(), /needs a TRACE file/);
+  c = io();
+  t.equal(await runCli(['explain', join(dir, 'nope.json')], c), 2);
+  t.match(c.errText(), /cannot read/);
+  c = io();
+  t.equal(await runCli(['minimize', join(dir, 'x.json'), '--seconds', '0'], c), 2);
+  t.match(c.errText(), /--seconds expects a positive number/);
+});
