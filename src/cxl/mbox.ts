@@ -22,7 +22,7 @@ import { NOISE_SITE } from '../shm/sched.js';
 import type { HostCtx } from '../host/context.js';
 import { ERRNO_CODE } from '../protocol.js';
 import { cxl_rm_extent, handle_add_event } from './extent.js';
-import { memdevName } from './memdev.js';
+import { memdevName } from './cxlmem.js';
 
 /** A mailbox result: rc is the device return code (0 success, -1 timeout); errno per the kernel. */
 export interface MboxReply {

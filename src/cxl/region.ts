@@ -27,8 +27,9 @@ import type { HostCtx } from '../host/context.js';
 import { G_NEXT_HPA_256M, G_NEXT_REGION_ID } from '../host/state.js';
 import { ERRNO_CODE, UAF_SITE } from '../protocol.js';
 import { cxl_internal_send_cmd } from './mbox.js';
-import { memdevName, PMD_SIZE } from './memdev.js';
-import { cxl_add_pending, clear_pending_extents, EAGAIN, EIO, ENOMEM, pending_extents_nonempty, stage_extent } from './extent.js';
+import { PMD_SIZE } from './memdev.js';
+import { EAGAIN, EIO, ENOMEM, memdevName } from './cxlmem.js';
+import { cxl_add_pending, clear_pending_extents, pending_extents_nonempty, stage_extent } from './extent.js';
 import { cxl_dax_region_unbind, devres_release_all } from '../dax/cxl.js';
 
 export const CXL_READ_EXTENT_LIST_RETRY = 10;
