@@ -30,7 +30,7 @@ import { NOISE_SITE } from '../shm/sched.js';
 import { CxlError, StaleHandleError } from '../errors.js';
 import type { HostCtx } from '../host/context.js';
 import { ERRNO_CODE, RELEASE_REASON, UAF_SITE } from '../protocol.js';
-import { cxl_send_dc_response, hex, memdev_release_extent, type DcRange } from './mbox.js';
+import { cxl_send_dc_response, hex, memdev_release_extent, type DcRange } from './mbox-cmd.js';
 import { PMD_SIZE } from './memdev.js';
 import { EBUSY, EEXIST, EINVAL, ENOMEM, ENOSPC, ENXIO, memdevName } from './cxlmem.js';
 import { cxl_dpa_to_region, cxlr_dax_alive, cxlr_dax_get, cxlr_dax_put, regionName } from './region.js';

@@ -16,7 +16,7 @@ import {
   u64ToNumber, type DcPartitionRaw,
 } from '../wire/cxl.js';
 import type { HostCtx } from '../host/context.js';
-import { cxl_internal_send_cmd } from './mbox.js';
+import { cxl_internal_send_cmd } from './mbox-cmd.js';
 import { memdevName } from './cxlmem.js';
 
 export const CXL_MAX_DC_PARTITIONS = 8;

@@ -26,7 +26,7 @@ import { CxlError } from '../errors.js';
 import type { HostCtx } from '../host/context.js';
 import { G_NEXT_HPA_256M, G_NEXT_REGION_ID } from '../host/state.js';
 import { ERRNO_CODE, UAF_SITE } from '../protocol.js';
-import { cxl_internal_send_cmd } from './mbox.js';
+import { cxl_internal_send_cmd } from './mbox-cmd.js';
 import { PMD_SIZE } from './memdev.js';
 import { EAGAIN, EIO, ENOMEM, memdevName } from './cxlmem.js';
 import { cxl_add_pending, clear_pending_extents, pending_extents_nonempty, stage_extent } from './extent.js';
