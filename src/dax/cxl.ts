@@ -30,7 +30,7 @@ import { NOISE_SITE } from '../shm/sched.js';
 import { NO_HANDLE, type Handle } from '../shm/table.js';
 import type { HostCtx } from '../host/context.js';
 import { ERRNO_CODE } from '../protocol.js';
-import { cxl_region_add_existing_extents } from '../cxl/region.js';
+import { cxl_region_add_existing_extents } from '../cxl/mbox.js';
 import { dc_extent_unregister, groupMembers } from '../cxl/extent.js';
 import {
   dax_region_add_resources, dax_region_rm_resources, dax_release_resource_locked,
