@@ -34,7 +34,7 @@ import { cxl_send_dc_response, hex, memdev_release_extent, type DcRange } from '
 import { PMD_SIZE } from './memdev.js';
 import { EBUSY, EEXIST, EINVAL, ENOMEM, ENOSPC, ENXIO, memdevName } from './cxlmem.js';
 import { cxl_dpa_to_region, cxlr_dax_alive, cxlr_dax_get, cxlr_dax_put, regionName } from './region.js';
-import { cxl_dax_region_notify, dax_release_resource } from '../dax/cxl.js';
+import { cxl_dax_region_notify, dax_release_resource } from './dax-driver.js';
 
 export const CXL_DC_MAX_PENDING_EXTENTS = 100;
 export const CXL_DC_ADD_TIMEOUT_MS = 20_000;

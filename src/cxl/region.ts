@@ -30,7 +30,7 @@ import { G_NEXT_HPA_256M, G_NEXT_REGION_ID } from '../host/state.js';
 import { UAF_SITE } from '../protocol.js';
 import { PMD_SIZE } from './memdev.js';
 import { memdevName } from './cxlmem.js';
-import { cxl_dax_region_unbind, devres_release_all } from '../dax/cxl.js';
+import { cxl_dax_region_unbind, devres_release_all } from './dax-driver.js';
 
 const HPA_UNIT = 256 * 1024 * 1024;
 
