@@ -138,6 +138,33 @@ t.test('src/ has no runtime import cycle', async (t) => {
   t.same(cxlToDax, [], 'no runtime import from src/cxl/ into src/dax/');
 });
 
+t.test('every worker entry that loads the CXL core also loads the cxl_dax_region driver', async (t) => {
+  // src/cxl/dax-driver.ts throws on a call with no driver registered; src/dax/cxl.ts registers it
+  // at load. A worker that can run extent or region code must therefore load src/dax/cxl.ts too.
+  const sources = readTree(join(ROOT, 'src'));
+  for (const name of readdirSync(join(ROOT, 'workers'))) {
+    if (name.endsWith('.ts')) sources.set(join(ROOT, 'workers', name), readFileSync(join(ROOT, 'workers', name), 'utf8'));
+  }
+  const g = importGraph(sources);
+  const reach = (from: string): Set<string> => {
+    const seen = new Set<string>([from]);
+    const todo = [from];
+    while (todo.length) for (const w of g.edges.get(todo.pop()!) ?? []) if (!seen.has(w)) { seen.add(w); todo.push(w); }
+    return seen;
+  };
+  const core = ['src/cxl/extent.ts', 'src/cxl/region.ts'].map((f) => join(ROOT, f));
+  const entries = g.files.filter((f) => relative(ROOT, f).startsWith('workers/'));
+  let loadsCore = 0;
+  for (const e of entries) {
+    const r = reach(e);
+    if (!core.some((c) => r.has(c))) continue;
+    loadsCore++;
+    t.ok(r.has(join(ROOT, 'src/dax/cxl.ts')), `${relative(ROOT, e)} loads src/dax/cxl.ts`);
+  }
+  t.comment(`${loadsCore} of ${entries.length} worker entries load the CXL core`);
+  t.ok(loadsCore >= 4, 'the event-thread, workqueue, dax-bus and user entries are among them');
+});
+
 t.test('a CXL → DAX call with no cxl_dax_region driver registered throws', async (t) => {
   // this test process never loads src/dax/cxl.ts, so nothing registered the driver
   const { cxl_dax_region_notify, dax_release_resource } = await import('../src/cxl/dax-driver.js');
