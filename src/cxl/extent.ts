@@ -30,23 +30,14 @@ import { NOISE_SITE } from '../shm/sched.js';
 import { CxlError, StaleHandleError } from '../errors.js';
 import type { HostCtx } from '../host/context.js';
 import { ERRNO_CODE, RELEASE_REASON, UAF_SITE } from '../protocol.js';
-import { cxl_send_dc_response, hex, memdev_release_extent, type DcRange } from './mbox.js';
-import { memdevName, PMD_SIZE } from './memdev.js';
+import { cxl_send_dc_response, hex, memdev_release_extent, type DcRange } from './mbox-cmd.js';
+import { PMD_SIZE } from './memdev.js';
+import { EBUSY, EEXIST, EINVAL, ENOMEM, ENOSPC, ENXIO, memdevName } from './cxlmem.js';
 import { cxl_dpa_to_region, cxlr_dax_alive, cxlr_dax_get, cxlr_dax_put, regionName } from './region.js';
-import { cxl_dax_region_notify, dax_release_resource } from '../dax/cxl.js';
+import { cxl_dax_region_notify, dax_release_resource } from './dax-driver.js';
 
 export const CXL_DC_MAX_PENDING_EXTENTS = 100;
 export const CXL_DC_ADD_TIMEOUT_MS = 20_000;
-
-const E = (name: keyof typeof ERRNO_CODE): number => -ERRNO_CODE[name]!;
-export const ENXIO = E('ENXIO');
-export const EBUSY = E('EBUSY');
-export const EINVAL = E('EINVAL');
-export const ENOMEM = E('ENOMEM');
-export const ENOSPC = E('ENOSPC');
-export const EEXIST = E('EEXIST');
-export const EIO = E('EIO');
-export const EAGAIN = E('EAGAIN');
 
 export type DcEvent = 'add' | 'release';
 

@@ -1,6 +1,10 @@
 /**
- * DOC: cxl mbox — the host side of the mailbox, the event-log drain and DC record dispatch
- * (drivers/cxl/core/mbox.c in the series; host-kernel.md §2.1, §2.2, §2.7).
+ * DOC: cxl mbox — the event-log drain and DC record dispatch (drivers/cxl/core/mbox.c in the
+ * series; host-kernel.md §2.1, §2.2, §2.7). The commands it sends (`cxl_internal_send_cmd`,
+ * `cxl_send_dc_response`) are in src/cxl/mbox-cmd.ts, below extent.ts, which the drain calls.
+ * The existing-extent scan (`cxl_region_add_existing_extents`, `__cxl_process_extent_list`, the
+ * crash recovery the cxl_dax_region probe runs) is here too, at the end: like the drain it reads
+ * the device and stages into extent.ts.
  *
  * Every device byte is untrusted: outputs are decoded with the bounds-checked codecs of
  * src/wire/cxl.ts, and a decode failure is an -EIO like a short or lying payload in the kernel.
@@ -12,98 +16,20 @@
  * outside it — the hypothesis the cover letter rejects, made runnable.
  */
 import {
-  CLEAR_EVENT_HDR, CLEAR_EVENT_MAX_HANDLES, CXL_EVENT_LOG, CXL_MBOX_OP, DC_EVENT_UUID, DC_RESPONSE_FLAG_MORE,
+  CLEAR_EVENT_HDR, CLEAR_EVENT_MAX_HANDLES, CXL_EVENT_LOG, CXL_MBOX_OP, DC_EVENT_UUID,
   EVENT_RECORD_SIZE, GET_EVENT_OUT_HDR, decodeDcEventRecord, decodeEventRecordHeader, encodeClearEventRecordsIn,
-  encodeDcResponse, encodeGetEventRecordsIn, dcResponseMaxEntries, rcErrno, rcName, u64ToNumber, type DcEventRecord,
+  encodeGetEventRecordsIn, u64ToNumber, type DcEventRecord,
+  decodeGetDcExtentListOut, EXTENT_LIST_OUT_HDR, EXTENT_SIZE, encodeGetDcExtentListIn,
 } from '../wire/cxl.js';
 import { EVENT_STATUS_DCD } from '../shm/layout.js';
-import { noisePoint, withLock } from '../shm/lock.js';
+import { assertHeld, noisePoint, withLock } from '../shm/lock.js';
+import { NO_HANDLE, type Handle } from '../shm/table.js';
 import { NOISE_SITE } from '../shm/sched.js';
 import type { HostCtx } from '../host/context.js';
 import { ERRNO_CODE } from '../protocol.js';
-import { cxl_rm_extent, handle_add_event } from './extent.js';
-import { memdevName } from './memdev.js';
-
-/** A mailbox result: rc is the device return code (0 success, -1 timeout); errno per the kernel. */
-export interface MboxReply {
-  rc: number;
-  /** errno name for rc != 0 (kernel CMD_CMD_RC_TABLE), 'OK' for success */
-  errno: string;
-  /** a copy of the output payload */
-  out: Uint8Array;
-}
-
-const scratch = new Uint8Array(1 << 20);
-
-/**
- * cxl_internal_send_cmd(): one command, under the memdev's mailbox mutex. Returns the device's
- * return code and a copy of the output. Emits a `mbox` runtime event (the mailbox trace).
- */
-export function cxl_internal_send_cmd(ctx: HostCtx, memdev: number, opcode: number, input: Uint8Array, trace?: { nrExtents: number; more: number; dpa: number; len: number }): MboxReply {
-  const m = ctx.host.memdev(memdev);
-  const lock = ctx.host.memdevs.get(m, 'mboxLock');
-  return withLock(lock, () => {
-    const rf = ctx.regfile(memdev);
-    const { rc, out } = rf.submit(opcode, input, ctx.options.mboxTimeoutMs);
-    const copy = out.slice();
-    ctx.emit({ type: 'mbox', memdev, opcode, rc, nrExtents: trace?.nrExtents ?? 0, more: trace?.more ?? 0, dpa: trace?.dpa ?? 0, len: trace?.len ?? 0 });
-    if (rc !== 0) ctx.dmesg('dbg', memdevName(memdev), `mailbox command 0x${opcode.toString(16)} failed: ${rcName(rc)}`);
-    return { rc, errno: rc === 0 ? 'OK' : rcErrno(rc), out: copy };
-  });
-}
-
-/** One DC response entry (DPA start, length). */
-export interface DcRange {
-  dpa: number;
-  len: number;
-}
-
-/**
- * cxl_send_dc_response() (drivers/cxl/core/mbox.c): Add DC Response or Release DC for `list`,
- * split into parts that fit the mailbox payload, More set on every part but the last. An empty list
- * sends one command with 0 entries (reject all). A mailbox error aborts the remaining parts and
- * is returned; nothing already done is rolled back (H10).
- */
-export function cxl_send_dc_response(ctx: HostCtx, memdev: number, opcode: number, list: DcRange[], chain: number): number {
-  const payloadSize = ctx.regfile(memdev).payloadSize;
-  const max = Math.max(1, dcResponseMaxEntries(payloadSize));
-  let parts = 0;
-  let rc = 0;
-  const send = (entries: DcRange[], more: boolean): number => {
-    const n = encodeDcResponse({ flags: more ? DC_RESPONSE_FLAG_MORE : 0, extents: entries.map((e) => ({ dpaStart: BigInt(e.dpa), length: BigInt(e.len) })) }, scratch, 0);
-    parts++;
-    // the response trace lists what goes on the wire: a part never sent (an earlier part failed)
-    // lists nothing (cxl_send_dc_response returns at the first failing send_one_response)
-    if (opcode === CXL_MBOX_OP.ADD_DC_RESPONSE) {
-      for (const e of entries) ctx.emit({ type: 'response-extent', memdev, chain, dpa: e.dpa, len: e.len });
-    }
-    const first = entries[0];
-    return cxl_internal_send_cmd(ctx, memdev, opcode, scratch.subarray(0, n), { nrExtents: entries.length, more: more ? 1 : 0, dpa: first?.dpa ?? 0, len: first?.len ?? 0 }).rc;
-  };
-  if (list.length === 0) {
-    rc = send([], false);
-  } else {
-    for (let i = 0; i < list.length && rc === 0; i += max) {
-      const part = list.slice(i, i + max);
-      rc = send(part, i + max < list.length);
-    }
-  }
-  if (opcode === CXL_MBOX_OP.ADD_DC_RESPONSE) {
-    ctx.emit({ type: 'response', memdev, chain, nrExtents: list.length, parts, rc });
-  }
-  return rc === 0 ? 0 : -(ERRNO_CODE[rcErrno(rc)] ?? ERRNO_CODE.ENXIO!);
-}
-
-/** memdev_release_extent(): one Release DC for one range; a failure is only logged (dev_dbg). */
-export function memdev_release_extent(ctx: HostCtx, memdev: number, range: DcRange): void {
-  const rc = cxl_send_dc_response(ctx, memdev, CXL_MBOX_OP.RELEASE_DC, [range], 0);
-  if (rc) ctx.dmesg('dbg', memdevName(memdev), `Release response dpa ${hex(range.dpa)} len ${hex(range.len)} failed: ${rc}`);
-  else ctx.dmesg('dbg', memdevName(memdev), `Release response dpa ${hex(range.dpa)} len ${hex(range.len)}`);
-}
-
-export function hex(n: number): string {
-  return `0x${n.toString(16)}`;
-}
+import { cxl_internal_send_cmd } from './mbox-cmd.js';
+import { cxl_add_pending, clear_pending_extents, cxl_rm_extent, handle_add_event, pending_extents_nonempty, stage_extent } from './extent.js';
+import { EAGAIN, EIO, ENOMEM, memdevName } from './cxlmem.js';
 
 // ----------------------------------------------------------------------------- event drain
 
@@ -327,4 +253,77 @@ export function cxl_handle_dcd_event_records(ctx: HostCtx, memdev: number, rec: 
   }
   if (rc) ctx.dmesg('err', memdevName(memdev), `dcd event failed: ${rc}`);
   return rc;
+}
+
+// ------------------------------------------------------------------------------ recovery (moved from region.ts)
+
+export const CXL_READ_EXTENT_LIST_RETRY = 10;
+
+/**
+ * cxl_region_add_existing_extents(): in cxl_dax_region_probe with device_lock(cxlr_dax) held.
+ * Reads the device's whole accepted list (every region's extents, each resolved to its own
+ * region) and realizes them with existing=true — never acknowledged. Publishes extents_scanned
+ * (store-release) only when every target succeeded.
+ */
+export function cxl_region_add_existing_extents(ctx: HostCtx, r: Handle): { rc: number; attempts: number; found: number } {
+  const h = ctx.host;
+  assertHeld(h.regionLockFor(r));
+  const memdev = h.regions.get(r, 'memdev');
+  let rc = 0;
+  let attempts = 0;
+  let found = 0;
+  for (attempts = 1; attempts <= CXL_READ_EXTENT_LIST_RETRY; attempts++) {
+    const res = __cxl_process_extent_list(ctx, memdev);
+    rc = res.rc;
+    found = res.found;
+    if (rc !== EAGAIN) break;
+  }
+  attempts = Math.min(attempts, CXL_READ_EXTENT_LIST_RETRY);
+  // the event precedes the store-release, so no runtime add can be tracked between flag and event
+  ctx.emit({ type: 'scan-done', region: r, rc, attempts, found });
+  if (rc === 0) h.regions.store(r, 'extentsScanned', 1);
+  return { rc, attempts, found };
+}
+
+/** __cxl_process_extent_list(): one paged read of Get DC Extent List under add_ctx.lock. */
+export function __cxl_process_extent_list(ctx: HostCtx, memdev: number): { rc: number; found: number } {
+  const h = ctx.host;
+  const m = h.memdev(memdev);
+  return withLock(h.memdevs.get(m, 'addLock'), () => {
+    const per = Math.floor((ctx.regfile(memdev).payloadSize - EXTENT_LIST_OUT_HDR) / EXTENT_SIZE);
+    let idx = 0;
+    let read = 0;
+    let expected = -1;
+    let gen0 = -1;
+    let rc = 0;
+    try {
+      do {
+        const inBuf = new Uint8Array(8);
+        encodeGetDcExtentListIn({ extentCount: per, startExtentIndex: idx }, inBuf, 0);
+        const reply = cxl_internal_send_cmd(ctx, memdev, CXL_MBOX_OP.GET_DC_EXTENT_LIST, inBuf);
+        if (reply.rc !== 0) { rc = -(ERRNO_CODE[reply.errno] ?? ERRNO_CODE.ENXIO!); break; }
+        // v11 does not check returned_extent_count against the buffer (SK-27: min_out = 1); the
+        // model's decoder does, and a lying count becomes -EIO instead of an out-of-bounds read.
+        const d = decodeGetDcExtentListOut(reply.out);
+        if (!d.ok) { ctx.dmesg('err', memdevName(memdev), `Get DC Extent List: ${d.error.message}`); rc = EIO; break; }
+        const out = d.value;
+        if (expected < 0) { expected = out.totalExtentCount; gen0 = out.generationNum; }
+        if (out.generationNum !== gen0 || out.totalExtentCount !== expected) { rc = EAGAIN; break; }
+        if (out.returnedExtentCount === 0 && expected > read) { rc = EIO; break; }
+        for (const e of out.extents) {
+          if (stage_extent(ctx, memdev, e) === NO_HANDLE) { rc = ENOMEM; break; } // no 100 cap here
+        }
+        if (rc) break;
+        read += out.returnedExtentCount;
+        idx += out.returnedExtentCount;
+      } while (expected > read);
+      // v11 (__cxl_process_extent_list, drivers/cxl/core/mbox.c) tests the LIST, not what was
+      // read: a runtime More=1 chain staged on the same list is realized here as existing and
+      // never acknowledged, even when the device returned 0 extents (an H2 variant)
+      if (rc === 0 && pending_extents_nonempty(ctx, memdev)) cxl_add_pending(ctx, memdev, true);
+    } finally {
+      clear_pending_extents(ctx, memdev);
+    }
+    return { rc, found: read };
+  });
 }

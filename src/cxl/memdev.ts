@@ -16,15 +16,12 @@ import {
   u64ToNumber, type DcPartitionRaw,
 } from '../wire/cxl.js';
 import type { HostCtx } from '../host/context.js';
-import { cxl_internal_send_cmd } from './mbox.js';
+import { cxl_internal_send_cmd } from './mbox-cmd.js';
+import { memdevName } from './cxlmem.js';
 
 export const CXL_MAX_DC_PARTITIONS = 8;
 export const CXL_DCD_BLOCK_LINE_SIZE = 0x40;
 export const PMD_SIZE = 2 * 1024 * 1024;
-
-export function memdevName(idx: number): string {
-  return `mem${idx}`;
-}
 
 export interface HostPartition {
   start: number;

@@ -1,7 +1,10 @@
 /**
  * DOC: cxl region — DC regions over the dynamic_ram_1 partition, DPA→region lookup, the
- * existing-extent scan (crash recovery), the cxl_region driver's probe and unbind, and destroy
- * (drivers/cxl/core/region.c and region_dax.c in the series; docs/kernel-map.md).
+ * cxl_region driver's probe and unbind, and destroy (drivers/cxl/core/region.c and region_dax.c
+ * in the series; docs/kernel-map.md). The existing-extent scan (crash recovery) reads the
+ * device's extent list and stages into extent.ts: it is in src/cxl/mbox.ts, beside
+ * __cxl_process_extent_list's home in v11 (drivers/cxl/core/mbox.c), so region.ts stays below
+ * extent.ts.
  *
  * Lifecycle, as v11 and the driver core run it:
  *  - create (`cxl create-region`, a user worker): attach_target nests cxl_rwsem.region(W) →
@@ -19,19 +22,16 @@
  *    cxlr_dax_unregister does not clear cxlr->cxlr_dax (region_dax.c): after a disable the
  *    region keeps a pointer to a freed cxl_dax_region (H16).
  */
-import { CXL_MBOX_OP, decodeGetDcExtentListOut, EXTENT_LIST_OUT_HDR, EXTENT_SIZE, encodeGetDcExtentListIn } from '../wire/cxl.js';
 import { assertHeld, withLock, withRead, withWrite } from '../shm/lock.js';
 import { NO_HANDLE, type Handle } from '../shm/table.js';
 import { CxlError } from '../errors.js';
 import type { HostCtx } from '../host/context.js';
 import { G_NEXT_HPA_256M, G_NEXT_REGION_ID } from '../host/state.js';
-import { ERRNO_CODE, UAF_SITE } from '../protocol.js';
-import { cxl_internal_send_cmd } from './mbox.js';
-import { memdevName, PMD_SIZE } from './memdev.js';
-import { cxl_add_pending, clear_pending_extents, EAGAIN, EIO, ENOMEM, pending_extents_nonempty, stage_extent } from './extent.js';
-import { cxl_dax_region_unbind, devres_release_all } from '../dax/cxl.js';
+import { UAF_SITE } from '../protocol.js';
+import { PMD_SIZE } from './memdev.js';
+import { memdevName } from './cxlmem.js';
+import { cxl_dax_region_unbind, devres_release_all } from './dax-driver.js';
 
-export const CXL_READ_EXTENT_LIST_RETRY = 10;
 const HPA_UNIT = 256 * 1024 * 1024;
 
 export function regionName(ctx: HostCtx, r: Handle): string {
@@ -179,76 +179,5 @@ export function cxl_destroy_region(ctx: HostCtx, r: Handle): void {
   withWrite(h.cxlRegionRwsem, () => {
     h.regions.store(r, 'hasCxlrDax', 0);
     h.regions.free(r);
-  });
-}
-
-// ------------------------------------------------------------------------------ recovery
-
-/**
- * cxl_region_add_existing_extents(): in cxl_dax_region_probe with device_lock(cxlr_dax) held.
- * Reads the device's whole accepted list (every region's extents, each resolved to its own
- * region) and realizes them with existing=true — never acknowledged. Publishes extents_scanned
- * (store-release) only when every target succeeded.
- */
-export function cxl_region_add_existing_extents(ctx: HostCtx, r: Handle): { rc: number; attempts: number; found: number } {
-  const h = ctx.host;
-  assertHeld(h.regionLockFor(r));
-  const memdev = h.regions.get(r, 'memdev');
-  let rc = 0;
-  let attempts = 0;
-  let found = 0;
-  for (attempts = 1; attempts <= CXL_READ_EXTENT_LIST_RETRY; attempts++) {
-    const res = __cxl_process_extent_list(ctx, memdev);
-    rc = res.rc;
-    found = res.found;
-    if (rc !== EAGAIN) break;
-  }
-  attempts = Math.min(attempts, CXL_READ_EXTENT_LIST_RETRY);
-  // the event precedes the store-release, so no runtime add can be tracked between flag and event
-  ctx.emit({ type: 'scan-done', region: r, rc, attempts, found });
-  if (rc === 0) h.regions.store(r, 'extentsScanned', 1);
-  return { rc, attempts, found };
-}
-
-/** __cxl_process_extent_list(): one paged read of Get DC Extent List under add_ctx.lock. */
-export function __cxl_process_extent_list(ctx: HostCtx, memdev: number): { rc: number; found: number } {
-  const h = ctx.host;
-  const m = h.memdev(memdev);
-  return withLock(h.memdevs.get(m, 'addLock'), () => {
-    const per = Math.floor((ctx.regfile(memdev).payloadSize - EXTENT_LIST_OUT_HDR) / EXTENT_SIZE);
-    let idx = 0;
-    let read = 0;
-    let expected = -1;
-    let gen0 = -1;
-    let rc = 0;
-    try {
-      do {
-        const inBuf = new Uint8Array(8);
-        encodeGetDcExtentListIn({ extentCount: per, startExtentIndex: idx }, inBuf, 0);
-        const reply = cxl_internal_send_cmd(ctx, memdev, CXL_MBOX_OP.GET_DC_EXTENT_LIST, inBuf);
-        if (reply.rc !== 0) { rc = -(ERRNO_CODE[reply.errno] ?? ERRNO_CODE.ENXIO!); break; }
-        // v11 does not check returned_extent_count against the buffer (SK-27: min_out = 1); the
-        // model's decoder does, and a lying count becomes -EIO instead of an out-of-bounds read.
-        const d = decodeGetDcExtentListOut(reply.out);
-        if (!d.ok) { ctx.dmesg('err', memdevName(memdev), `Get DC Extent List: ${d.error.message}`); rc = EIO; break; }
-        const out = d.value;
-        if (expected < 0) { expected = out.totalExtentCount; gen0 = out.generationNum; }
-        if (out.generationNum !== gen0 || out.totalExtentCount !== expected) { rc = EAGAIN; break; }
-        if (out.returnedExtentCount === 0 && expected > read) { rc = EIO; break; }
-        for (const e of out.extents) {
-          if (stage_extent(ctx, memdev, e) === NO_HANDLE) { rc = ENOMEM; break; } // no 100 cap here
-        }
-        if (rc) break;
-        read += out.returnedExtentCount;
-        idx += out.returnedExtentCount;
-      } while (expected > read);
-      // v11 (__cxl_process_extent_list, drivers/cxl/core/mbox.c) tests the LIST, not what was
-      // read: a runtime More=1 chain staged on the same list is realized here as existing and
-      // never acknowledged, even when the device returned 0 extents (an H2 variant)
-      if (rc === 0 && pending_extents_nonempty(ctx, memdev)) cxl_add_pending(ctx, memdev, true);
-    } finally {
-      clear_pending_extents(ctx, memdev);
-    }
-    return { rc, found: read };
   });
 }

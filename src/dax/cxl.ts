@@ -30,8 +30,9 @@ import { NOISE_SITE } from '../shm/sched.js';
 import { NO_HANDLE, type Handle } from '../shm/table.js';
 import type { HostCtx } from '../host/context.js';
 import { ERRNO_CODE } from '../protocol.js';
-import { cxl_region_add_existing_extents } from '../cxl/region.js';
+import { cxl_region_add_existing_extents } from '../cxl/mbox.js';
 import { dc_extent_unregister, groupMembers } from '../cxl/extent.js';
+import { cxl_dax_region_driver_register } from '../cxl/dax-driver.js';
 import {
   dax_region_add_resources, dax_region_rm_resources, dax_release_resource_locked,
   devm_create_dev_dax, unregister_dev_dax, type DaxResourceSpec,
@@ -192,3 +193,12 @@ export function cxl_dax_region_unbind(ctx: HostCtx, region: Handle): number {
   ctx.dmesg('info', `region${h.regions.get(region, 'id')}`, `cxl_dax_region unbound; ${n} extents released`);
   return 0;
 }
+
+// module_init → cxl_driver_register(&cxl_dax_region_driver): every worker that loads this module
+// (all host workers do, through src/runtime/host-workers.ts) can take the CXL core's calls
+cxl_dax_region_driver_register({
+  notify: cxl_dax_region_notify,
+  release_resource: dax_release_resource,
+  unbind: cxl_dax_region_unbind,
+  devres_release_all,
+});

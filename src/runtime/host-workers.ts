@@ -23,6 +23,8 @@ import { cxl_event_thread } from '../cxl/mbox.js';
 import { cxl_memdev_probe_dc } from '../cxl/memdev.js';
 import { cxl_dc_add_timeout, cxl_extent_get, cxl_extent_put } from '../cxl/extent.js';
 import { cxl_create_dc_region, cxl_destroy_region, cxl_region_disable, cxl_region_probe } from '../cxl/region.js';
+// a value import: loading src/dax/cxl.ts registers the cxl_dax_region driver the CXL core calls
+// (src/cxl/dax-driver.ts) in every host worker, since every workers/ host entry loads this file
 import { cxl_dax_region_probe, cxl_dax_region_unbind } from '../dax/cxl.js';
 import { create_store, dax_dev_by_name, daxctl_create_device, daxctl_destroy_device, enable_dev_dax, size_store, uuid_store } from '../dax/bus.js';
 import { dax_access } from '../dax/memory.js';
