@@ -3,6 +3,7 @@
  * first seed and trace of each outcome are kept from the lowest iteration, forbidden totals add.
  */
 import type { OutcomeRow, StressSummary } from './runner.js';
+import { mergeCoverage } from './coverage.js';
 
 export function mergeSummaries(parts: StressSummary[]): StressSummary {
   if (parts.length === 0) throw new Error('nothing to merge');
@@ -13,6 +14,7 @@ export function mergeSummaries(parts: StressSummary[]): StressSummary {
       const cur = rows.get(r.outcome);
       if (!cur) { rows.set(r.outcome, { ...r }); continue; }
       cur.count += r.count;
+      if (r.primary !== undefined || cur.primary !== undefined) cur.primary = (cur.primary ?? 0) + (r.primary ?? 0);
       if (r.firstIteration < cur.firstIteration) { cur.firstIteration = r.firstIteration; cur.firstSeed = r.firstSeed; cur.trace = r.trace ?? cur.trace; }
       if (!cur.trace && r.trace) cur.trace = r.trace;
     }
@@ -29,7 +31,18 @@ export function mergeSummaries(parts: StressSummary[]): StressSummary {
     iterationsPerSec: parts.reduce((n, p) => n + p.iterationsPerSec, 0),
     outcomes: [...rows.values()].sort((a, b) => order[a.class] - order[b.class] || b.count - a.count),
     shard: parts.map((p) => p.shard ?? '?').join(','),
+    // per-iteration outcome lists concatenate (iteration numbers are global across shards)
+    iterationOutcomes: parts.flatMap((p) => p.iterationOutcomes ?? []).sort((a, b) => a.iteration - b.iteration),
+    ...(parts.some((p) => p.afterDeadlock) ? { afterDeadlock: sumCounts(parts.map((p) => p.afterDeadlock)) } : {}),
+    // coverage adds up: conflict orders and window reach counts are iteration counts
+    ...(parts.some((p) => p.coverage) ? { coverage: mergeCoverage(parts.map((p) => p.coverage)) } : {}),
   };
+}
+
+function sumCounts(xs: (Record<string, number> | undefined)[]): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const x of xs) for (const [k, n] of Object.entries(x ?? {})) out[k] = (out[k] ?? 0) + n;
+  return out;
 }
 
 export function isSummary(j: unknown): j is StressSummary {

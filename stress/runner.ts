@@ -19,6 +19,8 @@ import { Bindings, runOp, type Actor, type OpOutcome } from './ops.js';
 import { ControlledScheduler, type Policy, type TraceStep } from './turnstile.js';
 import { WORKLOADS, type Workload } from './workloads.js';
 import { writeTrace, type StressTrace } from './trace.js';
+import { outcomesSeen } from './checkers/outcomes.js';
+import { addIteration, emptyCoverage, iterationCoverage, type CoverageSummary, type IterationCoverage } from './coverage.js';
 import { join } from 'node:path';
 
 export type Schedule = { kind: 'free' } | { kind: 'random' } | { kind: 'pct'; depth: number };
@@ -40,8 +42,13 @@ export interface IterationResult {
   outcome: string;
   class: 'acceptable' | 'forbidden' | 'known-hazard';
   invariant: string;
-  /** every distinct outcome the checkers named this iteration, most severe first */
+  /** every distinct outcome the checkers named this iteration, most severe first (`ok` only
+   *  when nothing else): a known hazard never hides a forbidden outcome of the same iteration */
   outcomes?: string[];
+  /** outcomes named after an unwound deadlock (hung wait): listed and counted, not classified */
+  afterDeadlock?: string[];
+  /** the race windows this iteration reached (stress/coverage.ts) */
+  coverage?: IterationCoverage;
   detail?: string;
   trace?: string;
   ms: number;
@@ -56,6 +63,8 @@ export class StressJob {
   readonly workload: Workload;
   private sys: DcdSystem | null = null;
   private fresh = true;
+  /** what this job's iterations covered so far (the swarm's feedback reads it) */
+  readonly coverage: CoverageSummary = emptyCoverage();
 
   constructor(opts: JobOptions) {
     const w = WORKLOADS[opts.workload];
@@ -125,9 +134,18 @@ export class StressJob {
     // A deadlock (hung wait, or no enabled choice under the controlled scheduler) ends the run in
     // the kernel; the model unwinds it to keep going, so what happens after it (a chain answered
     // by no one, groups onlined without a response) is an artifact: the hung wait is the outcome.
-    if (sys.reportCounts().hung > 0) results = results.filter((r) => r.invariant === INV.hung);
+    // The other outcomes are still listed (afterDeadlock) so nothing is silently dropped.
+    let afterDeadlock: string[] = [];
+    if (sys.reportCounts().hung > 0) {
+      afterDeadlock = outcomesSeen(results.filter((r) => r.invariant !== INV.hung)).map((o) => o.outcome).filter((n) => n !== 'ok');
+      results = results.filter((r) => r.invariant === INV.hung);
+    }
     const c: Classification = classify(results);
-    const res: IterationResult = { iteration: i, outcome: c.outcome, class: c.class, invariant: c.invariant, outcomes: c.outcomes, ms: performance.now() - t0 };
+    const seen = outcomesSeen(results).map((o) => o.outcome);
+    const res: IterationResult = { iteration: i, outcome: c.outcome, class: c.class, invariant: c.invariant, outcomes: seen, ms: 0 };
+    if (afterDeadlock.length > 0) res.afterDeadlock = afterDeadlock;
+    res.coverage = iterationCoverage(steps, [...seen, ...afterDeadlock]);
+    addIteration(this.coverage, res.coverage);
     if (c.detail) res.detail = c.detail;
     if (c.class !== 'acceptable' && this.opts.outDir && !policy) {
       const file = join(this.opts.outDir, `${this.workload.name}-${c.outcome}-${this.opts.seed}-${i}.trace.json`);
@@ -140,6 +158,7 @@ export class StressJob {
       writeTrace(file, trace);
       res.trace = file;
     }
+    res.ms = performance.now() - t0;
     return { ...res, steps, divergence, ops };
   }
 
@@ -172,7 +191,10 @@ async function runActor(sys: DcdSystem, b: Bindings, a: Actor): Promise<OpOutcom
 export interface OutcomeRow {
   outcome: string;
   class: 'acceptable' | 'forbidden' | 'known-hazard';
+  /** iterations that saw this outcome (among others: every outcome of an iteration is counted) */
   count: number;
+  /** of those, iterations where it was the most severe one */
+  primary?: number;
   firstSeed: string;
   firstIteration: number;
   trace: string | null;
@@ -193,26 +215,51 @@ export interface StressSummary {
   iterationsPerSec: number;
   outcomes: OutcomeRow[];
   shard?: string;
+  /** per iteration that saw anything but `ok`: every outcome it saw, most severe first */
+  iterationOutcomes?: { iteration: number; outcomes: string[]; afterDeadlock?: string[] }[];
+  /** outcomes named after an unwound deadlock (not classified), by iterations seen in */
+  afterDeadlock?: Record<string, number>;
+  /** race-window coverage (stress/coverage.ts) */
+  coverage?: CoverageSummary;
 }
 
 export function summarize(job: JobOptions, results: IterationResult[], elapsedMs: number, shard?: string): StressSummary {
   const rows = new Map<string, OutcomeRow>();
+  const spec = OUTCOMES as Record<string, { description?: string; class?: OutcomeRow['class'] }>;
+  const iterationOutcomes: NonNullable<StressSummary['iterationOutcomes']> = [];
+  const afterDeadlock: Record<string, number> = {};
+  const coverage = emptyCoverage();
   for (const r of results) {
-    const row = rows.get(r.outcome);
-    if (row) { row.count++; if (!row.trace && r.trace) row.trace = r.trace; continue; }
-    rows.set(r.outcome, {
-      outcome: r.outcome, class: r.class, count: 1, firstSeed: `${job.seed}:${r.iteration}`, firstIteration: r.iteration,
-      trace: r.trace ?? null, description: (OUTCOMES as Record<string, { description?: string }>)[r.outcome]?.description ?? '',
-    });
+    // every outcome the iteration saw gets counted, not only the most severe
+    const names = r.outcomes && r.outcomes.length > 0 ? r.outcomes : [r.outcome];
+    for (const name of names) {
+      const row = rows.get(name);
+      const primary = name === r.outcome ? 1 : 0;
+      if (row) { row.count++; row.primary = (row.primary ?? 0) + primary; if (!row.trace && r.trace) row.trace = r.trace; continue; }
+      rows.set(name, {
+        outcome: name, class: spec[name]?.class ?? r.class, count: 1, primary, firstSeed: `${job.seed}:${r.iteration}`, firstIteration: r.iteration,
+        trace: r.trace ?? null, description: spec[name]?.description ?? '',
+      });
+    }
+    for (const n of r.afterDeadlock ?? []) afterDeadlock[n] = (afterDeadlock[n] ?? 0) + 1;
+    if (names.some((n) => n !== 'ok') || r.afterDeadlock) {
+      iterationOutcomes.push({ iteration: r.iteration, outcomes: names, ...(r.afterDeadlock ? { afterDeadlock: r.afterDeadlock } : {}) });
+    }
+    if (r.coverage) addIteration(coverage, r.coverage);
   }
+  const classOf = (n: string): OutcomeRow['class'] | undefined => spec[n]?.class;
   const order = { forbidden: 0, 'known-hazard': 1, acceptable: 2 } as const;
   const outcomes = [...rows.values()].sort((a, b) => order[a.class] - order[b.class] || b.count - a.count);
   return {
     workload: job.workload, variant: job.variant, knobs: job.knobs, device: job.device, schedule: scheduleName(job.schedule), seed: job.seed,
     iterations: results.length,
-    forbidden: results.filter((r) => r.class === 'forbidden').length,
-    knownHazards: results.filter((r) => r.class === 'known-hazard').length,
+    // iterations with a forbidden outcome / with a known hazard (an iteration with both counts in both)
+    forbidden: results.filter((r) => r.class === 'forbidden' || (r.outcomes ?? []).some((n) => classOf(n) === 'forbidden')).length,
+    knownHazards: results.filter((r) => r.class === 'known-hazard' || (r.outcomes ?? []).some((n) => classOf(n) === 'known-hazard')).length,
     elapsedMs, iterationsPerSec: results.length / Math.max(elapsedMs / 1000, 1e-9), outcomes,
     ...(shard ? { shard } : {}),
+    iterationOutcomes,
+    ...(Object.keys(afterDeadlock).length > 0 ? { afterDeadlock } : {}),
+    coverage,
   };
 }

@@ -9,20 +9,25 @@ import type { CliIo } from './main.js';
 import { WORKLOADS, workloadNames } from '../../stress/workloads.js';
 import { runSweep } from '../../stress/sweep.js';
 import type { StressSummary } from '../../stress/runner.js';
+import { formatCoverage } from '../../stress/coverage.js';
 
 export function formatTable(s: StressSummary): string {
-  const rows = s.outcomes.map((o) => [o.outcome, String(o.count), o.class, o.firstSeed, o.trace ?? '-']);
-  const head = ['outcome', 'count', 'class', 'first seed', 'trace'];
+  // count: iterations that saw the outcome (an iteration counts under every outcome it saw);
+  // primary: of those, iterations where it was the most severe
+  const rows = s.outcomes.map((o) => [o.outcome, String(o.count), o.primary === undefined ? '-' : String(o.primary), o.class, o.firstSeed, o.trace ?? '-']);
+  const head = ['outcome', 'count', 'primary', 'class', 'first seed', 'trace'];
   const w = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
   const line = (r: string[]): string => r.map((c, i) => c.padEnd(w[i]!)).join('  ');
   const knobs = Object.entries(s.knobs).map(([k, v]) => `${k}=${v}`).join(' ') || '(none)';
   return [
     `workload ${s.workload}  variant ${s.variant}  knobs ${knobs}  device ${s.device}  schedule ${s.schedule}  seed ${s.seed}${s.shard ? `  shard ${s.shard}` : ''}`,
-    `${s.iterations} iterations in ${(s.elapsedMs / 1000).toFixed(1)} s (${s.iterationsPerSec.toFixed(1)}/s): ${s.forbidden} forbidden, ${s.knownHazards} known hazards`,
+    `${s.iterations} iterations in ${(s.elapsedMs / 1000).toFixed(1)} s (${s.iterationsPerSec.toFixed(1)}/s): ${s.forbidden} with a forbidden outcome, ${s.knownHazards} with a known hazard`,
     '',
     line(head),
     line(w.map((n) => '-'.repeat(n))),
     ...rows.map(line),
+    ...(s.afterDeadlock ? ['', `after an unwound deadlock (listed, not classified): ${Object.entries(s.afterDeadlock).map(([k, n]) => `${k} ${n}`).join(', ')}`] : []),
+    ...(s.coverage ? ['', formatCoverage(s.coverage)] : []),
   ].join('\n');
 }
 
