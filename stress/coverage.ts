@@ -33,10 +33,11 @@ import type { TraceStep } from './turnstile.js';
 
 export type Order = 'ab' | 'ba';
 
-/** What one iteration covered: conflict key → order, window id → order or 'outcome'. */
+/** What one iteration covered: conflict key → order; window id → order, 'reached' (a window with
+ *  no order to it, e.g. H13) or 'outcome' (reached only through an outcome naming it). */
 export interface IterationCoverage {
   conflicts: Record<string, Order>;
-  windows: Record<string, Order | 'outcome'>;
+  windows: Record<string, Order | 'reached' | 'outcome'>;
 }
 
 export interface ConflictStat {
@@ -63,6 +64,9 @@ export interface WindowStat {
   ba: number;
   /** iterations reached only through an outcome naming it */
   byOutcome: number;
+  /** false: the window has no two orders (outcome-only, or a single-sided step pattern); it is
+   *  covered once reached */
+  ordered: boolean;
 }
 
 export interface CoverageSummary {
@@ -142,8 +146,10 @@ export interface WindowSpec {
   sameMemdev?: boolean;
   /** both sides' threads must serve different memdevs (irq/mem0 vs irq/mem1) */
   otherMemdev?: boolean;
-  /** a window matched on the step order itself (H13, H14) */
-  custom?: (acc: readonly Access[]) => Order | null;
+  /** a window matched on the step order itself (H13: no order, 'reached'; H14: inside or before) */
+  custom?: (acc: readonly Access[]) => Order | 'reached' | null;
+  /** custom windows: whether their result has two orders */
+  unordered?: boolean;
   /** outcomes that prove the window was reached */
   outcomes: string[];
 }
@@ -156,10 +162,10 @@ function memdevOf(thread: string): string | null {
 }
 
 /** H13: one event thread walks dc_extents for two or more release records in one race. */
-function h13(acc: readonly Access[]): Order | null {
+function h13(acc: readonly Access[]): 'reached' | null {
   const walks = new Map<string, number>();
   for (const a of acc) if (a.resource === 'dc-walk' && IRQ.test(a.who)) walks.set(a.who, (walks.get(a.who) ?? 0) + 1);
-  for (const n of walks.values()) if (n >= 2) return 'ab';
+  for (const n of walks.values()) if (n >= 2) return 'reached';
   return null;
 }
 
@@ -198,19 +204,19 @@ export const WINDOWS: WindowSpec[] = [
   { id: 'H4', kind: 'hazard', title: 'the watchdog answering a chain against its late tail', a: side(WQ, ['add_ctx.lock'], 'watchdog add_ctx.lock'), b: side(IRQ, ['add_ctx.lock'], 'irq add_ctx.lock'), outcomes: ['double-response-after-timeout'] },
   { id: 'H5', kind: 'hazard', title: 'a release\'s dc_extents walk against teardown / recovery realize', a: side(IRQ, ['dc-walk'], 'release walk'), b: side(TEARDOWN, ['dc-walk', 'add_ctx.lock'], 'teardown / probe'), outcomes: ['dc-extent-use-after-free-h5', 'extent-readopted-h5', 'host-extent-readopted-h5', 'conservation-readopted-h5'] },
   { id: 'H6', kind: 'hazard', title: 'concurrent last puts of one group\'s extent devices', a: side(/./, ['group-put'], 'a last put'), b: side(/./, ['group-put'], 'another last put'), outcomes: ['tag-leaked'] },
-  { id: 'H7', kind: 'hazard', title: 'a DAX claim against a group\'s DAX add', a: side(USER, ['dax_region_rwsem'], 'claim'), b: side(IRQ, ['dax-per-extent'], 'group DAX add/release'), outcomes: ['partial-group-claimed'] },
+  { id: 'H7', kind: 'hazard', title: 'a DAX claim against a group\'s DAX add', a: side(USER, ['dax_region_rwsem'], 'claim'), b: side(IRQ, ['dax_region_rwsem', 'dax-per-extent'], 'group DAX add/release'), outcomes: ['partial-group-claimed'] },
   { id: 'H8', kind: 'hazard', title: 'a DAX claim against a release', a: side(USER, ['dax_region_rwsem'], 'claim'), b: side(IRQ, ['dc-walk'], 'release'), outcomes: ['release-in-use'] },
   { id: 'H9', kind: 'hazard', title: 'a DAX driver unbind before a later extent release', a: side(BUS, ['device_lock(cxlr_dax)'], 'unbind'), b: side(IRQ, ['dc-walk'], 'release'), outcomes: [] },
   { id: 'H10', kind: 'hazard', title: 'an Add DC Response refused after onlining (outcome only)', outcomes: ['host-extent-not-accepted-h10', 'dax-access-refused-h10'] },
   { id: 'H11', kind: 'hazard', title: 'one chain\'s extents resolving to two regions (outcome only)', outcomes: ['wrong-region-parent'] },
   { id: 'H12', kind: 'hazard', title: 'the recovery scan realizing another region\'s extent (outcome only: one thread)', outcomes: ['assert-held-h12'] },
-  { id: 'H13', kind: 'hazard', title: 'several release records handled in one race (one event thread walks dc_extents twice)', custom: h13, outcomes: [] },
+  { id: 'H13', kind: 'hazard', title: 'several release records handled in one race (one event thread walks dc_extents twice)', custom: h13, unordered: true, outcomes: [] },
   { id: 'H14', kind: 'hazard', title: 'a teardown between realization and the Add DC Response', custom: h14, outcomes: ['response-lists-torn-down', 'released-before-response'] },
   // the cover letter's assumptions ("Noteable", "Changes since v10")
   { id: 'CL-serial', kind: 'assumption', title: 'DCD events for a memdev are handled serially by its event-interrupt thread', a: side(IRQ, ['dc-record'], 'handler'), b: side(IRQ, ['dc-record'], 'another handler'), sameMemdev: true, outcomes: ['chain-mixed'] },
   { id: 'CL-one-owner', kind: 'assumption', title: 'a tag group is owned by exactly one memory device', a: side(IRQ, ['tag-insert', 'cxl_tag_lock', 'group-put'], 'irq/memX'), b: side(IRQ, ['tag-insert', 'cxl_tag_lock', 'group-put'], 'irq/memY'), otherMemdev: true, outcomes: ['tag-registered-twice'] },
   { id: 'CL-scan-defer', kind: 'assumption', title: 'new add events are deferred until the initial scan completes', a: side(IRQ, ['add_ctx.lock'], 'runtime add'), b: side(BUS, ['add_ctx.lock', 'device_lock(cxlr_dax)'], 'probe scan'), outcomes: ['scan-gate-bypassed'] },
-  { id: 'CL-group-atomic', kind: 'assumption', title: 'per-tag-group add and release of DAX resources are all-or-none', a: side(USER, ['dax_region_rwsem'], 'claim'), b: side(IRQ, ['dax-per-extent'], 'group DAX add/release'), outcomes: ['partial-group-claimed'] },
+  { id: 'CL-group-atomic', kind: 'assumption', title: 'per-tag-group add and release of DAX resources are all-or-none', a: side(USER, ['dax_region_rwsem'], 'claim'), b: side(IRQ, ['dax_region_rwsem', 'dax-per-extent'], 'group DAX add/release'), outcomes: ['partial-group-claimed'] },
   { id: 'CL-chain-bound', kind: 'assumption', title: 'a More=1 chain is bounded by the 20 s timeout and 100 pending extents', a: side(WQ, ['add_ctx.lock'], 'watchdog'), b: side(IRQ, ['add_ctx.lock'], 'chain'), outcomes: ['staged-over-cap', 'watchdog-after-close'] },
   { id: 'CL-no-reack', kind: 'assumption', title: 'recovered extents are not re-acknowledged via Add DC Response', a: side(BUS, ['add_ctx.lock'], 'probe scan'), b: side(IRQ, ['mbox_mutex'], 'runtime response'), outcomes: [] },
   { id: 'CL-seq', kind: 'assumption', title: 'sharable extent sequence numbers are a dense 0..n-1 (outcome only)', outcomes: ['sharable-group-refused-seq', 'sequence-broken'] },
@@ -227,10 +233,13 @@ function matchWindow(w: WindowSpec, t: Touches): Order | null {
   };
   const A = hits(w.a);
   const B = hits(w.b);
+  // a symmetric window (the same side twice: irq/memX vs irq/memY) orders its pair by thread name,
+  // so "a first" means the thread whose name sorts first won
+  const symmetric = w.a.who.source === w.b.who.source && w.a.resources.join() === w.b.resources.join();
   let best: { late: number; order: Order } | null = null;
   for (const x of A) {
     for (const y of B) {
-      if (x.who === y.who || (!x.write && !y.write)) continue;
+      if (x.who === y.who || (!x.write && !y.write) || (symmetric && x.who > y.who)) continue;
       const mx = memdevOf(x.who), my = memdevOf(y.who);
       if (w.sameMemdev && mx !== my) continue;
       if (w.otherMemdev && (mx === null || my === null || mx === my)) continue;
@@ -257,7 +266,7 @@ export function iterationCoverage(steps: readonly TraceStep[], outcomes: readonl
       }
     }
   }
-  const windows: Record<string, Order | 'outcome'> = {};
+  const windows: Record<string, Order | 'reached' | 'outcome'> = {};
   const seen = new Set(outcomes);
   for (const w of WINDOWS) {
     const o = w.custom ? w.custom(acc) : matchWindow(w, t);
@@ -278,7 +287,7 @@ function sidesText(w: WindowSpec): string {
 
 export function emptyCoverage(): CoverageSummary {
   const windows: Record<string, WindowStat> = {};
-  for (const w of WINDOWS) windows[w.id] = { id: w.id, kind: w.kind, title: w.title, sides: sidesText(w), reached: 0, ab: 0, ba: 0, byOutcome: 0 };
+  for (const w of WINDOWS) windows[w.id] = { id: w.id, kind: w.kind, title: w.title, sides: sidesText(w), reached: 0, ab: 0, ba: 0, byOutcome: 0, ordered: !w.unordered && (w.custom !== undefined || (w.a !== undefined && w.b !== undefined)) };
   return { version: 1, iterations: 0, conflicts: {}, windows };
 }
 
@@ -295,10 +304,10 @@ export function addIteration(s: CoverageSummary, c: IterationCoverage): void {
     st[o]++;
   }
   for (const [id, o] of Object.entries(c.windows)) {
-    const w = s.windows[id] ?? (s.windows[id] = { id, kind: 'hazard', title: id, sides: '', reached: 0, ab: 0, ba: 0, byOutcome: 0 });
+    const w = s.windows[id] ?? (s.windows[id] = { id, kind: 'hazard', title: id, sides: '', reached: 0, ab: 0, ba: 0, byOutcome: 0, ordered: true });
     w.reached++;
     if (o === 'outcome') w.byOutcome++;
-    else w[o]++;
+    else if (o !== 'reached') w[o]++;
   }
 }
 
@@ -337,22 +346,25 @@ export interface CoverageCounts {
   conflictsOne: number;
   windowsBoth: number;
   windowsOne: number;
-  /** reached, but only through an outcome (no two-sided order seen) */
+  /** an ordered window reached only through an outcome (no two-sided order seen) */
   windowsOutcome: number;
+  /** windows without two orders (outcome-only, H13), reached */
+  windowsReached: number;
   windowsNever: number;
 }
 
 export function coverageCounts(s: CoverageSummary): CoverageCounts {
-  const c: CoverageCounts = { conflictsBoth: 0, conflictsOne: 0, windowsBoth: 0, windowsOne: 0, windowsOutcome: 0, windowsNever: 0 };
+  const c: CoverageCounts = { conflictsBoth: 0, conflictsOne: 0, windowsBoth: 0, windowsOne: 0, windowsOutcome: 0, windowsReached: 0, windowsNever: 0 };
   for (const x of Object.values(s.conflicts)) {
     if (x.ab > 0 && x.ba > 0) c.conflictsBoth++;
     else if (x.ab + x.ba > 0) c.conflictsOne++;
   }
   for (const w of Object.values(s.windows)) {
-    if (w.ab > 0 && w.ba > 0) c.windowsBoth++;
+    if (w.reached === 0) c.windowsNever++;
+    else if (!w.ordered) c.windowsReached++;
+    else if (w.ab > 0 && w.ba > 0) c.windowsBoth++;
     else if (w.ab + w.ba > 0) c.windowsOne++;
-    else if (w.reached > 0) c.windowsOutcome++;
-    else c.windowsNever++;
+    else c.windowsOutcome++;
   }
   return c;
 }
@@ -361,7 +373,7 @@ export function coverageCounts(s: CoverageSummary): CoverageCounts {
 export function formatCoverage(s: CoverageSummary, opts: { conflicts?: number } = {}): string {
   const c = coverageCounts(s);
   const lines: string[] = [];
-  lines.push(`coverage over ${s.iterations} iterations: conflicts ${c.conflictsBoth} seen in both orders, ${c.conflictsOne} in one order; named windows ${c.windowsBoth} both orders, ${c.windowsOne} one order, ${c.windowsOutcome} by outcome only, ${c.windowsNever} never reached`);
+  lines.push(`coverage over ${s.iterations} iterations: conflicts ${c.conflictsBoth} seen in both orders, ${c.conflictsOne} in one order; named windows ${c.windowsBoth} in both orders, ${c.windowsOne} in one order, ${c.windowsOutcome} by outcome only, ${c.windowsReached} order-free reached, ${c.windowsNever} never reached`);
   for (const w of Object.values(s.windows)) {
     const how = w.reached === 0 ? 'never reached'
       : `reached ${w.reached} time${w.reached === 1 ? '' : 's'}${w.ab + w.ba > 0 ? ` (a first ${w.ab}, b first ${w.ba}${w.ab > 0 && w.ba > 0 ? ', both orders' : ''})` : ''}${w.byOutcome ? `, ${w.byOutcome} by outcome` : ''}`;
@@ -376,7 +388,13 @@ export function formatCoverage(s: CoverageSummary, opts: { conflicts?: number } 
   return lines.join('\n');
 }
 
-/** Window ids not yet seen in both orders (the swarm's feedback aims at these). */
+/** Is this window still open for the feedback: an ordered window not yet seen in both orders, or
+ *  an order-free one not yet reached? */
+export function windowOpen(w: WindowStat): boolean {
+  return w.ordered ? !(w.ab > 0 && w.ba > 0) : w.reached === 0;
+}
+
+/** Window ids still open (the swarm's feedback aims at these). */
 export function unseenWindows(s: CoverageSummary): string[] {
-  return Object.values(s.windows).filter((w) => !(w.ab > 0 && w.ba > 0)).map((w) => w.id);
+  return Object.values(s.windows).filter(windowOpen).map((w) => w.id);
 }

@@ -32,7 +32,7 @@ export async function replayTrace(t: StressTrace, attempts = 3): Promise<ReplayR
   let last: ReplayResult | null = null;
   try {
     for (let a = 1; a <= attempts; a++) {
-      const r = await job.iteration(t.iteration, { kind: 'replay', steps: t.steps });
+      const r = await job.iteration(t.iteration, { kind: 'replay', steps: t.steps }, t.focus ? { focus: t.focus } : undefined);
       // reproduced when the recorded outcome is among this run's outcomes: a replay starts a fresh
       // topology, whose lockdep graph may report the v11 cycle again beside the recorded outcome
       last = { reproduced: r.outcome === t.outcome || (r.outcomes ?? []).includes(t.outcome), expected: t.outcome, got: r.outcome, outcomes: r.outcomes ?? [r.outcome], class: r.class, ...(r.detail ? { detail: r.detail } : {}), divergence: r.divergence, steps: r.steps.length, attempts: a };

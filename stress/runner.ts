@@ -17,10 +17,10 @@ import { SCHED_FREE, SCHED_RECORD, POINT_NAMES, PT_ACQUIRE, PT_NOISE, PT_RESUME,
 import { standardCheckers, classify, OUTCOMES, INV, type Classification } from './checkers/index.js';
 import { Bindings, runOp, type Actor, type OpOutcome } from './ops.js';
 import { ControlledScheduler, type Policy, type TraceStep } from './turnstile.js';
-import { WORKLOADS, type Workload } from './workloads.js';
+import { WORKLOADS, SWARM_FOCUS, type PlanHint, type Workload } from './workloads.js';
 import { writeTrace, type StressTrace } from './trace.js';
 import { outcomesSeen } from './checkers/outcomes.js';
-import { addIteration, emptyCoverage, iterationCoverage, type CoverageSummary, type IterationCoverage } from './coverage.js';
+import { addIteration, emptyCoverage, iterationCoverage, windowOpen, type CoverageSummary, type IterationCoverage } from './coverage.js';
 import { join } from 'node:path';
 
 export type Schedule = { kind: 'free' } | { kind: 'random' } | { kind: 'pct'; depth: number };
@@ -35,6 +35,8 @@ export interface JobOptions {
   noise: boolean;
   /** directory for traces; null = do not write */
   outDir: string | null;
+  /** swarm: aim each iteration at a named window not yet seen in both orders (default on) */
+  feedback?: boolean;
 }
 
 export interface IterationResult {
@@ -49,6 +51,8 @@ export interface IterationResult {
   afterDeadlock?: string[];
   /** the race windows this iteration reached (stress/coverage.ts) */
   coverage?: IterationCoverage;
+  /** swarm: the named window the coverage feedback aimed this iteration at */
+  focus?: string;
   detail?: string;
   trace?: string;
   ms: number;
@@ -65,6 +69,8 @@ export class StressJob {
   private fresh = true;
   /** what this job's iterations covered so far (the swarm's feedback reads it) */
   readonly coverage: CoverageSummary = emptyCoverage();
+  /** swarm feedback: iterations aimed at each window so far */
+  readonly focusAttempts = new Map<string, number>();
 
   constructor(opts: JobOptions) {
     const w = WORKLOADS[opts.workload];
@@ -97,14 +103,37 @@ export class StressJob {
     this.sys = null;
   }
 
-  /** Run one iteration; `policy` overrides the schedule (replay). */
-  async iteration(i: number, policy?: Policy): Promise<IterationResult & { steps: TraceStep[]; divergence: string | null; ops: OpOutcome[] }> {
+  /**
+   * Coverage feedback for the swarm: aim iteration i at a named window (stress/coverage.ts) this
+   * job has not yet seen in both orders (outcome-only windows: not yet reached), the less reached
+   * the likelier; one iteration in four aims at nothing (the plain swarm). Drawn from
+   * (seed, iteration) and the job's coverage so far; the trace records it for replay.
+   */
+  focusFor(i: number): PlanHint | undefined {
+    if (this.workload.name !== 'swarm' || this.opts.feedback === false) return undefined;
+    const p = new Prng(`${this.opts.seed}:focus:${i}`);
+    if (p.chance(0.25)) return undefined;
+    const open = Object.values(this.coverage.windows).filter((w) => SWARM_FOCUS[w.id] && windowOpen(w));
+    if (open.length === 0) return undefined;
+    // the more often a window was aimed at without closing it, the less likely it is chosen again
+    // (a window the configuration cannot reach — CL-serial with one handler — fades out)
+    const weights = open.map((w) => 1 / (1 + (this.focusAttempts.get(w.id) ?? 0)));
+    let x = (p.u32() / 2 ** 32) * weights.reduce((a, b) => a + b, 0);
+    let id = open[open.length - 1]!.id;
+    for (let k = 0; k < open.length; k++) { if (x < weights[k]!) { id = open[k]!.id; break; } x -= weights[k]!; }
+    this.focusAttempts.set(id, (this.focusAttempts.get(id) ?? 0) + 1);
+    return { focus: id };
+  }
+
+  /** Run one iteration; `policy` overrides the schedule (replay); `hint` the swarm's focus (replay). */
+  async iteration(i: number, policy?: Policy, hint?: PlanHint): Promise<IterationResult & { steps: TraceStep[]; divergence: string | null; ops: OpOutcome[] }> {
     const t0 = performance.now();
     const sys = await this.system();
     if (!this.fresh) await sys.resetInPlace();
     this.fresh = false;
     const p = new Prng(`${this.opts.seed}:${this.workload.name}:${i}`);
-    const plan = this.workload.plan(p, i);
+    const focus = hint ?? (policy ? undefined : this.focusFor(i));
+    const plan = this.workload.plan(p, i, focus);
     const b = new Bindings();
     const T = sys.sys.turnstile;
     T.setMode(SCHED_FREE);
@@ -144,6 +173,7 @@ export class StressJob {
     const seen = outcomesSeen(results).map((o) => o.outcome);
     const res: IterationResult = { iteration: i, outcome: c.outcome, class: c.class, invariant: c.invariant, outcomes: seen, ms: 0 };
     if (afterDeadlock.length > 0) res.afterDeadlock = afterDeadlock;
+    if (focus?.focus) res.focus = focus.focus;
     res.coverage = iterationCoverage(steps, [...seen, ...afterDeadlock]);
     addIteration(this.coverage, res.coverage);
     if (c.detail) res.detail = c.detail;
@@ -154,6 +184,7 @@ export class StressJob {
         variant: this.opts.variant, knobs: this.opts.knobs, device: this.opts.device, schedule: scheduleName(this.opts.schedule),
         noise: this.opts.noise, outcome: c.outcome, class: c.class, invariant: c.invariant, ...(c.detail ? { detail: c.detail } : {}),
         steps, recordedFree: !controlled,
+        ...(focus?.focus ? { focus: focus.focus } : {}), outcomes: seen,
       };
       writeTrace(file, trace);
       res.trace = file;

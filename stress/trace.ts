@@ -32,6 +32,10 @@ export interface StressTrace {
   steps: TraceStep[];
   /** free runs: the step log was recorded while threads ran freely */
   recordedFree: boolean;
+  /** swarm: the named window the coverage feedback aimed the plan at (replay needs it) */
+  focus?: string;
+  /** every outcome the iteration saw, most severe first */
+  outcomes?: string[];
 }
 
 export function writeTrace(file: string, t: StressTrace): void {
