@@ -95,20 +95,47 @@ export interface Access {
   write: boolean;
 }
 
+/** The shared resource a step touches and whether it writes, or null (not an access). */
+export function accessOfStep(s: TraceStep): { resource: string; write: boolean } | null {
+  if (s.who.startsWith('actor:') || s.who === 'main') return null;
+  if (s.what === 'acquire') {
+    const m = /^(.*)\((read|write)\)$/.exec(s.arg);
+    return m ? { resource: m[1]!, write: m[2] === 'write' } : null;
+  }
+  if (s.what === 'noise') {
+    const m = /^site(\d+)$/.exec(s.arg);
+    const name = m ? SITE_NAMES[Number(m[1])] : undefined;
+    return name ? { resource: name, write: true } : null;
+  }
+  return null;
+}
+
+export function resourceOfStep(s: TraceStep): string | null {
+  return accessOfStep(s)?.resource ?? null;
+}
+
 /** The accesses of a step order (steps that touch no shared resource are skipped). */
 export function accessesOf(steps: readonly TraceStep[]): Access[] {
   const out: Access[] = [];
   steps.forEach((s, at) => {
-    if (s.who.startsWith('actor:') || s.who === 'main') return;
-    if (s.what === 'acquire') {
-      const m = /^(.*)\((read|write)\)$/.exec(s.arg);
-      if (m) out.push({ at, who: s.who, resource: m[1]!, write: m[2] === 'write' });
-    } else if (s.what === 'noise') {
-      const m = /^site(\d+)$/.exec(s.arg);
-      const name = m ? SITE_NAMES[Number(m[1])] : undefined;
-      if (name) out.push({ at, who: s.who, resource: name, write: true });
-    }
+    const a = accessOfStep(s);
+    if (a) out.push({ at, who: s.who, ...a });
   });
+  return out;
+}
+
+/**
+ * The scheduler's feedback for a controlled iteration: up to `n` conflicts seen so far in one order
+ * only, drawn by `p`; for each, the thread that always touched the resource first is to yield
+ * there once (stress/turnstile.ts `Avoid`).
+ */
+export function avoidList(s: CoverageSummary, pickInt: (n: number) => number, n = 3): { who: string; resource: string }[] {
+  const one = Object.values(s.conflicts).filter((c) => (c.ab > 0) !== (c.ba > 0)).sort((x, y) => (x.resource + x.a + x.b < y.resource + y.a + y.b ? -1 : 1));
+  const out: { who: string; resource: string }[] = [];
+  while (out.length < n && one.length > 0) {
+    const c = one.splice(pickInt(one.length), 1)[0]!;
+    out.push({ who: c.ab > 0 ? c.a : c.b, resource: c.resource });
+  }
   return out;
 }
 

@@ -20,7 +20,7 @@ import { ControlledScheduler, type Policy, type TraceStep } from './turnstile.js
 import { WORKLOADS, SWARM_FOCUS, type PlanHint, type Workload } from './workloads.js';
 import { writeTrace, type StressTrace } from './trace.js';
 import { outcomesSeen } from './checkers/outcomes.js';
-import { addIteration, emptyCoverage, iterationCoverage, windowOpen, type CoverageSummary, type IterationCoverage } from './coverage.js';
+import { addIteration, avoidList, emptyCoverage, iterationCoverage, windowOpen, type CoverageSummary, type IterationCoverage } from './coverage.js';
 import { join } from 'node:path';
 
 export type Schedule = { kind: 'free' } | { kind: 'random' } | { kind: 'pct'; depth: number };
@@ -143,7 +143,14 @@ export class StressJob {
     let steps: TraceStep[] = [];
     let divergence: string | null = null;
     let ops: OpOutcome[] = [];
-    const controlled = policy ?? (this.opts.schedule.kind === 'free' ? null : this.opts.schedule.kind === 'pct' ? { kind: 'pct' as const, depth: this.opts.schedule.depth } : { kind: 'random' as const });
+    let controlled: Policy | null = policy ?? (this.opts.schedule.kind === 'free' ? null : this.opts.schedule.kind === 'pct' ? { kind: 'pct' as const, depth: this.opts.schedule.depth } : { kind: 'random' as const });
+    // swarm feedback for the controlled scheduler: threads that always won a conflict so far yield
+    // there once (a change point at the window), so the other order gets its chance
+    if (controlled && controlled.kind !== 'replay' && this.workload.name === 'swarm' && this.opts.feedback !== false) {
+      const ap = new Prng(`${this.opts.seed}:avoid:${i}`);
+      const avoid = avoidList(this.coverage, (n) => ap.int(n));
+      if (avoid.length > 0) controlled = { ...controlled, avoid };
+    }
     if (controlled) {
       const sched = new ControlledScheduler(sys, controlled, `${this.opts.seed}:${i}`);
       const r = await sched.run(plan.actors, b);

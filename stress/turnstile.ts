@@ -29,8 +29,20 @@ import {
 import { REG_DOORBELL, REG_IRQ, SYS_HUNG_REPORTS, SYS_WQ_KICK } from '../src/shm/layout.js';
 import type { HungReport } from '../src/errors.js';
 import { Bindings, opLabel, runOp, type Actor, type OpOutcome } from './ops.js';
+import { resourceOfStep } from './coverage.js';
 
-export type Policy = { kind: 'random' } | { kind: 'pct'; depth: number } | { kind: 'replay'; steps: TraceStep[] };
+export type Policy = { kind: 'random'; avoid?: Avoid[] } | { kind: 'pct'; depth: number; avoid?: Avoid[] } | { kind: 'replay'; steps: TraceStep[] };
+
+/**
+ * Coverage feedback (stress/coverage.ts): a thread that has so far always touched `resource`
+ * before another thread. At its first step onto that resource in a run, when something else is
+ * enabled, the scheduler runs something else first (PCT: a priority change point placed there),
+ * so the conflict's other order gets its chance.
+ */
+export interface Avoid {
+  who: string;
+  resource: string;
+}
 
 /** One step of a schedule: a thread passing a point, or an actor issuing its next op. */
 export interface TraceStep {
@@ -252,8 +264,16 @@ export class ControlledScheduler {
           if (m!.consume) cursor++;
         } else if (this.policy.kind === 'pct') {
           pick = choices[this.pctPick(choices.map((c) => c.key))];
+          if (pick?.thread && choices.length > 1 && this.avoidHit(pick.thread)) {
+            this.priorities.set(pick.key, -1_000_000 - this.decisions); // a change point here
+            pick = choices[this.pctPick(choices.map((c) => c.key))];
+          }
         } else {
           pick = choices[this.prng.int(choices.length)];
+          if (pick?.thread && choices.length > 1 && this.avoidHit(pick.thread)) {
+            const others = choices.filter((c) => c !== pick);
+            pick = others[this.prng.int(others.length)];
+          }
         }
         if (process.env.DCD_SCHED_DEBUG) process.stderr.write(`decision ${this.decisions}: [${choices.map((c) => c.key).join(', ')}] → ${pick!.key}\n`);
         this.decisions++;
@@ -276,6 +296,20 @@ export class ControlledScheduler {
     }
     for (const [, p] of pendingOp) outcomes.push(await p.catch((e: Error) => ({ actor: '?', op: '?', ok: false, errno: e.message })));
     return { steps, outcomes, deadlock, divergence };
+  }
+
+  private readonly avoided = new Set<string>();
+
+  /** Is `t` about to make its first step onto a resource the feedback wants it to yield? (once) */
+  private avoidHit(t: ThreadInfo): boolean {
+    const avoid = this.policy.kind === 'replay' ? undefined : this.policy.avoid;
+    if (!avoid || avoid.length === 0) return false;
+    const r = resourceOfStep(this.describe(t));
+    if (r === null) return false;
+    const key = `${t.name} ${r}`;
+    if (this.avoided.has(key) || !avoid.some((a) => a.who === t.name && a.resource === r)) return false;
+    this.avoided.add(key);
+    return true;
   }
 
   private slotOfActor(a: Actor): number {
