@@ -14,7 +14,7 @@ export function mergeSummaries(parts: StressSummary[]): StressSummary {
       const cur = rows.get(r.outcome);
       if (!cur) { rows.set(r.outcome, { ...r }); continue; }
       cur.count += r.count;
-      if (r.primary !== undefined || cur.primary !== undefined) cur.primary = (cur.primary ?? 0) + (r.primary ?? 0);
+      if (r.seen !== undefined || cur.seen !== undefined) cur.seen = (cur.seen ?? cur.count) + (r.seen ?? r.count);
       if (r.firstIteration < cur.firstIteration) { cur.firstIteration = r.firstIteration; cur.firstSeed = r.firstSeed; cur.trace = r.trace ?? cur.trace; }
       if (!cur.trace && r.trace) cur.trace = r.trace;
     }

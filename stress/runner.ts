@@ -229,10 +229,11 @@ async function runActor(sys: DcdSystem, b: Bindings, a: Actor): Promise<OpOutcom
 export interface OutcomeRow {
   outcome: string;
   class: 'acceptable' | 'forbidden' | 'known-hazard';
-  /** iterations that saw this outcome (among others: every outcome of an iteration is counted) */
+  /** iterations where this was the most severe outcome (the counts add up to the iterations) */
   count: number;
-  /** of those, iterations where it was the most severe one */
-  primary?: number;
+  /** iterations that saw this outcome at all, beside others (>= count): a known hazard under a
+   *  forbidden outcome of the same iteration is counted here, never hidden */
+  seen?: number;
   firstSeed: string;
   firstIteration: number;
   trace: string | null;
@@ -273,9 +274,9 @@ export function summarize(job: JobOptions, results: IterationResult[], elapsedMs
     for (const name of names) {
       const row = rows.get(name);
       const primary = name === r.outcome ? 1 : 0;
-      if (row) { row.count++; row.primary = (row.primary ?? 0) + primary; if (!row.trace && r.trace) row.trace = r.trace; continue; }
+      if (row) { row.count += primary; row.seen = (row.seen ?? 0) + 1; if (!row.trace && r.trace) row.trace = r.trace; continue; }
       rows.set(name, {
-        outcome: name, class: spec[name]?.class ?? r.class, count: 1, primary, firstSeed: `${job.seed}:${r.iteration}`, firstIteration: r.iteration,
+        outcome: name, class: spec[name]?.class ?? r.class, count: primary, seen: 1, firstSeed: `${job.seed}:${r.iteration}`, firstIteration: r.iteration,
         trace: r.trace ?? null, description: spec[name]?.description ?? '',
       });
     }
@@ -287,7 +288,7 @@ export function summarize(job: JobOptions, results: IterationResult[], elapsedMs
   }
   const classOf = (n: string): OutcomeRow['class'] | undefined => spec[n]?.class;
   const order = { forbidden: 0, 'known-hazard': 1, acceptable: 2 } as const;
-  const outcomes = [...rows.values()].sort((a, b) => order[a.class] - order[b.class] || b.count - a.count);
+  const outcomes = [...rows.values()].sort((a, b) => order[a.class] - order[b.class] || b.count - a.count || (b.seen ?? 0) - (a.seen ?? 0));
   return {
     workload: job.workload, variant: job.variant, knobs: job.knobs, device: job.device, schedule: scheduleName(job.schedule), seed: job.seed,
     iterations: results.length,

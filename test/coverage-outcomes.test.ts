@@ -56,9 +56,11 @@ t.test('an iteration with a known hazard and a forbidden outcome reports both', 
   }
   const s = summarize(opts, results, 1000);
   const row = (n: string) => s.outcomes.find((o) => o.outcome === n);
-  t.equal(row('host-extent-not-accepted-h10')?.count, 4, 'the hazard row counts every iteration that saw it');
-  t.equal(row('host-extent-not-accepted-h10')?.primary, 2, '… of which two had it as the most severe');
+  t.equal(row('host-extent-not-accepted-h10')?.seen, 4, 'the hazard row counts every iteration that saw it (seen)');
+  t.equal(row('host-extent-not-accepted-h10')?.count, 2, '… of which two had it as the most severe (count)');
   t.equal(row('claim-mismatch')?.count, 2, 'the forbidden row counts its iterations');
+  t.equal(row('claim-mismatch')?.seen, 2);
+  t.equal(s.outcomes.reduce((n, o) => n + o.count, 0), 4, 'the count column still adds up to the iterations');
   t.equal(s.forbidden, 2, 'iterations with a forbidden outcome');
   t.equal(s.knownHazards, 4, 'iterations with a known hazard (including the two with a forbidden one)');
   const listed = s.iterationOutcomes?.filter((x) => x.outcomes.includes('claim-mismatch') && x.outcomes.includes('host-extent-not-accepted-h10'));

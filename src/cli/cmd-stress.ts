@@ -12,10 +12,10 @@ import type { StressSummary } from '../../stress/runner.js';
 import { formatCoverage } from '../../stress/coverage.js';
 
 export function formatTable(s: StressSummary): string {
-  // count: iterations that saw the outcome (an iteration counts under every outcome it saw);
-  // primary: of those, iterations where it was the most severe
-  const rows = s.outcomes.map((o) => [o.outcome, String(o.count), o.primary === undefined ? '-' : String(o.primary), o.class, o.firstSeed, o.trace ?? '-']);
-  const head = ['outcome', 'count', 'primary', 'class', 'first seed', 'trace'];
+  // count: iterations where the outcome was the most severe (the column adds up to the iterations);
+  // seen: iterations that saw it at all (an iteration counts under every outcome it saw)
+  const rows = s.outcomes.map((o) => [o.outcome, String(o.count), o.class, o.seen === undefined ? '-' : String(o.seen), o.firstSeed, o.trace ?? '-']);
+  const head = ['outcome', 'count', 'class', 'seen', 'first seed', 'trace'];
   const w = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
   const line = (r: string[]): string => r.map((c, i) => c.padEnd(w[i]!)).join('  ');
   const knobs = Object.entries(s.knobs).map(([k, v]) => `${k}=${v}`).join(' ') || '(none)';
