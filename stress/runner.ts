@@ -37,6 +37,8 @@ export interface JobOptions {
   outDir: string | null;
   /** swarm: aim each iteration at a named window not yet seen in both orders (default on) */
   feedback?: boolean;
+  /** swarm under the free schedule: draw each iteration's schedule (default on) */
+  mixSchedules?: boolean;
 }
 
 export interface IterationResult {
@@ -53,6 +55,8 @@ export interface IterationResult {
   coverage?: IterationCoverage;
   /** swarm: the named window the coverage feedback aimed this iteration at */
   focus?: string;
+  /** swarm under the free schedule: the schedule this iteration drew, when not free */
+  schedule?: string;
   detail?: string;
   trace?: string;
   ms: number;
@@ -125,6 +129,22 @@ export class StressJob {
     return { focus: id };
   }
 
+  /**
+   * The swarm draws its schedule per iteration like everything else: under the free schedule, one
+   * iteration in two runs free, one in four under the controlled random walk and one in four under
+   * PCT (depth 2–4). On two loaded cores free threads rarely overlap inside a narrow window (the
+   * tag check and insert of H1 is a few instructions), while the controlled scheduler puts a switch
+   * there by construction; free iterations keep real timing in the mix. A controlled run's trace
+   * says which schedule it drew.
+   */
+  scheduleFor(i: number): Schedule {
+    if (this.opts.schedule.kind !== 'free' || this.workload.name !== 'swarm' || this.opts.mixSchedules === false) return this.opts.schedule;
+    const p = new Prng(`${this.opts.seed}:schedule:${i}`);
+    const x = p.int(4);
+    if (x < 2) return this.opts.schedule;
+    return x === 2 ? { kind: 'random' } : { kind: 'pct', depth: 2 + p.int(3) };
+  }
+
   /** Run one iteration; `policy` overrides the schedule (replay); `hint` the swarm's focus (replay). */
   async iteration(i: number, policy?: Policy, hint?: PlanHint): Promise<IterationResult & { steps: TraceStep[]; divergence: string | null; ops: OpOutcome[] }> {
     const t0 = performance.now();
@@ -143,7 +163,8 @@ export class StressJob {
     let steps: TraceStep[] = [];
     let divergence: string | null = null;
     let ops: OpOutcome[] = [];
-    let controlled: Policy | null = policy ?? (this.opts.schedule.kind === 'free' ? null : this.opts.schedule.kind === 'pct' ? { kind: 'pct' as const, depth: this.opts.schedule.depth } : { kind: 'random' as const });
+    const schedule = this.scheduleFor(i);
+    let controlled: Policy | null = policy ?? (schedule.kind === 'free' ? null : schedule.kind === 'pct' ? { kind: 'pct' as const, depth: schedule.depth } : { kind: 'random' as const });
     // swarm feedback for the controlled scheduler: threads that always won a conflict so far yield
     // there once (a change point at the window), so the other order gets its chance
     if (controlled && controlled.kind !== 'replay' && this.workload.name === 'swarm' && this.opts.feedback !== false) {
@@ -181,6 +202,7 @@ export class StressJob {
     const res: IterationResult = { iteration: i, outcome: c.outcome, class: c.class, invariant: c.invariant, outcomes: seen, ms: 0 };
     if (afterDeadlock.length > 0) res.afterDeadlock = afterDeadlock;
     if (focus?.focus) res.focus = focus.focus;
+    if (schedule !== this.opts.schedule) res.schedule = scheduleName(schedule);
     res.coverage = iterationCoverage(steps, [...seen, ...afterDeadlock]);
     addIteration(this.coverage, res.coverage);
     if (c.detail) res.detail = c.detail;
@@ -188,7 +210,7 @@ export class StressJob {
       const file = join(this.opts.outDir, `${this.workload.name}-${c.outcome}-${this.opts.seed}-${i}.trace.json`);
       const trace: StressTrace = {
         version: 1, kind: 'dcd-stress-trace', workload: this.workload.name, seed: this.opts.seed, iteration: i,
-        variant: this.opts.variant, knobs: this.opts.knobs, device: this.opts.device, schedule: scheduleName(this.opts.schedule),
+        variant: this.opts.variant, knobs: this.opts.knobs, device: this.opts.device, schedule: scheduleName(schedule),
         noise: this.opts.noise, outcome: c.outcome, class: c.class, invariant: c.invariant, ...(c.detail ? { detail: c.detail } : {}),
         steps, recordedFree: !controlled,
         ...(focus?.focus ? { focus: focus.focus } : {}), outcomes: seen,

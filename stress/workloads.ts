@@ -324,9 +324,11 @@ function swarmPlan(p: Prng, _iteration: number, hint?: PlanHint): Plan {
       // ---- collisions: racing actors on the same objects, at the front of their lists
       case 'same-tag': {
         // H1: one tag closing on both memdevs at once (tag-lock=off: registered twice)
+        // chains of the same length, so both close at about the same time
         const t = p.pick(tags);
-        fmOps[0]!.unshift(addOp(0, recsFor(0, 1 + p.int(3), 8, t)));
-        fmOps[1]!.unshift(addOp(1, recsFor(1, 1 + p.int(3), 8, t)));
+        const n = 1 + p.int(3);
+        fmOps[0]!.unshift(addOp(0, recsFor(0, n, 8, t)));
+        fmOps[1]!.unshift(addOp(1, recsFor(1, n, 8, t)));
         break;
       }
       case 'group-claim': {
