@@ -234,7 +234,7 @@ export function workloadNames(): string[] {
 
 export const SWARM_ACTIONS = [
   'add', 'release', 'forced', 'hostile', 'claim', 'destroy', 'resize', 'data', 'unbind', 'clock', 'long-chain',
-  'same-tag', 'group-claim', 'probe-race', 'release-race', 'extent-refs', 'burst',
+  'same-tag', 'group-claim', 'probe-race', 'release-race', 'extent-refs', 'burst', 'release-teardown',
 ] as const;
 export type SwarmAction = (typeof SWARM_ACTIONS)[number];
 
@@ -246,7 +246,7 @@ export const SWARM_FOCUS: Record<string, SwarmAction[]> = {
   H1: ['same-tag'], 'CL-one-owner': ['same-tag'],
   H2: ['probe-race'], H3: ['probe-race'], H12: ['probe-race'], 'CL-scan-defer': ['probe-race'], 'CL-no-reack': ['probe-race'],
   H4: ['clock', 'long-chain'], 'CL-chain-bound': ['clock', 'long-chain'],
-  H5: ['release-race'], H8: ['release-race', 'group-claim'], H9: ['release-race'], H13: ['release-race'],
+  H5: ['release-teardown', 'release-race'], H8: ['release-race', 'group-claim'], H9: ['release-teardown', 'release-race'], H13: ['release-race'],
   H6: ['extent-refs'],
   H7: ['group-claim'], 'CL-group-atomic': ['group-claim'],
   H10: ['burst', 'hostile'], H11: ['add'],
@@ -289,6 +289,8 @@ function swarmPlan(p: Prng, _iteration: number, hint?: PlanHint): Plan {
   const clockOps: StressOp[] = [];
   const setup: StressOp[] = [...region0(0, 'r0'), ...region0(1, 'r1')];
   let dax = 0;
+  // extent-refs and release-teardown add their objects in setup (so the race starts with them
+  // in place); one of them per plan, so extent indexes stay those of its own records
   let refs = false;
   const added: { memdev: number; recs: InjectRecord[] }[] = [];
   // mem1 is sharable: tagged only (E3), sequence numbers 0..n-1 (G2)
@@ -364,6 +366,18 @@ function swarmPlan(p: Prng, _iteration: number, hint?: PlanHint): Plan {
         fmOps[m]!.unshift({ op: 'release', memdev: m, extents: [{ offset: recs[0]!.offset, length: recs[0]!.length, tag: t }] });
         userOps[0]!.unshift({ op: 'hold-extent', region: `r${m}`, index: 0, as: 'x0' }, { op: 'put-extent', ref: 'x0' });
         userOps[1]!.unshift({ op: 'hold-extent', region: `r${m}`, index: 1, as: 'x1' }, { op: 'put-extent', ref: 'x1' });
+        break;
+      }
+      case 'release-teardown': {
+        // H5: the FM releases one of several untagged extents while the region's cxl_dax_region
+        // driver is unbound: the release walks dc_extents while the teardown frees them
+        if (refs) break;
+        refs = true;
+        const recs = recsFor(m, 3, 16, m === 1 ? p.pick(tags) : null).map((r) => ({ ...r, more: m === 1 ? r.more : false }));
+        setup.push(addOp(m, recs), { op: 'wait-idle' });
+        const last = recs[recs.length - 1]!;
+        fmOps[m]!.unshift({ op: 'release', memdev: m, extents: [{ offset: last.offset, length: last.length, tag: last.tag ?? null }] });
+        busOps.unshift({ op: 'unbind', region: `r${m}` }, { op: 'bind', region: `r${m}` });
         break;
       }
       case 'burst': {
