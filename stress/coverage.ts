@@ -218,9 +218,30 @@ function h14(acc: readonly Access[]): Order | null {
   return before ? 'ba' : null;
 }
 
+/**
+ * H5: a teardown's dc_extents walk (dax-bus unbind / user destroy: cxl_region_teardown_extents)
+ * falls between two steps of an event thread's release walk (walkStep in cxl_rm_extent's
+ * dc_extents walk): the walk is in progress while the teardown frees — 'ab', the use-after-free
+ * window. 'ba': the release walk ran only after the teardown's walk began (the teardown won).
+ */
+function h5(acc: readonly Access[]): Order | null {
+  let after = false;
+  for (let k = 0; k < acc.length; k++) {
+    const t = acc[k]!;
+    if (t.resource !== 'dc-walk' || !/^(dax-bus|user\d+)$/.test(t.who)) continue;
+    const walkers = new Set(acc.slice(0, k).filter((a) => a.resource === 'dc-walk' && IRQ.test(a.who)).map((a) => a.who));
+    for (let j = k + 1; j < acc.length; j++) {
+      const a = acc[j]!;
+      if (a.resource !== 'dc-walk' || !IRQ.test(a.who)) continue;
+      if (walkers.has(a.who)) return 'ab';
+      after = true;
+    }
+  }
+  return after ? 'ba' : null;
+}
+
 const BUS = /^dax-bus$/;
 const USER = /^user\d+$/;
-const TEARDOWN = /^(dax-bus|user\d+)$/;
 const WQ = /^workqueue$/;
 
 /** The catalogue's hazards and the cover letter's assumptions, as windows. */
@@ -229,7 +250,7 @@ export const WINDOWS: WindowSpec[] = [
   { id: 'H2', kind: 'hazard', title: 'a runtime chain against the probe\'s recovery scan (add_ctx.lock vs device_lock(cxlr_dax))', a: side(IRQ, ['add_ctx.lock'], 'irq add_ctx.lock'), b: side(BUS, ['add_ctx.lock'], 'probe scan add_ctx.lock'), outcomes: ['lock-order-h2', 'hung-wait-h2', 'host-extent-adopted-h2'] },
   { id: 'H3', kind: 'hazard', title: 'a runtime add before the region\'s existing-extent scan', a: side(IRQ, ['device_lock(cxlr_dax)', 'add_ctx.lock'], 'irq add'), b: side(BUS, ['device_lock(cxlr_dax)'], 'probe (scan)'), outcomes: ['scan-gate-emit-race'] },
   { id: 'H4', kind: 'hazard', title: 'the watchdog answering a chain against its late tail', a: side(WQ, ['add_ctx.lock'], 'watchdog add_ctx.lock'), b: side(IRQ, ['add_ctx.lock'], 'irq add_ctx.lock'), outcomes: ['double-response-after-timeout'] },
-  { id: 'H5', kind: 'hazard', title: 'a release\'s dc_extents walk against teardown / recovery realize', a: side(IRQ, ['dc-walk'], 'release walk'), b: side(TEARDOWN, ['dc-walk', 'add_ctx.lock'], 'teardown / probe'), outcomes: ['dc-extent-use-after-free-h5', 'extent-readopted-h5', 'host-extent-readopted-h5', 'conservation-readopted-h5'] },
+  { id: 'H5', kind: 'hazard', title: 'a teardown inside a release\'s dc_extents walk (a: inside the walk, b: the release walk after the teardown began)', custom: h5, outcomes: ['dc-extent-use-after-free-h5', 'extent-readopted-h5', 'host-extent-readopted-h5', 'conservation-readopted-h5'] },
   { id: 'H6', kind: 'hazard', title: 'concurrent last puts of one group\'s extent devices', a: side(/./, ['group-put'], 'a last put'), b: side(/./, ['group-put'], 'another last put'), outcomes: ['tag-leaked'] },
   { id: 'H7', kind: 'hazard', title: 'a DAX claim against a group\'s DAX add', a: side(USER, ['dax_region_rwsem'], 'claim'), b: side(IRQ, ['dax_region_rwsem', 'dax-per-extent'], 'group DAX add/release'), outcomes: ['partial-group-claimed'] },
   { id: 'H8', kind: 'hazard', title: 'a DAX claim against a release', a: side(USER, ['dax_region_rwsem'], 'claim'), b: side(IRQ, ['dc-walk'], 'release'), outcomes: ['release-in-use'] },
