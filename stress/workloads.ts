@@ -302,9 +302,13 @@ function swarmPlan(p: Prng, _iteration: number, hint?: PlanHint): Plan {
   };
   const addOp = (m: number, recs: InjectRecord[]): StressOp => { added.push({ memdev: m, recs }); return { op: 'add', memdev: m, records: recs }; };
   const claim = (m: number, uuid: string | null): StressOp => ({ op: 'claim', region: `r${m}`, uuid, as: `d${dax++}` });
-  for (let i = 0; i < 10; i++) {
+  // the focus window's collision is built once more after the draws, so its racing ops end up at
+  // the very front of their actors' lists (later unshifts would otherwise push them back)
+  const focusActs = (hint?.focus ? SWARM_FOCUS[hint.focus] : undefined) ?? [];
+  const last = focusActs.length > 0 ? focusActs[p.int(focusActs.length)]! : null;
+  if (last === 'release-teardown' || last === 'extent-refs') refs = true; // reserved for the last
+  const act = (a: SwarmAction): void => {
     const m = p.int(2);
-    const a = pick();
     const tag = tagFor(m);
     const u = p.int(2);
     switch (a) {
@@ -386,6 +390,11 @@ function swarmPlan(p: Prng, _iteration: number, hint?: PlanHint): Plan {
         break;
       }
     }
+  };
+  for (let i = 0; i < 10; i++) act(pick());
+  if (last) {
+    if (last === 'release-teardown' || last === 'extent-refs') refs = false;
+    act(last);
   }
   const actors: Actor[] = [fm(0, fmOps[0]!), fm(1, fmOps[1]!), user(0, userOps[0]!), user(1, userOps[1]!), bus(busOps), clock(clockOps)].filter((a) => a.ops.length > 0);
   return { setup, actors };
