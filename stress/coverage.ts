@@ -259,7 +259,10 @@ export const WINDOWS: WindowSpec[] = [
   { id: 'H11', kind: 'hazard', title: 'one chain\'s extents resolving to two regions (outcome only)', outcomes: ['wrong-region-parent'] },
   { id: 'H12', kind: 'hazard', title: 'the recovery scan realizing another region\'s extent (outcome only: one thread)', outcomes: ['assert-held-h12'] },
   { id: 'H13', kind: 'hazard', title: 'several release records handled in one race (one event thread walks dc_extents twice)', custom: h13, unordered: true, outcomes: [] },
-  { id: 'H14', kind: 'hazard', title: 'a teardown between realization and the Add DC Response', custom: h14, outcomes: ['response-lists-torn-down', 'released-before-response'] },
+  { id: 'H14', kind: 'hazard', title: 'a teardown between realization and the Add DC Response', custom: h14, outcomes: ['response-lists-torn-down', 'released-before-response', 'tag-group-use-after-free-h14', 'region-use-after-free-h14', 'extent-orphaned-h14'] },
+  // H15 and H16 (named on main after this module was written): outcome only
+  { id: 'H15', kind: 'hazard', title: 'a teardown releasing a claimed dax_resource whatever its use_cnt (outcome only)', outcomes: ['dax-access-refused-h15', 'dax-resource-use-after-free-trim'] },
+  { id: 'H16', kind: 'hazard', title: 'an add or release on a disabled region using the freed cxl_dax_region (outcome only)', outcomes: ['cxlr-dax-use-after-free-disabled-region'] },
   // the cover letter's assumptions ("Noteable", "Changes since v10")
   { id: 'CL-serial', kind: 'assumption', title: 'DCD events for a memdev are handled serially by its event-interrupt thread', a: side(IRQ, ['dc-record'], 'handler'), b: side(IRQ, ['dc-record'], 'another handler'), sameMemdev: true, outcomes: ['chain-mixed'] },
   { id: 'CL-one-owner', kind: 'assumption', title: 'a tag group is owned by exactly one memory device', a: side(IRQ, ['tag-insert', 'cxl_tag_lock', 'group-put'], 'irq/memX'), b: side(IRQ, ['tag-insert', 'cxl_tag_lock', 'group-put'], 'irq/memY'), otherMemdev: true, outcomes: ['tag-registered-twice'] },

@@ -250,7 +250,7 @@ export const SWARM_FOCUS: Record<string, SwarmAction[]> = {
   H6: ['extent-refs'],
   H7: ['group-claim'], 'CL-group-atomic': ['group-claim'],
   H10: ['burst', 'hostile'], H11: ['add'],
-  H14: ['probe-race', 'release-race'],
+  H14: ['probe-race', 'release-race'], H15: ['release-race', 'release-teardown'],
   'CL-serial': ['burst'], 'CL-seq': ['burst', 'group-claim'],
 };
 
