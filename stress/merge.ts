@@ -36,7 +36,15 @@ export function mergeSummaries(parts: StressSummary[]): StressSummary {
     ...(parts.some((p) => p.afterDeadlock) ? { afterDeadlock: sumCounts(parts.map((p) => p.afterDeadlock)) } : {}),
     // coverage adds up: conflict orders and window reach counts are iteration counts
     ...(parts.some((p) => p.coverage) ? { coverage: mergeCoverage(parts.map((p) => p.coverage)) } : {}),
+    ...(parts.some((p) => p.controlled) ? { controlled: sumControlled(parts) } : {}),
   };
+}
+
+/** shards run side by side: their decision rates add up, like iterationsPerSec */
+function sumControlled(parts: StressSummary[]): NonNullable<StressSummary['controlled']> {
+  const iterations = parts.reduce((n, p) => n + (p.controlled?.iterations ?? 0), 0);
+  const decisions = parts.reduce((n, p) => n + (p.controlled?.decisions ?? 0), 0);
+  return { iterations, decisions, decisionsPerSec: parts.reduce((n, p) => n + (p.controlled?.decisionsPerSec ?? 0), 0) };
 }
 
 function sumCounts(xs: (Record<string, number> | undefined)[]): Record<string, number> {

@@ -57,6 +57,8 @@ export interface IterationResult {
   focus?: string;
   /** swarm under the free schedule: the schedule this iteration drew, when not free */
   schedule?: string;
+  /** controlled iterations: scheduling decisions taken (steps of the schedule) */
+  decisions?: number;
   detail?: string;
   trace?: string;
   ms: number;
@@ -203,6 +205,7 @@ export class StressJob {
     if (afterDeadlock.length > 0) res.afterDeadlock = afterDeadlock;
     if (focus?.focus) res.focus = focus.focus;
     if (schedule !== this.opts.schedule) res.schedule = scheduleName(schedule);
+    if (controlled) res.decisions = steps.length;
     res.coverage = iterationCoverage(steps, [...seen, ...afterDeadlock]);
     addIteration(this.coverage, res.coverage);
     if (c.detail) res.detail = c.detail;
@@ -282,6 +285,8 @@ export interface StressSummary {
   afterDeadlock?: Record<string, number>;
   /** race-window coverage (stress/coverage.ts) */
   coverage?: CoverageSummary;
+  /** controlled iterations: how many, their scheduling decisions, and decisions per second of run */
+  controlled?: { iterations: number; decisions: number; decisionsPerSec: number };
 }
 
 export function summarize(job: JobOptions, results: IterationResult[], elapsedMs: number, shard?: string): StressSummary {
@@ -309,6 +314,8 @@ export function summarize(job: JobOptions, results: IterationResult[], elapsedMs
     if (r.coverage) addIteration(coverage, r.coverage);
   }
   const classOf = (n: string): OutcomeRow['class'] | undefined => spec[n]?.class;
+  const decided = results.filter((r) => r.decisions !== undefined);
+  const decisions = decided.reduce((n, r) => n + r.decisions!, 0);
   const order = { forbidden: 0, 'known-hazard': 1, acceptable: 2 } as const;
   const outcomes = [...rows.values()].sort((a, b) => order[a.class] - order[b.class] || b.count - a.count || (b.seen ?? 0) - (a.seen ?? 0));
   return {
@@ -322,5 +329,6 @@ export function summarize(job: JobOptions, results: IterationResult[], elapsedMs
     iterationOutcomes,
     ...(Object.keys(afterDeadlock).length > 0 ? { afterDeadlock } : {}),
     coverage,
+    ...(decided.length > 0 ? { controlled: { iterations: decided.length, decisions, decisionsPerSec: decisions / Math.max(elapsedMs / 1000, 1e-9) } } : {}),
   };
 }

@@ -22,6 +22,7 @@ export function formatTable(s: StressSummary): string {
   return [
     `workload ${s.workload}  variant ${s.variant}  knobs ${knobs}  device ${s.device}  schedule ${s.schedule}  seed ${s.seed}${s.shard ? `  shard ${s.shard}` : ''}`,
     `${s.iterations} iterations in ${(s.elapsedMs / 1000).toFixed(1)} s (${s.iterationsPerSec.toFixed(1)}/s): ${s.forbidden} with a forbidden outcome, ${s.knownHazards} with a known hazard`,
+    ...(s.controlled ? [`${s.controlled.iterations} controlled iterations: ${s.controlled.decisions} scheduling decisions (${s.controlled.decisionsPerSec.toFixed(0)}/s of run)`] : []),
     '',
     line(head),
     line(w.map((n) => '-'.repeat(n))),
