@@ -70,7 +70,7 @@ const base = (o: Partial<JobOptions>): JobOptions => ({
   workload: 'swarm', variant: 'v11', knobs: {} as Knobs, device: 'cxl-test', seed: '1', schedule: { kind: 'free' }, noise: false, outDir: null, ...o,
 });
 
-interface SeedRun { seed: string; found: boolean; seconds: number | null; iterations: number; outcome: string | null; forbidden: string[] }
+interface SeedRun { seed: string; found: boolean; seconds: number | null; iterations: number; outcome: string | null; forbidden: string[]; detail?: string; iteration?: number; focus?: string; schedule?: string }
 
 async function runSeed(d: Defect, seed: string): Promise<{ run: SeedRun; coverage: CoverageSummary }> {
   const job = new StressJob(base({ variant: d.variant, knobs: d.knobs, seed }));
@@ -88,6 +88,10 @@ async function runSeed(d: Defect, seed: string): Promise<{ run: SeedRun; coverag
         run.found = true;
         run.seconds = (performance.now() - t0) / 1000;
         run.outcome = hit;
+        run.iteration = i;
+        if (r.detail) run.detail = r.detail;
+        if (r.focus) run.focus = r.focus;
+        run.schedule = r.schedule ?? 'free';
         break;
       }
     }
