@@ -5,7 +5,7 @@
  * detection (wall time from the job's start, topology start-up included), and the coverage the runs
  * reached. Then iterations/s of two-claims and of the swarm, free and controlled (random walk).
  *
- *   npm run bench:find -- [--seeds N] [--seconds S] [--rate-seconds R] [--only ID,...] [--out FILE]
+ *   npm run bench:find -- [--seeds N] [--seconds S] [--rate-seconds R] [--only ID,...] [--out FILE] [--traces DIR]
  *
  * Defaults: 20 seeds × 60 s per defect (the issue's aim: found in >= 19/20 within 60 s), rates over
  * 10 s each. A benchmark, not a test: figures depend on the machine and its load (printed).
@@ -64,16 +64,18 @@ const SECONDS = num('seconds', 60);
 const RATE_SECONDS = num('rate-seconds', 10);
 const ONLY = arg('only')?.split(',');
 const OUT = arg('out') ?? 'results/bench-find.json';
+/** traces of every non-acceptable iteration (a forbidden outcome in a default run must be diagnosable) */
+const TRACES = arg('traces') ?? 'results/bench-find-traces';
 if (ONLY) for (const o of ONLY) if (o !== 'rates' && !DEFECTS.some((d) => d.id === o)) { process.stderr.write(`bench:find: unknown --only "${o}"; known: ${DEFECTS.map((d) => d.id).join(', ')}, rates\n`); process.exit(2); }
 
 const base = (o: Partial<JobOptions>): JobOptions => ({
   workload: 'swarm', variant: 'v11', knobs: {} as Knobs, device: 'cxl-test', seed: '1', schedule: { kind: 'free' }, noise: false, outDir: null, ...o,
 });
 
-interface SeedRun { seed: string; found: boolean; seconds: number | null; iterations: number; outcome: string | null; forbidden: string[]; detail?: string; iteration?: number; focus?: string; schedule?: string }
+interface SeedRun { seed: string; found: boolean; seconds: number | null; iterations: number; outcome: string | null; forbidden: string[]; detail?: string; iteration?: number; focus?: string; schedule?: string; trace?: string; forbiddenTraces?: string[] }
 
 async function runSeed(d: Defect, seed: string): Promise<{ run: SeedRun; coverage: CoverageSummary }> {
-  const job = new StressJob(base({ variant: d.variant, knobs: d.knobs, seed }));
+  const job = new StressJob(base({ variant: d.variant, knobs: d.knobs, seed, outDir: `${TRACES}/${d.id}` }));
   const t0 = performance.now();
   const deadline = t0 + SECONDS * 1000;
   const run: SeedRun = { seed, found: false, seconds: null, iterations: 0, outcome: null, forbidden: [] };
@@ -83,6 +85,7 @@ async function runSeed(d: Defect, seed: string): Promise<{ run: SeedRun; coverag
       run.iterations++;
       const names = r.outcomes ?? [r.outcome];
       for (const n of names) if ((OUTCOMES as Record<string, { class: string }>)[n]?.class === 'forbidden' && !run.forbidden.includes(n)) run.forbidden.push(n);
+      if (r.class === 'forbidden' && r.trace) (run.forbiddenTraces ??= []).push(r.trace);
       const hit = names.find((n) => d.want.includes(n) || (d.anyForbidden && (OUTCOMES as Record<string, { class: string }>)[n]?.class === 'forbidden'));
       if (hit) {
         run.found = true;
@@ -92,6 +95,7 @@ async function runSeed(d: Defect, seed: string): Promise<{ run: SeedRun; coverag
         if (r.detail) run.detail = r.detail;
         if (r.focus) run.focus = r.focus;
         run.schedule = r.schedule ?? 'free';
+        if (r.trace) run.trace = r.trace;
         break;
       }
     }
