@@ -38,8 +38,6 @@ export type Order = 'ab' | 'ba';
 export interface IterationCoverage {
   conflicts: Record<string, Order>;
   windows: Record<string, Order | 'reached' | 'outcome'>;
-  /** windows whose outcome (the hazard itself, or the assumption broken) was seen */
-  outcomeWindows?: string[];
 }
 
 export interface ConflictStat {
@@ -69,10 +67,6 @@ export interface WindowStat {
   /** false: the window has no two orders (outcome-only, or a single-sided step pattern); it is
    *  covered once reached */
   ordered: boolean;
-  /** the window names outcomes (the hazard itself) */
-  hasOutcomes?: boolean;
-  /** iterations that saw one of those outcomes (whether or not the two sides were matched) */
-  outcomeSeen?: number;
 }
 
 export interface CoverageSummary {
@@ -324,16 +318,13 @@ export function iterationCoverage(steps: readonly TraceStep[], outcomes: readonl
     }
   }
   const windows: Record<string, Order | 'reached' | 'outcome'> = {};
-  const outcomeWindows: string[] = [];
   const seen = new Set(outcomes);
   for (const w of WINDOWS) {
     const o = w.custom ? w.custom(acc) : matchWindow(w, t);
-    const byOutcome = w.outcomes.some((n) => seen.has(n));
-    if (byOutcome) outcomeWindows.push(w.id);
     if (o) windows[w.id] = o;
-    else if (byOutcome) windows[w.id] = 'outcome';
+    else if (w.outcomes.some((n) => seen.has(n))) windows[w.id] = 'outcome';
   }
-  return { conflicts, windows, ...(outcomeWindows.length > 0 ? { outcomeWindows } : {}) };
+  return { conflicts, windows };
 }
 
 // ------------------------------------------------------------------------------------------------
@@ -347,7 +338,7 @@ function sidesText(w: WindowSpec): string {
 
 export function emptyCoverage(): CoverageSummary {
   const windows: Record<string, WindowStat> = {};
-  for (const w of WINDOWS) windows[w.id] = { id: w.id, kind: w.kind, title: w.title, sides: sidesText(w), reached: 0, ab: 0, ba: 0, byOutcome: 0, ordered: !w.unordered && (w.custom !== undefined || (w.a !== undefined && w.b !== undefined)), hasOutcomes: w.outcomes.length > 0, outcomeSeen: 0 };
+  for (const w of WINDOWS) windows[w.id] = { id: w.id, kind: w.kind, title: w.title, sides: sidesText(w), reached: 0, ab: 0, ba: 0, byOutcome: 0, ordered: !w.unordered && (w.custom !== undefined || (w.a !== undefined && w.b !== undefined)) };
   return { version: 1, iterations: 0, conflicts: {}, windows };
 }
 
@@ -368,10 +359,6 @@ export function addIteration(s: CoverageSummary, c: IterationCoverage): void {
     w.reached++;
     if (o === 'outcome') w.byOutcome++;
     else if (o !== 'reached') w[o]++;
-  }
-  for (const id of c.outcomeWindows ?? []) {
-    const w = s.windows[id];
-    if (w) w.outcomeSeen = (w.outcomeSeen ?? 0) + 1;
   }
 }
 
@@ -400,7 +387,6 @@ export function mergeCoverage(parts: readonly (CoverageSummary | undefined)[]): 
       cur.ab += w.ab;
       cur.ba += w.ba;
       cur.byOutcome += w.byOutcome;
-      cur.outcomeSeen = (cur.outcomeSeen ?? 0) + (w.outcomeSeen ?? 0);
     }
   }
   return out;
@@ -457,16 +443,6 @@ export function formatCoverage(s: CoverageSummary, opts: { conflicts?: number } 
  *  an order-free one not yet reached? */
 export function windowOpen(w: WindowStat): boolean {
   return w.ordered ? !(w.ab > 0 && w.ba > 0) : w.reached === 0;
-}
-
-/**
- * Open for the swarm's feedback: not yet covered (windowOpen), or a window whose outcome — the
- * hazard itself, or the assumption broken — has not been seen yet. The feedback keeps aiming at a
- * hazard until it shows (a "sometimes" assertion on the outcome); one the configuration cannot
- * produce fades out through the attempt decay.
- */
-export function windowWanted(w: WindowStat): boolean {
-  return windowOpen(w) || (w.hasOutcomes === true && (w.outcomeSeen ?? 0) === 0);
 }
 
 /** Window ids still open (the swarm's feedback aims at these). */

@@ -20,7 +20,7 @@ import { ControlledScheduler, type Policy, type TraceStep } from './turnstile.js
 import { WORKLOADS, SWARM_FOCUS, type PlanHint, type Workload } from './workloads.js';
 import { writeTrace, type StressTrace } from './trace.js';
 import { outcomesSeen } from './checkers/outcomes.js';
-import { addIteration, avoidList, emptyCoverage, iterationCoverage, windowWanted, type CoverageSummary, type IterationCoverage } from './coverage.js';
+import { addIteration, avoidList, emptyCoverage, iterationCoverage, windowOpen, type CoverageSummary, type IterationCoverage } from './coverage.js';
 import { join } from 'node:path';
 
 export type Schedule = { kind: 'free' } | { kind: 'random' } | { kind: 'pct'; depth: number };
@@ -111,16 +111,15 @@ export class StressJob {
 
   /**
    * Coverage feedback for the swarm: aim iteration i at a named window (stress/coverage.ts) this
-   * job has not yet seen in both orders (order-free windows: not yet reached), or whose hazard
-   * outcome it has not seen yet (windowWanted); the fewer attempts so far, the likelier; one
-   * iteration in four aims at nothing (the plain swarm). Drawn from
+   * job has not yet seen in both orders (outcome-only windows: not yet reached), the less reached
+   * the likelier; one iteration in four aims at nothing (the plain swarm). Drawn from
    * (seed, iteration) and the job's coverage so far; the trace records it for replay.
    */
   focusFor(i: number): PlanHint | undefined {
     if (this.workload.name !== 'swarm' || this.opts.feedback === false) return undefined;
     const p = new Prng(`${this.opts.seed}:focus:${i}`);
     if (p.chance(0.25)) return undefined;
-    const open = Object.values(this.coverage.windows).filter((w) => SWARM_FOCUS[w.id] && windowWanted(w));
+    const open = Object.values(this.coverage.windows).filter((w) => SWARM_FOCUS[w.id] && windowOpen(w));
     if (open.length === 0) return undefined;
     // the more often a window was aimed at without closing it, the less likely it is chosen again
     // (a window the configuration cannot reach — CL-serial with one handler — fades out)

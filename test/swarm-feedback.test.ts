@@ -23,7 +23,7 @@ t.test('feedback aims at the one window not seen in both orders', async (t) => {
   const job = new StressJob({ workload: 'swarm', variant: 'v11', knobs: {}, device: 'cxl-test', seed: '9', schedule: { kind: 'free' }, noise: false, outDir: null });
   for (const w of Object.values(job.coverage.windows)) {
     if (w.id === 'H1') continue;
-    w.reached = 2; w.ab = 1; w.ba = 1; w.outcomeSeen = 1;
+    w.reached = 2; w.ab = 1; w.ba = 1;
   }
   const N = 60;
   let aimed = 0;
@@ -42,13 +42,9 @@ t.test('feedback aims at the one window not seen in both orders', async (t) => {
   const wts = swarmWeights(new Prng('w'), { focus: 'H1' } satisfies PlanHint);
   t.equal(wts.get('same-tag'), 24, 'the focus window\'s action gets the top weight');
 
-  // once H1 is seen in both orders and its outcome seen too, nothing is open: no focus
+  // once H1 is seen in both orders too, nothing is open: no focus
   const h1 = job.coverage.windows.H1!;
   h1.reached = 2; h1.ab = 1; h1.ba = 1;
-  let aimedAtOutcome = 0;
-  for (let i = 0; i < 20; i++) if (job.focusFor(i)?.focus === 'H1') aimedAtOutcome++;
-  t.ok(aimedAtOutcome > 0, `seen in both orders but its outcome never seen: H1 still aimed at (${aimedAtOutcome} of 20)`);
-  h1.outcomeSeen = 1;
   let still = 0;
   for (let i = 0; i < 20; i++) if (job.focusFor(i)) still++;
   t.equal(still, 0, 'no window open, no focus');
