@@ -6,6 +6,7 @@
  */
 import type { OutcomeRow, StressSummary } from './runner.js';
 import { mergeFindings } from './signature.js';
+import { mergeCoverage } from './coverage.js';
 
 export function mergeSummaries(parts: StressSummary[]): StressSummary {
   if (parts.length === 0) throw new Error('nothing to merge');
@@ -16,6 +17,7 @@ export function mergeSummaries(parts: StressSummary[]): StressSummary {
       const cur = rows.get(r.outcome);
       if (!cur) { rows.set(r.outcome, { ...r }); continue; }
       cur.count += r.count;
+      if (r.seen !== undefined || cur.seen !== undefined) cur.seen = (cur.seen ?? cur.count) + (r.seen ?? r.count);
       if (r.firstIteration < cur.firstIteration) { cur.firstIteration = r.firstIteration; cur.firstSeed = r.firstSeed; cur.trace = r.trace ?? cur.trace; }
       if (!cur.trace && r.trace) cur.trace = r.trace;
     }
@@ -33,7 +35,26 @@ export function mergeSummaries(parts: StressSummary[]): StressSummary {
     outcomes: [...rows.values()].sort((a, b) => order[a.class] - order[b.class] || b.count - a.count),
     findings: mergeFindings(parts.map((p) => p.findings)),
     shard: parts.map((p) => p.shard ?? '?').join(','),
+    // per-iteration outcome lists concatenate (iteration numbers are global across shards)
+    iterationOutcomes: parts.flatMap((p) => p.iterationOutcomes ?? []).sort((a, b) => a.iteration - b.iteration),
+    ...(parts.some((p) => p.afterDeadlock) ? { afterDeadlock: sumCounts(parts.map((p) => p.afterDeadlock)) } : {}),
+    // coverage adds up: conflict orders and window reach counts are iteration counts
+    ...(parts.some((p) => p.coverage) ? { coverage: mergeCoverage(parts.map((p) => p.coverage)) } : {}),
+    ...(parts.some((p) => p.controlled) ? { controlled: sumControlled(parts) } : {}),
   };
+}
+
+/** shards run side by side: their decision rates add up, like iterationsPerSec */
+function sumControlled(parts: StressSummary[]): NonNullable<StressSummary['controlled']> {
+  const iterations = parts.reduce((n, p) => n + (p.controlled?.iterations ?? 0), 0);
+  const decisions = parts.reduce((n, p) => n + (p.controlled?.decisions ?? 0), 0);
+  return { iterations, decisions, decisionsPerSec: parts.reduce((n, p) => n + (p.controlled?.decisionsPerSec ?? 0), 0) };
+}
+
+function sumCounts(xs: (Record<string, number> | undefined)[]): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const x of xs) for (const [k, n] of Object.entries(x ?? {})) out[k] = (out[k] ?? 0) + n;
+  return out;
 }
 
 export function isSummary(j: unknown): j is StressSummary {

@@ -17,10 +17,12 @@ import { NOISE_SITE, SCHED_FREE, SCHED_RECORD, POINT_NAMES, PT_ACQUIRE, PT_HANDO
 import { standardCheckers, classify, OUTCOMES, INV, type Classification } from './checkers/index.js';
 import { Bindings, runOp, type Actor, type OpOutcome, type Plan } from './ops.js';
 import { ControlledScheduler, type Policy, type TraceStep } from './turnstile.js';
-import { WORKLOADS, type Workload } from './workloads.js';
+import { WORKLOADS, SWARM_FOCUS, type PlanHint, type Workload } from './workloads.js';
 import { writeTrace, type StressTrace, type TraceRecord } from './trace.js';
 import { addFinding, signatureOf, sortFindings, type FindingRow, type NamedEvent } from './signature.js';
 import type { DecodedEvent } from '../src/protocol.js';
+import { outcomesSeen } from './checkers/outcomes.js';
+import { addIteration, avoidList, emptyCoverage, iterationCoverage, windowOpen, type CoverageSummary, type IterationCoverage } from './coverage.js';
 import { join } from 'node:path';
 import { CXL_MBOX_OP } from '../src/wire/cxl.js';
 
@@ -36,6 +38,10 @@ export interface JobOptions {
   noise: boolean;
   /** directory for traces; null = do not write */
   outDir: string | null;
+  /** swarm: aim each iteration at a named window not yet seen in both orders (default on) */
+  feedback?: boolean;
+  /** swarm under the free schedule: draw each iteration's schedule (default on) */
+  mixSchedules?: boolean;
 }
 
 export interface IterationResult {
@@ -43,16 +49,28 @@ export interface IterationResult {
   outcome: string;
   class: 'acceptable' | 'forbidden' | 'known-hazard';
   invariant: string;
-  /** every distinct outcome the checkers named this iteration, most severe first */
+  /** every distinct outcome the checkers named this iteration, most severe first (`ok` only
+   *  when nothing else): a known hazard never hides a forbidden outcome of the same iteration */
   outcomes?: string[];
+  /** outcomes named after an unwound deadlock (hung wait): listed and counted, not classified */
+  afterDeadlock?: string[];
+  /** the race windows this iteration reached (stress/coverage.ts) */
+  coverage?: IterationCoverage;
+  /** swarm: the named window the coverage feedback aimed this iteration at */
+  focus?: string;
+  /** swarm under the free schedule: the schedule this iteration drew, when not free */
+  schedule?: string;
+  /** controlled iterations: scheduling decisions taken (steps of the schedule) */
+  decisions?: number;
   detail?: string;
   trace?: string;
   ms: number;
   /**
-   * Racy-window coverage of this iteration (controlled runs; see Coverage): how often the race a
+   * Racy-window counts of this iteration (controlled runs; see WindowCounts): how often the race a
    * lock or gate prevents was set up. A negative control asserts it above zero with the rule on.
+   * (`coverage` above is the conflict-order coverage of stress/coverage.ts.)
    */
-  coverage?: Record<string, number>;
+  windows?: Record<string, number>;
   /** stress/signature.ts: the finding's key and title (non-acceptable outcomes) */
   signature?: string;
   title?: string;
@@ -66,6 +84,8 @@ export interface IterationResult {
 export interface IterationOptions {
   /** run this plan instead of the workload's plan for (seed, iteration) */
   plan?: Plan;
+  /** the swarm's coverage focus to re-use (replay of a swarm trace) */
+  hint?: PlanHint;
 }
 
 /**
@@ -103,6 +123,10 @@ export class StressJob {
   lastRecord: TraceRecord | null = null;
   /** the plan the last iteration ran */
   lastPlan: Plan | null = null;
+  /** what this job's iterations covered so far (the swarm's feedback reads it) */
+  readonly coverage: CoverageSummary = emptyCoverage();
+  /** swarm feedback: iterations aimed at each window so far */
+  readonly focusAttempts = new Map<string, number>();
 
   constructor(opts: JobOptions) {
     const w = WORKLOADS[opts.workload];
@@ -136,14 +160,53 @@ export class StressJob {
     this.sys = null;
   }
 
-  /** Run one iteration; `policy` overrides the schedule (replay). */
+  /**
+   * Coverage feedback for the swarm: aim iteration i at a named window (stress/coverage.ts) this
+   * job has not yet seen in both orders (outcome-only windows: not yet reached), the less reached
+   * the likelier; one iteration in four aims at nothing (the plain swarm). Drawn from
+   * (seed, iteration) and the job's coverage so far; the trace records it for replay.
+   */
+  focusFor(i: number): PlanHint | undefined {
+    if (this.workload.name !== 'swarm' || this.opts.feedback === false) return undefined;
+    const p = new Prng(`${this.opts.seed}:focus:${i}`);
+    if (p.chance(0.25)) return undefined;
+    const open = Object.values(this.coverage.windows).filter((w) => SWARM_FOCUS[w.id] && windowOpen(w));
+    if (open.length === 0) return undefined;
+    // the more often a window was aimed at without closing it, the less likely it is chosen again
+    // (a window the configuration cannot reach — CL-serial with one handler — fades out)
+    const weights = open.map((w) => 1 / (1 + (this.focusAttempts.get(w.id) ?? 0)));
+    let x = (p.u32() / 2 ** 32) * weights.reduce((a, b) => a + b, 0);
+    let id = open[open.length - 1]!.id;
+    for (let k = 0; k < open.length; k++) { if (x < weights[k]!) { id = open[k]!.id; break; } x -= weights[k]!; }
+    this.focusAttempts.set(id, (this.focusAttempts.get(id) ?? 0) + 1);
+    return { focus: id };
+  }
+
+  /**
+   * The swarm draws its schedule per iteration like everything else: under the free schedule, one
+   * iteration in two runs free, one in four under the controlled random walk and one in four under
+   * PCT (depth 2–4). On two loaded cores free threads rarely overlap inside a narrow window (the
+   * tag check and insert of H1 is a few instructions), while the controlled scheduler puts a switch
+   * there by construction; free iterations keep real timing in the mix. A controlled run's trace
+   * says which schedule it drew.
+   */
+  scheduleFor(i: number): Schedule {
+    if (this.opts.schedule.kind !== 'free' || this.workload.name !== 'swarm' || this.opts.mixSchedules === false) return this.opts.schedule;
+    const p = new Prng(`${this.opts.seed}:schedule:${i}`);
+    const x = p.int(4);
+    if (x < 2) return this.opts.schedule;
+    return x === 2 ? { kind: 'random' } : { kind: 'pct', depth: 2 + p.int(3) };
+  }
+
+  /** Run one iteration; `policy` overrides the schedule (replay); `io` a plan (minimize) or the swarm's focus (replay). */
   async iteration(i: number, policy?: Policy, io: IterationOptions = {}): Promise<IterationResult & { steps: TraceStep[]; divergence: string | null; ops: OpOutcome[]; followed: number }> {
     const t0 = performance.now();
     const sys = await this.system();
     if (!this.fresh) await sys.resetInPlace();
     this.fresh = false;
     const p = new Prng(`${this.opts.seed}:${this.workload.name}:${i}`);
-    const plan = io.plan ?? this.workload.plan(p, i);
+    const focus = io.hint ?? (policy || io.plan ? undefined : this.focusFor(i));
+    const plan = io.plan ?? this.workload.plan(p, i, focus);
     this.lastPlan = plan;
     const b = new Bindings();
     const T = sys.sys.turnstile;
@@ -164,7 +227,15 @@ export class StressJob {
     let divergence: string | null = null;
     let followed = 0;
     let ops: OpOutcome[] = [];
-    const controlled = policy ?? (this.opts.schedule.kind === 'free' ? null : this.opts.schedule.kind === 'pct' ? { kind: 'pct' as const, depth: this.opts.schedule.depth } : { kind: 'random' as const });
+    const schedule = this.scheduleFor(i);
+    let controlled: Policy | null = policy ?? (schedule.kind === 'free' ? null : schedule.kind === 'pct' ? { kind: 'pct' as const, depth: schedule.depth } : { kind: 'random' as const });
+    // swarm feedback for the controlled scheduler: threads that always won a conflict so far yield
+    // there once (a change point at the window), so the other order gets its chance
+    if (controlled && controlled.kind !== 'replay' && this.workload.name === 'swarm' && this.opts.feedback !== false) {
+      const ap = new Prng(`${this.opts.seed}:avoid:${i}`);
+      const avoid = avoidList(this.coverage, (n) => ap.int(n));
+      if (avoid.length > 0) controlled = { ...controlled, avoid };
+    }
     if (controlled) {
       const sched = new ControlledScheduler(sys, controlled, `${this.opts.seed}:${i}`);
       // per step: the locks the thread holds at its point, and how many events it had emitted
@@ -197,10 +268,22 @@ export class StressJob {
     // A deadlock (hung wait, or no enabled choice under the controlled scheduler) ends the run in
     // the kernel; the model unwinds it to keep going, so what happens after it (a chain answered
     // by no one, groups onlined without a response) is an artifact: the hung wait is the outcome.
-    if (sys.reportCounts().hung > 0) results = results.filter((r) => r.invariant === INV.hung);
+    // The other outcomes are still listed (afterDeadlock) so nothing is silently dropped.
+    let afterDeadlock: string[] = [];
+    if (sys.reportCounts().hung > 0) {
+      afterDeadlock = outcomesSeen(results.filter((r) => r.invariant !== INV.hung)).map((o) => o.outcome).filter((n) => n !== 'ok');
+      results = results.filter((r) => r.invariant === INV.hung);
+    }
     const c: Classification = classify(results);
-    const coverage = Object.fromEntries(Object.entries(this.cov.counts).filter(([, n]) => n > 0));
-    const res: IterationResult = { iteration: i, outcome: c.outcome, class: c.class, invariant: c.invariant, outcomes: c.outcomes, ms: performance.now() - t0, traceSteps: steps.length, ...(Object.keys(coverage).length ? { coverage } : {}) };
+    const windows = Object.fromEntries(Object.entries(this.cov.counts).filter(([, n]) => n > 0));
+    const seen = outcomesSeen(results).map((o) => o.outcome);
+    const res: IterationResult = { iteration: i, outcome: c.outcome, class: c.class, invariant: c.invariant, outcomes: seen, ms: 0, traceSteps: steps.length, ...(Object.keys(windows).length ? { windows } : {}) };
+    if (afterDeadlock.length > 0) res.afterDeadlock = afterDeadlock;
+    if (focus?.focus) res.focus = focus.focus;
+    if (schedule !== this.opts.schedule) res.schedule = scheduleName(schedule);
+    if (controlled) res.decisions = steps.length;
+    res.coverage = iterationCoverage(steps, [...seen, ...afterDeadlock]);
+    addIteration(this.coverage, res.coverage);
     if (c.detail) res.detail = c.detail;
     sys.drainEvents();
     captureNames(sys, names);
@@ -217,16 +300,18 @@ export class StressJob {
       const file = join(this.opts.outDir, `${this.workload.name}-${c.outcome}-${this.opts.seed}-${i}.trace.json`);
       const trace: StressTrace = {
         version: 1, kind: 'dcd-stress-trace', workload: this.workload.name, seed: this.opts.seed, iteration: i,
-        variant: this.opts.variant, knobs: this.opts.knobs, device: this.opts.device, schedule: scheduleName(this.opts.schedule),
+        variant: this.opts.variant, knobs: this.opts.knobs, device: this.opts.device, schedule: scheduleName(schedule),
         noise: this.opts.noise, outcome: c.outcome, class: c.class, invariant: c.invariant, ...(c.detail ? { detail: c.detail } : {}),
         steps, recordedFree: !controlled,
         ...(io.plan ? { plan: io.plan } : {}),
         ...(sig ? { signature: sig.signature, title: sig.title } : {}),
         record,
+        ...(focus?.focus ? { focus: focus.focus } : {}), outcomes: seen,
       };
       writeTrace(file, trace);
       res.trace = file;
     }
+    res.ms = performance.now() - t0;
     return { ...res, steps, divergence, ops, followed };
   }
 
@@ -264,7 +349,11 @@ async function runActor(sys: DcdSystem, b: Bindings, a: Actor): Promise<OpOutcom
 export interface OutcomeRow {
   outcome: string;
   class: 'acceptable' | 'forbidden' | 'known-hazard';
+  /** iterations where this was the most severe outcome (the counts add up to the iterations) */
   count: number;
+  /** iterations that saw this outcome at all, beside others (>= count): a known hazard under a
+   *  forbidden outcome of the same iteration is counted here, never hidden */
+  seen?: number;
   firstSeed: string;
   firstIteration: number;
   trace: string | null;
@@ -287,20 +376,45 @@ export interface StressSummary {
   /** non-acceptable iterations grouped by signature (stress/signature.ts); absent in older results */
   findings?: FindingRow[];
   shard?: string;
+  /** per iteration that saw anything but `ok`: every outcome it saw, most severe first */
+  iterationOutcomes?: { iteration: number; outcomes: string[]; afterDeadlock?: string[] }[];
+  /** outcomes named after an unwound deadlock (not classified), by iterations seen in */
+  afterDeadlock?: Record<string, number>;
+  /** race-window coverage (stress/coverage.ts) */
+  coverage?: CoverageSummary;
+  /** controlled iterations: how many, their scheduling decisions, and decisions per second of run */
+  controlled?: { iterations: number; decisions: number; decisionsPerSec: number };
 }
 
 export function summarize(job: JobOptions, results: IterationResult[], elapsedMs: number, shard?: string): StressSummary {
   const rows = new Map<string, OutcomeRow>();
+  const spec = OUTCOMES as Record<string, { description?: string; class?: OutcomeRow['class'] }>;
+  const iterationOutcomes: NonNullable<StressSummary['iterationOutcomes']> = [];
+  const afterDeadlock: Record<string, number> = {};
+  const coverage = emptyCoverage();
   for (const r of results) {
-    const row = rows.get(r.outcome);
-    if (row) { row.count++; if (!row.trace && r.trace) row.trace = r.trace; continue; }
-    rows.set(r.outcome, {
-      outcome: r.outcome, class: r.class, count: 1, firstSeed: `${job.seed}:${r.iteration}`, firstIteration: r.iteration,
-      trace: r.trace ?? null, description: (OUTCOMES as Record<string, { description?: string }>)[r.outcome]?.description ?? '',
-    });
+    // every outcome the iteration saw gets counted, not only the most severe
+    const names = r.outcomes && r.outcomes.length > 0 ? r.outcomes : [r.outcome];
+    for (const name of names) {
+      const row = rows.get(name);
+      const primary = name === r.outcome ? 1 : 0;
+      if (row) { row.count += primary; row.seen = (row.seen ?? 0) + 1; if (!row.trace && r.trace) row.trace = r.trace; continue; }
+      rows.set(name, {
+        outcome: name, class: spec[name]?.class ?? r.class, count: primary, seen: 1, firstSeed: `${job.seed}:${r.iteration}`, firstIteration: r.iteration,
+        trace: r.trace ?? null, description: spec[name]?.description ?? '',
+      });
+    }
+    for (const n of r.afterDeadlock ?? []) afterDeadlock[n] = (afterDeadlock[n] ?? 0) + 1;
+    if (names.some((n) => n !== 'ok') || r.afterDeadlock) {
+      iterationOutcomes.push({ iteration: r.iteration, outcomes: names, ...(r.afterDeadlock ? { afterDeadlock: r.afterDeadlock } : {}) });
+    }
+    if (r.coverage) addIteration(coverage, r.coverage);
   }
+  const classOf = (n: string): OutcomeRow['class'] | undefined => spec[n]?.class;
+  const decided = results.filter((r) => r.decisions !== undefined);
+  const decisions = decided.reduce((n, r) => n + r.decisions!, 0);
   const order = { forbidden: 0, 'known-hazard': 1, acceptable: 2 } as const;
-  const outcomes = [...rows.values()].sort((a, b) => order[a.class] - order[b.class] || b.count - a.count);
+  const outcomes = [...rows.values()].sort((a, b) => order[a.class] - order[b.class] || b.count - a.count || (b.seen ?? 0) - (a.seen ?? 0));
   const frows = new Map<string, FindingRow>();
   for (const r of results) {
     if (!r.signature) continue;
@@ -313,11 +427,16 @@ export function summarize(job: JobOptions, results: IterationResult[], elapsedMs
   return {
     workload: job.workload, variant: job.variant, knobs: job.knobs, device: job.device, schedule: scheduleName(job.schedule), seed: job.seed,
     iterations: results.length,
-    forbidden: results.filter((r) => r.class === 'forbidden').length,
-    knownHazards: results.filter((r) => r.class === 'known-hazard').length,
+    // iterations with a forbidden outcome / with a known hazard (an iteration with both counts in both)
+    forbidden: results.filter((r) => r.class === 'forbidden' || (r.outcomes ?? []).some((n) => classOf(n) === 'forbidden')).length,
+    knownHazards: results.filter((r) => r.class === 'known-hazard' || (r.outcomes ?? []).some((n) => classOf(n) === 'known-hazard')).length,
     elapsedMs, iterationsPerSec: results.length / Math.max(elapsedMs / 1000, 1e-9), outcomes,
     findings: sortFindings(frows.values()),
     ...(shard ? { shard } : {}),
+    iterationOutcomes,
+    ...(Object.keys(afterDeadlock).length > 0 ? { afterDeadlock } : {}),
+    coverage,
+    ...(decided.length > 0 ? { controlled: { iterations: decided.length, decisions, decisionsPerSec: decisions / Math.max(elapsedMs / 1000, 1e-9) } } : {}),
   };
 }
 

@@ -73,6 +73,10 @@ export interface StressTrace {
   /** optional: context switches away from a thread that could have continued */
   preemptions?: number;
   minimized?: MinimizedInfo;
+  /** swarm: the named window the coverage feedback aimed the plan at (replay needs it) */
+  focus?: string;
+  /** every outcome the iteration saw, most severe first */
+  outcomes?: string[];
 }
 
 export function writeTrace(file: string, t: StressTrace): void {

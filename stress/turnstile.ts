@@ -35,6 +35,7 @@ import {
 import { LOCK_KIND, LOCK_WORDS, REG_DOORBELL, REG_IRQ, SYS_HUNG_REPORTS, SYS_WQ_KICK } from '../src/shm/layout.js';
 import type { HungReport } from '../src/errors.js';
 import { Bindings, opLabel, runOp, type Actor, type OpOutcome } from './ops.js';
+import { resourceOfStep } from './coverage.js';
 
 /**
  * `replay.seed`: the seed of the scheduler's own PRNG during a replay. A replay that follows its
@@ -42,11 +43,11 @@ import { Bindings, opLabel, runOp, type Actor, type OpOutcome } from './ops.js';
  * the trace (stress/replay.ts passes one).
  */
 export type Policy =
-  | { kind: 'random' }
-  | { kind: 'pct'; depth: number }
+  | { kind: 'random'; avoid?: Avoid[] }
+  | { kind: 'pct'; depth: number; avoid?: Avoid[] }
   | { kind: 'replay'; steps: TraceStep[]; seed?: string }
   /** the caller picks (stress/minimize.ts: bounded-preemption search, lenient replay) */
-  | { kind: 'guided'; choose: (choices: GuidedChoice[], decision: number) => number };
+  | { kind: 'guided'; choose: (choices: GuidedChoice[], decision: number) => number; avoid?: Avoid[] };
 
 /** One enabled choice as a guided policy sees it: the choice key and, for a thread, its point. */
 export interface GuidedChoice {
@@ -63,6 +64,17 @@ export interface StepObserver {
   before?(index: number, step: TraceStep, slot: number): void;
   /** after the thread parked again (or the actor's op was issued) */
   after?(index: number, step: TraceStep, slot: number): void;
+}
+
+/**
+ * Coverage feedback (stress/coverage.ts): a thread that has so far always touched `resource`
+ * before another thread. At its first step onto that resource in a run, when something else is
+ * enabled, the scheduler runs something else first (PCT: a priority change point placed there),
+ * so the conflict's other order gets its chance.
+ */
+export interface Avoid {
+  who: string;
+  resource: string;
 }
 
 /** One step of a schedule: a thread passing a point, or an actor issuing its next op. */
@@ -319,8 +331,16 @@ export class ControlledScheduler {
           pick = choices[this.policy.choose(gc, this.decisions)] ?? choices[0];
         } else if (this.policy.kind === 'pct') {
           pick = choices[this.pctPick(choices.map((c) => c.key))];
+          if (pick?.thread && choices.length > 1 && this.avoidHit(pick.thread)) {
+            this.priorities.set(pick.key, -1_000_000 - this.decisions); // a change point here
+            pick = choices[this.pctPick(choices.map((c) => c.key))];
+          }
         } else {
           pick = choices[this.prng.int(choices.length)];
+          if (pick?.thread && choices.length > 1 && this.avoidHit(pick.thread)) {
+            const others = choices.filter((c) => c !== pick);
+            pick = others[this.prng.int(others.length)];
+          }
         }
         if (process.env.DCD_SCHED_DEBUG) process.stderr.write(`decision ${this.decisions}: [${choices.map((c) => c.key).join(', ')}] → ${pick!.key}\n`);
         this.decisions++;
@@ -420,6 +440,20 @@ export class ControlledScheduler {
   private stealsPastWriter(t: ThreadInfo): boolean {
     const a = this.parkedAcquire(t);
     return a !== null && a.mode === 2 && this.waitingWriters(a.lock).length > 0;
+  }
+
+  private readonly avoided = new Set<string>();
+
+  /** Is `t` about to make its first step onto a resource the feedback wants it to yield? (once) */
+  private avoidHit(t: ThreadInfo): boolean {
+    const avoid = this.policy.kind === 'replay' ? undefined : this.policy.avoid;
+    if (!avoid || avoid.length === 0) return false;
+    const r = resourceOfStep(this.describe(t));
+    if (r === null) return false;
+    const key = `${t.name} ${r}`;
+    if (this.avoided.has(key) || !avoid.some((a) => a.who === t.name && a.resource === r)) return false;
+    this.avoided.add(key);
+    return true;
   }
 
   private slotOfActor(a: Actor): number {

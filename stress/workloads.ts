@@ -44,7 +44,13 @@ export interface Workload {
   /** which hazard or race the workload targets (README table) */
   targets: string;
   config(base: Pick<SystemConfig, 'variant' | 'knobs' | 'device'>): SystemConfig;
-  plan(p: Prng, iteration: number): Plan;
+  /** `hint` (swarm only) is the coverage feedback the plan was drawn with; traces record it */
+  plan(p: Prng, iteration: number, hint?: PlanHint): Plan;
+}
+
+/** Coverage feedback for a plan: the named window (stress/coverage.ts) to aim this iteration at. */
+export interface PlanHint {
+  focus?: string;
 }
 
 const fm = (index: number, ops: StressOp[]): Actor => ({ name: `fm/mem${index}`, kind: 'fm', index, ops });
@@ -256,56 +262,184 @@ export const WORKLOADS: Record<string, Workload> = {
   },
   swarm: {
     name: 'swarm',
-    description: 'every actor at once with swarm-drawn weights: FM adds/releases (chains 1–120), hostile records, claims, destroys, resizes, data, unbind/bind, recovery, clock',
-    targets: 'all invariants of host-kernel.md §8.1',
-    config: (b) => ({ memdevs: [memdev(0, { sizeM: 1024 }), memdev(1, { sizeM: 1024 })], ...b, clock: 'virtual', users: 2, hungMs: 1500 }),
-    plan(p) {
-      // swarm: enable each action with probability 1/2 and give it a weight in 1..8
-      const actions = ['add', 'release', 'forced', 'hostile', 'claim', 'destroy', 'resize', 'data', 'unbind', 'clock', 'long-chain'] as const;
-      const weight = new Map<string, number>();
-      for (const a of actions) if (p.chance(0.5)) weight.set(a, 1 + p.int(8));
-      if (!weight.has('add')) weight.set('add', 4);
-      const pick = (): string => {
-        const total = [...weight.values()].reduce((a, b) => a + b, 0);
-        let x = p.int(total);
-        for (const [k, w] of weight) { if (x < w) return k; x -= w; }
-        return 'add';
-      };
-      const tags: string[] = [tagOf(p), tagOf(p), tagOf(p)];
-      const fmOps: StressOp[][] = [[], []];
-      const userOps: StressOp[][] = [[], []];
-      const busOps: StressOp[] = [];
-      const clockOps: StressOp[] = [];
-      let dax = 0;
-      const added: { memdev: number; recs: InjectRecord[] }[] = [];
-      for (let i = 0; i < 10; i++) {
-        const m = p.int(2);
-        const a = pick();
-        const tag = p.chance(0.3) ? null : p.pick(tags);
-        switch (a) {
-          case 'add': { const recs = chain(p, 1 + p.int(6), 8, 1024, tag); added.push({ memdev: m, recs }); fmOps[m]!.push({ op: 'add', memdev: m, records: recs }); break; }
-          case 'long-chain': fmOps[m]!.push({ op: 'add', memdev: m, records: chain(p, 95 + p.int(26), 2, 1024, tag) }); break;
-          case 'release':
-          case 'forced': {
-            const src = added.length ? p.pick(added) : null;
-            if (src) { const r = p.pick(src.recs); fmOps[src.memdev]!.push({ op: 'release', memdev: src.memdev, extents: [{ offset: r.offset, length: r.length, tag: r.tag ?? null }], forced: a === 'forced' }); }
-            break;
-          }
-          case 'hostile': fmOps[m]!.push({ op: 'hostile', memdev: m, kind: p.pick(HOSTILE_CHAIN_KINDS) }); break;
-          case 'claim': userOps[p.int(2)]!.push({ op: 'claim', region: `r${m}`, uuid: p.chance(0.3) ? null : p.pick(tags), as: `d${dax++}` }); break;
-          case 'destroy': if (dax) userOps[p.int(2)]!.push({ op: 'destroy-dax', dax: `d${p.int(dax)}` }); break;
-          case 'resize': if (dax) userOps[p.int(2)]!.push({ op: 'resize', dax: `d${p.int(dax)}`, size: p.chance(0.5) ? 0 : 2 * M }); break;
-          case 'data': if (dax) { const d = `d${p.int(dax)}`; const pat = p.u32() | 0; userOps[p.int(2)]!.push({ op: 'write', dax: d, offset: 0, length: 2 * M, pattern: pat }, { op: 'verify', dax: d, offset: 0, length: 2 * M, pattern: pat }); } break;
-          case 'unbind': busOps.push({ op: 'unbind', region: `r${m}` }, { op: 'bind', region: `r${m}` }); break;
-          case 'clock': clockOps.push({ op: 'advance', ms: p.chance(0.5) ? 20_000 : 5_000 }); break;
-        }
-      }
-      const actors: Actor[] = [fm(0, fmOps[0]!), fm(1, fmOps[1]!), user(0, userOps[0]!), user(1, userOps[1]!), bus(busOps), clock(clockOps)].filter((a) => a.ops.length > 0);
-      return { setup: [...region0(0, 'r0'), ...region0(1, 'r1')], actors };
-    },
+    description: 'every actor at once with swarm-drawn weights over small tag pools: FM adds/releases (chains 1–120), the same tag on both memdevs, a group racing its claims, a chain racing a re-probe or teardown, releases racing claims and teardown, extent references, bursts of chains, hostile records, claims, destroys, resizes, data, recovery, clock; mem1 is sharable (tagged groups stamped 0..n-1)',
+    targets: 'all invariants of host-kernel.md §8.1; every named window of stress/coverage.ts',
+    config: (b) => ({ memdevs: [memdev(0, { sizeM: 1024 }), memdev(1, { sizeM: 1024, sharable: true })], ...b, clock: 'virtual', users: 2, hungMs: 1500 }),
+    plan: swarmPlan,
   },
 };
 
 export function workloadNames(): string[] {
   return Object.keys(WORKLOADS);
+}
+
+// ------------------------------------------------------------------------------------------------
+// the swarm
+
+export const SWARM_ACTIONS = [
+  'add', 'release', 'forced', 'hostile', 'claim', 'destroy', 'resize', 'data', 'unbind', 'clock', 'long-chain',
+  'same-tag', 'group-claim', 'probe-race', 'release-race', 'extent-refs', 'burst', 'release-teardown',
+] as const;
+export type SwarmAction = (typeof SWARM_ACTIONS)[number];
+
+/**
+ * Which swarm actions put racing actors on the objects of each named window (stress/coverage.ts):
+ * the coverage feedback boosts these when the window has not been seen in both orders yet.
+ */
+export const SWARM_FOCUS: Record<string, SwarmAction[]> = {
+  H1: ['same-tag'], 'CL-one-owner': ['same-tag'],
+  H2: ['probe-race'], H3: ['probe-race'], H12: ['probe-race'], 'CL-scan-defer': ['probe-race'], 'CL-no-reack': ['probe-race'],
+  H4: ['clock', 'long-chain'], 'CL-chain-bound': ['clock', 'long-chain'],
+  H5: ['release-teardown', 'release-race'], H8: ['release-race', 'group-claim'], H9: ['release-teardown', 'release-race'], H13: ['release-race'],
+  H6: ['extent-refs'],
+  H7: ['group-claim'], 'CL-group-atomic': ['group-claim'],
+  H10: ['burst', 'hostile'], H11: ['add'],
+  H14: ['probe-race', 'release-race'], H15: ['release-race', 'release-teardown'],
+  'CL-serial': ['burst'], 'CL-seq': ['burst', 'group-claim'],
+};
+
+/** The action weights of one swarm iteration: each enabled with probability 1/2, weight 1..8; the
+ *  focus window's actions always enabled at weight 24 (about half the draws). */
+export function swarmWeights(p: Prng, hint?: PlanHint): Map<SwarmAction, number> {
+  const weight = new Map<SwarmAction, number>();
+  for (const a of SWARM_ACTIONS) if (p.chance(0.5)) weight.set(a, 1 + p.int(8));
+  if (!weight.has('add')) weight.set('add', 4);
+  for (const a of (hint?.focus ? SWARM_FOCUS[hint.focus] : undefined) ?? []) weight.set(a, 24);
+  return weight;
+}
+
+/**
+ * Swarm testing (TigerBeetle's `random_enum_weights`) that seeks collisions: per iteration a small
+ * pool of 2–3 tags reused across memdevs and chains, and actions that put racing actors on the
+ * same objects at the START of their lists (so they overlap in time): the same tag offered on both
+ * memdevs, a multi-extent group's add racing claims of its tag, a chain racing a cxl_dax_region
+ * unbind+bind (probe scan, teardown before the response), a release racing claims and an unbind,
+ * two readers holding a group's extent devices while it is released, bursts of back-to-back
+ * chains on one memdev. mem1 is sharable: its chains are tagged and stamped 0..n-1 as a v11
+ * device does (a v10 host refuses them: G2).
+ */
+function swarmPlan(p: Prng, _iteration: number, hint?: PlanHint): Plan {
+  const weight = swarmWeights(p, hint);
+  const pick = (): SwarmAction => {
+    const total = [...weight.values()].reduce((a, b) => a + b, 0);
+    let x = p.int(total);
+    for (const [k, w] of weight) { if (x < w) return k; x -= w; }
+    return 'add';
+  };
+  const tags: string[] = Array.from({ length: 2 + p.int(2) }, () => tagOf(p));
+  const fmOps: StressOp[][] = [[], []];
+  const userOps: StressOp[][] = [[], []];
+  const busOps: StressOp[] = [];
+  const clockOps: StressOp[] = [];
+  const setup: StressOp[] = [...region0(0, 'r0'), ...region0(1, 'r1')];
+  let dax = 0;
+  // extent-refs and release-teardown add their objects in setup (so the race starts with them
+  // in place); one of them per plan, so extent indexes stay those of its own records
+  let refs = false;
+  const added: { memdev: number; recs: InjectRecord[] }[] = [];
+  // mem1 is sharable: tagged only (E3), sequence numbers 0..n-1 (G2)
+  const tagFor = (m: number): string | null => (m === 0 && p.chance(0.3) ? null : p.pick(tags));
+  const recsFor = (m: number, n: number, lenM: number, tag: string | null, base?: number): InjectRecord[] => {
+    const t = m === 1 ? tag ?? p.pick(tags) : tag;
+    const span = base === undefined ? 1024 : 256;
+    return chain(p, n, lenM, span, t, { ...(m === 1 ? { seqs: Array.from({ length: n }, (_, i) => i) } : {}), ...(base !== undefined ? { base } : {}) }).map((r, i, all) => (m === 1 ? { ...r, seq: i, more: i < all.length - 1 } : r));
+  };
+  const addOp = (m: number, recs: InjectRecord[]): StressOp => { added.push({ memdev: m, recs }); return { op: 'add', memdev: m, records: recs }; };
+  const claim = (m: number, uuid: string | null): StressOp => ({ op: 'claim', region: `r${m}`, uuid, as: `d${dax++}` });
+  // the focus window's collision is built once more after the draws, so its racing ops end up at
+  // the very front of their actors' lists (later unshifts would otherwise push them back)
+  const focusActs = (hint?.focus ? SWARM_FOCUS[hint.focus] : undefined) ?? [];
+  const last = focusActs.length > 0 ? focusActs[p.int(focusActs.length)]! : null;
+  if (last === 'release-teardown' || last === 'extent-refs') refs = true; // reserved for the last
+  const act = (a: SwarmAction): void => {
+    const m = p.int(2);
+    const tag = tagFor(m);
+    const u = p.int(2);
+    switch (a) {
+      case 'add': fmOps[m]!.push(addOp(m, recsFor(m, 1 + p.int(6), 8, tag))); break;
+      case 'long-chain': fmOps[m]!.push(addOp(m, recsFor(m, 95 + p.int(26), 2, tag))); break;
+      case 'release':
+      case 'forced': {
+        const src = added.length ? p.pick(added) : null;
+        if (src) { const r = p.pick(src.recs); fmOps[src.memdev]!.push({ op: 'release', memdev: src.memdev, extents: [{ offset: r.offset, length: r.length, tag: r.tag ?? null }], forced: a === 'forced' }); }
+        break;
+      }
+      case 'hostile': fmOps[m]!.push({ op: 'hostile', memdev: m, kind: p.pick(HOSTILE_CHAIN_KINDS) }); break;
+      case 'claim': userOps[u]!.push(claim(m, p.chance(0.3) ? null : p.pick(tags))); break;
+      case 'destroy': if (dax) userOps[u]!.push({ op: 'destroy-dax', dax: `d${p.int(dax)}` }); break;
+      case 'resize': if (dax) userOps[u]!.push({ op: 'resize', dax: `d${p.int(dax)}`, size: p.chance(0.5) ? 0 : 2 * M }); break;
+      case 'data': if (dax) { const d = `d${p.int(dax)}`; const pat = p.u32() | 0; userOps[u]!.push({ op: 'write', dax: d, offset: 0, length: 2 * M, pattern: pat }, { op: 'verify', dax: d, offset: 0, length: 2 * M, pattern: pat }); } break;
+      case 'unbind': busOps.push({ op: 'unbind', region: `r${m}` }, { op: 'bind', region: `r${m}` }); break;
+      case 'clock': clockOps.push({ op: 'advance', ms: p.chance(0.5) ? 20_000 : 5_000 }); break;
+      // ---- collisions: racing actors on the same objects, at the front of their lists
+      case 'same-tag': {
+        // H1: one tag closing on both memdevs at once (tag-lock=off: registered twice)
+        // chains of the same length, so both close at about the same time
+        const t = p.pick(tags);
+        const n = 1 + p.int(3);
+        fmOps[0]!.unshift(addOp(0, recsFor(0, n, 8, t)));
+        fmOps[1]!.unshift(addOp(1, recsFor(1, n, 8, t)));
+        break;
+      }
+      case 'group-claim': {
+        // H7: a multi-extent group surfaced to DAX while its tag is claimed (group-lock=per-extent)
+        const t = p.pick(tags);
+        fmOps[m]!.unshift(addOp(m, recsFor(m, 4 + p.int(3), 8, t)));
+        userOps[u]!.unshift(claim(m, t), claim(m, t), claim(m, t));
+        break;
+      }
+      case 'probe-race': {
+        // H2/H3/H14: a chain closing while the region's cxl_dax_region driver unbinds and re-probes
+        fmOps[m]!.unshift(addOp(m, recsFor(m, 1 + p.int(3), 8, tag)));
+        busOps.unshift({ op: 'unbind', region: `r${m}` }, { op: 'bind', region: `r${m}` });
+        break;
+      }
+      case 'release-race': {
+        // H5/H8/H9: a group added, then released while its tag is claimed and the region unbound
+        const t = tagFor(m);
+        const recs = recsFor(m, 2 + p.int(2), 8, t);
+        fmOps[m]!.unshift(addOp(m, recs), { op: 'release', memdev: m, extents: [{ offset: recs[0]!.offset, length: recs[0]!.length, tag: recs[0]!.tag ?? null }] });
+        userOps[u]!.unshift(claim(m, t), claim(m, t));
+        if (p.chance(0.5)) busOps.unshift({ op: 'unbind', region: `r${m}` }, { op: 'bind', region: `r${m}` });
+        break;
+      }
+      case 'extent-refs': {
+        // H6: two readers hold a group's extent devices while the FM releases it (once per plan:
+        // the extents are added in setup so the readers' indexes name them)
+        if (refs) break;
+        refs = true;
+        const t = p.pick(tags);
+        const recs = recsFor(m, 2, 16, t);
+        setup.push(addOp(m, recs), { op: 'wait-idle' });
+        fmOps[m]!.unshift({ op: 'release', memdev: m, extents: [{ offset: recs[0]!.offset, length: recs[0]!.length, tag: t }] });
+        userOps[0]!.unshift({ op: 'hold-extent', region: `r${m}`, index: 0, as: 'x0' }, { op: 'put-extent', ref: 'x0' });
+        userOps[1]!.unshift({ op: 'hold-extent', region: `r${m}`, index: 1, as: 'x1' }, { op: 'put-extent', ref: 'x1' });
+        break;
+      }
+      case 'release-teardown': {
+        // H5: the FM releases one of several untagged extents while the region's cxl_dax_region
+        // driver is unbound: the release walks dc_extents while the teardown frees them
+        if (refs) break;
+        refs = true;
+        const recs = recsFor(m, 3, 16, m === 1 ? p.pick(tags) : null).map((r) => ({ ...r, more: m === 1 ? r.more : false }));
+        setup.push(addOp(m, recs), { op: 'wait-idle' });
+        const last = recs[recs.length - 1]!;
+        fmOps[m]!.unshift({ op: 'release', memdev: m, extents: [{ offset: last.offset, length: last.length, tag: last.tag ?? null }] });
+        busOps.unshift({ op: 'unbind', region: `r${m}` }, { op: 'bind', region: `r${m}` });
+        break;
+      }
+      case 'burst': {
+        // back-to-back chains on one memdev, distinct tags (parallel-event-handlers=2: chain-mixed)
+        for (let c = 0; c < 3; c++) fmOps[m]!.push(addOp(m, recsFor(m, 2 + p.int(3), 4, tags[c % tags.length]!, 256 + c * 256)));
+        break;
+      }
+    }
+  };
+  for (let i = 0; i < 10; i++) act(pick());
+  if (last) {
+    if (last === 'release-teardown' || last === 'extent-refs') refs = false;
+    act(last);
+  }
+  const actors: Actor[] = [fm(0, fmOps[0]!), fm(1, fmOps[1]!), user(0, userOps[0]!), user(1, userOps[1]!), bus(busOps), clock(clockOps)].filter((a) => a.ops.length > 0);
+  return { setup, actors };
 }

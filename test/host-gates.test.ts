@@ -181,7 +181,7 @@ t.test('R3 raced: claims against a failing group add never get a rolled-back mem
   try {
     for (let i = 0; i < ITER; i++) {
       const r = await job.iteration(i);
-      window += r.coverage?.['daxPerExtent vs dax_region_rwsem'] ?? 0;
+      window += r.windows?.['daxPerExtent vs dax_region_rwsem'] ?? 0;
       for (const o of r.ops) if (o.op === 'claim') { if (o.ok) claimsOk++; else claimsRefused++; }
       const st = await (await job.system()).state();
       const r0 = st.regions.region0!;

@@ -46,7 +46,7 @@ async function run(c: Control, knobs: Knobs): Promise<{ outcomes: Map<string, nu
       const r = await job.iteration(i);
       // every outcome the checkers named this iteration, not only the most severe
       for (const o of new Set([r.outcome, ...(r.outcomes ?? [])])) outcomes.set(o, (outcomes.get(o) ?? 0) + 1);
-      for (const [k, n] of Object.entries(r.coverage ?? {})) coverage.set(k, (coverage.get(k) ?? 0) + n);
+      for (const [k, n] of Object.entries(r.windows ?? {})) coverage.set(k, (coverage.get(k) ?? 0) + n);
     }
   } finally {
     await job.close();

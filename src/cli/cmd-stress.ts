@@ -9,22 +9,28 @@ import type { CliIo } from './main.js';
 import { WORKLOADS, workloadNames } from '../../stress/workloads.js';
 import { runSweep } from '../../stress/sweep.js';
 import type { StressSummary } from '../../stress/runner.js';
+import { formatCoverage } from '../../stress/coverage.js';
 
 export function formatTable(s: StressSummary): string {
-  const rows = s.outcomes.map((o) => [o.outcome, String(o.count), o.class, o.firstSeed, o.trace ?? '-']);
-  const head = ['outcome', 'count', 'class', 'first seed', 'trace'];
+  // count: iterations where the outcome was the most severe (the column adds up to the iterations);
+  // seen: iterations that saw it at all (an iteration counts under every outcome it saw)
+  const rows = s.outcomes.map((o) => [o.outcome, String(o.count), o.class, o.seen === undefined ? '-' : String(o.seen), o.firstSeed, o.trace ?? '-']);
+  const head = ['outcome', 'count', 'class', 'seen', 'first seed', 'trace'];
   const w = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
   const line = (r: string[]): string => r.map((c, i) => c.padEnd(w[i]!)).join('  ');
   const knobs = Object.entries(s.knobs).map(([k, v]) => `${k}=${v}`).join(' ') || '(none)';
   const findings = (s.findings ?? []).map((f) => `  ${f.title}  [${f.class}]  ${f.count}×  first ${f.schedule} seed ${f.firstSeed}  shortest ${f.trace ?? '-'}${f.traceSteps !== null ? ` (${f.traceSteps} steps)` : ''}${f.minimized ? `  minimized ${f.minimized}` : ''}`);
   return [
     `workload ${s.workload}  variant ${s.variant}  knobs ${knobs}  device ${s.device}  schedule ${s.schedule}  seed ${s.seed}${s.shard ? `  shard ${s.shard}` : ''}`,
-    `${s.iterations} iterations in ${(s.elapsedMs / 1000).toFixed(1)} s (${s.iterationsPerSec.toFixed(1)}/s): ${s.forbidden} forbidden, ${s.knownHazards} known hazards`,
+    `${s.iterations} iterations in ${(s.elapsedMs / 1000).toFixed(1)} s (${s.iterationsPerSec.toFixed(1)}/s): ${s.forbidden} with a forbidden outcome, ${s.knownHazards} with a known hazard`,
+    ...(s.controlled ? [`${s.controlled.iterations} controlled iterations: ${s.controlled.decisions} scheduling decisions (${s.controlled.decisionsPerSec.toFixed(0)}/s of run)`] : []),
     '',
     line(head),
     line(w.map((n) => '-'.repeat(n))),
     ...rows.map(line),
     ...(findings.length ? ['', `findings by signature (${findings.length}):`, ...findings] : []),
+    ...(s.afterDeadlock ? ['', `after an unwound deadlock (listed, not classified): ${Object.entries(s.afterDeadlock).map(([k, n]) => `${k} ${n}`).join(', ')}`] : []),
+    ...(s.coverage ? ['', formatCoverage(s.coverage)] : []),
   ].join('\n');
 }
 

@@ -183,3 +183,41 @@ export function held(invariant: string, detail?: string): CheckResult {
     ? { invariant, ok: true, class: 'acceptable', outcome: 'ok' }
     : { invariant, ok: true, class: 'acceptable', detail, outcome: 'ok' };
 }
+
+/** One outcome an iteration saw, with how many checker results named it and the first one's detail. */
+export interface SeenOutcome {
+  outcome: OutcomeName;
+  class: OutcomeClass;
+  invariant: string;
+  /** checker results that named this outcome in the iteration */
+  results: number;
+  detail?: string;
+}
+
+const SEEN_CLASS_RANK: Record<OutcomeClass, number> = { forbidden: 0, 'known-hazard': 1, acceptable: 2 };
+
+/**
+ * Every outcome one iteration's results name — not only the most severe — most severe first
+ * (forbidden, known hazard, acceptable; within a class in table order). `ok` is listed only when
+ * nothing else was seen: a known hazard can then never stand in for a forbidden outcome of the
+ * same iteration, since both are listed and counted.
+ */
+export function outcomesSeen(results: readonly CheckerResult[]): SeenOutcome[] {
+  const order = new Map<string, number>(OUTCOME_NAMES.map((n, i) => [n, i]));
+  const seen = new Map<OutcomeName, SeenOutcome>();
+  for (const r of results) {
+    const named = (r as Partial<CheckResult>).outcome;
+    const name: OutcomeName = named !== undefined && Object.prototype.hasOwnProperty.call(OUTCOMES, named)
+      ? named
+      : r.ok ? 'ok' : r.class === 'forbidden' ? 'unnamed-forbidden' : r.class === 'known-hazard' ? 'unnamed-known-hazard' : 'ok';
+    const cur = seen.get(name);
+    if (cur) { cur.results++; if (cur.detail === undefined && r.detail !== undefined && name !== 'ok') cur.detail = r.detail; continue; }
+    const s: SeenOutcome = { outcome: name, class: OUTCOMES[name].class, invariant: name === 'ok' ? 'all' : r.invariant, results: 1 };
+    if (r.detail !== undefined && name !== 'ok') s.detail = r.detail;
+    seen.set(name, s);
+  }
+  if (seen.size > 1) seen.delete('ok');
+  if (seen.size === 0) return [{ outcome: 'ok', class: 'acceptable', invariant: 'all', results: 0 }];
+  const rank = (s: SeenOutcome): number => SEEN_CLASS_RANK[s.class] * 10_000 + (order.get(s.outcome) ?? 9_999);
+  return [...seen.values()].sort((a, b) => rank(a) - rank(b));
+}
