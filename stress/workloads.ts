@@ -228,7 +228,10 @@ export const WORKLOADS: Record<string, Workload> = {
     config: (b) => ({ memdevs: [memdev(0)], ...b, users: 1 }),
     plan(p) {
       const tag = tagOf(p);
-      const claims: StressOp[] = Array.from({ length: 6 }, (_, i) => ({ op: 'claim', region: 'r0', uuid: tag, as: `c${i}` }));
+      // a user retrying `daxctl create-device --uuid` (each run fails fast, ENOSPC, until the group's
+      // resources exist): enough runs to still be trying while the cxl-test device, which logs one
+      // record per drain (its inject is drained inside the write), surfaces the six-extent group
+      const claims: StressOp[] = Array.from({ length: 30 }, (_, i) => ({ op: 'claim', region: 'r0', uuid: tag, as: `c${i}` }));
       return {
         setup: [...region0()],
         actors: [fm(0, [{ op: 'add', memdev: 0, records: chain(p, 6, 8, 512, tag) }]), user(0, claims)],
