@@ -1,6 +1,6 @@
 /**
  * DOC: `dcd bench` — throughput and latency of the whole DC pipeline on the real worker topology
- * (product.md §7), with its ceilings measured in the same run.
+ * (README.md), with its ceilings measured in the same run.
  *
  * What one extent goes through (add): the FM call on the main thread (comlink → device worker) →
  * the device's event log → the interrupt word → the event-thread worker's drain (Get Event

@@ -7,7 +7,7 @@
  *   await sys.device(0).call((fm) => fm.injectRecords([...]));   // the fabric manager (u64 fields: bigint past 2^53)
  *   await sys.user(1).call((u) => u.createDaxDevice(0, tag));    // a sysfs writer
  *   await sys.waitIdle(); await sys.advanceClock(20_000);
- *   const state = await sys.state();            // the state paths of product.md §5
+ *   const state = await sys.state();            // the state paths of README.md
  *   const results = await sys.check();          // checkers attached with sys.addChecker()
  *   await sys.stop();
  */

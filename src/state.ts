@@ -1,5 +1,5 @@
 /**
- * DOC: the observable state of a run — the contract of product.md §5 "State paths".
+ * DOC: the observable state of a run — the contract of README.md "State paths".
  *
  * This is what `dcd run --json` prints as its final state and what `expect` steps read.
  * Sizes and offsets are numbers of bytes (the matcher compares size strings like "64M" by value).

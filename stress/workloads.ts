@@ -266,7 +266,7 @@ export const WORKLOADS: Record<string, Workload> = {
   swarm: {
     name: 'swarm',
     description: 'every actor at once with swarm-drawn weights over small tag pools: FM adds/releases (chains 1–120), the same tag on both memdevs, a group racing its claims, a chain racing a re-probe or teardown, releases racing claims and teardown, extent references, bursts of chains, hostile records, claims, destroys, resizes, data, recovery, clock; mem1 is sharable (tagged groups stamped 0..n-1)',
-    targets: 'all invariants of host-kernel.md §8.1; every named window of stress/coverage.ts',
+    targets: 'all invariants of docs/kernel-map.md; every named window of stress/coverage.ts',
     config: (b) => ({ memdevs: [memdev(0, { sizeM: 1024 }), memdev(1, { sizeM: 1024, sharable: true })], ...b, clock: 'virtual', users: 2, hungMs: 1500 }),
     plan: swarmPlan,
   },

@@ -1,5 +1,5 @@
 // `dcd bench` smoke: one tiny pipeline run on the real topology — the JSON has the documented shape
-// (product.md §4) and events were counted. Never asserts anything about speed.
+// (README.md) and events were counted. Never asserts anything about speed.
 import t from 'tap';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';

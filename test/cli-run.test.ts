@@ -1,4 +1,4 @@
-// `dcd run` end to end through runCli (product.md §4–§5): malformed scenario files exit 2 naming
+// `dcd run` end to end through runCli (README.md–§5): malformed scenario files exit 2 naming
 // the JSON path with nothing run; wrong flags exit 2 naming the flag; a failing expectation exits
 // 1 printing path, expected and actual; and a racy `parallel` block shows more than one
 // interleaving over repeated runs.

@@ -1,4 +1,4 @@
-// A uuid claim racing the DAX add of its tag group (host-kernel.md §2.8, §5.2, H7, §8.1 invariant
+// A uuid claim racing the DAX add of its tag group (docs/kernel-map.md, §5.2, H7, §8.1 invariant
 // 10): v11 adds a group's dax_resources under ONE hold of dax_region_rwsem, so a claim sees none
 // or all of them — a successful claim's nRanges always equals the group's members. With the knob
 // group-lock=per-extent (the v10 locking) the rwsem is taken per member and a concurrent claimer

@@ -1,4 +1,4 @@
-// DAX claim, size, create and delete rules (host-kernel.md §5.3, §5.4, §8.1 invariants 11, 15, 20)
+// DAX claim, size, create and delete rules (docs/kernel-map.md, §5.4, §8.1 invariants 11, 15, 20)
 // through the user workers (`daxctl create-device --uuid`, reconfigure, destroy). Stores the user
 // API cannot reach — a second claim into a device that already has size, create with a non-zero
 // size, delete of the seed — run the same sysfs store functions (src/dax/bus.ts) on this thread

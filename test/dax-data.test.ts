@@ -1,4 +1,4 @@
-// Memory through DAX devices (product.md §6 checkers: "data written through a DAX device reads back
+// Memory through DAX devices (README.md checkers: "data written through a DAX device reads back
 // intact until that device is destroyed; no two live DAX devices map the same device bytes").
 // Users write and verify patterns through their devices; the device media keeps a stamp per 2 MiB
 // block and scrubs released capacity. Two regions share one memdev's partition, so device-byte

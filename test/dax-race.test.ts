@@ -1,4 +1,4 @@
-// Two user workers claiming the same tag at once (host-kernel.md §5.3, H7/H8, §8.1 invariants
+// Two user workers claiming the same tag at once (docs/kernel-map.md, H7/H8, §8.1 invariants
 // 11 and 20), many times on one system: each cycle surfaces K two-extent tagged groups, then
 // user0 and user1 both claim every tag concurrently (`daxctl create-device --uuid T` in two
 // threads). For every tag at most one claim wins, with the whole group. The two runs share the

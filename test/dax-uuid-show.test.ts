@@ -1,4 +1,4 @@
-// DAX `uuid` show under the knob v10-uuid-show (host-kernel.md §5.3, §9): an untagged or empty DC
+// DAX `uuid` show under the knob v10-uuid-show (docs/kernel-map.md): an untagged or empty DC
 // device reads "0" (v10) instead of the null UUID (v11, tested in dax-claim.test.ts).
 import t from 'tap';
 import { M, TAG_A, addChain, region, withSystem } from './sys-helpers.js';

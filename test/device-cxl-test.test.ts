@@ -1,5 +1,5 @@
 /**
- * The `cxl-test` personality, behaviour by behaviour (device-reference.md §1.2, mock 1–12). The
+ * The `cxl-test` personality, behaviour by behaviour (docs/personalities.md, mock 1–12). The
  * device runs in a worker; the host side is this thread on the register file.
  *
  * `C` is a non-sharable mock memdev (pdev id != 0) with the pre-existing fixture; `S` is the

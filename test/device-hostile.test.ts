@@ -159,7 +159,7 @@ t.test('seeded lie choices: deterministic per seed, varied across seeds, pinnabl
   t.same(await dev.hostileChoices(), { configViolation: 'C3-skip-pmem', extentListLie: 'none', eventRecordLie: 'none' });
 });
 
-/** The host's configuration checks (host-kernel.md §1.1 steps 1–7), returning the violated rule. */
+/** The host's configuration checks (docs/kernel-map.md steps 1–7), returning the violated rule. */
 function hostVerdict(code: number, out: Uint8Array, staticBytes: number): string {
   if (code !== W.RC.SUCCESS) return code === W.RC.UNSUPPORTED ? 'C4' : 'C1';
   const d = W.decodeGetDcConfigOut(out);

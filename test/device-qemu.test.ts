@@ -1,5 +1,5 @@
 /**
- * The `qemu` personality, rule by rule (device-reference.md §2, R1–R28). The device runs in its
+ * The `qemu` personality, rule by rule (docs/personalities.md, R1–R28). The device runs in its
  * own worker (workers/device.ts); the FM API is called over comlink and the host side is played by
  * this thread through the register file (RegFile.submit + the wire codecs).
  *

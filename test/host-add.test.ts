@@ -1,4 +1,4 @@
-// Host add path, staging (host-kernel.md §2.3, §3 S1/S3, H4): More chains, the 100-record cap,
+// Host add path, staging (docs/kernel-map.md, §3 S1/S3, H4): More chains, the 100-record cap,
 // the 20 s inactivity watchdog on virtual time, and a late tail after a timeout — on the real
 // worker topology (device, event thread, workqueue, dax-bus, users).
 //

@@ -1,4 +1,4 @@
-// E1 (host-kernel.md §2.6, §3): a zero-length or u64-wrapping extent fails cxl_validate_extent
+// E1 (docs/kernel-map.md): a zero-length or u64-wrapping extent fails cxl_validate_extent
 // ("invalid length", -ENXIO) and is omitted alone. The cxl_test mock's FM refuses such records, so
 // the device here is the hostile personality with no lies, whose generator emits them.
 import t from 'tap';

@@ -1,5 +1,5 @@
 // Per-extent gates E1–E9 (and R1) and group gates G1, G3, G4 of the v11 add path
-// (host-kernel.md §2.5, §2.6, §3), on the real worker topology. mem0 is a cxl-test device,
+// (docs/kernel-map.md), on the real worker topology. mem0 is a cxl-test device,
 // mem1 a hostile device with no lies (it can emit records the mock's FM refuses: zero length,
 // u64 wrap). Each subtest uses its own DPA window; outcomes are read from the runtime events
 // after a mark (see `addChain`).

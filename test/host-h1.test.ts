@@ -1,4 +1,4 @@
-// H1 (host-kernel.md §4.4, §8.1 invariant 5): the same tag closing on two memdevs at once, under
+// H1 (docs/kernel-map.md, §8.1 invariant 5): the same tag closing on two memdevs at once, under
 // real threads — two device workers raise their interrupts together and two event-thread
 // workers realize the groups concurrently. G1 (check) and the registry insert are separate
 // critical sections; whichever path refuses the loser, exactly one registration must result.

@@ -1,4 +1,4 @@
-// DC configuration checks at memdev probe (host-kernel.md §1.1, §3 C1–C4): a device whose Get DC
+// DC configuration checks at memdev probe (docs/kernel-map.md, §3 C1–C4): a device whose Get DC
 // Config reply violates a check has DCD disabled — the memdev is still listed, without
 // dynamic_ram_1, and no DC region can be created on it. mem0 is a sane control device; the others
 // are hostile devices pinned to one configuration lie each (no other lies). The C2 checks one by

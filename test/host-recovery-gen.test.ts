@@ -1,4 +1,4 @@
-// Existing-extent scan, generation-number retry (host-kernel.md §7.2, §7.3, P1, E6, §8.1
+// Existing-extent scan, generation-number retry (docs/kernel-map.md, §7.3, P1, E6, §8.1
 // invariant 14): a generation change between pages restarts the read (≤ 10 attempts); a scan
 // that cannot finish fails the probe, so every later runtime add on the region is refused (-EBUSY).
 //

@@ -1,4 +1,4 @@
-// Existing-extent scan in the async cxl_dax_region probe (host-kernel.md §7.2, §7.3, P1/P2, E6,
+// Existing-extent scan in the async cxl_dax_region probe (docs/kernel-map.md, §7.3, P1/P2, E6,
 // §8.1 invariant 2): recovered extents are tracked but never acknowledged; recovered extents
 // dropped by a group gate are neither tracked nor released (a lost extent, SK-27).
 //

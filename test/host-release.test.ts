@@ -1,4 +1,4 @@
-// Host release path (host-kernel.md §2.2, §2.9, §3 X1–X5, §5.5, §7.4, H13): whole-group release
+// Host release path (docs/kernel-map.md, §2.9, §3 X1–X5, §5.5, §7.4, H13): whole-group release
 // with one Release DC per member (full range), in-use releases ignored until re-issued, untagged
 // chain mates released together, forced releases ignored, Region Configuration Updated refused,
 // unmatched releases (v11: no ack; knob unmatched-release-ack: ack), region destroy releasing

@@ -1,4 +1,4 @@
-// An Add DC Response larger than the mailbox payload (host-kernel.md §2.7, §8.3, H10): with a
+// An Add DC Response larger than the mailbox payload (docs/kernel-map.md, §8.3, H10): with a
 // 256-byte payload a part holds (256 - 8) / 24 = 10 entries, so a 25-extent chain needs three
 // parts with More set on all but the last (the trace lists only the parts sent). The cxl_test mock does not read More: it judges each
 // part alone and clears every still-offered extent after the first, so the second part names

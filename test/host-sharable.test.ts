@@ -1,7 +1,7 @@
 // Sharable partitions (CDAT DSMAS sharable flag → `sharable: true` in the topology): G2 sequence
 // integrity 0..n-1 (v11) vs 1..n (v10), E3 null tag refused, seq_num = the device's
 // shared_extn_seq, and the order the response lists a reordered group in (O1 against the
-// order-enforcing cxl-test mock). host-kernel.md §1.2, §2.5, §2.6, §9.
+// order-enforcing cxl-test mock). docs/kernel-map.md, §2.5, §2.6, §9.
 import t from 'tap';
 import { M, TAG_A, TAG_B, TAG_C, addChain, chain, withSystem, region } from './sys-helpers.js';
 

@@ -1,5 +1,5 @@
 /**
- * DOC: the `dcd` command — parse, dispatch, exit code (product.md §4).
+ * DOC: the `dcd` command — parse, dispatch, exit code (README.md).
  * 0 all held / nothing forbidden; 1 an expectation, invariant or reproduction failed; 2 bad input.
  */
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';

@@ -1,5 +1,5 @@
 /**
- * DOC: cxl memdev — probing a memdev's dynamic capacity (host-kernel.md §1.1: Get DC Config and
+ * DOC: cxl memdev — probing a memdev's dynamic capacity (docs/kernel-map.md: Get DC Config and
  * the checks C1–C4; drivers/cxl/core/mbox.c `cxl_dev_dc_identify`, `cxl_get_dc_config`,
  * `cxl_dc_check`, `cxl_configure_dcd` in the series).
  *

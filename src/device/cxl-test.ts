@@ -1,6 +1,6 @@
 /**
  * DOC: the `cxl-test` personality — the v11 cxl_test mock's rules, mock behaviours 1–12
- * (device-reference.md §1.2; tools/testing/cxl/test/mem.c, "[PATCH v11 30/31]").
+ * (docs/personalities.md; tools/testing/cxl/test/mem.c, "[PATCH v11 30/31]").
  *
  *  - Injection checks nothing but `new_extent_valid` (length ≠ 0, start not the start of any FM,
  *    sent or accepted extent); overlaps with a different start reach the host on purpose (mock 6).

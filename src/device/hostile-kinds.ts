@@ -1,7 +1,7 @@
 /**
  * DOC: the catalogue of malformed DC Add chains the hostile device can generate.
  *
- * Each kind names one way firmware can break the host's assumptions (host-kernel.md §3, §8.3);
+ * Each kind names one way firmware can break the host's assumptions (docs/kernel-map.md);
  * the comment gives the host gate it targets. `hostileInject(kind)` queues the chain's records;
  * `hostileBurst(n)` draws kinds from the device seed.
  */

@@ -1,7 +1,7 @@
 /**
  * DOC: the `hostile` personality — the cxl-test rules plus a seeded generator of bad payloads.
  *
- * The host must treat every device byte as untrusted (host-kernel.md §3); this personality is the
+ * The host must treat every device byte as untrusted (docs/kernel-map.md); this personality is the
  * device that tests it. Two kinds of hostility:
  *
  * 1. Malformed DC Add chains queued through the FM API (`inject(kind)`, `burst(n)`), catalogued

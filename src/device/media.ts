@@ -5,7 +5,7 @@
  * 2 MiB): a backed-bytes counter and one 64-byte "stamp line". Writing a pattern to a range stamps
  * each touched block with hash(pattern, block index); verifying recomputes the stamps and reports
  * the first bad block. That is enough to check "data written through a DAX device reads back
- * intact" and "no two live DAX devices map the same device bytes" (product.md §6) at any size.
+ * intact" and "no two live DAX devices map the same device bytes" (README.md) at any size.
  *
  * Backing follows the device's accepted list: accepting an extent adds its bytes to the counters of
  * the blocks it covers, releasing subtracts them. A block is accessible only when fully backed —

@@ -3,7 +3,7 @@
  *
  * The device core (`device.ts`) owns the state (the three extent sets, the event log, the media)
  * and the mailbox switch. Everything that differs between the two public reference devices
- * (device-reference.md "How the mock differs from QEMU") is a method or a flag of a personality:
+ * (docs/personalities.md "How the mock differs from QEMU") is a method or a flag of a personality:
  *  - how the FM offers capacity (QEMU validates R1–R4 and forms one pending group per chain; the
  *    mock checks only duplicate starts, mock 6),
  *  - how an Add DC Response is judged (QEMU: sub-ranges of the FIRST pending group, all-or-nothing,
@@ -14,7 +14,7 @@
  *    irq"), Get Event Records batch sizes, Get DC Config details.
  *
  * The hostile personality is the mock plus lies (`hostile.ts`). A variant is data consulted where
- * behaviour differs, never a copied module (product.md §2).
+ * behaviour differs, never a copied module (README.md).
  */
 import {
   decodeGetDcConfigIn, decodeGetDcExtentListIn, encodeGetDcConfigOut, encodeGetDcExtentListOut,

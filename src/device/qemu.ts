@@ -1,6 +1,6 @@
 /**
  * DOC: the QEMU personalities — upstream QEMU (`qemu`) and QEMU with the tagged-memory RFC
- * (`qemu-tag-rfc`), rules R1–R28 (device-reference.md §2) plus the numbers read from the code.
+ * (`qemu-tag-rfc`), rules R1–R28 (docs/personalities.md) plus the numbers read from the code.
  *
  * Mirrors `hw/mem/cxl_type3.c` (`qmp_cxl_process_dynamic_capacity_prescriptive`,
  * `qmp_cxl_release_dynamic_capacity`, `cxl_extents_contains_dpa_range`), `hw/cxl/cxl-mailbox-utils.c`

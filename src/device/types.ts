@@ -2,11 +2,11 @@
  * DOC: device API types — FM requests and results, query views, and the DeviceEvent stream.
  *
  * Everything here is plain structured-cloneable data: the FM API and the queries cross the worker
- * boundary over comlink, and DeviceEvents feed checkers and traces (product.md §6: checkers see the
+ * boundary over comlink, and DeviceEvents feed checkers and traces (README.md: checkers see the
  * run only through typed events; production code never imports a checker).
  *
  * Offsets: `offset` fields are device-side offsets, relative to the start of DC partition 0 (the
- * scenario contract, product.md §5), except `AddCapacityRequest.extents[].offset` and
+ * scenario contract, README.md), except `AddCapacityRequest.extents[].offset` and
  * `ReleaseCapacityRequest.extents[].offset`, which are relative to the start of the addressed
  * `region` (QMP's `offset` within `region`; identical for region 0). `dpa` fields are absolute.
  */

@@ -5,7 +5,7 @@
  * In Linux these are kmalloc'd structs reached from several contexts (the per-memdev event IRQ
  * thread, system_wq, the driver core's async probe, sysfs writers). Here each context is a worker
  * and each struct is a record in a table every worker maps; the lock that guards each field is
- * written beside it (host-kernel.md §1.5, §4.1). Who may touch what:
+ * written beside it (docs/kernel-map.md). Who may touch what:
  *  - src/cxl/* (the CXL core: mbox, extent, region, memdev) owns memdevs, pending, groups, tags,
  *    extents and the CXL side of regions;
  *  - src/dax/* (the DAX bus) owns daxRes, daxDevs, daxRanges and the DAX side of regions;

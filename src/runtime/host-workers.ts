@@ -1,6 +1,6 @@
 /**
  * DOC: the bodies of the host-side workers — what each kernel context does in its thread
- * (product.md §2 table). The files in workers/ only call these.
+ * (README.md table). The files in workers/ only call these.
  *
  *  - event-thread: `cxl_event_thread` for one memdev, woken by the device's interrupt word;
  *    handler 0 also probes the memdev's DC configuration at startup (cxl_pci probe);

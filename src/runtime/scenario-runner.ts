@@ -1,5 +1,5 @@
 /**
- * DOC: running a scenario (product.md §5) on the real worker topology — what `dcd run` does.
+ * DOC: running a scenario (README.md) on the real worker topology — what `dcd run` does.
  *
  * Steps run in order on the main thread (the fabric manager's and the test driver's seat); each
  * sysfs-like op runs on a user worker, each FM op on the memdev's device worker. A `parallel`

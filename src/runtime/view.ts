@@ -1,6 +1,6 @@
 /**
  * DOC: the state view — the host tables and the devices' own answers rendered as the state
- * paths of product.md §5 (what `cxl list -M -R -N` / `daxctl list -R -D -i` would show).
+ * paths of README.md (what `cxl list -M -R -N` / `daxctl list -R -D -i` would show).
  * Called with the host's read locks held, so the snapshot is consistent.
  */
 import type { HostCtx } from '../host/context.js';

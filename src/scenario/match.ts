@@ -1,5 +1,5 @@
 /**
- * DOC: expect — resolving state paths and judging matchers (product.md §5 "Matching").
+ * DOC: expect — resolving state paths and judging matchers (README.md "Matching").
  *
  * Paths are dotted segments over `SystemState`; a numeric segment indexes an array. Under a
  * keyed collection (`regions`, `daxDevices`, `memdevs`, …) a segment that is not a key is also

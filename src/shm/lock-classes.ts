@@ -1,5 +1,5 @@
 /**
- * DOC: every lock class of the model, by the kernel's name (host-kernel.md §4.1).
+ * DOC: every lock class of the model, by the kernel's name (docs/kernel-map.md).
  *
  * Lockdep reasons about classes, not instances: every memdev's `event.log_lock` is one class.
  * The table is a constant compiled into every thread, so class ids agree everywhere. The lock

@@ -4,7 +4,7 @@
  * This is the model's `cxlmem.h` / `include/cxl/event.h`: opcodes, the mailbox return-code table,
  * and the little-endian layouts of every payload the Dynamic Capacity flow moves through the
  * register file. Each struct cites the CXL specification table it implements (r3.1 numbering, as
- * the kernel's comments use; r4.0 numbers in brackets where host-kernel.md gives them).
+ * the kernel's comments use; r4.0 numbers in brackets where docs/kernel-map.md gives them).
  *
  * Trust model: the host treats every byte the device sends as hostile, and the device treats every
  * byte the host sends the same way. So:

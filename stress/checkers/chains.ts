@@ -1,5 +1,5 @@
 /**
- * DOC: chains checker — response cardinality per DEVICE chain (host-kernel.md §2.3, §2.4, §8.1-1,
+ * DOC: chains checker — response cardinality per DEVICE chain (docs/kernel-map.md, §2.4, §8.1-1,
  * 8.1-2, 8.1-18; hazards H4, S1/S2 and §8.2 "one response per device chain", "no lost extent").
  *
  * Model. A device chain is what the device means by one offer: its Add records (`dc-record`,

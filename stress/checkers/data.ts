@@ -1,7 +1,7 @@
 /**
  * DOC: data checker — bytes written through a DAX device read back intact until that device is
- * destroyed (product.md §6), and a DAX access to mapped bytes is not refused by the device
- * (host-kernel.md §8.1-16 seen from user space; H10).
+ * destroyed (README.md), and a DAX access to mapped bytes is not refused by the device
+ * (docs/kernel-map.md seen from user space; H10).
  *
  * What "still alive, ranges unchanged" means from the events. A `data` event names the device by
  * its host-table handle, which carries a generation: a destroyed device's handle never comes back

@@ -1,6 +1,6 @@
 /**
  * DOC: DAX checker — group atomicity, claim integrity, in-use protection, conservation and no
- * double mapping on the DAX side (host-kernel.md §2.8, §5.2–§5.5, §8.1-10/11/12/15; product.md
+ * double mapping on the DAX side (docs/kernel-map.md, §5.2–§5.5, §8.1-10/11/12/15; README.md
  * §6 "no two live DAX devices map the same device bytes"; §8.2 partial groups, SK-26).
  *
  * Model. `extent-tracked` / `extent-untracked` replay the CXL members of every group per region.

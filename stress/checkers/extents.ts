@@ -1,6 +1,6 @@
 /**
  * DOC: extents checker — what the host tracks versus what it answers and what the device holds
- * (host-kernel.md §2.4–§2.9, §7.2, §8.1-3/4/6/7/8/13/14/16; hazards H2, H10, H11, §8.2 partial
+ * (docs/kernel-map.md–§2.9, §7.2, §8.1-3/4/6/7/8/13/14/16; hazards H2, H10, H11, §8.2 partial
  * groups).
  *
  * Model. `extent-tracked` / `extent-untracked` replay the host-tracked set (dc_extent devices)

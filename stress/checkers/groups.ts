@@ -1,5 +1,5 @@
 /**
- * DOC: groups checker — tag groups the host dropped at a group gate (G1–G4, host-kernel.md §2.5).
+ * DOC: groups checker — tag groups the host dropped at a group gate (G1–G4, docs/kernel-map.md).
  *
  * Invariants verified:
  *  - a sharable tagged group whose device sequence numbers are exactly 0..n-1 — valid for a v11

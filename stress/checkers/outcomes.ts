@@ -1,6 +1,6 @@
 /**
  * DOC: the outcome vocabulary of the checkers — one stable, readable name per thing a run can end
- * in, with its jcstress class and the invariant (host-kernel.md §8.1) or hazard (§4.4 H1–H13,
+ * in, with its jcstress class and the invariant (docs/kernel-map.md) or hazard (§4.4 H1–H13,
  * §8.2; H17 found by the lock checker, docs/kernel-map.md) it maps to. The stress runner counts iterations by these names; `classify()` (index.ts)
  * turns one iteration's results into exactly one of them.
  *

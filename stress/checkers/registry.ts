@@ -1,5 +1,5 @@
 /**
- * DOC: registry checker — host-wide tag uniqueness (host-kernel.md §8.1-5, §2.5 G1, §2.6
+ * DOC: registry checker — host-wide tag uniqueness (docs/kernel-map.md, §2.5 G1, §2.6
  * alloc_tag_group; hazards H1, H6).
  *
  * Model. `tag-registered` / `tag-unregistered` events (emitted inside cxl_tag_register /

@@ -17,7 +17,7 @@ export const SHARDS = 3;
  */
 // (empty: product-example.json's lock-order cycle — the recovery scan's device_lock →
 // add_ctx.lock → cxl_rwsem.region(R) against the release path's region(R) → device_lock, both
-// nestings of host-kernel.md §4.3 — is now classified as the known hazard H2, not forbidden)
+// nestings of docs/kernel-map.md — is now classified as the known hazard H2, not forbidden)
 export const KNOWN_FAILURES: Record<string, string> = {};
 
 export function scenarioFiles(): string[] {
