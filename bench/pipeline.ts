@@ -57,6 +57,10 @@ import type { DecodedEvent, WorkerHeapStats } from '../src/protocol.js';
 import type { Knobs, Variant } from '../src/scenario/types.js';
 import type { InjectRecord } from '../src/device/types.js';
 import type { RelayApi } from './workers/relay.js';
+import type { CeilingApi } from './workers/ceiling.js';
+import { C_STOP, C_WORDS } from './ceiling-words.js';
+import { deviceConfigFromTopology, type DeviceConfig } from '../src/device/config.js';
+import { allocateDeviceBuffers } from '../src/device/service.js';
 
 export type BenchDevice = 'qemu' | 'cxl-test' | 'hostile';
 
@@ -95,6 +99,26 @@ export interface BenchOptions {
    * Default 'poll' (see the DOC: the notify is a cost the observer imposes on the event thread).
    */
   driverWait?: 'ring' | 'poll';
+  /** modelled device mailbox latencies, µs per command: one set of cells per value (default [0]) */
+  deviceLatenciesUs?: number[];
+  /** skip the protocol ceiling (vs ceiling reads NaN) */
+  skipCeiling?: boolean;
+}
+
+/** The protocol ceiling of one cell's command sequence (bench/workers/ceiling.ts). */
+export interface CeilingResult {
+  device: BenchDevice;
+  chain: number;
+  tagged: boolean;
+  releaseBatch: 'extent' | 'group';
+  deviceLatencyUs: number;
+  /** extents accepted by the device per second, no host work */
+  perSec: number;
+  /** mailbox commands per accepted extent (its release included) */
+  mboxPerExtent: number;
+  accepted: number;
+  windowMs: number;
+  errors: string[];
 }
 
 export interface Percentiles {
@@ -115,8 +139,12 @@ export interface CellResult {
   eventsPerSec: number;
   /** extents released back to the device per second (same window) */
   releasedPerSec: number;
+  /** modelled device mailbox latency, µs per command */
+  deviceLatencyUs: number;
   /** closed-loop per-extent latency, FM call → extent-tracked, µs */
   latencyUs: Percentiles;
+  /** closed-loop chain latency, FM call → the chain's Add DC Response completed, µs */
+  chainLatencyUs: Percentiles;
   /** the same under the throughput window */
   loadedLatencyUs: Percentiles;
   /** FM release call → extent-untracked, µs, under the throughput window */
@@ -133,6 +161,13 @@ export interface CellResult {
   runtimeEventsPerExtent: number;
   vsRing: number;
   vsPostMessage: number;
+  /** mailbox commands the devices completed per accepted extent (its release included) */
+  mboxPerExtent: number;
+  /** the protocol ceiling of this cell's command sequence, measured in the same run */
+  protocolCeilingPerSec: number;
+  ceilingMboxPerExtent: number;
+  /** eventsPerSec ÷ protocolCeilingPerSec */
+  vsCeiling: number;
   lockStats: LockStat[];
   errors: string[];
 }
@@ -161,6 +196,15 @@ export interface BenchReport {
     batch: number;
     records: number;
     hops: number;
+    /**
+     * The protocol ceiling of the target cell (cxl-test, chain 100, untagged, v11, no modelled
+     * latency — or the first cell measured when the run has no such cell): the cell's mailbox
+     * command sequence over the same register file and wait/wake, no host work. Per cell in
+     * `results[].protocolCeilingPerSec`; every ceiling measured in `protocolCeilings`.
+     */
+    protocolCeilingPerSec: number;
+    protocolCeilingCell: string;
+    protocolCeilings: CeilingResult[];
   };
   memory: {
     rssBeforeBytes: number;
@@ -327,6 +371,7 @@ interface PhaseResult {
   released: number;
   windowMs: number;
   latency: Samples;
+  chainLatency: Samples;
   releaseLatency: Samples;
   fmCalls: number;
   runtimeEvents: number;
@@ -340,6 +385,7 @@ interface PhaseResult {
 async function runPhase(sys: DcdSystem, lanes: Lane[], p: PhaseParams): Promise<PhaseResult> {
   const K = p.chain;
   const lat = new Samples();
+  const chainLat = new Samples();
   const relLat = new Samples();
   const errors: string[] = [];
   const t0 = wall();
@@ -396,6 +442,7 @@ async function runPhase(sys: DcdSystem, lanes: Lane[], p: PhaseParams): Promise<
           acceptedTotal++;
           if (inWindow(d.timeMs)) accepted++;
           if (c.accepted === K) {
+            if (c.measured) chainLat.push((d.timeMs - c.tSubmit) * 1000);
             actionable++;
             lane.inflight--;
             lane.toRelease.push(c);
@@ -532,7 +579,7 @@ async function runPhase(sys: DcdSystem, lanes: Lane[], p: PhaseParams): Promise<
   const windowMs = Math.max(1e-3, Math.min(wEnd, wall()) - wStart);
   cpuInWindow ??= cpuAtStart ? process.cpuUsage(cpuAtStart) : { user: 0, system: 0 };
   const cpuUs = cpuInWindow.user + cpuInWindow.system;
-  return { cpuUs, accepted, acceptedTotal, released, windowMs, latency: lat, releaseLatency: relLat, fmCalls, runtimeEvents, errors };
+  return { cpuUs, accepted, acceptedTotal, released, windowMs, latency: lat, chainLatency: chainLat, releaseLatency: relLat, fmCalls, runtimeEvents, errors };
 }
 
 // ------------------------------------------------------------------------------ systems
@@ -541,8 +588,9 @@ function memdevSpecs(n: number): { name: string; serial: number; sharable: boole
   return Array.from({ length: n }, (_, i) => ({ name: `mem${i}`, serial: 0x100 + i, sharable: false, dc: { base: DC_BASE, size: DC_SIZE, blockSize: BLOCK }, preAccepted: [] as [] }));
 }
 
-async function startSystem(memdevs: number, device: BenchDevice, v: VariantSpec, seed: number): Promise<DcdSystem> {
+async function startSystem(memdevs: number, device: BenchDevice, v: VariantSpec, seed: number, deviceLatencyUs = 0): Promise<DcdSystem> {
   const sys = await DcdSystem.start({
+    deviceLatencyUs,
     memdevs: memdevSpecs(memdevs),
     device,
     variant: v.variant,
@@ -602,7 +650,7 @@ async function postMessageBaseline(dev: WorkerHandle<RelayApi>, evt: WorkerHandl
   return n / ((r.t1 - r.t0) / 1000);
 }
 
-async function baselines(records: number, progress: (s: string) => void): Promise<BenchReport['baselines']> {
+async function baselines(records: number, progress: (s: string) => void): Promise<Omit<BenchReport['baselines'], 'protocolCeilingPerSec' | 'protocolCeilingCell' | 'protocolCeilings'>> {
   progress('baselines: SAB ring and postMessage relay over device → event thread → device …');
   const [dev, evt] = await relayPair();
   try {
@@ -619,6 +667,55 @@ async function baselines(records: number, progress: (s: string) => void): Promis
     return { ringPerSec: Math.round(ringPerSec), postMessagePerSec: Math.round(postMessagePerSec), postMessageBatchedPerSec: Math.round(postMessageBatchedPerSec), batch: BASELINE_BATCH, records, hops: HOPS };
   } finally {
     await Promise.all([dev.terminate(), evt.terminate()]);
+  }
+}
+
+// ------------------------------------------------------------------------------ protocol ceiling
+
+/**
+ * The protocol ceiling of one cell (issue #17): bench/workers/ceiling.ts runs the real device
+ * service of `device` (its records per Get, cxl-test's drain inside the inject, the modelled
+ * latency) against a host that is v11's event drain reduced to its mailbox commands — Get,
+ * handle (stage; the More=0 record's Add DC Response; a release record's Release DC per member,
+ * or per group under release-batch=group), Clear, until a Get is empty — over its own register
+ * file, with the FM beside the device (direct calls, no comlink). The same window as the cell.
+ * `mboxPerExtent` beside the cell's own shows that both ran the same command sequence.
+ */
+async function protocolCeiling(device: BenchDevice, chain: number, tagged: boolean, releaseBatch: 'extent' | 'group', deviceLatencyUs: number, t: { durationMs: number; warmupMs: number }, seed: number): Promise<CeilingResult> {
+  const spec = memdevSpecs(1)[0]!;
+  const config: DeviceConfig = {
+    ...deviceConfigFromTopology(spec, device, `${seed}/ceiling`),
+    ...(device === 'qemu' ? QEMU_OVERRIDES : {}),
+    ...(deviceLatencyUs > 0 ? { mboxLatencyUs: deviceLatencyUs } : {}),
+  };
+  const bufs = allocateDeviceBuffers(config);
+  const shared = new SharedArrayBuffer(C_WORDS * 4);
+  const words = new Int32Array(shared);
+  const mk = (name: string): WorkerHandle<CeilingApi> => spawnWorker<CeilingApi>({ kind: 'bench', name, entryFile: workerFile('ceiling'), data: {} });
+  const dev = mk('ceiling-device');
+  const host = mk('ceiling-host');
+  try {
+    await Promise.all([dev.call((x) => x.ready()), host.call((x) => x.ready())]);
+    await dev.call((x) => x.deviceStart(config, bufs.regfile, bufs.media, new SharedArrayBuffer(4)));
+    const hostRun = host.call((x) => x.hostRun(bufs.regfile, shared, releaseBatch));
+    const plan = lanePlan(1, device, chain);
+    const r = await dev.call((x) => x.fmRun(shared, {
+      chain, tagged, windowChains: plan.windowChains, maxOutstandingChains: plan.maxOutstandingChains, blockBytes: BLOCK, warmupMs: t.warmupMs, durationMs: t.durationMs,
+    }));
+    Atomics.store(words, C_STOP, 1);
+    const h = await hostRun;
+    await dev.call((x) => x.deviceStop());
+    return {
+      device, chain, tagged, releaseBatch, deviceLatencyUs,
+      perSec: Math.round(r.accepted / (r.windowMs / 1000)),
+      // the host's commands less its probe's Set Event Interrupt Policy
+      mboxPerExtent: round((h.commands - 1) / Math.max(1, r.acceptedTotal), 2),
+      accepted: r.accepted,
+      windowMs: Math.round(r.windowMs),
+      errors: [...r.errors, ...h.errors],
+    };
+  } finally {
+    await Promise.all([dev.terminate(), host.terminate()]);
   }
 }
 
@@ -647,35 +744,52 @@ export async function runBench(opts: BenchOptions = {}): Promise<BenchReport> {
   const memoryEvents = opts.memoryEvents ?? (quick ? 10_000 : 1_000_000);
   const seed = opts.seed ?? 1;
   const driverWait = opts.driverWait ?? 'poll';
-  const base = opts.skipBaselines === true
-    ? { ringPerSec: NaN, postMessagePerSec: NaN, postMessageBatchedPerSec: NaN, batch: BASELINE_BATCH, records: 0, hops: HOPS }
-    : await baselines(opts.baselineRecords ?? (quick ? 100_000 : 1_000_000), progress);
+  const base: BenchReport['baselines'] = opts.skipBaselines === true
+    ? { ringPerSec: NaN, postMessagePerSec: NaN, postMessageBatchedPerSec: NaN, batch: BASELINE_BATCH, records: 0, hops: HOPS, protocolCeilingPerSec: NaN, protocolCeilingCell: '', protocolCeilings: [] }
+    : { ...(await baselines(opts.baselineRecords ?? (quick ? 100_000 : 1_000_000), progress)), protocolCeilingPerSec: NaN, protocolCeilingCell: '', protocolCeilings: [] };
+  const latencies = opts.deviceLatenciesUs ?? [0];
+  /** one ceiling per command sequence: device × chain × tagging × release batching × latency */
+  const ceilingFor = async (device: BenchDevice, chain: number, tagged: boolean, v: VariantSpec, lat: number): Promise<CeilingResult | null> => {
+    if (opts.skipCeiling === true) return null;
+    const rb = v.knobs['release-batch'] === 'group' ? 'group' : 'extent';
+    const hit = base.protocolCeilings.find((c) => c.device === device && c.chain === chain && c.tagged === tagged && c.releaseBatch === rb && c.deviceLatencyUs === lat);
+    if (hit) return hit;
+    progress(`protocol ceiling: ${device} chain ${chain} ${tagged ? 'tagged' : 'untagged'} release-batch=${rb} latency ${lat} µs …`);
+    const c = await protocolCeiling(device, chain, tagged, rb, lat, { durationMs, warmupMs }, seed);
+    base.protocolCeilings.push(c);
+    for (const e of c.errors.slice(0, 3)) progress(`  ceiling error: ${e}`);
+    return c;
+  };
 
   const results: CellResult[] = [];
   /** the memory run uses the 1-memdev system of this device (and the first variant) once its cells are done */
   const memDevice: BenchDevice = m.devices.includes('qemu') ? 'qemu' : m.devices[0]!;
   let memory: BenchReport['memory'] | undefined;
-  const cellsTotal = m.chains.length * m.tagged.length * m.memdevs.length * m.devices.length * m.variants.length;
+  const cellsTotal = m.chains.length * m.tagged.length * m.memdevs.length * m.devices.length * m.variants.length * latencies.length;
   for (const device of m.devices) {
-    for (const v of m.variants) {
+    for (const lat of latencies) for (const v of m.variants) {
       for (const nm of m.memdevs) {
-        progress(`system: ${nm} memdev${nm > 1 ? 's' : ''}, ${device}, ${v.label}`);
-        let sys = await startSystem(nm, device, v, seed);
+        const latLabel = lat > 0 ? `, device latency ${lat} µs` : '';
+        progress(`system: ${nm} memdev${nm > 1 ? 's' : ''}, ${device}, ${v.label}${latLabel}`);
+        let sys = await startSystem(nm, device, v, seed, lat);
         try {
           for (const chain of m.chains) {
             for (const tagged of m.tagged) {
-              const label = `[${results.length + 1}/${cellsTotal}] chain ${chain} ${tagged ? 'tagged' : 'untagged'} ${nm} memdev${nm > 1 ? 's' : ''} ${device} ${v.label}`;
+              const label = `[${results.length + 1}/${cellsTotal}] chain ${chain} ${tagged ? 'tagged' : 'untagged'} ${nm} memdev${nm > 1 ? 's' : ''} ${device} ${v.label}${latLabel}`;
+              // the ceiling of this command sequence first, with the cell's system idle
+              await sys.waitIdle();
+              const ceiling = await ceilingFor(device, chain, tagged, v, lat);
               progress(label);
-              const res = await runCell(sys, { chain, tagged, memdevs: nm, device, variant: v }, { durationMs, warmupMs, latencyMs, driverWait }, base, progress);
+              const res = await runCell(sys, { chain, tagged, memdevs: nm, device, variant: v, deviceLatencyUs: lat }, { durationMs, warmupMs, latencyMs, driverWait }, base, ceiling, progress);
               results.push(res);
               if (res.errors.length) {
                 // the system may hold extents the lanes no longer know about: start afresh
                 await sys.stop();
-                sys = await startSystem(nm, device, v, seed);
+                sys = await startSystem(nm, device, v, seed, lat);
               }
             }
           }
-          if (!memory && memoryEvents > 0 && nm === 1 && device === memDevice && v === m.variants[0]) {
+          if (!memory && memoryEvents > 0 && nm === 1 && lat === latencies[0] && device === memDevice && v === m.variants[0]) {
             await sys.waitIdle();
             memory = await memoryRun(sys, device, v, memoryEvents, driverWait, progress);
           }
@@ -694,6 +808,12 @@ export async function runBench(opts: BenchOptions = {}): Promise<BenchReport> {
     } finally {
       await sys.stop();
     }
+  }
+  // the headline ceiling: the target cell's, or the first measured
+  const target = base.protocolCeilings.find((c) => c.device === 'cxl-test' && c.chain === 100 && !c.tagged && c.releaseBatch === 'extent' && c.deviceLatencyUs === 0) ?? base.protocolCeilings[0];
+  if (target) {
+    base.protocolCeilingPerSec = target.perSec;
+    base.protocolCeilingCell = `${target.device} chain ${target.chain} ${target.tagged ? 'tagged' : 'untagged'} release-batch=${target.releaseBatch} latency ${target.deviceLatencyUs} µs`;
   }
   memory ??= { rssBeforeBytes: 0, rssAfterBytes: 0, events: 0, growthPct: 0, heapUsedBeforeBytes: 0, heapUsedAfterBytes: 0, cell: '', note: 'skipped' };
   const cpu = cpus();
@@ -719,19 +839,28 @@ interface CellSpec {
   memdevs: number;
   device: BenchDevice;
   variant: VariantSpec;
+  deviceLatencyUs: number;
 }
 
-async function runCell(sys: DcdSystem, c: CellSpec, t: { durationMs: number; warmupMs: number; latencyMs: number; driverWait: 'ring' | 'poll' }, base: BenchReport['baselines'], progress: (s: string) => void): Promise<CellResult> {
+async function commandsServed(sys: DcdSystem, memdevs: number): Promise<number> {
+  const xs = await Promise.all(Array.from({ length: memdevs }, (_, i) => sys.device(i).call((a) => a.commandsServed())));
+  return xs.reduce((a, b) => a + b, 0);
+}
+
+async function runCell(sys: DcdSystem, c: CellSpec, t: { durationMs: number; warmupMs: number; latencyMs: number; driverWait: 'ring' | 'poll' }, base: BenchReport['baselines'], ceiling: CeilingResult | null, progress: (s: string) => void): Promise<CellResult> {
   const plan = lanePlan(c.memdevs, c.device, c.chain);
   const lanes = Array.from({ length: c.memdevs }, (_, i) => new Lane(i, plan.poolBlocks));
   await sys.waitIdle();
   resetLockStats(sys.sys);
+  const cmd0 = await commandsServed(sys, c.memdevs);
   const thr = await runPhase(sys, lanes, {
     chain: c.chain, tagged: c.tagged, windowChains: plan.windowChains, maxOutstandingChains: plan.maxOutstandingChains,
     durationMs: t.durationMs, warmupMs: t.warmupMs, driverWait: t.driverWait,
   });
   const locks = lockStats(sys.sys);
+  const cmds = (await commandsServed(sys, c.memdevs)) - cmd0;
   let lat = thr.latency;
+  let chainLat = thr.chainLatency;
   let latErrors: string[] = [];
   if (!thr.errors.length && plan.windowChains > 1 && t.latencyMs > 0) {
     await sys.waitIdle();
@@ -740,6 +869,7 @@ async function runCell(sys: DcdSystem, c: CellSpec, t: { durationMs: number; war
       durationMs: t.latencyMs, warmupMs: Math.min(100, t.warmupMs), driverWait: t.driverWait,
     });
     lat = closed.latency;
+    chainLat = closed.chainLatency;
     latErrors = closed.errors;
   }
   const errors = [...thr.errors, ...latErrors];
@@ -754,9 +884,11 @@ async function runCell(sys: DcdSystem, c: CellSpec, t: { durationMs: number; war
   const eventsPerSec = thr.accepted / (thr.windowMs / 1000);
   return {
     chain: c.chain, tagged: c.tagged, memdevs: c.memdevs, device: c.device, variant: c.variant.label, knobs: c.variant.knobs,
+    deviceLatencyUs: c.deviceLatencyUs,
     eventsPerSec: Math.round(eventsPerSec),
     releasedPerSec: Math.round(thr.released / (thr.windowMs / 1000)),
     latencyUs: lat.percentiles(),
+    chainLatencyUs: chainLat.percentiles(),
     loadedLatencyUs: thr.latency.percentiles(),
     releaseLatencyUs: thr.releaseLatency.percentiles(),
     accepted: thr.accepted,
@@ -768,6 +900,10 @@ async function runCell(sys: DcdSystem, c: CellSpec, t: { durationMs: number; war
     runtimeEventsPerExtent: round(thr.runtimeEvents / Math.max(1, thr.acceptedTotal), 2),
     vsRing: round(eventsPerSec / base.ringPerSec, 4),
     vsPostMessage: round(eventsPerSec / base.postMessagePerSec, 4),
+    mboxPerExtent: round(cmds / Math.max(1, thr.acceptedTotal), 2),
+    protocolCeilingPerSec: ceiling?.perSec ?? NaN,
+    ceilingMboxPerExtent: ceiling?.mboxPerExtent ?? NaN,
+    vsCeiling: ceiling ? round(eventsPerSec / ceiling.perSec, 4) : NaN,
     lockStats: locks,
     errors,
   };
@@ -926,13 +1062,19 @@ export function formatReport(r: BenchReport): string {
   out.push(`  SAB ring (batch ${r.baselines.batch})          ${si(r.baselines.ringPerSec)} records/s`);
   out.push(`  postMessage, 1 record/message     ${si(r.baselines.postMessagePerSec)} records/s`);
   out.push(`  postMessage, ${r.baselines.batch} records/message   ${si(r.baselines.postMessageBatchedPerSec)} records/s`);
+  out.push(`protocol ceiling (the cell's mailbox command sequence, same register file and wait/wake, no host work):`);
+  for (const c of r.baselines.protocolCeilings) {
+    out.push(`  ${c.device} chain ${c.chain} ${c.tagged ? 'tagged' : 'untagged'} release-batch=${c.releaseBatch}${c.deviceLatencyUs ? ` latency ${c.deviceLatencyUs} µs` : ''}: ${si(c.perSec)} extents/s, ${c.mboxPerExtent} mailbox commands/extent${c.errors.length ? ` (errors: ${c.errors.slice(0, 2).join(' | ')})` : ''}`);
+  }
+  if (!r.baselines.protocolCeilings.length) out.push('  (not measured)');
   out.push('');
-  const rows: string[][] = [['device', 'variant', 'chain', 'tag', 'mem', 'win', 'ext/s', 'rel/s', 'p50 µs', 'p99 µs', 'p99.9 µs', 'loaded p50', 'loaded p99', 'rel p50', 'CPU µs/ext', 'vs ring', 'vs pM', 'err']];
+  const rows: string[][] = [['device', 'variant', 'lat µs', 'chain', 'tag', 'mem', 'win', 'ext/s', 'rel/s', 'p50 µs', 'p99 µs', 'p99.9 µs', 'chain p50', 'loaded p50', 'loaded p99', 'rel p50', 'CPU µs/ext', 'mbox/ext', 'ceiling', 'vs ceil', 'vs ring', 'vs pM', 'err']];
   for (const x of r.results) {
     rows.push([
-      x.device, x.variant, String(x.chain), x.tagged ? 'yes' : 'no', String(x.memdevs), String(x.windowChains),
-      si(x.eventsPerSec), si(x.releasedPerSec), us(x.latencyUs.p50), us(x.latencyUs.p99), us(x.latencyUs.p999),
+      x.device, x.variant, String(x.deviceLatencyUs ?? 0), String(x.chain), x.tagged ? 'yes' : 'no', String(x.memdevs), String(x.windowChains),
+      si(x.eventsPerSec), si(x.releasedPerSec), us(x.latencyUs.p50), us(x.latencyUs.p99), us(x.latencyUs.p999), us(x.chainLatencyUs?.p50 ?? NaN),
       us(x.loadedLatencyUs.p50), us(x.loadedLatencyUs.p99), us(x.releaseLatencyUs.p50), x.cpuUsPerExtent.toFixed(0),
+      `${x.mboxPerExtent ?? '—'} (${x.ceilingMboxPerExtent ?? '—'})`, si(x.protocolCeilingPerSec), Number.isFinite(x.vsCeiling) ? `${x.vsCeiling.toFixed(2)}×` : '—',
       `${(x.vsRing * 100).toFixed(2)}%`, `${x.vsPostMessage.toFixed(2)}×`, x.errors.length ? String(x.errors.length) : '',
     ]);
   }
@@ -940,7 +1082,9 @@ export function formatReport(r: BenchReport): string {
   out.push(grid(rows, 2));
   out.push('  win = chains in flight per memdev in the throughput phase; p50/p99/p99.9 closed loop (1 chain in flight);');
   out.push('  loaded = under the throughput window; rel = FM release call → extent-untracked; CPU µs/ext = process CPU (all threads,');
-  out.push('  spinning included) per accepted extent; vs ring / vs pM = ext/s ÷ baseline records/s');
+  out.push('  spinning included) per accepted extent; vs ring / vs pM = ext/s ÷ baseline records/s; lat = modelled device mailbox');
+  out.push('  latency per command; chain p50 = FM call → the chain\'s Add DC Response done; mbox/ext = mailbox commands per accepted');
+  out.push('  extent, its release included (the ceiling\'s in brackets: the same sequence); vs ceil = ext/s ÷ the protocol ceiling');
   // lock statistics: the largest-memdev, chain-100 (or longest), untagged cell per device × variant
   const maxMem = Math.max(...r.results.map((x) => x.memdevs));
   const maxChain = Math.max(...r.results.map((x) => x.chain));

@@ -8,7 +8,9 @@
  *
  * `--device` restricts the devices (qemu or cxl-test; the hostile device lies on purpose, so there
  * is no pipeline to time); `--variant` / `--knob` replace the default variants (v11 and
- * v11 + group-lock=per-extent) with the one given. Exit code 0, or 1 when the run could not be
+ * v11 + group-lock=per-extent) with the one given. `--device-latency US` (repeatable) runs every
+ * cell at each modelled device mailbox latency (src/device/service.ts); each cell is printed beside
+ * its protocol ceiling (bench/workers/ceiling.ts). Exit code 0, or 1 when the run could not be
  * completed, 2 on bad input.
  */
 import { EXIT, type ParsedArgs } from './args.js';
@@ -39,6 +41,7 @@ export async function run(args: ParsedArgs, io: CliIo): Promise<number> {
     ...(args.memdevs ? { memdevs: args.memdevs } : {}),
     ...(args.tagged ? { tagged: args.tagged } : {}),
     ...(args.durationMs !== undefined ? { durationMs: args.durationMs } : {}),
+    ...(args.deviceLatenciesUs ? { deviceLatenciesUs: args.deviceLatenciesUs } : {}),
     ...(args.cellsOnly ? { skipBaselines: true, memoryEvents: 0 } : {}),
     progress: tty ? (line) => io.err(line) : () => undefined,
   };

@@ -566,9 +566,28 @@ export function online_tag_group(ctx: HostCtx, g: Handle, skipRelease: boolean):
 export function rm_tag_group(ctx: HostCtx, g: Handle): void {
   const h = ctx.host;
   groupGet(ctx, g, 1); // pin
-  for (const e of groupMembers(ctx, g)) dc_extent_unregister(ctx, e);
+  // knob release-batch=group (NOT v11, docs/performance.md): collect the members released here
+  const batch: Handle[] | null = ctx.knobs['release-batch'] === 'group' ? (releaseBatch = []) : null;
+  try {
+    for (const e of groupMembers(ctx, g)) dc_extent_unregister(ctx, e);
+  } finally {
+    releaseBatch = null;
+  }
+  if (batch?.length) {
+    const X = h.extents;
+    // one Release DC per memdev of the group (a v11 DC region has one), its members in walk order
+    for (const memdev of new Set(batch.map((e) => X.get(e, 'memdev')))) {
+      const list = batch.filter((e) => X.get(e, 'memdev') === memdev).map((e) => ({ dpa: X.get(e, 'dpaStart'), len: X.get(e, 'length') }));
+      const rc = cxl_send_dc_response(ctx, memdev, CXL_MBOX_OP.RELEASE_DC, list, 0);
+      if (rc) ctx.dmesg('dbg', memdevName(memdev), `Release response for ${list.length} extents failed: ${rc}`);
+    }
+    for (const e of batch) dc_extent_release_rest(ctx, e, false);
+  }
   groupPut(ctx, g);
 }
+
+/** release-batch=group: the members whose Release DC rm_tag_group is batching (this thread) */
+let releaseBatch: Handle[] | null = null;
 
 /** devm action dc_extent_unregister → device_unregister: drop the device's own reference. */
 export function dc_extent_unregister(ctx: HostCtx, e: Handle): void {
@@ -617,7 +636,19 @@ export function dc_extent_release(ctx: HostCtx, e: Handle): void {
   const dpa = X.get(e, 'dpaStart');
   const len = X.get(e, 'length');
   const skip = h.groups.isLive(g) && h.groups.get(g, 'skipDeviceRelease') === 1;
+  if (!skip && releaseBatch) { releaseBatch.push(e); return; } // knob release-batch=group: rm_tag_group sends, then finishes
   if (!skip) memdev_release_extent(ctx, memdev, { dpa, len });
+  dc_extent_release_rest(ctx, e, skip);
+}
+
+/** The rest of dc_extent_release after the Release DC (split out for the release-batch knob). */
+function dc_extent_release_rest(ctx: HostCtx, e: Handle, skip: boolean): void {
+  const h = ctx.host;
+  const X = h.extents;
+  const g = X.get(e, 'group');
+  const memdev = X.get(e, 'memdev');
+  const dpa = X.get(e, 'dpaStart');
+  const len = X.get(e, 'length');
   dax_release_resource(ctx, e); // the dax_resource devm action on the extent device
   ctx.emit({ type: 'extent-untracked', memdev, region: X.get(e, 'region'), extent: e, dpa, len, sentRelease: skip ? 0 : 1 });
   X.free(e);

@@ -44,6 +44,7 @@ import { EVENT_STATUS_DCD, REG_DOORBELL } from '../shm/layout.js';
 import { DcdDevice, type DeviceSink } from './device.js';
 import { Media } from './media.js';
 import type { DeviceConfig, ResolvedDeviceConfig } from './config.js';
+import type { Clock } from '../shm/clock.js';
 import type { HostileChainKind } from './hostile-kinds.js';
 import { HostilePersonality, type HostileChoices } from './hostile.js';
 import {
@@ -73,6 +74,11 @@ export interface DeviceServiceInit {
   awaitDrain?: boolean;
   /** bound on that wait, ms; default 15000 (above the 5 s hung-wait bound a stuck drain ends with) */
   drainTimeoutMs?: number;
+  /**
+   * The run's clock, for the modelled mailbox latency (`mboxLatencyUs`): advanced by it per
+   * command when virtual. Without one (device harness, bench ceiling) the latency is spun.
+   */
+  clock?: Pick<Clock, 'advanceModelled'>;
 }
 
 export const DRAIN_TIMEOUT_MS = 15_000;
@@ -180,10 +186,19 @@ export function createDeviceService(init: DeviceServiceInit): DeviceService {
   };
 
   const execute = (): void => {
+    const latencyUs = dev.config.mboxLatencyUs;
+    const t0 = latencyUs > 0 ? performance.now() : 0;
     const op = rf.opcode();
     const src = rf.input();
     scratch.set(src);
     const reply = dev.mbox(op, scratch.subarray(0, src.byteLength), rf.payload);
+    // the modelled mailbox latency (issue #17): the command completes `mboxLatencyUs` after the
+    // doorbell — virtual time moves by it, or the device spins out the rest of it on the real
+    // clock (a busy device: firmware with one mailbox does nothing else meanwhile)
+    if (latencyUs > 0 && !init.clock?.advanceModelled(latencyUs / 1000)) {
+      const end = t0 + latencyUs / 1000;
+      while (performance.now() < end) { /* spin: the modelled command time */ }
+    }
     rf.complete(reply.rc, reply.outLen);
     served++;
     notifyDrained();

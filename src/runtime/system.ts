@@ -55,6 +55,11 @@ export interface SystemConfig {
   noisePermille?: number;
   /** per-memdev overrides of the device config (tests) */
   deviceOverrides?: Partial<DeviceConfig>[];
+  /**
+   * Modelled mailbox latency of every device, µs per command (`DeviceConfig.mboxLatencyUs`;
+   * scenario `topology.deviceLatencyUs`, `--device-latency`); a deviceOverrides entry wins.
+   */
+  deviceLatencyUs?: number;
 }
 
 /** A checker fed by the event stream (stress/checkers implement this; production never imports one). */
@@ -150,7 +155,10 @@ export class DcdSystem {
     const seed = cfg.seed ?? 0;
     const h = this.handles();
     await Promise.all(cfg.memdevs.map(async (m, i) => {
-      const config = { ...deviceConfigFromTopology(m, personality, `${seed}/${m.name}`), payloadSize: this.regfiles[i]!.payloadSize, ...(cfg.deviceOverrides?.[i] ?? {}) };
+      const config = {
+        ...deviceConfigFromTopology(m, personality, `${seed}/${m.name}`), payloadSize: this.regfiles[i]!.payloadSize,
+        ...(cfg.deviceLatencyUs ? { mboxLatencyUs: cfg.deviceLatencyUs } : {}), ...(cfg.deviceOverrides?.[i] ?? {}),
+      };
       const w = this.watch(spawnWorker<DeviceApi>({
         kind: 'device', name: `device/${m.name}`,
         data: { kind: 'device', memdev: i, system: h.system, regfile: h.regfiles[i], media: h.media[i], events: h.events, config, mockCounter: this.mockCounter },
