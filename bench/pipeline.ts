@@ -103,6 +103,8 @@ export interface BenchOptions {
   deviceLatenciesUs?: number[];
   /** skip the protocol ceiling (vs ceiling reads NaN) */
   skipCeiling?: boolean;
+  /** lockdep and lock statistics on (default; env DCD_BENCH_LOCKDEP=0 turns them off for an A/B) */
+  lockdep?: boolean;
 }
 
 /** The protocol ceiling of one cell's command sequence (bench/workers/ceiling.ts). */
@@ -184,6 +186,9 @@ export interface BenchReport {
     warmupMs: number;
     latencyMs: number;
     driverWait: 'ring' | 'poll';
+    /** lockdep and lock statistics in the pipeline's systems */
+    lockdep?: boolean;
+    deviceLatenciesUs?: number[];
     qemuWindowExtents: number;
     deviceOverrides: Record<string, unknown>;
     hops: string;
@@ -254,6 +259,16 @@ const QEMU_OVERRIDES = { eventLogFull: 'hold' as const };
 
 export const DEFAULT_VARIANTS: VariantSpec[] = [
   { label: 'v11', variant: 'v11', knobs: {} },
+  { label: 'v11+group-lock=per-extent', variant: 'v11', knobs: { 'group-lock': 'per-extent' } },
+];
+
+/**
+ * The design table (`dcd bench --device-latency …` without --knob/--variant): v11 beside the
+ * alternatives the series invites comparing, each a knob (NOT v11 unless it says so).
+ */
+export const DESIGN_VARIANTS: VariantSpec[] = [
+  { label: 'v11', variant: 'v11', knobs: {} },
+  { label: 'v11+release-batch=group', variant: 'v11', knobs: { 'release-batch': 'group' } },
   { label: 'v11+group-lock=per-extent', variant: 'v11', knobs: { 'group-lock': 'per-extent' } },
 ];
 
@@ -588,6 +603,8 @@ function memdevSpecs(n: number): { name: string; serial: number; sharable: boole
   return Array.from({ length: n }, (_, i) => ({ name: `mem${i}`, serial: 0x100 + i, sharable: false, dc: { base: DC_BASE, size: DC_SIZE, blockSize: BLOCK }, preAccepted: [] as [] }));
 }
 
+let benchLockdep = true;
+
 async function startSystem(memdevs: number, device: BenchDevice, v: VariantSpec, seed: number, deviceLatencyUs = 0): Promise<DcdSystem> {
   const sys = await DcdSystem.start({
     deviceLatencyUs,
@@ -597,7 +614,7 @@ async function startSystem(memdevs: number, device: BenchDevice, v: VariantSpec,
     knobs: v.knobs,
     seed,
     users: 1,
-    lockdep: true,
+    lockdep: benchLockdep,
     deviceOverrides: device === 'qemu' ? Array.from({ length: memdevs }, () => ({ ...QEMU_OVERRIDES })) : [],
   });
   sys.keepEvents = 0; // the bench keeps no event history (memory stays flat over long runs)
@@ -744,6 +761,7 @@ export async function runBench(opts: BenchOptions = {}): Promise<BenchReport> {
   const memoryEvents = opts.memoryEvents ?? (quick ? 10_000 : 1_000_000);
   const seed = opts.seed ?? 1;
   const driverWait = opts.driverWait ?? 'poll';
+  benchLockdep = opts.lockdep ?? process.env.DCD_BENCH_LOCKDEP !== '0';
   const base: BenchReport['baselines'] = opts.skipBaselines === true
     ? { ringPerSec: NaN, postMessagePerSec: NaN, postMessageBatchedPerSec: NaN, batch: BASELINE_BATCH, records: 0, hops: HOPS, protocolCeilingPerSec: NaN, protocolCeilingCell: '', protocolCeilings: [] }
     : { ...(await baselines(opts.baselineRecords ?? (quick ? 100_000 : 1_000_000), progress)), protocolCeilingPerSec: NaN, protocolCeilingCell: '', protocolCeilings: [] };
@@ -823,7 +841,7 @@ export async function runBench(opts: BenchOptions = {}): Promise<BenchReport> {
     quick,
     host: { cpus: cpu.length, cpuModel: cpu[0]?.model ?? 'unknown', node: process.version, platform: `${process.platform}-${process.arch}`, totalMemBytes: totalmem(), loadAvgStart, loadAvgEnd: loadavg().map((x) => round(x, 2)) },
     setup: {
-      blockBytes: BLOCK, partitionBytes: DC_SIZE, durationMs, warmupMs, latencyMs, driverWait, qemuWindowExtents: QEMU_WINDOW_EXTENTS,
+      blockBytes: BLOCK, partitionBytes: DC_SIZE, durationMs, warmupMs, latencyMs, driverWait, lockdep: benchLockdep, deviceLatenciesUs: latencies, qemuWindowExtents: QEMU_WINDOW_EXTENTS,
       deviceOverrides: { qemu: QEMU_OVERRIDES }, hops: 'device → event thread → device (2 hops)',
     },
     results,
@@ -1085,6 +1103,20 @@ export function formatReport(r: BenchReport): string {
   out.push('  spinning included) per accepted extent; vs ring / vs pM = ext/s ÷ baseline records/s; lat = modelled device mailbox');
   out.push('  latency per command; chain p50 = FM call → the chain\'s Add DC Response done; mbox/ext = mailbox commands per accepted');
   out.push('  extent, its release included (the ceiling\'s in brackets: the same sequence); vs ceil = ext/s ÷ the protocol ceiling');
+  const lats = [...new Set(r.results.map((x) => x.deviceLatencyUs ?? 0))].sort((a, b) => a - b);
+  if (lats.length > 1) {
+    out.push('');
+    out.push('design × device mailbox latency (extents/s, chain latency p50 = FM call → Add DC Response done; untagged, 1 memdev first):');
+    const dr: string[][] = [['device', 'chain', 'design', ...lats.flatMap((l) => [`${l} µs ext/s`, `${l} µs chain p50`])]];
+    const keys = [...new Set(r.results.map((x) => `${x.device}|${x.chain}|${x.tagged}|${x.memdevs}|${x.variant}`))];
+    for (const k of keys) {
+      const [d, c, tg, mm, v] = k.split('|');
+      if (tg === 'true' || mm !== String(Math.min(...r.results.map((x) => x.memdevs)))) continue;
+      const cells = lats.map((l) => r.results.find((x) => `${x.device}|${x.chain}|${x.tagged}|${x.memdevs}|${x.variant}` === k && (x.deviceLatencyUs ?? 0) === l));
+      dr.push([d!, c!, v!, ...cells.flatMap((x) => (x ? [si(x.eventsPerSec), us(x.chainLatencyUs.p50)] : ['—', '—']))]);
+    }
+    out.push(grid(dr, 3));
+  }
   // lock statistics: the largest-memdev, chain-100 (or longest), untagged cell per device × variant
   const maxMem = Math.max(...r.results.map((x) => x.memdevs));
   const maxChain = Math.max(...r.results.map((x) => x.chain));

@@ -10,12 +10,13 @@
  * is no pipeline to time); `--variant` / `--knob` replace the default variants (v11 and
  * v11 + group-lock=per-extent) with the one given. `--device-latency US` (repeatable) runs every
  * cell at each modelled device mailbox latency (src/device/service.ts); each cell is printed beside
- * its protocol ceiling (bench/workers/ceiling.ts). Exit code 0, or 1 when the run could not be
+ * its protocol ceiling (bench/workers/ceiling.ts); without --knob/--variant it runs the design
+ * variants (v11, release-batch=group, group-lock=per-extent) and prints design × latency. Exit code 0, or 1 when the run could not be
  * completed, 2 on bad input.
  */
 import { EXIT, type ParsedArgs } from './args.js';
 import type { CliIo } from './main.js';
-import { DEFAULT_VARIANTS, formatReport, runBench, variantLabel, writeOutputs, type BenchDevice, type BenchOptions, type VariantSpec } from '../../bench/pipeline.js';
+import { DEFAULT_VARIANTS, DESIGN_VARIANTS, formatReport, runBench, variantLabel, writeOutputs, type BenchDevice, type BenchOptions, type VariantSpec } from '../../bench/pipeline.js';
 
 export async function run(args: ParsedArgs, io: CliIo): Promise<number> {
   if (args.kind !== 'bench') throw new Error('cmd-bench: not a bench command');
@@ -28,6 +29,8 @@ export async function run(args: ParsedArgs, io: CliIo): Promise<number> {
   if (args.variant !== undefined || Object.keys(args.knobs).length > 0) {
     const variant = args.variant ?? 'v11';
     variants = [{ label: variantLabel(variant, args.knobs), variant, knobs: args.knobs }];
+  } else if (args.deviceLatenciesUs) {
+    variants = DESIGN_VARIANTS; // the design table: v11 and the not-v11 alternatives at each latency
   } else if (!args.quick) {
     variants = DEFAULT_VARIANTS;
   }
