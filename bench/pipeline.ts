@@ -1092,8 +1092,9 @@ export function formatReport(r: BenchReport): string {
       x.device, x.variant, String(x.deviceLatencyUs ?? 0), String(x.chain), x.tagged ? 'yes' : 'no', String(x.memdevs), String(x.windowChains),
       si(x.eventsPerSec), si(x.releasedPerSec), us(x.latencyUs.p50), us(x.latencyUs.p99), us(x.latencyUs.p999), us(x.chainLatencyUs?.p50 ?? NaN),
       us(x.loadedLatencyUs.p50), us(x.loadedLatencyUs.p99), us(x.releaseLatencyUs.p50), x.cpuUsPerExtent.toFixed(0),
-      `${x.mboxPerExtent ?? '—'} (${x.ceilingMboxPerExtent ?? '—'})`, si(x.protocolCeilingPerSec), Number.isFinite(x.vsCeiling) ? `${x.vsCeiling.toFixed(2)}×` : '—',
-      `${(x.vsRing * 100).toFixed(2)}%`, `${x.vsPostMessage.toFixed(2)}×`, x.errors.length ? String(x.errors.length) : '',
+      `${x.mboxPerExtent ?? '—'} (${x.ceilingMboxPerExtent ?? '—'})`, si(x.protocolCeilingPerSec), Number.isFinite(x.vsCeiling) && x.vsCeiling !== null ? `${x.vsCeiling.toFixed(2)}×` : '—',
+      // (a JSON round trip turns NaN into null: a --cells-only report read back from bench.json)
+      Number.isFinite(x.vsRing) && x.vsRing !== null ? `${(x.vsRing * 100).toFixed(2)}%` : '—', Number.isFinite(x.vsPostMessage) && x.vsPostMessage !== null ? `${x.vsPostMessage.toFixed(2)}×` : '—', x.errors.length ? String(x.errors.length) : '',
     ]);
   }
   out.push('pipeline (ext/s = extents accepted by the device per second; latency = FM call → extent-tracked):');
@@ -1107,13 +1108,19 @@ export function formatReport(r: BenchReport): string {
   if (lats.length > 1) {
     out.push('');
     out.push('design × device mailbox latency (extents/s, chain latency p50 = FM call → Add DC Response done; untagged, 1 memdev first):');
-    const dr: string[][] = [['device', 'chain', 'design', ...lats.flatMap((l) => [`${l} µs ext/s`, `${l} µs chain p50`])]];
+    out.push('  floor = 1e6 ÷ (mailbox commands per extent × latency): the most extents/s the device\'s own time allows (load-independent)');
+    const dr: string[][] = [['device', 'chain', 'design', 'mbox/ext', ...lats.flatMap((l) => (l > 0 ? [`${l} µs floor`, `${l} µs ext/s`, `${l} µs chain p50`] : [`${l} µs ext/s`, `${l} µs chain p50`]))]];
     const keys = [...new Set(r.results.map((x) => `${x.device}|${x.chain}|${x.tagged}|${x.memdevs}|${x.variant}`))];
     for (const k of keys) {
       const [d, c, tg, mm, v] = k.split('|');
       if (tg === 'true' || mm !== String(Math.min(...r.results.map((x) => x.memdevs)))) continue;
       const cells = lats.map((l) => r.results.find((x) => `${x.device}|${x.chain}|${x.tagged}|${x.memdevs}|${x.variant}` === k && (x.deviceLatencyUs ?? 0) === l));
-      dr.push([d!, c!, v!, ...cells.flatMap((x) => (x ? [si(x.eventsPerSec), us(x.chainLatencyUs.p50)] : ['—', '—']))]);
+      const mpe = cells.find((x) => x)?.mboxPerExtent ?? NaN;
+      dr.push([d!, c!, v!, String(mpe), ...cells.flatMap((x, i) => {
+        const l = lats[i]!;
+        const row = x ? [si(x.eventsPerSec), us(x.chainLatencyUs.p50)] : ['—', '—'];
+        return l > 0 ? [si(1e6 / ((x?.mboxPerExtent ?? mpe) * l)), ...row] : row;
+      })]);
     }
     out.push(grid(dr, 3));
   }
