@@ -760,7 +760,7 @@ export async function runBench(opts: BenchOptions = {}): Promise<BenchReport> {
   const latencyMs = opts.latencyMs ?? (quick ? 200 : 1000);
   const memoryEvents = opts.memoryEvents ?? (quick ? 10_000 : 1_000_000);
   const seed = opts.seed ?? 1;
-  const driverWait = opts.driverWait ?? 'poll';
+  const driverWait = opts.driverWait ?? (process.env.DCD_BENCH_DRIVER_WAIT === 'ring' ? 'ring' : 'poll');
   benchLockdep = opts.lockdep ?? process.env.DCD_BENCH_LOCKDEP !== '0';
   const base: BenchReport['baselines'] = opts.skipBaselines === true
     ? { ringPerSec: NaN, postMessagePerSec: NaN, postMessageBatchedPerSec: NaN, batch: BASELINE_BATCH, records: 0, hops: HOPS, protocolCeilingPerSec: NaN, protocolCeilingCell: '', protocolCeilings: [] }
@@ -768,7 +768,7 @@ export async function runBench(opts: BenchOptions = {}): Promise<BenchReport> {
   const latencies = opts.deviceLatenciesUs ?? [0];
   /** one ceiling per command sequence: device × chain × tagging × release batching × latency */
   const ceilingFor = async (device: BenchDevice, chain: number, tagged: boolean, v: VariantSpec, lat: number): Promise<CeilingResult | null> => {
-    if (opts.skipCeiling === true) return null;
+    if (opts.skipCeiling === true || process.env.DCD_BENCH_NO_CEILING === '1') return null;
     const rb = v.knobs['release-batch'] === 'group' ? 'group' : 'extent';
     const hit = base.protocolCeilings.find((c) => c.device === device && c.chain === chain && c.tagged === tagged && c.releaseBatch === rb && c.deviceLatencyUs === lat);
     if (hit) return hit;
