@@ -1250,12 +1250,89 @@ export function chartSvg(r: BenchReport): string {
   return `${parts.join('\n')}\n`;
 }
 
-export function writeOutputs(r: BenchReport, dir: string): { json: string; svg: string } {
+/**
+ * The design chart (a run with several device latencies): one panel per device × chain, a group
+ * of bars per latency (one bar per design, untagged, the fewest memdevs, log scale), and for each
+ * design at each latency > 0 its floor (1e6 ÷ (mailbox commands per extent × latency)) as a tick.
+ * null when the run has one latency.
+ */
+export function designChartSvg(r: BenchReport): string | null {
+  const lats = [...new Set(r.results.map((x) => x.deviceLatencyUs ?? 0))].sort((a, b) => a - b);
+  if (lats.length < 2) return null;
+  const minMem = Math.min(...r.results.map((x) => x.memdevs));
+  const rows = r.results.filter((x) => !x.tagged && x.memdevs === minMem);
+  const panels = [...new Set(rows.map((x) => `${x.device} chain ${x.chain}`))];
+  const designs = [...new Set(rows.map((x) => x.variant))];
+  const floorOf = (x: CellResult): number => ((x.deviceLatencyUs ?? 0) > 0 ? 1e6 / (x.mboxPerExtent * x.deviceLatencyUs) : NaN);
+  const vals = rows.flatMap((x) => [x.eventsPerSec, floorOf(x)]).filter((v) => v > 0 && Number.isFinite(v));
+  const lo = Math.pow(10, Math.floor(Math.log10(Math.max(1, Math.min(...vals)))));
+  const hi = Math.pow(10, Math.ceil(Math.log10(Math.max(10, ...vals))));
+  const panelW = 330;
+  const panelH = 260;
+  const padL = 70;
+  const padT = 60;
+  const padB = 70;
+  const W = padL + panels.length * (panelW + 30) + 230;
+  const H = padT + panelH + padB;
+  const y = (v: number): number => padT + panelH - ((Math.log10(v) - Math.log10(lo)) / (Math.log10(hi) - Math.log10(lo))) * panelH;
+  const p: string[] = [];
+  p.push(`<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="Helvetica, Arial, sans-serif" font-size="12">`);
+  p.push(`<rect width="${W}" height="${H}" fill="white"/>`);
+  p.push(`<text x="${padL}" y="22" font-size="15" font-weight="bold">dcd bench — design × device mailbox latency: extents/s (bars) and the device-time floor (ticks), log scale</text>`);
+  p.push(`<text x="${padL}" y="40" fill="#555">${esc(`${r.host.cpus} CPUs, node ${r.host.node}, ${r.date.slice(0, 16)}, load ${r.host.loadAvgStart[0]}–${r.host.loadAvgEnd[0]}; untagged, ${minMem} memdev; floor = 1e6 / (mailbox commands per extent × latency)`)}</text>`);
+  panels.forEach((name, pi) => {
+    const x0 = padL + pi * (panelW + 30);
+    p.push(`<rect x="${x0}" y="${padT}" width="${panelW}" height="${panelH}" fill="none" stroke="#999"/>`);
+    for (let e = Math.log10(lo); e <= Math.log10(hi) + 1e-9; e++) {
+      const yy = y(10 ** e);
+      p.push(`<line x1="${x0}" x2="${x0 + panelW}" y1="${yy}" y2="${yy}" stroke="#eee"/>`);
+      if (pi === 0) p.push(`<text x="${x0 - 6}" y="${yy + 4}" text-anchor="end">${si(10 ** e)}</text>`);
+    }
+    const gw = panelW / lats.length;
+    const bw = Math.min(34, (gw - 16) / designs.length);
+    lats.forEach((l, li) => {
+      const gx = x0 + li * gw + (gw - bw * designs.length) / 2;
+      designs.forEach((d, di) => {
+        const x = rows.find((c) => `${c.device} chain ${c.chain}` === name && c.variant === d && (c.deviceLatencyUs ?? 0) === l);
+        if (!x) return;
+        const bx = gx + di * bw;
+        if (x.eventsPerSec > 0) {
+          const top = y(Math.max(x.eventsPerSec, lo));
+          p.push(`<rect x="${bx}" y="${top}" width="${bw - 2}" height="${padT + panelH - top}" fill="${COLORS[di % COLORS.length]}"><title>${esc(`${name}, ${d}, ${l} µs: ${x.eventsPerSec} ext/s, chain p50 ${x.chainLatencyUs.p50} µs`)}</title></rect>`);
+          p.push(`<text x="${bx + (bw - 2) / 2}" y="${top - 3}" text-anchor="middle" font-size="8">${si(x.eventsPerSec)}</text>`);
+        }
+        const f = floorOf(x);
+        if (f > 0 && Number.isFinite(f)) {
+          const fy = y(Math.min(f, hi));
+          p.push(`<line x1="${bx}" x2="${bx + bw - 2}" y1="${fy}" y2="${fy}" stroke="#222" stroke-width="2"><title>${esc(`floor ${Math.round(f)} ext/s (${x.mboxPerExtent} commands/extent × ${l} µs)`)}</title></line>`);
+        }
+      });
+      p.push(`<text x="${x0 + li * gw + gw / 2}" y="${padT + panelH + 16}" text-anchor="middle">${l} µs</text>`);
+    });
+    p.push(`<text x="${x0 + panelW / 2}" y="${padT + panelH + 36}" text-anchor="middle" font-weight="bold">${esc(name)}</text>`);
+  });
+  const lx = padL + panels.length * (panelW + 30);
+  designs.forEach((d, di) => {
+    p.push(`<rect x="${lx}" y="${padT + di * 20}" width="12" height="12" fill="${COLORS[di % COLORS.length]}"/>`);
+    p.push(`<text x="${lx + 18}" y="${padT + di * 20 + 10}">${esc(d)}</text>`);
+  });
+  p.push(`<line x1="${lx}" x2="${lx + 12}" y1="${padT + designs.length * 20 + 6}" y2="${padT + designs.length * 20 + 6}" stroke="#222" stroke-width="2"/>`);
+  p.push(`<text x="${lx + 18}" y="${padT + designs.length * 20 + 10}">floor (device time)</text>`);
+  p.push(`<text x="${padL}" y="${H - 12}" fill="#555">designs other than v11 are knobs, NOT v11 (docs/performance.md); measured bars on a loaded machine are lower bounds</text>`);
+  p.push('</svg>');
+  return `${p.join('\n')}\n`;
+}
+
+export function writeOutputs(r: BenchReport, dir: string): { json: string; svg: string; designSvg?: string } {
   const d = resolve(dir);
   mkdirSync(d, { recursive: true });
   const json = join(d, 'bench.json');
   const svg = join(d, 'bench.svg');
   writeFileSync(json, `${JSON.stringify(r, null, 2)}\n`);
   writeFileSync(svg, chartSvg(r));
-  return { json, svg };
+  const design = designChartSvg(r);
+  if (!design) return { json, svg };
+  const designSvg = join(d, 'bench-design.svg');
+  writeFileSync(designSvg, design);
+  return { json, svg, designSvg };
 }

@@ -59,10 +59,10 @@ export async function run(args: ParsedArgs, io: CliIo): Promise<number> {
   const files = writeOutputs(report, args.out ?? 'bench-out');
   if (args.json) {
     io.out(JSON.stringify(report, null, 2));
-    io.err(`wrote ${files.json} and ${files.svg}`);
+    io.err(`wrote ${files.json} and ${files.svg}${files.designSvg ? ` and ${files.designSvg}` : ''}`);
   } else {
     io.out(formatReport(report));
-    io.out(`wrote ${files.json} and ${files.svg}`);
+    io.out(`wrote ${files.json} and ${files.svg}${files.designSvg ? ` and ${files.designSvg}` : ''}`);
   }
   return EXIT.ok;
 }
