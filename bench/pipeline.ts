@@ -105,6 +105,8 @@ export interface BenchOptions {
   skipCeiling?: boolean;
   /** lockdep and lock statistics on (default; env DCD_BENCH_LOCKDEP=0 turns them off for an A/B) */
   lockdep?: boolean;
+  /** the FM's transport: comlink (default) or the FM command ring (env DCD_BENCH_FM=ring) */
+  fm?: 'comlink' | 'ring';
 }
 
 /** The protocol ceiling of one cell's command sequence (bench/workers/ceiling.ts). */
@@ -188,6 +190,7 @@ export interface BenchReport {
     driverWait: 'ring' | 'poll';
     /** lockdep and lock statistics in the pipeline's systems */
     lockdep?: boolean;
+    fm?: 'comlink' | 'ring';
     deviceLatenciesUs?: number[];
     qemuWindowExtents: number;
     deviceOverrides: Record<string, unknown>;
@@ -522,7 +525,8 @@ async function runPhase(sys: DcdSystem, lanes: Lane[], p: PhaseParams): Promise<
     if (!records.length) return;
     fmCalls++;
     const what = `mem${lane.memdev} add`;
-    sys.device(lane.memdev).call((a) => a.injectRecords(records)).then(fmFailed(what), fmThrew(what));
+    const viaRing = benchFm === 'ring' ? sys.fmRing(lane.memdev).injectRecords(records) : null;
+    (viaRing ?? sys.device(lane.memdev).call((a) => a.injectRecords(records))).then(fmFailed(what), fmThrew(what));
   };
 
   const release = (lane: Lane, now: number): void => {
@@ -535,7 +539,8 @@ async function runPhase(sys: DcdSystem, lanes: Lane[], p: PhaseParams): Promise<
     });
     fmCalls++;
     const what = `mem${lane.memdev} release`;
-    sys.device(lane.memdev).call((a) => a.releaseCapacity({ policy: 'prescriptive', extents })).then(fmFailed(what), fmThrew(what));
+    const viaRing = benchFm === 'ring' ? sys.fmRing(lane.memdev).releaseCapacity({ policy: 'prescriptive', extents }) : null;
+    (viaRing ?? sys.device(lane.memdev).call((a) => a.releaseCapacity({ policy: 'prescriptive', extents }))).then(fmFailed(what), fmThrew(what));
   };
 
   const ring = sys.ctx.events;
@@ -604,6 +609,8 @@ function memdevSpecs(n: number): { name: string; serial: number; sharable: boole
 }
 
 let benchLockdep = true;
+/** how the bench's FM reaches the devices: comlink, or the FM command ring (DCD_BENCH_FM=ring) */
+let benchFm: 'comlink' | 'ring' = 'comlink';
 
 async function startSystem(memdevs: number, device: BenchDevice, v: VariantSpec, seed: number, deviceLatencyUs = 0): Promise<DcdSystem> {
   const sys = await DcdSystem.start({
@@ -762,6 +769,7 @@ export async function runBench(opts: BenchOptions = {}): Promise<BenchReport> {
   const seed = opts.seed ?? 1;
   const driverWait = opts.driverWait ?? (process.env.DCD_BENCH_DRIVER_WAIT === 'ring' ? 'ring' : 'poll');
   benchLockdep = opts.lockdep ?? process.env.DCD_BENCH_LOCKDEP !== '0';
+  benchFm = opts.fm ?? (process.env.DCD_BENCH_FM === 'ring' ? 'ring' : 'comlink');
   const base: BenchReport['baselines'] = opts.skipBaselines === true
     ? { ringPerSec: NaN, postMessagePerSec: NaN, postMessageBatchedPerSec: NaN, batch: BASELINE_BATCH, records: 0, hops: HOPS, protocolCeilingPerSec: NaN, protocolCeilingCell: '', protocolCeilings: [] }
     : { ...(await baselines(opts.baselineRecords ?? (quick ? 100_000 : 1_000_000), progress)), protocolCeilingPerSec: NaN, protocolCeilingCell: '', protocolCeilings: [] };
@@ -841,7 +849,7 @@ export async function runBench(opts: BenchOptions = {}): Promise<BenchReport> {
     quick,
     host: { cpus: cpu.length, cpuModel: cpu[0]?.model ?? 'unknown', node: process.version, platform: `${process.platform}-${process.arch}`, totalMemBytes: totalmem(), loadAvgStart, loadAvgEnd: loadavg().map((x) => round(x, 2)) },
     setup: {
-      blockBytes: BLOCK, partitionBytes: DC_SIZE, durationMs, warmupMs, latencyMs, driverWait, lockdep: benchLockdep, deviceLatenciesUs: latencies, qemuWindowExtents: QEMU_WINDOW_EXTENTS,
+      blockBytes: BLOCK, partitionBytes: DC_SIZE, durationMs, warmupMs, latencyMs, driverWait, lockdep: benchLockdep, fm: benchFm, deviceLatenciesUs: latencies, qemuWindowExtents: QEMU_WINDOW_EXTENTS,
       deviceOverrides: { qemu: QEMU_OVERRIDES }, hops: 'device → event thread → device (2 hops)',
     },
     results,
