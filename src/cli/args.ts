@@ -141,7 +141,7 @@ const HOST: Record<string, FlagSpec> = {
 };
 
 const FLAGS: Record<Exclude<Subcommand, 'help'>, Record<string, FlagSpec>> = {
-  run: { json: { value: false }, trace: { value: true }, clock: { value: true }, 'device-latency': { value: true }, ...HOST },
+  run: { json: { value: false }, trace: { value: true }, clock: { value: true }, ...HOST, 'device-latency': { value: true } },
   stress: {
     workload: { value: true }, seconds: { value: true }, iterations: { value: true }, schedule: { value: true },
     jobs: { value: true }, shard: { value: true }, out: { value: true }, json: { value: false }, noise: { value: false }, ...HOST,
@@ -149,7 +149,7 @@ const FLAGS: Record<Exclude<Subcommand, 'help'>, Record<string, FlagSpec>> = {
   replay: { json: { value: false } },
   bench: {
     json: { value: false }, out: { value: true }, quick: { value: false }, chain: { value: true, repeatable: true },
-    memdevs: { value: true, repeatable: true }, tagged: { value: true }, 'cells-only': { value: false }, 'duration-ms': { value: true }, 'device-latency': { value: true, repeatable: true }, ...HOST,
+    memdevs: { value: true, repeatable: true }, tagged: { value: true }, 'cells-only': { value: false }, 'duration-ms': { value: true }, ...HOST, 'device-latency': { value: true, repeatable: true },
   },
   merge: { json: { value: false } },
   demo: {},
