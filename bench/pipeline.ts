@@ -723,9 +723,15 @@ async function protocolCeiling(device: BenchDevice, chain: number, tagged: boole
     await dev.call((x) => x.deviceStart(config, bufs.regfile, bufs.media, new SharedArrayBuffer(4)));
     const hostRun = host.call((x) => x.hostRun(bufs.regfile, shared, releaseBatch));
     const plan = lanePlan(1, device, chain);
-    const r = await dev.call((x) => x.fmRun(shared, {
-      chain, tagged, windowChains: plan.windowChains, maxOutstandingChains: plan.maxOutstandingChains, blockBytes: BLOCK, warmupMs: t.warmupMs, durationMs: t.durationMs,
-    }));
+    // bounded: a ceiling that stops making progress ends as an error, not a hung bench
+    let timer: NodeJS.Timeout | undefined;
+    const bound = t.warmupMs + t.durationMs + 30_000;
+    const r = await Promise.race([
+      dev.call((x) => x.fmRun(shared, {
+        chain, tagged, windowChains: plan.windowChains, maxOutstandingChains: plan.maxOutstandingChains, blockBytes: BLOCK, warmupMs: t.warmupMs, durationMs: t.durationMs,
+      })),
+      new Promise<never>((_, reject) => { timer = setTimeout(() => reject(new Error(`protocol ceiling: no result within ${bound} ms`)), bound); }),
+    ]).finally(() => clearTimeout(timer));
     Atomics.store(words, C_STOP, 1);
     const h = await hostRun;
     await dev.call((x) => x.deviceStop());
@@ -777,6 +783,9 @@ export async function runBench(opts: BenchOptions = {}): Promise<BenchReport> {
   /** one ceiling per command sequence: device × chain × tagging × release batching × latency */
   const ceilingFor = async (device: BenchDevice, chain: number, tagged: boolean, v: VariantSpec, lat: number): Promise<CeilingResult | null> => {
     if (opts.skipCeiling === true || process.env.DCD_BENCH_NO_CEILING === '1') return null;
+    // the qemu ceiling did not finish in this session's runs (not diagnosed yet): measured for
+    // cxl-test only, so a full run cannot hang on it (docs/performance.md)
+    if (device !== 'cxl-test') return null;
     const rb = v.knobs['release-batch'] === 'group' ? 'group' : 'extent';
     const hit = base.protocolCeilings.find((c) => c.device === device && c.chain === chain && c.tagged === tagged && c.releaseBatch === rb && c.deviceLatencyUs === lat);
     if (hit) return hit;
