@@ -790,7 +790,12 @@ export async function runBench(opts: BenchOptions = {}): Promise<BenchReport> {
     const hit = base.protocolCeilings.find((c) => c.device === device && c.chain === chain && c.tagged === tagged && c.releaseBatch === rb && c.deviceLatencyUs === lat);
     if (hit) return hit;
     progress(`protocol ceiling: ${device} chain ${chain} ${tagged ? 'tagged' : 'untagged'} release-batch=${rb} latency ${lat} µs …`);
-    const c = await protocolCeiling(device, chain, tagged, rb, lat, { durationMs, warmupMs }, seed);
+    let c: CeilingResult;
+    try {
+      c = await protocolCeiling(device, chain, tagged, rb, lat, { durationMs, warmupMs }, seed);
+    } catch (e) {
+      c = { device, chain, tagged, releaseBatch: rb, deviceLatencyUs: lat, perSec: NaN, mboxPerExtent: NaN, accepted: 0, windowMs: 0, errors: [e instanceof Error ? e.message : String(e)] };
+    }
     base.protocolCeilings.push(c);
     for (const e of c.errors.slice(0, 3)) progress(`  ceiling error: ${e}`);
     return c;
