@@ -57,6 +57,10 @@ import type { DecodedEvent, WorkerHeapStats } from '../src/protocol.js';
 import type { Knobs, Variant } from '../src/scenario/types.js';
 import type { InjectRecord } from '../src/device/types.js';
 import type { RelayApi } from './workers/relay.js';
+import type { CeilingApi } from './workers/ceiling.js';
+import { C_STOP, C_WORDS } from './ceiling-words.js';
+import { deviceConfigFromTopology, type DeviceConfig } from '../src/device/config.js';
+import { allocateDeviceBuffers } from '../src/device/service.js';
 
 export type BenchDevice = 'qemu' | 'cxl-test' | 'hostile';
 
@@ -95,6 +99,30 @@ export interface BenchOptions {
    * Default 'poll' (see the DOC: the notify is a cost the observer imposes on the event thread).
    */
   driverWait?: 'ring' | 'poll';
+  /** modelled device mailbox latencies, µs per command: one set of cells per value (default [0]) */
+  deviceLatenciesUs?: number[];
+  /** skip the protocol ceiling (vs ceiling reads NaN) */
+  skipCeiling?: boolean;
+  /** lockdep and lock statistics on (default; env DCD_BENCH_LOCKDEP=0 turns them off for an A/B) */
+  lockdep?: boolean;
+  /** the FM's transport: comlink (default) or the FM command ring (env DCD_BENCH_FM=ring) */
+  fm?: 'comlink' | 'ring';
+}
+
+/** The protocol ceiling of one cell's command sequence (bench/workers/ceiling.ts). */
+export interface CeilingResult {
+  device: BenchDevice;
+  chain: number;
+  tagged: boolean;
+  releaseBatch: 'extent' | 'group';
+  deviceLatencyUs: number;
+  /** extents accepted by the device per second, no host work */
+  perSec: number;
+  /** mailbox commands per accepted extent (its release included) */
+  mboxPerExtent: number;
+  accepted: number;
+  windowMs: number;
+  errors: string[];
 }
 
 export interface Percentiles {
@@ -115,8 +143,12 @@ export interface CellResult {
   eventsPerSec: number;
   /** extents released back to the device per second (same window) */
   releasedPerSec: number;
+  /** modelled device mailbox latency, µs per command */
+  deviceLatencyUs: number;
   /** closed-loop per-extent latency, FM call → extent-tracked, µs */
   latencyUs: Percentiles;
+  /** closed-loop chain latency, FM call → the chain's Add DC Response completed, µs */
+  chainLatencyUs: Percentiles;
   /** the same under the throughput window */
   loadedLatencyUs: Percentiles;
   /** FM release call → extent-untracked, µs, under the throughput window */
@@ -133,6 +165,13 @@ export interface CellResult {
   runtimeEventsPerExtent: number;
   vsRing: number;
   vsPostMessage: number;
+  /** mailbox commands the devices completed per accepted extent (its release included) */
+  mboxPerExtent: number;
+  /** the protocol ceiling of this cell's command sequence, measured in the same run */
+  protocolCeilingPerSec: number;
+  ceilingMboxPerExtent: number;
+  /** eventsPerSec ÷ protocolCeilingPerSec */
+  vsCeiling: number;
   lockStats: LockStat[];
   errors: string[];
 }
@@ -149,6 +188,10 @@ export interface BenchReport {
     warmupMs: number;
     latencyMs: number;
     driverWait: 'ring' | 'poll';
+    /** lockdep and lock statistics in the pipeline's systems */
+    lockdep?: boolean;
+    fm?: 'comlink' | 'ring';
+    deviceLatenciesUs?: number[];
     qemuWindowExtents: number;
     deviceOverrides: Record<string, unknown>;
     hops: string;
@@ -161,6 +204,15 @@ export interface BenchReport {
     batch: number;
     records: number;
     hops: number;
+    /**
+     * The protocol ceiling of the target cell (cxl-test, chain 100, untagged, v11, no modelled
+     * latency — or the first cell measured when the run has no such cell): the cell's mailbox
+     * command sequence over the same register file and wait/wake, no host work. Per cell in
+     * `results[].protocolCeilingPerSec`; every ceiling measured in `protocolCeilings`.
+     */
+    protocolCeilingPerSec: number;
+    protocolCeilingCell: string;
+    protocolCeilings: CeilingResult[];
   };
   memory: {
     rssBeforeBytes: number;
@@ -210,6 +262,16 @@ const QEMU_OVERRIDES = { eventLogFull: 'hold' as const };
 
 export const DEFAULT_VARIANTS: VariantSpec[] = [
   { label: 'v11', variant: 'v11', knobs: {} },
+  { label: 'v11+group-lock=per-extent', variant: 'v11', knobs: { 'group-lock': 'per-extent' } },
+];
+
+/**
+ * The design table (`dcd bench --device-latency …` without --knob/--variant): v11 beside the
+ * alternatives the series invites comparing, each a knob (NOT v11 unless it says so).
+ */
+export const DESIGN_VARIANTS: VariantSpec[] = [
+  { label: 'v11', variant: 'v11', knobs: {} },
+  { label: 'v11+release-batch=group', variant: 'v11', knobs: { 'release-batch': 'group' } },
   { label: 'v11+group-lock=per-extent', variant: 'v11', knobs: { 'group-lock': 'per-extent' } },
 ];
 
@@ -327,6 +389,7 @@ interface PhaseResult {
   released: number;
   windowMs: number;
   latency: Samples;
+  chainLatency: Samples;
   releaseLatency: Samples;
   fmCalls: number;
   runtimeEvents: number;
@@ -340,6 +403,7 @@ interface PhaseResult {
 async function runPhase(sys: DcdSystem, lanes: Lane[], p: PhaseParams): Promise<PhaseResult> {
   const K = p.chain;
   const lat = new Samples();
+  const chainLat = new Samples();
   const relLat = new Samples();
   const errors: string[] = [];
   const t0 = wall();
@@ -396,6 +460,7 @@ async function runPhase(sys: DcdSystem, lanes: Lane[], p: PhaseParams): Promise<
           acceptedTotal++;
           if (inWindow(d.timeMs)) accepted++;
           if (c.accepted === K) {
+            if (c.measured) chainLat.push((d.timeMs - c.tSubmit) * 1000);
             actionable++;
             lane.inflight--;
             lane.toRelease.push(c);
@@ -460,7 +525,8 @@ async function runPhase(sys: DcdSystem, lanes: Lane[], p: PhaseParams): Promise<
     if (!records.length) return;
     fmCalls++;
     const what = `mem${lane.memdev} add`;
-    sys.device(lane.memdev).call((a) => a.injectRecords(records)).then(fmFailed(what), fmThrew(what));
+    const viaRing = benchFm === 'ring' ? sys.fmRing(lane.memdev).injectRecords(records) : null;
+    (viaRing ?? sys.device(lane.memdev).call((a) => a.injectRecords(records))).then(fmFailed(what), fmThrew(what));
   };
 
   const release = (lane: Lane, now: number): void => {
@@ -473,7 +539,8 @@ async function runPhase(sys: DcdSystem, lanes: Lane[], p: PhaseParams): Promise<
     });
     fmCalls++;
     const what = `mem${lane.memdev} release`;
-    sys.device(lane.memdev).call((a) => a.releaseCapacity({ policy: 'prescriptive', extents })).then(fmFailed(what), fmThrew(what));
+    const viaRing = benchFm === 'ring' ? sys.fmRing(lane.memdev).releaseCapacity({ policy: 'prescriptive', extents }) : null;
+    (viaRing ?? sys.device(lane.memdev).call((a) => a.releaseCapacity({ policy: 'prescriptive', extents }))).then(fmFailed(what), fmThrew(what));
   };
 
   const ring = sys.ctx.events;
@@ -532,7 +599,7 @@ async function runPhase(sys: DcdSystem, lanes: Lane[], p: PhaseParams): Promise<
   const windowMs = Math.max(1e-3, Math.min(wEnd, wall()) - wStart);
   cpuInWindow ??= cpuAtStart ? process.cpuUsage(cpuAtStart) : { user: 0, system: 0 };
   const cpuUs = cpuInWindow.user + cpuInWindow.system;
-  return { cpuUs, accepted, acceptedTotal, released, windowMs, latency: lat, releaseLatency: relLat, fmCalls, runtimeEvents, errors };
+  return { cpuUs, accepted, acceptedTotal, released, windowMs, latency: lat, chainLatency: chainLat, releaseLatency: relLat, fmCalls, runtimeEvents, errors };
 }
 
 // ------------------------------------------------------------------------------ systems
@@ -541,15 +608,20 @@ function memdevSpecs(n: number): { name: string; serial: number; sharable: boole
   return Array.from({ length: n }, (_, i) => ({ name: `mem${i}`, serial: 0x100 + i, sharable: false, dc: { base: DC_BASE, size: DC_SIZE, blockSize: BLOCK }, preAccepted: [] as [] }));
 }
 
-async function startSystem(memdevs: number, device: BenchDevice, v: VariantSpec, seed: number): Promise<DcdSystem> {
+let benchLockdep = true;
+/** how the bench's FM reaches the devices: comlink, or the FM command ring (DCD_BENCH_FM=ring) */
+let benchFm: 'comlink' | 'ring' = 'comlink';
+
+async function startSystem(memdevs: number, device: BenchDevice, v: VariantSpec, seed: number, deviceLatencyUs = 0): Promise<DcdSystem> {
   const sys = await DcdSystem.start({
+    deviceLatencyUs,
     memdevs: memdevSpecs(memdevs),
     device,
     variant: v.variant,
     knobs: v.knobs,
     seed,
     users: 1,
-    lockdep: true,
+    lockdep: benchLockdep,
     deviceOverrides: device === 'qemu' ? Array.from({ length: memdevs }, () => ({ ...QEMU_OVERRIDES })) : [],
   });
   sys.keepEvents = 0; // the bench keeps no event history (memory stays flat over long runs)
@@ -602,7 +674,7 @@ async function postMessageBaseline(dev: WorkerHandle<RelayApi>, evt: WorkerHandl
   return n / ((r.t1 - r.t0) / 1000);
 }
 
-async function baselines(records: number, progress: (s: string) => void): Promise<BenchReport['baselines']> {
+async function baselines(records: number, progress: (s: string) => void): Promise<Omit<BenchReport['baselines'], 'protocolCeilingPerSec' | 'protocolCeilingCell' | 'protocolCeilings'>> {
   progress('baselines: SAB ring and postMessage relay over device → event thread → device …');
   const [dev, evt] = await relayPair();
   try {
@@ -619,6 +691,61 @@ async function baselines(records: number, progress: (s: string) => void): Promis
     return { ringPerSec: Math.round(ringPerSec), postMessagePerSec: Math.round(postMessagePerSec), postMessageBatchedPerSec: Math.round(postMessageBatchedPerSec), batch: BASELINE_BATCH, records, hops: HOPS };
   } finally {
     await Promise.all([dev.terminate(), evt.terminate()]);
+  }
+}
+
+// ------------------------------------------------------------------------------ protocol ceiling
+
+/**
+ * The protocol ceiling of one cell (issue #17): bench/workers/ceiling.ts runs the real device
+ * service of `device` (its records per Get, cxl-test's drain inside the inject, the modelled
+ * latency) against a host that is v11's event drain reduced to its mailbox commands — Get,
+ * handle (stage; the More=0 record's Add DC Response; a release record's Release DC per member,
+ * or per group under release-batch=group), Clear, until a Get is empty — over its own register
+ * file, with the FM beside the device (direct calls, no comlink). The same window as the cell.
+ * `mboxPerExtent` beside the cell's own shows that both ran the same command sequence.
+ */
+async function protocolCeiling(device: BenchDevice, chain: number, tagged: boolean, releaseBatch: 'extent' | 'group', deviceLatencyUs: number, t: { durationMs: number; warmupMs: number }, seed: number): Promise<CeilingResult> {
+  const spec = memdevSpecs(1)[0]!;
+  const config: DeviceConfig = {
+    ...deviceConfigFromTopology(spec, device, `${seed}/ceiling`),
+    ...(device === 'qemu' ? QEMU_OVERRIDES : {}),
+    ...(deviceLatencyUs > 0 ? { mboxLatencyUs: deviceLatencyUs } : {}),
+  };
+  const bufs = allocateDeviceBuffers(config);
+  const shared = new SharedArrayBuffer(C_WORDS * 4);
+  const words = new Int32Array(shared);
+  const mk = (name: string): WorkerHandle<CeilingApi> => spawnWorker<CeilingApi>({ kind: 'bench', name, entryFile: workerFile('ceiling'), data: {} });
+  const dev = mk('ceiling-device');
+  const host = mk('ceiling-host');
+  try {
+    await Promise.all([dev.call((x) => x.ready()), host.call((x) => x.ready())]);
+    await dev.call((x) => x.deviceStart(config, bufs.regfile, bufs.media, new SharedArrayBuffer(4)));
+    const hostRun = host.call((x) => x.hostRun(bufs.regfile, shared, releaseBatch));
+    const plan = lanePlan(1, device, chain);
+    // bounded: a ceiling that stops making progress ends as an error, not a hung bench
+    let timer: NodeJS.Timeout | undefined;
+    const bound = t.warmupMs + t.durationMs + 30_000;
+    const r = await Promise.race([
+      dev.call((x) => x.fmRun(shared, {
+        chain, tagged, windowChains: plan.windowChains, maxOutstandingChains: plan.maxOutstandingChains, blockBytes: BLOCK, warmupMs: t.warmupMs, durationMs: t.durationMs,
+      })),
+      new Promise<never>((_, reject) => { timer = setTimeout(() => reject(new Error(`protocol ceiling: no result within ${bound} ms`)), bound); }),
+    ]).finally(() => clearTimeout(timer));
+    Atomics.store(words, C_STOP, 1);
+    const h = await hostRun;
+    await dev.call((x) => x.deviceStop());
+    return {
+      device, chain, tagged, releaseBatch, deviceLatencyUs,
+      perSec: Math.round(r.accepted / (r.windowMs / 1000)),
+      // the host's commands less its probe's Set Event Interrupt Policy
+      mboxPerExtent: round((h.commands - 1) / Math.max(1, r.acceptedTotal), 2),
+      accepted: r.accepted,
+      windowMs: Math.round(r.windowMs),
+      errors: [...r.errors, ...h.errors],
+    };
+  } finally {
+    await Promise.all([dev.terminate(), host.terminate()]);
   }
 }
 
@@ -646,36 +773,63 @@ export async function runBench(opts: BenchOptions = {}): Promise<BenchReport> {
   const latencyMs = opts.latencyMs ?? (quick ? 200 : 1000);
   const memoryEvents = opts.memoryEvents ?? (quick ? 10_000 : 1_000_000);
   const seed = opts.seed ?? 1;
-  const driverWait = opts.driverWait ?? 'poll';
-  const base = opts.skipBaselines === true
-    ? { ringPerSec: NaN, postMessagePerSec: NaN, postMessageBatchedPerSec: NaN, batch: BASELINE_BATCH, records: 0, hops: HOPS }
-    : await baselines(opts.baselineRecords ?? (quick ? 100_000 : 1_000_000), progress);
+  const driverWait = opts.driverWait ?? (process.env.DCD_BENCH_DRIVER_WAIT === 'ring' ? 'ring' : 'poll');
+  benchLockdep = opts.lockdep ?? process.env.DCD_BENCH_LOCKDEP !== '0';
+  benchFm = opts.fm ?? (process.env.DCD_BENCH_FM === 'ring' ? 'ring' : 'comlink');
+  const base: BenchReport['baselines'] = opts.skipBaselines === true
+    ? { ringPerSec: NaN, postMessagePerSec: NaN, postMessageBatchedPerSec: NaN, batch: BASELINE_BATCH, records: 0, hops: HOPS, protocolCeilingPerSec: NaN, protocolCeilingCell: '', protocolCeilings: [] }
+    : { ...(await baselines(opts.baselineRecords ?? (quick ? 100_000 : 1_000_000), progress)), protocolCeilingPerSec: NaN, protocolCeilingCell: '', protocolCeilings: [] };
+  const latencies = opts.deviceLatenciesUs ?? [0];
+  /** one ceiling per command sequence: device × chain × tagging × release batching × latency */
+  const ceilingFor = async (device: BenchDevice, chain: number, tagged: boolean, v: VariantSpec, lat: number): Promise<CeilingResult | null> => {
+    if (opts.skipCeiling === true || process.env.DCD_BENCH_NO_CEILING === '1') return null;
+    // the qemu ceiling did not finish in this session's runs (not diagnosed yet): measured for
+    // cxl-test only, so a full run cannot hang on it (docs/performance.md)
+    if (device !== 'cxl-test') return null;
+    const rb = v.knobs['release-batch'] === 'group' ? 'group' : 'extent';
+    const hit = base.protocolCeilings.find((c) => c.device === device && c.chain === chain && c.tagged === tagged && c.releaseBatch === rb && c.deviceLatencyUs === lat);
+    if (hit) return hit;
+    progress(`protocol ceiling: ${device} chain ${chain} ${tagged ? 'tagged' : 'untagged'} release-batch=${rb} latency ${lat} µs …`);
+    let c: CeilingResult;
+    try {
+      c = await protocolCeiling(device, chain, tagged, rb, lat, { durationMs, warmupMs }, seed);
+    } catch (e) {
+      c = { device, chain, tagged, releaseBatch: rb, deviceLatencyUs: lat, perSec: NaN, mboxPerExtent: NaN, accepted: 0, windowMs: 0, errors: [e instanceof Error ? e.message : String(e)] };
+    }
+    base.protocolCeilings.push(c);
+    for (const e of c.errors.slice(0, 3)) progress(`  ceiling error: ${e}`);
+    return c;
+  };
 
   const results: CellResult[] = [];
   /** the memory run uses the 1-memdev system of this device (and the first variant) once its cells are done */
   const memDevice: BenchDevice = m.devices.includes('qemu') ? 'qemu' : m.devices[0]!;
   let memory: BenchReport['memory'] | undefined;
-  const cellsTotal = m.chains.length * m.tagged.length * m.memdevs.length * m.devices.length * m.variants.length;
+  const cellsTotal = m.chains.length * m.tagged.length * m.memdevs.length * m.devices.length * m.variants.length * latencies.length;
   for (const device of m.devices) {
-    for (const v of m.variants) {
+    for (const lat of latencies) for (const v of m.variants) {
       for (const nm of m.memdevs) {
-        progress(`system: ${nm} memdev${nm > 1 ? 's' : ''}, ${device}, ${v.label}`);
-        let sys = await startSystem(nm, device, v, seed);
+        const latLabel = lat > 0 ? `, device latency ${lat} µs` : '';
+        progress(`system: ${nm} memdev${nm > 1 ? 's' : ''}, ${device}, ${v.label}${latLabel}`);
+        let sys = await startSystem(nm, device, v, seed, lat);
         try {
           for (const chain of m.chains) {
             for (const tagged of m.tagged) {
-              const label = `[${results.length + 1}/${cellsTotal}] chain ${chain} ${tagged ? 'tagged' : 'untagged'} ${nm} memdev${nm > 1 ? 's' : ''} ${device} ${v.label}`;
+              const label = `[${results.length + 1}/${cellsTotal}] chain ${chain} ${tagged ? 'tagged' : 'untagged'} ${nm} memdev${nm > 1 ? 's' : ''} ${device} ${v.label}${latLabel}`;
+              // the ceiling of this command sequence first, with the cell's system idle
+              await sys.waitIdle();
+              const ceiling = await ceilingFor(device, chain, tagged, v, lat);
               progress(label);
-              const res = await runCell(sys, { chain, tagged, memdevs: nm, device, variant: v }, { durationMs, warmupMs, latencyMs, driverWait }, base, progress);
+              const res = await runCell(sys, { chain, tagged, memdevs: nm, device, variant: v, deviceLatencyUs: lat }, { durationMs, warmupMs, latencyMs, driverWait }, base, ceiling, progress);
               results.push(res);
               if (res.errors.length) {
                 // the system may hold extents the lanes no longer know about: start afresh
                 await sys.stop();
-                sys = await startSystem(nm, device, v, seed);
+                sys = await startSystem(nm, device, v, seed, lat);
               }
             }
           }
-          if (!memory && memoryEvents > 0 && nm === 1 && device === memDevice && v === m.variants[0]) {
+          if (!memory && memoryEvents > 0 && nm === 1 && lat === latencies[0] && device === memDevice && v === m.variants[0]) {
             await sys.waitIdle();
             memory = await memoryRun(sys, device, v, memoryEvents, driverWait, progress);
           }
@@ -695,6 +849,12 @@ export async function runBench(opts: BenchOptions = {}): Promise<BenchReport> {
       await sys.stop();
     }
   }
+  // the headline ceiling: the target cell's, or the first measured
+  const target = base.protocolCeilings.find((c) => c.device === 'cxl-test' && c.chain === 100 && !c.tagged && c.releaseBatch === 'extent' && c.deviceLatencyUs === 0) ?? base.protocolCeilings[0];
+  if (target) {
+    base.protocolCeilingPerSec = target.perSec;
+    base.protocolCeilingCell = `${target.device} chain ${target.chain} ${target.tagged ? 'tagged' : 'untagged'} release-batch=${target.releaseBatch} latency ${target.deviceLatencyUs} µs`;
+  }
   memory ??= { rssBeforeBytes: 0, rssAfterBytes: 0, events: 0, growthPct: 0, heapUsedBeforeBytes: 0, heapUsedAfterBytes: 0, cell: '', note: 'skipped' };
   const cpu = cpus();
   return {
@@ -703,7 +863,7 @@ export async function runBench(opts: BenchOptions = {}): Promise<BenchReport> {
     quick,
     host: { cpus: cpu.length, cpuModel: cpu[0]?.model ?? 'unknown', node: process.version, platform: `${process.platform}-${process.arch}`, totalMemBytes: totalmem(), loadAvgStart, loadAvgEnd: loadavg().map((x) => round(x, 2)) },
     setup: {
-      blockBytes: BLOCK, partitionBytes: DC_SIZE, durationMs, warmupMs, latencyMs, driverWait, qemuWindowExtents: QEMU_WINDOW_EXTENTS,
+      blockBytes: BLOCK, partitionBytes: DC_SIZE, durationMs, warmupMs, latencyMs, driverWait, lockdep: benchLockdep, fm: benchFm, deviceLatenciesUs: latencies, qemuWindowExtents: QEMU_WINDOW_EXTENTS,
       deviceOverrides: { qemu: QEMU_OVERRIDES }, hops: 'device → event thread → device (2 hops)',
     },
     results,
@@ -719,19 +879,28 @@ interface CellSpec {
   memdevs: number;
   device: BenchDevice;
   variant: VariantSpec;
+  deviceLatencyUs: number;
 }
 
-async function runCell(sys: DcdSystem, c: CellSpec, t: { durationMs: number; warmupMs: number; latencyMs: number; driverWait: 'ring' | 'poll' }, base: BenchReport['baselines'], progress: (s: string) => void): Promise<CellResult> {
+async function commandsServed(sys: DcdSystem, memdevs: number): Promise<number> {
+  const xs = await Promise.all(Array.from({ length: memdevs }, (_, i) => sys.device(i).call((a) => a.commandsServed())));
+  return xs.reduce((a, b) => a + b, 0);
+}
+
+async function runCell(sys: DcdSystem, c: CellSpec, t: { durationMs: number; warmupMs: number; latencyMs: number; driverWait: 'ring' | 'poll' }, base: BenchReport['baselines'], ceiling: CeilingResult | null, progress: (s: string) => void): Promise<CellResult> {
   const plan = lanePlan(c.memdevs, c.device, c.chain);
   const lanes = Array.from({ length: c.memdevs }, (_, i) => new Lane(i, plan.poolBlocks));
   await sys.waitIdle();
   resetLockStats(sys.sys);
+  const cmd0 = await commandsServed(sys, c.memdevs);
   const thr = await runPhase(sys, lanes, {
     chain: c.chain, tagged: c.tagged, windowChains: plan.windowChains, maxOutstandingChains: plan.maxOutstandingChains,
     durationMs: t.durationMs, warmupMs: t.warmupMs, driverWait: t.driverWait,
   });
   const locks = lockStats(sys.sys);
+  const cmds = (await commandsServed(sys, c.memdevs)) - cmd0;
   let lat = thr.latency;
+  let chainLat = thr.chainLatency;
   let latErrors: string[] = [];
   if (!thr.errors.length && plan.windowChains > 1 && t.latencyMs > 0) {
     await sys.waitIdle();
@@ -740,6 +909,7 @@ async function runCell(sys: DcdSystem, c: CellSpec, t: { durationMs: number; war
       durationMs: t.latencyMs, warmupMs: Math.min(100, t.warmupMs), driverWait: t.driverWait,
     });
     lat = closed.latency;
+    chainLat = closed.chainLatency;
     latErrors = closed.errors;
   }
   const errors = [...thr.errors, ...latErrors];
@@ -754,9 +924,11 @@ async function runCell(sys: DcdSystem, c: CellSpec, t: { durationMs: number; war
   const eventsPerSec = thr.accepted / (thr.windowMs / 1000);
   return {
     chain: c.chain, tagged: c.tagged, memdevs: c.memdevs, device: c.device, variant: c.variant.label, knobs: c.variant.knobs,
+    deviceLatencyUs: c.deviceLatencyUs,
     eventsPerSec: Math.round(eventsPerSec),
     releasedPerSec: Math.round(thr.released / (thr.windowMs / 1000)),
     latencyUs: lat.percentiles(),
+    chainLatencyUs: chainLat.percentiles(),
     loadedLatencyUs: thr.latency.percentiles(),
     releaseLatencyUs: thr.releaseLatency.percentiles(),
     accepted: thr.accepted,
@@ -768,6 +940,10 @@ async function runCell(sys: DcdSystem, c: CellSpec, t: { durationMs: number; war
     runtimeEventsPerExtent: round(thr.runtimeEvents / Math.max(1, thr.acceptedTotal), 2),
     vsRing: round(eventsPerSec / base.ringPerSec, 4),
     vsPostMessage: round(eventsPerSec / base.postMessagePerSec, 4),
+    mboxPerExtent: round(cmds / Math.max(1, thr.acceptedTotal), 2),
+    protocolCeilingPerSec: ceiling?.perSec ?? NaN,
+    ceilingMboxPerExtent: ceiling?.mboxPerExtent ?? NaN,
+    vsCeiling: ceiling ? round(eventsPerSec / ceiling.perSec, 4) : NaN,
     lockStats: locks,
     errors,
   };
@@ -926,21 +1102,50 @@ export function formatReport(r: BenchReport): string {
   out.push(`  SAB ring (batch ${r.baselines.batch})          ${si(r.baselines.ringPerSec)} records/s`);
   out.push(`  postMessage, 1 record/message     ${si(r.baselines.postMessagePerSec)} records/s`);
   out.push(`  postMessage, ${r.baselines.batch} records/message   ${si(r.baselines.postMessageBatchedPerSec)} records/s`);
+  out.push(`protocol ceiling (the cell's mailbox command sequence, same register file and wait/wake, no host work):`);
+  for (const c of r.baselines.protocolCeilings) {
+    out.push(`  ${c.device} chain ${c.chain} ${c.tagged ? 'tagged' : 'untagged'} release-batch=${c.releaseBatch}${c.deviceLatencyUs ? ` latency ${c.deviceLatencyUs} µs` : ''}: ${si(c.perSec)} extents/s, ${c.mboxPerExtent} mailbox commands/extent${c.errors.length ? ` (errors: ${c.errors.slice(0, 2).join(' | ')})` : ''}`);
+  }
+  if (!r.baselines.protocolCeilings.length) out.push('  (not measured)');
   out.push('');
-  const rows: string[][] = [['device', 'variant', 'chain', 'tag', 'mem', 'win', 'ext/s', 'rel/s', 'p50 µs', 'p99 µs', 'p99.9 µs', 'loaded p50', 'loaded p99', 'rel p50', 'CPU µs/ext', 'vs ring', 'vs pM', 'err']];
+  const rows: string[][] = [['device', 'variant', 'lat µs', 'chain', 'tag', 'mem', 'win', 'ext/s', 'rel/s', 'p50 µs', 'p99 µs', 'p99.9 µs', 'chain p50', 'loaded p50', 'loaded p99', 'rel p50', 'CPU µs/ext', 'mbox/ext', 'ceiling', 'vs ceil', 'vs ring', 'vs pM', 'err']];
   for (const x of r.results) {
     rows.push([
-      x.device, x.variant, String(x.chain), x.tagged ? 'yes' : 'no', String(x.memdevs), String(x.windowChains),
-      si(x.eventsPerSec), si(x.releasedPerSec), us(x.latencyUs.p50), us(x.latencyUs.p99), us(x.latencyUs.p999),
+      x.device, x.variant, String(x.deviceLatencyUs ?? 0), String(x.chain), x.tagged ? 'yes' : 'no', String(x.memdevs), String(x.windowChains),
+      si(x.eventsPerSec), si(x.releasedPerSec), us(x.latencyUs.p50), us(x.latencyUs.p99), us(x.latencyUs.p999), us(x.chainLatencyUs?.p50 ?? NaN),
       us(x.loadedLatencyUs.p50), us(x.loadedLatencyUs.p99), us(x.releaseLatencyUs.p50), x.cpuUsPerExtent.toFixed(0),
-      `${(x.vsRing * 100).toFixed(2)}%`, `${x.vsPostMessage.toFixed(2)}×`, x.errors.length ? String(x.errors.length) : '',
+      `${x.mboxPerExtent ?? '—'} (${x.ceilingMboxPerExtent ?? '—'})`, si(x.protocolCeilingPerSec), Number.isFinite(x.vsCeiling) && x.vsCeiling !== null ? `${x.vsCeiling.toFixed(2)}×` : '—',
+      // (a JSON round trip turns NaN into null: a --cells-only report read back from bench.json)
+      Number.isFinite(x.vsRing) && x.vsRing !== null ? `${(x.vsRing * 100).toFixed(2)}%` : '—', Number.isFinite(x.vsPostMessage) && x.vsPostMessage !== null ? `${x.vsPostMessage.toFixed(2)}×` : '—', x.errors.length ? String(x.errors.length) : '',
     ]);
   }
   out.push('pipeline (ext/s = extents accepted by the device per second; latency = FM call → extent-tracked):');
   out.push(grid(rows, 2));
   out.push('  win = chains in flight per memdev in the throughput phase; p50/p99/p99.9 closed loop (1 chain in flight);');
   out.push('  loaded = under the throughput window; rel = FM release call → extent-untracked; CPU µs/ext = process CPU (all threads,');
-  out.push('  spinning included) per accepted extent; vs ring / vs pM = ext/s ÷ baseline records/s');
+  out.push('  spinning included) per accepted extent; vs ring / vs pM = ext/s ÷ baseline records/s; lat = modelled device mailbox');
+  out.push('  latency per command; chain p50 = FM call → the chain\'s Add DC Response done; mbox/ext = mailbox commands per accepted');
+  out.push('  extent, its release included (the ceiling\'s in brackets: the same sequence); vs ceil = ext/s ÷ the protocol ceiling');
+  const lats = [...new Set(r.results.map((x) => x.deviceLatencyUs ?? 0))].sort((a, b) => a - b);
+  if (lats.length > 1) {
+    out.push('');
+    out.push('design × device mailbox latency (extents/s, chain latency p50 = FM call → Add DC Response done; untagged, 1 memdev first):');
+    out.push('  floor = 1e6 ÷ (mailbox commands per extent × latency): the most extents/s the device\'s own time allows (load-independent)');
+    const dr: string[][] = [['device', 'chain', 'design', 'mbox/ext', ...lats.flatMap((l) => (l > 0 ? [`${l} µs floor`, `${l} µs ext/s`, `${l} µs chain p50`] : [`${l} µs ext/s`, `${l} µs chain p50`]))]];
+    const keys = [...new Set(r.results.map((x) => `${x.device}|${x.chain}|${x.tagged}|${x.memdevs}|${x.variant}`))];
+    for (const k of keys) {
+      const [d, c, tg, mm, v] = k.split('|');
+      if (tg === 'true' || mm !== String(Math.min(...r.results.map((x) => x.memdevs)))) continue;
+      const cells = lats.map((l) => r.results.find((x) => `${x.device}|${x.chain}|${x.tagged}|${x.memdevs}|${x.variant}` === k && (x.deviceLatencyUs ?? 0) === l));
+      const mpe = cells.find((x) => x)?.mboxPerExtent ?? NaN;
+      dr.push([d!, c!, v!, String(mpe), ...cells.flatMap((x, i) => {
+        const l = lats[i]!;
+        const row = x ? [si(x.eventsPerSec), us(x.chainLatencyUs.p50)] : ['—', '—'];
+        return l > 0 ? [si(1e6 / ((x?.mboxPerExtent ?? mpe) * l)), ...row] : row;
+      })]);
+    }
+    out.push(grid(dr, 3));
+  }
   // lock statistics: the largest-memdev, chain-100 (or longest), untagged cell per device × variant
   const maxMem = Math.max(...r.results.map((x) => x.memdevs));
   const maxChain = Math.max(...r.results.map((x) => x.chain));
@@ -1067,12 +1272,89 @@ export function chartSvg(r: BenchReport): string {
   return `${parts.join('\n')}\n`;
 }
 
-export function writeOutputs(r: BenchReport, dir: string): { json: string; svg: string } {
+/**
+ * The design chart (a run with several device latencies): one panel per device × chain, a group
+ * of bars per latency (one bar per design, untagged, the fewest memdevs, log scale), and for each
+ * design at each latency > 0 its floor (1e6 ÷ (mailbox commands per extent × latency)) as a tick.
+ * null when the run has one latency.
+ */
+export function designChartSvg(r: BenchReport): string | null {
+  const lats = [...new Set(r.results.map((x) => x.deviceLatencyUs ?? 0))].sort((a, b) => a - b);
+  if (lats.length < 2) return null;
+  const minMem = Math.min(...r.results.map((x) => x.memdevs));
+  const rows = r.results.filter((x) => !x.tagged && x.memdevs === minMem);
+  const panels = [...new Set(rows.map((x) => `${x.device} chain ${x.chain}`))];
+  const designs = [...new Set(rows.map((x) => x.variant))];
+  const floorOf = (x: CellResult): number => ((x.deviceLatencyUs ?? 0) > 0 ? 1e6 / (x.mboxPerExtent * x.deviceLatencyUs) : NaN);
+  const vals = rows.flatMap((x) => [x.eventsPerSec, floorOf(x)]).filter((v) => v > 0 && Number.isFinite(v));
+  const lo = Math.pow(10, Math.floor(Math.log10(Math.max(1, Math.min(...vals)))));
+  const hi = Math.pow(10, Math.ceil(Math.log10(Math.max(10, ...vals))));
+  const panelW = 330;
+  const panelH = 260;
+  const padL = 70;
+  const padT = 60;
+  const padB = 70;
+  const W = padL + panels.length * (panelW + 30) + 230;
+  const H = padT + panelH + padB;
+  const y = (v: number): number => padT + panelH - ((Math.log10(v) - Math.log10(lo)) / (Math.log10(hi) - Math.log10(lo))) * panelH;
+  const p: string[] = [];
+  p.push(`<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="Helvetica, Arial, sans-serif" font-size="12">`);
+  p.push(`<rect width="${W}" height="${H}" fill="white"/>`);
+  p.push(`<text x="${padL}" y="22" font-size="15" font-weight="bold">dcd bench — design × device mailbox latency: extents/s (bars) and the device-time floor (ticks), log scale</text>`);
+  p.push(`<text x="${padL}" y="40" fill="#555">${esc(`${r.host.cpus} CPUs, node ${r.host.node}, ${r.date.slice(0, 16)}, load ${r.host.loadAvgStart[0]}–${r.host.loadAvgEnd[0]}; untagged, ${minMem} memdev; floor = 1e6 / (mailbox commands per extent × latency)`)}</text>`);
+  panels.forEach((name, pi) => {
+    const x0 = padL + pi * (panelW + 30);
+    p.push(`<rect x="${x0}" y="${padT}" width="${panelW}" height="${panelH}" fill="none" stroke="#999"/>`);
+    for (let e = Math.log10(lo); e <= Math.log10(hi) + 1e-9; e++) {
+      const yy = y(10 ** e);
+      p.push(`<line x1="${x0}" x2="${x0 + panelW}" y1="${yy}" y2="${yy}" stroke="#eee"/>`);
+      if (pi === 0) p.push(`<text x="${x0 - 6}" y="${yy + 4}" text-anchor="end">${si(10 ** e)}</text>`);
+    }
+    const gw = panelW / lats.length;
+    const bw = Math.min(34, (gw - 16) / designs.length);
+    lats.forEach((l, li) => {
+      const gx = x0 + li * gw + (gw - bw * designs.length) / 2;
+      designs.forEach((d, di) => {
+        const x = rows.find((c) => `${c.device} chain ${c.chain}` === name && c.variant === d && (c.deviceLatencyUs ?? 0) === l);
+        if (!x) return;
+        const bx = gx + di * bw;
+        if (x.eventsPerSec > 0) {
+          const top = y(Math.max(x.eventsPerSec, lo));
+          p.push(`<rect x="${bx}" y="${top}" width="${bw - 2}" height="${padT + panelH - top}" fill="${COLORS[di % COLORS.length]}"><title>${esc(`${name}, ${d}, ${l} µs: ${x.eventsPerSec} ext/s, chain p50 ${x.chainLatencyUs.p50} µs`)}</title></rect>`);
+          p.push(`<text x="${bx + (bw - 2) / 2}" y="${top - 3}" text-anchor="middle" font-size="8">${si(x.eventsPerSec)}</text>`);
+        }
+        const f = floorOf(x);
+        if (f > 0 && Number.isFinite(f)) {
+          const fy = y(Math.min(f, hi));
+          p.push(`<line x1="${bx}" x2="${bx + bw - 2}" y1="${fy}" y2="${fy}" stroke="#222" stroke-width="2"><title>${esc(`floor ${Math.round(f)} ext/s (${x.mboxPerExtent} commands/extent × ${l} µs)`)}</title></line>`);
+        }
+      });
+      p.push(`<text x="${x0 + li * gw + gw / 2}" y="${padT + panelH + 16}" text-anchor="middle">${l} µs</text>`);
+    });
+    p.push(`<text x="${x0 + panelW / 2}" y="${padT + panelH + 36}" text-anchor="middle" font-weight="bold">${esc(name)}</text>`);
+  });
+  const lx = padL + panels.length * (panelW + 30);
+  designs.forEach((d, di) => {
+    p.push(`<rect x="${lx}" y="${padT + di * 20}" width="12" height="12" fill="${COLORS[di % COLORS.length]}"/>`);
+    p.push(`<text x="${lx + 18}" y="${padT + di * 20 + 10}">${esc(d)}</text>`);
+  });
+  p.push(`<line x1="${lx}" x2="${lx + 12}" y1="${padT + designs.length * 20 + 6}" y2="${padT + designs.length * 20 + 6}" stroke="#222" stroke-width="2"/>`);
+  p.push(`<text x="${lx + 18}" y="${padT + designs.length * 20 + 10}">floor (device time)</text>`);
+  p.push(`<text x="${padL}" y="${H - 12}" fill="#555">designs other than v11 are knobs, NOT v11 (docs/performance.md); measured bars on a loaded machine are lower bounds</text>`);
+  p.push('</svg>');
+  return `${p.join('\n')}\n`;
+}
+
+export function writeOutputs(r: BenchReport, dir: string): { json: string; svg: string; designSvg?: string } {
   const d = resolve(dir);
   mkdirSync(d, { recursive: true });
   const json = join(d, 'bench.json');
   const svg = join(d, 'bench.svg');
   writeFileSync(json, `${JSON.stringify(r, null, 2)}\n`);
   writeFileSync(svg, chartSvg(r));
-  return { json, svg };
+  const design = designChartSvg(r);
+  if (!design) return { json, svg };
+  const designSvg = join(d, 'bench-design.svg');
+  writeFileSync(designSvg, design);
+  return { json, svg, designSvg };
 }

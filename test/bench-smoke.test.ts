@@ -42,6 +42,19 @@ t.test('a tiny pipeline bench produces the documented JSON', async (t) => {
   const b = j.baselines as Record<string, unknown>;
   t.ok(isNum(b.ringPerSec) && (b.ringPerSec as number) > 0, 'baselines.ringPerSec');
   t.ok(isNum(b.postMessagePerSec) && (b.postMessagePerSec as number) > 0, 'baselines.postMessagePerSec');
+  // the protocol ceiling of the cell's command sequence, measured in the same run
+  t.ok(isNum(b.protocolCeilingPerSec) && (b.protocolCeilingPerSec as number) > 0, `baselines.protocolCeilingPerSec (${String(b.protocolCeilingPerSec)})`);
+  const ceilings = b.protocolCeilings as { device: string; chain: number; mboxPerExtent: number; errors: string[] }[];
+  t.equal(ceilings.length, 1, 'one ceiling: one command sequence in this run');
+  t.same([ceilings[0]!.device, ceilings[0]!.chain, ceilings[0]!.errors], ['cxl-test', 1, []], 'the ceiling ran the cell\'s device and chain without errors');
+  t.ok(isNum(r.protocolCeilingPerSec) && isNum(r.vsCeiling), 'the cell carries its ceiling and its ratio to it');
+  // same command sequence: a chain of 1 on cxl-test costs, per extent, Get + Add DC Response +
+  // Clear for the add record and Get + Release DC + Clear for the release record (6), plus up to
+  // one empty Get per record when the log is found empty before the FM's next record (≤ 8)
+  for (const [who, v] of [['pipeline', r.mboxPerExtent as number], ['ceiling', ceilings[0]!.mboxPerExtent]] as const) {
+    t.ok(isNum(v) && v >= 5.9 && v <= 8.1, `${who}: ${String(v)} mailbox commands per extent, within the chain's sequence [6, 8]`);
+  }
+  t.match(formatReport(report), /protocol ceiling/, 'the table prints the ceiling');
 
   const m = j.memory as Record<string, unknown>;
   for (const k of ['rssBeforeBytes', 'rssAfterBytes', 'events']) t.ok(isNum(m[k]), `memory.${k} is a number`);

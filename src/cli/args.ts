@@ -35,7 +35,7 @@ export interface HostOptions {
 export type Schedule = { kind: 'free' } | { kind: 'random' } | { kind: 'pct'; depth: number };
 
 export type ParsedArgs =
-  | ({ kind: 'run'; file: string; json: boolean; trace?: string; clock?: Clock } & HostOptions)
+  | ({ kind: 'run'; file: string; json: boolean; trace?: string; clock?: Clock; /** modelled mailbox latency, µs per command (overrides the topology's) */ deviceLatencyUs?: number } & HostOptions)
   | ({
       kind: 'stress';
       workload?: string;
@@ -68,6 +68,8 @@ export type ParsedArgs =
       cellsOnly?: boolean;
       /** measurement window, ms */
       durationMs?: number;
+      /** modelled device mailbox latencies, µs per command: one set of cells per value */
+      deviceLatenciesUs?: number[];
     } & HostOptions)
   | { kind: 'merge'; files: string[]; json: boolean }
   | { kind: 'demo' }
@@ -103,7 +105,8 @@ exit codes: 0 ok, 1 an expectation/invariant failed or a forbidden outcome, 2 ba
   --json              print the final state and results as JSON
   --trace FILE        write a Chrome/Perfetto trace (one track per thread)
 ${HOST_FLAGS}
-  --clock real|virtual  override the scenario's clock`,
+  --clock real|virtual  override the scenario's clock
+  --device-latency US   modelled mailbox latency per command, µs (overrides topology.deviceLatencyUs)`,
   stress: `usage: dcd stress [options]
 
   --workload NAME     workload to run
@@ -132,6 +135,7 @@ ${HOST_FLAGS}`,
   --tagged yes|no     only tagged (yes) or untagged (no) chains
   --cells-only        skip the baselines and the memory run (one cell in seconds)
   --duration-ms MS    measurement window of each cell
+  --device-latency US modelled mailbox latency per command, µs (repeatable: one set of cells each)
 ${HOST_FLAGS}`,
   merge: `usage: dcd merge FILES... [--json]
 
@@ -169,7 +173,7 @@ const HOST: Record<string, FlagSpec> = {
 };
 
 const FLAGS: Record<Exclude<Subcommand, 'help'>, Record<string, FlagSpec>> = {
-  run: { json: { value: false }, trace: { value: true }, clock: { value: true }, ...HOST },
+  run: { json: { value: false }, trace: { value: true }, clock: { value: true }, ...HOST, 'device-latency': { value: true } },
   stress: {
     workload: { value: true }, seconds: { value: true }, iterations: { value: true }, schedule: { value: true },
     jobs: { value: true }, shard: { value: true }, out: { value: true }, json: { value: false }, noise: { value: false }, minimize: { value: true }, ...HOST,
@@ -180,7 +184,7 @@ const FLAGS: Record<Exclude<Subcommand, 'help'>, Record<string, FlagSpec>> = {
   report: { json: { value: false }, out: { value: true }, runs: { value: true }, seconds: { value: true } },
   bench: {
     json: { value: false }, out: { value: true }, quick: { value: false }, chain: { value: true, repeatable: true },
-    memdevs: { value: true, repeatable: true }, tagged: { value: true }, 'cells-only': { value: false }, 'duration-ms': { value: true }, ...HOST,
+    memdevs: { value: true, repeatable: true }, tagged: { value: true }, 'cells-only': { value: false }, 'duration-ms': { value: true }, ...HOST, 'device-latency': { value: true, repeatable: true },
   },
   merge: { json: { value: false } },
   demo: {},
@@ -294,6 +298,12 @@ function hostOptions(flags: Map<string, string[]>): HostOptions {
   return out;
 }
 
+/** `--device-latency`: a non-negative decimal number of microseconds, at most 10 s */
+function latencyUs(v: string): number {
+  if (!/^\d+(\.\d+)?$/.test(v) || Number(v) > 10_000_000) usage(`--device-latency takes microseconds, a number in [0, 10000000], got "${v}"`);
+  return Number(v);
+}
+
 function exactly(cmd: string, what: string, positionals: string[], n: number): void {
   if (positionals.length < n) usage(`dcd ${cmd} needs ${what}`);
   if (positionals.length > n) usage(`unexpected argument "${positionals[n] ?? ''}" for dcd ${cmd}`);
@@ -312,6 +322,8 @@ function parseCommand(cmd: Exclude<Subcommand, 'help'>, argv: readonly string[])
       if (trace !== undefined) r.trace = trace;
       const clock = get('clock');
       if (clock !== undefined) r.clock = oneOf('clock', clock, CLOCKS);
+      const lat = get('device-latency');
+      if (lat !== undefined) r.deviceLatencyUs = latencyUs(lat);
       return r;
     }
     case 'stress': {
@@ -389,6 +401,7 @@ function parseCommand(cmd: Exclude<Subcommand, 'help'>, argv: readonly string[])
       if (has('cells-only')) r.cellsOnly = true;
       const dur = get('duration-ms');
       if (dur !== undefined) r.durationMs = posInt('duration-ms', dur);
+      if (has('device-latency')) r.deviceLatenciesUs = (flags.get('device-latency') ?? []).map(latencyUs);
       return r;
     }
     case 'merge':

@@ -166,6 +166,7 @@ async function cmdRun(args: Extract<ParsedArgs, { kind: 'run' }>, io: CliIo): Pr
     ...(args.device ? { device: args.device } : {}),
     ...(args.seed !== undefined ? { seed: args.seed } : {}),
     ...(args.clock ? { clock: args.clock } : {}),
+    ...(args.deviceLatencyUs !== undefined ? { deviceLatencyUs: args.deviceLatencyUs } : {}),
     traceLocks: args.trace !== undefined,
     checkers,
     ...(args.trace ? { onTrace: (events: Parameters<typeof toPerfetto>[0], names: (slot: number) => string) => { writeFileSync(args.trace!, JSON.stringify(toPerfetto(events, names))); } } : {}),

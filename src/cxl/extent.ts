@@ -647,15 +647,34 @@ function xa_alloc_id(ctx: HostCtx, region: Handle): number {
 export function rm_tag_group(ctx: HostCtx, g: Handle): void {
   const h = ctx.host;
   groupGet(ctx, g, 1); // pin
-  for (const e of groupMembers(ctx, g)) {
-    if (!h.extents.peek(e, 'registered')) {
-      ctx.dmesg('warn', memdevName(h.extents.peek(e, 'memdev') ?? 0), `WARNING: devm_release_action: no devres for dc_extent_unregister (extent id ${h.extents.peek(e, 'id') ?? 0}, already unregistered)`);
-      continue;
+  // knob release-batch=group (NOT v11, docs/performance.md): collect the members released here
+  const batch: Handle[] | null = ctx.knobs['release-batch'] === 'group' ? (releaseBatch = []) : null;
+  try {
+    for (const e of groupMembers(ctx, g)) {
+      if (!h.extents.peek(e, 'registered')) {
+        ctx.dmesg('warn', memdevName(h.extents.peek(e, 'memdev') ?? 0), `WARNING: devm_release_action: no devres for dc_extent_unregister (extent id ${h.extents.peek(e, 'id') ?? 0}, already unregistered)`);
+        continue;
+      }
+      dc_extent_unregister(ctx, e);
     }
-    dc_extent_unregister(ctx, e);
+  } finally {
+    releaseBatch = null;
+  }
+  if (batch?.length) {
+    const X = h.extents;
+    // one Release DC per memdev of the group (a v11 DC region has one), its members in walk order
+    for (const memdev of new Set(batch.map((e) => X.get(e, 'memdev')))) {
+      const list = batch.filter((e) => X.get(e, 'memdev') === memdev).map((e) => ({ dpa: X.get(e, 'dpaStart'), len: X.get(e, 'length') }));
+      const rc = cxl_send_dc_response(ctx, memdev, CXL_MBOX_OP.RELEASE_DC, list, 0);
+      if (rc) ctx.dmesg('dbg', memdevName(memdev), `Release response for ${list.length} extents failed: ${rc}`);
+    }
+    for (const e of batch) dc_extent_release_rest(ctx, e, false);
   }
   groupPut(ctx, g);
 }
+
+/** release-batch=group: the members whose Release DC rm_tag_group is batching (this thread) */
+let releaseBatch: Handle[] | null = null;
 
 /** devm action dc_extent_unregister → device_unregister: drop the device's own reference. */
 export function dc_extent_unregister(ctx: HostCtx, e: Handle): void {
@@ -708,7 +727,19 @@ export function dc_extent_release(ctx: HostCtx, e: Handle): void {
   // device_release (drivers/base/core.c) runs the extent device's devres — dax_release_resource,
   // under dax_region_rwsem (write) — before the type's release, dc_extent_release (Release DC)
   dax_release_resource(ctx, e);
+  if (!skip && releaseBatch) { releaseBatch.push(e); return; } // knob release-batch=group: rm_tag_group sends, then finishes
   if (!skip) memdev_release_extent(ctx, memdev, { dpa, len });
+  dc_extent_release_rest(ctx, e, skip);
+}
+
+/** The rest of dc_extent_release after the Release DC (split out for the release-batch knob). */
+function dc_extent_release_rest(ctx: HostCtx, e: Handle, skip: boolean): void {
+  const h = ctx.host;
+  const X = h.extents;
+  const g = X.get(e, 'group');
+  const memdev = X.get(e, 'memdev');
+  const dpa = X.get(e, 'dpaStart');
+  const len = X.get(e, 'length');
   ctx.emit({ type: 'extent-untracked', memdev, region: X.get(e, 'region'), extent: e, dpa, len, sentRelease: skip ? 0 : 1 });
   X.free(e);
   if (h.groups.isLive(g)) groupPut(ctx, g);

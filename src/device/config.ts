@@ -206,6 +206,14 @@ export interface DeviceConfig {
   mediaBlockSize?: number;
   /** event record timestamps: wall clock ns (default) or a deterministic counter */
   timestamps?: 'real' | 'counter';
+  /**
+   * Modelled mailbox latency, µs per command (issue #17): the device service takes this long to
+   * complete each mailbox command — spun on the real clock, added to the virtual clock when the
+   * run's clock is virtual (src/device/service.ts). Default 0: the model's own speed. Neither
+   * reference device has it (QEMU and the mock answer as fast as the CPU does); a real device's
+   * firmware takes microseconds to milliseconds per command.
+   */
+  mboxLatencyUs?: number;
   qemu?: QemuOptions;
   hostile?: HostileOptions;
 }
@@ -220,6 +228,7 @@ export interface ResolvedDeviceConfig extends DeviceConfig {
   recordsPerGet: { min: number; max: number } | 'mock-counter';
   mediaBlockSize: number;
   timestamps: 'real' | 'counter';
+  mboxLatencyUs: number;
   qemu: Required<QemuOptions>;
   hostile: Required<HostileOptions>;
   /** first DC byte (partitions[0].base) */
@@ -315,6 +324,8 @@ export function resolveDeviceConfig(c: DeviceConfig): ConfigResult {
   const mediaBlockSize = c.mediaBlockSize ?? PMD_SIZE;
   if (!isPow2(mediaBlockSize) || mediaBlockSize < 64) return err('mediaBlockSize', 'must be a power of two ≥ 64');
   const timestamps = c.timestamps ?? 'real';
+  const mboxLatencyUs = c.mboxLatencyUs ?? 0;
+  if (typeof mboxLatencyUs !== 'number' || !Number.isFinite(mboxLatencyUs) || mboxLatencyUs < 0 || mboxLatencyUs > 10_000_000) return err('mboxLatencyUs', `must be a number of microseconds in [0, 10000000], got ${String(mboxLatencyUs)}`);
   const last = c.partitions[c.partitions.length - 1] as DcPartitionConfig;
   const dcBase = p0.base;
   const dcBytes = last.base + last.length - dcBase;
@@ -345,6 +356,7 @@ export function resolveDeviceConfig(c: DeviceConfig): ConfigResult {
       recordsPerGet,
       mediaBlockSize,
       timestamps,
+      mboxLatencyUs,
       qemu,
       hostile,
       dcBase,

@@ -44,6 +44,8 @@ import { EVENT_STATUS_DCD, REG_DOORBELL } from '../shm/layout.js';
 import { DcdDevice, type DeviceSink } from './device.js';
 import { Media } from './media.js';
 import type { DeviceConfig, ResolvedDeviceConfig } from './config.js';
+import type { Clock } from '../shm/clock.js';
+import { FM_CTL_SLEEPING, FM_OP_INJECT, FM_SLEEP_SLICE_MS, FmRingServer, type FmRingHandle } from './fm-ring.js';
 import type { HostileChainKind } from './hostile-kinds.js';
 import { HostilePersonality, type HostileChoices } from './hostile.js';
 import {
@@ -73,6 +75,13 @@ export interface DeviceServiceInit {
   awaitDrain?: boolean;
   /** bound on that wait, ms; default 15000 (above the 5 s hung-wait bound a stuck drain ends with) */
   drainTimeoutMs?: number;
+  /**
+   * The run's clock, for the modelled mailbox latency (`mboxLatencyUs`): advanced by it per
+   * command when virtual. Without one (device harness, bench ceiling) the latency is spun.
+   */
+  clock?: Pick<Clock, 'advanceModelled'>;
+  /** the FM command ring (src/device/fm-ring.ts); the loop sleeps on the doorbell once a client attached */
+  fmRing?: FmRingHandle;
 }
 
 export const DRAIN_TIMEOUT_MS = 15_000;
@@ -180,21 +189,57 @@ export function createDeviceService(init: DeviceServiceInit): DeviceService {
   };
 
   const execute = (): void => {
+    const latencyUs = dev.config.mboxLatencyUs;
+    const t0 = latencyUs > 0 ? performance.now() : 0;
     const op = rf.opcode();
     const src = rf.input();
     scratch.set(src);
     const reply = dev.mbox(op, scratch.subarray(0, src.byteLength), rf.payload);
+    // the modelled mailbox latency (issue #17): the command completes `mboxLatencyUs` after the
+    // doorbell — virtual time moves by it, or the device spins out the rest of it on the real
+    // clock (a busy device: firmware with one mailbox does nothing else meanwhile)
+    if (latencyUs > 0 && !init.clock?.advanceModelled(latencyUs / 1000)) {
+      const end = t0 + latencyUs / 1000;
+      while (performance.now() < end) { /* spin: the modelled command time */ }
+    }
     rf.complete(reply.rc, reply.outLen);
     served++;
     notifyDrained();
   };
 
+  // the FM command ring: requests run as the comlink FM calls do (afterFm included); the reply
+  // goes back on the ring when the call resolves (for cxl-test, after the host's drain)
+  const fm = init.fmRing ? new FmRingServer(init.fmRing) : null;
+  const serveFm = (): void => {
+    for (const r of fm!.take()) {
+      const p = r.op === FM_OP_INJECT
+        ? afterFm(dev.injectRecords(r.records))
+        : afterFm(dev.releaseCapacity({ policy: 'prescriptive', extents: r.records.map((x) => ({ offset: x.offset, length: x.length, tag: x.tag ?? null })) }));
+      void p.then((res) => fm!.reply(r.seq, res.ok ? { ok: true } : { ok: false, errno: res.code }), () => fm!.reply(r.seq, null));
+    }
+  };
+  /**
+   * Idle with the ring in use: one futex for both — sleep synchronously on the doorbell word
+   * (the host's submit notifies it; so does an FM producer that sees FM_CTL_SLEEPING), in slices,
+   * with a macrotask between slices for comlink control calls, timers and FM replies.
+   */
+  const sleepOnDoorbell = async (): Promise<void> => {
+    await new Promise<void>((r) => setImmediate(r));
+    if (rf.commandPending() || fm!.pending() || stopping) return;
+    Atomics.store(fm!.ctl, FM_CTL_SLEEPING, 1);
+    if (!rf.commandPending() && !fm!.pending() && !rf.stopped()) Atomics.wait(rf.words, REG_DOORBELL, 0, FM_SLEEP_SLICE_MS);
+    Atomics.store(fm!.ctl, FM_CTL_SLEEPING, 0);
+  };
+
   const serve = async (): Promise<void> => {
     let burst = 0;
     while (!stopping && !rf.stopped()) {
+      if (fm?.pending()) serveFm();
       if (!rf.commandPending() && !rf.waitCommand(0, spin)) {
         burst = 0;
-        await rf.waitCommandAsync(IDLE_WAIT_MS);
+        if (fm?.pending()) continue;
+        if (fm?.active() && !schedControlled()) await sleepOnDoorbell();
+        else await rf.waitCommandAsync(IDLE_WAIT_MS);
         continue;
       }
       if (stopping) break;

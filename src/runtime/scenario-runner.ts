@@ -26,6 +26,8 @@ export interface RunOptions {
   device?: Personality;
   seed?: number;
   clock?: 'real' | 'virtual';
+  /** modelled device mailbox latency, µs per command (overrides topology.deviceLatencyUs) */
+  deviceLatencyUs?: number;
   checkers?: Checker[];
   traceLocks?: boolean;
   hungMs?: number;
@@ -95,6 +97,7 @@ export async function startScenarioSystem(scn: Scenario, opts: RunOptions = {}):
     device: opts.device ?? scn.device,
     clock: opts.clock ?? scn.clock,
     seed: opts.seed ?? scn.seed,
+    deviceLatencyUs: opts.deviceLatencyUs ?? scn.topology.deviceLatencyUs ?? 0,
     users: Math.max(2, maxBranches(scn.steps)),
     traceLocks: opts.traceLocks ?? false,
     hungMs: opts.hungMs ?? 3000,

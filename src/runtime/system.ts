@@ -27,6 +27,7 @@ import { decodeEvent, EVENT_RECORD_WORDS, type DaxBusApi, type DecodedEvent, typ
 import { resolveKnobs } from '../scenario/knobs.js';
 import type { KnobValues, Knobs, MemdevSpec, Variant } from '../scenario/types.js';
 import { spawnWorker, WorkerCrash, type WorkerHandle } from './spawn.js';
+import { createFmRing, FmRingClient, type FmRingHandle } from '../device/fm-ring.js';
 import type { DeviceService } from '../device/service.js';
 import { snapshotState } from './view.js';
 import type { CheckerResult, SystemState } from '../state.js';
@@ -55,6 +56,11 @@ export interface SystemConfig {
   noisePermille?: number;
   /** per-memdev overrides of the device config (tests) */
   deviceOverrides?: Partial<DeviceConfig>[];
+  /**
+   * Modelled mailbox latency of every device, µs per command (`DeviceConfig.mboxLatencyUs`;
+   * scenario `topology.deviceLatencyUs`, `--device-latency`); a deviceOverrides entry wins.
+   */
+  deviceLatencyUs?: number;
 }
 
 /** A checker fed by the event stream (stress/checkers implement this; production never imports one). */
@@ -98,6 +104,9 @@ export class DcdSystem {
   private readonly recBuf = new Int32Array(EVENT_RECORD_WORDS * 256);
   /** the cxl_test mock's `static atomic_t event_counter`, shared by every device worker */
   private readonly mockCounter = new SharedArrayBuffer(4);
+  /** per memdev: the FM command ring (src/device/fm-ring.ts), and its client once used */
+  private readonly fmRings: FmRingHandle[];
+  private readonly fmClients: (FmRingClient | undefined)[] = [];
 
   private constructor(config: SystemConfig) {
     this.config = config;
@@ -110,6 +119,7 @@ export class DcdSystem {
     this.regfiles = config.memdevs.map(() => RegFile.create(config.payloadSize ?? (isQemuPersonality(config.device ?? 'cxl-test') ? QEMU_PAYLOAD_SIZE : MOCK_PAYLOAD_SIZE)));
     // media granularity: at least 2 MiB per stamp line, so a 512 B-block partition stays cheap
     this.media = config.memdevs.map((m) => Media.create(m.dc.base, m.dc.size, Math.max(m.dc.blockSize, 2 * 1024 * 1024)));
+    this.fmRings = config.memdevs.map(() => createFmRing());
     this.ring = MpscRing.create(1 << 16, EVENT_RECORD_WORDS);
     this.dmesg = TextLog.create(4 << 20);
     this.ctx = new HostCtx(this.handles(), this.sys, this.host);
@@ -153,10 +163,13 @@ export class DcdSystem {
     const seed = cfg.seed ?? 0;
     const h = this.handles();
     await Promise.all(cfg.memdevs.map(async (m, i) => {
-      const config = { ...deviceConfigFromTopology(m, personality, `${seed}/${m.name}`), payloadSize: this.regfiles[i]!.payloadSize, ...(cfg.deviceOverrides?.[i] ?? {}) };
+      const config = {
+        ...deviceConfigFromTopology(m, personality, `${seed}/${m.name}`), payloadSize: this.regfiles[i]!.payloadSize,
+        ...(cfg.deviceLatencyUs ? { mboxLatencyUs: cfg.deviceLatencyUs } : {}), ...(cfg.deviceOverrides?.[i] ?? {}),
+      };
       const w = this.watch(spawnWorker<DeviceApi>({
         kind: 'device', name: `device/${m.name}`,
-        data: { kind: 'device', memdev: i, system: h.system, regfile: h.regfiles[i], media: h.media[i], events: h.events, config, mockCounter: this.mockCounter },
+        data: { kind: 'device', memdev: i, system: h.system, regfile: h.regfiles[i], media: h.media[i], events: h.events, config, mockCounter: this.mockCounter, fmRing: this.fmRings[i] },
       }));
       this.devices[i] = w;
       await w.call((a) => a.start());
@@ -200,8 +213,22 @@ export class DcdSystem {
     this.checkers.push(c);
   }
 
+  /**
+   * The FM command ring of `memdev` (src/device/fm-ring.ts): `injectRecords` and prescriptive
+   * `releaseCapacity` through shared memory, so the device sleeps on one futex for FM calls and
+   * its doorbell. The first call turns the ring on for that device. Its calls resolve as
+   * `drainEvents()` reads the replies (the 2 ms pump does, so does a driver that drains).
+   * Free-running runs only (a ring call is not a step of the controlled scheduler's log).
+   */
+  fmRing(memdev: number): FmRingClient {
+    const h = this.fmRings[memdev];
+    if (!h) throw new RangeError(`no memdev ${memdev}`);
+    return (this.fmClients[memdev] ??= new FmRingClient(h, this.regfiles[memdev]!.sab));
+  }
+
   /** Move every published event from the ring to the listeners and checkers. */
   drainEvents(): number {
+    for (const c of this.fmClients) c?.drainReplies();
     const w = EVENT_RECORD_WORDS;
     const f64 = new Float64Array(this.recBuf.buffer);
     let total = 0;

@@ -58,6 +58,19 @@ export const KNOWN_KNOBS: { readonly [K in KnobName]: KnobSpec<KnobValues[K]> } 
   'unmatched-release-ack': onOff('acknowledge a release matching no extent with Release DC (post-v11)'),
   'staging-failure-response': onOff('send an empty Add DC Response when staging fails (post-v11)'),
   'rcu': onOff('RCU-safe dc_extents walks and kfree_rcu (post-v11)'),
+  // A design alternative, NOT v11 and in no posted version (issue #17): v11 sends one Release DC per
+  // extent — extent.c `rm_tag_group` releases each member, whose `dc_extent_release` calls
+  // `cxled_release_extent` → mbox.c `memdev_release_extent` with that one range. 'group' sends
+  // one Release DC listing every member `rm_tag_group` released (split to the payload as
+  // `cxl_send_dc_response` splits), so the bench can price v11's per-extent round trips.
+  'release-batch': {
+    description: 'Release DC per extent (extent, v11) or one per tag group released by rm_tag_group (group: a design alternative, NOT v11)',
+    accepts: 'extent|group',
+    parse(raw) {
+      if (raw === 'extent' || raw === 'group') return { ok: true, value: raw };
+      return { ok: false, message: `expected extent or group, got ${JSON.stringify(raw)}` };
+    },
+  },
 };
 
 export const KNOB_NAMES = Object.keys(KNOWN_KNOBS) as KnobName[];
@@ -88,6 +101,7 @@ export const DEFAULT_KNOBS: Readonly<KnobValues> = {
   'unmatched-release-ack': 'off',
   'staging-failure-response': 'off',
   'rcu': 'off',
+  'release-batch': 'extent',
 };
 
 /** What each variant changes relative to v11 (product.md §3). */

@@ -80,6 +80,8 @@ export interface KnobValues {
   'staging-failure-response': 'on' | 'off';
   /** RCU-safe `dc_extents` walks and `kfree_rcu` (post-v11) */
   'rcu': 'on' | 'off';
+  /** Release DC per extent (v11) or one per tag group released together (a design alternative, NOT v11) */
+  'release-batch': 'extent' | 'group';
 }
 export type KnobName = keyof KnobValues;
 export type Knobs = Partial<KnobValues>;
@@ -115,6 +117,8 @@ export interface MemdevSpec {
 
 export interface Topology {
   memdevs: MemdevSpec[];
+  /** modelled mailbox latency of every device, µs per command (default 0; src/device/service.ts) */
+  deviceLatencyUs?: number;
   description?: string;
 }
 

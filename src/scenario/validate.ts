@@ -81,7 +81,7 @@ function memdevNames(topology: unknown): string[] | null {
 
 function topologyValue(ctx: Ctx, raw: unknown, path: string): Topology | undefined {
   if (!isObject(raw)) { ctx.err(path, `topology must be an object {memdevs: [...]}, got ${typeOf(raw)}`); return undefined; }
-  unknownFields(ctx, raw, path, ['memdevs', 'description'], 'topology');
+  unknownFields(ctx, raw, path, ['memdevs', 'deviceLatencyUs', 'description'], 'topology');
   const mp = key(path, 'memdevs');
   if (!('memdevs' in raw)) { ctx.err(mp, 'missing required field "memdevs" (at least one memdev)'); return undefined; }
   if (!Array.isArray(raw.memdevs) || raw.memdevs.length === 0) { ctx.err(mp, `memdevs must be a non-empty array, got ${Array.isArray(raw.memdevs) ? 'an empty array' : typeOf(raw.memdevs)}`); return undefined; }
@@ -99,8 +99,14 @@ function topologyValue(ctx: Ctx, raw: unknown, path: string): Topology | undefin
   });
   let description: string | undefined;
   if ('description' in raw) description = stringField(ctx, raw.description, key(path, 'description'), 'description');
+  let deviceLatencyUs: number | undefined;
+  if ('deviceLatencyUs' in raw) {
+    const v = raw.deviceLatencyUs;
+    if (typeof v === 'number' && Number.isFinite(v) && v >= 0 && v <= 10_000_000) deviceLatencyUs = v;
+    else { ok = false; ctx.err(key(path, 'deviceLatencyUs'), `deviceLatencyUs must be a number of microseconds in [0, 10000000], got ${JSON.stringify(v)}`); }
+  }
   if (!ok) return undefined;
-  return { memdevs, ...(description !== undefined ? { description } : {}) };
+  return { memdevs, ...(deviceLatencyUs !== undefined ? { deviceLatencyUs } : {}), ...(description !== undefined ? { description } : {}) };
 }
 
 function serialField(ctx: Ctx, v: unknown, path: string): number | undefined {

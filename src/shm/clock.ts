@@ -11,10 +11,17 @@
 import { SYS_CLOCK_MODE, SYS_CLOCK_NOW_F64, SYS_WQ_KICK } from './layout.js';
 import type { SystemShm } from './system.js';
 
+/** scratch for the Float64 ↔ bits conversion of the CAS loop in `add` (per thread) */
+const bits = new DataView(new ArrayBuffer(8));
+
 export class Clock {
   private readonly sys: SystemShm;
+  /** the same 8 bytes as `sys.clockF64[SYS_CLOCK_NOW_F64]`, for compare-and-swap */
+  private readonly word: BigInt64Array;
   constructor(sys: SystemShm) {
     this.sys = sys;
+    const f = sys.clockF64;
+    this.word = new BigInt64Array(f.buffer, f.byteOffset + SYS_CLOCK_NOW_F64 * 8, 1);
   }
 
   get virtual(): boolean {
@@ -31,8 +38,30 @@ export class Clock {
   advance(ms: number): void {
     if (!this.virtual) throw new Error('advance-clock needs the virtual clock (scenario "clock": "virtual")');
     if (!(ms >= 0)) throw new RangeError(`advance by ${ms} ms`);
-    this.sys.clockF64[SYS_CLOCK_NOW_F64] = this.sys.clockF64[SYS_CLOCK_NOW_F64]! + ms;
+    this.add(ms);
     kickWorkqueue(this.sys);
+  }
+
+  /**
+   * The device's modelled mailbox latency (src/device/service.ts): on the virtual clock, move time
+   * forward by `ms` and wake the workqueue, and return true; on the real clock do nothing and
+   * return false (the caller spins instead).
+   */
+  advanceModelled(ms: number): boolean {
+    if (!this.virtual) return false;
+    this.add(ms);
+    kickWorkqueue(this.sys);
+    return true;
+  }
+
+  /** Atomic `now += ms`: the driver's advance-clock and a device's modelled latency may race. */
+  private add(ms: number): void {
+    for (;;) {
+      const old = Atomics.load(this.word, 0);
+      bits.setBigInt64(0, old, true);
+      bits.setFloat64(0, bits.getFloat64(0, true) + ms, true);
+      if (Atomics.compareExchange(this.word, 0, old, bits.getBigInt64(0, true)) === old) return;
+    }
   }
 
   /** Reset virtual time to 0 (stress iterations). */
