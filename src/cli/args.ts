@@ -1,5 +1,5 @@
 /**
- * DOC: `dcd` argument parsing (product.md §4) — argv in, a typed command or a usage error out.
+ * DOC: `dcd` argument parsing (README.md) — argv in, a typed command or a usage error out.
  *
  * Pure: no I/O, no process.exit. The caller prints `USAGE[...]` and exits with `EXIT.*`.
  * Every malformed input becomes `{kind: 'usage-error', message}` naming the flag or argument at
@@ -8,7 +8,7 @@
  * twice is an error rather than "last one wins". Knob names and values go through the same
  * `KNOWN_KNOBS` table as scenario files.
  *
- * Decisions where product.md is silent: `--flag=value` and `--flag value` are both accepted;
+ * Decisions where README.md is silent: `--flag=value` and `--flag value` are both accepted;
  * `--` ends flags; `--shard i/n` is 1-based (1 ≤ i ≤ n, like jest/playwright); `--seconds`
  * accepts a positive decimal number; `--noise` is a boolean switch (seeded scheduling noise);
  * `--variant/--knob/--device/--seed` apply to run, stress and bench, not to replay (a trace

@@ -1,5 +1,5 @@
 /**
- * DOC: `dcd bench` — event-throughput and latency benchmark (product.md §4, §7).
+ * DOC: `dcd bench` — event-throughput and latency benchmark (README.md, §7).
  *
  * Runs the pipeline benchmark of bench/pipeline.ts: the matrix of chain length × tagged × memdevs
  * × device × variant (reduced with `--quick`), the ring and postMessage baselines and the memory

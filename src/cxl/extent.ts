@@ -1,6 +1,6 @@
 /**
  * DOC: cxl extent — Dynamic Capacity add and release handling, the v11 series as written
- * (drivers/cxl/core/extent.c and the DC parts of mbox.c; host-kernel.md §2.3–§2.9, §3).
+ * (drivers/cxl/core/extent.c and the DC parts of mbox.c; docs/kernel-map.md–§2.9, §3).
  *
  * Add: `handle_add_event` stages each record while More is set (100-record cap, 20 s inactivity
  * watchdog); on More=0 `cxl_add_pending` groups the staged extents by tag (arrival order, stable
@@ -19,7 +19,7 @@
  * unless the `rcu` knob is on (H5) — a walk that meets a freed record throws StaleHandleError,
  * the model's use-after-free.
  *
- * Locks (host-kernel.md §4.3): event.log_lock → add_ctx.lock → {cxl_rwsem.region(R) per extent →
+ * Locks (docs/kernel-map.md): event.log_lock → add_ctx.lock → {cxl_rwsem.region(R) per extent →
  * cxl_tag_lock} → device_lock(cxlr_dax) → dax_region_rwsem(W) → mailbox.
  */
 import { CXL_MBOX_OP, NULL_UUID, u64ToNumber, type CxlExtentRaw, type DcEventRecord } from '../wire/cxl.js';

@@ -1,6 +1,6 @@
 /**
  * DOC: cxl mbox — the event-log drain and DC record dispatch (drivers/cxl/core/mbox.c in the
- * series; host-kernel.md §2.1, §2.2, §2.7). The commands it sends (`cxl_internal_send_cmd`,
+ * series; docs/kernel-map.md, §2.2, §2.7). The commands it sends (`cxl_internal_send_cmd`,
  * `cxl_send_dc_response`) are in src/cxl/mbox-cmd.ts, below extent.ts, which the drain calls.
  * The existing-extent scan (`cxl_region_add_existing_extents`, `__cxl_process_extent_list`, the
  * crash recovery the cxl_dax_region probe runs) is here too, at the end: like the drain it reads

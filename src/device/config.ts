@@ -8,7 +8,7 @@
  * mock behaviour 3), and per-personality knobs.
  *
  * A config is validated as a sane device: it must satisfy the host's configuration checks C1–C3
- * (host-kernel.md §1.1 step 5–7), because a device that violates them does so on the wire, not in
+ * (docs/kernel-map.md step 5–7), because a device that violates them does so on the wire, not in
  * its own bookkeeping — `hostile.configViolation` fabricates such Get DC Config replies.
  *
  * All sizes are numbers of bytes; every value must be a safe integer.
@@ -32,7 +32,7 @@ export function isQemuPersonality(p: Personality): boolean {
 
 export const MiB = 1024 * 1024;
 export const GiB = 1024 * MiB;
-/** PMD_SIZE on x86-64: the host's extent alignment gate G4 (host-kernel.md §1.6) */
+/** PMD_SIZE on x86-64: the host's extent alignment gate G4 (docs/kernel-map.md) */
 export const PMD_SIZE = 2 * MiB;
 export const CXL_DCD_BLOCK_LINE_SIZE = 0x40;
 export const CXL_MAX_DC_PARTITIONS = 8;
@@ -371,7 +371,7 @@ export function validateDeviceConfig(c: DeviceConfig): { ok: true } | { ok: fals
   return r.ok ? { ok: true } : r;
 }
 
-/** One memdev of a scenario topology, numbers already in bytes (product.md §5). */
+/** One memdev of a scenario topology, numbers already in bytes (README.md). */
 export interface MemdevTopologySpec {
   name: string;
   serial: number;

@@ -4,7 +4,7 @@
  *
  * `DcdSystem.start(config)` builds the shared memory (system buffer, host state tables, one
  * register file and one media buffer per memdev, the runtime event ring, the kernel log) and
- * spawns the topology of product.md §2: one device worker and `parallel-event-handlers`
+ * spawns the topology of README.md: one device worker and `parallel-event-handlers`
  * event-thread workers per memdev, one workqueue, one dax-bus worker and N user workers. The main
  * thread plays the fabric manager (it drives each device's FM API over comlink) and drains the
  * event ring into the traces and into any checkers the caller attached.
@@ -395,7 +395,7 @@ export class DcdSystem {
 
   // ------------------------------------------------------------------------ state and checks
 
-  /** The state paths of product.md §5 (consistent: read under the host's read locks). */
+  /** The state paths of README.md (consistent: read under the host's read locks). */
   async state(): Promise<SystemState> {
     this.drainEvents();
     const devices = await Promise.all(this.devices.map((d) => this.guard(d.call(async (a) => ({

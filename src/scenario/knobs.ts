@@ -1,5 +1,5 @@
 /**
- * DOC: host knobs — the named assumptions a run can flip (product.md §3).
+ * DOC: host knobs — the named assumptions a run can flip (README.md).
  *
  * One table, `KNOWN_KNOBS`, is the single source for every place a knob is spelled: scenario
  * `knobs`, `--knob NAME=VALUE`, and the runtime that consults them. Each entry parses the raw
@@ -90,7 +90,7 @@ export function parseKnob(name: string, raw: unknown): { ok: true; name: KnobNam
   return { ok: true, name, value: r.value };
 }
 
-/** v11 as posted (host-kernel.md), the default variant. */
+/** v11 as posted (docs/kernel-map.md), the default variant. */
 export const DEFAULT_KNOBS: Readonly<KnobValues> = {
   'tag-lock': 'on',
   'group-lock': 'group',
@@ -104,7 +104,7 @@ export const DEFAULT_KNOBS: Readonly<KnobValues> = {
   'release-batch': 'extent',
 };
 
-/** What each variant changes relative to v11 (product.md §3). */
+/** What each variant changes relative to v11 (README.md). */
 export const VARIANT_KNOBS: Readonly<Record<Variant, Readonly<Knobs>>> = {
   'v11': {},
   'v10': { 'v10-seq': 'on', 'v10-uuid-show': 'on', 'group-lock': 'per-extent', 'scan-gate': 'off' },

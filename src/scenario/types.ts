@@ -1,7 +1,7 @@
 /**
  * DOC: the parsed scenario — what `parseScenario` (validate.ts) hands to the runtime.
  *
- * The file format is product.md §5 and `schema/scenario.schema.json`; this is its normalised
+ * The file format is README.md and `schema/scenario.schema.json`; this is its normalised
  * form, so the runtime never re-parses text: sizes and offsets are numbers of bytes, durations
  * are milliseconds, uuids are lower-case strings or `null` (untagged: `null`, `"0"`, `""` and the
  * all-zero uuid all mean "no tag", as `uuid_is_null()` does in the kernel), errno lists are
@@ -124,7 +124,7 @@ export interface Topology {
 
 // ---- steps ---------------------------------------------------------------------------------
 
-/** Fields any op may carry (product.md §5: "Any op may carry …"). */
+/** Fields any op may carry (README.md: "Any op may carry …"). */
 export interface OpCommon {
   /** the op must fail with one of these */
   expectError?: ErrnoName[];
