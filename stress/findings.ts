@@ -184,7 +184,7 @@ export async function generateFindings(out: string, runs: number, log: (s: strin
     const fixes = r.fixes.filter((x) => x.fixes).map((x) => `\`${x.label}\``).join(', ') || `none of ${r.fixes.map((x) => `\`${x.label}\``).join(', ') || 'the candidates'}`;
     idx.push(`| [${id}](../kernel-map.md#${id.toLowerCase()}) | ${f.spec.what} | [${r.row.title}](${id}/report.md) ([HTML](${id}/report.html)) | \`dcd replay ${r.trace}\` | ${fixes} |`);
   }
-  idx.push('', 'Not generated here: [H1](../kernel-map.md#h1) is the verdict on tag ownership above (uniqueness holds, the winner is timing); [H3](../kernel-map.md#h3) is a deterministic refusal (`test/host-gates.test.ts`); H7/H8 are prevented by `dax_region_rwsem`; H9–H13 are covered by tests and scenarios; [H14](../kernel-map.md#h14)–[H18](../kernel-map.md#h18) have their own workloads and tests (the README's rows and hazard tables) and no page here yet.');
+  idx.push('', 'Not generated here: [H1](../kernel-map.md#h1) is the verdict on tag ownership above (uniqueness holds, the winner is timing); [H3](../kernel-map.md#h3) is a deterministic refusal (`test/host-gates.test.ts`); H7/H8 are prevented by `dax_region_rwsem`; H9–H13 are covered by tests and scenarios; [H14](../kernel-map.md#h14)–[H18](../kernel-map.md#h18) have their own workloads and tests (the rows and hazard tables of the README) and no page here yet.');
   idx.push('', `Generated in ${((performance.now() - t0) / 1000).toFixed(0)} s. How the pages are made: [docs/reports.md](../reports.md).`, '');
   writeFileSync(join(out, 'README.md'), idx.join('\n'));
 }
