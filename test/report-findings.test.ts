@@ -25,7 +25,10 @@ t.test('docs/findings: assumption verdicts and hazard reproducers', async (t) =>
     t.ok(r.ok, `${f} is a trace`);
     if (!r.ok) continue;
     t.ok(existsSync(join(dir, r.trace.outcome.includes('h2') ? 'H2' : '.', '.')), 'its report directory');
-    const rep = await replayTrace(r.trace, 2);
+    // up to 5 attempts: a replay can miss when the asynchronous probe reaches its point late on a
+    // loaded machine (the attempts are printed; a trace that never reproduces fails)
+    const rep = await replayTrace(r.trace, 5);
+    t.comment(`${f}: ${rep.attempts} attempt(s)`);
     t.ok(rep.reproduced, `${f}: ${rep.expected} reproduces (${rep.outcomes.join(', ')})`);
     if (rep.reproduced) reproduced++;
   }
