@@ -108,6 +108,11 @@ await withSystem(t, { hungMs: 30_000 }, async (s) => {
     let probe: Promise<unknown> | null = null;
     try {
       probe = s.track(s.daxBus.call((a) => a.probe(cr.value.regionId)));
+      // the region driver's probe (cxl_region_probe → cxl_dax_region_alloc) sets cxlr->cxlr_dax on
+      // the dax-bus thread first; before it an add is E5 (-ENXIO), not E6: wait for it (the
+      // cxl_dax_region probe behind it stays blocked on the lock held here)
+      for (let k = 0; k < 2000 && !s.host.regions.load(rh, 'hasCxlrDax'); k++) await new Promise((r) => setTimeout(r, 5));
+      t.equal(s.host.regions.load(rh, 'hasCxlrDax'), 1, 'cxlr->cxlr_dax is set (the region driver probed)');
       t.equal(s.host.regions.load(rh, 'extentsScanned'), 0, 'the region is not scanned yet');
       const m0 = mark(s);
       const l0 = s.dmesgLines().length;
