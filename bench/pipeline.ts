@@ -1202,6 +1202,34 @@ function esc(s: string): string {
 }
 
 /**
+ * The frame both bench charts share: an SVG of `nPanels` side-by-side panels with a log-scale y
+ * axis from `lo` to `hi` (a grid line per decade, labels on the first panel), a title and a
+ * subtitle. Returns the output parts (to which the caller adds its bars and closes the svg), the
+ * y mapping and each panel's left edge.
+ */
+function logPanelsSvg(o: { nPanels: number; panelW: number; panelH: number; padL: number; padT: number; padB: number; extraW: number; lo: number; hi: number; title: string; subtitle: string }): { parts: string[]; y: (v: number) => number; x0: (i: number) => number; W: number; H: number } {
+  const { nPanels, panelW, panelH, padL, padT, padB, lo, hi } = o;
+  const W = padL + nPanels * (panelW + 30) + o.extraW;
+  const H = padT + panelH + padB;
+  const y = (v: number): number => padT + panelH - ((Math.log10(v) - Math.log10(lo)) / (Math.log10(hi) - Math.log10(lo))) * panelH;
+  const x0 = (i: number): number => padL + i * (panelW + 30);
+  const parts: string[] = [];
+  parts.push(`<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="Helvetica, Arial, sans-serif" font-size="12">`);
+  parts.push(`<rect width="${W}" height="${H}" fill="white"/>`);
+  parts.push(`<text x="${padL}" y="22" font-size="15" font-weight="bold">${o.title}</text>`);
+  parts.push(`<text x="${padL}" y="40" fill="#555">${esc(o.subtitle)}</text>`);
+  for (let i = 0; i < nPanels; i++) {
+    parts.push(`<rect x="${x0(i)}" y="${padT}" width="${panelW}" height="${panelH}" fill="none" stroke="#999"/>`);
+    for (let e = Math.log10(lo); e <= Math.log10(hi) + 1e-9; e++) {
+      const yy = y(10 ** e);
+      parts.push(`<line x1="${x0(i)}" x2="${x0(i) + panelW}" y1="${yy}" y2="${yy}" stroke="#eee"/>`);
+      if (i === 0) parts.push(`<text x="${x0(i) - 6}" y="${yy + 4}" text-anchor="end">${si(10 ** e)}</text>`);
+    }
+  }
+  return { parts, y, x0, W, H };
+}
+
+/**
  * Hand-written SVG: one panel per device personality, groups by chain length, one bar per memdev
  * count (untagged, the first variant; log scale), the two baselines as dashed lines.
  */
@@ -1224,22 +1252,13 @@ export function chartSvg(r: BenchReport): string {
   const padL = 70;
   const padT = 60;
   const padB = 70;
-  const W = padL + devices.length * (panelW + 30) + 150;
-  const H = padT + panelH + padB;
-  const y = (v: number): number => padT + panelH - ((Math.log10(v) - Math.log10(lo)) / (Math.log10(hi) - Math.log10(lo))) * panelH;
-  const parts: string[] = [];
-  parts.push(`<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="Helvetica, Arial, sans-serif" font-size="12">`);
-  parts.push(`<rect width="${W}" height="${H}" fill="white"/>`);
-  parts.push(`<text x="${padL}" y="22" font-size="15" font-weight="bold">dcd bench — extents accepted per second (${taggedPick ? 'tagged' : 'untagged'}, ${esc(variant)}, log scale)</text>`);
-  parts.push(`<text x="${padL}" y="40" fill="#555">${esc(`${r.host.cpus} CPUs, node ${r.host.node}, ${r.date.slice(0, 10)}${r.quick ? ', quick run' : ''}`)}</text>`);
+  const { parts, y, x0: panelX, W, H } = logPanelsSvg({
+    nPanels: devices.length, panelW, panelH, padL, padT, padB, extraW: 150, lo, hi,
+    title: `dcd bench — extents accepted per second (${taggedPick ? 'tagged' : 'untagged'}, ${esc(variant)}, log scale)`,
+    subtitle: `${r.host.cpus} CPUs, node ${r.host.node}, ${r.date.slice(0, 10)}${r.quick ? ', quick run' : ''}`,
+  });
   devices.forEach((d, di) => {
-    const x0 = padL + di * (panelW + 30);
-    parts.push(`<rect x="${x0}" y="${padT}" width="${panelW}" height="${panelH}" fill="none" stroke="#999"/>`);
-    for (let e = Math.log10(lo); e <= Math.log10(hi) + 1e-9; e++) {
-      const yy = y(10 ** e);
-      parts.push(`<line x1="${x0}" x2="${x0 + panelW}" y1="${yy}" y2="${yy}" stroke="#eee"/>`);
-      if (di === 0) parts.push(`<text x="${x0 - 6}" y="${yy + 4}" text-anchor="end">${si(10 ** e)}</text>`);
-    }
+    const x0 = panelX(di);
     const gw = panelW / chains.length;
     const bw = Math.min(40, (gw - 20) / mems.length);
     chains.forEach((c, ci) => {
@@ -1294,22 +1313,13 @@ export function designChartSvg(r: BenchReport): string | null {
   const padL = 70;
   const padT = 60;
   const padB = 70;
-  const W = padL + panels.length * (panelW + 30) + 230;
-  const H = padT + panelH + padB;
-  const y = (v: number): number => padT + panelH - ((Math.log10(v) - Math.log10(lo)) / (Math.log10(hi) - Math.log10(lo))) * panelH;
-  const p: string[] = [];
-  p.push(`<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="Helvetica, Arial, sans-serif" font-size="12">`);
-  p.push(`<rect width="${W}" height="${H}" fill="white"/>`);
-  p.push(`<text x="${padL}" y="22" font-size="15" font-weight="bold">dcd bench — design × device mailbox latency: extents/s (bars) and the device-time floor (ticks), log scale</text>`);
-  p.push(`<text x="${padL}" y="40" fill="#555">${esc(`${r.host.cpus} CPUs, node ${r.host.node}, ${r.date.slice(0, 16)}, load ${r.host.loadAvgStart[0]}–${r.host.loadAvgEnd[0]}; untagged, ${minMem} memdev; floor = 1e6 / (mailbox commands per extent × latency)`)}</text>`);
+  const { parts: p, y, x0: panelX, W, H } = logPanelsSvg({
+    nPanels: panels.length, panelW, panelH, padL, padT, padB, extraW: 230, lo, hi,
+    title: 'dcd bench — design × device mailbox latency: extents/s (bars) and the device-time floor (ticks), log scale',
+    subtitle: `${r.host.cpus} CPUs, node ${r.host.node}, ${r.date.slice(0, 16)}, load ${r.host.loadAvgStart[0]}–${r.host.loadAvgEnd[0]}; untagged, ${minMem} memdev; floor = 1e6 / (mailbox commands per extent × latency)`,
+  });
   panels.forEach((name, pi) => {
-    const x0 = padL + pi * (panelW + 30);
-    p.push(`<rect x="${x0}" y="${padT}" width="${panelW}" height="${panelH}" fill="none" stroke="#999"/>`);
-    for (let e = Math.log10(lo); e <= Math.log10(hi) + 1e-9; e++) {
-      const yy = y(10 ** e);
-      p.push(`<line x1="${x0}" x2="${x0 + panelW}" y1="${yy}" y2="${yy}" stroke="#eee"/>`);
-      if (pi === 0) p.push(`<text x="${x0 - 6}" y="${yy + 4}" text-anchor="end">${si(10 ** e)}</text>`);
-    }
+    const x0 = panelX(pi);
     const gw = panelW / lats.length;
     const bw = Math.min(34, (gw - 16) / designs.length);
     lats.forEach((l, li) => {
