@@ -126,8 +126,7 @@ export function devres_release_all(ctx: HostCtx, region: Handle): number {
   // dax_region_unregister: the first action registered (alloc_dax_region), the last to run
   if (h.regions.get(region, 'daxRegion')) {
     withWrite(h.daxRegionRwsem, () => {
-      h.regions.set(region, 'daxRegion', 0);
-      h.regions.set(region, 'nextDaxId', 0); // the dax_region's ida goes with it
+      h.regions.set(region, 'daxRegion', 0); // its ida goes with it: ids derive from live devices (ida_alloc)
     });
   }
   return n;

@@ -125,9 +125,7 @@ export const REGION_SCHEMA = {
   nextExtentId: 'i32',
   /** a dax_region exists for this region (alloc_dax_region in probe) [dax_region_rwsem] */
   daxRegion: 'i32',
-  /** next dax device id (daxX.Y) [dax_region_rwsem] */
-  nextDaxId: 'i32',
-  /** the idle seed device (handle into daxDevs) [dax_region_rwsem] */
+  /** dax_region->seed (handle into daxDevs): set by create_store under dax_region_rwsem (W), cleared by dax_bus_probe under device_lock(dev_dax) only, as v11 does */
   seedDev: 'i32',
   /** dax_region align (PMD_SIZE) */
   daxAlign: 'f64',
