@@ -89,6 +89,9 @@ export const UAF_SITE = {
   /** online_tag_group used group->cxlr_dax->cxlr after a region destroy freed the region,
    *  between the group's first cxl_add_extent and its onlining (H14); `extent` = the group */
   regionOnline: 5,
+  /** delete_store found a dc_extent device by name among cxlr_dax's children and to_dev_dax'd it
+   *  (H20, a type confusion rather than a use-after-free); `extent` = the dc_extent handle */
+  deleteTypeConfusion: 6,
 } as const;
 
 export const ERRNO_CODE: Record<string, number> = {
@@ -279,6 +282,9 @@ export interface UserApi {
   claimSeed(regionId: number, uuid: string | null): Promise<OpResult<{ devId: number; name: string }>>;
   createDaxDevice(regionId: number, uuid: string | null | undefined): Promise<OpResult<{ devId: number; name: string }>>;
   destroyDaxDevice(regionId: number, devId: number): Promise<OpResult>;
+  /** write `name` to the region's `dax_region/delete` attribute (delete_store), as a script
+   *  would: whatever child of the dax_region's device has that name */
+  deleteByName(regionId: number, name: string): Promise<OpResult>;
   disableDaxDevice(regionId: number, devId: number): Promise<OpResult>;
   enableDaxDevice(regionId: number, devId: number): Promise<OpResult>;
   reconfigureDaxDevice(regionId: number, devId: number, size: number): Promise<OpResult>;

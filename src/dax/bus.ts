@@ -645,6 +645,25 @@ export function unregister_dev_dax(ctx: HostCtx, dev: Handle): void {
 }
 
 /**
+ * The other children device_find_child_by_name(dax_region->dev) can return: the dc_extent devices
+ * (`extentR.N`), which online_tag_group (drivers/cxl/core/extent.c) registers with
+ * dev->parent = &cxlr_dax->dev — the device cxl_dax_region_probe (drivers/dax/cxl.c) hands to
+ * alloc_dax_region as the dax_region's device. Registered extents only (device_add has run).
+ */
+function dc_extent_child_by_name(ctx: HostCtx, region: Handle, name: string): Handle {
+  const X = ctx.host.extents;
+  const rid = ctx.host.regions.get(region, 'id');
+  for (const e of X.live()) {
+    try {
+      if (X.get(e, 'region') === region && X.get(e, 'registered') && sysfs_streq(name, `extent${rid}.${X.get(e, 'id')}`)) return e;
+    } catch (err) {
+      if (!(err instanceof StaleHandleError)) throw err; // freed under the walk
+    }
+  }
+  return NO_HANDLE;
+}
+
+/**
  * delete_store() (drivers/dax/bus.c): device_find_child_by_name (-ENXIO); device_lock(cxlr_dax) →
  * device_lock(dev_dax) → dax_dev_rwsem(W): a driver bound or non-zero size → -EBUSY; id 0 is
  * never deleted (-EBUSY); else the id goes back to the ida (__free_dev_dax_id) and seed is cleared
@@ -655,7 +674,18 @@ export function delete_store(ctx: HostCtx, region: Handle, name: string): void {
   const h = ctx.host;
   // device_find_child_by_name walks the klist: no dax lock
   const victim = dax_dev_by_name(ctx, region, name);
-  if (victim === NO_HANDLE) throw new CxlError('ENXIO', `delete: no device ${JSON.stringify(name)}`);
+  if (victim === NO_HANDLE) {
+    const ext = dc_extent_child_by_name(ctx, region, name);
+    if (ext !== NO_HANDLE) {
+      // H20: the child found is a dc_extent (online_tag_group parents it on cxlr_dax->dev, the
+      // dax_region's device), and delete_store's to_dev_dax() has no type check. The kernel goes
+      // on reading dev_dax fields out of the dc_extent; the model reports it and stops here.
+      ctx.emit({ type: 'use-after-free', memdev: h.regions.get(region, 'memdev'), extent: ext, site: UAF_SITE.deleteTypeConfusion });
+      ctx.dmesg('err', `dax_region${h.regions.get(region, 'id')}`, `BUG: type confusion: delete_store treats ${name} (a dc_extent) as a dev_dax`);
+      throw new CxlError('EFAULT', `delete ${name}: a dc_extent device, not a dev_dax (H20 type confusion)`);
+    }
+    throw new CxlError('ENXIO', `delete: no device ${JSON.stringify(name)}`);
+  }
   const rc = withLock(h.regionLockFor(region), () => {
     const r = withLock(h.daxDevLockFor(victim), () => withWrite(h.daxDevRwsem, () => {
       if (!h.daxDevs.isLive(victim)) return ENXIO; // lost a race with another delete

@@ -26,7 +26,7 @@ import { cxl_create_dc_region, cxl_destroy_region, cxl_region_disable, cxl_regio
 // a value import: loading src/dax/cxl.ts registers the cxl_dax_region driver the CXL core calls
 // (src/cxl/dax-driver.ts) in every host worker, since every workers/ host entry loads this file
 import { cxl_dax_region_probe, cxl_dax_region_unbind } from '../dax/cxl.js';
-import { create_store, dax_dev_by_name, daxctl_create_device, daxctl_destroy_device, enable_dev_dax, size_store, uuid_store } from '../dax/bus.js';
+import { create_store, dax_dev_by_name, daxctl_create_device, daxctl_destroy_device, delete_store, enable_dev_dax, size_store, uuid_store } from '../dax/bus.js';
 import { dax_access } from '../dax/memory.js';
 import { ERRNO_CODE, ERRNO_NAME, type DaxBusApi, type EventThreadApi, type OpResult, type SharedHandles, type UserApi, type WorkqueueApi } from '../protocol.js';
 import type { SystemShm } from '../shm/system.js';
@@ -329,6 +329,8 @@ export function startUser(init: SharedHandles & { user: number }, sys: SystemShm
       return { devId: id, name: `dax${regionId}.${id}` };
     }),
     destroyDaxDevice: async (regionId, devId) => op(ctx, () => daxctl_destroy_device(ctx, dev(regionId, devId))),
+    // echo NAME > dax_regionX/delete
+    deleteByName: async (regionId, name) => op(ctx, () => delete_store(ctx, regionOrThrow(ctx, regionId), name)),
     disableDaxDevice: async (regionId, devId) => op(ctx, () => enable_dev_dax(ctx, dev(regionId, devId), false)),
     enableDaxDevice: async (regionId, devId) => op(ctx, () => enable_dev_dax(ctx, dev(regionId, devId), true)),
     reconfigureDaxDevice: async (regionId, devId, size) => op(ctx, () => size_store(ctx, dev(regionId, devId), size)),

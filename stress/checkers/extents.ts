@@ -162,6 +162,10 @@ export class ExtentsChecker implements Checker {
             this.findings.add(`uaf:r:${ev.extent}`, finding('dax-resource-use-after-free-trim',
               `dax_resource ${ev.extent} was freed by its extent's devres before unregister_dev_dax trimmed the range claimed from it`));
             return;
+          case UAF_SITE.deleteTypeConfusion:
+            this.findings.add(`tc:${ev.extent}`, finding('dev-dax-type-confusion-delete-h20',
+              `mem${ev.memdev}: dax_region delete_store found dc_extent ${ev.extent} by name and used it as a dev_dax (to_dev_dax without a type check)`));
+            return;
           case UAF_SITE.cxlrDax:
             this.findings.add(`uaf:c:${ev.memdev}:${ev.extent}`, finding('cxlr-dax-use-after-free-disabled-region',
               `mem${ev.memdev}: region ${ev.extent}'s cxlr->cxlr_dax was used after the disabled region's cxl_dax_region was freed`));

@@ -117,6 +117,7 @@ export const OUTCOMES = {
   // H16: cxlr_dax_unregister (region_dax.c) does not clear cxlr->cxlr_dax, so after `cxl
   // disable-region` an add reaching E5/E6 or a release reaching X1/X2 dereferences the freed
   // cxl_dax_region (extent.c cxl_validate_extent, cxl_rm_extent).
+  'dev-dax-type-confusion-delete-h20': K(INV.memory, 'H20', "a write of an extent's name (extentR.N) to dax_region/delete: delete_store's device_find_child_by_name returns the dc_extent device, a sibling of the dev_dax devices, and to_dev_dax() reinterprets it"),
   'cxlr-dax-use-after-free-disabled-region': K(INV.memory, 'H16', 'an add or release on a disabled region used cxlr->cxlr_dax, which points at the freed cxl_dax_region'),
   'chain-dropped': K(INV.cardinality, '8.2 no lost extent (S1/S2)', 'a closed device chain was dropped without a response'),
   'host-extent-adopted-h2': K(INV.hostSubset, 'H2', 'the recovery scan adopted half-staged runtime extents the device never accepted'),
