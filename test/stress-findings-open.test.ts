@@ -17,7 +17,8 @@ import { StressJob } from '../stress/runner.js';
 import type { Plan } from '../stress/ops.js';
 import { readTrace, type StressTrace } from '../stress/trace.js';
 import { replayTrace } from '../stress/replay.js';
-import { ExtentsChecker, classify, type SysLike } from '../stress/checkers/index.js';
+import { ExtentsChecker, LocksChecker, classify, outcomeOf, type SysLike } from '../stress/checkers/index.js';
+import type { HungReport, ThreadLockInfo } from '../src/errors.js';
 
 const M = 1024 * 1024;
 const TAG = '5eaffb34-d7c0-b0e7-acdc-e2ca1ac1917f';
@@ -182,5 +183,54 @@ t.test('host-extent-not-accepted-after-h5 only when the unwound handler staged t
   forbidden('the use-after-free after the extent was realized', [addRec(0, 1, 1), trackedEv(10, 0), uaf(), closedEv(1)]);
   forbidden('the record staged only after the use-after-free (a later chain)', [addRec(64 * M, 0, 1), uaf(), closedEv(1), addRec(0, 0, 2), trackedEv(10, 0), closedEv(2)]);
   forbidden('the use-after-free on another memdev', [addRec(0, 1, 1), uaf(1), addRec(0, 1, 1), trackedEv(10, 0), closedEv(1)]);
+  t.end();
+});
+
+// ---------------------------------------------------------------- hung-wait: H2 seen before its probe half
+
+const thr = (slot: number, name: string, held: [string, number][], waits: [string, number] | null): ThreadLockInfo => ({
+  slot, name, held: held.map(([cls, lock]) => ({ cls, lock, mode: 'write' as const })), waitingFor: waits ? { cls: waits[0], lock: waits[1], mode: 'write' } : null,
+});
+const ADD = 'add_ctx.lock';
+const DEV = 'device_lock(cxlr_dax)';
+/** irq/mem1 in the add half; dax-bus holds the device_lock and waits for nothing (yet) */
+const firstHalf = (add = 5): HungReport => ({
+  kind: 'hung-wait', waitedMs: 1505, boundMs: 1500,
+  waiter: thr(4, 'irq/mem1', [['event.log_lock', 1], [ADD, add]], [DEV, 9]), holders: [thr(2, 'dax-bus', [[DEV, 9]], null)],
+});
+/** the AB-BA closed: dax-bus, holding the device_lock, waits for irq/mem1's add_ctx.lock */
+const probeHalf = (add = 5): HungReport => ({
+  kind: 'hung-wait', waitedMs: 1502, boundMs: 1500,
+  waiter: thr(2, 'dax-bus', [[DEV, 9]], [ADD, add]), holders: [thr(4, 'irq/mem1', [['event.log_lock', 1], [ADD, add]], [DEV, 9])],
+});
+
+function hungOutcomes(reports: HungReport[]): string[] {
+  const s = { hungReports: () => reports, lockOrderReports: () => [] } as unknown as SysLike;
+  return new LocksChecker().atQuiescence(quiescent(), s).map(outcomeOf).filter((o) => o.startsWith('hung'));
+}
+
+t.test('hung-wait in H2\'s add half with a runnable holder: H2 only when the same holder later waits for the same add_ctx.lock', (t) => {
+  t.same(hungOutcomes([firstHalf(), probeHalf()]), ['hung-wait-h2', 'hung-wait-h2'], 'the later report closes the AB-BA on the same threads and locks: both H2');
+  t.same(hungOutcomes([firstHalf()]), ['hung-wait'], 'alone it proves no deadlock (a runnable holder may be a long hold): forbidden');
+  t.same(hungOutcomes([firstHalf(5), probeHalf(6)]), ['hung-wait', 'hung-wait-h2'], 'another memdev\'s add_ctx.lock: not this deadlock');
+  t.same(hungOutcomes([probeHalf(), firstHalf()]), ['hung-wait-h2', 'hung-wait'], 'only a LATER report counts');
+  const busy = firstHalf();
+  busy.holders[0]!.waitingFor = { cls: 'mbox_mutex', lock: 3, mode: 'write' };
+  t.same(hungOutcomes([busy, probeHalf()]), ['hung-wait', 'hung-wait-h2'], 'a holder waiting for another lock is judged by its own chain, not this rule');
+  t.end();
+});
+
+t.test('the soak\'s hung-wait trace: the holder\'s last recorded point is the probe\'s alloc_dax_region, the next lock H2\'s add_ctx.lock', (t) => {
+  // a free run: its recorded step log (every instrumented point of every thread until quiescence)
+  // is the evidence; it does not replay (the free order diverges under the turnstile at step 136)
+  const tr = load('swarm-hung-wait-1-1906.trace.json');
+  t.same(tr.outcomes, ['hung-wait', 'hung-wait-h2'], 'the iteration also reported H2');
+  const bus = tr.steps.map((s, k) => ({ ...s, k })).filter((s) => s.who === 'dax-bus');
+  const last = bus[bus.length - 1]!;
+  const starts = bus.filter((s) => s.what === 'op-start').map((s) => s.k);
+  t.equal(starts.length, 4, 'dax-bus ran its four ops: unbind r0, bind r0, unbind r1, bind r1');
+  const probe = bus.filter((s) => s.k > starts[3]!);
+  t.same(probe.map((s) => `${s.what} ${s.arg}`), ['acquire device_lock(cxlr_dax)(write)', 'acquire dax_region_rwsem(write)'], 'bind r1: device_lock(cxlr_dax), then alloc_dax_region\'s dax_region_rwsem');
+  t.ok(tr.steps.length - 1 - last.k > 50, `and no dax-bus point in the last ${tr.steps.length - 1 - last.k} recorded steps: descheduled before the scan's add_ctx.lock`);
   t.end();
 });

@@ -143,7 +143,7 @@ export const OUTCOMES = {
   'dc-extent-use-after-free-h5': K(INV.memory, 'H5', 'a dc_extents walk without RCU met an extent another thread had freed (the handler is unwound)'),
   'tag-leaked': K(INV.tag, 'H6', 'a uuid stays registered with no live extent (lost nr_extents decrement)'),
   'lock-order-h2': K(INV.lockOrder, 'H2', 'lockdep cycle add_ctx.lock <-> device_lock(cxlr_dax) exactly: the add chain into cxlr_notify_extent vs the probe scan into add_ctx.lock'),
-  'hung-wait-h2': K(INV.hung, 'H2', 'hung wait in the AB-BA add_ctx.lock <-> device_lock(cxlr_dax) (add chain vs probe scan), or queued behind a thread caught in it'),
+  'hung-wait-h2': K(INV.hung, 'H2', 'hung wait in the AB-BA add_ctx.lock <-> device_lock(cxlr_dax) (add chain vs probe scan), queued behind a thread caught in it, or its add half reported before the same holder reached the probe half (a later report of the iteration)'),
   // H17 (found by the lock checker in a 60 s swarm, free schedule, seed 11; confirmed in v11):
   // drivers/cxl/core/extent.c cxl_rm_extent holds cxl_rwsem.region for read across
   // cxlr_notify_extent's device_lock(cxlr_dax); drivers/dax/cxl.c cxl_dax_region_probe holds
