@@ -288,14 +288,23 @@ function uuid_claim_untagged(ctx: HostCtx, region: Handle, dev: Handle): number 
   return -ERRNO_CODE.ENOENT!;
 }
 
-/** Resources of a region in device order (the order of their extents' ids). */
+/**
+ * Resources of a region in device order (the order of their extents' ids). The claims find them
+ * by walking the region device's children (uuid_claim_tagged: device_for_each_child(dax_region->dev,
+ * …, count/collect_uuid_extent); uuid_claim_untagged: device_find_child), and a dc_extent is a
+ * child of cxlr_dax only until device_unregister → device_del takes it off the parent's klist.
+ * A teardown's dc_extent_unregister therefore hides the extent from claims at once, although its
+ * dax_resource lives on until the extent's device_release runs dax_release_resource.
+ */
 function resourcesOf(ctx: HostCtx, region: Handle): Handle[] {
   const h = ctx.host;
   const out: { r: Handle; key: number }[] = [];
   for (const r of h.daxRes.live()) {
     if (h.daxRes.get(r, 'region') !== region) continue;
     const e = h.daxRes.get(r, 'extent');
-    out.push({ r, key: h.extents.isLive(e) ? h.extents.get(e, 'id') : 1e9 });
+    // not a child any more (device_del), or already freed: device_for_each_child skips it
+    if (!h.extents.isLive(e) || !h.extents.peek(e, 'registered')) continue;
+    out.push({ r, key: h.extents.peek(e, 'id') ?? 0 });
   }
   out.sort((a, b) => a.key - b.key);
   return out.map((x) => x.r);

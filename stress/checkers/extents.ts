@@ -63,7 +63,10 @@
  *    H10 — what v11 itself produces: a device refusing the response, e.g. the cxl-test mock's
  *    -EINVAL for an out-of-offer-order response (O1), or a mailbox timeout; the model's cxl-test
  *    device drains each inject before the next, as the mock's write does, so one chain's response
- *    can no longer erase a later chain's offers).
+ *    can no longer erase a later chain's offers); or an H5 use-after-free unwound the event thread
+ *    of its memdev while the record of the extent was staged in the open chain, and the extent
+ *    was realized after it (`host-extent-not-accepted-after-h5`: what the unwound handler left in
+ *    add_ctx is onlined beside the redelivered records, whose copy is refused and unlisted).
  *
  * Not verified (and why):
  *  - 8.1-9 HPA mapping as a separate property: the state exposes only region-relative offsets,
@@ -122,6 +125,10 @@ export class ExtentsChecker implements Checker {
   private readonly teardownAt = new Map<number, number>();
   /** memdevs whose handler a dc_extents-walk use-after-free (H5) unwound */
   private readonly unwoundH5 = new Set<number>();
+  /** per memdev: Add records staged since its last chain-closed / chain-dropped (the open chain) */
+  private readonly openStaged = new Map<number, { dpa: number; len: number }[]>();
+  /** per memdev: the open chain's records when an H5 use-after-free unwound its handler, and when */
+  private readonly unwoundStaged = new Map<number, { idx: number; ranges: { dpa: number; len: number }[] }[]>();
   private idx = 0;
 
   onEvent(e: DecodedEvent): void {
@@ -131,6 +138,7 @@ export class ExtentsChecker implements Checker {
     switch (ev.type) {
       case 'dc-record': {
         if (ev.eventType === DC_EVENT_ADD) {
+          listOf(this.openStaged, ev.memdev).push({ dpa: ev.dpa, len: ev.len });
           let m = this.offeredSeq.get(ev.memdev);
           if (!m) { m = new Map(); this.offeredSeq.set(ev.memdev, m); }
           m.set(`${ev.dpa}:${ev.len}`, ev.seq);
@@ -172,10 +180,15 @@ export class ExtentsChecker implements Checker {
             return;
           default:
             this.unwoundH5.add(ev.memdev);
+            listOf(this.unwoundStaged, ev.memdev).push({ idx, ranges: [...(this.openStaged.get(ev.memdev) ?? [])] });
             this.findings.add(`uaf:${ev.memdev}:${ev.extent}`, finding('dc-extent-use-after-free-h5',
               `mem${ev.memdev}: a dc_extents walk met extent ${ev.extent} after another thread freed it (no RCU in v11)`));
             return;
         }
+      case 'chain-closed':
+      case 'chain-dropped':
+        this.openStaged.delete(ev.memdev);
+        return;
       case 'region-teardown':
         this.tearingDown.set(e.thread, ev.region);
         this.teardownAt.set(ev.region, idx);
@@ -269,6 +282,28 @@ export class ExtentsChecker implements Checker {
       default:
         return;
     }
+  }
+
+  /**
+   * H5's consequence for 8.1-16 (`host-extent-not-accepted-after-h5`), narrowly: the extent was
+   * realized AFTER an H5 use-after-free unwound the event thread of its memdev, from a record that
+   * the unwound handler had already staged in its open chain. The kernel would have read freed
+   * memory and gone on; the model unwinds the handler instead, so its uncleared records come back
+   * and are staged again beside what the unwound attempt left in add_ctx (add_ctx.group keeps the
+   * dc_extent it had built): cxlr_add_extent's xa_insert of the redelivered copy collides on its
+   * seq_num (-EBUSY, "duplicate seq_num"), the copy drops out of the response, and the leftover
+   * dc_extent is onlined unlisted (drivers/cxl/core/extent.c cxlr_add_extent, online_tag_group;
+   * mbox.c cxl_add_pending). Null when the trace shows no such chain.
+   */
+  private stagedByUnwoundHandler(memdev: number, dpa: number, len: number): string | null {
+    const t = [...this.tracked.values()].find((x) => x.memdev === memdev && x.dpa === dpa && x.len === len && !x.existing);
+    if (!t) return null;
+    for (const u of this.unwoundStaged.get(memdev) ?? []) {
+      if (u.idx < t.idx && u.ranges.some((r) => contains(r.dpa, r.len, dpa, len))) {
+        return `its record was staged in the chain an H5 use-after-free unwound on mem${memdev} (event ${u.idx}), and it was realized after it (event ${t.idx}) from what the unwound handler left in add_ctx; the redelivered copy was left out of the response`;
+      }
+    }
+    return null;
   }
 
   private findTracked(memdev: number, dpa: number, len: number, uuid: string): Tracked | null {
@@ -373,7 +408,9 @@ export class ExtentsChecker implements Checker {
         }
         const what = `${r.name}/${x.name ?? '?'} (device offset ${rng(devOff, x.length)}, tag ${tagStr(x.uuid)}) is not inside any extent ${r.memdev} accepted`;
         const key = `subset:${r.name}:${x.offset}`;
-        if (ex?.hazard === 'h5') out.add(key, finding('host-extent-readopted-h5', `${what}; ${ex.why}`));
+        const unwound = ex || abs === undefined ? null : this.stagedByUnwoundHandler(memdev, abs, x.length);
+        if (unwound) out.add(key, finding('host-extent-not-accepted-after-h5', `${what}; ${unwound}`));
+        else if (ex?.hazard === 'h5') out.add(key, finding('host-extent-readopted-h5', `${what}; ${ex.why}`));
         else if (ex?.hazard === 'h2') out.add(key, finding('host-extent-adopted-h2', `${what}; ${ex.why}`));
         else if (ex?.hazard === 'h10') out.add(key, finding('host-extent-not-accepted-h10', `${what}; ${ex.why}`));
         else out.add(key, finding('host-extent-not-accepted', `${what}; every Add DC Response on ${r.memdev} succeeded`));
@@ -394,6 +431,8 @@ export class ExtentsChecker implements Checker {
     this.readoptSuspects.clear();
     this.tornDown.clear();
     this.unwoundH5.clear();
+    this.openStaged.clear();
+    this.unwoundStaged.clear();
     this.teardownAt.clear();
     this.idx = 0;
   }

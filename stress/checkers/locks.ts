@@ -27,6 +27,9 @@
  *  - a hung wait is H2 when the report shows H2's chain: the waiter holds one of the two locks and
  *    waits for the other while a holder holds that one and waits for the first (the deadlock
  *    itself), or the waiter is queued behind a holder caught in that pattern;
+ *  - a hung wait in H2's add half whose holder of device_lock(cxlr_dax) waits for nothing yet is
+ *    H2 only when a later report of the iteration shows that holder waiting for the waiter's
+ *    add_ctx.lock (same threads, same locks: h2ProbeHalfLater); otherwise it stays `hung-wait`;
  *  - `assert-held` reports (a lockdep_assert_held that failed, a WARN in the kernel) are
  *    `assert-held-h12` (known: the recovery scan notifying another region's extent).
  *
@@ -176,6 +179,38 @@ export function isH17Hung(r: HungReport): boolean {
   return (waits(w, DEVICE_LOCK) || waits(w, REGION_RWSEM)) && r.holders.some((h) => inA(h) || inB(h));
 }
 
+/**
+ * H2's deadlock reported before its probe half was reached (found by the 10-minute soak on a
+ * loaded machine): the waiter is in the add half — it holds add_ctx.lock A and waits for
+ * device_lock(cxlr_dax) B (drivers/cxl/core/extent.c cxlr_notify_extent under cxl_add_pending's
+ * add_ctx.lock) — while the holder of B waits for nothing yet: it is on its way from
+ * cxl_dax_region_probe's alloc_dax_region to cxl_region_add_existing_extents →
+ * cxl_process_extent_list's add_ctx.lock (drivers/dax/cxl.c, drivers/cxl/core/region_dax.c,
+ * mbox.c), with no lock or instrumented point between. Alone the report proves no deadlock (a
+ * runnable holder can also be a long hold), so it is H2 only when a LATER report of the same
+ * iteration is H2's AB-BA between the same two threads on the same two locks (isH2Hung): the
+ * holder did reach A while holding B. Returns that later report's index, or -1.
+ */
+export function h2ProbeHalfLater(r: HungReport, all: readonly HungReport[], i: number): number {
+  const w = r.waiter;
+  const aHeld = w.held.find((x) => x.cls === ADD_CTX);
+  if (!aHeld || w.waitingFor?.cls !== DEVICE_LOCK) return -1;
+  const a = aHeld.lock;
+  const b = w.waitingFor.lock;
+  const h = r.holders.find((x) => x.waitingFor === null && x.held.some((y) => y.lock === b));
+  if (!h) return -1;
+  for (let k = i + 1; k < all.length; k++) {
+    const s = all[k]!;
+    if (!isH2Hung(s)) continue;
+    const threads = [s.waiter, ...s.holders];
+    const tw = threads.find((x) => x.slot === w.slot);
+    const th = threads.find((x) => x.slot === h.slot);
+    if (!tw || !th) continue;
+    if (tw.held.some((x) => x.lock === a) && tw.waitingFor?.lock === b && th.held.some((x) => x.lock === b) && th.waitingFor?.lock === a) return k;
+  }
+  return -1;
+}
+
 /** The known cycle a hung wait is, or null. */
 export function knownHungOf(r: HungReport): KnownCycle | null {
   if (isH2Hung(r)) return KNOWN_CYCLES.find((k) => k.hazard === 'H2')!;
@@ -204,7 +239,9 @@ export class LocksChecker implements Checker {
     hung.forEach((r, i) => {
       const text = `waited ${Math.round(r.waitedMs)} ms (bound ${r.boundMs}): ${threadStr(r.waiter)}; ${r.holders.map((h) => `holder ${threadStr(h)}`).join('; ') || 'no holder found'}`;
       const known = knownHungOf(r);
-      out.add(`hung:${i}`, finding(known ? known.hung : 'hung-wait', text));
+      const later = known ? -1 : h2ProbeHalfLater(r, hung, i);
+      if (later >= 0) out.add(`hung:${i}`, finding('hung-wait-h2', `${text} — the holder, waiting for nothing here, then waited for this add_ctx.lock holding this device_lock (hung report ${later + 1} of ${hung.length}): the AB-BA reported before its probe half`));
+      else out.add(`hung:${i}`, finding(known ? known.hung : 'hung-wait', text));
     });
     const asserts = (sys.sys?.reports.read<{ kind: string }>() ?? []).filter((r): r is AssertHeldReport => r.kind === 'assert-held');
     asserts.forEach((r, i) => {

@@ -139,11 +139,12 @@ export const OUTCOMES = {
   'extent-readopted-h5': K(INV.overlap, 'H5 (release vs recovery realize)', 'the recovery scan realized an extent the release path had unregistered but not yet released; both were tracked at once'),
   'host-extent-readopted-h5': K(INV.hostSubset, 'H5 (release vs recovery realize)', 'a host extent the recovery scan re-adopted from a dying one is not device-accepted (its Release DC went out)'),
   'conservation-readopted-h5': K(INV.conservation, 'H5 (release vs recovery realize)', 'DAX accounting of a region differs after the recovery scan re-adopted a dying extent'),
+  'host-extent-not-accepted-after-h5': K(INV.hostSubset, 'H5 (consequence: the model unwound the handler; what it left in add_ctx was onlined beside the redelivered records)', 'a host-tracked extent no response listed, realized after an H5 use-after-free unwound its memdev\'s event thread, from a record that handler had staged'),
   'extent-overlap-after-h5': K(INV.overlap, 'H5 (consequence: the kernel read freed memory; the model unwound the handler, whose records were redelivered)', 'two tracked extents overlap after a dc_extents walk use-after-free unwound an add handler on the same memdev'),
   'dc-extent-use-after-free-h5': K(INV.memory, 'H5', 'a dc_extents walk without RCU met an extent another thread had freed (the handler is unwound)'),
   'tag-leaked': K(INV.tag, 'H6', 'a uuid stays registered with no live extent (lost nr_extents decrement)'),
   'lock-order-h2': K(INV.lockOrder, 'H2', 'lockdep cycle add_ctx.lock <-> device_lock(cxlr_dax) exactly: the add chain into cxlr_notify_extent vs the probe scan into add_ctx.lock'),
-  'hung-wait-h2': K(INV.hung, 'H2', 'hung wait in the AB-BA add_ctx.lock <-> device_lock(cxlr_dax) (add chain vs probe scan), or queued behind a thread caught in it'),
+  'hung-wait-h2': K(INV.hung, 'H2', 'hung wait in the AB-BA add_ctx.lock <-> device_lock(cxlr_dax) (add chain vs probe scan), queued behind a thread caught in it, or its add half reported before the same holder reached the probe half (a later report of the iteration)'),
   // H17 (found by the lock checker in a 60 s swarm, free schedule, seed 11; confirmed in v11):
   // drivers/cxl/core/extent.c cxl_rm_extent holds cxl_rwsem.region for read across
   // cxlr_notify_extent's device_lock(cxlr_dax); drivers/dax/cxl.c cxl_dax_region_probe holds
