@@ -1,0 +1,120 @@
+// The published schema is generated from the definition the validator runs (src/scenario/spec.ts):
+// the committed file must be exactly what `npm run schema` writes, every example must pass both the
+// schema and the validator, and for every op field the two must refuse the same broken values.
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import t from 'tap';
+import { scenarioSchema, scenarioSchemaText, SCHEMA_FILE } from '../src/scenario/schema.js';
+import { COMMON_SPEC, MEMDEV_SPEC, OPS, TOP_SPEC } from '../src/scenario/spec.js';
+import type { TableOp } from '../src/scenario/spec.js';
+import { validateScenario } from '../src/scenario/validate.js';
+import { compileSchema } from './helpers/json-schema.js';
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+const committed = readFileSync(join(ROOT, SCHEMA_FILE), 'utf8');
+const schemaErrors = compileSchema(JSON.parse(committed) as Parameters<typeof compileSchema>[0]);
+
+t.test('the committed schema is the generated one (run `npm run schema` after editing spec.ts)', async (t) => {
+  const generated = scenarioSchemaText();
+  if (committed !== generated) {
+    const a = committed.split('\n');
+    const b = generated.split('\n');
+    const at = a.findIndex((l, i) => l !== b[i]);
+    t.comment(`first difference at line ${at + 1}:\n  committed: ${a[at]}\n  generated: ${b[at]}`);
+  }
+  t.equal(committed, generated, `${SCHEMA_FILE} matches scenarioSchema()`);
+});
+
+t.test('every example validates against the schema and the validator', async (t) => {
+  const dir = join(ROOT, 'scenarios');
+  const files = readdirSync(dir).filter((f) => f.endsWith('.json')).sort();
+  t.ok(files.length >= 20, `${files.length} examples`);
+  for (const f of files) {
+    const doc: unknown = JSON.parse(readFileSync(join(dir, f), 'utf8'));
+    t.same(schemaErrors(doc), [], `${f}: schema`);
+    const r = validateScenario(doc, f);
+    t.ok(r.ok, `${f}: validator${r.ok ? '' : ` ${JSON.stringify(r.errors)}`}`);
+  }
+});
+
+// A minimal valid value of each op field's kind, so a step can be built from the op table alone.
+const GOOD: Record<string, unknown> = {
+  'memdev': 'mem0', 'region': 'region0', 'dax': 'dax0', 'alias-region': 'r9', 'alias-dax': 'd9', 'name': 'n',
+  'size': '2M', 'length': '2M', 'duration': '1s', 'uuid': null, 'bool': true, 'string': 's', 'driver': 'cxl_dax_region',
+  'pattern': 'p', 'u8': 1, 'u16': 1, 'count': 1, 'add-extents': [{ offset: 0, length: '2M' }],
+  'release-extents': [{ offset: 0, length: '2M' }], 'record': '0:0x200000:0:0', 'hostile-kind': 'misaligned',
+};
+
+function withStep(step: Record<string, unknown>, extra: Record<string, unknown> = {}): Record<string, unknown> {
+  return {
+    topology: { memdevs: [{ name: 'mem0' }] },
+    ...extra,
+    steps: [
+      { op: 'create-region', memdev: 'mem0', as: 'region0' },
+      { op: 'create-dax-device', region: 'region0', as: 'dax0' },
+      step,
+    ],
+  };
+}
+
+function goodStep(op: TableOp): Record<string, unknown> {
+  const step: Record<string, unknown> = { op };
+  for (const [f, spec] of Object.entries(OPS[op].fields)) {
+    if (!(spec.kind in GOOD)) throw new Error(`no sample value for kind ${spec.kind}`);
+    step[f] = GOOD[spec.kind];
+  }
+  return step;
+}
+
+t.test('per op field: the schema and the validator accept the same step and refuse the same breakage', async (t) => {
+  let cases = 0;
+  for (const op of Object.keys(OPS) as TableOp[]) {
+    // advance-clock needs the virtual clock; hostile-inject the hostile personality
+    const extra = { clock: 'virtual', ...(op === 'hostile-inject' ? { device: 'hostile' } : {}) };
+    const good = withStep(goodStep(op), extra);
+    t.same(schemaErrors(good), [], `${op}: a step with every field passes the schema`);
+    const v = validateScenario(good);
+    t.ok(v.ok, `${op}: and the validator${v.ok ? '' : ` ${JSON.stringify(v.errors)}`}`);
+    for (const [f, spec] of Object.entries(OPS[op].fields)) {
+      // a value of the wrong type: refused by both, the validator naming the field's path
+      const wrong = withStep({ ...goodStep(op), [f]: { wrong: true } }, extra);
+      t.not(schemaErrors(wrong).length, 0, `${op}.${f} = {…}: schema refuses`);
+      const w = validateScenario(wrong);
+      t.ok(!w.ok && w.errors.some((e) => e.path === `$.steps[2].${f}`), `${op}.${f} = {…}: validator refuses at $.steps[2].${f}`);
+      cases++;
+      if (!spec.required) continue;
+      const { [f]: _, ...missing } = goodStep(op);
+      t.not(schemaErrors(withStep(missing, extra)).length, 0, `${op} without ${f}: schema refuses`);
+      const m = validateScenario(withStep(missing, extra));
+      t.ok(!m.ok && m.errors.some((e) => e.path === `$.steps[2].${f}` && /missing required field/.test(e.message)), `${op} without ${f}: validator refuses`);
+      cases++;
+    }
+    const unknown = withStep({ ...goodStep(op), bogus: 1 }, extra);
+    t.not(schemaErrors(unknown).length, 0, `${op}.bogus: schema refuses an unknown field`);
+    t.notOk(validateScenario(unknown).ok, `${op}.bogus: validator refuses it`);
+    cases++;
+  }
+  t.comment(`${cases} broken steps, each refused by both`);
+});
+
+t.test('the tables the schema is built from are the ones the validator reports', async (t) => {
+  const s = scenarioSchema() as { properties: Record<string, unknown>; $defs: Record<string, { properties: Record<string, unknown> }> };
+  t.same(Object.keys(s.properties), Object.keys(TOP_SPEC), 'top-level fields');
+  t.same(Object.keys(s.$defs.memdev?.properties ?? {}), Object.keys(MEMDEV_SPEC), 'memdev fields');
+  t.same(Object.keys(s.$defs.opCommon?.properties ?? {}), Object.keys(COMMON_SPEC), 'common fields');
+  const r = validateScenario({ ...withStep({ op: 'wait-idle' }), varient: 'v10' });
+  t.match(r.ok ? '' : r.errors[0]?.message, new RegExp(`expected ${Object.keys(TOP_SPEC).join(', ').replace(/\$/g, '\\$')}`), 'the validator lists the same top-level fields');
+});
+
+t.test('bad-scenario fixtures the schema can see are refused by it too', async (t) => {
+  // These break the structure; the rest (undefined alias, unknown memdev, duplicate id, …) need the
+  // validator's scope and are refused by it alone (test/scenario-validate.test.ts).
+  const dir = join(ROOT, 'test/fixtures/bad-scenarios');
+  for (const f of ['bad-duration.json', 'bad-errno.json', 'bad-size.json', 'bad-uuid.json', 'bad-variant.json', 'missing-field.json',
+    'negative-length.json', 'nested-parallel.json', 'two-matchers.json', 'unknown-op.json', 'unknown-top-level-key.json', 'where-with-equals.json', 'seq-out-of-range.json']) {
+    const doc: unknown = JSON.parse(readFileSync(join(dir, f), 'utf8'));
+    t.not(schemaErrors(doc).length, 0, `${f}: schema refuses`);
+    t.notOk(validateScenario(doc).ok, `${f}: validator refuses`);
+  }
+});
