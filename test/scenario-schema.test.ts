@@ -9,6 +9,7 @@ import { scenarioSchema, scenarioSchemaText, SCHEMA_FILE } from '../src/scenario
 import { COMMON_SPEC, MEMDEV_SPEC, OPS, TOP_SPEC } from '../src/scenario/spec.js';
 import type { TableOp } from '../src/scenario/spec.js';
 import { validateScenario } from '../src/scenario/validate.js';
+import { parseDuration, parseSize, parseU64Size, parseUuidOrNull } from '../src/scenario/units.js';
 import { compileSchema } from './helpers/json-schema.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -116,5 +117,55 @@ t.test('bad-scenario fixtures the schema can see are refused by it too', async (
     const doc: unknown = JSON.parse(readFileSync(join(dir, f), 'utf8'));
     t.not(schemaErrors(doc).length, 0, `${f}: schema refuses`);
     t.notOk(validateScenario(doc).ok, `${f}: validator refuses`);
+  }
+});
+
+t.test('each value kind: the schema accepts everything the validator accepts; where it is looser, exactly the documented approximations', async (t) => {
+  const schema = JSON.parse(committed) as { $defs: Record<string, Record<string, unknown>> };
+  const def = (name: string): ((v: unknown) => boolean) => {
+    const check = compileSchema({ ...schema.$defs[name], $defs: schema.$defs } as Parameters<typeof compileSchema>[0]);
+    return (v) => check(v).length === 0;
+  };
+  const serialOk = (v: unknown): boolean => validateScenario({ topology: { memdevs: [{ serial: v }] }, steps: [] }).ok;
+  const nameOk = (v: unknown): boolean => validateScenario({ topology: { memdevs: [{ name: v }] }, steps: [] }).ok;
+  const kinds: Array<{ kind: string; schema: (v: unknown) => boolean; validator: (v: unknown) => boolean; values: unknown[]; looser: unknown[] }> = [
+    {
+      kind: 'size', schema: def('size'), validator: (v) => parseSize(v).ok,
+      values: [0, 4096, '4096', '0x1000', '0X1F', '64M', '64MiB', '64mb', '2g', '2 G', '1.5G', ' 64M ', '0.3K', '-1', -1, 1.5, '64Q', '', 'M', '0x', 2 ** 53, '9007199254740992', true, null],
+      // a fraction that is not whole bytes, and a size past 2^53-1 written as a string
+      looser: ['0.3K', '9007199254740992'],
+    },
+    {
+      kind: 'u64', schema: def('u64'), validator: (v) => parseU64Size(v).ok,
+      values: [0, '0xffffffffffffffff', '0x00ffffffffffffffff', '0x1ffffffffffffffff', '18446744073709551615', '18446744073709551616', 2 ** 53, '1.5K', '0.3K', '-0x1'],
+      looser: ['18446744073709551616', '0.3K'],
+    },
+    {
+      kind: 'duration', schema: def('duration'), validator: (v) => parseDuration(v).ok,
+      values: [0, 200, '200ms', '200 ms', '15s', '2m', '1h', '1.5s', '0.5ms', '2MS', '20 seconds', -1, 1.5, '', 'ms', null],
+      looser: ['0.5ms'],
+    },
+    {
+      kind: 'uuidOrNull', schema: def('uuidOrNull'), validator: (v) => parseUuidOrNull(v).ok,
+      values: [null, '', '0', '11111111-1111-1111-1111-111111111111', 'ABCDEF01-2345-6789-ABCD-EF0123456789', '00000000-0000-0000-0000-000000000000', '1111-2222', 5, ' 0'],
+      looser: [],
+    },
+    { kind: 'name', schema: def('name'), validator: nameOk, values: ['mem0', 'a-b', '_x', '-a', 'a.b', '', 5, 'x y'], looser: [] },
+    {
+      kind: 'serial', schema: (v) => schemaErrors({ topology: { memdevs: [{ serial: v }] }, steps: [] }).length === 0, validator: serialOk,
+      values: [0, 5, '0xDCDC', '0Xdcdc', '12', '-1', 'x', 1.5, '0x', '0x20000000000000'],
+      // past 2^53-1
+      looser: ['0x20000000000000'],
+    },
+  ];
+  for (const k of kinds) {
+    const looser: unknown[] = [];
+    for (const v of k.values) {
+      const s = k.schema(v);
+      const ok = k.validator(v);
+      if (ok) t.ok(s, `${k.kind} ${JSON.stringify(v)}: the validator accepts it, so must the schema`);
+      if (s && !ok) looser.push(v);
+    }
+    t.same(looser, k.looser, `${k.kind}: the schema is looser than the validator only for ${JSON.stringify(k.looser)}`);
   }
 });

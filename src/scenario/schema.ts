@@ -141,7 +141,8 @@ export function scenarioSchema(): JsonSchema {
   const stepOps = KNOWN_OPS.filter((o) => o !== 'parallel');
   const defs: JsonSchema = {
     size: {
-      oneOf: [{ type: 'integer', minimum: 0 }, { type: 'string', pattern: SIZE_PATTERN }],
+      // a JSON number past 2^53-1 has already been rounded by the parser: the validator refuses it
+      oneOf: [{ type: 'integer', minimum: 0, maximum: Number.MAX_SAFE_INTEGER }, { type: 'string', pattern: SIZE_PATTERN }],
       description: 'A size in bytes: a JSON integer, or a string — decimal ("4096"), hex ("0x1000"), or a number with a binary suffix K, M, G or T (×1024ⁿ) optionally followed by B or iB, any case ("64M", "64MiB", "2G"). A fraction is accepted only when it is a whole number of bytes ("1.5G" yes, "0.3K" no).',
     },
     positiveSize: { allOf: [ref('size')], ...POSITIVE, description: 'A size (see size) that must be greater than zero.' },
