@@ -6,7 +6,10 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import t from 'tap';
 import { scenarioSchema, scenarioSchemaText, SCHEMA_FILE } from '../src/scenario/schema.js';
-import { COMMON_SPEC, MEMDEV_SPEC, OPS, TOP_SPEC } from '../src/scenario/spec.js';
+import {
+  ADD_EXTENT_SPEC, COMMON_SPEC, DC_SPEC, EXPECT_SPEC, MEMDEV_SPEC, OPS, PRE_ACCEPTED_SPEC, RELEASE_EXTENT_SPEC, TOP_SPEC, TOPOLOGY_SPEC,
+} from '../src/scenario/spec.js';
+import { key } from '../src/scenario/fields.js';
 import type { TableOp } from '../src/scenario/spec.js';
 import { validateScenario } from '../src/scenario/validate.js';
 import { parseDuration, parseSize, parseU64Size, parseUuidOrNull } from '../src/scenario/units.js';
@@ -168,4 +171,49 @@ t.test('each value kind: the schema accepts everything the validator accepts; wh
     }
     t.same(looser, k.looser, `${k.kind}: the schema is looser than the validator only for ${JSON.stringify(k.looser)}`);
   }
+});
+
+t.test('every field of every table: a wrong-typed value and a missing required field are refused by both', async (t) => {
+  type Doc = Record<string, unknown>;
+  const base = (): Doc => ({ topology: { memdevs: [{ name: 'mem0', dc: {}, preAccepted: [{ offset: 0, length: '2M' }] }] }, steps: [] });
+  const memdev0 = (d: Doc): Doc => ((d.topology as Doc).memdevs as Doc[])[0] as Doc;
+  const step0 = (d: Doc, s: Doc): Doc => { d.steps = [s]; return s; };
+  // where each table's object sits in a document, and that object's JSON path
+  const places: Array<{ table: string; spec: Record<string, { kind: string; required: boolean }>; at: (d: Doc) => Doc; path: string }> = [
+    { table: 'top', spec: TOP_SPEC, at: (d) => d, path: '$' },
+    { table: 'topology', spec: TOPOLOGY_SPEC, at: (d) => d.topology as Doc, path: '$.topology' },
+    { table: 'memdev', spec: MEMDEV_SPEC, at: memdev0, path: '$.topology.memdevs[0]' },
+    { table: 'dc', spec: DC_SPEC, at: (d) => memdev0(d).dc as Doc, path: '$.topology.memdevs[0].dc' },
+    { table: 'preAccepted', spec: PRE_ACCEPTED_SPEC, at: (d) => (memdev0(d).preAccepted as Doc[])[0] as Doc, path: '$.topology.memdevs[0].preAccepted[0]' },
+    { table: 'addExtent', spec: ADD_EXTENT_SPEC, at: (d) => ((step0(d, { op: 'add-capacity', memdev: 'mem0', extents: [{ offset: 0, length: '2M' }] }).extents as Doc[])[0] as Doc), path: '$.steps[0].extents[0]' },
+    { table: 'releaseExtent', spec: RELEASE_EXTENT_SPEC, at: (d) => ((step0(d, { op: 'release-capacity', memdev: 'mem0', extents: [{ offset: 0, length: '2M' }] }).extents as Doc[])[0] as Doc), path: '$.steps[0].extents[0]' },
+    { table: 'common', spec: COMMON_SPEC, at: (d) => step0(d, { op: 'wait-idle' }), path: '$.steps[0]' },
+    { table: 'expect', spec: EXPECT_SPEC, at: (d) => step0(d, { op: 'expect', path: 'regions', count: 0 }), path: '$.steps[0]' },
+  ];
+  const OBJECT_KINDS = new Set(['topology', 'dc', 'knobs', 'where']);
+  let n = 0;
+  for (const { table, spec, at, path } of places) {
+    const ok = base();
+    at(ok);
+    t.same(schemaErrors(ok), [], `${table}: the base document passes the schema`);
+    t.ok(validateScenario(ok).ok, `${table}: and the validator`);
+    for (const [f, s] of Object.entries(spec)) {
+      if (s.kind === 'any-json') continue; // equals/contains take any value
+      const d = base();
+      at(d)[f] = OBJECT_KINDS.has(s.kind) ? 5 : { wrong: true };
+      const fp = key(path, f);
+      t.not(schemaErrors(d).length, 0, `${table}.${f} of the wrong type: schema refuses`);
+      const v = validateScenario(d);
+      t.ok(!v.ok && v.errors.some((e) => e.path.startsWith(table === 'expect' ? path : fp)), `${table}.${f} of the wrong type: validator refuses at ${fp}`);
+      n++;
+      if (!s.required) continue;
+      const m = base();
+      delete at(m)[f];
+      t.not(schemaErrors(m).length, 0, `${table} without ${f}: schema refuses`);
+      const mv = validateScenario(m);
+      t.ok(!mv.ok && mv.errors.some((e) => e.path === fp && /missing required field/.test(e.message)), `${table} without ${f}: validator refuses at ${fp}`);
+      n++;
+    }
+  }
+  t.comment(`${n} broken documents over ${places.length} tables, each refused by both`);
 });
