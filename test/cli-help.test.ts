@@ -5,7 +5,7 @@ import t from 'tap';
 import { runCli, type CliIo } from '../src/cli/main.js';
 import { COMMANDS, SUBCOMMANDS, parseArgs, type Command } from '../src/cli/args.js';
 import { KNOWN_KNOBS } from '../src/scenario/knobs.js';
-import { DEVICES, VARIANTS } from '../src/scenario/types.js';
+import { DEVICES, KNOWN_OPS, VARIANTS } from '../src/scenario/types.js';
 import { WORKLOADS } from '../stress/workloads.js';
 
 async function help(argv: string[]): Promise<{ code: number; out: string; err: string }> {
@@ -45,6 +45,14 @@ t.test('dcd help stress lists every workload with its description, and the stres
   for (const f of Object.keys(COMMANDS.stress.options)) t.match(text, new RegExp(`^  --${f}\\b`, 'm'), `flag --${f}`);
   t.match(text, /^  tag-lock +on\|off/m, 'and the knobs stress accepts');
   t.same((await help(['stress', '--help'])).out, r.out, 'dcd stress --help is the same text');
+});
+
+t.test('dcd help run lists every scenario op', async (t) => {
+  const r = await help(['help', 'run']);
+  t.equal(r.code, 0);
+  const ops = [...KNOWN_OPS];
+  for (const op of ops) t.match(r.out, new RegExp(`^  ${escape(op)} {2,}\\S`, 'm'), `op ${op}`);
+  t.comment(`${ops.length} ops`);
 });
 
 t.test('each command\'s help shows exactly the flags its parser accepts', async (t) => {
