@@ -4,7 +4,8 @@
  */
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { EXIT, USAGE, parseArgs, type ParsedArgs } from './args.js';
+import { EXIT, parseArgs, type ParsedArgs } from './args.js';
+import { help } from './help.js';
 import { formatState } from './format.js';
 import { advanceClockSteps, parseScenario } from '../scenario/validate.js';
 import { runScenario, type RunResult } from '../runtime/scenario-runner.js';
@@ -80,7 +81,7 @@ export async function runCli(argv: string[], io: CliIo = defaultIo): Promise<num
       io.err(`Run 'dcd ${args.command ? `${args.command} ` : ''}--help' for usage.`);
       return EXIT.usage;
     case 'help':
-      io.out(args.topic ? USAGE[args.topic] : USAGE.global);
+      io.out(await help(args.topic));
       return EXIT.ok;
     case 'version':
       io.out(`dcd ${packageVersion()}`);

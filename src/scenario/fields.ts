@@ -9,6 +9,7 @@
 
 import type { AddExtent, ErrnoName, ReleaseExtent, U64 } from './types.js';
 import { KNOWN_ERRNOS } from './types.js';
+import { ADD_EXTENT_SPEC, RELEASE_EXTENT_SPEC } from './spec.js';
 import { parseDuration, parseSize, parseU64Size, parseUuidOrNull, typeOf } from './units.js';
 import { kstrtoull } from '../kstrtox.js';
 
@@ -156,8 +157,8 @@ export function errnoList(ctx: Ctx, v: unknown, path: string, name: string, sing
 
 // ---- extents -------------------------------------------------------------------------------
 
-const ADD_EXTENT_FIELDS = ['offset', 'length', 'tag', 'more', 'seq'];
-const RELEASE_EXTENT_FIELDS = ['offset', 'length', 'tag', 'more'];
+const ADD_EXTENT_FIELDS = Object.keys(ADD_EXTENT_SPEC);
+const RELEASE_EXTENT_FIELDS = Object.keys(RELEASE_EXTENT_SPEC);
 
 export function extentCore(ctx: Ctx, raw: Obj, path: string): { offset?: number; length?: number; tag: string | null | undefined; ok: boolean };
 export function extentCore(ctx: Ctx, raw: Obj, path: string, u64: true): { offset?: U64; length?: U64; tag: string | null | undefined; ok: boolean };

@@ -16,15 +16,21 @@ export type KnobParse<T> = { ok: true; value: T } | { ok: false; message: string
 
 export interface KnobSpec<T> {
   description: string;
-  /** the accepted values, for messages and `--help` */
+  /** the accepted values, for messages and `dcd help` */
   accepts: string;
+  /** the JSON Schema of the knob's value in a scenario file (schema.ts publishes it) */
+  schema: Readonly<Record<string, unknown>>;
   parse(raw: unknown): KnobParse<T>;
 }
+
+/** The spellings of on/off a knob accepts (JSON booleans, and their strings for `--knob`). */
+const ON_OFF = ['on', 'off', true, false, 'true', 'false'] as const;
 
 function onOff(description: string): KnobSpec<'on' | 'off'> {
   return {
     description,
     accepts: 'on|off',
+    schema: { enum: [...ON_OFF] },
     parse(raw) {
       if (raw === 'on' || raw === true || raw === 'true') return { ok: true, value: 'on' };
       if (raw === 'off' || raw === false || raw === 'false') return { ok: true, value: 'off' };
@@ -33,19 +39,26 @@ function onOff(description: string): KnobSpec<'on' | 'off'> {
   };
 }
 
+/** A knob whose value is one of `values`, spelled exactly. */
+function choice<const V extends string>(description: string, values: readonly [V, V, ...V[]]): KnobSpec<V> {
+  return {
+    description,
+    accepts: values.join('|'),
+    schema: { enum: [...values] },
+    parse(raw) {
+      if (typeof raw === 'string' && (values as readonly string[]).includes(raw)) return { ok: true, value: raw as V };
+      return { ok: false, message: `expected ${values.slice(0, -1).join(', ')} or ${values[values.length - 1]}, got ${JSON.stringify(raw)}` };
+    },
+  };
+}
+
 export const KNOWN_KNOBS: { readonly [K in KnobName]: KnobSpec<KnobValues[K]> } = {
   'tag-lock': onOff('hold cxl_tag_lock around tag-group registration (off: the lock is dropped)'),
-  'group-lock': {
-    description: 'DAX add/release of a tag group under one dax_region_rwsem hold (group, v11) or per extent (v10)',
-    accepts: 'group|per-extent',
-    parse(raw) {
-      if (raw === 'group' || raw === 'per-extent') return { ok: true, value: raw };
-      return { ok: false, message: `expected group or per-extent, got ${JSON.stringify(raw)}` };
-    },
-  },
+  'group-lock': choice('DAX add/release of a tag group under one dax_region_rwsem hold (group, v11) or per extent (v10)', ['group', 'per-extent']),
   'parallel-event-handlers': {
     description: "threads draining one memdev's event log (the kernel has 1; the cover letter rejects more)",
     accepts: 'a positive integer',
+    schema: { oneOf: [{ type: 'integer', minimum: 1 }, { type: 'string', pattern: '^0*[1-9][0-9]*$' }] },
     parse(raw) {
       const n = typeof raw === 'string' && /^\d+$/.test(raw) ? Number(raw) : raw;
       if (typeof n === 'number' && Number.isSafeInteger(n) && n >= 1) return { ok: true, value: n };
@@ -63,14 +76,7 @@ export const KNOWN_KNOBS: { readonly [K in KnobName]: KnobSpec<KnobValues[K]> } 
   // `cxled_release_extent` → mbox.c `memdev_release_extent` with that one range. 'group' sends
   // one Release DC listing every member `rm_tag_group` released (split to the payload as
   // `cxl_send_dc_response` splits), so the bench can price v11's per-extent round trips.
-  'release-batch': {
-    description: 'Release DC per extent (extent, v11) or one per tag group released by rm_tag_group (group: a design alternative, NOT v11)',
-    accepts: 'extent|group',
-    parse(raw) {
-      if (raw === 'extent' || raw === 'group') return { ok: true, value: raw };
-      return { ok: false, message: `expected extent or group, got ${JSON.stringify(raw)}` };
-    },
-  },
+  'release-batch': choice('Release DC per extent (extent, v11) or one per tag group released by rm_tag_group (group: a design alternative, NOT v11)', ['extent', 'group']),
 };
 
 export const KNOB_NAMES = Object.keys(KNOWN_KNOBS) as KnobName[];

@@ -1,8 +1,8 @@
 /**
  * DOC: validating `steps` — the op table, expectations and parallel blocks.
  *
- * `OPS` is the one description of every table-driven op's fields (kind, required or not); the
- * validator walks it and `OP_FIELDS` publishes it for the schema-consistency test.
+ * `OPS` (spec.ts) is the one description of every table-driven op's fields (kind, required or
+ * not, description); the validator walks it here and schema.ts writes the published schema from it.
  *
  * Steps are checked in the order the run will meet them, carrying a `Scope` of what earlier
  * steps defined: a `region` / `dax` reference must name an alias bound by an earlier step's
@@ -18,58 +18,22 @@ import {
 } from './fields.js';
 import type { Obj } from './fields.js';
 import { DRIVERS, KNOWN_OPS, STATE_ROOTS } from './types.js';
+import { COMMON_SPEC, EXPECT_SPEC, MATCHERS, OPS } from './spec.js';
+import type { TableOp } from './spec.js';
 import { HOSTILE_CHAIN_KINDS } from '../device/hostile-kinds.js';
 import type { Expectation, JsonValue, Matcher, OpName, Step } from './types.js';
 import { typeOf } from './units.js';
 
-// ---- the op table (mirrors the schema) -----------------------------------------------------
-
-type FieldKind =
-  | 'memdev' | 'region' | 'dax' | 'alias-region' | 'alias-dax' | 'size' | 'length' | 'duration'
-  | 'uuid' | 'bool' | 'driver' | 'pattern' | 'u8' | 'add-extents' | 'release-extents' | 'record'
-  | 'hostile-kind';
-
-interface FieldSpec { kind: FieldKind; required: boolean }
-
-const req = (kind: FieldKind): FieldSpec => ({ kind, required: true });
-const opt = (kind: FieldKind): FieldSpec => ({ kind, required: false });
-
-type TableOp = Exclude<OpName, 'expect' | 'parallel'>;
-
-const OPS: Record<TableOp, Record<string, FieldSpec>> = {
-  'add-capacity': { memdev: req('memdev'), extents: req('add-extents') },
-  'release-capacity': { memdev: req('memdev'), extents: req('release-extents'), forced: opt('bool') },
-  'create-region': { memdev: req('memdev'), as: opt('alias-region'), size: opt('length') },
-  'destroy-region': { region: req('region') },
-  'disable-region': { region: req('region') },
-  'create-dax-device': { region: req('region'), uuid: opt('uuid'), as: opt('alias-dax') },
-  'destroy-dax-device': { dax: req('dax') },
-  'disable-dax-device': { dax: req('dax') },
-  'enable-dax-device': { dax: req('dax') },
-  'reconfigure-dax-device': { dax: req('dax'), size: req('size') },
-  'unbind-driver': { driver: req('driver'), region: opt('region') },
-  'bind-driver': { driver: req('driver'), region: opt('region') },
-  'write': { dax: req('dax'), offset: opt('size'), length: req('length'), pattern: req('pattern') },
-  'verify': { dax: req('dax'), offset: opt('size'), length: req('length'), pattern: req('pattern') },
-  'advance-clock': { by: req('duration') },
-  'wait-idle': { timeout: opt('duration') },
-  'sleep': { by: req('duration') },
-  'inject': { memdev: req('memdev'), record: req('record'), shared: opt('bool') },
-  'region-config-updated': { memdev: req('memdev'), regionIndex: opt('u8') },
-  'hostile-inject': { memdev: req('memdev'), kind: req('hostile-kind') },
-  'hold-extent': { region: req('region'), index: req('u8') },
-  'put-extent': { region: req('region'), index: req('u8') },
-};
+// ---- the op table (spec.ts) ---------------------------------------------------------------
 
 /** Fields every op accepts besides its own. */
-export const COMMON_FIELDS = ['op', 'id', 'expectError', 'allowError', 'description'] as const;
-const EXPECT_FIELDS = ['path', 'count', 'equals', 'contains', 'exists', 'where', 'anyOf'] as const;
-const MATCHERS = ['count', 'equals', 'contains', 'exists'] as const;
+export const COMMON_FIELDS = ['op', ...Object.keys(COMMON_SPEC)] as readonly string[];
+const EXPECT_FIELDS = Object.keys(EXPECT_SPEC);
 
 /** Per op: its own required and optional fields (COMMON_FIELDS come on top). */
 export const OP_FIELDS: Record<Exclude<OpName, 'parallel'>, { required: string[]; optional: string[] }> = {
   ...(Object.fromEntries(
-    Object.entries(OPS).map(([op, fields]) => [op, {
+    Object.entries(OPS).map(([op, { fields }]) => [op, {
       required: Object.keys(fields).filter((f) => fields[f]?.required),
       optional: Object.keys(fields).filter((f) => !fields[f]?.required),
     }]),
@@ -146,7 +110,7 @@ function common(ctx: Ctx, raw: Obj, path: string, out: Obj, op: string): boolean
 }
 
 function tableStep(ctx: Ctx, op: TableOp, raw: Obj, path: string, scope: Scope): Step | undefined {
-  const fields = OPS[op];
+  const fields = OPS[op].fields;
   unknownFields(ctx, raw, path, [...COMMON_FIELDS, ...Object.keys(fields)], `op ${op}`);
   const out: Obj = { op };
   let ok = common(ctx, raw, path, out, op);
@@ -188,6 +152,14 @@ function tableStep(ctx: Ctx, op: TableOp, raw: Obj, path: string, scope: Scope):
         if (ext !== undefined) { r = v; out.extent = ext; }
         break;
       }
+      case 'name': r = nameField(ctx, v, p, name); break;
+      case 'string': r = stringField(ctx, v, p, name); break;
+      case 'u16': r = intField(ctx, v, p, name, 0, 0xffff); break;
+      case 'count': r = intField(ctx, v, p, name, 0, Number.MAX_SAFE_INTEGER); break;
+      default:
+        // the document-structure and expect kinds have their own validators (validate.ts,
+        // expectation()); an op table naming one is a mistake in spec.ts
+        throw new Error(`spec.ts: op ${op} field ${name} has kind ${spec.kind}, which an op step cannot take`);
     }
     // `uuid: null` is a real value (untagged claim), so test for undefined, not falsiness.
     if (r === undefined) ok = false;

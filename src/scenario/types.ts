@@ -1,8 +1,8 @@
 /**
  * DOC: the parsed scenario — what `parseScenario` (validate.ts) hands to the runtime.
  *
- * The file format is README.md and `schema/scenario.schema.json`; this is its normalised
- * form, so the runtime never re-parses text: sizes and offsets are numbers of bytes, durations
+ * The file format is defined in spec.ts (from which `schema/scenario.schema.json` is generated);
+ * this is its normalised form, so the runtime never re-parses text: sizes and offsets are numbers of bytes, durations
  * are milliseconds, uuids are lower-case strings or `null` (untagged: `null`, `"0"`, `""` and the
  * all-zero uuid all mean "no tag", as `uuid_is_null()` does in the kernel), errno lists are
  * arrays, and every default is filled in. Steps are a union discriminated on `op`; a parallel

@@ -37,16 +37,27 @@ export interface UnitError {
 
 export type UnitResult<T> = { ok: true; value: T } | { ok: false; error: UnitError };
 
+// The bodies of the spellings below are exported for schema.ts, which writes them into the
+// published schema's patterns; so they spell case out ([kK]) instead of using the `i` flag, which
+// a JSON Schema pattern cannot carry.
 const SIZE_UNITS: Record<string, bigint> = { '': 1n, k: 1n << 10n, m: 1n << 20n, g: 1n << 30n, t: 1n << 40n };
-const SIZE_RE = /^(\d+)(?:\.(\d+))?\s*(?:([kmgt])(?:i?b)?|b)?$/i;
-const HEX_RE = /^0x([0-9a-f]+)$/i;
+/** a decimal size with an optional binary unit ("64M", "1.5GiB", "4096") */
+export const SIZE_BODY = String.raw`(\d+)(?:\.(\d+))?\s*(?:([kKmMgGtT])(?:[iI]?[bB])?|[bB])?`;
+/** a hex number ("0x1000") */
+export const HEX_BODY = String.raw`0[xX]([0-9a-fA-F]+)`;
+const SIZE_RE = new RegExp(`^${SIZE_BODY}$`);
+const HEX_RE = new RegExp(`^${HEX_BODY}$`);
 const SIZE_HINT = 'expected bytes as a number, decimal or hex ("0x1000"), or with K/M/G/T (e.g. "64M", "2G")';
 
 const DURATION_UNITS: Record<string, bigint> = { '': 1n, ms: 1n, s: 1000n, m: 60_000n, h: 3_600_000n };
-const DURATION_RE = /^(\d+)(?:\.(\d+))?\s*(ms|s|m|h)?$/i;
+/** a duration: a number with an optional unit ms/s/m/h */
+export const DURATION_BODY = String.raw`(\d+)(?:\.(\d+))?\s*([mM][sS]|[sSmMhH])?`;
+const DURATION_RE = new RegExp(`^${DURATION_BODY}$`);
 const DURATION_HINT = 'expected milliseconds as a number, or a string like "200ms", "15s", "2m"';
 
-const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+/** a canonical 8-4-4-4-12 uuid, any case */
+export const UUID_BODY = '[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}';
+const UUID_RE = new RegExp(`^${UUID_BODY}$`);
 const NULL_UUID_RE = /^0{8}-0{4}-0{4}-0{4}-0{12}$/;
 const MAX = BigInt(Number.MAX_SAFE_INTEGER);
 

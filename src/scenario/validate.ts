@@ -1,11 +1,12 @@
 /**
  * DOC: scenario validation — text in, a normalised `Scenario` or every error with its JSON path.
  *
- * Hand-written rather than generated from the schema so that each message can say what was
- * wrong *and* what was expected in this project's terms (known ops, known memdevs, aliases
- * defined so far), which a generic JSON Schema validator cannot. It mirrors
- * `schema/scenario.schema.json` field for field; `OP_FIELDS` is exported so a test can hold the
- * two together.
+ * The format is defined once, in spec.ts: this validator takes its field lists, required fields
+ * and op dispatch from there, and `npm run schema` (schema.ts) generates
+ * `schema/scenario.schema.json` from the same tables — the schema is an output, never edited by
+ * hand. The checks are code rather than a generic JSON Schema validator so that each message can
+ * say what was wrong *and* what was expected in this project's terms (known ops, known memdevs,
+ * aliases defined so far).
  *
  * All errors are collected, not just the first, and sorted by where their path appears in the
  * document, so a user fixes a file top to bottom. A field that is missing is reported at the path
@@ -29,12 +30,13 @@ import {
 import type { ScenarioError } from './fields.js';
 import { locateJsonError } from './json-locate.js';
 import { KNOB_NAMES, KNOWN_KNOBS, parseKnob } from './knobs.js';
+import { DC_SPEC, MEMDEV_SPEC, PRE_ACCEPTED_SPEC, TOP_SPEC, TOPOLOGY_SPEC } from './spec.js';
 import { emptyScope, step } from './steps.js';
 import {
   CLOCKS, DEFAULT_CLOCK, DEFAULT_DC, DEFAULT_DEVICE, DEFAULT_SEED, DEFAULT_VARIANT, DEVICES, VARIANTS,
 } from './types.js';
 import type { Knobs, MemdevSpec, PreAcceptedExtent, Scenario, Step, Topology } from './types.js';
-import { typeOf } from './units.js';
+import { HEX_BODY, typeOf } from './units.js';
 
 export type { ScenarioError };
 export { KNOWN_KNOBS, KNOB_NAMES, parseKnob };
@@ -43,9 +45,11 @@ export { COMMON_FIELDS, OP_FIELDS } from './steps.js';
 
 export type ParseScenarioResult = { ok: true; scenario: Scenario } | { ok: false; errors: ScenarioError[] };
 
-const TOP_FIELDS = ['$schema', 'topology', 'variant', 'device', 'knobs', 'clock', 'seed', 'description', 'steps'];
-const MEMDEV_FIELDS = ['name', 'serial', 'sharable', 'dc', 'preAccepted', 'description'];
-const PRE_FIELDS = ['offset', 'length', 'tag', 'seq'];
+// field lists from the one definition (spec.ts), which the published schema is generated from
+const TOP_FIELDS = Object.keys(TOP_SPEC);
+const MEMDEV_FIELDS = Object.keys(MEMDEV_SPEC);
+const PRE_FIELDS = Object.keys(PRE_ACCEPTED_SPEC);
+const DC_FIELDS = Object.keys(DC_SPEC) as Array<'base' | 'size' | 'blockSize'>;
 
 // ---- error order ---------------------------------------------------------------------------
 
@@ -81,7 +85,7 @@ function memdevNames(topology: unknown): string[] | null {
 
 function topologyValue(ctx: Ctx, raw: unknown, path: string): Topology | undefined {
   if (!isObject(raw)) { ctx.err(path, `topology must be an object {memdevs: [...]}, got ${typeOf(raw)}`); return undefined; }
-  unknownFields(ctx, raw, path, ['memdevs', 'deviceLatencyUs', 'description'], 'topology');
+  unknownFields(ctx, raw, path, Object.keys(TOPOLOGY_SPEC), 'topology');
   const mp = key(path, 'memdevs');
   if (!('memdevs' in raw)) { ctx.err(mp, 'missing required field "memdevs" (at least one memdev)'); return undefined; }
   if (!Array.isArray(raw.memdevs) || raw.memdevs.length === 0) { ctx.err(mp, `memdevs must be a non-empty array, got ${Array.isArray(raw.memdevs) ? 'an empty array' : typeOf(raw.memdevs)}`); return undefined; }
@@ -109,9 +113,13 @@ function topologyValue(ctx: Ctx, raw: unknown, path: string): Topology | undefin
   return { memdevs, ...(deviceLatencyUs !== undefined ? { deviceLatencyUs } : {}), ...(description !== undefined ? { description } : {}) };
 }
 
+/** a serial as a string: decimal or hex (schema.ts publishes the same pattern) */
+export const SERIAL_PATTERN = String.raw`^(?:${HEX_BODY}|\d+)$`;
+const SERIAL_RE = new RegExp(SERIAL_PATTERN);
+
 function serialField(ctx: Ctx, v: unknown, path: string): number | undefined {
   if (typeof v === 'number' && Number.isSafeInteger(v) && v >= 0) return v;
-  if (typeof v === 'string' && /^(0x[0-9a-f]+|\d+)$/i.test(v) && BigInt(v) <= BigInt(Number.MAX_SAFE_INTEGER)) return Number(BigInt(v));
+  if (typeof v === 'string' && SERIAL_RE.test(v) && BigInt(v) <= BigInt(Number.MAX_SAFE_INTEGER)) return Number(BigInt(v));
   ctx.err(path, `serial must be a non-negative integer (number, or decimal/hex string like "0xDCDC"), got ${JSON.stringify(v)}`);
   return undefined;
 }
@@ -128,10 +136,10 @@ function memdev(ctx: Ctx, raw: unknown, path: string, index: number): MemdevSpec
     const dp = key(path, 'dc');
     if (!isObject(raw.dc)) { ok = false; ctx.err(dp, `dc must be an object {base, size, blockSize}, got ${typeOf(raw.dc)}`); }
     else {
-      unknownFields(ctx, raw.dc, dp, ['base', 'size', 'blockSize'], 'dc');
-      for (const f of ['base', 'size', 'blockSize'] as const) {
+      unknownFields(ctx, raw.dc, dp, DC_FIELDS, 'dc');
+      for (const f of DC_FIELDS) {
         if (!(f in raw.dc)) continue;
-        const s = sizeField(ctx, raw.dc[f], key(dp, f), f, f !== 'base');
+        const s = sizeField(ctx, raw.dc[f], key(dp, f), f, DC_SPEC[f]?.kind === 'length');
         if (s === undefined) ok = false;
         else dc[f] = s;
       }
