@@ -13,6 +13,7 @@
  * Device ↔ host traffic is not here: it is the CXL wire format (src/wire/cxl.ts) over the
  * register file (src/shm/regfile.ts), as on real hardware.
  */
+import type { Failure } from './errors.js';
 import type { SystemHandle } from './shm/system.js';
 import type { HostStateHandle } from './host/state.js';
 import type { KnobValues } from './scenario/types.js';
@@ -72,7 +73,6 @@ export const RELEASE_REASON = {
   acked: 0, noRegion: 1, noMatch: 2, inUse: 3, invalidateFailed: 4, forcedIgnored: 5, noDax: 6,
 } as const;
 
-/** Errno codes as small integers on the binary stream (0 = success). */
 /** where a `use-after-free` event was seen */
 export const UAF_SITE = {
   /** a dc_extents walk without RCU met a freed dc_extent (H5) */
@@ -90,12 +90,6 @@ export const UAF_SITE = {
    *  between the group's first cxl_add_extent and its onlining (H14); `extent` = the group */
   regionOnline: 5,
 } as const;
-
-export const ERRNO_CODE: Record<string, number> = {
-  EPERM: 1, ENOENT: 2, EIO: 5, ENXIO: 6, E2BIG: 7, ENOMEM: 12, EFAULT: 14, EBUSY: 16, EEXIST: 17,
-  ENODEV: 19, EINVAL: 22, ENOSPC: 28, ENOTTY: 25, EAGAIN: 11, EDEADLK: 35, EOPNOTSUPP: 95, ETIMEDOUT: 110,
-};
-export const ERRNO_NAME: Record<number, string> = Object.fromEntries(Object.entries(ERRNO_CODE).map(([k, v]) => [v, k]));
 
 type FieldKind = 'n' | 'u'; // number (f64) | uuid
 /** Field order of each event on the wire. */
@@ -214,7 +208,7 @@ export type WorkerInit =
 // ------------------------------------------------------------------------------ control plane
 
 /** Result of a sysfs-like operation: ok, or the errno it failed with. */
-export type OpResult<T = void> = { ok: true; value: T } | { ok: false; errno: string; message: string };
+export type OpResult<T = void> = { ok: true; value: T } | Failure;
 
 /** One worker isolate's heap, read after a full GC of that isolate (bench memory phase). */
 export interface WorkerHeapStats {

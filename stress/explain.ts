@@ -18,7 +18,8 @@
  * thread in the same function fold into one row.
  */
 import type { RuntimeEvent } from '../src/protocol.js';
-import { RELEASE_REASON, ERRNO_NAME } from '../src/protocol.js';
+import { RELEASE_REASON } from '../src/protocol.js';
+import { ERRNO_NAME } from '../src/errors.js';
 import { OUTCOMES } from './checkers/index.js';
 import { actorThread, eventFunction, noiseWindow, roleOfThread, stepFunction, threadTitle } from './kernel-fns.js';
 import { signatureOf, type NamedEvent } from './signature.js';

@@ -94,13 +94,13 @@ export async function region(s: DcdSystem, memdev = 0, size: number | null = nul
 /** Inject raw DC Add records (cxl_test dc_inject_extent); throws when the FM refuses them. */
 export async function inject(s: DcdSystem, memdev: number, records: InjectRecord[]): Promise<void> {
   const r = await s.device(memdev).call((a) => a.injectRecords(records));
-  if (!r.ok) throw new Error(`inject on mem${memdev} refused: ${r.code} ${r.error}`);
+  if (!r.ok) throw new Error(`inject on mem${memdev} refused: ${r.errno} ${r.message}`);
 }
 
 /** Release (dc_del_extent) prescriptive ranges, offsets relative to the DC partition. */
 export async function release(s: DcdSystem, memdev: number, extents: { offset: number; length: number; tag?: string | null }[], extra: Partial<ReleaseCapacityRequest> = {}): Promise<void> {
   const r = await s.device(memdev).call((a) => a.releaseCapacity({ policy: 'prescriptive', extents, ...extra }));
-  if (!r.ok) throw new Error(`release on mem${memdev} refused: ${r.code} ${r.error}`);
+  if (!r.ok) throw new Error(`release on mem${memdev} refused: ${r.errno} ${r.message}`);
 }
 
 /** A tagged (or untagged) chain: More on all but the last record. */

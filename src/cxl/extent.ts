@@ -29,10 +29,11 @@ import { kickWorkqueue } from '../shm/clock.js';
 import { NOISE_SITE } from '../shm/sched.js';
 import { CxlError, StaleHandleError } from '../errors.js';
 import type { HostCtx } from '../host/context.js';
-import { ERRNO_CODE, RELEASE_REASON, UAF_SITE } from '../protocol.js';
+import { RELEASE_REASON, UAF_SITE } from '../protocol.js';
 import { cxl_send_dc_response, hex, memdev_release_extent, type DcRange } from './mbox-cmd.js';
 import { PMD_SIZE } from './memdev.js';
-import { EBUSY, EEXIST, EINVAL, ENOMEM, ENOSPC, ENXIO, memdevName } from './cxlmem.js';
+import { EBUSY, EEXIST, EINVAL, ENOMEM, ENOSPC, ENXIO, ERRNO_CODES } from '../errors.js';
+import { memdevName } from './cxlmem.js';
 import { cxl_dpa_to_region, cxlr_dax_alive, cxlr_dax_get, cxlr_dax_put, regionName } from './region.js';
 import { cxl_dax_region_notify, dax_release_resource } from './dax-driver.js';
 
@@ -129,7 +130,7 @@ export function handle_add_event(ctx: HostCtx, memdev: number, rec: DcEventRecor
     if (staged >= CXL_DC_MAX_PENDING_EXTENTS) {
       warn(ctx, memdev, `DC add chain exceeds ${CXL_DC_MAX_PENDING_EXTENTS} extents; dropping (firmware bug)`);
       clear_pending_extents(ctx, memdev);
-      ctx.emit({ type: 'chain-dropped', memdev, reason: ERRNO_CODE.ENOSPC!, staged });
+      ctx.emit({ type: 'chain-dropped', memdev, reason: ERRNO_CODES.ENOSPC, staged });
       // S1: no response, armed and the timer untouched (v11). post-v11: empty response on More=0.
       if (!more && ctx.knobs['staging-failure-response'] === 'on') sendChainResponse(ctx, memdev, m, [], false);
       return ENOSPC;
@@ -137,7 +138,7 @@ export function handle_add_event(ctx: HostCtx, memdev: number, rec: DcEventRecor
     const node = stage_extent(ctx, memdev, rec.extent);
     if (node === NO_HANDLE) {
       clear_pending_extents(ctx, memdev);
-      ctx.emit({ type: 'chain-dropped', memdev, reason: ERRNO_CODE.ENOMEM!, staged });
+      ctx.emit({ type: 'chain-dropped', memdev, reason: ERRNO_CODES.ENOMEM, staged });
       if (!more && ctx.knobs['staging-failure-response'] === 'on') sendChainResponse(ctx, memdev, m, [], false);
       return ENOMEM;
     }

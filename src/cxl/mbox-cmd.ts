@@ -11,7 +11,7 @@
 import { CXL_MBOX_OP, DC_RESPONSE_FLAG_MORE, encodeDcResponse, dcResponseMaxEntries, rcErrno, rcName } from '../wire/cxl.js';
 import { withLock } from '../shm/lock.js';
 import type { HostCtx } from '../host/context.js';
-import { ERRNO_CODE } from '../protocol.js';
+import { ENXIO, rcOfErrno } from '../errors.js';
 import { memdevName } from './cxlmem.js';
 
 /** A mailbox result: rc is the device return code (0 success, -1 timeout); errno per the kernel. */
@@ -81,7 +81,7 @@ export function cxl_send_dc_response(ctx: HostCtx, memdev: number, opcode: numbe
   if (opcode === CXL_MBOX_OP.ADD_DC_RESPONSE) {
     ctx.emit({ type: 'response', memdev, chain, nrExtents: list.length, parts, rc });
   }
-  return rc === 0 ? 0 : -(ERRNO_CODE[rcErrno(rc)] ?? ERRNO_CODE.ENXIO!);
+  return rc === 0 ? 0 : rcOfErrno(rcErrno(rc), ENXIO);
 }
 
 /** memdev_release_extent(): one Release DC for one range; a failure is only logged (dev_dbg). */

@@ -27,17 +27,12 @@
  */
 import { assertHeldWrite, isHeld, noisePoint, withLock, withRead, withWrite } from '../shm/lock.js';
 import { NO_HANDLE, type Handle } from '../shm/table.js';
-import { CxlError, StaleHandleError } from '../errors.js';
+import { CxlError, EBUSY, EEXIST, EINVAL, ENODEV, ENOENT, ENOMEM, ENOSPC, ENXIO, EOPNOTSUPP, StaleHandleError, errnoOf } from '../errors.js';
 import { NOISE_SITE } from '../shm/sched.js';
 import type { HostCtx } from '../host/context.js';
-import { ERRNO_CODE, UAF_SITE } from '../protocol.js';
+import { UAF_SITE } from '../protocol.js';
 import { NULL_UUID } from '../wire/cxl.js';
 import { kstrtoull } from '../kstrtox.js';
-
-const ENOSPC = -ERRNO_CODE.ENOSPC!;
-const EBUSY = -ERRNO_CODE.EBUSY!;
-const ENXIO = -ERRNO_CODE.ENXIO!;
-const EEXIST = -ERRNO_CODE.EEXIST!;
 
 export interface DaxResourceSpec {
   extent: Handle;
@@ -80,7 +75,7 @@ function addOne(ctx: HostCtx, region: Handle, spec: DaxResourceSpec, uuid: strin
     return ENOSPC;
   }
   const r = h.daxRes.alloc();
-  if (r === NO_HANDLE) return -ERRNO_CODE.ENOMEM!;
+  if (r === NO_HANDLE) return ENOMEM;
   h.daxRes.set(r, 'region', region);
   h.daxRes.set(r, 'extent', spec.extent);
   h.daxRes.set(r, 'start', spec.start);
@@ -281,11 +276,11 @@ function uuid_claim_untagged(ctx: HostCtx, region: Handle, dev: Handle): number 
   const align = h.regions.get(region, 'daxAlign');
   for (const r of resourcesOf(ctx, region)) {
     if (h.daxRes.get(r, 'useCnt') !== 0 || h.daxRes.getUuid(r, 'uuid') !== NULL_UUID) continue;
-    if (h.daxRes.get(r, 'length') % align !== 0) return -ERRNO_CODE.EINVAL!; // does not try another
+    if (h.daxRes.get(r, 'length') % align !== 0) return EINVAL; // does not try another
     carve(ctx, dev, r);
     return 1;
   }
-  return -ERRNO_CODE.ENOENT!;
+  return ENOENT;
 }
 
 /** Resources of a region in device order (the order of their extents' ids). */
@@ -309,18 +304,18 @@ function resourcesOf(ctx: HostCtx, region: Handle): Handle[] {
 function uuid_claim_tagged(ctx: HostCtx, region: Handle, dev: Handle, uuid: string): number {
   const h = ctx.host;
   const free = resourcesOf(ctx, region).filter((r) => h.daxRes.get(r, 'useCnt') === 0 && h.daxRes.getUuid(r, 'uuid') === uuid);
-  if (free.length === 0) return -ERRNO_CODE.ENOENT!;
+  if (free.length === 0) return ENOENT;
   free.sort((a, b) => h.daxRes.get(a, 'seq') - h.daxRes.get(b, 'seq'));
   const base = ctx.knobs['v10-seq'] === 'on' ? 1 : 0;
   for (let i = 0; i < free.length; i++) {
     if (h.daxRes.get(free[i]!, 'seq') !== base + i) {
       ctx.dmesg('warn', `dax_region`, `WARN: tag ${uuid}: sequence gap at ${i}; refusing claim`);
-      return -ERRNO_CODE.EINVAL!;
+      return EINVAL;
     }
   }
   const align = h.regions.get(region, 'daxAlign');
   for (const r of free) {
-    if (h.daxRes.get(r, 'length') % align !== 0) { trimAll(ctx, dev); return -ERRNO_CODE.EINVAL!; }
+    if (h.daxRes.get(r, 'length') % align !== 0) { trimAll(ctx, dev); return EINVAL; }
     carve(ctx, dev, r);
   }
   return free.length;
@@ -382,7 +377,7 @@ export function __devm_create_dev_dax(ctx: HostCtx, region: Handle): Handle | nu
     }
   }
   const d = D.alloc();
-  if (d === NO_HANDLE) return -ERRNO_CODE.ENOMEM!;
+  if (d === NO_HANDLE) return ENOMEM;
   D.set(d, 'region', region);
   D.set(d, 'id', id);
   D.set(d, 'idValid', 1);
@@ -433,7 +428,7 @@ function dax_bus_probe(ctx: HostCtx, dev: Handle): number {
 export function dax_bind(ctx: HostCtx, dev: Handle): void {
   const h = ctx.host;
   const rc = withLock(h.daxDevLockFor(dev), () => {
-    if (!h.daxDevs.isLive(dev)) return -ERRNO_CODE.ENODEV!;
+    if (!h.daxDevs.isLive(dev)) return ENODEV;
     if (h.daxDevs.get(dev, 'enabled')) return 0;
     return dax_bus_probe_locked(ctx, dev);
   });
@@ -553,7 +548,7 @@ export function size_store(ctx: HostCtx, dev: Handle, buf: string | number): voi
       if (h.daxDevs.get(dev, 'enabled')) return EBUSY;
       const cur = dev_dax_size(ctx, dev);
       if (val === cur) return 0;
-      if (val !== 0 && regionIsDynamic(ctx, region)) return -ERRNO_CODE.EOPNOTSUPP!;
+      if (val !== 0 && regionIsDynamic(ctx, region)) return EOPNOTSUPP;
       // val < cur and val == 0 here (DC): dev_dax_shrink trims every range
       trimAll(ctx, dev);
       return 0;
@@ -749,8 +744,7 @@ export function daxctl_destroy_device(ctx: HostCtx, dev: Handle): void {
 }
 
 export function errnoError(code: number, what: string): CxlError {
-  const name = Object.entries(ERRNO_CODE).find(([, v]) => v === code)?.[0] ?? 'EIO';
-  return new CxlError(name as ConstructorParameters<typeof CxlError>[0], what);
+  return new CxlError(errnoOf(-code), what);
 }
 
 /** A read-locked snapshot helper for views. */

@@ -29,7 +29,7 @@ import { assertHeld, noisePoint, withWrite } from '../shm/lock.js';
 import { NOISE_SITE } from '../shm/sched.js';
 import { NO_HANDLE, type Handle } from '../shm/table.js';
 import type { HostCtx } from '../host/context.js';
-import { ERRNO_CODE } from '../protocol.js';
+import { EBUSY, ENXIO } from '../errors.js';
 import { cxl_region_add_existing_extents } from '../cxl/mbox.js';
 import { dc_extent_unregister, groupMembers } from '../cxl/extent.js';
 import { cxl_dax_region_driver_register } from '../cxl/dax-driver.js';
@@ -145,7 +145,7 @@ export function cxl_dax_region_probe(ctx: HostCtx, region: Handle): number {
   if (devres_present(ctx, region)) {
     ctx.dmesg('err', `dax_region${h.regions.get(region, 'id')}`, 'Resources present before probing');
     h.regions.store(region, 'probeState', 3);
-    return -ERRNO_CODE.EBUSY!;
+    return EBUSY;
   }
   h.regions.store(region, 'probeState', 1);
   h.regions.store(region, 'driverBound', 1); // dev->driver = drv, before drv->probe
@@ -184,7 +184,7 @@ function probe_failed(ctx: HostCtx, region: Handle): void {
 export function cxl_dax_region_unbind(ctx: HostCtx, region: Handle): number {
   const h = ctx.host;
   assertHeld(h.regionLockFor(region));
-  if (!h.regions.load(region, 'driverBound')) return -ERRNO_CODE.ENXIO!;
+  if (!h.regions.load(region, 'driverBound')) return ENXIO;
   const n = devres_release_all(ctx, region);
   h.regions.set(region, 'seedDev', NO_HANDLE);
   h.regions.store(region, 'driverBound', 0); // dev->driver = NULL; dev_set_drvdata(dev, NULL)

@@ -11,7 +11,7 @@
  *  - user: sysfs writers — `cxl create-region`, `daxctl create-device --uuid`, size, delete,
  *    and users touching DAX memory. Every store runs in the calling user's thread.
  */
-import { HungWaitError, CxlError, StaleHandleError } from '../errors.js';
+import { HungWaitError, CxlError, ENODEV, StaleHandleError, errnoOf } from '../errors.js';
 import { SchedAbort } from '../shm/sched.js';
 import { blockSysAsync, opDone, opStart, resumedSys, schedControlled } from '../shm/points.js';
 import { HostCtx } from '../host/context.js';
@@ -28,7 +28,7 @@ import { cxl_create_dc_region, cxl_destroy_region, cxl_region_disable, cxl_regio
 import { cxl_dax_region_probe, cxl_dax_region_unbind } from '../dax/cxl.js';
 import { create_store, dax_dev_by_name, daxctl_create_device, daxctl_destroy_device, enable_dev_dax, size_store, uuid_store } from '../dax/bus.js';
 import { dax_access } from '../dax/memory.js';
-import { ERRNO_CODE, ERRNO_NAME, type DaxBusApi, type EventThreadApi, type OpResult, type SharedHandles, type UserApi, type WorkqueueApi } from '../protocol.js';
+import { type DaxBusApi, type EventThreadApi, type OpResult, type SharedHandles, type UserApi, type WorkqueueApi } from '../protocol.js';
 import type { SystemShm } from '../shm/system.js';
 
 /** Run a sysfs-like operation: in-flight accounting for wait-idle, CxlError → typed result. */
@@ -51,7 +51,7 @@ function op<T>(ctx: HostCtx, fn: () => T): OpResult<T> {
 
 function fromRc(rc: number, what: string): OpResult {
   if (rc === 0) return { ok: true, value: undefined };
-  const name = ERRNO_NAME[-rc] ?? 'EIO';
+  const name = errnoOf(rc);
   return { ok: false, errno: name, message: `${what}: ${name}` };
 }
 
@@ -246,7 +246,7 @@ export function startDaxBus(init: SharedHandles, sys: SystemShm): DaxBusApi {
   // the cxl_dax_region device exists only while the cxl_region driver is bound
   // (devm_cxl_add_dax_region .. cxlr_dax_unregister): a disabled region has nothing to bind
   const probeOne = (r: Handle): number => (h.regions.load(r, 'regionBound')
-    ? withLock(h.regionLockFor(r), () => cxl_dax_region_probe(ctx, r)) : -ERRNO_CODE.ENODEV!);
+    ? withLock(h.regionLockFor(r), () => cxl_dax_region_probe(ctx, r)) : ENODEV);
   return {
     ready: () => 'dax-bus',
     async probe(regionId) {

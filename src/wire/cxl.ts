@@ -21,6 +21,7 @@
  *
  * UUIDs are lower-case strings; the null UUID (untagged) is `NULL_UUID`.
  */
+import { EINVAL, EIO, ENOMEM, type ErrnoSubset } from '../errors.js';
 
 // ---------------------------------------------------------------------------------------------
 // Opcodes (CXL r3.1 Table 8-37 command opcodes; kernel `enum cxl_opcode`)
@@ -59,7 +60,7 @@ export function opcodeName(opcode: number): string {
 // Invalid Physical Address (-EFAULT) and Poison Limit (-EBUSY). The code is the table index.
 // ---------------------------------------------------------------------------------------------
 
-export type MboxErrno = 'OK' | 'ENXIO' | 'EFAULT' | 'EBUSY' | MockErrno;
+export type MboxErrno = 'OK' | ErrnoSubset<'ENXIO' | 'EFAULT' | 'EBUSY'> | MockErrno;
 
 /**
  * errnos a cxl_test mock handler returns straight from `cxl_mock_mbox_send` (tools/testing/cxl/test/
@@ -68,8 +69,8 @@ export type MboxErrno = 'OK' | 'ENXIO' | 'EFAULT' | 'EBUSY' | MockErrno;
  * code register as negative numbers (-1 stays the register file's timeout; the mock never returns
  * -EPERM).
  */
-export type MockErrno = 'EINVAL' | 'ENOMEM' | 'EIO';
-export const MOCK_ERRNO_RC: Readonly<Record<MockErrno, number>> = { EINVAL: -22, ENOMEM: -12, EIO: -5 };
+export type MockErrno = ErrnoSubset<'EINVAL' | 'ENOMEM' | 'EIO'>;
+export const MOCK_ERRNO_RC: Readonly<Record<MockErrno, number>> = { EINVAL, ENOMEM, EIO };
 const MOCK_ERRNO_BY_RC = new Map<number, MockErrno>(Object.entries(MOCK_ERRNO_RC).map(([k, v]) => [v, k as MockErrno]));
 
 export interface MboxRcEntry {
