@@ -16,7 +16,7 @@ export const DC_BASE = 2 * G;
 export const DC_SIZE = 512 * M;
 export const BLOCK = 2 * M;
 
-export const NULL_UUID = '00000000-0000-0000-0000-000000000000';
+export { NULL_UUID } from '../src/wire/cxl.js';
 export const TAG_A = '11111111-1111-1111-1111-111111111111';
 export const TAG_B = '22222222-2222-2222-2222-222222222222';
 export const TAG_C = '33333333-3333-3333-3333-333333333333';

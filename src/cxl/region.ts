@@ -28,7 +28,7 @@ import { CxlError } from '../errors.js';
 import type { HostCtx } from '../host/context.js';
 import { G_NEXT_HPA_256M, G_NEXT_REGION_ID } from '../host/state.js';
 import { UAF_SITE } from '../protocol.js';
-import { PMD_SIZE } from './memdev.js';
+import { PMD_SIZE } from '../units.js';
 import { memdevName } from './cxlmem.js';
 import { cxl_dax_region_unbind, devres_release_all } from './dax-driver.js';
 

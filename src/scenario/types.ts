@@ -20,6 +20,7 @@
 
 import type { HostileChainKind } from '../device/hostile-kinds.js';
 import { ERRNOS, type Errno } from '../errors.js';
+import { MiB } from '../units.js';
 
 export const VARIANTS = ['v11', 'v10', 'post-v11'] as const;
 export type Variant = (typeof VARIANTS)[number];
@@ -52,7 +53,6 @@ export const KNOWN_OPS = [
 ] as const;
 export type OpName = (typeof KNOWN_OPS)[number];
 
-const MiB = 1024 * 1024;
 export const DEFAULT_DC = { base: 2048 * MiB, size: 512 * MiB, blockSize: 2 * MiB } as const;
 export const DEFAULT_VARIANT: Variant = 'v11';
 export const DEFAULT_DEVICE: Device = 'cxl-test';

@@ -12,6 +12,7 @@
  * that lock's Atomics give the ordering.
  */
 import { Errors } from '../errors.js';
+import { HEX_BYTE } from '../units.js';
 import {
   I32, REC_GEN, REC_META_WORDS, REC_NEXT_FREE, TABLE_FREE_HEAD, TABLE_HEADER_WORDS, TABLE_HWM,
   TABLE_LOCK, TABLE_USED,
@@ -414,21 +415,19 @@ export class TableList {
   }
 }
 
-const HEX = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'));
-
 export function wordsToUuid(w: Int32Array, at: number): string {
   let s = '';
   for (let i = 0; i < 4; i++) {
     const v = w[at + i]! >>> 0;
-    s += HEX[v >>> 24]! + HEX[(v >>> 16) & 0xff]! + HEX[(v >>> 8) & 0xff]! + HEX[v & 0xff]!;
+    s += HEX_BYTE[v >>> 24]! + HEX_BYTE[(v >>> 16) & 0xff]! + HEX_BYTE[(v >>> 8) & 0xff]! + HEX_BYTE[v & 0xff]!;
   }
   return `${s.slice(0, 8)}-${s.slice(8, 12)}-${s.slice(12, 16)}-${s.slice(16, 20)}-${s.slice(20)}`;
 }
 
 /** Store a uuid string (null = the null UUID) into 4 words. */
 export function uuidToWords(uuid: string | null, w: Int32Array, at: number): void {
-  const hex = (uuid ?? '').replace(/-/g, '');
+  const digits = (uuid ?? '').replace(/-/g, '');
   for (let i = 0; i < 4; i++) {
-    w[at + i] = hex.length === 32 ? parseInt(hex.slice(i * 8, i * 8 + 8), 16) | 0 : 0;
+    w[at + i] = digits.length === 32 ? parseInt(digits.slice(i * 8, i * 8 + 8), 16) | 0 : 0;
   }
 }

@@ -22,6 +22,7 @@
  * UUIDs are lower-case strings; the null UUID (untagged) is `NULL_UUID`.
  */
 import { EINVAL, EIO, ENOMEM, type ErrnoSubset } from '../errors.js';
+import { HEX_BYTE } from '../units.js';
 
 // ---------------------------------------------------------------------------------------------
 // Opcodes (CXL r3.1 Table 8-37 command opcodes; kernel `enum cxl_opcode`)
@@ -210,6 +211,10 @@ export const CLEAR_EVENT_HDR = 6;
 export const CLEAR_EVENT_MAX_HANDLES = 255;
 /** CXL_CAPACITY_MULTIPLIER: decode_length unit and partition alignment */
 export const CXL_CAPACITY_MULTIPLIER = 256 * 1024 * 1024;
+/** CXL_MAX_DC_PARTITIONS (cxlmem.h): a DC Config lists at most 8 partitions (r3.1 §8.2.9.9.9.2) */
+export const CXL_MAX_DC_PARTITIONS = 8;
+/** CXL_DCD_BLOCK_LINE_SIZE (cxlmem.h): a partition's block size is a multiple of 64 bytes */
+export const CXL_DCD_BLOCK_LINE_SIZE = 0x40;
 export const U64_MASK = (1n << 64n) - 1n;
 
 // ---------------------------------------------------------------------------------------------
@@ -286,14 +291,13 @@ export function normalizeUuid(s: string): string | null {
   return isUuid(s) ? s.toLowerCase() : null;
 }
 
-const HEX: string[] = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'));
 
 /** Read 16 bytes at `off` as a lower-case UUID string (big-endian byte order, as uuid_t). */
 export function uuidFromBytes(view: Uint8Array, off: number): string {
   let s = '';
   for (let i = 0; i < 16; i++) {
     if (i === 4 || i === 6 || i === 8 || i === 10) s += '-';
-    s += HEX[view[off + i] ?? 0];
+    s += HEX_BYTE[view[off + i] ?? 0];
   }
   return s;
 }
@@ -301,8 +305,8 @@ export function uuidFromBytes(view: Uint8Array, off: number): string {
 /** Write a UUID string as 16 bytes at `off`. RangeError on a malformed string (programmer error). */
 export function uuidToBytes(uuid: string, buf: Uint8Array, off: number): void {
   if (!isUuid(uuid)) throw new RangeError(`uuidToBytes: not a UUID: ${JSON.stringify(uuid)}`);
-  const hex = uuid.replace(/-/g, '');
-  for (let i = 0; i < 16; i++) buf[off + i] = parseInt(hex.slice(i * 2, i * 2 + 2), 16);
+  const digits = uuid.replace(/-/g, '');
+  for (let i = 0; i < 16; i++) buf[off + i] = parseInt(digits.slice(i * 2, i * 2 + 2), 16);
 }
 
 function ensure(buf: Uint8Array, off: number, len: number, what: string): Uint8Array {

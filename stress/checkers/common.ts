@@ -19,8 +19,9 @@ import type { DaxDeviceView, RegionView, SystemState } from '../../src/state.js'
 import { CXL_MBOX_OP, rcName } from '../../src/wire/cxl.js';
 import type { CheckResult } from './outcomes.js';
 
-export const PMD_SIZE = 2 * 1024 * 1024;
-export const NULL_UUID = '00000000-0000-0000-0000-000000000000';
+import { PMD_SIZE, hex } from '../../src/units.js';
+import { NULL_UUID } from '../../src/wire/cxl.js';
+export { PMD_SIZE, hex, NULL_UUID };
 export const DC_EVENT_ADD = 0;
 export const DC_EVENT_RELEASE = 1;
 export const DC_EVENT_FORCED = 2;
@@ -75,10 +76,6 @@ export class Findings {
     this.map.clear();
     this.dropped = 0;
   }
-}
-
-export function hex(n: number): string {
-  return n < 0 ? `-0x${(-n).toString(16)}` : `0x${n.toString(16)}`;
 }
 
 export function rng(dpa: number, len: number): string {
