@@ -69,6 +69,9 @@ export type RuntimeEvent =
 
 export type RuntimeEventType = RuntimeEvent['type'];
 
+/** `group-dropped.gate`: the cxl_validate_group gate that refused the group (G1–G4); 0 = passed */
+export const GROUP_GATE = { passed: 0, tagUnique: 1, seqIntegrity: 2, samePartition: 3, aligned: 4 } as const;
+
 export const RELEASE_REASON = {
   acked: 0, noRegion: 1, noMatch: 2, inUse: 3, invalidateFailed: 4, forcedIgnored: 5, noDax: 6,
 } as const;

@@ -29,7 +29,7 @@ import { kickWorkqueue } from '../shm/clock.js';
 import { NOISE_SITE } from '../shm/sched.js';
 import { CxlError, StaleHandleError } from '../errors.js';
 import type { HostCtx } from '../host/context.js';
-import { RELEASE_REASON, UAF_SITE } from '../protocol.js';
+import { GROUP_GATE, RELEASE_REASON, UAF_SITE } from '../protocol.js';
 import { cxl_send_dc_response, memdev_release_extent, type DcRange } from './mbox-cmd.js';
 import { PMD_SIZE, hex } from '../units.js';
 import { EBUSY, EEXIST, EINVAL, ENOMEM, ENOSPC, ENXIO, ERRNO_CODES } from '../errors.js';
@@ -271,7 +271,7 @@ function validateGroupGates(ctx: HostCtx, memdev: number, tag: string, group: Pe
   // (G1) host-wide tag uniqueness — checked here, inserted later in a separate critical section
   if (tagged && cxl_tag_already_committed(ctx, tag)) {
     warn(ctx, memdev, `tag ${tag} already committed on another region (firmware bug)`);
-    return { rc: EEXIST, gate: 1 };
+    return { rc: EEXIST, gate: GROUP_GATE.tagUnique };
   }
   // (G2) sequence integrity for sharable partitions: exactly 0..n-1 (v10: 1..n)
   if (shareable) {
@@ -279,21 +279,21 @@ function validateGroupGates(ctx: HostCtx, memdev: number, tag: string, group: Pe
     for (let i = 0; i < group.length; i++) {
       if (group[i]!.seq !== base + i) {
         warn(ctx, memdev, `tag ${tag}: sequence numbers are not ${base}..${base + group.length - 1} (firmware bug)`);
-        return { rc: EINVAL, gate: 2 };
+        return { rc: EINVAL, gate: GROUP_GATE.seqIntegrity };
       }
     }
   }
   // (G3) partition equality: every member of a tagged group in the same DC partition
   if (tagged && group.some((n) => n.wraps || !inPartition(ctx, m, n.start, n.len))) {
     warn(ctx, memdev, `tag ${tag}: members span DC partitions (firmware bug)`);
-    return { rc: EINVAL, gate: 3 };
+    return { rc: EINVAL, gate: GROUP_GATE.samePartition };
   }
   // (G4) alignment
   if (group.some((n) => !n.aligned)) {
     warn(ctx, memdev, `tag ${tag}: extent not ${PMD_SIZE}-aligned (firmware bug)`);
-    return { rc: EINVAL, gate: 4 };
+    return { rc: EINVAL, gate: GROUP_GATE.aligned };
   }
-  return { rc: 0, gate: 0 };
+  return { rc: 0, gate: GROUP_GATE.passed };
 }
 
 /** cxl_realize_group(): add each member, online the group, notify DAX (§2.6). */

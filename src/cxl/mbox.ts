@@ -16,7 +16,7 @@
  * outside it — the hypothesis the cover letter rejects, made runnable.
  */
 import {
-  CLEAR_EVENT_HDR, CLEAR_EVENT_MAX_HANDLES, CXL_EVENT_LOG, CXL_MBOX_OP, DC_EVENT_UUID,
+  CLEAR_EVENT_HDR, CLEAR_EVENT_MAX_HANDLES, CXL_EVENT_LOG, CXL_MBOX_OP, DC_EVENT_TYPE, DC_EVENT_UUID,
   EVENT_RECORD_SIZE, GET_EVENT_OUT_HDR, decodeDcEventRecord, decodeEventRecordHeader, encodeClearEventRecordsIn,
   encodeGetEventRecordsIn, u64ToNumber, type DcEventRecord,
   decodeGetDcExtentListOut, EXTENT_LIST_OUT_HDR, EXTENT_SIZE, encodeGetDcExtentListIn,
@@ -26,6 +26,7 @@ import { assertHeld, noisePoint, withLock } from '../shm/lock.js';
 import { NO_HANDLE, type Handle } from '../shm/table.js';
 import { NOISE_SITE } from '../shm/sched.js';
 import type { HostCtx } from '../host/context.js';
+import { RELEASE_REASON } from '../protocol.js';
 import { cxl_internal_send_cmd } from './mbox-cmd.js';
 import { cxl_add_pending, clear_pending_extents, cxl_rm_extent, handle_add_event, pending_extents_nonempty, stage_extent } from './extent.js';
 import { EAGAIN, EINVAL, EIO, ENOMEM, ENXIO, rcOfErrno } from '../errors.js';
@@ -227,7 +228,7 @@ function handleRecord(ctx: HostCtx, memdev: number, rec: DcEventRecord): void {
   ctx.emit({
     type: 'dc-record', memdev, eventType: rec.eventType, more: rec.flags & 1,
     dpa: u64ToNumber(e.startDpa) ?? -1, len: u64ToNumber(e.length) ?? -1, uuid: e.uuid,
-    seq: e.sharedExtnSeq, hostId: rec.hostId, regionIndex: rec.eventType === 3 ? rec.updatedRegionIndex : 255, handle: rec.hdr.handle,
+    seq: e.sharedExtnSeq, hostId: rec.hostId, regionIndex: rec.eventType === DC_EVENT_TYPE.REGION_CONFIGURATION_UPDATED ? rec.updatedRegionIndex : 255, handle: rec.hdr.handle,
   });
   const m = ctx.host.memdev(memdev);
   ctx.host.memdevs.add(m, 'recordsHandled', 1);
@@ -242,11 +243,11 @@ export function cxl_handle_dcd_event_records(ctx: HostCtx, memdev: number, rec: 
   if (rec.hdr.uuid !== DC_EVENT_UUID) return 0;
   let rc: number;
   switch (rec.eventType) {
-    case 0: rc = handle_add_event(ctx, memdev, rec); break;
-    case 1: rc = cxl_rm_extent(ctx, memdev, rec.extent); break;
-    case 2:
+    case DC_EVENT_TYPE.ADD_CAPACITY: rc = handle_add_event(ctx, memdev, rec); break;
+    case DC_EVENT_TYPE.RELEASE_CAPACITY: rc = cxl_rm_extent(ctx, memdev, rec.extent); break;
+    case DC_EVENT_TYPE.FORCED_CAPACITY_RELEASE:
       ctx.dmesg('info', memdevName(memdev), 'Forced release event ignored.');
-      ctx.emit({ type: 'release-outcome', memdev, dpa: u64ToNumber(rec.extent.startDpa) ?? -1, len: u64ToNumber(rec.extent.length) ?? -1, reason: 5 });
+      ctx.emit({ type: 'release-outcome', memdev, dpa: u64ToNumber(rec.extent.startDpa) ?? -1, len: u64ToNumber(rec.extent.length) ?? -1, reason: RELEASE_REASON.forcedIgnored });
       rc = 0;
       break;
     default: rc = EINVAL; break;

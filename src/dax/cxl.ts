@@ -30,6 +30,7 @@ import { NOISE_SITE } from '../shm/sched.js';
 import { NO_HANDLE, type Handle } from '../shm/table.js';
 import type { HostCtx } from '../host/context.js';
 import { EBUSY, ENXIO } from '../errors.js';
+import { PROBE_STATE } from '../host/state.js';
 import { cxl_region_add_existing_extents } from '../cxl/mbox.js';
 import { dc_extent_unregister, groupMembers } from '../cxl/extent.js';
 import { cxl_dax_region_driver_register } from '../cxl/dax-driver.js';
@@ -144,10 +145,10 @@ export function cxl_dax_region_probe(ctx: HostCtx, region: Handle): number {
   // really_probe: devres present before probing → -EBUSY, the driver stays unbound
   if (devres_present(ctx, region)) {
     ctx.dmesg('err', `dax_region${h.regions.get(region, 'id')}`, 'Resources present before probing');
-    h.regions.store(region, 'probeState', 3);
+    h.regions.store(region, 'probeState', PROBE_STATE.failed);
     return EBUSY;
   }
-  h.regions.store(region, 'probeState', 1);
+  h.regions.store(region, 'probeState', PROBE_STATE.probing);
   h.regions.store(region, 'driverBound', 1); // dev->driver = drv, before drv->probe
   // alloc_dax_region(align = PMD_SIZE, IORESOURCE_DAX_DCD): drvdata + its devres action
   withWrite(h.daxRegionRwsem, () => {
@@ -163,7 +164,7 @@ export function cxl_dax_region_probe(ctx: HostCtx, region: Handle): number {
   }
   // the probe's 0-size device (dax0.0): not dax_region->seed — only create_store sets that
   devm_create_dev_dax(ctx, region);
-  h.regions.store(region, 'probeState', 2);
+  h.regions.store(region, 'probeState', PROBE_STATE.probed);
   return 0;
 }
 
@@ -173,7 +174,7 @@ function probe_failed(ctx: HostCtx, region: Handle): void {
   devres_release_all(ctx, region);
   h.regions.set(region, 'seedDev', NO_HANDLE);
   h.regions.store(region, 'driverBound', 0);
-  h.regions.store(region, 'probeState', 3);
+  h.regions.store(region, 'probeState', PROBE_STATE.failed);
 }
 
 /**
@@ -188,7 +189,7 @@ export function cxl_dax_region_unbind(ctx: HostCtx, region: Handle): number {
   const n = devres_release_all(ctx, region);
   h.regions.set(region, 'seedDev', NO_HANDLE);
   h.regions.store(region, 'driverBound', 0); // dev->driver = NULL; dev_set_drvdata(dev, NULL)
-  h.regions.store(region, 'probeState', 4);
+  h.regions.store(region, 'probeState', PROBE_STATE.unbound);
   ctx.dmesg('info', `region${h.regions.get(region, 'id')}`, `cxl_dax_region unbound; ${n} extents released`);
   return 0;
 }

@@ -91,6 +91,9 @@ export const PENDING_SCHEMA = {
 } as const satisfies TableSchema;
 
 /** struct cxl_region + struct cxl_dax_region (CXL side) + struct dax_region (DAX side). */
+/** regions.probeState: where the cxl_dax_region driver's probe of the region stands */
+export const PROBE_STATE = { idle: 0, probing: 1, probed: 2, failed: 3, unbound: 4 } as const;
+
 export const REGION_SCHEMA = {
   /** region id (regionZ) */
   id: 'i32',
@@ -119,7 +122,7 @@ export const REGION_SCHEMA = {
   deviceLock: 'i32',
   /** the cxl_dax_region driver is bound (probe succeeded) [device_lock] */
   driverBound: 'i32',
-  /** 0 idle, 1 probing, 2 probed, 3 probe failed, 4 unbound [device_lock] */
+  /** the cxl_dax_region driver's probe, a PROBE_STATE [device_lock] */
   probeState: 'i32',
   /** XA_FLAGS_ALLOC1 allocator for cxlr_dax->dc_extents ids */
   nextExtentId: 'i32',

@@ -12,7 +12,7 @@
  *    and users touching DAX memory. Every store runs in the calling user's thread.
  */
 import { HungWaitError, CxlError, ENODEV, StaleHandleError, errnoOf } from '../errors.js';
-import { SchedAbort } from '../shm/sched.js';
+import { OP_NE, SchedAbort } from '../shm/sched.js';
 import { blockSysAsync, opDone, opStart, resumedSys, schedControlled } from '../shm/points.js';
 import { HostCtx } from '../host/context.js';
 import { withLock, withRead } from '../shm/lock.js';
@@ -214,7 +214,7 @@ export function startWorkqueue(init: SharedHandles & { memdev?: number }, sys: S
       }
       publish(kick);
       // controlled scheduling: park until the kick word moves and we are granted
-      if (await blockSysAsync(SYS_WQ_KICK, 1 /* OP_NE */, kick)) continue;
+      if (await blockSysAsync(SYS_WQ_KICK, OP_NE, kick)) continue;
       const wait = ctx.clock.virtual ? 500 : Math.max(1, Math.min(next, 500));
       await waitAsyncAlive(sys.header, SYS_WQ_KICK, kick, wait);
       if (Atomics.load(sys.header, SYS_WQ_KICK) !== kick) {

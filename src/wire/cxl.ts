@@ -133,9 +133,12 @@ export const RC = {
   INVALID_EXTENT_LIST: 0x1e,
 } as const;
 
-/** "INVALID_PA"; -1 (the register file's timeout) is "TIMEOUT"; unknown codes "RC_0x2a". */
+/** The return code the register file reports when the device never completed a command. */
+export const MBOX_RC_TIMEOUT = -1;
+
+/** "INVALID_PA"; MBOX_RC_TIMEOUT is "TIMEOUT"; unknown codes "RC_0x2a". */
 export function rcName(code: number): string {
-  if (code === -1) return 'TIMEOUT';
+  if (code === MBOX_RC_TIMEOUT) return 'TIMEOUT';
   const e = MOCK_ERRNO_BY_RC.get(code);
   if (e) return `-${e}`;
   return MBOX_RC[code]?.name ?? `RC_0x${(code >>> 0).toString(16)}`;
@@ -143,14 +146,14 @@ export function rcName(code: number): string {
 
 /** errno the host sees for a device return code (kernel CMD_CMD_RC_TABLE); timeout → ETIMEDOUT. */
 export function rcErrno(code: number): MboxErrno | 'ETIMEDOUT' {
-  if (code === -1) return 'ETIMEDOUT';
+  if (code === MBOX_RC_TIMEOUT) return 'ETIMEDOUT';
   const e = MOCK_ERRNO_BY_RC.get(code);
   if (e) return e;
   return MBOX_RC[code]?.errno ?? 'ENXIO';
 }
 
 export function rcDesc(code: number): string {
-  if (code === -1) return 'mailbox timed out';
+  if (code === MBOX_RC_TIMEOUT) return 'mailbox timed out';
   const e = MOCK_ERRNO_BY_RC.get(code);
   if (e) return `mock handler returned -${e}`;
   return MBOX_RC[code]?.desc ?? 'unknown return code';

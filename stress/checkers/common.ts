@@ -16,15 +16,15 @@ import type { KnobValues } from '../../src/scenario/types.js';
 import type { LockOrderReport } from '../../src/shm/lockdep.js';
 import type { HungReport } from '../../src/errors.js';
 import type { DaxDeviceView, RegionView, SystemState } from '../../src/state.js';
-import { CXL_MBOX_OP, rcName } from '../../src/wire/cxl.js';
+import { CXL_MBOX_OP, DC_EVENT_TYPE, rcName } from '../../src/wire/cxl.js';
 import type { CheckResult } from './outcomes.js';
 
 import { PMD_SIZE, hex } from '../../src/units.js';
 import { NULL_UUID } from '../../src/wire/cxl.js';
 export { PMD_SIZE, hex, NULL_UUID };
-export const DC_EVENT_ADD = 0;
-export const DC_EVENT_RELEASE = 1;
-export const DC_EVENT_FORCED = 2;
+export const DC_EVENT_ADD = DC_EVENT_TYPE.ADD_CAPACITY;
+export const DC_EVENT_RELEASE = DC_EVENT_TYPE.RELEASE_CAPACITY;
+export const DC_EVENT_FORCED = DC_EVENT_TYPE.FORCED_CAPACITY_RELEASE;
 
 /** The read-only slice of a DcdSystem that checkers may use at quiescence. */
 export interface SysLike {
