@@ -12,8 +12,17 @@ export const GiB = 1024 * MiB;
  *  dax_region align (alloc_dax_region); docs/kernel-map.md. */
 export const PMD_SIZE = 2 * MiB;
 
-/** `%#llx`: `0x` and the hex digits; a negative number as `-0x…` (a checker's difference). */
+/**
+ * `0x` and the hex digits, as the host's and the device's log lines print a DPA or a length. A
+ * negative number prints as `0x-1`: the host logs a u64 beyond 2^53 as -1 (u64ToNumber's null)
+ * and scenarios match that text, so it stays.
+ */
 export function hex(n: number): string {
+  return `0x${n.toString(16)}`;
+}
+
+/** Like `hex`, a negative number as `-0x…` (a difference, in the checkers' findings). */
+export function signedHex(n: number): string {
   return n < 0 ? `-0x${(-n).toString(16)}` : `0x${n.toString(16)}`;
 }
 

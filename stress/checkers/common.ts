@@ -19,9 +19,9 @@ import type { DaxDeviceView, RegionView, SystemState } from '../../src/state.js'
 import { CXL_MBOX_OP, DC_EVENT_TYPE, rcName } from '../../src/wire/cxl.js';
 import type { CheckResult } from './outcomes.js';
 
-import { PMD_SIZE, hex } from '../../src/units.js';
+import { PMD_SIZE, signedHex } from '../../src/units.js';
 import { NULL_UUID } from '../../src/wire/cxl.js';
-export { PMD_SIZE, hex, NULL_UUID };
+export { PMD_SIZE, NULL_UUID };
 export const DC_EVENT_ADD = DC_EVENT_TYPE.ADD_CAPACITY;
 export const DC_EVENT_RELEASE = DC_EVENT_TYPE.RELEASE_CAPACITY;
 export const DC_EVENT_FORCED = DC_EVENT_TYPE.FORCED_CAPACITY_RELEASE;
@@ -79,7 +79,7 @@ export class Findings {
 }
 
 export function rng(dpa: number, len: number): string {
-  return `[${hex(dpa)}+${hex(len)}]`;
+  return `[${signedHex(dpa)}+${signedHex(len)}]`;
 }
 
 /** Short tag for messages: "null" or the first 8 hex digits. */
@@ -160,7 +160,7 @@ export class HostDeviceExplainer {
     switch (ev.type) {
       case 'mbox':
         if (ev.opcode === CXL_MBOX_OP.ADD_DC_RESPONSE && ev.rc !== 0 && !this.failedResponse.has(ev.memdev)) {
-          this.failedResponse.set(ev.memdev, `Add DC Response on mem${ev.memdev} failed with ${rcName(ev.rc)} (${ev.nrExtents} entries from ${hex(ev.dpa)})`);
+          this.failedResponse.set(ev.memdev, `Add DC Response on mem${ev.memdev} failed with ${rcName(ev.rc)} (${ev.nrExtents} entries from ${signedHex(ev.dpa)})`);
         }
         break;
       case 'response': {
