@@ -2,8 +2,9 @@
  * DOC: every message between threads, in one place.
  *
  * Three kinds of traffic cross threads:
- *  1. startup handshakes — `WorkerInit`, one variant per worker kind, discriminated by `kind`;
- *     they hand over the SharedArrayBuffers (system buffer, register files, host state, media);
+ *  1. startup handshakes — `workerData`: `SharedHandles` (below) for the host-side workers, plus
+ *     each kind's own fields (`EventThreadInit` in src/runtime/host-workers.ts, the device's
+ *     `DeviceServiceInit` in src/device/service.ts); they hand over the SharedArrayBuffers;
  *  2. the control plane — comlink RPC, typed by the `*Api` interfaces of each worker kind, whose
  *     implementations live in src/ (the workers/ files only expose them);
  *  3. the runtime event stream — `RuntimeEvent`, a discriminated union that production code emits
@@ -20,9 +21,6 @@ import type { KnobValues } from './scenario/types.js';
 import { uuidToWords, wordsToUuid } from './shm/table.js';
 
 // ------------------------------------------------------------------------------ runtime events
-
-/** Names of the DC event types as the trace prints them. */
-export type DcEventTypeLabel = 'ADD_CAPACITY' | 'RELEASE_CAPACITY' | 'FORCED_CAPACITY_RELEASE' | 'REGION_CONFIGURATION_UPDATED' | 'ADD_CAPACITY_RESPONSE' | 'CAPACITY_RELEASED' | 'UNKNOWN';
 
 export type RuntimeEvent =
   /** trace_cxl_dynamic_capacity: one per DC record read from the log */
@@ -201,13 +199,6 @@ export interface SharedHandles {
   options: HostOptions;
 }
 
-export type WorkerInit =
-  | { kind: 'device'; memdev: number; system: SystemHandle; regfile: SharedArrayBuffer; media: SharedArrayBuffer; events: SharedArrayBuffer; config: unknown }
-  | ({ kind: 'event-thread'; memdev: number; handler: number } & SharedHandles)
-  | ({ kind: 'workqueue'; memdev?: number } & SharedHandles)
-  | ({ kind: 'dax-bus' } & SharedHandles)
-  | ({ kind: 'user'; user: number } & SharedHandles);
-
 // ------------------------------------------------------------------------------ control plane
 
 /** Result of a sysfs-like operation: ok, or the errno it failed with. */
@@ -238,8 +229,8 @@ export interface EventThreadApi {
   ready(): string;
   /** stop the IRQ loop (orderly shutdown) */
   stop(): void;
-  /** records handled so far */
-  stats(): { records: number; drains: number };
+  /** drain passes so far (cxl_event_thread's cxl_mem_get_event_records calls) */
+  stats(): { drains: number };
 }
 
 export interface WorkqueueApi {

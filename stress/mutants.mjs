@@ -105,7 +105,7 @@ export const MUTANTS = [
   {
     id: 'g1-dropped',
     intent: 'drop the G1 check (tag already committed): only the registry insert refuses a second group',
-    where: 'src/cxl/extent.ts validateGroupGates() (G1, cxl_validate_group)',
+    where: 'src/cxl/extent.ts cxl_validate_group() (G1)',
     patches: [{ file: 'src/cxl/extent.ts', search: 'if (tagged && cxl_tag_already_committed(ctx, tag)) {', replace: 'if (false) {' }],
     tests: [T('test/host-gates.test.ts', 'G1'), T('test/host-h1.test.ts')],
   },

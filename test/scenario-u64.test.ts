@@ -4,7 +4,6 @@
 // encodes; the host's E1 check (cxl_extent_dc_partition, `end < start`) then sees the wrap.
 import { join } from 'node:path';
 import t from 'tap';
-import * as W from '../src/wire/cxl.js';
 import type { DeviceConfig } from '../src/device/config.js';
 import { parseSize, parseU64Size, U64_MAX } from '../src/scenario/units.js';
 import { parseScenario } from '../src/scenario/validate.js';

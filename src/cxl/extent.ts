@@ -247,7 +247,7 @@ export function cxl_add_pending(ctx: HostCtx, memdev: number, existing: boolean)
       for (const n of group) h.pending.free(n.h);
       continue;
     }
-    const { cnt, survivors } = cxl_realize_group(ctx, memdev, tag, group, shareable, existing);
+    const { cnt, survivors } = cxl_realize_group(ctx, memdev, group, shareable, existing);
     if (cnt < 0) {
       for (const n of survivors) if (h.pending.isLive(n.h)) h.pending.free(n.h);
       continue;
@@ -260,11 +260,6 @@ export function cxl_add_pending(ctx: HostCtx, memdev: number, existing: boolean)
 
 /** cxl_validate_group(): the group gates G1–G4, in order (§2.5). Returns the rc and the gate that failed. */
 export function cxl_validate_group(ctx: HostCtx, memdev: number, tag: string, group: PendingNode[], shareable: boolean): { rc: number; gate: number } {
-  const rc = validateGroupGates(ctx, memdev, tag, group, shareable);
-  return rc;
-}
-
-function validateGroupGates(ctx: HostCtx, memdev: number, tag: string, group: PendingNode[], shareable: boolean): { rc: number; gate: number } {
   const h = ctx.host;
   const m = h.memdev(memdev);
   const tagged = tag !== NULL_UUID;
@@ -297,7 +292,7 @@ function validateGroupGates(ctx: HostCtx, memdev: number, tag: string, group: Pe
 }
 
 /** cxl_realize_group(): add each member, online the group, notify DAX (§2.6). */
-export function cxl_realize_group(ctx: HostCtx, memdev: number, tag: string, group: PendingNode[], shareable: boolean, existing: boolean): { cnt: number; survivors: PendingNode[] } {
+export function cxl_realize_group(ctx: HostCtx, memdev: number, group: PendingNode[], shareable: boolean, existing: boolean): { cnt: number; survivors: PendingNode[] } {
   const h = ctx.host;
   const m = h.memdev(memdev);
   let seq = -1;
@@ -337,7 +332,6 @@ export function cxl_realize_group(ctx: HostCtx, memdev: number, tag: string, gro
     rm_tag_group(ctx, tg);
     return { cnt: rc, survivors };
   }
-  void tag;
   return { cnt, survivors };
 }
 

@@ -84,11 +84,6 @@ function eventBuf(ctx: HostCtx, memdev: number): Uint8Array {
   return buf;
 }
 
-/** Test hook: the bytes of this thread's event buffer for `memdev` (a copy). */
-export function eventBufferSnapshot(ctx: HostCtx, memdev: number): Uint8Array {
-  return eventBuf(ctx, memdev).slice();
-}
-
 const EVENT_FLAG_OVERFLOW = 1;
 
 /**

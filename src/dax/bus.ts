@@ -746,8 +746,3 @@ export function daxctl_destroy_device(ctx: HostCtx, dev: Handle): void {
 export function errnoError(code: number, what: string): CxlError {
   return new CxlError(errnoOf(-code), what);
 }
-
-/** A read-locked snapshot helper for views. */
-export function withDaxRead<T>(ctx: HostCtx, fn: () => T): T {
-  return withRead(ctx.host.daxRegionRwsem, fn);
-}

@@ -14,7 +14,7 @@
  * All sizes are numbers of bytes; every value must be a safe integer.
  */
 import { CXL_CAPACITY_MULTIPLIER, CXL_DCD_BLOCK_LINE_SIZE, CXL_MAX_DC_PARTITIONS, isUuid, NULL_UUID } from '../wire/cxl.js';
-import { GiB, MiB, PMD_SIZE } from '../units.js';
+import { PMD_SIZE } from '../units.js';
 import type { Seed } from '../prng.js';
 
 /**

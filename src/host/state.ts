@@ -267,8 +267,6 @@ export const G_NEXT_REGION_ID = 6;
 export const G_NEXT_HPA_256M = 7;
 /** in-flight operations (sysfs stores, probes, teardowns): wait-idle waits for 0 */
 export const G_INFLIGHT = 8;
-/** logical response id counter */
-export const G_RESPONSE_SEQ = 9;
 /** first lock id of the device_lock(dev_dax) block, one per daxDevs table slot (contiguous) */
 export const G_DAX_DEV_LOCK_BASE = 12;
 /** device_lock(cxlr_dax) lock ids, one per region table slot (locks are never freed, so a

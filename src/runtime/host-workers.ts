@@ -80,7 +80,6 @@ export function startEventThread(init: EventThreadInit, sys: SystemShm): EventTh
   const rf = ctx.regfile(init.memdev);
   const m = ctx.host.memdev(init.memdev);
   let stopped = false;
-  let records = 0;
   let drains = 0;
   /** the last drain was unwound (hung wait, stale handle, scheduler abort): records may be left */
   let unwound = false;
@@ -151,7 +150,7 @@ export function startEventThread(init: EventThreadInit, sys: SystemShm): EventTh
   return {
     ready: () => `event-thread mem${init.memdev}/${init.handler}`,
     stop: () => { stopped = true; },
-    stats: () => ({ records: records += 0, drains }),
+    stats: () => ({ drains }),
   };
 }
 

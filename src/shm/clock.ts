@@ -85,6 +85,3 @@ export function kickWorkqueue(sys: SystemShm): void {
   Atomics.notify(sys.header, SYS_WQ_KICK);
 }
 
-export function workqueueKick(sys: SystemShm): number {
-  return Atomics.load(sys.header, SYS_WQ_KICK);
-}

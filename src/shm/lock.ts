@@ -111,14 +111,6 @@ export function hasThread(): boolean {
   return current !== null;
 }
 
-/** Forget locally held locks (in-place reset after an aborted iteration; the arena is reset too). */
-export function resetThreadHeld(): void {
-  const c = currentThread();
-  c.held.length = 0;
-  c.heldSince.length = 0;
-  Atomics.store(c.sys.threads, c.slot * THREAD_WORDS + THREAD_HELD_COUNT, 0);
-}
-
 // ------------------------------------------------------------------------------- held stack
 
 function pushHeld(c: ThreadCtx, id: number, mode: number): void {

@@ -152,13 +152,6 @@ export function rcErrno(code: number): MboxErrno | 'ETIMEDOUT' {
   return MBOX_RC[code]?.errno ?? 'ENXIO';
 }
 
-export function rcDesc(code: number): string {
-  if (code === MBOX_RC_TIMEOUT) return 'mailbox timed out';
-  const e = MOCK_ERRNO_BY_RC.get(code);
-  if (e) return `mock handler returned -${e}`;
-  return MBOX_RC[code]?.desc ?? 'unknown return code';
-}
-
 // ---------------------------------------------------------------------------------------------
 // Constants
 // ---------------------------------------------------------------------------------------------
@@ -262,12 +255,6 @@ export function u64ToNumber(v: bigint): number | null {
   return v >= 0n && v <= MAX_SAFE_BIG ? Number(v) : null;
 }
 
-/** Like u64ToNumber, as a Decoded result naming the field. */
-export function u64ToSafe(v: bigint, field: string): Decoded<number> {
-  const n = u64ToNumber(v);
-  return n === null ? fail('unsafe-integer', `${field} = 0x${v.toString(16)} exceeds 2^53-1`) : { ok: true, value: n };
-}
-
 /** Any number/bigint to a u64 bigint (masked; negative numbers wrap like C). */
 export function toU64(v: number | bigint): bigint {
   const b = typeof v === 'bigint' ? v : BigInt(Math.trunc(v));
@@ -287,11 +274,6 @@ export function isUuid(s: unknown): s is string {
 
 export function isNullUuid(s: string | null | undefined): boolean {
   return s === null || s === undefined || s === NULL_UUID;
-}
-
-/** Canonical (lower-case) UUID, or null for a malformed string. */
-export function normalizeUuid(s: string): string | null {
-  return isUuid(s) ? s.toLowerCase() : null;
 }
 
 
