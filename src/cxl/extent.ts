@@ -11,6 +11,9 @@
  * Release: `cxl_rm_extent` releases a whole tag group (X1–X5); the Release DC for each member is
  * sent from the member's device release (`dc_extent_release`), one command per member.
  *
+ * The tag registry (cxl_tag_register, G1's cxl_tag_already_committed), alloc/free_tag_group and
+ * a group's nr_extents refcount are in src/cxl/tag-group.ts.
+ *
  * Quirks kept on purpose (they are what the model exists to exercise): G1 and the registry
  * insert are separate critical sections; partial groups are onlined and acknowledged; duplicates
  * are re-acknowledged when mixed with new extents; untagged extents of one chain form ONE group;
@@ -27,15 +30,15 @@ import { lockdepAssertHeld, noisePoint, withLock, withRead, assertHeld } from '.
 import { NO_HANDLE, type Handle } from '../shm/table.js';
 import { kickWorkqueue } from '../shm/clock.js';
 import { NOISE_SITE } from '../shm/sched.js';
-import { CxlError, StaleHandleError } from '../errors.js';
 import type { HostCtx } from '../host/context.js';
 import { GROUP_GATE, RELEASE_REASON, UAF_SITE } from '../protocol.js';
 import { cxl_send_dc_response, memdev_release_extent, type DcRange } from './mbox-cmd.js';
 import { PMD_SIZE, hex } from '../units.js';
-import { EBUSY, EEXIST, EINVAL, ENOMEM, ENOSPC, ENXIO, ERRNO_CODES } from '../errors.js';
+import { CxlError, EBUSY, EEXIST, EINVAL, ENOMEM, ENOSPC, ENXIO, ERRNO_CODES, StaleHandleError } from '../errors.js';
 import { memdevName } from './cxlmem.js';
-import { cxl_dpa_to_region, cxlr_dax_alive, cxlr_dax_get, cxlr_dax_put, regionName } from './region.js';
+import { cxl_dpa_to_region, cxlr_dax_alive, regionName } from './region.js';
 import { cxl_dax_region_notify, dax_release_resource } from './dax-driver.js';
+import { alloc_tag_group, cxl_tag_already_committed, free_tag_group, groupGet, groupMembers, groupMembersSeq, groupPut } from './tag-group.js';
 
 export const CXL_DC_MAX_PENDING_EXTENTS = 100;
 export const CXL_DC_ADD_TIMEOUT_MS = 20_000;
@@ -59,7 +62,7 @@ export function clear_pending_extents(ctx: HostCtx, memdev: number): void {
   h.memdevs.set(m, 'nrPending', 0);
   h.memdevs.set(m, 'lastHandle', 0);
   const g = h.memdevs.get(m, 'group');
-  if (g !== NO_HANDLE && h.groups.isLive(g) && groupMembers(ctx, g).length === 0) freeTagGroup(ctx, g);
+  if (g !== NO_HANDLE && h.groups.isLive(g) && groupMembers(ctx, g).length === 0) free_tag_group(ctx, g);
   h.memdevs.set(m, 'group', NO_HANDLE);
 }
 
@@ -335,27 +338,6 @@ export function cxl_realize_group(ctx: HostCtx, memdev: number, group: PendingNo
   return { cnt, survivors };
 }
 
-/** Members (dc_extent handles) of a group, in seq order (the group's xarray walk). */
-export function groupMembers(ctx: HostCtx, g: Handle): Handle[] {
-  return groupMembersSeq(ctx, g).map((x) => x.e);
-}
-
-/** groupMembers() with each member's seq as read in the same snapshot. */
-function groupMembersSeq(ctx: HostCtx, g: Handle): { e: Handle; seq: number }[] {
-  const X = ctx.host.extents;
-  const refs = [X.field('group'), X.field('seq')];
-  const v = [0, 0];
-  const out: { e: Handle; seq: number }[] = [];
-  // the group's own list; a group freed under a racing thread (H6) keeps no list: scan for its orphans
-  for (const e of ctx.host.groups.isLive(g) ? ctx.host.groupList.members(g) : X.live()) {
-    // one snapshot per member: it may be freed concurrently once the list is read
-    if (!X.peekRefs(e, refs, v) || v[0] !== g) continue;
-    out.push({ e, seq: v[1]! });
-  }
-  out.sort((a, b) => a.seq - b.seq);
-  return out;
-}
-
 /**
  * Walk a region's dc_extents (cxlr_dax->dc_extents) for the region's own endpoint decoder (same
  * cxled), by xarray id (cxlr_dax_classify_extent, cxl_rm_extent: drivers/cxl/core/extent.c).
@@ -483,86 +465,7 @@ function walkStep(ctx: HostCtx, memdev: number, e: Handle): boolean {
   throw new StaleHandleError('extents (dc_extents walk without RCU: use-after-free, H5)', e);
 }
 
-// ------------------------------------------------------------------------------ tag groups and the registry
-
-/** cxl_tag_already_committed(): is a live group with this uuid registered anywhere? */
-export function cxl_tag_already_committed(ctx: HostCtx, uuid: string): boolean {
-  const h = ctx.host;
-  const check = (): boolean => {
-    for (const t of h.tags.live()) if (h.tags.getUuid(t, 'uuid') === uuid) return true;
-    return false;
-  };
-  return ctx.knobs['tag-lock'] === 'on' ? withLock(h.cxlTagLock, check) : check();
-}
-
-/** alloc_tag_group(): allocate a group on `region`, registering a non-null uuid (-EBUSY if taken). */
-export function alloc_tag_group(ctx: HostCtx, memdev: number, region: Handle, uuid: string): number {
-  const h = ctx.host;
-  const g = h.groups.alloc();
-  if (g === NO_HANDLE) return ENOMEM;
-  h.groups.set(g, 'region', region);
-  h.groups.set(g, 'memdev', memdev);
-  h.groups.setUuid(g, 'uuid', uuid);
-  if (uuid !== NULL_UUID) {
-    const rc = cxl_tag_register(ctx, memdev, g, uuid);
-    if (rc) { h.groups.free(g); return rc; }
-  }
-  cxlr_dax_get(ctx, region); // get_device(&cxlr_dax->dev): the pin free_tag_group drops
-  return g;
-}
-
-/** cxl_tag_register(): insert into cxl_tag_groups under cxl_tag_lock; -EBUSY if present. */
-function cxl_tag_register(ctx: HostCtx, memdev: number, g: Handle, uuid: string): number {
-  const h = ctx.host;
-  const insert = (): number => {
-    for (const t of h.tags.live()) if (h.tags.getUuid(t, 'uuid') === uuid) return EBUSY;
-    noisePoint(NOISE_SITE.tagInsert); // the window a dropped cxl_tag_lock (tag-lock=off) leaves open
-    const t = h.tags.alloc();
-    if (t === NO_HANDLE) return ENOMEM;
-    h.tags.setUuid(t, 'uuid', uuid);
-    h.tags.set(t, 'group', g);
-    h.tags.set(t, 'memdev', memdev);
-    h.groups.set(g, 'registered', 1);
-    ctx.emit({ type: 'tag-registered', uuid, group: g, memdev });
-    return 0;
-  };
-  return ctx.knobs['tag-lock'] === 'on' ? withLock(h.cxlTagLock, insert) : insert();
-}
-
-function cxl_tag_unregister(ctx: HostCtx, g: Handle): void {
-  const h = ctx.host;
-  const remove = (): void => {
-    for (const t of [...h.tags.live()]) {
-      if (h.tags.get(t, 'group') === g) {
-        ctx.emit({ type: 'tag-unregistered', uuid: h.tags.getUuid(t, 'uuid'), group: g, memdev: h.tags.get(t, 'memdev') });
-        h.tags.free(t);
-      }
-    }
-  };
-  if (ctx.knobs['tag-lock'] === 'on') withLock(h.cxlTagLock, remove);
-  else remove();
-}
-
-function freeTagGroup(ctx: HostCtx, g: Handle): void {
-  if (ctx.host.groups.get(g, 'registered')) cxl_tag_unregister(ctx, g);
-  const region = ctx.host.groups.get(g, 'region');
-  ctx.host.groups.free(g);
-  cxlr_dax_put(ctx, region); // put_device(&group->cxlr_dax->dev)
-}
-
-/** Drop one reference of the group's manual refcount — a plain read-modify-write, as in v11 (H6). */
-function groupPut(ctx: HostCtx, g: Handle): void {
-  const G = ctx.host.groups;
-  const v = G.get(g, 'nrExtents');
-  noisePoint(NOISE_SITE.groupPut);
-  G.set(g, 'nrExtents', v - 1);
-  if (v - 1 === 0) freeTagGroup(ctx, g);
-}
-
-function groupGet(ctx: HostCtx, g: Handle, n: number): void {
-  const G = ctx.host.groups;
-  G.set(g, 'nrExtents', G.get(g, 'nrExtents') + n);
-}
+// ------------------------------------------------------------------------------ onlining and removing a tag group
 
 /**
  * online_tag_group(): register each member's `extentX.Y` device (visible in sysfs from here on,

@@ -32,7 +32,8 @@ import type { HostCtx } from '../host/context.js';
 import { EBUSY, ENXIO } from '../errors.js';
 import { PROBE_STATE } from '../host/state.js';
 import { cxl_region_add_existing_extents } from '../cxl/mbox.js';
-import { dc_extent_unregister, groupMembers } from '../cxl/extent.js';
+import { dc_extent_unregister } from '../cxl/extent.js';
+import { groupMembers } from '../cxl/tag-group.js';
 import { cxl_dax_region_driver_register } from '../cxl/dax-driver.js';
 import {
   dax_region_add_resources, dax_region_rm_resources, dax_release_resource_locked,
