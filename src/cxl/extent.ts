@@ -30,6 +30,7 @@ import { lockdepAssertHeld, noisePoint, withLock, withRead, assertHeld } from '.
 import { NO_HANDLE, type Handle } from '../shm/table.js';
 import { kickWorkqueue } from '../shm/clock.js';
 import { NOISE_SITE } from '../shm/sched.js';
+import type { GroupHandle, ExtentHandle } from '../host/state.js';
 import type { HostCtx } from '../host/context.js';
 import { GROUP_GATE, RELEASE_REASON, UAF_SITE } from '../protocol.js';
 import { cxl_send_dc_response, memdev_release_extent, type DcRange } from './mbox-cmd.js';
@@ -368,7 +369,7 @@ function regionExtents(ctx: HostCtx, region: Handle, memdev: number): RegionExte
 
 /** A dc_extent as a region walk read it (start and length never change while it is live). */
 interface RegionExtent {
-  e: Handle;
+  e: ExtentHandle;
   id: number;
   start: number;
   len: number;
@@ -430,7 +431,7 @@ export function cxl_add_extent(ctx: HostCtx, memdev: number, n: PendingNode, seq
     if (g === NO_HANDLE) {
       const a = alloc_tag_group(ctx, memdev, r, n.uuid);
       if (a < 0) { X.free(dc); return a; }
-      g = a;
+      g = a as GroupHandle;
       h.memdevs.set(m, 'group', g);
     }
     // (E11) unique seq within the group (xa_insert -EBUSY, WARN_ONCE)
@@ -451,7 +452,7 @@ export function cxl_add_extent(ctx: HostCtx, memdev: number, n: PendingNode, seq
  * One step of a dc_extents walk, at the entry `e`: without RCU (v11) a record freed under the
  * walker is a use-after-free (reported, and the handler unwinds); with RCU it is skipped (false).
  */
-function walkStep(ctx: HostCtx, memdev: number, e: Handle): boolean {
+function walkStep(ctx: HostCtx, memdev: number, e: ExtentHandle): boolean {
   noisePoint(NOISE_SITE.dcWalk);
   if (ctx.host.extents.isLive(e)) return true;
   if (ctx.knobs.rcu === 'on') {
@@ -471,7 +472,7 @@ function walkStep(ctx: HostCtx, memdev: number, e: Handle): boolean {
  * online_tag_group(): register each member's `extentX.Y` device (visible in sysfs from here on,
  * before any DAX resource exists) and its devm unregister action on cxlr_dax (§2.6).
  */
-export function online_tag_group(ctx: HostCtx, g: Handle, skipRelease: boolean): number {
+export function online_tag_group(ctx: HostCtx, g: GroupHandle, skipRelease: boolean): number {
   const h = ctx.host;
   // H14: a region destroy between this group's cxl_add_extent and here freed the cxl_region;
   // the group's pin keeps cxlr_dax, but dev_set_name reads cxlr_dax->cxlr->id (extent.c
@@ -499,7 +500,7 @@ export function online_tag_group(ctx: HostCtx, g: Handle, skipRelease: boolean):
   return 0;
 }
 
-function onlineMembers(ctx: HostCtx, g: Handle, region: Handle, members: Handle[], skipRelease: boolean): void {
+function onlineMembers(ctx: HostCtx, g: GroupHandle, region: Handle, members: ExtentHandle[], skipRelease: boolean): void {
   const h = ctx.host;
   for (const e of members) {
     const id = xa_alloc_id(ctx, region);
@@ -542,11 +543,11 @@ function xa_alloc_id(ctx: HostCtx, region: Handle): number {
  * action already ran (unregistered, still held) has no devres left: devm_release_action WARNs
  * and does nothing for it.
  */
-export function rm_tag_group(ctx: HostCtx, g: Handle): void {
+export function rm_tag_group(ctx: HostCtx, g: GroupHandle): void {
   const h = ctx.host;
   groupGet(ctx, g, 1); // pin
   // knob release-batch=group (NOT v11, docs/performance.md): collect the members released here
-  const batch: Handle[] | null = ctx.knobs['release-batch'] === 'group' ? (releaseBatch = []) : null;
+  const batch: ExtentHandle[] | null = ctx.knobs['release-batch'] === 'group' ? (releaseBatch = []) : null;
   try {
     for (const e of groupMembers(ctx, g)) {
       if (!h.extents.peek(e, 'registered')) {
@@ -572,10 +573,10 @@ export function rm_tag_group(ctx: HostCtx, g: Handle): void {
 }
 
 /** release-batch=group: the members whose Release DC rm_tag_group is batching (this thread) */
-let releaseBatch: Handle[] | null = null;
+let releaseBatch: ExtentHandle[] | null = null;
 
 /** devm action dc_extent_unregister → device_unregister: drop the device's own reference. */
-export function dc_extent_unregister(ctx: HostCtx, e: Handle): void {
+export function dc_extent_unregister(ctx: HostCtx, e: ExtentHandle): void {
   const X = ctx.host.extents;
   if (!X.get(e, 'registered')) return;
   X.set(e, 'devres', 0); // the action is consumed (devm_release_action, or devres_release_all)
@@ -590,7 +591,7 @@ export function dc_extent_unregister(ctx: HostCtx, e: Handle): void {
  * The lookup reads the region's dc_extents under cxl_rwsem.region (read), as unregistration
  * runs under it; the reference itself is a kref (atomic).
  */
-export function cxl_extent_get(ctx: HostCtx, region: Handle, index: number): Handle {
+export function cxl_extent_get(ctx: HostCtx, region: Handle, index: number): ExtentHandle {
   const h = ctx.host;
   return withRead(h.cxlRegionRwsem, () => {
     const X = h.extents;
@@ -609,12 +610,12 @@ export function cxl_extent_get(ctx: HostCtx, region: Handle, index: number): Han
  * in the putter's thread — Release DC, the dax_resource release, then the group's non-atomic
  * nr_extents decrement, which concurrent last puts of one group's members race on (H6).
  */
-export function cxl_extent_put(ctx: HostCtx, e: Handle): void {
+export function cxl_extent_put(ctx: HostCtx, e: ExtentHandle): void {
   if (ctx.host.extents.add(e, 'refs', -1) === 0) dc_extent_release(ctx, e);
 }
 
 /** dc_extent_release(): the device release callback — Release DC (full range) unless skipped. */
-export function dc_extent_release(ctx: HostCtx, e: Handle): void {
+export function dc_extent_release(ctx: HostCtx, e: ExtentHandle): void {
   const h = ctx.host;
   const X = h.extents;
   const g = X.get(e, 'group');
@@ -631,7 +632,7 @@ export function dc_extent_release(ctx: HostCtx, e: Handle): void {
 }
 
 /** The rest of dc_extent_release after the Release DC (split out for the release-batch knob). */
-function dc_extent_release_rest(ctx: HostCtx, e: Handle, skip: boolean): void {
+function dc_extent_release_rest(ctx: HostCtx, e: ExtentHandle, skip: boolean): void {
   const h = ctx.host;
   const X = h.extents;
   const g = X.get(e, 'group');
@@ -646,7 +647,7 @@ function dc_extent_release_rest(ctx: HostCtx, e: Handle, skip: boolean): void {
 // ------------------------------------------------------------------------------ notify
 
 /** cxlr_notify_extent(): take device_lock(cxlr_dax) and notify the DAX driver. */
-export function cxlr_notify_extent(ctx: HostCtx, region: Handle, event: DcEvent, g: Handle): number {
+export function cxlr_notify_extent(ctx: HostCtx, region: Handle, event: DcEvent, g: GroupHandle): number {
   return withLock(ctx.host.regionLockFor(region), () => __cxlr_notify_extent(ctx, region, event, g));
 }
 
@@ -655,7 +656,7 @@ export function cxlr_notify_extent(ctx: HostCtx, region: Handle, event: DcEvent,
  * space coordination was possible"). The assertion is the kernel's lockdep_assert_held: a WARN,
  * reported and counted, not fatal (H12 reaches it with another region's lock).
  */
-export function __cxlr_notify_extent(ctx: HostCtx, region: Handle, event: DcEvent, g: Handle): number {
+export function __cxlr_notify_extent(ctx: HostCtx, region: Handle, event: DcEvent, g: GroupHandle): number {
   lockdepAssertHeld(ctx.host.regionLockFor(region), '__cxlr_notify_extent');
   if (!ctx.host.regions.load(region, 'driverBound')) return 0;
   return cxl_dax_region_notify(ctx, region, event, g);
@@ -683,7 +684,7 @@ export function cxl_rm_extent(ctx: HostCtx, memdev: number, ext: CxlExtentRaw): 
     // cxlr->cxlr_dax is never cleared (H16): the walk below would read a freed xarray
     if (!cxlr_dax_alive(ctx, r, memdev)) { outcome(RELEASE_REASON.noMatch); return EINVAL; }
     // (X2) the first dc_extent of this ED that contains the range and whose tag matches
-    let group: Handle = NO_HANDLE;
+    let group: GroupHandle = NO_HANDLE;
     for (const x of regionExtents(ctx, r, memdev)) {
       if (!walkStep(ctx, memdev, x.e)) continue;
       const e = x.e;

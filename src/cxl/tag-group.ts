@@ -18,6 +18,7 @@
 import { noisePoint, withLock } from '../shm/lock.js';
 import { NO_HANDLE, type Handle } from '../shm/table.js';
 import { NOISE_SITE } from '../shm/sched.js';
+import type { GroupHandle, ExtentHandle } from '../host/state.js';
 import type { HostCtx } from '../host/context.js';
 import { EBUSY, ENOMEM } from '../errors.js';
 import { NULL_UUID } from '../wire/cxl.js';
@@ -50,7 +51,7 @@ export function alloc_tag_group(ctx: HostCtx, memdev: number, region: Handle, uu
 }
 
 /** cxl_tag_register(): insert into cxl_tag_groups under cxl_tag_lock; -EBUSY if present. */
-function cxl_tag_register(ctx: HostCtx, memdev: number, g: Handle, uuid: string): number {
+function cxl_tag_register(ctx: HostCtx, memdev: number, g: GroupHandle, uuid: string): number {
   const h = ctx.host;
   const insert = (): number => {
     for (const t of h.tags.live()) if (h.tags.getUuid(t, 'uuid') === uuid) return EBUSY;
@@ -68,7 +69,7 @@ function cxl_tag_register(ctx: HostCtx, memdev: number, g: Handle, uuid: string)
 }
 
 /** cxl_tag_unregister(): remove the group's entry from cxl_tag_groups under cxl_tag_lock. */
-function cxl_tag_unregister(ctx: HostCtx, g: Handle): void {
+function cxl_tag_unregister(ctx: HostCtx, g: GroupHandle): void {
   const h = ctx.host;
   const remove = (): void => {
     for (const t of [...h.tags.live()]) {
@@ -86,7 +87,7 @@ function cxl_tag_unregister(ctx: HostCtx, g: Handle): void {
  * free_tag_group(): leave the registry, drop the pin alloc_tag_group took on cxlr_dax, free the
  * group (the last nr_extents put, or clear_pending_extents for a group that never got a member).
  */
-export function free_tag_group(ctx: HostCtx, g: Handle): void {
+export function free_tag_group(ctx: HostCtx, g: GroupHandle): void {
   if (ctx.host.groups.get(g, 'registered')) cxl_tag_unregister(ctx, g);
   const region = ctx.host.groups.get(g, 'region');
   ctx.host.groups.free(g);
@@ -97,7 +98,7 @@ export function free_tag_group(ctx: HostCtx, g: Handle): void {
  * `group->nr_extents--; if (!group->nr_extents) free_tag_group(group);` (dc_extent_release,
  * rm_tag_group): a plain read-modify-write, as in v11 (H6).
  */
-export function groupPut(ctx: HostCtx, g: Handle): void {
+export function groupPut(ctx: HostCtx, g: GroupHandle): void {
   const G = ctx.host.groups;
   const v = G.get(g, 'nrExtents');
   noisePoint(NOISE_SITE.groupPut);
@@ -106,22 +107,22 @@ export function groupPut(ctx: HostCtx, g: Handle): void {
 }
 
 /** `group->nr_extents += n` (online_tag_group's members and pin, rm_tag_group's pin). */
-export function groupGet(ctx: HostCtx, g: Handle, n: number): void {
+export function groupGet(ctx: HostCtx, g: GroupHandle, n: number): void {
   const G = ctx.host.groups;
   G.set(g, 'nrExtents', G.get(g, 'nrExtents') + n);
 }
 
 /** Members (dc_extent handles) of a group, in seq order (the group's xarray walk). */
-export function groupMembers(ctx: HostCtx, g: Handle): Handle[] {
+export function groupMembers(ctx: HostCtx, g: GroupHandle): ExtentHandle[] {
   return groupMembersSeq(ctx, g).map((x) => x.e);
 }
 
 /** groupMembers() with each member's seq as read in the same snapshot. */
-export function groupMembersSeq(ctx: HostCtx, g: Handle): { e: Handle; seq: number }[] {
+export function groupMembersSeq(ctx: HostCtx, g: GroupHandle): { e: ExtentHandle; seq: number }[] {
   const X = ctx.host.extents;
   const refs = [X.field('group'), X.field('seq')];
   const v = [0, 0];
-  const out: { e: Handle; seq: number }[] = [];
+  const out: { e: ExtentHandle; seq: number }[] = [];
   // the group's own list; a group freed under a racing thread (H6) keeps no list: scan for its orphans
   for (const e of ctx.host.groups.isLive(g) ? ctx.host.groupList.members(g) : X.live()) {
     // one snapshot per member: it may be freed concurrently once the list is read

@@ -29,13 +29,14 @@ import { assertHeldWrite, isHeld, noisePoint, withLock, withRead, withWrite } fr
 import { NO_HANDLE, type Handle } from '../shm/table.js';
 import { CxlError, EBUSY, EEXIST, EINVAL, ENODEV, ENOENT, ENOMEM, ENOSPC, ENXIO, EOPNOTSUPP, StaleHandleError, errnoOf } from '../errors.js';
 import { NOISE_SITE } from '../shm/sched.js';
+import type { ExtentHandle, DaxResHandle } from '../host/state.js';
 import type { HostCtx } from '../host/context.js';
 import { UAF_SITE } from '../protocol.js';
 import { NULL_UUID } from '../wire/cxl.js';
 import { kstrtoull } from '../kstrtox.js';
 
 export interface DaxResourceSpec {
-  extent: Handle;
+  extent: ExtentHandle;
   start: number;
   length: number;
   seq: number;
@@ -63,7 +64,7 @@ function overlapsResource(ctx: HostCtx, region: Handle, start: number, length: n
  * member's offset is relative to ANOTHER region's decoder (cxl_dax_group_add adds
  * dax_region->res.start + dc_extent->hpa_range.start).
  */
-function addOne(ctx: HostCtx, region: Handle, spec: DaxResourceSpec, uuid: string): Handle | number {
+function addOne(ctx: HostCtx, region: Handle, spec: DaxResourceSpec, uuid: string): DaxResHandle | number {
   const h = ctx.host;
   const size = h.regions.get(region, 'size');
   if (spec.start < 0 || spec.length <= 0 || spec.start + spec.length > size) {
@@ -86,7 +87,7 @@ function addOne(ctx: HostCtx, region: Handle, spec: DaxResourceSpec, uuid: strin
   return r;
 }
 
-function removeOne(ctx: HostCtx, r: Handle): void {
+function removeOne(ctx: HostCtx, r: DaxResHandle): void {
   const h = ctx.host;
   const e = h.daxRes.get(r, 'extent');
   if (h.extents.isLive(e) && h.extents.get(e, 'daxRes') === r) h.extents.set(e, 'daxRes', NO_HANDLE);
@@ -101,27 +102,27 @@ export function dax_region_add_resources(ctx: HostCtx, region: Handle, specs: Da
   const h = ctx.host;
   if (ctx.knobs['group-lock'] === 'per-extent') {
     // v10 locking: one hold per extent — a concurrent claim can run between two members
-    const added: Handle[] = [];
+    const added: DaxResHandle[] = [];
     for (const s of specs) {
       const r = withWrite(h.daxRegionRwsem, () => addOne(ctx, region, s, uuid));
       if (r <= 0) {
         withWrite(h.daxRegionRwsem, () => { for (const a of added) if (h.daxRes.isLive(a) && h.daxRes.get(a, 'useCnt') === 0) removeOne(ctx, a); });
         return r as number;
       }
-      added.push(r);
+      added.push(r as DaxResHandle); // r > 0: a handle
       noisePoint(NOISE_SITE.daxPerExtent);
     }
     return 0;
   }
   return withWrite(h.daxRegionRwsem, () => {
-    const added: Handle[] = [];
+    const added: DaxResHandle[] = [];
     for (const s of specs) {
       const r = addOne(ctx, region, s, uuid);
       if (r <= 0) {
         for (const a of added) removeOne(ctx, a);
         return r as number;
       }
-      added.push(r);
+      added.push(r as DaxResHandle); // r > 0: a handle
       // instrumented (inside the one hold): a claim arriving here must wait for the whole group;
       // the negative control for group-lock counts it (stress/turnstile.ts windows)
       if (added.length < specs.length) noisePoint(NOISE_SITE.daxPerExtent);
@@ -135,9 +136,9 @@ export function dax_region_add_resources(ctx: HostCtx, region: Handle, specs: Da
  * nothing changes; pass 2: release every member (v11, one write hold). Per-extent locking checks
  * and removes member by member, so a refusal can leave the group partly removed.
  */
-export function dax_region_rm_resources(ctx: HostCtx, extents: Handle[]): number {
+export function dax_region_rm_resources(ctx: HostCtx, extents: ExtentHandle[]): number {
   const h = ctx.host;
-  const resOf = (e: Handle): Handle => (h.extents.isLive(e) ? h.extents.get(e, 'daxRes') : NO_HANDLE);
+  const resOf = (e: ExtentHandle): DaxResHandle => (h.extents.isLive(e) ? h.extents.get(e, 'daxRes') : NO_HANDLE);
   if (ctx.knobs['group-lock'] === 'per-extent') {
     for (const e of extents) {
       const rc = withWrite(h.daxRegionRwsem, () => {
@@ -170,7 +171,7 @@ export function dax_region_rm_resources(ctx: HostCtx, extents: Handle[]): number
  * dax_resource whatever its use_cnt (bus.c dax_release_resource: __dax_release_resource, kfree).
  * A dev_dax range carved from it keeps pointing at the freed dax_resource (H15).
  */
-export function dax_release_resource_locked(ctx: HostCtx, e: Handle): void {
+export function dax_release_resource_locked(ctx: HostCtx, e: ExtentHandle): void {
   const h = ctx.host;
   assertHeldWrite(h.daxRegionRwsem);
   const r = h.extents.get(e, 'daxRes');
@@ -246,7 +247,7 @@ function dropRange(ctx: HostCtx, g: Handle): void {
 }
 
 /** __dev_dax_resize(parent = resource): carve a whole resource into the device. */
-function carve(ctx: HostCtx, dev: Handle, r: Handle): void {
+function carve(ctx: HostCtx, dev: Handle, r: DaxResHandle): void {
   const h = ctx.host;
   const g = h.daxRanges.alloc();
   if (g === NO_HANDLE) throw new CxlError('ENOMEM', 'dax range table full');
@@ -284,9 +285,9 @@ function uuid_claim_untagged(ctx: HostCtx, region: Handle, dev: Handle): number 
 }
 
 /** Resources of a region in device order (the order of their extents' ids). */
-function resourcesOf(ctx: HostCtx, region: Handle): Handle[] {
+function resourcesOf(ctx: HostCtx, region: Handle): DaxResHandle[] {
   const h = ctx.host;
-  const out: { r: Handle; key: number }[] = [];
+  const out: { r: DaxResHandle; key: number }[] = [];
   for (const r of h.daxRes.live()) {
     if (h.daxRes.get(r, 'region') !== region) continue;
     const e = h.daxRes.get(r, 'extent');

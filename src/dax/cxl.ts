@@ -30,7 +30,7 @@ import { NOISE_SITE } from '../shm/sched.js';
 import { NO_HANDLE, type Handle } from '../shm/table.js';
 import type { HostCtx } from '../host/context.js';
 import { EBUSY, ENXIO } from '../errors.js';
-import { PROBE_STATE } from '../host/state.js';
+import { PROBE_STATE, type GroupHandle, type ExtentHandle } from '../host/state.js';
 import { cxl_region_add_existing_extents } from '../cxl/mbox.js';
 import { dc_extent_unregister } from '../cxl/extent.js';
 import { groupMembers } from '../cxl/tag-group.js';
@@ -45,7 +45,7 @@ import {
  * no lock (drivers/dax/cxl.c): a recovery scan notifying another region (H12) adds that region's
  * resources although only the probed region's device_lock is held.
  */
-export function cxl_dax_region_notify(ctx: HostCtx, region: Handle, event: 'add' | 'release', g: Handle): number {
+export function cxl_dax_region_notify(ctx: HostCtx, region: Handle, event: 'add' | 'release', g: GroupHandle): number {
   const h = ctx.host;
   const members = groupMembers(ctx, g);
   if (event === 'add') {
@@ -75,7 +75,7 @@ export function cxl_dax_region_notify(ctx: HostCtx, region: Handle, event: 'add'
  * runs first in its device_release (before dc_extent_release's Release DC), under
  * dax_region_rwsem (write), and frees the dax_resource regardless of use_cnt.
  */
-export function dax_release_resource(ctx: HostCtx, e: Handle): void {
+export function dax_release_resource(ctx: HostCtx, e: ExtentHandle): void {
   const h = ctx.host;
   if (h.extents.get(e, 'daxRes') === NO_HANDLE) return;
   withWrite(h.daxRegionRwsem, () => dax_release_resource_locked(ctx, e));

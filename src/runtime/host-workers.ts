@@ -15,6 +15,7 @@ import { HungWaitError, CxlError, ENODEV, StaleHandleError, errnoOf } from '../e
 import { OP_NE, SchedAbort } from '../shm/sched.js';
 import { blockSysAsync, opDone, opStart, resumedSys, schedControlled } from '../shm/points.js';
 import { HostCtx } from '../host/context.js';
+import type { ExtentHandle } from '../host/state.js';
 import { withLock, withRead } from '../shm/lock.js';
 import { EVENT_STATUS_DCD, SYS_WQ_DONE, SYS_WQ_KICK } from '../shm/layout.js';
 import { waitAsyncAlive } from '../shm/regfile.js';
@@ -292,7 +293,7 @@ export function startUser(init: SharedHandles & { user: number }, sys: SystemShm
     return d;
   };
   /** extent references this user holds (open extentX.Y attributes), by the plan's name */
-  const held = new Map<string, Handle>();
+  const held = new Map<string, ExtentHandle>();
   return {
     ready: () => `user${init.user}`,
     createRegion: async (memdev, size) => op(ctx, () => {
