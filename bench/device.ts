@@ -142,7 +142,7 @@ async function main(): Promise<void> {
   const rf = RegFile.attach(bufs.regfile);
   // 100 accepted extents at the partition start
   const inj = await dev.injectRecords(Array.from({ length: 100 }, (_, i) => ({ offset: i * 2 * M, length: 2 * M, more: i < 99 })));
-  if (!inj.ok) throw new Error(inj.error);
+  if (!inj.ok) throw new Error(inj.message);
   for (;;) {
     const g = rf.submit(W.CXL_MBOX_OP.GET_EVENT_RECORDS, new Uint8Array([4]));
     const d = W.decodeGetEventRecordsOut(g.out.slice());

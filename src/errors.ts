@@ -8,14 +8,69 @@
  * Factories (piscina's `Errors` style) give each throw a fresh stack.
  */
 
-export const ERRNOS = [
-  'EPERM', 'ENOENT', 'EIO', 'ENXIO', 'E2BIG', 'ENOMEM', 'EFAULT', 'EBUSY', 'EEXIST', 'ENODEV',
-  'EINVAL', 'ENOSPC', 'ENOTTY', 'EAGAIN', 'EDEADLK', 'EOPNOTSUPP', 'ETIMEDOUT',
-] as const;
-export type Errno = (typeof ERRNOS)[number];
+/**
+ * THE errno table: every errno name the model uses and its code, as the kernel numbers them
+ * (include/uapi/asm-generic/errno-base.h, errno.h). Everything else derives from it: the `Errno`
+ * type, the negative returns below, the codes on the binary event stream (`ERRNO_NAME` decodes
+ * them), the device's `FmErrorCode` subset and the scenario contract's errno list.
+ */
+export const ERRNO_CODES = {
+  EPERM: 1, ENOENT: 2, EIO: 5, ENXIO: 6, E2BIG: 7, EAGAIN: 11, ENOMEM: 12, EFAULT: 14, EBUSY: 16,
+  EEXIST: 17, ENODEV: 19, EINVAL: 22, ENOTTY: 25, ENOSPC: 28, ERANGE: 34, EDEADLK: 35,
+  EOPNOTSUPP: 95, ETIMEDOUT: 110,
+} as const;
+export type Errno = keyof typeof ERRNO_CODES;
+/** A subset of the errno names, checked: a name the table lacks does not compile. */
+export type ErrnoSubset<E extends Errno> = E;
+/** the names, in code order */
+export const ERRNOS = Object.keys(ERRNO_CODES) as readonly Errno[];
+/** positive code → name */
+export const ERRNO_NAME: Readonly<Record<number, Errno>> = Object.fromEntries(ERRNOS.map((n) => [ERRNO_CODES[n], n]));
 
 export function isErrno(s: unknown): s is Errno {
-  return typeof s === 'string' && (ERRNOS as readonly string[]).includes(s);
+  return typeof s === 'string' && Object.prototype.hasOwnProperty.call(ERRNO_CODES, s);
+}
+
+/** The name of a kernel return `rc` (< 0); `fallback` when the table lacks it. */
+export function errnoOf(rc: number, fallback: Errno = 'EIO'): Errno {
+  return ERRNO_NAME[-rc] ?? fallback;
+}
+
+/**
+ * The negative returns, as kernel functions `return -ENXIO`: the value of `ENXIO` here is the
+ * kernel's `-ENXIO`. Only the ones the model returns.
+ */
+export const EPERM = -ERRNO_CODES.EPERM;
+export const ENOENT = -ERRNO_CODES.ENOENT;
+export const EIO = -ERRNO_CODES.EIO;
+export const ENXIO = -ERRNO_CODES.ENXIO;
+export const EAGAIN = -ERRNO_CODES.EAGAIN;
+export const ENOMEM = -ERRNO_CODES.ENOMEM;
+export const EBUSY = -ERRNO_CODES.EBUSY;
+export const EEXIST = -ERRNO_CODES.EEXIST;
+export const ENODEV = -ERRNO_CODES.ENODEV;
+export const EINVAL = -ERRNO_CODES.EINVAL;
+export const ENOSPC = -ERRNO_CODES.ENOSPC;
+export const EOPNOTSUPP = -ERRNO_CODES.EOPNOTSUPP;
+
+/** The kernel return (`-code`) for an errno name; `fallback` (a negative return) for a name the
+ *  table lacks, e.g. a mailbox reply's 'OK'. */
+export function rcOfErrno(name: string, fallback: number): number {
+  return isErrno(name) ? -ERRNO_CODES[name] : fallback;
+}
+
+/**
+ * The one failure shape of the control plane (sysfs-like ops, FM API calls, the scenario's op
+ * outcomes): not ok, the errno name, and a message saying what was refused.
+ */
+export interface Failure<E extends Errno = Errno> {
+  ok: false;
+  errno: E;
+  message: string;
+}
+
+export function failure<E extends Errno>(errno: E, message: string): Failure<E> {
+  return { ok: false, errno, message };
 }
 
 /** An errno-carrying error: what a sysfs store or a kernel function returns as -E…. */

@@ -2,8 +2,9 @@
  * DOC: every message between threads, in one place.
  *
  * Three kinds of traffic cross threads:
- *  1. startup handshakes — `WorkerInit`, one variant per worker kind, discriminated by `kind`;
- *     they hand over the SharedArrayBuffers (system buffer, register files, host state, media);
+ *  1. startup handshakes — `workerData`: `SharedHandles` (below) for the host-side workers, plus
+ *     each kind's own fields (`EventThreadInit` in src/runtime/host-workers.ts, the device's
+ *     `DeviceServiceInit` in src/device/service.ts); they hand over the SharedArrayBuffers;
  *  2. the control plane — comlink RPC, typed by the `*Api` interfaces of each worker kind, whose
  *     implementations live in src/ (the workers/ files only expose them);
  *  3. the runtime event stream — `RuntimeEvent`, a discriminated union that production code emits
@@ -13,15 +14,13 @@
  * Device ↔ host traffic is not here: it is the CXL wire format (src/wire/cxl.ts) over the
  * register file (src/shm/regfile.ts), as on real hardware.
  */
+import type { Failure } from './errors.js';
 import type { SystemHandle } from './shm/system.js';
 import type { HostStateHandle } from './host/state.js';
 import type { KnobValues } from './scenario/types.js';
 import { uuidToWords, wordsToUuid } from './shm/table.js';
 
 // ------------------------------------------------------------------------------ runtime events
-
-/** Names of the DC event types as the trace prints them. */
-export type DcEventTypeLabel = 'ADD_CAPACITY' | 'RELEASE_CAPACITY' | 'FORCED_CAPACITY_RELEASE' | 'REGION_CONFIGURATION_UPDATED' | 'ADD_CAPACITY_RESPONSE' | 'CAPACITY_RELEASED' | 'UNKNOWN';
 
 export type RuntimeEvent =
   /** trace_cxl_dynamic_capacity: one per DC record read from the log */
@@ -68,11 +67,13 @@ export type RuntimeEvent =
 
 export type RuntimeEventType = RuntimeEvent['type'];
 
+/** `group-dropped.gate`: the cxl_validate_group gate that refused the group (G1–G4); 0 = passed */
+export const GROUP_GATE = { passed: 0, tagUnique: 1, seqIntegrity: 2, samePartition: 3, aligned: 4 } as const;
+
 export const RELEASE_REASON = {
   acked: 0, noRegion: 1, noMatch: 2, inUse: 3, invalidateFailed: 4, forcedIgnored: 5, noDax: 6,
 } as const;
 
-/** Errno codes as small integers on the binary stream (0 = success). */
 /** where a `use-after-free` event was seen */
 export const UAF_SITE = {
   /** a dc_extents walk without RCU met a freed dc_extent (H5) */
@@ -93,12 +94,6 @@ export const UAF_SITE = {
    *  (H20, a type confusion rather than a use-after-free); `extent` = the dc_extent handle */
   deleteTypeConfusion: 6,
 } as const;
-
-export const ERRNO_CODE: Record<string, number> = {
-  EPERM: 1, ENOENT: 2, EIO: 5, ENXIO: 6, E2BIG: 7, ENOMEM: 12, EFAULT: 14, EBUSY: 16, EEXIST: 17,
-  ENODEV: 19, EINVAL: 22, ENOSPC: 28, ENOTTY: 25, EAGAIN: 11, EDEADLK: 35, EOPNOTSUPP: 95, ETIMEDOUT: 110,
-};
-export const ERRNO_NAME: Record<number, string> = Object.fromEntries(Object.entries(ERRNO_CODE).map(([k, v]) => [v, k]));
 
 type FieldKind = 'n' | 'u'; // number (f64) | uuid
 /** Field order of each event on the wire. */
@@ -207,17 +202,10 @@ export interface SharedHandles {
   options: HostOptions;
 }
 
-export type WorkerInit =
-  | { kind: 'device'; memdev: number; system: SystemHandle; regfile: SharedArrayBuffer; media: SharedArrayBuffer; events: SharedArrayBuffer; config: unknown }
-  | ({ kind: 'event-thread'; memdev: number; handler: number } & SharedHandles)
-  | ({ kind: 'workqueue'; memdev?: number } & SharedHandles)
-  | ({ kind: 'dax-bus' } & SharedHandles)
-  | ({ kind: 'user'; user: number } & SharedHandles);
-
 // ------------------------------------------------------------------------------ control plane
 
 /** Result of a sysfs-like operation: ok, or the errno it failed with. */
-export type OpResult<T = void> = { ok: true; value: T } | { ok: false; errno: string; message: string };
+export type OpResult<T = void> = { ok: true; value: T } | Failure;
 
 /** One worker isolate's heap, read after a full GC of that isolate (bench memory phase). */
 export interface WorkerHeapStats {
@@ -244,8 +232,8 @@ export interface EventThreadApi {
   ready(): string;
   /** stop the IRQ loop (orderly shutdown) */
   stop(): void;
-  /** records handled so far */
-  stats(): { records: number; drains: number };
+  /** drain passes so far (cxl_event_thread's cxl_mem_get_event_records calls) */
+  stats(): { drains: number };
 }
 
 export interface WorkqueueApi {

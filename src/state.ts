@@ -8,7 +8,7 @@
  * Field names are a published contract: add freely, rename nothing.
  */
 
-export const NULL_UUID = '00000000-0000-0000-0000-000000000000';
+export { NULL_UUID } from './wire/cxl.js';
 
 export interface ExtentView {
   offset: number;

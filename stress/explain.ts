@@ -18,7 +18,9 @@
  * thread in the same function fold into one row.
  */
 import type { RuntimeEvent } from '../src/protocol.js';
-import { RELEASE_REASON, ERRNO_NAME } from '../src/protocol.js';
+import { RELEASE_REASON } from '../src/protocol.js';
+import { ERRNO_NAME } from '../src/errors.js';
+import { DC_EVENT_TYPE } from '../src/wire/cxl.js';
 import { OUTCOMES } from './checkers/index.js';
 import { actorThread, eventFunction, noiseWindow, roleOfThread, stepFunction, threadTitle } from './kernel-fns.js';
 import { signatureOf, type NamedEvent } from './signature.js';
@@ -142,7 +144,7 @@ function effectOf(ev: RuntimeEvent, nm: Namer, registry: Map<string, string>, wh
 function recordKind(who: string, evs: readonly RuntimeEvent[], opOf: Map<string, string>): void {
   if (!who.startsWith('irq/')) return;
   const r = evs.find((e) => e.type === 'dc-record');
-  if (r && r.type === 'dc-record') opOf.set(who, r.eventType === 0 ? 'add-record' : 'release-record');
+  if (r && r.type === 'dc-record') opOf.set(who, r.eventType === DC_EVENT_TYPE.ADD_CAPACITY ? 'add-record' : 'release-record');
 }
 
 function anchorOf(label: string): string | null {
@@ -392,7 +394,7 @@ export function timelineOf(rec: TraceRecord, steps: readonly TraceStep[]): impor
       if (s.what === 'op-start') op = opOf.get(w) ?? null;
       // a new path: a DC record taken from the log, a sysfs / driver-core op, a watchdog run
       const rec0 = evs.find((e) => e.type === 'dc-record');
-      const pathName = rec0 && rec0.type === 'dc-record' ? (rec0.eventType === 0 ? 'handle_add_event (DC Add record)' : 'cxl_rm_extent (DC Release record)')
+      const pathName = rec0 && rec0.type === 'dc-record' ? (rec0.eventType === DC_EVENT_TYPE.ADD_CAPACITY ? 'handle_add_event (DC Add record)' : 'cxl_rm_extent (DC Release record)')
         : s.what === 'op-start' ? `${fn} (${opOf.get(w) ?? 'op'})`
         : role === 'workqueue' && s.what === 'resume' ? 'cxl_dc_add_timeout (system_wq)'
         : null;

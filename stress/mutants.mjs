@@ -45,18 +45,18 @@ export const MUTANTS = [
   {
     id: 'tag-lock-removed',
     intent: 'remove cxl_tag_lock around the registry check+insert (the registry race of H1 opens with the knob on)',
-    where: 'src/cxl/extent.ts cxl_tag_register()',
-    patches: [{ file: 'src/cxl/extent.ts', search: "return ctx.knobs['tag-lock'] === 'on' ? withLock(h.cxlTagLock, insert) : insert();", replace: 'return insert();' }],
+    where: 'src/cxl/tag-group.ts cxl_tag_register()',
+    patches: [{ file: 'src/cxl/tag-group.ts', search: "return ctx.knobs['tag-lock'] === 'on' ? withLock(h.cxlTagLock, insert) : insert();", replace: 'return insert();' }],
     tests: [T('test/negative-controls.test.ts', 'cxl_tag_lock'), T('test/host-h1.test.ts')],
   },
   {
     id: 'tag-lock-deleted',
     intent: 'delete cxl_tag_lock from src entirely: the G1 check, the registry insert and the unregister run unlocked',
-    where: 'src/cxl/extent.ts cxl_tag_already_committed(), cxl_tag_register(), cxl_tag_unregister()',
+    where: 'src/cxl/tag-group.ts cxl_tag_already_committed(), cxl_tag_register(), cxl_tag_unregister()',
     patches: [
-      { file: 'src/cxl/extent.ts', search: "return ctx.knobs['tag-lock'] === 'on' ? withLock(h.cxlTagLock, check) : check();", replace: 'return check();' },
-      { file: 'src/cxl/extent.ts', search: "return ctx.knobs['tag-lock'] === 'on' ? withLock(h.cxlTagLock, insert) : insert();", replace: 'return insert();' },
-      { file: 'src/cxl/extent.ts', search: "  if (ctx.knobs['tag-lock'] === 'on') withLock(h.cxlTagLock, remove);\n  else remove();", replace: '  remove();' },
+      { file: 'src/cxl/tag-group.ts', search: "return ctx.knobs['tag-lock'] === 'on' ? withLock(h.cxlTagLock, check) : check();", replace: 'return check();' },
+      { file: 'src/cxl/tag-group.ts', search: "return ctx.knobs['tag-lock'] === 'on' ? withLock(h.cxlTagLock, insert) : insert();", replace: 'return insert();' },
+      { file: 'src/cxl/tag-group.ts', search: "  if (ctx.knobs['tag-lock'] === 'on') withLock(h.cxlTagLock, remove);\n  else remove();", replace: '  remove();' },
     ],
     tests: [T('test/negative-controls.test.ts', 'cxl_tag_lock'), T('test/host-h1.test.ts')],
   },
@@ -105,7 +105,7 @@ export const MUTANTS = [
   {
     id: 'g1-dropped',
     intent: 'drop the G1 check (tag already committed): only the registry insert refuses a second group',
-    where: 'src/cxl/extent.ts validateGroupGates() (G1, cxl_validate_group)',
+    where: 'src/cxl/extent.ts cxl_validate_group() (G1)',
     patches: [{ file: 'src/cxl/extent.ts', search: 'if (tagged && cxl_tag_already_committed(ctx, tag)) {', replace: 'if (false) {' }],
     tests: [T('test/host-gates.test.ts', 'G1'), T('test/host-h1.test.ts')],
   },
@@ -157,8 +157,8 @@ export const MUTANTS = [
   {
     id: 'tag-not-unregistered',
     intent: 'a freed tag group is no longer removed from the registry (the tag leaks)',
-    where: 'src/cxl/extent.ts freeTagGroup()',
-    patches: [{ file: 'src/cxl/extent.ts', search: "  if (ctx.host.groups.get(g, 'registered')) cxl_tag_unregister(ctx, g);\n", replace: '' }],
+    where: 'src/cxl/tag-group.ts free_tag_group()',
+    patches: [{ file: 'src/cxl/tag-group.ts', search: "  if (ctx.host.groups.get(g, 'registered')) cxl_tag_unregister(ctx, g);\n", replace: '' }],
     tests: [T('test/host-h1.test.ts')],
   },
   {

@@ -81,23 +81,23 @@ export function opLabel(o: StressOp): string {
 /** Run one op. `user` is the user worker that executes sysfs ops. */
 export async function runOp(sys: DcdSystem, b: Bindings, o: StressOp, actor: Actor): Promise<OpOutcome> {
   const name = actor.name;
-  const done = (r: { ok: boolean; errno?: string; code?: string }): OpOutcome =>
-    ({ actor: name, op: o.op, ok: r.ok, ...(r.ok ? {} : { errno: r.errno ?? r.code ?? 'EIO' }) });
+  const done = (r: { ok: boolean; errno?: string }): OpOutcome =>
+    ({ actor: name, op: o.op, ok: r.ok, ...(r.ok ? {} : { errno: r.errno ?? 'EIO' }) });
   const skip = (): OpOutcome => ({ actor: name, op: o.op, ok: false, skipped: true });
   const u = sys.user(actor.kind === 'user' ? actor.index : 0);
   const g = <T>(p: Promise<T>): Promise<T> => sys.guard(p);
   switch (o.op) {
     case 'add': {
       const r = await g(sys.device(o.memdev).call((a) => a.injectRecords(o.records)));
-      return done(r.ok ? { ok: true } : { ok: false, code: r.code });
+      return done(r.ok ? { ok: true } : { ok: false, errno: r.errno });
     }
     case 'release': {
       const r = await g(sys.device(o.memdev).call((a) => a.releaseCapacity({ policy: 'prescriptive', extents: o.extents, ...(o.forced ? { forced: true } : {}) })));
-      return done(r.ok ? { ok: true } : { ok: false, code: r.code });
+      return done(r.ok ? { ok: true } : { ok: false, errno: r.errno });
     }
     case 'hostile': {
       const r = await g(sys.device(o.memdev).call((a) => a.hostileInject(o.kind)));
-      return done(r.ok ? { ok: true } : { ok: false, code: r.code });
+      return done(r.ok ? { ok: true } : { ok: false, errno: r.errno });
     }
     case 'create-region': {
       // cxl create-region, then the asynchronous cxl_dax_region probe (tracked by wait-idle)

@@ -24,7 +24,7 @@ import type { DecodedEvent } from '../src/protocol.js';
 import { outcomesSeen } from './checkers/outcomes.js';
 import { addIteration, avoidList, emptyCoverage, iterationCoverage, windowOpen, type CoverageSummary, type IterationCoverage } from './coverage.js';
 import { join } from 'node:path';
-import { CXL_MBOX_OP } from '../src/wire/cxl.js';
+import { CXL_MBOX_OP, DC_EVENT_TYPE } from '../src/wire/cxl.js';
 
 export type Schedule = { kind: 'free' } | { kind: 'random' } | { kind: 'pct'; depth: number };
 
@@ -104,7 +104,7 @@ class Coverage {
   add(key: string, n = 1): void { this.counts[key] = (this.counts[key] ?? 0) + n; }
   onEvent(e: DecodedEvent): void {
     const ev = e.ev;
-    if (ev.type === 'dc-record' && ev.eventType === 0) this.open.set(ev.memdev, ev.more === 1);
+    if (ev.type === 'dc-record' && ev.eventType === DC_EVENT_TYPE.ADD_CAPACITY) this.open.set(ev.memdev, ev.more === 1);
     else if (ev.type === 'mbox' && ev.opcode === CXL_MBOX_OP.GET_EVENT_RECORDS && this.open.get(ev.memdev)) this.add('log re-read mid-chain');
   }
 }

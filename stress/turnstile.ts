@@ -32,7 +32,7 @@ import {
   SCHED_CONTROLLED, SCHED_FREE, SL_KIND, SL_ARG, SL_MODE, SL_PRED, SL_PRED_BUF, SL_PRED_IDX, SL_PRED_OP, SL_PRED_VAL,
   TS_BLOCKED, TS_FREE, TS_IDLE, TS_PARKED, POINT_NAMES, type Turnstile,
 } from '../src/shm/sched.js';
-import { LOCK_KIND, LOCK_WORDS, REG_DOORBELL, REG_IRQ, SYS_HUNG_REPORTS, SYS_WQ_KICK } from '../src/shm/layout.js';
+import { LOCK_KIND, LOCK_KIND_RWSEM, LOCK_WORDS, REG_DOORBELL, REG_IRQ, SYS_HUNG_REPORTS, SYS_WQ_KICK } from '../src/shm/layout.js';
 import type { HungReport } from '../src/errors.js';
 import { Bindings, opLabel, runOp, type Actor, type OpOutcome } from './ops.js';
 import { resourceOfStep } from './coverage.js';
@@ -405,7 +405,7 @@ export class ControlledScheduler {
     const b = this.T.base(t.slot);
     if (this.T.state(t.slot) !== TS_PARKED || Atomics.load(this.T.slots, b + SL_KIND) !== PT_ACQUIRE) return null;
     const lock = Atomics.load(this.T.slots, b + SL_ARG);
-    if (Atomics.load(this.sys.sys.locks, lock * LOCK_WORDS + LOCK_KIND) !== 1) return null; // not an rwsem
+    if (Atomics.load(this.sys.sys.locks, lock * LOCK_WORDS + LOCK_KIND) !== LOCK_KIND_RWSEM) return null; // not an rwsem
     return { lock, mode: Atomics.load(this.T.slots, b + SL_MODE) };
   }
 
@@ -543,7 +543,7 @@ export class ControlledScheduler {
         const owner = lockOwner(sys, arg);
         const holders = owner >= 0 ? [owner] : [...Array(sys.threadCount()).keys()].filter((s) => s !== t.slot && sys.heldBy(s).some((h) => h.lock === arg));
         // a reader queued behind a writer's rwsem handoff waits for that writer too
-        const ho = Atomics.load(sys.locks, arg * LOCK_WORDS + LOCK_KIND) === 1 ? rwsemState(sys, arg).handoff : -1;
+        const ho = Atomics.load(sys.locks, arg * LOCK_WORDS + LOCK_KIND) === LOCK_KIND_RWSEM ? rwsemState(sys, arg).handoff : -1;
         if (ho >= 0 && ho !== t.slot && !holders.includes(ho)) holders.push(ho);
         const report: HungReport = {
           kind: 'hung-wait', waitedMs: 0, boundMs: 0,

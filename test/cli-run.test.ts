@@ -2,7 +2,6 @@
 // the JSON path with nothing run; wrong flags exit 2 naming the flag; a failing expectation exits
 // 1 printing path, expected and actual; and a racy `parallel` block shows more than one
 // interleaving over repeated runs.
-import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import t from 'tap';

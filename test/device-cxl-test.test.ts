@@ -45,7 +45,7 @@ const rc = (n: number) => W.rcName(n);
 const at = (off: number) => BASE + off;
 async function inject(offset: number, length: number, more = false, tag: string | null = null, seq = 0) {
   const r = await dev.injectRecords([{ offset, length, more, tag, seq }]);
-  if (!r.ok) throw new Error(r.error);
+  if (!r.ok) throw new Error(r.message);
 }
 
 t.test('mock 1: one DC partition: base 2G, 512M, 512-byte blocks, dsmad 0xFA; no trailer; start past the end is empty', async (t) => {
@@ -106,10 +106,10 @@ t.test('mock 5: inject format <start>:<length>:<tag>:<more>[:<seq>]', async (t) 
   t.ok((await dev.injectRaw('0x0:0x200000::1')).ok, 'empty tag = null');
   t.ok((await dev.injectRaw(`0x200000:2097152:0:1`)).ok, '"0" = null, decimal length');
   t.ok((await dev.injectRaw(`0x400000:0x200000:${TAG}:0:7`)).ok, 'tag and seq');
-  t.match(await dev.injectRaw(`0x600000:0x200000:${TAG}:0:0x10000`), { ok: false, error: /seq/ }, 'seq > 0xFFFF');
-  t.match(await dev.injectRaw('0x600000:0x200000'), { ok: false, error: /format/ });
-  t.match(await dev.injectRaw('0x600000:zz:0:0'), { ok: false, error: /bad number/ });
-  t.match(await dev.injectRaw('0x600000:0x200000:not-a-uuid:0'), { ok: false, error: /bad tag/ });
+  t.match(await dev.injectRaw(`0x600000:0x200000:${TAG}:0:0x10000`), { ok: false, message: /seq/ }, 'seq > 0xFFFF');
+  t.match(await dev.injectRaw('0x600000:0x200000'), { ok: false, message: /format/ });
+  t.match(await dev.injectRaw('0x600000:zz:0:0'), { ok: false, message: /bad number/ });
+  t.match(await dev.injectRaw('0x600000:0x200000:not-a-uuid:0'), { ok: false, message: /bad tag/ });
   t.ok((await dev.injectRaw(`${BASE + 8 * M}:0x200000:0:0`, { absolute: true })).ok, 'absolute DPA like the sysfs attribute');
   const recs = host.drain().map(recExtent);
   t.same(recs.map((r) => [r.dpa - BASE, r.tag === W.NULL_UUID ? null : r.tag, r.more, r.seq]), [[0, null, true, 0], [2 * M, null, true, 0], [4 * M, TAG, false, 7], [8 * M, null, false, 0]]);
@@ -117,10 +117,10 @@ t.test('mock 5: inject format <start>:<length>:<tag>:<more>[:<seq>]', async (t) 
 
 t.test('mock 6: inject validity is new_extent_valid only: length != 0 and a start no extent uses; no overlap check', async (t) => {
   await reset();
-  t.match(await dev.injectRaw('0:0:0:0'), { ok: false, code: 'EINVAL', error: /new_extent_valid/ }, 'zero length');
-  t.match(await dev.injectRaw(`${128 * M}:0x200000:0:0`), { ok: false, error: /new_extent_valid/ }, 'start of an accepted extent');
+  t.match(await dev.injectRaw('0:0:0:0'), { ok: false, errno: 'EINVAL', message: /new_extent_valid/ }, 'zero length');
+  t.match(await dev.injectRaw(`${128 * M}:0x200000:0:0`), { ok: false, message: /new_extent_valid/ }, 'start of an accepted extent');
   t.ok((await dev.injectRaw('0:0x200000:0:0')).ok);
-  t.match(await dev.injectRaw('0:0x400000:0:0'), { ok: false, error: /new_extent_valid/ }, 'start of a sent extent');
+  t.match(await dev.injectRaw('0:0x400000:0:0'), { ok: false, message: /new_extent_valid/ }, 'start of a sent extent');
   t.ok((await dev.injectRaw(`${130 * M}:0x200000:0:0`)).ok, 'overlapping an accepted extent with a different start reaches the host');
   t.ok((await dev.injectRaw('0x1000:0x1000:0:0')).ok, 'not PMD aligned: not enforced');
   t.match(await dev.injectRecords([{ offset: 64 * M, length: 2 * M }, { offset: 64 * M, length: 2 * M }]), { ok: false }, 'duplicate starts in one command');

@@ -44,7 +44,7 @@ async function add(extents: { offset: number; length: number }[], more: { region
 /** add, drain the records, accept everything offered */
 async function addAccept(extents: { offset: number; length: number }[], more: { region?: number; tag?: string } = {}): Promise<Range[]> {
   const r = await add(extents, more);
-  if (!r.ok) throw new Error(r.error);
+  if (!r.ok) throw new Error(r.message);
   host.drain();
   const ranges = r.extents.map((e) => ({ dpa: e.dpa, length: e.length }));
   const rc = host.addResponse(ranges);
@@ -57,30 +57,30 @@ const enableIrq = (): number => host.cmd(W.CXL_MBOX_OP.SET_EVENT_INTERRUPT_POLIC
 
 t.test('R1: only prescriptive selection; tag-based removal needs the tagged RFC; forced removal is refused', async (t) => {
   await reset();
-  t.match(await dev.addCapacity({ policy: 'free', length: 4 * M }), { ok: false, code: 'EOPNOTSUPP', error: /Selection policy not supported/ });
-  t.match(await dev.addCapacity({ policy: 'contiguous', length: 4 * M }), { ok: false, error: /Selection policy not supported/ });
+  t.match(await dev.addCapacity({ policy: 'free', length: 4 * M }), { ok: false, errno: 'EOPNOTSUPP', message: /Selection policy not supported/ });
+  t.match(await dev.addCapacity({ policy: 'contiguous', length: 4 * M }), { ok: false, message: /Selection policy not supported/ });
   await addAccept([ext(0, 4 * M)], { tag: TAG });
-  t.match(await dev.releaseCapacity({ policy: 'prescriptive', extents: [ext(0, 4 * M)], forced: true }), { ok: false, error: /Forced removal not supported yet/ });
+  t.match(await dev.releaseCapacity({ policy: 'prescriptive', extents: [ext(0, 4 * M)], forced: true }), { ok: false, message: /Forced removal not supported yet/ });
   await reset(U);
-  t.match(await dev.releaseCapacity({ policy: 'tag-based', tag: TAG }), { ok: false, code: 'EOPNOTSUPP', error: /Removal policy not supported/ });
+  t.match(await dev.releaseCapacity({ policy: 'tag-based', tag: TAG }), { ok: false, errno: 'EOPNOTSUPP', message: /Removal policy not supported/ });
   t.equal((await dev.eventLog()).queued, 0, 'no event emitted');
 });
 
 t.test('R2: region >= num_regions is refused ("region id is too large")', async (t) => {
   await reset();
-  t.match(await add([ext(0, 2 * M)], { region: 2 }), { ok: false, error: /region id is too large/ });
+  t.match(await add([ext(0, 2 * M)], { region: 2 }), { ok: false, message: /region id is too large/ });
   t.ok((await add([ext(0, 2 * M)], { region: 1 })).ok, 'region 1 exists');
   t.equal((await dev.pending())[0]?.extents[0]?.dpa, P1, 'region 1 offsets are relative to its base');
 });
 
 t.test('R3: zero length, misalignment, beyond the region end and overlap within a command are refused, no event', async (t) => {
   await reset();
-  t.match(await add([ext(0, 0)]), { ok: false, error: /length cannot be zero/ });
-  t.match(await add([ext(1 * M, 2 * M)]), { ok: false, error: /not aligned/ });
-  t.match(await add([ext(0, 3 * M)]), { ok: false, error: /not aligned/ });
-  t.match(await add([ext(510 * M, 4 * M)]), { ok: false, error: /beyond the region end/ });
-  t.match(await add([ext(0, 4 * M), ext(2 * M, 4 * M)]), { ok: false, error: /overlaps extents\[0\]/ });
-  t.match(await add([ext(0, 4 * M), ext(0, 4 * M)]), { ok: false, error: /overlaps/ }, 'duplicate');
+  t.match(await add([ext(0, 0)]), { ok: false, message: /length cannot be zero/ });
+  t.match(await add([ext(1 * M, 2 * M)]), { ok: false, message: /not aligned/ });
+  t.match(await add([ext(0, 3 * M)]), { ok: false, message: /not aligned/ });
+  t.match(await add([ext(510 * M, 4 * M)]), { ok: false, message: /beyond the region end/ });
+  t.match(await add([ext(0, 4 * M), ext(2 * M, 4 * M)]), { ok: false, message: /overlaps extents\[0\]/ });
+  t.match(await add([ext(0, 4 * M), ext(0, 4 * M)]), { ok: false, message: /overlaps/ }, 'duplicate');
   t.equal((await dev.eventLog()).queued, 0);
   t.same(await dev.pending(), []);
 });
@@ -88,9 +88,9 @@ t.test('R3: zero length, misalignment, beyond the region end and overlap within 
 t.test('R4: an add must not overlap an accepted extent nor a pending group', async (t) => {
   await reset();
   await addAccept([ext(0, 8 * M)]);
-  t.match(await add([ext(4 * M, 8 * M)]), { ok: false, error: /already accessible to the same LD/ });
+  t.match(await add([ext(4 * M, 8 * M)]), { ok: false, message: /already accessible to the same LD/ });
   t.ok((await add([ext(64 * M, 8 * M)])).ok);
-  t.match(await add([ext(66 * M, 2 * M)]), { ok: false, error: /again while still pending/ });
+  t.match(await add([ext(66 * M, 2 * M)]), { ok: false, message: /again while still pending/ });
 });
 
 t.test('R5: a release must not overlap a pending group and must be fully accepted', async (t) => {
@@ -98,8 +98,8 @@ t.test('R5: a release must not overlap a pending group and must be fully accepte
   await addAccept([ext(0, 8 * M)]);
   t.ok((await add([ext(8 * M, 8 * M)])).ok);
   host.drain();
-  t.match(await dev.releaseCapacity({ policy: 'prescriptive', extents: [ext(4 * M, 8 * M)] }), { ok: false, error: /pending DPA range/ });
-  t.match(await dev.releaseCapacity({ policy: 'prescriptive', extents: [ext(32 * M, 2 * M)] }), { ok: false, error: /non-existing DPA range/ });
+  t.match(await dev.releaseCapacity({ policy: 'prescriptive', extents: [ext(4 * M, 8 * M)] }), { ok: false, message: /pending DPA range/ });
+  t.match(await dev.releaseCapacity({ policy: 'prescriptive', extents: [ext(32 * M, 2 * M)] }), { ok: false, message: /non-existing DPA range/ });
   t.ok((await dev.releaseCapacity({ policy: 'prescriptive', extents: [ext(2 * M, 2 * M)] })).ok, 'a sub-range of accepted capacity is fine');
 });
 
@@ -408,15 +408,15 @@ t.test('R25: DPA not backed by an accepted extent refuses access (MEMTX_ERROR)',
 t.test('R26: the FM API add (5604h) over the extent limit is Resources Exhausted; a QMP add has no such check', async (t) => {
   await reset(U); // maxExtents 8
   const nine = Array.from({ length: 9 }, (_, i) => ext(i * 2 * M, 2 * M));
-  t.match(await dev.addCapacity({ policy: 'prescriptive', extents: nine, via: 'fm-api' }), { ok: false, code: 'ENOSPC', error: /Resources Exhausted/ });
+  t.match(await dev.addCapacity({ policy: 'prescriptive', extents: nine, via: 'fm-api' }), { ok: false, errno: 'ENOSPC', message: /Resources Exhausted/ });
   t.ok((await add(nine)).ok, 'QMP: qmp_cxl_process_dynamic_capacity_prescriptive never checks total_extent_count');
   t.equal((await dev.pending())[0]?.extents.length, 9);
-  t.match(await add([ext(2 * M, 2 * M)]), { ok: false, error: /pending/ });
-  t.match(await dev.addCapacity({ policy: 'prescriptive', extents: [ext(100 * M, 2 * M)], via: 'fm-api' }), { ok: false, code: 'ENOSPC' }, '5604h counts the pending ones');
+  t.match(await add([ext(2 * M, 2 * M)]), { ok: false, message: /pending/ });
+  t.match(await dev.addCapacity({ policy: 'prescriptive', extents: [ext(100 * M, 2 * M)], via: 'fm-api' }), { ok: false, errno: 'ENOSPC' }, '5604h counts the pending ones');
   await reset(U);
   t.ok((await dev.addCapacity({ policy: 'prescriptive', extents: [ext(0, 2 * M)], tag: TAG, via: 'fm-api' })).ok);
   t.equal((await dev.pending())[0]?.extents[0]?.tag, TAG, '5604h keeps the FM tag even upstream (QMP zeroes it)');
-  t.match(await dev.addCapacity({ policy: 'prescriptive', extents: [ext(0, 2 * M)], via: 'fm-api' }), { ok: false, error: /Invalid Extent List/ });
+  t.match(await dev.addCapacity({ policy: 'prescriptive', extents: [ext(0, 2 * M)], via: 'fm-api' }), { ok: false, message: /Invalid Extent List/ });
 });
 
 t.test('5605h with the Forced Removal flag skips the pending check and emits an ordinary Release Capacity record', async (t) => {
@@ -424,9 +424,9 @@ t.test('5605h with the Forced Removal flag skips the pending check and emits an 
   await addAccept([ext(0, 8 * M)]);
   await add([ext(8 * M, 2 * M)]);
   host.drain();
-  t.match(await dev.releaseCapacity({ policy: 'prescriptive', extents: [ext(0, 8 * M)], forced: true }), { ok: false, error: /Forced removal not supported yet/ }, 'QMP refuses forced removal');
-  t.match(await dev.releaseCapacity({ policy: 'prescriptive', extents: [ext(6 * M, 4 * M)], via: 'fm-api' }), { ok: false, error: /Invalid PA.*pending/ }, '5605h without Forced: pending overlap is Invalid PA');
-  t.match(await dev.releaseCapacity({ policy: 'prescriptive', extents: [ext(6 * M, 4 * M)], via: 'fm-api', forced: true }), { ok: false, error: /not fully backed/ }, 'Forced skips the pending check, the dry run still needs backing');
+  t.match(await dev.releaseCapacity({ policy: 'prescriptive', extents: [ext(0, 8 * M)], forced: true }), { ok: false, message: /Forced removal not supported yet/ }, 'QMP refuses forced removal');
+  t.match(await dev.releaseCapacity({ policy: 'prescriptive', extents: [ext(6 * M, 4 * M)], via: 'fm-api' }), { ok: false, message: /Invalid PA.*pending/ }, '5605h without Forced: pending overlap is Invalid PA');
+  t.match(await dev.releaseCapacity({ policy: 'prescriptive', extents: [ext(6 * M, 4 * M)], via: 'fm-api', forced: true }), { ok: false, message: /not fully backed/ }, 'Forced skips the pending check, the dry run still needs backing');
   t.ok((await dev.releaseCapacity({ policy: 'prescriptive', extents: [ext(0, 8 * M)], via: 'fm-api', forced: true })).ok);
   const recs = host.drain();
   t.same(recs.map((r) => r.eventType), [W.DC_EVENT_TYPE.RELEASE_CAPACITY], 'DC_EVENT_RELEASE_CAPACITY, not Forced');
@@ -439,7 +439,7 @@ t.test('R27: FM release with pending overlap is refused; the release event chang
   await addAccept([ext(0, 8 * M)]);
   await add([ext(8 * M, 2 * M)]);
   host.drain();
-  t.match(await dev.releaseCapacity({ policy: 'prescriptive', extents: [ext(6 * M, 4 * M)] }), { ok: false, error: /pending DPA range/ });
+  t.match(await dev.releaseCapacity({ policy: 'prescriptive', extents: [ext(6 * M, 4 * M)] }), { ok: false, message: /pending DPA range/ });
   t.ok((await dev.releaseCapacity({ policy: 'prescriptive', extents: [ext(0, 8 * M)] })).ok);
   const [rel] = host.drain();
   t.equal(rel?.eventType, W.DC_EVENT_TYPE.RELEASE_CAPACITY);
@@ -456,9 +456,9 @@ t.test('R28: tag-based release (the RFC) emits records for every accepted extent
   t.match(r, { ok: true, records: 2 });
   const recs = host.drain().map(recExtent);
   t.same(recs.map((x) => [x.type, x.dpa, x.tag, x.more]), [[1, P0, TAG, true], [1, P0 + 8 * M, TAG, false]]);
-  t.match(await dev.releaseCapacity({ policy: 'tag-based', tag: '11111111-1111-1111-1111-111111111111' }), { ok: false, code: 'ENOENT', error: /not-found/ });
+  t.match(await dev.releaseCapacity({ policy: 'tag-based', tag: '11111111-1111-1111-1111-111111111111' }), { ok: false, errno: 'ENOENT', message: /not-found/ });
   await reset(U);
-  t.match(await dev.releaseCapacity({ policy: 'tag-based', tag: TAG }), { ok: false, code: 'EOPNOTSUPP', error: /Removal policy not supported/ });
+  t.match(await dev.releaseCapacity({ policy: 'tag-based', tag: TAG }), { ok: false, errno: 'EOPNOTSUPP', message: /Removal policy not supported/ });
 });
 
 t.test('decision (docs/decisions-device.md): a More chain spanning several add-capacity ops is one pending group', async (t) => {
@@ -469,5 +469,5 @@ t.test('decision (docs/decisions-device.md): a More chain spanning several add-c
   t.same((await dev.pending()).map((g) => [g.closed, g.extents.map((e) => e.offset / M)]), [[true, [0, 4, 8]], [true, [64]]]);
   host.drain();
   t.equal(rc(host.addResponse([0, 4, 8].map((o) => ({ dpa: P0 + o * M, length: 2 * M })))), 'SUCCESS', 'one response answers the whole chain');
-  t.match(await dev.injectRecords([{ offset: 1 * M, length: 2 * M }]), { ok: false, error: /not aligned/ }, 'scenario records still pass the FM checks (R3)');
+  t.match(await dev.injectRecords([{ offset: 1 * M, length: 2 * M }]), { ok: false, message: /not aligned/ }, 'scenario records still pass the FM checks (R3)');
 });

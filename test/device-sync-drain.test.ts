@@ -92,7 +92,7 @@ t.test('a host that never drains: the FM call ends with ETIMEDOUT, the rest stay
   const h = await startDevice(C, { awaitDrain: true, drainTimeoutMs: 300 });
   t.teardown(() => h.close());
   const r = await h.dev.injectRecords([{ offset: 0, length: 2 * M, more: true }, { offset: 2 * M, length: 2 * M }]);
-  t.equal(r.ok ? 'ok' : r.code, 'ETIMEDOUT', 'not a silent success');
+  t.equal(r.ok ? 'ok' : r.errno, 'ETIMEDOUT', 'not a silent success');
   const log = await h.dev.eventLog();
   t.equal(log.queued, 1, 'one record in the log (the first write is still draining)');
   t.equal(log.fmQueued, 1, 'the second waits in the FM state');

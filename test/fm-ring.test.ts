@@ -17,7 +17,7 @@ await t.test('FM calls over the ring', (t) => withSystem(t, {}, async (s) => {
     const p = ring.injectRecords(chain([i * 4 * BLOCK, i * 4 * BLOCK + BLOCK], BLOCK, tagOf(i)));
     t.ok(p !== null, `call ${i}: the ring had room`);
     const r = await drained(s, p!);
-    t.ok(r.ok, `call ${i}: ${r.ok ? 'ok' : r.error}`);
+    t.ok(r.ok, `call ${i}: ${r.ok ? 'ok' : r.message}`);
   }
   await s.waitIdle();
   t.equal(events(s, 'extent-tracked', m0).length, 2 * N, `${2 * N} extents tracked by the host`);
@@ -25,7 +25,7 @@ await t.test('FM calls over the ring', (t) => withSystem(t, {}, async (s) => {
   for (let i = 0; i < N; i++) {
     const tag = tagOf(i);
     const r = await drained(s, ring.releaseCapacity({ policy: 'prescriptive', extents: [{ offset: i * 4 * BLOCK, length: BLOCK, tag }] })!);
-    t.ok(r.ok, `release ${i}: ${r.ok ? 'ok' : r.error}`);
+    t.ok(r.ok, `release ${i}: ${r.ok ? 'ok' : r.message}`);
   }
   await s.waitIdle();
   t.equal(events(s, 'extent-untracked', m0).length, 2 * N, `${2 * N} extents released (whole groups)`);
@@ -34,7 +34,7 @@ await t.test('FM calls over the ring', (t) => withSystem(t, {}, async (s) => {
   t.equal(after.extentsReleased - before.extentsReleased, 2 * N, 'and released them');
   // a refused call: a zero-length extent (the mock's new_extent_valid: EINVAL)
   const bad = await drained(s, ring.injectRecords([{ offset: 200 * BLOCK, length: 0, tag: null, more: false }])!);
-  t.ok(!bad.ok && bad.code === 'EINVAL', `a zero-length offer is refused over the ring with its errno (${bad.ok ? 'accepted' : bad.code})`);
+  t.ok(!bad.ok && bad.errno === 'EINVAL', `a zero-length offer is refused over the ring with its errno (${bad.ok ? 'accepted' : bad.errno})`);
   // comlink still answers while the device sleeps on its doorbell
   t.ok((await s.device(0).call((a) => a.commandsServed())) > 0, 'a comlink query is answered with the ring on');
   t.equal(ring.outstanding(), 0, 'no ring call left unanswered');

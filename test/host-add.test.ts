@@ -6,7 +6,7 @@
 // reads only the events after its mark (a system start costs seconds on a loaded 2-core box).
 import t from 'tap';
 import { CXL_MBOX_OP } from '../src/wire/cxl.js';
-import { ERRNO_CODE } from '../src/protocol.js';
+import { ERRNO_CODES } from '../src/errors.js';
 import { M, TAG_A, TAG_B, TAG_C, chain, dmesgMatching, dpa, events, inject, inWindow, mark, mboxSince, region, withSystem } from './sys-helpers.js';
 
 const ADD = CXL_MBOX_OP.ADD_DC_RESPONSE;
@@ -136,7 +136,7 @@ await withSystem(t, { clock: 'virtual' }, async (s) => {
     t.equal(mboxSince(s, ADD, m0).length, 0, 'no Add DC Response for the dropped chain');
     const dropped = events(s, 'chain-dropped', m0);
     t.equal(dropped.length, 1, "one runtime 'chain-dropped' event");
-    t.equal(dropped[0]!.reason, ERRNO_CODE.ENOSPC, 'reason -ENOSPC');
+    t.equal(dropped[0]!.reason, ERRNO_CODES.ENOSPC, 'reason -ENOSPC');
     t.equal(dropped[0]!.staged, 100, 'with 100 records staged');
     t.equal(events(s, 'dc-record', m0).length, 101, 'all 101 records were read');
     t.equal(inWindow(st.regions.region0!.extents, 128 * M, 512 * M).length, 0, 'nothing host-tracked');

@@ -7,7 +7,7 @@
 // mem1: hostile, same, but the generation keeps changing (50 pages): the scan gives up.
 import t from 'tap';
 import { CXL_MBOX_OP } from '../src/wire/cxl.js';
-import { ERRNO_CODE } from '../src/protocol.js';
+import { EAGAIN } from '../src/errors.js';
 import { M, TAG_B, addChain, events, mark, mboxSince, withSystem, region } from './sys-helpers.js';
 
 const many = Array.from({ length: 110 }, (_, i) => ({ offset: i * 2 * M, length: 2 * M, tag: i < 100 ? null : TAG_B, seq: 0 }));
@@ -42,7 +42,7 @@ await withSystem(t, {
     const m0 = mark(s);
     await region(s, 1);
     const scan = events(s, 'scan-done', m0);
-    t.same(scan.map((e) => [e.rc, e.attempts]), [[-ERRNO_CODE.EAGAIN!, 10]], '-EAGAIN after 10 attempts');
+    t.same(scan.map((e) => [e.rc, e.attempts]), [[EAGAIN, 10]], '-EAGAIN after 10 attempts');
     t.equal(mboxSince(s, CXL_MBOX_OP.GET_DC_EXTENT_LIST, m0, 1).length, 20, 'two pages per attempt');
     let st = await s.state();
     t.equal(st.regions.region1!.driverBound, false, 'the probe failed: no DAX driver');

@@ -12,7 +12,7 @@
 import t from 'tap';
 import { DcdSystem } from '../src/runtime/system.js';
 import { ControlledScheduler, type TraceStep } from '../stress/turnstile.js';
-import { Bindings, runOp, type Actor } from '../stress/ops.js';
+import { Bindings, type Actor } from '../stress/ops.js';
 import { memdev } from '../stress/workloads.js';
 import { classify, standardCheckers } from '../stress/checkers/index.js';
 import { INV } from '../stress/checkers/outcomes.js';

@@ -16,7 +16,7 @@ export const DC_BASE = 2 * G;
 export const DC_SIZE = 512 * M;
 export const BLOCK = 2 * M;
 
-export const NULL_UUID = '00000000-0000-0000-0000-000000000000';
+export { NULL_UUID } from '../src/wire/cxl.js';
 export const TAG_A = '11111111-1111-1111-1111-111111111111';
 export const TAG_B = '22222222-2222-2222-2222-222222222222';
 export const TAG_C = '33333333-3333-3333-3333-333333333333';
@@ -94,13 +94,13 @@ export async function region(s: DcdSystem, memdev = 0, size: number | null = nul
 /** Inject raw DC Add records (cxl_test dc_inject_extent); throws when the FM refuses them. */
 export async function inject(s: DcdSystem, memdev: number, records: InjectRecord[]): Promise<void> {
   const r = await s.device(memdev).call((a) => a.injectRecords(records));
-  if (!r.ok) throw new Error(`inject on mem${memdev} refused: ${r.code} ${r.error}`);
+  if (!r.ok) throw new Error(`inject on mem${memdev} refused: ${r.errno} ${r.message}`);
 }
 
 /** Release (dc_del_extent) prescriptive ranges, offsets relative to the DC partition. */
 export async function release(s: DcdSystem, memdev: number, extents: { offset: number; length: number; tag?: string | null }[], extra: Partial<ReleaseCapacityRequest> = {}): Promise<void> {
   const r = await s.device(memdev).call((a) => a.releaseCapacity({ policy: 'prescriptive', extents, ...extra }));
-  if (!r.ok) throw new Error(`release on mem${memdev} refused: ${r.code} ${r.error}`);
+  if (!r.ok) throw new Error(`release on mem${memdev} refused: ${r.errno} ${r.message}`);
 }
 
 /** A tagged (or untagged) chain: More on all but the last record. */

@@ -32,7 +32,7 @@ import type { DeviceConfig } from '../../src/device/config.js';
 import type { InjectRecord } from '../../src/device/types.js';
 import { EVENT_STATUS_DCD } from '../../src/shm/layout.js';
 import {
-  CLEAR_EVENT_HDR, CXL_EVENT_LOG, CXL_INT_MSI_MSIX, CXL_MBOX_OP, DC_EVENT_UUID, DC_RESPONSE_FLAG_MORE,
+  CLEAR_EVENT_HDR, CXL_EVENT_LOG, CXL_INT_MSI_MSIX, CXL_MBOX_OP, DC_EVENT_TYPE, DC_EVENT_UUID, DC_RESPONSE_FLAG_MORE,
   dcResponseMaxEntries, decodeDcEventRecord, decodeGetEventRecordsOut, encodeClearEventRecordsIn, encodeDcResponse,
   encodeEventInterruptPolicy, encodeGetEventRecordsIn, u64ToNumber,
 } from '../../src/wire/cxl.js';
@@ -218,7 +218,7 @@ const api = {
             if (r.value.hdr.uuid !== DC_EVENT_UUID) continue;
             const dpa = u64ToNumber(r.value.extent.startDpa) ?? -1;
             const len = u64ToNumber(r.value.extent.length) ?? 0;
-            if (r.value.eventType === 0) {
+            if (r.value.eventType === DC_EVENT_TYPE.ADD_CAPACITY) {
               staged.push(dpa, len);
               if ((r.value.flags & 1) === 0) {
                 const list = staged.splice(0);
@@ -227,7 +227,7 @@ const api = {
                 Atomics.add(c, C_ACCEPTED, list.length / 2);
                 Atomics.notify(c, C_ACCEPTED);
               }
-            } else if (r.value.eventType === 1) {
+            } else if (r.value.eventType === DC_EVENT_TYPE.RELEASE_CAPACITY) {
               const list = groups.get(dpa);
               if (!list) { errors.push(`release of 0x${dpa.toString(16)}: no such group`); continue; }
               groups.delete(dpa);

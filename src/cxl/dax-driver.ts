@@ -11,14 +11,15 @@
  * "no driver bound" state (that is `driverBound`, checked by the callers): it throws, never skips.
  */
 import type { Handle } from '../shm/table.js';
+import type { GroupHandle, ExtentHandle } from '../host/state.js';
 import type { HostCtx } from '../host/context.js';
 
 /** The callbacks of the cxl_dax_region driver (drivers/dax/cxl.c) the CXL core calls. */
 export interface CxlDaxRegionDriver {
   /** cxl_dax_region_notify(): DCD_ADD_CAPACITY / DCD_RELEASE_CAPACITY for one tag group */
-  notify(ctx: HostCtx, region: Handle, event: 'add' | 'release', g: Handle): number;
+  notify(ctx: HostCtx, region: Handle, event: 'add' | 'release', g: GroupHandle): number;
   /** dax_release_resource(): the devres action dax_region_add_resource put on the extent device */
-  release_resource(ctx: HostCtx, e: Handle): void;
+  release_resource(ctx: HostCtx, e: ExtentHandle): void;
   /** __device_release_driver() of cxlr_dax: cxl_dax_region_unbind */
   unbind(ctx: HostCtx, region: Handle): number;
   /** devres_release_all(&cxlr_dax->dev): every action the driver installed, in reverse order */
@@ -37,11 +38,11 @@ function drv(what: string): CxlDaxRegionDriver {
   return driver;
 }
 
-export function cxl_dax_region_notify(ctx: HostCtx, region: Handle, event: 'add' | 'release', g: Handle): number {
+export function cxl_dax_region_notify(ctx: HostCtx, region: Handle, event: 'add' | 'release', g: GroupHandle): number {
   return drv('cxl_dax_region_notify').notify(ctx, region, event, g);
 }
 
-export function dax_release_resource(ctx: HostCtx, e: Handle): void {
+export function dax_release_resource(ctx: HostCtx, e: ExtentHandle): void {
   drv('dax_release_resource').release_resource(ctx, e);
 }
 

@@ -11,6 +11,9 @@
  * Release: `cxl_rm_extent` releases a whole tag group (X1–X5); the Release DC for each member is
  * sent from the member's device release (`dc_extent_release`), one command per member.
  *
+ * The tag registry (cxl_tag_register, G1's cxl_tag_already_committed), alloc/free_tag_group and
+ * a group's nr_extents refcount are in src/cxl/tag-group.ts.
+ *
  * Quirks kept on purpose (they are what the model exists to exercise): G1 and the registry
  * insert are separate critical sections; partial groups are onlined and acknowledged; duplicates
  * are re-acknowledged when mixed with new extents; untagged extents of one chain form ONE group;
@@ -27,14 +30,16 @@ import { lockdepAssertHeld, noisePoint, withLock, withRead, assertHeld } from '.
 import { NO_HANDLE, type Handle } from '../shm/table.js';
 import { kickWorkqueue } from '../shm/clock.js';
 import { NOISE_SITE } from '../shm/sched.js';
-import { CxlError, StaleHandleError } from '../errors.js';
+import type { GroupHandle, ExtentHandle } from '../host/state.js';
 import type { HostCtx } from '../host/context.js';
-import { ERRNO_CODE, RELEASE_REASON, UAF_SITE } from '../protocol.js';
-import { cxl_send_dc_response, hex, memdev_release_extent, type DcRange } from './mbox-cmd.js';
-import { PMD_SIZE } from './memdev.js';
-import { EBUSY, EEXIST, EINVAL, ENOMEM, ENOSPC, ENXIO, memdevName } from './cxlmem.js';
-import { cxl_dpa_to_region, cxlr_dax_alive, cxlr_dax_get, cxlr_dax_put, regionName } from './region.js';
+import { GROUP_GATE, RELEASE_REASON, UAF_SITE } from '../protocol.js';
+import { cxl_send_dc_response, memdev_release_extent, type DcRange } from './mbox-cmd.js';
+import { PMD_SIZE, hex } from '../units.js';
+import { CxlError, EBUSY, EEXIST, EINVAL, ENOMEM, ENOSPC, ENXIO, ERRNO_CODES, StaleHandleError } from '../errors.js';
+import { memdevName } from './cxlmem.js';
+import { cxl_dpa_to_region, cxlr_dax_alive, regionName } from './region.js';
 import { cxl_dax_region_notify, dax_release_resource } from './dax-driver.js';
+import { alloc_tag_group, cxl_tag_already_committed, free_tag_group, groupGet, groupMembers, groupMembersSeq, groupPut } from './tag-group.js';
 
 export const CXL_DC_MAX_PENDING_EXTENTS = 100;
 export const CXL_DC_ADD_TIMEOUT_MS = 20_000;
@@ -58,7 +63,7 @@ export function clear_pending_extents(ctx: HostCtx, memdev: number): void {
   h.memdevs.set(m, 'nrPending', 0);
   h.memdevs.set(m, 'lastHandle', 0);
   const g = h.memdevs.get(m, 'group');
-  if (g !== NO_HANDLE && h.groups.isLive(g) && groupMembers(ctx, g).length === 0) freeTagGroup(ctx, g);
+  if (g !== NO_HANDLE && h.groups.isLive(g) && groupMembers(ctx, g).length === 0) free_tag_group(ctx, g);
   h.memdevs.set(m, 'group', NO_HANDLE);
 }
 
@@ -129,7 +134,7 @@ export function handle_add_event(ctx: HostCtx, memdev: number, rec: DcEventRecor
     if (staged >= CXL_DC_MAX_PENDING_EXTENTS) {
       warn(ctx, memdev, `DC add chain exceeds ${CXL_DC_MAX_PENDING_EXTENTS} extents; dropping (firmware bug)`);
       clear_pending_extents(ctx, memdev);
-      ctx.emit({ type: 'chain-dropped', memdev, reason: ERRNO_CODE.ENOSPC!, staged });
+      ctx.emit({ type: 'chain-dropped', memdev, reason: ERRNO_CODES.ENOSPC, staged });
       // S1: no response, armed and the timer untouched (v11). post-v11: empty response on More=0.
       if (!more && ctx.knobs['staging-failure-response'] === 'on') sendChainResponse(ctx, memdev, m, [], false);
       return ENOSPC;
@@ -137,7 +142,7 @@ export function handle_add_event(ctx: HostCtx, memdev: number, rec: DcEventRecor
     const node = stage_extent(ctx, memdev, rec.extent);
     if (node === NO_HANDLE) {
       clear_pending_extents(ctx, memdev);
-      ctx.emit({ type: 'chain-dropped', memdev, reason: ERRNO_CODE.ENOMEM!, staged });
+      ctx.emit({ type: 'chain-dropped', memdev, reason: ERRNO_CODES.ENOMEM, staged });
       if (!more && ctx.knobs['staging-failure-response'] === 'on') sendChainResponse(ctx, memdev, m, [], false);
       return ENOMEM;
     }
@@ -246,7 +251,7 @@ export function cxl_add_pending(ctx: HostCtx, memdev: number, existing: boolean)
       for (const n of group) h.pending.free(n.h);
       continue;
     }
-    const { cnt, survivors } = cxl_realize_group(ctx, memdev, tag, group, shareable, existing);
+    const { cnt, survivors } = cxl_realize_group(ctx, memdev, group, shareable, existing);
     if (cnt < 0) {
       for (const n of survivors) if (h.pending.isLive(n.h)) h.pending.free(n.h);
       continue;
@@ -259,18 +264,13 @@ export function cxl_add_pending(ctx: HostCtx, memdev: number, existing: boolean)
 
 /** cxl_validate_group(): the group gates G1–G4, in order (§2.5). Returns the rc and the gate that failed. */
 export function cxl_validate_group(ctx: HostCtx, memdev: number, tag: string, group: PendingNode[], shareable: boolean): { rc: number; gate: number } {
-  const rc = validateGroupGates(ctx, memdev, tag, group, shareable);
-  return rc;
-}
-
-function validateGroupGates(ctx: HostCtx, memdev: number, tag: string, group: PendingNode[], shareable: boolean): { rc: number; gate: number } {
   const h = ctx.host;
   const m = h.memdev(memdev);
   const tagged = tag !== NULL_UUID;
   // (G1) host-wide tag uniqueness — checked here, inserted later in a separate critical section
   if (tagged && cxl_tag_already_committed(ctx, tag)) {
     warn(ctx, memdev, `tag ${tag} already committed on another region (firmware bug)`);
-    return { rc: EEXIST, gate: 1 };
+    return { rc: EEXIST, gate: GROUP_GATE.tagUnique };
   }
   // (G2) sequence integrity for sharable partitions: exactly 0..n-1 (v10: 1..n)
   if (shareable) {
@@ -278,25 +278,25 @@ function validateGroupGates(ctx: HostCtx, memdev: number, tag: string, group: Pe
     for (let i = 0; i < group.length; i++) {
       if (group[i]!.seq !== base + i) {
         warn(ctx, memdev, `tag ${tag}: sequence numbers are not ${base}..${base + group.length - 1} (firmware bug)`);
-        return { rc: EINVAL, gate: 2 };
+        return { rc: EINVAL, gate: GROUP_GATE.seqIntegrity };
       }
     }
   }
   // (G3) partition equality: every member of a tagged group in the same DC partition
   if (tagged && group.some((n) => n.wraps || !inPartition(ctx, m, n.start, n.len))) {
     warn(ctx, memdev, `tag ${tag}: members span DC partitions (firmware bug)`);
-    return { rc: EINVAL, gate: 3 };
+    return { rc: EINVAL, gate: GROUP_GATE.samePartition };
   }
   // (G4) alignment
   if (group.some((n) => !n.aligned)) {
     warn(ctx, memdev, `tag ${tag}: extent not ${PMD_SIZE}-aligned (firmware bug)`);
-    return { rc: EINVAL, gate: 4 };
+    return { rc: EINVAL, gate: GROUP_GATE.aligned };
   }
-  return { rc: 0, gate: 0 };
+  return { rc: 0, gate: GROUP_GATE.passed };
 }
 
 /** cxl_realize_group(): add each member, online the group, notify DAX (§2.6). */
-export function cxl_realize_group(ctx: HostCtx, memdev: number, tag: string, group: PendingNode[], shareable: boolean, existing: boolean): { cnt: number; survivors: PendingNode[] } {
+export function cxl_realize_group(ctx: HostCtx, memdev: number, group: PendingNode[], shareable: boolean, existing: boolean): { cnt: number; survivors: PendingNode[] } {
   const h = ctx.host;
   const m = h.memdev(memdev);
   let seq = -1;
@@ -336,29 +336,7 @@ export function cxl_realize_group(ctx: HostCtx, memdev: number, tag: string, gro
     rm_tag_group(ctx, tg);
     return { cnt: rc, survivors };
   }
-  void tag;
   return { cnt, survivors };
-}
-
-/** Members (dc_extent handles) of a group, in seq order (the group's xarray walk). */
-export function groupMembers(ctx: HostCtx, g: Handle): Handle[] {
-  return groupMembersSeq(ctx, g).map((x) => x.e);
-}
-
-/** groupMembers() with each member's seq as read in the same snapshot. */
-function groupMembersSeq(ctx: HostCtx, g: Handle): { e: Handle; seq: number }[] {
-  const X = ctx.host.extents;
-  const refs = [X.field('group'), X.field('seq')];
-  const v = [0, 0];
-  const out: { e: Handle; seq: number }[] = [];
-  // the group's own list; a group freed under a racing thread (H6) keeps no list: scan for its orphans
-  for (const e of ctx.host.groups.isLive(g) ? ctx.host.groupList.members(g) : X.live()) {
-    // one snapshot per member: it may be freed concurrently once the list is read
-    if (!X.peekRefs(e, refs, v) || v[0] !== g) continue;
-    out.push({ e, seq: v[1]! });
-  }
-  out.sort((a, b) => a.seq - b.seq);
-  return out;
 }
 
 /**
@@ -391,7 +369,7 @@ function regionExtents(ctx: HostCtx, region: Handle, memdev: number): RegionExte
 
 /** A dc_extent as a region walk read it (start and length never change while it is live). */
 interface RegionExtent {
-  e: Handle;
+  e: ExtentHandle;
   id: number;
   start: number;
   len: number;
@@ -453,7 +431,7 @@ export function cxl_add_extent(ctx: HostCtx, memdev: number, n: PendingNode, seq
     if (g === NO_HANDLE) {
       const a = alloc_tag_group(ctx, memdev, r, n.uuid);
       if (a < 0) { X.free(dc); return a; }
-      g = a;
+      g = a as GroupHandle;
       h.memdevs.set(m, 'group', g);
     }
     // (E11) unique seq within the group (xa_insert -EBUSY, WARN_ONCE)
@@ -474,7 +452,7 @@ export function cxl_add_extent(ctx: HostCtx, memdev: number, n: PendingNode, seq
  * One step of a dc_extents walk, at the entry `e`: without RCU (v11) a record freed under the
  * walker is a use-after-free (reported, and the handler unwinds); with RCU it is skipped (false).
  */
-function walkStep(ctx: HostCtx, memdev: number, e: Handle): boolean {
+function walkStep(ctx: HostCtx, memdev: number, e: ExtentHandle): boolean {
   noisePoint(NOISE_SITE.dcWalk);
   if (ctx.host.extents.isLive(e)) return true;
   if (ctx.knobs.rcu === 'on') {
@@ -488,92 +466,13 @@ function walkStep(ctx: HostCtx, memdev: number, e: Handle): boolean {
   throw new StaleHandleError('extents (dc_extents walk without RCU: use-after-free, H5)', e);
 }
 
-// ------------------------------------------------------------------------------ tag groups and the registry
-
-/** cxl_tag_already_committed(): is a live group with this uuid registered anywhere? */
-export function cxl_tag_already_committed(ctx: HostCtx, uuid: string): boolean {
-  const h = ctx.host;
-  const check = (): boolean => {
-    for (const t of h.tags.live()) if (h.tags.getUuid(t, 'uuid') === uuid) return true;
-    return false;
-  };
-  return ctx.knobs['tag-lock'] === 'on' ? withLock(h.cxlTagLock, check) : check();
-}
-
-/** alloc_tag_group(): allocate a group on `region`, registering a non-null uuid (-EBUSY if taken). */
-export function alloc_tag_group(ctx: HostCtx, memdev: number, region: Handle, uuid: string): number {
-  const h = ctx.host;
-  const g = h.groups.alloc();
-  if (g === NO_HANDLE) return ENOMEM;
-  h.groups.set(g, 'region', region);
-  h.groups.set(g, 'memdev', memdev);
-  h.groups.setUuid(g, 'uuid', uuid);
-  if (uuid !== NULL_UUID) {
-    const rc = cxl_tag_register(ctx, memdev, g, uuid);
-    if (rc) { h.groups.free(g); return rc; }
-  }
-  cxlr_dax_get(ctx, region); // get_device(&cxlr_dax->dev): the pin free_tag_group drops
-  return g;
-}
-
-/** cxl_tag_register(): insert into cxl_tag_groups under cxl_tag_lock; -EBUSY if present. */
-function cxl_tag_register(ctx: HostCtx, memdev: number, g: Handle, uuid: string): number {
-  const h = ctx.host;
-  const insert = (): number => {
-    for (const t of h.tags.live()) if (h.tags.getUuid(t, 'uuid') === uuid) return EBUSY;
-    noisePoint(NOISE_SITE.tagInsert); // the window a dropped cxl_tag_lock (tag-lock=off) leaves open
-    const t = h.tags.alloc();
-    if (t === NO_HANDLE) return ENOMEM;
-    h.tags.setUuid(t, 'uuid', uuid);
-    h.tags.set(t, 'group', g);
-    h.tags.set(t, 'memdev', memdev);
-    h.groups.set(g, 'registered', 1);
-    ctx.emit({ type: 'tag-registered', uuid, group: g, memdev });
-    return 0;
-  };
-  return ctx.knobs['tag-lock'] === 'on' ? withLock(h.cxlTagLock, insert) : insert();
-}
-
-function cxl_tag_unregister(ctx: HostCtx, g: Handle): void {
-  const h = ctx.host;
-  const remove = (): void => {
-    for (const t of [...h.tags.live()]) {
-      if (h.tags.get(t, 'group') === g) {
-        ctx.emit({ type: 'tag-unregistered', uuid: h.tags.getUuid(t, 'uuid'), group: g, memdev: h.tags.get(t, 'memdev') });
-        h.tags.free(t);
-      }
-    }
-  };
-  if (ctx.knobs['tag-lock'] === 'on') withLock(h.cxlTagLock, remove);
-  else remove();
-}
-
-function freeTagGroup(ctx: HostCtx, g: Handle): void {
-  if (ctx.host.groups.get(g, 'registered')) cxl_tag_unregister(ctx, g);
-  const region = ctx.host.groups.get(g, 'region');
-  ctx.host.groups.free(g);
-  cxlr_dax_put(ctx, region); // put_device(&group->cxlr_dax->dev)
-}
-
-/** Drop one reference of the group's manual refcount — a plain read-modify-write, as in v11 (H6). */
-function groupPut(ctx: HostCtx, g: Handle): void {
-  const G = ctx.host.groups;
-  const v = G.get(g, 'nrExtents');
-  noisePoint(NOISE_SITE.groupPut);
-  G.set(g, 'nrExtents', v - 1);
-  if (v - 1 === 0) freeTagGroup(ctx, g);
-}
-
-function groupGet(ctx: HostCtx, g: Handle, n: number): void {
-  const G = ctx.host.groups;
-  G.set(g, 'nrExtents', G.get(g, 'nrExtents') + n);
-}
+// ------------------------------------------------------------------------------ onlining and removing a tag group
 
 /**
  * online_tag_group(): register each member's `extentX.Y` device (visible in sysfs from here on,
  * before any DAX resource exists) and its devm unregister action on cxlr_dax (§2.6).
  */
-export function online_tag_group(ctx: HostCtx, g: Handle, skipRelease: boolean): number {
+export function online_tag_group(ctx: HostCtx, g: GroupHandle, skipRelease: boolean): number {
   const h = ctx.host;
   // H14: a region destroy between this group's cxl_add_extent and here freed the cxl_region;
   // the group's pin keeps cxlr_dax, but dev_set_name reads cxlr_dax->cxlr->id (extent.c
@@ -601,7 +500,7 @@ export function online_tag_group(ctx: HostCtx, g: Handle, skipRelease: boolean):
   return 0;
 }
 
-function onlineMembers(ctx: HostCtx, g: Handle, region: Handle, members: Handle[], skipRelease: boolean): void {
+function onlineMembers(ctx: HostCtx, g: GroupHandle, region: Handle, members: ExtentHandle[], skipRelease: boolean): void {
   const h = ctx.host;
   for (const e of members) {
     const id = xa_alloc_id(ctx, region);
@@ -644,11 +543,11 @@ function xa_alloc_id(ctx: HostCtx, region: Handle): number {
  * action already ran (unregistered, still held) has no devres left: devm_release_action WARNs
  * and does nothing for it.
  */
-export function rm_tag_group(ctx: HostCtx, g: Handle): void {
+export function rm_tag_group(ctx: HostCtx, g: GroupHandle): void {
   const h = ctx.host;
   groupGet(ctx, g, 1); // pin
   // knob release-batch=group (NOT v11, docs/performance.md): collect the members released here
-  const batch: Handle[] | null = ctx.knobs['release-batch'] === 'group' ? (releaseBatch = []) : null;
+  const batch: ExtentHandle[] | null = ctx.knobs['release-batch'] === 'group' ? (releaseBatch = []) : null;
   try {
     for (const e of groupMembers(ctx, g)) {
       if (!h.extents.peek(e, 'registered')) {
@@ -674,10 +573,10 @@ export function rm_tag_group(ctx: HostCtx, g: Handle): void {
 }
 
 /** release-batch=group: the members whose Release DC rm_tag_group is batching (this thread) */
-let releaseBatch: Handle[] | null = null;
+let releaseBatch: ExtentHandle[] | null = null;
 
 /** devm action dc_extent_unregister → device_unregister: drop the device's own reference. */
-export function dc_extent_unregister(ctx: HostCtx, e: Handle): void {
+export function dc_extent_unregister(ctx: HostCtx, e: ExtentHandle): void {
   const X = ctx.host.extents;
   if (!X.get(e, 'registered')) return;
   X.set(e, 'devres', 0); // the action is consumed (devm_release_action, or devres_release_all)
@@ -692,7 +591,7 @@ export function dc_extent_unregister(ctx: HostCtx, e: Handle): void {
  * The lookup reads the region's dc_extents under cxl_rwsem.region (read), as unregistration
  * runs under it; the reference itself is a kref (atomic).
  */
-export function cxl_extent_get(ctx: HostCtx, region: Handle, index: number): Handle {
+export function cxl_extent_get(ctx: HostCtx, region: Handle, index: number): ExtentHandle {
   const h = ctx.host;
   return withRead(h.cxlRegionRwsem, () => {
     const X = h.extents;
@@ -711,12 +610,12 @@ export function cxl_extent_get(ctx: HostCtx, region: Handle, index: number): Han
  * in the putter's thread — Release DC, the dax_resource release, then the group's non-atomic
  * nr_extents decrement, which concurrent last puts of one group's members race on (H6).
  */
-export function cxl_extent_put(ctx: HostCtx, e: Handle): void {
+export function cxl_extent_put(ctx: HostCtx, e: ExtentHandle): void {
   if (ctx.host.extents.add(e, 'refs', -1) === 0) dc_extent_release(ctx, e);
 }
 
 /** dc_extent_release(): the device release callback — Release DC (full range) unless skipped. */
-export function dc_extent_release(ctx: HostCtx, e: Handle): void {
+export function dc_extent_release(ctx: HostCtx, e: ExtentHandle): void {
   const h = ctx.host;
   const X = h.extents;
   const g = X.get(e, 'group');
@@ -733,7 +632,7 @@ export function dc_extent_release(ctx: HostCtx, e: Handle): void {
 }
 
 /** The rest of dc_extent_release after the Release DC (split out for the release-batch knob). */
-function dc_extent_release_rest(ctx: HostCtx, e: Handle, skip: boolean): void {
+function dc_extent_release_rest(ctx: HostCtx, e: ExtentHandle, skip: boolean): void {
   const h = ctx.host;
   const X = h.extents;
   const g = X.get(e, 'group');
@@ -748,7 +647,7 @@ function dc_extent_release_rest(ctx: HostCtx, e: Handle, skip: boolean): void {
 // ------------------------------------------------------------------------------ notify
 
 /** cxlr_notify_extent(): take device_lock(cxlr_dax) and notify the DAX driver. */
-export function cxlr_notify_extent(ctx: HostCtx, region: Handle, event: DcEvent, g: Handle): number {
+export function cxlr_notify_extent(ctx: HostCtx, region: Handle, event: DcEvent, g: GroupHandle): number {
   return withLock(ctx.host.regionLockFor(region), () => __cxlr_notify_extent(ctx, region, event, g));
 }
 
@@ -757,7 +656,7 @@ export function cxlr_notify_extent(ctx: HostCtx, region: Handle, event: DcEvent,
  * space coordination was possible"). The assertion is the kernel's lockdep_assert_held: a WARN,
  * reported and counted, not fatal (H12 reaches it with another region's lock).
  */
-export function __cxlr_notify_extent(ctx: HostCtx, region: Handle, event: DcEvent, g: Handle): number {
+export function __cxlr_notify_extent(ctx: HostCtx, region: Handle, event: DcEvent, g: GroupHandle): number {
   lockdepAssertHeld(ctx.host.regionLockFor(region), '__cxlr_notify_extent');
   if (!ctx.host.regions.load(region, 'driverBound')) return 0;
   return cxl_dax_region_notify(ctx, region, event, g);
@@ -785,7 +684,7 @@ export function cxl_rm_extent(ctx: HostCtx, memdev: number, ext: CxlExtentRaw): 
     // cxlr->cxlr_dax is never cleared (H16): the walk below would read a freed xarray
     if (!cxlr_dax_alive(ctx, r, memdev)) { outcome(RELEASE_REASON.noMatch); return EINVAL; }
     // (X2) the first dc_extent of this ED that contains the range and whose tag matches
-    let group: Handle = NO_HANDLE;
+    let group: GroupHandle = NO_HANDLE;
     for (const x of regionExtents(ctx, r, memdev)) {
       if (!walkStep(ctx, memdev, x.e)) continue;
       const e = x.e;

@@ -11,7 +11,8 @@
 import { CXL_MBOX_OP, DC_RESPONSE_FLAG_MORE, encodeDcResponse, dcResponseMaxEntries, rcErrno, rcName } from '../wire/cxl.js';
 import { withLock } from '../shm/lock.js';
 import type { HostCtx } from '../host/context.js';
-import { ERRNO_CODE } from '../protocol.js';
+import { ENXIO, rcOfErrno } from '../errors.js';
+import { hex } from '../units.js';
 import { memdevName } from './cxlmem.js';
 
 /** A mailbox result: rc is the device return code (0 success, -1 timeout); errno per the kernel. */
@@ -81,7 +82,7 @@ export function cxl_send_dc_response(ctx: HostCtx, memdev: number, opcode: numbe
   if (opcode === CXL_MBOX_OP.ADD_DC_RESPONSE) {
     ctx.emit({ type: 'response', memdev, chain, nrExtents: list.length, parts, rc });
   }
-  return rc === 0 ? 0 : -(ERRNO_CODE[rcErrno(rc)] ?? ERRNO_CODE.ENXIO!);
+  return rc === 0 ? 0 : rcOfErrno(rcErrno(rc), ENXIO);
 }
 
 /** memdev_release_extent(): one Release DC for one range; a failure is only logged (dev_dbg). */
@@ -89,8 +90,4 @@ export function memdev_release_extent(ctx: HostCtx, memdev: number, range: DcRan
   const rc = cxl_send_dc_response(ctx, memdev, CXL_MBOX_OP.RELEASE_DC, [range], 0);
   if (rc) ctx.dmesg('dbg', memdevName(memdev), `Release response dpa ${hex(range.dpa)} len ${hex(range.len)} failed: ${rc}`);
   else ctx.dmesg('dbg', memdevName(memdev), `Release response dpa ${hex(range.dpa)} len ${hex(range.len)}`);
-}
-
-export function hex(n: number): string {
-  return `0x${n.toString(16)}`;
 }

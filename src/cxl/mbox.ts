@@ -16,7 +16,7 @@
  * outside it — the hypothesis the cover letter rejects, made runnable.
  */
 import {
-  CLEAR_EVENT_HDR, CLEAR_EVENT_MAX_HANDLES, CXL_EVENT_LOG, CXL_MBOX_OP, DC_EVENT_UUID,
+  CLEAR_EVENT_HDR, CLEAR_EVENT_MAX_HANDLES, CXL_EVENT_LOG, CXL_MBOX_OP, DC_EVENT_TYPE, DC_EVENT_UUID,
   EVENT_RECORD_SIZE, GET_EVENT_OUT_HDR, decodeDcEventRecord, decodeEventRecordHeader, encodeClearEventRecordsIn,
   encodeGetEventRecordsIn, u64ToNumber, type DcEventRecord,
   decodeGetDcExtentListOut, EXTENT_LIST_OUT_HDR, EXTENT_SIZE, encodeGetDcExtentListIn,
@@ -26,10 +26,11 @@ import { assertHeld, noisePoint, withLock } from '../shm/lock.js';
 import { NO_HANDLE, type Handle } from '../shm/table.js';
 import { NOISE_SITE } from '../shm/sched.js';
 import type { HostCtx } from '../host/context.js';
-import { ERRNO_CODE } from '../protocol.js';
+import { RELEASE_REASON } from '../protocol.js';
 import { cxl_internal_send_cmd } from './mbox-cmd.js';
 import { cxl_add_pending, clear_pending_extents, cxl_rm_extent, handle_add_event, pending_extents_nonempty, stage_extent } from './extent.js';
-import { EAGAIN, EIO, ENOMEM, memdevName } from './cxlmem.js';
+import { EAGAIN, EINVAL, EIO, ENOMEM, ENXIO, rcOfErrno } from '../errors.js';
+import { memdevName } from './cxlmem.js';
 
 // ----------------------------------------------------------------------------- event drain
 
@@ -83,11 +84,6 @@ function eventBuf(ctx: HostCtx, memdev: number): Uint8Array {
   return buf;
 }
 
-/** Test hook: the bytes of this thread's event buffer for `memdev` (a copy). */
-export function eventBufferSnapshot(ctx: HostCtx, memdev: number): Uint8Array {
-  return eventBuf(ctx, memdev).slice();
-}
-
 const EVENT_FLAG_OVERFLOW = 1;
 
 /**
@@ -102,8 +98,8 @@ function getRecordsInto(ctx: HostCtx, memdev: number, log: number, buf: Uint8Arr
   encodeGetEventRecordsIn({ logType: log }, inBuf, 0);
   const reply = cxl_internal_send_cmd(ctx, memdev, CXL_MBOX_OP.GET_EVENT_RECORDS, inBuf);
   let rc = 0;
-  if (reply.rc !== 0) rc = -(ERRNO_CODE[reply.errno] ?? ERRNO_CODE.ENXIO!);
-  else if (reply.out.byteLength < GET_EVENT_OUT_HDR) rc = -ERRNO_CODE.EIO!;
+  if (reply.rc !== 0) rc = rcOfErrno(reply.errno, ENXIO);
+  else if (reply.out.byteLength < GET_EVENT_OUT_HDR) rc = EIO;
   if (rc) {
     ctx.dmesg('err', memdevName(memdev), `Event log '${log}': Failed to query event records : ${rc}`);
     return rc;
@@ -139,7 +135,7 @@ export function cxl_clear_event_record(ctx: HostCtx, memdev: number, log: number
     const buf = new Uint8Array(CLEAR_EVENT_HDR + 2 * part.length);
     encodeClearEventRecordsIn({ logType: log, flags: 0, handles: part }, buf, 0);
     const reply = cxl_internal_send_cmd(ctx, memdev, CXL_MBOX_OP.CLEAR_EVENT_RECORDS, buf);
-    if (reply.rc !== 0) return -(ERRNO_CODE[reply.errno] ?? ERRNO_CODE.ENXIO!);
+    if (reply.rc !== 0) return rcOfErrno(reply.errno, ENXIO);
   }
   return 0;
 }
@@ -227,7 +223,7 @@ function handleRecord(ctx: HostCtx, memdev: number, rec: DcEventRecord): void {
   ctx.emit({
     type: 'dc-record', memdev, eventType: rec.eventType, more: rec.flags & 1,
     dpa: u64ToNumber(e.startDpa) ?? -1, len: u64ToNumber(e.length) ?? -1, uuid: e.uuid,
-    seq: e.sharedExtnSeq, hostId: rec.hostId, regionIndex: rec.eventType === 3 ? rec.updatedRegionIndex : 255, handle: rec.hdr.handle,
+    seq: e.sharedExtnSeq, hostId: rec.hostId, regionIndex: rec.eventType === DC_EVENT_TYPE.REGION_CONFIGURATION_UPDATED ? rec.updatedRegionIndex : 255, handle: rec.hdr.handle,
   });
   const m = ctx.host.memdev(memdev);
   ctx.host.memdevs.add(m, 'recordsHandled', 1);
@@ -242,14 +238,14 @@ export function cxl_handle_dcd_event_records(ctx: HostCtx, memdev: number, rec: 
   if (rec.hdr.uuid !== DC_EVENT_UUID) return 0;
   let rc: number;
   switch (rec.eventType) {
-    case 0: rc = handle_add_event(ctx, memdev, rec); break;
-    case 1: rc = cxl_rm_extent(ctx, memdev, rec.extent); break;
-    case 2:
+    case DC_EVENT_TYPE.ADD_CAPACITY: rc = handle_add_event(ctx, memdev, rec); break;
+    case DC_EVENT_TYPE.RELEASE_CAPACITY: rc = cxl_rm_extent(ctx, memdev, rec.extent); break;
+    case DC_EVENT_TYPE.FORCED_CAPACITY_RELEASE:
       ctx.dmesg('info', memdevName(memdev), 'Forced release event ignored.');
-      ctx.emit({ type: 'release-outcome', memdev, dpa: u64ToNumber(rec.extent.startDpa) ?? -1, len: u64ToNumber(rec.extent.length) ?? -1, reason: 5 });
+      ctx.emit({ type: 'release-outcome', memdev, dpa: u64ToNumber(rec.extent.startDpa) ?? -1, len: u64ToNumber(rec.extent.length) ?? -1, reason: RELEASE_REASON.forcedIgnored });
       rc = 0;
       break;
-    default: rc = -ERRNO_CODE.EINVAL!; break;
+    default: rc = EINVAL; break;
   }
   if (rc) ctx.dmesg('err', memdevName(memdev), `dcd event failed: ${rc}`);
   return rc;
@@ -301,7 +297,7 @@ export function __cxl_process_extent_list(ctx: HostCtx, memdev: number): { rc: n
         const inBuf = new Uint8Array(8);
         encodeGetDcExtentListIn({ extentCount: per, startExtentIndex: idx }, inBuf, 0);
         const reply = cxl_internal_send_cmd(ctx, memdev, CXL_MBOX_OP.GET_DC_EXTENT_LIST, inBuf);
-        if (reply.rc !== 0) { rc = -(ERRNO_CODE[reply.errno] ?? ERRNO_CODE.ENXIO!); break; }
+        if (reply.rc !== 0) { rc = rcOfErrno(reply.errno, ENXIO); break; }
         // v11 does not check returned_extent_count against the buffer (SK-27: min_out = 1); the
         // model's decoder does, and a lying count becomes -EIO instead of an out-of-bounds read.
         const d = decodeGetDcExtentListOut(reply.out);

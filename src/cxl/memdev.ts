@@ -12,16 +12,13 @@
  * Config with a failure (e.g. Unsupported) disables DCD through the mailbox-failure rule of C1.
  */
 import {
-  CXL_CAPACITY_MULTIPLIER, CXL_INT_MSI_MSIX, CXL_MBOX_OP, decodeGetDcConfigOut, encodeEventInterruptPolicy, encodeGetDcConfigIn,
+  CXL_CAPACITY_MULTIPLIER, CXL_DCD_BLOCK_LINE_SIZE, CXL_INT_MSI_MSIX, CXL_MAX_DC_PARTITIONS, CXL_MBOX_OP, decodeGetDcConfigOut, encodeEventInterruptPolicy, encodeGetDcConfigIn,
   u64ToNumber, type DcPartitionRaw,
 } from '../wire/cxl.js';
 import type { HostCtx } from '../host/context.js';
 import { cxl_internal_send_cmd } from './mbox-cmd.js';
 import { memdevName } from './cxlmem.js';
 
-export const CXL_MAX_DC_PARTITIONS = 8;
-export const CXL_DCD_BLOCK_LINE_SIZE = 0x40;
-export const PMD_SIZE = 2 * 1024 * 1024;
 
 export interface HostPartition {
   start: number;

@@ -26,9 +26,9 @@ import { assertHeld, withLock, withRead, withWrite } from '../shm/lock.js';
 import { NO_HANDLE, type Handle } from '../shm/table.js';
 import { CxlError } from '../errors.js';
 import type { HostCtx } from '../host/context.js';
-import { G_NEXT_HPA_256M, G_NEXT_REGION_ID } from '../host/state.js';
+import { G_NEXT_HPA_256M, G_NEXT_REGION_ID, PROBE_STATE } from '../host/state.js';
 import { UAF_SITE } from '../protocol.js';
-import { PMD_SIZE } from './memdev.js';
+import { PMD_SIZE } from '../units.js';
 import { memdevName } from './cxlmem.js';
 import { cxl_dax_region_unbind, devres_release_all } from './dax-driver.js';
 
@@ -109,7 +109,7 @@ export function cxl_region_probe(ctx: HostCtx, r: Handle): number {
   withRead(h.cxlRegionRwsem, () => {
     h.regions.store(r, 'extentsScanned', 0);
     h.regions.store(r, 'driverBound', 0);
-    h.regions.store(r, 'probeState', 0);
+    h.regions.store(r, 'probeState', PROBE_STATE.idle);
     h.regions.set(r, 'daxRegion', 0);
     h.regions.set(r, 'devresSeq', 0);
     h.regions.set(r, 'seedDev', NO_HANDLE);

@@ -27,20 +27,16 @@
  */
 import { assertHeldWrite, isHeld, noisePoint, withLock, withRead, withWrite } from '../shm/lock.js';
 import { NO_HANDLE, type Handle } from '../shm/table.js';
-import { CxlError, StaleHandleError } from '../errors.js';
+import { CxlError, EBUSY, EEXIST, EINVAL, ENODEV, ENOENT, ENOMEM, ENOSPC, ENXIO, EOPNOTSUPP, StaleHandleError, errnoOf } from '../errors.js';
 import { NOISE_SITE } from '../shm/sched.js';
+import type { ExtentHandle, DaxResHandle } from '../host/state.js';
 import type { HostCtx } from '../host/context.js';
-import { ERRNO_CODE, UAF_SITE } from '../protocol.js';
+import { UAF_SITE } from '../protocol.js';
 import { NULL_UUID } from '../wire/cxl.js';
 import { kstrtoull } from '../kstrtox.js';
 
-const ENOSPC = -ERRNO_CODE.ENOSPC!;
-const EBUSY = -ERRNO_CODE.EBUSY!;
-const ENXIO = -ERRNO_CODE.ENXIO!;
-const EEXIST = -ERRNO_CODE.EEXIST!;
-
 export interface DaxResourceSpec {
-  extent: Handle;
+  extent: ExtentHandle;
   start: number;
   length: number;
   seq: number;
@@ -68,7 +64,7 @@ function overlapsResource(ctx: HostCtx, region: Handle, start: number, length: n
  * member's offset is relative to ANOTHER region's decoder (cxl_dax_group_add adds
  * dax_region->res.start + dc_extent->hpa_range.start).
  */
-function addOne(ctx: HostCtx, region: Handle, spec: DaxResourceSpec, uuid: string): Handle | number {
+function addOne(ctx: HostCtx, region: Handle, spec: DaxResourceSpec, uuid: string): DaxResHandle | number {
   const h = ctx.host;
   const size = h.regions.get(region, 'size');
   if (spec.start < 0 || spec.length <= 0 || spec.start + spec.length > size) {
@@ -80,7 +76,7 @@ function addOne(ctx: HostCtx, region: Handle, spec: DaxResourceSpec, uuid: strin
     return ENOSPC;
   }
   const r = h.daxRes.alloc();
-  if (r === NO_HANDLE) return -ERRNO_CODE.ENOMEM!;
+  if (r === NO_HANDLE) return ENOMEM;
   h.daxRes.set(r, 'region', region);
   h.daxRes.set(r, 'extent', spec.extent);
   h.daxRes.set(r, 'start', spec.start);
@@ -91,7 +87,7 @@ function addOne(ctx: HostCtx, region: Handle, spec: DaxResourceSpec, uuid: strin
   return r;
 }
 
-function removeOne(ctx: HostCtx, r: Handle): void {
+function removeOne(ctx: HostCtx, r: DaxResHandle): void {
   const h = ctx.host;
   const e = h.daxRes.get(r, 'extent');
   if (h.extents.isLive(e) && h.extents.get(e, 'daxRes') === r) h.extents.set(e, 'daxRes', NO_HANDLE);
@@ -106,27 +102,27 @@ export function dax_region_add_resources(ctx: HostCtx, region: Handle, specs: Da
   const h = ctx.host;
   if (ctx.knobs['group-lock'] === 'per-extent') {
     // v10 locking: one hold per extent — a concurrent claim can run between two members
-    const added: Handle[] = [];
+    const added: DaxResHandle[] = [];
     for (const s of specs) {
       const r = withWrite(h.daxRegionRwsem, () => addOne(ctx, region, s, uuid));
       if (r <= 0) {
         withWrite(h.daxRegionRwsem, () => { for (const a of added) if (h.daxRes.isLive(a) && h.daxRes.get(a, 'useCnt') === 0) removeOne(ctx, a); });
         return r as number;
       }
-      added.push(r);
+      added.push(r as DaxResHandle); // r > 0: a handle
       noisePoint(NOISE_SITE.daxPerExtent);
     }
     return 0;
   }
   return withWrite(h.daxRegionRwsem, () => {
-    const added: Handle[] = [];
+    const added: DaxResHandle[] = [];
     for (const s of specs) {
       const r = addOne(ctx, region, s, uuid);
       if (r <= 0) {
         for (const a of added) removeOne(ctx, a);
         return r as number;
       }
-      added.push(r);
+      added.push(r as DaxResHandle); // r > 0: a handle
       // instrumented (inside the one hold): a claim arriving here must wait for the whole group;
       // the negative control for group-lock counts it (stress/turnstile.ts windows)
       if (added.length < specs.length) noisePoint(NOISE_SITE.daxPerExtent);
@@ -140,9 +136,9 @@ export function dax_region_add_resources(ctx: HostCtx, region: Handle, specs: Da
  * nothing changes; pass 2: release every member (v11, one write hold). Per-extent locking checks
  * and removes member by member, so a refusal can leave the group partly removed.
  */
-export function dax_region_rm_resources(ctx: HostCtx, extents: Handle[]): number {
+export function dax_region_rm_resources(ctx: HostCtx, extents: ExtentHandle[]): number {
   const h = ctx.host;
-  const resOf = (e: Handle): Handle => (h.extents.isLive(e) ? h.extents.get(e, 'daxRes') : NO_HANDLE);
+  const resOf = (e: ExtentHandle): DaxResHandle => (h.extents.isLive(e) ? h.extents.get(e, 'daxRes') : NO_HANDLE);
   if (ctx.knobs['group-lock'] === 'per-extent') {
     for (const e of extents) {
       const rc = withWrite(h.daxRegionRwsem, () => {
@@ -175,7 +171,7 @@ export function dax_region_rm_resources(ctx: HostCtx, extents: Handle[]): number
  * dax_resource whatever its use_cnt (bus.c dax_release_resource: __dax_release_resource, kfree).
  * A dev_dax range carved from it keeps pointing at the freed dax_resource (H15).
  */
-export function dax_release_resource_locked(ctx: HostCtx, e: Handle): void {
+export function dax_release_resource_locked(ctx: HostCtx, e: ExtentHandle): void {
   const h = ctx.host;
   assertHeldWrite(h.daxRegionRwsem);
   const r = h.extents.get(e, 'daxRes');
@@ -251,7 +247,7 @@ function dropRange(ctx: HostCtx, g: Handle): void {
 }
 
 /** __dev_dax_resize(parent = resource): carve a whole resource into the device. */
-function carve(ctx: HostCtx, dev: Handle, r: Handle): void {
+function carve(ctx: HostCtx, dev: Handle, r: DaxResHandle): void {
   const h = ctx.host;
   const g = h.daxRanges.alloc();
   if (g === NO_HANDLE) throw new CxlError('ENOMEM', 'dax range table full');
@@ -281,11 +277,11 @@ function uuid_claim_untagged(ctx: HostCtx, region: Handle, dev: Handle): number 
   const align = h.regions.get(region, 'daxAlign');
   for (const r of resourcesOf(ctx, region)) {
     if (h.daxRes.get(r, 'useCnt') !== 0 || h.daxRes.getUuid(r, 'uuid') !== NULL_UUID) continue;
-    if (h.daxRes.get(r, 'length') % align !== 0) return -ERRNO_CODE.EINVAL!; // does not try another
+    if (h.daxRes.get(r, 'length') % align !== 0) return EINVAL; // does not try another
     carve(ctx, dev, r);
     return 1;
   }
-  return -ERRNO_CODE.ENOENT!;
+  return ENOENT;
 }
 
 /**
@@ -296,9 +292,9 @@ function uuid_claim_untagged(ctx: HostCtx, region: Handle, dev: Handle): number 
  * A teardown's dc_extent_unregister therefore hides the extent from claims at once, although its
  * dax_resource lives on until the extent's device_release runs dax_release_resource.
  */
-function resourcesOf(ctx: HostCtx, region: Handle): Handle[] {
+function resourcesOf(ctx: HostCtx, region: Handle): DaxResHandle[] {
   const h = ctx.host;
-  const out: { r: Handle; key: number }[] = [];
+  const out: { r: DaxResHandle; key: number }[] = [];
   for (const r of h.daxRes.live()) {
     if (h.daxRes.get(r, 'region') !== region) continue;
     const e = h.daxRes.get(r, 'extent');
@@ -318,18 +314,18 @@ function resourcesOf(ctx: HostCtx, region: Handle): Handle[] {
 function uuid_claim_tagged(ctx: HostCtx, region: Handle, dev: Handle, uuid: string): number {
   const h = ctx.host;
   const free = resourcesOf(ctx, region).filter((r) => h.daxRes.get(r, 'useCnt') === 0 && h.daxRes.getUuid(r, 'uuid') === uuid);
-  if (free.length === 0) return -ERRNO_CODE.ENOENT!;
+  if (free.length === 0) return ENOENT;
   free.sort((a, b) => h.daxRes.get(a, 'seq') - h.daxRes.get(b, 'seq'));
   const base = ctx.knobs['v10-seq'] === 'on' ? 1 : 0;
   for (let i = 0; i < free.length; i++) {
     if (h.daxRes.get(free[i]!, 'seq') !== base + i) {
       ctx.dmesg('warn', `dax_region`, `WARN: tag ${uuid}: sequence gap at ${i}; refusing claim`);
-      return -ERRNO_CODE.EINVAL!;
+      return EINVAL;
     }
   }
   const align = h.regions.get(region, 'daxAlign');
   for (const r of free) {
-    if (h.daxRes.get(r, 'length') % align !== 0) { trimAll(ctx, dev); return -ERRNO_CODE.EINVAL!; }
+    if (h.daxRes.get(r, 'length') % align !== 0) { trimAll(ctx, dev); return EINVAL; }
     carve(ctx, dev, r);
   }
   return free.length;
@@ -391,7 +387,7 @@ export function __devm_create_dev_dax(ctx: HostCtx, region: Handle): Handle | nu
     }
   }
   const d = D.alloc();
-  if (d === NO_HANDLE) return -ERRNO_CODE.ENOMEM!;
+  if (d === NO_HANDLE) return ENOMEM;
   D.set(d, 'region', region);
   D.set(d, 'id', id);
   D.set(d, 'idValid', 1);
@@ -442,7 +438,7 @@ function dax_bus_probe(ctx: HostCtx, dev: Handle): number {
 export function dax_bind(ctx: HostCtx, dev: Handle): void {
   const h = ctx.host;
   const rc = withLock(h.daxDevLockFor(dev), () => {
-    if (!h.daxDevs.isLive(dev)) return -ERRNO_CODE.ENODEV!;
+    if (!h.daxDevs.isLive(dev)) return ENODEV;
     if (h.daxDevs.get(dev, 'enabled')) return 0;
     return dax_bus_probe_locked(ctx, dev);
   });
@@ -562,7 +558,7 @@ export function size_store(ctx: HostCtx, dev: Handle, buf: string | number): voi
       if (h.daxDevs.get(dev, 'enabled')) return EBUSY;
       const cur = dev_dax_size(ctx, dev);
       if (val === cur) return 0;
-      if (val !== 0 && regionIsDynamic(ctx, region)) return -ERRNO_CODE.EOPNOTSUPP!;
+      if (val !== 0 && regionIsDynamic(ctx, region)) return EOPNOTSUPP;
       // val < cur and val == 0 here (DC): dev_dax_shrink trims every range
       trimAll(ctx, dev);
       return 0;
@@ -788,11 +784,5 @@ export function daxctl_destroy_device(ctx: HostCtx, dev: Handle): void {
 }
 
 export function errnoError(code: number, what: string): CxlError {
-  const name = Object.entries(ERRNO_CODE).find(([, v]) => v === code)?.[0] ?? 'EIO';
-  return new CxlError(name as ConstructorParameters<typeof CxlError>[0], what);
-}
-
-/** A read-locked snapshot helper for views. */
-export function withDaxRead<T>(ctx: HostCtx, fn: () => T): T {
-  return withRead(ctx.host.daxRegionRwsem, fn);
+  return new CxlError(errnoOf(-code), what);
 }

@@ -29,9 +29,11 @@ import { assertHeld, noisePoint, withWrite } from '../shm/lock.js';
 import { NOISE_SITE } from '../shm/sched.js';
 import { NO_HANDLE, type Handle } from '../shm/table.js';
 import type { HostCtx } from '../host/context.js';
-import { ERRNO_CODE } from '../protocol.js';
+import { EBUSY, ENXIO } from '../errors.js';
+import { PROBE_STATE, type GroupHandle, type ExtentHandle } from '../host/state.js';
 import { cxl_region_add_existing_extents } from '../cxl/mbox.js';
-import { dc_extent_unregister, groupMembers } from '../cxl/extent.js';
+import { dc_extent_unregister } from '../cxl/extent.js';
+import { groupMembers } from '../cxl/tag-group.js';
 import { cxl_dax_region_driver_register } from '../cxl/dax-driver.js';
 import {
   dax_region_add_resources, dax_region_rm_resources, dax_release_resource_locked,
@@ -43,7 +45,7 @@ import {
  * no lock (drivers/dax/cxl.c): a recovery scan notifying another region (H12) adds that region's
  * resources although only the probed region's device_lock is held.
  */
-export function cxl_dax_region_notify(ctx: HostCtx, region: Handle, event: 'add' | 'release', g: Handle): number {
+export function cxl_dax_region_notify(ctx: HostCtx, region: Handle, event: 'add' | 'release', g: GroupHandle): number {
   const h = ctx.host;
   const members = groupMembers(ctx, g);
   if (event === 'add') {
@@ -73,7 +75,7 @@ export function cxl_dax_region_notify(ctx: HostCtx, region: Handle, event: 'add'
  * runs first in its device_release (before dc_extent_release's Release DC), under
  * dax_region_rwsem (write), and frees the dax_resource regardless of use_cnt.
  */
-export function dax_release_resource(ctx: HostCtx, e: Handle): void {
+export function dax_release_resource(ctx: HostCtx, e: ExtentHandle): void {
   const h = ctx.host;
   if (h.extents.get(e, 'daxRes') === NO_HANDLE) return;
   withWrite(h.daxRegionRwsem, () => dax_release_resource_locked(ctx, e));
@@ -144,10 +146,10 @@ export function cxl_dax_region_probe(ctx: HostCtx, region: Handle): number {
   // really_probe: devres present before probing → -EBUSY, the driver stays unbound
   if (devres_present(ctx, region)) {
     ctx.dmesg('err', `dax_region${h.regions.get(region, 'id')}`, 'Resources present before probing');
-    h.regions.store(region, 'probeState', 3);
-    return -ERRNO_CODE.EBUSY!;
+    h.regions.store(region, 'probeState', PROBE_STATE.failed);
+    return EBUSY;
   }
-  h.regions.store(region, 'probeState', 1);
+  h.regions.store(region, 'probeState', PROBE_STATE.probing);
   h.regions.store(region, 'driverBound', 1); // dev->driver = drv, before drv->probe
   // alloc_dax_region(align = PMD_SIZE, IORESOURCE_DAX_DCD): drvdata + its devres action
   withWrite(h.daxRegionRwsem, () => {
@@ -163,7 +165,7 @@ export function cxl_dax_region_probe(ctx: HostCtx, region: Handle): number {
   }
   // the probe's 0-size device (dax0.0): not dax_region->seed — only create_store sets that
   devm_create_dev_dax(ctx, region);
-  h.regions.store(region, 'probeState', 2);
+  h.regions.store(region, 'probeState', PROBE_STATE.probed);
   return 0;
 }
 
@@ -173,7 +175,7 @@ function probe_failed(ctx: HostCtx, region: Handle): void {
   devres_release_all(ctx, region);
   h.regions.set(region, 'seedDev', NO_HANDLE);
   h.regions.store(region, 'driverBound', 0);
-  h.regions.store(region, 'probeState', 3);
+  h.regions.store(region, 'probeState', PROBE_STATE.failed);
 }
 
 /**
@@ -184,11 +186,11 @@ function probe_failed(ctx: HostCtx, region: Handle): void {
 export function cxl_dax_region_unbind(ctx: HostCtx, region: Handle): number {
   const h = ctx.host;
   assertHeld(h.regionLockFor(region));
-  if (!h.regions.load(region, 'driverBound')) return -ERRNO_CODE.ENXIO!;
+  if (!h.regions.load(region, 'driverBound')) return ENXIO;
   const n = devres_release_all(ctx, region);
   h.regions.set(region, 'seedDev', NO_HANDLE);
   h.regions.store(region, 'driverBound', 0); // dev->driver = NULL; dev_set_drvdata(dev, NULL)
-  h.regions.store(region, 'probeState', 4);
+  h.regions.store(region, 'probeState', PROBE_STATE.unbound);
   ctx.dmesg('info', `region${h.regions.get(region, 'id')}`, `cxl_dax_region unbound; ${n} extents released`);
   return 0;
 }

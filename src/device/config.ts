@@ -13,7 +13,8 @@
  *
  * All sizes are numbers of bytes; every value must be a safe integer.
  */
-import { CXL_CAPACITY_MULTIPLIER, isUuid, NULL_UUID } from '../wire/cxl.js';
+import { CXL_CAPACITY_MULTIPLIER, CXL_DCD_BLOCK_LINE_SIZE, CXL_MAX_DC_PARTITIONS, isUuid, NULL_UUID } from '../wire/cxl.js';
+import { PMD_SIZE } from '../units.js';
 import type { Seed } from '../prng.js';
 
 /**
@@ -30,12 +31,8 @@ export function isQemuPersonality(p: Personality): boolean {
   return p === 'qemu' || p === 'qemu-tag-rfc';
 }
 
-export const MiB = 1024 * 1024;
-export const GiB = 1024 * MiB;
-/** PMD_SIZE on x86-64: the host's extent alignment gate G4 (docs/kernel-map.md) */
-export const PMD_SIZE = 2 * MiB;
-export const CXL_DCD_BLOCK_LINE_SIZE = 0x40;
-export const CXL_MAX_DC_PARTITIONS = 8;
+export { MiB, GiB, PMD_SIZE } from '../units.js';
+export { CXL_DCD_BLOCK_LINE_SIZE, CXL_MAX_DC_PARTITIONS } from '../wire/cxl.js';
 /** `CXL_NUM_EXTENTS_SUPPORTED` (QEMU) */
 export const QEMU_NUM_EXTENTS_SUPPORTED = 512;
 /** QEMU's event log depth (`CXL_TEST_EVENT_OVERFLOW`, hw/cxl/cxl-events.c `cxl_event_insert`), R8 */

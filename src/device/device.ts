@@ -34,6 +34,7 @@ import {
   decodeClearEventRecordsIn, decodeGetEventRecordsIn, encodeDcEventRecord, encodeGetEventRecordsOut,
   dcEventTypeName, isUuid, makeDcEventRecord, opcodeName, rcName, uuidFromBytes, type CxlExtentRaw,
 } from '../wire/cxl.js';
+import type { Failure } from '../errors.js';
 import { Prng } from '../prng.js';
 import { kstrtoull } from '../kstrtox.js';
 import { PMD_SIZE, isQemuPersonality, resolveDeviceConfig, type DeviceConfig, type ResolvedDeviceConfig } from './config.js';
@@ -480,7 +481,7 @@ export class DcdDevice {
     if (this.observer) {
       this.emit(r.ok
         ? { type: 'fm-command', memdev: this.name, op, ok: true, records: records(r) }
-        : { type: 'fm-command', memdev: this.name, op, ok: false, error: r.error, records: 0 });
+        : { type: 'fm-command', memdev: this.name, op, ok: false, error: r.message, records: 0 });
     }
     return r;
   }
@@ -570,7 +571,7 @@ export class DcdDevice {
     return runs;
   }
 
-  private chooseFree(region: number, policy: 'free' | 'contiguous', length: unknown, count: unknown): { ok: true; ranges: { dpa: number; length: number }[] } | { ok: false; code: FmErrorCode; error: string } {
+  private chooseFree(region: number, policy: 'free' | 'contiguous', length: unknown, count: unknown): { ok: true; ranges: { dpa: number; length: number }[] } | Failure<FmErrorCode> {
     const p = this.config.partitions[region];
     if (!p) return fmError('EINVAL', `no region ${region}`);
     const gran = Math.max(p.blockSize, PMD_SIZE);
@@ -694,7 +695,7 @@ export class DcdDevice {
     return { ok: true, extents, records: logged };
   }
 
-  private normInject(records: InjectU64Record[]): { ok: true; records: OfferRecord[] } | { ok: false; code: FmErrorCode; error: string } {
+  private normInject(records: InjectU64Record[]): { ok: true; records: OfferRecord[] } | Failure<FmErrorCode> {
     if (!Array.isArray(records) || records.length === 0) return fmError('EINVAL', 'add-capacity needs at least one record');
     const out: OfferRecord[] = [];
     for (const [i, r] of records.entries()) {

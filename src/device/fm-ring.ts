@@ -18,13 +18,14 @@
  *
  * Layout: requests are 12-word records, a header `[seq, op, count, policy]` then `count` entries
  * `[offset f64, length f64, flags (bit 0 tag present, bit 1 more), tag (16 bytes), seq]`; replies
- * are 4-word records `[seq, ok, 0, 0]` (an error's message stays on the device: the reply names
+ * are 4-word records `[seq, ok, errno code, 0]` (an error's message stays on the device: the reply names
  * the call, the device counts it in `fmErrors`).
  */
 import { SpscRing } from '../shm/ring.js';
 import { REG_DOORBELL } from '../shm/layout.js';
 import { uuidFromBytes, uuidToBytes } from '../wire/cxl.js';
-import { fmError, type AddCapacityOk, type FmErrorCode, type FmResult, type InjectRecord, type ReleaseCapacityOk, type ReleaseCapacityRequest } from './types.js';
+import { ERRNO_CODES, ERRNO_NAME } from '../errors.js';
+import { fmError, isFmErrorCode, type AddCapacityOk, type FmErrorCode, type FmResult, type InjectRecord, type ReleaseCapacityOk, type ReleaseCapacityRequest } from './types.js';
 
 export const FM_REQ_WORDS = 12;
 export const FM_REP_WORDS = 4;
@@ -36,8 +37,6 @@ export const FM_CTL_ACTIVE = 0;
 export const FM_CTL_SLEEPING = 1;
 /** longest synchronous sleep of the device between looks at its event loop */
 export const FM_SLEEP_SLICE_MS = 2;
-/** a failed call's errno travels as its index here (reply word 2) */
-const FM_CODES: FmErrorCode[] = ['EINVAL', 'ENOSPC', 'EOPNOTSUPP', 'EEXIST', 'ENOENT', 'EBUSY', 'ERANGE', 'ETIMEDOUT'];
 
 export interface FmRingHandle {
   req: SharedArrayBuffer;
@@ -51,6 +50,12 @@ export function createFmRing(): FmRingHandle {
     rep: SpscRing.create(FM_RING_CAPACITY, FM_REP_WORDS).sab,
     ctl: new SharedArrayBuffer(4 * 4),
   };
+}
+
+/** a failed call's errno code (reply word 2) back to its name; EINVAL for none */
+function fmErrno(code: number): FmErrorCode {
+  const name = ERRNO_NAME[code];
+  return isFmErrorCode(name) ? name : 'EINVAL';
 }
 
 type Pending = (r: { ok: boolean; code: number }) => void;
@@ -111,7 +116,7 @@ export class FmRingClient {
     // the device sleeps on its doorbell word: wake it if it said it is asleep
     if (Atomics.load(this.ctl, FM_CTL_SLEEPING) !== 0) Atomics.notify(this.doorbell, REG_DOORBELL);
     return new Promise((resolve) => {
-      this.pending.set(seq, (r) => resolve(r.ok ? { ok: true, value: {} } as FmResult<object> : fmError(FM_CODES[r.code] ?? 'EINVAL', `FM ring ${what} #${seq} failed on the device (its error message stays there: fmErrors, the event log)`)));
+      this.pending.set(seq, (r) => resolve(r.ok ? { ok: true, value: {} } as FmResult<object> : fmError(fmErrno(r.code), `FM ring ${what} #${seq} failed on the device (its error message stays there: fmErrors, the event log)`)));
     });
   }
 
@@ -197,7 +202,7 @@ export class FmRingServer {
   reply(seq: number, res: { ok: true } | { ok: false; errno?: FmErrorCode } | null): void {
     this.one[0] = seq;
     this.one[1] = res?.ok ? 1 : 0;
-    this.one[2] = res && !res.ok ? Math.max(0, FM_CODES.indexOf(res.errno ?? 'EINVAL')) : 0;
+    this.one[2] = res && !res.ok ? ERRNO_CODES[res.errno ?? 'EINVAL'] : 0;
     this.rep.push(this.one, 1000);
   }
 }

@@ -25,7 +25,7 @@
  */
 import {
   CXL_CAPACITY_MULTIPLIER, CXL_EVENT_LOG, CXL_MBOX_OP, DC_EVENT_TYPE, GET_EVENT_FLAG_MORE_RECORDS, GET_EVENT_OUT_HDR,
-  EXTENT_LIST_OUT_HDR, RC, decodeGetDcConfigIn, decodeGetDcExtentListIn, encodeGetDcConfigOut, type DcPartitionRaw,
+  EXTENT_LIST_OUT_HDR, RC, decodeGetDcConfigIn, encodeGetDcConfigOut, type DcPartitionRaw,
 } from '../wire/cxl.js';
 import { Prng } from '../prng.js';
 import {

@@ -21,6 +21,7 @@
  * accessed with Atomics. A stamp written by one thread while another verifies may be seen torn —
  * which is exactly a data race between two mappers, and is reported as a mismatch.
  */
+import { hex } from '../units.js';
 
 const MAGIC = 0x0dcd3ed1;
 const HDR_BYTES = 64;
@@ -232,8 +233,4 @@ export class Media {
     }
     return { ok: true, blocks: s.last - s.first + 1 };
   }
-}
-
-function hex(n: number): string {
-  return `0x${n.toString(16)}`;
 }

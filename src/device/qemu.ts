@@ -40,6 +40,7 @@ import {
   encodeGetDcExtentListOut, u64ToNumber, type CxlExtentRaw,
 } from '../wire/cxl.js';
 import type { Personality } from './config.js';
+import { hex } from '../units.js';
 import { DevicePersonality } from './personality.js';
 import type { MboxReply } from './device.js';
 import { rangeContains, rangesOverlap, type DcExtent } from './extents.js';
@@ -345,8 +346,4 @@ export class QemuPersonality extends DevicePersonality {
     const outLen = encodeGetDcExtentListOut({ returnedExtentCount: count, totalExtentCount: acc.length, generationNum: ext.generation, extents }, out);
     return { rc: RC.SUCCESS, outLen };
   }
-}
-
-function hex(n: number): string {
-  return `0x${n.toString(16)}`;
 }

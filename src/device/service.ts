@@ -215,7 +215,7 @@ export function createDeviceService(init: DeviceServiceInit): DeviceService {
       const p = r.op === FM_OP_INJECT
         ? afterFm(dev.injectRecords(r.records))
         : afterFm(dev.releaseCapacity({ policy: 'prescriptive', extents: r.records.map((x) => ({ offset: x.offset, length: x.length, tag: x.tag ?? null })) }));
-      void p.then((res) => fm!.reply(r.seq, res.ok ? { ok: true } : { ok: false, errno: res.code }), () => fm!.reply(r.seq, null));
+      void p.then((res) => fm!.reply(r.seq, res.ok ? { ok: true } : { ok: false, errno: res.errno }), () => fm!.reply(r.seq, null));
     }
   };
   /**

@@ -11,8 +11,16 @@
  * `region` (QMP's `offset` within `region`; identical for region 0). `dpa` fields are absolute.
  */
 import type { HostileChainKind } from './hostile-kinds.js';
+import { failure, isErrno, type Errno, type Failure } from '../errors.js';
 
-export type FmErrorCode = 'EINVAL' | 'ENOSPC' | 'EOPNOTSUPP' | 'EEXIST' | 'ENOENT' | 'EBUSY' | 'ERANGE' | 'ETIMEDOUT';
+/** The errnos an FM API call fails with: a subset of src/errors.ts's table (`satisfies` checks it). */
+const FM_ERRNOS = {
+  EINVAL: true, ENOSPC: true, EOPNOTSUPP: true, EEXIST: true, ENOENT: true, EBUSY: true, ERANGE: true, ETIMEDOUT: true,
+} as const satisfies Partial<Record<Errno, true>>;
+export type FmErrorCode = keyof typeof FM_ERRNOS;
+export function isFmErrorCode(s: unknown): s is FmErrorCode {
+  return isErrno(s) && Object.prototype.hasOwnProperty.call(FM_ERRNOS, s);
+}
 
 /**
  * How the fabric manager reaches a QEMU device: QMP (`cxl-add/release-dynamic-capacity`, the
@@ -22,11 +30,11 @@ export type FmErrorCode = 'EINVAL' | 'ENOSPC' | 'EOPNOTSUPP' | 'EEXIST' | 'ENOEN
  */
 export type FmVia = 'qmp' | 'fm-api';
 
-/** FM API result: success payload, or an errno-like code with a message saying what was refused. */
-export type FmResult<T extends object> = ({ ok: true } & T) | { ok: false; code: FmErrorCode; error: string };
+/** FM API result: success payload, or the control plane's failure (errno, message saying what was refused). */
+export type FmResult<T extends object> = ({ ok: true } & T) | Failure<FmErrorCode>;
 
-export function fmError(code: FmErrorCode, error: string): { ok: false; code: FmErrorCode; error: string } {
-  return { ok: false, code, error };
+export function fmError(errno: FmErrorCode, message: string): Failure<FmErrorCode> {
+  return failure(errno, message);
 }
 
 export type SelectionPolicy = 'prescriptive' | 'free' | 'contiguous';

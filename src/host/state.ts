@@ -11,7 +11,7 @@
  *  - src/dax/* (the DAX bus) owns daxRes, daxDevs, daxRanges and the DAX side of regions;
  *  - the two meet only through the notify interface (src/cxl/notify.ts), as in Linux.
  */
-import { RecordTable, TableList, type TableSchema } from '../shm/table.js';
+import { RecordTable, TableList, type Handle, type TableHandle, type TableSchema } from '../shm/table.js';
 import type { SystemShm } from '../shm/system.js';
 import { lockClassId } from '../shm/lock-classes.js';
 
@@ -91,6 +91,9 @@ export const PENDING_SCHEMA = {
 } as const satisfies TableSchema;
 
 /** struct cxl_region + struct cxl_dax_region (CXL side) + struct dax_region (DAX side). */
+/** regions.probeState: where the cxl_dax_region driver's probe of the region stands */
+export const PROBE_STATE = { idle: 0, probing: 1, probed: 2, failed: 3, unbound: 4 } as const;
+
 export const REGION_SCHEMA = {
   /** region id (regionZ) */
   id: 'i32',
@@ -119,7 +122,7 @@ export const REGION_SCHEMA = {
   deviceLock: 'i32',
   /** the cxl_dax_region driver is bound (probe succeeded) [device_lock] */
   driverBound: 'i32',
-  /** 0 idle, 1 probing, 2 probed, 3 probe failed, 4 unbound [device_lock] */
+  /** the cxl_dax_region driver's probe, a PROBE_STATE [device_lock] */
   probeState: 'i32',
   /** XA_FLAGS_ALLOC1 allocator for cxlr_dax->dc_extents ids */
   nextExtentId: 'i32',
@@ -233,6 +236,24 @@ export const DAX_RANGE_SCHEMA = {
   length: 'f64',
 } as const satisfies TableSchema;
 
+/**
+ * A handle into one host table: an extent handle does not pass where a group or a dax_resource
+ * handle is wanted. Branded so far: the tables internal to the host (extents, tag groups,
+ * dax_resources); regions and dax devices are still plain `Handle`s, as the runtime and the
+ * tests pass them around by number.
+ */
+export type GroupHandle = TableHandle<'groups'>;
+export type ExtentHandle = TableHandle<'extents'>;
+export type DaxResHandle = TableHandle<'daxRes'>;
+
+/** The branded handle-valued fields of each table and the table each points into. */
+type GroupRefs = object;
+type TagRefs = { group: GroupHandle };
+type MemdevRefs = { group: GroupHandle };
+type ExtentRefs = { group: GroupHandle; daxRes: DaxResHandle };
+type DaxResRefs = { extent: ExtentHandle };
+type DaxRangeRefs = { res: DaxResHandle };
+
 export const CAPACITY = {
   memdevs: 8,
   pending: 2048,
@@ -264,8 +285,6 @@ export const G_NEXT_REGION_ID = 6;
 export const G_NEXT_HPA_256M = 7;
 /** in-flight operations (sysfs stores, probes, teardowns): wait-idle waits for 0 */
 export const G_INFLIGHT = 8;
-/** logical response id counter */
-export const G_RESPONSE_SEQ = 9;
 /** first lock id of the device_lock(dev_dax) block, one per daxDevs table slot (contiguous) */
 export const G_DAX_DEV_LOCK_BASE = 12;
 /** device_lock(cxlr_dax) lock ids, one per region table slot (locks are never freed, so a
@@ -276,22 +295,22 @@ export const G_CXLR_LOCKS = 16 + 32;
 export const G_WORDS = 16 + 32 + 32;
 
 export class HostState {
-  readonly memdevs: RecordTable<typeof MEMDEV_SCHEMA>;
+  readonly memdevs: RecordTable<typeof MEMDEV_SCHEMA, Handle, MemdevRefs>;
   readonly pending: RecordTable<typeof PENDING_SCHEMA>;
   readonly regions: RecordTable<typeof REGION_SCHEMA>;
-  readonly groups: RecordTable<typeof GROUP_SCHEMA>;
-  readonly tags: RecordTable<typeof TAG_SCHEMA>;
-  readonly extents: RecordTable<typeof EXTENT_SCHEMA>;
-  readonly daxRes: RecordTable<typeof DAX_RES_SCHEMA>;
+  readonly groups: RecordTable<typeof GROUP_SCHEMA, GroupHandle, GroupRefs>;
+  readonly tags: RecordTable<typeof TAG_SCHEMA, Handle, TagRefs>;
+  readonly extents: RecordTable<typeof EXTENT_SCHEMA, ExtentHandle, ExtentRefs>;
+  readonly daxRes: RecordTable<typeof DAX_RES_SCHEMA, DaxResHandle, DaxResRefs>;
   readonly daxDevs: RecordTable<typeof DAX_DEV_SCHEMA>;
-  readonly daxRanges: RecordTable<typeof DAX_RANGE_SCHEMA>;
+  readonly daxRanges: RecordTable<typeof DAX_RANGE_SCHEMA, Handle, DaxRangeRefs>;
   readonly globals: Int32Array;
   /** add_ctx.pending_extents per memdev: staged extents in arrival order (members: pending) */
   readonly pendingList: TableList;
   /** per region: the dc_extents whose `region` (cxlr_dax parent) it is (members: extents) */
-  readonly regionExtentList: TableList;
+  readonly regionExtentList: TableList<Handle, ExtentHandle>;
   /** per tag group: its dc_extents (members: extents) */
-  readonly groupList: TableList;
+  readonly groupList: TableList<GroupHandle, ExtentHandle>;
   /** memdev handles by index (memdevs are created once, before any worker starts) */
   readonly memdevByIdx: number[] = [];
 
@@ -312,7 +331,7 @@ export class HostState {
     this.daxDevs = RecordTable.attach('daxDevs', DAX_DEV_SCHEMA, need('daxDevs'));
     this.daxRanges = RecordTable.attach('daxRanges', DAX_RANGE_SCHEMA, need('daxRanges'));
     this.globals = new Int32Array(h.globals);
-    const T = <S extends TableSchema>(t: RecordTable<S>): RecordTable<TableSchema> => t as unknown as RecordTable<TableSchema>;
+    const T = <S extends TableSchema, H extends Handle, R extends object>(t: RecordTable<S, H, R>): RecordTable<TableSchema> => t as unknown as RecordTable<TableSchema>;
     this.pendingList = new TableList(T(this.pending), { owner: 'listOwner', next: 'listNext', prev: 'listPrev' }, T(this.memdevs), { head: 'pendHead', tail: 'pendTail' });
     this.regionExtentList = new TableList(T(this.extents), { owner: 'rgnOwner', next: 'rgnNext', prev: 'rgnPrev' }, T(this.regions), { head: 'extHead', tail: 'extTail' });
     this.groupList = new TableList(T(this.extents), { owner: 'grpOwner', next: 'grpNext', prev: 'grpPrev' }, T(this.groups), { head: 'memHead', tail: 'memTail' });

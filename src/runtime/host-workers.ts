@@ -11,10 +11,11 @@
  *  - user: sysfs writers — `cxl create-region`, `daxctl create-device --uuid`, size, delete,
  *    and users touching DAX memory. Every store runs in the calling user's thread.
  */
-import { HungWaitError, CxlError, StaleHandleError } from '../errors.js';
-import { SchedAbort } from '../shm/sched.js';
+import { HungWaitError, CxlError, ENODEV, StaleHandleError, errnoOf } from '../errors.js';
+import { OP_NE, SchedAbort } from '../shm/sched.js';
 import { blockSysAsync, opDone, opStart, resumedSys, schedControlled } from '../shm/points.js';
 import { HostCtx } from '../host/context.js';
+import type { ExtentHandle } from '../host/state.js';
 import { withLock, withRead } from '../shm/lock.js';
 import { EVENT_STATUS_DCD, SYS_WQ_DONE, SYS_WQ_KICK } from '../shm/layout.js';
 import { waitAsyncAlive } from '../shm/regfile.js';
@@ -28,7 +29,7 @@ import { cxl_create_dc_region, cxl_destroy_region, cxl_region_disable, cxl_regio
 import { cxl_dax_region_probe, cxl_dax_region_unbind } from '../dax/cxl.js';
 import { create_store, dax_dev_by_name, daxctl_create_device, daxctl_destroy_device, delete_store, enable_dev_dax, size_store, uuid_store } from '../dax/bus.js';
 import { dax_access } from '../dax/memory.js';
-import { ERRNO_CODE, ERRNO_NAME, type DaxBusApi, type EventThreadApi, type OpResult, type SharedHandles, type UserApi, type WorkqueueApi } from '../protocol.js';
+import { type DaxBusApi, type EventThreadApi, type OpResult, type SharedHandles, type UserApi, type WorkqueueApi } from '../protocol.js';
 import type { SystemShm } from '../shm/system.js';
 
 /** Run a sysfs-like operation: in-flight accounting for wait-idle, CxlError → typed result. */
@@ -51,7 +52,7 @@ function op<T>(ctx: HostCtx, fn: () => T): OpResult<T> {
 
 function fromRc(rc: number, what: string): OpResult {
   if (rc === 0) return { ok: true, value: undefined };
-  const name = ERRNO_NAME[-rc] ?? 'EIO';
+  const name = errnoOf(rc);
   return { ok: false, errno: name, message: `${what}: ${name}` };
 }
 
@@ -80,7 +81,6 @@ export function startEventThread(init: EventThreadInit, sys: SystemShm): EventTh
   const rf = ctx.regfile(init.memdev);
   const m = ctx.host.memdev(init.memdev);
   let stopped = false;
-  let records = 0;
   let drains = 0;
   /** the last drain was unwound (hung wait, stale handle, scheduler abort): records may be left */
   let unwound = false;
@@ -151,7 +151,7 @@ export function startEventThread(init: EventThreadInit, sys: SystemShm): EventTh
   return {
     ready: () => `event-thread mem${init.memdev}/${init.handler}`,
     stop: () => { stopped = true; },
-    stats: () => ({ records: records += 0, drains }),
+    stats: () => ({ drains }),
   };
 }
 
@@ -214,7 +214,7 @@ export function startWorkqueue(init: SharedHandles & { memdev?: number }, sys: S
       }
       publish(kick);
       // controlled scheduling: park until the kick word moves and we are granted
-      if (await blockSysAsync(SYS_WQ_KICK, 1 /* OP_NE */, kick)) continue;
+      if (await blockSysAsync(SYS_WQ_KICK, OP_NE, kick)) continue;
       const wait = ctx.clock.virtual ? 500 : Math.max(1, Math.min(next, 500));
       await waitAsyncAlive(sys.header, SYS_WQ_KICK, kick, wait);
       if (Atomics.load(sys.header, SYS_WQ_KICK) !== kick) {
@@ -246,7 +246,7 @@ export function startDaxBus(init: SharedHandles, sys: SystemShm): DaxBusApi {
   // the cxl_dax_region device exists only while the cxl_region driver is bound
   // (devm_cxl_add_dax_region .. cxlr_dax_unregister): a disabled region has nothing to bind
   const probeOne = (r: Handle): number => (h.regions.load(r, 'regionBound')
-    ? withLock(h.regionLockFor(r), () => cxl_dax_region_probe(ctx, r)) : -ERRNO_CODE.ENODEV!);
+    ? withLock(h.regionLockFor(r), () => cxl_dax_region_probe(ctx, r)) : ENODEV);
   return {
     ready: () => 'dax-bus',
     async probe(regionId) {
@@ -293,7 +293,7 @@ export function startUser(init: SharedHandles & { user: number }, sys: SystemShm
     return d;
   };
   /** extent references this user holds (open extentX.Y attributes), by the plan's name */
-  const held = new Map<string, Handle>();
+  const held = new Map<string, ExtentHandle>();
   return {
     ready: () => `user${init.user}`,
     createRegion: async (memdev, size) => op(ctx, () => {

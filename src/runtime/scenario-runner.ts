@@ -16,6 +16,7 @@ import { DcdSystem, sleep, type Checker } from './system.js';
 import { evaluateExpect, type ExpectResult } from '../scenario/match.js';
 import type { Knobs, OpStep, Scenario, Step, Variant } from '../scenario/types.js';
 import type { Personality } from '../device/config.js';
+import type { FmResult } from '../device/types.js';
 import type { CheckerResult, OpOutcome, SystemState } from '../state.js';
 import type { DecodedEvent, OpResult } from '../protocol.js';
 import { WorkerCrash } from './spawn.js';
@@ -205,8 +206,8 @@ function dax(c: Ctx, alias: string): { regionId: number; devId: number } {
   return d;
 }
 
-function fm<T extends object>(r: { ok: true } & T | { ok: false; code: string; error: string }): OpResult<T> {
-  return r.ok ? { ok: true, value: r as T } : { ok: false, errno: r.code, message: r.error };
+function fm<T extends object>(r: FmResult<T>): OpResult<T> {
+  return r.ok ? { ok: true, value: r as T } : r;
 }
 
 /** Execute one op; returns its OpResult (expect steps are handled separately). */

@@ -5,7 +5,6 @@
  */
 import type { HostCtx } from '../host/context.js';
 import type { DecodedEvent } from '../protocol.js';
-import { ERRNO_NAME } from '../protocol.js';
 import { NULL_UUID, opcodeName, rcName } from '../wire/cxl.js';
 import type { ExtentView as DeviceExtentViewRaw, EventLogView, PendingGroupView } from '../device/types.js';
 import type { MemdevSpec } from '../scenario/types.js';
@@ -137,4 +136,4 @@ export function snapshotState(ctx: HostCtx, specs: MemdevSpec[], devices: Device
   };
 }
 
-export { ERRNO_NAME, NULL_UUID };
+export { NULL_UUID };

@@ -19,6 +19,8 @@
  */
 
 import type { HostileChainKind } from '../device/hostile-kinds.js';
+import { ERRNOS, type Errno } from '../errors.js';
+import { MiB } from '../units.js';
 
 export const VARIANTS = ['v11', 'v10', 'post-v11'] as const;
 export type Variant = (typeof VARIANTS)[number];
@@ -33,12 +35,10 @@ export type Clock = (typeof CLOCKS)[number];
 export const STATE_ROOTS = ['regions', 'daxDevices', 'memdevs', 'trace', 'ops', 'checks'] as const;
 export type StateRoot = (typeof STATE_ROOTS)[number];
 
-/** errno names a step may list in `expectError` / `allowError` (the kernel's, as the model returns them). */
-export const KNOWN_ERRNOS = [
-  'EPERM', 'ENOENT', 'EIO', 'ENXIO', 'E2BIG', 'ENOMEM', 'EBUSY', 'EEXIST', 'EINVAL', 'ENOSPC',
-  'EOPNOTSUPP', 'EAGAIN', 'ENODEV', 'ETIMEDOUT', 'EFAULT', 'ENOTTY', 'EDEADLK',
-] as const;
-export type ErrnoName = (typeof KNOWN_ERRNOS)[number];
+/** errno names a step may list in `expectError` / `allowError`: every name of src/errors.ts's
+ *  table (the kernel's as the model returns them, and the FM API's, ERANGE included). */
+export const KNOWN_ERRNOS: readonly Errno[] = ERRNOS;
+export type ErrnoName = Errno;
 
 /** Drivers `bind-driver` / `unbind-driver` may name. */
 export const DRIVERS = ['cxl_dax_region'] as const;
@@ -53,7 +53,6 @@ export const KNOWN_OPS = [
 ] as const;
 export type OpName = (typeof KNOWN_OPS)[number];
 
-const MiB = 1024 * 1024;
 export const DEFAULT_DC = { base: 2048 * MiB, size: 512 * MiB, blockSize: 2 * MiB } as const;
 export const DEFAULT_VARIANT: Variant = 'v11';
 export const DEFAULT_DEVICE: Device = 'cxl-test';

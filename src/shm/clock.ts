@@ -8,7 +8,7 @@
  * word so the workqueue thread re-examines its timers. Real mode reads the wall clock
  * (performance.timeOrigin + now(), consistent across threads).
  */
-import { SYS_CLOCK_MODE, SYS_CLOCK_NOW_F64, SYS_WQ_KICK } from './layout.js';
+import { CLOCK_MODE_VIRTUAL, SYS_CLOCK_MODE, SYS_CLOCK_NOW_F64, SYS_WQ_KICK } from './layout.js';
 import type { SystemShm } from './system.js';
 
 /** scratch for the Float64 ↔ bits conversion of the CAS loop in `add` (per thread) */
@@ -25,7 +25,7 @@ export class Clock {
   }
 
   get virtual(): boolean {
-    return Atomics.load(this.sys.header, SYS_CLOCK_MODE) === 1;
+    return Atomics.load(this.sys.header, SYS_CLOCK_MODE) === CLOCK_MODE_VIRTUAL;
   }
 
   /** milliseconds */
@@ -72,12 +72,12 @@ export class Clock {
 
 /** The run's clock in ms, without a Clock object (lock.ts reads it on every rwsem wait). */
 export function clockNow(sys: SystemShm): number {
-  if (Atomics.load(sys.header, SYS_CLOCK_MODE) === 1) return sys.clockF64[SYS_CLOCK_NOW_F64]!;
+  if (Atomics.load(sys.header, SYS_CLOCK_MODE) === CLOCK_MODE_VIRTUAL) return sys.clockF64[SYS_CLOCK_NOW_F64]!;
   return performance.timeOrigin + performance.now();
 }
 
 export function clockIsVirtual(sys: SystemShm): boolean {
-  return Atomics.load(sys.header, SYS_CLOCK_MODE) === 1;
+  return Atomics.load(sys.header, SYS_CLOCK_MODE) === CLOCK_MODE_VIRTUAL;
 }
 
 export function kickWorkqueue(sys: SystemShm): void {
@@ -85,6 +85,3 @@ export function kickWorkqueue(sys: SystemShm): void {
   Atomics.notify(sys.header, SYS_WQ_KICK);
 }
 
-export function workqueueKick(sys: SystemShm): number {
-  return Atomics.load(sys.header, SYS_WQ_KICK);
-}

@@ -66,8 +66,10 @@ export const SYS_LOCKDEP_REPORTS = 4;
 export const SYS_HUNG_REPORTS = 5;
 /** number of locks allocated in the arena */
 export const SYS_LOCK_COUNT = 6;
-/** clock: 0 = real, 1 = virtual */
+/** clock: CLOCK_MODE_REAL or CLOCK_MODE_VIRTUAL */
 export const SYS_CLOCK_MODE = 7;
+export const CLOCK_MODE_REAL = 0;
+export const CLOCK_MODE_VIRTUAL = 1;
 /** clock generation, bumped (and notified) on every virtual advance */
 export const SYS_CLOCK_GEN = 8;
 /** run generation: bumped on every in-place reset (stress iterations) */
@@ -102,8 +104,10 @@ export const LOCK_STATE = 0;
 export const LOCK_OWNER = 1;
 /** lock class id */
 export const LOCK_CLASS = 2;
-/** 0 mutex, 1 rwsem */
+/** LOCK_KIND_MUTEX or LOCK_KIND_RWSEM */
 export const LOCK_KIND = 3;
+export const LOCK_KIND_MUTEX = 0;
+export const LOCK_KIND_RWSEM = 1;
 export const LOCK_WORDS = 4;
 
 // Per-thread slot: what the thread holds and waits for (read by the hung-wait detector).

@@ -26,7 +26,7 @@
  */
 import { Errors, HungWaitError, type HeldLockInfo, type HungReport, type ThreadLockInfo } from '../errors.js';
 import {
-  LOCK_CLASS, LOCK_KIND, LOCK_OWNER, LOCK_STATE, LOCK_WORDS, MAX_HELD, STAT_ACQUIRE, STAT_CONTENDED,
+  LOCK_CLASS, LOCK_KIND, LOCK_KIND_MUTEX, LOCK_KIND_RWSEM, LOCK_OWNER, LOCK_STATE, LOCK_WORDS, MAX_HELD, STAT_ACQUIRE, STAT_CONTENDED,
   STAT_FIELDS, STAT_HOLD_MAX_NS, STAT_HOLD_TOTAL_NS, STAT_WAIT_MAX_NS, STAT_WAIT_TOTAL_NS,
   MAX_LOCK_CLASSES, SYS_HUNG_REPORTS, SYS_LOCKDEP_REPORTS, SYS_NOISE_PERMILLE, THREAD_HELD_BASE, THREAD_HELD_COUNT,
   THREAD_WAITING_FOR, THREAD_WAITING_MODE, THREAD_WORDS, SYS_NOISE_SEED,
@@ -109,14 +109,6 @@ export function currentThread(): ThreadCtx {
 
 export function hasThread(): boolean {
   return current !== null;
-}
-
-/** Forget locally held locks (in-place reset after an aborted iteration; the arena is reset too). */
-export function resetThreadHeld(): void {
-  const c = currentThread();
-  c.held.length = 0;
-  c.heldSince.length = 0;
-  Atomics.store(c.sys.threads, c.slot * THREAD_WORDS + THREAD_HELD_COUNT, 0);
 }
 
 // ------------------------------------------------------------------------------- held stack
@@ -258,7 +250,7 @@ function hungCheck(c: ThreadCtx, id: number, t0: number): void {
     }
   }
   // a reader queued behind a writer's handoff waits for that writer too: name it
-  if (Atomics.load(sys.locks, id * LOCK_WORDS + LOCK_KIND) === 1) {
+  if (Atomics.load(sys.locks, id * LOCK_WORDS + LOCK_KIND) === LOCK_KIND_RWSEM) {
     const h = handoffOf(Atomics.load(sys.locks, id * LOCK_WORDS + LOCK_STATE)) - 1;
     if (h >= 0 && h !== c.slot && !holders.some((x) => x.slot === h)) holders.push(threadInfo(sys, h));
   }
@@ -287,12 +279,12 @@ function clearWaiting(c: ThreadCtx): void {
 
 // ------------------------------------------------------------------------------- acquire / release
 
-function checkKind(c: ThreadCtx, id: number, want: 0 | 1): number {
+function checkKind(c: ThreadCtx, id: number, want: typeof LOCK_KIND_MUTEX | typeof LOCK_KIND_RWSEM): number {
   const L = c.sys.locks;
   const b = id * LOCK_WORDS;
   if (id < 0 || id >= c.sys.lockCount()) throw new RangeError(`no lock with id ${id}`);
   if (Atomics.load(L, b + LOCK_KIND) !== want) {
-    throw Errors.misuse(lockClassName(Atomics.load(L, b + LOCK_CLASS)), want === 0 ? 'mutex operation on an rwsem' : 'rwsem operation on a mutex');
+    throw Errors.misuse(lockClassName(Atomics.load(L, b + LOCK_CLASS)), want === LOCK_KIND_MUTEX ? 'mutex operation on an rwsem' : 'rwsem operation on a mutex');
   }
   return Atomics.load(L, b + LOCK_CLASS);
 }
@@ -315,7 +307,7 @@ function beforeAcquire(c: ThreadCtx, id: number, cls: number, mode: number): voi
 /** Take a mutex (blocking). Prefer `withLock`. */
 export function mutexLock(id: number): void {
   const c = currentThread();
-  const cls = checkKind(c, id, 0);
+  const cls = checkKind(c, id, LOCK_KIND_MUTEX);
   beforeAcquire(c, id, cls, MODE_WRITE);
   const L = c.sys.locks;
   const b = id * LOCK_WORDS;
@@ -350,7 +342,7 @@ export function mutexLock(id: number): void {
 /** Release a mutex. Throws LockMisuseError when the caller is not the owner. */
 export function mutexUnlock(id: number): void {
   const c = currentThread();
-  const cls = checkKind(c, id, 0);
+  const cls = checkKind(c, id, LOCK_KIND_MUTEX);
   const L = c.sys.locks;
   const b = id * LOCK_WORDS;
   const owner = Atomics.load(L, b + LOCK_OWNER);
@@ -372,7 +364,7 @@ export function mutexUnlock(id: number): void {
 function dropHandoff(c: ThreadCtx, id: number): void {
   const L = c.sys.locks;
   const b = id * LOCK_WORDS;
-  if (Atomics.load(L, b + LOCK_KIND) !== 1) return;
+  if (Atomics.load(L, b + LOCK_KIND) !== LOCK_KIND_RWSEM) return;
   for (;;) {
     const s = Atomics.load(L, b + LOCK_STATE);
     if (handoffOf(s) !== c.slot + 1) return;
@@ -399,7 +391,7 @@ function rwAvailable(s: number, mode: number, slot: number): boolean {
 
 function rwsemAcquire(id: number, mode: number): void {
   const c = currentThread();
-  const cls = checkKind(c, id, 1);
+  const cls = checkKind(c, id, LOCK_KIND_RWSEM);
   beforeAcquire(c, id, cls, mode);
   const L = c.sys.locks;
   const b = id * LOCK_WORDS;
@@ -476,7 +468,7 @@ function rwsemAcquire(id: number, mode: number): void {
 
 function rwsemRelease(id: number, mode: number): void {
   const c = currentThread();
-  const cls = checkKind(c, id, 1);
+  const cls = checkKind(c, id, LOCK_KIND_RWSEM);
   const L = c.sys.locks;
   const b = id * LOCK_WORDS;
   if (mode === MODE_WRITE) {
@@ -590,7 +582,7 @@ export function isHeld(id: number): boolean {
  */
 export async function mutexLockAsync(id: number): Promise<void> {
   const c = currentThread();
-  const cls = checkKind(c, id, 0);
+  const cls = checkKind(c, id, LOCK_KIND_MUTEX);
   beforeAcquire(c, id, cls, MODE_WRITE);
   const L = c.sys.locks;
   const b = id * LOCK_WORDS;
@@ -639,7 +631,7 @@ export function lockOwner(sys: SystemShm, id: number): number {
 export function lockAvailable(sys: SystemShm, id: number, mode: LockMode, slot = -1): boolean {
   const s = Atomics.load(sys.locks, id * LOCK_WORDS + LOCK_STATE);
   const kind = Atomics.load(sys.locks, id * LOCK_WORDS + LOCK_KIND);
-  if (kind === 0) return s === 0;
+  if (kind === LOCK_KIND_MUTEX) return s === 0;
   return rwAvailable(s, mode === 'read' ? MODE_READ : mode === 'read-recursive' ? MODE_READ_RECURSIVE : MODE_WRITE, slot);
 }
 
@@ -666,7 +658,7 @@ export function rwsemState(sys: SystemShm, id: number): RwsemState {
 export function rwsemSetHandoff(sys: SystemShm, id: number, slot: number): boolean {
   const L = sys.locks;
   const b = id * LOCK_WORDS;
-  if (Atomics.load(L, b + LOCK_KIND) !== 1) return false;
+  if (Atomics.load(L, b + LOCK_KIND) !== LOCK_KIND_RWSEM) return false;
   for (;;) {
     const s = Atomics.load(L, b + LOCK_STATE);
     if (handoffOf(s) !== 0 || (s & (RW_WRITER | RW_READERS)) === 0) return false;

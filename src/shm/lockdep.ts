@@ -231,12 +231,6 @@ export function lockOrderReportCount(sys: SystemShm): number {
   return Atomics.load(sys.header, SYS_LOCKDEP_REPORTS);
 }
 
-/** Forget recorded edges (between independent stress iterations that must not share history). */
-export function resetLockdep(sys: SystemShm): void {
-  sys.edges.fill(0);
-  Atomics.store(sys.header, SYS_LOCKDEP_REPORTS, 0);
-}
-
 // ----------------------------------------------------------------------------- lock statistics
 
 export interface LockStat {

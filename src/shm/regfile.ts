@@ -17,13 +17,15 @@ import {
   REG_PAYLOAD_BYTE_OFFSET, REG_PAYLOAD_IN_LEN, REG_PAYLOAD_OUT_LEN, REG_PAYLOAD_SIZE, REG_RC,
   REG_STOP, REG_WORDS,
 } from './layout.js';
+import { OP_EQ, OP_NE } from './sched.js';
+import { MBOX_RC_TIMEOUT } from '../wire/cxl.js';
 
 export const DEFAULT_PAYLOAD_SIZE = 4096;
 /** spins on the doorbell before the host sleeps on it */
 export const MBOX_SPIN = 2000;
 
 export interface MboxResult {
-  /** mailbox return code (0 = success); -1 = timed out (no completion) */
+  /** mailbox return code (0 = success); MBOX_RC_TIMEOUT (-1) = timed out (no completion) */
   rc: number;
   /** output payload: a view into the register file, valid until the next command */
   out: Uint8Array;
@@ -94,13 +96,13 @@ export class RegFile {
     if (input.byteLength > this.payloadSize) {
       throw new RangeError(`mailbox: input of ${input.byteLength} bytes exceeds payload size ${this.payloadSize}`);
     }
-    if (Atomics.load(w, REG_DOORBELL) !== 0) return { rc: -1, out: this.payload.subarray(0, 0) };
+    if (Atomics.load(w, REG_DOORBELL) !== 0) return { rc: MBOX_RC_TIMEOUT, out: this.payload.subarray(0, 0) };
     this.payload.set(input, 0);
     Atomics.store(w, REG_OPCODE, opcode);
     Atomics.store(w, REG_PAYLOAD_IN_LEN, input.byteLength);
     Atomics.store(w, REG_DOORBELL, 1);
     Atomics.notify(w, REG_DOORBELL);
-    if (!sched?.block(this, REG_DOORBELL, 0 /* OP_EQ */, 0) && !this.waitDone(timeoutMs)) return { rc: -1, out: this.payload.subarray(0, 0) };
+    if (!sched?.block(this, REG_DOORBELL, OP_EQ, 0) && !this.waitDone(timeoutMs)) return { rc: MBOX_RC_TIMEOUT, out: this.payload.subarray(0, 0) };
     sched?.resumed(this, REG_DOORBELL);
     const rc = Atomics.load(w, REG_RC);
     const outLen = Math.min(Math.max(Atomics.load(w, REG_PAYLOAD_OUT_LEN), 0), this.payloadSize);
@@ -148,13 +150,13 @@ export class RegFile {
   /** Asynchronous wait for the interrupt word to differ from `lastSeen` (keeps a timer alive). */
   async waitIrqAsync(lastSeen: number, timeoutMs: number): Promise<number> {
     const w = this.words;
-    if (sched && (await sched.blockAsync(this, REG_IRQ, 1 /* OP_NE */, lastSeen))) return Atomics.load(w, REG_IRQ);
+    if (sched && (await sched.blockAsync(this, REG_IRQ, OP_NE, lastSeen))) return Atomics.load(w, REG_IRQ);
     if (Atomics.load(w, REG_IRQ) === lastSeen && Atomics.load(w, REG_STOP) === 0) {
       await waitAsyncAlive(w, REG_IRQ, lastSeen, timeoutMs);
     }
     if (Atomics.load(w, REG_IRQ) !== lastSeen) {
       // the run may have switched to controlled scheduling while we slept: enter the turnstile
-      if (sched?.controlled()) await sched.blockAsync(this, REG_IRQ, 1, lastSeen);
+      if (sched?.controlled()) await sched.blockAsync(this, REG_IRQ, OP_NE, lastSeen);
       else sched?.resumed(this, REG_IRQ);
     }
     return Atomics.load(w, REG_IRQ);
@@ -196,7 +198,7 @@ export class RegFile {
   /** Device: asynchronous variant so the device worker's event loop (FM API) stays live. */
   async waitCommandAsync(timeoutMs: number): Promise<boolean> {
     const w = this.words;
-    if (sched && (await sched.blockAsync(this, REG_DOORBELL, 0 /* OP_EQ */, 1))) return true;
+    if (sched && (await sched.blockAsync(this, REG_DOORBELL, OP_EQ, 1))) return true;
     if (Atomics.load(w, REG_DOORBELL) === 1) { sched?.resumed(this, REG_DOORBELL); return true; }
     if (sched?.controlled()) return false; // (not reached: blockAsync above took it)
     if (Atomics.load(w, REG_STOP) !== 0) return false;

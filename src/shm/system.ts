@@ -8,7 +8,7 @@
  */
 import {
   EDGE_WORDS, I32, LOCK_CLASS, LOCK_KIND, LOCK_OWNER, LOCK_STATE, LOCK_WORDS, MAX_LOCKS,
-  MAX_LOCK_CLASSES, MAX_THREADS, STAT_FIELDS, SYS_CLOCK_MODE, SYS_HEADER_WORDS, SYS_HUNG_MS,
+  CLOCK_MODE_REAL, CLOCK_MODE_VIRTUAL, LOCK_KIND_MUTEX, LOCK_KIND_RWSEM, MAX_LOCK_CLASSES, MAX_THREADS, STAT_FIELDS, SYS_CLOCK_MODE, SYS_HEADER_WORDS, SYS_HUNG_MS,
   SYS_LOCKDEP_ON, SYS_LOCK_COUNT, SYS_MAGIC, SYS_MAGIC_VALUE, SYS_THREAD_COUNT, THREAD_ALIVE,
   THREAD_HELD_BASE, THREAD_HELD_COUNT, THREAD_NAME_BYTES, THREAD_WORDS, SYS_CLOCK_NOW_F64,
 } from './layout.js';
@@ -86,7 +86,7 @@ export class SystemShm {
     h[SYS_MAGIC] = SYS_MAGIC_VALUE;
     h[SYS_HUNG_MS] = opts.hungMs ?? 5000;
     h[SYS_LOCKDEP_ON] = opts.lockdep === false ? 0 : 1;
-    h[SYS_CLOCK_MODE] = opts.clock === 'virtual' ? 1 : 0;
+    h[SYS_CLOCK_MODE] = opts.clock === 'virtual' ? CLOCK_MODE_VIRTUAL : CLOCK_MODE_REAL;
     return new SystemShm({ sab, reports: TextLog.create().sab, sched: Turnstile.create().sab });
   }
 
@@ -166,7 +166,7 @@ export class SystemShm {
     Atomics.store(this.locks, b + LOCK_STATE, 0);
     Atomics.store(this.locks, b + LOCK_OWNER, 0);
     Atomics.store(this.locks, b + LOCK_CLASS, cls);
-    Atomics.store(this.locks, b + LOCK_KIND, kind === 'rwsem' ? 1 : 0);
+    Atomics.store(this.locks, b + LOCK_KIND, kind === 'rwsem' ? LOCK_KIND_RWSEM : LOCK_KIND_MUTEX);
     return id;
   }
 

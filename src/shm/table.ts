@@ -12,6 +12,7 @@
  * that lock's Atomics give the ordering.
  */
 import { Errors } from '../errors.js';
+import { HEX_BYTE } from '../units.js';
 import {
   I32, REC_GEN, REC_META_WORDS, REC_NEXT_FREE, TABLE_FREE_HEAD, TABLE_HEADER_WORDS, TABLE_HWM,
   TABLE_LOCK, TABLE_USED,
@@ -29,12 +30,25 @@ export type FieldRef = number & { readonly __fieldRef: unique symbol };
 
 /** A handle: (generation << 16) | index. 0 is never a valid handle (generation of a live record is odd). */
 export type Handle = number;
-export const NO_HANDLE = 0;
+
+declare const tableBrand: unique symbol;
+/**
+ * A handle into ONE table: a region handle does not type-check where an extent handle is wanted.
+ * Only a type (no runtime cost); a table's records and its handle-valued fields carry it.
+ */
+export type TableHandle<T extends string> = Handle & { readonly [tableBrand]: T };
+/** no record (0): a valid value of every table's handle type */
+export const NO_HANDLE = 0 as 0 & { readonly [tableBrand]: never };
+
+/** Which fields of a table hold a handle into which table (a type-level map; the schema stays i32). */
+export type HandleFields<S extends TableSchema> = { readonly [K in keyof S]?: Handle };
+/** The type a field's value has: its handle type for a handle field, else number. */
+type FieldValue<R, K> = K extends keyof R ? Exclude<R[K], undefined> : number;
 
 const MAX_RECORDS = 1 << 16;
 const GEN_MASK = 0x7fff;
 
-export class RecordTable<S extends TableSchema> {
+export class RecordTable<S extends TableSchema, H extends Handle = Handle, R extends HandleFields<S> = {}> {
   readonly name: string;
   readonly schema: S;
   readonly sab: SharedArrayBuffer;
@@ -47,7 +61,7 @@ export class RecordTable<S extends TableSchema> {
   /** each field's FieldRef (one keyed lookup per by-name access instead of two) */
   private readonly refs: { readonly [K in keyof S]: FieldRef };
   /** per-owner membership lists whose members live in this table (unlinked by `free`) */
-  private readonly lists: TableList[] = [];
+  private readonly lists: TableList<Handle, Handle>[] = [];
 
   private constructor(name: string, schema: S, sab: SharedArrayBuffer) {
     this.name = name;
@@ -80,8 +94,9 @@ export class RecordTable<S extends TableSchema> {
     return new RecordTable(name, schema, sab);
   }
 
-  static attach<S extends TableSchema>(name: string, schema: S, sab: SharedArrayBuffer): RecordTable<S> {
-    return new RecordTable(name, schema, sab);
+  /** Attach to a table's buffer; `H` / `R` name its handle type and its handle-valued fields. */
+  static attach<S extends TableSchema, H extends Handle = Handle, R extends HandleFields<S> = {}>(name: string, schema: S, sab: SharedArrayBuffer): RecordTable<S, H, R> {
+    return new RecordTable<S, H, R>(name, schema, sab);
   }
 
   /** @internal word index of a record's first word */
@@ -100,7 +115,7 @@ export class RecordTable<S extends TableSchema> {
   }
 
   /** Allocate a zeroed record. Returns NO_HANDLE when the table is full (the caller's -ENOMEM). */
-  alloc(): Handle {
+  alloc(): H {
     const W = this.words;
     this.lock();
     let index: number;
@@ -110,7 +125,7 @@ export class RecordTable<S extends TableSchema> {
       W[TABLE_FREE_HEAD] = W[this.base(index) + REC_NEXT_FREE]!;
     } else {
       index = W[TABLE_HWM]!;
-      if (index >= this.capacity) { this.unlock(); return NO_HANDLE; }
+      if (index >= this.capacity) { this.unlock(); return NO_HANDLE as unknown as H; }
       W[TABLE_HWM] = index + 1;
     }
     const b = this.base(index);
@@ -120,11 +135,11 @@ export class RecordTable<S extends TableSchema> {
     Atomics.store(W, b + REC_GEN, gen);
     W[TABLE_USED]!++;
     this.unlock();
-    return (gen << 16) | index;
+    return ((gen << 16) | index) as H;
   }
 
   /** Free a record; its handle becomes stale. */
-  free(h: Handle): void {
+  free(h: H): void {
     const index = this.check(h);
     const W = this.words;
     this.lock();
@@ -138,7 +153,7 @@ export class RecordTable<S extends TableSchema> {
   }
 
   /** Record index of a live handle; throws StaleHandleError otherwise. */
-  check(h: Handle): number {
+  check(h: H): number {
     const index = h & 0xffff;
     const gen = h >>> 16;
     if (h <= 0 || index >= this.capacity || (gen & 1) === 0 || Atomics.load(this.words, this.base(index) + REC_GEN) !== gen) {
@@ -147,7 +162,7 @@ export class RecordTable<S extends TableSchema> {
     return index;
   }
 
-  isLive(h: Handle): boolean {
+  isLive(h: H): boolean {
     const index = h & 0xffff;
     return h > 0 && index < this.capacity && ((h >>> 16) & 1) === 1 && Atomics.load(this.words, this.base(index) + REC_GEN) === h >>> 16;
   }
@@ -159,15 +174,15 @@ export class RecordTable<S extends TableSchema> {
    * error. Kernel lists are per object; a shared table must not turn a neighbour's free into a
    * use-after-free.
    */
-  peek<K extends keyof S & string>(h: Handle, field: K): number | undefined {
-    return this.peekRef(h, this.refs[field]);
+  peek<K extends keyof S & string>(h: H, field: K): FieldValue<R, K> | undefined {
+    return this.peekRef(h, this.refs[field]) as FieldValue<R, K> | undefined;
   }
 
-  get<K extends keyof S & string>(h: Handle, field: K): number {
-    return this.getRef(h, this.refs[field]);
+  get<K extends keyof S & string>(h: H, field: K): FieldValue<R, K> {
+    return this.getRef(h, this.refs[field]) as FieldValue<R, K>;
   }
 
-  set<K extends keyof S & string>(h: Handle, field: K, v: number): void {
+  set<K extends keyof S & string>(h: H, field: K, v: FieldValue<R, K>): void {
     const ref = this.refs[field];
     const at = this.base(this.check(h)) + (ref >> 1);
     if (ref & 1) this.f64[at >> 1] = v;
@@ -180,7 +195,7 @@ export class RecordTable<S extends TableSchema> {
   }
 
   /** `peek` through a resolved field. */
-  peekRef(h: Handle, ref: FieldRef): number | undefined {
+  peekRef(h: H, ref: FieldRef): number | undefined {
     const index = h & 0xffff;
     const gen = h >>> 16;
     if (h <= 0 || index >= this.capacity) return undefined;
@@ -198,7 +213,7 @@ export class RecordTable<S extends TableSchema> {
    * ~10 ns on Node 20 (it is not inlined), a plain read under 1 ns. False when the record is not
    * live across the reads (`out` is then meaningless).
    */
-  peekRefs(h: Handle, refs: readonly FieldRef[], out: number[]): boolean {
+  peekRefs(h: H, refs: readonly FieldRef[], out: number[]): boolean {
     const index = h & 0xffff;
     const gen = h >>> 16;
     if (h <= 0 || index >= this.capacity) return false;
@@ -214,53 +229,53 @@ export class RecordTable<S extends TableSchema> {
   }
 
   /** `get` through a resolved field. */
-  getRef(h: Handle, ref: FieldRef): number {
+  getRef(h: H, ref: FieldRef): number {
     const at = this.base(this.check(h)) + (ref >> 1);
     return ref & 1 ? this.f64[at >> 1]! : this.words[at]!;
   }
 
   /** Atomic add on an i32 field (for counters that are not under one lock, e.g. use counts). */
-  add<K extends keyof S & string>(h: Handle, field: K, d: number): number {
+  add<K extends keyof S & string>(h: H, field: K, d: number): number {
     return Atomics.add(this.words, this.base(this.check(h)) + this.offset[field], d) + d;
   }
 
   /** Atomic compare-exchange on an i32 field; returns the previous value. */
-  cas<K extends keyof S & string>(h: Handle, field: K, expect: number, value: number): number {
+  cas<K extends keyof S & string>(h: H, field: K, expect: number, value: number): number {
     return Atomics.compareExchange(this.words, this.base(this.check(h)) + this.offset[field], expect, value);
   }
 
   /** Atomic load of an i32 field (for fields read outside their lock, e.g. extents_scanned). */
-  load<K extends keyof S & string>(h: Handle, field: K): number {
-    return Atomics.load(this.words, this.base(this.check(h)) + this.offset[field]);
+  load<K extends keyof S & string>(h: H, field: K): FieldValue<R, K> {
+    return Atomics.load(this.words, this.base(this.check(h)) + this.offset[field]) as FieldValue<R, K>;
   }
 
   /** Atomic store of an i32 field (store-release). */
-  store<K extends keyof S & string>(h: Handle, field: K, v: number): void {
+  store<K extends keyof S & string>(h: H, field: K, v: FieldValue<R, K>): void {
     Atomics.store(this.words, this.base(this.check(h)) + this.offset[field], v);
   }
 
   /** Index of a handle's record (for side arrays sized by capacity). */
-  indexOf(h: Handle): number {
+  indexOf(h: H): number {
     return this.check(h);
   }
 
-  getUuid<K extends keyof S & string>(h: Handle, field: K): string {
+  getUuid<K extends keyof S & string>(h: H, field: K): string {
     const at = this.base(this.check(h)) + this.offset[field];
     return wordsToUuid(this.words, at);
   }
 
-  setUuid<K extends keyof S & string>(h: Handle, field: K, uuid: string | null): void {
+  setUuid<K extends keyof S & string>(h: H, field: K, uuid: string | null): void {
     const at = this.base(this.check(h)) + this.offset[field];
     uuidToWords(uuid, this.words, at);
   }
 
   /** Live handles in index order (the xarray walk of the kernel). */
-  *live(): IterableIterator<Handle> {
+  *live(): IterableIterator<H> {
     const W = this.words;
     const hwm = Atomics.load(W, TABLE_HWM);
     for (let i = 0; i < hwm; i++) {
       const gen = Atomics.load(W, this.base(i) + REC_GEN);
-      if (gen & 1) yield (gen << 16) | i;
+      if (gen & 1) yield ((gen << 16) | i) as H;
     }
   }
 
@@ -269,7 +284,7 @@ export class RecordTable<S extends TableSchema> {
   }
 
   /** @internal register a membership list whose members are records of this table */
-  addList(l: TableList): void {
+  addList(l: TableList<Handle, Handle>): void {
     this.lists.push(l);
   }
 
@@ -304,7 +319,7 @@ export class RecordTable<S extends TableSchema> {
  * the kernel lock that guards the membership, as before. A walk takes a snapshot and checks each
  * handle afterwards exactly as a scan did.
  */
-export class TableList {
+export class TableList<O extends Handle = Handle, M extends Handle = Handle> {
   private readonly M: RecordTable<TableSchema>;
   private readonly O: RecordTable<TableSchema>;
   private readonly fOwner: number;
@@ -335,7 +350,7 @@ export class TableList {
   }
 
   /** Append `member` to `owner`'s list (moving it off any list it is on). */
-  link(owner: Handle, member: Handle): void {
+  link(owner: O, member: M): void {
     const mi = this.M.check(member);
     this.M.lock();
     try {
@@ -393,8 +408,8 @@ export class TableList {
   }
 
   /** The live members of `owner`, in link order (empty when the owner is not live). */
-  members(owner: Handle): Handle[] {
-    const out: Handle[] = [];
+  members(owner: O): M[] {
+    const out: M[] = [];
     if (!this.O.isLive(owner)) return out;
     const W = this.M.words;
     const ob = this.O.base(owner & 0xffff);
@@ -404,7 +419,7 @@ export class TableList {
       while (i !== 0) {
         const b = this.M.base(i - 1);
         if (W[b + this.fOwner] !== owner) break; // (a reused owner record: the list is not its own)
-        out.push((W[b + REC_GEN]! << 16) | (i - 1));
+        out.push(((W[b + REC_GEN]! << 16) | (i - 1)) as M);
         i = W[b + this.fNext]!;
       }
     } finally {
@@ -414,21 +429,19 @@ export class TableList {
   }
 }
 
-const HEX = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'));
-
 export function wordsToUuid(w: Int32Array, at: number): string {
   let s = '';
   for (let i = 0; i < 4; i++) {
     const v = w[at + i]! >>> 0;
-    s += HEX[v >>> 24]! + HEX[(v >>> 16) & 0xff]! + HEX[(v >>> 8) & 0xff]! + HEX[v & 0xff]!;
+    s += HEX_BYTE[v >>> 24]! + HEX_BYTE[(v >>> 16) & 0xff]! + HEX_BYTE[(v >>> 8) & 0xff]! + HEX_BYTE[v & 0xff]!;
   }
   return `${s.slice(0, 8)}-${s.slice(8, 12)}-${s.slice(12, 16)}-${s.slice(16, 20)}-${s.slice(20)}`;
 }
 
 /** Store a uuid string (null = the null UUID) into 4 words. */
 export function uuidToWords(uuid: string | null, w: Int32Array, at: number): void {
-  const hex = (uuid ?? '').replace(/-/g, '');
+  const digits = (uuid ?? '').replace(/-/g, '');
   for (let i = 0; i < 4; i++) {
-    w[at + i] = hex.length === 32 ? parseInt(hex.slice(i * 8, i * 8 + 8), 16) | 0 : 0;
+    w[at + i] = digits.length === 32 ? parseInt(digits.slice(i * 8, i * 8 + 8), 16) | 0 : 0;
   }
 }

@@ -21,6 +21,8 @@
  *
  * UUIDs are lower-case strings; the null UUID (untagged) is `NULL_UUID`.
  */
+import { EINVAL, EIO, ENOMEM, type ErrnoSubset } from '../errors.js';
+import { HEX_BYTE } from '../units.js';
 
 // ---------------------------------------------------------------------------------------------
 // Opcodes (CXL r3.1 Table 8-37 command opcodes; kernel `enum cxl_opcode`)
@@ -59,7 +61,7 @@ export function opcodeName(opcode: number): string {
 // Invalid Physical Address (-EFAULT) and Poison Limit (-EBUSY). The code is the table index.
 // ---------------------------------------------------------------------------------------------
 
-export type MboxErrno = 'OK' | 'ENXIO' | 'EFAULT' | 'EBUSY' | MockErrno;
+export type MboxErrno = 'OK' | ErrnoSubset<'ENXIO' | 'EFAULT' | 'EBUSY'> | MockErrno;
 
 /**
  * errnos a cxl_test mock handler returns straight from `cxl_mock_mbox_send` (tools/testing/cxl/test/
@@ -68,8 +70,8 @@ export type MboxErrno = 'OK' | 'ENXIO' | 'EFAULT' | 'EBUSY' | MockErrno;
  * code register as negative numbers (-1 stays the register file's timeout; the mock never returns
  * -EPERM).
  */
-export type MockErrno = 'EINVAL' | 'ENOMEM' | 'EIO';
-export const MOCK_ERRNO_RC: Readonly<Record<MockErrno, number>> = { EINVAL: -22, ENOMEM: -12, EIO: -5 };
+export type MockErrno = ErrnoSubset<'EINVAL' | 'ENOMEM' | 'EIO'>;
+export const MOCK_ERRNO_RC: Readonly<Record<MockErrno, number>> = { EINVAL, ENOMEM, EIO };
 const MOCK_ERRNO_BY_RC = new Map<number, MockErrno>(Object.entries(MOCK_ERRNO_RC).map(([k, v]) => [v, k as MockErrno]));
 
 export interface MboxRcEntry {
@@ -131,9 +133,12 @@ export const RC = {
   INVALID_EXTENT_LIST: 0x1e,
 } as const;
 
-/** "INVALID_PA"; -1 (the register file's timeout) is "TIMEOUT"; unknown codes "RC_0x2a". */
+/** The return code the register file reports when the device never completed a command. */
+export const MBOX_RC_TIMEOUT = -1;
+
+/** "INVALID_PA"; MBOX_RC_TIMEOUT is "TIMEOUT"; unknown codes "RC_0x2a". */
 export function rcName(code: number): string {
-  if (code === -1) return 'TIMEOUT';
+  if (code === MBOX_RC_TIMEOUT) return 'TIMEOUT';
   const e = MOCK_ERRNO_BY_RC.get(code);
   if (e) return `-${e}`;
   return MBOX_RC[code]?.name ?? `RC_0x${(code >>> 0).toString(16)}`;
@@ -141,17 +146,10 @@ export function rcName(code: number): string {
 
 /** errno the host sees for a device return code (kernel CMD_CMD_RC_TABLE); timeout → ETIMEDOUT. */
 export function rcErrno(code: number): MboxErrno | 'ETIMEDOUT' {
-  if (code === -1) return 'ETIMEDOUT';
+  if (code === MBOX_RC_TIMEOUT) return 'ETIMEDOUT';
   const e = MOCK_ERRNO_BY_RC.get(code);
   if (e) return e;
   return MBOX_RC[code]?.errno ?? 'ENXIO';
-}
-
-export function rcDesc(code: number): string {
-  if (code === -1) return 'mailbox timed out';
-  const e = MOCK_ERRNO_BY_RC.get(code);
-  if (e) return `mock handler returned -${e}`;
-  return MBOX_RC[code]?.desc ?? 'unknown return code';
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -209,6 +207,10 @@ export const CLEAR_EVENT_HDR = 6;
 export const CLEAR_EVENT_MAX_HANDLES = 255;
 /** CXL_CAPACITY_MULTIPLIER: decode_length unit and partition alignment */
 export const CXL_CAPACITY_MULTIPLIER = 256 * 1024 * 1024;
+/** CXL_MAX_DC_PARTITIONS (cxlmem.h): a DC Config lists at most 8 partitions (r3.1 §8.2.9.9.9.2) */
+export const CXL_MAX_DC_PARTITIONS = 8;
+/** CXL_DCD_BLOCK_LINE_SIZE (cxlmem.h): a partition's block size is a multiple of 64 bytes */
+export const CXL_DCD_BLOCK_LINE_SIZE = 0x40;
 export const U64_MASK = (1n << 64n) - 1n;
 
 // ---------------------------------------------------------------------------------------------
@@ -253,12 +255,6 @@ export function u64ToNumber(v: bigint): number | null {
   return v >= 0n && v <= MAX_SAFE_BIG ? Number(v) : null;
 }
 
-/** Like u64ToNumber, as a Decoded result naming the field. */
-export function u64ToSafe(v: bigint, field: string): Decoded<number> {
-  const n = u64ToNumber(v);
-  return n === null ? fail('unsafe-integer', `${field} = 0x${v.toString(16)} exceeds 2^53-1`) : { ok: true, value: n };
-}
-
 /** Any number/bigint to a u64 bigint (masked; negative numbers wrap like C). */
 export function toU64(v: number | bigint): bigint {
   const b = typeof v === 'bigint' ? v : BigInt(Math.trunc(v));
@@ -280,19 +276,13 @@ export function isNullUuid(s: string | null | undefined): boolean {
   return s === null || s === undefined || s === NULL_UUID;
 }
 
-/** Canonical (lower-case) UUID, or null for a malformed string. */
-export function normalizeUuid(s: string): string | null {
-  return isUuid(s) ? s.toLowerCase() : null;
-}
-
-const HEX: string[] = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'));
 
 /** Read 16 bytes at `off` as a lower-case UUID string (big-endian byte order, as uuid_t). */
 export function uuidFromBytes(view: Uint8Array, off: number): string {
   let s = '';
   for (let i = 0; i < 16; i++) {
     if (i === 4 || i === 6 || i === 8 || i === 10) s += '-';
-    s += HEX[view[off + i] ?? 0];
+    s += HEX_BYTE[view[off + i] ?? 0];
   }
   return s;
 }
@@ -300,8 +290,8 @@ export function uuidFromBytes(view: Uint8Array, off: number): string {
 /** Write a UUID string as 16 bytes at `off`. RangeError on a malformed string (programmer error). */
 export function uuidToBytes(uuid: string, buf: Uint8Array, off: number): void {
   if (!isUuid(uuid)) throw new RangeError(`uuidToBytes: not a UUID: ${JSON.stringify(uuid)}`);
-  const hex = uuid.replace(/-/g, '');
-  for (let i = 0; i < 16; i++) buf[off + i] = parseInt(hex.slice(i * 2, i * 2 + 2), 16);
+  const digits = uuid.replace(/-/g, '');
+  for (let i = 0; i < 16; i++) buf[off + i] = parseInt(digits.slice(i * 2, i * 2 + 2), 16);
 }
 
 function ensure(buf: Uint8Array, off: number, len: number, what: string): Uint8Array {

@@ -16,14 +16,15 @@ import type { KnobValues } from '../../src/scenario/types.js';
 import type { LockOrderReport } from '../../src/shm/lockdep.js';
 import type { HungReport } from '../../src/errors.js';
 import type { DaxDeviceView, RegionView, SystemState } from '../../src/state.js';
-import { CXL_MBOX_OP, rcName } from '../../src/wire/cxl.js';
+import { CXL_MBOX_OP, DC_EVENT_TYPE, rcName } from '../../src/wire/cxl.js';
 import type { CheckResult } from './outcomes.js';
 
-export const PMD_SIZE = 2 * 1024 * 1024;
-export const NULL_UUID = '00000000-0000-0000-0000-000000000000';
-export const DC_EVENT_ADD = 0;
-export const DC_EVENT_RELEASE = 1;
-export const DC_EVENT_FORCED = 2;
+import { PMD_SIZE, signedHex } from '../../src/units.js';
+import { NULL_UUID } from '../../src/wire/cxl.js';
+export { PMD_SIZE, NULL_UUID };
+export const DC_EVENT_ADD = DC_EVENT_TYPE.ADD_CAPACITY;
+export const DC_EVENT_RELEASE = DC_EVENT_TYPE.RELEASE_CAPACITY;
+export const DC_EVENT_FORCED = DC_EVENT_TYPE.FORCED_CAPACITY_RELEASE;
 
 /** The read-only slice of a DcdSystem that checkers may use at quiescence. */
 export interface SysLike {
@@ -77,12 +78,8 @@ export class Findings {
   }
 }
 
-export function hex(n: number): string {
-  return n < 0 ? `-0x${(-n).toString(16)}` : `0x${n.toString(16)}`;
-}
-
 export function rng(dpa: number, len: number): string {
-  return `[${hex(dpa)}+${hex(len)}]`;
+  return `[${signedHex(dpa)}+${signedHex(len)}]`;
 }
 
 /** Short tag for messages: "null" or the first 8 hex digits. */
@@ -163,7 +160,7 @@ export class HostDeviceExplainer {
     switch (ev.type) {
       case 'mbox':
         if (ev.opcode === CXL_MBOX_OP.ADD_DC_RESPONSE && ev.rc !== 0 && !this.failedResponse.has(ev.memdev)) {
-          this.failedResponse.set(ev.memdev, `Add DC Response on mem${ev.memdev} failed with ${rcName(ev.rc)} (${ev.nrExtents} entries from ${hex(ev.dpa)})`);
+          this.failedResponse.set(ev.memdev, `Add DC Response on mem${ev.memdev} failed with ${rcName(ev.rc)} (${ev.nrExtents} entries from ${signedHex(ev.dpa)})`);
         }
         break;
       case 'response': {

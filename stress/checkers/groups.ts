@@ -13,7 +13,7 @@
  *    hostile or racing device, acceptable by design;
  *  - whether G2 drops groups whose seqs are NOT dense — that is correct behaviour for any variant.
  */
-import type { DecodedEvent } from '../../src/protocol.js';
+import { GROUP_GATE, type DecodedEvent } from '../../src/protocol.js';
 import type { CheckerResult, SystemState } from '../../src/state.js';
 import type { Checker } from '../../src/runtime/system.js';
 import { Findings, type SysLike } from './common.js';
@@ -25,7 +25,7 @@ export class GroupsChecker implements Checker {
 
   onEvent(e: DecodedEvent): void {
     const ev = e.ev;
-    if (ev.type !== 'group-dropped' || ev.gate !== 2 || !ev.shareable) return;
+    if (ev.type !== 'group-dropped' || ev.gate !== GROUP_GATE.seqIntegrity || !ev.shareable) return;
     if (ev.seqMin === 0 && ev.seqMax === ev.n - 1) {
       this.findings.add(`g2:${ev.memdev}:${ev.uuid}`, finding('sharable-group-refused-seq',
         `mem${ev.memdev}: sharable group ${ev.uuid} of ${ev.n} extents with sequence numbers 0..${ev.n - 1} refused by G2${ev.existing ? ' (recovery scan)' : ''}`));

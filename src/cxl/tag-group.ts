@@ -1,0 +1,134 @@
+/**
+ * DOC: cxl tag groups — the host-wide registry of tagged groups and a group's lifetime, as v11
+ * writes them in drivers/cxl/core/extent.c (docs/kernel-map.md):
+ *
+ *  - the registry `cxl_tag_groups` under `cxl_tag_lock`: `cxl_tag_register` (insert, -EBUSY when
+ *    the uuid is live), `cxl_tag_unregister`, `cxl_tag_already_committed` (gate G1's lookup).
+ *    Null-uuid (untagged) groups are never registered. The `tag-lock` knob (off = a mutant of
+ *    v11) drops the lock, opening the check/insert race of H1;
+ *  - `alloc_tag_group` / `free_tag_group`: a group pins its cxlr_dax (get_device / put_device);
+ *  - `group->nr_extents`, the group's manual refcount (`groupGet` / `groupPut`): a plain
+ *    read-modify-write, as in v11, which concurrent last puts race on (H6);
+ *  - the group's own dc_extents xarray, walked in seq order (`groupMembers`).
+ *
+ * Adding extents to a group, onlining it and removing it (cxl_add_extent, online_tag_group,
+ * rm_tag_group) stay in src/cxl/extent.ts with the dc_extent device they drive; this module
+ * imports nothing from there, so the two import in one direction only.
+ */
+import { noisePoint, withLock } from '../shm/lock.js';
+import { NO_HANDLE, type Handle } from '../shm/table.js';
+import { NOISE_SITE } from '../shm/sched.js';
+import type { GroupHandle, ExtentHandle } from '../host/state.js';
+import type { HostCtx } from '../host/context.js';
+import { EBUSY, ENOMEM } from '../errors.js';
+import { NULL_UUID } from '../wire/cxl.js';
+import { cxlr_dax_get, cxlr_dax_put } from './region.js';
+
+/** cxl_tag_already_committed(): is a live group with this uuid registered anywhere? */
+export function cxl_tag_already_committed(ctx: HostCtx, uuid: string): boolean {
+  const h = ctx.host;
+  const check = (): boolean => {
+    for (const t of h.tags.live()) if (h.tags.getUuid(t, 'uuid') === uuid) return true;
+    return false;
+  };
+  return ctx.knobs['tag-lock'] === 'on' ? withLock(h.cxlTagLock, check) : check();
+}
+
+/** alloc_tag_group(): allocate a group on `region`, registering a non-null uuid (-EBUSY if taken). */
+export function alloc_tag_group(ctx: HostCtx, memdev: number, region: Handle, uuid: string): number {
+  const h = ctx.host;
+  const g = h.groups.alloc();
+  if (g === NO_HANDLE) return ENOMEM;
+  h.groups.set(g, 'region', region);
+  h.groups.set(g, 'memdev', memdev);
+  h.groups.setUuid(g, 'uuid', uuid);
+  if (uuid !== NULL_UUID) {
+    const rc = cxl_tag_register(ctx, memdev, g, uuid);
+    if (rc) { h.groups.free(g); return rc; }
+  }
+  cxlr_dax_get(ctx, region); // get_device(&cxlr_dax->dev): the pin free_tag_group drops
+  return g;
+}
+
+/** cxl_tag_register(): insert into cxl_tag_groups under cxl_tag_lock; -EBUSY if present. */
+function cxl_tag_register(ctx: HostCtx, memdev: number, g: GroupHandle, uuid: string): number {
+  const h = ctx.host;
+  const insert = (): number => {
+    for (const t of h.tags.live()) if (h.tags.getUuid(t, 'uuid') === uuid) return EBUSY;
+    noisePoint(NOISE_SITE.tagInsert); // the window a dropped cxl_tag_lock (tag-lock=off) leaves open
+    const t = h.tags.alloc();
+    if (t === NO_HANDLE) return ENOMEM;
+    h.tags.setUuid(t, 'uuid', uuid);
+    h.tags.set(t, 'group', g);
+    h.tags.set(t, 'memdev', memdev);
+    h.groups.set(g, 'registered', 1);
+    ctx.emit({ type: 'tag-registered', uuid, group: g, memdev });
+    return 0;
+  };
+  return ctx.knobs['tag-lock'] === 'on' ? withLock(h.cxlTagLock, insert) : insert();
+}
+
+/** cxl_tag_unregister(): remove the group's entry from cxl_tag_groups under cxl_tag_lock. */
+function cxl_tag_unregister(ctx: HostCtx, g: GroupHandle): void {
+  const h = ctx.host;
+  const remove = (): void => {
+    for (const t of [...h.tags.live()]) {
+      if (h.tags.get(t, 'group') === g) {
+        ctx.emit({ type: 'tag-unregistered', uuid: h.tags.getUuid(t, 'uuid'), group: g, memdev: h.tags.get(t, 'memdev') });
+        h.tags.free(t);
+      }
+    }
+  };
+  if (ctx.knobs['tag-lock'] === 'on') withLock(h.cxlTagLock, remove);
+  else remove();
+}
+
+/**
+ * free_tag_group(): leave the registry, drop the pin alloc_tag_group took on cxlr_dax, free the
+ * group (the last nr_extents put, or clear_pending_extents for a group that never got a member).
+ */
+export function free_tag_group(ctx: HostCtx, g: GroupHandle): void {
+  if (ctx.host.groups.get(g, 'registered')) cxl_tag_unregister(ctx, g);
+  const region = ctx.host.groups.get(g, 'region');
+  ctx.host.groups.free(g);
+  cxlr_dax_put(ctx, region); // put_device(&group->cxlr_dax->dev)
+}
+
+/**
+ * `group->nr_extents--; if (!group->nr_extents) free_tag_group(group);` (dc_extent_release,
+ * rm_tag_group): a plain read-modify-write, as in v11 (H6).
+ */
+export function groupPut(ctx: HostCtx, g: GroupHandle): void {
+  const G = ctx.host.groups;
+  const v = G.get(g, 'nrExtents');
+  noisePoint(NOISE_SITE.groupPut);
+  G.set(g, 'nrExtents', v - 1);
+  if (v - 1 === 0) free_tag_group(ctx, g);
+}
+
+/** `group->nr_extents += n` (online_tag_group's members and pin, rm_tag_group's pin). */
+export function groupGet(ctx: HostCtx, g: GroupHandle, n: number): void {
+  const G = ctx.host.groups;
+  G.set(g, 'nrExtents', G.get(g, 'nrExtents') + n);
+}
+
+/** Members (dc_extent handles) of a group, in seq order (the group's xarray walk). */
+export function groupMembers(ctx: HostCtx, g: GroupHandle): ExtentHandle[] {
+  return groupMembersSeq(ctx, g).map((x) => x.e);
+}
+
+/** groupMembers() with each member's seq as read in the same snapshot. */
+export function groupMembersSeq(ctx: HostCtx, g: GroupHandle): { e: ExtentHandle; seq: number }[] {
+  const X = ctx.host.extents;
+  const refs = [X.field('group'), X.field('seq')];
+  const v = [0, 0];
+  const out: { e: ExtentHandle; seq: number }[] = [];
+  // the group's own list; a group freed under a racing thread (H6) keeps no list: scan for its orphans
+  for (const e of ctx.host.groups.isLive(g) ? ctx.host.groupList.members(g) : X.live()) {
+    // one snapshot per member: it may be freed concurrently once the list is read
+    if (!X.peekRefs(e, refs, v) || v[0] !== g) continue;
+    out.push({ e, seq: v[1]! });
+  }
+  out.sort((a, b) => a.seq - b.seq);
+  return out;
+}
