@@ -4,7 +4,9 @@
  * `DcdDevice` is the model's `cxl_mockmem_data` + QEMU's `CXLType3Dev` DC state: three extent sets
  * (fm → sent → accepted, extents.ts), one DC event log (event-log.ts), media backed at block
  * granularity (media.ts), and a personality (qemu / cxl-test / hostile) for every rule on which
- * the two reference devices differ (personality.ts).
+ * the two reference devices differ. The device calls the personality only through the hooks of
+ * `DevicePersonality` and hands it a `DeviceContext` of methods (personality-api.ts); it gets one
+ * from the registry by name (registry.ts) and names no personality class.
  *
  * Two faces:
  *  - the mailbox: `mbox(opcode, input, out)` is `cxl_mock_mbox_send`, one switch dispatching to
@@ -40,10 +42,10 @@ import { PMD_SIZE, isQemuPersonality, resolveDeviceConfig, type DeviceConfig, ty
 import { ExtentStore, rangesOverlap, type DcExtent } from './extents.js';
 import { EventLog } from './event-log.js';
 import { Media } from './media.js';
-import type { DevicePersonality } from './personality.js';
-import { QemuPersonality } from './qemu.js';
-import { CxlTestPersonality } from './cxl-test.js';
-import { HostilePersonality } from './hostile.js';
+import type {
+  DeviceContext, DevicePersonality, HostileChoices, MboxReply, NormalizedRelease, OfferRecord, QueuedRecord,
+} from './personality-api.js';
+import { createPersonality } from './registry.js';
 import type { HostileChainKind } from './hostile-kinds.js';
 import {
   ACPI_CDAT_DSMAS_SHAREABLE, fmError, newCounters,
@@ -52,10 +54,7 @@ import {
   type LoggedRecordView, type PendingGroupView, type ReleaseCapacityOk, type ReleaseCapacityRequest,
 } from './types.js';
 
-export interface MboxReply {
-  rc: number;
-  outLen: number;
-}
+export type { MboxReply, NormalizedRelease, OfferRecord, QueuedRecord } from './personality-api.js';
 
 /** Register-file side effects of the device. */
 export interface DeviceSink {
@@ -85,40 +84,6 @@ export interface DeviceOptions {
 /** Devices of one thread share this counter unless DeviceOptions.mockCounter is given. */
 const THREAD_MOCK_COUNTER = new Int32Array(new SharedArrayBuffer(4));
 
-/** One DC Add record as the personality receives it: absolute DPA, normalised tag. */
-export interface OfferRecord {
-  dpa: number;
-  length: number;
-  tag: string | null;
-  seq: number;
-  more: boolean;
-  shared: boolean;
-}
-
-export interface NormalizedRelease {
-  policy: 'prescriptive' | 'tag-based';
-  /** absolute DPA; `tag` undefined = use the request tag or the accepted extent's */
-  ranges: { dpa: number; length: number; tag: string | null | undefined }[];
-  tag: string | null;
-  forced: boolean;
-  region: number | null;
-  via: FmVia;
-}
-
-/** A record waiting in the FM queue for room in the event log. */
-export interface QueuedRecord {
-  eventType: number;
-  extent: CxlExtentRaw;
-  more: boolean;
-  updatedRegionIndex: number;
-  /** cxl-test: the FM-state extent this record offers; it moves fm → sent when the record is logged */
-  offers?: DcExtent;
-  /** hostile: a record UUID other than the DC event UUID */
-  recordUuid?: string;
-  /** hostile: log even when `offers` was deleted meanwhile */
-  force?: boolean;
-}
-
 /** Normalise an FM tag: undefined / null / "" / "0" / the null UUID → null; else a lower-case UUID. */
 export function normTag(t: unknown): { ok: true; tag: string | null } | { ok: false } {
   if (t === undefined || t === null || t === '' || t === '0') return { ok: true, tag: null };
@@ -140,9 +105,9 @@ export class DcdDevice {
   readonly log: EventLog;
   readonly media: Media;
   readonly p: DevicePersonality;
-  prng: Prng;
-  stats: DeviceCounters = newCounters();
-  /** FM queue: records not yet in the event log (see DOC) */
+  private prng: Prng;
+  private stats: DeviceCounters = newCounters();
+  /** FM queue: records not yet in the event log (see DOC); read-only outside (bench/device.ts) */
   outbox: QueuedRecord[] = [];
   private readonly sink: DeviceSink;
   private readonly observer: DeviceObserver | undefined;
@@ -150,15 +115,15 @@ export class DcdDevice {
   private tsCounter = 0n;
   private statusOn = false;
   /** mock Get Event Records counter (shared word) */
-  readonly mockCounter: Int32Array;
+  private readonly mockCounter: Int32Array;
   /**
    * QEMU `event_logs[DYNAMIC_CAP].irq_enabled`: false at power-on, set by Set Event Interrupt
    * Policy. Kept across `reset()`: the model resets a device between stress iterations without
    * re-probing the host, which set it once at probe.
    */
-  dcIrqEnabled = false;
+  private dcIrqEnabled = false;
   /** syncDrain: handle of the FM record in the log whose Clear the device waits for */
-  awaitHandle: number | null = null;
+  private awaitHandle: number | null = null;
 
   /** Throws RangeError on an invalid config (bad input to the runtime, not a device event). */
   constructor(config: DeviceConfig, opts: DeviceOptions = {}) {
@@ -180,11 +145,42 @@ export class DcdDevice {
     this.observer = opts.observer;
     this.clock = opts.clock ?? (r.value.timestamps === 'counter' ? () => ++this.tsCounter : () => BigInt(Date.now()) * 1_000_000n);
     this.prng = new Prng(r.value.seed).fork(`device/${this.name}`);
-    this.p =
-      qemu ? new QemuPersonality(this)
-      : r.value.personality === 'cxl-test' ? new CxlTestPersonality(this)
-      : new HostilePersonality(this);
+    this.p = createPersonality(r.value.personality, this.context());
     this.reset();
+  }
+
+  /** The narrow view a personality gets (personality-api.ts): methods, none of the fields above. */
+  private context(): DeviceContext {
+    return {
+      name: this.name,
+      config: this.config,
+      extents: this.extents,
+      randomRange: (min, max) => this.prng.range(min, max),
+      bumpMockCounter: () => Atomics.add(this.mockCounter, 0, 1),
+      queuedRecords: () => this.outbox.length,
+      queueRecord: (q) => this.queueRecord(q),
+      pump: () => this.pump(),
+      offer: (e, more) => this.offer(e, more),
+      noteAccepted: (e) => this.noteAccepted(e),
+      noteRejected: (list, reason) => this.noteRejected(list, reason),
+      noteReleased: (dpa, length, tag) => this.noteReleased(dpa, length, tag),
+      noteReleaseIgnored: (dpa, length, reason) => {
+        this.stats.releasesIgnored++;
+        this.emit({ type: 'release-ignored', memdev: this.name, dpa, length, reason });
+      },
+      noteLie: (opcode, lie) => {
+        this.stats.lies++;
+        this.emit({ type: 'hostile-lie', memdev: this.name, opcode, lie });
+      },
+      emit: (ev) => this.emit(ev),
+      fault: (opcode, message) => this.fault(opcode, message),
+      setDcIrqEnabled: (on) => this.setDcIrqEnabled(on),
+      view: (e) => this.view(e),
+      rawExtent: (dpa, length, tag, seq) => this.rawExtent(dpa, length, tag, seq),
+      partitionOf: (dpa, len) => this.partitionOf(dpa, len),
+      partitionAt: (dpa) => this.partitionAt(dpa),
+      freeRunsOf: (region, gran) => this.freeRunsOf(region, gran),
+    };
   }
 
   // =============================================================================== plumbing
@@ -667,8 +663,8 @@ export class DcdDevice {
       if (!u) { run.push(r); continue; }
       const bad = flush();
       if (bad && !bad.ok) return bad;
-      if (this.config.personality === 'qemu') return fmError('EINVAL', `records[${i}]: extent range is beyond the region end (R3): DPA 0x${u.dpa.toString(16)} length 0x${u.length.toString(16)}`);
-      if (u.length === 0n) return fmError('EINVAL', `records[${i}]: zero length (new_extent_valid, mock 6)`);
+      const refusal = this.p.u64RecordRefusal(u.dpa, u.length);
+      if (refusal !== null) return fmError('EINVAL', `records[${i}]: ${refusal}`);
       const tag = normTag(r.tag);
       if (!tag.ok) return fmError('EINVAL', `records[${i}]: tag ${JSON.stringify(r.tag)} is not a UUID`);
       const seq = r.seq ?? 0;
@@ -802,17 +798,19 @@ export class DcdDevice {
   /** Hostile personality only: queue one malformed chain of `kind` (hostile-kinds.ts). */
   hostileInject(kind: HostileChainKind, opts: { count?: number } = {}): FmResult<{ records: number }> {
     return this.guard('hostile', () => {
-      if (!(this.p instanceof HostilePersonality)) return fmError('EOPNOTSUPP', `hostileInject needs the hostile personality (device ${this.name} is ${this.p.name})`);
-      return this.p.inject(kind, opts);
+      const h = this.p.hostile;
+      if (!h) return fmError('EOPNOTSUPP', `hostileInject needs the hostile personality (device ${this.name} is ${this.p.name})`);
+      return h.inject(kind, opts);
     }, (r) => r.records);
   }
 
   /** Hostile personality only: `n` chains of seeded kinds. */
   hostileBurst(n: number): FmResult<{ records: number; kinds: HostileChainKind[] }> {
     return this.guard('hostile', () => {
-      if (!(this.p instanceof HostilePersonality)) return fmError('EOPNOTSUPP', `hostileBurst needs the hostile personality (device ${this.name} is ${this.p.name})`);
+      const h = this.p.hostile;
+      if (!h) return fmError('EOPNOTSUPP', `hostileBurst needs the hostile personality (device ${this.name} is ${this.p.name})`);
       if (!Number.isInteger(n) || n < 1 || n > 1000) return fmError('EINVAL', 'n must be an integer in [1, 1000]');
-      return this.p.burst(n);
+      return h.burst(n);
     }, (r) => r.records);
   }
 
@@ -855,6 +853,16 @@ export class DcdDevice {
 
   counters(): DeviceCounters {
     return structuredClone(this.stats);
+  }
+
+  /** The service's syncDrain wait gave up (service.ts `afterFm`). */
+  noteDrainTimeout(): void {
+    this.stats.drainTimeouts++;
+  }
+
+  /** The hostile personality's choices for this seed; null for the others. */
+  hostileChoices(): HostileChoices | null {
+    return this.p.hostile?.choices() ?? null;
   }
 
   generation(): number {

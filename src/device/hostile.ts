@@ -34,15 +34,11 @@ import {
 } from './config.js';
 import { CxlTestPersonality } from './cxl-test.js';
 import type { DcExtent } from './extents.js';
-import type { MboxReply } from './device.js';
+import type { DeviceContext, HostileChoices, HostileHooks, MboxReply } from './personality-api.js';
 import { HOSTILE_CHAIN_KINDS, type HostileChainKind } from './hostile-kinds.js';
 import { fmError, type FmResult } from './types.js';
 
-export interface HostileChoices {
-  configViolation: ConfigViolation;
-  extentListLie: ExtentListLie;
-  eventRecordLie: EventRecordLie;
-}
+export type { HostileChoices } from './personality-api.js';
 
 /** A tag derived from the seed alone (not the memdev name): equal seeds collide across memdevs. */
 export function seedTag(seed: number | string, label: string): string {
@@ -52,15 +48,16 @@ export function seedTag(seed: number | string, label: string): string {
   return `${w.slice(0, 8)}-${w.slice(8, 12)}-4${w.slice(13, 16)}-a${w.slice(17, 20)}-${w.slice(20, 32)}`;
 }
 
-export class HostilePersonality extends CxlTestPersonality {
+export class HostilePersonality extends CxlTestPersonality implements HostileHooks {
   override readonly name: Personality = 'hostile';
+  override readonly hostile: HostileHooks = this;
   private picks!: HostileChoices;
   private lieRng!: Prng;
   private gen!: Prng;
   private flipsLeft = 0;
   private genOffset = 0;
 
-  constructor(dev: ConstructorParameters<typeof CxlTestPersonality>[0]) {
+  constructor(dev: DeviceContext) {
     super(dev);
     this.draw();
   }
@@ -93,8 +90,7 @@ export class HostilePersonality extends CxlTestPersonality {
   }
 
   private noteLie(opcode: number, lie: string): void {
-    this.dev.stats.lies++;
-    this.dev.emit({ type: 'hostile-lie', memdev: this.dev.name, opcode, lie });
+    this.dev.noteLie(opcode, lie);
   }
 
   // ----------------------------------------------------------------------------- mailbox lies
@@ -247,7 +243,7 @@ export class HostilePersonality extends CxlTestPersonality {
 
   /** Queue one malformed chain of `kind`. */
   inject(kind: HostileChainKind, opts: { count?: number } = {}): FmResult<{ records: number }> {
-    const before = this.dev.outbox.length;
+    const before = this.dev.queuedRecords();
     const need = (n: number): number | null => this.freeSpot(n);
     const noSpace = fmError('ENOSPC', `hostile ${kind}: no free capacity for the chain`);
     const ADD = DC_EVENT_TYPE.ADD_CAPACITY;
@@ -344,7 +340,7 @@ export class HostilePersonality extends CxlTestPersonality {
       default:
         return fmError('EINVAL', `unknown hostile chain kind ${JSON.stringify(kind)}`);
     }
-    const records = this.dev.outbox.length - before;
+    const records = this.dev.queuedRecords() - before;
     this.dev.emit({ type: 'hostile-chain', memdev: this.dev.name, kind, records });
     this.dev.pump();
     return { ok: true, records };

@@ -40,15 +40,14 @@ import {
   encodeGetDcExtentListOut, u64ToNumber, type CxlExtentRaw,
 } from '../wire/cxl.js';
 import type { Personality } from './config.js';
-import { DevicePersonality } from './personality.js';
-import type { MboxReply } from './device.js';
+import { BasePersonality } from './personality.js';
 import { rangeContains, rangesOverlap, type DcExtent } from './extents.js';
-import type { NormalizedRelease, OfferRecord } from './device.js';
+import type { FmAddSource, MboxReply, NormalizedRelease, OfferRecord } from './personality-api.js';
 import { fmError, type AddCapacityOk, type FmResult, type ReleaseCapacityOk, type SelectionPolicy } from './types.js';
 
 type Range = { dpa: number; length: number };
 
-export class QemuPersonality extends DevicePersonality {
+export class QemuPersonality extends BasePersonality {
   readonly irqEveryRecord = false;
   readonly qemuConfigReply = true;
   readonly mockErrnos = false;
@@ -78,6 +77,17 @@ export class QemuPersonality extends DevicePersonality {
   policyRefusal(policy: SelectionPolicy): string | null {
     if (policy === 'prescriptive' || this.opts.extendedPolicies) return null;
     return `Selection policy not supported: ${policy} (R1)`;
+  }
+
+  /**
+   * A scenario record past 2^53 is beyond every region: refused, R3 (QEMU's own u64 `offset + len`
+   * check would let a wrapping extent into out-of-range bitmap indexing, which the model does not
+   * emulate). Only `qemu` refuses here; `qemu-tag-rfc` takes the mock's rule — as before the
+   * personality interface (device.ts compared the name with 'qemu').
+   */
+  override u64RecordRefusal(dpa: bigint, length: bigint): string | null {
+    if (this.name !== 'qemu') return super.u64RecordRefusal(dpa, length);
+    return `extent range is beyond the region end (R3): DPA 0x${dpa.toString(16)} length 0x${length.toString(16)}`;
   }
 
   /** R7: `extents_avail = 512 - total_extent_count` */
@@ -122,7 +132,7 @@ export class QemuPersonality extends DevicePersonality {
    * Resources Exhausted, overlap with pending or accepted → Invalid Extent List (checked before
    * the malformed-list verdict is returned), and the FM's tag and seq are kept even upstream.
    */
-  fmAdd(records: OfferRecord[], ctx: { source: 'qmp' | 'inject' | 'fm-api'; region: number | null }): FmResult<AddCapacityOk> {
+  fmAdd(records: OfferRecord[], ctx: FmAddSource): FmResult<AddCapacityOk> {
     const ext = this.dev.extents;
     const fmApi = ctx.source === 'fm-api';
     if (fmApi && ext.totalExtentCount() + records.length > this.dev.config.maxExtents) {

@@ -47,7 +47,7 @@ import type { DeviceConfig, ResolvedDeviceConfig } from './config.js';
 import type { Clock } from '../shm/clock.js';
 import { FM_CTL_SLEEPING, FM_OP_INJECT, FM_SLEEP_SLICE_MS, FmRingServer, type FmRingHandle } from './fm-ring.js';
 import type { HostileChainKind } from './hostile-kinds.js';
-import { HostilePersonality, type HostileChoices } from './hostile.js';
+import type { HostileChoices } from './personality-api.js';
 import {
   fmError,
   type AddCapacityOk, type AddCapacityRequest, type DeviceCounters, type DeviceEvent, type DeviceObserver, type DsmasView, type EventLogView,
@@ -184,7 +184,7 @@ export function createDeviceService(init: DeviceServiceInit): DeviceService {
       drainWaiters.add(w);
     });
     if (drained) return r;
-    dev.stats.drainTimeouts++;
+    dev.noteDrainTimeout();
     return fmError('ETIMEDOUT', `device ${dev.name}: the host did not drain the injected record(s) within ${drainTimeoutMs} ms (the mock's write would still be inside cxl_mem_get_event_records); they stay queued`);
   };
 
@@ -283,7 +283,7 @@ export function createDeviceService(init: DeviceServiceInit): DeviceService {
     generation: () => dev.generation(),
     cdatDsmas: () => dev.cdatDsmas(),
     config: () => structuredClone(dev.config),
-    hostileChoices: () => (dev.p instanceof HostilePersonality ? dev.p.choices() : null),
+    hostileChoices: () => dev.hostileChoices(),
     commandsServed: () => served,
     drainEvents(): DeviceEvent[] {
       const out = buffered;
