@@ -16,6 +16,8 @@
 import type { SystemHandle } from './shm/system.js';
 import type { HostStateHandle } from './host/state.js';
 import type { KnobValues } from './scenario/types.js';
+import type { DeviceConfig } from './device/config.js';
+import type { FmRingHandle } from './device/fm-ring.js';
 import { uuidToWords, wordsToUuid } from './shm/table.js';
 
 // ------------------------------------------------------------------------------ runtime events
@@ -204,8 +206,25 @@ export interface SharedHandles {
   options: HostOptions;
 }
 
+/**
+ * The device worker's startup payload (workers/device.ts → src/device/service.ts
+ * `startDeviceWorker`). No runtime event ring: the device reports through its register file
+ * (status, IRQ) and its control plane, and never wrote to the ring it used to be handed.
+ */
+export interface DeviceWorkerInit {
+  kind: 'device';
+  memdev: number;
+  system: SystemHandle;
+  regfile: SharedArrayBuffer;
+  media: SharedArrayBuffer;
+  config: DeviceConfig;
+  /** the mock's Get Event Records counter, one word shared by every device worker */
+  mockCounter: SharedArrayBuffer;
+  fmRing?: FmRingHandle;
+}
+
 export type WorkerInit =
-  | { kind: 'device'; memdev: number; system: SystemHandle; regfile: SharedArrayBuffer; media: SharedArrayBuffer; events: SharedArrayBuffer; config: unknown }
+  | DeviceWorkerInit
   | ({ kind: 'event-thread'; memdev: number; handler: number } & SharedHandles)
   | ({ kind: 'workqueue'; memdev?: number } & SharedHandles)
   | ({ kind: 'dax-bus' } & SharedHandles)

@@ -39,12 +39,13 @@
  * (the device harness plays the host on the caller's thread).
  */
 import { RegFile } from '../shm/regfile.js';
-import { schedControlled } from '../shm/points.js';
+import { fmStart, schedControlled } from '../shm/points.js';
+import { Clock } from '../shm/clock.js';
+import type { SystemHandle, SystemShm } from '../shm/system.js';
 import { EVENT_STATUS_DCD, REG_DOORBELL } from '../shm/layout.js';
 import { DcdDevice, type DeviceSink } from './device.js';
 import { Media } from './media.js';
 import type { DeviceConfig, ResolvedDeviceConfig } from './config.js';
-import type { Clock } from '../shm/clock.js';
 import { FM_CTL_SLEEPING, FM_OP_INJECT, FM_SLEEP_SLICE_MS, FmRingServer, type FmRingHandle } from './fm-ring.js';
 import type { HostileChainKind } from './hostile-kinds.js';
 import type { HostileChoices } from './personality-api.js';
@@ -306,6 +307,32 @@ export function createDeviceService(init: DeviceServiceInit): DeviceService {
       return { ok: true };
     },
   };
+}
+
+/**
+ * What the device worker reads from workerData: a `DeviceServiceInit`, plus the system handle when
+ * part of a DcdSystem (src/protocol.ts `DeviceWorkerInit` is that payload as the runtime sends it).
+ */
+export type DeviceWorkerData = DeviceServiceInit & { system?: SystemHandle };
+
+/** FM API methods: under the controlled scheduler each is one recorded step (src/shm/points.ts `fmStart`). */
+const FM_METHODS = ['addCapacity', 'injectRaw', 'injectRecords', 'deleteRaw', 'releaseCapacity', 'regionConfigUpdated', 'hostileInject', 'hostileBurst'] as const;
+
+/**
+ * The device worker (workers/device.ts): the service for its startup payload. Inside a DcdSystem
+ * (`sys` attached, the thread registered by `workerStartup`) the run's clock carries the modelled
+ * mailbox latency, an event thread drains the log — so a cxl-test FM call waits for the drain
+ * (`awaitDrain`, see DOC) — and every FM call is recorded in the step log. Outside one (device
+ * harness, benches) the payload is a bare `DeviceServiceInit`.
+ */
+export function startDeviceWorker(data: DeviceWorkerData, sys: SystemShm | null): DeviceService {
+  const clock = sys ? new Clock(sys) : undefined;
+  const service = createDeviceService({ ...data, awaitDrain: data.awaitDrain ?? sys !== null, ...(clock ? { clock } : {}) });
+  for (const k of FM_METHODS) {
+    const f = service[k] as (...a: unknown[]) => unknown;
+    (service as unknown as Record<string, unknown>)[k] = (...a: unknown[]) => { fmStart(); return f.apply(service, a); };
+  }
+  return service;
 }
 
 /**
