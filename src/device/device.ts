@@ -34,7 +34,8 @@ import {
   CXL_EVENT_LOG, CXL_MBOX_OP, DC_EVENT_TYPE, GET_EVENT_FLAG_MORE_RECORDS, GET_EVENT_IN_SIZE, MOCK_ERRNO_RC,
   GET_EVENT_FLAG_OVERFLOW, GET_EVENT_OUT_HDR, EVENT_RECORD_SIZE, NULL_UUID, RC,
   decodeClearEventRecordsIn, decodeGetEventRecordsIn, encodeDcEventRecord, encodeGetEventRecordsOut,
-  dcEventTypeName, isUuid, makeDcEventRecord, opcodeName, rcName, uuidFromBytes, type CxlExtentRaw,
+  DC_RESPONSE_FLAG_MORE, dcEventTypeName, dcRecordMore, decodeDcEventLayout, decodeDcResponseHeader, decodeGetDcExtentListOutHeader,
+  isUuid, makeDcEventRecord, opcodeName, rcName, type CxlExtentRaw,
 } from '../wire/cxl.js';
 import { Prng } from '../prng.js';
 import { kstrtoull } from '../kstrtox.js';
@@ -351,22 +352,12 @@ export class DcdDevice {
    */
   mbox(opcode: number, input: Uint8Array, out: Uint8Array): MboxReply {
     let reply: MboxReply;
-    let nrExtents = 0;
-    let more: boolean | undefined;
+    const cap = Math.min(out.byteLength, this.config.payloadSize);
+    const o = cap === out.byteLength ? out : out.subarray(0, cap);
     try {
-      if ((opcode === CXL_MBOX_OP.ADD_DC_RESPONSE || opcode === CXL_MBOX_OP.RELEASE_DC) && input.byteLength >= 8) {
-        const d = new DataView(input.buffer, input.byteOffset, 8);
-        nrExtents = d.getUint32(0, true);
-        more = (d.getUint8(4) & 1) !== 0;
-      }
-      const cap = Math.min(out.byteLength, this.config.payloadSize);
-      const o = cap === out.byteLength ? out : out.subarray(0, cap);
       reply = this.mboxSend(opcode, input, o);
       reply = this.p.transformReply(opcode, input, o, reply);
       if (!Number.isInteger(reply.outLen) || reply.outLen < 0 || reply.outLen > cap) throw new RangeError(`handler returned outLen ${reply.outLen} (cap ${cap})`);
-      if (opcode === CXL_MBOX_OP.GET_DC_EXTENT_LIST && reply.rc === RC.SUCCESS && reply.outLen >= 4) {
-        nrExtents = new DataView(o.buffer, o.byteOffset, 4).getUint32(0, true);
-      }
     } catch (e) {
       this.stats.internalErrors++;
       this.emit({ type: 'internal-error', memdev: this.name, opcode, message: e instanceof Error ? e.message : String(e) });
@@ -380,9 +371,29 @@ export class DcdDevice {
     c.byOpcode[on] = (c.byOpcode[on] ?? 0) + 1;
     c.byRc[rn] = (c.byRc[rn] ?? 0) + 1;
     if (this.observer) {
+      const { nrExtents, more } = this.mboxExtentCount(opcode, input, o, reply);
       this.emit({ type: 'mbox-command', memdev: this.name, opcode, opcodeName: on, rc: reply.rc, rcName: rn, nrExtents, ...(more === undefined ? {} : { more }) });
     }
     return reply;
+  }
+
+  /**
+   * The extent count (and More flag) an observed mailbox command carried, read with the wire
+   * decoders' header-only variants: the response's `extent_list_size` and flags, or a successful
+   * extent list's `returned_extent_count`. Only an observer needs it, so the unobserved mailbox
+   * path does no decoding beyond the handler's own.
+   */
+  private mboxExtentCount(opcode: number, input: Uint8Array, out: Uint8Array, reply: MboxReply): { nrExtents: number; more?: boolean } {
+    if (opcode === CXL_MBOX_OP.ADD_DC_RESPONSE || opcode === CXL_MBOX_OP.RELEASE_DC) {
+      const h = decodeDcResponseHeader(input);
+      return h.ok ? { nrExtents: h.value.extentListSize, more: (h.value.flags & DC_RESPONSE_FLAG_MORE) !== 0 } : { nrExtents: 0 };
+    }
+    // the count field lies within the reply (a hostile short reply of 4..15 bytes still reports it)
+    if (opcode === CXL_MBOX_OP.GET_DC_EXTENT_LIST && reply.rc === RC.SUCCESS && reply.outLen >= 4) {
+      const h = decodeGetDcExtentListOutHeader(out);
+      if (h.ok) return { nrExtents: h.value.returnedExtentCount };
+    }
+    return { nrExtents: 0 };
   }
 
   /** The opcode switch (mock `cxl_mock_mbox_send`). */
@@ -835,14 +846,15 @@ export class DcdDevice {
 
   eventLog(): EventLogView {
     const records: LoggedRecordView[] = this.log.snapshot().map((r) => {
-      const d = new DataView(r.bytes.buffer, r.bytes.byteOffset, r.bytes.byteLength);
-      const dpa = Number(d.getBigUint64(0x38, true));
-      const u = uuidFromBytes(r.bytes, 0x48);
-      const tag = u === NULL_UUID ? null : u;
+      // any record UUID: a hostile device logs foreign ones (QueuedRecord.recordUuid)
+      const d = decodeDcEventLayout(r.bytes);
+      if (!d.ok) throw new Error(`device ${this.name}: event log record ${r.handle}: ${d.error.message}`); // the log holds only records pump() encoded
+      const { extent, eventType, updatedRegionIndex } = d.value;
+      const dpa = Number(extent.startDpa);
       return {
-        handle: r.handle, eventType: dcEventTypeName(d.getUint8(0x30)), dpa, offset: dpa - this.config.dcBase,
-        length: Number(d.getBigUint64(0x40, true)), tag, seq: d.getUint16(0x58, true), more: (d.getUint8(0x35) & 1) !== 0,
-        updatedRegionIndex: d.getUint8(0x34),
+        handle: r.handle, eventType: dcEventTypeName(eventType), dpa, offset: dpa - this.config.dcBase,
+        length: Number(extent.length), tag: extent.uuid === NULL_UUID ? null : extent.uuid, seq: extent.sharedExtnSeq, more: dcRecordMore(d.value),
+        updatedRegionIndex,
       };
     });
     return {

@@ -35,8 +35,8 @@
  * all-or-nothing); a later response or a 0-entry response resolves it.
  */
 import {
-  CXL_INT_MODE_MASK, CXL_INT_MSI_MSIX, DC_EVENT_TYPE, DC_RESPONSE_HDR, EVENT_INT_POLICY_LEN, EVENT_INT_POLICY_MIN_LEN,
-  EXTENT_LIST_IN_SIZE, EXTENT_LIST_OUT_HDR, EXTENT_SIZE, NULL_UUID, RC, decodeDcResponse, decodeGetDcExtentListIn,
+  CXL_INT_MODE_MASK, CXL_INT_MSI_MSIX, DC_EVENT_TYPE, EVENT_INT_POLICY_LEN, EVENT_INT_POLICY_MIN_LEN,
+  EXTENT_LIST_IN_SIZE, EXTENT_LIST_OUT_HDR, EXTENT_SIZE, NULL_UUID, RC, decodeDcResponse, decodeDcResponseHeader, decodeGetDcExtentListIn,
   encodeGetDcExtentListOut, u64ToNumber, type CxlExtentRaw,
 } from '../wire/cxl.js';
 import type { Personality } from './config.js';
@@ -276,8 +276,9 @@ export class QemuPersonality extends BasePersonality {
    */
   addDcResponse(input: Uint8Array): number {
     const ext = this.dev.extents;
-    if (input.byteLength < DC_RESPONSE_HDR) return RC.INVALID_PAYLOAD_LENGTH; // R10
-    const n = new DataView(input.buffer, input.byteOffset, 4).getUint32(0, true);
+    const hdr = decodeDcResponseHeader(input);
+    if (!hdr.ok) return RC.INVALID_PAYLOAD_LENGTH; // R10: shorter than the 8-byte header
+    const n = hdr.value.extentListSize;
     if (n === 0) {
       if (!ext.frontGroup()) return this.dev.fault(0x4802, 'Add DC Response with 0 entries and no pending extent group: cxl_extent_group_list_delete_front() dereferences NULL (QEMU crashes)');
       this.dev.noteRejected(ext.dropFrontGroup(), 'reject-all'); // R11
@@ -313,8 +314,9 @@ export class QemuPersonality extends BasePersonality {
    */
   releaseDc(input: Uint8Array): number {
     const ext = this.dev.extents;
-    if (input.byteLength < DC_RESPONSE_HDR) return RC.INVALID_PAYLOAD_LENGTH; // R19
-    const n = new DataView(input.buffer, input.byteOffset, 4).getUint32(0, true);
+    const hdr = decodeDcResponseHeader(input);
+    if (!hdr.ok) return RC.INVALID_PAYLOAD_LENGTH; // R19: shorter than the 8-byte header
+    const n = hdr.value.extentListSize;
     if (n === 0) return RC.INVALID_INPUT; // R19
     const d = decodeDcResponse(input);
     if (!d.ok) return RC.INVALID_PAYLOAD_LENGTH;
