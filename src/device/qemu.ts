@@ -80,13 +80,12 @@ export class QemuPersonality extends BasePersonality {
   }
 
   /**
-   * A scenario record past 2^53 is beyond every region: refused, R3 (QEMU's own u64 `offset + len`
-   * check would let a wrapping extent into out-of-range bitmap indexing, which the model does not
-   * emulate). Only `qemu` refuses here; `qemu-tag-rfc` takes the mock's rule — as before the
-   * personality interface (device.ts compared the name with 'qemu').
+   * A scenario record past 2^53 is beyond every region: refused, R3, by both QEMU trees (QEMU's own
+   * u64 `offset + len` check would let a wrapping extent into out-of-range bitmap indexing, which
+   * the model does not emulate). Before the personality interface device.ts compared the name with
+   * 'qemu', so `qemu-tag-rfc` logged such a record as the mock would — a model bug.
    */
   override u64RecordRefusal(dpa: bigint, length: bigint): string | null {
-    if (this.name !== 'qemu') return super.u64RecordRefusal(dpa, length);
     return `extent range is beyond the region end (R3): DPA 0x${dpa.toString(16)} length 0x${length.toString(16)}`;
   }
 
