@@ -186,16 +186,16 @@ export class DcdDevice {
 
   // =============================================================================== plumbing
 
-  emit(ev: DeviceEvent): void {
+  private emit(ev: DeviceEvent): void {
     if (this.observer) this.observer(ev);
   }
 
-  now(): bigint {
+  private now(): bigint {
     return this.clock();
   }
 
   /** Index of the DC partition that fully contains [dpa, dpa+len) (usable length), or -1. */
-  partitionOf(dpa: number, len: number): number {
+  private partitionOf(dpa: number, len: number): number {
     const parts = this.config.partitions;
     for (let i = 0; i < parts.length; i++) {
       const p = parts[i];
@@ -205,24 +205,24 @@ export class DcdDevice {
   }
 
   /** Index of the DC partition containing `dpa`, or -1. */
-  partitionAt(dpa: number): number {
+  private partitionAt(dpa: number): number {
     return this.partitionOf(dpa, 1);
   }
 
-  view(e: { dpa: number; length: number; tag: string | null; seq: number }): ExtentView {
+  private view(e: { dpa: number; length: number; tag: string | null; seq: number }): ExtentView {
     return { dpa: e.dpa, offset: e.dpa - this.config.dcBase, length: e.length, tag: e.tag, seq: e.seq, partition: this.partitionAt(e.dpa) };
   }
 
-  rawExtent(dpa: number | bigint, length: number | bigint, tag: string | null, seq: number): CxlExtentRaw {
+  private rawExtent(dpa: number | bigint, length: number | bigint, tag: string | null, seq: number): CxlExtentRaw {
     return { startDpa: BigInt(dpa), length: BigInt(length), uuid: tag ?? NULL_UUID, sharedExtnSeq: seq & 0xffff };
   }
 
-  queueRecord(q: QueuedRecord): void {
+  private queueRecord(q: QueuedRecord): void {
     this.outbox.push(q);
   }
 
   /** Mirror the log state into Event Status bit 4 (only on change). */
-  updateStatus(): void {
+  private updateStatus(): void {
     const on = this.log.count > 0;
     if (on === this.statusOn) return;
     this.statusOn = on;
@@ -237,7 +237,7 @@ export class DcdDevice {
   }
 
   /** QEMU Set Event Interrupt Policy for the DC log. */
-  setDcIrqEnabled(on: boolean): void {
+  private setDcIrqEnabled(on: boolean): void {
     this.dcIrqEnabled = on;
   }
 
@@ -245,7 +245,7 @@ export class DcdDevice {
    * The modelled device would crash here (QEMU dereferencing NULL): count it, report it, and
    * answer Internal Error so the host does not hang on a dead mailbox. Never a silent success.
    */
-  fault(opcode: number, message: string): number {
+  private fault(opcode: number, message: string): number {
     this.stats.faults++;
     this.emit({ type: 'device-fault', memdev: this.name, opcode, message });
     return RC.INTERNAL_ERROR;
@@ -318,27 +318,27 @@ export class DcdDevice {
   }
 
   /** fm/new → sent, with the observer event (mock `mark_extent_sent`, QEMU pending group). */
-  offer(ext: DcExtent, more: boolean): void {
+  private offer(ext: DcExtent, more: boolean): void {
     const g = this.extents.markExtentSent(ext, more);
     this.stats.extentsOffered++;
     this.emit({ type: 'extent-offered', memdev: this.name, dpa: ext.dpa, length: ext.length, tag: ext.tag, seq: ext.seq, group: g.id, offerSeq: ext.offerSeq });
   }
 
   /** Accept bookkeeping shared by personalities: media backing + event. */
-  noteAccepted(e: DcExtent): void {
+  private noteAccepted(e: DcExtent): void {
     this.media.setBacked(e.dpa, e.length, true);
     this.stats.extentsAccepted++;
     this.emit({ type: 'extent-accepted', memdev: this.name, dpa: e.dpa, length: e.length, tag: e.tag, seq: e.seq });
   }
 
-  noteRejected(list: readonly DcExtent[], reason: 'not-in-response' | 'reject-all' | 'fm-deleted'): void {
+  private noteRejected(list: readonly DcExtent[], reason: 'not-in-response' | 'reject-all' | 'fm-deleted'): void {
     for (const e of list) {
       this.stats.extentsRejected++;
       this.emit({ type: 'extent-rejected', memdev: this.name, dpa: e.dpa, length: e.length, tag: e.tag, reason });
     }
   }
 
-  noteReleased(dpa: number, length: number, tag: string | null): void {
+  private noteReleased(dpa: number, length: number, tag: string | null): void {
     this.media.setBacked(dpa, length, false);
     this.stats.extentsReleased++;
     this.emit({ type: 'extent-released', memdev: this.name, dpa, length, tag });
@@ -427,7 +427,7 @@ export class DcdDevice {
    * MORE_RECORDS per the personality (QEMU: log not empty; mock: records remain), OVERFLOW with
    * the counter and timestamps after a drop (R8).
    */
-  mockGetEvent(input: Uint8Array, out: Uint8Array): MboxReply {
+  private mockGetEvent(input: Uint8Array, out: Uint8Array): MboxReply {
     if (input.byteLength !== GET_EVENT_IN_SIZE) return { rc: this.p.refuse(RC.INVALID_PAYLOAD_LENGTH), outLen: 0 };
     const limit = this.p.recordsPerGet();
     const d = decodeGetEventRecordsIn(input);
@@ -464,7 +464,7 @@ export class DcdDevice {
    * Clearing frees room, so held FM records move into the log; with syncDrain, the Clear of the
    * awaited record lets the next FM record in.
    */
-  mockClearEvent(input: Uint8Array): MboxReply {
+  private mockClearEvent(input: Uint8Array): MboxReply {
     const d = decodeClearEventRecordsIn(input);
     if (!d.ok) return { rc: this.p.refuse(RC.INVALID_PAYLOAD_LENGTH), outLen: 0 };
     const v = d.value;
@@ -556,7 +556,7 @@ export class DcdDevice {
   }
 
   /** Free-capacity runs of a region, aligned to `gran`, excluding accepted, pending and FM extents. */
-  freeRunsOf(region: number, gran: number): { dpa: number; length: number }[] {
+  private freeRunsOf(region: number, gran: number): { dpa: number; length: number }[] {
     const p = this.config.partitions[region];
     if (!p) return [];
     const busy = [...this.extents.accepted, ...this.extents.allSent(), ...this.extents.fm]
