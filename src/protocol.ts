@@ -18,6 +18,8 @@ import type { Failure } from './errors.js';
 import type { SystemHandle } from './shm/system.js';
 import type { HostStateHandle } from './host/state.js';
 import type { KnobValues } from './scenario/types.js';
+import type { DeviceConfig } from './device/config.js';
+import type { FmRingHandle } from './device/fm-ring.js';
 import { uuidToWords, wordsToUuid } from './shm/table.js';
 
 // ------------------------------------------------------------------------------ runtime events
@@ -200,6 +202,23 @@ export interface SharedHandles {
   /** the kernel log (TextLog of JSON lines) */
   dmesg: SharedArrayBuffer;
   options: HostOptions;
+}
+
+/**
+ * The device worker's startup payload (workers/device.ts → src/device/service.ts
+ * `startDeviceWorker`). No runtime event ring: the device reports through its register file
+ * (status, IRQ) and its control plane, and never wrote to the ring it used to be handed.
+ */
+export interface DeviceWorkerInit {
+  kind: 'device';
+  memdev: number;
+  system: SystemHandle;
+  regfile: SharedArrayBuffer;
+  media: SharedArrayBuffer;
+  config: DeviceConfig;
+  /** the mock's Get Event Records counter, one word shared by every device worker */
+  mockCounter: SharedArrayBuffer;
+  fmRing?: FmRingHandle;
 }
 
 // ------------------------------------------------------------------------------ control plane

@@ -104,6 +104,14 @@ t.test('the FM API encodes u64 records exactly, in order among ordinary ones (de
   const refused = await dev.injectRecords([{ offset: 0, length: 2 * M, tag: null, more: true }, { offset: WRAP_DPA - BigInt(BASE), length: 4 * M, tag: null }]);
   t.match(refused, { ok: false, errno: 'EINVAL', message: /beyond the region end \(R3\)/ }, 'QEMU refuses it (R3)');
   t.equal(host.drain().length, 0, 'and logs nothing of the command');
+
+  // the tag RFC tree has the same FM checks (it logged the record as the mock does until the
+  // personality interface moved this rule into qemu.ts)
+  const rfc = await dev.reconfigure({ ...C, personality: 'qemu-tag-rfc' });
+  t.ok(rfc.ok, 'now as QEMU with the tag RFC');
+  const refusedRfc = await dev.injectRecords([{ offset: WRAP_DPA - BigInt(BASE), length: 4 * M, tag: null }]);
+  t.match(refusedRfc, { ok: false, code: 'EINVAL', error: /beyond the region end \(R3\)/ }, 'qemu-tag-rfc refuses it too (R3)');
+  t.equal(host.drain().length, 0, 'and logs nothing');
 });
 
 t.test('end to end: scenarios/fm-wrapping-record.json — the host refuses the wrap at E1', async (t) => {

@@ -243,16 +243,45 @@ export function maxRecordsPerGet(payloadSize: number): number {
   return Math.max(0, Math.floor((payloadSize - 0x20) / 128));
 }
 
-/** Validate a config and fill its defaults. Error messages name the bad field. */
+type Resolved<T> = { ok: true; value: T } | { ok: false; error: string };
+const err = (path: string, msg: string): { ok: false; error: string } => ({ ok: false, error: `device config ${path}: ${msg}` });
+
+/** Validate a config and fill its defaults. Error messages name the bad field (checked in field order). */
 export function resolveDeviceConfig(c: DeviceConfig): ConfigResult {
-  const err = (path: string, msg: string): ConfigResult => ({ ok: false, error: `device config ${path}: ${msg}` });
   if (typeof c !== 'object' || c === null) return err('', 'must be an object');
+  const bad = checkIdentity(c) ?? checkPartitions(c);
+  if (bad) return bad;
+  const pre = resolvePreAccepted(c);
+  if (!pre.ok) return pre;
+  const log = resolveEventLog(c);
+  if (!log.ok) return log;
+  const media = resolveMedia(c);
+  if (!media.ok) return media;
+  const { mediaBlockSize, timestamps, mboxLatencyUs, dcBase, dcBytes } = media.value;
+  const { hostile, qemu } = variantOptions(c);
+  // key order as before the split (a config prints in traces and reports)
+  return {
+    ok: true,
+    value: {
+      ...c, partitions: c.partitions.map((p) => ({ ...p })), preAccepted: pre.value,
+      ...log.value, mediaBlockSize, timestamps, mboxLatencyUs, qemu, hostile, dcBase, dcBytes,
+    },
+  };
+}
+
+/** name, serial, personality, seed, payload and static capacity */
+function checkIdentity(c: DeviceConfig): { ok: false; error: string } | null {
   if (typeof c.name !== 'string' || c.name.length === 0) return err('name', 'must be a non-empty string');
   if (!isSafeNat(c.serial)) return err('serial', `must be a non-negative safe integer, got ${String(c.serial)}`);
   if (!PERSONALITIES.includes(c.personality)) return err('personality', `must be one of ${PERSONALITIES.join(', ')}, got ${String(c.personality)}`);
   if (typeof c.seed !== 'number' && typeof c.seed !== 'string') return err('seed', 'must be a number or a string');
   if (!isSafeNat(c.payloadSize) || c.payloadSize < 256 || c.payloadSize > 1 << 20) return err('payloadSize', `must be an integer in [256, 1M], got ${String(c.payloadSize)}`);
   if (!isSafeNat(c.staticBytes) || c.staticBytes % CXL_CAPACITY_MULTIPLIER !== 0) return err('staticBytes', `must be a multiple of 256M, got ${String(c.staticBytes)}`);
+  return null;
+}
+
+/** The DC partitions as Get DC Config reports them: the host's checks C1–C3. */
+function checkPartitions(c: DeviceConfig): { ok: false; error: string } | null {
   if (!Array.isArray(c.partitions) || c.partitions.length < 1 || c.partitions.length > CXL_MAX_DC_PARTITIONS) {
     return err('partitions', `must hold 1..${CXL_MAX_DC_PARTITIONS} partitions (C1)`);
   }
@@ -277,7 +306,11 @@ export function resolveDeviceConfig(c: DeviceConfig): ConfigResult {
   }
   const p0 = c.partitions[0] as DcPartitionConfig;
   if (p0.base !== c.staticBytes) return err('partitions[0].base', `must equal staticBytes ${c.staticBytes} (C3: DC partition 0 starts at the end of pmem), got ${p0.base}`);
+  return null;
+}
 
+/** Extents accepted at power-on (mock `inject_prev_extents`), copied with normalised tags. */
+function resolvePreAccepted(c: DeviceConfig): Resolved<PreAcceptedConfig[]> {
   if (!Array.isArray(c.preAccepted)) return err('preAccepted', 'must be an array');
   const pre = c.preAccepted.map((e) => ({ ...e }));
   for (let i = 0; i < pre.length; i++) {
@@ -295,7 +328,13 @@ export function resolveDeviceConfig(c: DeviceConfig): ConfigResult {
       if (e.dpa < o.dpa + o.length && o.dpa < e.dpa + e.length) return err(at, `overlaps preAccepted[${j}]`);
     }
   }
+  return { ok: true, value: pre };
+}
 
+type EventLogKnobs = Pick<ResolvedDeviceConfig, 'eventLogCapacity' | 'eventLogHandles' | 'maxExtents' | 'eventLogFull' | 'syncDrain' | 'recordsPerGet'>;
+
+/** The event log and the Get Event Records batch, defaulted per personality. */
+function resolveEventLog(c: DeviceConfig): Resolved<EventLogKnobs> {
   const isQemu = isQemuPersonality(c.personality);
   const eventLogCapacity = c.eventLogCapacity ?? (isQemu ? QEMU_EVENT_LOG_CAPACITY : MOCK_EVENT_LOG_CAPACITY);
   if (!Number.isInteger(eventLogCapacity) || eventLogCapacity < 1 || eventLogCapacity > 4096) return err('eventLogCapacity', 'must be an integer in [1, 4096]');
@@ -318,15 +357,27 @@ export function resolveDeviceConfig(c: DeviceConfig): ConfigResult {
     }
     recordsPerGet = { min: Math.min(rpg.min, fit), max: Math.min(rpg.max, fit) };
   }
+  return { ok: true, value: { eventLogCapacity, eventLogHandles, maxExtents, eventLogFull, syncDrain, recordsPerGet } };
+}
+
+type MediaKnobs = Pick<ResolvedDeviceConfig, 'mediaBlockSize' | 'timestamps' | 'mboxLatencyUs' | 'dcBase' | 'dcBytes'>;
+
+/** The media's backing granularity and DC range, timestamps, the modelled mailbox latency. */
+function resolveMedia(c: DeviceConfig): Resolved<MediaKnobs> {
   const mediaBlockSize = c.mediaBlockSize ?? PMD_SIZE;
   if (!isPow2(mediaBlockSize) || mediaBlockSize < 64) return err('mediaBlockSize', 'must be a power of two ≥ 64');
   const timestamps = c.timestamps ?? 'real';
   const mboxLatencyUs = c.mboxLatencyUs ?? 0;
   if (typeof mboxLatencyUs !== 'number' || !Number.isFinite(mboxLatencyUs) || mboxLatencyUs < 0 || mboxLatencyUs > 10_000_000) return err('mboxLatencyUs', `must be a number of microseconds in [0, 10000000], got ${String(mboxLatencyUs)}`);
   const last = c.partitions[c.partitions.length - 1] as DcPartitionConfig;
-  const dcBase = p0.base;
+  const dcBase = (c.partitions[0] as DcPartitionConfig).base;
   const dcBytes = last.base + last.length - dcBase;
   if (dcBytes / mediaBlockSize > 1 << 22) return err('mediaBlockSize', `too fine for ${dcBytes} bytes of DC capacity (more than 4M blocks)`);
+  return { ok: true, value: { mediaBlockSize, timestamps, mboxLatencyUs, dcBase, dcBytes } };
+}
+
+/** The hostile and QEMU variant knobs with their defaults (not validated: the types bound them). */
+function variantOptions(c: DeviceConfig): Pick<ResolvedDeviceConfig, 'hostile' | 'qemu'> {
   const hostile: Required<HostileOptions> = {
     configViolation: c.hostile?.configViolation ?? 'seeded',
     extentListLie: c.hostile?.extentListLie ?? 'seeded',
@@ -339,27 +390,7 @@ export function resolveDeviceConfig(c: DeviceConfig): ConfigResult {
     extendedPolicies: c.qemu?.extendedPolicies ?? false,
     forcedRelease: c.qemu?.forcedRelease ?? false,
   };
-  return {
-    ok: true,
-    value: {
-      ...c,
-      partitions: c.partitions.map((p) => ({ ...p })),
-      preAccepted: pre,
-      eventLogCapacity,
-      eventLogHandles,
-      maxExtents,
-      eventLogFull,
-      syncDrain,
-      recordsPerGet,
-      mediaBlockSize,
-      timestamps,
-      mboxLatencyUs,
-      qemu,
-      hostile,
-      dcBase,
-      dcBytes,
-    },
-  };
+  return { hostile, qemu };
 }
 
 /** Validate only. */

@@ -34,12 +34,12 @@
  */
 import { DC_EVENT_TYPE, MOCK_ERRNO_RC, RC, decodeDcResponse, u64ToNumber } from '../wire/cxl.js';
 import type { Personality } from './config.js';
-import { DevicePersonality } from './personality.js';
+import { BasePersonality } from './personality.js';
 import type { DcExtent } from './extents.js';
-import type { NormalizedRelease, OfferRecord } from './device.js';
+import type { FmAddSource, NormalizedRelease, OfferRecord } from './personality-api.js';
 import { fmError, type AddCapacityOk, type FmResult, type ReleaseCapacityOk, type SelectionPolicy } from './types.js';
 
-export class CxlTestPersonality extends DevicePersonality {
+export class CxlTestPersonality extends BasePersonality {
   readonly name: Personality = 'cxl-test';
   readonly irqEveryRecord = true;
   readonly qemuConfigReply = false;
@@ -71,7 +71,7 @@ export class CxlTestPersonality extends DevicePersonality {
   }
 
   /** `__dc_inject_extent_store` for each record: FM state, then logged in order (mock 5–7). */
-  fmAdd(records: OfferRecord[], _ctx: { source: 'qmp' | 'inject' | 'fm-api'; region: number | null }): FmResult<AddCapacityOk> {
+  fmAdd(records: OfferRecord[], _src: FmAddSource): FmResult<AddCapacityOk> {
     const batch = new Set<number>();
     for (const [i, r] of records.entries()) {
       if (!this.newExtentValid(r.dpa, r.length, batch)) {
@@ -177,8 +177,7 @@ export class CxlTestPersonality extends DevicePersonality {
       if (gone) {
         this.dev.noteReleased(gone.dpa, gone.length, gone.tag);
       } else {
-        this.dev.stats.releasesIgnored++;
-        this.dev.emit({ type: 'release-ignored', memdev: this.dev.name, dpa: Number(e.dpaStart), length: Number(e.length), reason: 'not in accepted state' });
+        this.dev.noteReleaseIgnored(Number(e.dpaStart), Number(e.length), 'not in accepted state');
       }
     }
     return RC.SUCCESS;

@@ -4,7 +4,9 @@
  * `DcdDevice` is the model's `cxl_mockmem_data` + QEMU's `CXLType3Dev` DC state: three extent sets
  * (fm → sent → accepted, extents.ts), one DC event log (event-log.ts), media backed at block
  * granularity (media.ts), and a personality (qemu / cxl-test / hostile) for every rule on which
- * the two reference devices differ (personality.ts).
+ * the two reference devices differ. The device calls the personality only through the hooks of
+ * `DevicePersonality` and hands it a `DeviceContext` of methods (personality-api.ts); it gets one
+ * from the registry by name (registry.ts) and names no personality class.
  *
  * Two faces:
  *  - the mailbox: `mbox(opcode, input, out)` is `cxl_mock_mbox_send`, one switch dispatching to
@@ -32,7 +34,8 @@ import {
   CXL_EVENT_LOG, CXL_MBOX_OP, DC_EVENT_TYPE, GET_EVENT_FLAG_MORE_RECORDS, GET_EVENT_IN_SIZE, MOCK_ERRNO_RC,
   GET_EVENT_FLAG_OVERFLOW, GET_EVENT_OUT_HDR, EVENT_RECORD_SIZE, NULL_UUID, RC,
   decodeClearEventRecordsIn, decodeGetEventRecordsIn, encodeDcEventRecord, encodeGetEventRecordsOut,
-  dcEventTypeName, isUuid, makeDcEventRecord, opcodeName, rcName, uuidFromBytes, type CxlExtentRaw,
+  DC_RESPONSE_FLAG_MORE, dcEventTypeName, dcRecordMore, decodeDcEventLayout, decodeDcResponseHeader, decodeGetDcExtentListOutHeader,
+  isUuid, makeDcEventRecord, opcodeName, rcName, type CxlExtentRaw,
 } from '../wire/cxl.js';
 import type { Failure } from '../errors.js';
 import { Prng } from '../prng.js';
@@ -41,10 +44,10 @@ import { PMD_SIZE, isQemuPersonality, resolveDeviceConfig, type DeviceConfig, ty
 import { ExtentStore, rangesOverlap, type DcExtent } from './extents.js';
 import { EventLog } from './event-log.js';
 import { Media } from './media.js';
-import type { DevicePersonality } from './personality.js';
-import { QemuPersonality } from './qemu.js';
-import { CxlTestPersonality } from './cxl-test.js';
-import { HostilePersonality } from './hostile.js';
+import type {
+  DeviceContext, DevicePersonality, HostileChoices, MboxReply, NormalizedRelease, OfferRecord, QueuedRecord,
+} from './personality-api.js';
+import { createPersonality } from './registry.js';
 import type { HostileChainKind } from './hostile-kinds.js';
 import {
   ACPI_CDAT_DSMAS_SHAREABLE, fmError, newCounters,
@@ -53,10 +56,7 @@ import {
   type LoggedRecordView, type PendingGroupView, type ReleaseCapacityOk, type ReleaseCapacityRequest,
 } from './types.js';
 
-export interface MboxReply {
-  rc: number;
-  outLen: number;
-}
+export type { MboxReply, NormalizedRelease, OfferRecord, QueuedRecord } from './personality-api.js';
 
 /** Register-file side effects of the device. */
 export interface DeviceSink {
@@ -86,40 +86,6 @@ export interface DeviceOptions {
 /** Devices of one thread share this counter unless DeviceOptions.mockCounter is given. */
 const THREAD_MOCK_COUNTER = new Int32Array(new SharedArrayBuffer(4));
 
-/** One DC Add record as the personality receives it: absolute DPA, normalised tag. */
-export interface OfferRecord {
-  dpa: number;
-  length: number;
-  tag: string | null;
-  seq: number;
-  more: boolean;
-  shared: boolean;
-}
-
-export interface NormalizedRelease {
-  policy: 'prescriptive' | 'tag-based';
-  /** absolute DPA; `tag` undefined = use the request tag or the accepted extent's */
-  ranges: { dpa: number; length: number; tag: string | null | undefined }[];
-  tag: string | null;
-  forced: boolean;
-  region: number | null;
-  via: FmVia;
-}
-
-/** A record waiting in the FM queue for room in the event log. */
-export interface QueuedRecord {
-  eventType: number;
-  extent: CxlExtentRaw;
-  more: boolean;
-  updatedRegionIndex: number;
-  /** cxl-test: the FM-state extent this record offers; it moves fm → sent when the record is logged */
-  offers?: DcExtent;
-  /** hostile: a record UUID other than the DC event UUID */
-  recordUuid?: string;
-  /** hostile: log even when `offers` was deleted meanwhile */
-  force?: boolean;
-}
-
 /** Normalise an FM tag: undefined / null / "" / "0" / the null UUID → null; else a lower-case UUID. */
 export function normTag(t: unknown): { ok: true; tag: string | null } | { ok: false } {
   if (t === undefined || t === null || t === '' || t === '0') return { ok: true, tag: null };
@@ -141,9 +107,9 @@ export class DcdDevice {
   readonly log: EventLog;
   readonly media: Media;
   readonly p: DevicePersonality;
-  prng: Prng;
-  stats: DeviceCounters = newCounters();
-  /** FM queue: records not yet in the event log (see DOC) */
+  private prng: Prng;
+  private stats: DeviceCounters = newCounters();
+  /** FM queue: records not yet in the event log (see DOC); read-only outside (bench/device.ts) */
   outbox: QueuedRecord[] = [];
   private readonly sink: DeviceSink;
   private readonly observer: DeviceObserver | undefined;
@@ -151,15 +117,15 @@ export class DcdDevice {
   private tsCounter = 0n;
   private statusOn = false;
   /** mock Get Event Records counter (shared word) */
-  readonly mockCounter: Int32Array;
+  private readonly mockCounter: Int32Array;
   /**
    * QEMU `event_logs[DYNAMIC_CAP].irq_enabled`: false at power-on, set by Set Event Interrupt
    * Policy. Kept across `reset()`: the model resets a device between stress iterations without
    * re-probing the host, which set it once at probe.
    */
-  dcIrqEnabled = false;
+  private dcIrqEnabled = false;
   /** syncDrain: handle of the FM record in the log whose Clear the device waits for */
-  awaitHandle: number | null = null;
+  private awaitHandle: number | null = null;
 
   /** Throws RangeError on an invalid config (bad input to the runtime, not a device event). */
   constructor(config: DeviceConfig, opts: DeviceOptions = {}) {
@@ -181,25 +147,56 @@ export class DcdDevice {
     this.observer = opts.observer;
     this.clock = opts.clock ?? (r.value.timestamps === 'counter' ? () => ++this.tsCounter : () => BigInt(Date.now()) * 1_000_000n);
     this.prng = new Prng(r.value.seed).fork(`device/${this.name}`);
-    this.p =
-      qemu ? new QemuPersonality(this)
-      : r.value.personality === 'cxl-test' ? new CxlTestPersonality(this)
-      : new HostilePersonality(this);
+    this.p = createPersonality(r.value.personality, this.context());
     this.reset();
+  }
+
+  /** The narrow view a personality gets (personality-api.ts): methods, none of the fields above. */
+  private context(): DeviceContext {
+    return {
+      name: this.name,
+      config: this.config,
+      extents: this.extents,
+      randomRange: (min, max) => this.prng.range(min, max),
+      bumpMockCounter: () => Atomics.add(this.mockCounter, 0, 1),
+      queuedRecords: () => this.outbox.length,
+      queueRecord: (q) => this.queueRecord(q),
+      pump: () => this.pump(),
+      offer: (e, more) => this.offer(e, more),
+      noteAccepted: (e) => this.noteAccepted(e),
+      noteRejected: (list, reason) => this.noteRejected(list, reason),
+      noteReleased: (dpa, length, tag) => this.noteReleased(dpa, length, tag),
+      noteReleaseIgnored: (dpa, length, reason) => {
+        this.stats.releasesIgnored++;
+        this.emit({ type: 'release-ignored', memdev: this.name, dpa, length, reason });
+      },
+      noteLie: (opcode, lie) => {
+        this.stats.lies++;
+        this.emit({ type: 'hostile-lie', memdev: this.name, opcode, lie });
+      },
+      emit: (ev) => this.emit(ev),
+      fault: (opcode, message) => this.fault(opcode, message),
+      setDcIrqEnabled: (on) => this.setDcIrqEnabled(on),
+      view: (e) => this.view(e),
+      rawExtent: (dpa, length, tag, seq) => this.rawExtent(dpa, length, tag, seq),
+      partitionOf: (dpa, len) => this.partitionOf(dpa, len),
+      partitionAt: (dpa) => this.partitionAt(dpa),
+      freeRunsOf: (region, gran) => this.freeRunsOf(region, gran),
+    };
   }
 
   // =============================================================================== plumbing
 
-  emit(ev: DeviceEvent): void {
+  private emit(ev: DeviceEvent): void {
     if (this.observer) this.observer(ev);
   }
 
-  now(): bigint {
+  private now(): bigint {
     return this.clock();
   }
 
   /** Index of the DC partition that fully contains [dpa, dpa+len) (usable length), or -1. */
-  partitionOf(dpa: number, len: number): number {
+  private partitionOf(dpa: number, len: number): number {
     const parts = this.config.partitions;
     for (let i = 0; i < parts.length; i++) {
       const p = parts[i];
@@ -209,24 +206,24 @@ export class DcdDevice {
   }
 
   /** Index of the DC partition containing `dpa`, or -1. */
-  partitionAt(dpa: number): number {
+  private partitionAt(dpa: number): number {
     return this.partitionOf(dpa, 1);
   }
 
-  view(e: { dpa: number; length: number; tag: string | null; seq: number }): ExtentView {
+  private view(e: { dpa: number; length: number; tag: string | null; seq: number }): ExtentView {
     return { dpa: e.dpa, offset: e.dpa - this.config.dcBase, length: e.length, tag: e.tag, seq: e.seq, partition: this.partitionAt(e.dpa) };
   }
 
-  rawExtent(dpa: number | bigint, length: number | bigint, tag: string | null, seq: number): CxlExtentRaw {
+  private rawExtent(dpa: number | bigint, length: number | bigint, tag: string | null, seq: number): CxlExtentRaw {
     return { startDpa: BigInt(dpa), length: BigInt(length), uuid: tag ?? NULL_UUID, sharedExtnSeq: seq & 0xffff };
   }
 
-  queueRecord(q: QueuedRecord): void {
+  private queueRecord(q: QueuedRecord): void {
     this.outbox.push(q);
   }
 
   /** Mirror the log state into Event Status bit 4 (only on change). */
-  updateStatus(): void {
+  private updateStatus(): void {
     const on = this.log.count > 0;
     if (on === this.statusOn) return;
     this.statusOn = on;
@@ -241,7 +238,7 @@ export class DcdDevice {
   }
 
   /** QEMU Set Event Interrupt Policy for the DC log. */
-  setDcIrqEnabled(on: boolean): void {
+  private setDcIrqEnabled(on: boolean): void {
     this.dcIrqEnabled = on;
   }
 
@@ -249,7 +246,7 @@ export class DcdDevice {
    * The modelled device would crash here (QEMU dereferencing NULL): count it, report it, and
    * answer Internal Error so the host does not hang on a dead mailbox. Never a silent success.
    */
-  fault(opcode: number, message: string): number {
+  private fault(opcode: number, message: string): number {
     this.stats.faults++;
     this.emit({ type: 'device-fault', memdev: this.name, opcode, message });
     return RC.INTERNAL_ERROR;
@@ -322,27 +319,27 @@ export class DcdDevice {
   }
 
   /** fm/new → sent, with the observer event (mock `mark_extent_sent`, QEMU pending group). */
-  offer(ext: DcExtent, more: boolean): void {
+  private offer(ext: DcExtent, more: boolean): void {
     const g = this.extents.markExtentSent(ext, more);
     this.stats.extentsOffered++;
     this.emit({ type: 'extent-offered', memdev: this.name, dpa: ext.dpa, length: ext.length, tag: ext.tag, seq: ext.seq, group: g.id, offerSeq: ext.offerSeq });
   }
 
   /** Accept bookkeeping shared by personalities: media backing + event. */
-  noteAccepted(e: DcExtent): void {
+  private noteAccepted(e: DcExtent): void {
     this.media.setBacked(e.dpa, e.length, true);
     this.stats.extentsAccepted++;
     this.emit({ type: 'extent-accepted', memdev: this.name, dpa: e.dpa, length: e.length, tag: e.tag, seq: e.seq });
   }
 
-  noteRejected(list: readonly DcExtent[], reason: 'not-in-response' | 'reject-all' | 'fm-deleted'): void {
+  private noteRejected(list: readonly DcExtent[], reason: 'not-in-response' | 'reject-all' | 'fm-deleted'): void {
     for (const e of list) {
       this.stats.extentsRejected++;
       this.emit({ type: 'extent-rejected', memdev: this.name, dpa: e.dpa, length: e.length, tag: e.tag, reason });
     }
   }
 
-  noteReleased(dpa: number, length: number, tag: string | null): void {
+  private noteReleased(dpa: number, length: number, tag: string | null): void {
     this.media.setBacked(dpa, length, false);
     this.stats.extentsReleased++;
     this.emit({ type: 'extent-released', memdev: this.name, dpa, length, tag });
@@ -356,22 +353,12 @@ export class DcdDevice {
    */
   mbox(opcode: number, input: Uint8Array, out: Uint8Array): MboxReply {
     let reply: MboxReply;
-    let nrExtents = 0;
-    let more: boolean | undefined;
+    const cap = Math.min(out.byteLength, this.config.payloadSize);
+    const o = cap === out.byteLength ? out : out.subarray(0, cap);
     try {
-      if ((opcode === CXL_MBOX_OP.ADD_DC_RESPONSE || opcode === CXL_MBOX_OP.RELEASE_DC) && input.byteLength >= 8) {
-        const d = new DataView(input.buffer, input.byteOffset, 8);
-        nrExtents = d.getUint32(0, true);
-        more = (d.getUint8(4) & 1) !== 0;
-      }
-      const cap = Math.min(out.byteLength, this.config.payloadSize);
-      const o = cap === out.byteLength ? out : out.subarray(0, cap);
       reply = this.mboxSend(opcode, input, o);
       reply = this.p.transformReply(opcode, input, o, reply);
       if (!Number.isInteger(reply.outLen) || reply.outLen < 0 || reply.outLen > cap) throw new RangeError(`handler returned outLen ${reply.outLen} (cap ${cap})`);
-      if (opcode === CXL_MBOX_OP.GET_DC_EXTENT_LIST && reply.rc === RC.SUCCESS && reply.outLen >= 4) {
-        nrExtents = new DataView(o.buffer, o.byteOffset, 4).getUint32(0, true);
-      }
     } catch (e) {
       this.stats.internalErrors++;
       this.emit({ type: 'internal-error', memdev: this.name, opcode, message: e instanceof Error ? e.message : String(e) });
@@ -385,9 +372,29 @@ export class DcdDevice {
     c.byOpcode[on] = (c.byOpcode[on] ?? 0) + 1;
     c.byRc[rn] = (c.byRc[rn] ?? 0) + 1;
     if (this.observer) {
+      const { nrExtents, more } = this.mboxExtentCount(opcode, input, o, reply);
       this.emit({ type: 'mbox-command', memdev: this.name, opcode, opcodeName: on, rc: reply.rc, rcName: rn, nrExtents, ...(more === undefined ? {} : { more }) });
     }
     return reply;
+  }
+
+  /**
+   * The extent count (and More flag) an observed mailbox command carried, read with the wire
+   * decoders' header-only variants: the response's `extent_list_size` and flags, or a successful
+   * extent list's `returned_extent_count`. Only an observer needs it, so the unobserved mailbox
+   * path does no decoding beyond the handler's own.
+   */
+  private mboxExtentCount(opcode: number, input: Uint8Array, out: Uint8Array, reply: MboxReply): { nrExtents: number; more?: boolean } {
+    if (opcode === CXL_MBOX_OP.ADD_DC_RESPONSE || opcode === CXL_MBOX_OP.RELEASE_DC) {
+      const h = decodeDcResponseHeader(input);
+      return h.ok ? { nrExtents: h.value.extentListSize, more: (h.value.flags & DC_RESPONSE_FLAG_MORE) !== 0 } : { nrExtents: 0 };
+    }
+    // the count field lies within the reply (a hostile short reply of 4..15 bytes still reports it)
+    if (opcode === CXL_MBOX_OP.GET_DC_EXTENT_LIST && reply.rc === RC.SUCCESS && reply.outLen >= 4) {
+      const h = decodeGetDcExtentListOutHeader(out);
+      if (h.ok) return { nrExtents: h.value.returnedExtentCount };
+    }
+    return { nrExtents: 0 };
   }
 
   /** The opcode switch (mock `cxl_mock_mbox_send`). */
@@ -421,7 +428,7 @@ export class DcdDevice {
    * MORE_RECORDS per the personality (QEMU: log not empty; mock: records remain), OVERFLOW with
    * the counter and timestamps after a drop (R8).
    */
-  mockGetEvent(input: Uint8Array, out: Uint8Array): MboxReply {
+  private mockGetEvent(input: Uint8Array, out: Uint8Array): MboxReply {
     if (input.byteLength !== GET_EVENT_IN_SIZE) return { rc: this.p.refuse(RC.INVALID_PAYLOAD_LENGTH), outLen: 0 };
     const limit = this.p.recordsPerGet();
     const d = decodeGetEventRecordsIn(input);
@@ -458,7 +465,7 @@ export class DcdDevice {
    * Clearing frees room, so held FM records move into the log; with syncDrain, the Clear of the
    * awaited record lets the next FM record in.
    */
-  mockClearEvent(input: Uint8Array): MboxReply {
+  private mockClearEvent(input: Uint8Array): MboxReply {
     const d = decodeClearEventRecordsIn(input);
     if (!d.ok) return { rc: this.p.refuse(RC.INVALID_PAYLOAD_LENGTH), outLen: 0 };
     const v = d.value;
@@ -550,7 +557,7 @@ export class DcdDevice {
   }
 
   /** Free-capacity runs of a region, aligned to `gran`, excluding accepted, pending and FM extents. */
-  freeRunsOf(region: number, gran: number): { dpa: number; length: number }[] {
+  private freeRunsOf(region: number, gran: number): { dpa: number; length: number }[] {
     const p = this.config.partitions[region];
     if (!p) return [];
     const busy = [...this.extents.accepted, ...this.extents.allSent(), ...this.extents.fm]
@@ -668,8 +675,8 @@ export class DcdDevice {
       if (!u) { run.push(r); continue; }
       const bad = flush();
       if (bad && !bad.ok) return bad;
-      if (this.config.personality === 'qemu') return fmError('EINVAL', `records[${i}]: extent range is beyond the region end (R3): DPA 0x${u.dpa.toString(16)} length 0x${u.length.toString(16)}`);
-      if (u.length === 0n) return fmError('EINVAL', `records[${i}]: zero length (new_extent_valid, mock 6)`);
+      const refusal = this.p.u64RecordRefusal(u.dpa, u.length);
+      if (refusal !== null) return fmError('EINVAL', `records[${i}]: ${refusal}`);
       const tag = normTag(r.tag);
       if (!tag.ok) return fmError('EINVAL', `records[${i}]: tag ${JSON.stringify(r.tag)} is not a UUID`);
       const seq = r.seq ?? 0;
@@ -803,17 +810,19 @@ export class DcdDevice {
   /** Hostile personality only: queue one malformed chain of `kind` (hostile-kinds.ts). */
   hostileInject(kind: HostileChainKind, opts: { count?: number } = {}): FmResult<{ records: number }> {
     return this.guard('hostile', () => {
-      if (!(this.p instanceof HostilePersonality)) return fmError('EOPNOTSUPP', `hostileInject needs the hostile personality (device ${this.name} is ${this.p.name})`);
-      return this.p.inject(kind, opts);
+      const h = this.p.hostile;
+      if (!h) return fmError('EOPNOTSUPP', `hostileInject needs the hostile personality (device ${this.name} is ${this.p.name})`);
+      return h.inject(kind, opts);
     }, (r) => r.records);
   }
 
   /** Hostile personality only: `n` chains of seeded kinds. */
   hostileBurst(n: number): FmResult<{ records: number; kinds: HostileChainKind[] }> {
     return this.guard('hostile', () => {
-      if (!(this.p instanceof HostilePersonality)) return fmError('EOPNOTSUPP', `hostileBurst needs the hostile personality (device ${this.name} is ${this.p.name})`);
+      const h = this.p.hostile;
+      if (!h) return fmError('EOPNOTSUPP', `hostileBurst needs the hostile personality (device ${this.name} is ${this.p.name})`);
       if (!Number.isInteger(n) || n < 1 || n > 1000) return fmError('EINVAL', 'n must be an integer in [1, 1000]');
-      return this.p.burst(n);
+      return h.burst(n);
     }, (r) => r.records);
   }
 
@@ -838,14 +847,15 @@ export class DcdDevice {
 
   eventLog(): EventLogView {
     const records: LoggedRecordView[] = this.log.snapshot().map((r) => {
-      const d = new DataView(r.bytes.buffer, r.bytes.byteOffset, r.bytes.byteLength);
-      const dpa = Number(d.getBigUint64(0x38, true));
-      const u = uuidFromBytes(r.bytes, 0x48);
-      const tag = u === NULL_UUID ? null : u;
+      // any record UUID: a hostile device logs foreign ones (QueuedRecord.recordUuid)
+      const d = decodeDcEventLayout(r.bytes);
+      if (!d.ok) throw new Error(`device ${this.name}: event log record ${r.handle}: ${d.error.message}`); // the log holds only records pump() encoded
+      const { extent, eventType, updatedRegionIndex } = d.value;
+      const dpa = Number(extent.startDpa);
       return {
-        handle: r.handle, eventType: dcEventTypeName(d.getUint8(0x30)), dpa, offset: dpa - this.config.dcBase,
-        length: Number(d.getBigUint64(0x40, true)), tag, seq: d.getUint16(0x58, true), more: (d.getUint8(0x35) & 1) !== 0,
-        updatedRegionIndex: d.getUint8(0x34),
+        handle: r.handle, eventType: dcEventTypeName(eventType), dpa, offset: dpa - this.config.dcBase,
+        length: Number(extent.length), tag: extent.uuid === NULL_UUID ? null : extent.uuid, seq: extent.sharedExtnSeq, more: dcRecordMore(d.value),
+        updatedRegionIndex,
       };
     });
     return {
@@ -856,6 +866,16 @@ export class DcdDevice {
 
   counters(): DeviceCounters {
     return structuredClone(this.stats);
+  }
+
+  /** The service's syncDrain wait gave up (service.ts `afterFm`). */
+  noteDrainTimeout(): void {
+    this.stats.drainTimeouts++;
+  }
+
+  /** The hostile personality's choices for this seed; null for the others. */
+  hostileChoices(): HostileChoices | null {
+    return this.p.hostile?.choices() ?? null;
   }
 
   generation(): number {

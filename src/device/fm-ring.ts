@@ -14,7 +14,7 @@
  * Only `injectRecords` and prescriptive `releaseCapacity` — the bench's hot calls — travel here;
  * everything else stays on comlink. The ring is off until a client attaches (`FM_CTL_ACTIVE`), so
  * a system that never uses it keeps the event-loop wait. Free-running only: a ring call is not a
- * step of the controlled scheduler's log (workers/device.ts records comlink FM calls).
+ * step of the controlled scheduler's log (service.ts `startDeviceWorker` records comlink FM calls).
  *
  * Layout: requests are 12-word records, a header `[seq, op, count, policy]` then `count` entries
  * `[offset f64, length f64, flags (bit 0 tag present, bit 1 more), tag (16 bytes), seq]`; replies

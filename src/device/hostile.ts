@@ -34,15 +34,11 @@ import {
 } from './config.js';
 import { CxlTestPersonality } from './cxl-test.js';
 import type { DcExtent } from './extents.js';
-import type { MboxReply } from './device.js';
+import type { DeviceContext, HostileChoices, HostileHooks, MboxReply } from './personality-api.js';
 import { HOSTILE_CHAIN_KINDS, type HostileChainKind } from './hostile-kinds.js';
 import { fmError, type FmResult } from './types.js';
 
-export interface HostileChoices {
-  configViolation: ConfigViolation;
-  extentListLie: ExtentListLie;
-  eventRecordLie: EventRecordLie;
-}
+export type { HostileChoices } from './personality-api.js';
 
 /** A tag derived from the seed alone (not the memdev name): equal seeds collide across memdevs. */
 export function seedTag(seed: number | string, label: string): string {
@@ -52,15 +48,19 @@ export function seedTag(seed: number | string, label: string): string {
   return `${w.slice(0, 8)}-${w.slice(8, 12)}-4${w.slice(13, 16)}-a${w.slice(17, 20)}-${w.slice(20, 32)}`;
 }
 
-export class HostilePersonality extends CxlTestPersonality {
+/** why a chain was not queued */
+type Refusal = Extract<FmResult<object>, { ok: false }>;
+
+export class HostilePersonality extends CxlTestPersonality implements HostileHooks {
   override readonly name: Personality = 'hostile';
+  override readonly hostile: HostileHooks = this;
   private picks!: HostileChoices;
   private lieRng!: Prng;
   private gen!: Prng;
   private flipsLeft = 0;
   private genOffset = 0;
 
-  constructor(dev: ConstructorParameters<typeof CxlTestPersonality>[0]) {
+  constructor(dev: DeviceContext) {
     super(dev);
     this.draw();
   }
@@ -93,8 +93,7 @@ export class HostilePersonality extends CxlTestPersonality {
   }
 
   private noteLie(opcode: number, lie: string): void {
-    this.dev.stats.lies++;
-    this.dev.emit({ type: 'hostile-lie', memdev: this.dev.name, opcode, lie });
+    this.dev.noteLie(opcode, lie);
   }
 
   // ----------------------------------------------------------------------------- mailbox lies
@@ -247,7 +246,36 @@ export class HostilePersonality extends CxlTestPersonality {
 
   /** Queue one malformed chain of `kind`. */
   inject(kind: HostileChainKind, opts: { count?: number } = {}): FmResult<{ records: number }> {
-    const before = this.dev.outbox.length;
+    const before = this.dev.queuedRecords();
+    const refused = this.queueChain(kind, opts);
+    if (refused) return refused;
+    const records = this.dev.queuedRecords() - before;
+    this.dev.emit({ type: 'hostile-chain', memdev: this.dev.name, kind, records });
+    this.dev.pump();
+    return { ok: true, records };
+  }
+
+  /** Queue the records of one chain, by what it breaks; a refusal when it cannot be built now. */
+  private queueChain(kind: HostileChainKind, opts: { count?: number }): Refusal | null {
+    switch (kind) {
+      case 'misaligned': case 'u64-wrap': case 'zero-length': case 'outside-partition': case 'overlap-accepted':
+        return this.queueBadExtent(kind);
+      case 'dup-tag': case 'seq-gap': case 'seq-dup': case 'seq-nonzero-start': case 'null-tag-sharable': case 'nonzero-seq-nonsharable': case 'interleaved-tags':
+        return this.queueBadTags(kind);
+      case 'never-closing': case 'over-100':
+        return this.queueOpenChain(kind, opts);
+      case 'wrong-event-type': case 'bad-record-uuid':
+        return this.queueBadRecord(kind);
+      default:
+        return fmError('EINVAL', `unknown hostile chain kind ${JSON.stringify(kind)}`);
+    }
+  }
+
+  /**
+   * Extents whose geometry the host must refuse: alignment, u64 wrap, zero length, outside every
+   * partition, overlapping an accepted extent.
+   */
+  private queueBadExtent(kind: 'misaligned' | 'u64-wrap' | 'zero-length' | 'outside-partition' | 'overlap-accepted'): Refusal | null {
     const need = (n: number): number | null => this.freeSpot(n);
     const noSpace = fmError('ENOSPC', `hostile ${kind}: no free capacity for the chain`);
     const ADD = DC_EVENT_TYPE.ADD_CAPACITY;
@@ -274,6 +302,26 @@ export class HostilePersonality extends CxlTestPersonality {
         this.tracked(end + CXL_CAPACITY_MULTIPLIER, PMD_SIZE, null, 0, false);
         break;
       }
+      case 'overlap-accepted': {
+        const acc = this.dev.extents.accepted.find((e) => e.length >= 2 * PMD_SIZE || e.dpa - PMD_SIZE >= this.dev.config.dcBase);
+        if (!acc) return fmError('ENOENT', 'hostile overlap-accepted: no accepted extent to overlap');
+        const start = acc.length >= 2 * PMD_SIZE ? acc.dpa + PMD_SIZE : acc.dpa - PMD_SIZE;
+        if (this.dev.extents.startInUse(start)) return fmError('EEXIST', 'hostile overlap-accepted: start already in use');
+        this.tracked(start, 2 * PMD_SIZE, null, 0, false);
+        break;
+      }
+    }
+    return null;
+  }
+
+  /**
+   * Tags and sequence numbers the host must refuse or keep apart: duplicate tags, bad sharable
+   * sequences, a null tag / a non-zero seq on the wrong partition, interleaved tags (O1).
+   */
+  private queueBadTags(kind: 'dup-tag' | 'seq-gap' | 'seq-dup' | 'seq-nonzero-start' | 'null-tag-sharable' | 'nonzero-seq-nonsharable' | 'interleaved-tags'): Refusal | null {
+    const need = (n: number): number | null => this.freeSpot(n);
+    const noSpace = fmError('ENOSPC', `hostile ${kind}: no free capacity for the chain`);
+    switch (kind) {
       case 'dup-tag': {
         const at = need(PMD_SIZE);
         if (at === null) return noSpace;
@@ -303,23 +351,6 @@ export class HostilePersonality extends CxlTestPersonality {
         this.tracked(at, PMD_SIZE, this.randomTag(), 5, false);
         break;
       }
-      case 'never-closing':
-      case 'over-100': {
-        const n = opts.count ?? (kind === 'over-100' ? 101 : 3);
-        if (!Number.isInteger(n) || n < 1 || n > 4096) return fmError('EINVAL', 'count must be an integer in [1, 4096]');
-        const slots = this.freeSlots(n, PMD_SIZE);
-        if (slots === null) return noSpace;
-        slots.forEach((dpa, i) => this.tracked(dpa, PMD_SIZE, null, 0, kind === 'never-closing' || i < n - 1));
-        break;
-      }
-      case 'overlap-accepted': {
-        const acc = this.dev.extents.accepted.find((e) => e.length >= 2 * PMD_SIZE || e.dpa - PMD_SIZE >= this.dev.config.dcBase);
-        if (!acc) return fmError('ENOENT', 'hostile overlap-accepted: no accepted extent to overlap');
-        const start = acc.length >= 2 * PMD_SIZE ? acc.dpa + PMD_SIZE : acc.dpa - PMD_SIZE;
-        if (this.dev.extents.startInUse(start)) return fmError('EEXIST', 'hostile overlap-accepted: start already in use');
-        this.tracked(start, 2 * PMD_SIZE, null, 0, false);
-        break;
-      }
       case 'interleaved-tags': {
         const at = need(3 * PMD_SIZE);
         if (at === null) return noSpace;
@@ -330,6 +361,25 @@ export class HostilePersonality extends CxlTestPersonality {
         this.tracked(at + 2 * PMD_SIZE, PMD_SIZE, a, 0, false);
         break;
       }
+    }
+    return null;
+  }
+
+  /** More chains the host must bound: one that never closes (the watchdog), one over 100 records. */
+  private queueOpenChain(kind: 'never-closing' | 'over-100', opts: { count?: number }): Refusal | null {
+    const n = opts.count ?? (kind === 'over-100' ? 101 : 3);
+    if (!Number.isInteger(n) || n < 1 || n > 4096) return fmError('EINVAL', 'count must be an integer in [1, 4096]');
+    const slots = this.freeSlots(n, PMD_SIZE);
+    if (slots === null) return fmError('ENOSPC', `hostile ${kind}: no free capacity for the chain`);
+    slots.forEach((dpa, i) => this.tracked(dpa, PMD_SIZE, null, 0, kind === 'never-closing' || i < n - 1));
+    return null;
+  }
+
+  /** Records the host must not take as DC Add: the wrong event type, a foreign record UUID. */
+  private queueBadRecord(kind: 'wrong-event-type' | 'bad-record-uuid'): Refusal | null {
+    const need = (n: number): number | null => this.freeSpot(n);
+    const ADD = DC_EVENT_TYPE.ADD_CAPACITY;
+    switch (kind) {
       case 'wrong-event-type': {
         const at = BigInt(need(PMD_SIZE) ?? this.dev.config.dcBase);
         this.raw(DC_EVENT_TYPE.ADD_CAPACITY_RESPONSE, at, BigInt(PMD_SIZE), null, 0, false);
@@ -341,13 +391,8 @@ export class HostilePersonality extends CxlTestPersonality {
         this.raw(ADD, at, BigInt(PMD_SIZE), null, 0, false, this.randomTag());
         break;
       }
-      default:
-        return fmError('EINVAL', `unknown hostile chain kind ${JSON.stringify(kind)}`);
     }
-    const records = this.dev.outbox.length - before;
-    this.dev.emit({ type: 'hostile-chain', memdev: this.dev.name, kind, records });
-    this.dev.pump();
-    return { ok: true, records };
+    return null;
   }
 
   /** `n` chains of kinds drawn from the seed; kinds that cannot be built right now are skipped. */

@@ -14,7 +14,8 @@
  *    irq"), Get Event Records batch sizes, Get DC Config details.
  *
  * The hostile personality is the mock plus lies (`hostile.ts`). A variant is data consulted where
- * behaviour differs, never a copied module (README.md).
+ * behaviour differs, never a copied module (README.md). The hooks the device calls and the context
+ * it hands in are `personality-api.ts`; `registry.ts` maps a name to its class.
  */
 import {
   decodeGetDcConfigIn, decodeGetDcExtentListIn, encodeGetDcConfigOut, encodeGetDcExtentListOut,
@@ -23,10 +24,16 @@ import {
 } from '../wire/cxl.js';
 import { MOCK_EVENT_RET_MAX, type Personality } from './config.js';
 import type { ClearRule } from './event-log.js';
-import type { DcdDevice, MboxReply, OfferRecord, NormalizedRelease } from './device.js';
+import type {
+  DeviceContext, DevicePersonality, FmAddSource, HostileHooks, MboxReply, NormalizedRelease, OfferRecord,
+} from './personality-api.js';
 import type { AddCapacityOk, FmResult, ReleaseCapacityOk, SelectionPolicy } from './types.js';
 
-export abstract class DevicePersonality {
+/**
+ * The shared base of the personalities: the mock's defaults (Get DC Config, Get DC Extent List,
+ * records per Get, …) written against the `DeviceContext`, never the device itself.
+ */
+export abstract class BasePersonality implements DevicePersonality {
   abstract readonly name: Personality;
   /** raise the event IRQ after every logged record (mock "Fake the irq"), not only on the 0→1 edge (R7) */
   abstract readonly irqEveryRecord: boolean;
@@ -52,7 +59,10 @@ export abstract class DevicePersonality {
   /** overflow reset rule of Clear Event Records (event-log.ts) */
   abstract readonly clearRule: ClearRule;
 
-  constructor(protected readonly dev: DcdDevice) {}
+  /** the hostile generator (hostile.ts overrides) */
+  readonly hostile: HostileHooks | null = null;
+
+  constructor(protected readonly dev: DeviceContext) {}
 
   /** This device's code for a refusal QEMU answers with `rc` (the mock answers -EINVAL). */
   refuse(rc: number): number {
@@ -63,7 +73,7 @@ export abstract class DevicePersonality {
   abstract policyRefusal(policy: SelectionPolicy): string | null;
 
   /** Offer capacity (QMP add / FM API 5604h / cxl_test inject / scenario add-capacity records). */
-  abstract fmAdd(records: OfferRecord[], ctx: { source: 'qmp' | 'inject' | 'fm-api'; region: number | null }): FmResult<AddCapacityOk>;
+  abstract fmAdd(records: OfferRecord[], src: FmAddSource): FmResult<AddCapacityOk>;
 
   /** Ask the host to release capacity (QMP release / FM API 5605h / cxl_test dc_del_extent). */
   abstract fmRelease(req: NormalizedRelease): FmResult<ReleaseCapacityOk>;
@@ -76,6 +86,14 @@ export abstract class DevicePersonality {
 
   /** Set Event Interrupt Policy (0103h): returns the mailbox rc. */
   abstract setEventInterruptPolicy(input: Uint8Array): number;
+
+  /**
+   * A record past 2^53 (device.ts `injectWithU64`): the mock's `new_extent_valid` refuses only a
+   * zero length, so anything else is logged as written.
+   */
+  u64RecordRefusal(_dpa: bigint, length: bigint): string | null {
+    return length === 0n ? 'zero length (new_extent_valid, mock 6)' : null;
+  }
 
   /** `num_avail_extents` in event records (QEMU R7: 512 − total_extent_count; the mock sends 0). */
   numAvailExtents(): number {
@@ -91,8 +109,8 @@ export abstract class DevicePersonality {
    */
   recordsPerGet(): number {
     const r = this.dev.config.recordsPerGet;
-    if (r === 'mock-counter') return ((Atomics.add(this.dev.mockCounter, 0, 1) + 1) % MOCK_EVENT_RET_MAX) + 1;
-    return r.min === r.max ? r.min : this.dev.prng.range(r.min, r.max);
+    if (r === 'mock-counter') return ((this.dev.bumpMockCounter() + 1) % MOCK_EVENT_RET_MAX) + 1;
+    return r.min === r.max ? r.min : this.dev.randomRange(r.min, r.max);
   }
 
   /** Tag and seq kept on an accepted sub-range of `pending` (QEMU upstream zeroes them, R16). */

@@ -35,21 +35,20 @@
  * all-or-nothing); a later response or a 0-entry response resolves it.
  */
 import {
-  CXL_INT_MODE_MASK, CXL_INT_MSI_MSIX, DC_EVENT_TYPE, DC_RESPONSE_HDR, EVENT_INT_POLICY_LEN, EVENT_INT_POLICY_MIN_LEN,
-  EXTENT_LIST_IN_SIZE, EXTENT_LIST_OUT_HDR, EXTENT_SIZE, NULL_UUID, RC, decodeDcResponse, decodeGetDcExtentListIn,
+  CXL_INT_MODE_MASK, CXL_INT_MSI_MSIX, DC_EVENT_TYPE, EVENT_INT_POLICY_LEN, EVENT_INT_POLICY_MIN_LEN,
+  EXTENT_LIST_IN_SIZE, EXTENT_LIST_OUT_HDR, EXTENT_SIZE, NULL_UUID, RC, decodeDcResponse, decodeDcResponseHeader, decodeGetDcExtentListIn,
   encodeGetDcExtentListOut, u64ToNumber, type CxlExtentRaw,
 } from '../wire/cxl.js';
 import type { Personality } from './config.js';
 import { hex } from '../units.js';
-import { DevicePersonality } from './personality.js';
-import type { MboxReply } from './device.js';
+import { BasePersonality } from './personality.js';
 import { rangeContains, rangesOverlap, type DcExtent } from './extents.js';
-import type { NormalizedRelease, OfferRecord } from './device.js';
+import type { FmAddSource, MboxReply, NormalizedRelease, OfferRecord } from './personality-api.js';
 import { fmError, type AddCapacityOk, type FmResult, type ReleaseCapacityOk, type SelectionPolicy } from './types.js';
 
 type Range = { dpa: number; length: number };
 
-export class QemuPersonality extends DevicePersonality {
+export class QemuPersonality extends BasePersonality {
   readonly irqEveryRecord = false;
   readonly qemuConfigReply = true;
   readonly mockErrnos = false;
@@ -79,6 +78,16 @@ export class QemuPersonality extends DevicePersonality {
   policyRefusal(policy: SelectionPolicy): string | null {
     if (policy === 'prescriptive' || this.opts.extendedPolicies) return null;
     return `Selection policy not supported: ${policy} (R1)`;
+  }
+
+  /**
+   * A scenario record past 2^53 is beyond every region: refused, R3, by both QEMU trees (QEMU's own
+   * u64 `offset + len` check would let a wrapping extent into out-of-range bitmap indexing, which
+   * the model does not emulate). Before the personality interface device.ts compared the name with
+   * 'qemu', so `qemu-tag-rfc` logged such a record as the mock would — a model bug.
+   */
+  override u64RecordRefusal(dpa: bigint, length: bigint): string | null {
+    return `extent range is beyond the region end (R3): DPA 0x${dpa.toString(16)} length 0x${length.toString(16)}`;
   }
 
   /** R7: `extents_avail = 512 - total_extent_count` */
@@ -123,7 +132,7 @@ export class QemuPersonality extends DevicePersonality {
    * Resources Exhausted, overlap with pending or accepted → Invalid Extent List (checked before
    * the malformed-list verdict is returned), and the FM's tag and seq are kept even upstream.
    */
-  fmAdd(records: OfferRecord[], ctx: { source: 'qmp' | 'inject' | 'fm-api'; region: number | null }): FmResult<AddCapacityOk> {
+  fmAdd(records: OfferRecord[], ctx: FmAddSource): FmResult<AddCapacityOk> {
     const ext = this.dev.extents;
     const fmApi = ctx.source === 'fm-api';
     if (fmApi && ext.totalExtentCount() + records.length > this.dev.config.maxExtents) {
@@ -267,8 +276,9 @@ export class QemuPersonality extends DevicePersonality {
    */
   addDcResponse(input: Uint8Array): number {
     const ext = this.dev.extents;
-    if (input.byteLength < DC_RESPONSE_HDR) return RC.INVALID_PAYLOAD_LENGTH; // R10
-    const n = new DataView(input.buffer, input.byteOffset, 4).getUint32(0, true);
+    const hdr = decodeDcResponseHeader(input);
+    if (!hdr.ok) return RC.INVALID_PAYLOAD_LENGTH; // R10: shorter than the 8-byte header
+    const n = hdr.value.extentListSize;
     if (n === 0) {
       if (!ext.frontGroup()) return this.dev.fault(0x4802, 'Add DC Response with 0 entries and no pending extent group: cxl_extent_group_list_delete_front() dereferences NULL (QEMU crashes)');
       this.dev.noteRejected(ext.dropFrontGroup(), 'reject-all'); // R11
@@ -304,8 +314,9 @@ export class QemuPersonality extends DevicePersonality {
    */
   releaseDc(input: Uint8Array): number {
     const ext = this.dev.extents;
-    if (input.byteLength < DC_RESPONSE_HDR) return RC.INVALID_PAYLOAD_LENGTH; // R19
-    const n = new DataView(input.buffer, input.byteOffset, 4).getUint32(0, true);
+    const hdr = decodeDcResponseHeader(input);
+    if (!hdr.ok) return RC.INVALID_PAYLOAD_LENGTH; // R19: shorter than the 8-byte header
+    const n = hdr.value.extentListSize;
     if (n === 0) return RC.INVALID_INPUT; // R19
     const d = decodeDcResponse(input);
     if (!d.ok) return RC.INVALID_PAYLOAD_LENGTH;

@@ -39,15 +39,16 @@
  * (the device harness plays the host on the caller's thread).
  */
 import { RegFile } from '../shm/regfile.js';
-import { schedControlled } from '../shm/points.js';
+import { fmStart, schedControlled } from '../shm/points.js';
+import { Clock } from '../shm/clock.js';
+import type { SystemHandle, SystemShm } from '../shm/system.js';
 import { EVENT_STATUS_DCD, REG_DOORBELL } from '../shm/layout.js';
 import { DcdDevice, type DeviceSink } from './device.js';
 import { Media } from './media.js';
 import type { DeviceConfig, ResolvedDeviceConfig } from './config.js';
-import type { Clock } from '../shm/clock.js';
 import { FM_CTL_SLEEPING, FM_OP_INJECT, FM_SLEEP_SLICE_MS, FmRingServer, type FmRingHandle } from './fm-ring.js';
 import type { HostileChainKind } from './hostile-kinds.js';
-import { HostilePersonality, type HostileChoices } from './hostile.js';
+import type { HostileChoices } from './personality-api.js';
 import {
   fmError,
   type AddCapacityOk, type AddCapacityRequest, type DeviceCounters, type DeviceEvent, type DeviceObserver, type DsmasView, type EventLogView,
@@ -133,112 +134,214 @@ export interface DeviceService {
 export function createDeviceService(init: DeviceServiceInit): DeviceService {
   const rf = RegFile.attach(init.regfile, init.memdev ?? -1);
   const media = Media.attach(init.media);
-  const cap = init.recordEvents ?? 0;
-  let buffered: DeviceEvent[] = [];
-  const observer: DeviceObserver | undefined =
-    cap > 0 || init.observer
-      ? (ev) => {
-          init.observer?.(ev);
-          if (cap > 0) {
-            if (buffered.length >= cap) buffered.shift();
-            buffered.push(ev);
-          }
-        }
-      : undefined;
+  const events = eventBuffer(init.recordEvents ?? 0, init.observer);
   const sink: DeviceSink = {
     setEventStatus: (on) => rf.setEventStatus(EVENT_STATUS_DCD, on),
     raiseIrq: () => rf.raiseIrq(),
   };
   const mockCounter = init.mockCounter ? new Int32Array(init.mockCounter, 0, 1) : undefined;
   const build = (config: DeviceConfig): DcdDevice => {
-    const d = new DcdDevice(config, { media, sink, ...(observer ? { observer } : {}), ...(mockCounter ? { mockCounter } : {}) });
+    const d = new DcdDevice(config, { media, sink, ...(events.observer ? { observer: events.observer } : {}), ...(mockCounter ? { mockCounter } : {}) });
     if (rf.payloadSize < d.config.payloadSize) {
       throw new RangeError(`device ${d.name}: register file payload ${rf.payloadSize} < config payloadSize ${d.config.payloadSize}`);
     }
     return d;
   };
   let dev = build(init.config);
+  const current = (): DcdDevice => dev;
+  const gate = drainGate(current, init.awaitDrain ?? false, init.drainTimeoutMs ?? DRAIN_TIMEOUT_MS);
+  const loop = serveLoop(rf, current, gate, init);
+  const afterFm = gate.after;
+
+  return {
+    start: () => loop.start(),
+    async stop(): Promise<void> {
+      gate.cancel();
+      await loop.stop();
+    },
+    running: () => loop.running(),
+    addCapacity: (req) => afterFm(dev.addCapacity(req)),
+    injectRaw: (record, opts) => afterFm(dev.injectRaw(record, opts)),
+    injectRecords: (records) => afterFm(dev.injectRecords(records)),
+    deleteRaw: (record, opts) => afterFm(dev.deleteRaw(record, opts)),
+    releaseCapacity: (req) => afterFm(dev.releaseCapacity(req)),
+    regionConfigUpdated: (i) => afterFm(dev.regionConfigUpdated(i)),
+    hostileInject: (kind, opts) => dev.hostileInject(kind, opts),
+    hostileBurst: (n) => dev.hostileBurst(n),
+    accepted: () => dev.accepted(),
+    pending: () => dev.pending(),
+    fmExtents: () => dev.fmExtents(),
+    eventLog: () => dev.eventLog(),
+    counters: () => dev.counters(),
+    generation: () => dev.generation(),
+    cdatDsmas: () => dev.cdatDsmas(),
+    config: () => structuredClone(dev.config),
+    hostileChoices: () => dev.hostileChoices(),
+    commandsServed: () => loop.served(),
+    drainEvents: () => events.take(),
+    reset(): void {
+      dev.reset();
+      events.clear();
+      gate.notify(true); // the queue is gone: nothing left to wait for
+    },
+    reconfigure(config: DeviceConfig): { ok: true } | { ok: false; error: string } {
+      try {
+        dev = build(config);
+      } catch (e) {
+        return { ok: false, error: e instanceof Error ? e.message : String(e) };
+      }
+      events.clear();
+      gate.notify(true);
+      return { ok: true };
+    },
+  };
+}
+
+/** The observer the device gets: the caller's, plus the last `cap` DeviceEvents kept for `drainEvents()`. */
+function eventBuffer(cap: number, inner: DeviceObserver | undefined): { observer: DeviceObserver | undefined; take(): DeviceEvent[]; clear(): void } {
+  let buffered: DeviceEvent[] = [];
+  const observer: DeviceObserver | undefined =
+    cap > 0 || inner
+      ? (ev) => {
+          inner?.(ev);
+          if (cap > 0) {
+            if (buffered.length >= cap) buffered.shift();
+            buffered.push(ev);
+          }
+        }
+      : undefined;
+  return {
+    observer,
+    take(): DeviceEvent[] {
+      const out = buffered;
+      buffered = [];
+      return out;
+    },
+    clear(): void {
+      buffered = [];
+    },
+  };
+}
+
+interface DrainGate {
+  /** an FM call's result, held until the host drained its records (syncDrain, see DOC) */
+  after<T extends object>(r: FmResult<T>): Promise<FmResult<T>>;
+  /** after a mailbox command: release the waiters once every FM record is drained (or `force`) */
+  notify(force?: boolean): void;
+  /** stop(): every waiter gives up */
+  cancel(): void;
+}
+
+/** cxl_test's synchronous drain: FM calls waiting for the host's drain of their records (see DOC). */
+function drainGate(dev: () => DcdDevice, awaitDrain: boolean, drainTimeoutMs: number): DrainGate {
+  const waiters = new Set<(drained: boolean) => void>();
+  return {
+    notify(force = false): void {
+      if (waiters.size === 0 || !(force || dev().fmDrained())) return;
+      for (const w of [...waiters]) w(true);
+    },
+    cancel(): void {
+      for (const w of [...waiters]) w(false);
+    },
+    async after<T extends object>(r: FmResult<T>): Promise<FmResult<T>> {
+      const d = dev();
+      if (!r.ok || !awaitDrain || !d.config.syncDrain || schedControlled() || d.fmDrained()) return r;
+      const drained = await new Promise<boolean>((resolve) => {
+        const w = (v: boolean): void => {
+          clearTimeout(timer);
+          waiters.delete(w);
+          resolve(v);
+        };
+        const timer = setTimeout(() => w(false), drainTimeoutMs);
+        waiters.add(w);
+      });
+      if (drained) return r;
+      dev().noteDrainTimeout();
+      return fmError('ETIMEDOUT', `device ${dev().name}: the host did not drain the injected record(s) within ${drainTimeoutMs} ms (the mock's write would still be inside cxl_mem_get_event_records); they stay queued`);
+    },
+  };
+}
+
+/**
+ * One mailbox command: the input is copied out of the payload area first, because the output is
+ * written into the same area (CXL mailbox: one payload register block); then the modelled latency.
+ */
+function executeCommand(rf: RegFile, d: DcdDevice, scratch: Uint8Array, clock: DeviceServiceInit['clock']): void {
+  const latencyUs = d.config.mboxLatencyUs;
+  const t0 = latencyUs > 0 ? performance.now() : 0;
+  const op = rf.opcode();
+  const src = rf.input();
+  scratch.set(src);
+  const reply = d.mbox(op, scratch.subarray(0, src.byteLength), rf.payload);
+  // the modelled mailbox latency (issue #17): the command completes `mboxLatencyUs` after the
+  // doorbell — virtual time moves by it, or the device spins out the rest of it on the real
+  // clock (a busy device: firmware with one mailbox does nothing else meanwhile)
+  if (latencyUs > 0 && !clock?.advanceModelled(latencyUs / 1000)) {
+    const end = t0 + latencyUs / 1000;
+    while (performance.now() < end) { /* spin: the modelled command time */ }
+  }
+  rf.complete(reply.rc, reply.outLen);
+}
+
+/**
+ * The FM command ring: requests run as the comlink FM calls do (the drain gate included); the
+ * reply goes back on the ring when the call resolves (for cxl-test, after the host's drain).
+ */
+function serveFmRing(ring: FmRingServer, d: DcdDevice, gate: DrainGate): void {
+  for (const r of ring.take()) {
+    const p = r.op === FM_OP_INJECT
+      ? gate.after(d.injectRecords(r.records))
+      : gate.after(d.releaseCapacity({ policy: 'prescriptive', extents: r.records.map((x) => ({ offset: x.offset, length: x.length, tag: x.tag ?? null })) }));
+    void p.then((res) => ring.reply(r.seq, res.ok ? { ok: true } : { ok: false, errno: res.errno }), () => ring.reply(r.seq, null));
+  }
+}
+
+interface ServeLoop {
+  start(): void;
+  /** resolves when the loop has exited */
+  stop(): Promise<void>;
+  running(): boolean;
+  served(): number;
+}
+
+/**
+ * The serve loop (see DOC): mailbox commands from the register file, FM requests from the FM ring,
+ * and the idle waits between them. `dev()` is read per command: `reconfigure` swaps the device.
+ */
+function serveLoop(rf: RegFile, dev: () => DcdDevice, gate: DrainGate, init: Pick<DeviceServiceInit, 'spin' | 'clock' | 'fmRing'>): ServeLoop {
   const spin = init.spin ?? 20000;
   const scratch = new Uint8Array(rf.payloadSize);
   let loop: Promise<void> | null = null;
   let stopping = false;
   let served = 0;
 
-  // syncDrain: FM calls waiting for the host's drain of their records (see DOC)
-  const awaitDrain = init.awaitDrain ?? false;
-  const drainTimeoutMs = init.drainTimeoutMs ?? DRAIN_TIMEOUT_MS;
-  const drainWaiters = new Set<(drained: boolean) => void>();
-  const notifyDrained = (force = false): void => {
-    if (drainWaiters.size === 0 || !(force || dev.fmDrained())) return;
-    for (const w of [...drainWaiters]) w(true);
-  };
-  const afterFm = async <T extends object>(r: FmResult<T>): Promise<FmResult<T>> => {
-    if (!r.ok || !awaitDrain || !dev.config.syncDrain || schedControlled() || dev.fmDrained()) return r;
-    const drained = await new Promise<boolean>((resolve) => {
-      const w = (v: boolean): void => {
-        clearTimeout(timer);
-        drainWaiters.delete(w);
-        resolve(v);
-      };
-      const timer = setTimeout(() => w(false), drainTimeoutMs);
-      drainWaiters.add(w);
-    });
-    if (drained) return r;
-    dev.stats.drainTimeouts++;
-    return fmError('ETIMEDOUT', `device ${dev.name}: the host did not drain the injected record(s) within ${drainTimeoutMs} ms (the mock's write would still be inside cxl_mem_get_event_records); they stay queued`);
-  };
-
   const execute = (): void => {
-    const latencyUs = dev.config.mboxLatencyUs;
-    const t0 = latencyUs > 0 ? performance.now() : 0;
-    const op = rf.opcode();
-    const src = rf.input();
-    scratch.set(src);
-    const reply = dev.mbox(op, scratch.subarray(0, src.byteLength), rf.payload);
-    // the modelled mailbox latency (issue #17): the command completes `mboxLatencyUs` after the
-    // doorbell — virtual time moves by it, or the device spins out the rest of it on the real
-    // clock (a busy device: firmware with one mailbox does nothing else meanwhile)
-    if (latencyUs > 0 && !init.clock?.advanceModelled(latencyUs / 1000)) {
-      const end = t0 + latencyUs / 1000;
-      while (performance.now() < end) { /* spin: the modelled command time */ }
-    }
-    rf.complete(reply.rc, reply.outLen);
+    executeCommand(rf, dev(), scratch, init.clock);
     served++;
-    notifyDrained();
+    gate.notify();
   };
-
-  // the FM command ring: requests run as the comlink FM calls do (afterFm included); the reply
-  // goes back on the ring when the call resolves (for cxl-test, after the host's drain)
   const fm = init.fmRing ? new FmRingServer(init.fmRing) : null;
-  const serveFm = (): void => {
-    for (const r of fm!.take()) {
-      const p = r.op === FM_OP_INJECT
-        ? afterFm(dev.injectRecords(r.records))
-        : afterFm(dev.releaseCapacity({ policy: 'prescriptive', extents: r.records.map((x) => ({ offset: x.offset, length: x.length, tag: x.tag ?? null })) }));
-      void p.then((res) => fm!.reply(r.seq, res.ok ? { ok: true } : { ok: false, errno: res.errno }), () => fm!.reply(r.seq, null));
-    }
-  };
   /**
    * Idle with the ring in use: one futex for both — sleep synchronously on the doorbell word
    * (the host's submit notifies it; so does an FM producer that sees FM_CTL_SLEEPING), in slices,
    * with a macrotask between slices for comlink control calls, timers and FM replies.
    */
-  const sleepOnDoorbell = async (): Promise<void> => {
+  const sleepOnDoorbell = async (ring: FmRingServer): Promise<void> => {
     await new Promise<void>((r) => setImmediate(r));
-    if (rf.commandPending() || fm!.pending() || stopping) return;
-    Atomics.store(fm!.ctl, FM_CTL_SLEEPING, 1);
-    if (!rf.commandPending() && !fm!.pending() && !rf.stopped()) Atomics.wait(rf.words, REG_DOORBELL, 0, FM_SLEEP_SLICE_MS);
-    Atomics.store(fm!.ctl, FM_CTL_SLEEPING, 0);
+    if (rf.commandPending() || ring.pending() || stopping) return;
+    Atomics.store(ring.ctl, FM_CTL_SLEEPING, 1);
+    if (!rf.commandPending() && !ring.pending() && !rf.stopped()) Atomics.wait(rf.words, REG_DOORBELL, 0, FM_SLEEP_SLICE_MS);
+    Atomics.store(ring.ctl, FM_CTL_SLEEPING, 0);
   };
 
   const serve = async (): Promise<void> => {
     let burst = 0;
     while (!stopping && !rf.stopped()) {
-      if (fm?.pending()) serveFm();
+      if (fm?.pending()) serveFmRing(fm, dev(), gate);
       if (!rf.commandPending() && !rf.waitCommand(0, spin)) {
         burst = 0;
         if (fm?.pending()) continue;
-        if (fm?.active() && !schedControlled()) await sleepOnDoorbell();
+        if (fm?.active() && !schedControlled()) await sleepOnDoorbell(fm);
         else await rf.waitCommandAsync(IDLE_WAIT_MS);
         continue;
       }
@@ -261,51 +364,39 @@ export function createDeviceService(init: DeviceServiceInit): DeviceService {
     },
     async stop(): Promise<void> {
       stopping = true;
-      for (const w of [...drainWaiters]) w(false);
       // Wake an idle waitAsync so the loop sees `stopping` now rather than after IDLE_WAIT_MS.
       Atomics.notify(rf.words, REG_DOORBELL);
       if (loop) await loop;
     },
     running: () => loop !== null,
-    addCapacity: (req) => afterFm(dev.addCapacity(req)),
-    injectRaw: (record, opts) => afterFm(dev.injectRaw(record, opts)),
-    injectRecords: (records) => afterFm(dev.injectRecords(records)),
-    deleteRaw: (record, opts) => afterFm(dev.deleteRaw(record, opts)),
-    releaseCapacity: (req) => afterFm(dev.releaseCapacity(req)),
-    regionConfigUpdated: (i) => afterFm(dev.regionConfigUpdated(i)),
-    hostileInject: (kind, opts) => dev.hostileInject(kind, opts),
-    hostileBurst: (n) => dev.hostileBurst(n),
-    accepted: () => dev.accepted(),
-    pending: () => dev.pending(),
-    fmExtents: () => dev.fmExtents(),
-    eventLog: () => dev.eventLog(),
-    counters: () => dev.counters(),
-    generation: () => dev.generation(),
-    cdatDsmas: () => dev.cdatDsmas(),
-    config: () => structuredClone(dev.config),
-    hostileChoices: () => (dev.p instanceof HostilePersonality ? dev.p.choices() : null),
-    commandsServed: () => served,
-    drainEvents(): DeviceEvent[] {
-      const out = buffered;
-      buffered = [];
-      return out;
-    },
-    reset(): void {
-      dev.reset();
-      buffered = [];
-      notifyDrained(true); // the queue is gone: nothing left to wait for
-    },
-    reconfigure(config: DeviceConfig): { ok: true } | { ok: false; error: string } {
-      try {
-        dev = build(config);
-      } catch (e) {
-        return { ok: false, error: e instanceof Error ? e.message : String(e) };
-      }
-      buffered = [];
-      notifyDrained(true);
-      return { ok: true };
-    },
+    served: () => served,
   };
+}
+
+/**
+ * What the device worker reads from workerData: a `DeviceServiceInit`, plus the system handle when
+ * part of a DcdSystem (src/protocol.ts `DeviceWorkerInit` is that payload as the runtime sends it).
+ */
+export type DeviceWorkerData = DeviceServiceInit & { system?: SystemHandle };
+
+/** FM API methods: under the controlled scheduler each is one recorded step (src/shm/points.ts `fmStart`). */
+const FM_METHODS = ['addCapacity', 'injectRaw', 'injectRecords', 'deleteRaw', 'releaseCapacity', 'regionConfigUpdated', 'hostileInject', 'hostileBurst'] as const;
+
+/**
+ * The device worker (workers/device.ts): the service for its startup payload. Inside a DcdSystem
+ * (`sys` attached, the thread registered by `workerStartup`) the run's clock carries the modelled
+ * mailbox latency, an event thread drains the log — so a cxl-test FM call waits for the drain
+ * (`awaitDrain`, see DOC) — and every FM call is recorded in the step log. Outside one (device
+ * harness, benches) the payload is a bare `DeviceServiceInit`.
+ */
+export function startDeviceWorker(data: DeviceWorkerData, sys: SystemShm | null): DeviceService {
+  const clock = sys ? new Clock(sys) : undefined;
+  const service = createDeviceService({ ...data, awaitDrain: data.awaitDrain ?? sys !== null, ...(clock ? { clock } : {}) });
+  for (const k of FM_METHODS) {
+    const f = service[k] as (...a: unknown[]) => unknown;
+    (service as unknown as Record<string, unknown>)[k] = (...a: unknown[]) => { fmStart(); return f.apply(service, a); };
+  }
+  return service;
 }
 
 /**

@@ -23,7 +23,7 @@ import { G_INFLIGHT, G_NEXT_HPA_256M, G_NEXT_REGION_ID, HostState } from '../hos
 import { HostCtx, type DmesgLine } from '../host/context.js';
 import { Media } from '../device/media.js';
 import { deviceConfigFromTopology, isQemuPersonality, MOCK_PAYLOAD_SIZE, QEMU_PAYLOAD_SIZE, type DeviceConfig, type Personality } from '../device/config.js';
-import { decodeEvent, EVENT_RECORD_WORDS, type DaxBusApi, type DecodedEvent, type EventThreadApi, type HostOptions, type OpResult, type RuntimeEvent, type SharedHandles, type UserApi, type WorkqueueApi, type WorkerHeapStats } from '../protocol.js';
+import { decodeEvent, EVENT_RECORD_WORDS, type DaxBusApi, type DecodedEvent, type DeviceWorkerInit, type EventThreadApi, type HostOptions, type OpResult, type RuntimeEvent, type SharedHandles, type UserApi, type WorkqueueApi, type WorkerHeapStats } from '../protocol.js';
 import { resolveKnobs } from '../scenario/knobs.js';
 import type { KnobValues, Knobs, MemdevSpec, Variant } from '../scenario/types.js';
 import { spawnWorker, WorkerCrash, type WorkerHandle } from './spawn.js';
@@ -169,7 +169,7 @@ export class DcdSystem {
       };
       const w = this.watch(spawnWorker<DeviceApi>({
         kind: 'device', name: `device/${m.name}`,
-        data: { kind: 'device', memdev: i, system: h.system, regfile: h.regfiles[i], media: h.media[i], events: h.events, config, mockCounter: this.mockCounter, fmRing: this.fmRings[i] },
+        data: { kind: 'device', memdev: i, system: h.system, regfile: h.regfiles[i]!, media: h.media[i]!, config, mockCounter: this.mockCounter, fmRing: this.fmRings[i] } satisfies DeviceWorkerInit,
       }));
       this.devices[i] = w;
       await w.call((a) => a.start());

@@ -479,12 +479,21 @@ export function encodeDcEventRecord(rec: DcEventRecord, buf: Uint8Array, off = 0
  * The header's `length` byte is reported, not trusted.
  */
 export function decodeDcEventRecord(view: Uint8Array, off = 0): Decoded<DcEventRecord> {
+  return decodeDcEventLayout(view, off, true);
+}
+
+/**
+ * Decode 128 bytes laid out as a DC event record whatever the record UUID says — the device's
+ * view of its own log, where a hostile device keeps records with a foreign UUID. `short-payload`
+ * only.
+ */
+export function decodeDcEventLayout(view: Uint8Array, off = 0, checkUuid = false): Decoded<DcEventRecord> {
   if (off < 0 || off + EVENT_RECORD_SIZE > view.byteLength) {
     return fail('short-payload', `DC event record at ${off}: ${view.byteLength} bytes, need ${off + EVENT_RECORD_SIZE}`);
   }
   const h = decodeEventRecordHeader(view, off);
   if (!h.ok) return h;
-  if (h.value.uuid !== DC_EVENT_UUID) return fail('bad-uuid', `record UUID ${h.value.uuid} is not the DC event UUID`);
+  if (checkUuid && h.value.uuid !== DC_EVENT_UUID) return fail('bad-uuid', `record UUID ${h.value.uuid} is not the DC event UUID`);
   const e = decodeExtent(view, off + 0x38);
   if (!e.ok) return e;
   const d = dv(view);
@@ -878,6 +887,14 @@ export function encodeGetDcExtentListOut(v: GetDcExtentListOut, buf: Uint8Array,
   return len;
 }
 
+/** The 16-byte header of a Get DC Extent List output alone (no entries read). */
+export function decodeGetDcExtentListOutHeader(view: Uint8Array): Decoded<Omit<GetDcExtentListOut, 'extents'>> {
+  const short = need<Omit<GetDcExtentListOut, 'extents'>>(view, EXTENT_LIST_OUT_HDR, 'Get DC Extent List output header');
+  if (short) return short;
+  const d = dv(view);
+  return { ok: true, value: { returnedExtentCount: d.getUint32(0, true), totalExtentCount: d.getUint32(4, true), generationNum: d.getUint32(8, true) } };
+}
+
 export function decodeGetDcExtentListOut(view: Uint8Array): Decoded<GetDcExtentListOut> {
   const short = need<GetDcExtentListOut>(view, EXTENT_LIST_OUT_HDR, 'Get DC Extent List output');
   if (short) return short;
@@ -944,6 +961,14 @@ export function encodeDcResponse(v: DcResponse, buf: Uint8Array, off = 0): numbe
     p += DC_RESPONSE_ENTRY;
   }
   return len;
+}
+
+/** The 8-byte header of an Add DC Response / Release DC payload alone (no entries read). */
+export function decodeDcResponseHeader(view: Uint8Array): Decoded<Omit<Required<DcResponse>, 'extents'>> {
+  const short = need<Omit<Required<DcResponse>, 'extents'>>(view, DC_RESPONSE_HDR, 'DC response header');
+  if (short) return short;
+  const d = dv(view);
+  return { ok: true, value: { extentListSize: d.getUint32(0, true), flags: d.getUint8(4) } };
 }
 
 /**
