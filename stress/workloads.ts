@@ -465,15 +465,18 @@ const KERNFS_WORKLOADS: Workload[] = [
   },
   {
     name: 'claim-vs-teardown-kernfs',
-    description: "a tenant's daxctl create-device --uuid (create, read seed, write the seed's uuid, enable) while the cxl_dax_region driver unbinds",
+    description: "a tenant's daxctl create-device --uuid (create, read seed, write the seed's uuid, enable) — or only the uuid write to a seed created before — while the cxl_dax_region driver unbinds",
     targets: "H22 (uuid_store inside the seed's uuid attribute waits for dax_region_rwsem; unregister_dev_dax holds it and device_del drains the attribute)",
     config: (b) => ({ memdevs: [memdev(0)], ...b, users: 1 }),
     plan(p) {
       const tag = tagOf(p);
-      return {
-        setup: [...region0(), { op: 'add', memdev: 0, records: chain(p, 2, 16, 256, tag) }, { op: 'wait-idle' }],
-        actors: [user(0, [{ op: 'claim', region: 'r0', uuid: tag, as: 'a' }]), bus([{ op: 'unbind', region: 'r0' }])],
-      };
+      const setup: StressOp[] = [...region0(), { op: 'add', memdev: 0, records: chain(p, 2, 16, 256, tag) }, { op: 'wait-idle' }];
+      // half the iterations write the uuid of a seed made beforehand: its unregister_dev_dax is
+      // then the unbind's first devres action, so the store's window meets the drain more often
+      const pre = p.chance(0.5);
+      if (pre) setup.push({ op: 'create-seed', region: 'r0' });
+      const claim: StressOp = pre ? { op: 'claim-seed', region: 'r0', uuid: tag, as: 'a' } : { op: 'claim', region: 'r0', uuid: tag, as: 'a' };
+      return { setup, actors: [user(0, [claim]), bus([{ op: 'unbind', region: 'r0' }])] };
     },
   },
 ];
