@@ -203,6 +203,15 @@ export function isH17Hung(r: HungReport): boolean {
   return (waits(w, DEVICE_LOCK) || waits(w, REGION_RWSEM)) && r.holders.some((h) => inA(h) || inB(h));
 }
 
+/** The known cycle a hung wait is, or null. */
+export function knownHungOf(r: HungReport): KnownCycle | null {
+  if (isH2Hung(r)) return KNOWN_CYCLES.find((k) => k.hazard === 'H2')!;
+  if (isH17Hung(r)) return KNOWN_CYCLES.find((k) => k.hazard === 'H17')!;
+  if (isH21Hung(r)) return KNOWN_CYCLES.find((k) => k.hazard === 'H21')!;
+  if (isH22Hung(r)) return KNOWN_CYCLES.find((k) => k.hazard === 'H22')!;
+  return null;
+}
+
 const holdsMode = (t: ThreadLockInfo, cls: string, mode: string): boolean => t.held.some((h) => h.cls === cls && h.mode === mode);
 const waitsMode = (t: ThreadLockInfo, cls: string, mode: string): boolean => t.waitingFor?.cls === cls && t.waitingFor.mode === mode;
 
@@ -242,15 +251,6 @@ export function isH22Hung(r: HungReport): boolean {
   }
   if (holds(w, DAX_REGION_RWSEM) || KN_DEV_ATTRS.some((k) => holds(w, k))) return false;
   return r.holders.some((h) => KN_DEV_ATTRS.some((k) => inA(h, k) || inB(h, k)));
-}
-
-/** The known cycle a hung wait is, or null. */
-export function knownHungOf(r: HungReport): KnownCycle | null {
-  if (isH2Hung(r)) return KNOWN_CYCLES.find((k) => k.hazard === 'H2')!;
-  if (isH17Hung(r)) return KNOWN_CYCLES.find((k) => k.hazard === 'H17')!;
-  if (isH21Hung(r)) return KNOWN_CYCLES.find((k) => k.hazard === 'H21')!;
-  if (isH22Hung(r)) return KNOWN_CYCLES.find((k) => k.hazard === 'H22')!;
-  return null;
 }
 
 export class LocksChecker implements Checker {
