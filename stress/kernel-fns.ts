@@ -178,6 +178,12 @@ export function stepFunction(who: string, what: string, arg: string, events: rea
       return 'cxl_dax_region_notify';
     }
     case 'dax_dev_rwsem': return role === 'user' ? opFunction(op ?? 'claim') : 'cxl_dax_region_remove';
+    // kernfs active references (src/dax/kernfs.ts): a read is the store's own kernfs_get_active,
+    // a write the drain of the attribute's removal
+    case 'kn->active(create)': case 'kn->active(delete)': case 'kn->active(seed)': case 'kn->active(available_size)':
+      return read ? ({ create: 'create_store', delete: 'delete_store', seed: 'seed_show', available_size: 'available_size_show' } as Record<string, string>)[cls.slice(11, -1)] ?? cls : 'dax_region_unregister';
+    case 'kn->active(uuid)': case 'kn->active(size)':
+      return read ? (cls === 'kn->active(uuid)' ? 'uuid_store' : 'size_store') : 'unregister_dev_dax';
     case 'mbox_mutex': {
       const m = has('mbox');
       return m ? eventFunction(m, who) : 'cxl_internal_send_cmd';

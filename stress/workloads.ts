@@ -446,3 +446,38 @@ function swarmPlan(p: Prng, _iteration: number, hint?: PlanHint): Plan {
   const actors: Actor[] = [fm(0, fmOps[0]!), fm(1, fmOps[1]!), user(0, userOps[0]!), user(1, userOps[1]!), bus(busOps), clock(clockOps)].filter((a) => a.ops.length > 0);
   return { setup, actors };
 }
+
+// ------------------------------------------------------------ kernfs active references (H21, H22)
+// Kept as their own block: src/dax/kernfs.ts models kernfs_get_active() around every DAX sysfs
+// store and kernfs_drain() when the attribute is removed (docs/kernel-map.md#h21, #h22).
+const KERNFS_WORKLOADS: Workload[] = [
+  {
+    name: 'delete-vs-unbind',
+    description: 'daxctl destroy-device (disable, size 0, the name written to dax_region/delete) while the cxl_dax_region driver unbinds',
+    targets: 'H21 (delete_store inside dax_region/delete waits for device_lock(cxlr_dax); the unbind holds it and dax_region_unregister drains the attribute); H22 through the size write',
+    config: (b) => ({ memdevs: [memdev(0)], ...b, users: 1 }),
+    plan(p) {
+      return {
+        setup: [...region0(), { op: 'add', memdev: 0, records: chain(p, 1, 16, 256, null) }, { op: 'wait-idle' }, { op: 'claim', region: 'r0', uuid: null, as: 'a' }],
+        actors: [user(0, [{ op: 'destroy-dax', dax: 'a' }]), bus([{ op: 'unbind', region: 'r0' }])],
+      };
+    },
+  },
+  {
+    name: 'claim-vs-teardown-kernfs',
+    description: "a tenant's daxctl create-device --uuid (create, read seed, write the seed's uuid, enable) — or only the uuid write to a seed created before — while the cxl_dax_region driver unbinds",
+    targets: "H22 (uuid_store inside the seed's uuid attribute waits for dax_region_rwsem; unregister_dev_dax holds it and device_del drains the attribute)",
+    config: (b) => ({ memdevs: [memdev(0)], ...b, users: 1 }),
+    plan(p) {
+      const tag = tagOf(p);
+      const setup: StressOp[] = [...region0(), { op: 'add', memdev: 0, records: chain(p, 2, 16, 256, tag) }, { op: 'wait-idle' }];
+      // half the iterations write the uuid of a seed made beforehand: its unregister_dev_dax is
+      // then the unbind's first devres action, so the store's window meets the drain more often
+      const pre = p.chance(0.5);
+      if (pre) setup.push({ op: 'create-seed', region: 'r0' });
+      const claim: StressOp = pre ? { op: 'claim-seed', region: 'r0', uuid: tag, as: 'a' } : { op: 'claim', region: 'r0', uuid: tag, as: 'a' };
+      return { setup, actors: [user(0, [claim]), bus([{ op: 'unbind', region: 'r0' }])] };
+    },
+  },
+];
+for (const w of KERNFS_WORKLOADS) WORKLOADS[w.name] = w;

@@ -128,16 +128,18 @@ await withSystem(t, { users: 1 }, async (s) => {
     try {
       const del = u.call((a) => a.destroyDaxDevice(0, 2));
       const at = await untilWaiting(s, 'device_lock(cxlr_dax)(W)');
-      t.same(at, { held: [], waiting: 'device_lock(cxlr_dax)(W)' }, 'delete_store starts with device_lock(cxlr_dax)');
+      // the sysfs write itself holds an active reference of dax_region/delete (kernfs_get_active
+      // in kernfs_fop_write_iter) across the whole store: src/dax/kernfs.ts
+      t.same(at, { held: ['kn->active(delete)(R)'], waiting: 'device_lock(cxlr_dax)(W)' }, 'delete_store starts with device_lock(cxlr_dax), inside its kernfs active reference');
       downWrite(h.daxRegionRwsem);
       downWrite(h.daxDevRwsem);
       mutexUnlock(h.regionLockFor(rh));
       const first = await untilWaiting(s, 'dax_dev_rwsem(W)');
-      t.same(first, { held: ['device_lock(cxlr_dax)', 'device_lock(dev_dax)'], waiting: 'dax_dev_rwsem(W)' },
+      t.same(first, { held: ['kn->active(delete)(R)', 'device_lock(cxlr_dax)', 'device_lock(dev_dax)'], waiting: 'dax_dev_rwsem(W)' },
         'delete_store holds device_lock(cxlr_dax) then device_lock(dev_dax) and waits for dax_dev_rwsem (write)');
       upWrite(h.daxDevRwsem);
       const second = await untilWaiting(s, 'dax_region_rwsem(W)');
-      t.same(second, { held: ['device_lock(cxlr_dax)'], waiting: 'dax_region_rwsem(W)' },
+      t.same(second, { held: ['kn->active(delete)(R)', 'device_lock(cxlr_dax)'], waiting: 'dax_region_rwsem(W)' },
         'then unregister_dev_dax waits for dax_region_rwsem (write) under device_lock(cxlr_dax) alone');
       // the id is already back in the ida while dax0.2 is still registered
       const d = __devm_create_dev_dax(s.ctx, rh);

@@ -34,6 +34,7 @@ import type { HostCtx } from '../host/context.js';
 import { UAF_SITE } from '../protocol.js';
 import { NULL_UUID } from '../wire/cxl.js';
 import { kstrtoull } from '../kstrtox.js';
+import { kernfs_dev_activate, kernfs_dev_remove, sysfs_dev_op, sysfs_region_op } from './kernfs.js';
 
 export interface DaxResourceSpec {
   extent: ExtentHandle;
@@ -394,6 +395,7 @@ export function __devm_create_dev_dax(ctx: HostCtx, region: Handle): Handle | nu
   // devm_add_action_or_reset(dax_region->dev, unregister_dev_dax, dev_dax): an action on cxlr_dax's
   // devres list, which the unbind runs in reverse registration order
   D.set(d, 'devres', h.regions.add(region, 'devresSeq', 1));
+  kernfs_dev_activate(ctx, d); // device_add created its attribute files
   // device_add → bus_probe_device → __device_attach: device_lock(dev) → dax_bus_probe, which reads
   // the size under dax_dev_rwsem (read) and refuses a 0-size device (-ENXIO): it stays unbound
   dax_bus_probe(ctx, d);
@@ -492,7 +494,7 @@ export function uuid_parse(buf: string): string | null {
  * dax_dev_rwsem(W): the device already has size → -EBUSY; then the claim (untagged: -ENOENT /
  * -EINVAL alignment; tagged: -ENOENT, -EINVAL sequence gap or alignment).
  */
-export function uuid_store(ctx: HostCtx, dev: Handle, buf: string): void {
+function __uuid_store(ctx: HostCtx, dev: Handle, buf: string): void {
   const h = ctx.host;
   const region = h.daxDevs.get(dev, 'region');
   if (!regionIsDynamic(ctx, region)) throw new CxlError('EOPNOTSUPP', 'uuid claims need a dynamic (DC) dax region');
@@ -514,6 +516,11 @@ export function uuid_store(ctx: HostCtx, dev: Handle, buf: string): void {
     });
   });
   if (rc < 0) throw errnoError(-rc, `uuid ${uuid === NULL_UUID ? '0' : uuid}`);
+}
+
+/** uuid_store as sysfs runs it: inside an active reference of the device's `uuid` node (kernfs.ts). */
+export function uuid_store(ctx: HostCtx, dev: Handle, buf: string): void {
+  sysfs_dev_op(ctx, dev, 'uuid', () => __uuid_store(ctx, dev, buf));
 }
 
 /** uuid_show(): the first tagged range's uuid, else the null UUID ("0" under v10-uuid-show). */
@@ -546,7 +553,7 @@ export function alloc_is_aligned(ctx: HostCtx, dev: Handle, size: number): boole
  * → -EBUSY; the current size → success; any other non-zero size on a DC region → -EOPNOTSUPP;
  * 0 shrinks: every range trimmed, each resource's use_cnt dropped.
  */
-export function size_store(ctx: HostCtx, dev: Handle, buf: string | number): void {
+function __size_store(ctx: HostCtx, dev: Handle, buf: string | number): void {
   const h = ctx.host;
   const val = typeof buf === 'number' ? buf : kstrtoull(buf);
   if (val === null || !Number.isSafeInteger(val) || val < 0) throw new CxlError('EINVAL', `size: cannot parse ${JSON.stringify(buf)}`);
@@ -569,6 +576,11 @@ export function size_store(ctx: HostCtx, dev: Handle, buf: string | number): voi
   if (rc < 0) throw new CxlError('EOPNOTSUPP', 'size: DC dax devices cannot be resized (only to 0)');
 }
 
+/** size_store as sysfs runs it: inside an active reference of the device's `size` node (kernfs.ts). */
+export function size_store(ctx: HostCtx, dev: Handle, buf: string | number): void {
+  sysfs_dev_op(ctx, dev, 'size', () => __size_store(ctx, dev, buf));
+}
+
 /** kstrtoint(buf, 0): kstrtoull's syntax with an optional '-' and the int range. */
 function kstrtoint(buf: string): number | null {
   const t = buf.endsWith('\n') ? buf.slice(0, -1) : buf;
@@ -587,7 +599,7 @@ function kstrtoint(buf: string): number | null {
  * probe, removed at unbind) — without it there is nothing to write to: -ENXIO here. A number
  * argument is written as its decimal text (compatibility with callers that passed a size).
  */
-export function create_store(ctx: HostCtx, region: Handle, buf: string | number = '1'): Handle {
+function __create_store(ctx: HostCtx, region: Handle, buf: string | number): Handle {
   const h = ctx.host;
   if (!h.regions.load(region, 'daxRegion')) throw new CxlError('ENXIO', 'no dax_region (the cxl_dax_region driver is not bound): no create attribute');
   const val = kstrtoint(String(buf));
@@ -606,14 +618,27 @@ export function create_store(ctx: HostCtx, region: Handle, buf: string | number 
   return d;
 }
 
-/** seed_show(): the seed device's name under dax_region_rwsem (read), "" when none. */
+/** create_store as sysfs runs it: inside an active reference of dax_region/create (kernfs.ts). */
+export function create_store(ctx: HostCtx, region: Handle, buf: string | number = '1'): Handle {
+  return sysfs_region_op(ctx, region, 'create', () => __create_store(ctx, region, buf));
+}
+
+/**
+ * seed_show(): the seed device's name under dax_region_rwsem (read), "" when none; inside an
+ * active reference of dax_region/seed (kernfs.ts).
+ */
 export function seed_show(ctx: HostCtx, region: Handle): string {
   const h = ctx.host;
-  return withRead(h.daxRegionRwsem, () => {
+  return sysfs_region_op(ctx, region, 'seed', () => withRead(h.daxRegionRwsem, () => {
     const seed = h.regions.get(region, 'seedDev');
     if (seed === NO_HANDLE || !h.daxDevs.isLive(seed)) return '';
     return `dax${h.regions.get(region, 'id')}.${h.daxDevs.get(seed, 'id')}`;
-  });
+  }));
+}
+
+/** available_size_show(): available_size under dax_region_rwsem (read), inside an active reference of dax_region/available_size. */
+export function available_size_show(ctx: HostCtx, region: Handle): number {
+  return sysfs_region_op(ctx, region, 'available_size', () => withRead(ctx.host.daxRegionRwsem, () => available_size(ctx, region)));
 }
 
 /** The live dax device of `region` named `name` (device_find_child_by_name), or NO_HANDLE. */
@@ -643,6 +668,9 @@ export function unregister_dev_dax(ctx: HostCtx, dev: Handle): void {
   const h = ctx.host;
   withWrite(h.daxRegionRwsem, () => {
     h.daxDevs.set(dev, 'devres', 0);
+    // device_del → device_remove_attrs: drain the device's attribute nodes (a store inside one
+    // that waits for dax_region_rwsem never ends: H22), then bus_remove_device unbinds
+    kernfs_dev_remove(ctx, dev);
     withLock(h.daxDevLockFor(dev), () => { h.daxDevs.set(dev, 'enabled', 0); });
     for (const g of rangesOf(ctx, dev).reverse()) dropRange(ctx, g);
     withWrite(h.daxDevRwsem, () => h.daxDevs.free(dev));
@@ -675,7 +703,7 @@ function dc_extent_child_by_name(ctx: HostCtx, region: Handle, name: string): Ha
  * if it was this device; the locks drop to device_lock(cxlr_dax) alone, under which
  * unregister_dev_dax takes dax_region_rwsem(W).
  */
-export function delete_store(ctx: HostCtx, region: Handle, name: string): void {
+function __delete_store(ctx: HostCtx, region: Handle, name: string): void {
   const h = ctx.host;
   // device_find_child_by_name walks the klist: no dax lock
   const victim = dax_dev_by_name(ctx, region, name);
@@ -707,6 +735,15 @@ export function delete_store(ctx: HostCtx, region: Handle, name: string): void {
   });
   if (rc === EBUSY) throw new CxlError('EBUSY', `delete ${name}: the device is enabled, has size, or is device-id 0`);
   if (rc < 0) throw errnoError(-rc, `delete ${name}`);
+}
+
+/**
+ * delete_store as sysfs runs it: inside an active reference of dax_region/delete (kernfs.ts) —
+ * held across device_lock(cxlr_dax), which the cxl_dax_region unbind holds while
+ * dax_region_unregister drains this node (H21).
+ */
+export function delete_store(ctx: HostCtx, region: Handle, name: string): void {
+  sysfs_region_op(ctx, region, 'delete', () => __delete_store(ctx, region, name));
 }
 
 // ------------------------------------------------------------------------------ daxctl
@@ -756,7 +793,7 @@ export function daxctl_create_device(ctx: HostCtx, region: Handle, uuid: string 
   try {
     if (want !== undefined) uuid_store(ctx, dev, want);
     else {
-      const avail = withRead(h.daxRegionRwsem, () => available_size(ctx, region));
+      const avail = available_size_show(ctx, region);
       if (avail <= 0) throw new CxlError('ENOSPC', 'no available size');
       size_store(ctx, dev, String(avail));
     }

@@ -39,6 +39,7 @@ import {
   dax_region_add_resources, dax_region_rm_resources, dax_release_resource_locked,
   devm_create_dev_dax, unregister_dev_dax, type DaxResourceSpec,
 } from './bus.js';
+import { kernfs_region_activate, kernfs_region_remove } from './kernfs.js';
 
 /**
  * cxl_dax_region_notify(): DCD_ADD_CAPACITY / DCD_RELEASE_CAPACITY for one tag group. It asserts
@@ -127,6 +128,10 @@ export function devres_release_all(ctx: HostCtx, region: Handle): number {
   }
   // dax_region_unregister: the first action registered (alloc_dax_region), the last to run
   if (h.regions.get(region, 'daxRegion')) {
+    // sysfs_remove_groups(dax_region_attribute_groups): drain create/delete/seed/available_size
+    // under the caller's device_lock(cxlr_dax) — a delete_store inside its node waits for that
+    // lock (H21)
+    kernfs_region_remove(ctx, region);
     withWrite(h.daxRegionRwsem, () => {
       h.regions.set(region, 'daxRegion', 0); // its ida goes with it: ids derive from live devices (ida_alloc)
     });
@@ -154,6 +159,7 @@ export function cxl_dax_region_probe(ctx: HostCtx, region: Handle): number {
   // alloc_dax_region(align = PMD_SIZE, IORESOURCE_DAX_DCD): drvdata + its devres action
   withWrite(h.daxRegionRwsem, () => {
     h.regions.set(region, 'daxRegion', 1);
+    kernfs_region_activate(ctx, region); // sysfs_create_groups(dax_region_attribute_groups)
     devres_next(ctx, region);
   });
   // the scan's notify reaches this driver: recovered groups get their resources now

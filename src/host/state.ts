@@ -132,6 +132,10 @@ export const REGION_SCHEMA = {
   seedDev: 'i32',
   /** dax_region align (PMD_SIZE) */
   daxAlign: 'f64',
+  /** the dax_region attribute group's kernfs nodes (src/dax/kernfs.ts): 0 none, 1 active
+   *  (sysfs_create_groups in alloc_dax_region), 2 deactivated (__kernfs_remove in
+   *  dax_region_unregister, until the drain ends and the nodes are gone) */
+  knState: 'i32',
   /** the dc_extents parented here: head / tail of HostState.regionExtentList */
   extHead: 'i32',
   extTail: 'i32',
@@ -223,6 +227,9 @@ export const DAX_DEV_SCHEMA = {
   nrRanges: 'i32',
   /** ordinal of its unregister_dev_dax devres action on cxlr_dax, 0 once released */
   devres: 'i32',
+  /** its attributes' kernfs nodes (src/dax/kernfs.ts): 1 active from device_add, 2 deactivated
+   *  by device_del (unregister_dev_dax) */
+  knState: 'i32',
 } as const satisfies TableSchema;
 
 /** struct dev_dax_range. */
@@ -292,7 +299,22 @@ export const G_DAX_DEV_LOCK_BASE = 12;
 export const G_REGION_LOCKS = 16;
 /** device_lock(cxlr) (the cxl_region device) lock ids, one per region table slot */
 export const G_CXLR_LOCKS = 16 + 32;
-export const G_WORDS = 16 + 32 + 32;
+/** kn->active lock blocks (src/dax/kernfs.ts): the first lock id of each attribute's block, one
+ *  lock per region slot (dax_region attributes) or per daxDevs slot (dev_dax attributes), in
+ *  KN_ATTRS order */
+export const G_KN_LOCK_BASES = 16 + 32 + 32;
+/** the sysfs attributes whose kernfs active references the model tracks, and whose record they
+ *  belong to (fs/kernfs: one kernfs_node, and one lockdep class, per attribute) */
+export const KN_ATTRS = [
+  { attr: 'create', owner: 'region', cls: 'kn->active(create)' },
+  { attr: 'delete', owner: 'region', cls: 'kn->active(delete)' },
+  { attr: 'seed', owner: 'region', cls: 'kn->active(seed)' },
+  { attr: 'available_size', owner: 'region', cls: 'kn->active(available_size)' },
+  { attr: 'uuid', owner: 'dev', cls: 'kn->active(uuid)' },
+  { attr: 'size', owner: 'dev', cls: 'kn->active(size)' },
+] as const;
+export type KnAttr = (typeof KN_ATTRS)[number]['attr'];
+export const G_WORDS = 16 + 32 + 32 + KN_ATTRS.length;
 
 export class HostState {
   readonly memdevs: RecordTable<typeof MEMDEV_SCHEMA, Handle, MemdevRefs>;
@@ -367,6 +389,16 @@ export class HostState {
       else if (id !== globals[G_DAX_DEV_LOCK_BASE]! + i) throw new Error('device_lock(dev_dax) block is not contiguous');
     }
     for (let i = 0; i < CAPACITY.regions; i++) globals[G_CXLR_LOCKS + i] = sys.allocLock(lockClassId('device_lock(cxlr)'), 'mutex');
+    // kn->active: an rwsem per attribute node (readers = active references, the drain = the
+    // writer), one contiguous block per attribute
+    KN_ATTRS.forEach((a, k) => {
+      const n = a.owner === 'region' ? CAPACITY.regions : CAPACITY.daxDevs;
+      for (let i = 0; i < n; i++) {
+        const id = sys.allocLock(lockClassId(a.cls), 'rwsem');
+        if (i === 0) globals[G_KN_LOCK_BASES + k] = id;
+        else if (id !== globals[G_KN_LOCK_BASES + k]! + i) throw new Error(`${a.cls} block is not contiguous`);
+      }
+    });
     const st = new HostState({ tables, globals: globals.buffer as SharedArrayBuffer });
     for (let i = 0; i < nrMemdevs; i++) {
       const m = st.memdevs.alloc();
@@ -426,6 +458,20 @@ export class HostState {
   /** device_lock(cxlr) of a region record's slot (the cxl_region device) */
   cxlrLockFor(r: number): number {
     return this.globals[G_CXLR_LOCKS + this.regions.indexOf(r)]!;
+  }
+
+  /** kn->active of a dax_region attribute (create, delete, seed, available_size) of a region slot */
+  knRegionLockFor(r: number, attr: KnAttr): number {
+    const k = KN_ATTRS.findIndex((a) => a.attr === attr && a.owner === 'region');
+    if (k < 0) throw new RangeError(`${attr} is not a dax_region attribute`);
+    return this.globals[G_KN_LOCK_BASES + k]! + this.regions.indexOf(r);
+  }
+
+  /** kn->active of a dev_dax attribute (uuid, size) of a daxDevs slot */
+  knDevLockFor(d: number, attr: KnAttr): number {
+    const k = KN_ATTRS.findIndex((a) => a.attr === attr && a.owner === 'dev');
+    if (k < 0) throw new RangeError(`${attr} is not a dev_dax attribute`);
+    return this.globals[G_KN_LOCK_BASES + k]! + this.daxDevs.indexOf(d);
   }
 
   /** An operation (sysfs store, probe, teardown, handler) starts / ends — for wait-idle. */

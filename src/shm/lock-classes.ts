@@ -32,6 +32,18 @@ export const LOCK_CLASS_NAMES = [
   'xa_lock',
   /** per device: the device model's own state (FM API vs mailbox) */
   'device.state',
+  /**
+   * kernfs active references (fs/kernfs/dir.c kernfs_get_active / kernfs_drain), one class per
+   * sysfs attribute as the kernel's lockdep has them (sysfs_add_file_mode_ns keys kn->dep_map by
+   * the attribute). Per DC region, the dax_region group's attributes on cxlr_dax's device:
+   */
+  'kn->active(create)',
+  'kn->active(delete)',
+  'kn->active(seed)',
+  'kn->active(available_size)',
+  /** per dax device, the dev_dax attributes the model writes */
+  'kn->active(uuid)',
+  'kn->active(size)',
   /** the checker event ring's producer side (never nests with kernel locks) */
   'event_ring',
   // classes used by tests and benchmarks only

@@ -21,6 +21,15 @@
  *    cxl_add_extent's down_read) against cxl_rm_extent (down_read held into cxlr_notify_extent's
  *    device_lock). Strong because down_read is a non-recursive read: a cxl_rwsem.region writer
  *    waiting past the handoff blocks the scan's down_read — a three-task deadlock (isH17Hung);
+ *    H21 is exactly the AB-BA kn->active(delete) ↔ device_lock(cxlr_dax): delete_store runs inside
+ *    an active reference of dax_region/delete and takes device_lock(cxlr_dax) (bus.c
+ *    delete_store: device_lock(dev), dev = dax_region->dev = cxlr_dax), while the cxl_dax_region
+ *    unbind holds device_lock(cxlr_dax) across devres_release_all → dax_region_unregister →
+ *    sysfs_remove_groups, which drains that reference (fs/kernfs/dir.c kernfs_drain) (isH21Hung);
+ *    H22 is exactly kn->active(size) ↔ dax_region_rwsem or kn->active(uuid) ↔ dax_region_rwsem:
+ *    size_store / uuid_store inside their node's active reference wait in
+ *    down_write_killable(&dax_region_rwsem), which unregister_dev_dax holds across
+ *    device_del(dev_dax) — and device_del drains that node (isH22Hung);
  *  - any other cycle is `lock-order-cycle` and any other hung wait `hung-wait`: forbidden until
  *    confirmed in the v11 code and named. The detail lists each dependency of the cycle with its
  *    V11_NESTINGS citation, or says it is not a documented v11 nesting (then suspect the model).
@@ -51,6 +60,10 @@ import { finding, held, INV, type OutcomeName } from './outcomes.js';
 const ADD_CTX = 'add_ctx.lock';
 const DEVICE_LOCK = 'device_lock(cxlr_dax)';
 const REGION_RWSEM = 'cxl_rwsem.region';
+const DAX_REGION_RWSEM = 'dax_region_rwsem';
+/** kernfs active references (src/dax/kernfs.ts): a store holds its node for read, a drain waits for write */
+const KN_DELETE = 'kn->active(delete)';
+const KN_DEV_ATTRS = ['kn->active(size)', 'kn->active(uuid)'] as const;
 
 /**
  * The lock nestings v11 documents in its code, outer → inner, with the function that nests them
@@ -72,6 +85,16 @@ export const V11_NESTINGS: readonly Nesting[] = [
   { outer: DEVICE_LOCK, outerMode: 'W', inner: 'device_lock(dev_dax)', innerMode: 'W', where: 'drivers/dax/bus.c delete_store: device_lock(dev) then device_lock(victim)' },
   { outer: 'device_lock(dev_dax)', outerMode: 'W', inner: 'dax_dev_rwsem', innerMode: 'W', where: 'drivers/dax/bus.c delete_store: down_write(&dax_dev_rwsem) under device_lock(victim)' },
   { outer: 'cxl_rwsem.region', outerMode: 'W', inner: 'cxl_rwsem.dpa', innerMode: 'R', where: 'drivers/cxl/core/region.c attach_target: guard(rwsem_write)(&cxl_rwsem.region) then guard(rwsem_read)(&cxl_rwsem.dpa) (region create)' },
+  // kernfs active references (fs/kernfs/file.c kernfs_fop_write_iter → kernfs_get_active around
+  // every store; fs/kernfs/dir.c kernfs_drain when the attribute is removed; src/dax/kernfs.ts)
+  { outer: KN_DELETE, outerMode: 'R', inner: DEVICE_LOCK, innerMode: 'W', where: 'drivers/dax/bus.c delete_store: device_lock(dev) (the dax_region attribute\'s device, cxlr_dax) inside the store\'s kernfs active reference (H21, store side)' },
+  { outer: DEVICE_LOCK, outerMode: 'W', inner: KN_DELETE, innerMode: 'W', where: 'drivers/dax/bus.c dax_region_unregister -> sysfs_remove_groups -> kernfs_drain, a devres action of cxlr_dax run by the driver core under device_lock(cxlr_dax) (H21, unbind side)' },
+  { outer: 'kn->active(create)', outerMode: 'R', inner: DAX_REGION_RWSEM, innerMode: 'W', where: 'drivers/dax/bus.c create_store: down_write_killable(&dax_region_rwsem) inside the store\'s kernfs active reference' },
+  { outer: 'kn->active(seed)', outerMode: 'R', inner: DAX_REGION_RWSEM, innerMode: 'R', where: 'drivers/dax/bus.c seed_show: down_read_interruptible(&dax_region_rwsem) inside the show\'s kernfs active reference' },
+  { outer: 'kn->active(available_size)', outerMode: 'R', inner: DAX_REGION_RWSEM, innerMode: 'R', where: 'drivers/dax/bus.c available_size_show: down_read_interruptible(&dax_region_rwsem) inside the show\'s kernfs active reference' },
+  ...(['create', 'seed', 'available_size'] as const).map((a): Nesting => ({ outer: DEVICE_LOCK, outerMode: 'W', inner: `kn->active(${a})`, innerMode: 'W', where: 'drivers/dax/bus.c dax_region_unregister -> sysfs_remove_groups -> kernfs_drain under the driver core\'s device_lock(cxlr_dax)' })),
+  ...KN_DEV_ATTRS.map((k): Nesting => ({ outer: k, outerMode: 'R', inner: DAX_REGION_RWSEM, innerMode: 'W', where: `drivers/dax/bus.c ${k === 'kn->active(size)' ? 'size_store' : 'uuid_store (v11 patch 26)'}: down_write_killable(&dax_region_rwsem) inside the store's kernfs active reference (H22, store side)` })),
+  ...KN_DEV_ATTRS.map((k): Nesting => ({ outer: DAX_REGION_RWSEM, outerMode: 'W', inner: k, innerMode: 'W', where: 'drivers/dax/bus.c unregister_dev_dax: down_write(&dax_region_rwsem) across device_del -> device_remove_attrs -> kernfs_drain of the dev_dax attributes (H22, teardown side)' })),
 ];
 
 /** The V11_NESTINGS entry for a dependency, or null. */
@@ -123,6 +146,10 @@ export const KNOWN_CYCLES: readonly KnownCycle[] = [
   // H17: found by this checker (swarm, free schedule, seed 11) and confirmed in v11 — see
   // isH17Hung and outcomes.ts 'lock-order-h17'
   { hazard: 'H17', lockOrder: 'lock-order-h17', hung: 'hung-wait-h17', classes: [DEVICE_LOCK, ADD_CTX, REGION_RWSEM] },
+  // H21 / H22: found by modelling kernfs active references (src/dax/kernfs.ts) and confirmed in
+  // drivers/dax/bus.c — see isH21Hung, isH22Hung and outcomes.ts 'lock-order-h21' / 'lock-order-h22'
+  { hazard: 'H21', lockOrder: 'lock-order-h21', hung: 'hung-wait-h21', classes: [KN_DELETE, DEVICE_LOCK] },
+  ...KN_DEV_ATTRS.map((k): KnownCycle => ({ hazard: 'H22', lockOrder: 'lock-order-h22', hung: 'hung-wait-h22', classes: [k, DAX_REGION_RWSEM] })),
 ];
 
 function sameSet(a: readonly string[], b: readonly string[]): boolean {
@@ -215,7 +242,50 @@ export function h2ProbeHalfLater(r: HungReport, all: readonly HungReport[], i: n
 export function knownHungOf(r: HungReport): KnownCycle | null {
   if (isH2Hung(r)) return KNOWN_CYCLES.find((k) => k.hazard === 'H2')!;
   if (isH17Hung(r)) return KNOWN_CYCLES.find((k) => k.hazard === 'H17')!;
+  if (isH21Hung(r)) return KNOWN_CYCLES.find((k) => k.hazard === 'H21')!;
+  if (isH22Hung(r)) return KNOWN_CYCLES.find((k) => k.hazard === 'H22')!;
   return null;
+}
+
+const holdsMode = (t: ThreadLockInfo, cls: string, mode: string): boolean => t.held.some((h) => h.cls === cls && h.mode === mode);
+const waitsMode = (t: ThreadLockInfo, cls: string, mode: string): boolean => t.waitingFor?.cls === cls && t.waitingFor.mode === mode;
+
+/**
+ * Is the hung wait H21's chain? delete_store (drivers/dax/bus.c) holds the active reference of
+ * dax_region/delete (kn->active(delete), read) and waits for device_lock(cxlr_dax) (half A); the
+ * cxl_dax_region unbind holds device_lock(cxlr_dax) and its dax_region_unregister waits to drain
+ * that node (kn->active(delete), write: half B). H21 when the waiter is in one half and a holder
+ * in the other, or the waiter holds neither class and waits behind a holder in a half.
+ */
+export function isH21Hung(r: HungReport): boolean {
+  const inA = (t: ThreadLockInfo): boolean => holdsMode(t, KN_DELETE, 'read') && waits(t, DEVICE_LOCK);
+  const inB = (t: ThreadLockInfo): boolean => holds(t, DEVICE_LOCK) && waitsMode(t, KN_DELETE, 'write');
+  const w = r.waiter;
+  if (inA(w)) return r.holders.some(inB);
+  if (inB(w)) return r.holders.some(inA);
+  if (holds(w, KN_DELETE) || holds(w, DEVICE_LOCK)) return false;
+  return r.holders.some((h) => inA(h) || inB(h));
+}
+
+/**
+ * Is the hung wait H22's chain? size_store or uuid_store (drivers/dax/bus.c) holds its node's
+ * active reference (kn->active(size|uuid), read) and waits in down_write_killable for
+ * dax_region_rwsem (half A); unregister_dev_dax holds dax_region_rwsem (write) and its
+ * device_del waits to drain that node (kn->active(size|uuid), write: half B) — the same
+ * attribute on both sides. H22 when the waiter is in one half and a holder in the other, or the
+ * waiter holds none of the three classes and waits behind a holder in a half (a delete_store or
+ * a region unbind queued behind the teardown, say).
+ */
+export function isH22Hung(r: HungReport): boolean {
+  const inA = (t: ThreadLockInfo, k: string): boolean => holdsMode(t, k, 'read') && waitsMode(t, DAX_REGION_RWSEM, 'write');
+  const inB = (t: ThreadLockInfo, k: string): boolean => holdsMode(t, DAX_REGION_RWSEM, 'write') && waitsMode(t, k, 'write');
+  const w = r.waiter;
+  for (const k of KN_DEV_ATTRS) {
+    if (inA(w, k)) return r.holders.some((h) => inB(h, k));
+    if (inB(w, k)) return r.holders.some((h) => inA(h, k));
+  }
+  if (holds(w, DAX_REGION_RWSEM) || KN_DEV_ATTRS.some((k) => holds(w, k))) return false;
+  return r.holders.some((h) => KN_DEV_ATTRS.some((k) => inA(h, k) || inB(h, k)));
 }
 
 export class LocksChecker implements Checker {

@@ -154,6 +154,20 @@ export const OUTCOMES = {
   // past RWSEM_WAIT_TIMEOUT for the release's read blocks the scan's read.
   'lock-order-h17': K(INV.lockOrder, 'H17', 'lockdep cycle device_lock(cxlr_dax) -> add_ctx.lock -> cxl_rwsem.region(R) -> device_lock(cxlr_dax): the probe scan vs cxl_rm_extent'),
   'hung-wait-h17': K(INV.hung, 'H17', 'deadlock: a release holds cxl_rwsem.region(R) waiting for device_lock(cxlr_dax), the probe scan holds it waiting for cxl_rwsem.region(R) behind a region writer\'s handoff, the writer waits for the release'),
+  // H21 / H22 (found by modelling kernfs active references, src/dax/kernfs.ts; confirmed in
+  // drivers/dax/bus.c and fs/kernfs/dir.c): a sysfs store runs inside kernfs_get_active() of its
+  // attribute, and removing the attribute (kernfs_drain) waits for it.
+  // H21: delete_store takes device_lock(dax_region->dev = cxlr_dax) inside dax_region/delete's
+  // reference; the cxl_dax_region unbind holds that device_lock across devres_release_all ->
+  // dax_region_unregister -> sysfs_remove_groups, which drains it. The kernel's lockdep cannot
+  // see it (device_lock is lockdep_set_novalidate_class): an unkillable hang.
+  'lock-order-h21': K(INV.lockOrder, 'H21', 'lockdep cycle kn->active(delete)(R) -> device_lock(cxlr_dax) -> kn->active(delete)(W): delete_store vs the cxl_dax_region unbind draining dax_region/delete (the kernel\'s lockdep does not validate device_lock)'),
+  'hung-wait-h21': K(INV.hung, 'H21', 'deadlock: delete_store holds dax_region/delete\'s active reference waiting for device_lock(cxlr_dax); the unbind holds it and dax_region_unregister waits to drain the reference'),
+  // H22: size_store / uuid_store wait in down_write_killable(&dax_region_rwsem) inside their
+  // node's reference; unregister_dev_dax holds dax_region_rwsem (write) across device_del, which
+  // drains that node. Killable: the kernel hangs until the writer is killed.
+  'lock-order-h22': K(INV.lockOrder, 'H22', 'lockdep cycle kn->active(size|uuid)(R) -> dax_region_rwsem(W) -> kn->active(size|uuid)(W): a dev_dax size/uuid store vs unregister_dev_dax\'s device_del'),
+  'hung-wait-h22': K(INV.hung, 'H22', 'deadlock: a size/uuid store holds the attribute\'s active reference waiting for dax_region_rwsem; unregister_dev_dax holds it and device_del waits to drain the reference (killable: ends when the writer is killed)'),
   'assert-held-h12': K(INV.lockOrder, 'H12', "lockdep_assert_held failed in __cxlr_notify_extent (scan realizing another region's extent)"),
   'sharable-group-refused-seq': K(INV.seq, 'v10/v11 sequence numbering (v10: 1..n, v11: 0..n-1)', 'a sharable tagged group whose sequence numbers are exactly 0..n-1 (valid for a v11 device) was refused by the host sequence gate G2 — a v10 host against a v11 device'),
   'unnamed-known-hazard': K('any', 'unspecified', 'a known-hazard result from a checker that names no outcome'),
