@@ -168,14 +168,14 @@ export function countSwitches(steps: readonly TraceStep[]): number {
   return n;
 }
 
-export function explainTrace(t: StressTrace, rec: TraceRecord, steps: readonly TraceStep[], opts: { maxRows?: number; detail?: string } = {}): Explanation {
-  const nm = new Namer(rec.names);
-  const sig = signatureOf(t.outcome, rec.events);
-  const spec = (OUTCOMES as Record<string, { invariant: string; hazard: string | null; description: string }>)[t.outcome];
-  // events per step
-  const byStep = new Map<number, NamedEvent[]>();
-  for (const e of rec.events) { const l = byStep.get(e.step) ?? []; l.push(e); byStep.set(e.step, l); }
-  // the racing threads: witnesses of the signature, else the two busiest threads
+/**
+ * Where an iteration failed: the racing threads (those whose events witness the outcome's
+ * signature, else the two busiest; a lock report's named threads) and the last step that
+ * witnesses the failure (a lock outcome: the end of the run). Steps after it are its consequence.
+ * Shared by `dcd explain` (what to show) and `dcd minimize` (what counts as before the failure).
+ */
+export function failurePoint(outcome: string, rec: TraceRecord, steps: readonly TraceStep[], detail = ''): { threads: string[]; last: number; witnessStep: number } {
+  const sig = signatureOf(outcome, rec.events);
   const witnessFns = new Set(sig.functions);
   const threadsOrder: string[] = [];
   for (const e of rec.events) {
@@ -186,16 +186,31 @@ export function explainTrace(t: StressTrace, rec: TraceRecord, steps: readonly T
   for (const s of steps) if (!s.who.startsWith('actor:') && !s.who.startsWith('device/')) counts.set(s.who, (counts.get(s.who) ?? 0) + 1);
   for (const [w] of [...counts].sort((a, b) => b[1] - a[1])) if (threadsOrder.length < 2 && !threadsOrder.includes(w)) threadsOrder.push(w);
   // a lock report names its threads (the new edge's and the recorded one's): those are the racers
-  const named = [...new Set(((opts.detail ?? t.detail ?? '').match(/\b(irq\/mem\d+(?:\.\d+)?|dax-bus|user\d+|workqueue)\b/g) ?? []))].filter((w) => counts.has(w));
-  const threads = /^(lock-order|hung-wait)/.test(t.outcome) && named.length >= 2 ? named.slice(0, 3) : threadsOrder.slice(0, 3);
+  const named = [...new Set((detail.match(/\b(irq\/mem\d+(?:\.\d+)?|dax-bus|user\d+|workqueue)\b/g) ?? []))].filter((w) => counts.has(w));
+  const lockOutcome = /^(lock-order|hung-wait)/.test(outcome);
+  const threads = lockOutcome && named.length >= 2 ? named.slice(0, 3) : threadsOrder.slice(0, 3);
+  let last = -1;
+  for (const e of rec.events) if (e.step >= 0 && threads.includes(e.thread) && witnessFns.has(eventFunction(e.ev, e.thread))) last = Math.max(last, e.step);
+  return { threads, last: last >= 0 && !lockOutcome ? last : steps.length - 1, witnessStep: last };
+}
+
+export function explainTrace(t: StressTrace, rec: TraceRecord, steps: readonly TraceStep[], opts: { maxRows?: number; detail?: string } = {}): Explanation {
+  const nm = new Namer(rec.names);
+  const sig = signatureOf(t.outcome, rec.events);
+  const spec = (OUTCOMES as Record<string, { invariant: string; hazard: string | null; description: string }>)[t.outcome];
+  // events per step
+  const byStep = new Map<number, NamedEvent[]>();
+  for (const e of rec.events) { const l = byStep.get(e.step) ?? []; l.push(e); byStep.set(e.step, l); }
+  const fp = failurePoint(t.outcome, rec, steps, opts.detail ?? t.detail ?? '');
+  const threads = fp.threads;
+  const witnessFns = new Set(sig.functions);
   // the op each user/bus thread runs (from the actor steps)
   const opOf = new Map<string, string>();
   const rows: ExplainRow[] = [];
   const registry = new Map<string, string>();
   // setup registrations are the starting state
   for (const e of rec.events) if (e.step === -1) effectOf(e.ev, nm, registry, e.thread);
-  let lastWitness = -1;
-  for (const e of rec.events) if (e.step >= 0 && threads.includes(e.thread) && witnessFns.has(eventFunction(e.ev, e.thread))) lastWitness = Math.max(lastWitness, e.step);
+  const lastWitness = fp.witnessStep;
   let lastRacer: string | null = null;
   const lockOutcome = /^(lock-order|hung-wait)/.test(t.outcome);
   // the lock classes the report names (the cycle's): only their acquisitions tell the story
