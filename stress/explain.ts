@@ -66,7 +66,9 @@ class Namer {
   text(s: string): string {
     return s
       .replace(/\b(tracked extent|extent) (\d+)/g, (_m, w: string, h: string) => `${w.replace(/extent$/, '')}${this.n.extents[h] ?? `extent (handle ${h}, freed)`}`)
-      .replace(/\bgroup (\d+)( on mem\d+)?/g, (_m, h: string, on: string | undefined) => `the ${this.n.groups[h] ?? `untagged group${on ?? ''}`}`)
+      .replace(/\bdax device (\d+)/g, (_m, h: string) => this.n.daxDevs[h] ?? 'a deleted dax device')
+      .replace(/\bregion handle (\d+)/g, (_m, h: string) => this.n.regions[h] ?? 'a freed region')
+      .replace(/\bgroup (\d+)\b( on mem\d+)?/g, (_m, h: string, on: string | undefined) => `the ${this.n.groups[h] ?? `untagged group${on ?? ''}`}`)
       .replace(/\bregion (\d{4,})/g, (_m, h: string) => this.n.regions[h] ?? 'a freed region')
       .replace(/\bdev (\d+)/g, (_m, h: string) => this.n.daxDevs[h] ?? 'a deleted dax device');
   }
@@ -194,7 +196,41 @@ export function failurePoint(outcome: string, rec: TraceRecord, steps: readonly 
   return { threads, last: last >= 0 && !lockOutcome ? last : steps.length - 1, witnessStep: last };
 }
 
-export function explainTrace(t: StressTrace, rec: TraceRecord, steps: readonly TraceStep[], opts: { maxRows?: number; detail?: string } = {}): Explanation {
+/**
+ * Only the steps that matter: per run of one thread (between switches), the rows that witness the
+ * race — a racing function (the signature's), a switch-out point, a marked effect (`<--`), the
+ * failure — stay as they are; the context rows between them (record handling, mailbox traffic,
+ * staging) fold into one row naming the first and last function, with their state changes (at
+ * most three; the rest counted). A thread's run then reads in a few rows.
+ */
+function compactRows(rows: ExplainRow[], racing: ReadonlySet<string>): ExplainRow[] {
+  const isKey = (r: ExplainRow): boolean => r.thread.startsWith('actor:') || r.fn.startsWith('-- ') || racing.has(r.fn)
+    || r.effects.some((e) => e.includes('<--') || [...racing].some((f) => e.startsWith(`${f}:`)));
+  const out: ExplainRow[] = [];
+  let ctx: ExplainRow[] = [];
+  const flush = (): void => {
+    if (ctx.length === 0) return;
+    const named = [...new Set(ctx.map((r) => r.fn))].filter((f) => f !== 'instrumented point');
+    const fns = named.length ? named : [ctx[0]!.fn];
+    const effects = ctx.flatMap((r) => r.effects.filter((e) => !e.startsWith('racy window')));
+    // a context step that changed nothing shared does not matter
+    if (effects.length === 0) { ctx = []; return; }
+    if (ctx.length === 1) { out.push({ ...ctx[0]!, effects }); ctx = []; return; }
+    const keep = effects.slice(0, 3);
+    if (effects.length > keep.length) keep.push(`(${effects.length - keep.length} more state change(s))`);
+    out.push({ step: ctx[0]!.step, thread: ctx[0]!.thread, fn: fns.length === 1 ? fns[0]! : `${fns[0]}() … ${fns[fns.length - 1]}()`, held: ctx[0]!.held, effects: keep });
+    ctx = [];
+  };
+  for (const r of rows) {
+    if (ctx.length && ctx[0]!.thread !== r.thread) flush();
+    if (isKey(r)) { flush(); out.push(r); continue; }
+    ctx.push(r);
+  }
+  flush();
+  return out;
+}
+
+export function explainTrace(t: StressTrace, rec: TraceRecord, steps: readonly TraceStep[], opts: { maxRows?: number; detail?: string; all?: boolean } = {}): Explanation {
   const nm = new Namer(rec.names);
   const sig = signatureOf(t.outcome, rec.events);
   const spec = (OUTCOMES as Record<string, { invariant: string; hazard: string | null; description: string }>)[t.outcome];
@@ -282,7 +318,8 @@ export function explainTrace(t: StressTrace, rec: TraceRecord, steps: readonly T
     rows.push({ step: steps.length, thread: col, fn: `-- blocked: waits for ${wFor!.replace(/\(write\)$/, '')} --`, held: wHeld!.split(', ').map((x) => x.replace(/\(write\)$/, '')), effects: [`${wFor!.replace(/\(write\)$/, '')} is held by ${holder}`] });
   }
   const max = opts.maxRows ?? 40;
-  const shown = rows.length > max ? rows.slice(rows.length - max) : rows;
+  const compact = lockOutcome || opts.all ? rows : compactRows(rows, new Set(sig.functions));
+  const shown = compact.length > max ? compact.slice(compact.length - max) : compact;
   const anchors = [`docs/kernel-map.md#outcome-${t.outcome}`];
   const a1 = anchorOf(spec?.invariant ?? t.invariant);
   if (a1) anchors.push(a1);

@@ -13,6 +13,7 @@ import { join } from 'node:path';
 import { StressJob } from '../stress/runner.js';
 import { readTrace } from '../stress/trace.js';
 import { formatMinimize, minimizeTrace } from '../stress/minimize.js';
+import { explainTrace, formatExplanation } from '../stress/explain.js';
 import type { Knobs, Variant } from '../src/scenario/types.js';
 
 /** at most this many runs-to-the-next-switch per thread after minimization */
@@ -59,6 +60,14 @@ for (const c of SEEDED) {
     t.ok(seg.length >= 1, `the threads that matter: ${seg.map(([k, v]) => `${k} ${v}`).join(', ')}`);
     for (const [who, n] of seg) t.ok(n <= N, `${who}: ${n} step(s) up to the failure (≤ ${N})`);
     t.same(m.trace.minimized?.segments, m.segments, 'the trace records the per-thread steps');
+    // dcd explain of the minimized trace: a few rows per thread, the racing functions named
+    const x = explainTrace(m.trace, m.trace.record!, m.trace.steps);
+    t.comment(formatExplanation(x, m.trace));
+    const rowsOf = new Map<string, number>();
+    for (const r of x.rows) if (!r.thread.startsWith('actor:')) rowsOf.set(r.thread, (rowsOf.get(r.thread) ?? 0) + 1);
+    for (const [who, n] of rowsOf) t.ok(n <= 6, `explain: ${who} in ${n} row(s) (≤ 6)`);
+    t.ok(x.rows.filter((r) => !r.thread.startsWith('actor:')).length >= 2, `explain shows the interleaving (${x.rows.length} rows of ${x.totalSteps} steps)`);
+    t.match(formatExplanation(x, m.trace), new RegExp(`\\*\\*\\* ${x.invariant.replace(/[.()]/g, '\\$&')} broken`), 'and the broken invariant');
     t.ok(m.preempts.length <= 2, `the schedule: ${m.preempts.join('; ') || 'the non-preemptive default'}`);
   });
 }
