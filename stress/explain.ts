@@ -22,6 +22,7 @@ import { RELEASE_REASON, ERRNO_NAME } from '../src/protocol.js';
 import { OUTCOMES } from './checkers/index.js';
 import { actorThread, eventFunction, noiseWindow, roleOfThread, stepFunction, threadTitle } from './kernel-fns.js';
 import { signatureOf, type NamedEvent } from './signature.js';
+import './findings-workloads.js';
 import type { StressTrace, TraceRecord } from './trace.js';
 import type { TraceStep } from './turnstile.js';
 
