@@ -285,7 +285,7 @@ export function explainTrace(t: StressTrace, rec: TraceRecord, steps: readonly T
     if (lastWitness >= 0 && k > lastWitness) continue;
     const evs = (byStep.get(k) ?? []).map((e) => e.ev);
     recordKind(s.who, evs, opOf);
-    const fn = stepFunction(s.who, s.what, s.arg, evs, opOf.get(s.who) ?? null);
+    const fn = stepFunction(s.who, s.what, s.arg, evs, opOf.get(s.who) ?? null) || `${s.what}${s.arg ? ` ${s.arg}` : ''}`;
     const held = [...(rec.held[k] ?? [])];
     if (s.what === 'acquire') held.push(`${s.arg.replace(/\(write\)$/, '')} (taken here)`);
     const effects: string[] = [];

@@ -429,12 +429,13 @@ export async function minimizeTrace(t: StressTrace, opts: MinimizeOptions = {}):
     const seg = scheduleSegments(steps, out.record ?? null, out.outcome, out.detail ?? '');
     const info: MinimizedInfo = {
       from: before, to: after, candidates, ms: Math.round(performance.now() - t0), source: t.schedule,
-      preempts, segments: seg.segments, racing: seg.racing, dropped: seg.dropped, trailing: seg.trailing,
+      ...(fin.sched.kind === 'preempts' ? { preempts } : {}), segments: seg.segments, racing: seg.racing, dropped: seg.dropped, trailing: seg.trailing,
     };
     out.minimized = info;
     const file = opts.out === null ? null : opts.out ?? null;
     if (file) writeTrace(file, out);
-    const rep = await replayTrace(out, 1);
+    // as `dcd replay` does: up to three attempts (a loaded machine can miss a settle)
+    const rep = await replayTrace(out, 3);
     return { ok: true, message: 'minimized', before, after, perThread, segments: seg.segments, preempts, dropped: seg.dropped, trailing: seg.trailing, trace: out, file, candidates, ms: performance.now() - t0, verified: rep.reproduced };
   } finally {
     await job.close();
@@ -446,7 +447,7 @@ export function formatMinimize(r: MinimizeResult): string {
   return [
     `before: ${f(r.before)}`,
     `after:  ${f(r.after)}  (${Object.entries(r.perThread).map(([k, v]) => `${k} ${v}`).join(', ')})`,
-    `schedule: ${r.preempts.length ? r.preempts.join('; ') : r.after.preemptions === 0 ? 'the non-preemptive default' : 'the recorded steps (no bounded schedule found)'}`,
+    `schedule: ${r.preempts.length ? r.preempts.join('; ') : r.trace?.minimized?.preempts ? 'the non-preemptive default' : 'the recorded steps (no bounded schedule found)'}`,
     `steps per thread up to the failure, runs to the next switch: ${Object.entries(r.segments).map(([k, v]) => `${k} ${v}`).join(', ') || '(none)'}${r.trailing ? `; ${r.trailing} step(s) after the failure` : ''}${r.dropped?.length ? `; not causal (no lock shared with the racing threads): ${r.dropped.join(', ')}` : ''}`,
     `${r.candidates} candidates in ${(r.ms / 1000).toFixed(1)} s; strict replay of the minimized trace: ${r.verified ? 'REPRODUCED' : 'NOT reproduced'}`,
     ...(r.file ? [`wrote ${r.file}`] : []),

@@ -63,7 +63,7 @@ export function minimizedText(m: MinimizedInfo): string {
   const t = m.to;
   const seg = m.segments ? Object.entries(m.segments).map(([k, v]) => `${k} ${v}`).join(', ') : '';
   return `${f.steps} → ${t.steps} steps, ${f.actors} → ${t.actors} actors, ${f.ops} → ${t.ops} ops, ${f.records} → ${t.records} records, ${f.preemptions} → ${t.preemptions} preemptions`
-    + (m.preempts ? `; schedule: ${m.preempts.length ? m.preempts.join('; ') : 'the non-preemptive default'}` : '')
+    + (m.preempts ? `; schedule: ${m.preempts.length ? m.preempts.join('; ') : 'the non-preemptive default'}` : m.segments ? '; schedule: the recorded steps (no schedule of point-named preemptions found in the budget)' : '')
     + (seg ? `; steps per thread up to the failure (runs to the next switch): ${seg}` : '');
 }
 
