@@ -204,7 +204,7 @@ export function failurePoint(outcome: string, rec: TraceRecord, steps: readonly 
  * staging) fold into one row naming the first and last function, with their state changes (at
  * most three; the rest counted). A thread's run then reads in a few rows.
  */
-function compactRows(rows: ExplainRow[], racing: ReadonlySet<string>): ExplainRow[] {
+function compactRows(rows: ExplainRow[], racing: ReadonlySet<string>, objects: readonly string[] = []): ExplainRow[] {
   const isKey = (r: ExplainRow): boolean => r.thread.startsWith('actor:') || r.fn.startsWith('-- ') || racing.has(r.fn)
     || r.effects.some((e) => e.includes('<--') || [...racing].some((f) => e.startsWith(`${f}:`)));
   const out: ExplainRow[] = [];
@@ -217,7 +217,11 @@ function compactRows(rows: ExplainRow[], racing: ReadonlySet<string>): ExplainRo
     // a context step that changed nothing shared does not matter
     if (effects.length === 0) { ctx = []; return; }
     if (ctx.length === 1) { out.push({ ...ctx[0]!, effects }); ctx = []; return; }
-    const keep = effects.slice(0, 3);
+    // the state changes of the objects the failure names come first (in their order), then the rest
+    const onFailure = (e: string): boolean => objects.some((o) => new RegExp(`\\b${o.replace('.', '\\.')}\\b`).test(e));
+    const pick = new Set(effects.map((e, i) => (onFailure(e) ? i : -1)).filter((i) => i >= 0).slice(0, 4));
+    for (let i = 0; i < effects.length && pick.size < 3; i++) pick.add(i);
+    const keep = effects.filter((_, i) => pick.has(i));
     if (effects.length > keep.length) keep.push(`(${effects.length - keep.length} more state change(s))`);
     out.push({ step: ctx[0]!.step, thread: ctx[0]!.thread, fn: fns.length === 1 ? fns[0]! : `${fns[0]}() … ${fns[fns.length - 1]}()`, held: ctx[0]!.held, effects: keep });
     ctx = [];
@@ -319,7 +323,8 @@ export function explainTrace(t: StressTrace, rec: TraceRecord, steps: readonly T
     rows.push({ step: steps.length, thread: col, fn: `-- blocked: waits for ${wFor!.replace(/\(write\)$/, '')} --`, held: wHeld!.split(', ').map((x) => x.replace(/\(write\)$/, '')), effects: [`${wFor!.replace(/\(write\)$/, '')} is held by ${holder}`] });
   }
   const max = opts.maxRows ?? 40;
-  const compact = lockOutcome || opts.all ? rows : compactRows(rows, new Set(sig.functions));
+  const objects = [...new Set(nm.text(opts.detail ?? t.detail ?? '').match(/\b(extent\d+\.\d+|region\d+|dax\d+\.\d+)\b/g) ?? [])];
+  const compact = lockOutcome || opts.all ? rows : compactRows(rows, new Set(sig.functions), objects);
   const shown = compact.length > max ? compact.slice(compact.length - max) : compact;
   const anchors = [`docs/kernel-map.md#outcome-${t.outcome}`];
   const a1 = anchorOf(spec?.invariant ?? t.invariant);
