@@ -24,6 +24,7 @@ import { DC_EVENT_TYPE } from '../src/wire/cxl.js';
 import { OUTCOMES } from './checkers/index.js';
 import { actorThread, eventFunction, noiseWindow, roleOfThread, stepFunction, threadTitle } from './kernel-fns.js';
 import { signatureOf, type NamedEvent } from './signature.js';
+import './findings-workloads.js';
 import type { StressTrace, TraceRecord } from './trace.js';
 import type { TraceStep } from './turnstile.js';
 
@@ -68,7 +69,9 @@ class Namer {
   text(s: string): string {
     return s
       .replace(/\b(tracked extent|extent) (\d+)/g, (_m, w: string, h: string) => `${w.replace(/extent$/, '')}${this.n.extents[h] ?? `extent (handle ${h}, freed)`}`)
-      .replace(/\bgroup (\d+)( on mem\d+)?/g, (_m, h: string, on: string | undefined) => `the ${this.n.groups[h] ?? `untagged group${on ?? ''}`}`)
+      .replace(/\bdax device (\d+)/g, (_m, h: string) => this.n.daxDevs[h] ?? 'a deleted dax device')
+      .replace(/\bregion handle (\d+)/g, (_m, h: string) => this.n.regions[h] ?? 'a freed region')
+      .replace(/\bgroup (\d+)\b( on mem\d+)?/g, (_m, h: string, on: string | undefined) => `the ${this.n.groups[h] ?? `untagged group${on ?? ''}`}`)
       .replace(/\bregion (\d{4,})/g, (_m, h: string) => this.n.regions[h] ?? 'a freed region')
       .replace(/\bdev (\d+)/g, (_m, h: string) => this.n.daxDevs[h] ?? 'a deleted dax device');
   }
@@ -170,14 +173,14 @@ export function countSwitches(steps: readonly TraceStep[]): number {
   return n;
 }
 
-export function explainTrace(t: StressTrace, rec: TraceRecord, steps: readonly TraceStep[], opts: { maxRows?: number; detail?: string } = {}): Explanation {
-  const nm = new Namer(rec.names);
-  const sig = signatureOf(t.outcome, rec.events);
-  const spec = (OUTCOMES as Record<string, { invariant: string; hazard: string | null; description: string }>)[t.outcome];
-  // events per step
-  const byStep = new Map<number, NamedEvent[]>();
-  for (const e of rec.events) { const l = byStep.get(e.step) ?? []; l.push(e); byStep.set(e.step, l); }
-  // the racing threads: witnesses of the signature, else the two busiest threads
+/**
+ * Where an iteration failed: the racing threads (those whose events witness the outcome's
+ * signature, else the two busiest; a lock report's named threads) and the last step that
+ * witnesses the failure (a lock outcome: the end of the run). Steps after it are its consequence.
+ * Shared by `dcd explain` (what to show) and `dcd minimize` (what counts as before the failure).
+ */
+export function failurePoint(outcome: string, rec: TraceRecord, steps: readonly TraceStep[], detail = ''): { threads: string[]; last: number; witnessStep: number } {
+  const sig = signatureOf(outcome, rec.events);
   const witnessFns = new Set(sig.functions);
   const threadsOrder: string[] = [];
   for (const e of rec.events) {
@@ -188,16 +191,69 @@ export function explainTrace(t: StressTrace, rec: TraceRecord, steps: readonly T
   for (const s of steps) if (!s.who.startsWith('actor:') && !s.who.startsWith('device/')) counts.set(s.who, (counts.get(s.who) ?? 0) + 1);
   for (const [w] of [...counts].sort((a, b) => b[1] - a[1])) if (threadsOrder.length < 2 && !threadsOrder.includes(w)) threadsOrder.push(w);
   // a lock report names its threads (the new edge's and the recorded one's): those are the racers
-  const named = [...new Set(((opts.detail ?? t.detail ?? '').match(/\b(irq\/mem\d+(?:\.\d+)?|dax-bus|user\d+|workqueue)\b/g) ?? []))].filter((w) => counts.has(w));
-  const threads = /^(lock-order|hung-wait)/.test(t.outcome) && named.length >= 2 ? named.slice(0, 3) : threadsOrder.slice(0, 3);
+  const named = [...new Set((detail.match(/\b(irq\/mem\d+(?:\.\d+)?|dax-bus|user\d+|workqueue)\b/g) ?? []))].filter((w) => counts.has(w));
+  const lockOutcome = /^(lock-order|hung-wait)/.test(outcome);
+  const threads = lockOutcome && named.length >= 2 ? named.slice(0, 3) : threadsOrder.slice(0, 3);
+  let last = -1;
+  for (const e of rec.events) if (e.step >= 0 && threads.includes(e.thread) && witnessFns.has(eventFunction(e.ev, e.thread))) last = Math.max(last, e.step);
+  return { threads, last: last >= 0 && !lockOutcome ? last : steps.length - 1, witnessStep: last };
+}
+
+/**
+ * Only the steps that matter: per run of one thread (between switches), the rows that witness the
+ * race — a racing function (the signature's), a switch-out point, a marked effect (`<--`), the
+ * failure — stay as they are; the context rows between them (record handling, mailbox traffic,
+ * staging) fold into one row naming the first and last function, with their state changes (at
+ * most three; the rest counted). A thread's run then reads in a few rows.
+ */
+function compactRows(rows: ExplainRow[], racing: ReadonlySet<string>, objects: readonly string[] = []): ExplainRow[] {
+  const isKey = (r: ExplainRow): boolean => r.thread.startsWith('actor:') || r.fn.startsWith('-- ') || racing.has(r.fn)
+    || r.effects.some((e) => e.includes('<--') || [...racing].some((f) => e.startsWith(`${f}:`)));
+  const out: ExplainRow[] = [];
+  let ctx: ExplainRow[] = [];
+  const flush = (): void => {
+    if (ctx.length === 0) return;
+    const named = [...new Set(ctx.map((r) => r.fn))].filter((f) => f !== 'instrumented point');
+    const fns = named.length ? named : [ctx[0]!.fn];
+    const effects = ctx.flatMap((r) => r.effects.filter((e) => !e.startsWith('racy window')));
+    // a context step that changed nothing shared does not matter
+    if (effects.length === 0) { ctx = []; return; }
+    if (ctx.length === 1) { out.push({ ...ctx[0]!, effects }); ctx = []; return; }
+    // the state changes of the objects the failure names come first (in their order), then the rest
+    const onFailure = (e: string): boolean => objects.some((o) => new RegExp(`\\b${o.replace('.', '\\.')}\\b`).test(e));
+    const pick = new Set(effects.map((e, i) => (onFailure(e) ? i : -1)).filter((i) => i >= 0).slice(0, 4));
+    for (let i = 0; i < effects.length && pick.size < 3; i++) pick.add(i);
+    const keep = effects.filter((_, i) => pick.has(i));
+    if (effects.length > keep.length) keep.push(`(${effects.length - keep.length} more state change(s))`);
+    out.push({ step: ctx[0]!.step, thread: ctx[0]!.thread, fn: fns.length === 1 ? fns[0]! : `${fns[0]}() … ${fns[fns.length - 1]}()`, held: ctx[0]!.held, effects: keep });
+    ctx = [];
+  };
+  for (const r of rows) {
+    if (ctx.length && ctx[0]!.thread !== r.thread) flush();
+    if (isKey(r)) { flush(); out.push(r); continue; }
+    ctx.push(r);
+  }
+  flush();
+  return out;
+}
+
+export function explainTrace(t: StressTrace, rec: TraceRecord, steps: readonly TraceStep[], opts: { maxRows?: number; detail?: string; all?: boolean } = {}): Explanation {
+  const nm = new Namer(rec.names);
+  const sig = signatureOf(t.outcome, rec.events);
+  const spec = (OUTCOMES as Record<string, { invariant: string; hazard: string | null; description: string }>)[t.outcome];
+  // events per step
+  const byStep = new Map<number, NamedEvent[]>();
+  for (const e of rec.events) { const l = byStep.get(e.step) ?? []; l.push(e); byStep.set(e.step, l); }
+  const fp = failurePoint(t.outcome, rec, steps, opts.detail ?? t.detail ?? '');
+  const threads = fp.threads;
+  const witnessFns = new Set(sig.functions);
   // the op each user/bus thread runs (from the actor steps)
   const opOf = new Map<string, string>();
   const rows: ExplainRow[] = [];
   const registry = new Map<string, string>();
   // setup registrations are the starting state
   for (const e of rec.events) if (e.step === -1) effectOf(e.ev, nm, registry, e.thread);
-  let lastWitness = -1;
-  for (const e of rec.events) if (e.step >= 0 && threads.includes(e.thread) && witnessFns.has(eventFunction(e.ev, e.thread))) lastWitness = Math.max(lastWitness, e.step);
+  const lastWitness = fp.witnessStep;
   let lastRacer: string | null = null;
   const lockOutcome = /^(lock-order|hung-wait)/.test(t.outcome);
   // the lock classes the report names (the cycle's): only their acquisitions tell the story
@@ -235,7 +291,7 @@ export function explainTrace(t: StressTrace, rec: TraceRecord, steps: readonly T
     if (lastWitness >= 0 && k > lastWitness) continue;
     const evs = (byStep.get(k) ?? []).map((e) => e.ev);
     recordKind(s.who, evs, opOf);
-    const fn = stepFunction(s.who, s.what, s.arg, evs, opOf.get(s.who) ?? null);
+    const fn = stepFunction(s.who, s.what, s.arg, evs, opOf.get(s.who) ?? null) || `${s.what}${s.arg ? ` ${s.arg}` : ''}`;
     const held = [...(rec.held[k] ?? [])];
     if (s.what === 'acquire') held.push(`${s.arg.replace(/\(write\)$/, '')} (taken here)`);
     const effects: string[] = [];
@@ -269,7 +325,9 @@ export function explainTrace(t: StressTrace, rec: TraceRecord, steps: readonly T
     rows.push({ step: steps.length, thread: col, fn: `-- blocked: waits for ${wFor!.replace(/\(write\)$/, '')} --`, held: wHeld!.split(', ').map((x) => x.replace(/\(write\)$/, '')), effects: [`${wFor!.replace(/\(write\)$/, '')} is held by ${holder}`] });
   }
   const max = opts.maxRows ?? 40;
-  const shown = rows.length > max ? rows.slice(rows.length - max) : rows;
+  const objects = [...new Set(nm.text(opts.detail ?? t.detail ?? '').match(/\b(extent\d+\.\d+|region\d+|dax\d+\.\d+)\b/g) ?? [])];
+  const compact = lockOutcome || opts.all ? rows : compactRows(rows, new Set(sig.functions), objects);
+  const shown = compact.length > max ? compact.slice(compact.length - max) : compact;
   const anchors = [`docs/kernel-map.md#outcome-${t.outcome}`];
   const a1 = anchorOf(spec?.invariant ?? t.invariant);
   if (a1) anchors.push(a1);

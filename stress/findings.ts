@@ -14,16 +14,23 @@
 import { mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Knobs } from '../src/scenario/types.js';
-import { StressJob } from './runner.js';
+import { StressJob, type Schedule } from './runner.js';
+import './findings-workloads.js';
 import { buildReport, type ReportFinding } from './report.js';
 
-interface HazardSpec { id: string; what: string; workload: string; want: string; seed: string; max: number; knobs?: Knobs }
+interface HazardSpec { id: string; what: string; workload: string; want: string; seed: string; max: number; knobs?: Knobs; schedule?: Schedule; test?: string }
 
 const HAZARDS: HazardSpec[] = [
   { id: 'H2', what: 'a runtime chain against the region probe\'s recovery scan: the AB-BA between add_ctx.lock and device_lock(cxlr_dax)', workload: 'chain-close-vs-probe', want: 'hung-wait-h2', seed: '7', max: 16 },
   { id: 'H4', what: 'the 20 s watchdog answers a stalled chain, then its late More=0 tail is answered again', workload: 'watchdog-vs-late-tail', want: 'double-response-after-timeout', seed: '7', max: 8 },
   { id: 'H5', what: 'a release walks cxlr_dax->dc_extents without RCU while the cxl_dax_region unbind frees them', workload: 'release-vs-teardown', want: 'dc-extent-use-after-free-h5', seed: '7', max: 16 },
   { id: 'H6', what: 'concurrent last puts of one group\'s extentX.Y devices race on the non-atomic nr_extents', workload: 'extent-refs-vs-release', want: 'tag-leaked', seed: '8', max: 40 },
+  // the teardown window is a few instructions wide: PCT (depth 3) reaches it (test/stress-h14.test.ts)
+  { id: 'H14', what: 'a region teardown (cxl_dax_region unbind or region destroy) between the event thread\'s online_tag_group of a chain and its Add DC Response', workload: 'teardown-vs-add-response', want: 'response-lists-torn-down', seed: '7', max: 60, schedule: { kind: 'pct', depth: 3 }, test: 'test/stress-h14.test.ts' },
+  { id: 'H15', what: 'the cxl_dax_region unbind of a region whose seed device claimed a group onlined after it: devres in reverse order frees the claimed dax_resource before unregister_dev_dax trims it', workload: 'teardown-claimed-seed', want: 'dax-resource-use-after-free-trim', seed: '7', max: 8, test: 'test/stress-h14.test.ts' },
+  { id: 'H16', what: '`cxl disable-region` leaves cxlr->cxlr_dax pointing at the freed cxl_dax_region; a later add reaches E5/E6 through it', workload: 'disabled-region-add', want: 'cxlr-dax-use-after-free-disabled-region', seed: '7', max: 8, test: 'test/stress-h14.test.ts' },
+  { id: 'H17', what: 'the probe\'s existing-extent scan, a release (cxl_rm_extent) and a cxl_rwsem.region writer deadlock through the rwsem handoff', workload: 'release-vs-probe-scan-vs-writer', want: 'hung-wait-h17', seed: '7', max: 60, test: 'test/locks-h17.test.ts' },
+  { id: 'H18', what: 'a chain two of whose members overlap: cxlr_dax_classify_extent compares with dc_extents only, so both become dc_extents of one group', workload: 'dup-range-in-chain', want: 'extent-dup-in-chain', seed: '7', max: 8, test: 'test/host-drain-classify.test.ts' },
 ];
 
 interface Check { label: string; workload: string; knobs: Knobs; want: string[]; n: number; seed: string }
@@ -48,7 +55,7 @@ const ASSUMPTIONS: Assumption[] = [
     mechanism: 'one cxl_event_thread per memdev drains the DC log under event.log_lock and handles each record in order (cxl_mem_get_records_log → cxl_handle_dcd_event_records)',
     v11: { label: 'v11: one event thread per memdev', workload: 'parallel-handlers', knobs: {}, want: ['chain-mixed'], n: 8, seed: '7' },
     broken: { label: 'two handlers per memdev (parallel-event-handlers=2)', workload: 'parallel-handlers', knobs: { 'parallel-event-handlers': 2 } as Knobs, want: ['chain-mixed'], n: 8, seed: '7' },
-    others: ['H4', 'H6', 'H5', 'H2'],
+    others: ['H4', 'H6', 'H5', 'H2', 'H14', 'H17'],
     verdict: (v, b, o) => (v === 0 && o.length === 0 ? 'holds' : v === 0 ? `holds for the event records, but not for these other contexts: ${o.join(', ')}` : 'broken'),
   },
   {
@@ -97,7 +104,7 @@ async function count(c: Check): Promise<{ hits: number; n: number; outcomes: Rec
 }
 
 async function findHazard(h: HazardSpec, traces: string): Promise<{ trace: string | null; iteration: number; tried: number }> {
-  const job = new StressJob({ workload: h.workload, variant: 'v11', knobs: h.knobs ?? {}, device: 'cxl-test', seed: h.seed, schedule: { kind: 'random' }, noise: false, outDir: traces });
+  const job = new StressJob({ workload: h.workload, variant: 'v11', knobs: h.knobs ?? {}, device: 'cxl-test', seed: h.seed, schedule: h.schedule ?? { kind: 'random' }, noise: false, outDir: traces });
   try {
     for (let i = 0; i < h.max; i++) {
       const r = await job.iteration(i);
@@ -177,14 +184,16 @@ export async function generateFindings(out: string, runs: number, log: (s: strin
     writeFileSync(join(out, `${a.id}.md`), page.join('\n'));
     idx.push(`| ${a.quote.split(' … ')[0]} | ${verdict} | [${a.id}.md](${a.id}.md) |`);
   }
-  idx.push('', '## Hazards reproduced', '', '| hazard | what races | finding | reproducer | fixed by |', '|---|---|---|---|---|');
+  idx.push('', '## Hazards reproduced', '', '| hazard | what races | finding | found by | reproducer | fixed by |', '|---|---|---|---|---|---|');
   for (const [id, f] of found) {
     const r = f.report;
-    if (!r) { idx.push(`| [${id}](../kernel-map.md#${id.toLowerCase()}) | ${f.spec.what} | not reproduced in ${f.tried} iterations | — | — |`); continue; }
+    const sched = f.spec.schedule?.kind === 'pct' ? `pct depth ${f.spec.schedule.depth}` : 'random';
+    const how = `\`${f.spec.workload}\`, ${sched} schedule, seed ${f.spec.seed}${f.spec.test ? ` (also \`${f.spec.test}\`)` : ''}`;
+    if (!r) { idx.push(`| [${id}](../kernel-map.md#${id.toLowerCase()}) | ${f.spec.what} | not reproduced in ${f.tried} iterations | ${how} | — | — |`); continue; }
     const fixes = r.fixes.filter((x) => x.fixes).map((x) => `\`${x.label}\``).join(', ') || `none of ${r.fixes.map((x) => `\`${x.label}\``).join(', ') || 'the candidates'}`;
-    idx.push(`| [${id}](../kernel-map.md#${id.toLowerCase()}) | ${f.spec.what} | [${r.row.title}](${id}/report.md) ([HTML](${id}/report.html)) | \`dcd replay ${r.trace}\` | ${fixes} |`);
+    idx.push(`| [${id}](../kernel-map.md#${id.toLowerCase()}) | ${f.spec.what} | [${r.row.title}](${id}/report.md) ([HTML](${id}/report.html)) | ${how}: iteration ${f.iteration} (${f.tried} tried); replay ${r.replay.reproduced}/${r.replay.runs}, free runs ${r.free.hits}/${r.free.runs} | \`dcd replay ${r.trace}\` | ${fixes} |`);
   }
-  idx.push('', 'Not generated here: [H1](../kernel-map.md#h1) is the verdict on tag ownership above (uniqueness holds, the winner is timing); [H3](../kernel-map.md#h3) is a deterministic refusal (`test/host-gates.test.ts`); H7/H8 are prevented by `dax_region_rwsem`; H9–H13 are covered by tests and scenarios; [H14](../kernel-map.md#h14)–[H18](../kernel-map.md#h18) have their own workloads and tests (the rows and hazard tables of the README) and no page here yet.');
+  idx.push('', 'Not generated here: [H1](../kernel-map.md#h1) is the verdict on tag ownership above (uniqueness holds, the winner is timing); [H3](../kernel-map.md#h3) is a deterministic refusal (`test/host-gates.test.ts`); H7/H8 are prevented by `dax_region_rwsem`; H9–H13 follow from one sequence of operations, not from an interleaving, and are covered by tests and scenarios (H10: `test/device-qemu-system.test.ts`, `test/checkers.test.ts`; H12: `test/checkers.test.ts`).');
   idx.push('', `Generated in ${((performance.now() - t0) / 1000).toFixed(0)} s. How the pages are made: [docs/reports.md](../reports.md).`, '');
   writeFileSync(join(out, 'README.md'), idx.join('\n'));
 }

@@ -4,6 +4,7 @@
  * same. When the run cannot follow the recording, the first step where it diverged is reported.
  */
 import { StressJob } from './runner.js';
+import './findings-workloads.js';
 import type { StressTrace, TraceRecord } from './trace.js';
 import type { TraceStep } from './turnstile.js';
 

@@ -20,7 +20,7 @@ import { join, relative } from 'node:path';
 import type { Knobs, Variant } from '../src/scenario/types.js';
 import { StressJob } from './runner.js';
 import type { Plan } from './ops.js';
-import { readTrace, type StressTrace } from './trace.js';
+import { readTrace, type MinimizedInfo, type StressTrace } from './trace.js';
 import { explainTrace, formatExplanation, traceRecord, type Explanation } from './explain.js';
 import { Chooser, minimizeTrace } from './minimize.js';
 import { mergeFindings, type FindingRow } from './signature.js';
@@ -53,6 +53,18 @@ export interface ReportFinding {
   baseline: FixResult | null;
   fixes: FixResult[];
   note?: string;
+  /** what `dcd minimize` removed (before → after), when the reproducer is minimized */
+  min?: MinimizedInfo;
+}
+
+/** `dcd minimize`'s before → after, one line (the report's "minimized" item). */
+export function minimizedText(m: MinimizedInfo): string {
+  const f = m.from;
+  const t = m.to;
+  const seg = m.segments ? Object.entries(m.segments).map(([k, v]) => `${k} ${v}`).join(', ') : '';
+  return `${f.steps} → ${t.steps} steps, ${f.actors} → ${t.actors} actors, ${f.ops} → ${t.ops} ops, ${f.records} → ${t.records} records, ${f.preemptions} → ${t.preemptions} preemptions`
+    + (m.preempts ? `; schedule: ${m.preempts.length ? m.preempts.join('; ') : 'the non-preemptive default'}` : m.segments ? '; schedule: the recorded steps (no schedule of point-named preemptions found in the budget)' : '')
+    + (seg ? `; steps per thread up to the failure (runs to the next switch): ${seg}` : '');
 }
 
 export interface ReportOptions {
@@ -205,7 +217,7 @@ export async function buildReport(files: readonly string[], o: ReportOptions): P
         fixes.push({ ...c, reproducer: h.reproducer, drift: h.drift, hits: h.hits, runs, bounded: hb, fixes: fixed });
       }
     } else note = `${note ? `${note}; ` : ''}lockdep reports a cycle once per topology: fix candidates not re-run`;
-    out.push({ row, trace: file, minimized, explanation, text, replay: { reproduced, runs: replayRuns }, free: { hits: freeHits, runs }, baseline, fixes, ...(note ? { note } : {}) });
+    out.push({ row, trace: file, minimized, explanation, text, replay: { reproduced, runs: replayRuns }, free: { hits: freeHits, runs }, baseline, fixes, ...(note ? { note } : {}), ...(t.minimized ? { min: t.minimized } : {}) });
   }
   const md = toMarkdown(out, o.pathBase ?? o.out);
   const html = toHtml(out, o.pathBase ?? o.out);
@@ -245,6 +257,7 @@ export function toMarkdown(fs: readonly ReportFinding[], base: string): string {
     L.push(`* class: **${f.row.class}**${f.explanation?.hazard ? ` (known hazard ${f.explanation.hazard})` : ''}; outcome \`${f.row.outcome}\`; signature \`${f.row.signature}\``);
     L.push(`* seen ${f.row.count}×; first found by schedule \`${f.row.schedule}\`, seed ${f.row.firstSeed}`);
     L.push(`* replay: \`dcd replay ${rel(base, f.trace)}\`${f.minimized ? ' (minimized)' : ''}; explain: \`dcd explain ${rel(base, f.trace)}\``);
+    if (f.min) L.push(`* minimized: ${minimizedText(f.min)}`);
     L.push(`* reproduction: controlled replay ${f.replay.reproduced}/${f.replay.runs}; free runs of the same plan ${f.free.hits}/${f.free.runs}`);
     if (f.note) L.push(`* note: ${f.note}`);
     L.push('', '```', f.text, '```', '');
@@ -326,6 +339,7 @@ export function toHtml(fs: readonly ReportFinding[], base: string): string {
     P.push(`<li>class: <b>${esc(f.row.class)}</b>${f.explanation?.hazard ? ` (known hazard ${esc(f.explanation.hazard)})` : ''}; outcome <code>${esc(f.row.outcome)}</code>; signature <code>${esc(f.row.signature)}</code></li>`);
     P.push(`<li>seen ${f.row.count}×; first found by schedule <code>${esc(f.row.schedule)}</code>, seed ${esc(f.row.firstSeed)}</li>`);
     P.push(`<li>replay: <code>dcd replay ${esc(rel(base, f.trace))}</code>${f.minimized ? ' (minimized)' : ''}</li>`);
+    if (f.min) P.push(`<li>minimized: ${esc(minimizedText(f.min))}</li>`);
     P.push(`<li>reproduction: controlled replay ${f.replay.reproduced}/${f.replay.runs}; free runs of the same plan ${f.free.hits}/${f.free.runs}</li>`);
     if (f.note) P.push(`<li>note: ${esc(f.note)}</li>`);
     P.push('</ul>');

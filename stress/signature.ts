@@ -46,6 +46,16 @@ const WITNESS: Record<string, Witness> = {
   'extent-readopted-h5': { phrase: 'released extent re-adopted by the recovery scan', events: ['extent-untracked', 'extent-tracked'], pair: ['cxl_rm_extent', 'cxl_add_extent'] },
   'response-lists-torn-down': { phrase: 'response lists extents a teardown unregistered', events: ['response', 'region-teardown'], pair: ['cxl_send_dc_response', 'cxlr_dax_unregister'] },
   'released-before-response': { phrase: 'Release DC before the Add DC Response', events: ['response', 'region-teardown'], pair: ['cxl_send_dc_response', 'cxlr_dax_unregister'] },
+  // H17: three tasks; lockdep and the hung-wait report name lock classes — the two kernel sides of
+  // the cycle are the probe's scan and the release (the region writer only closes it)
+  'lock-order-h17': { phrase: 'lock cycle device_lock(cxlr_dax) / add_ctx.lock / cxl_rwsem.region(R)', events: [], pair: ['__cxl_process_extent_list', 'cxl_rm_extent'] },
+  'hung-wait-h17': { phrase: 'deadlock through the cxl_rwsem.region handoff', events: [], pair: ['__cxl_process_extent_list', 'cxl_rm_extent'] },
+  // H15: the teardown's devres frees the claimed dax_resource, unregister_dev_dax trims it later
+  'dax-resource-use-after-free-trim': { phrase: 'use-after-free of a claimed dax_resource', events: [], pair: ['dax_release_resource', 'trim_dev_dax_range'] },
+  // H16: cxlr_dax_unregister leaves cxlr->cxlr_dax set; the add path's E5/E6 read it
+  'cxlr-dax-use-after-free-disabled-region': { phrase: 'use-after-free of cxlr->cxlr_dax on a disabled region', events: [], pair: ['cxl_add_extent', 'cxlr_dax_unregister'] },
+  // H18: one chain, no second thread: classification never compares chain mates
+  'extent-dup-in-chain': { phrase: 'overlapping members of one chain both tracked', events: [], pair: ['cxlr_dax_classify_extent', 'cxlr_dax_classify_extent'] },
   'sharable-group-refused-seq': { phrase: 'v11 sharable group refused by sequence gate', events: ['group-dropped'], pair: ['cxl_validate_group', 'cxl_validate_group'] },
 };
 

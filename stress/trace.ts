@@ -42,6 +42,16 @@ export interface MinimizedInfo {
   candidates: number;
   ms: number;
   source: string;
+  /** the schedule as point-named preemptions over the non-preemptive default (stress/minimize.ts) */
+  preempts?: string[];
+  /** per thread that matters: its runs to the next switch, up to the failure */
+  segments?: Record<string, number>;
+  /** the racing threads (their events witness the failure) */
+  racing?: string[];
+  /** threads that share no lock class with the racing threads before the failure */
+  dropped?: string[];
+  /** steps after the failure */
+  trailing?: number;
 }
 
 export const TRACE_VERSION = 1;
