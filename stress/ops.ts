@@ -51,6 +51,15 @@ export interface Plan {
   /** run first, one by one, in free mode, then wait-idle: not part of the race */
   setup: StressOp[];
   actors: Actor[];
+  /**
+   * Several independent races per reset (jcstress): every actor's ops split into
+   * `rounds.length` equal consecutive slices, round k being slice k of every actor. Free runs
+   * line the actors up at a main-thread barrier before each round (no op, no recorded step: a
+   * replay follows the recorded order as before); the controlled scheduler interleaves freely.
+   * `rounds[k]` lists strings that name round k's objects (its tag): an outcome whose detail
+   * names one is attributed to that round (IterationResult.round).
+   */
+  rounds?: string[][];
 }
 
 export interface OpOutcome {

@@ -60,6 +60,10 @@ export interface IterationResult {
   focus?: string;
   /** swarm under the free schedule: the schedule this iteration drew, when not free */
   schedule?: string;
+  /** plans with several races per reset (Plan.rounds): how many, and the round the most severe
+   *  outcome's detail names (its tag), when one does; the trace replays the whole iteration */
+  rounds?: number;
+  round?: number;
   /** controlled iterations: scheduling decisions taken (steps of the schedule) */
   decisions?: number;
   detail?: string;
@@ -78,6 +82,20 @@ export interface IterationResult {
   traceSteps?: number;
   /** `--minimize S`: the minimized trace written for a new signature */
   minimized?: string;
+  /** where the iteration's time went, ms per phase (reset, setup, setup-idle, race, quiesce,
+   *  check, record): bench/stress.ts prints their means */
+  phases?: Record<string, number>;
+}
+
+/** Per-phase wall time of one iteration (mark(name) closes the phase that began at the last mark). */
+class Phases {
+  readonly ms: Record<string, number> = {};
+  private t = performance.now();
+  mark(name: string): void {
+    const now = performance.now();
+    this.ms[name] = (this.ms[name] ?? 0) + now - this.t;
+    this.t = now;
+  }
 }
 
 /** Options of one iteration beyond the schedule (minimize, explain). */
@@ -202,8 +220,10 @@ export class StressJob {
   async iteration(i: number, policy?: Policy, io: IterationOptions = {}): Promise<IterationResult & { steps: TraceStep[]; divergence: string | null; ops: OpOutcome[]; followed: number }> {
     const t0 = performance.now();
     const sys = await this.system();
+    const ph = new Phases();
     if (!this.fresh) await sys.resetInPlace();
     this.fresh = false;
+    ph.mark('reset');
     const p = new Prng(`${this.opts.seed}:${this.workload.name}:${i}`);
     const focus = io.hint ?? (policy || io.plan ? undefined : this.focusFor(i));
     const plan = io.plan ?? this.workload.plan(p, i, focus);
@@ -211,9 +231,10 @@ export class StressJob {
     const b = new Bindings();
     const T = sys.sys.turnstile;
     T.setMode(SCHED_FREE);
-    for (const op of plan.setup) await runOp(sys, b, op, { name: 'setup', kind: 'user', index: 0, ops: [] });
+    for (const op of plan.setup) { await runOp(sys, b, op, { name: 'setup', kind: 'user', index: 0, ops: [] }); ph.mark(`setup:${op.op}`); }
     await sys.waitIdle(10_000);
     sys.drainEvents();
+    ph.mark('setup-idle');
     this.cov.reset();
     const dmesg0 = sys.dmesgLines().length;
     const names = emptyNames();
@@ -254,15 +275,18 @@ export class StressJob {
     } else {
       T.resetLog();
       T.setMode(SCHED_RECORD);
-      ops = (await Promise.all(plan.actors.map((a) => runActor(sys, b, a)))).flat();
+      ops = plan.rounds && plan.rounds.length > 1 ? await runRounds(sys, b, plan.actors, plan.rounds.length) : (await Promise.all(plan.actors.map((a) => runActor(sys, b, a)))).flat();
       // keep recording until quiescence: the host's handling of an FM command outlives the
       // command, and a replay must be given those steps too, or it would choose them freely
       await sys.waitIdle(15_000).catch(() => undefined);
       T.setMode(SCHED_FREE);
       steps = this.freeSteps(sys);
     }
+    ph.mark('race');
     await sys.waitIdle(15_000).catch(() => undefined);
+    ph.mark('quiesce');
     let results = await sys.check();
+    ph.mark('check');
     for (const s of steps) if (s.what === 'noise') this.cov.add(`point:${siteName(s.arg)}`);
     this.cov.add('scan-gate refused', sys.dmesgLines().slice(dmesg0).filter((l) => /not scanned yet; refusing/.test(l.msg)).length);
     // A deadlock (hung wait, or no enabled choice under the controlled scheduler) ends the run in
@@ -285,6 +309,13 @@ export class StressJob {
     res.coverage = iterationCoverage(steps, [...seen, ...afterDeadlock]);
     addIteration(this.coverage, res.coverage);
     if (c.detail) res.detail = c.detail;
+    if (plan.rounds) {
+      res.rounds = plan.rounds.length;
+      if (c.class !== 'acceptable') {
+        const k = roundOf(plan.rounds, results.filter((r) => !r.ok && classify([r]).outcome === c.outcome));
+        if (k >= 0) res.round = k;
+      }
+    }
     sys.drainEvents();
     captureNames(sys, names);
     const record = buildRecord(sys, raceStart, controlled ? marks : null, held, names);
@@ -311,7 +342,9 @@ export class StressJob {
       writeTrace(file, trace);
       res.trace = file;
     }
+    ph.mark('record');
     res.ms = performance.now() - t0;
+    res.phases = ph.ms;
     return { ...res, steps, divergence, ops, followed };
   }
 
@@ -335,6 +368,32 @@ export class StressJob {
 const SITE_BY_NUMBER: Record<string, string> = Object.fromEntries(Object.entries(NOISE_SITE).map(([k, v]) => [`site${v}`, k]));
 function siteName(arg: string): string {
   return SITE_BY_NUMBER[arg] ?? arg;
+}
+
+/**
+ * Free runs of a plan with rounds (several independent races per reset, jcstress-style): round k
+ * is slice k of every actor's ops, and every actor waits for the others at a main-thread barrier
+ * before the next round, so each round's ops start together (a round's winner would otherwise run
+ * ahead and meet the next round's objects alone). Outcomes in plan order per actor, as runActor.
+ */
+async function runRounds(sys: DcdSystem, b: Bindings, actors: Actor[], rounds: number): Promise<OpOutcome[]> {
+  const per = new Map<Actor, OpOutcome[]>(actors.map((a) => [a, []]));
+  for (let k = 0; k < rounds; k++) {
+    await Promise.all(actors.map(async (a) => {
+      const n = a.ops.length / rounds;
+      per.get(a)!.push(...await runActor(sys, b, { ...a, ops: a.ops.slice(k * n, (k + 1) * n) }));
+    }));
+  }
+  return actors.flatMap((a) => per.get(a)!);
+}
+
+/** The round whose objects (Plan.rounds[k]: its tag) a finding's detail names; -1 when none does. */
+export function roundOf(rounds: string[][], results: { detail?: string }[]): number {
+  for (const r of results) {
+    const k = rounds.findIndex((keys) => keys.some((key) => r.detail?.includes(key)));
+    if (k >= 0) return k;
+  }
+  return -1;
 }
 
 async function runActor(sys: DcdSystem, b: Bindings, a: Actor): Promise<OpOutcome[]> {
@@ -372,6 +431,10 @@ export interface StressSummary {
   knownHazards: number;
   elapsedMs: number;
   iterationsPerSec: number;
+  /** plans with several races per reset (Plan.rounds): races run (an iteration without rounds is
+   *  one race), and races per second */
+  races?: number;
+  racesPerSec?: number;
   outcomes: OutcomeRow[];
   /** non-acceptable iterations grouped by signature (stress/signature.ts); absent in older results */
   findings?: FindingRow[];
@@ -411,6 +474,7 @@ export function summarize(job: JobOptions, results: IterationResult[], elapsedMs
     if (r.coverage) addIteration(coverage, r.coverage);
   }
   const classOf = (n: string): OutcomeRow['class'] | undefined => spec[n]?.class;
+  const races = results.reduce((n, r) => n + (r.rounds ?? 1), 0);
   const decided = results.filter((r) => r.decisions !== undefined);
   const decisions = decided.reduce((n, r) => n + r.decisions!, 0);
   const order = { forbidden: 0, 'known-hazard': 1, acceptable: 2 } as const;
@@ -430,7 +494,9 @@ export function summarize(job: JobOptions, results: IterationResult[], elapsedMs
     // iterations with a forbidden outcome / with a known hazard (an iteration with both counts in both)
     forbidden: results.filter((r) => r.class === 'forbidden' || (r.outcomes ?? []).some((n) => classOf(n) === 'forbidden')).length,
     knownHazards: results.filter((r) => r.class === 'known-hazard' || (r.outcomes ?? []).some((n) => classOf(n) === 'known-hazard')).length,
-    elapsedMs, iterationsPerSec: results.length / Math.max(elapsedMs / 1000, 1e-9), outcomes,
+    elapsedMs, iterationsPerSec: results.length / Math.max(elapsedMs / 1000, 1e-9),
+    ...(results.some((r) => r.rounds) ? { races, racesPerSec: races / Math.max(elapsedMs / 1000, 1e-9) } : {}),
+    outcomes,
     findings: sortFindings(frows.values()),
     ...(shard ? { shard } : {}),
     iterationOutcomes,
