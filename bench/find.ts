@@ -3,7 +3,10 @@
  * runs: workload swarm, free scheduling, no noise, coverage feedback on), given only a seeded
  * defect (a knob or a variant), over N seeds: found n/N, median and max seconds to the first
  * detection (wall time from the job's start, topology start-up included), and the coverage the runs
- * reached. Then iterations/s of two-claims and of the swarm, free and controlled (random walk).
+ * reached. Then iterations/s of two-claims, two-claims-x16 (16 races per reset: races/s) and of
+ * the swarm, free and controlled (random walk), with decisions/s of the controlled runs.
+ * Each seed stops at its first detection; seeds run one after another (in parallel they would
+ * share the two cores and distort each other's seconds).
  *
  *   npm run bench:find -- [--seeds N] [--seconds S] [--rate-seconds R] [--only ID,...] [--out FILE] [--traces DIR]
  *
@@ -39,9 +42,9 @@ const DEFECTS: Defect[] = [
   { id: 'group-lock', flags: '--knob group-lock=per-extent', variant: 'v11', knobs: { 'group-lock': 'per-extent' } as Knobs, want: ['partial-group-claimed'], anyForbidden: true, window: 'H7' },
   { id: 'handlers', flags: '--knob parallel-event-handlers=2', variant: 'v11', knobs: { 'parallel-event-handlers': 2 } as Knobs, want: ['chain-mixed'], anyForbidden: true, window: 'CL-serial' },
   { id: 'v10', flags: '--variant v10 (v11 device)', variant: 'v10', knobs: {} as Knobs, want: ['sharable-group-refused-seq'], anyForbidden: false, window: 'CL-seq' },
+  { id: 'h14', flags: '(v11 default: H14 teardown vs response)', variant: 'v11', knobs: {} as Knobs, want: ['response-lists-torn-down', 'released-before-response'], anyForbidden: false, window: 'H14' },
   { id: 'h5-rcu-off', flags: '--knob rcu=off (v11 as posted)', variant: 'v11', knobs: { rcu: 'off' } as Knobs, want: ['dc-extent-use-after-free-h5'], anyForbidden: false, window: 'H5' },
   { id: 'h5-rcu-on', flags: '--knob rcu=on (the post-v11 fix)', variant: 'v11', knobs: { rcu: 'on' } as Knobs, want: ['dc-extent-use-after-free-h5'], anyForbidden: false, window: 'H5', control: true },
-  { id: 'h14', flags: '(v11 default: H14 teardown vs response)', variant: 'v11', knobs: {} as Knobs, want: ['response-lists-torn-down', 'released-before-response'], anyForbidden: false, window: 'H14' },
 ];
 
 function arg(name: string): string | undefined {
@@ -112,18 +115,20 @@ function median(xs: number[]): number | null {
   return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
 }
 
-async function rate(workload: string, schedule: JobOptions['schedule']): Promise<{ workload: string; schedule: string; iterations: number; seconds: number; perSec: number }> {
+async function rate(workload: string, schedule: JobOptions['schedule']): Promise<{ workload: string; schedule: string; iterations: number; races: number; seconds: number; perSec: number; racesPerSec: number; decisionsPerSec: number }> {
   const job = new StressJob(base({ workload, schedule, seed: '1' }));
   await job.system(); // start-up is not part of the rate
   const t0 = performance.now();
   let n = 0;
+  let races = 0;
+  let decisions = 0;
   try {
-    while (performance.now() - t0 < RATE_SECONDS * 1000) { await job.iteration(n); n++; }
+    while (performance.now() - t0 < RATE_SECONDS * 1000) { const r = await job.iteration(n); n++; races += r.rounds ?? 1; decisions += r.decisions ?? 0; }
   } finally {
     await job.close();
   }
   const s = (performance.now() - t0) / 1000;
-  return { workload, schedule: schedule.kind, iterations: n, seconds: s, perSec: n / s };
+  return { workload, schedule: schedule.kind, iterations: n, races, seconds: s, perSec: n / s, racesPerSec: races / s, decisionsPerSec: decisions / s };
 }
 
 const load0 = loadavg();
@@ -161,7 +166,7 @@ for (const d of DEFECTS) {
 }
 const rates: Awaited<ReturnType<typeof rate>>[] = [];
 if (!ONLY || ONLY.includes('rates')) {
-  for (const wl of ['two-claims', 'swarm']) {
+  for (const wl of ['two-claims', 'two-claims-x16', 'swarm']) {
     for (const sch of [{ kind: 'free' as const }, { kind: 'random' as const }]) {
       const r = await rate(wl, sch);
       rates.push(r);
@@ -175,7 +180,8 @@ const report = [
   '',
   ...lines,
   '',
-  ...(rates.length ? ['| workload | schedule | iterations | seconds | iterations/s |', '|---|---|---|---|---|', ...rates.map((r) => `| ${r.workload} | ${r.schedule} | ${r.iterations} | ${r.seconds.toFixed(1)} | ${r.perSec.toFixed(1)} |`)] : []),
+  ...(rates.length ? ['| workload | schedule | iterations | races | seconds | iterations/s | races/s | decisions/s |', '|---|---|---|---|---|---|---|---|',
+    ...rates.map((r) => `| ${r.workload} | ${r.schedule} | ${r.iterations} | ${r.races} | ${r.seconds.toFixed(1)} | ${r.perSec.toFixed(1)} | ${r.racesPerSec.toFixed(1)} | ${r.decisionsPerSec ? r.decisionsPerSec.toFixed(0) : '-'} |`)] : []),
 ].join('\n');
 process.stdout.write(`\n${report}\n`);
 mkdirSync(dirname(OUT), { recursive: true });
