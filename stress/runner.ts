@@ -127,6 +127,9 @@ class Coverage {
   }
 }
 
+/** Aims at an open window before it loses its preference (StressJob.focusFor). */
+export const FRESH_AIMS = 8;
+
 export function scheduleName(s: Schedule): string {
   return s.kind === 'pct' ? `pct:depth=${s.depth}` : s.kind;
 }
@@ -180,18 +183,25 @@ export class StressJob {
 
   /**
    * Coverage feedback for the swarm: aim iteration i at a named window (stress/coverage.ts) this
-   * job has not yet seen in both orders (outcome-only windows: not yet reached), the less reached
-   * the likelier; one iteration in four aims at nothing (the plain swarm). Drawn from
+   * job has not yet seen in both orders (outcome-only windows: not yet reached) and aimed at fewer
+   * than FRESH_AIMS times; when there is none, at any window, the least aimed at the likelier.
+   * One iteration in four aims at nothing (the plain swarm). Drawn from
    * (seed, iteration) and the job's coverage so far; the trace records it for replay.
    */
   focusFor(i: number): PlanHint | undefined {
     if (this.workload.name !== 'swarm' || this.opts.feedback === false) return undefined;
     const p = new Prng(`${this.opts.seed}:focus:${i}`);
     if (p.chance(0.25)) return undefined;
-    const open = Object.values(this.coverage.windows).filter((w) => SWARM_FOCUS[w.id] && windowOpen(w));
+    const all = Object.values(this.coverage.windows).filter((w) => SWARM_FOCUS[w.id]);
+    const fresh = all.filter((w) => windowOpen(w) && (this.focusAttempts.get(w.id) ?? 0) < FRESH_AIMS);
+    const open = fresh.length > 0 ? fresh : all;
     if (open.length === 0) return undefined;
-    // the more often a window was aimed at without closing it, the less likely it is chosen again
-    // (a window the configuration cannot reach — CL-serial with one handler — fades out)
+    // the more often a window was aimed at, the less likely it is chosen again. Open windows
+    // stop being preferred after FRESH_AIMS aims (the configuration may not reach them at all:
+    // CL-serial with one handler), and closed windows stay in the draw: both orders seen is not
+    // the hazard's interleaving (tag-lock=off: H1 was reached in both orders 48 times before the
+    // registry race showed). With closed windows out, once the reachable ones had closed every
+    // aimed iteration went to the seven the default configuration cannot reach.
     const weights = open.map((w) => 1 / (1 + (this.focusAttempts.get(w.id) ?? 0)));
     let x = (p.u32() / 2 ** 32) * weights.reduce((a, b) => a + b, 0);
     let id = open[open.length - 1]!.id;
@@ -202,18 +212,23 @@ export class StressJob {
 
   /**
    * The swarm draws its schedule per iteration like everything else: under the free schedule, one
-   * iteration in two runs free, one in four under the controlled random walk and one in four under
-   * PCT (depth 2–4). On two loaded cores free threads rarely overlap inside a narrow window (the
-   * tag check and insert of H1 is a few instructions), while the controlled scheduler puts a switch
-   * there by construction; free iterations keep real timing in the mix. A controlled run's trace
+   * unaimed iteration in two runs free, one in four under the controlled random walk and one in
+   * four under PCT (depth 2–4); an iteration the feedback aimed at a window runs free one time in
+   * four, controlled otherwise (random walk or PCT, even odds). On two loaded cores free threads
+   * rarely overlap inside a narrow window (the tag check and insert of H1 is a few instructions),
+   * while the controlled scheduler puts a switch there by construction; free iterations keep real
+   * timing in the mix. A controlled run's trace
    * says which schedule it drew.
    */
-  scheduleFor(i: number): Schedule {
+  scheduleFor(i: number, focus?: PlanHint): Schedule {
     if (this.opts.schedule.kind !== 'free' || this.workload.name !== 'swarm' || this.opts.mixSchedules === false) return this.opts.schedule;
     const p = new Prng(`${this.opts.seed}:schedule:${i}`);
     const x = p.int(4);
-    if (x < 2) return this.opts.schedule;
-    return x === 2 ? { kind: 'random' } : { kind: 'pct', depth: 2 + p.int(3) };
+    // an iteration aimed at a window runs free one time in four only: the windows are a few
+    // instructions wide (H1's check and insert, H5's walk step), which free threads on two loaded
+    // cores almost never split, and the controlled scheduler puts switches there by construction
+    if (x < (focus?.focus ? 1 : 2)) return this.opts.schedule;
+    return x === 2 ? { kind: 'random' } : x === 3 ? { kind: 'pct', depth: 2 + p.int(3) } : p.chance(0.5) ? { kind: 'random' } : { kind: 'pct', depth: 2 + p.int(3) };
   }
 
   /** Run one iteration; `policy` overrides the schedule (replay); `io` a plan (minimize) or the swarm's focus (replay). */
@@ -248,7 +263,7 @@ export class StressJob {
     let divergence: string | null = null;
     let followed = 0;
     let ops: OpOutcome[] = [];
-    const schedule = this.scheduleFor(i);
+    const schedule = this.scheduleFor(i, focus);
     let controlled: Policy | null = policy ?? (schedule.kind === 'free' ? null : schedule.kind === 'pct' ? { kind: 'pct' as const, depth: schedule.depth } : { kind: 'random' as const });
     // swarm feedback for the controlled scheduler: threads that always won a conflict so far yield
     // there once (a change point at the window), so the other order gets its chance

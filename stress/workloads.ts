@@ -408,8 +408,10 @@ function swarmPlan(p: Prng, _iteration: number, hint?: PlanHint): Plan {
       case 'group-claim': {
         // H7: a multi-extent group surfaced to DAX while its tag is claimed (group-lock=per-extent)
         const t = p.pick(tags);
+        // eight claims (each refused fast until the group is in DAX) so that some still run while
+        // the group's extents are surfaced one by one: three were spent before the chain closed
         fmOps[m]!.unshift(addOp(m, recsFor(m, 4 + p.int(3), 8, t)));
-        userOps[u]!.unshift(claim(m, t), claim(m, t), claim(m, t));
+        userOps[u]!.unshift(...Array.from({ length: 8 }, () => claim(m, t)));
         break;
       }
       case 'probe-race': {
@@ -459,7 +461,10 @@ function swarmPlan(p: Prng, _iteration: number, hint?: PlanHint): Plan {
       }
     }
   };
-  for (let i = 0; i < 10; i++) act(pick());
+  // an aimed iteration draws three actions besides its collision, an unaimed one ten: every
+  // other actor's thread is one more choice at each step of the controlled scheduler (diluting
+  // the switch inside the window) and more records to handle (fewer iterations per second)
+  for (let i = 0; i < (last ? 3 : 10); i++) act(pick());
   if (last) {
     if (last === 'release-teardown' || last === 'extent-refs') refs = false;
     act(last);
