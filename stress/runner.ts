@@ -202,9 +202,7 @@ export class StressJob {
     // the hazard's interleaving (tag-lock=off: H1 was reached in both orders 48 times before the
     // registry race showed). With closed windows out, once the reachable ones had closed every
     // aimed iteration went to the seven the default configuration cannot reach.
-    // in the rotation over every window, one never reached after its fresh aims (the outcome-only
-    // H10-H12, H15, H16 and CL-serial in the v11 default) keeps a tenth of its weight
-    const weights = open.map((w) => (fresh.length > 0 || w.reached > 0 ? 1 : 0.1) / (1 + (this.focusAttempts.get(w.id) ?? 0)));
+    const weights = open.map((w) => 1 / (1 + (this.focusAttempts.get(w.id) ?? 0)));
     let x = (p.u32() / 2 ** 32) * weights.reduce((a, b) => a + b, 0);
     let id = open[open.length - 1]!.id;
     for (let k = 0; k < open.length; k++) { if (x < weights[k]!) { id = open[k]!.id; break; } x -= weights[k]!; }

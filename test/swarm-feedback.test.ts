@@ -71,18 +71,3 @@ t.test('the scheduler feedback names the thread that always won a conflict', asy
   const av = avoidList(c, (n) => p.int(n), 5);
   t.same(av.sort((x, y) => (x.resource < y.resource ? -1 : 1)), [{ who: 'workqueue', resource: 'add_ctx.lock' }, { who: 'user0', resource: 'dax_region_rwsem' }], 'one-order conflicts only, the winner yields');
 });
-
-t.test('a window never reached after its fresh aims fades from the rotation', async (t) => {
-  const job = new StressJob({ workload: 'swarm', variant: 'v11', knobs: {}, device: 'cxl-test', seed: '4', schedule: { kind: 'free' }, noise: false, outDir: null });
-  for (const w of Object.values(job.coverage.windows)) {
-    if (w.id === 'CL-serial') continue;
-    w.reached = 2; w.ab = 1; w.ba = 1;
-  }
-  job.focusAttempts.set('CL-serial', FRESH_AIMS); // aimed at 8 times, never reached
-  const aims = new Map<string, number>();
-  for (let i = 0; i < 400; i++) { const h = job.focusFor(i); if (h?.focus) aims.set(h.focus, (aims.get(h.focus) ?? 0) + 1); }
-  const others = [...aims].filter(([id]) => id !== 'CL-serial').map(([, n]) => n);
-  const mean = others.reduce((a, b) => a + b, 0) / others.length;
-  t.comment(`400 iterations: CL-serial aimed at ${aims.get('CL-serial') ?? 0} times, the other windows ${mean.toFixed(1)} on average`);
-  t.ok((aims.get('CL-serial') ?? 0) < mean / 2, 'the unreachable window gets less than half the share of a reached one');
-});
