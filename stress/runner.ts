@@ -290,7 +290,9 @@ export class StressJob {
     } else {
       T.resetLog();
       T.setMode(SCHED_RECORD);
-      ops = plan.rounds && plan.rounds.length > 1 ? await runRounds(sys, b, plan.actors, plan.rounds.length) : (await Promise.all(plan.actors.map((a) => runActor(sys, b, a)))).flat();
+      // rounds need every actor's ops to split evenly (a minimized plan may not: it runs unbarriered)
+      const rounds = plan.rounds?.length ?? 0;
+      ops = rounds > 1 && plan.actors.every((a) => a.ops.length % rounds === 0) ? await runRounds(sys, b, plan.actors, rounds) : (await Promise.all(plan.actors.map((a) => runActor(sys, b, a)))).flat();
       // keep recording until quiescence: the host's handling of an FM command outlives the
       // command, and a replay must be given those steps too, or it would choose them freely
       await sys.waitIdle(15_000).catch(() => undefined);
