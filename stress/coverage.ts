@@ -85,6 +85,9 @@ const SITE_NAMES: Record<number, string> = {
   [NOISE_SITE.groupPut]: 'group-put',
   [NOISE_SITE.dcWalk]: 'dc-walk',
   [NOISE_SITE.daxPerExtent]: 'dax-per-extent',
+  // between two devres actions of a cxl_dax_region teardown (dc_extent_unregister of each
+  // extent), and the irq's H14 point between online_tag_group and the notify
+  [NOISE_SITE.teardownWindow]: 'teardown',
 };
 
 export interface Access {
@@ -219,16 +222,19 @@ function h14(acc: readonly Access[]): Order | null {
 }
 
 /**
- * H5: a teardown's dc_extents walk (dax-bus unbind / user destroy: cxl_region_teardown_extents)
- * falls between two steps of an event thread's release walk (walkStep in cxl_rm_extent's
- * dc_extents walk): the walk is in progress while the teardown frees — 'ab', the use-after-free
- * window. 'ba': the release walk ran only after the teardown's walk began (the teardown won).
+ * H5: a teardown's devres action (dax-bus unbind / user destroy: the cxl_dax_region's devres runs
+ * dc_extent_unregister per extent, each after a `teardown` point) falls between two steps of an
+ * event thread's release walk (walkStep in cxl_rm_extent's dc_extents walk): the walk is in
+ * progress while the teardown frees — 'ab', the use-after-free window. 'ba': the release walk ran
+ * only after the teardown began (the teardown won).
  */
 function h5(acc: readonly Access[]): Order | null {
   let after = false;
   for (let k = 0; k < acc.length; k++) {
     const t = acc[k]!;
-    if (t.resource !== 'dc-walk' || !/^(dax-bus|user\d+)$/.test(t.who)) continue;
+    // the teardown frees the extents one devres action at a time, each after a 'teardown'
+    // point (cxlr_dax's devres in src/dax/cxl.ts); it has no dc-walk step of its own
+    if (t.resource !== 'teardown' || !/^(dax-bus|user\d+)$/.test(t.who)) continue;
     const walkers = new Set(acc.slice(0, k).filter((a) => a.resource === 'dc-walk' && IRQ.test(a.who)).map((a) => a.who));
     for (let j = k + 1; j < acc.length; j++) {
       const a = acc[j]!;

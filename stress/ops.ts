@@ -51,6 +51,15 @@ export interface Plan {
   /** run first, one by one, in free mode, then wait-idle: not part of the race */
   setup: StressOp[];
   actors: Actor[];
+  /**
+   * Several independent races per reset (jcstress): every actor's ops split into
+   * `rounds.length` equal consecutive slices, round k being slice k of every actor. Free runs
+   * line the actors up at a main-thread barrier before each round (no op, no recorded step: a
+   * replay follows the recorded order as before); the controlled scheduler interleaves freely.
+   * `rounds[k]` lists strings that name round k's objects (its tag): an outcome whose detail
+   * names one is attributed to that round (IterationResult.round).
+   */
+  rounds?: string[][];
 }
 
 export interface OpOutcome {
@@ -78,103 +87,115 @@ export function opLabel(o: StressOp): string {
   }
 }
 
-/** Run one op. `user` is the user worker that executes sysfs ops. */
+/** What one op handler gets: the system, the plan's bindings, the actor, and the outcome makers. */
+interface OpCtx {
+  sys: DcdSystem;
+  b: Bindings;
+  actor: Actor;
+  /** the user worker that executes the actor's sysfs writes (user actors: their own) */
+  user: ReturnType<DcdSystem['user']>;
+  /** race a control-plane call against any worker's crash */
+  g: <T>(p: Promise<T>) => Promise<T>;
+  done: (r: { ok: boolean; errno?: string }) => OpOutcome;
+  /** the op names an alias that no earlier op bound (its claim or create failed) */
+  skip: () => OpOutcome;
+}
+
+type OpOf<K extends StressOp['op']> = Extract<StressOp, { op: K }>;
+
+/** Run one op: the handler of its concern (device/FM, region and driver, dax devices, extent references, time). */
 export async function runOp(sys: DcdSystem, b: Bindings, o: StressOp, actor: Actor): Promise<OpOutcome> {
-  const name = actor.name;
-  const done = (r: { ok: boolean; errno?: string }): OpOutcome =>
-    ({ actor: name, op: o.op, ok: r.ok, ...(r.ok ? {} : { errno: r.errno ?? 'EIO' }) });
-  const skip = (): OpOutcome => ({ actor: name, op: o.op, ok: false, skipped: true });
-  const u = sys.user(actor.kind === 'user' ? actor.index : 0);
-  const g = <T>(p: Promise<T>): Promise<T> => sys.guard(p);
+  const c: OpCtx = {
+    sys, b, actor,
+    user: sys.user(actor.kind === 'user' ? actor.index : 0),
+    g: (p) => sys.guard(p),
+    done: (r) => ({ actor: actor.name, op: o.op, ok: r.ok, ...(r.ok ? {} : { errno: r.errno ?? 'EIO' }) }),
+    skip: () => ({ actor: actor.name, op: o.op, ok: false, skipped: true }),
+  };
   switch (o.op) {
-    case 'add': {
-      const r = await g(sys.device(o.memdev).call((a) => a.injectRecords(o.records)));
-      return done(r.ok ? { ok: true } : { ok: false, errno: r.errno });
-    }
-    case 'release': {
-      const r = await g(sys.device(o.memdev).call((a) => a.releaseCapacity({ policy: 'prescriptive', extents: o.extents, ...(o.forced ? { forced: true } : {}) })));
-      return done(r.ok ? { ok: true } : { ok: false, errno: r.errno });
-    }
-    case 'hostile': {
-      const r = await g(sys.device(o.memdev).call((a) => a.hostileInject(o.kind)));
-      return done(r.ok ? { ok: true } : { ok: false, errno: r.errno });
-    }
-    case 'create-region': {
-      // cxl create-region, then the asynchronous cxl_dax_region probe (tracked by wait-idle)
-      const r = await g(sys.createRegion(o.memdev, o.size, actor.kind === 'user' ? actor.index : 0));
-      if (r.ok) b.regions.set(o.as, r.value.regionId);
-      return done(r);
-    }
-    case 'destroy-region':
-    case 'disable-region': {
-      const id = b.regions.get(o.region);
-      if (id === undefined) return skip();
-      return done(await g(o.op === 'destroy-region' ? u.call((a) => a.destroyRegion(id)) : u.call((a) => a.disableRegion(id))));
-    }
-    case 'probe':
-    case 'bind': {
-      const id = b.regions.get(o.region);
-      if (id === undefined) return skip();
-      return done(await g(o.op === 'probe' ? sys.daxBus.call((a) => a.probe(id)) : sys.daxBus.call((a) => a.bindDriver(id))));
-    }
-    case 'unbind': {
-      const id = b.regions.get(o.region);
-      if (id === undefined) return skip();
-      return done(await g(sys.daxBus.call((a) => a.unbindDriver(id))));
-    }
-    case 'claim': {
-      const id = b.regions.get(o.region);
-      if (id === undefined) return skip();
-      const r = await g(u.call((a) => a.createDaxDevice(id, o.uuid)));
-      if (r.ok) b.daxes.set(o.as, { regionId: id, devId: r.value.devId });
-      return done(r);
-    }
-    case 'create-seed': {
-      const id = b.regions.get(o.region);
-      if (id === undefined) return skip();
-      return done(await g(u.call((a) => a.createSeed(id))));
-    }
-    case 'claim-seed': {
-      const id = b.regions.get(o.region);
-      if (id === undefined) return skip();
-      const r = await g(u.call((a) => a.claimSeed(id, o.uuid)));
-      if (r.ok) b.daxes.set(o.as, { regionId: id, devId: r.value.devId });
-      return done(r);
-    }
-    case 'destroy-dax':
-    case 'resize':
-    case 'write':
-    case 'verify': {
-      const d = b.daxes.get(o.dax);
-      if (!d) return skip();
-      if (o.op === 'destroy-dax') {
-        const r = await g(u.call((a) => a.destroyDaxDevice(d.regionId, d.devId)));
-        if (r.ok) b.daxes.delete(o.dax);
-        return done(r);
-      }
-      if (o.op === 'resize') return done(await g(u.call((a) => a.reconfigureDaxDevice(d.regionId, d.devId, o.size))));
-      if (o.op === 'write') return done(await g(u.call((a) => a.write(d.regionId, d.devId, o.offset, o.length, o.pattern))));
-      return done(await g(u.call((a) => a.verify(d.regionId, d.devId, o.offset, o.length, o.pattern))));
-    }
-    case 'hold-extent': {
-      const id = b.regions.get(o.region);
-      if (id === undefined) return skip();
-      const key = `${actor.name}:${o.as}`;
-      const r = await g(u.call((a) => a.holdExtent(id, o.index, key)));
-      if (r.ok) b.extentRefs.set(o.as, { user: actor.index, key });
-      return done(r);
-    }
-    case 'put-extent': {
-      const ref = b.extentRefs.get(o.ref);
-      if (!ref) return skip();
-      b.extentRefs.delete(o.ref);
-      return done(await g(sys.user(ref.user).call((a) => a.putExtent(ref.key))));
-    }
-    case 'advance':
-      await sys.advanceClock(o.ms);
-      return done({ ok: true });
-    case 'wait-idle':
-      await sys.waitIdle(10_000);
-      return done({ ok: true });
+    case 'add': case 'release': case 'hostile': return fmOp(c, o);
+    case 'create-region': case 'destroy-region': case 'disable-region': case 'probe': case 'bind': case 'unbind': return regionOp(c, o);
+    case 'claim': case 'create-seed': case 'claim-seed': case 'destroy-dax': case 'resize': case 'write': case 'verify': return daxOp(c, o);
+    case 'hold-extent': case 'put-extent': return extentRefOp(c, o);
+    case 'advance': case 'wait-idle': return timeOp(c, o);
   }
+}
+
+/** The fabric manager's commands to a device: offer capacity, ask for it back, hostile records. */
+async function fmOp(c: OpCtx, o: OpOf<'add' | 'release' | 'hostile'>): Promise<OpOutcome> {
+  const d = c.sys.device(o.memdev);
+  const r = await c.g(o.op === 'add' ? d.call((a) => a.injectRecords(o.records))
+    : o.op === 'release' ? d.call((a) => a.releaseCapacity({ policy: 'prescriptive', extents: o.extents, ...(o.forced ? { forced: true } : {}) }))
+      : d.call((a) => a.hostileInject(o.kind)));
+  return c.done(r.ok ? { ok: true } : { ok: false, errno: r.errno });
+}
+
+/** Regions and their cxl_dax_region driver: cxl create/destroy/disable-region, probe, bind, unbind. */
+async function regionOp(c: OpCtx, o: OpOf<'create-region' | 'destroy-region' | 'disable-region' | 'probe' | 'bind' | 'unbind'>): Promise<OpOutcome> {
+  const { sys, g } = c;
+  if (o.op === 'create-region') {
+    // cxl create-region, then the asynchronous cxl_dax_region probe (tracked by wait-idle)
+    const r = await g(sys.createRegion(o.memdev, o.size, c.actor.kind === 'user' ? c.actor.index : 0));
+    if (r.ok) c.b.regions.set(o.as, r.value.regionId);
+    return c.done(r);
+  }
+  const id = c.b.regions.get(o.region);
+  if (id === undefined) return c.skip();
+  switch (o.op) {
+    case 'destroy-region': return c.done(await g(c.user.call((a) => a.destroyRegion(id))));
+    case 'disable-region': return c.done(await g(c.user.call((a) => a.disableRegion(id))));
+    case 'probe': return c.done(await g(sys.daxBus.call((a) => a.probe(id))));
+    case 'bind': return c.done(await g(sys.daxBus.call((a) => a.bindDriver(id))));
+    case 'unbind': return c.done(await g(sys.daxBus.call((a) => a.unbindDriver(id))));
+  }
+}
+
+/** dax devices through sysfs (daxctl): claims by tag, the seed device, destroy, resize, data. */
+async function daxOp(c: OpCtx, o: OpOf<'claim' | 'create-seed' | 'claim-seed' | 'destroy-dax' | 'resize' | 'write' | 'verify'>): Promise<OpOutcome> {
+  const { b, g, user: u } = c;
+  if (o.op === 'claim' || o.op === 'create-seed' || o.op === 'claim-seed') {
+    const id = b.regions.get(o.region);
+    if (id === undefined) return c.skip();
+    if (o.op === 'create-seed') return c.done(await g(u.call((a) => a.createSeed(id))));
+    const r = await g(o.op === 'claim' ? u.call((a) => a.createDaxDevice(id, o.uuid)) : u.call((a) => a.claimSeed(id, o.uuid)));
+    if (r.ok) b.daxes.set(o.as, { regionId: id, devId: r.value.devId });
+    return c.done(r);
+  }
+  const d = b.daxes.get(o.dax);
+  if (!d) return c.skip();
+  switch (o.op) {
+    case 'destroy-dax': {
+      const r = await g(u.call((a) => a.destroyDaxDevice(d.regionId, d.devId)));
+      if (r.ok) b.daxes.delete(o.dax);
+      return c.done(r);
+    }
+    case 'resize': return c.done(await g(u.call((a) => a.reconfigureDaxDevice(d.regionId, d.devId, o.size))));
+    case 'write': return c.done(await g(u.call((a) => a.write(d.regionId, d.devId, o.offset, o.length, o.pattern))));
+    case 'verify': return c.done(await g(u.call((a) => a.verify(d.regionId, d.devId, o.offset, o.length, o.pattern))));
+  }
+}
+
+/** A sysfs reader holding an extent device (get_device) and dropping it (put_device). */
+async function extentRefOp(c: OpCtx, o: OpOf<'hold-extent' | 'put-extent'>): Promise<OpOutcome> {
+  const { b, g } = c;
+  if (o.op === 'hold-extent') {
+    const id = b.regions.get(o.region);
+    if (id === undefined) return c.skip();
+    const key = `${c.actor.name}:${o.as}`;
+    const r = await g(c.user.call((a) => a.holdExtent(id, o.index, key)));
+    if (r.ok) b.extentRefs.set(o.as, { user: c.actor.index, key });
+    return c.done(r);
+  }
+  const ref = b.extentRefs.get(o.ref);
+  if (!ref) return c.skip();
+  b.extentRefs.delete(o.ref);
+  // the last reference releases the extent in the thread that drops it
+  return c.done(await g(c.sys.user(ref.user).call((a) => a.putExtent(ref.key))));
+}
+
+/** Virtual time and quiescence. */
+async function timeOp(c: OpCtx, o: OpOf<'advance' | 'wait-idle'>): Promise<OpOutcome> {
+  if (o.op === 'advance') await c.sys.advanceClock(o.ms);
+  else await c.sys.waitIdle(10_000);
+  return c.done({ ok: true });
 }

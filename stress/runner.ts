@@ -60,6 +60,10 @@ export interface IterationResult {
   focus?: string;
   /** swarm under the free schedule: the schedule this iteration drew, when not free */
   schedule?: string;
+  /** plans with several races per reset (Plan.rounds): how many, and the round the most severe
+   *  outcome's detail names (its tag), when one does; the trace replays the whole iteration */
+  rounds?: number;
+  round?: number;
   /** controlled iterations: scheduling decisions taken (steps of the schedule) */
   decisions?: number;
   detail?: string;
@@ -78,6 +82,20 @@ export interface IterationResult {
   traceSteps?: number;
   /** `--minimize S`: the minimized trace written for a new signature */
   minimized?: string;
+  /** where the iteration's time went, ms per phase (reset, setup, setup-idle, race, quiesce,
+   *  check, record): bench/stress.ts prints their means */
+  phases?: Record<string, number>;
+}
+
+/** Per-phase wall time of one iteration (mark(name) closes the phase that began at the last mark). */
+class Phases {
+  readonly ms: Record<string, number> = {};
+  private t = performance.now();
+  mark(name: string): void {
+    const now = performance.now();
+    this.ms[name] = (this.ms[name] ?? 0) + now - this.t;
+    this.t = now;
+  }
 }
 
 /** Options of one iteration beyond the schedule (minimize, explain). */
@@ -108,6 +126,9 @@ class Coverage {
     else if (ev.type === 'mbox' && ev.opcode === CXL_MBOX_OP.GET_EVENT_RECORDS && this.open.get(ev.memdev)) this.add('log re-read mid-chain');
   }
 }
+
+/** Aims at an open window before it loses its preference (StressJob.focusFor). */
+export const FRESH_AIMS = 8;
 
 export function scheduleName(s: Schedule): string {
   return s.kind === 'pct' ? `pct:depth=${s.depth}` : s.kind;
@@ -162,18 +183,25 @@ export class StressJob {
 
   /**
    * Coverage feedback for the swarm: aim iteration i at a named window (stress/coverage.ts) this
-   * job has not yet seen in both orders (outcome-only windows: not yet reached), the less reached
-   * the likelier; one iteration in four aims at nothing (the plain swarm). Drawn from
+   * job has not yet seen in both orders (outcome-only windows: not yet reached) and aimed at fewer
+   * than FRESH_AIMS times; when there is none, at any window, the least aimed at the likelier.
+   * One iteration in four aims at nothing (the plain swarm). Drawn from
    * (seed, iteration) and the job's coverage so far; the trace records it for replay.
    */
   focusFor(i: number): PlanHint | undefined {
     if (this.workload.name !== 'swarm' || this.opts.feedback === false) return undefined;
     const p = new Prng(`${this.opts.seed}:focus:${i}`);
     if (p.chance(0.25)) return undefined;
-    const open = Object.values(this.coverage.windows).filter((w) => SWARM_FOCUS[w.id] && windowOpen(w));
+    const all = Object.values(this.coverage.windows).filter((w) => SWARM_FOCUS[w.id]);
+    const fresh = all.filter((w) => windowOpen(w) && (this.focusAttempts.get(w.id) ?? 0) < FRESH_AIMS);
+    const open = fresh.length > 0 ? fresh : all;
     if (open.length === 0) return undefined;
-    // the more often a window was aimed at without closing it, the less likely it is chosen again
-    // (a window the configuration cannot reach — CL-serial with one handler — fades out)
+    // the more often a window was aimed at, the less likely it is chosen again. Open windows
+    // stop being preferred after FRESH_AIMS aims (the configuration may not reach them at all:
+    // CL-serial with one handler), and closed windows stay in the draw: both orders seen is not
+    // the hazard's interleaving (tag-lock=off: H1 was reached in both orders 48 times before the
+    // registry race showed). With closed windows out, once the reachable ones had closed every
+    // aimed iteration went to the seven the default configuration cannot reach.
     const weights = open.map((w) => 1 / (1 + (this.focusAttempts.get(w.id) ?? 0)));
     let x = (p.u32() / 2 ** 32) * weights.reduce((a, b) => a + b, 0);
     let id = open[open.length - 1]!.id;
@@ -184,26 +212,33 @@ export class StressJob {
 
   /**
    * The swarm draws its schedule per iteration like everything else: under the free schedule, one
-   * iteration in two runs free, one in four under the controlled random walk and one in four under
-   * PCT (depth 2–4). On two loaded cores free threads rarely overlap inside a narrow window (the
-   * tag check and insert of H1 is a few instructions), while the controlled scheduler puts a switch
-   * there by construction; free iterations keep real timing in the mix. A controlled run's trace
+   * unaimed iteration in two runs free, one in four under the controlled random walk and one in
+   * four under PCT (depth 2–4); an iteration the feedback aimed at a window runs free one time in
+   * four, controlled otherwise (random walk or PCT, even odds). On two loaded cores free threads
+   * rarely overlap inside a narrow window (the tag check and insert of H1 is a few instructions),
+   * while the controlled scheduler puts a switch there by construction; free iterations keep real
+   * timing in the mix. A controlled run's trace
    * says which schedule it drew.
    */
-  scheduleFor(i: number): Schedule {
+  scheduleFor(i: number, focus?: PlanHint): Schedule {
     if (this.opts.schedule.kind !== 'free' || this.workload.name !== 'swarm' || this.opts.mixSchedules === false) return this.opts.schedule;
     const p = new Prng(`${this.opts.seed}:schedule:${i}`);
     const x = p.int(4);
-    if (x < 2) return this.opts.schedule;
-    return x === 2 ? { kind: 'random' } : { kind: 'pct', depth: 2 + p.int(3) };
+    // an iteration aimed at a window runs free one time in four only: the windows are a few
+    // instructions wide (H1's check and insert, H5's walk step), which free threads on two loaded
+    // cores almost never split, and the controlled scheduler puts switches there by construction
+    if (x < (focus?.focus ? 1 : 2)) return this.opts.schedule;
+    return x === 2 ? { kind: 'random' } : x === 3 ? { kind: 'pct', depth: 2 + p.int(3) } : p.chance(0.5) ? { kind: 'random' } : { kind: 'pct', depth: 2 + p.int(3) };
   }
 
   /** Run one iteration; `policy` overrides the schedule (replay); `io` a plan (minimize) or the swarm's focus (replay). */
   async iteration(i: number, policy?: Policy, io: IterationOptions = {}): Promise<IterationResult & { steps: TraceStep[]; divergence: string | null; ops: OpOutcome[]; followed: number }> {
     const t0 = performance.now();
     const sys = await this.system();
+    const ph = new Phases();
     if (!this.fresh) await sys.resetInPlace();
     this.fresh = false;
+    ph.mark('reset');
     const p = new Prng(`${this.opts.seed}:${this.workload.name}:${i}`);
     const focus = io.hint ?? (policy || io.plan ? undefined : this.focusFor(i));
     const plan = io.plan ?? this.workload.plan(p, i, focus);
@@ -211,9 +246,10 @@ export class StressJob {
     const b = new Bindings();
     const T = sys.sys.turnstile;
     T.setMode(SCHED_FREE);
-    for (const op of plan.setup) await runOp(sys, b, op, { name: 'setup', kind: 'user', index: 0, ops: [] });
+    for (const op of plan.setup) { await runOp(sys, b, op, { name: 'setup', kind: 'user', index: 0, ops: [] }); ph.mark(`setup:${op.op}`); }
     await sys.waitIdle(10_000);
     sys.drainEvents();
+    ph.mark('setup-idle');
     this.cov.reset();
     const dmesg0 = sys.dmesgLines().length;
     const names = emptyNames();
@@ -227,7 +263,7 @@ export class StressJob {
     let divergence: string | null = null;
     let followed = 0;
     let ops: OpOutcome[] = [];
-    const schedule = this.scheduleFor(i);
+    const schedule = this.scheduleFor(i, focus);
     let controlled: Policy | null = policy ?? (schedule.kind === 'free' ? null : schedule.kind === 'pct' ? { kind: 'pct' as const, depth: schedule.depth } : { kind: 'random' as const });
     // swarm feedback for the controlled scheduler: threads that always won a conflict so far yield
     // there once (a change point at the window), so the other order gets its chance
@@ -254,15 +290,20 @@ export class StressJob {
     } else {
       T.resetLog();
       T.setMode(SCHED_RECORD);
-      ops = (await Promise.all(plan.actors.map((a) => runActor(sys, b, a)))).flat();
+      // rounds need every actor's ops to split evenly (a minimized plan may not: it runs unbarriered)
+      const rounds = plan.rounds?.length ?? 0;
+      ops = rounds > 1 && plan.actors.every((a) => a.ops.length % rounds === 0) ? await runRounds(sys, b, plan.actors, rounds) : (await Promise.all(plan.actors.map((a) => runActor(sys, b, a)))).flat();
       // keep recording until quiescence: the host's handling of an FM command outlives the
       // command, and a replay must be given those steps too, or it would choose them freely
       await sys.waitIdle(15_000).catch(() => undefined);
       T.setMode(SCHED_FREE);
       steps = this.freeSteps(sys);
     }
+    ph.mark('race');
     await sys.waitIdle(15_000).catch(() => undefined);
+    ph.mark('quiesce');
     let results = await sys.check();
+    ph.mark('check');
     for (const s of steps) if (s.what === 'noise') this.cov.add(`point:${siteName(s.arg)}`);
     this.cov.add('scan-gate refused', sys.dmesgLines().slice(dmesg0).filter((l) => /not scanned yet; refusing/.test(l.msg)).length);
     // A deadlock (hung wait, or no enabled choice under the controlled scheduler) ends the run in
@@ -285,6 +326,13 @@ export class StressJob {
     res.coverage = iterationCoverage(steps, [...seen, ...afterDeadlock]);
     addIteration(this.coverage, res.coverage);
     if (c.detail) res.detail = c.detail;
+    if (plan.rounds) {
+      res.rounds = plan.rounds.length;
+      if (c.class !== 'acceptable') {
+        const k = roundOf(plan.rounds, results.filter((r) => !r.ok && classify([r]).outcome === c.outcome));
+        if (k >= 0) res.round = k;
+      }
+    }
     sys.drainEvents();
     captureNames(sys, names);
     const record = buildRecord(sys, raceStart, controlled ? marks : null, held, names);
@@ -311,7 +359,9 @@ export class StressJob {
       writeTrace(file, trace);
       res.trace = file;
     }
+    ph.mark('record');
     res.ms = performance.now() - t0;
+    res.phases = ph.ms;
     return { ...res, steps, divergence, ops, followed };
   }
 
@@ -335,6 +385,32 @@ export class StressJob {
 const SITE_BY_NUMBER: Record<string, string> = Object.fromEntries(Object.entries(NOISE_SITE).map(([k, v]) => [`site${v}`, k]));
 function siteName(arg: string): string {
   return SITE_BY_NUMBER[arg] ?? arg;
+}
+
+/**
+ * Free runs of a plan with rounds (several independent races per reset, jcstress-style): round k
+ * is slice k of every actor's ops, and every actor waits for the others at a main-thread barrier
+ * before the next round, so each round's ops start together (a round's winner would otherwise run
+ * ahead and meet the next round's objects alone). Outcomes in plan order per actor, as runActor.
+ */
+async function runRounds(sys: DcdSystem, b: Bindings, actors: Actor[], rounds: number): Promise<OpOutcome[]> {
+  const per = new Map<Actor, OpOutcome[]>(actors.map((a) => [a, []]));
+  for (let k = 0; k < rounds; k++) {
+    await Promise.all(actors.map(async (a) => {
+      const n = a.ops.length / rounds;
+      per.get(a)!.push(...await runActor(sys, b, { ...a, ops: a.ops.slice(k * n, (k + 1) * n) }));
+    }));
+  }
+  return actors.flatMap((a) => per.get(a)!);
+}
+
+/** The round whose objects (Plan.rounds[k]: its tag) a finding's detail names; -1 when none does. */
+export function roundOf(rounds: string[][], results: { detail?: string }[]): number {
+  for (const r of results) {
+    const k = rounds.findIndex((keys) => keys.some((key) => r.detail?.includes(key)));
+    if (k >= 0) return k;
+  }
+  return -1;
 }
 
 async function runActor(sys: DcdSystem, b: Bindings, a: Actor): Promise<OpOutcome[]> {
@@ -372,6 +448,10 @@ export interface StressSummary {
   knownHazards: number;
   elapsedMs: number;
   iterationsPerSec: number;
+  /** plans with several races per reset (Plan.rounds): races run (an iteration without rounds is
+   *  one race), and races per second */
+  races?: number;
+  racesPerSec?: number;
   outcomes: OutcomeRow[];
   /** non-acceptable iterations grouped by signature (stress/signature.ts); absent in older results */
   findings?: FindingRow[];
@@ -411,6 +491,7 @@ export function summarize(job: JobOptions, results: IterationResult[], elapsedMs
     if (r.coverage) addIteration(coverage, r.coverage);
   }
   const classOf = (n: string): OutcomeRow['class'] | undefined => spec[n]?.class;
+  const races = results.reduce((n, r) => n + (r.rounds ?? 1), 0);
   const decided = results.filter((r) => r.decisions !== undefined);
   const decisions = decided.reduce((n, r) => n + r.decisions!, 0);
   const order = { forbidden: 0, 'known-hazard': 1, acceptable: 2 } as const;
@@ -430,7 +511,9 @@ export function summarize(job: JobOptions, results: IterationResult[], elapsedMs
     // iterations with a forbidden outcome / with a known hazard (an iteration with both counts in both)
     forbidden: results.filter((r) => r.class === 'forbidden' || (r.outcomes ?? []).some((n) => classOf(n) === 'forbidden')).length,
     knownHazards: results.filter((r) => r.class === 'known-hazard' || (r.outcomes ?? []).some((n) => classOf(n) === 'known-hazard')).length,
-    elapsedMs, iterationsPerSec: results.length / Math.max(elapsedMs / 1000, 1e-9), outcomes,
+    elapsedMs, iterationsPerSec: results.length / Math.max(elapsedMs / 1000, 1e-9),
+    ...(results.some((r) => r.rounds) ? { races, racesPerSec: races / Math.max(elapsedMs / 1000, 1e-9) } : {}),
+    outcomes,
     findings: sortFindings(frows.values()),
     ...(shard ? { shard } : {}),
     iterationOutcomes,

@@ -28,7 +28,7 @@ import { Prng } from '../src/prng.js';
 import type { DcdSystem } from '../src/runtime/system.js';
 import { lockAvailable, lockOwner, rwsemSetHandoff, rwsemState } from '../src/shm/lock.js';
 import {
-  NOISE_SITE, OP_EQ, PRED_LOCK, PRED_REG, PRED_SYS, PT_ACQUIRE, PT_CLOCK, PT_FM_START, PT_HANDOFF, PT_NOISE, PT_OP_START, PT_RESUME, PT_STEAL,
+  SH_RUNNING, NOISE_SITE, OP_EQ, PRED_LOCK, PRED_REG, PRED_SYS, PT_ACQUIRE, PT_CLOCK, PT_FM_START, PT_HANDOFF, PT_NOISE, PT_OP_START, PT_RESUME, PT_STEAL,
   SCHED_CONTROLLED, SCHED_FREE, SL_KIND, SL_ARG, SL_MODE, SL_PRED, SL_PRED_BUF, SL_PRED_IDX, SL_PRED_OP, SL_PRED_VAL,
   TS_BLOCKED, TS_FREE, TS_IDLE, TS_PARKED, POINT_NAMES, type Turnstile,
 } from '../src/shm/sched.js';
@@ -221,9 +221,17 @@ export class ControlledScheduler {
   private async grantAndWait(t: ThreadInfo): Promise<boolean> {
     this.T.grant(t.slot);
     const deadline = Date.now() + 5000;
-    for (let i = 0; this.T.running() === t.slot; i++) {
-      if (Date.now() > deadline) return false;
-      await sleep(i < 50 ? 0 : 1);
+    // the granted thread clears SH_RUNNING and notifies it when it parks again (Turnstile.park):
+    // sleep on that word instead of spinning the event loop, which took a core from the workers
+    const want = t.slot + 1;
+    while (Atomics.load(this.T.hdr, SH_RUNNING) === want) {
+      const left = deadline - Date.now();
+      if (left <= 0) return false;
+      const r = Atomics.waitAsync(this.T.hdr, SH_RUNNING, want, Math.min(left, 100));
+      if (r.async) {
+        const keep = setTimeout(() => undefined, 110);
+        try { await r.value; } finally { clearTimeout(keep); }
+      }
     }
     return true;
   }

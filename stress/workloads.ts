@@ -17,6 +17,8 @@ import type { InjectRecord } from '../src/device/types.js';
 import type { Actor, Plan, StressOp } from './ops.js';
 
 const M = 1024 * 1024;
+/** races per reset of a batched workload (two-claims-x16) */
+const BATCH = 16;
 
 export function memdev(i: number, opts: { sharable?: boolean; sizeM?: number } = {}): MemdevSpec {
   return { name: `mem${i}`, serial: i, sharable: opts.sharable ?? false, dc: { base: 2048 * M, size: (opts.sizeM ?? 512) * M, blockSize: 2 * M }, preAccepted: [] };
@@ -71,6 +73,25 @@ export const WORKLOADS: Record<string, Workload> = {
       return {
         setup: [...region0(), { op: 'add', memdev: 0, records: chain(p, 2, 32, 512, tag) }],
         actors: [user(0, [{ op: 'claim', region: 'r0', uuid: tag, as: 'a' }]), user(1, [{ op: 'claim', region: 'r0', uuid: tag, as: 'b' }])],
+      };
+    },
+  },
+  'two-claims-x16': {
+    name: 'two-claims-x16',
+    description: 'two-claims sixteen times per reset (jcstress-style): sixteen tags, each claimed by both users at once, one round per tag with the users lined up at a barrier before each round',
+    targets: '8.1-20 claim exclusivity, H7/H8 (as two-claims, 16 races per reset)',
+    config: (b) => ({ memdevs: [memdev(0)], ...b, users: 2 }),
+    plan(p) {
+      // sixteen independent tag groups of one 8 MiB extent each, in their own 16 MiB slice of the
+      // region: one reset and one setup serve sixteen races, each attributed by its tag
+      // (Plan.rounds); one extent per group because each record costs the setup an event
+      // interrupt, Get and Clear Event Records and a response (two-claims offers two)
+      const tags = Array.from({ length: BATCH }, () => tagOf(p));
+      const records = tags.flatMap((t, k) => chain(p, 1, 8, 16, t, { base: 16 * k }));
+      return {
+        setup: [...region0(), { op: 'add', memdev: 0, records }],
+        actors: [0, 1].map((u) => user(u, tags.map((t, k): StressOp => ({ op: 'claim', region: 'r0', uuid: t, as: `${k}${u ? 'b' : 'a'}` })))),
+        rounds: tags.map((t) => [t]),
       };
     },
   },
@@ -387,8 +408,10 @@ function swarmPlan(p: Prng, _iteration: number, hint?: PlanHint): Plan {
       case 'group-claim': {
         // H7: a multi-extent group surfaced to DAX while its tag is claimed (group-lock=per-extent)
         const t = p.pick(tags);
+        // eight claims (each refused fast until the group is in DAX) so that some still run while
+        // the group's extents are surfaced one by one: three were spent before the chain closed
         fmOps[m]!.unshift(addOp(m, recsFor(m, 4 + p.int(3), 8, t)));
-        userOps[u]!.unshift(claim(m, t), claim(m, t), claim(m, t));
+        userOps[u]!.unshift(...Array.from({ length: 8 }, () => claim(m, t)));
         break;
       }
       case 'probe-race': {
@@ -438,7 +461,10 @@ function swarmPlan(p: Prng, _iteration: number, hint?: PlanHint): Plan {
       }
     }
   };
-  for (let i = 0; i < 10; i++) act(pick());
+  // an aimed iteration draws three actions besides its collision, an unaimed one ten: every
+  // other actor's thread is one more choice at each step of the controlled scheduler (diluting
+  // the switch inside the window) and more records to handle (fewer iterations per second)
+  for (let i = 0; i < (last ? 3 : 10); i++) act(pick());
   if (last) {
     if (last === 'release-teardown' || last === 'extent-refs') refs = false;
     act(last);
