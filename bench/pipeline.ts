@@ -53,7 +53,7 @@ import { lockStats, resetLockStats, type LockStat } from '../src/shm/lockdep.js'
 import { SpscRing } from '../src/shm/ring.js';
 import { CAPACITY } from '../src/host/state.js';
 import { spawnWorker, type WorkerHandle } from '../src/runtime/spawn.js';
-import type { DecodedEvent, WorkerHeapStats } from '../src/protocol.js';
+import { EVENT_TYPES, type DecodedEvent, type RuntimeEventType, type WorkerHeapStats } from '../src/protocol.js';
 import type { Knobs, Variant } from '../src/scenario/types.js';
 import type { InjectRecord } from '../src/device/types.js';
 import type { RelayApi } from './workers/relay.js';
@@ -61,7 +61,7 @@ import type { CeilingApi } from './workers/ceiling.js';
 import { C_STOP, C_WORDS } from './ceiling-words.js';
 import { deviceConfigFromTopology, type DeviceConfig } from '../src/device/config.js';
 import { allocateDeviceBuffers } from '../src/device/service.js';
-import { CXL_MBOX_OP, RC } from '../src/wire/cxl.js';
+import { RC, dcResponseMaxEntries } from '../src/wire/cxl.js';
 
 export type BenchDevice = 'qemu' | 'cxl-test' | 'hostile';
 
@@ -106,6 +106,19 @@ export interface BenchOptions {
   skipCeiling?: boolean;
   /** lockdep and lock statistics on (default; env DCD_BENCH_LOCKDEP=0 turns them off for an A/B) */
   lockdep?: boolean;
+  /** lock statistics alone (default: as lockdep; env DCD_BENCH_LOCKSTAT=0 turns them off) */
+  lockStats?: boolean;
+  /**
+   * the runtime event stream: 'all' (default) or 'driver' — only the types the bench driver reads
+   * (DRIVER_EVENTS; env DCD_BENCH_EVENTS=driver), to price the rest
+   */
+  events?: 'all' | 'driver';
+  /**
+   * dev_dbg lines in the kernel log: off by default, as in a kernel without dynamic debug enabled
+   * (two per released extent that nobody reads in a bench; bench/instrumentation.ts prices them);
+   * env DCD_BENCH_DYNDBG=1 turns them on
+   */
+  dynamicDebug?: boolean;
   /** the FM's transport: comlink (default) or the FM command ring (env DCD_BENCH_FM=ring) */
   fm?: 'comlink' | 'ring';
 }
@@ -197,6 +210,9 @@ export interface BenchReport {
     driverWait: 'ring' | 'poll';
     /** lockdep and lock statistics in the pipeline's systems */
     lockdep?: boolean;
+    lockStats?: boolean;
+    events?: 'all' | 'driver';
+    dynamicDebug?: boolean;
     fm?: 'comlink' | 'ring';
     deviceLatenciesUs?: number[];
     qemuWindowExtents: number;
@@ -363,11 +379,12 @@ class Lane {
   readonly byDpa = new Map<number, Chain>();
   /** the entries of the response being sent (its `response-extent` events) */
   respDpas: number[] = [];
-  /** of those, how many went in parts the device took (its Add DC Response `mbox` events, rc 0) */
-  respOk = 0;
+  /** entries per Add DC Response part: the memdev's payload (`dcResponseMaxEntries`) */
+  readonly maxEntries: number;
 
-  constructor(memdev: number, poolBlocks: number) {
+  constructor(memdev: number, poolBlocks: number, payloadSize: number) {
     this.memdev = memdev;
+    this.maxEntries = Math.max(1, dcResponseMaxEntries(payloadSize));
     for (let b = poolBlocks - 1; b >= 0; b--) this.free.push(b);
   }
 
@@ -470,11 +487,6 @@ class Phase {
       case 'response-extent':
         this.lanes[ev.memdev]?.respDpas.push(ev.dpa);
         return;
-      case 'mbox': {
-        const lane = this.lanes[ev.memdev];
-        if (lane && ev.opcode === CXL_MBOX_OP.ADD_DC_RESPONSE && ev.rc === 0) lane.respOk += ev.nrExtents;
-        return;
-      }
       case 'response': {
         const lane = this.lanes[ev.memdev];
         if (lane) this.onResponse(lane, ev.rc, ev.parts, d.timeMs);
@@ -503,13 +515,14 @@ class Phase {
    * first part and deletes the whole front group (`cmd_dcd_add_dyn_cap_rsp` ignores More), so on
    * a chain of 86–100 the next part is Invalid PA: the chain is torn (H10, docs/personalities.md)
    * and the host still tracks all of it — what QEMU does, counted (`tornChains`), not an error.
-   * The device accepted the entries of the parts it took (`respOk`); the chain is answered.
+   * The device accepted the entries of the parts it took; the chain is answered.
    */
   private onResponse(lane: Lane, rc: number, parts: number, t: number): void {
     const dpas = lane.respDpas;
-    const ok = lane.respOk;
     lane.respDpas = [];
-    lane.respOk = 0;
+    // the parts before the refused one went through: `cxl_send_dc_response` sends parts of the
+    // payload's entry count in order and stops at the first refused part (the last one sent)
+    const ok = rc === 0 ? dpas.length : Math.min(dpas.length, (parts - 1) * lane.maxEntries);
     const torn = rc === RC.INVALID_PA && parts > 1 && ok > 0;
     if (rc !== 0 && !torn) {
       this.errors.push(`mem${lane.memdev}: Add DC Response refused (rc ${rc}) for ${dpas.length} extents`);
@@ -689,6 +702,11 @@ function memdevSpecs(n: number): { name: string; serial: number; sharable: boole
 }
 
 let benchLockdep = true;
+let benchLockStats = true;
+let benchEvents: 'all' | 'driver' = 'all';
+let benchDynDbg = false;
+/** the runtime event types the driver reads (Phase.onEvent); `events: 'driver'` drops the others */
+const DRIVER_EVENTS: ReadonlySet<RuntimeEventType> = new Set<RuntimeEventType>(['extent-tracked', 'response-extent', 'response', 'extent-untracked', 'chain-dropped', 'release-outcome']);
 /** how the bench's FM reaches the devices: comlink, or the FM command ring (DCD_BENCH_FM=ring) */
 let benchFm: 'comlink' | 'ring' = 'comlink';
 
@@ -702,6 +720,9 @@ async function startSystem(memdevs: number, device: BenchDevice, v: VariantSpec,
     seed,
     users: 1,
     lockdep: benchLockdep,
+    lockStats: benchLockStats,
+    dynamicDebug: benchDynDbg,
+    ...(benchEvents === 'driver' ? { dropEvents: EVENT_TYPES.filter((t) => !DRIVER_EVENTS.has(t)) } : {}),
     deviceOverrides: device === 'qemu' ? Array.from({ length: memdevs }, () => ({ ...QEMU_OVERRIDES })) : [],
   });
   sys.keepEvents = 0; // the bench keeps no event history (memory stays flat over long runs)
@@ -855,6 +876,9 @@ export async function runBench(opts: BenchOptions = {}): Promise<BenchReport> {
   const seed = opts.seed ?? 1;
   const driverWait = opts.driverWait ?? (process.env.DCD_BENCH_DRIVER_WAIT === 'ring' ? 'ring' : 'poll');
   benchLockdep = opts.lockdep ?? process.env.DCD_BENCH_LOCKDEP !== '0';
+  benchLockStats = opts.lockStats ?? (process.env.DCD_BENCH_LOCKSTAT === '0' ? false : benchLockdep);
+  benchEvents = opts.events ?? (process.env.DCD_BENCH_EVENTS === 'driver' ? 'driver' : 'all');
+  benchDynDbg = opts.dynamicDebug ?? process.env.DCD_BENCH_DYNDBG === '1';
   benchFm = opts.fm ?? (process.env.DCD_BENCH_FM === 'ring' ? 'ring' : 'comlink');
   const base: BenchReport['baselines'] = opts.skipBaselines === true
     ? { ringPerSec: NaN, postMessagePerSec: NaN, postMessageBatchedPerSec: NaN, batch: BASELINE_BATCH, records: 0, hops: HOPS, protocolCeilingPerSec: NaN, protocolCeilingCell: '', protocolCeilings: [] }
@@ -942,7 +966,7 @@ export async function runBench(opts: BenchOptions = {}): Promise<BenchReport> {
     quick,
     host: { cpus: cpu.length, cpuModel: cpu[0]?.model ?? 'unknown', node: process.version, platform: `${process.platform}-${process.arch}`, totalMemBytes: totalmem(), loadAvgStart, loadAvgEnd: loadavg().map((x) => round(x, 2)) },
     setup: {
-      blockBytes: BLOCK, partitionBytes: DC_SIZE, durationMs, warmupMs, latencyMs, driverWait, lockdep: benchLockdep, fm: benchFm, deviceLatenciesUs: latencies, qemuWindowExtents: QEMU_WINDOW_EXTENTS,
+      blockBytes: BLOCK, partitionBytes: DC_SIZE, durationMs, warmupMs, latencyMs, driverWait, lockdep: benchLockdep, lockStats: benchLockStats, events: benchEvents, dynamicDebug: benchDynDbg, fm: benchFm, deviceLatenciesUs: latencies, qemuWindowExtents: QEMU_WINDOW_EXTENTS,
       deviceOverrides: { qemu: QEMU_OVERRIDES }, hops: 'device → event thread → device (2 hops)',
     },
     results,
@@ -968,7 +992,7 @@ async function commandsServed(sys: DcdSystem, memdevs: number): Promise<number> 
 
 async function runCell(sys: DcdSystem, c: CellSpec, t: { durationMs: number; warmupMs: number; latencyMs: number; driverWait: 'ring' | 'poll' }, base: BenchReport['baselines'], ceiling: CeilingResult | null, progress: (s: string) => void): Promise<CellResult> {
   const plan = lanePlan(c.memdevs, c.device, c.chain);
-  const lanes = Array.from({ length: c.memdevs }, (_, i) => new Lane(i, plan.poolBlocks));
+  const lanes = Array.from({ length: c.memdevs }, (_, i) => new Lane(i, plan.poolBlocks, sys.ctx.regfile(i).payloadSize));
   await sys.waitIdle();
   resetLockStats(sys.sys);
   const cmd0 = await commandsServed(sys, c.memdevs);
@@ -1080,7 +1104,7 @@ async function memoryRun(sys: DcdSystem, device: BenchDevice, v: VariantSpec, ev
   const cell = `chain ${chain} untagged 1 memdev ${device} ${v.label}`;
   progress(`memory: ${cell}, ${events.toLocaleString('en-US')} accepted extents …`);
   const plan = lanePlan(1, device, chain);
-  const lanes = [new Lane(0, plan.poolBlocks)];
+  const lanes = [new Lane(0, plan.poolBlocks, sys.ctx.regfile(0).payloadSize)];
   const params = { chain, tagged: false, windowChains: plan.windowChains, maxOutstandingChains: plan.maxOutstandingChains, warmupMs: 0, progress, progressLabel: 'memory:', driverWait, samples: false };
   // Warm-up until the process has its working size: V8 grows each worker's young generation (and
   // the allocator its arenas) over the first ~100k events of this cell, once. 'Before' is read when

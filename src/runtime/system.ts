@@ -23,7 +23,7 @@ import { G_INFLIGHT, G_NEXT_HPA_256M, G_NEXT_REGION_ID, HostState } from '../hos
 import { HostCtx, type DmesgLine } from '../host/context.js';
 import { Media } from '../device/media.js';
 import { deviceConfigFromTopology, isQemuPersonality, MOCK_PAYLOAD_SIZE, QEMU_PAYLOAD_SIZE, type DeviceConfig, type Personality } from '../device/config.js';
-import { decodeEvent, EVENT_RECORD_WORDS, type DaxBusApi, type DecodedEvent, type EventThreadApi, type HostOptions, type OpResult, type RuntimeEvent, type SharedHandles, type UserApi, type WorkqueueApi, type WorkerHeapStats } from '../protocol.js';
+import { decodeEvent, EVENT_RECORD_WORDS, type DaxBusApi, type DecodedEvent, type EventThreadApi, type HostOptions, type OpResult, type RuntimeEvent, type RuntimeEventType, type SharedHandles, type UserApi, type WorkqueueApi, type WorkerHeapStats } from '../protocol.js';
 import { resolveKnobs } from '../scenario/knobs.js';
 import type { KnobValues, Knobs, MemdevSpec, Variant } from '../scenario/types.js';
 import { spawnWorker, WorkerCrash, type WorkerHandle } from './spawn.js';
@@ -48,6 +48,12 @@ export interface SystemConfig {
   /** hung-wait bound, ms (default 5000) */
   hungMs?: number;
   lockdep?: boolean;
+  /** lock statistics (default: as `lockdep`) */
+  lockStats?: boolean;
+  /** runtime event types the host does not emit (the bench prices the event stream) */
+  dropEvents?: RuntimeEventType[];
+  /** dev_dbg lines in the kernel log (default on, as tests read them; the kernel's default is off) */
+  dynamicDebug?: boolean;
   /** record lock holds for Perfetto traces */
   traceLocks?: boolean;
   payloadSize?: number;
@@ -111,7 +117,7 @@ export class DcdSystem {
   private constructor(config: SystemConfig) {
     this.config = config;
     this.knobs = resolveKnobs(config.variant ?? 'v11', config.knobs ?? {});
-    this.sys = SystemShm.create({ hungMs: config.hungMs ?? 5000, lockdep: config.lockdep ?? true, clock: config.clock ?? 'real' });
+    this.sys = SystemShm.create({ hungMs: config.hungMs ?? 5000, lockdep: config.lockdep ?? true, lockStats: config.lockStats ?? config.lockdep ?? true, clock: config.clock ?? 'real' });
     if (config.noisePermille) Atomics.store(this.sys.header, SYS_NOISE_PERMILLE, config.noisePermille);
     initThread(this.sys, 'main');
     this.host = HostState.create(this.sys, config.memdevs.length);
@@ -128,7 +134,11 @@ export class DcdSystem {
 
   /** Shared buffers handed to host-side workers. */
   handles(): SharedHandles {
-    const options: HostOptions = { knobs: this.knobs, traceLocks: this.config.traceLocks ?? false, mboxTimeoutMs: this.config.mboxTimeoutMs ?? 2000 };
+    const options: HostOptions = {
+      knobs: this.knobs, traceLocks: this.config.traceLocks ?? false, mboxTimeoutMs: this.config.mboxTimeoutMs ?? 2000,
+      ...(this.config.dropEvents?.length ? { dropEvents: this.config.dropEvents } : {}),
+      ...(this.config.dynamicDebug === false ? { dynamicDebug: false } : {}),
+    };
     return {
       system: this.sys.handle(), host: this.host.handle(), regfiles: this.regfiles.map((r) => r.sab),
       media: this.media.map((m) => m.sab), events: this.ring.sab, dmesg: this.dmesg.sab, options,
