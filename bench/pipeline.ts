@@ -29,8 +29,10 @@
  *    room) — the alternative is an FM that paces itself to the log depth, which is this.
  *
  * Figures per cell:
- *  - eventsPerSec: extents accepted by the device (sum of `response` nrExtents, rc 0) per second of
- *    the measurement window, under the throughput window above; releasedPerSec likewise;
+ *  - eventsPerSec: extents accepted by the device (the entries of the `response` parts it took)
+ *    per second of the measurement window, under the throughput window above; releasedPerSec
+ *    likewise (host-untracked extents). On qemu a chain of 86+ is torn at the 85-entry split as
+ *    QEMU tears it (H10): counted in `tornChains`, its accepted part in eventsPerSec (`Phase`);
  *  - latencyUs: per extent, FM call (main-thread wall clock) → its `extent-tracked` event (event
  *    thread wall clock), closed loop (one chain in flight per memdev);
  *  - loadedLatencyUs: the same under the throughput window (includes queueing behind the window);
@@ -39,6 +41,9 @@
  * Baselines (once per run): the same two thread hops as the pipeline's data plane (device → event
  * thread → device) with no work, over SpscRings and over postMessage (bench/workers/relay.ts).
  * Memory: RSS before and after N accepted extents on 1 memdev (1,000,000 in the full run).
+ * Instrumentation: lockdep, lock statistics and the full event stream on (DCD_BENCH_LOCKDEP,
+ * DCD_BENCH_LOCKSTAT, DCD_BENCH_EVENTS switch them); dev_dbg lines off, as in a kernel without
+ * dynamic debug (DCD_BENCH_DYNDBG=1). bench/instrumentation.ts prices each per operation.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
