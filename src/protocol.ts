@@ -160,23 +160,31 @@ export interface DecodedEvent {
 }
 
 export function decodeEvent(rec: Int32Array, f64: Float64Array): DecodedEvent | null {
-  const type = EVENT_TYPES[(rec[0] ?? 0) - 1];
+  return decodeEventAt(rec, f64, 0);
+}
+
+/**
+ * `decodeEvent` of the record at word `at` of a batch (`rec` and `f64` alias the whole batch; `at`
+ * a multiple of EVENT_RECORD_WORDS): no subarray views per event for the observer (#17).
+ */
+export function decodeEventAt(buf: Int32Array, f64: Float64Array, at: number): DecodedEvent | null {
+  const type = EVENT_TYPES[(buf[at] ?? 0) - 1];
   if (!type) return null;
   const out: Record<string, number | string> = { type };
-  let w = HDR_WORDS;
+  let w = at + HDR_WORDS;
   const fields = EVENT_FIELDS[type];
   for (let i = 0; i < fields.length; i++) {
     const f = fields[i]!;
     const name = f[0];
     if (f[1] === 'u') {
-      out[name] = wordsToUuid(rec, w);
+      out[name] = wordsToUuid(buf, w);
       w += 4;
     } else {
       out[name] = f64[w >> 1]!;
       w += 2;
     }
   }
-  return { ev: out as unknown as RuntimeEvent, thread: rec[1]!, timeMs: f64[1]! };
+  return { ev: out as unknown as RuntimeEvent, thread: buf[at + 1]!, timeMs: f64[(at >> 1) + 1]! };
 }
 
 // check at load time that every event fits its record
