@@ -120,7 +120,7 @@ const EVENT_FIELDS: { [K in RuntimeEventType]: [string, FieldKind][] } = {
   'scan-done': [['region', 'n'], ['rc', 'n'], ['attempts', 'n'], ['found', 'n']],
   'lock-hold': [['cls', 'n'], ['lock', 'n'], ['thread', 'n'], ['t0', 'n'], ['t1', 'n'], ['waitStart', 'n']],
 };
-const EVENT_TYPES = Object.keys(EVENT_FIELDS) as RuntimeEventType[];
+export const EVENT_TYPES = Object.keys(EVENT_FIELDS) as RuntimeEventType[];
 const EVENT_CODE = Object.fromEntries(EVENT_TYPES.map((t, i) => [t, i + 1])) as Record<RuntimeEventType, number>;
 
 /** Int32 words per event record: type, thread slot, timestamp (f64 = 2 words), then fields. */
@@ -138,8 +138,12 @@ export function encodeEvent(ev: RuntimeEvent, thread: number, timeMs: number, re
   f64[1] = timeMs;
   let w = HDR_WORDS;
   const o = ev as unknown as Record<string, number | string>;
-  for (const [name, kind] of fields) {
-    if (kind === 'u') {
+  // an indexed loop: `for (const [name, kind] of fields)` runs an array iterator per field, on
+  // every event of every thread (#17: ~7 events per extent)
+  for (let i = 0; i < fields.length; i++) {
+    const f = fields[i]!;
+    const name = f[0];
+    if (f[1] === 'u') {
       uuidToWords((o[name] as string | null) ?? null, rec, w);
       w += 4;
     } else {
@@ -156,20 +160,31 @@ export interface DecodedEvent {
 }
 
 export function decodeEvent(rec: Int32Array, f64: Float64Array): DecodedEvent | null {
-  const type = EVENT_TYPES[(rec[0] ?? 0) - 1];
+  return decodeEventAt(rec, f64, 0);
+}
+
+/**
+ * `decodeEvent` of the record at word `at` of a batch (`rec` and `f64` alias the whole batch; `at`
+ * a multiple of EVENT_RECORD_WORDS): no subarray views per event for the observer (#17).
+ */
+export function decodeEventAt(buf: Int32Array, f64: Float64Array, at: number): DecodedEvent | null {
+  const type = EVENT_TYPES[(buf[at] ?? 0) - 1];
   if (!type) return null;
   const out: Record<string, number | string> = { type };
-  let w = HDR_WORDS;
-  for (const [name, kind] of EVENT_FIELDS[type]) {
-    if (kind === 'u') {
-      out[name] = wordsToUuid(rec, w);
+  let w = at + HDR_WORDS;
+  const fields = EVENT_FIELDS[type];
+  for (let i = 0; i < fields.length; i++) {
+    const f = fields[i]!;
+    const name = f[0];
+    if (f[1] === 'u') {
+      out[name] = wordsToUuid(buf, w);
       w += 4;
     } else {
       out[name] = f64[w >> 1]!;
       w += 2;
     }
   }
-  return { ev: out as unknown as RuntimeEvent, thread: rec[1]!, timeMs: f64[1]! };
+  return { ev: out as unknown as RuntimeEvent, thread: buf[at + 1]!, timeMs: f64[(at >> 1) + 1]! };
 }
 
 // check at load time that every event fits its record
@@ -187,6 +202,10 @@ export interface HostOptions {
   traceLocks: boolean;
   /** mailbox completion timeout, ms */
   mboxTimeoutMs: number;
+  /** runtime event types the host does not emit (the bench prices the event stream); default none */
+  dropEvents?: RuntimeEventType[];
+  /** dev_dbg lines in the kernel log (the kernel's dynamic debug); default on */
+  dynamicDebug?: boolean;
 }
 
 /** The shared buffers of a running system, as handed to host-side workers. */

@@ -32,7 +32,7 @@ import type { DeviceConfig } from '../../src/device/config.js';
 import type { InjectRecord } from '../../src/device/types.js';
 import { EVENT_STATUS_DCD } from '../../src/shm/layout.js';
 import {
-  CLEAR_EVENT_HDR, CXL_EVENT_LOG, CXL_INT_MSI_MSIX, CXL_MBOX_OP, DC_EVENT_TYPE, DC_EVENT_UUID, DC_RESPONSE_FLAG_MORE,
+  CLEAR_EVENT_HDR, CXL_EVENT_LOG, RC, CXL_INT_MSI_MSIX, CXL_MBOX_OP, DC_EVENT_TYPE, DC_EVENT_UUID, DC_RESPONSE_FLAG_MORE,
   dcResponseMaxEntries, decodeDcEventRecord, decodeGetEventRecordsOut, encodeClearEventRecordsIn, encodeDcResponse,
   encodeEventInterruptPolicy, encodeGetEventRecordsIn, u64ToNumber,
 } from '../../src/wire/cxl.js';
@@ -40,7 +40,7 @@ import {
 const boot = workerStartup<Record<string, never>>();
 const now = (): number => performance.timeOrigin + performance.now();
 
-import { C_ACCEPTED, C_RELEASED, C_STOP } from '../ceiling-words.js';
+import { C_ACCEPTED, C_ANSWERED, C_FREED, C_HOST_FAILED, C_RELEASED, C_STOP } from '../ceiling-words.js';
 
 export interface CeilingFmParams {
   chain: number;
@@ -109,11 +109,13 @@ const api = {
     for (;;) {
       const t = now();
       const acc = Atomics.load(c, C_ACCEPTED);
-      const rel = Atomics.load(c, C_RELEASED);
+      const answered = Atomics.load(c, C_ANSWERED);
+      const rel = Atomics.load(c, C_FREED);
       if (accAtStart < 0 && t >= wStart) accAtStart = acc;
       if (accAtEnd < 0 && t >= wEnd) accAtEnd = acc;
-      // chains the host accepted (FIFO) → release them
-      while (acceptedChains < Math.floor(acc / K)) {
+      // chains the host answered (FIFO) → release them (on qemu a chain past the response split
+      // is answered with fewer extents accepted than offered: see hostRun)
+      while (acceptedChains < answered) {
         const slot = order.shift()!;
         state[slot] = 3;
         releasing.push(slot);
@@ -121,11 +123,12 @@ const api = {
         const first = { offset: slot * K * p.blockBytes, length: p.blockBytes, tag: tags[slot] ?? null };
         void s.releaseCapacity({ policy: 'prescriptive', extents: [first] }).then(check('release'), (e: unknown) => errors.push(String(e)));
       }
-      while (releasedChains < Math.floor(rel / K)) {
+      while (releasedChains < rel) {
         state[releasing.shift()!] = 0;
         releasedChains++;
       }
       if (errors.length) break;
+      if (Atomics.load(c, C_HOST_FAILED) !== 0) { errors.push('ceiling: the host stopped on a mailbox error'); break; }
       const submitting = t < wEnd;
       if (!submitting && releasedChains === offered) break;
       if (t - lastProgress > 15_000) { errors.push(`ceiling: no progress for 15 s (offered ${offered}, accepted ${acceptedChains}, released ${releasedChains})`); break; }
@@ -145,12 +148,12 @@ const api = {
       }
       void pending;
       // sleep until the host moves a counter (or 2 ms; the device's serve loop runs meanwhile)
-      if (Atomics.load(c, C_ACCEPTED) === acc && Atomics.load(c, C_RELEASED) === rel) {
-        await Promise.race([waitAsyncAlive(c, C_ACCEPTED, acc, 2), waitAsyncAlive(c, C_RELEASED, rel, 2)]);
+      if (Atomics.load(c, C_ANSWERED) === answered && Atomics.load(c, C_FREED) === rel) {
+        await Promise.race([waitAsyncAlive(c, C_ANSWERED, answered, 2), waitAsyncAlive(c, C_FREED, rel, 2)]);
       } else {
         lastProgress = now();
       }
-      if (Atomics.load(c, C_ACCEPTED) !== acc || Atomics.load(c, C_RELEASED) !== rel) lastProgress = now();
+      if (Atomics.load(c, C_ANSWERED) !== answered || Atomics.load(c, C_FREED) !== rel) lastProgress = now();
     }
     const tEnd = now();
     if (accAtStart < 0) accAtStart = 0;
@@ -167,6 +170,16 @@ const api = {
   /**
    * The host: serve interrupts until `shared[C_STOP]`. Returns the mailbox commands it sent.
    * `releaseBatch` 'extent' is v11; 'group' is the knob (see the DOC).
+   *
+   * A response longer than the payload allows goes out in parts (v11 mbox.c `cxl_send_dc_response`:
+   * More on every part but the last; the first refused part ends it). On QEMU (85 entries per
+   * part) that tears a chain of 86–100: `cmd_dcd_add_dyn_cap_rsp` ignores More, accepts the first
+   * part and deletes the whole front group, so the next part is Invalid PA (H10,
+   * docs/personalities.md). The host still tracks every extent of the chain (the refused rc comes
+   * after `cxl_add_pending` realized them), so its release sends a Release DC for each, and the
+   * device answers Invalid PA for those it never accepted (extent.c `memdev_release_extent` only
+   * logs it). Those refusals are what QEMU does, not errors: the counters say how many extents
+   * the device accepted (C_ACCEPTED) and how many the host released (C_RELEASED).
    */
   hostRun(regfile: SharedArrayBuffer, shared: SharedArrayBuffer, releaseBatch: 'extent' | 'group'): { commands: number; errors: string[] } {
     const rf = RegFile.attach(regfile);
@@ -175,40 +188,56 @@ const api = {
     let commands = 0;
     const maxEntries = Math.max(1, dcResponseMaxEntries(rf.payloadSize));
     const out = new Uint8Array(rf.payloadSize);
-    const send = (op: number, len: number): Uint8Array => {
+    /** the reply, copied out of the register file as `cxl_internal_send_cmd` does (a later command overwrites the payload) */
+    const reply = new Uint8Array(rf.payloadSize);
+    const send = (op: number, len: number): { rc: number; out: Uint8Array } => {
       commands++;
       const r = rf.submit(op, out.subarray(0, len), 5000);
-      if (r.rc !== 0) errors.push(`mailbox 0x${op.toString(16)} rc ${r.rc}`);
-      return r.out;
+      reply.set(r.out, 0);
+      return { rc: r.rc, out: reply.subarray(0, r.out.length) };
     };
+    const fail = (op: number, rc: number): void => { errors.push(`mailbox 0x${op.toString(16)} rc ${rc}`); };
     // probe: Set Event Interrupt Policy with the DCD byte (v11 pci.c cxl_event_config_msgnums)
-    send(CXL_MBOX_OP.SET_EVENT_INTERRUPT_POLICY, encodeEventInterruptPolicy({ info: 0, warn: 0, failure: 0, fatal: 0, dcd: CXL_INT_MSI_MSIX }, out, 0));
+    const probe = send(CXL_MBOX_OP.SET_EVENT_INTERRUPT_POLICY, encodeEventInterruptPolicy({ info: 0, warn: 0, failure: 0, fatal: 0, dcd: CXL_INT_MSI_MSIX }, out, 0));
+    if (probe.rc !== 0) fail(CXL_MBOX_OP.SET_EVENT_INTERRUPT_POLICY, probe.rc);
     const getIn = new Uint8Array(1);
     encodeGetEventRecordsIn({ logType: CXL_EVENT_LOG.DCD }, getIn, 0);
     /** the staged chain (DPA, length pairs) */
     const staged: number[] = [];
-    /** accepted groups by first DPA → their [dpa, len, …] */
-    const groups = new Map<number, number[]>();
+    /** answered groups by first DPA → their [dpa, len, …] and how many of them the device accepted */
+    const groups = new Map<number, { list: number[]; accepted: number }>();
     const handles: number[] = [];
-    const respond = (op: number, list: number[]): void => {
-      const n = list.length / 2;
-      for (let i = 0; i < n || (n === 0 && i === 0); i += maxEntries) {
-        const part = Math.min(maxEntries, n - i);
+    /**
+     * `cxl_send_dc_response` of entries [from, to) of `list`: parts of `maxEntries`, stopping at
+     * the first refused part. `refusable` = entries at or past this index may be refused with
+     * Invalid PA (see the DOC). Returns the entries of the parts the device took.
+     */
+    const respond = (op: number, list: number[], from: number, to: number, refusable: number): number => {
+      let done = 0;
+      for (let i = from; i < to || (to === from && i === from); i += maxEntries) {
+        const part = Math.min(maxEntries, to - i);
         const extents = [];
         for (let j = 0; j < part; j++) extents.push({ dpaStart: BigInt(list[2 * (i + j)]!), length: BigInt(list[2 * (i + j) + 1]!) });
-        const len = encodeDcResponse({ flags: i + maxEntries < n ? DC_RESPONSE_FLAG_MORE : 0, extents }, out, 0);
-        send(op, len);
-        if (n === 0) break;
+        const len = encodeDcResponse({ flags: i + maxEntries < to ? DC_RESPONSE_FLAG_MORE : 0, extents }, out, 0);
+        const r = send(op, len);
+        if (r.rc !== 0) {
+          if (!(r.rc === RC.INVALID_PA && i + part > refusable)) fail(op, r.rc);
+          break;
+        }
+        done += part;
+        if (to === from) break;
       }
+      return done;
     };
     let last = rf.irqCount();
     const drain = (): void => {
       // cxl_event_thread: while Event Status has the DCD bit, cxl_mem_get_records_log
-      while ((rf.eventStatus() & EVENT_STATUS_DCD) !== 0 && !rf.stopped()) {
+      while ((rf.eventStatus() & EVENT_STATUS_DCD) !== 0 && !rf.stopped() && errors.length === 0) {
         for (;;) {
           out.set(getIn, 0);
-          const reply = send(CXL_MBOX_OP.GET_EVENT_RECORDS, 1);
-          const d = decodeGetEventRecordsOut(reply);
+          const g = send(CXL_MBOX_OP.GET_EVENT_RECORDS, 1);
+          if (g.rc !== 0) { fail(CXL_MBOX_OP.GET_EVENT_RECORDS, g.rc); return; }
+          const d = decodeGetEventRecordsOut(g.out);
           if (!d.ok || d.value.recordCount === 0) break;
           handles.length = 0;
           for (const raw of d.value.records) {
@@ -222,24 +251,32 @@ const api = {
               staged.push(dpa, len);
               if ((r.value.flags & 1) === 0) {
                 const list = staged.splice(0);
-                respond(CXL_MBOX_OP.ADD_DC_RESPONSE, list);
-                groups.set(list[0]!, list);
-                Atomics.add(c, C_ACCEPTED, list.length / 2);
-                Atomics.notify(c, C_ACCEPTED);
+                const n = list.length / 2;
+                // later parts of a split response may be refused (QEMU tears the chain: DOC)
+                const accepted = respond(CXL_MBOX_OP.ADD_DC_RESPONSE, list, 0, n, maxEntries);
+                groups.set(list[0]!, { list, accepted });
+                Atomics.add(c, C_ACCEPTED, accepted);
+                Atomics.add(c, C_ANSWERED, 1);
+                Atomics.notify(c, C_ANSWERED);
               }
             } else if (r.value.eventType === DC_EVENT_TYPE.RELEASE_CAPACITY) {
-              const list = groups.get(dpa);
-              if (!list) { errors.push(`release of 0x${dpa.toString(16)}: no such group`); continue; }
+              const grp = groups.get(dpa);
+              if (!grp) { errors.push(`release of 0x${dpa.toString(16)}: no such group`); continue; }
               groups.delete(dpa);
-              if (releaseBatch === 'group') respond(CXL_MBOX_OP.RELEASE_DC, list);
-              else for (let i = 0; i < list.length; i += 2) respond(CXL_MBOX_OP.RELEASE_DC, [list[i]!, list[i + 1]!]);
-              Atomics.add(c, C_RELEASED, list.length / 2);
-              Atomics.notify(c, C_RELEASED);
+              const n = grp.list.length / 2;
+              if (releaseBatch === 'group') respond(CXL_MBOX_OP.RELEASE_DC, grp.list, 0, n, grp.accepted);
+              else for (let i = 0; i < n; i++) respond(CXL_MBOX_OP.RELEASE_DC, grp.list, i, i + 1, grp.accepted);
+              Atomics.add(c, C_RELEASED, n);
+              Atomics.add(c, C_FREED, 1);
+              Atomics.notify(c, C_FREED);
             }
           }
           // Clear Event Records of the batch's handles (every handle, handled or not)
           const len = encodeClearEventRecordsIn({ logType: CXL_EVENT_LOG.DCD, flags: 0, handles }, out, 0);
-          if (len >= CLEAR_EVENT_HDR) send(CXL_MBOX_OP.CLEAR_EVENT_RECORDS, len);
+          if (len >= CLEAR_EVENT_HDR) {
+            const cl = send(CXL_MBOX_OP.CLEAR_EVENT_RECORDS, len);
+            if (cl.rc !== 0) { fail(CXL_MBOX_OP.CLEAR_EVENT_RECORDS, cl.rc); return; }
+          }
         }
       }
     };
@@ -248,6 +285,10 @@ const api = {
       if (seen === last && (rf.eventStatus() & EVENT_STATUS_DCD) === 0) continue;
       last = seen;
       drain();
+    }
+    if (errors.length) {
+      Atomics.store(c, C_HOST_FAILED, 1);
+      Atomics.notify(c, C_FREED);
     }
     return { commands, errors };
   },

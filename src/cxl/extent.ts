@@ -27,7 +27,7 @@
  */
 import { CXL_MBOX_OP, NULL_UUID, u64ToNumber, type CxlExtentRaw, type DcEventRecord } from '../wire/cxl.js';
 import { lockdepAssertHeld, noisePoint, withLock, withRead, assertHeld } from '../shm/lock.js';
-import { NO_HANDLE, type Handle } from '../shm/table.js';
+import { NO_HANDLE, type FieldRef, type Handle } from '../shm/table.js';
 import { kickWorkqueue } from '../shm/clock.js';
 import { NOISE_SITE } from '../shm/sched.js';
 import type { GroupHandle, ExtentHandle } from '../host/state.js';
@@ -526,16 +526,30 @@ function onlineMembers(ctx: HostCtx, g: GroupHandle, region: Handle, members: Ex
  */
 function xa_alloc_id(ctx: HostCtx, region: Handle): number {
   const X = ctx.host.extents;
-  const used = new Set<number>();
-  const refs = [X.field('region'), X.field('id')];
-  const v = [0, 0];
+  // no allocation per call (#17: it runs once per onlined extent): the used ids are marked in a
+  // scratch bitmap (grown to the largest id seen), cleared after the search
+  xaRefs ??= [X.field('region'), X.field('id')];
+  const v = xaVals;
+  let n = 0;
   for (const e of ctx.host.regionExtentList.members(region)) {
-    if (X.peekRefs(e, refs, v) && v[0] === region && v[1]! > 0) used.add(v[1]!);
+    if (!X.peekRefs(e, xaRefs, v) || v[0] !== region || v[1]! <= 0) continue;
+    if (v[1]! >= xaUsed.length) {
+      const grown = new Uint8Array(Math.max(2 * xaUsed.length, v[1]! + 1));
+      grown.set(xaUsed);
+      xaUsed = grown;
+    }
+    xaUsed[v[1]!] = 1;
+    if (v[1]! > n) n = v[1]!;
   }
   let id = 1;
-  while (used.has(id)) id++;
+  while (id <= n && xaUsed[id] === 1) id++;
+  xaUsed.fill(0, 0, n + 1);
   return id;
 }
+/** xa_alloc_id's scratch: the two fields it reads (the schema is static), a snapshot, the marks */
+let xaRefs: FieldRef[] | null = null;
+const xaVals = [0, 0];
+let xaUsed = new Uint8Array(256);
 
 /**
  * rm_tag_group() (drivers/cxl/core/extent.c): devm_release_action(dc_extent_unregister) for every

@@ -88,6 +88,7 @@ export function cxl_send_dc_response(ctx: HostCtx, memdev: number, opcode: numbe
 /** memdev_release_extent(): one Release DC for one range; a failure is only logged (dev_dbg). */
 export function memdev_release_extent(ctx: HostCtx, memdev: number, range: DcRange): void {
   const rc = cxl_send_dc_response(ctx, memdev, CXL_MBOX_OP.RELEASE_DC, [range], 0);
+  if (!ctx.dynDbg) return; // dev_dbg off: no message built (one per released extent)
   if (rc) ctx.dmesg('dbg', memdevName(memdev), `Release response dpa ${hex(range.dpa)} len ${hex(range.len)} failed: ${rc}`);
   else ctx.dmesg('dbg', memdevName(memdev), `Release response dpa ${hex(range.dpa)} len ${hex(range.len)}`);
 }

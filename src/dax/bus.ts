@@ -177,7 +177,7 @@ export function dax_release_resource_locked(ctx: HostCtx, e: ExtentHandle): void
   assertHeldWrite(h.daxRegionRwsem);
   const r = h.extents.get(e, 'daxRes');
   if (r === NO_HANDLE || !h.daxRes.isLive(r)) return;
-  ctx.dmesg('dbg', 'dax_region', `Extent release resource 0x${h.daxRes.get(r, 'start').toString(16)}+0x${h.daxRes.get(r, 'length').toString(16)}`);
+  if (ctx.dynDbg) ctx.dmesg('dbg', 'dax_region', `Extent release resource 0x${h.daxRes.get(r, 'start').toString(16)}+0x${h.daxRes.get(r, 'length').toString(16)}`);
   removeOne(ctx, r);
 }
 

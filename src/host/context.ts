@@ -37,6 +37,13 @@ export class HostCtx {
   readonly clock: Clock;
   /** events the ring had no room for (checkers treat a run with drops as inconclusive) */
   droppedEvents = 0;
+  /**
+   * dev_dbg lines are written (the kernel's dynamic debug for these call sites). Hot call sites
+   * test it before building their message: a dev_dbg that is off costs the kernel nothing either.
+   */
+  readonly dynDbg: boolean;
+  /** event types not emitted (HostOptions.dropEvents), null when every type is */
+  private readonly drop: ReadonlySet<string> | null;
   private readonly rec = new Int32Array(EVENT_RECORD_WORDS);
   private readonly recF64 = new Float64Array(this.rec.buffer);
 
@@ -50,6 +57,8 @@ export class HostCtx {
     this.options = h.options;
     this.knobs = h.options.knobs;
     this.clock = new Clock(this.sys);
+    this.dynDbg = h.options.dynamicDebug !== false;
+    this.drop = h.options.dropEvents?.length ? new Set(h.options.dropEvents) : null;
     if (h.options.traceLocks) {
       setLockTraceHook((cls, lock, t0, t1) => this.emit({ type: 'lock-hold', cls, lock, thread: hasThread() ? currentThread().slot : -1, t0, t1, waitStart: 0 }));
     }
@@ -57,6 +66,7 @@ export class HostCtx {
 
   /** Emit a runtime event (never blocks kernel code: a full ring counts a drop). */
   emit(ev: RuntimeEvent): void {
+    if (this.drop !== null && this.drop.has(ev.type)) return;
     // events carry wall-clock time (traces line up across threads even in virtual-time runs)
     encodeEvent(ev, hasThread() ? currentThread().slot : -1, performance.timeOrigin + performance.now(), this.rec, this.recF64);
     if (!this.events.tryPush(this.rec)) this.droppedEvents++;
@@ -64,6 +74,7 @@ export class HostCtx {
 
   /** dev_err / dev_warn / dev_info / dev_dbg */
   dmesg(level: DmesgLine['level'], dev: string, msg: string): void {
+    if (level === 'dbg' && !this.dynDbg) return;
     this.dmesgLog.append({ t: this.clock.now(), level, dev, msg } satisfies DmesgLine);
   }
 

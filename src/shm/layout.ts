@@ -58,7 +58,7 @@ export const SYS_MAGIC_VALUE = 0x0dcd0011;
 export const SYS_THREAD_COUNT = 1;
 /** hung-wait bound in milliseconds (0 = off) */
 export const SYS_HUNG_MS = 2;
-/** 1 = lock-order tracking and statistics on */
+/** 1 = lock-order tracking (lockdep) on */
 export const SYS_LOCKDEP_ON = 3;
 /** number of lock-order inversions reported */
 export const SYS_LOCKDEP_REPORTS = 4;
@@ -86,6 +86,8 @@ export const SYS_NOISE_SEED = 13;
 export const SYS_WQ_KICK = 14;
 /** the last workqueue kick value the workqueue has fully processed (wait-idle reads it) */
 export const SYS_WQ_DONE = 15;
+/** 1 = lock statistics on (acquisitions, contentions, wait and hold times); words 16–17 hold the clock's f64 */
+export const SYS_LOCKSTAT_ON = 18;
 export const SYS_HEADER_WORDS = 32;
 /** Float64 slot (in units of 8 bytes from the start) holding virtual "now" in ms */
 export const SYS_CLOCK_NOW_F64 = 8; // bytes 64..71 — inside the header, after the Int32 words above

@@ -90,6 +90,8 @@ export interface ThreadCtx {
   readonly held: number[];
   readonly heldSince: number[];
   readonly lockdep: boolean;
+  /** lock statistics (SystemShm `lockStats`): the hold timestamps and the per-class counters */
+  readonly stats: boolean;
   noiseState: number;
 }
 
@@ -98,7 +100,7 @@ let current: ThreadCtx | null = null;
 /** Register the calling thread with the system buffer. Every thread does this once, at startup. */
 export function initThread(sys: SystemShm, name: string): ThreadCtx {
   const slot = sys.registerThread(name);
-  current = { sys, slot, name, held: [], heldSince: [], lockdep: sys.lockdepOn, noiseState: ((slot + 1) * 0x9e3779b1) ^ Atomics.load(sys.header, SYS_NOISE_SEED) };
+  current = { sys, slot, name, held: [], heldSince: [], lockdep: sys.lockdepOn, stats: sys.lockStatsOn, noiseState: ((slot + 1) * 0x9e3779b1) ^ Atomics.load(sys.header, SYS_NOISE_SEED) };
   return current;
 }
 
@@ -119,7 +121,7 @@ function pushHeld(c: ThreadCtx, id: number, mode: number): void {
   const base = c.slot * THREAD_WORDS;
   Atomics.store(c.sys.threads, base + THREAD_HELD_BASE + c.held.length, e);
   c.held.push(e);
-  c.heldSince.push(c.lockdep ? performance.now() : 0);
+  c.heldSince.push(c.stats || lockTraceHook ? performance.now() : 0);
   Atomics.store(c.sys.threads, base + THREAD_HELD_COUNT, c.held.length);
 }
 
@@ -151,7 +153,7 @@ function statBase(c: ThreadCtx, cls: number): number {
 }
 
 function noteAcquired(c: ThreadCtx, cls: number, waitNs: number, contended: boolean): void {
-  if (!c.lockdep) return;
+  if (!c.stats) return;
   const s = c.sys.stats;
   const b = statBase(c, cls);
   s[b + STAT_ACQUIRE]! += 1;
@@ -171,7 +173,7 @@ export function setLockTraceHook(fn: ((cls: number, lock: number, t0: number, t1
 
 function noteReleased(c: ThreadCtx, cls: number, since: number, id = -1): void {
   if (lockTraceHook && since > 0) lockTraceHook(cls, id, performance.timeOrigin + since, performance.timeOrigin + performance.now());
-  if (!c.lockdep || since <= 0) return;
+  if (!c.stats || since <= 0) return;
   const holdNs = (performance.now() - since) * 1e6;
   const s = c.sys.stats;
   const b = statBase(c, cls);

@@ -8,7 +8,7 @@
  */
 import {
   EDGE_WORDS, I32, LOCK_CLASS, LOCK_KIND, LOCK_OWNER, LOCK_STATE, LOCK_WORDS, MAX_LOCKS,
-  CLOCK_MODE_REAL, CLOCK_MODE_VIRTUAL, LOCK_KIND_MUTEX, LOCK_KIND_RWSEM, MAX_LOCK_CLASSES, MAX_THREADS, STAT_FIELDS, SYS_CLOCK_MODE, SYS_HEADER_WORDS, SYS_HUNG_MS,
+  CLOCK_MODE_REAL, CLOCK_MODE_VIRTUAL, LOCK_KIND_MUTEX, LOCK_KIND_RWSEM, MAX_LOCK_CLASSES, MAX_THREADS, STAT_FIELDS, SYS_CLOCK_MODE, SYS_HEADER_WORDS, SYS_HUNG_MS, SYS_LOCKSTAT_ON,
   SYS_LOCKDEP_ON, SYS_LOCK_COUNT, SYS_MAGIC, SYS_MAGIC_VALUE, SYS_THREAD_COUNT, THREAD_ALIVE,
   THREAD_HELD_BASE, THREAD_HELD_COUNT, THREAD_NAME_BYTES, THREAD_WORDS, SYS_CLOCK_NOW_F64,
 } from './layout.js';
@@ -28,8 +28,10 @@ export interface SystemHandle {
 export interface SystemOptions {
   /** hung-wait bound in ms (default 5000; 0 disables) */
   hungMs?: number;
-  /** lock-order tracking and statistics (default on) */
+  /** lock-order tracking (default on) */
   lockdep?: boolean;
+  /** lock statistics (default: as `lockdep`) — separable so the bench can price each */
+  lockStats?: boolean;
   clock?: 'real' | 'virtual';
 }
 
@@ -86,6 +88,7 @@ export class SystemShm {
     h[SYS_MAGIC] = SYS_MAGIC_VALUE;
     h[SYS_HUNG_MS] = opts.hungMs ?? 5000;
     h[SYS_LOCKDEP_ON] = opts.lockdep === false ? 0 : 1;
+    h[SYS_LOCKSTAT_ON] = (opts.lockStats ?? opts.lockdep) === false ? 0 : 1;
     h[SYS_CLOCK_MODE] = opts.clock === 'virtual' ? CLOCK_MODE_VIRTUAL : CLOCK_MODE_REAL;
     return new SystemShm({ sab, reports: TextLog.create().sab, sched: Turnstile.create().sab });
   }
@@ -108,6 +111,10 @@ export class SystemShm {
 
   get lockdepOn(): boolean {
     return Atomics.load(this.header, SYS_LOCKDEP_ON) !== 0;
+  }
+
+  get lockStatsOn(): boolean {
+    return Atomics.load(this.header, SYS_LOCKSTAT_ON) !== 0;
   }
 
   // ------------------------------------------------------------------ clock words (clock.ts)
