@@ -99,6 +99,7 @@ t.test('claim-mismatch: a recorded claim inside the teardown, after the last mem
   // There the dax-bus's devres actions unregister both members of the tag (dc_extent_unregister →
   // device_del) before user0's uuid_store claims it, while the held member's dax_resource lives on.
   const tr = load('claim-vs-unbind-enoent-7-0.trace.json');
+  t.same(tr.plan, claimRacingUnbind(), 'the trace runs the claim-vs-unbind plan above');
   const claimStep = tr.record!.events.find((e) => e.ev.type === 'claim')!.step;
   const r = await replayTrace(tr, 1);
   const evs = r.run!.record!.events;
