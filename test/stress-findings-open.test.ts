@@ -5,7 +5,7 @@
 //    children (drivers/dax/bus.c uuid_claim_tagged: device_for_each_child; uuid_claim_untagged:
 //    device_find_child), and device_unregister → device_del takes the extent off that list at
 //    once, long before its device_release frees the dax_resource. A claim racing an unbind under
-//    the controlled scheduler, and the swarm's own trace, show the fix;
+//    the controlled scheduler, and a recorded trace of that race (strict replay), show the fix;
 //  - host-extent-not-accepted beside H18 is H5's consequence (host-extent-not-accepted-after-h5):
 //    the trace replays step for step, and the checker names it only when the hazard's event and
 //    the staging it unwound are there, causally before (negative cases below).
@@ -92,20 +92,35 @@ t.test('claim-mismatch (model bug, fixed): a claim inside a teardown never takes
   t.ok((counts.get('dax-resource-use-after-free-trim') ?? 0) > 0, 'a claim inside the teardown ends in H15 (trim_dev_dax_range on a freed dax_resource)');
 });
 
-t.test('claim-mismatch: the swarm\'s trace now has the claim refused (-ENOENT) where it carved a dying extent', async (t) => {
-  const tr = load('swarm-claim-mismatch-1-1785.trace.json');
+t.test('claim-mismatch: a recorded claim inside the teardown, after the last member\'s device_del, is refused (-ENOENT)', async (t) => {
+  // Re-recorded on the current model (the swarm's trace swarm-claim-mismatch-1-1785 predates the
+  // kernfs active references of the DAX sysfs attributes, src/dax/kernfs.ts, so its schedule no
+  // longer replays): claimRacingUnbind() under the controlled random schedule, seed 7, iteration 0.
+  // There the dax-bus's devres actions unregister both members of the tag (dc_extent_unregister →
+  // device_del) before user0's uuid_store claims it, while the held member's dax_resource lives on.
+  const tr = load('claim-vs-unbind-enoent-7-0.trace.json');
+  t.same(tr.plan, claimRacingUnbind(), 'the trace runs the claim-vs-unbind plan above');
   const claimStep = tr.record!.events.find((e) => e.ev.type === 'claim')!.step;
   const r = await replayTrace(tr, 1);
-  const ev = r.run!.record!.events.find((e) => e.ev.type === 'claim');
+  const evs = r.run!.record!.events;
+  const ev = evs.find((e) => e.ev.type === 'claim');
+  const td = evs.find((e) => e.ev.type === 'region-teardown');
   t.comment(`recorded claim at step ${claimStep}; replay followed ${r.followed} of ${tr.steps.length} steps (${r.divergence ?? 'no divergence'}); outcomes ${r.outcomes.join(', ')}`);
+  t.equal(r.divergence, null, 'the replay followed every recorded step');
   t.ok(r.followed > claimStep, 'the replay followed the recorded schedule past the claim');
   t.equal(ev?.step, claimStep, 'the claim ran at the recorded step');
+  t.ok(td !== undefined && td.step < claimStep, 'inside the cxl_dax_region teardown');
+  t.equal(ev?.ev.type === 'claim' ? ev.ev.groupMembers : -1, 0, 'with no member of the tag still registered (both device_del\'d)');
   t.equal(ev?.ev.type === 'claim' ? ev.ev.rc : -1, ENOENT, 'v11\'s children walk finds no registered member of the tag: -ENOENT');
   t.notOk(r.outcomes.includes('claim-mismatch'), 'no claim-mismatch');
 });
 
 t.test('host-extent-not-accepted beside H18: H5\'s consequence, replayed step for step', async (t) => {
-  const tr = load('swarm-host-extent-not-accepted-3-118.trace.json');
+  // Re-found on the current model (the swarm's trace swarm-host-extent-not-accepted-3-118 predates
+  // the kernfs active references of the DAX sysfs attributes, src/dax/kernfs.ts, so its schedule no
+  // longer replays): region0 with three untagged extents, the cxl_dax_region unbind racing a
+  // two-record More chain on mem0, under the controlled random schedule (seed 1, iteration 4).
+  const tr = load('unbind-vs-chain-after-h5-1-4.trace.json');
   const r = await replayTrace(tr, 1);
   t.comment(`replay: ${r.steps} steps, outcomes ${r.outcomes.join(', ')}`);
   t.equal(r.divergence, null, 'the replay followed every recorded step');
@@ -117,11 +132,13 @@ t.test('host-extent-not-accepted beside H18: H5\'s consequence, replayed step fo
   // the causal chain, from the recorded events: the record staged, the walk's use-after-free on
   // the same memdev's event thread, then the extent realized from it — and never listed
   const evs = r.run!.record!.events.map((e) => e.ev);
+  // the chain's first record (More=1): staged before the use-after-free, never listed
+  const X = 0x88000000;
   const uaf = evs.findIndex((e) => e.type === 'use-after-free' && e.memdev === 0 && e.site === 1);
-  const staged = evs.findIndex((e) => e.type === 'dc-record' && e.memdev === 0 && e.eventType === 0 && e.dpa === 0xa8800000);
-  const realized = evs.findIndex((e) => e.type === 'extent-tracked' && e.memdev === 0 && e.dpa === 0xa8800000);
+  const staged = evs.findIndex((e) => e.type === 'dc-record' && e.memdev === 0 && e.eventType === 0 && e.dpa === X);
+  const realized = evs.findIndex((e) => e.type === 'extent-tracked' && e.memdev === 0 && e.dpa === X);
   t.ok(staged >= 0 && staged < uaf && uaf < realized, `staged (event ${staged}) → use-after-free (${uaf}) → realized (${realized})`);
-  t.notOk(evs.some((e) => e.type === 'response-extent' && e.memdev === 0 && e.dpa === 0xa8800000), 'no response listed it');
+  t.notOk(evs.some((e) => e.type === 'response-extent' && e.memdev === 0 && e.dpa === X), 'no response listed it');
 });
 
 // ---------------------------------------------------------------- the classification is narrow
