@@ -110,7 +110,7 @@ t.test('the FM API encodes u64 records exactly, in order among ordinary ones (de
   const rfc = await dev.reconfigure({ ...C, personality: 'qemu-tag-rfc' });
   t.ok(rfc.ok, 'now as QEMU with the tag RFC');
   const refusedRfc = await dev.injectRecords([{ offset: WRAP_DPA - BigInt(BASE), length: 4 * M, tag: null }]);
-  t.match(refusedRfc, { ok: false, code: 'EINVAL', error: /beyond the region end \(R3\)/ }, 'qemu-tag-rfc refuses it too (R3)');
+  t.match(refusedRfc, { ok: false, errno: 'EINVAL', message: /beyond the region end \(R3\)/ }, 'qemu-tag-rfc refuses it too (R3)');
   t.equal(host.drain().length, 0, 'and logs nothing');
 });
 

@@ -9,7 +9,14 @@ import t from 'tap';
 import { StressJob, roundOf, summarize, type IterationResult } from '../stress/runner.js';
 import type { OpOutcome } from '../stress/ops.js';
 
-function perRound(ops: OpOutcome[], rounds: number): string[] {
+/**
+ * Per round: one winner and an EBUSY/ENOSPC/ENOENT loser. `allowNone`: under the controlled
+ * scheduler the rounds run without the free run's barrier, so every round's daxctl shares the
+ * region's one seed device with the other rounds' (create_store sets `seed` only when none is set;
+ * daxctl writes its uuid to whatever seed it reads, drivers/dax/bus.c): a round can lose its seed
+ * to another round's claim, and then both its claims fail EBUSY — no winner, never two.
+ */
+function perRound(ops: OpOutcome[], rounds: number, allowNone = false): string[] {
   const bad: string[] = [];
   // each actor's outcomes come in its plan order (actors interleave under the controlled scheduler)
   const u0 = ops.filter((o) => o.op === 'claim' && o.actor === 'user0');
@@ -19,6 +26,7 @@ function perRound(ops: OpOutcome[], rounds: number): string[] {
     const a = u0[k]!, b = u1[k]!;
     const won = [a, b].filter((o) => o.ok).length;
     const loser = [a, b].find((o) => !o.ok);
+    if (won === 0 && allowNone) { if (![a, b].every((o) => o.errno === 'EBUSY' || o.errno === 'ENOSPC' || o.errno === 'ENOENT')) bad.push(`round ${k}: losers ${a.errno}/${b.errno}`); continue; }
     if (won !== 1) bad.push(`round ${k}: ${won} winners`);
     else if (!['EBUSY', 'ENOSPC', 'ENOENT'].includes(loser!.errno!)) bad.push(`round ${k}: loser ${loser!.errno}`);
   }
@@ -37,7 +45,9 @@ for (const schedule of [{ kind: 'free' as const }, { kind: 'random' as const }])
         const r = await job.iteration(i);
         results.push(r);
         t.equal(r.rounds, 16, `iteration ${i}: 16 rounds`);
-        t.same(perRound(r.ops, 16), [], `iteration ${i}: every round has one winner and an EBUSY/ENOSPC/ENOENT loser`);
+        const controlled = schedule.kind !== 'free';
+        t.same(perRound(r.ops, 16, controlled), [], `iteration ${i}: every round has ${controlled ? 'at most' : ''} one winner and EBUSY/ENOSPC/ENOENT losers`);
+        if (controlled) t.comment(`iteration ${i}: ${16 - r.ops.filter((o) => o.op === 'claim' && o.ok).length} rounds without a winner (seed lost to another round)`);
         for (const o of r.ops) if (o.op === 'claim' && !o.ok) losers.set(o.errno!, (losers.get(o.errno!) ?? 0) + 1);
         // H2 is reported once per run when the setup first records both edges; the rest is clean
         t.ok(r.class === 'acceptable' || r.outcome === 'lock-order-h2', `iteration ${i}: ${r.class} ${r.outcome}`);
