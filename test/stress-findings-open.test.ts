@@ -237,6 +237,23 @@ t.test('hung-wait in H2\'s add half with a runnable holder: H2 only when the sam
   t.end();
 });
 
+t.test('the mirror: the probe half reported first, its add_ctx.lock holder not yet waiting (bench:find, v11 default)', (t) => {
+  /** dax-bus in the scan: holds the device_lock, waits for add_ctx.lock; irq/mem1 holds it, waits for nothing yet */
+  const probeFirst = (add = 5): HungReport => ({
+    kind: 'hung-wait', waitedMs: 1510, boundMs: 1500,
+    waiter: thr(2, 'dax-bus', [[DEV, 9]], [ADD, add]), holders: [thr(4, 'irq/mem1', [['event.log_lock', 1], [ADD, add]], null)],
+  });
+  /** later: irq/mem1 reached cxlr_notify_extent's device_lock — the AB-BA closed */
+  const addHalf = (add = 5): HungReport => ({
+    kind: 'hung-wait', waitedMs: 1502, boundMs: 1500,
+    waiter: thr(4, 'irq/mem1', [['event.log_lock', 1], [ADD, add]], [DEV, 9]), holders: [thr(2, 'dax-bus', [[DEV, 9]], [ADD, add])],
+  });
+  t.same(hungOutcomes([probeFirst(), addHalf()]), ['hung-wait-h2', 'hung-wait-h2'], 'closed later on the same threads and locks: both H2');
+  t.same(hungOutcomes([probeFirst()]), ['hung-wait'], 'alone: forbidden');
+  t.same(hungOutcomes([probeFirst(5), addHalf(6)]), ['hung-wait', 'hung-wait-h2'], 'another add_ctx.lock: not this deadlock');
+  t.end();
+});
+
 t.test('the soak\'s hung-wait trace: the holder\'s last recorded point is the probe\'s alloc_dax_region, the next lock H2\'s add_ctx.lock', (t) => {
   // a free run: its recorded step log (every instrumented point of every thread until quiescence)
   // is the evidence; it does not replay (the free order diverges under the turnstile at step 136)

@@ -216,12 +216,19 @@ export function isH17Hung(r: HungReport): boolean {
  * mbox.c), with no lock or instrumented point between. Alone the report proves no deadlock (a
  * runnable holder can also be a long hold), so it is H2 only when a LATER report of the same
  * iteration is H2's AB-BA between the same two threads on the same two locks (isH2Hung): the
- * holder did reach A while holding B. Returns that later report's index, or -1.
+ * holder did reach A while holding B. The mirror (the probe half reported first, its add_ctx.lock
+ * holder not yet waiting; seen by bench:find in the v11 default) is decided the same way.
+ * Returns that later report's index, or -1.
  */
 export function h2ProbeHalfLater(r: HungReport, all: readonly HungReport[], i: number): number {
   const w = r.waiter;
-  const aHeld = w.held.find((x) => x.cls === ADD_CTX);
-  if (!aHeld || w.waitingFor?.cls !== DEVICE_LOCK) return -1;
+  // either half may be the one reported first: the add half (holds add_ctx.lock, waits for
+  // device_lock(cxlr_dax)) or, mirrored, the probe's scan (holds device_lock(cxlr_dax), waits for
+  // add_ctx.lock) while the event thread holding add_ctx.lock is still on its way from
+  // cxl_add_pending to cxlr_notify_extent. The same evidence is required either way.
+  const held = w.waitingFor?.cls === DEVICE_LOCK ? ADD_CTX : w.waitingFor?.cls === ADD_CTX ? DEVICE_LOCK : null;
+  const aHeld = held === null ? undefined : w.held.find((x) => x.cls === held);
+  if (!aHeld || !w.waitingFor) return -1;
   const a = aHeld.lock;
   const b = w.waitingFor.lock;
   const h = r.holders.find((x) => x.waitingFor === null && x.held.some((y) => y.lock === b));
