@@ -26,5 +26,10 @@ export function signedHex(n: number): string {
   return n < 0 ? `-0x${(-n).toString(16)}` : `0x${n.toString(16)}`;
 }
 
+/** is_power_of_2() (include/linux/log2.h): n > 0 with one bit set — exact for doubles up to 2^1023. */
+export function isPow2(n: number): boolean {
+  return n > 0 && Number.isInteger(n) && 2 ** Math.round(Math.log2(n)) === n;
+}
+
 /** Two lowercase hex digits per byte value (0..255): the uuid codecs' table. */
 export const HEX_BYTE: readonly string[] = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'));

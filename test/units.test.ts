@@ -1,6 +1,7 @@
 // Sizes, durations and uuids: the spellings scenario files and the CLI accept.
 import t from 'tap';
 import { formatHex, formatSize, parseDuration, parseSize, parseUuidOrNull } from '../src/scenario/units.js';
+import { isPow2 } from '../src/units.js';
 
 const K = 1024;
 const M = K * K;
@@ -85,4 +86,10 @@ t.test('parseUuidOrNull', async (t) => {
   const wrongType = parseUuidOrNull(7);
   t.equal(wrongType.ok, false);
   if (!wrongType.ok) t.match(wrongType.error.message, /must be a string or null, got number/);
+});
+
+t.test('isPow2: is_power_of_2 for the host (block sizes from the device) and the device config', (t) => {
+  for (const n of [1, 2, 64, 2 * 1024 * 1024, 2 ** 53, 2 ** 60]) t.ok(isPow2(n), `${n} is a power of two`);
+  for (const n of [0, -2, 3, 96, 0.5, 2 ** 53 + 2, Number.NaN, Infinity]) t.notOk(isPow2(n), `${n} is not`);
+  t.end();
 });

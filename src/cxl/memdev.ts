@@ -18,6 +18,7 @@ import {
 import type { HostCtx } from '../host/context.js';
 import { cxl_internal_send_cmd } from './mbox-cmd.js';
 import { memdevName } from './cxlmem.js';
+import { isPow2 } from '../units.js';
 
 
 export interface HostPartition {
@@ -35,9 +36,6 @@ export interface ProbeResult {
   partitions: HostPartition[];
 }
 
-function isPow2(n: number): boolean {
-  return n > 0 && Number.isInteger(Math.log2(n));
-}
 
 /**
  * cxl_dc_check(): per-partition validation (C2). Returns an error string or null.

@@ -14,7 +14,7 @@
  * All sizes are numbers of bytes; every value must be a safe integer.
  */
 import { CXL_CAPACITY_MULTIPLIER, CXL_DCD_BLOCK_LINE_SIZE, CXL_MAX_DC_PARTITIONS, isUuid, NULL_UUID } from '../wire/cxl.js';
-import { PMD_SIZE } from '../units.js';
+import { PMD_SIZE, isPow2 } from '../units.js';
 import type { Seed } from '../prng.js';
 
 /**
@@ -237,7 +237,8 @@ export interface ResolvedDeviceConfig extends DeviceConfig {
 export type ConfigResult = { ok: true; value: ResolvedDeviceConfig } | { ok: false; error: string };
 
 const isSafeNat = (v: unknown): v is number => typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
-const isPow2 = (v: number): boolean => v > 0 && Number.isSafeInteger(v) && 2 ** Math.round(Math.log2(v)) === v;
+/** a configuration value: a power of two that is also a safe integer */
+const isPow2Safe = (v: number): boolean => Number.isSafeInteger(v) && isPow2(v);
 
 export function maxRecordsPerGet(payloadSize: number): number {
   return Math.max(0, Math.floor((payloadSize - 0x20) / 128));
@@ -295,7 +296,7 @@ function checkPartitions(c: DeviceConfig): { ok: false; error: string } | null {
     }
     if (typeof p.sharable !== 'boolean') return err(`${at}.sharable`, 'must be a boolean');
     if (p.dsmadHandle > 0xff) return err(`${at}.dsmadHandle`, 'must fit in 8 bits (C2)');
-    if (!isPow2(p.blockSize) || p.blockSize % CXL_DCD_BLOCK_LINE_SIZE !== 0) return err(`${at}.blockSize`, `must be a power of two and a multiple of 0x40 (C2), got ${p.blockSize}`);
+    if (!isPow2Safe(p.blockSize) || p.blockSize % CXL_DCD_BLOCK_LINE_SIZE !== 0) return err(`${at}.blockSize`, `must be a power of two and a multiple of 0x40 (C2), got ${p.blockSize}`);
     if (p.decodeLength === 0 || p.decodeLength % CXL_CAPACITY_MULTIPLIER !== 0) return err(`${at}.decodeLength`, `must be a non-zero multiple of 256M, got ${p.decodeLength}`);
     if (p.length === 0 || p.length > p.decodeLength || p.length % p.blockSize !== 0) {
       return err(`${at}.length`, `must be non-zero, ≤ decodeLength and a multiple of blockSize (C2), got ${p.length}`);
@@ -365,7 +366,7 @@ type MediaKnobs = Pick<ResolvedDeviceConfig, 'mediaBlockSize' | 'timestamps' | '
 /** The media's backing granularity and DC range, timestamps, the modelled mailbox latency. */
 function resolveMedia(c: DeviceConfig): Resolved<MediaKnobs> {
   const mediaBlockSize = c.mediaBlockSize ?? PMD_SIZE;
-  if (!isPow2(mediaBlockSize) || mediaBlockSize < 64) return err('mediaBlockSize', 'must be a power of two ≥ 64');
+  if (!isPow2Safe(mediaBlockSize) || mediaBlockSize < 64) return err('mediaBlockSize', 'must be a power of two ≥ 64');
   const timestamps = c.timestamps ?? 'real';
   const mboxLatencyUs = c.mboxLatencyUs ?? 0;
   if (typeof mboxLatencyUs !== 'number' || !Number.isFinite(mboxLatencyUs) || mboxLatencyUs < 0 || mboxLatencyUs > 10_000_000) return err('mboxLatencyUs', `must be a number of microseconds in [0, 10000000], got ${String(mboxLatencyUs)}`);

@@ -35,7 +35,7 @@ import {
   GET_EVENT_FLAG_OVERFLOW, GET_EVENT_OUT_HDR, EVENT_RECORD_SIZE, NULL_UUID, RC,
   decodeClearEventRecordsIn, decodeGetEventRecordsIn, encodeDcEventRecord, encodeGetEventRecordsOut,
   DC_RESPONSE_FLAG_MORE, dcEventTypeName, dcRecordMore, decodeDcEventLayout, decodeDcResponseHeader, decodeGetDcExtentListOutHeader,
-  isUuid, makeDcEventRecord, opcodeName, rcName, type CxlExtentRaw,
+  isUuid, makeDcEventRecord, opcodeName, rcName, U64_MASK, type CxlExtentRaw,
 } from '../wire/cxl.js';
 import type { Failure } from '../errors.js';
 import { Prng } from '../prng.js';
@@ -96,7 +96,6 @@ export function normTag(t: unknown): { ok: true; tag: string | null } | { ok: fa
 
 const isNat = (v: unknown): v is number => typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
 /** 2^64 − 1: a record's start and length are u64 fields */
-const U64_MASK = (1n << 64n) - 1n;
 /** a bigint FM value small enough to be exact as a number becomes one (the FM state keeps numbers) */
 const smallU64 = (v: number | bigint): number | bigint => (typeof v === 'bigint' && v >= 0n && v <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(v) : v);
 
