@@ -142,6 +142,11 @@ export interface ThreadLockInfo {
   name: string;
   held: HeldLockInfo[];
   waitingFor: HeldLockInfo | null;
+  /**
+   * Waits for nothing because it is unwinding a hung wait it reported itself (the model's hung
+   * task gives up; the kernel's would still be blocked in that wait). Absent otherwise.
+   */
+  unwinding?: true;
 }
 
 export interface HungReport {
@@ -156,7 +161,7 @@ export interface HungReport {
 export function formatHungReport(r: HungReport): string {
   const fmtThread = (t: ThreadLockInfo): string => {
     const held = t.held.length ? t.held.map((h) => `${h.cls}#${h.lock}(${h.mode})`).join(', ') : 'nothing';
-    const waits = t.waitingFor ? `${t.waitingFor.cls}#${t.waitingFor.lock}(${t.waitingFor.mode})` : 'nothing';
+    const waits = t.waitingFor ? `${t.waitingFor.cls}#${t.waitingFor.lock}(${t.waitingFor.mode})` : t.unwinding ? 'nothing (unwinding its own reported hung wait)' : 'nothing';
     return `${t.name} [slot ${t.slot}] holds ${held}; waits for ${waits}`;
   };
   const lines = [

@@ -574,5 +574,6 @@ function buildRecord(sys: DcdSystem, raceStart: number, marks: number[] | null, 
     if (events.length >= MAX_RECORD_EVENTS) { truncated = (truncated ?? 0) + 1; continue; }
     events.push({ step, thread, ev });
   }
-  return { events, held, names, ...(truncated ? { truncated: MAX_RECORD_EVENTS } : {}) };
+  const hung = sys.hungReports();
+  return { events, held, names, ...(hung.length ? { hung } : {}), ...(truncated ? { truncated: MAX_RECORD_EVENTS } : {}) };
 }

@@ -21,6 +21,7 @@ import type { Personality } from '../src/device/config.js';
 import type { TraceStep } from './turnstile.js';
 import type { Plan } from './ops.js';
 import type { NamedEvent } from './signature.js';
+import type { HungReport } from '../src/errors.js';
 
 /** What the failing iteration did, for `dcd explain` (stress/explain.ts). */
 export interface TraceRecord {
@@ -30,6 +31,11 @@ export interface TraceRecord {
   held: string[][];
   /** sysfs / kernel names of table handles: region, extent, dax device, group handles */
   names: { regions: Record<string, string>; extents: Record<string, string>; daxDevs: Record<string, string>; groups: Record<string, string> };
+  /**
+   * the iteration's hung-wait reports, in the order they were made (a free run does not replay, and
+   * which half of a deadlock was reported first decides its classification: h2OtherHalf)
+   */
+  hung?: HungReport[];
   /** events were truncated at this many */
   truncated?: number;
   /** per step: wall-clock start and end (ms since the race began), for timelines */

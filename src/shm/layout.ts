@@ -122,6 +122,13 @@ export const THREAD_WAITING_MODE = 2;
 export const THREAD_ALIVE = 3;
 /** held lock ids start here; each entry is (lockId + 1) | (mode << 24) */
 export const THREAD_HELD_BASE = 4;
+/**
+ * 1 while the thread unwinds a hung wait it reported itself (HungWaitError thrown, its locks not yet
+ * all released); cleared at its next wait or when it holds nothing. The kernel's hung task stays
+ * blocked; the model's gives up, so the other half of the same deadlock may time out while this one
+ * still holds: the report says so (`unwinding`) instead of showing a holder that "waits for nothing".
+ */
+export const THREAD_UNWINDING = THREAD_HELD_BASE + MAX_HELD;
 export const THREAD_WORDS = THREAD_HELD_BASE + MAX_HELD + 4;
 /** bytes of a thread's name (UTF-8, zero padded) */
 export const THREAD_NAME_BYTES = 48;

@@ -28,7 +28,7 @@ import { Errors, HungWaitError, type HeldLockInfo, type HungReport, type ThreadL
 import {
   LOCK_CLASS, LOCK_KIND, LOCK_KIND_MUTEX, LOCK_KIND_RWSEM, LOCK_OWNER, LOCK_STATE, LOCK_WORDS, MAX_HELD, STAT_ACQUIRE, STAT_CONTENDED,
   STAT_FIELDS, STAT_HOLD_MAX_NS, STAT_HOLD_TOTAL_NS, STAT_WAIT_MAX_NS, STAT_WAIT_TOTAL_NS,
-  MAX_LOCK_CLASSES, SYS_HUNG_REPORTS, SYS_LOCKDEP_REPORTS, SYS_NOISE_PERMILLE, THREAD_HELD_BASE, THREAD_HELD_COUNT,
+  MAX_LOCK_CLASSES, SYS_HUNG_REPORTS, SYS_LOCKDEP_REPORTS, SYS_NOISE_PERMILLE, THREAD_HELD_BASE, THREAD_HELD_COUNT, THREAD_UNWINDING,
   THREAD_WAITING_FOR, THREAD_WAITING_MODE, THREAD_WORDS, SYS_NOISE_SEED,
 } from './layout.js';
 import { lockClassName } from './lock-classes.js';
@@ -136,6 +136,7 @@ function popHeld(c: ThreadCtx, id: number, mode: number): number {
   for (let k = i; k < c.held.length; k++) Atomics.store(c.sys.threads, base + THREAD_HELD_BASE + k, c.held[k] ?? 0);
   Atomics.store(c.sys.threads, base + THREAD_HELD_BASE + c.held.length, 0);
   Atomics.store(c.sys.threads, base + THREAD_HELD_COUNT, c.held.length);
+  if (c.held.length === 0) Atomics.store(c.sys.threads, base + THREAD_UNWINDING, 0);
   return since;
 }
 
@@ -225,12 +226,14 @@ function threadInfo(sys: SystemShm, slot: number): ThreadLockInfo {
     if (Atomics.load(sys.threads, base + THREAD_WAITING_FOR) === w && Atomics.load(sys.threads, base + THREAD_HELD_COUNT) === heldRaw.length) break;
   }
   const held: HeldLockInfo[] = heldRaw.map((h) => ({ lock: h.lock, cls: sys.lockClassNameOf(h.lock), mode: h.mode }));
-  return {
+  const info: ThreadLockInfo = {
     slot,
     name: sys.threadName(slot),
     held,
     waitingFor: w > 0 ? { lock: w - 1, cls: sys.lockClassNameOf(w - 1), mode: wm === MODE_READ || wm === MODE_READ_RECURSIVE ? 'read' : 'write' } : null,
   };
+  if (w === 0 && Atomics.load(sys.threads, base + THREAD_UNWINDING) === 1) info.unwinding = true;
+  return info;
 }
 
 function hungCheck(c: ThreadCtx, id: number, t0: number): void {
@@ -265,12 +268,16 @@ function hungCheck(c: ThreadCtx, id: number, t0: number): void {
   const report: HungReport = { kind: 'hung-wait', waitedMs: waited, boundMs: bound, waiter: threadInfo(sys, c.slot), holders };
   Atomics.add(sys.header, SYS_HUNG_REPORTS, 1);
   sys.reports.append(report);
+  // unwinding is set before the wait is cleared: another thread's check never sees this thread
+  // waiting for nothing without it
+  if (c.held.length > 0) Atomics.store(sys.threads, c.slot * THREAD_WORDS + THREAD_UNWINDING, 1);
   clearWaiting(c);
   throw new HungWaitError(report);
 }
 
 function setWaiting(c: ThreadCtx, id: number, mode: number): void {
   const base = c.slot * THREAD_WORDS;
+  Atomics.store(c.sys.threads, base + THREAD_UNWINDING, 0);
   Atomics.store(c.sys.threads, base + THREAD_WAITING_MODE, mode);
   Atomics.store(c.sys.threads, base + THREAD_WAITING_FOR, id + 1);
 }

@@ -36,9 +36,10 @@
  *  - a hung wait is H2 when the report shows H2's chain: the waiter holds one of the two locks and
  *    waits for the other while a holder holds that one and waits for the first (the deadlock
  *    itself), or the waiter is queued behind a holder caught in that pattern;
- *  - a hung wait in H2's add half whose holder of device_lock(cxlr_dax) waits for nothing yet is
- *    H2 only when a later report of the iteration shows that holder waiting for the waiter's
- *    add_ctx.lock (same threads, same locks: h2ProbeHalfLater); otherwise it stays `hung-wait`;
+ *  - a hung wait in one half of H2 whose holder waits for nothing is H2 only when a later report
+ *    of the iteration shows that holder in the other half, or the holder is unwinding its own
+ *    earlier report of the other half (same threads, same locks: h2OtherHalf); otherwise it stays
+ *    `hung-wait`;
  *  - `assert-held` reports (a lockdep_assert_held that failed, a WARN in the kernel) are
  *    `assert-held-h12` (known: the recovery scan notifying another region's extent).
  *
@@ -164,7 +165,7 @@ export function knownCycleOf(r: LockOrderReport): KnownCycle | null {
 
 function threadStr(t: ThreadLockInfo): string {
   const hold = t.held.map((h) => `${h.cls}(${h.mode})`).join(', ') || 'nothing';
-  return `${t.name} holds ${hold}${t.waitingFor ? `, waits for ${t.waitingFor.cls}(${t.waitingFor.mode})` : ''}`;
+  return `${t.name} holds ${hold}${t.waitingFor ? `, waits for ${t.waitingFor.cls}(${t.waitingFor.mode})` : t.unwinding ? ', unwinding its own reported hung wait' : ''}`;
 }
 
 const holds = (t: ThreadLockInfo, cls: string): boolean => t.held.some((h) => h.cls === cls);
@@ -207,20 +208,23 @@ export function isH17Hung(r: HungReport): boolean {
 }
 
 /**
- * H2's deadlock reported before its probe half was reached (found by the 10-minute soak on a
- * loaded machine): the waiter is in the add half — it holds add_ctx.lock A and waits for
+ * H2's deadlock seen in one report with a holder that waits for nothing (found by the 10-minute
+ * soak on a loaded machine). The waiter is in one half — it holds add_ctx.lock A and waits for
  * device_lock(cxlr_dax) B (drivers/cxl/core/extent.c cxlr_notify_extent under cxl_add_pending's
- * add_ctx.lock) — while the holder of B waits for nothing yet: it is on its way from
- * cxl_dax_region_probe's alloc_dax_region to cxl_region_add_existing_extents →
- * cxl_process_extent_list's add_ctx.lock (drivers/dax/cxl.c, drivers/cxl/core/region_dax.c,
- * mbox.c), with no lock or instrumented point between. Alone the report proves no deadlock (a
- * runnable holder can also be a long hold), so it is H2 only when a LATER report of the same
- * iteration is H2's AB-BA between the same two threads on the same two locks (isH2Hung): the
- * holder did reach A while holding B. The mirror (the probe half reported first, its add_ctx.lock
- * holder not yet waiting; seen by bench:find in the v11 default) is decided the same way.
- * Returns that later report's index, or -1.
+ * add_ctx.lock), or the mirror — and the holder of B waits for nothing at the check. Alone the
+ * report proves no deadlock (a runnable holder may be a long hold), so it is H2 only with one of:
+ *  - a LATER report of the iteration shows that holder waiting for A while holding B: it was on its
+ *    way from cxl_dax_region_probe's alloc_dax_region to cxl_region_add_existing_extents →
+ *    cxl_process_extent_list's add_ctx.lock (drivers/dax/cxl.c, drivers/cxl/core/region_dax.c,
+ *    mbox.c), with no lock or instrumented point between, and got there;
+ *  - the holder is `unwinding` (its slot says it reported a hung wait of its own and gave up,
+ *    still holding B) and its own EARLIER report shows it waiting for A held by this waiter: the
+ *    two reports are the two halves of one AB-BA, the second timing out while the first unwinds.
+ *    The kernel's task would never unwind: both stay blocked and khungtaskd names both.
+ * Same threads and same locks in both cases (isH2Hung on the other report). Returns the other
+ * report's index, or -1.
  */
-export function h2ProbeHalfLater(r: HungReport, all: readonly HungReport[], i: number): number {
+export function h2OtherHalf(r: HungReport, all: readonly HungReport[], i: number): number {
   const w = r.waiter;
   // either half may be the one reported first: the add half (holds add_ctx.lock, waits for
   // device_lock(cxlr_dax)) or, mirrored, the probe's scan (holds device_lock(cxlr_dax), waits for
@@ -233,14 +237,18 @@ export function h2ProbeHalfLater(r: HungReport, all: readonly HungReport[], i: n
   const b = w.waitingFor.lock;
   const h = r.holders.find((x) => x.waitingFor === null && x.held.some((y) => y.lock === b));
   if (!h) return -1;
-  for (let k = i + 1; k < all.length; k++) {
-    const s = all[k]!;
-    if (!isH2Hung(s)) continue;
+  const closes = (s: HungReport): boolean => {
+    if (!isH2Hung(s)) return false;
     const threads = [s.waiter, ...s.holders];
     const tw = threads.find((x) => x.slot === w.slot);
     const th = threads.find((x) => x.slot === h.slot);
-    if (!tw || !th) continue;
-    if (tw.held.some((x) => x.lock === a) && tw.waitingFor?.lock === b && th.held.some((x) => x.lock === b) && th.waitingFor?.lock === a) return k;
+    return !!tw && !!th && tw.held.some((x) => x.lock === a) && tw.waitingFor?.lock === b && th.held.some((x) => x.lock === b) && th.waitingFor?.lock === a;
+  };
+  for (let k = i + 1; k < all.length; k++) if (closes(all[k]!)) return k;
+  // the holder's own report, earlier: it waited for this add_ctx.lock, gave up (HungWaitError) and
+  // is unwinding with B still held — the slot says so (THREAD_UNWINDING, src/shm/layout.ts)
+  if (h.unwinding) {
+    for (let k = 0; k < i; k++) if (all[k]!.waiter.slot === h.slot && closes(all[k]!)) return k;
   }
   return -1;
 }
@@ -316,8 +324,9 @@ export class LocksChecker implements Checker {
     hung.forEach((r, i) => {
       const text = `waited ${Math.round(r.waitedMs)} ms (bound ${r.boundMs}): ${threadStr(r.waiter)}; ${r.holders.map((h) => `holder ${threadStr(h)}`).join('; ') || 'no holder found'}`;
       const known = knownHungOf(r);
-      const later = known ? -1 : h2ProbeHalfLater(r, hung, i);
-      if (later >= 0) out.add(`hung:${i}`, finding('hung-wait-h2', `${text} — the holder, waiting for nothing here, then waited for this add_ctx.lock holding this device_lock (hung report ${later + 1} of ${hung.length}): the AB-BA reported before its probe half`));
+      const other = known ? -1 : h2OtherHalf(r, hung, i);
+      if (other > i) out.add(`hung:${i}`, finding('hung-wait-h2', `${text} — the holder, waiting for nothing here, then waited for this thread's lock holding the one this thread waits for (hung report ${other + 1} of ${hung.length}): the AB-BA reported before its other half was reached`));
+      else if (other >= 0) out.add(`hung:${i}`, finding('hung-wait-h2', `${text} — the holder is unwinding its own hung report ${other + 1} of ${hung.length}, the other half of this AB-BA (same threads, same locks)`));
       else out.add(`hung:${i}`, finding(known ? known.hung : 'hung-wait', text));
     });
     const asserts = (sys.sys?.reports.read<{ kind: string }>() ?? []).filter((r): r is AssertHeldReport => r.kind === 'assert-held');
