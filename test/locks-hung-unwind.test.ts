@@ -2,7 +2,7 @@
 // unwinds with its first lock still held, so the other half can time out against a holder that
 // "waits for nothing". The kernel's task would never unwind (both stay blocked; khungtaskd names
 // both). The thread's slot says it is unwinding (THREAD_UNWINDING, src/shm/layout.ts), and the
-// locks checker (stress/checkers/locks.ts h2OtherHalf) counts such a report as H2 only with the
+// locks checker (stress/checkers/locks.ts unwoundHalfOf) counts such a report as H2 only with the
 // holder's own earlier report of the other half on the same locks. The 10-minute soak's forbidden
 // `hung-wait` (docs/findings-open.md) had this shape: every case's iteration also held `hung-wait-h2`.
 import t from 'tap';
@@ -41,6 +41,24 @@ t.test('the rule: a holder unwinding its own earlier report of the other half ma
   t.same(hungOutcomes([addHalf(true)]), ['hung-wait'], 'unwinding with no report of its own in the iteration: forbidden');
   t.same(hungOutcomes([probeHalf(6), addHalf(true)]), ['hung-wait-h2', 'hung-wait'], 'its own report was on another add_ctx.lock: not this deadlock');
   t.same(hungOutcomes([probeHalf(5, 3), addHalf(true)]), ['hung-wait-h2', 'hung-wait'], 'the earlier report is another thread\'s, not the holder\'s own: not counted');
+  t.end();
+});
+
+t.test('the same rule for H22\'s halves: uuid_store inside kn->active(uuid) against unregister_dev_dax draining it', (t) => {
+  const KN = 'kn->active(uuid)';
+  const RW = 'dax_region_rwsem';
+  const rd = (slot: number, name: string, waits: [string, 'read' | 'write'] | null, unwinding = false): ThreadLockInfo => ({
+    slot, name, held: [{ cls: KN, lock: 7, mode: 'read' }], waitingFor: waits ? { cls: waits[0], lock: waits[0] === KN ? 7 : 8, mode: waits[1] } : null, ...(unwinding ? { unwinding: true as const } : {}),
+  });
+  const unreg = (waits: boolean, unwinding = false): ThreadLockInfo => ({
+    slot: 2, name: 'dax-bus', held: [{ cls: RW, lock: 8, mode: 'write' }], waitingFor: waits ? { cls: KN, lock: 7, mode: 'write' } : null, ...(unwinding ? { unwinding: true as const } : {}),
+  });
+  /** unregister_dev_dax's device_del drains the node while uuid_store waits for the rwsem: the cycle */
+  const drainFirst: HungReport = { kind: 'hung-wait', waitedMs: 1500, boundMs: 1500, waiter: unreg(true), holders: [rd(5, 'user0', [RW, 'write'])] };
+  /** uuid_store's wait, timed out while unregister unwinds its own report */
+  const storeLater = (unwinding: boolean): HungReport => ({ kind: 'hung-wait', waitedMs: 1503, boundMs: 1500, waiter: rd(5, 'user0', [RW, 'write']), holders: [unreg(false, unwinding)] });
+  t.same(hungOutcomes([drainFirst, storeLater(true)]), ['hung-wait-h22', 'hung-wait-h22'], 'the unwinding holder\'s own earlier H22 report: both H22');
+  t.same(hungOutcomes([drainFirst, storeLater(false)]), ['hung-wait-h22', 'hung-wait'], 'not unwinding: the second report stays forbidden');
   t.end();
 });
 

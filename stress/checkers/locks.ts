@@ -37,9 +37,11 @@
  *    waits for the other while a holder holds that one and waits for the first (the deadlock
  *    itself), or the waiter is queued behind a holder caught in that pattern;
  *  - a hung wait in one half of H2 whose holder waits for nothing is H2 only when a later report
- *    of the iteration shows that holder in the other half, or the holder is unwinding its own
- *    earlier report of the other half (same threads, same locks: h2OtherHalf); otherwise it stays
- *    `hung-wait`;
+ *    of the iteration shows that holder in the other half (same threads, same locks:
+ *    h2ProbeHalfLater);
+ *  - a hung wait whose holder is unwinding its own earlier report of a known cycle, in which it
+ *    waited for a lock this waiter holds, is that cycle's second half (unwoundHalfOf: the model's
+ *    hung task gives up, the kernel's stays blocked); otherwise it stays `hung-wait`;
  *  - `assert-held` reports (a lockdep_assert_held that failed, a WARN in the kernel) are
  *    `assert-held-h12` (known: the recovery scan notifying another region's extent).
  *
@@ -212,19 +214,15 @@ export function isH17Hung(r: HungReport): boolean {
  * soak on a loaded machine). The waiter is in one half — it holds add_ctx.lock A and waits for
  * device_lock(cxlr_dax) B (drivers/cxl/core/extent.c cxlr_notify_extent under cxl_add_pending's
  * add_ctx.lock), or the mirror — and the holder of B waits for nothing at the check. Alone the
- * report proves no deadlock (a runnable holder may be a long hold), so it is H2 only with one of:
- *  - a LATER report of the iteration shows that holder waiting for A while holding B: it was on its
- *    way from cxl_dax_region_probe's alloc_dax_region to cxl_region_add_existing_extents →
- *    cxl_process_extent_list's add_ctx.lock (drivers/dax/cxl.c, drivers/cxl/core/region_dax.c,
- *    mbox.c), with no lock or instrumented point between, and got there;
- *  - the holder is `unwinding` (its slot says it reported a hung wait of its own and gave up,
- *    still holding B) and its own EARLIER report shows it waiting for A held by this waiter: the
- *    two reports are the two halves of one AB-BA, the second timing out while the first unwinds.
- *    The kernel's task would never unwind: both stay blocked and khungtaskd names both.
- * Same threads and same locks in both cases (isH2Hung on the other report). Returns the other
- * report's index, or -1.
+ * report proves no deadlock (a runnable holder may be a long hold), so it is H2 only when a LATER
+ * report of the iteration shows that holder waiting for A while holding B: it was on its way from
+ * cxl_dax_region_probe's alloc_dax_region to cxl_region_add_existing_extents →
+ * cxl_process_extent_list's add_ctx.lock (drivers/dax/cxl.c, drivers/cxl/core/region_dax.c,
+ * mbox.c), with no lock or instrumented point between, and got there (same threads, same locks:
+ * isH2Hung on the later report). An EARLIER report by a holder now unwinding is unwoundHalfOf's.
+ * Returns the later report's index, or -1.
  */
-export function h2OtherHalf(r: HungReport, all: readonly HungReport[], i: number): number {
+export function h2ProbeHalfLater(r: HungReport, all: readonly HungReport[], i: number): number {
   const w = r.waiter;
   // either half may be the one reported first: the add half (holds add_ctx.lock, waits for
   // device_lock(cxlr_dax)) or, mirrored, the probe's scan (holds device_lock(cxlr_dax), waits for
@@ -245,12 +243,35 @@ export function h2OtherHalf(r: HungReport, all: readonly HungReport[], i: number
     return !!tw && !!th && tw.held.some((x) => x.lock === a) && tw.waitingFor?.lock === b && th.held.some((x) => x.lock === b) && th.waitingFor?.lock === a;
   };
   for (let k = i + 1; k < all.length; k++) if (closes(all[k]!)) return k;
-  // the holder's own report, earlier: it waited for this add_ctx.lock, gave up (HungWaitError) and
-  // is unwinding with B still held — the slot says so (THREAD_UNWINDING, src/shm/layout.ts)
-  if (h.unwinding) {
-    for (let k = 0; k < i; k++) if (all[k]!.waiter.slot === h.slot && closes(all[k]!)) return k;
-  }
   return -1;
+}
+
+/**
+ * The second half of a known deadlock, timed out while the first half unwinds. The model's hung
+ * task gives up (hungCheck, src/shm/lock.ts, throws HungWaitError) and releases its locks only as
+ * it unwinds; the kernel's stays blocked and khungtaskd names both tasks. So the other thread of
+ * the cycle, whose wait began a little later, can pass the bound against a holder that waits for
+ * nothing — and that holder's slot says it is `unwinding` (THREAD_UNWINDING, src/shm/layout.ts).
+ * The report is that cycle's when the unwinding holder holds what this waiter waits for, and the
+ * holder's own EARLIER report is a known cycle (knownHungOf) in which it waited for a lock this
+ * waiter holds: the two reports are the two halves of one deadlock. Returns that report's index
+ * and cycle, or null.
+ */
+export function unwoundHalfOf(r: HungReport, all: readonly HungReport[], i: number): { k: number; known: KnownCycle } | null {
+  const w = r.waiter;
+  const b = w.waitingFor?.lock;
+  if (b === undefined) return null;
+  for (const h of r.holders) {
+    if (!h.unwinding || h.waitingFor !== null || !h.held.some((x) => x.lock === b)) continue;
+    for (let k = 0; k < i; k++) {
+      const s = all[k]!;
+      const a = s.waiter.waitingFor?.lock;
+      if (s.waiter.slot !== h.slot || a === undefined || !w.held.some((x) => x.lock === a)) continue;
+      const known = knownHungOf(s);
+      if (known) return { k, known };
+    }
+  }
+  return null;
 }
 
 /** The known cycle a hung wait is, or null. */
@@ -324,9 +345,10 @@ export class LocksChecker implements Checker {
     hung.forEach((r, i) => {
       const text = `waited ${Math.round(r.waitedMs)} ms (bound ${r.boundMs}): ${threadStr(r.waiter)}; ${r.holders.map((h) => `holder ${threadStr(h)}`).join('; ') || 'no holder found'}`;
       const known = knownHungOf(r);
-      const other = known ? -1 : h2OtherHalf(r, hung, i);
-      if (other > i) out.add(`hung:${i}`, finding('hung-wait-h2', `${text} — the holder, waiting for nothing here, then waited for this thread's lock holding the one this thread waits for (hung report ${other + 1} of ${hung.length}): the AB-BA reported before its other half was reached`));
-      else if (other >= 0) out.add(`hung:${i}`, finding('hung-wait-h2', `${text} — the holder is unwinding its own hung report ${other + 1} of ${hung.length}, the other half of this AB-BA (same threads, same locks)`));
+      const unwound = known ? null : unwoundHalfOf(r, hung, i);
+      const later = known || unwound ? -1 : h2ProbeHalfLater(r, hung, i);
+      if (unwound) out.add(`hung:${i}`, finding(unwound.known.hung, `${text} — the holder is unwinding its own hung report ${unwound.k + 1} of ${hung.length}, the other half of this ${unwound.known.hazard} deadlock (it waited there for a lock this thread holds)`));
+      else if (later >= 0) out.add(`hung:${i}`, finding('hung-wait-h2', `${text} — the holder, waiting for nothing here, then waited for this thread's lock holding the one this thread waits for (hung report ${later + 1} of ${hung.length}): the AB-BA reported before its other half was reached`));
       else out.add(`hung:${i}`, finding(known ? known.hung : 'hung-wait', text));
     });
     const asserts = (sys.sys?.reports.read<{ kind: string }>() ?? []).filter((r): r is AssertHeldReport => r.kind === 'assert-held');
