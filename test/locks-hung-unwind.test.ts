@@ -11,6 +11,7 @@ import type { HungReport, ThreadLockInfo } from '../src/errors.js';
 import { lockClassId } from '../src/shm/lock-classes.js';
 import { LocksChecker, outcomeOf, type SysLike } from '../stress/checkers/index.js';
 import { newSystem, shmWorkers } from './helpers.js';
+import { readTrace } from '../stress/trace.js';
 
 const ADD = 'add_ctx.lock';
 const DEV = 'device_lock(cxlr_dax)';
@@ -110,4 +111,19 @@ t.test('under real threads: the second half of an AB-BA times out while the firs
   t.equal(third?.holders[0]?.slot, first.waiter.slot, 'held by the same thread');
   t.notOk(third?.holders[0]?.unwinding, 'which is no longer unwinding: the flag cleared when it released everything');
   t.same(hungOutcomes([third!]), ['hung-wait'], 'a holder that waits for nothing and is not unwinding: forbidden, as before');
+});
+
+t.test('the soak\'s own pair (sixth session, free run seed 1 iteration 2040): report 2\'s holder is unwinding report 1', (t) => {
+  const r = readTrace(new URL('../docs/findings-open/swarm-hung-wait-h2-1-2040.trace.json', import.meta.url).pathname);
+  if (!r.ok) throw new Error(r.message);
+  const hung = r.trace.record?.hung ?? [];
+  t.equal(hung.length, 2, 'the iteration made two hung reports, stored in order');
+  const [a, b] = hung as [HungReport, HungReport];
+  t.equal(a.waiter.name, 'dax-bus', 'first: the probe\'s scan (dax-bus) waited for add_ctx.lock');
+  t.equal(a.holders[0]?.waitingFor?.cls, DEV, 'its holder, irq/mem0, waited for device_lock(cxlr_dax): the whole cycle');
+  t.equal(b.waiter.name, 'irq/mem0', 'second: irq/mem0\'s wait for device_lock(cxlr_dax)');
+  t.equal(b.holders[0]?.unwinding, true, 'whose holder, dax-bus, waits for nothing because it unwinds report 1');
+  t.same(hungOutcomes(hung), ['hung-wait-h2', 'hung-wait-h2'], 'both H2 (the fifth session\'s rule called the second a forbidden hung-wait)');
+  t.same(hungOutcomes(hung.map((h) => ({ ...h, holders: h.holders.map(({ unwinding: _u, ...x }) => x) }))), ['hung-wait-h2', 'hung-wait'], 'without the slot\'s flag the second would still be forbidden');
+  t.end();
 });
