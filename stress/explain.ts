@@ -20,7 +20,7 @@
 import type { RuntimeEvent } from '../src/protocol.js';
 import { RELEASE_REASON } from '../src/protocol.js';
 import { ERRNO_NAME } from '../src/errors.js';
-import { DC_EVENT_TYPE } from '../src/wire/cxl.js';
+import { DC_EVENT_TYPE, rcName } from '../src/wire/cxl.js';
 import { OUTCOMES } from './checkers/index.js';
 import { actorThread, eventFunction, noiseWindow, roleOfThread, stepFunction, threadTitle } from './kernel-fns.js';
 import { signatureOf, type NamedEvent } from './signature.js';
@@ -82,8 +82,23 @@ export function nameHandles(text: string, names: TraceRecord['names']): string {
   return new Namer(names).text(text);
 }
 
+/**
+ * A kernel return (`rc` < 0) as dmesg's `%pe` prints it: `-2` → `-ENOENT`, by the one errno table
+ * (src/errors.ts); a code the table lacks stays a number. Events that carry the positive code
+ * (`dax-group`, `claim`, `chain-dropped`) pass its negation.
+ */
+export function errnoText(rc: number): string {
+  const name = ERRNO_NAME[-rc];
+  return name ? `-${name}` : String(rc);
+}
+
 function uuidText(u: string): string {
   return isNullUuid(u) ? 'untagged' : u;
+}
+
+/** One event's line as `dcd explain` prints it (null: not shown), with no earlier events. */
+export function effectText(ev: RuntimeEvent, names: TraceRecord['names']): string | null {
+  return effectOf(ev, new Namer(names), new Map(), '');
 }
 
 /** One event as a state change, old → new where the events tell the old value. */
@@ -111,20 +126,20 @@ function effectOf(ev: RuntimeEvent, nm: Namer, registry: Map<string, string>, wh
     case 'chain-closed':
       return ev.byTimeout ? `add_ctx: chain ${ev.chain} answered by the watchdog (${ev.staged} staged)` : `add_ctx: chain ${ev.chain} closed by More=0 (${ev.staged} staged)`;
     case 'response':
-      return `Add DC Response for chain ${ev.chain}: ${ev.nrExtents} extent(s)${ev.rc ? ` rc ${ev.rc}` : ''}`;
+      return `Add DC Response for chain ${ev.chain}: ${ev.nrExtents} extent(s)${ev.rc ? ` rc ${rcName(ev.rc)}` : ''}`;
     case 'chain-dropped':
-      return `add_ctx: chain dropped without a response (${ERRNO_NAME[ev.reason] ?? ev.reason}, ${ev.staged} staged)`;
+      return `add_ctx: chain dropped without a response (${errnoText(-ev.reason)}, ${ev.staged} staged)`;
     case 'group-dropped':
-      return `tag group ${uuidText(ev.uuid)} dropped by gate G${ev.gate} (${ERRNO_NAME[ev.rc] ?? ev.rc})`;
+      return `tag group ${uuidText(ev.uuid)} dropped by gate G${ev.gate} (${errnoText(ev.rc)})`;
     case 'region-teardown':
       return `${nm.region(ev.region)}: unregister its ${ev.extents} dc_extent(s)`;
     case 'use-after-free':
       return `walk meets ${nm.extent(ev.extent)} after it was freed   <-- use-after-free`;
     case 'dax-group':
-      return `dax_region ${nm.region(ev.region)} resources: ${ev.add ? '+' : '−'}${ev.n} (${nm.group(ev.group)})${ev.rc ? ` rc -${ERRNO_NAME[ev.rc] ?? ev.rc}` : ''}`;
+      return `dax_region ${nm.region(ev.region)} resources: ${ev.add ? '+' : '−'}${ev.n} (${nm.group(ev.group)})${ev.rc ? ` rc ${errnoText(-ev.rc)}` : ''}`;
     case 'claim':
       return ev.rc
-        ? `uuid_store(${uuidText(ev.uuid)}) on ${nm.region(ev.region)}: -${ERRNO_NAME[ev.rc] ?? ev.rc}`
+        ? `uuid_store(${uuidText(ev.uuid)}) on ${nm.region(ev.region)}: ${errnoText(-ev.rc)}`
         : `${nm.dax(ev.dev)} uuid: (none) → ${uuidText(ev.uuid)}; ranges 0 → ${ev.nRanges} of ${ev.groupMembers} group member(s)`;
     case 'release-outcome': {
       const reason = Object.entries(RELEASE_REASON).find(([, v]) => v === ev.reason)?.[0] ?? String(ev.reason);
@@ -133,7 +148,10 @@ function effectOf(ev: RuntimeEvent, nm: Namer, registry: Map<string, string>, wh
     case 'data':
       return `${ev.write ? 'write' : 'verify'} ${nm.dax(ev.dev)} +${HEX(ev.offset)} len ${SIZE(ev.len)}${ev.ok ? '' : ' FAILED'}`;
     case 'scan-done':
-      return `${nm.region(ev.region)} extents_scanned: 0 → 1 (found ${ev.found}${ev.rc ? `, rc ${ev.rc}` : ''})`;
+      // cxl_region_add_existing_extents publishes extents_scanned only when the scan succeeded
+      return ev.rc
+        ? `${nm.region(ev.region)} extents_scanned stays 0: scan failed ${errnoText(ev.rc)} after ${ev.attempts} attempt(s) (found ${ev.found})`
+        : `${nm.region(ev.region)} extents_scanned: 0 → 1 (found ${ev.found})`;
     case 'mbox':
     case 'response-extent':
     case 'lock-hold':
