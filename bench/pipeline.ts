@@ -1367,7 +1367,7 @@ export function chartSvg(r: BenchReport): string {
   const padL = 70;
   const padT = 60;
   const padB = 70;
-  const { parts, y, x0: panelX, W, H } = logPanelsSvg({
+  const { parts, y, x0: panelX, H } = logPanelsSvg({
     nPanels: devices.length, panelW, panelH, padL, padT, padB, extraW: 150, lo, hi,
     title: `dcd bench — extents accepted per second (${taggedPick ? 'tagged' : 'untagged'}, ${esc(variant)}, log scale)`,
     subtitle: `${r.host.cpus} CPUs, node ${r.host.node}, ${r.date.slice(0, 10)}${r.quick ? ', quick run' : ''}`,
@@ -1428,7 +1428,7 @@ export function designChartSvg(r: BenchReport): string | null {
   const padL = 70;
   const padT = 60;
   const padB = 70;
-  const { parts: p, y, x0: panelX, W, H } = logPanelsSvg({
+  const { parts: p, y, x0: panelX, H } = logPanelsSvg({
     nPanels: panels.length, panelW, panelH, padL, padT, padB, extraW: 230, lo, hi,
     title: 'dcd bench — design × device mailbox latency: extents/s (bars) and the device-time floor (ticks), log scale',
     subtitle: `${r.host.cpus} CPUs, node ${r.host.node}, ${r.date.slice(0, 16)}, load ${r.host.loadAvgStart[0]}–${r.host.loadAvgEnd[0]}; untagged, ${minMem} memdev; floor = 1e6 / (mailbox commands per extent × latency)`,

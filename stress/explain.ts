@@ -264,7 +264,6 @@ export function explainTrace(t: StressTrace, rec: TraceRecord, steps: readonly T
   for (const e of rec.events) { const l = byStep.get(e.step) ?? []; l.push(e); byStep.set(e.step, l); }
   const fp = failurePoint(t.outcome, rec, steps, opts.detail ?? t.detail ?? '');
   const threads = fp.threads;
-  const witnessFns = new Set(sig.functions);
   // the op each user/bus thread runs (from the actor steps)
   const opOf = new Map<string, string>();
   const rows: ExplainRow[] = [];
