@@ -67,6 +67,7 @@ import { C_STOP, C_WORDS } from './ceiling-words.js';
 import { deviceConfigFromTopology, type DeviceConfig } from '../src/device/config.js';
 import { allocateDeviceBuffers } from '../src/device/service.js';
 import { RC, dcResponseMaxEntries } from '../src/wire/cxl.js';
+import { MiB } from '../src/units.js';
 
 export type BenchDevice = 'qemu' | 'cxl-test' | 'hostile';
 
@@ -266,7 +267,6 @@ export interface BenchReport {
 
 // ------------------------------------------------------------------------------ constants
 
-const MiB = 1024 * 1024;
 const BLOCK = 2 * MiB;
 /** static capacity in front of the DC partition (C3: partition 0 starts at the end of pmem) */
 const DC_BASE = 2048 * MiB;

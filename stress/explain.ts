@@ -21,6 +21,7 @@ import type { RuntimeEvent } from '../src/protocol.js';
 import { RELEASE_REASON } from '../src/protocol.js';
 import { ERRNO_NAME } from '../src/errors.js';
 import { DC_EVENT_TYPE, rcName } from '../src/wire/cxl.js';
+import { hex, MiB } from '../src/units.js';
 import { OUTCOMES } from './checkers/index.js';
 import { actorThread, eventFunction, noiseWindow, roleOfThread, stepFunction, threadTitle } from './kernel-fns.js';
 import { signatureOf, type NamedEvent } from './signature.js';
@@ -54,8 +55,7 @@ export interface Explanation {
   hazard: string | null;
 }
 
-const HEX = (n: number): string => `0x${n.toString(16)}`;
-const SIZE = (n: number): string => (n >= 1 << 20 && n % (1 << 20) === 0 ? `${n / (1 << 20)}M` : HEX(n));
+const SIZE = (n: number): string => (n >= MiB && n % MiB === 0 ? `${n / MiB}M` : hex(n));
 const isNullUuid = (u: string): boolean => !u || /^0{8}-0{4}-0{4}-0{4}-0{12}$/.test(u);
 
 /** Names of table handles (record.names) with fallbacks that never print a bare handle. */
@@ -106,7 +106,7 @@ function effectOf(ev: RuntimeEvent, nm: Namer, registry: Map<string, string>, wh
   switch (ev.type) {
     case 'dc-record': {
       const kind = ['DC Add', 'DC Release', 'DC Forced Release', 'Region Config Updated'][ev.eventType] ?? `DC event ${ev.eventType}`;
-      return `${kind} record: mem${ev.memdev} dpa ${HEX(ev.dpa)} len ${SIZE(ev.len)} tag ${isNullUuid(ev.uuid) ? 'none' : `${ev.uuid.slice(0, 8)}…`} more=${ev.more}`;
+      return `${kind} record: mem${ev.memdev} dpa ${hex(ev.dpa)} len ${SIZE(ev.len)} tag ${isNullUuid(ev.uuid) ? 'none' : `${ev.uuid.slice(0, 8)}…`} more=${ev.more}`;
     }
     case 'tag-registered': {
       const owner = `tag group on mem${ev.memdev}`;
@@ -120,7 +120,7 @@ function effectOf(ev: RuntimeEvent, nm: Namer, registry: Map<string, string>, wh
       return `cxl_tag_groups[${ev.uuid}]: ${old} → (none)`;
     }
     case 'extent-tracked':
-      return `${nm.region(ev.region)} dc_extents: + ${nm.extent(ev.extent)} (mem${ev.memdev} dpa ${HEX(ev.dpa)} len ${SIZE(ev.len)}, ${uuidText(ev.uuid)} seq ${ev.seq}${ev.existing ? ', recovered' : ''})`;
+      return `${nm.region(ev.region)} dc_extents: + ${nm.extent(ev.extent)} (mem${ev.memdev} dpa ${hex(ev.dpa)} len ${SIZE(ev.len)}, ${uuidText(ev.uuid)} seq ${ev.seq}${ev.existing ? ', recovered' : ''})`;
     case 'extent-untracked':
       return `${nm.region(ev.region)} dc_extents: − ${nm.extent(ev.extent)}${ev.sentRelease ? ' (Release DC sent)' : ''}`;
     case 'chain-closed':
@@ -143,10 +143,10 @@ function effectOf(ev: RuntimeEvent, nm: Namer, registry: Map<string, string>, wh
         : `${nm.dax(ev.dev)} uuid: (none) → ${uuidText(ev.uuid)}; ranges 0 → ${ev.nRanges} of ${ev.groupMembers} group member(s)`;
     case 'release-outcome': {
       const reason = Object.entries(RELEASE_REASON).find(([, v]) => v === ev.reason)?.[0] ?? String(ev.reason);
-      return `release mem${ev.memdev} dpa ${HEX(ev.dpa)} len ${SIZE(ev.len)}: ${reason}`;
+      return `release mem${ev.memdev} dpa ${hex(ev.dpa)} len ${SIZE(ev.len)}: ${reason}`;
     }
     case 'data':
-      return `${ev.write ? 'write' : 'verify'} ${nm.dax(ev.dev)} +${HEX(ev.offset)} len ${SIZE(ev.len)}${ev.ok ? '' : ' FAILED'}`;
+      return `${ev.write ? 'write' : 'verify'} ${nm.dax(ev.dev)} +${hex(ev.offset)} len ${SIZE(ev.len)}${ev.ok ? '' : ' FAILED'}`;
     case 'scan-done':
       // cxl_region_add_existing_extents publishes extents_scanned only when the scan succeeded
       return ev.rc
