@@ -20,7 +20,7 @@
 import type { RuntimeEvent } from '../src/protocol.js';
 import { RELEASE_REASON } from '../src/protocol.js';
 import { ERRNO_NAME } from '../src/errors.js';
-import { DC_EVENT_TYPE, rcName } from '../src/wire/cxl.js';
+import { DC_EVENT_TYPE, isNullUuid, rcName } from '../src/wire/cxl.js';
 import { hex, MiB } from '../src/units.js';
 import { OUTCOMES } from './checkers/index.js';
 import { actorThread, eventFunction, noiseWindow, roleOfThread, stepFunction, threadTitle } from './kernel-fns.js';
@@ -56,7 +56,8 @@ export interface Explanation {
 }
 
 const SIZE = (n: number): string => (n >= MiB && n % MiB === 0 ? `${n / MiB}M` : hex(n));
-const isNullUuid = (u: string): boolean => !u || /^0{8}-0{4}-0{4}-0{4}-0{12}$/.test(u);
+/** untagged: the null uuid (or none at all) */
+const untagged = (u: string): boolean => !u || isNullUuid(u);
 
 /** Names of table handles (record.names) with fallbacks that never print a bare handle. */
 class Namer {
@@ -93,7 +94,7 @@ export function errnoText(rc: number): string {
 }
 
 function uuidText(u: string): string {
-  return isNullUuid(u) ? 'untagged' : u;
+  return untagged(u) ? 'untagged' : u;
 }
 
 /** One event's line as `dcd explain` prints it (null: not shown), with no earlier events. */
@@ -106,7 +107,7 @@ function effectOf(ev: RuntimeEvent, nm: Namer, registry: Map<string, string>, wh
   switch (ev.type) {
     case 'dc-record': {
       const kind = ['DC Add', 'DC Release', 'DC Forced Release', 'Region Config Updated'][ev.eventType] ?? `DC event ${ev.eventType}`;
-      return `${kind} record: mem${ev.memdev} dpa ${hex(ev.dpa)} len ${SIZE(ev.len)} tag ${isNullUuid(ev.uuid) ? 'none' : `${ev.uuid.slice(0, 8)}…`} more=${ev.more}`;
+      return `${kind} record: mem${ev.memdev} dpa ${hex(ev.dpa)} len ${SIZE(ev.len)} tag ${untagged(ev.uuid) ? 'none' : `${ev.uuid.slice(0, 8)}…`} more=${ev.more}`;
     }
     case 'tag-registered': {
       const owner = `tag group on mem${ev.memdev}`;

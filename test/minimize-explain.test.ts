@@ -11,8 +11,8 @@ import { StressJob } from '../stress/runner.js';
 import { readTrace } from '../stress/trace.js';
 import { runCli, type CliIo } from '../src/cli/main.js';
 import { effectText, errnoText } from '../stress/explain.js';
-import { EAGAIN, EEXIST, ERRNO_CODES, ERRNOS } from '../src/errors.js';
-import { MBOX_RC_TIMEOUT } from '../src/wire/cxl.js';
+import { EAGAIN, EEXIST, EINVAL, ERRNO_CODES, ERRNOS } from '../src/errors.js';
+import { MBOX_RC_TIMEOUT, NULL_UUID } from '../src/wire/cxl.js';
 
 function io(): CliIo & { outText: () => string; errText: () => string } {
   const out: string[] = [];
@@ -124,6 +124,7 @@ t.test('explain prints errnos by name, as dmesg prints a negative return (%pe)',
   // return, claim, dax-group and chain-dropped the positive code (src/protocol.ts)
   const lines: [string | null, RegExp][] = [
     [effectText({ type: 'group-dropped', memdev: 0, gate: 1, rc: EEXIST, n: 2, uuid, seqMin: 0, seqMax: 1, shareable: 0, existing: 0 }, names), /dropped by gate G1 \(-EEXIST\)$/],
+    [effectText({ type: 'group-dropped', memdev: 0, gate: 4, rc: EINVAL, n: 1, uuid: NULL_UUID, seqMin: 0, seqMax: 0, shareable: 0, existing: 0 }, names), /^tag group untagged dropped by gate G4 \(-EINVAL\)$/],
     [effectText({ type: 'scan-done', region: 3, rc: EAGAIN, attempts: 10, found: 4 }, names), /^region0 extents_scanned stays 0: scan failed -EAGAIN after 10 attempt\(s\)/],
     [effectText({ type: 'scan-done', region: 3, rc: 0, attempts: 1, found: 4 }, names), /^region0 extents_scanned: 0 → 1 \(found 4\)$/],
     [effectText({ type: 'claim', region: 3, dev: 7, uuid, rc: ERRNO_CODES.ENOENT, nRanges: 0, size: 0, groupMembers: 0 }, names), /: -ENOENT$/],
