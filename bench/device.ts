@@ -26,11 +26,11 @@ import { allocateDeviceBuffers, type DeviceService } from '../src/device/service
 import type { DeviceConfig } from '../src/device/config.js';
 import { DcdDevice } from '../src/device/device.js';
 import * as W from '../src/wire/cxl.js';
+import { MiB } from '../src/units.js';
 
 const RUN_MS = Number(process.argv[2] ?? 400);
 const RUNS = Number(process.argv[3] ?? 5);
 const SEED = 'bench-device';
-const M = 1024 * 1024;
 
 function spawn(entryTs: string, data: object): Worker {
   const entry = pathToFileURL(fileURLToPath(new URL(entryTs, import.meta.url))).href;
@@ -99,7 +99,7 @@ function measureLocal(dev: DcdDevice, c: Case): Result {
 /** Bring a device to the benchmark state: 100 accepted extents, 16 records in the log. */
 function prepareLocal(config: DeviceConfig): DcdDevice {
   const d = new DcdDevice(config);
-  d.injectRecords(Array.from({ length: 100 }, (_, i) => ({ offset: i * 2 * M, length: 2 * M, more: i < 99 })));
+  d.injectRecords(Array.from({ length: 100 }, (_, i) => ({ offset: i * 2 * MiB, length: 2 * MiB, more: i < 99 })));
   // play the host's drain: clear the log until the held records have all been offered
   while (d.outbox.length > 0 || d.log.count > 0) {
     d.log.clearAll();
@@ -107,20 +107,20 @@ function prepareLocal(config: DeviceConfig): DcdDevice {
   }
   const out = new Uint8Array(4096);
   if (d.mbox(W.CXL_MBOX_OP.ADD_DC_RESPONSE, response(100), out).rc !== 0) throw new Error('local accept failed');
-  d.injectRecords(Array.from({ length: 16 }, (_, i) => ({ offset: 512 * M + i * 2 * M, length: 2 * M })));
+  d.injectRecords(Array.from({ length: 16 }, (_, i) => ({ offset: 512 * MiB + i * 2 * MiB, length: 2 * MiB })));
   return d;
 }
 
 function response(n: number): Uint8Array {
   const b = new Uint8Array(W.dcResponseSize(n));
-  W.encodeDcResponse({ flags: 0, extents: Array.from({ length: n }, (_, i) => ({ dpaStart: BigInt(2048 * M + i * 2 * M), length: BigInt(2 * M) })) }, b);
+  W.encodeDcResponse({ flags: 0, extents: Array.from({ length: n }, (_, i) => ({ dpaStart: BigInt(2048 * MiB + i * 2 * MiB), length: BigInt(2 * MiB) })) }, b);
   return b;
 }
 
 async function main(): Promise<void> {
   const config: DeviceConfig = {
-    name: 'mem0', serial: 1, personality: 'cxl-test', seed: SEED, payloadSize: 4096, staticBytes: 2048 * M,
-    partitions: [{ base: 2048 * M, decodeLength: 1024 * M, length: 1024 * M, blockSize: 2 * M, dsmadHandle: 0xfa, sharable: false }],
+    name: 'mem0', serial: 1, personality: 'cxl-test', seed: SEED, payloadSize: 4096, staticBytes: 2048 * MiB,
+    partitions: [{ base: 2048 * MiB, decodeLength: 1024 * MiB, length: 1024 * MiB, blockSize: 2 * MiB, dsmadHandle: 0xfa, sharable: false }],
     preAccepted: [],
   };
   console.log(`bench:device seed=${SEED} runMs=${RUN_MS} runs=${RUNS} node=${process.version} cpus=${os.cpus().length} (${os.cpus()[0]?.model ?? '?'})`);
@@ -141,7 +141,7 @@ async function main(): Promise<void> {
   await dev.start();
   const rf = RegFile.attach(bufs.regfile);
   // 100 accepted extents at the partition start
-  const inj = await dev.injectRecords(Array.from({ length: 100 }, (_, i) => ({ offset: i * 2 * M, length: 2 * M, more: i < 99 })));
+  const inj = await dev.injectRecords(Array.from({ length: 100 }, (_, i) => ({ offset: i * 2 * MiB, length: 2 * MiB, more: i < 99 })));
   if (!inj.ok) throw new Error(inj.message);
   for (;;) {
     const g = rf.submit(W.CXL_MBOX_OP.GET_EVENT_RECORDS, new Uint8Array([4]));
@@ -155,9 +155,9 @@ async function main(): Promise<void> {
   const acc = rf.submit(W.CXL_MBOX_OP.ADD_DC_RESPONSE, response(100));
   if (acc.rc !== 0) throw new Error(`accept: ${W.rcName(acc.rc)}`);
   // 16 records left in the log for Get Event Records
-  await dev.injectRecords(Array.from({ length: 16 }, (_, i) => ({ offset: 512 * M + i * 2 * M, length: 2 * M })));
+  await dev.injectRecords(Array.from({ length: 16 }, (_, i) => ({ offset: 512 * MiB + i * 2 * MiB, length: 2 * MiB })));
   const rel = new Uint8Array(W.dcResponseSize(1));
-  W.encodeDcResponse({ flags: 0, extents: [{ dpaStart: BigInt(2048 * M + 900 * M), length: BigInt(2 * M) }] }, rel);
+  W.encodeDcResponse({ flags: 0, extents: [{ dpaStart: BigInt(2048 * MiB + 900 * MiB), length: BigInt(2 * MiB) }] }, rel);
 
   const cases: Case[] = [
     { name: 'Get Event Records (DC log, 1-4 records)', opcode: W.CXL_MBOX_OP.GET_EVENT_RECORDS, input: new Uint8Array([4]) },

@@ -27,6 +27,7 @@ import { initThread, mutexLock, mutexUnlock } from '../src/shm/lock.js';
 import { lockClassId } from '../src/shm/lock-classes.js';
 import { MpscRing } from '../src/shm/ring.js';
 import { TextLog } from '../src/shm/textlog.js';
+import { MiB } from '../src/units.js';
 import { HostState } from '../src/host/state.js';
 import { HostCtx } from '../src/host/context.js';
 import { decodeEvent, decodeEventAt, EVENT_RECORD_WORDS, type HostOptions, type SharedHandles } from '../src/protocol.js';
@@ -84,7 +85,7 @@ function hostCtx(options: Partial<HostOptions>): { ctx: HostCtx; ring: MpscRing 
   const host = HostState.create(sys, 1);
   const ring = MpscRing.create(1 << 16, EVENT_RECORD_WORDS);
   const h: SharedHandles = {
-    system: sys.handle(), host: host.handle(), regfiles: [], media: [], events: ring.sab, dmesg: TextLog.create(4 << 20).sab,
+    system: sys.handle(), host: host.handle(), regfiles: [], media: [], events: ring.sab, dmesg: TextLog.create(4 * MiB).sab,
     options: { knobs: {} as HostOptions['knobs'], traceLocks: false, mboxTimeoutMs: 2000, ...options },
   };
   return { ctx: new HostCtx(h, sys, host), ring };

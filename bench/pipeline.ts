@@ -67,6 +67,7 @@ import { C_STOP, C_WORDS } from './ceiling-words.js';
 import { deviceConfigFromTopology, type DeviceConfig } from '../src/device/config.js';
 import { allocateDeviceBuffers } from '../src/device/service.js';
 import { RC, dcResponseMaxEntries } from '../src/wire/cxl.js';
+import { MiB } from '../src/units.js';
 
 export type BenchDevice = 'qemu' | 'cxl-test' | 'hostile';
 
@@ -266,7 +267,6 @@ export interface BenchReport {
 
 // ------------------------------------------------------------------------------ constants
 
-const MiB = 1024 * 1024;
 const BLOCK = 2 * MiB;
 /** static capacity in front of the DC partition (C3: partition 0 starts at the end of pmem) */
 const DC_BASE = 2048 * MiB;
@@ -1367,7 +1367,7 @@ export function chartSvg(r: BenchReport): string {
   const padL = 70;
   const padT = 60;
   const padB = 70;
-  const { parts, y, x0: panelX, W, H } = logPanelsSvg({
+  const { parts, y, x0: panelX, H } = logPanelsSvg({
     nPanels: devices.length, panelW, panelH, padL, padT, padB, extraW: 150, lo, hi,
     title: `dcd bench — extents accepted per second (${taggedPick ? 'tagged' : 'untagged'}, ${esc(variant)}, log scale)`,
     subtitle: `${r.host.cpus} CPUs, node ${r.host.node}, ${r.date.slice(0, 10)}${r.quick ? ', quick run' : ''}`,
@@ -1428,7 +1428,7 @@ export function designChartSvg(r: BenchReport): string | null {
   const padL = 70;
   const padT = 60;
   const padB = 70;
-  const { parts: p, y, x0: panelX, W, H } = logPanelsSvg({
+  const { parts: p, y, x0: panelX, H } = logPanelsSvg({
     nPanels: panels.length, panelW, panelH, padL, padT, padB, extraW: 230, lo, hi,
     title: 'dcd bench — design × device mailbox latency: extents/s (bars) and the device-time floor (ticks), log scale',
     subtitle: `${r.host.cpus} CPUs, node ${r.host.node}, ${r.date.slice(0, 16)}, load ${r.host.loadAvgStart[0]}–${r.host.loadAvgEnd[0]}; untagged, ${minMem} memdev; floor = 1e6 / (mailbox commands per extent × latency)`,

@@ -20,7 +20,8 @@
 import type { RuntimeEvent } from '../src/protocol.js';
 import { RELEASE_REASON } from '../src/protocol.js';
 import { ERRNO_NAME } from '../src/errors.js';
-import { DC_EVENT_TYPE } from '../src/wire/cxl.js';
+import { DC_EVENT_TYPE, isNullUuid, rcName } from '../src/wire/cxl.js';
+import { hex, MiB } from '../src/units.js';
 import { OUTCOMES } from './checkers/index.js';
 import { actorThread, eventFunction, noiseWindow, roleOfThread, stepFunction, threadTitle } from './kernel-fns.js';
 import { signatureOf, type NamedEvent } from './signature.js';
@@ -54,9 +55,9 @@ export interface Explanation {
   hazard: string | null;
 }
 
-const HEX = (n: number): string => `0x${n.toString(16)}`;
-const SIZE = (n: number): string => (n >= 1 << 20 && n % (1 << 20) === 0 ? `${n / (1 << 20)}M` : HEX(n));
-const isNullUuid = (u: string): boolean => !u || /^0{8}-0{4}-0{4}-0{4}-0{12}$/.test(u);
+const SIZE = (n: number): string => (n >= MiB && n % MiB === 0 ? `${n / MiB}M` : hex(n));
+/** untagged: the null uuid (or none at all) */
+const untagged = (u: string): boolean => !u || isNullUuid(u);
 
 /** Names of table handles (record.names) with fallbacks that never print a bare handle. */
 class Namer {
@@ -82,8 +83,23 @@ export function nameHandles(text: string, names: TraceRecord['names']): string {
   return new Namer(names).text(text);
 }
 
+/**
+ * A kernel return (`rc` < 0) as dmesg's `%pe` prints it: `-2` → `-ENOENT`, by the one errno table
+ * (src/errors.ts); a code the table lacks stays a number. Events that carry the positive code
+ * (`dax-group`, `claim`, `chain-dropped`) pass its negation.
+ */
+export function errnoText(rc: number): string {
+  const name = ERRNO_NAME[-rc];
+  return name ? `-${name}` : String(rc);
+}
+
 function uuidText(u: string): string {
-  return isNullUuid(u) ? 'untagged' : u;
+  return untagged(u) ? 'untagged' : u;
+}
+
+/** One event's line as `dcd explain` prints it (null: not shown), with no earlier events. */
+export function effectText(ev: RuntimeEvent, names: TraceRecord['names']): string | null {
+  return effectOf(ev, new Namer(names), new Map(), '');
 }
 
 /** One event as a state change, old → new where the events tell the old value. */
@@ -91,7 +107,7 @@ function effectOf(ev: RuntimeEvent, nm: Namer, registry: Map<string, string>, wh
   switch (ev.type) {
     case 'dc-record': {
       const kind = ['DC Add', 'DC Release', 'DC Forced Release', 'Region Config Updated'][ev.eventType] ?? `DC event ${ev.eventType}`;
-      return `${kind} record: mem${ev.memdev} dpa ${HEX(ev.dpa)} len ${SIZE(ev.len)} tag ${isNullUuid(ev.uuid) ? 'none' : `${ev.uuid.slice(0, 8)}…`} more=${ev.more}`;
+      return `${kind} record: mem${ev.memdev} dpa ${hex(ev.dpa)} len ${SIZE(ev.len)} tag ${untagged(ev.uuid) ? 'none' : `${ev.uuid.slice(0, 8)}…`} more=${ev.more}`;
     }
     case 'tag-registered': {
       const owner = `tag group on mem${ev.memdev}`;
@@ -105,35 +121,38 @@ function effectOf(ev: RuntimeEvent, nm: Namer, registry: Map<string, string>, wh
       return `cxl_tag_groups[${ev.uuid}]: ${old} → (none)`;
     }
     case 'extent-tracked':
-      return `${nm.region(ev.region)} dc_extents: + ${nm.extent(ev.extent)} (mem${ev.memdev} dpa ${HEX(ev.dpa)} len ${SIZE(ev.len)}, ${uuidText(ev.uuid)} seq ${ev.seq}${ev.existing ? ', recovered' : ''})`;
+      return `${nm.region(ev.region)} dc_extents: + ${nm.extent(ev.extent)} (mem${ev.memdev} dpa ${hex(ev.dpa)} len ${SIZE(ev.len)}, ${uuidText(ev.uuid)} seq ${ev.seq}${ev.existing ? ', recovered' : ''})`;
     case 'extent-untracked':
       return `${nm.region(ev.region)} dc_extents: − ${nm.extent(ev.extent)}${ev.sentRelease ? ' (Release DC sent)' : ''}`;
     case 'chain-closed':
       return ev.byTimeout ? `add_ctx: chain ${ev.chain} answered by the watchdog (${ev.staged} staged)` : `add_ctx: chain ${ev.chain} closed by More=0 (${ev.staged} staged)`;
     case 'response':
-      return `Add DC Response for chain ${ev.chain}: ${ev.nrExtents} extent(s)${ev.rc ? ` rc ${ev.rc}` : ''}`;
+      return `Add DC Response for chain ${ev.chain}: ${ev.nrExtents} extent(s)${ev.rc ? ` rc ${rcName(ev.rc)}` : ''}`;
     case 'chain-dropped':
-      return `add_ctx: chain dropped without a response (${ERRNO_NAME[ev.reason] ?? ev.reason}, ${ev.staged} staged)`;
+      return `add_ctx: chain dropped without a response (${errnoText(-ev.reason)}, ${ev.staged} staged)`;
     case 'group-dropped':
-      return `tag group ${uuidText(ev.uuid)} dropped by gate G${ev.gate} (${ERRNO_NAME[ev.rc] ?? ev.rc})`;
+      return `tag group ${uuidText(ev.uuid)} dropped by gate G${ev.gate} (${errnoText(ev.rc)})`;
     case 'region-teardown':
       return `${nm.region(ev.region)}: unregister its ${ev.extents} dc_extent(s)`;
     case 'use-after-free':
       return `walk meets ${nm.extent(ev.extent)} after it was freed   <-- use-after-free`;
     case 'dax-group':
-      return `dax_region ${nm.region(ev.region)} resources: ${ev.add ? '+' : '−'}${ev.n} (${nm.group(ev.group)})${ev.rc ? ` rc -${ERRNO_NAME[ev.rc] ?? ev.rc}` : ''}`;
+      return `dax_region ${nm.region(ev.region)} resources: ${ev.add ? '+' : '−'}${ev.n} (${nm.group(ev.group)})${ev.rc ? ` rc ${errnoText(-ev.rc)}` : ''}`;
     case 'claim':
       return ev.rc
-        ? `uuid_store(${uuidText(ev.uuid)}) on ${nm.region(ev.region)}: -${ERRNO_NAME[ev.rc] ?? ev.rc}`
+        ? `uuid_store(${uuidText(ev.uuid)}) on ${nm.region(ev.region)}: ${errnoText(-ev.rc)}`
         : `${nm.dax(ev.dev)} uuid: (none) → ${uuidText(ev.uuid)}; ranges 0 → ${ev.nRanges} of ${ev.groupMembers} group member(s)`;
     case 'release-outcome': {
       const reason = Object.entries(RELEASE_REASON).find(([, v]) => v === ev.reason)?.[0] ?? String(ev.reason);
-      return `release mem${ev.memdev} dpa ${HEX(ev.dpa)} len ${SIZE(ev.len)}: ${reason}`;
+      return `release mem${ev.memdev} dpa ${hex(ev.dpa)} len ${SIZE(ev.len)}: ${reason}`;
     }
     case 'data':
-      return `${ev.write ? 'write' : 'verify'} ${nm.dax(ev.dev)} +${HEX(ev.offset)} len ${SIZE(ev.len)}${ev.ok ? '' : ' FAILED'}`;
+      return `${ev.write ? 'write' : 'verify'} ${nm.dax(ev.dev)} +${hex(ev.offset)} len ${SIZE(ev.len)}${ev.ok ? '' : ' FAILED'}`;
     case 'scan-done':
-      return `${nm.region(ev.region)} extents_scanned: 0 → 1 (found ${ev.found}${ev.rc ? `, rc ${ev.rc}` : ''})`;
+      // cxl_region_add_existing_extents publishes extents_scanned only when the scan succeeded
+      return ev.rc
+        ? `${nm.region(ev.region)} extents_scanned stays 0: scan failed ${errnoText(ev.rc)} after ${ev.attempts} attempt(s) (found ${ev.found})`
+        : `${nm.region(ev.region)} extents_scanned: 0 → 1 (found ${ev.found})`;
     case 'mbox':
     case 'response-extent':
     case 'lock-hold':
@@ -246,7 +265,6 @@ export function explainTrace(t: StressTrace, rec: TraceRecord, steps: readonly T
   for (const e of rec.events) { const l = byStep.get(e.step) ?? []; l.push(e); byStep.set(e.step, l); }
   const fp = failurePoint(t.outcome, rec, steps, opts.detail ?? t.detail ?? '');
   const threads = fp.threads;
-  const witnessFns = new Set(sig.functions);
   // the op each user/bus thread runs (from the actor steps)
   const opOf = new Map<string, string>();
   const rows: ExplainRow[] = [];

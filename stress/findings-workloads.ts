@@ -6,8 +6,8 @@
  */
 import { WORKLOADS, memdev, tagOf, type Workload } from './workloads.js';
 import type { Actor } from './ops.js';
+import { MiB } from '../src/units.js';
 
-const M = 1024 * 1024;
 
 export const HAZARD_WORKLOADS: Workload[] = [
   {
@@ -23,12 +23,12 @@ export const HAZARD_WORKLOADS: Workload[] = [
     targets: 'H17 (rwsem handoff: scan, release and region writer deadlock)',
     config: (b) => {
       const tags = Array.from({ length: 8 }, (_, i) => `${String(i + 1).repeat(8)}-2222-3333-4444-555555555555`);
-      const mem0 = { ...memdev(0), preAccepted: tags.map((tag, i) => ({ offset: i * 32 * M, length: 16 * M, tag, seq: 0 })) };
+      const mem0 = { ...memdev(0), preAccepted: tags.map((tag, i) => ({ offset: i * 32 * MiB, length: 16 * MiB, tag, seq: 0 })) };
       return { memdevs: [mem0, memdev(1)], ...b, clock: 'virtual', users: 2, hungMs: 1500 };
     },
     plan() {
       const actors: Actor[] = [
-        { name: 'user0', kind: 'user', index: 0, ops: [{ op: 'create-region', memdev: 0, size: null, as: 'r0' }, { op: 'release', memdev: 0, extents: [{ offset: 0, length: 16 * M, tag: '11111111-2222-3333-4444-555555555555' }] }] },
+        { name: 'user0', kind: 'user', index: 0, ops: [{ op: 'create-region', memdev: 0, size: null, as: 'r0' }, { op: 'release', memdev: 0, extents: [{ offset: 0, length: 16 * MiB, tag: '11111111-2222-3333-4444-555555555555' }] }] },
         { name: 'user1', kind: 'user', index: 1, ops: Array.from({ length: 4 }, (_, i) => ({ op: 'create-region' as const, memdev: 1, size: null, as: `r1-${i}` })) },
       ];
       return { setup: [], actors };
@@ -44,15 +44,15 @@ export const HAZARD_WORKLOADS: Workload[] = [
     config: (b) => ({ memdevs: [memdev(0)], ...b, users: 1 }),
     plan(p) {
       const tag = tagOf(p);
-      const at = 2 * p.int(100) * M;
+      const at = 2 * p.int(100) * MiB;
       return {
         setup: [{ op: 'create-region', memdev: 0, size: null, as: 'r0' }, { op: 'wait-idle' }],
         actors: [{ name: 'fm/mem0', kind: 'fm', index: 0, ops: [{ op: 'add', memdev: 0, records: [
-          { offset: at, length: 16 * M, tag, more: true },
-          { offset: at + 256 * M, length: 16 * M, tag, more: true },
+          { offset: at, length: 16 * MiB, tag, more: true },
+          { offset: at + 256 * MiB, length: 16 * MiB, tag, more: true },
           // the cxl-test mock refuses an inject at the start of a known extent (new_extent_valid);
           // an overlap with a different start reaches the host (mock 6)
-          { offset: at + 8 * M, length: 16 * M, tag, more: false },
+          { offset: at + 8 * MiB, length: 16 * MiB, tag, more: false },
         ] }] }],
       };
     },

@@ -10,18 +10,18 @@
  * actions are enabled at all and their weights, so rare combinations get whole iterations.
  */
 import { Prng } from '../src/prng.js';
+import { MiB } from '../src/units.js';
 import type { MemdevSpec } from '../src/scenario/types.js';
 import type { SystemConfig } from '../src/runtime/system.js';
 import { HOSTILE_CHAIN_KINDS } from '../src/device/hostile-kinds.js';
 import type { InjectRecord } from '../src/device/types.js';
 import type { Actor, Plan, StressOp } from './ops.js';
 
-const M = 1024 * 1024;
 /** races per reset of a batched workload (two-claims-x16) */
 const BATCH = 16;
 
 export function memdev(i: number, opts: { sharable?: boolean; sizeM?: number } = {}): MemdevSpec {
-  return { name: `mem${i}`, serial: i, sharable: opts.sharable ?? false, dc: { base: 2048 * M, size: (opts.sizeM ?? 512) * M, blockSize: 2 * M }, preAccepted: [] };
+  return { name: `mem${i}`, serial: i, sharable: opts.sharable ?? false, dc: { base: 2048 * MiB, size: (opts.sizeM ?? 512) * MiB, blockSize: 2 * MiB }, preAccepted: [] };
 }
 
 export function tagOf(p: Prng): string {
@@ -36,7 +36,7 @@ export function chain(p: Prng, n: number, lenM: number, spanM: number, tag: stri
   const picks = new Set<number>();
   while (picks.size < Math.min(n, slots)) picks.add(p.int(slots));
   return [...picks].map((s, i, all) => ({
-    offset: (opts.base ?? 0) * M + s * lenM * M, length: lenM * M, tag, seq: opts.seqs?.[i] ?? 0, more: i < all.length - 1,
+    offset: (opts.base ?? 0) * MiB + s * lenM * MiB, length: lenM * MiB, tag, seq: opts.seqs?.[i] ?? 0, more: i < all.length - 1,
   }));
 }
 
@@ -106,7 +106,7 @@ export const WORKLOADS: Record<string, Workload> = {
       return {
         setup: [...region0(), { op: 'add', memdev: 0, records: recs }],
         actors: [
-          user(0, [{ op: 'claim', region: 'r0', uuid: tag, as: 'a' }, { op: 'write', dax: 'a', offset: 0, length: 48 * M, pattern: 7 }, { op: 'verify', dax: 'a', offset: 0, length: 48 * M, pattern: 7 }]),
+          user(0, [{ op: 'claim', region: 'r0', uuid: tag, as: 'a' }, { op: 'write', dax: 'a', offset: 0, length: 48 * MiB, pattern: 7 }, { op: 'verify', dax: 'a', offset: 0, length: 48 * MiB, pattern: 7 }]),
           fm(0, [{ op: 'release', memdev: 0, extents: [{ offset: recs[0]!.offset, length: recs[0]!.length, tag }] }]),
         ],
       };
@@ -210,7 +210,7 @@ export const WORKLOADS: Record<string, Workload> = {
         // (create_store refuses while nothing is available: an unclaimed untagged extent first)
         setup: [...region0(), { op: 'add', memdev: 0, records: chain(p, 1, 16, 16, null, { base: 496 }) }, { op: 'wait-idle' }, { op: 'create-seed', region: 'r0' },
           { op: 'add', memdev: 0, records: chain(p, 2, 16, 480, tag) }, { op: 'wait-idle' }, { op: 'claim-seed', region: 'r0', uuid: tag, as: 's' }],
-        actors: [bus([{ op: 'unbind', region: 'r0' }]), user(0, [{ op: 'write', dax: 's', offset: 0, length: 2 * M, pattern: 5 }])],
+        actors: [bus([{ op: 'unbind', region: 'r0' }]), user(0, [{ op: 'write', dax: 's', offset: 0, length: 2 * MiB, pattern: 5 }])],
       };
     },
   },
@@ -238,7 +238,7 @@ export const WORKLOADS: Record<string, Workload> = {
       const rel: StressOp = { op: 'release', memdev: 0, extents: [{ offset: recs[0]!.offset, length: recs[0]!.length, tag }] };
       return {
         setup: [...region0(), { op: 'add', memdev: 0, records: recs }, { op: 'wait-idle' }, { op: 'claim', region: 'r0', uuid: tag, as: 'a' }],
-        actors: [fm(0, [rel, rel]), user(0, [{ op: 'write', dax: 'a', offset: 0, length: 32 * M, pattern: 3 }, { op: 'destroy-dax', dax: 'a' }])],
+        actors: [fm(0, [rel, rel]), user(0, [{ op: 'write', dax: 'a', offset: 0, length: 32 * MiB, pattern: 3 }, { op: 'destroy-dax', dax: 'a' }])],
       };
     },
   },
@@ -391,8 +391,8 @@ function swarmPlan(p: Prng, _iteration: number, hint?: PlanHint): Plan {
       case 'hostile': fmOps[m]!.push({ op: 'hostile', memdev: m, kind: p.pick(HOSTILE_CHAIN_KINDS) }); break;
       case 'claim': userOps[u]!.push(claim(m, p.chance(0.3) ? null : p.pick(tags))); break;
       case 'destroy': if (dax) userOps[u]!.push({ op: 'destroy-dax', dax: `d${p.int(dax)}` }); break;
-      case 'resize': if (dax) userOps[u]!.push({ op: 'resize', dax: `d${p.int(dax)}`, size: p.chance(0.5) ? 0 : 2 * M }); break;
-      case 'data': if (dax) { const d = `d${p.int(dax)}`; const pat = p.u32() | 0; userOps[u]!.push({ op: 'write', dax: d, offset: 0, length: 2 * M, pattern: pat }, { op: 'verify', dax: d, offset: 0, length: 2 * M, pattern: pat }); } break;
+      case 'resize': if (dax) userOps[u]!.push({ op: 'resize', dax: `d${p.int(dax)}`, size: p.chance(0.5) ? 0 : 2 * MiB }); break;
+      case 'data': if (dax) { const d = `d${p.int(dax)}`; const pat = p.u32() | 0; userOps[u]!.push({ op: 'write', dax: d, offset: 0, length: 2 * MiB, pattern: pat }, { op: 'verify', dax: d, offset: 0, length: 2 * MiB, pattern: pat }); } break;
       case 'unbind': busOps.push({ op: 'unbind', region: `r${m}` }, { op: 'bind', region: `r${m}` }); break;
       case 'clock': clockOps.push({ op: 'advance', ms: p.chance(0.5) ? 20_000 : 5_000 }); break;
       // ---- collisions: racing actors on the same objects, at the front of their lists

@@ -3,6 +3,7 @@
 // run on a real DcdSystem (add -> claim -> write/verify -> destroy -> release) where every checker
 // reports ok.
 import t from 'tap';
+import { MiB } from '../src/units.js';
 import type { Test } from 'tap';
 import type { DecodedEvent, RuntimeEvent } from '../src/protocol.js';
 import type { CheckerResult, SystemState, RegionView, DaxDeviceView, DaxListDeviceView, MemdevView } from '../src/state.js';
@@ -18,7 +19,7 @@ import {
 } from '../stress/checkers/index.js';
 import { HostDeviceExplainer } from '../stress/checkers/common.js';
 
-const M = 1024 * 1024;
+const M = MiB;
 const BASE = 2048 * M; // absolute DPA of the DC partition
 const TAG = '11111111-1111-1111-1111-111111111111';
 const TAG2 = '22222222-2222-2222-2222-222222222222';

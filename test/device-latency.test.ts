@@ -4,6 +4,7 @@
 // (the probe's commands) and after an add and a release. No timing is asserted. Bad values are
 // refused with the field named (device config, scenario topology, CLI flag).
 import t from 'tap';
+import { MiB } from '../src/units.js';
 import { BLOCK, addChain, chain, observe, region, release, withSystem } from './sys-helpers.js';
 import { resolveDeviceConfig, deviceConfigFromTopology } from '../src/device/config.js';
 import { parseScenario } from '../src/scenario/validate.js';
@@ -39,7 +40,7 @@ await t.test('latency 0 leaves the virtual clock alone', (t) => withSystem(t, { 
 }));
 
 t.test('bad latencies are refused, naming the field', (t) => {
-  const cfg = deviceConfigFromTopology({ name: 'mem0', serial: 1, sharable: false, dc: { base: 2048 * 1024 * 1024, size: 512 * 1024 * 1024, blockSize: BLOCK }, preAccepted: [] }, 'cxl-test', 1);
+  const cfg = deviceConfigFromTopology({ name: 'mem0', serial: 1, sharable: false, dc: { base: 2048 * MiB, size: 512 * MiB, blockSize: BLOCK }, preAccepted: [] }, 'cxl-test', 1);
   const r = resolveDeviceConfig({ ...cfg, mboxLatencyUs: -1 });
   t.ok(!r.ok && /mboxLatencyUs/.test(r.error), `device config: ${r.ok ? 'accepted' : r.error}`);
   t.ok(resolveDeviceConfig({ ...cfg, mboxLatencyUs: 100 }).ok, 'device config: 100 µs accepted');

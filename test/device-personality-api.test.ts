@@ -2,6 +2,7 @@
 // DevicePersonality hooks (src/device/personality-api.ts) and builds them through the registry;
 // no personality imports device.ts (not even its types) or reaches into the device's fields.
 import t from 'tap';
+import { MiB } from '../src/units.js';
 import { readFileSync, readdirSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -29,7 +30,7 @@ t.test('device.ts reaches personalities only through the interface and the regis
 });
 
 t.test('the registry builds every configured personality, each seeing only the context it is given', async (t) => {
-  const M = 1024 * 1024;
+  const M = MiB;
   for (const p of PERSONALITIES) {
     const dev = new DcdDevice({
       name: 'mem0', serial: 1, personality: p, seed: 'api', payloadSize: 2048, staticBytes: 256 * M,

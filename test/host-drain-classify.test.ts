@@ -10,11 +10,12 @@
 //    overlapping stay the forbidden `extent-overlap`).
 // Synthetic event sequences, the shapes the hostile swarm produced (seed 19).
 import t from 'tap';
+import { MiB } from '../src/units.js';
 import type { DecodedEvent, RuntimeEvent } from '../src/protocol.js';
 import type { CheckerResult, SystemState } from '../src/state.js';
 import { ChainsChecker, ExtentsChecker, classify, type CheckResult, type SysLike } from '../stress/checkers/index.js';
 
-const M = 1024 * 1024;
+const M = MiB;
 const BASE = 2048 * M;
 const NULL = '00000000-0000-0000-0000-000000000000';
 const IRQ = 4;

@@ -10,6 +10,9 @@ import { join } from 'node:path';
 import { StressJob } from '../stress/runner.js';
 import { readTrace } from '../stress/trace.js';
 import { runCli, type CliIo } from '../src/cli/main.js';
+import { effectText, errnoText } from '../stress/explain.js';
+import { EAGAIN, EEXIST, EINVAL, ERRNO_CODES, ERRNOS } from '../src/errors.js';
+import { MBOX_RC_TIMEOUT, NULL_UUID } from '../src/wire/cxl.js';
 
 function io(): CliIo & { outText: () => string; errText: () => string } {
   const out: string[] = [];
@@ -109,4 +112,28 @@ t.test('bad input exits 2', async (t) => {
   c = io();
   t.equal(await runCli(['minimize', join(dir, 'x.json'), '--seconds', '0'], c), 2);
   t.match(c.errText(), /--seconds expects a positive number/);
+});
+
+t.test('explain prints errnos by name, as dmesg prints a negative return (%pe)', async (t) => {
+  for (const n of ERRNOS) t.equal(errnoText(-ERRNO_CODES[n]), `-${n}`, `-${ERRNO_CODES[n]} prints -${n}`);
+  t.equal(errnoText(-2), '-ENOENT');
+  t.equal(errnoText(-4095), '-4095', 'a code the table lacks stays a number');
+  const names = { regions: { 3: 'region0' }, extents: {}, daxDevs: { 7: 'dax0.1' }, groups: { 9: 'group 1' } };
+  const uuid = 'aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee';
+  // the events' own sign conventions: group-dropped and scan-done carry the kernel's negative
+  // return, claim, dax-group and chain-dropped the positive code (src/protocol.ts)
+  const lines: [string | null, RegExp][] = [
+    [effectText({ type: 'group-dropped', memdev: 0, gate: 1, rc: EEXIST, n: 2, uuid, seqMin: 0, seqMax: 1, shareable: 0, existing: 0 }, names), /dropped by gate G1 \(-EEXIST\)$/],
+    [effectText({ type: 'group-dropped', memdev: 0, gate: 4, rc: EINVAL, n: 1, uuid: NULL_UUID, seqMin: 0, seqMax: 0, shareable: 0, existing: 0 }, names), /^tag group untagged dropped by gate G4 \(-EINVAL\)$/],
+    [effectText({ type: 'scan-done', region: 3, rc: EAGAIN, attempts: 10, found: 4 }, names), /^region0 extents_scanned stays 0: scan failed -EAGAIN after 10 attempt\(s\)/],
+    [effectText({ type: 'scan-done', region: 3, rc: 0, attempts: 1, found: 4 }, names), /^region0 extents_scanned: 0 → 1 \(found 4\)$/],
+    [effectText({ type: 'claim', region: 3, dev: 7, uuid, rc: ERRNO_CODES.ENOENT, nRanges: 0, size: 0, groupMembers: 0 }, names), /: -ENOENT$/],
+    [effectText({ type: 'dax-group', region: 3, group: 9, n: 1, add: 1, rc: ERRNO_CODES.EBUSY }, names), / rc -EBUSY$/],
+    [effectText({ type: 'chain-dropped', memdev: 0, reason: ERRNO_CODES.ENOSPC, staged: 5 }, names), /\(-ENOSPC, 5 staged\)$/],
+    [effectText({ type: 'response', memdev: 0, chain: 1, nrExtents: 2, parts: 1, rc: MBOX_RC_TIMEOUT }, names), / rc TIMEOUT$/],
+  ];
+  for (const [line, re] of lines) {
+    t.match(line, re, String(line));
+    t.notMatch(line ?? '', /-\d+\b/, 'no errno as a bare number');
+  }
 });

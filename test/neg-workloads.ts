@@ -3,8 +3,9 @@
 // or lock prevents.
 import { WORKLOADS, chain, memdev, type Workload } from '../stress/workloads.js';
 import type { Actor } from '../stress/ops.js';
+import { MiB } from '../src/units.js';
 
-const M = 1024 * 1024;
+const M = MiB;
 
 const extra: Workload[] = [
   {

@@ -75,12 +75,15 @@ t.test('the packed tarball installs offline and runs where it is installed', asy
     'dist/src/index.js', 'dist/src/index.d.ts', 'dist/src/cli/main.js',
     'dist/workers/device.js', 'dist/workers/event-thread.js', 'dist/workers/workqueue.js', 'dist/workers/dax-bus.js', 'dist/workers/user.js',
     'dist/stress/checkers/index.js', 'dist/stress/checkers/index.d.ts', 'dist/stress/pool-task.js',
-    'dist/bench/pipeline.js', 'dist/bench/workers/relay.js',
-    'schema/scenario.schema.json', 'scenarios/tour.json', 'docs/package.md',
+    'dist/bench/pipeline.js', 'dist/bench/workers/relay.js', 'dist/bench/ceiling-words.js', 'dist/bench/workers/ceiling.js',
+    'schema/scenario.schema.json', 'scenarios/tour.json', 'docs/package.md', 'CHANGELOG.md',
   ]) t.ok(files.includes(must), `ships ${must}`);
   const unwanted = files.filter((f) => /^(test|src|stress|bench|workers)\//.test(f) || f.endsWith('.ts') && !f.endsWith('.d.ts') ||
-    f.endsWith('.map') || f.startsWith('dist/test/') || /^docs\/.*\.(json|svg)$/.test(f) || f === 'package-lock.json');
-  t.same(unwanted, [], 'no tests, TypeScript sources, source maps, bench outputs or lockfile');
+    f.endsWith('.map') || f.startsWith('dist/test/') || /^docs\/.*\.(json|svg)$/.test(f) || f === 'package-lock.json' ||
+    // docs/package.md's table: dcd bench's modules only, no mbox-echo worker, top-level docs only
+    /^dist\/bench\//.test(f) && !/^dist\/bench\/(pipeline|ceiling-words|workers\/relay|workers\/ceiling)\.(js|d\.ts)$/.test(f) ||
+    f.startsWith('dist/workers/mbox-echo.') || /^docs\/[^/]+\//.test(f));
+  t.same(unwanted, [], 'no tests, TypeScript sources, source maps, bench outputs, lockfile, repository-only workers and bench scripts or docs subdirectories');
   // every shipped .js has its .d.ts, and every relative import of a shipped .d.ts is shipped
   const shipped = new Set(files);
   t.same(files.filter((f) => f.startsWith('dist/') && f.endsWith('.js') && !shipped.has(f.replace(/\.js$/, '.d.ts'))), [], 'each module has its declarations');

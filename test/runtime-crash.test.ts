@@ -1,5 +1,6 @@
 // A crashing worker surfaces in the main thread with its name and stack, and pending calls reject.
 import t from 'tap';
+import { MiB } from '../src/units.js';
 import { newSystem, shmWorkers } from './helpers.js';
 import { WorkerCrash } from '../src/runtime/spawn.js';
 import { settleGc } from '../src/runtime/gc.js';
@@ -50,6 +51,6 @@ t.test('settled control-plane calls keep nothing alive', async (t) => {
   const growth = after - before;
   // retained results would be CALLS × PER_CALL objects (~25 MB); allow noise far below that
   t.equal(received, CALLS * PER_CALL, `${CALLS} calls returned ${PER_CALL} objects each`);
-  t.ok(growth < 6 * 1024 * 1024, `main heap after GC grew ${(growth / 1024 / 1024).toFixed(2)} MiB over ${CALLS} calls (bound 6 MiB)`);
+  t.ok(growth < 6 * MiB, `main heap after GC grew ${(growth / 1024 / 1024).toFixed(2)} MiB over ${CALLS} calls (bound 6 MiB)`);
   await w!.terminate();
 });

@@ -1,12 +1,13 @@
 // expect matchers over SystemState: paths, count/equals/contains/exists, where, anyOf and the relaxations.
 import t from 'tap';
+import { MiB } from '../src/units.js';
 import { formatState } from '../src/cli/format.js';
 import { evaluateExpect, resolvePath, valuesMatch } from '../src/scenario/match.js';
 import type { Expectation, JsonValue, Matcher } from '../src/scenario/types.js';
 import { NULL_UUID } from '../src/state.js';
 import type { SystemState } from '../src/state.js';
 
-const M = 2 ** 20;
+const M = MiB;
 const TAG = '11111111-1111-1111-1111-111111111111';
 
 function state(): SystemState {

@@ -8,9 +8,10 @@ import type { MemdevSpec, PreAcceptedExtent } from '../src/scenario/types.js';
 import type { RuntimeEvent, RuntimeEventType } from '../src/protocol.js';
 import type { InjectRecord, ReleaseCapacityRequest } from '../src/device/types.js';
 import type { MailboxTraceEntry, SystemState } from '../src/state.js';
+import { GiB, MiB } from '../src/units.js';
 
-export const M = 1024 * 1024;
-export const G = 1024 * M;
+export const M = MiB;
+export const G = GiB;
 /** DC partition base (= static capacity in front of it) and size of every default memdev */
 export const DC_BASE = 2 * G;
 export const DC_SIZE = 512 * M;

@@ -12,7 +12,7 @@ import { CXL_MBOX_OP, DC_RESPONSE_FLAG_MORE, encodeDcResponse, dcResponseMaxEntr
 import { withLock } from '../shm/lock.js';
 import type { HostCtx } from '../host/context.js';
 import { ENXIO, rcOfErrno } from '../errors.js';
-import { hex } from '../units.js';
+import { hex, MiB } from '../units.js';
 import { memdevName } from './cxlmem.js';
 
 /** A mailbox result: rc is the device return code (0 success, -1 timeout); errno per the kernel. */
@@ -24,7 +24,7 @@ export interface MboxReply {
   out: Uint8Array;
 }
 
-const scratch = new Uint8Array(1 << 20);
+const scratch = new Uint8Array(MiB);
 
 /**
  * cxl_internal_send_cmd(): one command, under the memdev's mailbox mutex. Returns the device's

@@ -28,11 +28,11 @@ import { CxlError } from '../errors.js';
 import type { HostCtx } from '../host/context.js';
 import { G_NEXT_HPA_256M, G_NEXT_REGION_ID, PROBE_STATE } from '../host/state.js';
 import { UAF_SITE } from '../protocol.js';
-import { PMD_SIZE } from '../units.js';
+import { MiB, PMD_SIZE } from '../units.js';
 import { memdevName } from './cxlmem.js';
 import { cxl_dax_region_unbind, devres_release_all } from './dax-driver.js';
 
-const HPA_UNIT = 256 * 1024 * 1024;
+const HPA_UNIT = 256 * MiB;
 
 export function regionName(ctx: HostCtx, r: Handle): string {
   return `region${ctx.host.regions.get(r, 'id')}`;

@@ -14,7 +14,7 @@
  * All sizes are numbers of bytes; every value must be a safe integer.
  */
 import { CXL_CAPACITY_MULTIPLIER, CXL_DCD_BLOCK_LINE_SIZE, CXL_MAX_DC_PARTITIONS, isUuid, NULL_UUID } from '../wire/cxl.js';
-import { PMD_SIZE, isPow2 } from '../units.js';
+import { MiB, PMD_SIZE, isPow2 } from '../units.js';
 import type { Seed } from '../prng.js';
 
 /**
@@ -276,7 +276,7 @@ function checkIdentity(c: DeviceConfig): { ok: false; error: string } | null {
   if (!isSafeNat(c.serial)) return err('serial', `must be a non-negative safe integer, got ${String(c.serial)}`);
   if (!PERSONALITIES.includes(c.personality)) return err('personality', `must be one of ${PERSONALITIES.join(', ')}, got ${String(c.personality)}`);
   if (typeof c.seed !== 'number' && typeof c.seed !== 'string') return err('seed', 'must be a number or a string');
-  if (!isSafeNat(c.payloadSize) || c.payloadSize < 256 || c.payloadSize > 1 << 20) return err('payloadSize', `must be an integer in [256, 1M], got ${String(c.payloadSize)}`);
+  if (!isSafeNat(c.payloadSize) || c.payloadSize < 256 || c.payloadSize > MiB) return err('payloadSize', `must be an integer in [256, 1M], got ${String(c.payloadSize)}`);
   if (!isSafeNat(c.staticBytes) || c.staticBytes % CXL_CAPACITY_MULTIPLIER !== 0) return err('staticBytes', `must be a multiple of 256M, got ${String(c.staticBytes)}`);
   return null;
 }

@@ -31,7 +31,7 @@
  * is no logging in hot paths.
  */
 import {
-  CXL_EVENT_LOG, CXL_MBOX_OP, DC_EVENT_TYPE, GET_EVENT_FLAG_MORE_RECORDS, GET_EVENT_IN_SIZE, MOCK_ERRNO_RC,
+  CXL_EVENT_LOG, CXL_MBOX_OP, DC_EVENT_TYPE, GET_EVENT_FLAG_MORE_RECORDS, GET_EVENT_IN_SIZE,
   GET_EVENT_FLAG_OVERFLOW, GET_EVENT_OUT_HDR, EVENT_RECORD_SIZE, NULL_UUID, RC,
   decodeClearEventRecordsIn, decodeGetEventRecordsIn, encodeDcEventRecord, encodeGetEventRecordsOut,
   DC_RESPONSE_FLAG_MORE, dcEventTypeName, dcRecordMore, decodeDcEventLayout, decodeDcResponseHeader, decodeGetDcExtentListOutHeader,
@@ -52,7 +52,7 @@ import type { HostileChainKind } from './hostile-kinds.js';
 import {
   ACPI_CDAT_DSMAS_SHAREABLE, fmError, newCounters,
   type AddCapacityOk, type AddCapacityRequest, type DeviceCounters, type DeviceEvent, type DeviceObserver,
-  type DsmasView, type EventLogView, type ExtentView, type FmErrorCode, type FmOp, type FmResult, type FmVia, type InjectRecord, type InjectU64Record,
+  type DsmasView, type EventLogView, type ExtentView, type FmErrorCode, type FmOp, type FmResult, type FmVia, type InjectU64Record,
   type LoggedRecordView, type PendingGroupView, type ReleaseCapacityOk, type ReleaseCapacityRequest,
 } from './types.js';
 

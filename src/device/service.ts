@@ -52,7 +52,7 @@ import type { HostileChoices } from './personality-api.js';
 import {
   fmError,
   type AddCapacityOk, type AddCapacityRequest, type DeviceCounters, type DeviceEvent, type DeviceObserver, type DsmasView, type EventLogView,
-  type ExtentView, type FmResult, type InjectRecord, type InjectU64Record, type PendingGroupView, type ReleaseCapacityOk, type ReleaseCapacityRequest,
+  type ExtentView, type FmResult, type InjectU64Record, type PendingGroupView, type ReleaseCapacityOk, type ReleaseCapacityRequest,
 } from './types.js';
 
 export interface DeviceServiceInit {

@@ -30,6 +30,7 @@ import { spawnWorker, WorkerCrash, type WorkerHandle } from './spawn.js';
 import { createFmRing, FmRingClient, type FmRingHandle } from '../device/fm-ring.js';
 import type { DeviceService } from '../device/service.js';
 import { snapshotState } from './view.js';
+import { MiB } from '../units.js';
 import type { CheckerResult, SystemState } from '../state.js';
 import type { HungReport } from '../errors.js';
 import type { LockOrderReport } from '../shm/lockdep.js';
@@ -125,10 +126,10 @@ export class DcdSystem {
     // the device advertises its payload size: QEMU 2,048 bytes, the cxl_test mock 4 KiB
     this.regfiles = config.memdevs.map(() => RegFile.create(config.payloadSize ?? (isQemuPersonality(config.device ?? 'cxl-test') ? QEMU_PAYLOAD_SIZE : MOCK_PAYLOAD_SIZE)));
     // media granularity: at least 2 MiB per stamp line, so a 512 B-block partition stays cheap
-    this.media = config.memdevs.map((m) => Media.create(m.dc.base, m.dc.size, Math.max(m.dc.blockSize, 2 * 1024 * 1024)));
+    this.media = config.memdevs.map((m) => Media.create(m.dc.base, m.dc.size, Math.max(m.dc.blockSize, 2 * MiB)));
     this.fmRings = config.memdevs.map(() => createFmRing());
     this.ring = MpscRing.create(1 << 16, EVENT_RECORD_WORDS);
-    this.dmesg = TextLog.create(4 << 20);
+    this.dmesg = TextLog.create(4 * MiB);
     this.ctx = new HostCtx(this.handles(), this.sys, this.host);
     this.clock = this.ctx.clock;
   }

@@ -71,8 +71,8 @@ export interface LockOrderReport {
 export type DepType = 'SR' | 'ER' | 'SN' | 'EN';
 
 // lockdep.c DEP_*_BIT: bit0 = prev is exclusive (read == 0), bit1 = next is non-recursive (read != 2)
+// (depBit computes them; DEP_ER, 1 << 1, is never tested by name, only through DEP_NAMES)
 const DEP_SR = 1 << 0;
-const DEP_ER = 1 << 1;
 const DEP_SN = 1 << 2;
 const DEP_EN = 1 << 3;
 const DEP_NAMES: DepType[] = ['SR', 'ER', 'SN', 'EN'];

@@ -19,6 +19,7 @@ import {
 } from './layout.js';
 import { OP_EQ, OP_NE } from './sched.js';
 import { MBOX_RC_TIMEOUT } from '../wire/cxl.js';
+import { MiB } from '../units.js';
 
 export const DEFAULT_PAYLOAD_SIZE = 4096;
 /** spins on the doorbell before the host sleeps on it */
@@ -69,7 +70,7 @@ export class RegFile {
   }
 
   static create(payloadSize = DEFAULT_PAYLOAD_SIZE): RegFile {
-    if (!Number.isInteger(payloadSize) || payloadSize < 256 || payloadSize > 1 << 20) {
+    if (!Number.isInteger(payloadSize) || payloadSize < 256 || payloadSize > MiB) {
       throw new RangeError(`register file: payload size ${payloadSize} must be an integer in [256, 1M]`);
     }
     const sab = new SharedArrayBuffer(REG_PAYLOAD_BYTE_OFFSET + payloadSize);

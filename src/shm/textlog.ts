@@ -7,6 +7,7 @@
  * buffer is full further records are counted in `dropped`, never overwrite earlier ones.
  */
 import { TEXTLOG_CURSOR, TEXTLOG_DROPPED, TEXTLOG_HEADER_BYTES } from './layout.js';
+import { KiB } from '../units.js';
 
 const enc = new TextEncoder();
 const dec = new TextDecoder();
@@ -24,7 +25,7 @@ export class TextLog {
     this.words = new Int32Array(sab, TEXTLOG_HEADER_BYTES, this.bytes.byteLength >> 2);
   }
 
-  static create(bytes = 256 * 1024): TextLog {
+  static create(bytes = 256 * KiB): TextLog {
     bytes = (bytes + 3) & ~3;
     return new TextLog(new SharedArrayBuffer(TEXTLOG_HEADER_BYTES + bytes));
   }

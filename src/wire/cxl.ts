@@ -22,7 +22,7 @@
  * UUIDs are lower-case strings; the null UUID (untagged) is `NULL_UUID`.
  */
 import { EINVAL, EIO, ENOMEM, type ErrnoSubset } from '../errors.js';
-import { HEX_BYTE } from '../units.js';
+import { HEX_BYTE, MiB } from '../units.js';
 
 // ---------------------------------------------------------------------------------------------
 // Opcodes (CXL r3.1 Table 8-37 command opcodes; kernel `enum cxl_opcode`)
@@ -206,7 +206,7 @@ export const CLEAR_EVENT_HDR = 6;
 /** the Clear Event Records handle count is a u8 (`CXL_CLEAR_EVENT_MAX_HANDLES`) */
 export const CLEAR_EVENT_MAX_HANDLES = 255;
 /** CXL_CAPACITY_MULTIPLIER: decode_length unit and partition alignment */
-export const CXL_CAPACITY_MULTIPLIER = 256 * 1024 * 1024;
+export const CXL_CAPACITY_MULTIPLIER = 256 * MiB;
 /** CXL_MAX_DC_PARTITIONS (cxlmem.h): a DC Config lists at most 8 partitions (r3.1 §8.2.9.9.9.2) */
 export const CXL_MAX_DC_PARTITIONS = 8;
 /** CXL_DCD_BLOCK_LINE_SIZE (cxlmem.h): a partition's block size is a multiple of 64 bytes */

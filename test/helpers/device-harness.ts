@@ -17,9 +17,7 @@ import { allocateDeviceBuffers, type DeviceService } from '../../src/device/serv
 import type { DeviceConfig } from '../../src/device/config.js';
 import * as W from '../../src/wire/cxl.js';
 
-const MiB = 1024 * 1024;
-export { MiB };
-export const GiB = 1024 * MiB;
+export { MiB, GiB } from '../../src/units.js';
 
 export interface DeviceHarness {
   dev: Comlink.Remote<DeviceService>;
