@@ -165,7 +165,11 @@ export function formatHungReport(r: HungReport): string {
     return `${t.name} [slot ${t.slot}] holds ${held}; waits for ${waits}`;
   };
   const lines = [
-    `INFO: task ${r.waiter.name} blocked for more than ${r.boundMs} ms (waited ${Math.round(r.waitedMs)} ms)`,
+    // bound 0: the controlled scheduler found no runnable thread (stress/turnstile.ts) — a
+    // deadlock proven by the schedule's state, not a wait that outlasted a timeout
+    r.boundMs === 0
+      ? `INFO: task ${r.waiter.name} blocked for good: no thread can run (controlled schedule)`
+      : `INFO: task ${r.waiter.name} blocked for more than ${r.boundMs} ms (waited ${Math.round(r.waitedMs)} ms)`,
     `  waiter: ${fmtThread(r.waiter)}`,
     ...(r.holders.length ? r.holders.map((h) => `  holder: ${fmtThread(h)}`) : ['  holder: none found (lock free or holder gone)']),
   ];

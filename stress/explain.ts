@@ -19,7 +19,7 @@
  */
 import type { RuntimeEvent } from '../src/protocol.js';
 import { RELEASE_REASON } from '../src/protocol.js';
-import { ERRNO_NAME } from '../src/errors.js';
+import { ERRNO_NAME, formatHungReport, type HungReport } from '../src/errors.js';
 import { DC_EVENT_TYPE, isNullUuid, rcName } from '../src/wire/cxl.js';
 import { hex, MiB } from '../src/units.js';
 import { OUTCOMES } from './checkers/index.js';
@@ -53,6 +53,8 @@ export interface Explanation {
   preemptions: number;
   detail: string;
   hazard: string | null;
+  /** the iteration's hung-wait reports in the order they were made (khungtaskd's INFO lines) */
+  hung: HungReport[];
 }
 
 const SIZE = (n: number): string => (n >= MiB && n % MiB === 0 ? `${n / MiB}M` : hex(n));
@@ -354,7 +356,7 @@ export function explainTrace(t: StressTrace, rec: TraceRecord, steps: readonly T
   return {
     title: sig.title, signature: sig.signature, outcome: t.outcome, class: t.class, invariant: spec?.invariant ?? t.invariant, anchors,
     threads: colThreads, rows: shown, totalSteps: steps.length, preemptions: t.preemptions ?? countSwitches(steps),
-    detail: nm.text(opts.detail ?? t.detail ?? ''), hazard: spec?.hazard ?? null,
+    detail: nm.text(opts.detail ?? t.detail ?? ''), hazard: spec?.hazard ?? null, hung: rec.hung ?? [],
   };
 }
 
@@ -397,6 +399,13 @@ export function formatExplanation(x: Explanation, t: StressTrace): string {
   }
   out.push('');
   out.push(` *** ${x.invariant} broken: ${x.detail || (OUTCOMES as Record<string, { description: string }>)[x.outcome]?.description || x.outcome}`);
+  if (x.hung.length) {
+    // which half of a deadlock was reported first, and whether a holder was unwinding its own
+    // report, decides the classification (stress/checkers/locks.ts unwoundHalfOf)
+    out.push('');
+    out.push(` hung tasks, in report order (${x.hung.length}):`);
+    x.hung.forEach((h, i) => formatHungReport(h).split('\n').forEach((l, k) => out.push(`  ${k === 0 ? `${i + 1}.` : '  '} ${l.trim()}`)));
+  }
   out.push(` see ${x.anchors.join(', ')}`);
   out.push(` replay: dcd replay ${'<this trace>'}`);
   return out.join('\n');

@@ -137,3 +137,31 @@ t.test('explain prints errnos by name, as dmesg prints a negative return (%pe)',
     t.notMatch(line ?? '', /-\d+\b/, 'no errno as a bare number');
   }
 });
+
+t.test('explain of a deadlock lists the hung tasks in report order, as khungtaskd names them', async (t) => {
+  // row (d): chain-close-vs-probe, controlled random, seed 1 — the first H2 deadlock within 60 iterations
+  const job = new StressJob({ workload: 'chain-close-vs-probe', variant: 'v11', knobs: {}, device: 'cxl-test', seed: '1', schedule: { kind: 'random' }, noise: false, outDir: dir });
+  let file: string | undefined;
+  let n = 0;
+  try {
+    for (; n < 60 && !file; n++) {
+      const r = await job.iteration(n);
+      if (r.outcome === 'hung-wait-h2' && r.trace) file = r.trace;
+    }
+  } finally {
+    await job.close();
+  }
+  t.comment(`H2's deadlock at iteration ${n - 1}`);
+  if (!file) { t.fail('no H2 deadlock in 60 controlled iterations of row (d)'); return; }
+  const tr = readTrace(file);
+  if (!tr.ok) throw new Error(tr.message);
+  const hung = tr.trace.record?.hung ?? [];
+  t.ok(hung.length >= 1, `the trace stores the iteration's hung reports (${hung.length})`);
+  const c = io();
+  t.equal(await runCli(['explain', file], c), 0);
+  const text = c.outText();
+  t.match(text, new RegExp(`hung tasks, in report order \\(${hung.length}\\)`), 'a section lists them');
+  t.match(text, /1\. INFO: task (dax-bus|irq\/mem\d) blocked for good: no thread can run \(controlled schedule\)/, 'the first, in khungtaskd\'s words; a controlled deadlock is no timeout');
+  t.match(text, /waiter: \S+ \[slot \d+\] holds .*add_ctx\.lock|waiter: \S+ \[slot \d+\] holds device_lock\(cxlr_dax\)/, 'with what the waiter holds');
+  t.match(text, /holder: \S+ \[slot \d+\] holds .*waits for (device_lock\(cxlr_dax\)|add_ctx\.lock)/, 'and what its holder holds and waits for');
+});
