@@ -21,7 +21,7 @@ import type { Plan, StressOp } from '../stress/ops.js';
 import { readTrace, type StressTrace } from '../stress/trace.js';
 import { replayTrace } from '../stress/replay.js';
 import type { NamedEvent } from '../stress/signature.js';
-import { ExtentsChecker, classify, type SysLike } from '../stress/checkers/index.js';
+import { DataChecker, ExtentsChecker, classify, type SysLike } from '../stress/checkers/index.js';
 import { HostDeviceExplainer } from '../stress/checkers/common.js';
 
 const M = 1024 * 1024;
@@ -244,6 +244,45 @@ t.test('H23 under the controlled scheduler: the minimized trace replays step for
   const steps = r.run!.steps;
   const pre = steps.findIndex((x) => x.who === 'user0' && x.what === 'op-start');
   t.ok(pre > 0 && steps.slice(0, pre).filter((x) => x.who === 'user0').length === 0, `user0's whole put runs inside the bind (from step ${pre})`);
+});
+
+t.test('H23 seen from user space: a claim of the tag maps the stale extent and the device refuses the write (controlled trace)', async (t) => {
+  // the search plan below with user0 claiming the tag and writing after its put (seed 3,
+  // iteration 4, not minimized: dcd minimize keeps the primary finding and dropped the write)
+  const tr = load('scan-vs-held-release-dax-h23-3-4.trace.json');
+  const r = await replayTrace(tr, 1);
+  t.comment(`replay: ${r.steps} steps, outcomes ${r.outcomes.join(', ')}`);
+  t.equal(r.divergence, null, 'the replay followed every recorded step');
+  t.ok(r.sameSteps, 'and took no other');
+  t.ok(r.outcomes.includes('dax-access-refused-h23') && r.outcomes.includes('host-extent-released-under-scan-h23'), 'the refused write is H23\'s, beside the stale extent');
+  t.notOk(r.outcomes.includes('dax-access-refused'), 'no unexplained refusal');
+  const evs = r.run!.record!.events;
+  const real = at(evs, (e) => e.thread === 'dax-bus' && e.ev.type === 'extent-tracked' && e.ev.existing === 1 && e.ev.dpa === 0x82000000);
+  const claim = at(evs, (e) => e.ev.type === 'claim' && e.ev.rc === 0, real);
+  const refused = at(evs, (e) => e.ev.type === 'data' && e.ev.write === 1 && e.ev.ok === 0, claim);
+  const c = evs[claim]?.ev;
+  t.ok(real >= 0 && real < claim && claim < refused, `the stale extent realized (event ${real}) → claimed (${claim}) → the write refused (${refused})`);
+  t.ok(c?.type === 'claim' && c.nRanges === 1 && c.size === 16 * M, 'the claim took exactly that extent\'s 16 MiB');
+});
+
+t.test('dax-access-refused-h23 only for a device an H23 extent backs', (t) => {
+  const TAG = '3276f481-f4e5-b9b4-0226-b412eb41e9b9';
+  const OTHER = '11111111-2222-3333-4444-555555555555';
+  const run = (evs: DecodedEvent[]): string[] => {
+    const c = new DataChecker();
+    for (const e of evs) c.onEvent(e);
+    return classify(c.atQuiescence(quiescent([]), sys)).outcomes;
+  };
+  const tagged = (e: DecodedEvent): DecodedEvent => (e.ev.type === 'extent-tracked' ? { ...e, ev: { ...e.ev, uuid: TAG } } : e);
+  const claimOf = (uuid: string): DecodedEvent => D({ type: 'claim', region: REGION, dev: 1, uuid, rc: 0, nRanges: 1, size: L, groupMembers: 1 }, PUT);
+  const write = D({ type: 'data', dev: 1, offset: 0, len: 2 * M, pattern: 7, write: 1, ok: 0 }, PUT);
+  const pos = run([...staleScan().map(tagged), claimOf(TAG), write]);
+  t.ok(pos.includes('dax-access-refused-h23') && !pos.includes('dax-access-refused'), `backed by the stale extent: H23 (${pos.join(', ')})`);
+  const noRel = run([...staleScan({ relFirst: true }).map(tagged), claimOf(TAG), write]);
+  t.ok(noRel.includes('dax-access-refused') && !noRel.includes('dax-access-refused-h23'), `no H23 evidence (the Release DC before the snapshot): forbidden (${noRel.join(', ')})`);
+  const other = run([...staleScan().map(tagged), claimOf(OTHER), write]);
+  t.ok(other.includes('dax-access-refused') && !other.includes('dax-access-refused-h23'), `a device of another tag: forbidden (${other.join(', ')})`);
+  t.end();
 });
 
 /** The plan the H23 trace was found with: padding lookups (failing sysfs reads of a missing

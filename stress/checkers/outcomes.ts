@@ -149,6 +149,7 @@ export const OUTCOMES = {
   // DC, then xa_erase), under no lock the probe holds: between the snapshot and the classify the
   // entry is gone from the xarray and the device has reclaimed the range, so the scan realizes it.
   'host-extent-released-under-scan-h23': K(INV.hostSubset, 'H23', 'a host extent the recovery scan realized from its Get DC Extent List snapshot after another thread\'s Release DC of that range went out: the device no longer holds it'),
+  'dax-access-refused-h23': K(INV.data, 'H23', 'a DAX access was refused by the device: an extent backing the device was realized by the probe\'s scan from a Get DC Extent List snapshot another thread\'s Release DC of it had made stale'),
   'extent-overlap-after-h5': K(INV.overlap, 'H5 (consequence: the kernel read freed memory; the model unwound the handler, whose records were redelivered)', 'two tracked extents overlap after a dc_extents walk use-after-free unwound an add handler on the same memdev'),
   'dc-extent-use-after-free-h5': K(INV.memory, 'H5', 'a dc_extents walk without RCU met an extent another thread had freed (the handler is unwound)'),
   'tag-leaked': K(INV.tag, 'H6', 'a uuid stays registered with no live extent (lost nr_extents decrement)'),
