@@ -17,7 +17,10 @@
  *    freed by another thread) is `dc-extent-use-after-free-h5` (known: H5); with the `rcu` knob
  *    the walk skips freed entries and emits nothing;
  *  - 8.1-4 a runtime extent whose Release DC is sent (`extent-untracked` sentRelease=1) was listed
- *    by some response while tracked (`released-unaccepted`), continuously;
+ *    by some response while tracked (`released-unaccepted`), continuously — unless it is the
+ *    leftover an H5 unwind left in add_ctx.group, with the same evidence as
+ *    `host-extent-not-accepted-after-h5` below, released before quiescence
+ *    (`released-unaccepted-after-h5`);
  *  - 8.2 memory safety, the teardown hazards: a `use-after-free` at site tagGroupNotify is
  *    `tag-group-use-after-free-h14` (H14), at daxResourceTrim `dax-resource-use-after-free-trim`
  *    (H15), at cxlrDax `cxlr-dax-use-after-free-disabled-region` (H16) — see outcomes.ts;
@@ -65,8 +68,12 @@
  *    device drains each inject before the next, as the mock's write does, so one chain's response
  *    can no longer erase a later chain's offers); or an H5 use-after-free unwound the event thread
  *    of its memdev while the record of the extent was staged in the open chain, and the extent
- *    was realized after it (`host-extent-not-accepted-after-h5`: what the unwound handler left in
- *    add_ctx is onlined beside the redelivered records, whose copy is refused and unlisted).
+ *    was realized after it, in the first group onlined on that memdev since
+ *    (`host-extent-not-accepted-after-h5`: what the unwound handler left in add_ctx is onlined
+ *    beside the redelivered records, whose copy is refused and unlisted); or the probe's scan
+ *    realized it (existing) from a Get DC Extent List snapshot that another thread's Release DC
+ *    of the range followed (`host-extent-released-under-scan-h23`, H23: a held extent's last put
+ *    ran dc_extent_release between the scan's read and its classify).
  *
  * Not verified (and why):
  *  - 8.1-9 HPA mapping as a separate property: the state exposes only region-relative offsets,
