@@ -154,13 +154,29 @@ export class HostDeviceExplainer {
    *  an extent the release path had unregistered but not yet released (H5: release vs recovery
    *  realize; the release holds no lock from unregistration to its Release DC that the probe takes) */
   private readonly readopted = new Map<number, Set<string>>();
+  /** "thread:memdev" → event index of that thread's last successful Get DC Extent List (a scan's snapshot) */
+  private readonly lastExtentList = new Map<string, number>();
+  /** per memdev: successful Release DC commands (first range), with their thread and event index */
+  private readonly releases = new Map<number, { idx: number; thread: number; dpa: number; len: number }[]>();
+  /** per memdev: "dpa:len" realized by a scan after another thread's Release DC of it followed the
+   *  scan's snapshot (H23) → why */
+  private readonly staleScan = new Map<number, Map<string, string>>();
+  private idx = 0;
 
   onEvent(e: DecodedEvent): void {
     const ev = e.ev;
+    const idx = this.idx++;
     switch (ev.type) {
       case 'mbox':
         if (ev.opcode === CXL_MBOX_OP.ADD_DC_RESPONSE && ev.rc !== 0 && !this.failedResponse.has(ev.memdev)) {
           this.failedResponse.set(ev.memdev, `Add DC Response on mem${ev.memdev} failed with ${rcName(ev.rc)} (${ev.nrExtents} entries from ${signedHex(ev.dpa)})`);
+        }
+        // the mbox event is emitted under the mailbox mutex, so these indices order the commands
+        if (ev.opcode === CXL_MBOX_OP.GET_DC_EXTENT_LIST && ev.rc === 0) this.lastExtentList.set(`${e.thread}:${ev.memdev}`, idx);
+        if (ev.opcode === CXL_MBOX_OP.RELEASE_DC && ev.rc === 0 && ev.nrExtents > 0) {
+          const r = listOf(this.releases, ev.memdev);
+          if (r.length >= 4096) r.shift();
+          r.push({ idx, thread: e.thread, dpa: ev.dpa, len: ev.len });
         }
         break;
       case 'response': {
@@ -186,6 +202,16 @@ export class HostDeviceExplainer {
         if (!m) { m = new Map(); this.trackedRanges.set(ev.memdev, m); }
         const n = m.get(k) ?? 0;
         if (ev.existing === 1 && n > 0) setOf(this.readopted, ev.memdev).add(k);
+        // H23: realized by the scan (existing, this thread's snapshot) with no tracked copy left,
+        // after ANOTHER thread's Release DC of the range followed that snapshot (a held extent's
+        // last put: dc_extent_release sends it, then xa_erase takes it out of the classify walk)
+        const snap = ev.existing === 1 && n === 0 ? this.lastExtentList.get(`${e.thread}:${ev.memdev}`) : undefined;
+        const rel = snap === undefined ? undefined : this.releases.get(ev.memdev)?.find((r) => r.idx > snap && r.thread !== e.thread && contains(r.dpa, r.len, ev.dpa, ev.len));
+        if (rel && snap !== undefined) {
+          let s = this.staleScan.get(ev.memdev);
+          if (!s) { s = new Map(); this.staleScan.set(ev.memdev, s); }
+          s.set(k, `the recovery scan on mem${ev.memdev} read the device's extent list (event ${snap}), another thread's Release DC of ${rng(rel.dpa, rel.len)} followed (event ${rel.idx}), and the scan then realized ${rng(ev.dpa, ev.len)} from its snapshot (event ${idx}): the device no longer holds it (H23)`);
+        }
         m.set(k, n + 1);
         break;
       }
@@ -208,6 +234,11 @@ export class HostDeviceExplainer {
     if (!set || set.size === 0) return null;
     if (dpa !== undefined && len !== undefined && !set.has(`${dpa}:${len}`)) return null;
     return `the recovery scan on mem${memdev} re-adopted ${dpa !== undefined && len !== undefined ? rng(dpa, len) : `${set.size} range(s)`} while the release path still held the dying extent (H5)`;
+  }
+
+  /** H23: did a scan realize exactly `dpa:len` on this memdev from a snapshot a later Release DC of it made stale? */
+  staleScanH23(memdev: number, dpa: number, len: number): string | null {
+    return this.staleScan.get(memdev)?.get(`${dpa}:${len}`) ?? null;
   }
 
   explain(memdev: number, dpa?: number, len?: number): { hazard: 'h10' | 'h2' | 'h5'; why: string } | null {
@@ -244,6 +275,10 @@ export class HostDeviceExplainer {
     this.adopted.clear();
     this.trackedRanges.clear();
     this.readopted.clear();
+    this.lastExtentList.clear();
+    this.releases.clear();
+    this.staleScan.clear();
+    this.idx = 0;
   }
 }
 

@@ -26,7 +26,9 @@
  *    else `dax-access-refused` — unless an extent backing the device was released to the device
  *    (Release DC) before the refusal while the device still mapped it: cxlr_dax's devres runs in
  *    reverse order and dax_release_resource ignores use_cnt, so a teardown gives back capacity
- *    a live, enabled device maps (`dax-access-refused-h15`, known: H15).
+ *    a live, enabled device maps (`dax-access-refused-h15`, known: H15) — or an extent backing it
+ *    was realized by the probe's scan from a snapshot another thread's Release DC of it had made
+ *    stale (`dax-access-refused-h23`, known: H23).
  *
  * Not verified (and why):
  *  - which device bytes a data event touched: the event has device offsets, not DPAs, so two
@@ -79,10 +81,12 @@ export class DataChecker implements Checker {
   private readonly explainer = new HostDeviceExplainer();
   private readonly devs = new Map<number, Dev>();
   private readonly allWrites = new Map<number, Write[]>();
-  private readonly extents = new Map<number, { region: number; uuid: string }>();
+  private readonly extents = new Map<number, { region: number; uuid: string; memdev: number; dpa: number; len: number }>();
   private readonly regionMemdev = new Map<number, number>();
   private readonly suspects: Suspect[] = [];
-  private readonly refused: { dev: number; offset: number; len: number; idx: number }[] = [];
+  /** `h23`: at the refusal, an extent backing the device was one the recovery scan realized from a
+   *  stale Get DC Extent List snapshot (H23 evidence, HostDeviceExplainer.staleScanH23) */
+  private readonly refused: { dev: number; offset: number; len: number; idx: number; h23: string | null }[] = [];
   /** device → event index at which an extent backing it was released to the device (Release DC)
    *  while the device still mapped it: a teardown's devres (H15), which ignores use counts */
   private readonly releasedUnder = new Map<number, number>();
@@ -105,7 +109,7 @@ export class DataChecker implements Checker {
     this.explainer.onEvent(e);
     switch (ev.type) {
       case 'extent-tracked':
-        this.extents.set(ev.extent, { region: ev.region, uuid: ev.uuid });
+        this.extents.set(ev.extent, { region: ev.region, uuid: ev.uuid, memdev: ev.memdev, dpa: ev.dpa, len: ev.len });
         this.regionMemdev.set(ev.region, ev.memdev);
         return;
       case 'extent-untracked': {
@@ -134,7 +138,7 @@ export class DataChecker implements Checker {
         const d = this.dev(ev.dev);
         if (ev.write === 1) {
           if (ev.ok !== 1) {
-            this.refused.push({ dev: ev.dev, offset: ev.offset, len: ev.len, idx });
+            this.refused.push({ dev: ev.dev, offset: ev.offset, len: ev.len, idx, h23: this.staleBacking(d) });
             return;
           }
           const w: Write = { offset: ev.offset, len: ev.len, pattern: ev.pattern, thread: e.thread, idx };
@@ -154,6 +158,22 @@ export class DataChecker implements Checker {
       default:
         return;
     }
+  }
+
+  /**
+   * H23's DAX consequence: is an extent backing `d` (its region's extents of its tag; any untagged
+   * one for an untagged claim) one the probe's scan realized from a device-list snapshot that a
+   * later Release DC of it made stale? The device no longer holds that range, so a DAX access to
+   * it is refused (drivers/cxl/core/mbox.c __cxl_process_extent_list, extent.c cxl_add_extent vs
+   * dc_extent_release).
+   */
+  private staleBacking(d: Dev): string | null {
+    for (const x of this.extents.values()) {
+      if (x.region !== d.region || (d.uuid !== null && d.uuid !== x.uuid)) continue;
+      const why = this.explainer.staleScanH23(x.memdev, x.dpa, x.len);
+      if (why) return why;
+    }
+    return null;
   }
 
   /** The latest write with this pattern covering the range, not overwritten since by another pattern. */
@@ -187,6 +207,7 @@ export class DataChecker implements Checker {
       const what = `dax device ${r.dev} (tag ${d?.uuid ? tagStr(d.uuid) : '?'}): write of ${rng(r.offset, r.len)} was refused`;
       const rel = this.releasedUnder.get(r.dev);
       if (rel !== undefined && rel < r.idx) out.add(`refused:${r.dev}:${r.offset}`, finding('dax-access-refused-h15', `${what}; a region teardown released an extent backing it (Release DC) ${r.idx - rel} events earlier, before unregistering the device`));
+      else if (r.h23) out.add(`refused:${r.dev}:${r.offset}`, finding('dax-access-refused-h23', `${what}; an extent backing it: ${r.h23}`));
       else if (ex) out.add(`refused:${r.dev}:${r.offset}`, finding('dax-access-refused-h10', `${what}; ${ex.why}`));
       else out.add(`refused:${r.dev}:${r.offset}`, finding('dax-access-refused', `${what}; no failed response explains it`));
     }

@@ -17,7 +17,10 @@
  *    freed by another thread) is `dc-extent-use-after-free-h5` (known: H5); with the `rcu` knob
  *    the walk skips freed entries and emits nothing;
  *  - 8.1-4 a runtime extent whose Release DC is sent (`extent-untracked` sentRelease=1) was listed
- *    by some response while tracked (`released-unaccepted`), continuously;
+ *    by some response while tracked (`released-unaccepted`), continuously — unless it is the
+ *    leftover an H5 unwind left in add_ctx.group, with the same evidence as
+ *    `host-extent-not-accepted-after-h5` below, released before quiescence
+ *    (`released-unaccepted-after-h5`);
  *  - 8.2 memory safety, the teardown hazards: a `use-after-free` at site tagGroupNotify is
  *    `tag-group-use-after-free-h14` (H14), at daxResourceTrim `dax-resource-use-after-free-trim`
  *    (H15), at cxlrDax `cxlr-dax-use-after-free-disabled-region` (H16) — see outcomes.ts;
@@ -65,8 +68,12 @@
  *    device drains each inject before the next, as the mock's write does, so one chain's response
  *    can no longer erase a later chain's offers); or an H5 use-after-free unwound the event thread
  *    of its memdev while the record of the extent was staged in the open chain, and the extent
- *    was realized after it (`host-extent-not-accepted-after-h5`: what the unwound handler left in
- *    add_ctx is onlined beside the redelivered records, whose copy is refused and unlisted).
+ *    was realized after it, in the first group onlined on that memdev since
+ *    (`host-extent-not-accepted-after-h5`: what the unwound handler left in add_ctx is onlined
+ *    beside the redelivered records, whose copy is refused and unlisted); or the probe's scan
+ *    realized it (existing) from a Get DC Extent List snapshot that another thread's Release DC
+ *    of the range followed (`host-extent-released-under-scan-h23`, H23: a held extent's last put
+ *    ran dc_extent_release between the scan's read and its classify).
  *
  * Not verified (and why):
  *  - 8.1-9 HPA mapping as a separate property: the state exposes only region-relative offsets,
@@ -127,8 +134,11 @@ export class ExtentsChecker implements Checker {
   private readonly unwoundH5 = new Set<number>();
   /** per memdev: Add records staged since its last chain-closed / chain-dropped (the open chain) */
   private readonly openStaged = new Map<number, { dpa: number; len: number }[]>();
-  /** per memdev: the open chain's records when an H5 use-after-free unwound its handler, and when */
-  private readonly unwoundStaged = new Map<number, { idx: number; ranges: { dpa: number; len: number }[] }[]>();
+  /** per memdev: the open chain's records when an H5 use-after-free unwound its handler, and when;
+   *  `group`: the first tag group onlined on that memdev after it — the one that carried what the
+   *  unwound attempt left in add_ctx.group (cxl_realize_group hands add_ctx.group to the next
+   *  online_tag_group of the memdev and clears it) */
+  private readonly unwoundStaged = new Map<number, { idx: number; ranges: { dpa: number; len: number }[]; group: number | null }[]>();
   private idx = 0;
 
   onEvent(e: DecodedEvent): void {
@@ -180,7 +190,7 @@ export class ExtentsChecker implements Checker {
             return;
           default:
             this.unwoundH5.add(ev.memdev);
-            listOf(this.unwoundStaged, ev.memdev).push({ idx, ranges: [...(this.openStaged.get(ev.memdev) ?? [])] });
+            listOf(this.unwoundStaged, ev.memdev).push({ idx, ranges: [...(this.openStaged.get(ev.memdev) ?? [])], group: null });
             this.findings.add(`uaf:${ev.memdev}:${ev.extent}`, finding('dc-extent-use-after-free-h5',
               `mem${ev.memdev}: a dc_extents walk met extent ${ev.extent} after another thread freed it (no RCU in v11)`));
             return;
@@ -225,6 +235,7 @@ export class ExtentsChecker implements Checker {
             this.findings.add(`overlap:${ev.extent}:${o.extent}`, finding(outcome, `${what} overlaps tracked extent ${o.extent} ${rng(o.dpa, o.len)} tag ${tagStr(o.uuid)}${why}`));
           }
         }
+        for (const u of this.unwoundStaged.get(t.memdev) ?? []) if (u.group === null) u.group = t.group;
         if (!t.existing && !this.scanned.has(t.region) && this.gateSuspects.length < Findings.MAX) this.gateSuspects.push({ t, idx });
         if (!t.existing && t.shareable) {
           const dev = this.offeredSeq.get(t.memdev)?.get(`${t.dpa}:${t.len}`);
@@ -256,8 +267,12 @@ export class ExtentsChecker implements Checker {
               `region teardown sent Release DC for runtime extent ${ev.extent} ${rng(t.dpa, t.len)} tag ${tagStr(t.uuid)} on mem${t.memdev}, realized but not yet listed by a response`));
           }
         } else if (t && ev.sentRelease === 1 && !t.existing && !t.listed) {
-          this.findings.add(`xor:${ev.extent}`, finding('released-unaccepted',
-            `Release DC sent for runtime extent ${ev.extent} ${rng(t.dpa, t.len)} tag ${tagStr(t.uuid)} on mem${t.memdev}, which no response listed`));
+          const what = `Release DC sent for runtime extent ${ev.extent} ${rng(t.dpa, t.len)} tag ${tagStr(t.uuid)} on mem${t.memdev}, which no response listed`;
+          // the same leftover as host-extent-not-accepted-after-h5, released (a Release record
+          // for it, cxl_rm_extent → rm_tag_group → dc_extent_release) before quiescence
+          const unwound = this.leftByUnwoundHandler(t);
+          if (unwound) this.findings.add(`xor:${ev.extent}`, finding('released-unaccepted-after-h5', `${what}; ${unwound}`));
+          else this.findings.add(`xor:${ev.extent}`, finding('released-unaccepted', what));
         }
         return;
       }
@@ -297,10 +312,23 @@ export class ExtentsChecker implements Checker {
    */
   private stagedByUnwoundHandler(memdev: number, dpa: number, len: number): string | null {
     const t = [...this.tracked.values()].find((x) => x.memdev === memdev && x.dpa === dpa && x.len === len && !x.existing);
-    if (!t) return null;
-    for (const u of this.unwoundStaged.get(memdev) ?? []) {
-      if (u.idx < t.idx && u.ranges.some((r) => contains(r.dpa, r.len, dpa, len))) {
-        return `its record was staged in the chain an H5 use-after-free unwound on mem${memdev} (event ${u.idx}), and it was realized after it (event ${t.idx}) from what the unwound handler left in add_ctx; the redelivered copy was left out of the response`;
+    return t ? this.leftByUnwoundHandler(t) : null;
+  }
+
+  /**
+   * The evidence both H5-consequence outcomes of an unlisted runtime extent require (8.1-16 at
+   * quiescence, `host-extent-not-accepted-after-h5`; 8.1-4 when its Release DC goes out first,
+   * `released-unaccepted-after-h5`): an H5 use-after-free on the extent's memdev while its record
+   * was staged in the open chain, and the extent realized after it, in the FIRST group onlined on
+   * that memdev after it — the group that carried add_ctx.group's leftover (mbox.c
+   * cxl_realize_group reads mds->add_ctx.group, onlines it and clears it; extent.c
+   * cxlr_add_extent appends to it). Null when the trace shows no such chain.
+   */
+  private leftByUnwoundHandler(t: Tracked): string | null {
+    if (t.existing) return null;
+    for (const u of this.unwoundStaged.get(t.memdev) ?? []) {
+      if (u.idx < t.idx && u.group === t.group && u.ranges.some((r) => contains(r.dpa, r.len, t.dpa, t.len))) {
+        return `its record was staged in the chain an H5 use-after-free unwound on mem${t.memdev} (event ${u.idx}), and it was realized after it (event ${t.idx}), in the first group onlined on mem${t.memdev} since, from what the unwound handler left in add_ctx; the redelivered copy was left out of the response`;
       }
     }
     return null;
@@ -409,8 +437,10 @@ export class ExtentsChecker implements Checker {
         const what = `${r.name}/${x.name ?? '?'} (device offset ${rng(devOff, x.length)}, tag ${tagStr(x.uuid)}) is not inside any extent ${r.memdev} accepted`;
         const key = `subset:${r.name}:${x.offset}`;
         const unwound = ex || abs === undefined ? null : this.stagedByUnwoundHandler(memdev, abs, x.length);
+        const stale = abs === undefined ? null : this.explainer.staleScanH23(memdev, abs, x.length);
         if (unwound) out.add(key, finding('host-extent-not-accepted-after-h5', `${what}; ${unwound}`));
         else if (ex?.hazard === 'h5') out.add(key, finding('host-extent-readopted-h5', `${what}; ${ex.why}`));
+        else if (stale) out.add(key, finding('host-extent-released-under-scan-h23', `${what}; ${stale}`));
         else if (ex?.hazard === 'h2') out.add(key, finding('host-extent-adopted-h2', `${what}; ${ex.why}`));
         else if (ex?.hazard === 'h10') out.add(key, finding('host-extent-not-accepted-h10', `${what}; ${ex.why}`));
         else out.add(key, finding('host-extent-not-accepted', `${what}; every Add DC Response on ${r.memdev} succeeded`));

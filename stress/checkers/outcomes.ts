@@ -140,6 +140,16 @@ export const OUTCOMES = {
   'host-extent-readopted-h5': K(INV.hostSubset, 'H5 (release vs recovery realize)', 'a host extent the recovery scan re-adopted from a dying one is not device-accepted (its Release DC went out)'),
   'conservation-readopted-h5': K(INV.conservation, 'H5 (release vs recovery realize)', 'DAX accounting of a region differs after the recovery scan re-adopted a dying extent'),
   'host-extent-not-accepted-after-h5': K(INV.hostSubset, 'H5 (consequence: the model unwound the handler; what it left in add_ctx was onlined beside the redelivered records)', 'a host-tracked extent no response listed, realized after an H5 use-after-free unwound its memdev\'s event thread, from a record that handler had staged'),
+  'released-unaccepted-after-h5': K(INV.xor, 'H5 (consequence: the model unwound the handler; what it left in add_ctx was onlined beside the redelivered records, then released)', 'a Release DC was sent for a runtime extent no response listed, realized after an H5 use-after-free unwound its memdev\'s event thread, from a record that handler had staged (host-extent-not-accepted-after-h5\'s extent, released before quiescence)'),
+  // H23 (found by the swarm's 10-minute soak, free run; confirmed in v11): drivers/cxl/core/mbox.c
+  // __cxl_process_extent_list snapshots the device's extent list (Get DC Extent List; its
+  // generation check covers only the pages of that read), then cxl_add_pending(existing) →
+  // extent.c cxl_add_extent classifies each entry against cxlr_dax->dc_extents. A held extent
+  // the teardown unregistered is released at its last put (extent.c dc_extent_release: Release
+  // DC, then xa_erase), under no lock the probe holds: between the snapshot and the classify the
+  // entry is gone from the xarray and the device has reclaimed the range, so the scan realizes it.
+  'host-extent-released-under-scan-h23': K(INV.hostSubset, 'H23', 'a host extent the recovery scan realized from its Get DC Extent List snapshot after another thread\'s Release DC of that range went out: the device no longer holds it'),
+  'dax-access-refused-h23': K(INV.data, 'H23', 'a DAX access was refused by the device: an extent backing the device was realized by the probe\'s scan from a Get DC Extent List snapshot another thread\'s Release DC of it had made stale'),
   'extent-overlap-after-h5': K(INV.overlap, 'H5 (consequence: the kernel read freed memory; the model unwound the handler, whose records were redelivered)', 'two tracked extents overlap after a dc_extents walk use-after-free unwound an add handler on the same memdev'),
   'dc-extent-use-after-free-h5': K(INV.memory, 'H5', 'a dc_extents walk without RCU met an extent another thread had freed (the handler is unwound)'),
   'tag-leaked': K(INV.tag, 'H6', 'a uuid stays registered with no live extent (lost nr_extents decrement)'),
