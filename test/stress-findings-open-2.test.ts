@@ -337,3 +337,14 @@ t.test('H23 search: a held extent\'s last put swept across the cxl_dax_region un
   t.same(bad, [], 'H23 exactly when the Release DC fell inside the window');
   t.notOk(counts.has('host-extent-not-accepted'), 'no unexplained host extent');
 });
+
+t.test('the sixth session\'s soak: its two released-unaccepted traces (controlled) replay as H5\'s consequence too', async (t) => {
+  for (const name of ['swarm-released-unaccepted-1-2366.trace.json', 'swarm-released-unaccepted-1-3603.trace.json']) {
+    const r = await replayTrace(load(name), 1);
+    t.comment(`${name}: ${r.steps} steps, outcomes ${r.outcomes.join(', ')}`);
+    t.equal(r.divergence, null, `${name}: the replay followed every recorded step`);
+    t.ok(r.outcomes.includes('released-unaccepted-after-h5'), `${name}: released-unaccepted-after-h5`);
+    t.notOk(r.outcomes.includes('released-unaccepted'), `${name}: no unexplained Release DC`);
+    t.ok(r.outcomes.includes('dc-extent-use-after-free-h5'), `${name}: beside the H5 use-after-free`);
+  }
+});
