@@ -18,7 +18,7 @@
  * at least once — the two interleavings a race has at that resource.
  *
  * NAMED WINDOWS (Antithesis "sometimes" assertions): one per hazard of the catalogue
- * (docs/kernel-map.md H1–H14) and per concurrency assumption of the v11 cover letter. A window is
+ * (docs/kernel-map.md H1–H23) and per concurrency assumption of the v11 cover letter. A window is
  * REACHED in an iteration when its two sides (thread pattern × resources) both happen — a conflict
  * between the code paths the hazard or assumption is about — or when an outcome naming the hazard
  * was seen (single-thread hazards such as H10/H11 have no two-sided window: only their outcome
@@ -248,15 +248,17 @@ function h5(acc: readonly Access[]): Order | null {
 
 const BUS = /^dax-bus$/;
 const USER = /^user\d+$/;
-const WQ = /^workqueue$/;
+// the per-memdev workqueue threads are named workqueue/memN (src/runtime/host-workers.ts): a bare
+// /^workqueue$/ never matched, so H4 and CL-chain-bound were reached only through their outcomes
+const WQ = /^workqueue\/mem\d+$/;
 
 /** The catalogue's hazards and the cover letter's assumptions, as windows. */
 export const WINDOWS: WindowSpec[] = [
   { id: 'H1', kind: 'hazard', title: 'the same tag closing on two memdevs at once', a: side(IRQ, ['tag-insert', 'cxl_tag_lock'], 'irq/memX tag insert'), b: side(IRQ, ['tag-insert', 'cxl_tag_lock'], 'irq/memY tag insert'), otherMemdev: true, outcomes: ['tag-registered-twice'] },
   { id: 'H2', kind: 'hazard', title: 'a runtime chain against the probe\'s recovery scan (add_ctx.lock vs device_lock(cxlr_dax))', a: side(IRQ, ['add_ctx.lock'], 'irq add_ctx.lock'), b: side(BUS, ['add_ctx.lock'], 'probe scan add_ctx.lock'), outcomes: ['lock-order-h2', 'hung-wait-h2', 'host-extent-adopted-h2'] },
   { id: 'H3', kind: 'hazard', title: 'a runtime add before the region\'s existing-extent scan', a: side(IRQ, ['device_lock(cxlr_dax)', 'add_ctx.lock'], 'irq add'), b: side(BUS, ['device_lock(cxlr_dax)'], 'probe (scan)'), outcomes: ['scan-gate-emit-race'] },
-  { id: 'H4', kind: 'hazard', title: 'the watchdog answering a chain against its late tail', a: side(WQ, ['add_ctx.lock'], 'watchdog add_ctx.lock'), b: side(IRQ, ['add_ctx.lock'], 'irq add_ctx.lock'), outcomes: ['double-response-after-timeout'] },
-  { id: 'H5', kind: 'hazard', title: 'a teardown inside a release\'s dc_extents walk (a: inside the walk, b: the release walk after the teardown began)', custom: h5, outcomes: ['dc-extent-use-after-free-h5', 'extent-readopted-h5', 'host-extent-readopted-h5', 'conservation-readopted-h5'] },
+  { id: 'H4', kind: 'hazard', title: 'the watchdog answering a chain against its late tail', a: side(WQ, ['add_ctx.lock'], 'watchdog add_ctx.lock'), b: side(IRQ, ['add_ctx.lock'], 'irq add_ctx.lock'), sameMemdev: true, outcomes: ['double-response-after-timeout'] },
+  { id: 'H5', kind: 'hazard', title: 'a teardown inside a release\'s dc_extents walk (a: inside the walk, b: the release walk after the teardown began)', custom: h5, outcomes: ['dc-extent-use-after-free-h5', 'extent-readopted-h5', 'host-extent-readopted-h5', 'conservation-readopted-h5', 'extent-overlap-after-h5', 'host-extent-not-accepted-after-h5', 'released-unaccepted-after-h5'] },
   { id: 'H6', kind: 'hazard', title: 'concurrent last puts of one group\'s extent devices', a: side(/./, ['group-put'], 'a last put'), b: side(/./, ['group-put'], 'another last put'), outcomes: ['tag-leaked'] },
   { id: 'H7', kind: 'hazard', title: 'a DAX claim against a group\'s DAX add', a: side(USER, ['dax_region_rwsem'], 'claim'), b: side(IRQ, ['dax_region_rwsem', 'dax-per-extent'], 'group DAX add/release'), outcomes: ['partial-group-claimed'] },
   { id: 'H8', kind: 'hazard', title: 'a DAX claim against a release', a: side(USER, ['dax_region_rwsem'], 'claim'), b: side(IRQ, ['dc-walk'], 'release'), outcomes: ['release-in-use'] },
@@ -269,12 +271,24 @@ export const WINDOWS: WindowSpec[] = [
   // H15 and H16 (named on main after this module was written): outcome only
   { id: 'H15', kind: 'hazard', title: 'a teardown releasing a claimed dax_resource whatever its use_cnt (outcome only)', outcomes: ['dax-access-refused-h15', 'dax-resource-use-after-free-trim'] },
   { id: 'H16', kind: 'hazard', title: 'an add or release on a disabled region using the freed cxl_dax_region (outcome only)', outcomes: ['cxlr-dax-use-after-free-disabled-region'] },
+  // H17–H23 (docs/kernel-map.md; there is no H19). H17's two sides both take cxl_rwsem.region for
+  // read (the writer queued at the handoff makes it a cycle), which a two-sided first-touch window
+  // cannot order; H18 and H23 are one thread's or one snapshot's; H20 is no race. H21/H22: the
+  // drain is a lock step only when it meets a held active reference (kernfs_drain skips a drained
+  // node, src/dax/kernfs.ts), and on these paths the store holding it then waits for the drainer's
+  // lock — the deadlock, which records no drain step: the outcome is the window
+  { id: 'H17', kind: 'hazard', title: 'the release path against the probe scan through cxl_rwsem.region\'s writer handoff (outcome only)', outcomes: ['lock-order-h17', 'hung-wait-h17'] },
+  { id: 'H18', kind: 'hazard', title: 'one chain carrying a range twice (outcome only: one thread)', outcomes: ['extent-dup-in-chain'] },
+  { id: 'H20', kind: 'hazard', title: 'an extent\'s name written to dax_region/delete (outcome only: not a race)', outcomes: ['dev-dax-type-confusion-delete-h20'] },
+  { id: 'H21', kind: 'hazard', title: 'delete_store inside its kernfs active reference against the cxl_dax_region unbind draining it (outcome only)', outcomes: ['lock-order-h21', 'hung-wait-h21'] },
+  { id: 'H22', kind: 'hazard', title: 'a uuid/size store inside its kernfs active reference against unregister_dev_dax draining it (outcome only)', outcomes: ['lock-order-h22', 'hung-wait-h22'] },
+  { id: 'H23', kind: 'hazard', title: 'a held extent\'s last put between the probe scan\'s extent-list snapshot and its classify (outcome only)', outcomes: ['host-extent-released-under-scan-h23', 'dax-access-refused-h23'] },
   // the cover letter's assumptions ("Noteable", "Changes since v10")
   { id: 'CL-serial', kind: 'assumption', title: 'DCD events for a memdev are handled serially by its event-interrupt thread', a: side(IRQ, ['dc-record'], 'handler'), b: side(IRQ, ['dc-record'], 'another handler'), sameMemdev: true, outcomes: ['chain-mixed'] },
   { id: 'CL-one-owner', kind: 'assumption', title: 'a tag group is owned by exactly one memory device', a: side(IRQ, ['tag-insert', 'cxl_tag_lock', 'group-put'], 'irq/memX'), b: side(IRQ, ['tag-insert', 'cxl_tag_lock', 'group-put'], 'irq/memY'), otherMemdev: true, outcomes: ['tag-registered-twice'] },
   { id: 'CL-scan-defer', kind: 'assumption', title: 'new add events are deferred until the initial scan completes', a: side(IRQ, ['add_ctx.lock'], 'runtime add'), b: side(BUS, ['add_ctx.lock', 'device_lock(cxlr_dax)'], 'probe scan'), outcomes: ['scan-gate-bypassed'] },
   { id: 'CL-group-atomic', kind: 'assumption', title: 'per-tag-group add and release of DAX resources are all-or-none', a: side(USER, ['dax_region_rwsem'], 'claim'), b: side(IRQ, ['dax_region_rwsem', 'dax-per-extent'], 'group DAX add/release'), outcomes: ['partial-group-claimed'] },
-  { id: 'CL-chain-bound', kind: 'assumption', title: 'a More=1 chain is bounded by the 20 s timeout and 100 pending extents', a: side(WQ, ['add_ctx.lock'], 'watchdog'), b: side(IRQ, ['add_ctx.lock'], 'chain'), outcomes: ['staged-over-cap', 'watchdog-after-close'] },
+  { id: 'CL-chain-bound', kind: 'assumption', title: 'a More=1 chain is bounded by the 20 s timeout and 100 pending extents', a: side(WQ, ['add_ctx.lock'], 'watchdog'), b: side(IRQ, ['add_ctx.lock'], 'chain'), sameMemdev: true, outcomes: ['staged-over-cap', 'watchdog-after-close'] },
   { id: 'CL-no-reack', kind: 'assumption', title: 'recovered extents are not re-acknowledged via Add DC Response', a: side(BUS, ['add_ctx.lock'], 'probe scan'), b: side(IRQ, ['mbox_mutex'], 'runtime response'), outcomes: [] },
   { id: 'CL-seq', kind: 'assumption', title: 'sharable extent sequence numbers are a dense 0..n-1 (outcome only)', outcomes: ['sharable-group-refused-seq', 'sequence-broken'] },
 ];

@@ -56,3 +56,27 @@ t.test('two-claims: the claims conflict is counted in the order the step log sho
     }
   });
 });
+
+t.test('H4\'s window is reached by its sides (the per-memdev workqueue thread), not only through its outcome', async (t) => {
+  // the workqueue threads are named workqueue/memN; the window's pattern once missed them, so H4
+  // and CL-chain-bound were "reached" only when double-response-after-timeout was seen
+  const job = new StressJob({ workload: 'watchdog-vs-late-tail', variant: 'v11', knobs: {}, device: 'cxl-test', seed: '1', schedule: { kind: 'random' }, noise: false, outDir: null });
+  const N = 6;
+  let sided = 0;
+  try {
+    for (let i = 0; i < N; i++) {
+      const r = await job.iteration(i);
+      const wq = r.steps.some((s) => /^workqueue\/mem\d+$/.test(s.who) && s.what === 'acquire' && s.arg === 'add_ctx.lock(write)');
+      const irq = r.steps.some((s) => /^irq\/mem\d+$/.test(s.who) && s.what === 'acquire' && s.arg === 'add_ctx.lock(write)');
+      const w = r.coverage?.windows['H4'];
+      if (wq && irq) { sided++; t.ok(w === 'ab' || w === 'ba', `iteration ${i}: both sides took add_ctx.lock, the window has an order (${w})`); }
+    }
+  } finally {
+    await job.close();
+  }
+  const h4 = job.coverage.windows['H4']!;
+  t.comment(`${N} iterations, ${sided} with both sides; H4: a first ${h4.ab}, b first ${h4.ba}, by outcome ${h4.byOutcome}`);
+  t.ok(sided > 0, 'the watchdog and the event thread both took add_ctx.lock');
+  t.equal(h4.ab + h4.ba, sided, 'every such iteration counted in one order');
+  t.equal(job.coverage.windows['CL-chain-bound']!.ab + job.coverage.windows['CL-chain-bound']!.ba, sided, 'CL-chain-bound likewise');
+});
