@@ -8,7 +8,7 @@
  * Each seed stops at its first detection; seeds run one after another (in parallel they would
  * share the two cores and distort each other's seconds).
  *
- *   npm run bench:find -- [--seeds N] [--seconds S] [--rate-seconds R] [--only ID,...] [--out FILE] [--traces DIR]
+ *   npm run bench:find -- [--seeds N] [--seconds S] [--rate-seconds R] [--only ID,...] [--directed on|off] [--out FILE] [--traces DIR]
  *
  * Defaults: 20 seeds × 60 s per defect (the issue's aim: found in >= 19/20 within 60 s), rates over
  * 10 s each. A benchmark, not a test: figures depend on the machine and its load (printed).
@@ -67,13 +67,16 @@ const SEEDS = Math.floor(num('seeds', 20));
 const SECONDS = num('seconds', 60);
 const RATE_SECONDS = num('rate-seconds', 10);
 const ONLY = arg('only')?.split(',');
+/** `--directed off`: the swarm's knob-directed focus off (A/B against stress/coverage.ts knobWindows) */
+const DIRECTED = arg('directed') ?? 'on';
+if (DIRECTED !== 'on' && DIRECTED !== 'off') { process.stderr.write(`bench:find: --directed must be on or off, got "${DIRECTED}"\n`); process.exit(2); }
 const OUT = arg('out') ?? 'results/bench-find.json';
 /** traces of every non-acceptable iteration (a forbidden outcome in a default run must be diagnosable) */
 const TRACES = arg('traces') ?? 'results/bench-find-traces';
 if (ONLY) for (const o of ONLY) if (o !== 'rates' && !DEFECTS.some((d) => d.id === o)) { process.stderr.write(`bench:find: unknown --only "${o}"; known: ${DEFECTS.map((d) => d.id).join(', ')}, rates\n`); process.exit(2); }
 
 const base = (o: Partial<JobOptions>): JobOptions => ({
-  workload: 'swarm', variant: 'v11', knobs: {} as Knobs, device: 'cxl-test', seed: '1', schedule: { kind: 'free' }, noise: false, outDir: null, ...o,
+  workload: 'swarm', variant: 'v11', knobs: {} as Knobs, device: 'cxl-test', seed: '1', schedule: { kind: 'free' }, noise: false, outDir: null, directed: DIRECTED === 'on', ...o,
 });
 
 interface SeedRun { seed: string; found: boolean; seconds: number | null; iterations: number; outcome: string | null; forbidden: string[]; detail?: string; iteration?: number; focus?: string; schedule?: string; trace?: string; forbiddenTraces?: string[] }

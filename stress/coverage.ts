@@ -29,6 +29,8 @@
  * Checkers and production code never import this module (it is the stress runner's bookkeeping).
  */
 import { NOISE_SITE } from '../src/shm/sched.js';
+import { DEFAULT_KNOBS, resolveKnobs } from '../src/scenario/knobs.js';
+import type { Knobs, Variant } from '../src/scenario/types.js';
 import type { TraceStep } from './turnstile.js';
 
 export type Order = 'ab' | 'ba';
@@ -180,6 +182,8 @@ export interface WindowSpec {
   custom?: (acc: readonly Access[]) => Order | 'reached' | null;
   /** custom windows: whether their result has two orders */
   unordered?: boolean;
+  /** custom windows: the resources their step pattern reads (for knobWindows) */
+  touches?: string[];
   /** outcomes that prove the window was reached */
   outcomes: string[];
 }
@@ -258,7 +262,7 @@ export const WINDOWS: WindowSpec[] = [
   { id: 'H2', kind: 'hazard', title: 'a runtime chain against the probe\'s recovery scan (add_ctx.lock vs device_lock(cxlr_dax))', a: side(IRQ, ['add_ctx.lock'], 'irq add_ctx.lock'), b: side(BUS, ['add_ctx.lock'], 'probe scan add_ctx.lock'), outcomes: ['lock-order-h2', 'hung-wait-h2', 'host-extent-adopted-h2'] },
   { id: 'H3', kind: 'hazard', title: 'a runtime add before the region\'s existing-extent scan', a: side(IRQ, ['device_lock(cxlr_dax)', 'add_ctx.lock'], 'irq add'), b: side(BUS, ['device_lock(cxlr_dax)'], 'probe (scan)'), outcomes: ['scan-gate-emit-race'] },
   { id: 'H4', kind: 'hazard', title: 'the watchdog answering a chain against its late tail', a: side(WQ, ['add_ctx.lock'], 'watchdog add_ctx.lock'), b: side(IRQ, ['add_ctx.lock'], 'irq add_ctx.lock'), sameMemdev: true, outcomes: ['double-response-after-timeout'] },
-  { id: 'H5', kind: 'hazard', title: 'a teardown inside a release\'s dc_extents walk (a: inside the walk, b: the release walk after the teardown began)', custom: h5, outcomes: ['dc-extent-use-after-free-h5', 'extent-readopted-h5', 'host-extent-readopted-h5', 'conservation-readopted-h5', 'extent-overlap-after-h5', 'host-extent-not-accepted-after-h5', 'released-unaccepted-after-h5'] },
+  { id: 'H5', kind: 'hazard', title: 'a teardown inside a release\'s dc_extents walk (a: inside the walk, b: the release walk after the teardown began)', custom: h5, touches: ['dc-walk', 'teardown'], outcomes: ['dc-extent-use-after-free-h5', 'extent-readopted-h5', 'host-extent-readopted-h5', 'conservation-readopted-h5', 'extent-overlap-after-h5', 'host-extent-not-accepted-after-h5', 'released-unaccepted-after-h5'] },
   { id: 'H6', kind: 'hazard', title: 'concurrent last puts of one group\'s extent devices', a: side(/./, ['group-put'], 'a last put'), b: side(/./, ['group-put'], 'another last put'), outcomes: ['tag-leaked'] },
   { id: 'H7', kind: 'hazard', title: 'a DAX claim against a group\'s DAX add', a: side(USER, ['dax_region_rwsem'], 'claim'), b: side(IRQ, ['dax_region_rwsem', 'dax-per-extent'], 'group DAX add/release'), outcomes: ['partial-group-claimed'] },
   { id: 'H8', kind: 'hazard', title: 'a DAX claim against a release', a: side(USER, ['dax_region_rwsem'], 'claim'), b: side(IRQ, ['dc-walk'], 'release'), outcomes: ['release-in-use'] },
@@ -266,8 +270,8 @@ export const WINDOWS: WindowSpec[] = [
   { id: 'H10', kind: 'hazard', title: 'an Add DC Response refused after onlining (outcome only)', outcomes: ['host-extent-not-accepted-h10', 'dax-access-refused-h10'] },
   { id: 'H11', kind: 'hazard', title: 'one chain\'s extents resolving to two regions (outcome only)', outcomes: ['wrong-region-parent'] },
   { id: 'H12', kind: 'hazard', title: 'the recovery scan realizing another region\'s extent (outcome only: one thread)', outcomes: ['assert-held-h12'] },
-  { id: 'H13', kind: 'hazard', title: 'several release records handled in one race (one event thread walks dc_extents twice)', custom: h13, unordered: true, outcomes: [] },
-  { id: 'H14', kind: 'hazard', title: 'a teardown between realization and the Add DC Response', custom: h14, outcomes: ['response-lists-torn-down', 'released-before-response', 'tag-group-use-after-free-h14', 'region-use-after-free-h14', 'extent-orphaned-h14'] },
+  { id: 'H13', kind: 'hazard', title: 'several release records handled in one race (one event thread walks dc_extents twice)', custom: h13, touches: ['dc-walk'], unordered: true, outcomes: [] },
+  { id: 'H14', kind: 'hazard', title: 'a teardown between realization and the Add DC Response', custom: h14, touches: ['teardown', 'device_lock(cxlr_dax)'], outcomes: ['response-lists-torn-down', 'released-before-response', 'tag-group-use-after-free-h14', 'region-use-after-free-h14', 'extent-orphaned-h14'] },
   // H15 and H16 (named on main after this module was written): outcome only
   { id: 'H15', kind: 'hazard', title: 'a teardown releasing a claimed dax_resource whatever its use_cnt (outcome only)', outcomes: ['dax-access-refused-h15', 'dax-resource-use-after-free-trim'] },
   { id: 'H16', kind: 'hazard', title: 'an add or release on a disabled region using the freed cxl_dax_region (outcome only)', outcomes: ['cxlr-dax-use-after-free-disabled-region'] },
@@ -468,4 +472,52 @@ export function windowOpen(w: WindowStat): boolean {
 /** Window ids still open (the swarm's feedback aims at these). */
 export function unseenWindows(s: CoverageSummary): string[] {
   return Object.values(s.windows).filter(windowOpen).map((w) => w.id);
+}
+
+// ------------------------------------------------------------------------------------------------
+// directed focus: the windows a changed knob's code touches
+
+/**
+ * The shared resources (lock classes and instrumented sites, as the step log names them) where
+ * each knob changes what the host does. A knob is an assumption flipped — a patch to the series —
+ * and, as a directed fuzzer aims at the lines a patch changed, the swarm aims at the windows whose
+ * sides touch these resources (knobWindows; StressJob.focusFor).
+ */
+export const KNOB_RESOURCES: Readonly<Record<string, readonly string[]>> = {
+  // cxl_tag_register's check and insert under cxl_tag_lock (drivers/cxl/core/extent.c)
+  'tag-lock': ['cxl_tag_lock', 'tag-insert'],
+  // a tag group's DAX add/release under one dax_region_rwsem hold or per extent (drivers/dax/bus.c)
+  'group-lock': ['dax_region_rwsem', 'dax-per-extent'],
+  // the event log's drain (cxl_event_thread → the DC record handler, drivers/cxl/core/mbox.c)
+  'parallel-event-handlers': ['dc-record'],
+  // the sharable group's sequence check, at the record's handling (v10-uuid-show is no race: absent)
+  'v10-seq': ['dc-record'],
+  // the existing-extent scan's gate on runtime adds (cxl_add_pending / the probe's scan)
+  'scan-gate': ['add_ctx.lock', 'device_lock(cxlr_dax)'],
+  // the response path (cxl_send_dc_response, the release walk's Release DC)
+  'unmatched-release-ack': ['dc-walk', 'mbox_mutex'],
+  'staging-failure-response': ['add_ctx.lock', 'mbox_mutex'],
+  // dc_extents walks and their frees (cxlr_dax_classify_extent, cxl_rm_extent, dc_extent_release)
+  rcu: ['dc-walk', 'teardown'],
+  'release-batch': ['dc-walk', 'mbox_mutex'],
+};
+
+/** The resources a window reads: its sides', or a custom window's `touches`. */
+function windowResources(w: WindowSpec): string[] {
+  return [...(w.a?.resources ?? []), ...(w.b?.resources ?? []), ...(w.touches ?? [])];
+}
+
+/**
+ * The named windows whose resources a knob the run changed touches: every knob whose resolved
+ * value differs from the v11 default (a variant's presets included), mapped through
+ * KNOB_RESOURCES. Empty for the v11 default. Outcome-only windows have no resources and are never
+ * directed at.
+ */
+export function knobWindows(variant: Variant, knobs: Knobs): string[] {
+  const v = resolveKnobs(variant, knobs) as unknown as Record<string, unknown>;
+  const d = DEFAULT_KNOBS as unknown as Record<string, unknown>;
+  const res = new Set<string>();
+  for (const k of Object.keys(v)) if (v[k] !== d[k]) for (const r of KNOB_RESOURCES[k] ?? []) res.add(r);
+  if (res.size === 0) return [];
+  return WINDOWS.filter((w) => windowResources(w).some((r) => res.has(r))).map((w) => w.id);
 }

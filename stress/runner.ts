@@ -22,7 +22,7 @@ import { writeTrace, type StressTrace, type TraceRecord } from './trace.js';
 import { addFinding, signatureOf, sortFindings, type FindingRow, type NamedEvent } from './signature.js';
 import type { DecodedEvent } from '../src/protocol.js';
 import { outcomesSeen } from './checkers/outcomes.js';
-import { addIteration, avoidList, emptyCoverage, iterationCoverage, windowOpen, type CoverageSummary, type IterationCoverage } from './coverage.js';
+import { addIteration, avoidList, emptyCoverage, iterationCoverage, knobWindows, windowOpen, type CoverageSummary, type IterationCoverage } from './coverage.js';
 import { join } from 'node:path';
 import { CXL_MBOX_OP, DC_EVENT_TYPE } from '../src/wire/cxl.js';
 
@@ -42,6 +42,9 @@ export interface JobOptions {
   feedback?: boolean;
   /** swarm under the free schedule: draw each iteration's schedule (default on) */
   mixSchedules?: boolean;
+  /** swarm: aim half the aimed iterations at the windows a changed knob touches (default on;
+   *  stress/coverage.ts knobWindows) */
+  directed?: boolean;
 }
 
 export interface IterationResult {
@@ -185,13 +188,18 @@ export class StressJob {
    * Coverage feedback for the swarm: aim iteration i at a named window (stress/coverage.ts) this
    * job has not yet seen in both orders (outcome-only windows: not yet reached) and aimed at fewer
    * than FRESH_AIMS times; when there is none, at any window, the least aimed at the likelier.
-   * One iteration in four aims at nothing (the plain swarm). Drawn from
-   * (seed, iteration) and the job's coverage so far; the trace records it for replay.
+   * One iteration in four aims at nothing (the plain swarm). When the run changes a knob (or the
+   * variant does), half of the aimed iterations aim instead at the windows that knob's code touches
+   * (knobWindows: a directed fuzzer aims at the lines a patch changed), the least aimed at the
+   * likelier, whatever their coverage — both orders seen is not the interleaving that breaks.
+   * Drawn from (seed, iteration) and the job's coverage so far; the trace records it for replay.
    */
   focusFor(i: number): PlanHint | undefined {
     if (this.workload.name !== 'swarm' || this.opts.feedback === false) return undefined;
     const p = new Prng(`${this.opts.seed}:focus:${i}`);
     if (p.chance(0.25)) return undefined;
+    const directed = this.opts.directed === false ? [] : this.directedWindows();
+    if (directed.length > 0 && p.chance(0.5)) return this.aim(p, directed);
     const all = Object.values(this.coverage.windows).filter((w) => SWARM_FOCUS[w.id]);
     const fresh = all.filter((w) => windowOpen(w) && (this.focusAttempts.get(w.id) ?? 0) < FRESH_AIMS);
     const open = fresh.length > 0 ? fresh : all;
@@ -202,10 +210,22 @@ export class StressJob {
     // the hazard's interleaving (tag-lock=off: H1 was reached in both orders 48 times before the
     // registry race showed). With closed windows out, once the reachable ones had closed every
     // aimed iteration went to the seven the default configuration cannot reach.
-    const weights = open.map((w) => 1 / (1 + (this.focusAttempts.get(w.id) ?? 0)));
+    return this.aim(p, open.map((w) => w.id));
+  }
+
+  /** the windows the run's changed knobs touch that the swarm can aim at (computed once) */
+  private directedCache: string[] | null = null;
+  directedWindows(): string[] {
+    this.directedCache ??= knobWindows(this.opts.variant, this.opts.knobs).filter((id) => SWARM_FOCUS[id]);
+    return this.directedCache;
+  }
+
+  /** Draw one of `ids`, the more often aimed at the less likely; count the aim. */
+  private aim(p: Prng, ids: readonly string[]): PlanHint {
+    const weights = ids.map((id) => 1 / (1 + (this.focusAttempts.get(id) ?? 0)));
     let x = (p.u32() / 2 ** 32) * weights.reduce((a, b) => a + b, 0);
-    let id = open[open.length - 1]!.id;
-    for (let k = 0; k < open.length; k++) { if (x < weights[k]!) { id = open[k]!.id; break; } x -= weights[k]!; }
+    let id = ids[ids.length - 1]!;
+    for (let k = 0; k < ids.length; k++) { if (x < weights[k]!) { id = ids[k]!; break; } x -= weights[k]!; }
     this.focusAttempts.set(id, (this.focusAttempts.get(id) ?? 0) + 1);
     return { focus: id };
   }
