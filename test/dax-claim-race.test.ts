@@ -5,6 +5,9 @@
 // does observe a partial group. Two user workers hammer `daxctl create-device --uuid T` while the
 // device offers a 16-extent group; every claim is read back from the runtime 'claim' events.
 // Both files run with the same seeded noise at instrumented points; only the knob differs.
+// Every round holds device_lock(cxlr_dax) on the test thread while the group is onlined, until a
+// claim has run between online_tag_group and the DAX add (sys-helpers claimRaceRound holdNotify):
+// the window is reached by a handshake, not by how the machine schedules the user workers.
 import t from 'tap';
 import { claimRaceRound, region, withSystem } from './sys-helpers.js';
 
@@ -22,7 +25,7 @@ await t.test('v11 (group lock): a claim never sees a partial group', (t) => with
   let wonRounds = 0;
   let r = 0;
   for (; r < ROUNDS || ((whileAdding === 0 || wonRounds === 0) && r < MAX); r++) {
-    const o = await claimRaceRound(s, r);
+    const o = await claimRaceRound(s, r, { holdNotify: true });
     partial += o.partial;
     full += o.full;
     attempts += o.attempts;
