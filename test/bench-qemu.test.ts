@@ -9,7 +9,7 @@ import t from 'tap';
 import { runBench } from '../bench/pipeline.js';
 
 t.test('qemu chain 100: torn chains counted, no errors, the ceiling runs the same sequence', async (t) => {
-  const report = await runBench({
+  const bench = () => runBench({
     chains: [8, 100],
     tagged: [false],
     memdevs: [1],
@@ -21,6 +21,20 @@ t.test('qemu chain 100: torn chains counted, no errors, the ceiling runs the sam
     memoryEvents: 0,
     skipBaselines: true,
   });
+  // The window is 600 ms of wall time: on a loaded machine a chain of 100 can take most of it (2
+  // CPU hogs: the ceiling answered ONE chain in its window), and a cell or ceiling that answered
+  // none inside it proves nothing below. Such a run is run again — at most MAX_RUNS, a count — and
+  // a run with any error is never retried: it is judged as it is.
+  const MAX_RUNS = 4;
+  let report = await bench();
+  let runs = 1;
+  const emptyWindow = (): boolean => report.results.some((r) => r.accepted === 0) || report.baselines.protocolCeilings.some((c) => c.accepted === 0);
+  const anyError = (): boolean => report.results.some((r) => r.errors.length > 0) || report.baselines.protocolCeilings.some((c) => c.errors.length > 0);
+  while (runs < MAX_RUNS && emptyWindow() && !anyError()) {
+    report = await bench();
+    runs++;
+  }
+  t.comment(`${runs} bench run(s) of at most ${MAX_RUNS} until every cell and ceiling answered a chain inside its window`);
   t.equal(report.results.length, 2, 'two cells');
   const ceilings = report.baselines.protocolCeilings;
   t.same(ceilings.map((c) => [c.device, c.chain, c.errors]), [['qemu', 8, []], ['qemu', 100, []]], 'a qemu ceiling per chain, without errors');

@@ -5,6 +5,9 @@
 // does observe a partial group. Two user workers hammer `daxctl create-device --uuid T` while the
 // device offers a 16-extent group; every claim is read back from the runtime 'claim' events.
 // Both files run with the same seeded noise at instrumented points; only the knob differs.
+// Every round holds device_lock(cxlr_dax) on the test thread while the group is onlined, until a
+// claim has run between online_tag_group and the DAX add (sys-helpers claimRaceRound holdNotify):
+// the window is reached by a handshake, not by how the machine schedules the user workers.
 import t from 'tap';
 import { claimRaceRound, region, withSystem } from './sys-helpers.js';
 
@@ -16,7 +19,7 @@ await t.test('group-lock=per-extent: a concurrent claimer observes a partial gro
   let whileAdding = 0;
   let r = 0;
   for (; r < MAX && partial === 0; r++) {
-    const o = await claimRaceRound(s, 1000 + r);
+    const o = await claimRaceRound(s, 1000 + r, { holdNotify: true });
     partial += o.partial;
     attempts += o.attempts;
     whileAdding += o.whileAdding;

@@ -9,6 +9,7 @@ import type { RuntimeEvent, RuntimeEventType } from '../src/protocol.js';
 import type { InjectRecord, ReleaseCapacityRequest } from '../src/device/types.js';
 import type { MailboxTraceEntry, SystemState } from '../src/state.js';
 import { GiB, MiB } from '../src/units.js';
+import { mutexLock, mutexUnlock } from '../src/shm/lock.js';
 
 export const M = MiB;
 export const G = GiB;
@@ -208,7 +209,7 @@ export interface ClaimRaceRound { partial: number; full: number; attempts: numbe
  * (create_store refuses at 0 with -ENOSPC): an untagged filler extent, released at the end.
  * Cleans up (destroy, release) before returning.
  */
-export async function claimRaceRound(s: DcdSystem, i: number): Promise<ClaimRaceRound> {
+export async function claimRaceRound(s: DcdSystem, i: number, opts: { holdNotify?: boolean } = {}): Promise<ClaimRaceRound> {
   const T = raceTag(i);
   const m0 = mark(s);
   let done = false;
@@ -229,7 +230,37 @@ export async function claimRaceRound(s: DcdSystem, i: number): Promise<ClaimRace
   // CLAIM_RACE_PIPELINE calls in flight per user, so each user worker claims back to back
   const hammers = [0, 1].flatMap((u) => Array.from({ length: CLAIM_RACE_PIPELINE }, () => hammer(u)));
   await sleep(1);
-  await inject(s, 0, chain(Array.from({ length: CLAIM_RACE_N }, (_, j) => j * 4 * M), 2 * M, T));
+  // holdNotify: this thread holds device_lock(cxlr_dax) — as any other holder of it would (a
+  // bind, a probe) — so the event thread, having onlined the members (online_tag_group),
+  // waits in cxlr_notify_extent before the DAX add (drivers/cxl/core/extent.c; src/cxl/extent.ts
+  // cxl_realize_group). uuid_store takes only dax_region_rwsem, so the hammering claims run in that
+  // window for certain; released once a claim has failed there with every member registered (or
+  // every hammer has stopped), and the add then races claims already in flight. A handshake, not a
+  // clock: without it a loaded machine decides whether any claim lands in the window.
+  // The mock's inject returns only once the host answered the chain (cxl_test handles an injected
+  // record synchronously), which the held notify delays: it is awaited after the release.
+  const lock = opts.holdNotify ? s.host.regionLockFor(s.host.regionById(0)) : -1;
+  if (lock >= 0) mutexLock(lock);
+  let injected: Promise<void>;
+  try {
+    let settled = false;
+    injected = inject(s, 0, chain(Array.from({ length: CLAIM_RACE_N }, (_, j) => j * 4 * M), 2 * M, T)).finally(() => { settled = true; });
+    injected.catch(() => undefined); // awaited (and so rethrown) below
+    if (lock >= 0) {
+      let stopped = false;
+      void Promise.all(hammers).then(() => { stopped = true; });
+      let seen = m0;
+      let inWindow = false;
+      while (!stopped && !settled && !inWindow) {
+        await sleep(1);
+        for (const c of events(s, 'claim', seen)) if (c.rc !== 0 && c.groupMembers === CLAIM_RACE_N) inWindow = true;
+        seen = s.events.length;
+      }
+    }
+  } finally {
+    if (lock >= 0) mutexUnlock(lock);
+  }
+  await injected;
   await s.waitIdle();
   // the group is surfaced: let the hammers finish (one of them claims what is left, if anything)
   await Promise.race([Promise.all(hammers), sleep(2000)]);
