@@ -286,6 +286,7 @@ export const WINDOWS: WindowSpec[] = [
   { id: 'H20', kind: 'hazard', title: 'an extent\'s name written to dax_region/delete (outcome only: not a race)', outcomes: ['dev-dax-type-confusion-delete-h20'] },
   { id: 'H21', kind: 'hazard', title: 'delete_store inside its kernfs active reference against the cxl_dax_region unbind draining it (outcome only)', outcomes: ['lock-order-h21', 'hung-wait-h21'] },
   { id: 'H22', kind: 'hazard', title: 'a uuid/size store inside its kernfs active reference against unregister_dev_dax draining it (outcome only)', outcomes: ['lock-order-h22', 'hung-wait-h22'] },
+  { id: 'H24', kind: 'hazard', title: 'a tagged claim inside a cxl_dax_region teardown (outcome only)', outcomes: ['partial-group-claimed-in-teardown-h24'] },
   { id: 'H23', kind: 'hazard', title: 'a held extent\'s last put between the probe scan\'s extent-list snapshot and its classify (outcome only)', outcomes: ['host-extent-released-under-scan-h23', 'dax-access-refused-h23'] },
   // the cover letter's assumptions ("Noteable", "Changes since v10")
   { id: 'CL-serial', kind: 'assumption', title: 'DCD events for a memdev are handled serially by its event-interrupt thread', a: side(IRQ, ['dc-record'], 'handler'), b: side(IRQ, ['dc-record'], 'another handler'), sameMemdev: true, outcomes: ['chain-mixed'] },

@@ -401,7 +401,7 @@ export function formatExplanation(x: Explanation, t: StressTrace): string {
   out.push(` *** ${x.invariant} broken: ${x.detail || (OUTCOMES as Record<string, { description: string }>)[x.outcome]?.description || x.outcome}`);
   if (x.hung.length) {
     // which half of a deadlock was reported first, and whether a holder was unwinding its own
-    // report, decides the classification (stress/checkers/locks.ts unwoundHalfOf)
+    // report, decides the classification (stress/checkers/locks.ts afterKnownDeadlock)
     out.push('');
     out.push(` hung tasks, in report order (${x.hung.length}):`);
     x.hung.forEach((h, i) => formatHungReport(h).split('\n').forEach((l, k) => out.push(`  ${k === 0 ? `${i + 1}.` : '  '} ${l.trim()}`)));

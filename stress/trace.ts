@@ -33,7 +33,7 @@ export interface TraceRecord {
   names: { regions: Record<string, string>; extents: Record<string, string>; daxDevs: Record<string, string>; groups: Record<string, string> };
   /**
    * the iteration's hung-wait reports, in the order they were made (a free run does not replay, and
-   * which half of a deadlock was reported first decides its classification: unwoundHalfOf, stress/checkers/locks.ts)
+   * which half of a deadlock was reported first decides its classification: afterKnownDeadlock, stress/checkers/locks.ts)
    */
   hung?: HungReport[];
   /** events were truncated at this many */

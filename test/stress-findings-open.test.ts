@@ -230,7 +230,7 @@ t.test('hung-wait in H2\'s add half with a runnable holder: H2 only when the sam
   t.same(hungOutcomes([firstHalf(), probeHalf()]), ['hung-wait-h2', 'hung-wait-h2'], 'the later report closes the AB-BA on the same threads and locks: both H2');
   t.same(hungOutcomes([firstHalf()]), ['hung-wait'], 'alone it proves no deadlock (a runnable holder may be a long hold): forbidden');
   t.same(hungOutcomes([firstHalf(5), probeHalf(6)]), ['hung-wait', 'hung-wait-h2'], 'another memdev\'s add_ctx.lock: not this deadlock');
-  t.same(hungOutcomes([probeHalf(), firstHalf()]), ['hung-wait-h2', 'hung-wait'], 'only a LATER report counts');
+  t.same(hungOutcomes([probeHalf(), firstHalf()]), ['hung-wait-h2', 'hung-wait-h2'], 'an EARLIER known report of the same threads counts too (afterKnownDeadlock: they are deadlocked there)');
   const busy = firstHalf();
   busy.holders[0]!.waitingFor = { cls: 'mbox_mutex', lock: 3, mode: 'write' };
   t.same(hungOutcomes([busy, probeHalf()]), ['hung-wait', 'hung-wait-h2'], 'a holder waiting for another lock is judged by its own chain, not this rule');

@@ -82,6 +82,11 @@ export class DaxChecker implements Checker {
   private readonly chainGroups = new Map<number, Set<number>>();
   private readonly partial = new Map<number, string>();
   private readonly claims = new Map<number, Claim>();
+  /**
+   * regions whose cxl_dax_region teardown began (region-teardown) with no probe since (scan-done):
+   * the teardown's devres actions unregister the group's extents one at a time (H24)
+   */
+  private readonly tearingDown = new Set<number>();
   /** per thread: the Release record being handled and what it changed */
   private readonly releasing = new Map<number, { memdev: number; dpa: number; len: number; changed: string[] }>();
   private idx = 0;
@@ -125,6 +130,12 @@ export class DaxChecker implements Checker {
       case 'claim':
         this.onClaim(ev.region, ev.dev, ev.uuid, ev.rc, ev.nRanges, ev.size, ev.groupMembers);
         return;
+      case 'region-teardown':
+        this.tearingDown.add(ev.region);
+        return;
+      case 'scan-done':
+        this.tearingDown.delete(ev.region); // probed again (bind after unbind)
+        return;
       default:
         return;
     }
@@ -160,7 +171,13 @@ export class DaxChecker implements Checker {
       return;
     }
     if (nRanges < groupMembers) {
-      this.findings.add(`partial:${dev}:${this.idx}`, finding('partial-group-claimed', `${what}, but the group has ${groupMembers} CXL members`));
+      // H24: v11's online_tag_group (drivers/cxl/core/extent.c) registers one devres action per
+      // extent (dc_extent_unregister) on cxlr_dax->dev, and the unbind's devres_release_all runs
+      // them one by one with no dax_region_rwsem across the group, while uuid_store's
+      // uuid_claim_tagged (drivers/dax/bus.c) walks the registered children under that rwsem: a
+      // claim between two actions takes the members not yet unregistered
+      if (this.tearingDown.has(region)) this.findings.add(`partial:${dev}:${this.idx}`, finding('partial-group-claimed-in-teardown-h24', `${what}, but the group has ${groupMembers} CXL members: the claim ran inside the region's cxl_dax_region teardown`));
+      else this.findings.add(`partial:${dev}:${this.idx}`, finding('partial-group-claimed', `${what}, but the group has ${groupMembers} CXL members`));
       return;
     }
     if (nRanges > groupMembers) {
@@ -231,6 +248,7 @@ export class DaxChecker implements Checker {
     this.chainGroups.clear();
     this.partial.clear();
     this.claims.clear();
+    this.tearingDown.clear();
     this.releasing.clear();
     this.idx = 0;
   }

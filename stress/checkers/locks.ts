@@ -39,9 +39,10 @@
  *  - a hung wait in one half of H2 whose holder waits for nothing is H2 only when a later report
  *    of the iteration shows that holder in the other half (same threads, same locks:
  *    h2ProbeHalfLater);
- *  - a hung wait whose holder is unwinding its own earlier report of a known cycle, in which it
- *    waited for a lock this waiter holds, is that cycle's second half (unwoundHalfOf: the model's
- *    hung task gives up, the kernel's stays blocked); otherwise it stays `hung-wait`;
+ *  - a hung wait in which a thread of an earlier known deadlock of the iteration is the waiter or a
+ *    holder is that deadlock's consequence (afterKnownDeadlock: the model's hung task gives up
+ *    and unwinds, the kernel's and its cycle's stay blocked for good); otherwise it stays
+ *    `hung-wait`;
  *  - `assert-held` reports (a lockdep_assert_held that failed, a WARN in the kernel) are
  *    `assert-held-h12` (known: the recovery scan notifying another region's extent).
  *
@@ -219,7 +220,7 @@ export function isH17Hung(r: HungReport): boolean {
  * cxl_dax_region_probe's alloc_dax_region to cxl_region_add_existing_extents →
  * cxl_process_extent_list's add_ctx.lock (drivers/dax/cxl.c, drivers/cxl/core/region_dax.c,
  * mbox.c), with no lock or instrumented point between, and got there (same threads, same locks:
- * isH2Hung on the later report). An EARLIER report by a holder now unwinding is unwoundHalfOf's.
+ * isH2Hung on the later report). An EARLIER known report sharing a thread is afterKnownDeadlock's.
  * Returns the later report's index, or -1.
  */
 export function h2ProbeHalfLater(r: HungReport, all: readonly HungReport[], i: number): number {
@@ -247,29 +248,24 @@ export function h2ProbeHalfLater(r: HungReport, all: readonly HungReport[], i: n
 }
 
 /**
- * The second half of a known deadlock, timed out while the first half unwinds. The model's hung
- * task gives up (hungCheck, src/shm/lock.ts, throws HungWaitError) and releases its locks only as
- * it unwinds; the kernel's stays blocked and khungtaskd names both tasks. So the other thread of
- * the cycle, whose wait began a little later, can pass the bound against a holder that waits for
- * nothing — and that holder's slot says it is `unwinding` (THREAD_UNWINDING, src/shm/layout.ts).
- * The report is that cycle's when the unwinding holder holds what this waiter waits for, and the
- * holder's own EARLIER report is a known cycle (knownHungOf) in which it waited for a lock this
- * waiter holds: the two reports are the two halves of one deadlock. Returns that report's index
- * and cycle, or null.
+ * A hung wait after a known deadlock of the same iteration, involving one of its threads. The
+ * model's hung task gives up (hungCheck, src/shm/lock.ts, throws HungWaitError) and unwinds; the
+ * kernel's stays blocked, and so does every other task of that cycle — khungtaskd names them all,
+ * and none of them runs again. So a later report in which a thread of an earlier known report
+ * (its waiter or a holder) is the waiter or a holder is that deadlock's consequence, not a new
+ * one: the second half of the cycle timing out while the first reporter unwinds (its slot says
+ * `unwinding`: THREAD_UNWINDING, src/shm/layout.ts), a third thread queued behind a lock a
+ * deadlocked thread holds, or a deadlocked thread that went on after its unwind (a next op the
+ * kernel would never reach). `known[k]` is the cycle report k was classified as (by knownHungOf,
+ * h2ProbeHalfLater or this rule), null if none. Returns the earliest such report and its cycle.
  */
-export function unwoundHalfOf(r: HungReport, all: readonly HungReport[], i: number): { k: number; known: KnownCycle } | null {
-  const w = r.waiter;
-  const b = w.waitingFor?.lock;
-  if (b === undefined) return null;
-  for (const h of r.holders) {
-    if (!h.unwinding || h.waitingFor !== null || !h.held.some((x) => x.lock === b)) continue;
-    for (let k = 0; k < i; k++) {
-      const s = all[k]!;
-      const a = s.waiter.waitingFor?.lock;
-      if (s.waiter.slot !== h.slot || a === undefined || !w.held.some((x) => x.lock === a)) continue;
-      const known = knownHungOf(s);
-      if (known) return { k, known };
-    }
+export function afterKnownDeadlock(r: HungReport, all: readonly HungReport[], i: number, known: readonly (KnownCycle | null)[]): { k: number; known: KnownCycle; thread: string } | null {
+  const mine = new Map([r.waiter, ...r.holders].map((t) => [t.slot, t.name] as const));
+  for (let k = 0; k < i; k++) {
+    const c = known[k];
+    if (!c) continue;
+    const shared = [all[k]!.waiter, ...all[k]!.holders].find((t) => mine.has(t.slot));
+    if (shared) return { k, known: c, thread: shared.name };
   }
   return null;
 }
@@ -342,14 +338,22 @@ export class LocksChecker implements Checker {
       else out.add(`order:${i}`, finding('lock-order-cycle', `cycle ${text}; dependencies: ${annotateCycle(r).join(' | ')}`));
     });
     const hung = sys.hungReports?.() ?? [];
+    const cycles: (KnownCycle | null)[] = [];
     hung.forEach((r, i) => {
       const text = `waited ${Math.round(r.waitedMs)} ms (bound ${r.boundMs}): ${threadStr(r.waiter)}; ${r.holders.map((h) => `holder ${threadStr(h)}`).join('; ') || 'no holder found'}`;
       const known = knownHungOf(r);
-      const unwound = known ? null : unwoundHalfOf(r, hung, i);
-      const later = known || unwound ? -1 : h2ProbeHalfLater(r, hung, i);
-      if (unwound) out.add(`hung:${i}`, finding(unwound.known.hung, `${text} — the holder is unwinding its own hung report ${unwound.k + 1} of ${hung.length}, the other half of this ${unwound.known.hazard} deadlock (it waited there for a lock this thread holds)`));
-      else if (later >= 0) out.add(`hung:${i}`, finding('hung-wait-h2', `${text} — the holder, waiting for nothing here, then waited for this thread's lock holding the one this thread waits for (hung report ${later + 1} of ${hung.length}): the AB-BA reported before its other half was reached`));
-      else out.add(`hung:${i}`, finding(known ? known.hung : 'hung-wait', text));
+      const after = known ? null : afterKnownDeadlock(r, hung, i, cycles);
+      const later = known || after ? -1 : h2ProbeHalfLater(r, hung, i);
+      if (after) {
+        cycles.push(after.known);
+        out.add(`hung:${i}`, finding(after.known.hung, `${text} — after the ${after.known.hazard} deadlock of hung report ${after.k + 1} of ${hung.length}: ${after.thread} is in it (in the kernel it stays blocked there; the model's reporter unwound)`));
+      } else if (later >= 0) {
+        cycles.push(KNOWN_CYCLES.find((c) => c.hazard === 'H2')!);
+        out.add(`hung:${i}`, finding('hung-wait-h2', `${text} — the holder, waiting for nothing here, then waited for this thread's lock holding the one this thread waits for (hung report ${later + 1} of ${hung.length}): the AB-BA reported before its other half was reached`));
+      } else {
+        cycles.push(known);
+        out.add(`hung:${i}`, finding(known ? known.hung : 'hung-wait', text));
+      }
     });
     const asserts = (sys.sys?.reports.read<{ kind: string }>() ?? []).filter((r): r is AssertHeldReport => r.kind === 'assert-held');
     asserts.forEach((r, i) => {
