@@ -202,12 +202,28 @@ export class ControlledScheduler {
       const runningFree = this.T.running() >= 0;
       const unsettled = this.threads.some((t) => {
         const st = this.T.state(t.slot);
-        if (t.role === 'user' || t.role === 'bus') return st !== TS_IDLE && st !== TS_FREE && st !== TS_PARKED && st !== TS_BLOCKED;
+        if (t.role === 'user' || t.role === 'bus') return (st !== TS_IDLE && st !== TS_FREE && st !== TS_PARKED && st !== TS_BLOCKED) || ((st === TS_IDLE || st === TS_FREE) && this.sys.messagesInFlight(t.name, t.slot) > 0);
         return st !== TS_PARKED && st !== TS_BLOCKED;
       });
       if (!runningFree && !unsettled) return true;
       if (Date.now() > deadline) return false;
       if (i % 50 === 0) this.nudge();
+      await sleep(i < 20 ? 0 : 1);
+    }
+  }
+
+  /**
+   * Wait until no user or dax-bus worker sits idle with a message in flight: it is about to enter
+   * the turnstile (the cxl_dax_region probe the main thread posts once create-region returns), and
+   * choosing before it does would make the choices depend on message latency — a seed's schedule
+   * would not reproduce (found running the same seed twice under CPU load).
+   */
+  private async awaitMessages(timeoutMs = 5000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    for (let i = 0; ; i++) {
+      const t = this.threads.find((x) => (x.role === 'user' || x.role === 'bus') && (this.T.state(x.slot) === TS_IDLE || this.T.state(x.slot) === TS_FREE) && this.sys.messagesInFlight(x.name, x.slot) > 0);
+      if (!t) return;
+      if (Date.now() > deadline) throw new Error(`controlled run: ${t.name} has had a message in flight for ${timeoutMs} ms without taking it`);
       await sleep(i < 20 ? 0 : 1);
     }
   }
@@ -303,6 +319,9 @@ export class ControlledScheduler {
           const slot = this.slotOfActor(a);
           if (slot >= 0 && this.T.state(slot) === TS_IDLE) { outcomes.push(await p); pendingOp.delete(a); }
         }
+        // an op just resolved may have posted a follow-up (create-region → the probe): let its
+        // worker enter before the choice
+        await this.awaitMessages();
         const threadChoices = this.threads.filter((t) => t.role !== 'device' && this.enabled(t));
         if (actorChoices.length === 0 && threadChoices.length === 0) {
           const stuck = this.threads.filter((t) => this.T.state(t.slot) === TS_PARKED || (this.T.state(t.slot) === TS_BLOCKED && (t.role === 'user' || t.role === 'bus')));

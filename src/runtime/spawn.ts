@@ -101,6 +101,12 @@ export class WorkerHandle<T> {
   /** rejecters of the control-plane calls in flight: a crash rejects them all */
   private readonly inFlight = new Set<(e: WorkerCrash) => void>();
   private exiting = false;
+  /**
+   * Messages posted to the worker since it started (control-plane calls, proxy releases); the
+   * worker counts those it handled (Turnstile.handled, in exposeApi): the difference is what is
+   * in flight (DcdSystem.messagesInFlight, read by the controlled scheduler).
+   */
+  posted = 0;
 
   constructor(opts: SpawnOptions) {
     this.name = opts.name;
@@ -136,7 +142,10 @@ export class WorkerHandle<T> {
     this.worker.on('exit', (code) => {
       if (!this.exiting) fail(new WorkerCrash(this.name, `exited unexpectedly with code ${code}`));
     });
-    this.api = Comlink.wrap<T>(nodeEndpoint(this.worker));
+    const ep = nodeEndpoint(this.worker);
+    const post = ep.postMessage.bind(ep);
+    ep.postMessage = (...args: Parameters<typeof post>): void => { this.posted++; post(...args); };
+    this.api = Comlink.wrap<T>(ep);
   }
 
   /** Race a control-plane call against the worker's crash, so a dead worker never hangs the caller. */

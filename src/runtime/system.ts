@@ -297,6 +297,16 @@ export class DcdSystem {
     return i;
   }
 
+  /**
+   * Control-plane messages posted to the named user or dax-bus worker that it has not handled yet
+   * (WorkerHandle.posted against Turnstile.handledCount): the controlled scheduler waits for a
+   * worker that is idle with one in flight (stress/turnstile.ts). 0 for other threads.
+   */
+  messagesInFlight(thread: string, slot: number): number {
+    const w = thread === this.daxBus.name ? this.daxBus : this.users.find((u) => u.name === thread);
+    return w ? w.posted - this.sys.turnstile.handledCount(slot) : 0;
+  }
+
   /** Track a control-plane operation so waitIdle() waits for it (e.g. an async probe). */
   track<T>(p: Promise<T>): Promise<T> {
     this.pendingOps.add(p);

@@ -11,7 +11,7 @@ import { settleGc } from './gc.js';
 import * as Comlink from 'comlink';
 import nodeEndpoint from 'comlink/dist/esm/node-adapter.mjs';
 import { SystemShm, type SystemHandle } from '../shm/system.js';
-import { initThread, type ThreadCtx } from '../shm/lock.js';
+import { currentThread, hasThread, initThread, type ThreadCtx } from '../shm/lock.js';
 import { enrollThread, installRegfileSched } from '../shm/points.js';
 import type { WorkerHeapStats } from '../protocol.js';
 
@@ -54,5 +54,20 @@ export function exposeApi(api: object): void {
   // every worker answers a heap reading on the same control plane (bench memory phase, #8)
   Object.defineProperty(api, '__heapStats', { value: heapStats, enumerable: false });
   Object.defineProperty(api, '__heapSnapshot', { value: (file: string) => writeHeapSnapshot(file), enumerable: false });
-  Comlink.expose(api, nodeEndpoint(parentPort));
+  // count each message handled once its handler returns (it ran up to its first turnstile point
+  // or its end): the main thread counts those it posted (WorkerHandle.posted)
+  const ep = nodeEndpoint(parentPort);
+  const add = ep.addEventListener.bind(ep);
+  type Listener = Parameters<typeof add>[1];
+  ep.addEventListener = (type: Parameters<typeof add>[0], listener: Listener): void => {
+    const counted: Listener = (ev: Parameters<Extract<Listener, (e: never) => unknown>>[0]) => {
+      try {
+        if (typeof listener === 'function') listener(ev); else listener.handleEvent(ev);
+      } finally {
+        if (hasThread()) { const c = currentThread(); c.sys.turnstile.handled(c.slot); }
+      }
+    };
+    add(type, counted);
+  };
+  Comlink.expose(api, ep);
 }

@@ -88,7 +88,16 @@ export const SL_PRED_OP = 9;
 export const SL_OPS_DONE = 10;
 /** 1 when this thread participates in controlled scheduling */
 export const SL_ENROLLED = 11;
-export const SL_WORDS = 12;
+/**
+ * control-plane messages this worker has handled (its handler returned: ran to its first
+ * turnstile point or its end). Against the count the main thread posted (WorkerHandle.posted), a
+ * worker that is idle with a message in flight is about to enter the turnstile (the
+ * cxl_dax_region probe the main thread posts after create-region), so the scheduler waits for it
+ * before it chooses — otherwise the choices depend on message latency and a seed's schedule is
+ * not reproducible
+ */
+export const SL_HANDLED = 12;
+export const SL_WORDS = 13;
 
 /** step log record: [seq, slot, kind, arg, mode] */
 export const STEP_WORDS = 5;
@@ -284,6 +293,16 @@ export class Turnstile {
     const b = this.base(slot);
     if (opDone) Atomics.add(this.slots, b + SL_OPS_DONE, 1);
     this.park(slot, TS_IDLE, 0, 0, 0);
+  }
+
+  /** worker: its handler of a posted message returned (src/runtime/worker-side.ts exposeApi) */
+  handled(slot: number): void {
+    Atomics.add(this.slots, this.base(slot) + SL_HANDLED, 1);
+  }
+
+  /** messages this worker has handled since it started */
+  handledCount(slot: number): number {
+    return Atomics.load(this.slots, this.base(slot) + SL_HANDLED);
   }
 
   enroll(slot: number, on: boolean): void {
