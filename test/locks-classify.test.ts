@@ -10,8 +10,11 @@ import type { LockOrderReport } from '../src/shm/lockdep.js';
 import type { HungReport, ThreadLockInfo } from '../src/errors.js';
 import type { SystemState } from '../src/state.js';
 
+/** one slot per thread name: the locks checker tells threads apart by slot (afterKnownDeadlock) */
+const slots = new Map<string, number>();
+const slotOf = (name: string): number => { if (!slots.has(name)) slots.set(name, slots.size + 1); return slots.get(name)!; };
 const th = (name: string, held: [string, 'read' | 'write'][], waiting: [string, 'read' | 'write'] | null): ThreadLockInfo => ({
-  slot: 1, name, held: held.map(([cls, mode], i) => ({ lock: i, cls, mode })), waitingFor: waiting ? { lock: 9, cls: waiting[0], mode: waiting[1] } : null,
+  slot: slotOf(name), name, held: held.map(([cls, mode], i) => ({ lock: i, cls, mode })), waitingFor: waiting ? { lock: 9, cls: waiting[0], mode: waiting[1] } : null,
 });
 const hung = (waiter: ThreadLockInfo, holders: ThreadLockInfo[]): HungReport => ({ kind: 'hung-wait', waitedMs: 2000, boundMs: 1500, waiter, holders });
 const order = (held: string, acquiring: string, newChain: string[], existing: { thread: string; chain: string[] }[]): LockOrderReport => ({
