@@ -12,6 +12,7 @@
 //    DC, xa_erase), and the scan's cxl_add_extent classifies the stale entry as new. Outcome
 //    host-extent-released-under-scan-h23; found again under the controlled scheduler and replayed.
 import t from 'tap';
+import { region0Host, region0State } from './helpers/region0.js';
 import { join } from 'node:path';
 import type { DecodedEvent, RuntimeEvent } from '../src/protocol.js';
 import type { SystemState } from '../src/state.js';
@@ -21,7 +22,7 @@ import type { Plan, StressOp } from '../stress/ops.js';
 import { readTrace, type StressTrace } from '../stress/trace.js';
 import { replayTrace } from '../stress/replay.js';
 import type { NamedEvent } from '../stress/signature.js';
-import { DataChecker, ExtentsChecker, classify, type SysLike } from '../stress/checkers/index.js';
+import { DataChecker, ExtentsChecker, classify } from '../stress/checkers/index.js';
 import { HostDeviceExplainer } from '../stress/checkers/common.js';
 
 const M = 1024 * 1024;
@@ -93,35 +94,10 @@ const closedEv = (chain: number): RuntimeEvent => ({ type: 'chain-closed', memde
 const listedEv = (chain: number, dpa: number): RuntimeEvent => ({ type: 'response-extent', memdev: 0, chain, dpa: BASE + dpa, len: 8 * M });
 const mbox = (opcode: number, dpa = 0, len = 0, rc = 0): RuntimeEvent => ({ type: 'mbox', memdev: 0, opcode, rc, nrExtents: opcode === CXL_MBOX_OP.GET_DC_EXTENT_LIST ? 0 : 1, more: 0, dpa: BASE + dpa, len });
 
-function quiescent(extents: { offset: number; length: number }[]): SystemState {
-  return {
-    regions: {
-      region0: {
-        name: 'region0', memdev: 'mem0', mode: 'dynamic_ram_1', size: 512 * M, hpaStart: 4096 * M, dpaOffset: 0, availableSize: 0,
-        extents: extents.map((x, i) => ({ ...x, uuid: NULL, name: `extent0.${i + 1}`, seq: 0 })), daxDevices: [], seed: '', driverBound: true, extentsScanned: true,
-      },
-    },
-    daxDevices: {},
-    memdevs: {
-      mem0: {
-        name: 'mem0', serial: 0, dcdSupported: true, dynamicRam1Size: 512 * M, decoderMode: 'dynamic_ram_1', sharable: false,
-        accepted: [], pending: [], generation: 0, eventLog: { queued: 0, overflow: 0 },
-      },
-    },
-    trace: { mailbox: [], dynamicCapacityEvents: [], log: [] }, ops: {}, checks: [],
-  };
-}
+const quiescent = (extents: { offset: number; length: number }[]): SystemState => region0State(extents, 0);
 
-/** host tables with region0 at DPA BASE: the checker resolves a state extent to its device range */
-const sys = {
-  host: {
-    regions: {
-      live: () => [REGION],
-      isLive: (h: number) => h === REGION,
-      get: (_h: number, f: string) => ({ id: 0, edDpaStart: BASE, size: 512 * M, memdev: 0 } as Record<string, number>)[f] ?? 0,
-    },
-  },
-} as unknown as SysLike;
+/** host tables with region0 at DPA BASE */
+const sys = region0Host(REGION, BASE);
 
 function judge(evs: DecodedEvent[], hostExtents: { offset: number; length: number }[] = []): string[] {
   const c = new ExtentsChecker();

@@ -10,6 +10,7 @@
 //    the trace replays step for step, and the checker names it only when the hazard's event and
 //    the staging it unwound are there, causally before (negative cases below).
 import t from 'tap';
+import { region0Host, region0State } from './helpers/region0.js';
 import { join } from 'node:path';
 import type { DecodedEvent, RuntimeEvent } from '../src/protocol.js';
 import type { SystemState } from '../src/state.js';
@@ -152,35 +153,10 @@ const uaf = (memdev = 0): RuntimeEvent => ({ type: 'use-after-free', memdev, ext
 const trackedEv = (extent: number, dpa: number): RuntimeEvent => ({ type: 'extent-tracked', memdev: 0, region: REGION, extent, id: extent, dpa: BASE + dpa, len: 8 * M, uuid: NULL, seq: 0, group: 7, existing: 0, shareable: 0 });
 const closedEv = (chain: number): RuntimeEvent => ({ type: 'chain-closed', memdev: 0, chain, staged: 1, byTimeout: 0, handle: chain });
 
-function quiescent(): SystemState {
-  return {
-    regions: {
-      region0: {
-        name: 'region0', memdev: 'mem0', mode: 'dynamic_ram_1', size: 512 * M, hpaStart: 4096 * M, dpaOffset: 0, availableSize: 8 * M,
-        extents: [{ offset: 0, length: 8 * M, uuid: NULL, name: 'extent0.1', seq: 0 }], daxDevices: [], seed: '', driverBound: true, extentsScanned: true,
-      },
-    },
-    daxDevices: {},
-    memdevs: {
-      mem0: {
-        name: 'mem0', serial: 0, dcdSupported: true, dynamicRam1Size: 512 * M, decoderMode: 'dynamic_ram_1', sharable: false,
-        accepted: [], pending: [], generation: 0, eventLog: { queued: 0, overflow: 0 },
-      },
-    },
-    trace: { mailbox: [], dynamicCapacityEvents: [], log: [] }, ops: {}, checks: [],
-  };
-}
+const quiescent = (): SystemState => region0State([{ offset: 0, length: 8 * M }], 8 * M);
 
-/** host tables with region0 at DPA BASE: the checker resolves a state extent to its device range */
-const sys = {
-  host: {
-    regions: {
-      live: () => [REGION],
-      isLive: (h: number) => h === REGION,
-      get: (_h: number, f: string) => ({ id: 0, edDpaStart: BASE, size: 512 * M, memdev: 0 } as Record<string, number>)[f] ?? 0,
-    },
-  },
-} as unknown as SysLike;
+/** host tables with region0 at DPA BASE */
+const sys = region0Host(REGION, BASE);
 
 function judge(evs: RuntimeEvent[]): string[] {
   const c = new ExtentsChecker();
