@@ -18,7 +18,7 @@
  * at least once — the two interleavings a race has at that resource.
  *
  * NAMED WINDOWS (Antithesis "sometimes" assertions): one per hazard of the catalogue
- * (docs/kernel-map.md H1–H23) and per concurrency assumption of the v11 cover letter. A window is
+ * (docs/kernel-map.md H1–H24) and per concurrency assumption of the v11 cover letter. A window is
  * REACHED in an iteration when its two sides (thread pattern × resources) both happen — a conflict
  * between the code paths the hazard or assumption is about — or when an outcome naming the hazard
  * was seen (single-thread hazards such as H10/H11 have no two-sided window: only their outcome
@@ -30,7 +30,7 @@
  */
 import { NOISE_SITE } from '../src/shm/sched.js';
 import { DEFAULT_KNOBS, resolveKnobs } from '../src/scenario/knobs.js';
-import type { Knobs, Variant } from '../src/scenario/types.js';
+import type { KnobName, Knobs, Variant } from '../src/scenario/types.js';
 import type { TraceStep } from './turnstile.js';
 
 export type Order = 'ab' | 'ba';
@@ -275,9 +275,10 @@ export const WINDOWS: WindowSpec[] = [
   // H15 and H16 (named on main after this module was written): outcome only
   { id: 'H15', kind: 'hazard', title: 'a teardown releasing a claimed dax_resource whatever its use_cnt (outcome only)', outcomes: ['dax-access-refused-h15', 'dax-resource-use-after-free-trim'] },
   { id: 'H16', kind: 'hazard', title: 'an add or release on a disabled region using the freed cxl_dax_region (outcome only)', outcomes: ['cxlr-dax-use-after-free-disabled-region'] },
-  // H17–H23 (docs/kernel-map.md; there is no H19). H17's two sides both take cxl_rwsem.region for
+  // H17–H24 (docs/kernel-map.md; there is no H19). H17's two sides both take cxl_rwsem.region for
   // read (the writer queued at the handoff makes it a cycle), which a two-sided first-touch window
-  // cannot order; H18 and H23 are one thread's or one snapshot's; H20 is no race. H21/H22: the
+  // cannot order; H18 and H23 are one thread's or one snapshot's; H20 is no race; H24's claim and
+  // devres action are told apart only by the group's membership at the claim. H21/H22: the
   // drain is a lock step only when it meets a held active reference (kernfs_drain skips a drained
   // node, src/dax/kernfs.ts), and on these paths the store holding it then waits for the drainer's
   // lock — the deadlock, which records no drain step: the outcome is the window
@@ -286,8 +287,8 @@ export const WINDOWS: WindowSpec[] = [
   { id: 'H20', kind: 'hazard', title: 'an extent\'s name written to dax_region/delete (outcome only: not a race)', outcomes: ['dev-dax-type-confusion-delete-h20'] },
   { id: 'H21', kind: 'hazard', title: 'delete_store inside its kernfs active reference against the cxl_dax_region unbind draining it (outcome only)', outcomes: ['lock-order-h21', 'hung-wait-h21'] },
   { id: 'H22', kind: 'hazard', title: 'a uuid/size store inside its kernfs active reference against unregister_dev_dax draining it (outcome only)', outcomes: ['lock-order-h22', 'hung-wait-h22'] },
-  { id: 'H24', kind: 'hazard', title: 'a tagged claim inside a cxl_dax_region teardown (outcome only)', outcomes: ['partial-group-claimed-in-teardown-h24'] },
   { id: 'H23', kind: 'hazard', title: 'a held extent\'s last put between the probe scan\'s extent-list snapshot and its classify (outcome only)', outcomes: ['host-extent-released-under-scan-h23', 'dax-access-refused-h23'] },
+  { id: 'H24', kind: 'hazard', title: 'a tagged claim inside a cxl_dax_region teardown (outcome only)', outcomes: ['partial-group-claimed-in-teardown-h24'] },
   // the cover letter's assumptions ("Noteable", "Changes since v10")
   { id: 'CL-serial', kind: 'assumption', title: 'DCD events for a memdev are handled serially by its event-interrupt thread', a: side(IRQ, ['dc-record'], 'handler'), b: side(IRQ, ['dc-record'], 'another handler'), sameMemdev: true, outcomes: ['chain-mixed'] },
   { id: 'CL-one-owner', kind: 'assumption', title: 'a tag group is owned by exactly one memory device', a: side(IRQ, ['tag-insert', 'cxl_tag_lock', 'group-put'], 'irq/memX'), b: side(IRQ, ['tag-insert', 'cxl_tag_lock', 'group-put'], 'irq/memY'), otherMemdev: true, outcomes: ['tag-registered-twice'] },
@@ -484,7 +485,7 @@ export function unseenWindows(s: CoverageSummary): string[] {
  * and, as a directed fuzzer aims at the lines a patch changed, the swarm aims at the windows whose
  * sides touch these resources (knobWindows; StressJob.focusFor).
  */
-export const KNOB_RESOURCES: Readonly<Record<string, readonly string[]>> = {
+export const KNOB_RESOURCES: Readonly<Partial<Record<KnobName, readonly string[]>>> = {
   // cxl_tag_register's check and insert under cxl_tag_lock (drivers/cxl/core/extent.c)
   'tag-lock': ['cxl_tag_lock', 'tag-insert'],
   // a tag group's DAX add/release under one dax_region_rwsem hold or per extent (drivers/dax/bus.c)
@@ -518,7 +519,7 @@ export function knobWindows(variant: Variant, knobs: Knobs): string[] {
   const v = resolveKnobs(variant, knobs) as unknown as Record<string, unknown>;
   const d = DEFAULT_KNOBS as unknown as Record<string, unknown>;
   const res = new Set<string>();
-  for (const k of Object.keys(v)) if (v[k] !== d[k]) for (const r of KNOB_RESOURCES[k] ?? []) res.add(r);
+  for (const k of Object.keys(v)) if (v[k] !== d[k]) for (const r of KNOB_RESOURCES[k as KnobName] ?? []) res.add(r);
   if (res.size === 0) return [];
   return WINDOWS.filter((w) => windowResources(w).some((r) => res.has(r))).map((w) => w.id);
 }

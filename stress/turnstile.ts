@@ -202,7 +202,7 @@ export class ControlledScheduler {
       const runningFree = this.T.running() >= 0;
       const unsettled = this.threads.some((t) => {
         const st = this.T.state(t.slot);
-        if (t.role === 'user' || t.role === 'bus') return (st !== TS_IDLE && st !== TS_FREE && st !== TS_PARKED && st !== TS_BLOCKED) || ((st === TS_IDLE || st === TS_FREE) && this.sys.messagesInFlight(t.name, t.slot) > 0);
+        if (t.role === 'user' || t.role === 'bus') return (st !== TS_IDLE && st !== TS_FREE && st !== TS_PARKED && st !== TS_BLOCKED) || this.aboutToEnter(t);
         return st !== TS_PARKED && st !== TS_BLOCKED;
       });
       if (!runningFree && !unsettled) return true;
@@ -218,10 +218,17 @@ export class ControlledScheduler {
    * choosing before it does would make the choices depend on message latency — a seed's schedule
    * would not reproduce (found running the same seed twice under CPU load).
    */
+  /** A user or dax-bus worker outside the turnstile with a control-plane message in flight. */
+  private aboutToEnter(t: ThreadInfo): boolean {
+    if (t.role !== 'user' && t.role !== 'bus') return false;
+    const st = this.T.state(t.slot);
+    return (st === TS_IDLE || st === TS_FREE) && this.sys.messagesInFlight(t.name, t.slot) > 0;
+  }
+
   private async awaitMessages(timeoutMs = 5000): Promise<void> {
     const deadline = Date.now() + timeoutMs;
     for (let i = 0; ; i++) {
-      const t = this.threads.find((x) => (x.role === 'user' || x.role === 'bus') && (this.T.state(x.slot) === TS_IDLE || this.T.state(x.slot) === TS_FREE) && this.sys.messagesInFlight(x.name, x.slot) > 0);
+      const t = this.threads.find((x) => this.aboutToEnter(x));
       if (!t) return;
       if (Date.now() > deadline) throw new Error(`controlled run: ${t.name} has had a message in flight for ${timeoutMs} ms without taking it`);
       await sleep(i < 20 ? 0 : 1);

@@ -474,8 +474,9 @@ t.test('data: a refused write is H10 after a failed response, forbidden otherwis
 
 /** one slot per thread name: the locks checker tells threads apart by slot */
 const threadSlots = new Map<string, number>();
+const slotOf = (name: string): number => { if (!threadSlots.has(name)) threadSlots.set(name, threadSlots.size + 1); return threadSlots.get(name)!; };
 const thread = (name: string, held: string[], waiting: string | null) => ({
-  slot: threadSlots.get(name) ?? (threadSlots.set(name, threadSlots.size + 1), threadSlots.size), name, held: held.map((cls, i) => ({ lock: i, cls, mode: 'write' as const })), waitingFor: waiting ? { lock: 9, cls: waiting, mode: 'write' as const } : null,
+  slot: slotOf(name), name, held: held.map((cls, i) => ({ lock: i, cls, mode: 'write' as const })), waitingFor: waiting ? { lock: 9, cls: waiting, mode: 'write' as const } : null,
 });
 
 t.test('locks: the v11 AB-BA is H2; other cycles and hung waits are forbidden; assert-held is H12', async (tt) => {
