@@ -68,6 +68,7 @@ import { deviceConfigFromTopology, type DeviceConfig } from '../src/device/confi
 import { allocateDeviceBuffers } from '../src/device/service.js';
 import { RC, dcResponseMaxEntries } from '../src/wire/cxl.js';
 import { MiB } from '../src/units.js';
+import { sampleThreads, threadDeltas, type ThreadDelta, type ThreadSample } from '../src/runtime/thread-stats.js';
 
 export type BenchDevice = 'qemu' | 'cxl-test' | 'hostile';
 
@@ -181,6 +182,13 @@ export interface CellResult {
   fmCalls: number;
   /** process CPU time (all threads, spinning included) per accepted extent in the window, µs */
   cpuUsPerExtent: number;
+  /**
+   * per registered thread, per accepted extent in the window (Linux's own counters,
+   * src/runtime/thread-stats.ts): CPU µs, µs runnable but waiting for a CPU (the load's share),
+   * sleeps (voluntary context switches: futex waits someone paid a wake-up for) and preemptions;
+   * empty off Linux
+   */
+  threadsPerExtent: ThreadDelta[];
   /** runtime events the main thread decoded per extent (its add and its release) */
   runtimeEventsPerExtent: number;
   vsRing: number;
@@ -418,6 +426,8 @@ interface PhaseParams {
 interface PhaseResult {
   /** process CPU time (all threads) inside the window, µs */
   cpuUs: number;
+  /** each registered thread's CPU, run-queue wait and sleeps inside the window (thread-stats.ts) */
+  threads: ThreadDelta[];
   accepted: number;
   /** accepted over the whole phase (run-in and drain included) */
   acceptedTotal: number;
@@ -636,18 +646,20 @@ class Phase {
  * time (every thread, spinning waits included) inside the window, µs: CPU per extent is less
  * sensitive than wall time to other processes on the machine.
  */
-async function drivePhase(sys: DcdSystem, ph: Phase): Promise<number> {
+async function drivePhase(sys: DcdSystem, ph: Phase): Promise<{ cpuUs: number; threads: ThreadDelta[] }> {
   const p = ph.p;
   const ring = sys.ctx.events;
   let cpuAtStart: NodeJS.CpuUsage | null = null;
   let cpuInWindow: NodeJS.CpuUsage | null = null;
+  let threadsAtStart: ThreadSample[] = [];
+  let threadsInWindow: ThreadDelta[] | null = null;
   let actionableSeen = 0;
   let napMs = NAP_MIN_MS;
   let lastPrint = wall();
   for (;;) {
     const now = wall();
-    if (cpuAtStart === null && now >= ph.wStart) cpuAtStart = process.cpuUsage();
-    if (cpuAtStart !== null && cpuInWindow === null && now >= ph.wEnd) cpuInWindow = process.cpuUsage(cpuAtStart);
+    if (cpuAtStart === null && now >= ph.wStart) { cpuAtStart = process.cpuUsage(); threadsAtStart = sampleThreads(sys.sys); }
+    if (cpuAtStart !== null && cpuInWindow === null && now >= ph.wEnd) { cpuInWindow = process.cpuUsage(cpuAtStart); threadsInWindow = threadDeltas(threadsAtStart, sampleThreads(sys.sys)); }
     const submitting = p.targetAccepted !== undefined ? ph.acceptedTotal < p.targetAccepted : now < ph.wEnd;
     if (p.targetAccepted !== undefined && !submitting && ph.wEnd === Infinity) ph.wEnd = now;
     if (ph.errors.length) break;
@@ -672,7 +684,8 @@ async function drivePhase(sys: DcdSystem, ph: Phase): Promise<number> {
     await tick();
   }
   cpuInWindow ??= cpuAtStart ? process.cpuUsage(cpuAtStart) : { user: 0, system: 0 };
-  return cpuInWindow.user + cpuInWindow.system;
+  threadsInWindow ??= cpuAtStart ? threadDeltas(threadsAtStart, sampleThreads(sys.sys)) : [];
+  return { cpuUs: cpuInWindow.user + cpuInWindow.system, threads: threadsInWindow };
 }
 
 /** Drive every lane of `sys` through one phase (see `Phase`, `drivePhase`). */
@@ -681,8 +694,9 @@ async function runPhase(sys: DcdSystem, lanes: Lane[], p: PhaseParams): Promise<
   const dmesgAtStart = sys.dmesgLines().length;
   const off = sys.onEvent(ph.onEvent);
   let cpuUs: number;
+  let threads: ThreadDelta[];
   try {
-    cpuUs = await drivePhase(sys, ph);
+    ({ cpuUs, threads } = await drivePhase(sys, ph));
   } finally {
     off();
   }
@@ -694,7 +708,7 @@ async function runPhase(sys: DcdSystem, lanes: Lane[], p: PhaseParams): Promise<
   }
   const windowMs = Math.max(1e-3, Math.min(ph.wEnd, wall()) - ph.wStart);
   return {
-    cpuUs, accepted: ph.accepted, acceptedTotal: ph.acceptedTotal, released: ph.released, windowMs,
+    cpuUs, threads, accepted: ph.accepted, acceptedTotal: ph.acceptedTotal, released: ph.released, windowMs,
     latency: ph.lat, chainLatency: ph.chainLat, releaseLatency: ph.relLat, fmCalls: ph.fmCalls,
     runtimeEvents: ph.runtimeEvents, tornChains: ph.tornChains, errors: ph.errors,
   };
@@ -990,6 +1004,14 @@ interface CellSpec {
   deviceLatencyUs: number;
 }
 
+/** per-thread window deltas ÷ accepted extents (threads that did nothing in the window are left out) */
+function perExtent(threads: readonly ThreadDelta[], accepted: number): ThreadDelta[] {
+  const n = Math.max(1, accepted);
+  return threads
+    .filter((t) => t.cpuUs > 0 || t.sleeps > 0)
+    .map((t) => ({ name: t.name, cpuUs: round(t.cpuUs / n, 2), runqUs: round(t.runqUs / n, 2), sleeps: round(t.sleeps / n, 3), preemptions: round(t.preemptions / n, 3) }));
+}
+
 async function commandsServed(sys: DcdSystem, memdevs: number): Promise<number> {
   const xs = await Promise.all(Array.from({ length: memdevs }, (_, i) => sys.device(i).call((a) => a.commandsServed())));
   return xs.reduce((a, b) => a + b, 0);
@@ -1045,6 +1067,7 @@ async function runCell(sys: DcdSystem, c: CellSpec, t: { durationMs: number; war
     windowChains: plan.windowChains,
     fmCalls: thr.fmCalls,
     cpuUsPerExtent: round(thr.cpuUs / Math.max(1, thr.accepted), 1),
+    threadsPerExtent: perExtent(thr.threads, thr.accepted),
     runtimeEventsPerExtent: round(thr.runtimeEvents / Math.max(1, thr.acceptedTotal), 2),
     vsRing: round(eventsPerSec / base.ringPerSec, 4),
     vsPostMessage: round(eventsPerSec / base.postMessagePerSec, 4),
@@ -1235,6 +1258,17 @@ export function formatReport(r: BenchReport): string {
   out.push('  spinning included) per accepted extent; vs ring / vs pM = ext/s ÷ baseline records/s; lat = modelled device mailbox');
   out.push('  latency per command; chain p50 = FM call → the chain\'s Add DC Response done; mbox/ext = mailbox commands per accepted');
   out.push('  extent, its release included (the ceiling\'s in brackets: the same sequence); vs ceil = ext/s ÷ the protocol ceiling');
+  const acct = r.results.filter((x) => (x.threadsPerExtent ?? []).length > 0);
+  if (acct.length) {
+    out.push('  per thread, per accepted extent in the window (Linux schedstat/status; docs/performance.md "Per-thread accounting"):');
+    out.push('  CPU µs on CPU / sleeps (voluntary context switches: each a futex wait another thread paid a wake-up for) /');
+    out.push('  runq µs runnable but waiting for a CPU (the load\'s share)');
+    for (const x of acct) {
+      const tot = x.threadsPerExtent.reduce((a, t) => ({ cpu: a.cpu + t.cpuUs, sl: a.sl + t.sleeps, rq: a.rq + t.runqUs }), { cpu: 0, sl: 0, rq: 0 });
+      out.push(`    ${x.device} ${x.variant} chain ${x.chain} ${x.tagged ? 'tagged' : 'untagged'} ${x.memdevs} memdev${x.memdevs > 1 ? 's' : ''}: all ${tot.cpu.toFixed(1)} / ${tot.sl.toFixed(2)} / ${tot.rq.toFixed(1)}`);
+      out.push(`      ${x.threadsPerExtent.map((t) => `${t.name} ${t.cpuUs.toFixed(1)}/${t.sleeps.toFixed(2)}/${t.runqUs.toFixed(1)}`).join(', ')}`);
+    }
+  }
   const torn = r.results.filter((x) => (x.tornChains ?? 0) > 0);
   if (torn.length) {
     out.push('  torn chains (the Add DC Response split at the payload, refused after its first part: QEMU deletes the whole front group');

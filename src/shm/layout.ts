@@ -129,6 +129,11 @@ export const THREAD_HELD_BASE = 4;
  * still holds: the report says so (`unwinding`) instead of showing a holder that "waits for nothing".
  */
 export const THREAD_UNWINDING = THREAD_HELD_BASE + MAX_HELD;
+/**
+ * the thread's Linux task id (from /proc/thread-self), 0 when unknown: the bench reads its
+ * scheduler accounting (/proc/self/task/TID/schedstat, status) — src/runtime/thread-stats.ts
+ */
+export const THREAD_OS_TID = THREAD_HELD_BASE + MAX_HELD + 1;
 export const THREAD_WORDS = THREAD_HELD_BASE + MAX_HELD + 4;
 /** bytes of a thread's name (UTF-8, zero padded) */
 export const THREAD_NAME_BYTES = 48;

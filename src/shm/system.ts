@@ -10,11 +10,12 @@ import {
   EDGE_WORDS, I32, LOCK_CLASS, LOCK_KIND, LOCK_OWNER, LOCK_STATE, LOCK_WORDS, MAX_LOCKS,
   CLOCK_MODE_REAL, CLOCK_MODE_VIRTUAL, LOCK_KIND_MUTEX, LOCK_KIND_RWSEM, MAX_LOCK_CLASSES, MAX_THREADS, STAT_FIELDS, SYS_CLOCK_MODE, SYS_HEADER_WORDS, SYS_HUNG_MS, SYS_LOCKSTAT_ON,
   SYS_LOCKDEP_ON, SYS_LOCK_COUNT, SYS_MAGIC, SYS_MAGIC_VALUE, SYS_THREAD_COUNT, THREAD_ALIVE,
-  THREAD_HELD_BASE, THREAD_HELD_COUNT, THREAD_NAME_BYTES, THREAD_UNWINDING, THREAD_WORDS, SYS_CLOCK_NOW_F64,
+  THREAD_HELD_BASE, THREAD_HELD_COUNT, THREAD_NAME_BYTES, THREAD_OS_TID, THREAD_UNWINDING, THREAD_WORDS, SYS_CLOCK_NOW_F64,
 } from './layout.js';
 import { LOCK_CLASS_NAMES, lockClassName } from './lock-classes.js';
 import { TextLog } from './textlog.js';
 import { Turnstile } from './sched.js';
+import { osThreadId } from './os-tid.js';
 
 export type LockKind = 'mutex' | 'rwsem';
 
@@ -130,8 +131,14 @@ export class SystemShm {
     if (slot >= MAX_THREADS) throw new RangeError(`more than ${MAX_THREADS} threads registered`);
     const bytes = enc.encode(name).subarray(0, THREAD_NAME_BYTES - 1);
     this.names.set(bytes, slot * THREAD_NAME_BYTES);
+    Atomics.store(this.threads, slot * THREAD_WORDS + THREAD_OS_TID, osThreadId());
     Atomics.store(this.threads, slot * THREAD_WORDS + THREAD_ALIVE, 1);
     return slot;
+  }
+
+  /** Linux task id of a registered thread (its scheduler accounting), 0 when unknown. */
+  osTid(slot: number): number {
+    return slot >= 0 && slot < MAX_THREADS ? Atomics.load(this.threads, slot * THREAD_WORDS + THREAD_OS_TID) : 0;
   }
 
   threadCount(): number {
