@@ -126,7 +126,10 @@ export interface BenchOptions {
    * env DCD_BENCH_DYNDBG=1 turns them on
    */
   dynamicDebug?: boolean;
-  /** the FM's transport: comlink (default) or the FM command ring (env DCD_BENCH_FM=ring) */
+  /**
+   * the FM's transport: the FM command ring (default: the device sleeps on one futex for FM calls
+   * and the doorbell) or comlink (env DCD_BENCH_FM=comlink) — docs/performance.md, "The FM command ring"
+   */
   fm?: 'comlink' | 'ring';
 }
 
@@ -726,8 +729,8 @@ let benchEvents: 'all' | 'driver' = 'all';
 let benchDynDbg = false;
 /** the runtime event types the driver reads (Phase.onEvent); `events: 'driver'` drops the others */
 const DRIVER_EVENTS: ReadonlySet<RuntimeEventType> = new Set<RuntimeEventType>(['extent-tracked', 'response-extent', 'response', 'extent-untracked', 'chain-dropped', 'release-outcome']);
-/** how the bench's FM reaches the devices: comlink, or the FM command ring (DCD_BENCH_FM=ring) */
-let benchFm: 'comlink' | 'ring' = 'comlink';
+/** how the bench's FM reaches the devices: the FM command ring, or comlink (DCD_BENCH_FM=comlink) */
+let benchFm: 'comlink' | 'ring' = 'ring';
 
 async function startSystem(memdevs: number, device: BenchDevice, v: VariantSpec, seed: number, deviceLatencyUs = 0): Promise<DcdSystem> {
   const sys = await DcdSystem.start({
@@ -898,7 +901,7 @@ export async function runBench(opts: BenchOptions = {}): Promise<BenchReport> {
   benchLockStats = opts.lockStats ?? (process.env.DCD_BENCH_LOCKSTAT === '0' ? false : benchLockdep);
   benchEvents = opts.events ?? (process.env.DCD_BENCH_EVENTS === 'driver' ? 'driver' : 'all');
   benchDynDbg = opts.dynamicDebug ?? process.env.DCD_BENCH_DYNDBG === '1';
-  benchFm = opts.fm ?? (process.env.DCD_BENCH_FM === 'ring' ? 'ring' : 'comlink');
+  benchFm = opts.fm ?? (process.env.DCD_BENCH_FM === 'comlink' ? 'comlink' : 'ring');
   const base: BenchReport['baselines'] = opts.skipBaselines === true
     ? { ringPerSec: NaN, postMessagePerSec: NaN, postMessageBatchedPerSec: NaN, batch: BASELINE_BATCH, records: 0, hops: HOPS, protocolCeilingPerSec: NaN, protocolCeilingCell: '', protocolCeilings: [] }
     : { ...(await baselines(opts.baselineRecords ?? (quick ? 100_000 : 1_000_000), progress)), protocolCeilingPerSec: NaN, protocolCeilingCell: '', protocolCeilings: [] };

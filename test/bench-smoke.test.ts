@@ -55,6 +55,21 @@ t.test('a tiny pipeline bench produces the documented JSON', async (t) => {
     t.ok(isNum(v) && v >= 5.9 && v <= 8.1, `${who}: ${String(v)} mailbox commands per extent, within the chain's sequence [6, 8]`);
   }
   t.match(formatReport(report), /protocol ceiling/, 'the table prints the ceiling');
+  // per-thread accounting (Linux counters, src/runtime/thread-stats.ts): the threads that did the
+  // work are named, with their CPU time in the window
+  const threads = r.threadsPerExtent as { name: string; cpuUs: number; sleeps: number; runqUs: number }[];
+  if (process.platform === 'linux') {
+    const by = new Map(threads.map((x) => [x.name, x]));
+    for (const name of ['irq/mem0', 'device/mem0', 'main']) {
+      const x = by.get(name);
+      t.ok(x && x.cpuUs > 0, `${name} ran on a CPU in the window (${x ? x.cpuUs : 'absent'} µs per extent)`);
+    }
+    // the event thread sleeps on its interrupt word between chains: a chain of 1 per FM call
+    t.ok((by.get('irq/mem0')?.sleeps ?? 0) > 0, `the event thread slept between chains (${by.get('irq/mem0')?.sleeps} per extent)`);
+    t.match(formatReport(report), /per thread, per accepted extent/, 'the table prints the per-thread accounting');
+  } else {
+    t.same(threads, [], 'no per-thread accounting off Linux');
+  }
 
   const m = j.memory as Record<string, unknown>;
   for (const k of ['rssBeforeBytes', 'rssAfterBytes', 'events']) t.ok(isNum(m[k]), `memory.${k} is a number`);

@@ -125,13 +125,13 @@ export class SystemShm {
 
   // ------------------------------------------------------------------ threads
 
-  /** Allocate a thread slot and record its name. */
-  registerThread(name: string): number {
+  /** Allocate a thread slot and record its name and Linux task id (the calling thread's by default). */
+  registerThread(name: string, osTid = osThreadId()): number {
     const slot = Atomics.add(this.header, SYS_THREAD_COUNT, 1);
     if (slot >= MAX_THREADS) throw new RangeError(`more than ${MAX_THREADS} threads registered`);
     const bytes = enc.encode(name).subarray(0, THREAD_NAME_BYTES - 1);
     this.names.set(bytes, slot * THREAD_NAME_BYTES);
-    Atomics.store(this.threads, slot * THREAD_WORDS + THREAD_OS_TID, osThreadId());
+    Atomics.store(this.threads, slot * THREAD_WORDS + THREAD_OS_TID, osTid);
     Atomics.store(this.threads, slot * THREAD_WORDS + THREAD_ALIVE, 1);
     return slot;
   }
