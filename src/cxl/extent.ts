@@ -39,7 +39,7 @@ import { CxlError, EBUSY, EEXIST, EINVAL, ENOMEM, ENOSPC, ENXIO, ERRNO_CODES, St
 import { memdevName } from './cxlmem.js';
 import { cxl_dpa_to_region, cxlr_dax_alive, regionName } from './region.js';
 import { cxl_dax_region_notify, dax_release_resource } from './dax-driver.js';
-import { alloc_tag_group, cxl_tag_already_committed, free_tag_group, groupGet, groupMembers, groupMembersSeq, groupPut } from './tag-group.js';
+import { alloc_tag_group, cxl_tag_already_committed, free_tag_group, groupGet, groupHasSeq, groupMembers, groupPut } from './tag-group.js';
 
 export const CXL_DC_MAX_PENDING_EXTENTS = 100;
 export const CXL_DC_ADD_TIMEOUT_MS = 20_000;
@@ -350,30 +350,65 @@ export function cxl_realize_group(ctx: HostCtx, memdev: number, group: PendingNo
  * extent with its own chain mates. An extent parented to another region's group (H11) is in that
  * region's xarray with a foreign cxled, so neither region's walk finds it.
  */
-function regionExtents(ctx: HostCtx, region: Handle, memdev: number): RegionExtent[] {
+function regionExtents(ctx: HostCtx, region: Handle, memdev: number, w: RegionWalk): number {
   const X = ctx.host.extents;
-  const refs = [X.field('region'), X.field('cxled'), X.field('memdev'), X.field('registered'), X.field('id'), X.field('dpaStart'), X.field('length')];
-  const v = [0, 0, 0, 0, 0, 0, 0];
-  const out: RegionExtent[] = [];
-  for (const e of ctx.host.regions.isLive(region) ? ctx.host.regionExtentList.members(region) : X.live()) {
+  regionRefs ??= [X.field('region'), X.field('cxled'), X.field('memdev'), X.field('id'), X.field('dpaStart'), X.field('length')];
+  const v = regionVals;
+  w.fit(X.capacity);
+  const m = ctx.host.regions.isLive(region) ? ctx.host.regionExtentList.membersInto(region, w.list) : X.liveInto(w.list);
+  let n = 0;
+  for (let k = 0; k < m; k++) {
+    const e = w.list[k]!;
     // one snapshot per member: it may be freed concurrently once the list is read
-    if (!X.peekRefs(e, refs, v)) continue;
+    if (!X.peekRefs(e as ExtentHandle, regionRefs, v)) continue;
     // in the xarray from xa_alloc (online_tag_group) until xa_erase in dc_extent_release — the
     // LAST put, not the unregister: an extent unregistered but still held stays in every walk
-    if (v[0] !== region || v[1] !== region || v[2] !== memdev || v[4]! <= 0) continue;
-    out.push({ e, id: v[4]!, start: v[5]!, len: v[6]! });
+    if (v[0] !== region || v[1] !== region || v[2] !== memdev || v[3]! <= 0) continue;
+    w.e[n] = e;
+    w.id[n] = v[3]!;
+    w.start[n] = v[4]!;
+    w.len[n] = v[5]!;
+    // xarray order: ids ascending (an insertion sort, stable; the list is nearly in id order)
+    let j = n;
+    while (j > 0 && w.id[w.order[j - 1]!]! > v[3]!) {
+      w.order[j] = w.order[j - 1]!;
+      j--;
+    }
+    w.order[j] = n;
+    n++;
   }
-  out.sort((a, b) => a.id - b.id);
-  return out;
+  return n;
 }
+/** regionExtents' fields (the schema is static) and its snapshot */
+let regionRefs: FieldRef[] | null = null;
+const regionVals = [0, 0, 0, 0, 0, 0];
 
-/** A dc_extent as a region walk read it (start and length never change while it is live). */
-interface RegionExtent {
-  e: ExtentHandle;
-  id: number;
-  start: number;
-  len: number;
+/**
+ * One region walk as `regionExtents` read it: member `order[k]` is the k-th in id order; `e`,
+ * `id`, `start`, `len` of each (start and length never change while it is live). Scratch kept per
+ * call site, so the per-extent walks of the event thread allocate nothing (#17).
+ */
+class RegionWalk {
+  list = new Int32Array(0);
+  e = new Int32Array(0);
+  id = new Int32Array(0);
+  start = new Float64Array(0);
+  len = new Float64Array(0);
+  order = new Int32Array(0);
+  /** size the scratch for a table of `cap` records */
+  fit(cap: number): void {
+    if (this.list.length >= cap) return;
+    this.list = new Int32Array(cap);
+    this.e = new Int32Array(cap);
+    this.id = new Int32Array(cap);
+    this.start = new Float64Array(cap);
+    this.len = new Float64Array(cap);
+    this.order = new Int32Array(cap);
+  }
 }
+/** cxl_add_extent's E8/E9 walk and cxl_rm_extent's X2 walk */
+const addWalk = new RegionWalk();
+const rmWalk = new RegionWalk();
 
 /**
  * cxl_add_extent(): the per-extent gates E1–E11 and the build, holding cxl_rwsem.region for read
@@ -408,10 +443,12 @@ export function cxl_add_extent(ctx: HostCtx, memdev: number, n: PendingNode, seq
     if (n.start + n.len > edStart + h.regions.get(r, 'size')) { ctx.dmesg('err', dev, `extent ${hex(n.start)}: straddles the endpoint decoder end`); return ENXIO; }
     // (E8)/(E9) classify against tracked extents of the same ED
     const X = h.extents;
-    for (const x of regionExtents(ctx, r, memdev)) {
-      if (!walkStep(ctx, memdev, x.e)) continue;
-      const s = x.start;
-      const l = x.len;
+    const walked = regionExtents(ctx, r, memdev, addWalk);
+    for (let k = 0; k < walked; k++) {
+      const j = addWalk.order[k]!;
+      if (!walkStep(ctx, memdev, addWalk.e[j]! as ExtentHandle)) continue;
+      const s = addWalk.start[j]!;
+      const l = addWalk.len[j]!;
       if (s <= n.start && n.start + n.len <= s + l) return 0; // duplicate: "accept again"
       if (n.start < s + l && s < n.start + n.len) { ctx.dmesg('err', dev, `extent ${hex(n.start)} overlaps accepted extent ${hex(s)}`); return ENXIO; }
     }
@@ -435,9 +472,7 @@ export function cxl_add_extent(ctx: HostCtx, memdev: number, n: PendingNode, seq
       h.memdevs.set(m, 'group', g);
     }
     // (E11) unique seq within the group (xa_insert -EBUSY, WARN_ONCE)
-    for (const x of groupMembersSeq(ctx, g)) {
-      if (x.seq === seq) { ctx.dmesg('warn', dev, `WARN: duplicate seq ${seq} in tag group`); X.free(dc); return EBUSY; }
-    }
+    if (groupHasSeq(ctx, g, seq)) { ctx.dmesg('warn', dev, `WARN: duplicate seq ${seq} in tag group`); X.free(dc); return EBUSY; }
     X.set(dc, 'group', g);
     h.groupList.link(g, dc);
     // parented to the group's cxlr_dax: the FIRST extent's region, even when this one's DPA maps
@@ -531,8 +566,10 @@ function xa_alloc_id(ctx: HostCtx, region: Handle): number {
   xaRefs ??= [X.field('region'), X.field('id')];
   const v = xaVals;
   let n = 0;
-  for (const e of ctx.host.regionExtentList.members(region)) {
-    if (!X.peekRefs(e, xaRefs, v) || v[0] !== region || v[1]! <= 0) continue;
+  if (xaList.length < X.capacity) xaList = new Int32Array(X.capacity);
+  const m = ctx.host.regionExtentList.membersInto(region, xaList);
+  for (let k = 0; k < m; k++) {
+    if (!X.peekRefs(xaList[k]! as ExtentHandle, xaRefs, v) || v[0] !== region || v[1]! <= 0) continue;
     if (v[1]! >= xaUsed.length) {
       const grown = new Uint8Array(Math.max(2 * xaUsed.length, v[1]! + 1));
       grown.set(xaUsed);
@@ -546,8 +583,9 @@ function xa_alloc_id(ctx: HostCtx, region: Handle): number {
   xaUsed.fill(0, 0, n + 1);
   return id;
 }
-/** xa_alloc_id's scratch: the two fields it reads (the schema is static), a snapshot, the marks */
+/** xa_alloc_id's scratch: the two fields it reads (the schema is static), a snapshot, the marks, the list */
 let xaRefs: FieldRef[] | null = null;
+let xaList = new Int32Array(0);
 const xaVals = [0, 0];
 let xaUsed = new Uint8Array(256);
 
@@ -699,11 +737,13 @@ export function cxl_rm_extent(ctx: HostCtx, memdev: number, ext: CxlExtentRaw): 
     if (!cxlr_dax_alive(ctx, r, memdev)) { outcome(RELEASE_REASON.noMatch); return EINVAL; }
     // (X2) the first dc_extent of this ED that contains the range and whose tag matches
     let group: GroupHandle = NO_HANDLE;
-    for (const x of regionExtents(ctx, r, memdev)) {
-      if (!walkStep(ctx, memdev, x.e)) continue;
-      const e = x.e;
-      const s = x.start;
-      const l = x.len;
+    const walked = regionExtents(ctx, r, memdev, rmWalk);
+    for (let k = 0; k < walked; k++) {
+      const j = rmWalk.order[k]!;
+      const e = rmWalk.e[j]! as ExtentHandle;
+      if (!walkStep(ctx, memdev, e)) continue;
+      const s = rmWalk.start[j]!;
+      const l = rmWalk.len[j]!;
       // no "still registered" test in v11: an unregistered, still-held member matches again, and
       // its group is notified and rm_tag_group'ed a second time
       if (s <= start && start + len <= s + l && h.extents.getUuid(e, 'uuid') === ext.uuid) {

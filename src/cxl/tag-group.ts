@@ -16,7 +16,7 @@
  * imports nothing from there, so the two import in one direction only.
  */
 import { noisePoint, withLock } from '../shm/lock.js';
-import { NO_HANDLE, type Handle } from '../shm/table.js';
+import { NO_HANDLE, type FieldRef, type Handle } from '../shm/table.js';
 import { NOISE_SITE } from '../shm/sched.js';
 import type { GroupHandle, ExtentHandle } from '../host/state.js';
 import type { HostCtx } from '../host/context.js';
@@ -116,6 +116,27 @@ export function groupGet(ctx: HostCtx, g: GroupHandle, n: number): void {
 export function groupMembers(ctx: HostCtx, g: GroupHandle): ExtentHandle[] {
   return groupMembersSeq(ctx, g).map((x) => x.e);
 }
+
+/**
+ * xa_insert(&group->extents, seq, …) returning -EBUSY: is `seq` taken by a member of `g`? The
+ * same snapshot as groupMembersSeq (its list, or a scan for a freed group's orphans), without
+ * building and sorting it — cxl_add_extent asks once per extent, so a chain of N asked N times (#17).
+ */
+export function groupHasSeq(ctx: HostCtx, g: GroupHandle, seq: number): boolean {
+  const X = ctx.host.extents;
+  seqRefs ??= [X.field('group'), X.field('seq')];
+  const v = seqVals;
+  if (seqList.length < X.capacity) seqList = new Int32Array(X.capacity);
+  const m = ctx.host.groups.isLive(g) ? ctx.host.groupList.membersInto(g, seqList) : X.liveInto(seqList);
+  for (let k = 0; k < m; k++) {
+    if (X.peekRefs(seqList[k]! as ExtentHandle, seqRefs, v) && v[0] === g && v[1] === seq) return true;
+  }
+  return false;
+}
+/** groupHasSeq's scratch (the schema is static) */
+let seqRefs: FieldRef[] | null = null;
+const seqVals = [0, 0];
+let seqList = new Int32Array(0);
 
 /** groupMembers() with each member's seq as read in the same snapshot. */
 export function groupMembersSeq(ctx: HostCtx, g: GroupHandle): { e: ExtentHandle; seq: number }[] {

@@ -26,7 +26,7 @@
  *   bind (enable): device_lock(dev_dax) → dax_dev_rwsem(R)
  */
 import { assertHeldWrite, isHeld, noisePoint, withLock, withRead, withWrite } from '../shm/lock.js';
-import { NO_HANDLE, type Handle } from '../shm/table.js';
+import { NO_HANDLE, type FieldRef, type Handle } from '../shm/table.js';
 import { CxlError, EBUSY, EEXIST, EINVAL, ENODEV, ENOENT, ENOMEM, ENOSPC, ENXIO, EOPNOTSUPP, StaleHandleError, errnoOf } from '../errors.js';
 import { NOISE_SITE } from '../shm/sched.js';
 import type { ExtentHandle, DaxResHandle } from '../host/state.js';
@@ -45,17 +45,24 @@ export interface DaxResourceSpec {
 
 function overlapsResource(ctx: HostCtx, region: Handle, start: number, length: number): boolean {
   const D = ctx.host.daxRes;
-  const refs = [D.field('region'), D.field('start'), D.field('length')];
-  const v = [0, 0, 0];
-  for (const r of D.live()) {
+  // resolved once, a snapshot and the table's live list reused: this runs once per surfaced
+  // extent, over every resource of every region (#17: no allocation per call)
+  resRefs ??= [D.field('region'), D.field('start'), D.field('length')];
+  const v = resVals;
+  if (resList.length < D.capacity) resList = new Int32Array(D.capacity);
+  const n = D.liveInto(resList);
+  for (let k = 0; k < n; k++) {
     // one snapshot per resource: the table is shared by every region, and another region's
     // resources are freed under that region's lock, not ours
-    if (!D.peekRefs(r, refs, v) || v[0] !== region) continue;
+    if (!D.peekRefs(resList[k]! as DaxResHandle, resRefs, v) || v[0] !== region) continue;
     const s = v[1]!;
     if (start < s + v[2]! && s < start + length) return true;
   }
   return false;
 }
+let resRefs: FieldRef[] | null = null;
+const resVals = [0, 0, 0];
+let resList = new Int32Array(0);
 
 /**
  * __dax_region_add_resource(): __request_region(&dax_region->res, start, length) + uuid/seq +

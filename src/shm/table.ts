@@ -269,6 +269,23 @@ export class RecordTable<S extends TableSchema, H extends Handle = Handle, R ext
     uuidToWords(uuid, this.words, at);
   }
 
+  /**
+   * `live()` into a caller's scratch (at least `capacity` long): the count. One pass over the
+   * generation words now, instead of a generator the consumer resumes per record — the same
+   * racy walk (a record allocated behind the pass is missed, as the lazy walk may miss one freed
+   * and reallocated ahead of it); consumers re-check each record with `peekRefs`.
+   */
+  liveInto(out: Int32Array): number {
+    const W = this.words;
+    const hwm = Math.min(Atomics.load(W, TABLE_HWM), out.length);
+    let n = 0;
+    for (let i = 0; i < hwm; i++) {
+      const gen = Atomics.load(W, this.base(i) + REC_GEN);
+      if (gen & 1) out[n++] = (gen << 16) | i;
+    }
+    return n;
+  }
+
   /** Live handles in index order (the xarray walk of the kernel). */
   *live(): IterableIterator<H> {
     const W = this.words;
@@ -426,6 +443,31 @@ export class TableList<O extends Handle = Handle, M extends Handle = Handle> {
       this.M.unlock();
     }
     return out;
+  }
+
+  /**
+   * `members()` into a caller's scratch (at least the members' table capacity long, so every
+   * member fits): the count. The same snapshot, taken under the table lock, without an array per
+   * call — the per-extent walks of the event thread (#17) run it once per onlined extent.
+   */
+  membersInto(owner: O, out: Int32Array): number {
+    if (!this.O.isLive(owner)) return 0;
+    const W = this.M.words;
+    const ob = this.O.base(owner & 0xffff);
+    let n = 0;
+    this.M.lock();
+    try {
+      let i = this.O.words[ob + this.fHead]!;
+      while (i !== 0 && n < out.length) {
+        const b = this.M.base(i - 1);
+        if (W[b + this.fOwner] !== owner) break; // (a reused owner record: the list is not its own)
+        out[n++] = (W[b + REC_GEN]! << 16) | (i - 1);
+        i = W[b + this.fNext]!;
+      }
+    } finally {
+      this.M.unlock();
+    }
+    return n;
   }
 }
 
