@@ -146,6 +146,8 @@ export interface CeilingResult {
   mboxPerExtent: number;
   accepted: number;
   windowMs: number;
+  /** the ceiling's host and device (+ FM) threads per accepted extent (as a cell's threadsPerExtent) */
+  threadsPerExtent: ThreadDelta[];
   errors: string[];
 }
 
@@ -844,6 +846,7 @@ async function protocolCeiling(device: BenchDevice, chain: number, tagged: boole
   try {
     await Promise.all([dev.call((x) => x.ready()), host.call((x) => x.ready())]);
     await dev.call((x) => x.deviceStart(config, bufs.regfile, bufs.media, new SharedArrayBuffer(4)));
+    const hostTid = await host.call((x) => x.tid());
     const hostRun = host.call((x) => x.hostRun(bufs.regfile, shared, releaseBatch));
     const plan = lanePlan(1, device, chain);
     // bounded: a ceiling that stops making progress ends as an error, not a hung bench
@@ -851,7 +854,7 @@ async function protocolCeiling(device: BenchDevice, chain: number, tagged: boole
     const bound = t.warmupMs + t.durationMs + 30_000;
     const r = await Promise.race([
       dev.call((x) => x.fmRun(shared, {
-        chain, tagged, windowChains: plan.windowChains, maxOutstandingChains: plan.maxOutstandingChains, blockBytes: BLOCK, warmupMs: t.warmupMs, durationMs: t.durationMs,
+        chain, tagged, windowChains: plan.windowChains, maxOutstandingChains: plan.maxOutstandingChains, blockBytes: BLOCK, warmupMs: t.warmupMs, durationMs: t.durationMs, hostTid,
       })),
       new Promise<never>((_, reject) => { timer = setTimeout(() => reject(new Error(`protocol ceiling: no result within ${bound} ms`)), bound); }),
     ]).finally(() => clearTimeout(timer));
@@ -865,6 +868,7 @@ async function protocolCeiling(device: BenchDevice, chain: number, tagged: boole
       mboxPerExtent: round((h.commands - 1) / Math.max(1, r.acceptedTotal), 2),
       accepted: r.accepted,
       windowMs: Math.round(r.windowMs),
+      threadsPerExtent: perExtent(r.threads, r.accepted),
       errors: [...r.errors, ...h.errors],
     };
   } finally {
@@ -919,7 +923,7 @@ export async function runBench(opts: BenchOptions = {}): Promise<BenchReport> {
     try {
       c = await protocolCeiling(device, chain, tagged, rb, lat, { durationMs, warmupMs }, seed);
     } catch (e) {
-      c = { device, chain, tagged, releaseBatch: rb, deviceLatencyUs: lat, perSec: NaN, mboxPerExtent: NaN, accepted: 0, windowMs: 0, errors: [e instanceof Error ? e.message : String(e)] };
+      c = { device, chain, tagged, releaseBatch: rb, deviceLatencyUs: lat, perSec: NaN, mboxPerExtent: NaN, accepted: 0, windowMs: 0, threadsPerExtent: [], errors: [e instanceof Error ? e.message : String(e)] };
     }
     base.protocolCeilings.push(c);
     for (const e of c.errors.slice(0, 3)) progress(`  ceiling error: ${e}`);
@@ -1266,10 +1270,17 @@ export function formatReport(r: BenchReport): string {
     out.push('  per thread, per accepted extent in the window (Linux schedstat/status; docs/performance.md "Per-thread accounting"):');
     out.push('  CPU µs on CPU / sleeps (voluntary context switches: each a futex wait another thread paid a wake-up for) /');
     out.push('  runq µs runnable but waiting for a CPU (the load\'s share)');
+    const sum = (ts: readonly ThreadDelta[]): string => {
+      const tot = ts.reduce((a, t) => ({ cpu: a.cpu + t.cpuUs, sl: a.sl + t.sleeps, rq: a.rq + t.runqUs }), { cpu: 0, sl: 0, rq: 0 });
+      return `all ${tot.cpu.toFixed(1)} / ${tot.sl.toFixed(2)} / ${tot.rq.toFixed(1)}`;
+    };
+    const each = (ts: readonly ThreadDelta[]): string => ts.map((t) => `${t.name} ${t.cpuUs.toFixed(1)}/${t.sleeps.toFixed(2)}/${t.runqUs.toFixed(1)}`).join(', ');
     for (const x of acct) {
-      const tot = x.threadsPerExtent.reduce((a, t) => ({ cpu: a.cpu + t.cpuUs, sl: a.sl + t.sleeps, rq: a.rq + t.runqUs }), { cpu: 0, sl: 0, rq: 0 });
-      out.push(`    ${x.device} ${x.variant} chain ${x.chain} ${x.tagged ? 'tagged' : 'untagged'} ${x.memdevs} memdev${x.memdevs > 1 ? 's' : ''}: all ${tot.cpu.toFixed(1)} / ${tot.sl.toFixed(2)} / ${tot.rq.toFixed(1)}`);
-      out.push(`      ${x.threadsPerExtent.map((t) => `${t.name} ${t.cpuUs.toFixed(1)}/${t.sleeps.toFixed(2)}/${t.runqUs.toFixed(1)}`).join(', ')}`);
+      out.push(`    ${x.device} ${x.variant} chain ${x.chain} ${x.tagged ? 'tagged' : 'untagged'} ${x.memdevs} memdev${x.memdevs > 1 ? 's' : ''}: ${sum(x.threadsPerExtent)}`);
+      out.push(`      ${each(x.threadsPerExtent)}`);
+      const c = r.baselines.protocolCeilings.find((k) => k.device === x.device && k.chain === x.chain && k.tagged === x.tagged
+        && k.deviceLatencyUs === (x.deviceLatencyUs ?? 0) && k.releaseBatch === (x.knobs['release-batch'] === 'group' ? 'group' : 'extent'));
+      if (x.memdevs === 1 && c && (c.threadsPerExtent ?? []).length) out.push(`      its protocol ceiling (host; device with the FM beside it): ${sum(c.threadsPerExtent)} — ${each(c.threadsPerExtent)}`);
     }
   }
   const torn = r.results.filter((x) => (x.tornChains ?? 0) > 0);

@@ -67,6 +67,11 @@ t.test('a tiny pipeline bench produces the documented JSON', async (t) => {
     // the event thread sleeps on its interrupt word between chains: a chain of 1 per FM call
     t.ok((by.get('irq/mem0')?.sleeps ?? 0) > 0, `the event thread slept between chains (${by.get('irq/mem0')?.sleeps} per extent)`);
     t.match(formatReport(report), /per thread, per accepted extent/, 'the table prints the per-thread accounting');
+    // the ceiling's two threads, read at its window's edges, for the same comparison
+    const ct = (ceilings[0] as unknown as { threadsPerExtent: { name: string; cpuUs: number }[] }).threadsPerExtent;
+    t.same(ct.map((x) => x.name).sort(), ['ceiling-device', 'ceiling-host'], 'the ceiling reports its host and device threads');
+    t.ok(ct.every((x) => x.cpuUs > 0), `both ran in the ceiling's window (${ct.map((x) => `${x.name} ${x.cpuUs}`).join(', ')} µs per extent)`);
+    t.match(formatReport(report), /its protocol ceiling \(host; device/, 'the table prints the ceiling\'s threads under the cell\'s');
   } else {
     t.same(threads, [], 'no per-thread accounting off Linux');
   }

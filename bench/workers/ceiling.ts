@@ -31,6 +31,8 @@ import { createDeviceService, type DeviceService } from '../../src/device/servic
 import type { DeviceConfig } from '../../src/device/config.js';
 import type { InjectRecord } from '../../src/device/types.js';
 import { EVENT_STATUS_DCD } from '../../src/shm/layout.js';
+import { osThreadId } from '../../src/shm/os-tid.js';
+import { sampleTasks, threadDeltas, type ThreadDelta, type ThreadSample } from '../../src/runtime/thread-stats.js';
 import {
   CLEAR_EVENT_HDR, CXL_EVENT_LOG, RC, CXL_INT_MSI_MSIX, CXL_MBOX_OP, DC_EVENT_TYPE, DC_EVENT_UUID, DC_RESPONSE_FLAG_MORE,
   dcResponseMaxEntries, decodeDcEventRecord, decodeGetEventRecordsOut, encodeClearEventRecordsIn, encodeDcResponse,
@@ -52,6 +54,8 @@ export interface CeilingFmParams {
   blockBytes: number;
   warmupMs: number;
   durationMs: number;
+  /** the host worker's Linux task id: its counters are read beside this thread's at the window's edges */
+  hostTid?: number;
 }
 
 export interface CeilingFmResult {
@@ -62,6 +66,8 @@ export interface CeilingFmResult {
   acceptedTotal: number;
   /** mailbox commands the device completed over the whole run */
   commands: number;
+  /** the host's and this worker's (device + FM) CPU, sleeps and run-queue wait inside the window */
+  threads: ThreadDelta[];
   errors: string[];
 }
 
@@ -70,6 +76,8 @@ let tagCounter = 0;
 
 const api = {
   ready: () => boot.name,
+  /** this worker's Linux task id (0 off Linux) */
+  tid: () => osThreadId(),
 
   deviceStart(config: DeviceConfig, regfile: SharedArrayBuffer, media: SharedArrayBuffer, mockCounter: SharedArrayBuffer): void {
     svc = createDeviceService({ config, regfile, media, mockCounter, awaitDrain: true });
@@ -104,6 +112,9 @@ const api = {
     const wEnd = wStart + p.durationMs;
     let accAtStart = -1;
     let accAtEnd = -1;
+    const tasks = [{ name: 'ceiling-host', tid: p.hostTid ?? 0 }, { name: 'ceiling-device', tid: osThreadId() }];
+    let tasksAtStart: ThreadSample[] = [];
+    let threads: ThreadDelta[] | null = null;
     const check = (what: string) => (r: { ok: boolean; error?: string }): void => { if (!r.ok) errors.push(`${what}: ${r.error ?? 'failed'}`); };
     let lastProgress = now();
     for (;;) {
@@ -111,8 +122,8 @@ const api = {
       const acc = Atomics.load(c, C_ACCEPTED);
       const answered = Atomics.load(c, C_ANSWERED);
       const rel = Atomics.load(c, C_FREED);
-      if (accAtStart < 0 && t >= wStart) accAtStart = acc;
-      if (accAtEnd < 0 && t >= wEnd) accAtEnd = acc;
+      if (accAtStart < 0 && t >= wStart) { accAtStart = acc; tasksAtStart = sampleTasks(tasks); }
+      if (accAtEnd < 0 && t >= wEnd) { accAtEnd = acc; threads = threadDeltas(tasksAtStart, sampleTasks(tasks)); }
       // chains the host answered (FIFO) → release them (on qemu a chain past the response split
       // is answered with fewer extents accepted than offered: see hostRun)
       while (acceptedChains < answered) {
@@ -163,6 +174,7 @@ const api = {
       windowMs: Math.max(1e-3, Math.min(wEnd, tEnd) - wStart),
       acceptedTotal: Atomics.load(c, C_ACCEPTED),
       commands: s.commandsServed() - cmd0,
+      threads: threads ?? threadDeltas(tasksAtStart, sampleTasks(tasks)),
       errors,
     };
   },

@@ -41,7 +41,8 @@ export interface ThreadDelta {
   preemptions: number;
 }
 
-function readTask(tid: number): { cpuNs: number; runqNs: number; voluntary: number; involuntary: number } | null {
+/** One task's counters now, by Linux task id (null when it is gone or there is no /proc). */
+export function readTask(tid: number): { cpuNs: number; runqNs: number; voluntary: number; involuntary: number } | null {
   try {
     const ss = readFileSync(`/proc/self/task/${tid}/schedstat`, 'utf8').trim().split(/\s+/);
     const st = readFileSync(`/proc/self/task/${tid}/status`, 'utf8');
@@ -63,6 +64,16 @@ export function sampleThreads(sys: SystemShm): ThreadSample[] {
     const t = readTask(tid);
     if (t) out.push({ slot, name: sys.threadName(slot), tid, ...t });
   }
+  return out;
+}
+
+/** Named tasks' counters now (threads outside a system: the bench's ceiling workers). */
+export function sampleTasks(tasks: readonly { name: string; tid: number }[]): ThreadSample[] {
+  const out: ThreadSample[] = [];
+  tasks.forEach((x, slot) => {
+    const t = x.tid > 0 ? readTask(x.tid) : null;
+    if (t) out.push({ slot, name: x.name, tid: x.tid, ...t });
+  });
   return out;
 }
 
