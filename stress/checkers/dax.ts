@@ -26,7 +26,11 @@
  *  - 8.1-10 / 8.1-11 per successful claim: tagged → nRanges == groupMembers (`partial-group-claimed`
  *    when fewer; `claim-mismatch` when more: ranges from beyond the group), size == Σ lengths of
  *    the tag's live members on the region (`claim-mismatch`); untagged → exactly one range
- *    (`claim-mismatch`); continuously;
+ *    (`claim-mismatch`); continuously. Inside its region's cxl_dax_region teardown (after
+ *    `region-teardown`, before a new probe) a tagged claim is H24's
+ *    (`partial-group-claimed-in-teardown-h24`) when it took fewer ranges than the tag's members
+ *    tracked when the teardown began — the devres actions take members off the walk one by one,
+ *    so the registered count at the claim already lacks them;
  *  - 8.1-12 a release refused as in use (`release-outcome` reason inUse) changes no state: its
  *    thread emits no `extent-untracked` / `tag-unregistered` between the Release record and the
  *    outcome (`release-in-use`), continuously; and at quiescence a device that is still live after
