@@ -11,6 +11,9 @@
 //    is released at its last put in between (drivers/cxl/core/extent.c dc_extent_release: Release
 //    DC, xa_erase), and the scan's cxl_add_extent classifies the stale entry as new. Outcome
 //    host-extent-released-under-scan-h23; found again under the controlled scheduler and replayed.
+// And H24 (seventh session) under the controlled scheduler: a targeted trace, bench:find's free
+// finding re-recorded and minimized, and a write to the partially claimed device refused inside
+// the teardown's next Release DC (dax-access-refused-h15).
 import t from 'tap';
 import { region0Host, region0State } from './helpers/region0.js';
 import { join } from 'node:path';
@@ -380,4 +383,25 @@ t.test('H24: bench:find\'s free finding, re-recorded under the controlled schedu
   t.ok(lock >= 0 && busMid.includes('acquire dax_region_rwsem(write)'), `before user0 ran, the teardown released a member's dax_resource (${busMid.join(', ')})`);
   const back = steps.findIndex((s, k) => k > u0 && s.who === 'dax-bus');
   t.same(steps[back] && `${steps[back]!.what} ${steps[back]!.arg}`, 'acquire mbox_mutex(write)', 'and resumed at the mailbox for that member\'s Release DC');
+});
+
+t.test('H24 seen from user space: a write to the partially claimed device, refused inside the teardown\'s next Release DC (controlled trace)', async (t) => {
+  // the targeted plan with a write after the claim (seed 5, iteration 38, minimized to 3 ops): it
+  // was a forbidden dax-access-refused — the refusal comes before the teardown's Release DC
+  // completion is recorded; now dax-access-refused-h15 (test/h24-data.test.ts)
+  const tr = load('claim-write-vs-teardown-h15-5-38.trace.json');
+  const r = await replayTrace(tr, 1);
+  t.comment(`replay: ${r.steps} steps, outcomes ${r.outcomes.join(', ')}`);
+  t.equal(r.divergence, null, 'the replay followed every recorded step');
+  t.ok(r.sameSteps, 'and took no other');
+  t.ok(r.outcomes.includes('partial-group-claimed-in-teardown-h24') && r.outcomes.includes('dax-access-refused-h15'), 'H24\'s claim, and the refusal as H15\'s');
+  t.notOk(r.outcomes.includes('dax-access-refused'), 'no unexplained refusal');
+  const evs = r.run!.record!.events;
+  const claim = at(evs, (e) => e.thread === 'user0' && e.ev.type === 'claim' && e.ev.rc === 0);
+  const write = at(evs, (e) => e.thread === 'user0' && e.ev.type === 'data' && e.ev.write === 1 && e.ev.ok === 0, claim);
+  const rel = at(evs, (e) => e.thread === 'dax-bus' && e.ev.type === 'mbox' && e.ev.opcode === CXL_MBOX_OP.RELEASE_DC, claim);
+  const busBefore = evs.slice(claim, write).filter((e) => e.thread === 'dax-bus').length;
+  t.ok(claim >= 0 && claim < write && write < rel && busBefore === 0, `the claim (event ${claim}) took the last member; the write was refused (${write}) before the teardown's Release DC of it completed (${rel}), dax-bus silent in between`);
+  const c = evs[claim]?.ev;
+  t.ok(c?.type === 'claim' && c.nRanges === 1, 'one range of the three-member group');
 });
