@@ -11,6 +11,9 @@
 //    is released at its last put in between (drivers/cxl/core/extent.c dc_extent_release: Release
 //    DC, xa_erase), and the scan's cxl_add_extent classifies the stale entry as new. Outcome
 //    host-extent-released-under-scan-h23; found again under the controlled scheduler and replayed.
+// And H24 (seventh session) under the controlled scheduler: a targeted trace, bench:find's free
+// finding re-recorded and minimized, and a write to the partially claimed device refused inside
+// the teardown's next Release DC (dax-access-refused-h15).
 import t from 'tap';
 import { region0Host, region0State } from './helpers/region0.js';
 import { join } from 'node:path';
@@ -323,4 +326,82 @@ t.test('the sixth session\'s soak: its two released-unaccepted traces (controlle
     t.notOk(r.outcomes.includes('released-unaccepted'), `${name}: no unexplained Release DC`);
     t.ok(r.outcomes.includes('dc-extent-use-after-free-h5'), `${name}: beside the H5 use-after-free`);
   }
+});
+
+// ---------------------------------------------------------------- H24 under the controlled scheduler (seventh session)
+
+t.test('H24 under the controlled scheduler: the targeted trace replays step for step', async (t) => {
+  // a 3-member tagged group on region0; dax-bus unbinds it while user0 runs daxctl create-device
+  // + uuid (test/h24-controlled.test.ts's plan, seed 5, iteration 1, minimized to one preemption:
+  // dax-bus after the first member's release, at dc_extent_release's group->nr_extents → user0)
+  const tr = load('claim-vs-teardown-h24-5-1.trace.json');
+  const r = await replayTrace(tr, 1);
+  t.comment(`replay: ${r.steps} steps, outcomes ${r.outcomes.join(', ')}`);
+  t.equal(r.divergence, null, 'the replay followed every recorded step');
+  t.ok(r.sameSteps, 'and took no other');
+  t.ok(r.outcomes.includes('partial-group-claimed-in-teardown-h24'), 'classified as H24');
+  t.notOk(r.outcomes.includes('partial-group-claimed'), 'no forbidden partial claim');
+  const evs = r.run!.record!.events;
+  const td = at(evs, (e) => e.thread === 'dax-bus' && e.ev.type === 'region-teardown' && e.ev.extents === 3);
+  const first = at(evs, (e) => e.thread === 'dax-bus' && e.ev.type === 'extent-untracked', td);
+  const claim = at(evs, (e) => e.thread === 'user0' && e.ev.type === 'claim' && e.ev.rc === 0, first);
+  const next = at(evs, (e) => e.thread === 'dax-bus' && e.ev.type === 'extent-untracked', claim);
+  const untag = at(evs, (e) => e.thread === 'dax-bus' && e.ev.type === 'tag-unregistered', next);
+  t.ok(td >= 0 && td < first && first < claim && claim < next && next < untag, `the teardown of the 3-member group (event ${td}) released one member (${first}), the claim ran (${claim}), the teardown released the rest (${next}) and freed the tag (${untag})`);
+  const c = evs[claim]?.ev;
+  t.ok(c?.type === 'claim' && c.nRanges === 2 && c.size === 16 * M && c.groupMembers === 2, 'the claim took the 2 members still registered, 16 MiB of the group\'s 24');
+  const steps = r.run!.steps;
+  const u0 = steps.map((s, k) => (s.who === 'user0' ? k : -1)).filter((k) => k >= 0);
+  const busBetween = steps.slice(u0[0], u0[u0.length - 1]).filter((s) => s.who === 'dax-bus').length;
+  t.equal(busBetween, 0, `user0's whole op (steps ${u0[0]}–${u0[u0.length - 1]}) runs between two of the teardown's devres actions`);
+});
+
+t.test('H24: bench:find\'s free finding, re-recorded under the controlled scheduler and minimized, replays step for step', async (t) => {
+  // swarm-partial-group-claimed-100-709 replayed (it diverges at step 153, after the claim) and its
+  // controlled run stored and minimized: 10 ops, one preemption — dax-bus parked before the
+  // mbox_mutex of a member's Release DC, after that member's dax_release_resource
+  const tr = load('swarm-partial-group-claimed-in-teardown-h24-100-709.trace.json');
+  const r = await replayTrace(tr, 1);
+  t.comment(`replay: ${r.steps} steps, outcomes ${r.outcomes.join(', ')}`);
+  t.equal(r.divergence, null, 'the replay followed every recorded step');
+  t.ok(r.sameSteps, 'and took no other');
+  t.ok(r.outcomes.includes('partial-group-claimed-in-teardown-h24'), 'classified as H24');
+  t.notOk(r.outcomes.includes('partial-group-claimed') || r.outcomes.includes('conservation'), 'nothing forbidden');
+  const evs = r.run!.record!.events;
+  const td = at(evs, (e) => e.thread === 'dax-bus' && e.ev.type === 'region-teardown' && e.ev.extents === 2);
+  const claim = at(evs, (e) => e.thread === 'user0' && e.ev.type === 'claim' && e.ev.rc === 0, td);
+  const rel = at(evs, (e) => e.thread === 'dax-bus' && e.ev.type === 'mbox' && e.ev.opcode === CXL_MBOX_OP.RELEASE_DC, td);
+  t.ok(td >= 0 && td < claim && claim < rel, `the teardown began (event ${td}); the claim (${claim}) came before the teardown's first Release DC (${rel})`);
+  const c = evs[claim]?.ev;
+  t.ok(c?.type === 'claim' && c.nRanges === 1 && c.groupMembers === 1, 'and took the one member still registered of the two');
+  // the released member's dax_release_resource ran before the claim: dax-bus took dax_region_rwsem
+  // after its device_lock(cxlr_dax) and before user0's first step, then waited for mbox_mutex
+  const steps = r.run!.steps;
+  const lock = steps.findIndex((s) => s.who === 'dax-bus' && s.what === 'acquire' && s.arg === 'device_lock(cxlr_dax)(write)');
+  const u0 = steps.findIndex((s) => s.who === 'user0');
+  const busMid = steps.slice(lock, u0).filter((s) => s.who === 'dax-bus').map((s) => `${s.what} ${s.arg}`);
+  t.ok(lock >= 0 && busMid.includes('acquire dax_region_rwsem(write)'), `before user0 ran, the teardown released a member's dax_resource (${busMid.join(', ')})`);
+  const back = steps.findIndex((s, k) => k > u0 && s.who === 'dax-bus');
+  t.same(steps[back] && `${steps[back]!.what} ${steps[back]!.arg}`, 'acquire mbox_mutex(write)', 'and resumed at the mailbox for that member\'s Release DC');
+});
+
+t.test('H24 seen from user space: a write to the partially claimed device, refused inside the teardown\'s next Release DC (controlled trace)', async (t) => {
+  // the targeted plan with a write after the claim (seed 5, iteration 38, minimized to 3 ops): it
+  // was a forbidden dax-access-refused — the refusal comes before the teardown's Release DC
+  // completion is recorded; now dax-access-refused-h15 (test/h24-data.test.ts)
+  const tr = load('claim-write-vs-teardown-h15-5-38.trace.json');
+  const r = await replayTrace(tr, 1);
+  t.comment(`replay: ${r.steps} steps, outcomes ${r.outcomes.join(', ')}`);
+  t.equal(r.divergence, null, 'the replay followed every recorded step');
+  t.ok(r.sameSteps, 'and took no other');
+  t.ok(r.outcomes.includes('partial-group-claimed-in-teardown-h24') && r.outcomes.includes('dax-access-refused-h15'), 'H24\'s claim, and the refusal as H15\'s');
+  t.notOk(r.outcomes.includes('dax-access-refused'), 'no unexplained refusal');
+  const evs = r.run!.record!.events;
+  const claim = at(evs, (e) => e.thread === 'user0' && e.ev.type === 'claim' && e.ev.rc === 0);
+  const write = at(evs, (e) => e.thread === 'user0' && e.ev.type === 'data' && e.ev.write === 1 && e.ev.ok === 0, claim);
+  const rel = at(evs, (e) => e.thread === 'dax-bus' && e.ev.type === 'mbox' && e.ev.opcode === CXL_MBOX_OP.RELEASE_DC, claim);
+  const busBefore = evs.slice(claim, write).filter((e) => e.thread === 'dax-bus').length;
+  t.ok(claim >= 0 && claim < write && write < rel && busBefore === 0, `the claim (event ${claim}) took the last member; the write was refused (${write}) before the teardown's Release DC of it completed (${rel}), dax-bus silent in between`);
+  const c = evs[claim]?.ev;
+  t.ok(c?.type === 'claim' && c.nRanges === 1, 'one range of the three-member group');
 });

@@ -28,7 +28,14 @@
  *    reverse order and dax_release_resource ignores use_cnt, so a teardown gives back capacity
  *    a live, enabled device maps (`dax-access-refused-h15`, known: H15) — or an extent backing it
  *    was realized by the probe's scan from a snapshot another thread's Release DC of it had made
- *    stale (`dax-access-refused-h23`, known: H23).
+ *    stale (`dax-access-refused-h23`, known: H23). H15 also covers the refusal that falls inside
+ *    the teardown's Release DC round trip of a backing extent: the device (which answers at once)
+ *    has dropped the range while the teardown thread's `mbox`/`extent-untracked` events are only
+ *    emitted at the completion, after the refusal. Evidence: a device claimed inside its region's
+ *    teardown (H24's claim takes the members still registered: of the tag's tracked members at
+ *    the claim, all but the one the teardown may be releasing — then the teardown's next release
+ *    is that one and backs nothing), and the teardown thread's first release of a backing extent
+ *    completes after the refusal with no event of that thread between the refusal and it.
  *
  * Not verified (and why):
  *  - which device bytes a data event touched: the event has device offsets, not DPAs, so two
@@ -44,7 +51,8 @@
 import type { DecodedEvent } from '../../src/protocol.js';
 import type { CheckerResult, SystemState } from '../../src/state.js';
 import type { Checker } from '../../src/runtime/system.js';
-import { DC_EVENT_FORCED, Findings, HostDeviceExplainer, contains, overlaps, rng, tagStr, type SysLike } from './common.js';
+import { CXL_MBOX_OP } from '../../src/wire/cxl.js';
+import { DC_EVENT_FORCED, Findings, HostDeviceExplainer, NULL_UUID, contains, overlaps, rng, tagStr, type SysLike } from './common.js';
 import { finding, held, INV } from './outcomes.js';
 
 interface Write {
@@ -58,6 +66,9 @@ interface Write {
 interface Dev {
   region: number;
   uuid: string | null;
+  /** a tagged claim: its event index, and how many of the tag's tracked members it did not take
+   *  (the member a teardown was releasing at the claim: 0 or 1), for the in-flight H15 rule */
+  claim?: { idx: number; notTaken: number };
   /** writes since the last range change */
   writes: Write[];
 }
@@ -92,6 +103,14 @@ export class DataChecker implements Checker {
   private readonly releasedUnder = new Map<number, number>();
   /** per thread: the region whose teardown (`region-teardown`) that thread is running */
   private readonly tearingDown = new Map<number, number>();
+  /** per region: the index of its latest `region-teardown` */
+  private readonly teardownAt = new Map<number, number>();
+  /** per thread: the index of its latest event */
+  private readonly lastOf = new Map<number, number>();
+  /** per teardown thread: its Release DC completion being handled, and its previous event */
+  private readonly releaseDc = new Map<number, { idx: number; dpa: number; quietSince: number }>();
+  /** teardown releases (Release DC sent): region, tag, thread, and the Release DC's completion */
+  private readonly teardownReleases: { thread: number; region: number; uuid: string; dpa: number; len: number; idx: number; mboxIdx: number; quietSince: number }[] = [];
   private idx = 0;
 
   private dev(d: number): Dev {
@@ -104,10 +123,20 @@ export class DataChecker implements Checker {
   }
 
   onEvent(e: DecodedEvent): void {
-    const ev = e.ev;
     const idx = this.idx++;
     this.explainer.onEvent(e);
+    this.handle(e, idx);
+    this.lastOf.set(e.thread, idx);
+  }
+
+  private handle(e: DecodedEvent, idx: number): void {
+    const ev = e.ev;
     switch (ev.type) {
+      case 'mbox': {
+        // a teardown's Release DC (dc_extent_release → memdev_release_extent): recorded at its completion
+        if (ev.opcode === CXL_MBOX_OP.RELEASE_DC && ev.rc === 0 && this.tearingDown.has(e.thread)) this.releaseDc.set(e.thread, { idx, dpa: ev.dpa, quietSince: this.lastOf.get(e.thread) ?? -1 });
+        return;
+      }
       case 'extent-tracked':
         this.extents.set(ev.extent, { region: ev.region, uuid: ev.uuid, memdev: ev.memdev, dpa: ev.dpa, len: ev.len });
         this.regionMemdev.set(ev.region, ev.memdev);
@@ -121,10 +150,16 @@ export class DataChecker implements Checker {
           d.writes = [];
           if (ev.sentRelease === 1 && this.tearingDown.get(e.thread) === x.region && !this.releasedUnder.has(h)) this.releasedUnder.set(h, idx);
         }
+        const rdc = this.releaseDc.get(e.thread);
+        this.releaseDc.delete(e.thread);
+        if (ev.sentRelease === 1 && this.tearingDown.get(e.thread) === x.region && rdc && rdc.dpa === x.dpa && this.lastOf.get(e.thread) === rdc.idx) {
+          this.teardownReleases.push({ thread: e.thread, region: x.region, uuid: x.uuid, dpa: x.dpa, len: x.len, idx, mboxIdx: rdc.idx, quietSince: rdc.quietSince });
+        }
         return;
       }
       case 'region-teardown':
         this.tearingDown.set(e.thread, ev.region);
+        this.teardownAt.set(ev.region, idx);
         return;
       case 'dc-record':
         if (ev.eventType === DC_EVENT_FORCED) {
@@ -132,7 +167,10 @@ export class DataChecker implements Checker {
         }
         return;
       case 'claim':
-        if (ev.rc === 0) this.devs.set(ev.dev, { region: ev.region, uuid: ev.uuid, writes: [] });
+        if (ev.rc === 0) {
+          const tracked = [...this.extents.values()].filter((x) => x.region === ev.region && x.uuid === ev.uuid).length;
+          this.devs.set(ev.dev, { region: ev.region, uuid: ev.uuid, writes: [], ...(ev.uuid !== NULL_UUID ? { claim: { idx, notTaken: tracked - ev.nRanges } } : {}) });
+        }
         return;
       case 'data': {
         const d = this.dev(ev.dev);
@@ -176,6 +214,32 @@ export class DataChecker implements Checker {
     return null;
   }
 
+  /**
+   * H15 (H24's claim): was the refusal inside the teardown's Release DC round trip of an extent
+   * backing the device? The device was claimed inside its region's teardown; the teardown thread's
+   * releases of the tag after the claim, less the one it may have been in the middle of at the
+   * claim (a member device_del'd before the claim, so not taken: `notTaken`), begin with one whose
+   * Release DC completes after the refusal, and that thread emitted nothing between the refusal
+   * and that completion. Nothing else can make the device refuse bytes of a group it accepted
+   * (a Forced Release record restarts nothing here: it is not a teardown release).
+   */
+  private releaseInFlight(dev: number, at: number): string | null {
+    const d = this.devs.get(dev);
+    if (!d?.claim || d.uuid === null || (d.claim.notTaken !== 0 && d.claim.notTaken !== 1)) return null;
+    const claimIdx = d.claim.idx;
+    for (const [thread, region] of this.tearingDown) {
+      if (region !== d.region) continue;
+      const mine = this.teardownReleases.filter((x) => x.thread === thread && x.region === d.region && x.uuid === d.uuid && x.mboxIdx > claimIdx);
+      const backing = mine.slice(d.claim.notTaken);
+      const first = backing[0];
+      if (first && first.mboxIdx > at && first.quietSince < at) {
+        const h24 = (this.teardownAt.get(region) ?? Infinity) < claimIdx ? ' (the device was claimed inside the teardown: H24)' : '';
+        return `the refusal fell inside the cxl_dax_region teardown's Release DC of ${rng(first.dpa, first.len)}, an extent backing the device${h24}; its completion was recorded ${first.mboxIdx - at} events later`;
+      }
+    }
+    return null;
+  }
+
   /** The latest write with this pattern covering the range, not overwritten since by another pattern. */
   private coveringWrite(d: Dev, offset: number, len: number, pattern: number): Write | null {
     for (let i = d.writes.length - 1; i >= 0; i--) {
@@ -206,7 +270,9 @@ export class DataChecker implements Checker {
       const ex = memdev === undefined ? null : this.explainer.explain(memdev);
       const what = `dax device ${r.dev} (tag ${d?.uuid ? tagStr(d.uuid) : '?'}): write of ${rng(r.offset, r.len)} was refused`;
       const rel = this.releasedUnder.get(r.dev);
+      const inFlight = rel !== undefined && rel < r.idx ? null : this.releaseInFlight(r.dev, r.idx);
       if (rel !== undefined && rel < r.idx) out.add(`refused:${r.dev}:${r.offset}`, finding('dax-access-refused-h15', `${what}; a region teardown released an extent backing it (Release DC) ${r.idx - rel} events earlier, before unregistering the device`));
+      else if (inFlight) out.add(`refused:${r.dev}:${r.offset}`, finding('dax-access-refused-h15', `${what}; ${inFlight}`));
       else if (r.h23) out.add(`refused:${r.dev}:${r.offset}`, finding('dax-access-refused-h23', `${what}; an extent backing it: ${r.h23}`));
       else if (ex) out.add(`refused:${r.dev}:${r.offset}`, finding('dax-access-refused-h10', `${what}; ${ex.why}`));
       else out.add(`refused:${r.dev}:${r.offset}`, finding('dax-access-refused', `${what}; no failed response explains it`));
@@ -226,6 +292,10 @@ export class DataChecker implements Checker {
     this.suspects.length = 0;
     this.releasedUnder.clear();
     this.tearingDown.clear();
+    this.lastOf.clear();
+    this.teardownAt.clear();
+    this.releaseDc.clear();
+    this.teardownReleases.length = 0;
     this.refused.length = 0;
     this.idx = 0;
   }

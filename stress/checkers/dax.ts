@@ -26,7 +26,11 @@
  *  - 8.1-10 / 8.1-11 per successful claim: tagged → nRanges == groupMembers (`partial-group-claimed`
  *    when fewer; `claim-mismatch` when more: ranges from beyond the group), size == Σ lengths of
  *    the tag's live members on the region (`claim-mismatch`); untagged → exactly one range
- *    (`claim-mismatch`); continuously;
+ *    (`claim-mismatch`); continuously. Inside its region's cxl_dax_region teardown (after
+ *    `region-teardown`, before a new probe) a tagged claim is H24's
+ *    (`partial-group-claimed-in-teardown-h24`) when it took fewer ranges than the tag's members
+ *    tracked when the teardown began — the devres actions take members off the walk one by one,
+ *    so the registered count at the claim already lacks them;
  *  - 8.1-12 a release refused as in use (`release-outcome` reason inUse) changes no state: its
  *    thread emits no `extent-untracked` / `tag-unregistered` between the Release record and the
  *    outcome (`release-in-use`), continuously; and at quiescence a device that is still live after
@@ -84,9 +88,10 @@ export class DaxChecker implements Checker {
   private readonly claims = new Map<number, Claim>();
   /**
    * regions whose cxl_dax_region teardown began (region-teardown) with no probe since (scan-done):
-   * the teardown's devres actions unregister the group's extents one at a time (H24)
+   * the teardown's devres actions unregister the group's extents one at a time (H24). Per region,
+   * per tag: the CXL members tracked when the teardown began — the group the teardown takes apart.
    */
-  private readonly tearingDown = new Set<number>();
+  private readonly tearingDown = new Map<number, Map<string, number>>();
   /** per thread: the Release record being handled and what it changed */
   private readonly releasing = new Map<number, { memdev: number; dpa: number; len: number; changed: string[] }>();
   private idx = 0;
@@ -130,9 +135,12 @@ export class DaxChecker implements Checker {
       case 'claim':
         this.onClaim(ev.region, ev.dev, ev.uuid, ev.rc, ev.nRanges, ev.size, ev.groupMembers);
         return;
-      case 'region-teardown':
-        this.tearingDown.add(ev.region);
+      case 'region-teardown': {
+        const byTag = new Map<string, number>();
+        for (const m of this.members.values()) if (m.region === ev.region) byTag.set(m.uuid, (byTag.get(m.uuid) ?? 0) + 1);
+        this.tearingDown.set(ev.region, byTag);
         return;
+      }
       case 'scan-done':
         this.tearingDown.delete(ev.region); // probed again (bind after unbind)
         return;
@@ -170,14 +178,24 @@ export class DaxChecker implements Checker {
       if (nRanges !== 1) this.findings.add(`claim1:${dev}:${this.idx}`, finding('claim-mismatch', `${what}; an untagged claim takes exactly one extent`));
       return;
     }
+    // H24: v11's online_tag_group (drivers/cxl/core/extent.c) registers one devres action per
+    // extent (dc_extent_unregister) on cxlr_dax->dev, and the unbind's devres_release_all runs
+    // them one by one with no dax_region_rwsem across the group, while uuid_store's
+    // uuid_claim_tagged (drivers/dax/bus.c) walks the registered children under that rwsem: a
+    // claim between two actions takes the members not yet unregistered. `groupMembers` counts the
+    // members still registered at the claim, so a claim of all of them after an action's
+    // device_del matches it (the usual case under the controlled scheduler, where nothing runs
+    // between the count and the walk): inside the teardown the group is the one it began with
+    const atTeardown = this.tearingDown.get(region);
+    if (atTeardown) {
+      const began = atTeardown.get(uuid) ?? 0;
+      if (nRanges < Math.max(groupMembers, began)) {
+        this.findings.add(`partial:${dev}:${this.idx}`, finding('partial-group-claimed-in-teardown-h24', `${what}, but the group has ${groupMembers} registered CXL members (${began} when the region's cxl_dax_region teardown began): the claim ran inside the teardown`));
+        return;
+      }
+    }
     if (nRanges < groupMembers) {
-      // H24: v11's online_tag_group (drivers/cxl/core/extent.c) registers one devres action per
-      // extent (dc_extent_unregister) on cxlr_dax->dev, and the unbind's devres_release_all runs
-      // them one by one with no dax_region_rwsem across the group, while uuid_store's
-      // uuid_claim_tagged (drivers/dax/bus.c) walks the registered children under that rwsem: a
-      // claim between two actions takes the members not yet unregistered
-      if (this.tearingDown.has(region)) this.findings.add(`partial:${dev}:${this.idx}`, finding('partial-group-claimed-in-teardown-h24', `${what}, but the group has ${groupMembers} CXL members: the claim ran inside the region's cxl_dax_region teardown`));
-      else this.findings.add(`partial:${dev}:${this.idx}`, finding('partial-group-claimed', `${what}, but the group has ${groupMembers} CXL members`));
+      this.findings.add(`partial:${dev}:${this.idx}`, finding('partial-group-claimed', `${what}, but the group has ${groupMembers} CXL members`));
       return;
     }
     if (nRanges > groupMembers) {

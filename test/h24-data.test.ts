@@ -1,0 +1,62 @@
+// H24's consequence seen from user space (seventh session): a device claimed inside the
+// cxl_dax_region teardown maps members the teardown releases next — dax_release_resource
+// (drivers/dax/bus.c) frees the claimed dax_resource whatever its use_cnt, and dc_extent_release
+// (drivers/cxl/core/extent.c) sends Release DC (H15). A write during that Release DC's mailbox
+// round trip is refused by the device (which answers at once) while the teardown thread's `mbox`
+// and `extent-untracked` events come at its completion, after the refusal. The H15 data rule
+// required the release event first and named such a refusal forbidden (`dax-access-refused`,
+// found by a targeted controlled search: docs/findings-open/claim-write-vs-teardown-h15-5-38).
+import t from 'tap';
+import type { DecodedEvent, RuntimeEvent } from '../src/protocol.js';
+import type { SystemState } from '../src/state.js';
+import { CXL_MBOX_OP } from '../src/wire/cxl.js';
+import { DataChecker, outcomeOf, type SysLike } from '../stress/checkers/index.js';
+
+const TAG = 'bf6713da-9b3b-7533-eaee-f0524484255c';
+const OTHER = '11111111-2222-3333-4444-555555555555';
+const NULL = '00000000-0000-0000-0000-000000000000';
+const R = 7;
+const L = 8 << 20;
+const IRQ = 1, BUS = 2, USER = 3;
+const A = 0x90000000, B = 0x92000000, C = 0x94000000;
+const ev = (e: RuntimeEvent, thread: number): DecodedEvent => ({ thread, ev: e, timeMs: 0 } as DecodedEvent);
+const tracked = (extent: number, dpa: number, uuid = TAG): DecodedEvent => ev({ type: 'extent-tracked', memdev: 0, region: R, extent, id: extent, dpa, len: L, uuid, seq: extent, group: 1, existing: 0, shareable: 0 }, IRQ);
+const teardown = (region = R, thread = BUS): DecodedEvent => ev({ type: 'region-teardown', region, extents: 3 }, thread);
+/** a teardown thread's release of one extent: its Release DC's completion, then the untrack */
+const release = (extent: number, dpa: number, thread = BUS): DecodedEvent[] => [
+  ev({ type: 'mbox', memdev: 0, opcode: CXL_MBOX_OP.RELEASE_DC, rc: 0, nrExtents: 1, more: 0, dpa, len: L }, thread),
+  ev({ type: 'extent-untracked', memdev: 0, region: R, extent, dpa, len: L, sentRelease: 1 }, thread),
+];
+const claim = (nRanges: number, groupMembers: number, uuid = TAG): DecodedEvent => ev({ type: 'claim', region: R, dev: 9, uuid, rc: 0, nRanges, size: nRanges * L, groupMembers }, USER);
+const refused = ev({ type: 'data', dev: 9, offset: 0, len: 2 << 20, pattern: 7, write: 1, ok: 0 }, USER);
+const other = ev({ type: 'tag-unregistered', uuid: OTHER, group: 5, memdev: 0 }, BUS);
+const three = [tracked(1, A), tracked(2, B), tracked(3, C)];
+
+function judge(evs: DecodedEvent[]): string[] {
+  const c = new DataChecker();
+  for (const e of evs) c.onEvent(e);
+  return c.atQuiescence({} as SystemState, {} as SysLike).map(outcomeOf).filter((o) => o.startsWith('dax-access'));
+}
+
+t.test('a refusal inside the teardown\'s Release DC of a member the device was claimed with is H15', (t) => {
+  // the trace's order: two members released, the claim takes the last, the write is refused, then
+  // the last member's Release DC completes
+  t.same(judge([...three, teardown(), ...release(3, C), ...release(2, B), claim(1, 1), refused, ...release(1, A)]), ['dax-access-refused-h15'], 'the last member in flight across the refusal');
+  t.same(judge([...three, teardown(), claim(3, 3), refused, ...release(3, C), ...release(2, B), ...release(1, A)]), ['dax-access-refused-h15'], 'a whole claim inside the teardown, before its first release');
+  t.same(judge([...three, claim(3, 3), teardown(), refused, ...release(3, C)]), ['dax-access-refused-h15'], 'claimed before the teardown (H15 proper), refused inside its first release');
+  t.same(judge([...three, teardown(), ...release(3, C), ...release(2, B), claim(1, 1), ...release(1, A), refused]), ['dax-access-refused-h15'], 'after the completion: the rule that was there before');
+  t.end();
+});
+
+t.test('and nothing else is', (t) => {
+  t.same(judge([...three, teardown(), ...release(3, C), ...release(2, B), claim(1, 1), refused, other, ...release(1, A)]), ['dax-access-refused'], 'the teardown thread did something else after the refusal: not shown in flight — forbidden');
+  // the claim while the teardown was releasing B (device_del'd, so not taken: 2 tracked, 1 range):
+  // the teardown's next release is B's, which backs nothing of the device
+  t.same(judge([...three, teardown(), ...release(3, C), claim(1, 1), refused, ...release(2, B), other, ...release(1, A)]), ['dax-access-refused'], 'inside the release of the member the claim did not take (device_del\'d before it): forbidden');
+  t.same(judge([...three, claim(3, 3), refused, ...release(3, C, IRQ)]), ['dax-access-refused'], 'no teardown (a Release record\'s walk on the event thread): forbidden');
+  t.same(judge([...three, teardown(R + 1), claim(3, 3), refused, ...release(3, C)]), ['dax-access-refused'], 'another region\'s teardown: forbidden');
+  t.same(judge([...three, tracked(4, 0x96000000, OTHER), teardown(), claim(1, 1, OTHER), refused, ...release(3, C)]), ['dax-access-refused'], 'a device of another tag: the released member does not back it — forbidden');
+  t.same(judge([tracked(1, A, NULL), teardown(), claim(1, 1, NULL), refused, ...release(1, A)]), ['dax-access-refused'], 'an untagged claim (which extent it took is not in the events): forbidden');
+  t.same(judge([...three, teardown(), ...release(3, C), ...release(2, B), claim(1, 1), refused]), ['dax-access-refused'], 'no release follows: forbidden');
+  t.end();
+});
