@@ -307,6 +307,13 @@ export interface UserApi {
    *  probe) and enable it, as `daxctl create-device --uuid` does with the seed; ENXIO if none */
   claimSeed(regionId: number, uuid: string | null): Promise<OpResult<{ devId: number; name: string }>>;
   createDaxDevice(regionId: number, uuid: string | null | undefined): Promise<OpResult<{ devId: number; name: string }>>;
+  /**
+   * `createDaxDevice` once per round, `uuids[k]` in round k, each round opened by a barrier in
+   * shared memory (src/shm/barrier.ts) that `parties` user workers meet at: a batched workload's
+   * races without a control-plane round trip per round (free runs; stress/runner.ts runRounds).
+   * A round the others never reach within `timeoutMs` fails ETIMEDOUT, and so do the rest.
+   */
+  createDaxDeviceRounds(regionId: number, uuids: (string | null)[], barrier: SharedArrayBuffer, parties: number, timeoutMs: number): Promise<OpResult<{ devId: number; name: string }>[]>;
   destroyDaxDevice(regionId: number, devId: number): Promise<OpResult>;
   /** write `name` to the region's `dax_region/delete` attribute (delete_store), as a script
    *  would: whatever child of the dax_region's device has that name */

@@ -8,6 +8,7 @@
 import type { DcdSystem } from '../src/runtime/system.js';
 import type { InjectRecord } from '../src/device/types.js';
 import type { HostileChainKind } from '../src/device/hostile-kinds.js';
+import { BARRIER_WORDS } from '../src/shm/barrier.js';
 
 export type StressOp =
   | { op: 'add'; memdev: number; records: InjectRecord[] }
@@ -119,6 +120,39 @@ export async function runOp(sys: DcdSystem, b: Bindings, o: StressOp, actor: Act
     case 'hold-extent': case 'put-extent': return extentRefOp(c, o);
     case 'advance': case 'wait-idle': return timeOp(c, o);
   }
+}
+
+/** How long an actor of an in-worker round waits at the barrier for the others (then ETIMEDOUT). */
+const ROUND_BARRIER_TIMEOUT_MS = 15_000;
+
+/**
+ * A batched plan's rounds run inside the user workers when every actor is a user whose every op
+ * is a claim in one region (two-claims-x16): each worker gets its whole list in one message and
+ * meets the others at a shared-memory barrier before each round (UserApi.createDaxDeviceRounds),
+ * instead of a main-thread barrier and a control-plane round trip per round (jcstress runs its
+ * actors in loops the same way). The races and their points are the same; null when the plan is
+ * of another shape (the caller runs its rounds from the main thread). DCD_ROUNDS_IN_WORKER=0
+ * turns it off (docs/performance.md, "Stress rates and detection").
+ */
+export async function claimRoundsInWorkers(sys: DcdSystem, b: Bindings, actors: Actor[], rounds: number): Promise<OpOutcome[] | null> {
+  if (process.env.DCD_ROUNDS_IN_WORKER === '0' || actors.length < 2) return null;
+  const jobs: { a: Actor; ops: OpOf<'claim'>[]; regionId: number }[] = [];
+  for (const a of actors) {
+    if (a.kind !== 'user' || a.ops.length !== rounds) return null;
+    const ops = a.ops.filter((o): o is OpOf<'claim'> => o.op === 'claim');
+    if (ops.length !== a.ops.length) return null;
+    const ids = new Set(ops.map((o) => b.regions.get(o.region)));
+    const regionId = [...ids][0];
+    if (ids.size !== 1 || regionId === undefined) return null;
+    jobs.push({ a, ops, regionId });
+  }
+  const barrier = new SharedArrayBuffer(BARRIER_WORDS * 4);
+  const results = await Promise.all(jobs.map((j) => sys.guard(sys.user(j.a.index).call((u) => u.createDaxDeviceRounds(j.regionId, j.ops.map((o) => o.uuid), barrier, jobs.length, ROUND_BARRIER_TIMEOUT_MS)))));
+  return jobs.flatMap((j, i) => j.ops.map((o, k): OpOutcome => {
+    const r = results[i]![k]!;
+    if (r.ok) b.daxes.set(o.as, { regionId: j.regionId, devId: r.value.devId });
+    return { actor: j.a.name, op: o.op, ok: r.ok, ...(r.ok ? {} : { errno: r.errno ?? 'EIO' }) };
+  }));
 }
 
 /** The fabric manager's commands to a device: offer capacity, ask for it back, hostile records. */

@@ -15,7 +15,7 @@ import type { Knobs, Variant } from '../src/scenario/types.js';
 import type { Personality } from '../src/device/config.js';
 import { NOISE_SITE, SCHED_FREE, SCHED_RECORD, POINT_NAMES, PT_ACQUIRE, PT_HANDOFF, PT_STEAL, PT_NOISE, PT_RESUME, PT_CLOCK } from '../src/shm/sched.js';
 import { standardCheckers, classify, OUTCOMES, INV, type Classification } from './checkers/index.js';
-import { Bindings, runOp, type Actor, type OpOutcome, type Plan } from './ops.js';
+import { Bindings, claimRoundsInWorkers, runOp, type Actor, type OpOutcome, type Plan } from './ops.js';
 import { ControlledScheduler, type Policy, type TraceStep } from './turnstile.js';
 import { WORKLOADS, SWARM_FOCUS, type PlanHint, type Workload } from './workloads.js';
 import { writeTrace, type StressTrace, type TraceRecord } from './trace.js';
@@ -414,6 +414,9 @@ function siteName(arg: string): string {
  * ahead and meet the next round's objects alone). Outcomes in plan order per actor, as runActor.
  */
 async function runRounds(sys: DcdSystem, b: Bindings, actors: Actor[], rounds: number): Promise<OpOutcome[]> {
+  // claims only: the rounds run inside the user workers, a shared-memory barrier between them
+  const inWorkers = await claimRoundsInWorkers(sys, b, actors, rounds);
+  if (inWorkers) return inWorkers;
   const per = new Map<Actor, OpOutcome[]>(actors.map((a) => [a, []]));
   for (let k = 0; k < rounds; k++) {
     await Promise.all(actors.map(async (a) => {

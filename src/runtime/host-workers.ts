@@ -11,6 +11,7 @@
  *  - user: sysfs writers — `cxl create-region`, `daxctl create-device --uuid`, size, delete,
  *    and users touching DAX memory. Every store runs in the calling user's thread.
  */
+import { BARRIER_WORDS, barrierArrive } from '../shm/barrier.js';
 import { HungWaitError, CxlError, ENODEV, StaleHandleError, errnoOf } from '../errors.js';
 import { OP_NE, SchedAbort } from '../shm/sched.js';
 import { blockSysAsync, opDone, opStart, resumedSys, schedControlled } from '../shm/points.js';
@@ -328,6 +329,23 @@ export function startUser(init: SharedHandles & { user: number }, sys: SystemShm
       const id = h.daxDevs.get(d, 'id');
       return { devId: id, name: `dax${regionId}.${id}` };
     }),
+    createDaxDeviceRounds: async (regionId, uuids, barrier, parties, timeoutMs) => {
+      const words = new Int32Array(barrier, 0, BARRIER_WORDS);
+      const out: OpResult<{ devId: number; name: string }>[] = [];
+      for (let k = 0; k < uuids.length; k++) {
+        if (!barrierArrive(words, k, parties, timeoutMs)) {
+          // the other actors are gone: this round and the rest fail rather than wait forever
+          while (out.length < uuids.length) out.push({ ok: false, errno: 'ETIMEDOUT', message: `round ${out.length}: the other ${parties - 1} actor(s) did not reach the barrier within ${timeoutMs} ms` });
+          break;
+        }
+        out.push(op(ctx, () => {
+          const d = daxctl_create_device(ctx, regionOrThrow(ctx, regionId), uuids[k]!);
+          const id = h.daxDevs.get(d, 'id');
+          return { devId: id, name: `dax${regionId}.${id}` };
+        }));
+      }
+      return out;
+    },
     destroyDaxDevice: async (regionId, devId) => op(ctx, () => daxctl_destroy_device(ctx, dev(regionId, devId))),
     // echo NAME > dax_regionX/delete
     deleteByName: async (regionId, name) => op(ctx, () => delete_store(ctx, regionOrThrow(ctx, regionId), name)),
