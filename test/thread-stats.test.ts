@@ -22,6 +22,8 @@ const cpuNs = () => Number(readFileSync('/proc/thread-self/schedstat', 'utf8').s
 const until = cpuNs() + workerData.spinMs * 1e6; let x = 0;
 while (cpuNs() < until) for (let k = 0; k < 1e5; k++) x++;
 parentPort.postMessage(x > 0 ? 'spun' : 'no');
+// stay alive until the main thread has read the counters: an exited task has none
+Atomics.wait(ctl, 0, workerData.sleeps);
 `;
 
 t.test('osThreadId is the calling thread\'s Linux task id', { skip: !linux && 'Linux only' }, async (t) => {
@@ -49,7 +51,9 @@ t.test('a blocking thread counts its sleeps, a spinning one its CPU time', { ski
   }
   t.ok(blocked >= N / 2, `${blocked} of ${N} waits were woken from inside Atomics.wait`);
   t.equal(await next(), 'spun', 'the worker spun after its waits');
-  const after = sampleThreads(sys);
+  const after = sampleThreads(sys); // the worker is parked on ctl[0] until released below
+  Atomics.store(ctl, 0, N + 1);
+  Atomics.notify(ctl, 0);
   await w.terminate();
   const deltas = threadDeltas(before, after);
   const d = deltas.find((x) => x.name === 'sleeper');
