@@ -20,9 +20,9 @@ import { StressJob, type Schedule } from './runner.js';
 import './findings-workloads.js';
 import { buildReport, type ReportFinding } from './report.js';
 
-interface HazardSpec { id: string; what: string; workload: string; want: string; seed: string; max: number; knobs?: Knobs; schedule?: Schedule; test?: string }
+export interface HazardSpec { id: string; what: string; workload: string; want: string; seed: string; max: number; knobs?: Knobs; schedule?: Schedule; test?: string }
 
-const HAZARDS: HazardSpec[] = [
+export const HAZARDS: HazardSpec[] = [
   { id: 'H2', what: 'a runtime chain against the region probe\'s recovery scan: the AB-BA between add_ctx.lock and device_lock(cxlr_dax)', workload: 'chain-close-vs-probe', want: 'hung-wait-h2', seed: '7', max: 16 },
   { id: 'H4', what: 'the 20 s watchdog answers a stalled chain, then its late More=0 tail is answered again', workload: 'watchdog-vs-late-tail', want: 'double-response-after-timeout', seed: '7', max: 8 },
   { id: 'H5', what: 'a release walks cxlr_dax->dc_extents without RCU while the cxl_dax_region unbind frees them', workload: 'release-vs-teardown', want: 'dc-extent-use-after-free-h5', seed: '7', max: 16 },
