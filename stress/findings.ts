@@ -279,7 +279,9 @@ async function regenerateOnly(out: string, runs: number, log: (s: string) => voi
   }
   const g = idx.findIndex((l) => l.startsWith('Generated in '));
   const note = ` ${only.join(', ')} (and the assumptions citing them) regenerated alone (\`--only ${only.join(',')}\`) in ${((performance.now() - t0) / 1000).toFixed(0)} s.`;
-  if (g >= 0) idx[g] = idx[g]!.replace(/ [\w, ]+ \(and the assumptions citing them\) regenerated alone \(`--only [^`]*`\) in \d+ s\./g, '').replace(/^(Generated in \d+ s\.)/, `$1${note}`);
+  // an earlier note stays unless this run regenerated all of its hazards again
+  const superseded = (ids: string): boolean => ids.split(',').every((id) => only.includes(id));
+  if (g >= 0) idx[g] = idx[g]!.replace(/ [\w, ]+ \(and the assumptions citing them\) regenerated alone \(`--only ([^`]*)`\) in \d+ s\./g, (m, ids: string) => (superseded(ids) ? '' : m)).replace(/^(Generated in \d+ s\.((?: [\w, ]+ \(and the assumptions citing them\) regenerated alone \(`--only [^`]*`\) in \d+ s\.)*))/, `$1${note}`);
   writeFileSync(readme, idx.join('\n'));
 }
 
