@@ -1,11 +1,13 @@
 /**
  * DOC: workloads of the hazards docs/findings/ reports that no classic workload targets — H17 (the
- * three-task rwsem-handoff deadlock, found by the swarm) and H18 (one range twice in a chain,
- * found by the hostile swarm). Registered into stress/workloads.ts's table on import (replay,
+ * three-task rwsem-handoff deadlock, found by the swarm), H18 (one range twice in a chain, found
+ * by the hostile swarm), H23 (the probe scan's stale snapshot against a held extent's last put)
+ * and H24 (a tagged claim inside the cxl_dax_region teardown), both found by the soaks and
+ * re-found under the controlled scheduler (docs/findings-open.md). Registered into stress/workloads.ts's table on import (replay,
  * minimize and explain import this module, so `dcd replay` of a findings trace finds them).
  */
 import { WORKLOADS, memdev, tagOf, type Workload } from './workloads.js';
-import type { Actor } from './ops.js';
+import type { Actor, StressOp } from './ops.js';
 import { MiB } from '../src/units.js';
 
 
@@ -54,6 +56,69 @@ export const HAZARD_WORKLOADS: Workload[] = [
           // an overlap with a different start reaches the host (mock 6)
           { offset: at + 8 * MiB, length: 16 * MiB, tag, more: false },
         ] }] }],
+      };
+    },
+  },
+  {
+    // H23 (docs/kernel-map.md#h23; test/stress-findings-open-2.test.ts): region0 holds a two-member
+    // tagged group and user0 holds a reference on its second extent (a sysfs reader). dax-bus
+    // unbinds region0 — dc_extent_unregister → device_unregister leaves the held extent in
+    // cxlr_dax->dc_extents — and binds it again: the probe's scan (__cxl_process_extent_list,
+    // drivers/cxl/core/mbox.c) snapshots the device's extent list, then classifies each entry
+    // (cxl_add_extent → cxlr_dax_classify_extent, drivers/cxl/core/extent.c). user0's put is the
+    // last one: dc_extent_release sends the Release DC and xa_erases the extent under no lock the
+    // probe holds. Between the snapshot and the classify the scan realizes the range the device
+    // has just taken back. Failing sysfs lookups (a hold of a missing extent) before the put sweep
+    // it across the unbind and the rebind, as the plan the trace was found with did.
+    name: 'held-release-vs-rescan',
+    description: "a held extent's last put (dc_extent_release: Release DC) against the cxl_dax_region unbind and rebind (the probe's existing-extent scan)",
+    targets: 'H23 (the probe scan realizes a range from a Get DC Extent List snapshot the release has made stale)',
+    config: (b) => ({ memdevs: [memdev(0)], ...b, users: 1 }),
+    plan(p) {
+      const tag = tagOf(p);
+      const pad = p.int(8);
+      const pads: StressOp[] = Array.from({ length: pad }, () => ({ op: 'hold-extent', region: 'r0', index: 7, as: 'pad' }));
+      return {
+        setup: [
+          { op: 'create-region', memdev: 0, size: null, as: 'r0' }, { op: 'wait-idle' },
+          { op: 'add', memdev: 0, records: [{ offset: 0, length: 16 * MiB, tag, seq: 0, more: true }, { offset: 32 * MiB, length: 16 * MiB, tag, seq: 0, more: false }] },
+          { op: 'wait-idle' },
+          { op: 'hold-extent', region: 'r0', index: 1, as: 'x' },
+        ],
+        actors: [
+          { name: 'dax-bus', kind: 'bus', index: 0, ops: [{ op: 'unbind', region: 'r0' }, { op: 'bind', region: 'r0' }] },
+          { name: 'user0', kind: 'user', index: 0, ops: [...pads, { op: 'put-extent', ref: 'x' }] },
+        ],
+      };
+    },
+  },
+  {
+    // H24 (docs/kernel-map.md#h24; test/h24-controlled.test.ts): region0 holds a three-member
+    // tagged group; dax-bus unbinds the cxl_dax_region while user0 runs `daxctl create-device`
+    // with the tag's uuid (create_store, then uuid_store → uuid_claim_tagged, drivers/dax/bus.c).
+    // The unbind's devres runs one dc_extent_unregister action per member
+    // (cxl_dax_region_probe's devm actions, drivers/cxl/core/extent.c), none holding
+    // dax_region_rwsem across the group, so a claim between two of them takes the members still
+    // registered: a partial group. Binds of the bound region (each takes device_lock(cxlr_dax)
+    // and finds the driver bound) delay the unbind, sweeping the claim from inside the teardown
+    // to before it (the negative side).
+    name: 'claim-vs-teardown',
+    description: "`daxctl create-device` with a three-member group's uuid against the cxl_dax_region unbind",
+    targets: 'H24 (the teardown\'s per-member devres actions: a claim between two takes part of the group)',
+    config: (b) => ({ memdevs: [memdev(0)], ...b, users: 1 }),
+    plan(p) {
+      const tag = tagOf(p);
+      const pad = p.chance(0.5) ? 0 : 2 + p.int(5);
+      return {
+        setup: [
+          { op: 'create-region', memdev: 0, size: null, as: 'r0' }, { op: 'wait-idle' },
+          { op: 'add', memdev: 0, records: Array.from({ length: 3 }, (_, k) => ({ offset: 0x10000000 + k * 0x2000000, length: 8 * MiB, tag, seq: 0, more: k < 2 })) },
+          { op: 'wait-idle' },
+        ],
+        actors: [
+          { name: 'dax-bus', kind: 'bus', index: 0, ops: [...Array.from({ length: pad }, () => ({ op: 'bind', region: 'r0' } as const)), { op: 'unbind', region: 'r0' }] },
+          { name: 'user0', kind: 'user', index: 0, ops: [{ op: 'claim', region: 'r0', uuid: tag, as: 'd1' }] },
+        ],
       };
     },
   },

@@ -5,7 +5,8 @@
  * and comparing its outcome signature (stress/signature.ts) with the original's: a candidate that
  * ends in anything else is rejected, so the result fails the same way by construction.
  *
- *  1. Baseline: replay the trace (exactly as `dcd replay` does); its controlled steps become the
+ *  1. Baseline: replay the trace (exactly as `dcd replay` does: its stored plan, else the
+ *     workload's drawn with the trace's swarm focus); its controlled steps become the
  *     guide. Preemptions are counted from the enabled choices at each decision: a switch away
  *     from a thread that could have continued.
  *  2. Schedule, from zero preemptions upward (CHESS's bounded preemption search): the
@@ -17,7 +18,8 @@
  *     run's own deviations from the default are taken as point-named preemptions and shrunk by
  *     delta debugging.
  *  3. Plan (delta debugging to a 1-minimal plan): drop whole actors, then chunks of each actor's
- *     ops and of each FM add's records (the chain's More flags re-closed), then setup ops. A
+ *     ops and of each FM add's records (the chain's More flags re-closed), then setup ops — but
+ *     never a wait-idle on its own (the setup runs free; its wait-idles order it). A
  *     candidate runs under the schedule of step 2 (its preemptions; a recorded guide, followed
  *     leniently, when step 2 found none).
  *  4. Schedule again on the smaller plan (shrink its preemptions; search up to two; a guide
@@ -29,7 +31,7 @@
  *     after the failure and threads that touch nothing the racing threads touch are not counted.
  *     It is replayed once more to check.
  */
-import { StressJob, type IterationResult } from './runner.js';
+import { StressJob, type IterationOptions, type IterationResult } from './runner.js';
 import type { Plan, StressOp } from './ops.js';
 import type { GuidedChoice, Policy, TraceStep } from './turnstile.js';
 import { replayTrace } from './replay.js';
@@ -204,6 +206,28 @@ export function scheduleSegments(steps: readonly TraceStep[], rec: TraceRecord |
   return { segments, steps: counts, racing: fp.threads, dropped: threads.filter((w) => !relevant.has(w)), trailing: steps.length - upto.length, failureStep: fp.last };
 }
 
+/** How the baseline runs a trace's plan: its stored (minimized) plan, else the workload's, drawn
+ *  with the swarm's coverage focus the trace records (stress/replay.ts does the same). */
+export function baselineIo(t: StressTrace): IterationOptions {
+  return t.plan ? { plan: t.plan } : t.focus ? { hint: { focus: t.focus } } : {};
+}
+
+/**
+ * The setup with op `k` dropped (a candidate of the setup shrinking; `k` is never a wait-idle),
+ * and any wait-idle that is then redundant: at the start of the setup (nothing before it to wait
+ * for) or right after another wait-idle. The others stay: each orders the free-running setup.
+ */
+export function setupWithout(setup: readonly StressOp[], k: number): StressOp[] {
+  if (setup[k]?.op === 'wait-idle') throw new Error(`setupWithout: op ${k} is a wait-idle (kept)`);
+  const out: StressOp[] = [];
+  for (const [i, o] of setup.entries()) {
+    if (i === k) continue;
+    if (o.op === 'wait-idle' && (out.length === 0 || out[out.length - 1]!.op === 'wait-idle')) continue;
+    out.push(o);
+  }
+  return out;
+}
+
 export async function minimizeTrace(t: StressTrace, opts: MinimizeOptions = {}): Promise<MinimizeResult> {
   const t0 = performance.now();
   const none: PlanStats = { steps: t.steps.length, ops: 0, actors: 0, records: 0, preemptions: 0 };
@@ -220,7 +244,9 @@ export async function minimizeTrace(t: StressTrace, opts: MinimizeOptions = {}):
   const empty: PlanStats = { steps: t.steps.length, ops: 0, actors: 0, records: 0, preemptions: 0 };
   try {
     // 1. baseline: the trace as `dcd replay` runs it
-    const base = await job.iteration(t.iteration, { kind: 'replay', steps: t.steps }, t.plan ? { plan: t.plan } : {});
+    // (a swarm trace without a stored plan re-draws it from its workload, seed, iteration and the
+    // coverage focus it was drawn with — as `dcd replay` does; without the focus it is another plan)
+    const base = await job.iteration(t.iteration, { kind: 'replay', steps: t.steps }, baselineIo(t));
     const basePlan = clonePlan(job.lastPlan!);
     if (base.outcome !== t.outcome) {
       return { ok: false, message: `the trace does not reproduce: expected ${t.outcome}, got ${base.outcome}${base.divergence ? ` (${base.divergence})` : ''}`, before: empty, after: empty, perThread: {}, segments: {}, preempts: [], trace: null, file: null, candidates, ms: performance.now() - t0, verified: false };
@@ -377,9 +403,14 @@ export async function minimizeTrace(t: StressTrace, opts: MinimizeOptions = {}):
         });
       }
     }
+    // setup runs free (unrecorded): its wait-idles are what make it deterministic, so they are
+    // never dropped on their own (without them an add races the probe's seed device and a
+    // candidate that happened to pass leaves a trace that can diverge); one left redundant by the
+    // ops dropped around it goes with them
     for (let s = 0; s < best.plan.setup.length && timeLeft(); s++) {
+      if (best.plan.setup[s]!.op === 'wait-idle') continue;
       const p = clonePlan(best.plan);
-      p.setup.splice(s, 1);
+      p.setup = setupWithout(p.setup, s);
       if (await tryPlan(p)) s--;
     }
     log(`plan: ${JSON.stringify(planStats(best.plan))} after ${candidates} candidates`);

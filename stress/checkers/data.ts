@@ -26,7 +26,10 @@
  *    else `dax-access-refused` — unless an extent backing the device was released to the device
  *    (Release DC) before the refusal while the device still mapped it: cxlr_dax's devres runs in
  *    reverse order and dax_release_resource ignores use_cnt, so a teardown gives back capacity
- *    a live, enabled device maps (`dax-access-refused-h15`, known: H15) — or an extent backing it
+ *    a live, enabled device maps (`dax-access-refused-h15`, known: H15). "Backing" is narrowed to
+ *    what the claim may have taken: an extent of its tag tracked at the claim, counted only past
+ *    the members the claim did not take (tracked − ranges: the member a teardown had device_del'd
+ *    before the claim is still tracked but not taken, H24) — or an extent backing it
  *    was realized by the probe's scan from a snapshot another thread's Release DC of it had made
  *    stale (`dax-access-refused-h23`, known: H23). H15 also covers the refusal that falls inside
  *    the teardown's Release DC round trip of a backing extent: the device (which answers at once)
@@ -66,6 +69,10 @@ interface Write {
 interface Dev {
   region: number;
   uuid: string | null;
+  /** the extents that could back it: its region's extents of its tag (untagged: any untagged one)
+   *  still tracked at the claim, and how many of them it did not take (tracked − ranges) — a
+   *  teardown release counts for the older H15 rule only past that many (releasedUnder) */
+  backing?: { extents: Set<number>; notTaken: number; seen: number };
   /** a tagged claim: its event index, and how many of the tag's tracked members it did not take
    *  (the member a teardown was releasing at the claim: 0 or 1), for the in-flight H15 rule */
   claim?: { idx: number; notTaken: number };
@@ -148,7 +155,16 @@ export class DataChecker implements Checker {
         for (const [h, d] of this.devs) {
           if (d.region !== x.region || (d.uuid !== null && d.uuid !== x.uuid)) continue;
           d.writes = [];
-          if (ev.sentRelease === 1 && this.tearingDown.get(e.thread) === x.region && !this.releasedUnder.has(h)) this.releasedUnder.set(h, idx);
+          if (ev.sentRelease !== 1 || this.tearingDown.get(e.thread) !== x.region || this.releasedUnder.has(h)) continue;
+          // only a member the device may have taken: one tracked at its claim, and past the
+          // members it did not take. A claim takes the members still registered
+          // (uuid_claim_tagged walks cxlr_dax's children, drivers/dax/bus.c; dc_extent_unregister's
+          // device_del takes one off at once, its Release DC comes later in dc_extent_release,
+          // drivers/cxl/core/extent.c): a member device_del'd before the claim is still tracked,
+          // was not taken, and its release backs nothing of the device (H24's in-flight member)
+          const b = d.backing;
+          if (!b || !b.extents.has(ev.extent)) continue;
+          if (++b.seen > b.notTaken) this.releasedUnder.set(h, idx);
         }
         const rdc = this.releaseDc.get(e.thread);
         this.releaseDc.delete(e.thread);
@@ -168,8 +184,14 @@ export class DataChecker implements Checker {
         return;
       case 'claim':
         if (ev.rc === 0) {
-          const tracked = [...this.extents.values()].filter((x) => x.region === ev.region && x.uuid === ev.uuid).length;
-          this.devs.set(ev.dev, { region: ev.region, uuid: ev.uuid, writes: [], ...(ev.uuid !== NULL_UUID ? { claim: { idx, notTaken: tracked - ev.nRanges } } : {}) });
+          const ids = [...this.extents].filter(([, x]) => x.region === ev.region && x.uuid === ev.uuid).map(([id]) => id);
+          const tracked = ids.length;
+          // a new claim: what an earlier claim of this handle was released under no longer counts
+          this.releasedUnder.delete(ev.dev);
+          this.devs.set(ev.dev, {
+            region: ev.region, uuid: ev.uuid, writes: [], backing: { extents: new Set(ids), notTaken: Math.max(0, tracked - ev.nRanges), seen: 0 },
+            ...(ev.uuid !== NULL_UUID ? { claim: { idx, notTaken: tracked - ev.nRanges } } : {}),
+          });
         }
         return;
       case 'data': {
