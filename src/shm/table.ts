@@ -426,24 +426,12 @@ export class TableList<O extends Handle = Handle, M extends Handle = Handle> {
 
   /** The live members of `owner`, in link order (empty when the owner is not live). */
   members(owner: O): M[] {
-    const out: M[] = [];
-    if (!this.O.isLive(owner)) return out;
-    const W = this.M.words;
-    const ob = this.O.base(owner & 0xffff);
-    this.M.lock();
-    try {
-      let i = this.O.words[ob + this.fHead]!;
-      while (i !== 0) {
-        const b = this.M.base(i - 1);
-        if (W[b + this.fOwner] !== owner) break; // (a reused owner record: the list is not its own)
-        out.push(((W[b + REC_GEN]! << 16) | (i - 1)) as M);
-        i = W[b + this.fNext]!;
-      }
-    } finally {
-      this.M.unlock();
-    }
-    return out;
+    this.scratch ??= new Int32Array(this.M.capacity);
+    const n = this.membersInto(owner, this.scratch);
+    return Array.from(this.scratch.subarray(0, n)) as M[];
   }
+  /** members()' list, copied out before it returns */
+  private scratch: Int32Array | null = null;
 
   /**
    * `members()` into a caller's scratch (at least the members' table capacity long, so every
