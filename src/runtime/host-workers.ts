@@ -293,6 +293,13 @@ export function startUser(init: SharedHandles & { user: number }, sys: SystemShm
     if (d === NO_HANDLE) throw new CxlError('ENODEV', `no dax${regionId}.${devId}`);
     return d;
   };
+  // daxctl create-device [--uuid]: the user-space sequence lives beside the stores it writes
+  // (src/dax/bus.ts daxctl_create_device, after ndctl daxctl/device.c do_create)
+  const createDax = (regionId: number, uuid: string | null | undefined): { devId: number; name: string } => {
+    const d = daxctl_create_device(ctx, regionOrThrow(ctx, regionId), uuid);
+    const id = h.daxDevs.get(d, 'id');
+    return { devId: id, name: `dax${regionId}.${id}` };
+  };
   /** extent references this user holds (open extentX.Y attributes), by the plan's name */
   const held = new Map<string, ExtentHandle>();
   return {
@@ -322,13 +329,7 @@ export function startUser(init: SharedHandles & { user: number }, sys: SystemShm
       const id = h.daxDevs.get(d, 'id');
       return { devId: id, name: `dax${regionId}.${id}` };
     }),
-    // daxctl create-device [--uuid]: the user-space sequence lives beside the stores it writes
-    // (src/dax/bus.ts daxctl_create_device, after ndctl daxctl/device.c do_create)
-    createDaxDevice: async (regionId, uuid) => op(ctx, () => {
-      const d = daxctl_create_device(ctx, regionOrThrow(ctx, regionId), uuid);
-      const id = h.daxDevs.get(d, 'id');
-      return { devId: id, name: `dax${regionId}.${id}` };
-    }),
+    createDaxDevice: async (regionId, uuid) => op(ctx, () => createDax(regionId, uuid)),
     createDaxDeviceRounds: async (regionId, uuids, barrier, parties, timeoutMs) => {
       const words = new Int32Array(barrier, 0, BARRIER_WORDS);
       const out: OpResult<{ devId: number; name: string }>[] = [];
@@ -338,11 +339,7 @@ export function startUser(init: SharedHandles & { user: number }, sys: SystemShm
           while (out.length < uuids.length) out.push({ ok: false, errno: 'ETIMEDOUT', message: `round ${out.length}: the other ${parties - 1} actor(s) did not reach the barrier within ${timeoutMs} ms` });
           break;
         }
-        out.push(op(ctx, () => {
-          const d = daxctl_create_device(ctx, regionOrThrow(ctx, regionId), uuids[k]!);
-          const id = h.daxDevs.get(d, 'id');
-          return { devId: id, name: `dax${regionId}.${id}` };
-        }));
+        out.push(op(ctx, () => createDax(regionId, uuids[k]!)));
       }
       return out;
     },

@@ -42,7 +42,7 @@ export interface ThreadDelta {
 }
 
 /** One task's counters now, by Linux task id (null when it is gone or there is no /proc). */
-export function readTask(tid: number): { cpuNs: number; runqNs: number; voluntary: number; involuntary: number } | null {
+function readTask(tid: number): { cpuNs: number; runqNs: number; voluntary: number; involuntary: number } | null {
   try {
     const ss = readFileSync(`/proc/self/task/${tid}/schedstat`, 'utf8').trim().split(/\s+/);
     const st = readFileSync(`/proc/self/task/${tid}/status`, 'utf8');
