@@ -135,3 +135,24 @@ t.test('an actor whose worker runs another actor\'s follow-up waits its turn (no
   t.ok(busyIssue > 0, 'the busy-worker case arose');
   t.same(deadlocks, [], 'every iteration ran to quiescence');
 });
+
+t.test('the swarm\'s schedule draw: weighted walks, except when aimed at a symmetric window', (t) => {
+  const job = new StressJob(opts('swarm', { kind: 'free' }, '13')); // no topology: scheduleFor reads the job's own counts
+  const N = 400;
+  const draw = (focus?: string): Record<string, number> => {
+    const n: Record<string, number> = {};
+    for (let i = 0; i < N; i++) { const s = job.scheduleFor(i, focus ? { focus } : undefined); const k = s.kind === 'random' && s.skew ? 'weighted' : s.kind; n[k] = (n[k] ?? 0) + 1; }
+    return n;
+  };
+  const h14 = draw('H14'), h1 = draw('H1'), plain = draw();
+  t.comment(`${N} draws: aimed at H14 ${JSON.stringify(h14)}; at H1 ${JSON.stringify(h1)}; unaimed ${JSON.stringify(plain)}`);
+  t.ok((h14.weighted ?? 0) > N / 8, 'aimed at H14 (a teardown inside a chain): weighted walks');
+  t.equal(h1.weighted ?? 0, 0, 'aimed at H1 (two event threads at one tag insert): the uniform walk only');
+  t.ok((h1.random ?? 0) > N / 4, 'and H1 keeps its random walks');
+  t.ok((plain.weighted ?? 0) > 0 && (plain.random ?? 0) > 0, 'unaimed: both walks');
+  const off = new StressJob({ ...opts('swarm', { kind: 'free' }, '13'), calibrated: false });
+  let weighted = 0;
+  for (let i = 0; i < N; i++) { const s = off.scheduleFor(i, { focus: 'H14' }); if ((s.kind === 'random' && s.skew) || (s.kind === 'pct' && s.steps !== undefined)) weighted++; }
+  t.equal(weighted, 0, 'calibrated: false draws the old schedules (for an A/B)');
+  t.end();
+});
