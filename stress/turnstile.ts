@@ -370,9 +370,12 @@ export class ControlledScheduler {
         // queue behind that work while issue() takes the probe's op-start for its own — the
         // scheduler then hung, not the kernel (checked after awaitMessages: the probe's worker
         // must have entered). The actor's turn comes when its worker is idle again.
+        // (busy: parked at a point or blocked in the turnstile; a worker that has not run an op
+        // in this run yet is not idle either, and is free to take one)
         for (let k = actorChoices.length - 1; k >= 0; k--) {
           const slot = this.slotOfActor(actorChoices[k]!);
-          if (slot >= 0 && this.T.state(slot) !== TS_IDLE) actorChoices.splice(k, 1);
+          const st = slot >= 0 ? this.T.state(slot) : TS_IDLE;
+          if (!pendingOp.has(actorChoices[k]!) && (st === TS_PARKED || st === TS_BLOCKED)) actorChoices.splice(k, 1);
         }
         const threadChoices = this.threads.filter((t) => t.role !== 'device' && this.enabled(t));
         if (actorChoices.length === 0 && threadChoices.length === 0) {
