@@ -263,7 +263,7 @@ export class StressJob {
       // a window whose sides are one code path twice (H1's two event threads) needs both at the
       // same speed: aimed at one, the walk stays uniform (the weighted walk found H1 in 10 of 200
       // targeted iterations, the uniform one in 31)
-      const skew = this.opts.calibrated === false || (focus?.focus && symmetricWindow(focus.focus)) ? 0 : p.pick([0, 0, 2, 3]);
+      const skew = this.opts.calibrated === false || !focus?.focus || symmetricWindow(focus.focus) ? 0 : p.pick([0, 0, 2, 3]);
       return skew ? { kind: 'random', skew } : { kind: 'random' };
     }
     const depth = 2 + p.int(3);
