@@ -8,7 +8,7 @@
  * Each seed stops at its first detection; seeds run one after another (in parallel they would
  * share the two cores and distort each other's seconds).
  *
- *   npm run bench:find -- [--seeds N] [--seconds S] [--rate-seconds R] [--only ID,...] [--directed on|off] [--out FILE] [--traces DIR]
+ *   npm run bench:find -- [--seeds N] [--seconds S] [--rate-seconds R] [--only ID,...] [--directed on|off] [--calibrated on|off] [--out FILE] [--traces DIR]
  *
  * Defaults: 20 seeds × 60 s per defect (the issue's aim: found in >= 19/20 within 60 s), rates over
  * 10 s each. A benchmark, not a test: figures depend on the machine and its load (printed).
@@ -70,13 +70,17 @@ const ONLY = arg('only')?.split(',');
 /** `--directed off`: the swarm's knob-directed focus off (A/B against stress/coverage.ts knobWindows) */
 const DIRECTED = arg('directed') ?? 'on';
 if (DIRECTED !== 'on' && DIRECTED !== 'off') { process.stderr.write(`bench:find: --directed must be on or off, got "${DIRECTED}"\n`); process.exit(2); }
+/** `--calibrated off`: the uniform random walk and PCT over k = 400 (A/B against the weighted
+ *  walk and the measured run length, StressJob.scheduleFor) */
+const CALIBRATED = arg('calibrated') ?? 'on';
+if (CALIBRATED !== 'on' && CALIBRATED !== 'off') { process.stderr.write(`bench:find: --calibrated must be on or off, got "${CALIBRATED}"\n`); process.exit(2); }
 const OUT = arg('out') ?? 'results/bench-find.json';
 /** traces of every non-acceptable iteration (a forbidden outcome in a default run must be diagnosable) */
 const TRACES = arg('traces') ?? 'results/bench-find-traces';
 if (ONLY) for (const o of ONLY) if (o !== 'rates' && !DEFECTS.some((d) => d.id === o)) { process.stderr.write(`bench:find: unknown --only "${o}"; known: ${DEFECTS.map((d) => d.id).join(', ')}, rates\n`); process.exit(2); }
 
 const base = (o: Partial<JobOptions>): JobOptions => ({
-  workload: 'swarm', variant: 'v11', knobs: {} as Knobs, device: 'cxl-test', seed: '1', schedule: { kind: 'free' }, noise: false, outDir: null, directed: DIRECTED === 'on', ...o,
+  workload: 'swarm', variant: 'v11', knobs: {} as Knobs, device: 'cxl-test', seed: '1', schedule: { kind: 'free' }, noise: false, outDir: null, directed: DIRECTED === 'on', calibrated: CALIBRATED === 'on', ...o,
 });
 
 interface SeedRun { seed: string; found: boolean; seconds: number | null; iterations: number; outcome: string | null; forbidden: string[]; detail?: string; iteration?: number; focus?: string; schedule?: string; trace?: string; forbiddenTraces?: string[] }
@@ -136,7 +140,7 @@ async function rate(workload: string, schedule: JobOptions['schedule']): Promise
 }
 
 const load0 = loadavg();
-process.stdout.write(`bench:find: ${SEEDS} seeds x ${SECONDS} s per defect, rates over ${RATE_SECONDS} s; ${cpus().length} cpus, load average ${load0.map((x) => x.toFixed(1)).join(' ')}\n`);
+process.stdout.write(`bench:find: ${SEEDS} seeds x ${SECONDS} s per defect, rates over ${RATE_SECONDS} s; directed ${DIRECTED}, calibrated ${CALIBRATED}; ${cpus().length} cpus, load average ${load0.map((x) => x.toFixed(1)).join(' ')}\n`);
 const rows: unknown[] = [];
 const lines: string[] = [];
 lines.push('| defect (flags) | found | median s | max s | iterations to detection (median) | outcome | window reached (iterations, a/b first) | coverage: windows both / one / never | other forbidden outcomes (seeds) |');

@@ -299,6 +299,18 @@ export const WINDOWS: WindowSpec[] = [
   { id: 'CL-seq', kind: 'assumption', title: 'sharable extent sequence numbers are a dense 0..n-1 (outcome only)', outcomes: ['sharable-group-refused-seq', 'sequence-broken'] },
 ];
 
+/** A window whose two sides are the same code path twice (H1: two memdevs' event threads
+ *  inserting a tag): its race needs both threads at the same point at once. */
+function isSymmetric(w: WindowSpec): boolean {
+  return !!w.a && !!w.b && w.a.who.source === w.b.who.source && w.a.resources.join() === w.b.resources.join();
+}
+
+/** The named windows whose two sides are the same code path (H1, H6, CL-serial, CL-one-owner). */
+export function symmetricWindow(id: string): boolean {
+  const w = WINDOWS.find((x) => x.id === id);
+  return w !== undefined && isSymmetric(w);
+}
+
 function matchWindow(w: WindowSpec, t: Touches): Order | null {
   if (!w.a || !w.b) return null;
   // the earliest pair (x on side a, y on side b, x != y) that both happened: its first-touch order
@@ -312,7 +324,7 @@ function matchWindow(w: WindowSpec, t: Touches): Order | null {
   const B = hits(w.b);
   // a symmetric window (the same side twice: irq/memX vs irq/memY) orders its pair by thread name,
   // so "a first" means the thread whose name sorts first won
-  const symmetric = w.a.who.source === w.b.who.source && w.a.resources.join() === w.b.resources.join();
+  const symmetric = isSymmetric(w);
   let best: { late: number; order: Order } | null = null;
   for (const x of A) {
     for (const y of B) {

@@ -22,11 +22,13 @@ import { writeTrace, type StressTrace, type TraceRecord } from './trace.js';
 import { addFinding, signatureOf, sortFindings, type FindingRow, type NamedEvent } from './signature.js';
 import type { DecodedEvent } from '../src/protocol.js';
 import { outcomesSeen } from './checkers/outcomes.js';
-import { addIteration, avoidList, emptyCoverage, iterationCoverage, knobWindows, windowOpen, type CoverageSummary, type IterationCoverage } from './coverage.js';
+import { addIteration, avoidList, emptyCoverage, iterationCoverage, knobWindows, symmetricWindow, windowOpen, type CoverageSummary, type IterationCoverage } from './coverage.js';
 import { join } from 'node:path';
 import { CXL_MBOX_OP, DC_EVENT_TYPE } from '../src/wire/cxl.js';
 
-export type Schedule = { kind: 'free' } | { kind: 'random' } | { kind: 'pct'; depth: number };
+/** `random` with `skew`: the weighted walk; `pct` with `steps`: the run length its change points
+ *  are spread over (stress/turnstile.ts Policy) */
+export type Schedule = { kind: 'free' } | { kind: 'random'; skew?: number } | { kind: 'pct'; depth: number; steps?: number };
 
 export interface JobOptions {
   workload: string;
@@ -45,6 +47,9 @@ export interface JobOptions {
   /** swarm: aim half the aimed iterations at the windows a changed knob touches (default on;
    *  stress/coverage.ts knobWindows) */
   directed?: boolean;
+  /** swarm: weighted random walks and PCT change points over the measured run length (default
+   *  on; off: the uniform walk and k = 400, for an A/B) */
+  calibrated?: boolean;
 }
 
 export interface IterationResult {
@@ -134,7 +139,8 @@ class Coverage {
 export const FRESH_AIMS = 8;
 
 export function scheduleName(s: Schedule): string {
-  return s.kind === 'pct' ? `pct:depth=${s.depth}` : s.kind;
+  if (s.kind === 'pct') return `pct:depth=${s.depth}${s.steps !== undefined ? `:steps=${s.steps}` : ''}`;
+  return s.kind === 'random' && s.skew ? `random:skew=${s.skew}` : s.kind;
 }
 
 export class StressJob {
@@ -237,8 +243,14 @@ export class StressJob {
    * four, controlled otherwise (random walk or PCT, even odds). On two loaded cores free threads
    * rarely overlap inside a narrow window (the tag check and insert of H1 is a few instructions),
    * while the controlled scheduler puts a switch there by construction; free iterations keep real
-   * timing in the mix. A controlled run's trace
-   * says which schedule it drew.
+   * timing in the mix. A controlled run's trace says which schedule it drew.
+   *
+   * In an iteration aimed at an asymmetric window (a short path that must land inside a long
+   * one: H14's teardown inside a chain), one random walk in two is weighted (`skew` 2 or 3:
+   * agents' speeds differ by up to 16× or 64×, stress/turnstile.ts speedOf); unaimed iterations
+   * and those aimed at a symmetric window keep the uniform walk. PCT spreads its change points
+   * over the run length this job has measured for plans of the same focus (pctSteps), not a
+   * fixed 400.
    */
   scheduleFor(i: number, focus?: PlanHint): Schedule {
     if (this.opts.schedule.kind !== 'free' || this.workload.name !== 'swarm' || this.opts.mixSchedules === false) return this.opts.schedule;
@@ -248,7 +260,44 @@ export class StressJob {
     // instructions wide (H1's check and insert, H5's walk step), which free threads on two loaded
     // cores almost never split, and the controlled scheduler puts switches there by construction
     if (x < (focus?.focus ? 1 : 2)) return this.opts.schedule;
-    return x === 2 ? { kind: 'random' } : x === 3 ? { kind: 'pct', depth: 2 + p.int(3) } : p.chance(0.5) ? { kind: 'random' } : { kind: 'pct', depth: 2 + p.int(3) };
+    const walk = x === 2 || (x === 1 && p.chance(0.5));
+    if (walk) {
+      // a window whose sides are one code path twice (H1's two event threads) needs both at the
+      // same speed: aimed at one, the walk stays uniform (the weighted walk found H1 in 10 of 200
+      // targeted iterations, the uniform one in 31); unaimed iterations too (with weighted walks
+      // there, tag-lock=off took 27.5 iterations to detection, median of 10 seeds, against 9)
+      const skew = this.opts.calibrated === false || !focus?.focus || symmetricWindow(focus.focus) ? 0 : p.pick([0, 0, 2, 3]);
+      return skew ? { kind: 'random', skew } : { kind: 'random' };
+    }
+    const depth = 2 + p.int(3);
+    const steps = this.opts.calibrated === false ? undefined : this.pctSteps(focus?.focus);
+    return steps === undefined ? { kind: 'pct', depth } : { kind: 'pct', depth, steps };
+  }
+
+  /** decisions of this job's controlled iterations, per focus ('' = unaimed): count and sum */
+  private readonly runLengths = new Map<string, { n: number; sum: number }>();
+
+  /**
+   * PCT's k for a plan of this focus: the mean decisions of this job's controlled iterations of
+   * the same focus (aimed plans handle 15–35 records, unaimed ones 77: their runs differ several
+   * times in length), after two of them; before that, of any controlled iteration; before any,
+   * undefined (PCT_STEPS). With k = 400 where runs take 50–60 decisions (the targeted
+   * teardown-vs-add-response), seven change points in eight fell past the run's end: H14 in 8
+   * of 300 iterations at depth 2, against 38 with k = 60.
+   */
+  pctSteps(focus: string | undefined): number | undefined {
+    const own = this.runLengths.get(focus ?? '');
+    const all = this.runLengths.get('*');
+    const m = own && own.n >= 2 ? own : all;
+    return m && m.n > 0 ? Math.max(8, Math.round(m.sum / m.n)) : undefined;
+  }
+
+  private noteRunLength(focus: string | undefined, decisions: number): void {
+    for (const k of [focus ?? '', '*']) {
+      const m = this.runLengths.get(k) ?? { n: 0, sum: 0 };
+      m.n++; m.sum += decisions;
+      this.runLengths.set(k, m);
+    }
   }
 
   /** Run one iteration; `policy` overrides the schedule (replay); `io` a plan (minimize) or the swarm's focus (replay). */
@@ -284,7 +333,9 @@ export class StressJob {
     let followed = 0;
     let ops: OpOutcome[] = [];
     const schedule = this.scheduleFor(i, focus);
-    let controlled: Policy | null = policy ?? (schedule.kind === 'free' ? null : schedule.kind === 'pct' ? { kind: 'pct' as const, depth: schedule.depth } : { kind: 'random' as const });
+    let controlled: Policy | null = policy ?? (schedule.kind === 'free' ? null
+      : schedule.kind === 'pct' ? { kind: 'pct' as const, depth: schedule.depth, ...(schedule.steps !== undefined ? { steps: schedule.steps } : {}) }
+        : { kind: 'random' as const, ...(schedule.skew ? { skew: schedule.skew } : {}) });
     // swarm feedback for the controlled scheduler: threads that always won a conflict so far yield
     // there once (a change point at the window), so the other order gets its chance
     if (controlled && controlled.kind !== 'replay' && this.workload.name === 'swarm' && this.opts.feedback !== false) {
@@ -342,7 +393,10 @@ export class StressJob {
     if (afterDeadlock.length > 0) res.afterDeadlock = afterDeadlock;
     if (focus?.focus) res.focus = focus.focus;
     if (schedule !== this.opts.schedule) res.schedule = scheduleName(schedule);
-    if (controlled) res.decisions = steps.length;
+    if (controlled) {
+      res.decisions = steps.length;
+      if (!policy && this.workload.name === 'swarm') this.noteRunLength(focus?.focus, steps.length);
+    }
     res.coverage = iterationCoverage(steps, [...seen, ...afterDeadlock]);
     addIteration(this.coverage, res.coverage);
     if (c.detail) res.detail = c.detail;

@@ -44,8 +44,12 @@ import { resourceOfStep } from './coverage.js';
  * the trace (stress/replay.ts passes one).
  */
 export type Policy =
-  | { kind: 'random'; avoid?: Avoid[] }
-  | { kind: 'pct'; depth: number; avoid?: Avoid[] }
+  /** `skew` S > 0: a weighted walk — each agent (an actor and its worker thread count as one:
+   *  `actor:user0` and `user0`) draws a speed 2^u, u uniform in [-S, S], at its first choice, and
+   *  each decision picks in proportion to the speeds (see ControlledScheduler.speedOf) */
+  | { kind: 'random'; avoid?: Avoid[]; skew?: number }
+  /** `steps`: the run length the change points are spread over (default PCT_STEPS) */
+  | { kind: 'pct'; depth: number; avoid?: Avoid[]; steps?: number }
   | { kind: 'replay'; steps: TraceStep[]; seed?: string }
   /** the caller picks (stress/minimize.ts: bounded-preemption search, lenient replay) */
   | { kind: 'guided'; choose: (choices: GuidedChoice[], decision: number) => number; avoid?: Avoid[] };
@@ -73,6 +77,9 @@ export interface StepObserver {
  * enabled, the scheduler runs something else first (PCT: a priority change point placed there),
  * so the conflict's other order gets its chance.
  */
+/** PCT's default estimate of a run's length in decisions (its change points are drawn below it) */
+export const PCT_STEPS = 400;
+
 export interface Avoid {
   who: string;
   resource: string;
@@ -273,6 +280,32 @@ export class ControlledScheduler {
     }
   }
 
+  /**
+   * The weighted walk's speed of a choice's agent: an actor and its worker are one agent (the
+   * user who writes to sysfs and the kernel code that write runs), a writer's handoff is its
+   * thread's. Drawn once per run, when the agent first has a choice. A uniform walk gives every enabled thread the same odds at
+   * each step, so a path of 8 steps (a teardown up to its first devres action) almost always
+   * ends before one of 25 (an event thread's chain up to its realization): the interleavings
+   * where one side is several times slower than the other — a teardown landing late in a chain,
+   * a claim landing in the middle of a group's DAX add — are rare. Speeds that differ by up to
+   * 2^(2S) make them common, as real threads of different speeds do. (A replay follows its
+   * recorded steps and draws nothing.)
+   */
+  private readonly speeds = new Map<string, number>();
+  private speedOf(key: string, skew: number): number {
+    const agent = key.replace(/^actor:/, '').replace(/:handoff$/, '');
+    let v = this.speeds.get(agent);
+    if (v === undefined) { v = 2 ** ((this.prng.u32() / 2 ** 32) * 2 * skew - skew); this.speeds.set(agent, v); }
+    return v;
+  }
+
+  private weightedPick(choices: Choice[], skew: number): Choice | undefined {
+    const w = choices.map((c) => this.speedOf(c.key, skew));
+    let x = (this.prng.u32() / 2 ** 32) * w.reduce((a, b) => a + b, 0);
+    for (let i = 0; i < choices.length; i++) { if (x < w[i]!) return choices[i]; x -= w[i]!; }
+    return choices[choices.length - 1];
+  }
+
   private pctPick(keys: string[]): number {
     for (const k of keys) if (!this.priorities.has(k)) this.priorities.set(k, 1000 + this.prng.int(1_000_000));
     if (this.changePoints.includes(this.decisions)) {
@@ -301,7 +334,10 @@ export class ControlledScheduler {
     const windows: Record<string, number> = {};
     let replayWaits = 0;
     if (this.policy.kind === 'pct') {
-      const k = 400;
+      // PCT's guarantee (a bug of depth d with probability 1/(n k^(d-1))) needs k, the run's
+      // length: change points drawn past the run's end never happen, and the run degenerates to
+      // fixed priorities (one thread to completion first). The swarm passes its own estimate.
+      const k = Math.max(1, Math.round(this.policy.steps ?? PCT_STEPS));
       this.changePoints = Array.from({ length: Math.max(0, this.policy.depth - 1) }, () => this.prng.int(k));
     }
     this.T.setMode(SCHED_CONTROLLED);
@@ -330,6 +366,18 @@ export class ControlledScheduler {
         // an op just resolved may have posted a follow-up (create-region → the probe): let its
         // worker enter before the choice
         await this.awaitMessages();
+        // an actor whose worker is busy with work another actor's op posted (a `create-region`'s
+        // cxl_dax_region probe runs on the dax-bus worker) waits its turn: an op issued now would
+        // queue behind that work while issue() takes the probe's op-start for its own — the
+        // scheduler then hung, not the kernel (checked after awaitMessages: the probe's worker
+        // must have entered). The actor's turn comes when its worker is idle again.
+        // (busy: parked at a point or blocked in the turnstile; a worker that has not run an op
+        // in this run yet is not idle either, and is free to take one)
+        for (let k = actorChoices.length - 1; k >= 0; k--) {
+          const slot = this.slotOfActor(actorChoices[k]!);
+          const st = slot >= 0 ? this.T.state(slot) : TS_IDLE;
+          if (!pendingOp.has(actorChoices[k]!) && (st === TS_PARKED || st === TS_BLOCKED)) actorChoices.splice(k, 1);
+        }
         const threadChoices = this.threads.filter((t) => t.role !== 'device' && this.enabled(t));
         if (actorChoices.length === 0 && threadChoices.length === 0) {
           const stuck = this.threads.filter((t) => this.T.state(t.slot) === TS_PARKED || (this.T.state(t.slot) === TS_BLOCKED && (t.role === 'user' || t.role === 'bus')));
@@ -376,13 +424,14 @@ export class ControlledScheduler {
             pick = choices[this.pctPick(choices.map((c) => c.key))];
           }
         } else {
-          pick = choices[this.prng.int(choices.length)];
+          const skew = this.policy.kind === 'random' ? this.policy.skew ?? 0 : 0;
+          pick = skew > 0 ? this.weightedPick(choices, skew) : choices[this.prng.int(choices.length)];
           if (pick?.thread && choices.length > 1 && this.avoidHit(pick.thread)) {
             const others = choices.filter((c) => c !== pick);
-            pick = others[this.prng.int(others.length)];
+            pick = skew > 0 ? this.weightedPick(others, skew) : others[this.prng.int(others.length)];
           }
         }
-        if (process.env.DCD_SCHED_DEBUG) process.stderr.write(`decision ${this.decisions}: [${choices.map((c) => c.key).join(', ')}] → ${pick!.key}\n`);
+        if (process.env.DCD_SCHED_DEBUG) process.stderr.write(`decision ${this.decisions}: [${choices.map((c) => c.key).join(', ')}] → ${pick!.key}${pick!.actor ? ` ${opLabel(pick!.actor.ops[next.get(pick!.actor)!]!)}` : pick!.thread ? ` ${this.describe(pick!.thread).what} ${this.describe(pick!.thread).arg}` : ''}\n`);
         this.decisions++;
         if (pick!.handoff) {
           // the writer has waited past RWSEM_WAIT_TIMEOUT: from now on readers queue behind it
