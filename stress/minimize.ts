@@ -37,6 +37,7 @@ import type { GuidedChoice, Policy, TraceStep } from './turnstile.js';
 import { replayTrace } from './replay.js';
 import { writeTrace, type MinimizedInfo, type StressTrace, type TraceRecord } from './trace.js';
 import { failurePoint } from './explain.js';
+import { traceHint } from './workloads.js';
 
 export interface PlanStats { steps: number; ops: number; actors: number; records: number; preemptions: number }
 
@@ -209,7 +210,7 @@ export function scheduleSegments(steps: readonly TraceStep[], rec: TraceRecord |
 /** How the baseline runs a trace's plan: its stored (minimized) plan, else the workload's, drawn
  *  with the swarm's coverage focus the trace records (stress/replay.ts does the same). */
 export function baselineIo(t: StressTrace): IterationOptions {
-  return t.plan ? { plan: t.plan } : t.focus ? { hint: { focus: t.focus } } : {};
+  return t.plan ? { plan: t.plan } : { hint: traceHint(t) };
 }
 
 /**

@@ -5,6 +5,7 @@
  */
 import { StressJob } from './runner.js';
 import './findings-workloads.js';
+import { traceHint } from './workloads.js';
 import type { StressTrace, TraceRecord } from './trace.js';
 import type { TraceStep } from './turnstile.js';
 
@@ -89,7 +90,7 @@ export async function replayTrace(t: StressTrace, attempts = 3): Promise<ReplayR
       // the scheduler's PRNG is seeded apart from the search's (`${seed}:${i}/schedule`): a replay
       // that followed the trace made no random choice, so it cannot have re-found the outcome
       // a minimized trace carries its own (smaller) plan
-      const r = await job.iteration(t.iteration, { kind: 'replay', steps: t.steps, seed: `${t.seed}:${t.iteration}/replay#${a}` }, { ...(t.plan ? { plan: t.plan } : {}), ...(t.focus ? { hint: { focus: t.focus } } : {}) });
+      const r = await job.iteration(t.iteration, { kind: 'replay', steps: t.steps, seed: `${t.seed}:${t.iteration}/replay#${a}` }, t.plan ? { plan: t.plan } : { hint: traceHint(t) });
       const mismatch = firstDifference(asRecorded(r.steps, t.recordedFree), t.steps);
       // reproduced when the recorded outcome is among this run's outcomes: a replay starts a fresh
       // topology, whose lockdep graph may report the v11 cycle again beside the recorded outcome

@@ -166,7 +166,8 @@ async function planOf(t: StressTrace): Promise<Plan> {
   if (t.plan) return t.plan;
   const { WORKLOADS } = await import('./workloads.js');
   const { Prng } = await import('../src/prng.js');
-  return WORKLOADS[t.workload]!.plan(new Prng(`${t.seed}:${t.workload}:${t.iteration}`), t.iteration);
+  const { traceHint } = await import('./workloads.js');
+  return WORKLOADS[t.workload]!.plan(new Prng(`${t.seed}:${t.workload}:${t.iteration}`), t.iteration, traceHint(t));
 }
 
 export async function buildReport(files: readonly string[], o: ReportOptions): Promise<{ findings: ReportFinding[]; errors: string[]; md: string; html: string }> {

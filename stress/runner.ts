@@ -17,7 +17,7 @@ import { NOISE_SITE, SCHED_FREE, SCHED_RECORD, POINT_NAMES, PT_ACQUIRE, PT_HANDO
 import { standardCheckers, classify, OUTCOMES, INV, type Classification } from './checkers/index.js';
 import { Bindings, claimRoundsInWorkers, runOp, type Actor, type OpOutcome, type Plan } from './ops.js';
 import { ControlledScheduler, type Policy, type TraceStep } from './turnstile.js';
-import { WORKLOADS, SWARM_FOCUS, type PlanHint, type Workload } from './workloads.js';
+import { WORKLOADS, SWARM_FOCUS, SWARM_PLAN_VERSION, type PlanHint, type Workload } from './workloads.js';
 import { writeTrace, type StressTrace, type TraceRecord } from './trace.js';
 import { addFinding, signatureOf, sortFindings, type FindingRow, type NamedEvent } from './signature.js';
 import type { DecodedEvent } from '../src/protocol.js';
@@ -429,6 +429,7 @@ export class StressJob {
         ...(sig ? { signature: sig.signature, title: sig.title } : {}),
         record,
         ...(focus?.focus ? { focus: focus.focus } : {}), outcomes: seen,
+        ...(this.workload.name === 'swarm' && !io.plan ? { swarmPlan: focus?.version ?? SWARM_PLAN_VERSION } : {}),
       };
       writeTrace(file, trace);
       res.trace = file;

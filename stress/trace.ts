@@ -20,6 +20,7 @@ import type { Knobs, Variant } from '../src/scenario/types.js';
 import type { Personality } from '../src/device/config.js';
 import type { TraceStep } from './turnstile.js';
 import type { Plan } from './ops.js';
+import { SWARM_PLAN_VERSION } from './workloads.js';
 import type { NamedEvent } from './signature.js';
 import type { HungReport } from '../src/errors.js';
 
@@ -91,6 +92,9 @@ export interface StressTrace {
   minimized?: MinimizedInfo;
   /** swarm: the named window the coverage feedback aimed the plan at (replay needs it) */
   focus?: string;
+  /** swarm: the plan generator's version the plan was drawn with (stress/workloads.ts
+   *  SWARM_PLAN_VERSION; absent: 1) */
+  swarmPlan?: number;
   /** every outcome the iteration saw, most severe first */
   outcomes?: string[];
 }
@@ -125,6 +129,8 @@ export function readTrace(file: string): TraceRead {
   if (!Number.isInteger(t.iteration)) return { ok: false, message: `${file}: field "iteration" must be an integer` };
   if (!Array.isArray(t.steps)) return { ok: false, message: `${file}: field "steps" must be an array` };
   if (t.plan !== undefined && (typeof t.plan !== 'object' || t.plan === null || !Array.isArray(t.plan.setup) || !Array.isArray(t.plan.actors))) return { ok: false, message: `${file}: field "plan" must be {setup: [...], actors: [...]}` };
+  // a newer generator than this dcd has would draw another plan: refuse rather than replay that
+  if (t.swarmPlan !== undefined && (!Number.isInteger(t.swarmPlan) || t.swarmPlan < 1 || t.swarmPlan > SWARM_PLAN_VERSION)) return { ok: false, message: `${file}: field "swarmPlan" must be an integer 1..${SWARM_PLAN_VERSION} (the swarm plan generator versions this dcd draws)` };
   if (t.record !== undefined && (typeof t.record !== 'object' || t.record === null || !Array.isArray(t.record.events) || !Array.isArray(t.record.held))) return { ok: false, message: `${file}: field "record" must hold events and held arrays` };
   return { ok: true, trace: t as StressTrace };
 }

@@ -53,6 +53,23 @@ export interface Workload {
 /** Coverage feedback for a plan: the named window (stress/coverage.ts) to aim this iteration at. */
 export interface PlanHint {
   focus?: string;
+  /** swarm: the plan generator's version (SWARM_PLAN_VERSION; a trace records the one it was
+   *  drawn with, and a trace without it was drawn by version 1) */
+  version?: number;
+}
+
+/**
+ * The swarm's plan generator version. A planless swarm trace is replayed by drawing its plan again
+ * from (seed, iteration, focus), so a change to what the generator draws (its actions, their
+ * order, a focus's actions) would silently give old traces another plan: each such change bumps
+ * this, and the old draw stays reachable. 1: the seventh session's; 2: + `region-cycle`,
+ * `teardown-race` (H14's focus leads with it).
+ */
+export const SWARM_PLAN_VERSION = 2;
+
+/** The plan hint a stored trace's swarm plan is drawn with (replay, minimize, report). */
+export function traceHint(t: { focus?: string; swarmPlan?: number }): PlanHint {
+  return { ...(t.focus ? { focus: t.focus } : {}), version: t.swarmPlan ?? 1 };
 }
 
 const fm = (index: number, ops: StressOp[]): Actor => ({ name: `fm/mem${index}`, kind: 'fm', index, ops });
@@ -323,13 +340,20 @@ export const SWARM_FOCUS: Record<string, SwarmAction[]> = {
   'CL-serial': ['burst'], 'CL-seq': ['burst', 'group-claim'],
 };
 
+/** SWARM_PLAN_VERSION 1's actions and H14 focus (the draws of traces recorded before version 2) */
+const SWARM_ACTIONS_V1: readonly SwarmAction[] = SWARM_ACTIONS.filter((a) => a !== 'region-cycle' && a !== 'teardown-race');
+const SWARM_FOCUS_V1: Record<string, SwarmAction[]> = { ...SWARM_FOCUS, H14: ['probe-race', 'release-race'] };
+const swarmActions = (hint?: PlanHint): readonly SwarmAction[] => ((hint?.version ?? SWARM_PLAN_VERSION) === 1 ? SWARM_ACTIONS_V1 : SWARM_ACTIONS);
+const focusActions = (hint?: PlanHint): SwarmAction[] =>
+  (hint?.focus ? ((hint.version ?? SWARM_PLAN_VERSION) === 1 ? SWARM_FOCUS_V1 : SWARM_FOCUS)[hint.focus] : undefined) ?? [];
+
 /** The action weights of one swarm iteration: each enabled with probability 1/2, weight 1..8; the
  *  focus window's actions always enabled at weight 24 (about half the draws). */
 export function swarmWeights(p: Prng, hint?: PlanHint): Map<SwarmAction, number> {
   const weight = new Map<SwarmAction, number>();
-  for (const a of SWARM_ACTIONS) if (p.chance(0.5)) weight.set(a, 1 + p.int(8));
+  for (const a of swarmActions(hint)) if (p.chance(0.5)) weight.set(a, 1 + p.int(8));
   if (!weight.has('add')) weight.set('add', 4);
-  for (const a of (hint?.focus ? SWARM_FOCUS[hint.focus] : undefined) ?? []) weight.set(a, 24);
+  for (const a of focusActions(hint)) weight.set(a, 24);
   return weight;
 }
 
@@ -374,7 +398,7 @@ function swarmPlan(p: Prng, _iteration: number, hint?: PlanHint): Plan {
   const claim = (m: number, uuid: string | null): StressOp => ({ op: 'claim', region: `r${m}`, uuid, as: `d${dax++}` });
   // the focus window's collision is built once more after the draws, so its racing ops end up at
   // the very front of their actors' lists (later unshifts would otherwise push them back)
-  const focusActs = (hint?.focus ? SWARM_FOCUS[hint.focus] : undefined) ?? [];
+  const focusActs = focusActions(hint);
   const last = focusActs.length > 0 ? focusActs[p.int(focusActs.length)]! : null;
   if (last === 'release-teardown' || last === 'extent-refs') refs = true; // reserved for the last
   const act = (a: SwarmAction): void => {
