@@ -541,16 +541,20 @@ function onlineMembers(ctx: HostCtx, g: GroupHandle, region: Handle, members: Ex
     const id = xa_alloc_id(ctx, region);
     h.extents.set(e, 'id', id);
     h.extents.set(e, 'refs', 1);
-    h.extents.store(e, 'registered', 1);
-    // devm_add_action_or_reset(&cxlr_dax->dev, dc_extent_unregister): on cxlr_dax's devres list
-    // whether or not a driver is bound (an unbound one then refuses its next probe, -EBUSY)
-    h.extents.set(e, 'devres', h.regions.add(region, 'devresSeq', 1));
+    // the event goes out BEFORE the extent is published to other threads (registered: sysfs,
+    // devres: a teardown's devres_release_all): a teardown preempting this thread right after
+    // the publication would otherwise emit its extent-untracked first, and the checkers would
+    // keep a released extent tracked (seen in bench:find's group-lock row as an `extent-overlap`)
     ctx.emit({
       type: 'extent-tracked', memdev: h.extents.get(e, 'memdev'), region, extent: e, id,
       dpa: h.extents.get(e, 'dpaStart'), len: h.extents.get(e, 'length'), uuid: h.extents.getUuid(e, 'uuid'),
       seq: h.extents.get(e, 'seq'), group: g, existing: skipRelease ? 0 : 1,
       shareable: h.memdevs.get(h.memdev(h.extents.get(e, 'memdev')), 'shareable'),
     });
+    h.extents.store(e, 'registered', 1);
+    // devm_add_action_or_reset(&cxlr_dax->dev, dc_extent_unregister): on cxlr_dax's devres list
+    // whether or not a driver is bound (an unbound one then refuses its next probe, -EBUSY)
+    h.extents.set(e, 'devres', h.regions.add(region, 'devresSeq', 1));
   }
 }
 
