@@ -122,6 +122,46 @@ export const HAZARD_WORKLOADS: Workload[] = [
       };
     },
   },
+  {
+    // H25 (docs/kernel-map.md#h25): region0 holds a 16 MiB extent X that user0 holds a reference on
+    // (a sysfs reader); the device's Release record for X unregisters it (cxl_rm_extent →
+    // rm_tag_group → dc_extent_unregister) but X stays in cxlr_dax->dc_extents until its last put
+    // (dc_extent_release: Release DC, then xa_erase). The device then offers a chain of a new range
+    // and a sub-range of X: cxl_add_extent's cxlr_dax_classify_extent (drivers/cxl/core/extent.c)
+    // meets the held X, "accept again" (return 0), and cxl_realize_group lists the sub-range in
+    // the chain's Add DC Response beside the new member. user0's put runs under no lock the event
+    // thread holds: between the classify and the response it releases X to the device, and the
+    // response then lists capacity the host tracks nowhere. Failing sysfs lookups before the put
+    // sweep it across the chain.
+    name: 'held-release-vs-reoffer',
+    description: "a held extent's last put (dc_extent_release: Release DC) against a chain re-offering a sub-range of it (E8: a duplicate, accepted again)",
+    targets: 'H25 (the chain\'s response lists a range whose containing extent the put has released)',
+    config: (b) => ({ memdevs: [memdev(0)], ...b, users: 1 }),
+    plan(p) {
+      const tag = tagOf(p);
+      const pad = p.int(12);
+      const pads: StressOp[] = Array.from({ length: pad }, () => ({ op: 'hold-extent', region: 'r0', index: 7, as: 'pad' }));
+      return {
+        setup: [
+          { op: 'create-region', memdev: 0, size: null, as: 'r0' }, { op: 'wait-idle' },
+          { op: 'add', memdev: 0, records: [{ offset: 0, length: 16 * MiB, tag: null, more: false }] },
+          { op: 'wait-idle' },
+          { op: 'hold-extent', region: 'r0', index: 0, as: 'x' },
+          { op: 'release', memdev: 0, extents: [{ offset: 0, length: 16 * MiB, tag: null }] },
+          { op: 'wait-idle' },
+        ],
+        actors: [
+          // the cxl-test mock refuses an inject at the start of a known extent (new_extent_valid):
+          // the sub-range starts 2 MiB in
+          { name: 'fm/mem0', kind: 'fm', index: 0, ops: [{ op: 'add', memdev: 0, records: [
+            { offset: 64 * MiB, length: 2 * MiB, tag, more: true },
+            { offset: 2 * MiB, length: 2 * MiB, tag, more: false },
+          ] }] },
+          { name: 'user0', kind: 'user', index: 0, ops: [...pads, { op: 'put-extent', ref: 'x' }] },
+        ],
+      };
+    },
+  },
 ];
 
 for (const w of HAZARD_WORKLOADS) WORKLOADS[w.name] ??= w;

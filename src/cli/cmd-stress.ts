@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { EXIT, type ParsedArgs } from './args.js';
 import type { CliIo } from './main.js';
 import { WORKLOADS, workloadNames } from '../../stress/workloads.js';
+import '../../stress/findings-workloads.js'; // the hazard workloads of docs/findings (H17, H18, H23–H25) run by name too
 import { runSweep } from '../../stress/sweep.js';
 import type { StressSummary } from '../../stress/runner.js';
 import { formatCoverage } from '../../stress/coverage.js';

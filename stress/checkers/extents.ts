@@ -139,6 +139,12 @@ export class ExtentsChecker implements Checker {
    *  unwound attempt left in add_ctx.group (cxl_realize_group hands add_ctx.group to the next
    *  online_tag_group of the memdev and clears it) */
   private readonly unwoundStaged = new Map<number, { idx: number; ranges: { dpa: number; len: number }[]; group: number | null }[]>();
+  /** per memdev "dpa:len" -> event index of the last Add record offering it (H25's evidence) */
+  private readonly offeredAt = new Map<number, Map<string, number>>();
+  /** per memdev: extents a Release DC released outside a teardown — when tracked, when released, by which thread (H25) */
+  private readonly releasedOutsideTeardown = new Map<number, { dpa: number; len: number; extent: number; tracked: number; released: number; thread: number }[]>();
+  /** new extent -> the H14 orphan it overlaps (judged at quiescence: `extent-overlap-after-h14` or `extent-overlap`) */
+  private readonly h14OverlapSuspects = new Map<number, { old: number; what: string }>();
   private idx = 0;
 
   onEvent(e: DecodedEvent): void {
@@ -149,6 +155,9 @@ export class ExtentsChecker implements Checker {
       case 'dc-record': {
         if (ev.eventType === DC_EVENT_ADD) {
           listOf(this.openStaged, ev.memdev).push({ dpa: ev.dpa, len: ev.len });
+          let at = this.offeredAt.get(ev.memdev);
+          if (!at) { at = new Map(); this.offeredAt.set(ev.memdev, at); }
+          at.set(`${ev.dpa}:${ev.len}`, idx);
           let m = this.offeredSeq.get(ev.memdev);
           if (!m) { m = new Map(); this.offeredSeq.set(ev.memdev, m); }
           m.set(`${ev.dpa}:${ev.len}`, ev.seq);
@@ -226,6 +235,16 @@ export class ExtentsChecker implements Checker {
             // exemption with proof (reviewed, issue 19): only a suspect until the older extent is
             // untracked (its release completing); still tracked at quiescence → extent-overlap
             if (!dup && t.existing && o.dpa === t.dpa && o.len === t.len) { this.readoptSuspects.set(o.extent, { nw: t.extent, what: `${what} overlaps tracked extent ${o.extent} ${rng(o.dpa, o.len)} tag ${tagStr(o.uuid)}` }); continue; }
+            // H14's consequence, a suspect until quiescence: the older extent was realized onto its
+            // region after that region's teardown began (a chain's later group, online_tag_group
+            // after the destroy's devres ran) and, if that region is gone at quiescence, it is the
+            // orphan `extent-orphaned-h14` names — never released, so it keeps its DPA tracked and
+            // the re-created region's scan (or a later chain) realizes the same range beside it
+            const td = this.teardownAt.get(o.region);
+            if (!dup && o.region !== t.region && td !== undefined && td < o.idx) {
+              this.h14OverlapSuspects.set(t.extent, { old: o.extent, what: `${what} overlaps tracked extent ${o.extent} ${rng(o.dpa, o.len)} tag ${tagStr(o.uuid)}` });
+              continue;
+            }
             // after a dc_extents walk met a freed extent on this memdev (H5), the kernel has read
             // freed memory; the model unwinds that handler, so its records come back and are
             // staged again next to the unwound attempt's: what follows is H5's, not a new defect
@@ -254,6 +273,11 @@ export class ExtentsChecker implements Checker {
         }
         const t = this.tracked.get(ev.extent);
         this.tracked.delete(ev.extent);
+        if (t && ev.sentRelease === 1 && this.tearingDown.get(e.thread) !== ev.region) {
+          const list = listOf(this.releasedOutsideTeardown, ev.memdev);
+          if (list.length >= 4096) list.shift();
+          list.push({ dpa: t.dpa, len: t.len, extent: t.extent, tracked: t.idx, released: idx, thread: e.thread });
+        }
         if (t && this.tearingDown.get(e.thread) === ev.region) {
           // a torn-down extent can still be named by a response in flight: its own chain's (not
           // yet listed), or a later chain whose duplicate sub-range E8 accepted against it
@@ -289,14 +313,40 @@ export class ExtentsChecker implements Checker {
           this.findings.add(`listedtd:${ev.memdev}:${ev.chain}`, finding('response-lists-torn-down',
             `mem${ev.memdev} response ${ev.chain} lists ${rng(ev.dpa, ev.len)}, realized as extent ${torn.extent} and unregistered by a region teardown before the response`));
         } else if (!found) {
-          this.findings.add(`listed:${ev.memdev}:${ev.chain}:${ev.dpa}`, finding('response-lists-untracked',
-            `mem${ev.memdev} response ${ev.chain} lists ${rng(ev.dpa, ev.len)}, not contained in any extent tracked at that moment`));
+          const h25 = this.releasedUnderChain(e, ev.memdev, ev.dpa, ev.len);
+          if (h25) {
+            this.findings.add(`listedrel:${ev.memdev}:${ev.chain}:${ev.dpa}`, finding('response-lists-released-h25',
+              `mem${ev.memdev} response ${ev.chain} lists ${rng(ev.dpa, ev.len)}, offered at event ${h25.offered} inside extent ${h25.extent} ${rng(h25.dpa, h25.len)} (tracked since event ${h25.tracked}), which another thread's Release DC released at event ${h25.released}, before this response: the classify accepted it again as a duplicate of the held extent`));
+          } else {
+            this.findings.add(`listed:${ev.memdev}:${ev.chain}:${ev.dpa}`, finding('response-lists-untracked',
+              `mem${ev.memdev} response ${ev.chain} lists ${rng(ev.dpa, ev.len)}, not contained in any extent tracked at that moment`));
+          }
         }
         return;
       }
       default:
         return;
     }
+  }
+
+  /**
+   * H25's evidence for a response listing an untracked range (docs/kernel-map.md#h25), narrowly:
+   * the range's Add record was offered (event `offered`) while an extent containing it was
+   * tracked, and that extent was released — a Release DC sent outside a teardown, by a thread
+   * other than the one sending this response — after the offer and before the response. The
+   * chain's cxl_add_extent (drivers/cxl/core/extent.c) can only have met it then:
+   * cxlr_dax_classify_extent found the containing extent in cxlr_dax->dc_extents ("accept
+   * again", 0; an extent unregistered but still held stays there until dc_extent_release's
+   * xa_erase) and cxl_realize_group listed the range; the held extent's last put then sent its
+   * Release DC under no lock the event thread holds. Null when the trace shows no such release.
+   */
+  private releasedUnderChain(e: DecodedEvent, memdev: number, dpa: number, len: number): { offered: number; extent: number; dpa: number; len: number; tracked: number; released: number } | null {
+    const offered = this.offeredAt.get(memdev)?.get(`${dpa}:${len}`);
+    if (offered === undefined) return null;
+    for (const r of this.releasedOutsideTeardown.get(memdev) ?? []) {
+      if (r.thread !== e.thread && r.tracked < offered && offered < r.released && contains(r.dpa, r.len, dpa, len)) return { offered, ...r };
+    }
+    return null;
   }
 
   /**
@@ -342,7 +392,25 @@ export class ExtentsChecker implements Checker {
   atQuiescence(state: SystemState, sys: SysLike): CheckerResult[] {
     const out = new Findings();
     // an overlap whose older extent is still tracked at quiescence was no dying extent: forbidden
-    for (const [old, sus] of this.readoptSuspects) out.add(`overlap:${sus.nw}:${old}`, finding('extent-overlap', sus.what));
+    // (unless it is H14's orphan: the re-created region's scan realized the range it keeps)
+    const orphaned = (old: number, nw: number): boolean => {
+      const o = this.tracked.get(old);
+      const n = this.tracked.get(nw);
+      const td = o ? this.teardownAt.get(o.region) : undefined;
+      return o !== undefined && td !== undefined && td < o.idx && (n === undefined || n.region !== o.region) &&
+        sys.host?.regions !== undefined && !sys.host.regions.isLive(o.region);
+    };
+    const h14 = (what: string): string => `${what}, which was realized after its region's teardown began and outlives the destroyed region (H14's orphan)`;
+    for (const [old, sus] of this.readoptSuspects) {
+      if (orphaned(old, sus.nw)) out.add(`overlap:${sus.nw}:${old}`, finding('extent-overlap-after-h14', h14(sus.what)));
+      else out.add(`overlap:${sus.nw}:${old}`, finding('extent-overlap', sus.what));
+    }
+    // an overlap with an H14 orphan: known only if the older extent is still tracked on a region
+    // that is gone (the `extent-orphaned-h14` below); otherwise the overlap was no orphan's
+    for (const [nw, sus] of this.h14OverlapSuspects) {
+      if (orphaned(sus.old, nw)) out.add(`overlap:${nw}:${sus.old}`, finding('extent-overlap-after-h14', h14(sus.what)));
+      else out.add(`overlap:${nw}:${sus.old}`, finding('extent-overlap', sus.what));
+    }
     this.judgeGate(out, sys);
     this.judgeGroups(out, sys);
     this.judgeContainment(out, state, sys);

@@ -107,6 +107,7 @@ export const OUTCOMES = {
   'region-use-after-free-h14': K(INV.memory, 'H14', "a region destroy freed the cxl_region between a group's cxl_add_extent and its online_tag_group, which then read cxlr_dax->cxlr"),
   'response-lists-torn-down': K(INV.listed, 'H14', 'a response listed extents a region teardown unregistered after they were realized and before the response was sent'),
   'released-before-response': K(INV.xor, 'H14', 'a region teardown sent Release DC for realized runtime extents before the response that lists them'),
+  'extent-overlap-after-h14': K(INV.overlap, 'H14 (consequence: the orphan keeps its range tracked)', "two tracked extents of one memdev overlap: the older is H14's orphan (realized onto a region after its teardown began, left behind when the region went), the newer the same range realized again (the re-created region's scan, or a later chain)"),
   'extent-orphaned-h14': K(INV.wholeGroup, 'H14', "a chain's later group was realized onto a cxl_dax_region after the region destroy's devres had run; the region went away and the group, its extents and its tag are never released"),
   // H15: v11's dax_release_resource frees a dax_resource whatever its use_cnt (dax/bus.c), and
   // cxlr_dax's devres runs in reverse registration order, so an extent onlined after the dev_dax
@@ -150,6 +151,14 @@ export const OUTCOMES = {
   // DC, then xa_erase), under no lock the probe holds: between the snapshot and the classify the
   // entry is gone from the xarray and the device has reclaimed the range, so the scan realizes it.
   'host-extent-released-under-scan-h23': K(INV.hostSubset, 'H23', 'a host extent the recovery scan realized from its Get DC Extent List snapshot after another thread\'s Release DC of that range went out: the device no longer holds it'),
+  // H25 (found by bench:find's rcu=on control, swarm, free run, seed 102; confirmed in v11):
+  // drivers/cxl/core/extent.c cxl_add_extent → cxlr_dax_classify_extent meets a held extent (one
+  // a Release record or a teardown unregistered, still in cxlr_dax->dc_extents until the last put's
+  // dc_extent_release → xa_erase) containing a re-offered range: "accept again" (0), and mbox.c
+  // cxl_realize_group lists it. The put's Release DC runs under no lock the event thread holds;
+  // when it falls between the classify and the Add DC Response, the response lists capacity the
+  // host tracks nowhere (the device accepts it; only the next probe scan of the region adopts it).
+  'response-lists-released-h25': K(INV.listed, 'H25', "a response listed a re-offered range that the chain's classify accepted again as a duplicate of a held extent, whose last put's Release DC then went out before the response"),
   'dax-access-refused-h23': K(INV.data, 'H23', 'a DAX access was refused by the device: an extent backing the device was realized by the probe\'s scan from a Get DC Extent List snapshot another thread\'s Release DC of it had made stale'),
   'extent-overlap-after-h5': K(INV.overlap, 'H5 (consequence: the kernel read freed memory; the model unwound the handler, whose records were redelivered)', 'two tracked extents overlap after a dc_extents walk use-after-free unwound an add handler on the same memdev'),
   'dc-extent-use-after-free-h5': K(INV.memory, 'H5', 'a dc_extents walk without RCU met an extent another thread had freed (the handler is unwound)'),

@@ -1,0 +1,96 @@
+// Two narrow rules of the extents checker (eighth session), each a known hazard only with the
+// trace's evidence; without it the outcome stays forbidden.
+//
+// H25 (docs/kernel-map.md#h25): cxl_add_extent → cxlr_dax_classify_extent (drivers/cxl/core/extent.c)
+// accepts a re-offered range again ("duplicate", 0) when an extent in cxlr_dax->dc_extents contains
+// it — also a held extent already unregistered, which stays there until its last put's
+// dc_extent_release (Release DC, then xa_erase). cxl_realize_group (mbox.c) lists the range in the
+// chain's Add DC Response. The put runs under no lock the event thread holds: when its Release DC
+// falls between the classify and the response, the response lists a range no extent tracks.
+//
+// extent-overlap-after-h14: H14's orphan (an extent realized onto a region after the region's
+// teardown began, left behind when the region went — `extent-orphaned-h14`) keeps its range
+// tracked; the re-created region's scan realizes the same device extent beside it.
+import t from 'tap';
+import type { DecodedEvent, RuntimeEvent } from '../src/protocol.js';
+import { DC_EVENT_ADD } from '../stress/checkers/common.js';
+import type { SystemState } from '../src/state.js';
+import { ExtentsChecker, outcomeOf, type SysLike } from '../stress/checkers/index.js';
+
+const MiB = 1 << 20;
+const IRQ = 2;
+const USER = 5;
+const TAG = 'bf6713da-9b3b-7533-eaee-f0524484255c';
+const ev = (e: RuntimeEvent, thread = IRQ): DecodedEvent => ({ thread, ev: e } as DecodedEvent);
+const tracked = (extent: number, dpa: number, len: number, region = 7, group = 100 + extent, existing = 0): RuntimeEvent =>
+  ({ type: 'extent-tracked', memdev: 0, region, extent, id: extent, dpa, len, uuid: TAG, seq: 0, group, existing, shareable: 0 } as RuntimeEvent);
+const untracked = (extent: number, dpa: number, len: number, region = 7): RuntimeEvent =>
+  ({ type: 'extent-untracked', memdev: 0, region, extent, dpa, len, sentRelease: 1 } as RuntimeEvent);
+const offer = (dpa: number, len: number): RuntimeEvent =>
+  ({ type: 'dc-record', memdev: 0, eventType: DC_EVENT_ADD, more: 0, dpa, len, uuid: TAG, seq: 0, hostId: 0, regionIndex: 0, handle: 1 } as RuntimeEvent);
+const listed = (dpa: number, len: number): RuntimeEvent => ({ type: 'response-extent', memdev: 0, chain: 2, dpa, len } as RuntimeEvent);
+const teardown = (region: number): RuntimeEvent => ({ type: 'region-teardown', region, extents: 1 } as RuntimeEvent);
+const empty = { regions: {}, daxDevices: {}, memdevs: {}, trace: { mailbox: [] } } as unknown as SystemState;
+/** host tables whose regions are all live except `gone` */
+const sysWith = (gone: number[]): SysLike => ({
+  host: { regions: { isLive: (r: number) => !gone.includes(r), live: () => [], get: (_r: number, f: string) => (f === 'size' ? 2 ** 40 : 0) } } as unknown as SysLike['host'],
+});
+
+function judge(evs: DecodedEvent[], sys: SysLike = {}, prefix = ''): string[] {
+  const c = new ExtentsChecker();
+  for (const e of evs) c.onEvent(e);
+  return c.atQuiescence(empty, sys).filter((r) => !r.ok).map(outcomeOf).filter((o) => o.startsWith(prefix)).sort();
+}
+
+// X: 16 MiB at 2 GiB, the held extent; the chain re-offers 2 MiB inside it
+const X = 2048 * MiB;
+const held = ev(tracked(1, X, 16 * MiB));
+const reoffer = ev(offer(X + 2 * MiB, 2 * MiB));
+const put = ev(untracked(1, X, 16 * MiB), USER);
+const respond = ev(listed(X + 2 * MiB, 2 * MiB));
+
+t.test('H25: a re-offered sub-range listed after another thread released its containing extent', (t) => {
+  t.same(judge([held, reoffer, put, respond], {}, 'response-lists'), ['response-lists-released-h25'], 'offer while X tracked, X released by a user thread, then the response: H25');
+  t.end();
+});
+
+t.test('H25 needs all of its evidence; otherwise the response stays forbidden', (t) => {
+  t.same(judge([held, put, reoffer, respond], {}, 'response-lists'), ['response-lists-untracked'], 'X released BEFORE the offer: the classify could not have met it');
+  t.same(judge([held, reoffer, ev(untracked(1, X, 16 * MiB), IRQ), respond], {}, 'response-lists'), ['response-lists-untracked'], 'released by the responding thread itself: not the put race');
+  t.same(judge([held, reoffer, put, ev(listed(X + 32 * MiB, 2 * MiB))], {}, 'response-lists'), ['response-lists-untracked'], 'a listed range X never contained (and never offered)');
+  t.same(judge([held, ev(offer(X + 32 * MiB, 2 * MiB)), put, ev(listed(X + 32 * MiB, 2 * MiB))], {}, 'response-lists'), ['response-lists-untracked'], 'offered, but outside X');
+  t.same(judge([held, put, respond], {}, 'response-lists'), ['response-lists-untracked'], 'never offered');
+  t.same(judge([held, reoffer, ev(teardown(7), USER), put, respond], {}, 'response-lists'), ['response-lists-torn-down'], 'released by a teardown: H14\'s rule, not H25\'s');
+  t.same(judge([held, reoffer, respond], {}, 'response-lists'), [], 'X still tracked at the response: nothing');
+  t.end();
+});
+
+// H14's orphan: region 7 torn down (event), then the chain's later group realized onto it;
+// region 8 (re-created) scans the same device extent (existing, the exact range) — or a later
+// chain realizes an overlapping range there (runtime, another start)
+const R0 = 7;
+const R1 = 8;
+const A = 4096 * MiB;
+const orphan = ev(tracked(1, A, 8 * MiB, R0));
+const scanned = ev(tracked(2, A, 8 * MiB, R1, 300, 1), 9);
+const overlapping = ev(tracked(3, A + 4 * MiB, 8 * MiB, R1, 301, 0), IRQ);
+const gone = sysWith([R0]);
+
+t.test('extent-overlap-after-h14: a re-created region realizes the range H14\'s orphan keeps', (t) => {
+  t.same(judge([ev(teardown(R0), USER), orphan, scanned], gone, 'extent-o'), ['extent-orphaned-h14', 'extent-overlap-after-h14'], 'the scan realizes the exact range; the orphan\'s region gone at quiescence: both named H14');
+  t.same(judge([ev(teardown(R0), USER), orphan, overlapping], gone, 'extent-o'), ['extent-orphaned-h14', 'extent-overlap-after-h14'], 'a later chain realizes an overlapping range: the same');
+  t.end();
+});
+
+t.test('and only then', (t) => {
+  for (const [name, nw] of [['scan', scanned], ['chain', overlapping]] as const) {
+    t.same(judge([ev(teardown(R0), USER), orphan, nw], sysWith([]), 'extent-overlap'), ['extent-overlap'], `${name}: the older extent's region is still live (a rebind, not a destroy): forbidden`);
+    t.same(judge([ev(teardown(R0), USER), orphan, nw], {}, 'extent-overlap'), ['extent-overlap'], `${name}: without host tables the orphan cannot be shown: forbidden`);
+    t.same(judge([orphan, ev(teardown(R0), USER), nw], gone, 'extent-overlap'), ['extent-overlap'], `${name}: realized BEFORE the teardown began (no orphan: the teardown should have released it): forbidden`);
+    t.same(judge([ev(teardown(R1), USER), orphan, nw], gone, 'extent-overlap'), ['extent-overlap'], `${name}: another region's teardown: forbidden`);
+  }
+  t.same(judge([ev(teardown(R0), USER), orphan, ev(tracked(3, A + 4 * MiB, 8 * MiB, R0, 301, 0))], gone, 'extent-overlap'), ['extent-overlap'], 'the newer one on the same region: forbidden');
+  t.same(judge([ev(teardown(R0), USER), orphan, overlapping, ev(untracked(1, A, 8 * MiB, R0), USER)], gone, 'extent-overlap'), ['extent-overlap'], 'the older one released before quiescence (no orphan): forbidden');
+  t.same(judge([ev(teardown(R0), USER), orphan, scanned, ev(untracked(1, A, 8 * MiB, R0), USER)], gone, 'extent-'), ['extent-readopted-h5'], 'the scan\'s exact range, the older one released after it: H5\'s re-adoption, as before');
+  t.end();
+});
