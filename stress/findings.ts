@@ -37,6 +37,9 @@ export const HAZARDS: HazardSpec[] = [
   // and the put is six: about 1 in 200 controlled iterations (seed 3: iteration 4 of 200)
   { id: 'H23', what: 'the cxl_dax_region probe\'s existing-extent scan against a held extent\'s last put: dc_extent_release\'s Release DC and xa_erase fall between the scan\'s Get DC Extent List and its cxlr_dax_classify_extent, so the scan realizes a range the device has taken back', workload: 'held-release-vs-rescan', want: 'host-extent-released-under-scan-h23', seed: '3', max: 40, test: 'test/stress-findings-open-2.test.ts' },
   { id: 'H24', what: '`daxctl create-device` with a group\'s uuid against the cxl_dax_region unbind: its per-member dc_extent_unregister devres actions hold no dax_region_rwsem across the group, so uuid_claim_tagged between two of them takes part of the group', workload: 'claim-vs-teardown', want: 'partial-group-claimed-in-teardown-h24', seed: '7', max: 16, test: 'test/h24-controlled.test.ts' },
+  // the window is the chain's realization (from its classify to its Add DC Response) against a
+  // put of six steps: 23 of 200 controlled random iterations (seed 3: iteration 5)
+  { id: 'H25', what: 'a held extent\'s last put against a chain that re-offers part of it: cxlr_dax_classify_extent accepts the range again as a duplicate of the held extent, whose Release DC then goes out before the Add DC Response that lists the range', workload: 'held-release-vs-reoffer', want: 'response-lists-released-h25', seed: '3', max: 40, test: 'test/extents-h25-h14-overlap.test.ts' },
 ];
 
 interface Check { label: string; workload: string; knobs: Knobs; want: string[]; n: number; seed: string }

@@ -16,6 +16,9 @@ import type { DecodedEvent, RuntimeEvent } from '../src/protocol.js';
 import { DC_EVENT_ADD } from '../stress/checkers/common.js';
 import type { SystemState } from '../src/state.js';
 import { ExtentsChecker, outcomeOf, type SysLike } from '../stress/checkers/index.js';
+import { join } from 'node:path';
+import { readTrace } from '../stress/trace.js';
+import { replayTrace } from '../stress/replay.js';
 
 const MiB = 1 << 20;
 const IRQ = 2;
@@ -93,4 +96,15 @@ t.test('and only then', (t) => {
   t.same(judge([ev(teardown(R0), USER), orphan, overlapping, ev(untracked(1, A, 8 * MiB, R0), USER)], gone, 'extent-overlap'), ['extent-overlap'], 'the older one released before quiescence (no orphan): forbidden');
   t.same(judge([ev(teardown(R0), USER), orphan, scanned, ev(untracked(1, A, 8 * MiB, R0), USER)], gone, 'extent-'), ['extent-readopted-h5'], 'the scan\'s exact range, the older one released after it: H5\'s re-adoption, as before');
   t.end();
+});
+
+t.test('H25\'s minimized trace (docs/findings) replays step for step to the H25 outcome, on real threads', async (t) => {
+  const r0 = readTrace(join(import.meta.dirname, '../docs/findings/traces/held-release-vs-reoffer-response-lists-released-h25-3-5.min.trace.json'));
+  if (!r0.ok) { t.fail(r0.message); return; }
+  const r = await replayTrace(r0.trace, 1);
+  t.comment(`replay: ${r.steps} steps, outcomes ${r.outcomes.join(', ')}`);
+  t.equal(r.divergence, null, 'the replay followed every recorded step');
+  t.ok(r.reproduced, 'and reproduced the recorded outcome');
+  t.ok(r.outcomes.includes('response-lists-released-h25'), 'response-lists-released-h25');
+  t.notOk(r.outcomes.includes('response-lists-untracked'), 'not the forbidden response-lists-untracked');
 });
