@@ -71,3 +71,19 @@ t.test('shards split the iterations exactly once and merge adds them up', async 
   t.equal(m.iterations, N * SHARDS, `merged ${SHARDS} × ${N} iterations`);
   void readFileSync;
 });
+
+t.test('replay of a trace recorded before a rule now names it: same steps, the new name said', async (t) => {
+  // H25's minimized trace, with the outcome it had before H25 was named (the forbidden one)
+  const tr = JSON.parse(readFileSync(join(import.meta.dirname, '../docs/findings/traces/held-release-vs-reoffer-response-lists-released-h25-3-5.min.trace.json'), 'utf8')) as Record<string, unknown>;
+  const old = join(dir, 'reclassified.trace.json');
+  writeFileSync(old, JSON.stringify({ ...tr, outcome: 'response-lists-untracked', class: 'forbidden' }));
+  const c = io();
+  t.equal(await runCli(['replay', old], c), 1, 'not reproduced: the outcome differs');
+  t.match(c.outText(), /followed all 36 recorded steps and took no other: .* now classify it as response-lists-released-h25 \(known-hazard\), not response-lists-untracked/, 'and says why');
+});
+
+t.test('the findings workloads run by name (dcd stress --workload held-release-vs-reoffer)', async (t) => {
+  const c = io();
+  t.equal(await runCli(['stress', '--workload', 'held-release-vs-reoffer', '--iterations', '2', '--seed', '3', '--out', join(dir, 'h25')], c), 0, c.errText());
+  t.match(c.outText(), /workload held-release-vs-reoffer/);
+});

@@ -36,6 +36,11 @@ export async function run(a: ParsedArgs, io: CliIo): Promise<number> {
       io.out(`  ${r.run?.record ? nameHandles(r.detail, r.run.record.names) : r.detail}`);
     }
     if (r.divergence) io.out(`  ${r.divergence}`);
+    // the same interleaving, judged differently: the trace predates a rule that now names what
+    // it shows (a narrowed or newly named outcome) — say so rather than leave "NOT reproduced"
+    if (!r.reproduced && r.divergence === null && r.sameSteps && !r.outcomes.includes(r.expected)) {
+      io.out(`  the replay followed all ${r.followed} recorded steps and took no other: the interleaving is the same, but the checkers now classify it as ${r.got} (${r.class}), not ${r.expected} — the trace was recorded before that rule (docs/kernel-map.md#outcome-${r.got})`);
+    }
   }
   return r.reproduced ? EXIT.ok : EXIT.failed;
 }
