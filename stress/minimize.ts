@@ -250,7 +250,10 @@ export async function minimizeTrace(t: StressTrace, opts: MinimizeOptions = {}):
     const base = await job.iteration(t.iteration, { kind: 'replay', steps: t.steps }, baselineIo(t));
     const basePlan = clonePlan(job.lastPlan!);
     if (base.outcome !== t.outcome) {
-      return { ok: false, message: `the trace does not reproduce: expected ${t.outcome}, got ${base.outcome}${base.divergence ? ` (${base.divergence})` : ''}`, before: empty, after: empty, perThread: {}, segments: {}, preempts: [], trace: null, file: null, candidates, ms: performance.now() - t0, verified: false };
+      // no divergence: the same interleaving, which a rule added since the trace was recorded now
+      // names otherwise (dcd replay says the same) — minimizing toward the old name would fail
+      const renamed = base.divergence ? '' : `; the replay followed the recorded steps, so the checkers now name this interleaving ${base.outcome} (docs/kernel-map.md#outcome-${base.outcome}) — the trace predates that rule`;
+      return { ok: false, message: `the trace does not reproduce: expected ${t.outcome}, got ${base.outcome}${base.divergence ? ` (${base.divergence})` : ''}${renamed}`, before: empty, after: empty, perThread: {}, segments: {}, preempts: [], trace: null, file: null, candidates, ms: performance.now() - t0, verified: false };
     }
     const target = base.signature;
     const guide0 = base.steps;
