@@ -64,6 +64,10 @@ export type RuntimeEvent =
   | { type: 'data'; dev: number; offset: number; len: number; pattern: number; write: number; ok: number }
   /** a region's existing-extent scan finished (rc 0 or errno code, attempts) */
   | { type: 'scan-done'; region: number; rc: number; attempts: number; found: number }
+  /** a non-atomic read-modify-write of a group's nr_extents (groupGet/groupPut) overwrote a value
+   *  another thread stored after this one read it: that update is lost (H6); `read` what this
+   *  thread read, `found` what its store overwrote, `wrote` what it stored */
+  | { type: 'lost-update'; memdev: number; group: number; read: number; found: number; wrote: number }
   /** a lock was held (for traces only; emitted when tracing is on) */
   | { type: 'lock-hold'; cls: number; lock: number; thread: number; t0: number; t1: number; waitStart: number };
 
@@ -119,6 +123,7 @@ const EVENT_FIELDS: { [K in RuntimeEventType]: [string, FieldKind][] } = {
   'data': [['dev', 'n'], ['offset', 'n'], ['len', 'n'], ['pattern', 'n'], ['write', 'n'], ['ok', 'n']],
   'scan-done': [['region', 'n'], ['rc', 'n'], ['attempts', 'n'], ['found', 'n']],
   'lock-hold': [['cls', 'n'], ['lock', 'n'], ['thread', 'n'], ['t0', 'n'], ['t1', 'n'], ['waitStart', 'n']],
+  'lost-update': [['memdev', 'n'], ['group', 'n'], ['read', 'n'], ['found', 'n'], ['wrote', 'n']],
 };
 export const EVENT_TYPES = Object.keys(EVENT_FIELDS) as RuntimeEventType[];
 const EVENT_CODE = Object.fromEntries(EVENT_TYPES.map((t, i) => [t, i + 1])) as Record<RuntimeEventType, number>;

@@ -205,11 +205,42 @@ t.test('registry: two registrations of one uuid are forbidden; leaks are H6', as
   ]);
   tt.same(bad(ok.atQuiescence(cleanState(), noSys)), [], 'register, unregister, register again is fine');
 
+  // a leaked registration is H6 only with H6's evidence: a lost nr_extents update on its group
   const leak = new RegistryChecker();
-  feed(leak, [D({ type: 'tag-registered', uuid: TAG2, group: 4, memdev: 0 })]);
+  feed(leak, [D({ type: 'tag-registered', uuid: TAG2, group: 4, memdev: 0 }), D({ type: 'lost-update', memdev: 0, group: 4, read: 2, found: 1, wrote: 1 })]);
   const rl = leak.atQuiescence(emptyState(), noSys);
   expectOne(tt, rl, 'tag-leaked', 'H6');
   tt.equal(classify(rl).class, 'known-hazard');
+  const otherGroup = new RegistryChecker();
+  feed(otherGroup, [D({ type: 'tag-registered', uuid: TAG2, group: 4, memdev: 0 }), D({ type: 'lost-update', memdev: 0, group: 5, read: 2, found: 1, wrote: 1 })]);
+  const ro = otherGroup.atQuiescence(emptyState(), noSys);
+  expectOne(tt, ro, 'tag-registration-leaked', 'a lost update on ANOTHER group explains nothing');
+  tt.equal(classify(ro).class, 'forbidden');
+  const bare = new RegistryChecker();
+  feed(bare, [D({ type: 'tag-registered', uuid: TAG2, group: 4, memdev: 0 })]);
+  expectOne(tt, bare.atQuiescence(emptyState(), noSys), 'tag-registration-leaked', 'no evidence at all: forbidden');
+  // H14's group: a member realized onto region 9 after its teardown began, region 9 gone
+  const h14 = (live: boolean): string[] => {
+    const c = new RegistryChecker();
+    feed(c, [D({ type: 'tag-registered', uuid: TAG2, group: 4, memdev: 0 }), D({ type: 'region-teardown', region: 9, extents: 1 }),
+      D({ type: 'extent-tracked', memdev: 0, region: 9, extent: 7, id: 1, dpa: 0, len: 2 << 20, uuid: TAG2, seq: 0, group: 4, existing: 0, shareable: 0 })]);
+    const sys = { host: { regions: { isLive: () => live, live: () => [], get: () => 0 }, tags: undefined, daxDevs: undefined } } as unknown as typeof noSys;
+    return bad(c.atQuiescence(emptyState(), sys)).map((r) => (r as { outcome?: string }).outcome ?? '?');
+  };
+  tt.same(h14(false), ['tag-leaked-after-h14'], 'the group H14 left behind (its region gone): H14');
+  tt.same(h14(true), ['tag-registration-leaked'], 'the region still live (no orphan): forbidden');
+  // H5's consequence: registered, then the handler unwound by a dc_extents use-after-free on the
+  // same memdev before any member was onlined
+  const h5 = (evs: Parameters<typeof D>[0][]): string[] => {
+    const c = new RegistryChecker();
+    feed(c, [D({ type: 'tag-registered', uuid: TAG2, group: 4, memdev: 0 }), ...evs.map((e) => D(e))]);
+    return bad(c.atQuiescence(emptyState(), noSys)).map((r) => (r as { outcome?: string }).outcome ?? '?');
+  };
+  const uaf = (memdev: number): Parameters<typeof D>[0] => ({ type: 'use-after-free', memdev, extent: 99, site: 1 });
+  const onl: Parameters<typeof D>[0] = { type: 'extent-tracked', memdev: 0, region: 9, extent: 7, id: 1, dpa: 0, len: 2 << 20, uuid: TAG2, seq: 0, group: 4, existing: 0, shareable: 0 };
+  tt.same(h5([uaf(0)]), ['tag-leaked-after-h5'], 'unwound while the group was in add_ctx: H5\'s consequence');
+  tt.same(h5([uaf(1)]), ['tag-registration-leaked'], 'a use-after-free on ANOTHER memdev: forbidden');
+  tt.same(h5([onl, uaf(0)]), ['tag-registration-leaked'], 'the group was onlined before the unwind (not a leftover): forbidden');
 
   const missing = new RegistryChecker();
   expectOne(tt, missing.atQuiescence(cleanState(), noSys), 'tag-not-registered', 'live tagged extents without a registration');

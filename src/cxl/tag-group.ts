@@ -102,14 +102,27 @@ export function groupPut(ctx: HostCtx, g: GroupHandle): void {
   const G = ctx.host.groups;
   const v = G.get(g, 'nrExtents');
   noisePoint(NOISE_SITE.groupPut);
-  G.set(g, 'nrExtents', v - 1);
+  nrExtentsStore(ctx, g, v, v - 1);
   if (v - 1 === 0) free_tag_group(ctx, g);
 }
 
 /** `group->nr_extents += n` (online_tag_group's members and pin, rm_tag_group's pin). */
 export function groupGet(ctx: HostCtx, g: GroupHandle, n: number): void {
   const G = ctx.host.groups;
-  G.set(g, 'nrExtents', G.get(g, 'nrExtents') + n);
+  const v = G.get(g, 'nrExtents');
+  nrExtentsStore(ctx, g, v, v + n);
+}
+
+/**
+ * The plain store ending a nr_extents read-modify-write, as v11 does it. The model's store is an
+ * exchange so it knows what it overwrote: a value other than the one this thread read means
+ * another thread's update landed in between and this store just lost it (H6). The `lost-update`
+ * event is the checkers' evidence for `tag-leaked` (stress/checkers/registry.ts); the stored
+ * value is the plain store's either way.
+ */
+function nrExtentsStore(ctx: HostCtx, g: GroupHandle, read: number, value: number): void {
+  const found = ctx.host.groups.exchange(g, 'nrExtents', value);
+  if (found !== read) ctx.emit({ type: 'lost-update', memdev: ctx.host.groups.get(g, 'memdev'), group: g, read, found, wrote: value });
 }
 
 /** Members (dc_extent handles) of a group, in seq order (the group's xarray walk). */

@@ -244,6 +244,12 @@ export class RecordTable<S extends TableSchema, H extends Handle = Handle, R ext
     return Atomics.compareExchange(this.words, this.base(this.check(h)) + this.offset[field], expect, value);
   }
 
+  /** Atomic exchange on an i32 field; returns the previous value. Models a PLAIN store whose
+   *  caller wants to know what it overwrote (a lost update's evidence, e.g. nr_extents: H6). */
+  exchange<K extends keyof S & string>(h: H, field: K, value: number): number {
+    return Atomics.exchange(this.words, this.base(this.check(h)) + this.offset[field], value);
+  }
+
   /** Atomic load of an i32 field (for fields read outside their lock, e.g. extents_scanned). */
   load<K extends keyof S & string>(h: H, field: K): FieldValue<R, K> {
     return Atomics.load(this.words, this.base(this.check(h)) + this.offset[field]) as FieldValue<R, K>;

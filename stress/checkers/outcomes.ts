@@ -67,6 +67,7 @@ export const OUTCOMES = {
   'response-unmatched': F(INV.cardinality, 'a response listed an extent no Add record of the memdev offered'),
   'watchdog-after-close': F(INV.watchdog, 'the watchdog answered a chain whose More=0 record had already closed it'),
   'staged-over-cap': F(INV.cap, 'more than 100 records were staged in one runtime chain'),
+  'tag-registration-leaked': F(INV.tag, 'a uuid stays registered with no live extent, and the trace shows neither H6\'s lost nr_extents update nor a group H14 left behind'),
   'response-lists-untracked': F(INV.listed, 'a response listed an extent the host did not track at that moment'),
   'released-unaccepted': F(INV.xor, 'a Release DC was sent for a runtime extent no response ever listed'),
   'extent-overlap': F(INV.overlap, 'two host-tracked extents of one memdev overlap in DPA'),
@@ -162,7 +163,9 @@ export const OUTCOMES = {
   'dax-access-refused-h23': K(INV.data, 'H23', 'a DAX access was refused by the device: an extent backing the device was realized by the probe\'s scan from a Get DC Extent List snapshot another thread\'s Release DC of it had made stale'),
   'extent-overlap-after-h5': K(INV.overlap, 'H5 (consequence: the kernel read freed memory; the model unwound the handler, whose records were redelivered)', 'two tracked extents overlap after a dc_extents walk use-after-free unwound an add handler on the same memdev'),
   'dc-extent-use-after-free-h5': K(INV.memory, 'H5', 'a dc_extents walk without RCU met an extent another thread had freed (the handler is unwound)'),
-  'tag-leaked': K(INV.tag, 'H6', 'a uuid stays registered with no live extent (lost nr_extents decrement)'),
+  'tag-leaked': K(INV.tag, 'H6', 'a uuid stays registered with no live extent, and the registering group\'s nr_extents read-modify-write lost an update (a lost decrement)'),
+  'tag-leaked-after-h5': K(INV.tag, 'H5 (consequence: the model unwound the handler; the group it was assembling stays registered)', 'a uuid stays registered with no live extent: its group was still in add_ctx, never onlined, when an H5 use-after-free unwound its memdev\'s handler, and the redelivered records\' group was refused by G1'),
+  'tag-leaked-after-h14': K(INV.tag, 'H14 (consequence: the group it left behind keeps its tag)', 'a uuid stays registered with no live extent: its group is one H14 left behind (a member realized after its region\'s teardown began, the region gone, or an onlining the destroy refused)'),
   'lock-order-h2': K(INV.lockOrder, 'H2', 'lockdep cycle add_ctx.lock <-> device_lock(cxlr_dax) exactly: the add chain into cxlr_notify_extent vs the probe scan into add_ctx.lock'),
   'hung-wait-h2': K(INV.hung, 'H2', 'hung wait in the AB-BA add_ctx.lock <-> device_lock(cxlr_dax) (add chain vs probe scan), queued behind a thread caught in it, or its add half reported before the same holder reached the probe half (a later report of the iteration)'),
   // H17 (found by the lock checker in a 60 s swarm, free schedule, seed 11; confirmed in v11):

@@ -14,7 +14,12 @@
  *    region extents): a live tagged extent whose uuid is not registered is `tag-not-registered`;
  *    a registered uuid with no live extent is `tag-leaked` (known: H6, a lost nr_extents
  *    decrement leaks the group and its registration — at quiescence every extent reference has
- *    dropped, so no legitimate open-file delay remains);
+ *    dropped, so no legitimate open-file delay remains) when a `lost-update` event shows the
+ *    registering group's nr_extents read-modify-write lost an update (src/cxl/tag-group.ts);
+ *    `tag-leaked-after-h5` (known: H5's consequence) when the group was still being assembled when
+ *    an H5 use-after-free unwound its memdev's handler; `tag-leaked-after-h14` (known: H14) when the group is one H14 left behind (a member realized
+ *    onto a region after its teardown began, the region gone; or an online_tag_group refused by
+ *    a region use-after-free); and `tag-registration-leaked` (forbidden) with neither;
  *  - the event-replayed registry equals the host's own registry table (`registry-mismatch`:
  *    a model instrumentation bug, or an unregister of a registration never seen).
  *
@@ -27,6 +32,7 @@
  *    tag registered legitimately), hence the live-extent comparison is made at quiescence only.
  */
 import type { DecodedEvent } from '../../src/protocol.js';
+import { UAF_SITE } from '../../src/protocol.js';
 import type { CheckerResult, SystemState } from '../../src/state.js';
 import type { Checker } from '../../src/runtime/system.js';
 import { Findings, NULL_UUID, listOf, stateRegions, type SysLike } from './common.js';
@@ -42,11 +48,41 @@ export class RegistryChecker implements Checker {
   readonly name = 'registry';
   private readonly findings = new Findings();
   private readonly registered = new Map<string, Registration[]>();
+  /** groups whose nr_extents read-modify-write lost an update (`lost-update`: H6's evidence) */
+  private readonly lostUpdate = new Map<number, string>();
+  /** region -> event index of its last teardown start */
+  private readonly teardownAt = new Map<number, number>();
+  /** groups H14 left behind: a member realized onto a region after its teardown began (region
+   *  kept, judged gone at quiescence), or onlining refused by a region use-after-free */
+  private readonly h14Groups = new Map<number, { region: number | null; why: string }>();
+  /** group -> event index of its first tracked member */
+  private readonly firstTracked = new Map<number, number>();
+  /** memdev -> event indexes of H5 use-after-frees that unwound its event thread's handler */
+  private readonly h5Unwinds = new Map<number, number[]>();
   private idx = 0;
 
   onEvent(e: DecodedEvent): void {
     const ev = e.ev;
     const idx = this.idx++;
+    if (ev.type === 'lost-update') {
+      this.lostUpdate.set(ev.group, `group ${ev.group}'s nr_extents read-modify-write stored ${ev.wrote} over ${ev.found} (it had read ${ev.read}): an update was lost (event ${idx})`);
+      return;
+    }
+    if (ev.type === 'region-teardown') { this.teardownAt.set(ev.region, idx); return; }
+    if (ev.type === 'extent-tracked') {
+      if (!this.firstTracked.has(ev.group)) this.firstTracked.set(ev.group, idx);
+      const td = this.teardownAt.get(ev.region);
+      if (td !== undefined && td < idx && !this.h14Groups.has(ev.group)) this.h14Groups.set(ev.group, { region: ev.region, why: `group ${ev.group} had a member realized onto region handle ${ev.region} after its teardown began (event ${td}), and the region is gone` });
+      return;
+    }
+    if (ev.type === 'use-after-free' && ev.site === UAF_SITE.dcExtentsWalk) {
+      listOf(this.h5Unwinds, ev.memdev).push(idx);
+      return;
+    }
+    if (ev.type === 'use-after-free' && ev.site === UAF_SITE.regionOnline) {
+      this.h14Groups.set(ev.extent, { region: null, why: `group ${ev.extent}'s online_tag_group met its cxl_region freed by a destroy (H14), so nothing was onlined and nothing releases the group` });
+      return;
+    }
     if (ev.type === 'tag-registered') {
       const regs = listOf(this.registered, ev.uuid);
       const other = regs[0];
@@ -76,7 +112,16 @@ export class RegistryChecker implements Checker {
     }
     for (const [uuid, regs] of this.registered) {
       if (!live.has(uuid)) {
-        out.add(`leak:${uuid}`, finding('tag-leaked', `uuid ${uuid} is registered (group ${regs.map((r) => r.group).join(',')} on mem${regs[0]?.memdev ?? '?'}) but no live extent carries it`));
+        // a known hazard only with its evidence in the trace: H6's lost nr_extents update on the
+        // registering group, or H14's orphaned group; a leak with neither is forbidden
+        const what = `uuid ${uuid} is registered (group ${regs.map((r) => r.group).join(',')} on mem${regs[0]?.memdev ?? '?'}) but no live extent carries it`;
+        const lost = regs.map((r) => this.lostUpdate.get(r.group)).find((x) => x !== undefined);
+        const orphan = regs.map((r) => this.h14Groups.get(r.group)).find((x) => x !== undefined && (x.region === null || (sys.host?.regions !== undefined && !sys.host.regions.isLive(x.region))));
+        const unwound = regs.map((r) => this.leftByH5Unwind(r)).find((x) => x !== null);
+        if (lost) out.add(`leak:${uuid}`, finding('tag-leaked', `${what}: ${lost}`));
+        else if (unwound) out.add(`leak:${uuid}`, finding('tag-leaked-after-h5', `${what}: ${unwound}`));
+        else if (orphan) out.add(`leak:${uuid}`, finding('tag-leaked-after-h14', `${what}: ${orphan.why}`));
+        else out.add(`leak:${uuid}`, finding('tag-registration-leaked', `${what}, and the trace shows no lost nr_extents update (H6) and no group H14 left behind`));
       }
     }
     for (const [uuid, names] of live) {
@@ -103,9 +148,27 @@ export class RegistryChecker implements Checker {
     return results;
   }
 
+  /**
+   * H5's consequence: the group was registered (alloc_tag_group, at its first cxl_add_extent) and
+   * was still being assembled in add_ctx.group — no member onlined — when an H5 use-after-free
+   * unwound its memdev's handler. The kernel would have read freed memory and gone on; the model
+   * unwinds, the chain's records come back, and their group is refused by G1 (the tag is
+   * committed — by the leftover), so nothing ever onlines or frees the leftover.
+   */
+  private leftByH5Unwind(r: Registration): string | null {
+    const first = this.firstTracked.get(r.group);
+    const u = (this.h5Unwinds.get(r.memdev) ?? []).find((x) => x > r.idx && (first === undefined || first > x));
+    return u === undefined ? null : `group ${r.group} was registered (event ${r.idx}) and still in add_ctx, no member onlined, when an H5 use-after-free unwound mem${r.memdev}'s handler (event ${u}); the redelivered records' group cannot register the tag again (G1) and nothing onlines or frees the leftover`;
+  }
+
   reset(): void {
     this.findings.clear();
     this.registered.clear();
+    this.lostUpdate.clear();
+    this.teardownAt.clear();
+    this.h14Groups.clear();
+    this.firstTracked.clear();
+    this.h5Unwinds.clear();
     this.idx = 0;
   }
 }
