@@ -73,3 +73,23 @@ t.test('hung waits: H2 and H17 by their own chains; everything else forbidden', 
   t.same(outcomes([], [hung(rel, [scan]), hung(add, [probe]), hung(th('user0', [], ['dax_region_rwsem', 'write']), [th('user1', [['dax_region_rwsem', 'write']], null)])]),
     ['hung-wait-h17', 'hung-wait-h2', 'hung-wait'], 'each report classified by its own chain');
 });
+
+t.test('a hung wait queued behind a known deadlock through another waiter (by lock identity), in either report order', async (t) => {
+  // the soak's report (swarm seed 8 it 102): H2 between irq/mem0 and dax-bus on device_lock(cxlr_dax)#5;
+  // user1's destroy holds region0's device_lock(cxlr)#549 and waits for #5; user0 waits for #549
+  const T = (name: string, held: [number, string][], waits: [number, string] | null): ThreadLockInfo =>
+    ({ slot: slotOf(name), name, held: held.map(([lock, cls]) => ({ lock, cls, mode: 'write' as const })), waitingFor: waits ? { lock: waits[0], cls: waits[1], mode: 'write' as const } : null });
+  const CX = 'device_lock(cxlr)';
+  const bus = T('dax-bus', [[5, DL]], [1734, AC]);
+  const irq = T('irq/mem0', [[1733, 'event.log_lock'], [1734, AC]], [5, DL]);
+  const u1 = T('user1', [[549, CX]], [5, DL]);
+  const u0 = T('user0', [], [549, CX]);
+  const cycle = [hung(bus, [irq]), hung(irq, [bus])];
+  t.same(outcomes([], [...cycle, hung(u0, [u1]), hung(u1, [bus])]), ['hung-wait-h2', 'hung-wait-h2', 'hung-wait-h2', 'hung-wait-h2'], 'user0 reported before user1: both H2');
+  t.same(outcomes([], [...cycle, hung(u1, [bus]), hung(u0, [u1])]), ['hung-wait-h2', 'hung-wait-h2', 'hung-wait-h2', 'hung-wait-h2'], 'user1 first: the same');
+  t.same(outcomes([], [hung(u0, [u1]), ...cycle]), ['hung-wait-h2', 'hung-wait-h2', 'hung-wait-h2'], 'user0 reported before the deadlock itself: the same');
+  // negative: user1 waits for ANOTHER lock of the same class (a second cxlr_dax, no cycle holds it)
+  const u1b = T('user1', [[549, CX]], [6, DL]);
+  t.same(outcomes([], [...cycle, hung(u0, [u1b])]), ['hung-wait-h2', 'hung-wait-h2', 'hung-wait'], 'the holder waits for a lock no deadlocked thread holds: forbidden');
+  t.same(outcomes([], [hung(u0, [u1])]), ['hung-wait'], 'no known deadlock in the iteration: forbidden');
+});

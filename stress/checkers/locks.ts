@@ -41,8 +41,10 @@
  *    h2ProbeHalfLater);
  *  - a hung wait in which a thread of an earlier known deadlock of the iteration is the waiter or a
  *    holder is that deadlock's consequence (afterKnownDeadlock: the model's hung task gives up
- *    and unwinds, the kernel's and its cycle's stay blocked for good); otherwise it stays
- *    `hung-wait`;
+ *    and unwinds, the kernel's and its cycle's stay blocked for good); so is a hung wait whose
+ *    holder waits for a lock a thread of a known deadlock's report holds (queuedBehindKnown: the
+ *    waiter queued behind the deadlock through another waiter, e.g. two destroys of one region
+ *    behind H2, seen in a 180 s soak); otherwise it stays `hung-wait`;
  *  - `assert-held` reports (a lockdep_assert_held that failed, a WARN in the kernel) are
  *    `assert-held-h12` (known: the recovery scan notifying another region's extent).
  *
@@ -270,6 +272,26 @@ export function afterKnownDeadlock(r: HungReport, all: readonly HungReport[], i:
   return null;
 }
 
+/**
+ * A hung wait whose holder waits for a lock (the same lock, by identity) that a thread of a known
+ * deadlock's report holds: the waiter is queued behind the deadlock through that holder, and in
+ * the kernel stays blocked as long as the cycle does. Reports of either order are read (the
+ * waiter may be reported before the holder is). Null when no holder's wait leads into one.
+ */
+export function queuedBehindKnown(r: HungReport, all: readonly HungReport[], known: readonly (KnownCycle | null)[]): { k: number; known: KnownCycle; holder: string; inIt: string } | null {
+  for (const h of r.holders) {
+    const lock = h.waitingFor?.lock;
+    if (lock === undefined) continue;
+    for (let k = 0; k < all.length; k++) {
+      const c = known[k];
+      if (!c || all[k] === r) continue;
+      const t = [all[k]!.waiter, ...all[k]!.holders].find((x) => x.slot !== h.slot && x.held.some((y) => y.lock === lock));
+      if (t) return { k, known: c, holder: h.name, inIt: t.name };
+    }
+  }
+  return null;
+}
+
 /** The known cycle a hung wait is, or null. */
 export function knownHungOf(r: HungReport): KnownCycle | null {
   if (isH2Hung(r)) return KNOWN_CYCLES.find((k) => k.hazard === 'H2')!;
@@ -339,6 +361,7 @@ export class LocksChecker implements Checker {
     });
     const hung = sys.hungReports?.() ?? [];
     const cycles: (KnownCycle | null)[] = [];
+    const verdicts: { name: OutcomeName; text: string }[] = [];
     hung.forEach((r, i) => {
       const text = `waited ${Math.round(r.waitedMs)} ms (bound ${r.boundMs}): ${threadStr(r.waiter)}; ${r.holders.map((h) => `holder ${threadStr(h)}`).join('; ') || 'no holder found'}`;
       const known = knownHungOf(r);
@@ -346,15 +369,30 @@ export class LocksChecker implements Checker {
       const later = known || after ? -1 : h2ProbeHalfLater(r, hung, i);
       if (after) {
         cycles.push(after.known);
-        out.add(`hung:${i}`, finding(after.known.hung, `${text} — after the ${after.known.hazard} deadlock of hung report ${after.k + 1} of ${hung.length}: ${after.thread} is in it (in the kernel it stays blocked there; the model's reporter unwound)`));
+        verdicts.push({ name: after.known.hung, text: `${text} — after the ${after.known.hazard} deadlock of hung report ${after.k + 1} of ${hung.length}: ${after.thread} is in it (in the kernel it stays blocked there; the model's reporter unwound)` });
       } else if (later >= 0) {
         cycles.push(KNOWN_CYCLES.find((c) => c.hazard === 'H2')!);
-        out.add(`hung:${i}`, finding('hung-wait-h2', `${text} — the holder, waiting for nothing here, then waited for this thread's lock holding the one this thread waits for (hung report ${later + 1} of ${hung.length}): the AB-BA reported before its other half was reached`));
+        verdicts.push({ name: 'hung-wait-h2', text: `${text} — the holder, waiting for nothing here, then waited for this thread's lock holding the one this thread waits for (hung report ${later + 1} of ${hung.length}): the AB-BA reported before its other half was reached` });
       } else {
         cycles.push(known);
-        out.add(`hung:${i}`, finding(known ? known.hung : 'hung-wait', text));
+        verdicts.push({ name: known ? known.hung : 'hung-wait', text });
       }
     });
+    // a wait queued behind a known deadlock through another waiter (user0 waits for a region's
+    // device_lock(cxlr) held by user1, whose destroy waits for the device_lock(cxlr_dax) a thread of
+    // the H2 cycle holds), in any report order: the chain of waits, by lock identity, ends in it
+    for (let changed = true; changed;) {
+      changed = false;
+      hung.forEach((r, i) => {
+        if (cycles[i]) return;
+        const q = queuedBehindKnown(r, hung, cycles);
+        if (!q) return;
+        cycles[i] = q.known;
+        verdicts[i] = { name: q.known.hung, text: `${verdicts[i]!.text} — queued behind the ${q.known.hazard} deadlock of hung report ${q.k + 1} of ${hung.length}: holder ${q.holder} waits for a lock ${q.inIt} holds, and ${q.inIt} is in it` };
+        changed = true;
+      });
+    }
+    verdicts.forEach((v, i) => out.add(`hung:${i}`, finding(v.name, v.text)));
     const asserts = (sys.sys?.reports.read<{ kind: string }>() ?? []).filter((r): r is AssertHeldReport => r.kind === 'assert-held');
     asserts.forEach((r, i) => {
       out.add(`assert:${i}`, finding('assert-held-h12', `lockdep_assert_held(${r.lock}) failed in ${r.where} on ${r.thread}`));
