@@ -98,6 +98,18 @@ t.test('and only then', (t) => {
   t.end();
 });
 
+t.test('reset forgets both rules\' evidence (one checker serves every iteration of a stress job)', (t) => {
+  // a suspect left from one iteration was reported as extent-overlap in every later one (a 240 s
+  // soak: 150 forbidden iterations after the first H14 orphan overlap)
+  const c = new ExtentsChecker();
+  for (const e of [ev(teardown(R0), USER), orphan, overlapping, held, reoffer, put]) c.onEvent(e);
+  c.reset();
+  t.same(c.atQuiescence(empty, gone).filter((r) => !r.ok).map(outcomeOf), [], 'nothing carried over to the next iteration\'s quiescence');
+  c.onEvent(respond);
+  t.same(c.atQuiescence(empty, {}).filter((r) => !r.ok).map(outcomeOf), ['response-lists-untracked'], 'and no H25 evidence either: an unexplained listing is forbidden');
+  t.end();
+});
+
 t.test('H25\'s minimized trace (docs/findings) replays step for step to the H25 outcome, on real threads', async (t) => {
   const r0 = readTrace(join(import.meta.dirname, '../docs/findings/traces/held-release-vs-reoffer-response-lists-released-h25-3-5.min.trace.json'));
   if (!r0.ok) { t.fail(r0.message); return; }

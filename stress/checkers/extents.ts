@@ -532,6 +532,9 @@ export class ExtentsChecker implements Checker {
     this.openStaged.clear();
     this.unwoundStaged.clear();
     this.teardownAt.clear();
+    this.offeredAt.clear();
+    this.releasedOutsideTeardown.clear();
+    this.h14OverlapSuspects.clear();
     this.idx = 0;
   }
 }
