@@ -1,7 +1,7 @@
 /**
  * DOC: workloads of the hazards docs/findings/ reports that no classic workload targets — H17 (the
  * three-task rwsem-handoff deadlock, found by the swarm), H18 (one range twice in a chain, found
- * by the hostile swarm), H23 (the probe scan's stale snapshot against a held extent's last put)
+ * by the hostile swarm), H23 (the probe scan's stale snapshot against a held extent's last put), H25, H26
  * and H24 (a tagged claim inside the cxl_dax_region teardown), both found by the soaks and
  * re-found under the controlled scheduler (docs/findings-open.md). Registered into stress/workloads.ts's table on import (replay,
  * minimize and explain import this module, so `dcd replay` of a findings trace finds them).
@@ -158,6 +158,34 @@ export const HAZARD_WORKLOADS: Workload[] = [
             { offset: 2 * MiB, length: 2 * MiB, tag, more: false },
           ] }] },
           { name: 'user0', kind: 'user', index: 0, ops: [...pads, { op: 'put-extent', ref: 'x' }] },
+        ],
+      };
+    },
+  },
+  {
+    // H26 (docs/kernel-map.md#h26): the FM offers a two-member tagged group; user0 runs `daxctl
+    // create-device` with its uuid and writes the device. cxl_add_pending (drivers/cxl/core/mbox.c)
+    // onlines the group and adds its DAX resources (cxl_realize_group → cxlr_notify_extent →
+    // dax_region_add_resources) before it sends the Add DC Response, so a claim between the two
+    // maps capacity the device has not seen accepted, and the write is refused. Failing sysfs
+    // lookups before the claim sweep it across the chain (a claim before the DAX add finds
+    // nothing: -ENOENT, and the write is skipped).
+    name: 'claim-write-vs-add-response',
+    description: "`daxctl create-device` with a group's uuid, then a write, against the chain that offers the group (between its DAX add and its Add DC Response)",
+    targets: 'H26 (the DAX add precedes the Add DC Response: a claimed device maps capacity the device has not seen accepted)',
+    config: (b) => ({ memdevs: [memdev(0)], ...b, users: 1 }),
+    plan(p) {
+      const tag = tagOf(p);
+      const pad = p.int(16);
+      const pads: StressOp[] = Array.from({ length: pad }, () => ({ op: 'hold-extent', region: 'r0', index: 7, as: 'pad' }));
+      return {
+        setup: [{ op: 'create-region', memdev: 0, size: null, as: 'r0' }, { op: 'wait-idle' }],
+        actors: [
+          { name: 'fm/mem0', kind: 'fm', index: 0, ops: [{ op: 'add', memdev: 0, records: [
+            { offset: 0x10000000, length: 8 * MiB, tag, seq: 0, more: true },
+            { offset: 0x12000000, length: 8 * MiB, tag, seq: 0, more: false },
+          ] }] },
+          { name: 'user0', kind: 'user', index: 0, ops: [...pads, { op: 'claim', region: 'r0', uuid: tag, as: 'd' }, { op: 'write', dax: 'd', offset: 0, length: 2 * MiB, pattern: 0x5a5a5a5a }] },
         ],
       };
     },

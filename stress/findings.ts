@@ -40,6 +40,9 @@ export const HAZARDS: HazardSpec[] = [
   // the window is the chain's realization (from its classify to its Add DC Response) against a
   // put of six steps: 23 of 200 controlled random iterations (seed 3: iteration 5)
   { id: 'H25', what: 'a held extent\'s last put against a chain that re-offers part of it: cxlr_dax_classify_extent accepts the range again as a duplicate of the held extent, whose Release DC then goes out before the Add DC Response that lists the range', workload: 'held-release-vs-reoffer', want: 'response-lists-released-h25', seed: '3', max: 40, test: 'test/extents-h25-h14-overlap.test.ts' },
+  // the window is the event thread's step from the DAX add to the response's mailbox command:
+  // PCT (depth 3) reaches it, 3 of 300 iterations at seed 3 (the first at iteration 63); random 0 of 300
+  { id: 'H26', what: '`daxctl create-device --uuid` and a write against the chain that offers the group: cxl_add_pending adds the group\'s DAX resources before it sends the Add DC Response, so the claimed device maps capacity the device has not seen accepted', workload: 'claim-write-vs-add-response', want: 'dax-access-refused-h26', seed: '3', max: 80, schedule: { kind: 'pct', depth: 3 }, test: 'test/h26-data.test.ts' },
 ];
 
 interface Check { label: string; workload: string; knobs: Knobs; want: string[]; n: number; seed: string }

@@ -99,12 +99,15 @@ export class DataChecker implements Checker {
   private readonly explainer = new HostDeviceExplainer();
   private readonly devs = new Map<number, Dev>();
   private readonly allWrites = new Map<number, Write[]>();
-  private readonly extents = new Map<number, { region: number; uuid: string; memdev: number; dpa: number; len: number }>();
+  /** tracked extents; `pending`: a runtime extent no Add DC Response has listed yet (H26) */
+  private readonly extents = new Map<number, { region: number; uuid: string; memdev: number; dpa: number; len: number; pending: boolean }>();
+  /** per thread: the extents its Add DC Response being sent lists (until its mailbox completes) */
+  private readonly listing = new Map<number, Set<number>>();
   private readonly regionMemdev = new Map<number, number>();
   private readonly suspects: Suspect[] = [];
   /** `h23`: at the refusal, an extent backing the device was one the recovery scan realized from a
    *  stale Get DC Extent List snapshot (H23 evidence, HostDeviceExplainer.staleScanH23) */
-  private readonly refused: { dev: number; offset: number; len: number; idx: number; h23: string | null }[] = [];
+  private readonly refused: { dev: number; offset: number; len: number; idx: number; h23: string | null; h26: string | null }[] = [];
   /** device → event index at which an extent backing it was released to the device (Release DC)
    *  while the device still mapped it: a teardown's devres (H15), which ignores use counts */
   private readonly releasedUnder = new Map<number, number>();
@@ -140,12 +143,18 @@ export class DataChecker implements Checker {
     const ev = e.ev;
     switch (ev.type) {
       case 'mbox': {
+        if (ev.opcode === CXL_MBOX_OP.ADD_DC_RESPONSE) {
+          // the listed extents are accepted when the response succeeds (a refused one: H10's)
+          if (ev.rc === 0) for (const id of this.listing.get(e.thread) ?? []) { const x = this.extents.get(id); if (x) x.pending = false; }
+          this.listing.delete(e.thread);
+          return;
+        }
         // a teardown's Release DC (dc_extent_release → memdev_release_extent): recorded at its completion
         if (ev.opcode === CXL_MBOX_OP.RELEASE_DC && ev.rc === 0 && this.tearingDown.has(e.thread)) this.releaseDc.set(e.thread, { idx, dpa: ev.dpa, quietSince: this.lastOf.get(e.thread) ?? -1 });
         return;
       }
       case 'extent-tracked':
-        this.extents.set(ev.extent, { region: ev.region, uuid: ev.uuid, memdev: ev.memdev, dpa: ev.dpa, len: ev.len });
+        this.extents.set(ev.extent, { region: ev.region, uuid: ev.uuid, memdev: ev.memdev, dpa: ev.dpa, len: ev.len, pending: ev.existing !== 1 });
         this.regionMemdev.set(ev.region, ev.memdev);
         return;
       case 'extent-untracked': {
@@ -173,6 +182,14 @@ export class DataChecker implements Checker {
         }
         return;
       }
+      case 'response-extent': {
+        // listed by an Add DC Response: emitted before its mailbox command, so the device has
+        // accepted it only once that command completes (the `mbox` event below, same thread)
+        let list = this.listing.get(e.thread);
+        if (!list) { list = new Set(); this.listing.set(e.thread, list); }
+        for (const [id, x] of this.extents) if (x.pending && x.memdev === ev.memdev && contains(x.dpa, x.len, ev.dpa, ev.len)) list.add(id);
+        return;
+      }
       case 'region-teardown':
         this.tearingDown.set(e.thread, ev.region);
         this.teardownAt.set(ev.region, idx);
@@ -198,7 +215,7 @@ export class DataChecker implements Checker {
         const d = this.dev(ev.dev);
         if (ev.write === 1) {
           if (ev.ok !== 1) {
-            this.refused.push({ dev: ev.dev, offset: ev.offset, len: ev.len, idx, h23: this.staleBacking(d) });
+            this.refused.push({ dev: ev.dev, offset: ev.offset, len: ev.len, idx, h23: this.staleBacking(d), h26: this.unacceptedBacking(d) });
             return;
           }
           const w: Write = { offset: ev.offset, len: ev.len, pattern: ev.pattern, thread: e.thread, idx };
@@ -218,6 +235,22 @@ export class DataChecker implements Checker {
       default:
         return;
     }
+  }
+
+  /**
+   * H26: is an extent the claim may have taken (tracked at the claim, on its region, of its tag)
+   * a runtime extent that no Add DC Response had listed when the write was refused? v11 onlines a
+   * group and adds its DAX resources (cxl_realize_group: online_tag_group, cxlr_notify_extent →
+   * the DAX driver's dax_region_add_resources) before cxl_add_pending's cxl_send_dc_response, so
+   * a claim (uuid_claim_tagged) can map the capacity before the device is told the host accepted
+   * it — and the device refuses access to capacity it has not seen accepted. Null otherwise.
+   */
+  private unacceptedBacking(d: Dev): string | null {
+    for (const id of d.backing?.extents ?? []) {
+      const x = this.extents.get(id);
+      if (x?.pending) return `extent ${id} ${rng(x.dpa, x.len)} backing it was realized and claimed, and no Add DC Response listing it had completed yet (mem${x.memdev}: the device has not seen it accepted)`;
+    }
+    return null;
   }
 
   /**
@@ -297,6 +330,7 @@ export class DataChecker implements Checker {
       else if (inFlight) out.add(`refused:${r.dev}:${r.offset}`, finding('dax-access-refused-h15', `${what}; ${inFlight}`));
       else if (r.h23) out.add(`refused:${r.dev}:${r.offset}`, finding('dax-access-refused-h23', `${what}; an extent backing it: ${r.h23}`));
       else if (ex) out.add(`refused:${r.dev}:${r.offset}`, finding('dax-access-refused-h10', `${what}; ${ex.why}`));
+      else if (r.h26) out.add(`refused:${r.dev}:${r.offset}`, finding('dax-access-refused-h26', `${what}; ${r.h26}`));
       else out.add(`refused:${r.dev}:${r.offset}`, finding('dax-access-refused', `${what}; no failed response explains it`));
     }
     const results = [...this.findings.list(), ...out.list()];
@@ -318,6 +352,7 @@ export class DataChecker implements Checker {
     this.teardownAt.clear();
     this.releaseDc.clear();
     this.teardownReleases.length = 0;
+    this.listing.clear();
     this.refused.length = 0;
     this.idx = 0;
   }

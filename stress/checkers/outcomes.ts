@@ -160,6 +160,11 @@ export const OUTCOMES = {
   // when it falls between the classify and the Add DC Response, the response lists capacity the
   // host tracks nowhere (the device accepts it; only the next probe scan of the region adopts it).
   'response-lists-released-h25': K(INV.listed, 'H25', "a response listed a re-offered range that the chain's classify accepted again as a duplicate of a held extent, whose last put's Release DC then went out before the response"),
+  // H26 (found by bench:find's rcu=on control, PCT, seed 100 it 60; confirmed in v11): mbox.c
+  // cxl_realize_group onlines a group and notifies the DAX driver (dax_region_add_resources)
+  // before cxl_add_pending sends the Add DC Response, so uuid_claim_tagged can map the capacity
+  // and user space touch it before the device has been told the host accepted it.
+  'dax-access-refused-h26': K(INV.data, 'H26', 'a DAX access was refused by the device: an extent backing the device had been realized, surfaced to DAX and claimed, but no Add DC Response had listed it yet'),
   'dax-access-refused-h23': K(INV.data, 'H23', 'a DAX access was refused by the device: an extent backing the device was realized by the probe\'s scan from a Get DC Extent List snapshot another thread\'s Release DC of it had made stale'),
   'extent-overlap-after-h5': K(INV.overlap, 'H5 (consequence: the kernel read freed memory; the model unwound the handler, whose records were redelivered)', 'two tracked extents overlap after a dc_extents walk use-after-free unwound an add handler on the same memdev'),
   'dc-extent-use-after-free-h5': K(INV.memory, 'H5', 'a dc_extents walk without RCU met an extent another thread had freed (the handler is unwound)'),
