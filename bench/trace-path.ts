@@ -8,7 +8,9 @@
  *
  *   node --import=tsx bench/trace-path.ts [chains=3000] [release=1]
  *
- * Diagnostic only: no figure here is a bench figure (the driver polls without backing off).
+ * Diagnostic only: no figure here is a bench figure (its driver waits on the FM reply bell, or
+ * with TRACE_WAIT=poll naps TRACE_NAP_MS without backing off). TRACE_SLOW_US=N prints each add
+ * slower than N µs stage by stage.
  */
 import { DcdSystem } from '../src/runtime/system.js';
 import { CXL_MBOX_OP } from '../src/wire/cxl.js';
@@ -52,7 +54,11 @@ const add = (k: string, v: number): void => { let a = stages.get(k); if (!a) sta
 const until = async (): Promise<void> => {
   const t0 = wall();
   while (!done) {
-    if (sys.drainEvents() === 0) Atomics.wait(nap, 0, 0, NAP_MS);
+    // as the bench driver waits (DCD_BENCH_DRIVER_WAIT=fm, or TRACE_WAIT=poll for naps)
+    if (sys.drainEvents() === 0) {
+      if (process.env.TRACE_WAIT === 'poll') Atomics.wait(nap, 0, 0, NAP_MS);
+      else sys.waitFmReplies(2);
+    }
     if (wall() - t0 > 5000) throw new Error('stalled');
     await new Promise<void>((res) => setImmediate(res));
   }
@@ -63,8 +69,6 @@ for (let i = 0; i < N; i++) {
   const off = (i % 64) * BLOCK;
   marks = []; phase = 'add'; done = false;
   const t0 = wall();
-  const rfs = (sys as unknown as { regfiles: { sab: SharedArrayBuffer; payloadSize: number }[] }).regfiles[0]!;
-  new Float64Array(rfs.sab, (64 + rfs.payloadSize - 64) & ~7, 8)[6] = t0;
   void fm.injectRecords([{ offset: off, length: BLOCK, tag: null, more: false }]);
   await until();
   const addMarks = marks;
