@@ -6,7 +6,7 @@
  * closed, the extent tracked, the DAX group surfaced, the Add DC Response completed, the Clear,
  * the empty Get; then the release's stages. Prints the p50 / p90 of each stage's offset.
  *
- *   node --import=tsx bench/trace-path.ts [chains=3000] [release=1]
+ *   node --import=tsx bench/trace-path.ts [chains=3000]
  *
  * Diagnostic only: no figure here is a bench figure (its driver waits on the FM reply bell, or
  * with TRACE_WAIT=poll naps TRACE_NAP_MS without backing off). TRACE_SLOW_US=N prints each add
