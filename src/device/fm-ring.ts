@@ -18,10 +18,10 @@
  *
  * The FM's side sleeps too (eighth session): every reply bumps a reply bell — one word shared by
  * all the FM rings of a system — and notifies it when the FM said it waits there
- * (`waitReplies`). A cxl-test FM call is answered after the host's drain of its records (the
+ * (`waitFmReplies`). A cxl-test FM call is answered after the host's drain of its records (the
  * mock's sysfs write returns then, service.ts DOC), so an FM that sleeps on the bell learns that
- * its chain was answered, or released, one wake after the drain — where a driver polling on a
- * timer learned it up to a nap later. The bell's value changes with every reply, so a reply
+ * its chain was answered, or released, when the device next yields after the drain — where a
+ * driver polling on a timer learned it up to a nap later. The bell's value changes with every reply, so a reply
  * between the FM's look at its reply rings and its wait is never lost.
  *
  * Layout: requests are 12-word records, a header `[seq, op, count, policy]` then `count` entries
