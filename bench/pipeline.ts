@@ -71,6 +71,7 @@ import { MiB } from '../src/units.js';
 import { sampleThreads, threadDeltas, type ThreadDelta, type ThreadSample } from '../src/runtime/thread-stats.js';
 
 export type BenchDevice = 'qemu' | 'cxl-test' | 'hostile';
+export type DriverWait = 'ring' | 'poll' | 'fm';
 
 export interface VariantSpec {
   /** label in tables and JSON: `v11`, `v11+group-lock=per-extent`, … */
@@ -103,10 +104,13 @@ export interface BenchOptions {
   progress?: (line: string) => void;
   /**
    * How the driver waits for runtime events: 'ring' sleeps on the event ring (producers then
-   * notify it), 'poll' sleeps 0.2 ms slices without announcing itself (producers never notify).
-   * Default 'poll' (see the DOC: the notify is a cost the observer imposes on the event thread).
+   * notify it), 'poll' sleeps 0.2–2 ms naps without announcing itself (producers never notify),
+   * 'fm' sleeps on the FM rings' reply bell with the nap as its timeout (a device wakes it when
+   * it answers an FM call: for cxl-test after the host's drain of the call's records, i.e. when
+   * the chain was answered or released). Default 'fm' with the FM command ring, else 'poll'
+   * (see the DOC: the event ring's notify is a cost the observer imposes on the event thread).
    */
-  driverWait?: 'ring' | 'poll';
+  driverWait?: DriverWait;
   /** modelled device mailbox latencies, µs per command: one set of cells per value (default [0]) */
   deviceLatenciesUs?: number[];
   /** skip the protocol ceiling (vs ceiling reads NaN) */
@@ -226,7 +230,7 @@ export interface BenchReport {
     durationMs: number;
     warmupMs: number;
     latencyMs: number;
-    driverWait: 'ring' | 'poll';
+    driverWait: DriverWait;
     /** lockdep and lock statistics in the pipeline's systems */
     lockdep?: boolean;
     lockStats?: boolean;
@@ -423,7 +427,7 @@ interface PhaseParams {
   targetAccepted?: number;
   progress?: (line: string) => void;
   progressLabel?: string;
-  driverWait: 'ring' | 'poll';
+  driverWait: DriverWait;
   /** keep latency samples (off for the memory phase: the driver's own arrays would grow) */
   samples?: boolean;
 }
@@ -683,7 +687,12 @@ async function drivePhase(sys: DcdSystem, ph: Phase): Promise<{ cpuUs: number; t
     else if (sys.drainEvents() === 0) {
       napMs = ph.actionable !== actionableSeen ? NAP_MIN_MS : Math.min(napMs * 2, NAP_MAX_MS);
       actionableSeen = ph.actionable;
-      Atomics.wait(nap, 0, 0, napMs);
+      // 'fm': while an FM call is unanswered its reply is what the driver waits for (cxl-test
+      // answers after the host's drain, so the chain's `response` or `extent-untracked` events
+      // are published by then): sleep on the reply bell, the longest nap as the fallback. With
+      // no call outstanding (qemu answers at once) the driver naps as 'poll' does.
+      if (p.driverWait === 'fm' && fmOutstanding(sys, ph.lanes)) sys.waitFmReplies(NAP_MAX_MS);
+      else Atomics.wait(nap, 0, 0, napMs);
     }
     sys.drainEvents();
     await tick();
@@ -691,6 +700,12 @@ async function drivePhase(sys: DcdSystem, ph: Phase): Promise<{ cpuUs: number; t
   cpuInWindow ??= cpuAtStart ? process.cpuUsage(cpuAtStart) : { user: 0, system: 0 };
   threadsInWindow ??= cpuAtStart ? threadDeltas(threadsAtStart, sampleThreads(sys.sys)) : [];
   return { cpuUs: cpuInWindow.user + cpuInWindow.system, threads: threadsInWindow };
+}
+
+/** Is an FM ring call of any lane unanswered? */
+function fmOutstanding(sys: DcdSystem, lanes: readonly Lane[]): boolean {
+  for (const l of lanes) if (sys.fmRing(l.memdev).outstanding() > 0) return true;
+  return false;
 }
 
 /** Drive every lane of `sys` through one phase (see `Phase`, `drivePhase`). */
@@ -900,12 +915,14 @@ export async function runBench(opts: BenchOptions = {}): Promise<BenchReport> {
   const latencyMs = opts.latencyMs ?? (quick ? 200 : 1000);
   const memoryEvents = opts.memoryEvents ?? (quick ? 10_000 : 1_000_000);
   const seed = opts.seed ?? 1;
-  const driverWait = opts.driverWait ?? (process.env.DCD_BENCH_DRIVER_WAIT === 'ring' ? 'ring' : 'poll');
   benchLockdep = opts.lockdep ?? process.env.DCD_BENCH_LOCKDEP !== '0';
   benchLockStats = opts.lockStats ?? (process.env.DCD_BENCH_LOCKSTAT === '0' ? false : benchLockdep);
   benchEvents = opts.events ?? (process.env.DCD_BENCH_EVENTS === 'driver' ? 'driver' : 'all');
   benchDynDbg = opts.dynamicDebug ?? process.env.DCD_BENCH_DYNDBG === '1';
   benchFm = opts.fm ?? (process.env.DCD_BENCH_FM === 'comlink' ? 'comlink' : 'ring');
+  const envWait = process.env.DCD_BENCH_DRIVER_WAIT;
+  if (envWait !== undefined && envWait !== 'ring' && envWait !== 'poll' && envWait !== 'fm') throw new Error(`DCD_BENCH_DRIVER_WAIT=${envWait}: expected ring, poll or fm`);
+  const driverWait: DriverWait = opts.driverWait ?? envWait ?? (benchFm === 'ring' ? 'fm' : 'poll');
   const base: BenchReport['baselines'] = opts.skipBaselines === true
     ? { ringPerSec: NaN, postMessagePerSec: NaN, postMessageBatchedPerSec: NaN, batch: BASELINE_BATCH, records: 0, hops: HOPS, protocolCeilingPerSec: NaN, protocolCeilingCell: '', protocolCeilings: [] }
     : { ...(await baselines(opts.baselineRecords ?? (quick ? 100_000 : 1_000_000), progress)), protocolCeilingPerSec: NaN, protocolCeilingCell: '', protocolCeilings: [] };
@@ -1024,7 +1041,7 @@ async function commandsServed(sys: DcdSystem, memdevs: number): Promise<number> 
   return xs.reduce((a, b) => a + b, 0);
 }
 
-async function runCell(sys: DcdSystem, c: CellSpec, t: { durationMs: number; warmupMs: number; latencyMs: number; driverWait: 'ring' | 'poll' }, base: BenchReport['baselines'], ceiling: CeilingResult | null, progress: (s: string) => void): Promise<CellResult> {
+async function runCell(sys: DcdSystem, c: CellSpec, t: { durationMs: number; warmupMs: number; latencyMs: number; driverWait: DriverWait }, base: BenchReport['baselines'], ceiling: CeilingResult | null, progress: (s: string) => void): Promise<CellResult> {
   const plan = lanePlan(c.memdevs, c.device, c.chain);
   const lanes = Array.from({ length: c.memdevs }, (_, i) => new Lane(i, plan.poolBlocks, sys.ctx.regfile(i).payloadSize));
   await sys.waitIdle();
@@ -1134,7 +1151,7 @@ async function heapSnapshots(sys: DcdSystem, prefix: string): Promise<void> {
   await sys.workerHeapSnapshots(dir, prefix);
 }
 
-async function memoryRun(sys: DcdSystem, device: BenchDevice, v: VariantSpec, events: number, driverWait: 'ring' | 'poll', progress: (s: string) => void): Promise<BenchReport['memory']> {
+async function memoryRun(sys: DcdSystem, device: BenchDevice, v: VariantSpec, events: number, driverWait: DriverWait, progress: (s: string) => void): Promise<BenchReport['memory']> {
   const chain = 100;
   const cell = `chain ${chain} untagged 1 memdev ${device} ${v.label}`;
   progress(`memory: ${cell}, ${events.toLocaleString('en-US')} accepted extents …`);

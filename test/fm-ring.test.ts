@@ -51,3 +51,33 @@ async function drained<T>(s: { drainEvents(): number }, p: Promise<T>): Promise<
   }
   return v;
 }
+
+// The reply bell (eighth session): the FM thread sleeps in `waitFmReplies` until a device answers
+// one of its ring calls. cxl-test answers after the host's drain, so one wait per call must
+// return with its reply (Atomics.wait does not return spuriously; a bell that never rang would
+// hold every wait for its whole 60 s timeout, far past the test's own).
+await t.test('the FM reply bell wakes the FM once per answered call', (t) => withSystem(t, {}, async (s) => {
+  await region(s);
+  const ring = s.fmRing(0);
+  const N = 30;
+  let waits = 0;
+  const call = async (p: Promise<{ ok: boolean }> | null): Promise<boolean> => {
+    t.ok(p !== null, 'the ring had room');
+    let done: boolean | null = null;
+    void p!.then((r) => { done = r.ok; });
+    while (done === null) {
+      s.waitFmReplies(60_000);
+      waits++;
+      s.drainEvents();
+      await new Promise((r) => setImmediate(r));
+    }
+    return done;
+  };
+  let ok = 0;
+  for (let i = 0; i < N; i++) if (await call(ring.injectRecords(chain([300 * BLOCK + i * BLOCK], BLOCK, null)))) ok++;
+  for (let i = 0; i < N; i++) if (await call(ring.releaseCapacity({ policy: 'prescriptive', extents: [{ offset: 300 * BLOCK + i * BLOCK, length: BLOCK, tag: null }] }))) ok++;
+  t.equal(ok, 2 * N, `${2 * N} calls answered ok`);
+  t.equal(waits, 2 * N, `one bell wait per call (${waits} waits for ${2 * N} calls)`);
+  t.equal(ring.outstanding(), 0, 'no ring call left unanswered');
+  await s.waitIdle();
+}));

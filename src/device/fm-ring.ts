@@ -16,6 +16,14 @@
  * a system that never uses it keeps the event-loop wait. Free-running only: a ring call is not a
  * step of the controlled scheduler's log (service.ts `startDeviceWorker` records comlink FM calls).
  *
+ * The FM's side sleeps too (eighth session): every reply bumps a reply bell — one word shared by
+ * all the FM rings of a system — and notifies it when the FM said it waits there
+ * (`waitFmReplies`). A cxl-test FM call is answered after the host's drain of its records (the
+ * mock's sysfs write returns then, service.ts DOC), so an FM that sleeps on the bell learns that
+ * its chain was answered, or released, when the device next yields after the drain — where a
+ * driver polling on a timer learned it up to a nap later. The bell's value changes with every reply, so a reply
+ * between the FM's look at its reply rings and its wait is never lost.
+ *
  * Layout: requests are 12-word records, a header `[seq, op, count, policy]` then `count` entries
  * `[offset f64, length f64, flags (bit 0 tag present, bit 1 more), tag (16 bytes), seq]`; replies
  * are 4-word records `[seq, ok, errno code, 0]` (an error's message stays on the device: the reply names
@@ -37,19 +45,47 @@ export const FM_CTL_ACTIVE = 0;
 export const FM_CTL_SLEEPING = 1;
 /** longest synchronous sleep of the device between looks at its event loop */
 export const FM_SLEEP_SLICE_MS = 2;
+/** notifies an FM producer tries before it leaves a device that says it is asleep to its slice */
+const WAKE_TRIES = 1000;
+
+/** reply bell words: the reply count (the futex word), and how many FM threads wait on it */
+export const FM_BELL_SEQ = 0;
+export const FM_BELL_WAITERS = 1;
+export const FM_BELL_WORDS = 2;
 
 export interface FmRingHandle {
   req: SharedArrayBuffer;
   rep: SharedArrayBuffer;
   ctl: SharedArrayBuffer;
+  /** the reply bell (FM_BELL_WORDS words), shared by every FM ring of one FM */
+  bell: SharedArrayBuffer;
 }
 
-export function createFmRing(): FmRingHandle {
+/** A reply bell for the FM rings of one FM (`createFmRing(bell)`). */
+export function createFmBell(): SharedArrayBuffer {
+  return new SharedArrayBuffer(4 * FM_BELL_WORDS);
+}
+
+export function createFmRing(bell: SharedArrayBuffer = createFmBell()): FmRingHandle {
   return {
     req: SpscRing.create(FM_RING_CAPACITY, FM_REQ_WORDS).sab,
     rep: SpscRing.create(FM_RING_CAPACITY, FM_REP_WORDS).sab,
     ctl: new SharedArrayBuffer(4 * 4),
+    bell,
   };
+}
+
+/**
+ * The FM thread sleeps until a device replies on any FM ring sharing `bell`, at most `timeoutMs`
+ * (the caller's fallback poll). Returns at once when `repliesPending()` says a reply is unread.
+ */
+export function waitFmReplies(bell: Int32Array, repliesPending: () => boolean, timeoutMs: number): void {
+  const seen = Atomics.load(bell, FM_BELL_SEQ);
+  Atomics.add(bell, FM_BELL_WAITERS, 1);
+  // a reply pushed before `seen` was read is in a ring; one pushed after it moved the bell, and
+  // the wait below returns at once ("not-equal")
+  if (!repliesPending()) Atomics.wait(bell, FM_BELL_SEQ, seen, timeoutMs);
+  Atomics.sub(bell, FM_BELL_WAITERS, 1);
 }
 
 /** a failed call's errno code (reply word 2) back to its name; EINVAL for none */
@@ -113,11 +149,28 @@ export class FmRingClient {
       b[o + 9] = it.seq;
     });
     if (this.req.pushBatch(b, n, 0) !== n) throw new Error('FM ring: push failed after the room check');
-    // the device sleeps on its doorbell word: wake it if it said it is asleep
-    if (Atomics.load(this.ctl, FM_CTL_SLEEPING) !== 0) Atomics.notify(this.doorbell, REG_DOORBELL);
+    this.wakeDevice();
     return new Promise((resolve) => {
       this.pending.set(seq, (r) => resolve(r.ok ? { ok: true, value: {} } as FmResult<object> : fmError(fmErrno(r.code), `FM ring ${what} #${seq} failed on the device (its error message stays there: fmErrors, the event log)`)));
     });
+  }
+
+  /**
+   * The device sleeps on its doorbell word: wake it if it said it is asleep. Its futex word is the
+   * doorbell, which an FM request does not change, so a notify that lands between the device's
+   * last look at the ring and its wait would be lost (the device would sleep out its slice,
+   * FM_SLEEP_SLICE_MS): notify until a waiter is woken or the device says it is awake. The
+   * device's window is a few loads long; the loop is bounded.
+   */
+  private wakeDevice(): void {
+    for (let i = 0; i < WAKE_TRIES && Atomics.load(this.ctl, FM_CTL_SLEEPING) !== 0; i++) {
+      if (Atomics.notify(this.doorbell, REG_DOORBELL) > 0) return;
+    }
+  }
+
+  /** Is a reply waiting to be read (`drainReplies`)? */
+  repliesPending(): boolean {
+    return this.rep.size() > 0;
   }
 
   /** Resolve the calls the device answered; returns how many. */
@@ -156,11 +209,13 @@ export class FmRingServer {
   private readonly f: Float64Array;
   private readonly bytes = new Uint8Array(16);
   private readonly one = new Int32Array(FM_REP_WORDS);
+  private readonly bell: Int32Array;
 
   constructor(h: FmRingHandle) {
     this.req = SpscRing.attach(h.req);
     this.rep = SpscRing.attach(h.rep);
     this.ctl = new Int32Array(h.ctl);
+    this.bell = new Int32Array(h.bell, 0, FM_BELL_WORDS);
     this.f = new Float64Array(this.buf.buffer);
   }
 
@@ -204,5 +259,8 @@ export class FmRingServer {
     this.one[1] = res?.ok ? 1 : 0;
     this.one[2] = res && !res.ok ? ERRNO_CODES[res.errno ?? 'EINVAL'] : 0;
     this.rep.push(this.one, 1000);
+    // ring the FM's reply bell; wake it only when it said it waits there (waitFmReplies)
+    Atomics.add(this.bell, FM_BELL_SEQ, 1);
+    if (Atomics.load(this.bell, FM_BELL_WAITERS) !== 0) Atomics.notify(this.bell, FM_BELL_SEQ);
   }
 }

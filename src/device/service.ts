@@ -87,6 +87,20 @@ export interface DeviceServiceInit {
 
 export const DRAIN_TIMEOUT_MS = 15_000;
 
+/**
+ * Doorbell spins after a command whose completion woke the host, or after an interrupt that woke
+ * the event thread (see `serveLoop`), instead of the loop's `spin`. DCD_DEVICE_WAKE_SPIN=N sets
+ * it (20000 = the behaviour before the eighth session: no difference).
+ */
+const WAKE_SPIN = envSpin(process.env.DCD_DEVICE_WAKE_SPIN, 4000);
+
+function envSpin(v: string | undefined, dflt: number): number {
+  if (v === undefined || v === '') return dflt;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 0) throw new Error(`DCD_DEVICE_WAKE_SPIN=${v}: expected a non-negative integer (doorbell loads)`);
+  return n;
+}
+
 /** Back-to-back commands served before the loop yields a macrotask to FM calls. */
 export const YIELD_EVERY = 64;
 /** Longest idle sleep; bounds how long stop() waits. */
@@ -137,8 +151,10 @@ export function createDeviceService(init: DeviceServiceInit): DeviceService {
   const events = eventBuffer(init.recordEvents ?? 0, init.observer);
   const sink: DeviceSink = {
     setEventStatus: (on) => rf.setEventStatus(EVENT_STATUS_DCD, on),
-    raiseIrq: () => rf.raiseIrq(),
+    raiseIrq: () => { if (rf.raiseIrq() > 0) irqWoke = true; },
   };
+  /** an interrupt woke the event thread since the serve loop last looked (see serveLoop) */
+  let irqWoke = false;
   const mockCounter = init.mockCounter ? new Int32Array(init.mockCounter, 0, 1) : undefined;
   const build = (config: DeviceConfig): DcdDevice => {
     const d = new DcdDevice(config, { media, sink, ...(events.observer ? { observer: events.observer } : {}), ...(mockCounter ? { mockCounter } : {}) });
@@ -150,7 +166,7 @@ export function createDeviceService(init: DeviceServiceInit): DeviceService {
   let dev = build(init.config);
   const current = (): DcdDevice => dev;
   const gate = drainGate(current, init.awaitDrain ?? false, init.drainTimeoutMs ?? DRAIN_TIMEOUT_MS);
-  const loop = serveLoop(rf, current, gate, init);
+  const loop = serveLoop(rf, current, gate, init, () => { const w = irqWoke; irqWoke = false; return w; });
   const afterFm = gate.after;
 
   return {
@@ -266,7 +282,7 @@ function drainGate(dev: () => DcdDevice, awaitDrain: boolean, drainTimeoutMs: nu
  * One mailbox command: the input is copied out of the payload area first, because the output is
  * written into the same area (CXL mailbox: one payload register block); then the modelled latency.
  */
-function executeCommand(rf: RegFile, d: DcdDevice, scratch: Uint8Array, clock: DeviceServiceInit['clock']): void {
+function executeCommand(rf: RegFile, d: DcdDevice, scratch: Uint8Array, clock: DeviceServiceInit['clock']): number {
   const latencyUs = d.config.mboxLatencyUs;
   const t0 = latencyUs > 0 ? performance.now() : 0;
   const op = rf.opcode();
@@ -280,7 +296,7 @@ function executeCommand(rf: RegFile, d: DcdDevice, scratch: Uint8Array, clock: D
     const end = t0 + latencyUs / 1000;
     while (performance.now() < end) { /* spin: the modelled command time */ }
   }
-  rf.complete(reply.rc, reply.outLen);
+  return rf.complete(reply.rc, reply.outLen);
 }
 
 /**
@@ -308,15 +324,17 @@ interface ServeLoop {
  * The serve loop (see DOC): mailbox commands from the register file, FM requests from the FM ring,
  * and the idle waits between them. `dev()` is read per command: `reconfigure` swaps the device.
  */
-function serveLoop(rf: RegFile, dev: () => DcdDevice, gate: DrainGate, init: Pick<DeviceServiceInit, 'spin' | 'clock' | 'fmRing'>): ServeLoop {
+function serveLoop(rf: RegFile, dev: () => DcdDevice, gate: DrainGate, init: Pick<DeviceServiceInit, 'spin' | 'clock' | 'fmRing'>, takeIrqWoke: () => boolean = () => false): ServeLoop {
   const spin = init.spin ?? 20000;
   const scratch = new Uint8Array(rf.payloadSize);
   let loop: Promise<void> | null = null;
   let stopping = false;
   let served = 0;
 
+  /** the last completion woke the host from its futex wait (see the idle wait below) */
+  let wokeHost = false;
   const execute = (): void => {
-    executeCommand(rf, dev(), scratch, init.clock);
+    wokeHost = executeCommand(rf, dev(), scratch, init.clock) > 0;
     served++;
     gate.notify();
   };
@@ -338,7 +356,15 @@ function serveLoop(rf: RegFile, dev: () => DcdDevice, gate: DrainGate, init: Pic
     let burst = 0;
     while (!stopping && !rf.stopped()) {
       if (fm?.pending()) serveFmRing(fm, dev(), gate);
-      if (!rf.commandPending() && !rf.waitCommand(0, spin)) {
+      // After a completion that woke a sleeping host, or an interrupt that woke the event thread,
+      // a short idle spin (WAKE_SPIN): the woken thread needs a CPU to run on, and on a busy
+      // machine the one it is woken onto is often this one — a device spinning its full `spin`
+      // would hold it ~150 µs before the host could post its next command. The device sleeps
+      // sooner; that next command wakes it (the host's doorbell notify).
+      const irqWoke = takeIrqWoke();
+      const spinNow = wokeHost || irqWoke ? Math.min(WAKE_SPIN, spin) : spin;
+      wokeHost = false;
+      if (!rf.commandPending() && !rf.waitCommand(0, spinNow)) {
         burst = 0;
         if (fm?.pending()) continue;
         if (fm?.active() && !schedControlled()) await sleepOnDoorbell(fm);

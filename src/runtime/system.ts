@@ -27,7 +27,7 @@ import { decodeEventAt, EVENT_RECORD_WORDS, type DaxBusApi, type DecodedEvent, t
 import { resolveKnobs } from '../scenario/knobs.js';
 import type { KnobValues, Knobs, MemdevSpec, Variant } from '../scenario/types.js';
 import { spawnWorker, WorkerCrash, type WorkerHandle } from './spawn.js';
-import { createFmRing, FmRingClient, type FmRingHandle } from '../device/fm-ring.js';
+import { createFmBell, createFmRing, FmRingClient, waitFmReplies, type FmRingHandle } from '../device/fm-ring.js';
 import type { DeviceService } from '../device/service.js';
 import { snapshotState } from './view.js';
 import { MiB } from '../units.js';
@@ -115,6 +115,9 @@ export class DcdSystem {
   /** per memdev: the FM command ring (src/device/fm-ring.ts), and its client once used */
   private readonly fmRings: FmRingHandle[];
   private readonly fmClients: (FmRingClient | undefined)[] = [];
+  /** the FM rings' reply bell (one for all memdevs: the FM is this thread) */
+  private readonly fmBell = createFmBell();
+  private readonly fmBellWords = new Int32Array(this.fmBell);
 
   private constructor(config: SystemConfig) {
     this.config = config;
@@ -127,7 +130,7 @@ export class DcdSystem {
     this.regfiles = config.memdevs.map(() => RegFile.create(config.payloadSize ?? (isQemuPersonality(config.device ?? 'cxl-test') ? QEMU_PAYLOAD_SIZE : MOCK_PAYLOAD_SIZE)));
     // media granularity: at least 2 MiB per stamp line, so a 512 B-block partition stays cheap
     this.media = config.memdevs.map((m) => Media.create(m.dc.base, m.dc.size, Math.max(m.dc.blockSize, 2 * MiB)));
-    this.fmRings = config.memdevs.map(() => createFmRing());
+    this.fmRings = config.memdevs.map(() => createFmRing(this.fmBell));
     this.ring = MpscRing.create(1 << 16, EVENT_RECORD_WORDS);
     this.dmesg = TextLog.create(4 * MiB);
     this.ctx = new HostCtx(this.handles(), this.sys, this.host);
@@ -237,6 +240,15 @@ export class DcdSystem {
     if (!h) throw new RangeError(`no memdev ${memdev}`);
     return (this.fmClients[memdev] ??= new FmRingClient(h, this.regfiles[memdev]!.sab));
   }
+
+  /**
+   * Sleep until a device answers an FM ring call (src/device/fm-ring.ts `waitFmReplies`), at most
+   * `timeoutMs`; at once when a reply is unread. The caller then `drainEvents()`.
+   */
+  waitFmReplies(timeoutMs: number): void {
+    waitFmReplies(this.fmBellWords, this.fmRepliesPending, timeoutMs);
+  }
+  private readonly fmRepliesPending = (): boolean => this.fmClients.some((c) => c?.repliesPending() === true);
 
   /** Move every published event from the ring to the listeners and checkers. */
   drainEvents(): number {

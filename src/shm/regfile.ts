@@ -222,15 +222,18 @@ export class RegFile {
     return this.payload.subarray(0, Math.min(Math.max(len, 0), this.payloadSize));
   }
 
-  /** Device: complete the posted command. Output bytes must already be in `payload`. */
-  complete(rc: number, outLen: number): void {
+  /**
+   * Device: complete the posted command. Output bytes must already be in `payload`. Returns how
+   * many sleepers the completion woke (the host when its doorbell spin had ended: 1, else 0).
+   */
+  complete(rc: number, outLen: number): number {
     const w = this.words;
     if (outLen < 0 || outLen > this.payloadSize) throw new RangeError(`mailbox: output length ${outLen} out of range`);
     Atomics.store(w, REG_RC, rc);
     Atomics.store(w, REG_PAYLOAD_OUT_LEN, outLen);
     Atomics.add(w, REG_CMD_SEQ, 1);
     Atomics.store(w, REG_DOORBELL, 0);
-    Atomics.notify(w, REG_DOORBELL);
+    return Atomics.notify(w, REG_DOORBELL);
   }
 
   /** Device: set or clear Event Status bits. */
@@ -239,10 +242,13 @@ export class RegFile {
     else Atomics.and(this.words, REG_EVENT_STATUS, ~bits);
   }
 
-  /** Device: raise the event interrupt (MSI): bump the interrupt word and wake the host. */
-  raiseIrq(): void {
+  /**
+   * Device: raise the event interrupt (MSI): bump the interrupt word and wake the host. Returns
+   * how many sleepers it woke (the event thread when it was waiting for an interrupt: 1, else 0).
+   */
+  raiseIrq(): number {
     Atomics.add(this.words, REG_IRQ, 1);
-    Atomics.notify(this.words, REG_IRQ);
+    return Atomics.notify(this.words, REG_IRQ);
   }
 
   setBackgroundStatus(v: number): void {
