@@ -43,11 +43,13 @@ t.test('a write refused before the Add DC Response completed, to a claimed runti
 t.test('and only then', (t) => {
   t.same(judge([...group, listed(A), listed(B), responded(), claim, refused]), ['dax-access-refused'], 'after the response completed: forbidden');
   t.same(judge([tracked(1, A, 1), tracked(2, B, 1), claim, refused]), ['dax-access-refused'], 'recovered extents (the scan; never in a response): forbidden');
-  t.same(judge([...group, listed(A), listed(B), ev({ type: 'mbox', memdev: 0, opcode: CXL_MBOX_OP.ADD_DC_RESPONSE, rc: 0, nrExtents: 2, more: 0, dpa: A, len: L }, USER), claim, refused]), ['dax-access-refused-h26'], 'another thread\'s response completing does not accept this one\'s list');
+  t.same(judge([...group, listed(A), listed(B), ev({ type: 'mbox', memdev: 0, opcode: CXL_MBOX_OP.ADD_DC_RESPONSE, rc: 0, nrExtents: 2, more: 0, dpa: A, len: L }, USER), claim, refused, responded()]), ['dax-access-refused-h26'], 'another thread\'s response completing does not accept this one\'s list');
+  t.same(judge([...group, claim, refused]), ['dax-access-refused'], 'no response ever listed it (never accepted later either): forbidden, not H26');
+  t.same(judge([...group, claim, refused, listed(A), listed(B), responded(-5)]), ['dax-access-refused-h10'], 'the response failed at the device (never accepted): H10, not H26');
   const c = new DataChecker();
   for (const e of [...group, claim]) c.onEvent(e);
   c.reset();
-  for (const e of [claim, refused]) c.onEvent(e);
+  for (const e of [claim, refused, listed(A), listed(B), responded()]) c.onEvent(e);
   t.same(c.atQuiescence({ trace: { mailbox: [] } } as unknown as SystemState, {} as SysLike).map(outcomeOf).filter((o) => o.startsWith('dax-access')), ['dax-access-refused'], 'reset forgets the pending extents');
   t.end();
 });

@@ -44,7 +44,7 @@ t.test('(a) a swarm trace without a plan: the baseline re-draws the plan with th
   const stored = r0.trace;
   t.equal(stored.focus, 'H5', 'the stored trace was drawn with focus H5');
   t.notOk(stored.plan, 'and stores no plan');
-  t.same(baselineIo(stored), { hint: { focus: 'H5' } }, 'the baseline draws the plan with that focus');
+  t.same(baselineIo(stored), { hint: { focus: 'H5', version: 1 } }, 'the baseline draws the plan with that focus (and the trace\'s plan generator, version 1: no swarmPlan field)');
   t.same(baselineIo({ ...stored, plan: { setup: [], actors: [] } }), { plan: { setup: [], actors: [] } }, 'a stored plan wins over the focus');
   // The trace was recorded before later checker rules reclassified its outcome; its replay follows
   // every step. Re-record its classification from that replay (what the minimizer must keep).

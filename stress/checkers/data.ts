@@ -107,7 +107,9 @@ export class DataChecker implements Checker {
   private readonly suspects: Suspect[] = [];
   /** `h23`: at the refusal, an extent backing the device was one the recovery scan realized from a
    *  stale Get DC Extent List snapshot (H23 evidence, HostDeviceExplainer.staleScanH23) */
-  private readonly refused: { dev: number; offset: number; len: number; idx: number; h23: string | null; h26: string | null }[] = [];
+  private readonly refused: { dev: number; offset: number; len: number; idx: number; h23: string | null; h26: { id: number; what: string }[] }[] = [];
+  /** extent → event index at which the Add DC Response listing it completed (H26's evidence) */
+  private readonly acceptedAt = new Map<number, number>();
   /** device → event index at which an extent backing it was released to the device (Release DC)
    *  while the device still mapped it: a teardown's devres (H15), which ignores use counts */
   private readonly releasedUnder = new Map<number, number>();
@@ -145,7 +147,7 @@ export class DataChecker implements Checker {
       case 'mbox': {
         if (ev.opcode === CXL_MBOX_OP.ADD_DC_RESPONSE) {
           // the listed extents are accepted when the response succeeds (a refused one: H10's)
-          if (ev.rc === 0) for (const id of this.listing.get(e.thread) ?? []) { const x = this.extents.get(id); if (x) x.pending = false; }
+          if (ev.rc === 0) for (const id of this.listing.get(e.thread) ?? []) { const x = this.extents.get(id); if (x) x.pending = false; this.acceptedAt.set(id, idx); }
           this.listing.delete(e.thread);
           return;
         }
@@ -245,12 +247,13 @@ export class DataChecker implements Checker {
    * a claim (uuid_claim_tagged) can map the capacity before the device is told the host accepted
    * it — and the device refuses access to capacity it has not seen accepted. Null otherwise.
    */
-  private unacceptedBacking(d: Dev): string | null {
+  private unacceptedBacking(d: Dev): { id: number; what: string }[] {
+    const out: { id: number; what: string }[] = [];
     for (const id of d.backing?.extents ?? []) {
       const x = this.extents.get(id);
-      if (x?.pending) return `extent ${id} ${rng(x.dpa, x.len)} backing it was realized and claimed, and no Add DC Response listing it had completed yet (mem${x.memdev}: the device has not seen it accepted)`;
+      if (x?.pending) out.push({ id, what: `extent ${id} ${rng(x.dpa, x.len)} backing it was realized and claimed, and the Add DC Response listing it completed only after the refusal (mem${x.memdev}: the device had not seen it accepted)` });
     }
-    return null;
+    return out;
   }
 
   /**
@@ -325,12 +328,15 @@ export class DataChecker implements Checker {
       const ex = memdev === undefined ? null : this.explainer.explain(memdev);
       const what = `dax device ${r.dev} (tag ${d?.uuid ? tagStr(d.uuid) : '?'}): write of ${rng(r.offset, r.len)} was refused`;
       const rel = this.releasedUnder.get(r.dev);
+      const h26 = r.h26.find((p) => (this.acceptedAt.get(p.id) ?? -1) > r.idx);
       const inFlight = rel !== undefined && rel < r.idx ? null : this.releaseInFlight(r.dev, r.idx);
       if (rel !== undefined && rel < r.idx) out.add(`refused:${r.dev}:${r.offset}`, finding('dax-access-refused-h15', `${what}; a region teardown released an extent backing it (Release DC) ${r.idx - rel} events earlier, before unregistering the device`));
       else if (inFlight) out.add(`refused:${r.dev}:${r.offset}`, finding('dax-access-refused-h15', `${what}; ${inFlight}`));
       else if (r.h23) out.add(`refused:${r.dev}:${r.offset}`, finding('dax-access-refused-h23', `${what}; an extent backing it: ${r.h23}`));
       else if (ex) out.add(`refused:${r.dev}:${r.offset}`, finding('dax-access-refused-h10', `${what}; ${ex.why}`));
-      else if (r.h26) out.add(`refused:${r.dev}:${r.offset}`, finding('dax-access-refused-h26', `${what}; ${r.h26}`));
+      // H26 needs the acceptance to come AFTER the refusal (a response that completed later),
+      // not merely no response seen: a chain never answered is another story (H10, S1/S2)
+      else if (h26) out.add(`refused:${r.dev}:${r.offset}`, finding('dax-access-refused-h26', `${what}; ${h26.what} (event ${this.acceptedAt.get(h26.id)})`));
       else out.add(`refused:${r.dev}:${r.offset}`, finding('dax-access-refused', `${what}; no failed response explains it`));
     }
     const results = [...this.findings.list(), ...out.list()];
@@ -353,6 +359,7 @@ export class DataChecker implements Checker {
     this.releaseDc.clear();
     this.teardownReleases.length = 0;
     this.listing.clear();
+    this.acceptedAt.clear();
     this.refused.length = 0;
     this.idx = 0;
   }
