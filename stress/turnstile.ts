@@ -38,6 +38,10 @@ import type { HungReport } from '../src/errors.js';
 import { Bindings, opLabel, runOp, type Actor, type OpOutcome } from './ops.js';
 import { resourceOfStep } from './coverage.js';
 
+/** grantAndWait's synchronous wait for the granted thread to park (ms; 0: waitAsync only).
+ *  DCD_SYNC_GRANT_WAIT_MS overrides it for an A/B. */
+const SYNC_GRANT_WAIT_MS = Number(process.env.DCD_SYNC_GRANT_WAIT_MS ?? 2);
+
 /**
  * `replay.seed`: the seed of the scheduler's own PRNG during a replay. A replay that follows its
  * trace makes no random choice, so a seed different from the search's proves the order came from
@@ -255,6 +259,12 @@ export class ControlledScheduler {
     // the granted thread clears SH_RUNNING and notifies it when it parks again (Turnstile.park):
     // sleep on that word instead of spinning the event loop, which took a core from the workers
     const want = t.slot + 1;
+    // most granted threads park again within a fraction of a millisecond: a bounded synchronous
+    // futex wait is woken by the park's notify directly, where waitAsync's wake reaches this
+    // thread as an event-loop task (a second hop per decision); nothing a granted thread does
+    // before its next point needs this thread's event loop, and past the bound the wait below
+    // takes over
+    if (SYNC_GRANT_WAIT_MS > 0 && Atomics.load(this.T.hdr, SH_RUNNING) === want) Atomics.wait(this.T.hdr, SH_RUNNING, want, SYNC_GRANT_WAIT_MS);
     while (Atomics.load(this.T.hdr, SH_RUNNING) === want) {
       const left = deadline - Date.now();
       if (left <= 0) return false;
