@@ -7,7 +7,9 @@
  * mean decisions; then per thread (src/runtime/thread-stats.ts) the CPU µs, voluntary sleeps and
  * run-queue µs per iteration, and the main thread's CPU (process.cpuUsage minus the workers').
  *
- *   node --import=tsx bench/stress-profile.ts [--seconds S] [--seed X] [--workload W] [--schedule free|random]
+ *   node --import=tsx bench/stress-profile.ts [--seconds S | --iterations N] [--seed X] [--workload W] [--schedule free|random]
+ *
+ * `--iterations N` runs iterations 1..N whatever the time (the same plans in an A/B's arms).
  */
 import { StressJob, type Schedule } from '../stress/runner.js';
 import { sampleThreads, threadDeltas } from '../src/runtime/thread-stats.js';
@@ -21,6 +23,8 @@ const SECONDS = Number(arg('seconds', '20'));
 const SEED = arg('seed', '1');
 const WORKLOAD = arg('workload', 'swarm');
 const SCHED = arg('schedule', 'free');
+const ITERATIONS = Number(arg('iterations', '0'));
+if (!Number.isInteger(ITERATIONS) || ITERATIONS < 0) { process.stderr.write(`--iterations must be a non-negative integer\n`); process.exit(2); }
 if (!Number.isFinite(SECONDS) || SECONDS <= 0) { process.stderr.write(`--seconds must be a positive number\n`); process.exit(2); }
 if (SCHED !== 'free' && SCHED !== 'random') { process.stderr.write(`--schedule must be free or random\n`); process.exit(2); }
 
@@ -36,7 +40,7 @@ interface Group { n: number; ms: number; phases: Record<string, number>; records
 const groups = new Map<string, Group>();
 let i = 1;
 let records = 0;
-while (performance.now() - t0 < SECONDS * 1000) {
+while (ITERATIONS ? i <= ITERATIONS : performance.now() - t0 < SECONDS * 1000) {
   const r = await job.iteration(i++);
   const kind = (r.schedule ?? 'free').replace(/:.*/, '');
   const g = groups.get(kind) ?? { n: 0, ms: 0, phases: {}, records: 0, decisions: 0 };
