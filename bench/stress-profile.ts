@@ -7,7 +7,9 @@
  * mean decisions; then per thread (src/runtime/thread-stats.ts) the CPU µs, voluntary sleeps and
  * run-queue µs per iteration, and the main thread's CPU (process.cpuUsage minus the workers').
  *
- *   node --import=tsx bench/stress-profile.ts [--seconds S | --iterations N] [--seed X] [--workload W] [--schedule free|random]
+ *   node --import=tsx bench/stress-profile.ts [--seconds S | --iterations N] [--seed X] [--workload W] [--schedule free|random] [--mix off]
+ *
+ * `--mix off`: the free schedule for every iteration (JobOptions.mixSchedules false).
  *
  * `--iterations N` runs iterations 1..N whatever the time (the same plans in an A/B's arms).
  */
@@ -29,7 +31,9 @@ if (!Number.isFinite(SECONDS) || SECONDS <= 0) { process.stderr.write(`--seconds
 if (SCHED !== 'free' && SCHED !== 'random') { process.stderr.write(`--schedule must be free or random\n`); process.exit(2); }
 
 const schedule: Schedule = SCHED === 'free' ? { kind: 'free' } : { kind: 'random' };
-const job = new StressJob({ workload: WORKLOAD, variant: 'v11', knobs: {}, device: 'cxl-test', seed: SEED, schedule, noise: false, outDir: null });
+const MIX = arg('mix', 'on');
+if (MIX !== 'on' && MIX !== 'off') { process.stderr.write(`--mix must be on or off\n`); process.exit(2); }
+const job = new StressJob({ workload: WORKLOAD, variant: 'v11', knobs: {}, device: 'cxl-test', seed: SEED, schedule, noise: false, outDir: null, mixSchedules: MIX === 'on' });
 console.log(`stress-profile: ${WORKLOAD}, ${SCHED}, seed ${SEED}, ${SECONDS} s; load average ${loadavg().map((x) => x.toFixed(2)).join(' ')}`);
 await job.iteration(0);
 const sys = await job.system();

@@ -320,7 +320,10 @@ export class StressJob {
     ph.mark('reset');
     const p = new Prng(`${this.opts.seed}:${this.workload.name}:${i}`);
     const focus = io.hint ?? (policy || io.plan ? undefined : this.focusFor(i));
-    const plan = io.plan ?? this.workload.plan(p, i, focus);
+    // a swarm trace carries its plan since the eighth session; a replay of one without a plan
+    // (written before) re-draws it with the rules it was drawn with (PlanHint.legacy)
+    const legacy = policy?.kind === 'replay' && !io.plan && this.workload.name === 'swarm';
+    const plan = io.plan ?? this.workload.plan(p, i, legacy ? { ...focus, legacy: true } : focus);
     this.lastPlan = plan;
     const b = new Bindings();
     const T = sys.sys.turnstile;
@@ -451,7 +454,8 @@ export class StressJob {
         variant: this.opts.variant, knobs: this.opts.knobs, device: this.opts.device, schedule: scheduleName(schedule),
         noise: this.opts.noise, outcome: c.outcome, class: c.class, invariant: c.invariant, ...(c.detail ? { detail: c.detail } : {}),
         steps, recordedFree: !controlled,
-        ...(io.plan ? { plan: io.plan } : {}),
+        // the swarm's plan rules change as it learns to seek collisions: its traces keep their plan
+        ...(io.plan || this.workload.name === 'swarm' ? { plan } : {}),
         ...(sig ? { signature: sig.signature, title: sig.title } : {}),
         record: this.lastRecord!,
         ...(focus?.focus ? { focus: focus.focus } : {}), outcomes: seen,

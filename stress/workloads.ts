@@ -53,6 +53,12 @@ export interface Workload {
 /** Coverage feedback for a plan: the named window (stress/coverage.ts) to aim this iteration at. */
 export interface PlanHint {
   focus?: string;
+  /**
+   * swarm: draw with the rules before the eighth session (setup create, wait, create, wait;
+   * every long chain 95–120 records). A swarm trace written since carries its plan; one written
+   * before does not, and its replay re-draws the plan with these rules (StressJob.iteration).
+   */
+  legacy?: boolean;
 }
 
 const fm = (index: number, ops: StressOp[]): Actor => ({ name: `fm/mem${index}`, kind: 'fm', index, ops });
@@ -358,7 +364,9 @@ function swarmPlan(p: Prng, _iteration: number, hint?: PlanHint): Plan {
   const clockOps: StressOp[] = [];
   // both regions, then one wait for both probes: r1's creation overlaps r0's cxl_dax_region
   // probe on the dax-bus (the ids and addresses are assigned in create order all the same)
-  const setup: StressOp[] = [{ op: 'create-region', memdev: 0, size: null, as: 'r0' }, { op: 'create-region', memdev: 1, size: null, as: 'r1' }, { op: 'wait-idle' }];
+  const legacy = hint?.legacy === true;
+  const setup: StressOp[] = legacy ? [...region0(0, 'r0'), ...region0(1, 'r1')]
+    : [{ op: 'create-region', memdev: 0, size: null, as: 'r0' }, { op: 'create-region', memdev: 1, size: null, as: 'r1' }, { op: 'wait-idle' }];
   let dax = 0;
   // extent-refs and release-teardown add their objects in setup (so the race starts with them
   // in place); one of them per plan, so extent indexes stay those of its own records
@@ -380,7 +388,7 @@ function swarmPlan(p: Prng, _iteration: number, hint?: PlanHint): Plan {
   // only the cap's window needs a chain past it; H4 (the watchdog against a late tail) needs a
   // chain still open when the clock moves, which the plain 12–24 records give: aimed at H4 with
   // 95–120, an iteration handled 144 records, and a fresh job's first eight H4 aims took seconds
-  const longChains = hint?.focus === 'CL-chain-bound';
+  const longChains = legacy || hint?.focus === 'CL-chain-bound';
   const last = focusActs.length > 0 ? focusActs[p.int(focusActs.length)]! : null;
   if (last === 'release-teardown' || last === 'extent-refs') refs = true; // reserved for the last
   const act = (a: SwarmAction): void => {
