@@ -149,8 +149,15 @@ export class StressJob {
   private sys: DcdSystem | null = null;
   private fresh = true;
   private readonly cov = new Coverage();
-  /** what the last iteration did (events per step, locks held, names): for traces and explain */
-  lastRecord: TraceRecord | null = null;
+  /** what the last iteration did (events per step, locks held, names): for traces and explain.
+   *  Built on first read (most iterations are acceptable and never need it); valid until the
+   *  next iteration starts */
+  get lastRecord(): TraceRecord | null {
+    if (!this.recordCache && this.recordThunk) this.recordCache = this.recordThunk();
+    return this.recordCache;
+  }
+  private recordThunk: (() => TraceRecord) | null = null;
+  private recordCache: TraceRecord | null = null;
   /** the plan the last iteration ran */
   lastPlan: Plan | null = null;
   /** what this job's iterations covered so far (the swarm's feedback reads it) */
@@ -303,6 +310,9 @@ export class StressJob {
   /** Run one iteration; `policy` overrides the schedule (replay); `io` a plan (minimize) or the swarm's focus (replay). */
   async iteration(i: number, policy?: Policy, io: IterationOptions = {}): Promise<IterationResult & { steps: TraceStep[]; divergence: string | null; ops: OpOutcome[]; followed: number }> {
     const t0 = performance.now();
+    // the last iteration's record reads events the reset below clears
+    this.recordThunk = null;
+    this.recordCache = null;
     const sys = await this.system();
     const ph = new Phases();
     if (!this.fresh) await sys.resetInPlace();
@@ -310,12 +320,19 @@ export class StressJob {
     ph.mark('reset');
     const p = new Prng(`${this.opts.seed}:${this.workload.name}:${i}`);
     const focus = io.hint ?? (policy || io.plan ? undefined : this.focusFor(i));
+    // a swarm trace carries its plan since the eighth session; a replay of one without a plan
+    // (written before) re-draws it with the generator version it records (replay's traceHint)
     const plan = io.plan ?? this.workload.plan(p, i, focus);
     this.lastPlan = plan;
     const b = new Bindings();
     const T = sys.sys.turnstile;
     T.setMode(SCHED_FREE);
-    for (const op of plan.setup) { await runOp(sys, b, op, { name: 'setup', kind: 'user', index: 0, ops: [] }); ph.mark(`setup:${op.op}`); }
+    for (const [k, op] of plan.setup.entries()) {
+      // a trailing wait-idle is the runner's own wait below (one quiescence wait, not two)
+      if (op.op === 'wait-idle' && k === plan.setup.length - 1) continue;
+      await runOp(sys, b, op, { name: 'setup', kind: 'user', index: 0, ops: [] });
+      ph.mark(`setup:${op.op}`);
+    }
     await sys.waitIdle(10_000);
     sys.drainEvents();
     ph.mark('setup-idle');
@@ -332,6 +349,7 @@ export class StressJob {
     let divergence: string | null = null;
     let followed = 0;
     let ops: OpOutcome[] = [];
+    let quiet = false;
     const schedule = this.scheduleFor(i, focus);
     let controlled: Policy | null = policy ?? (schedule.kind === 'free' ? null
       : schedule.kind === 'pct' ? { kind: 'pct' as const, depth: schedule.depth, ...(schedule.steps !== undefined ? { steps: schedule.steps } : {}) }
@@ -366,12 +384,14 @@ export class StressJob {
       ops = rounds > 1 && plan.actors.every((a) => a.ops.length % rounds === 0) ? await runRounds(sys, b, plan.actors, rounds) : (await Promise.all(plan.actors.map((a) => runActor(sys, b, a)))).flat();
       // keep recording until quiescence: the host's handling of an FM command outlives the
       // command, and a replay must be given those steps too, or it would choose them freely
-      await sys.waitIdle(15_000).catch(() => undefined);
+      quiet = await sys.waitIdle(15_000).then(() => true, () => false);
       T.setMode(SCHED_FREE);
       steps = this.freeSteps(sys);
     }
     ph.mark('race');
-    await sys.waitIdle(15_000).catch(() => undefined);
+    // a free race ends quiescent already (above): leaving the record mode starts no work, so a
+    // second wait would only repeat the same checks (two device round trips each)
+    if (!quiet) await sys.waitIdle(15_000).catch(() => undefined);
     ph.mark('quiesce');
     let results = await sys.check();
     ph.mark('check');
@@ -409,12 +429,20 @@ export class StressJob {
     }
     sys.drainEvents();
     captureNames(sys, names);
-    const record = buildRecord(sys, raceStart, controlled ? marks : null, held, names);
-    if (controlled) record.times = times;
-    this.lastRecord = record;
+    // the record (events per step, names) is built when asked for — for a trace, a signature,
+    // explain or replay — not for every acceptable iteration; what it reads is fixed here (the
+    // event count, the hung reports) and stays in place until the next iteration's reset
+    const evEnd = sys.events.length;
+    const hung = sys.hungReports();
+    const recMarks = controlled ? marks : null;
+    this.recordThunk = () => {
+      const r = buildRecord(sys, raceStart, evEnd, hung, recMarks, held, names);
+      if (controlled) r.times = times;
+      return r;
+    };
     let sig: ReturnType<typeof signatureOf> | null = null;
     if (c.class !== 'acceptable') {
-      sig = signatureOf(c.outcome, record.events, c.detail ?? '');
+      sig = signatureOf(c.outcome, this.lastRecord!.events, c.detail ?? '');
       res.signature = sig.signature;
       res.title = sig.title;
     }
@@ -425,9 +453,10 @@ export class StressJob {
         variant: this.opts.variant, knobs: this.opts.knobs, device: this.opts.device, schedule: scheduleName(schedule),
         noise: this.opts.noise, outcome: c.outcome, class: c.class, invariant: c.invariant, ...(c.detail ? { detail: c.detail } : {}),
         steps, recordedFree: !controlled,
-        ...(io.plan ? { plan: io.plan } : {}),
+        // the swarm's plan rules change as it learns to seek collisions: its traces keep their plan
+        ...(io.plan || this.workload.name === 'swarm' ? { plan } : {}),
         ...(sig ? { signature: sig.signature, title: sig.title } : {}),
-        record,
+        record: this.lastRecord!,
         ...(focus?.focus ? { focus: focus.focus } : {}), outcomes: seen,
         ...(this.workload.name === 'swarm' && !io.plan ? { swarmPlan: focus?.version ?? SWARM_PLAN_VERSION } : {}),
       };
@@ -628,12 +657,12 @@ function captureNames(sys: DcdSystem, names: TraceRecord['names']): void {
 }
 
 /** The iteration's events (lock holds omitted), tagged with the step they were emitted in. */
-function buildRecord(sys: DcdSystem, raceStart: number, marks: number[] | null, held: string[][], names: TraceRecord['names']): TraceRecord {
+function buildRecord(sys: DcdSystem, raceStart: number, end: number, hung: ReturnType<DcdSystem['hungReports']>, marks: number[] | null, held: string[][], names: TraceRecord['names']): TraceRecord {
   const all: DecodedEvent[] = sys.events;
   const events: NamedEvent[] = [];
   let m = 0;
   let truncated: number | undefined;
-  for (let k = 0; k < all.length; k++) {
+  for (let k = 0; k < Math.min(end, all.length); k++) {
     const d = all[k]!;
     if (d.ev.type === 'lock-hold') continue;
     let step = -1;
@@ -652,6 +681,5 @@ function buildRecord(sys: DcdSystem, raceStart: number, marks: number[] | null, 
     if (events.length >= MAX_RECORD_EVENTS) { truncated = (truncated ?? 0) + 1; continue; }
     events.push({ step, thread, ev });
   }
-  const hung = sys.hungReports();
   return { events, held, names, ...(hung.length ? { hung } : {}), ...(truncated ? { truncated: MAX_RECORD_EVENTS } : {}) };
 }

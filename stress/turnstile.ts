@@ -38,6 +38,10 @@ import type { HungReport } from '../src/errors.js';
 import { Bindings, opLabel, runOp, type Actor, type OpOutcome } from './ops.js';
 import { resourceOfStep } from './coverage.js';
 
+/** grantAndWait's synchronous wait for the granted thread to park (ms; 0: waitAsync only).
+ *  DCD_SYNC_GRANT_WAIT_MS overrides it for an A/B. */
+const SYNC_GRANT_WAIT_MS = Number(process.env.DCD_SYNC_GRANT_WAIT_MS ?? 2);
+
 /**
  * `replay.seed`: the seed of the scheduler's own PRNG during a replay. A replay that follows its
  * trace makes no random choice, so a seed different from the search's proves the order came from
@@ -112,6 +116,25 @@ export interface ControlledResult {
 }
 
 const SITE_NAMES: Record<number, string> = Object.fromEntries(Object.entries(NOISE_SITE).map(([k, v]) => [v, k]));
+
+/** A word nobody notifies: `Atomics.wait` on it is a sleep finer than a timer's 1 ms. */
+const PAUSE_WORD = new Int32Array(new SharedArrayBuffer(4));
+/** How long pollWait sleeps between looks, ms (DCD_SCHED_POLL_MS=0: the old 1 ms timers). */
+const POLL_MS = Number(process.env.DCD_SCHED_POLL_MS ?? 0.2);
+
+/**
+ * The k-th wait of a poll for a worker to reach its point: the first few are one event-loop turn
+ * each; then a short synchronous sleep and one event-loop turn (a worker receiving a message
+ * needs nothing from this thread, and a reply that settles an op is read in the turn). A 1 ms
+ * timer there made an actor's op cost 2.2 ms of a controlled race on average (a worker takes a
+ * fraction of a millisecond to reach its op-start point), eighth session.
+ */
+async function pollWait(k: number, first = 20): Promise<void> {
+  if (k < first) return sleep(0);
+  if (POLL_MS <= 0) return sleep(1);
+  Atomics.wait(PAUSE_WORD, 0, 0, POLL_MS);
+  return sleep(0);
+}
 
 function sleep(ms: number): Promise<void> {
   return new Promise((r) => (ms <= 0 ? setImmediate(r) : setTimeout(r, ms)));
@@ -216,7 +239,7 @@ export class ControlledScheduler {
       if (!runningFree && !unsettled) return true;
       if (Date.now() > deadline) return false;
       if (i % 50 === 0) this.nudge();
-      await sleep(i < 20 ? 0 : 1);
+      await pollWait(i);
     }
   }
 
@@ -239,7 +262,7 @@ export class ControlledScheduler {
       const t = this.threads.find((x) => this.aboutToEnter(x));
       if (!t) return;
       if (Date.now() > deadline) throw new Error(`controlled run: ${t.name} has had a message in flight for ${timeoutMs} ms without taking it`);
-      await sleep(i < 20 ? 0 : 1);
+      await pollWait(i);
     }
   }
 
@@ -255,6 +278,12 @@ export class ControlledScheduler {
     // the granted thread clears SH_RUNNING and notifies it when it parks again (Turnstile.park):
     // sleep on that word instead of spinning the event loop, which took a core from the workers
     const want = t.slot + 1;
+    // most granted threads park again within a fraction of a millisecond: a bounded synchronous
+    // futex wait is woken by the park's notify directly, where waitAsync's wake reaches this
+    // thread as an event-loop task (a second hop per decision); nothing a granted thread does
+    // before its next point needs this thread's event loop, and past the bound the wait below
+    // takes over
+    if (SYNC_GRANT_WAIT_MS > 0 && Atomics.load(this.T.hdr, SH_RUNNING) === want) Atomics.wait(this.T.hdr, SH_RUNNING, want, SYNC_GRANT_WAIT_MS);
     while (Atomics.load(this.T.hdr, SH_RUNNING) === want) {
       const left = deadline - Date.now();
       if (left <= 0) return false;
@@ -571,7 +600,7 @@ export class ControlledScheduler {
     for (let i = 0; Date.now() < deadline; i++) {
       if (this.T.state(slot) === TS_PARKED && Atomics.load(this.T.slots, this.T.base(slot) + SL_KIND) === PT_OP_START) return;
       if (settled) return;
-      await sleep(i < 50 ? 0 : 1);
+      await pollWait(i, 5);
     }
     await done;
   }

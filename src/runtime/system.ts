@@ -376,8 +376,11 @@ export class DcdSystem {
     while ((Atomics.load(this.sys.header, SYS_WQ_DONE) - kick) < 0 && Date.now() < deadline) await sleep(1);
   }
 
-  /** True when nothing is queued, running or in flight (timers are not fired). */
-  async isIdle(): Promise<boolean> {
+  /**
+   * True when nothing is queued, running or in flight (timers are not fired). `devices: false`
+   * looks at shared memory only, without asking the device workers for their FM queues.
+   */
+  async isIdle(devices = true): Promise<boolean> {
     if (this.pendingOps.size) return false;
     if (this.host.inflight() !== 0) return false;
     // the workqueue has looked at every kick (timer arm or clock advance) — it does not fire timers
@@ -389,14 +392,12 @@ export class DcdSystem {
       const m = this.host.memdev(i);
       if (this.host.memdevs.load(m, 'drainers') !== 0 || this.host.memdevs.load(m, 'timeoutRunning') !== 0) return false;
     }
-    for (const [i, d] of this.devices.entries()) {
-      // a memdev whose DCD is disabled gets no event interrupt and no drain (cxl_event_config):
-      // its records stay in the device log for good, which is quiescent, not busy
-      if (!this.host.memdevs.get(this.host.memdev(i), 'dcdSupported')) continue;
-      const log = await this.guard(d.call((a) => a.eventLog()));
-      if (log.fmQueued > 0 || log.queued > 0) return false;
-    }
-    return true;
+    if (!devices) return true;
+    // a memdev whose DCD is disabled gets no event interrupt and no drain (cxl_event_config):
+    // its records stay in the device log for good, which is quiescent, not busy
+    const asked = this.devices.filter((_, i) => this.host.memdevs.get(this.host.memdev(i), 'dcdSupported'));
+    const logs = await Promise.all(asked.map((d) => this.guard(d.call((a) => a.eventLog()))));
+    return logs.every((log) => log.fmQueued === 0 && log.queued === 0);
   }
 
   /**
@@ -408,10 +409,14 @@ export class DcdSystem {
     let stable = 0;
     while (stable < 2) {
       if (this.crash) throw this.crash;
-      if (await this.isIdle()) stable++;
+      // two idle looks in a row, the first from shared memory alone, the second asking the
+      // devices too (their FM queues): one device round trip per wait instead of two per look
+      if (await this.isIdle(stable === 1)) stable++;
       else stable = 0;
       if (Date.now() > deadline) throw new Error(`wait-idle: not idle after ${timeoutMs} ms (${this.busyReason()})`);
-      await sleep(stable ? 0 : 1);
+      // a tracked control-plane op (a probe) wakes the wait when it settles, not the next 1 ms tick
+      if (!stable && this.pendingOps.size) await Promise.race([...this.pendingOps, sleep(5)]).catch(() => undefined);
+      else await sleep(stable ? 0 : 1);
     }
     this.drainEvents();
   }

@@ -70,7 +70,9 @@ export class TextLog {
   }
 
   reset(): void {
-    this.bytes.fill(0);
+    // only the reserved prefix was ever written (the cursor only grows; a reservation past the
+    // end writes nothing): zeroing 4 MiB of dmesg per stress iteration cost ~1.8 ms
+    this.bytes.fill(0, 0, Math.min(Atomics.load(this.hdr, TEXTLOG_CURSOR), this.bytes.byteLength));
     Atomics.store(this.hdr, TEXTLOG_DROPPED, 0);
     Atomics.store(this.hdr, TEXTLOG_CURSOR, 0);
   }

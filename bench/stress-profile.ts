@@ -1,0 +1,79 @@
+/**
+ * `npm run bench:stress-profile` — where a swarm iteration's time goes (printed, never asserted).
+ *
+ * Runs the default swarm (`dcd stress --workload swarm`: free schedule, each iteration drawing its
+ * own schedule) for S seconds after a warm-up iteration and prints, per drawn schedule (free,
+ * random walk, PCT): iterations, mean ms per phase (IterationResult.phases), mean records offered,
+ * mean decisions; then per thread (src/runtime/thread-stats.ts) the CPU µs, voluntary sleeps and
+ * run-queue µs per iteration, and the main thread's CPU (process.cpuUsage minus the workers').
+ *
+ *   node --import=tsx bench/stress-profile.ts [--seconds S | --iterations N] [--seed X] [--workload W] [--schedule free|random] [--mix off]
+ *
+ * `--mix off`: the free schedule for every iteration (JobOptions.mixSchedules false).
+ *
+ * `--iterations N` runs iterations 1..N whatever the time (the same plans in an A/B's arms).
+ */
+import { StressJob, type Schedule } from '../stress/runner.js';
+import { sampleThreads, threadDeltas } from '../src/runtime/thread-stats.js';
+import { loadavg } from 'node:os';
+
+const arg = (name: string, dflt: string): string => {
+  const i = process.argv.indexOf(`--${name}`);
+  return i >= 0 ? process.argv[i + 1] ?? dflt : dflt;
+};
+const SECONDS = Number(arg('seconds', '20'));
+const SEED = arg('seed', '1');
+const WORKLOAD = arg('workload', 'swarm');
+const SCHED = arg('schedule', 'free');
+const ITERATIONS = Number(arg('iterations', '0'));
+if (!Number.isInteger(ITERATIONS) || ITERATIONS < 0) { process.stderr.write(`--iterations must be a non-negative integer\n`); process.exit(2); }
+if (!Number.isFinite(SECONDS) || SECONDS <= 0) { process.stderr.write(`--seconds must be a positive number\n`); process.exit(2); }
+if (SCHED !== 'free' && SCHED !== 'random') { process.stderr.write(`--schedule must be free or random\n`); process.exit(2); }
+
+const schedule: Schedule = SCHED === 'free' ? { kind: 'free' } : { kind: 'random' };
+const MIX = arg('mix', 'on');
+if (MIX !== 'on' && MIX !== 'off') { process.stderr.write(`--mix must be on or off\n`); process.exit(2); }
+const job = new StressJob({ workload: WORKLOAD, variant: 'v11', knobs: {}, device: 'cxl-test', seed: SEED, schedule, noise: false, outDir: null, mixSchedules: MIX === 'on' });
+console.log(`stress-profile: ${WORKLOAD}, ${SCHED}, seed ${SEED}, ${SECONDS} s; load average ${loadavg().map((x) => x.toFixed(2)).join(' ')}`);
+await job.iteration(0);
+const sys = await job.system();
+const before = sampleThreads(sys.sys);
+const cpu0 = process.cpuUsage();
+const t0 = performance.now();
+interface Group { n: number; ms: number; phases: Record<string, number>; records: number; decisions: number }
+const groups = new Map<string, Group>();
+let i = 1;
+let records = 0;
+while (ITERATIONS ? i <= ITERATIONS : performance.now() - t0 < SECONDS * 1000) {
+  const r = await job.iteration(i++);
+  const kind = (r.schedule ?? 'free').replace(/:.*/, '');
+  const g = groups.get(kind) ?? { n: 0, ms: 0, phases: {}, records: 0, decisions: 0 };
+  const plan = job.lastPlan!;
+  const recs = [...plan.setup, ...plan.actors.flatMap((a) => a.ops)].reduce((n, o) => n + (o.op === 'add' ? o.records.length : 0), 0);
+  g.n++; g.ms += r.ms; g.records += recs; g.decisions += r.decisions ?? 0;
+  records += recs;
+  for (const [k, v] of Object.entries(r.phases ?? {})) {
+    const key = k.startsWith('setup:') ? 'setup' : k;
+    g.phases[key] = (g.phases[key] ?? 0) + v;
+  }
+  groups.set(kind, g);
+}
+const wall = (performance.now() - t0) / 1000;
+const cpu = process.cpuUsage(cpu0);
+const after = sampleThreads(sys.sys);
+const n = i - 1;
+console.log(`${n} iterations in ${wall.toFixed(1)} s: ${(n / wall).toFixed(1)} it/s; ${(records / n).toFixed(1)} records per iteration; load ${loadavg()[0]!.toFixed(2)}`);
+for (const [kind, g] of groups) {
+  const ph = Object.entries(g.phases).map(([k, v]) => `${k} ${(v / g.n).toFixed(1)}`).join(', ');
+  console.log(`  ${kind.padEnd(7)} ${String(g.n).padStart(4)} it (${(100 * g.ms / 1000 / wall).toFixed(0)}% of wall), ${(g.ms / g.n).toFixed(1)} ms/it, ${(g.records / g.n).toFixed(1)} rec/it${g.decisions ? `, ${(g.decisions / g.n).toFixed(0)} decisions/it` : ''}: ${ph}`);
+}
+const d = threadDeltas(before, after);
+let workersCpu = 0;
+console.log('thread                 cpu µs/it  sleeps/it  runq µs/it');
+for (const t of d) {
+  workersCpu += t.cpuUs;
+  console.log(`  ${t.name.padEnd(20)} ${(t.cpuUs / n).toFixed(0).padStart(9)}  ${(t.sleeps / n).toFixed(1).padStart(9)}  ${(t.runqUs / n).toFixed(0).padStart(10)}`);
+}
+const procUs = cpu.user + cpu.system;
+console.log(`  main (process - workers) ${((procUs - workersCpu) / n).toFixed(0)} µs/it; process ${(procUs / n).toFixed(0)} µs/it = ${(procUs / 1e6 / wall).toFixed(2)} cores`);
+await job.close();
