@@ -16,9 +16,7 @@ import type { DecodedEvent, RuntimeEvent } from '../src/protocol.js';
 import { DC_EVENT_ADD } from '../stress/checkers/common.js';
 import type { SystemState } from '../src/state.js';
 import { ExtentsChecker, outcomeOf, type SysLike } from '../stress/checkers/index.js';
-import { join } from 'node:path';
-import { readTrace } from '../stress/trace.js';
-import { replayTrace } from '../stress/replay.js';
+import { replayStored } from './helpers/replay-stored.js';
 
 const MiB = 1 << 20;
 const IRQ = 2;
@@ -110,13 +108,5 @@ t.test('reset forgets both rules\' evidence (one checker serves every iteration 
   t.end();
 });
 
-t.test('H25\'s minimized trace (docs/findings) replays step for step to the H25 outcome, on real threads', async (t) => {
-  const r0 = readTrace(join(import.meta.dirname, '../docs/findings/traces/held-release-vs-reoffer-response-lists-released-h25-3-5.min.trace.json'));
-  if (!r0.ok) { t.fail(r0.message); return; }
-  const r = await replayTrace(r0.trace, 1);
-  t.comment(`replay: ${r.steps} steps, outcomes ${r.outcomes.join(', ')}`);
-  t.equal(r.divergence, null, 'the replay followed every recorded step');
-  t.ok(r.reproduced, 'and reproduced the recorded outcome');
-  t.ok(r.outcomes.includes('response-lists-released-h25'), 'response-lists-released-h25');
-  t.notOk(r.outcomes.includes('response-lists-untracked'), 'not the forbidden response-lists-untracked');
-});
+t.test('H25\'s minimized trace (docs/findings) replays step for step to the H25 outcome, on real threads', (t) =>
+  replayStored(t, 'docs/findings/traces/held-release-vs-reoffer-response-lists-released-h25-3-5.min.trace.json', 'response-lists-released-h25', 'response-lists-untracked'));

@@ -7,13 +7,11 @@
 // The response's `response-extent` events come BEFORE its mailbox command; acceptance is the
 // command's completion (the `mbox` event, same thread).
 import t from 'tap';
-import { join } from 'node:path';
 import type { DecodedEvent, RuntimeEvent } from '../src/protocol.js';
 import type { SystemState } from '../src/state.js';
 import { CXL_MBOX_OP } from '../src/wire/cxl.js';
 import { DataChecker, outcomeOf, type SysLike } from '../stress/checkers/index.js';
-import { readTrace } from '../stress/trace.js';
-import { replayTrace } from '../stress/replay.js';
+import { replayStored } from './helpers/replay-stored.js';
 
 const TAG = 'bf6713da-9b3b-7533-eaee-f0524484255c';
 const R = 7;
@@ -54,12 +52,5 @@ t.test('and only then', (t) => {
   t.end();
 });
 
-t.test('the minimized trace (docs/findings) replays step for step to H26 on real threads', async (t) => {
-  const r0 = readTrace(join(import.meta.dirname, '../docs/findings/traces/claim-write-vs-add-response-dax-access-refused-h26-3-63.min.trace.json'));
-  if (!r0.ok) { t.fail(r0.message); return; }
-  const r = await replayTrace(r0.trace, 1);
-  t.comment(`replay: ${r.steps} steps, outcomes ${r.outcomes.join(', ')}`);
-  t.equal(r.divergence, null, 'the replay followed every recorded step');
-  t.ok(r.reproduced, 'and reproduced dax-access-refused-h26');
-  t.notOk(r.outcomes.includes('dax-access-refused'), 'not the forbidden one');
-});
+t.test('the minimized trace (docs/findings) replays step for step to H26 on real threads', (t) =>
+  replayStored(t, 'docs/findings/traces/claim-write-vs-add-response-dax-access-refused-h26-3-63.min.trace.json', 'dax-access-refused-h26', 'dax-access-refused'));
