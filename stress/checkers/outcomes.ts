@@ -67,7 +67,7 @@ export const OUTCOMES = {
   'response-unmatched': F(INV.cardinality, 'a response listed an extent no Add record of the memdev offered'),
   'watchdog-after-close': F(INV.watchdog, 'the watchdog answered a chain whose More=0 record had already closed it'),
   'staged-over-cap': F(INV.cap, 'more than 100 records were staged in one runtime chain'),
-  'tag-registration-leaked': F(INV.tag, 'a uuid stays registered with no live extent, and the trace shows neither H6\'s lost nr_extents update nor a group H14 left behind'),
+  'tag-registration-leaked': F(INV.tag, 'a uuid stays registered with no live extent, and the trace shows no lost nr_extents update (H6), no group an H5 unwind left in add_ctx and no group H14 left behind'),
   'response-lists-untracked': F(INV.listed, 'a response listed an extent the host did not track at that moment'),
   'released-unaccepted': F(INV.xor, 'a Release DC was sent for a runtime extent no response ever listed'),
   'extent-overlap': F(INV.overlap, 'two host-tracked extents of one memdev overlap in DPA'),

@@ -16,10 +16,11 @@
  *    decrement leaks the group and its registration — at quiescence every extent reference has
  *    dropped, so no legitimate open-file delay remains) when a `lost-update` event shows the
  *    registering group's nr_extents read-modify-write lost an update (src/cxl/tag-group.ts);
- *    `tag-leaked-after-h5` (known: H5's consequence) when the group was still being assembled when
- *    an H5 use-after-free unwound its memdev's handler; `tag-leaked-after-h14` (known: H14) when the group is one H14 left behind (a member realized
- *    onto a region after its teardown began, the region gone; or an online_tag_group refused by
- *    a region use-after-free); and `tag-registration-leaked` (forbidden) with neither;
+ *    `tag-leaked-after-h5` (known: H5's consequence) when the group was still being assembled
+ *    when an H5 use-after-free unwound its memdev's handler; `tag-leaked-after-h14` (known: H14)
+ *    when the group is one H14 left behind (a member realized onto a region after its teardown
+ *    began, the region gone; or an online_tag_group refused by a region use-after-free); and
+ *    `tag-registration-leaked` (forbidden) with none of these;
  *  - the event-replayed registry equals the host's own registry table (`registry-mismatch`:
  *    a model instrumentation bug, or an unregister of a registration never seen).
  *
@@ -113,7 +114,8 @@ export class RegistryChecker implements Checker {
     for (const [uuid, regs] of this.registered) {
       if (!live.has(uuid)) {
         // a known hazard only with its evidence in the trace: H6's lost nr_extents update on the
-        // registering group, or H14's orphaned group; a leak with neither is forbidden
+        // registering group, a group an H5 unwind left in add_ctx, or H14's orphaned group; a
+        // leak with none of them is forbidden
         const what = `uuid ${uuid} is registered (group ${regs.map((r) => r.group).join(',')} on mem${regs[0]?.memdev ?? '?'}) but no live extent carries it`;
         const lost = regs.map((r) => this.lostUpdate.get(r.group)).find((x) => x !== undefined);
         const orphan = regs.map((r) => this.h14Groups.get(r.group)).find((x) => x !== undefined && (x.region === null || (sys.host?.regions !== undefined && !sys.host.regions.isLive(x.region))));
@@ -121,7 +123,7 @@ export class RegistryChecker implements Checker {
         if (lost) out.add(`leak:${uuid}`, finding('tag-leaked', `${what}: ${lost}`));
         else if (unwound) out.add(`leak:${uuid}`, finding('tag-leaked-after-h5', `${what}: ${unwound}`));
         else if (orphan) out.add(`leak:${uuid}`, finding('tag-leaked-after-h14', `${what}: ${orphan.why}`));
-        else out.add(`leak:${uuid}`, finding('tag-registration-leaked', `${what}, and the trace shows no lost nr_extents update (H6) and no group H14 left behind`));
+        else out.add(`leak:${uuid}`, finding('tag-registration-leaked', `${what}, and the trace shows no lost nr_extents update (H6), no group an H5 unwind left in add_ctx and no group H14 left behind`));
       }
     }
     for (const [uuid, names] of live) {
