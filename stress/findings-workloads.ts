@@ -11,6 +11,13 @@ import type { Actor, StressOp } from './ops.js';
 import { MiB } from '../src/units.js';
 
 
+/**
+ * `n` failing sysfs lookups of region r0 (`extentR.7` does not exist: -ENODEV): user0's time
+ * sweep, so that the op after them lands at a different point of the racing actor's path in each
+ * iteration (H23, H25, H26).
+ */
+const lookupPads = (n: number): StressOp[] => Array.from({ length: n }, () => ({ op: 'hold-extent', region: 'r0', index: 7, as: 'pad' }));
+
 export const HAZARD_WORKLOADS: Workload[] = [
   {
     // H17 (docs/kernel-map.md#h17; test/locks-h17.test.ts): mem0 holds eight pre-accepted tag
@@ -76,8 +83,7 @@ export const HAZARD_WORKLOADS: Workload[] = [
     config: (b) => ({ memdevs: [memdev(0)], ...b, users: 1 }),
     plan(p) {
       const tag = tagOf(p);
-      const pad = p.int(8);
-      const pads: StressOp[] = Array.from({ length: pad }, () => ({ op: 'hold-extent', region: 'r0', index: 7, as: 'pad' }));
+      const pads = lookupPads(p.int(8));
       return {
         setup: [
           { op: 'create-region', memdev: 0, size: null, as: 'r0' }, { op: 'wait-idle' },
@@ -139,8 +145,7 @@ export const HAZARD_WORKLOADS: Workload[] = [
     config: (b) => ({ memdevs: [memdev(0)], ...b, users: 1 }),
     plan(p) {
       const tag = tagOf(p);
-      const pad = p.int(12);
-      const pads: StressOp[] = Array.from({ length: pad }, () => ({ op: 'hold-extent', region: 'r0', index: 7, as: 'pad' }));
+      const pads = lookupPads(p.int(12));
       return {
         setup: [
           { op: 'create-region', memdev: 0, size: null, as: 'r0' }, { op: 'wait-idle' },
@@ -176,8 +181,7 @@ export const HAZARD_WORKLOADS: Workload[] = [
     config: (b) => ({ memdevs: [memdev(0)], ...b, users: 1 }),
     plan(p) {
       const tag = tagOf(p);
-      const pad = p.int(16);
-      const pads: StressOp[] = Array.from({ length: pad }, () => ({ op: 'hold-extent', region: 'r0', index: 7, as: 'pad' }));
+      const pads = lookupPads(p.int(16));
       return {
         setup: [{ op: 'create-region', memdev: 0, size: null, as: 'r0' }, { op: 'wait-idle' }],
         actors: [
