@@ -151,6 +151,9 @@ export interface ThreadLockInfo {
 
 export interface HungReport {
   kind: 'hung-wait';
+  /** when the report was made (src/shm/clock.ts wallMs, the event stream's clock); the wait began
+   *  `waitedMs` earlier. Absent in reports recorded before the field existed. */
+  atMs?: number;
   waitedMs: number;
   boundMs: number;
   waiter: ThreadLockInfo;

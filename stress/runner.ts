@@ -14,7 +14,7 @@ import { DcdSystem } from '../src/runtime/system.js';
 import type { Knobs, Variant } from '../src/scenario/types.js';
 import type { Personality } from '../src/device/config.js';
 import { NOISE_SITE, SCHED_FREE, SCHED_RECORD, POINT_NAMES, PT_ACQUIRE, PT_HANDOFF, PT_STEAL, PT_NOISE, PT_RESUME, PT_CLOCK } from '../src/shm/sched.js';
-import { standardCheckers, classify, OUTCOMES, INV, type Classification } from './checkers/index.js';
+import { standardCheckers, classify, splitAtDeadlock, OUTCOMES, type Classification } from './checkers/index.js';
 import { Bindings, claimRoundsInWorkers, runOp, type Actor, type OpOutcome, type Plan } from './ops.js';
 import { ControlledScheduler, type Policy, type TraceStep } from './turnstile.js';
 import { WORKLOADS, SWARM_FOCUS, SWARM_PLAN_VERSION, type PlanHint, type Workload } from './workloads.js';
@@ -401,11 +401,10 @@ export class StressJob {
     // the kernel; the model unwinds it to keep going, so what happens after it (a chain answered
     // by no one, groups onlined without a response) is an artifact: the hung wait is the outcome.
     // The other outcomes are still listed (afterDeadlock) so nothing is silently dropped.
+    // ... but a finding whose evidence was complete before the deadlock began is classified as in
+    // any other iteration (splitAtDeadlock), so a deadlock never hides it.
     let afterDeadlock: string[] = [];
-    if (sys.reportCounts().hung > 0) {
-      afterDeadlock = outcomesSeen(results.filter((r) => r.invariant !== INV.hung)).map((o) => o.outcome).filter((n) => n !== 'ok');
-      results = results.filter((r) => r.invariant === INV.hung);
-    }
+    if (sys.reportCounts().hung > 0) ({ results, afterDeadlock } = splitAtDeadlock(results, sys.hungReports()));
     const c: Classification = classify(results);
     const windows = Object.fromEntries(Object.entries(this.cov.counts).filter(([, n]) => n > 0));
     const seen = outcomesSeen(results).map((o) => o.outcome);

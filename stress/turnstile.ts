@@ -35,6 +35,7 @@ import {
 } from '../src/shm/sched.js';
 import { LOCK_KIND, LOCK_KIND_RWSEM, LOCK_WORDS, REG_DOORBELL, REG_IRQ, SYS_HUNG_REPORTS, SYS_WQ_KICK } from '../src/shm/layout.js';
 import type { HungReport } from '../src/errors.js';
+import { wallMs } from '../src/shm/clock.js';
 import { Bindings, opLabel, runOp, type Actor, type OpOutcome } from './ops.js';
 import { resourceOfStep } from './coverage.js';
 
@@ -664,7 +665,7 @@ export class ControlledScheduler {
         const ho = Atomics.load(sys.locks, arg * LOCK_WORDS + LOCK_KIND) === LOCK_KIND_RWSEM ? rwsemState(sys, arg).handoff : -1;
         if (ho >= 0 && ho !== t.slot && !holders.includes(ho)) holders.push(ho);
         const report: HungReport = {
-          kind: 'hung-wait', waitedMs: 0, boundMs: 0,
+          kind: 'hung-wait', atMs: wallMs(), waitedMs: 0, boundMs: 0,
           waiter: { slot: t.slot, name: t.name, held, waitingFor: { lock: arg, cls: sys.lockClassNameOf(arg), mode: Atomics.load(this.T.slots, b + SL_MODE) >= 2 ? 'read' : 'write' } },
           holders: holders.map((s) => ({ slot: s, name: sys.threadName(s), held: sys.heldBy(s).map((h) => ({ lock: h.lock, cls: sys.lockClassNameOf(h.lock), mode: h.mode })), waitingFor: this.parkedWait(s) })),
         };

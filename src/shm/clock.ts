@@ -76,6 +76,14 @@ export function clockNow(sys: SystemShm): number {
   return performance.timeOrigin + performance.now();
 }
 
+/**
+ * Wall time in ms on the runtime event stream's clock (performance.timeOrigin + now(), whatever
+ * the run's clock mode): what a report is stamped with, so a checker can order it against events.
+ */
+export function wallMs(): number {
+  return performance.timeOrigin + performance.now();
+}
+
 export function clockIsVirtual(sys: SystemShm): boolean {
   return Atomics.load(sys.header, SYS_CLOCK_MODE) === CLOCK_MODE_VIRTUAL;
 }

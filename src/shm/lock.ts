@@ -33,7 +33,7 @@ import {
 } from './layout.js';
 import { lockClassName } from './lock-classes.js';
 import { lockdepAcquire } from './lockdep.js';
-import { clockIsVirtual, clockNow } from './clock.js';
+import { clockIsVirtual, clockNow, wallMs } from './clock.js';
 import { PRED_LOCK, PT_ACQUIRE, PT_HANDOFF, PT_NOISE, PT_STEAL } from './sched.js';
 import type { SystemShm } from './system.js';
 
@@ -265,7 +265,7 @@ function hungCheck(c: ThreadCtx, id: number, t0: number): void {
   // always has a holder; only a lock leaked by a model bug has none for long, so that is still
   // reported once the wait passes four bounds.
   if (holders.length === 0 && waited < 4 * bound) return;
-  const report: HungReport = { kind: 'hung-wait', waitedMs: waited, boundMs: bound, waiter: threadInfo(sys, c.slot), holders };
+  const report: HungReport = { kind: 'hung-wait', atMs: wallMs(), waitedMs: waited, boundMs: bound, waiter: threadInfo(sys, c.slot), holders };
   Atomics.add(sys.header, SYS_HUNG_REPORTS, 1);
   sys.reports.append(report);
   // unwinding is set before the wait is cleared: another thread's check never sees this thread
@@ -574,7 +574,7 @@ export function lockdepAssertHeld(id: number, where: string): boolean {
   const c = currentThread();
   if (holdsLocally(c, id)) return true;
   Atomics.add(c.sys.header, SYS_LOCKDEP_REPORTS, 1);
-  c.sys.reports.append({ kind: 'assert-held', lock: c.sys.lockClassNameOf(id), where, thread: c.name });
+  c.sys.reports.append({ kind: 'assert-held', atMs: wallMs(), lock: c.sys.lockClassNameOf(id), where, thread: c.name });
   return false;
 }
 

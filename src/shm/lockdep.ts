@@ -41,6 +41,7 @@ import {
   MAX_LOCK_CLASSES, STAT_ACQUIRE, STAT_CONTENDED, STAT_FIELDS, STAT_HOLD_MAX_NS, STAT_HOLD_TOTAL_NS,
   STAT_WAIT_MAX_NS, STAT_WAIT_TOTAL_NS, SYS_LOCKDEP_REPORTS,
 } from './layout.js';
+import { wallMs } from './clock.js';
 import { LOCK_CLASS_NAMES, lockClassName } from './lock-classes.js';
 import type { ThreadCtx } from './lock.js';
 import type { SystemShm } from './system.js';
@@ -57,6 +58,8 @@ export interface LockChain {
 
 export interface LockOrderReport {
   kind: 'lock-order';
+  /** when lockdep reported it (src/shm/clock.ts wallMs, the event stream's clock) */
+  atMs?: number;
   /** the new dependency that closed the cycle: `held` → `acquiring` */
   held: string;
   acquiring: string;
@@ -201,6 +204,7 @@ function report(c: ThreadCtx, heldCls: number, cls: number, eb: number, bit: num
   newChain.modes!.push(modeName(mode));
   const r: LockOrderReport = {
     kind: 'lock-order',
+    atMs: wallMs(),
     held: lockClassName(heldCls),
     acquiring: lockClassName(cls),
     dep: DEP_NAMES[31 - Math.clz32(bit)]!,

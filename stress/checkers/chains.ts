@@ -129,6 +129,7 @@ export class ChainsChecker implements Checker {
   }
 
   onEvent(e: DecodedEvent): void {
+    this.findings.at = e.timeMs; // a finding raised here is stamped with its event (runner: afterDeadlock)
     const ev = e.ev;
     const idx = this.idx++;
     switch (ev.type) {
@@ -272,6 +273,7 @@ export class ChainsChecker implements Checker {
   }
 
   atQuiescence(_state: SystemState, _sys: SysLike): CheckerResult[] {
+    this.findings.at = Infinity; // judged at quiescence: no evidence time
     for (const rec of this.awaiting.values()) rec.ignored = true;
     this.awaiting.clear();
     const out = new Findings();

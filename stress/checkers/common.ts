@@ -45,9 +45,15 @@ export class Findings {
   static readonly MAX = 64;
   private readonly map = new Map<string, CheckResult>();
   private dropped = 0;
+  /** The time (event stream clock) of the event being judged, which `add` stamps on a finding
+   *  (`atMs`): a checker sets it on entering `onEvent` and resets it to Infinity (no stamp) at
+   *  quiescence. The runner classifies a finding raised before a deadlock began as usual, since
+   *  the deadlock's unwinding cannot have caused it (docs/finding.md "Nothing hides another"). */
+  at = Infinity;
 
   add(key: string, r: CheckResult): void {
     if (this.map.has(key)) return;
+    if (this.at !== Infinity && r.atMs === undefined) r.atMs = this.at;
     if (this.map.size >= Findings.MAX) {
       this.dropped++;
       return;

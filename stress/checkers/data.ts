@@ -135,6 +135,7 @@ export class DataChecker implements Checker {
   }
 
   onEvent(e: DecodedEvent): void {
+    this.findings.at = e.timeMs; // a finding raised here is stamped with its event (runner: afterDeadlock)
     const idx = this.idx++;
     this.explainer.onEvent(e);
     this.handle(e, idx);
@@ -310,6 +311,7 @@ export class DataChecker implements Checker {
   }
 
   atQuiescence(_state: SystemState, _sys: SysLike): CheckerResult[] {
+    this.findings.at = Infinity; // judged at quiescence: no evidence time
     const out = new Findings();
     for (const s of this.suspects) {
       const racing = (this.allWrites.get(s.dev) ?? []).find((w) => w.idx > s.write.idx && w.thread !== s.thread && w.pattern !== s.pattern && overlaps(w.offset, w.len, s.offset, s.len));

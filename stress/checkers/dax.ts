@@ -99,6 +99,7 @@ export class DaxChecker implements Checker {
   private readonly explainer = new HostDeviceExplainer();
 
   onEvent(e: DecodedEvent): void {
+    this.findings.at = e.timeMs; // a finding raised here is stamped with its event (runner: afterDeadlock)
     const ev = e.ev;
     this.idx++;
     this.explainer.onEvent(e);
@@ -214,6 +215,7 @@ export class DaxChecker implements Checker {
   }
 
   atQuiescence(state: SystemState, sys: SysLike): CheckerResult[] {
+    this.findings.at = Infinity; // judged at quiescence: no evidence time
     const out = new Findings();
     const devs = stateDaxDevices(state);
     for (const r of stateRegions(state)) {

@@ -148,6 +148,7 @@ export class ExtentsChecker implements Checker {
   private idx = 0;
 
   onEvent(e: DecodedEvent): void {
+    this.findings.at = e.timeMs; // a finding raised here is stamped with its event (runner: afterDeadlock)
     const ev = e.ev;
     const idx = this.idx++;
     this.explainer.onEvent(e);
@@ -390,6 +391,7 @@ export class ExtentsChecker implements Checker {
   }
 
   atQuiescence(state: SystemState, sys: SysLike): CheckerResult[] {
+    this.findings.at = Infinity; // judged at quiescence: no evidence time
     const out = new Findings();
     // an overlap whose older extent is still tracked at quiescence was no dying extent: forbidden
     // (unless it is H14's orphan: the re-created region's scan realized the range it keeps)

@@ -24,6 +24,7 @@ export class GroupsChecker implements Checker {
   private readonly findings = new Findings();
 
   onEvent(e: DecodedEvent): void {
+    this.findings.at = e.timeMs; // a finding raised here is stamped with its event (runner: afterDeadlock)
     const ev = e.ev;
     if (ev.type !== 'group-dropped' || ev.gate !== GROUP_GATE.seqIntegrity || !ev.shareable) return;
     if (ev.seqMin === 0 && ev.seqMax === ev.n - 1) {
@@ -33,6 +34,7 @@ export class GroupsChecker implements Checker {
   }
 
   atQuiescence(_state: SystemState, _sys: SysLike): CheckerResult[] {
+    this.findings.at = Infinity; // judged at quiescence: no evidence time
     const f = this.findings.list();
     return f.length ? f : [held(INV.seq, 'no valid sharable group refused by G2')];
   }

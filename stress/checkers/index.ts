@@ -20,11 +20,13 @@ import { RegistryChecker } from './registry.js';
 import { ExtentsChecker } from './extents.js';
 import { DaxChecker } from './dax.js';
 import { DataChecker } from './data.js';
-import { LocksChecker } from './locks.js';
+import { LocksChecker, deadlockBegan } from './locks.js';
 import { GroupsChecker } from './groups.js';
-import { OUTCOMES, OUTCOME_NAMES, type CheckResult, type OutcomeClass, type OutcomeName } from './outcomes.js';
+import { OUTCOMES, OUTCOME_NAMES, INV, outcomesSeen, type CheckResult, type OutcomeClass, type OutcomeName } from './outcomes.js';
+import type { HungReport } from '../../src/errors.js';
 
 export { ChainsChecker, RegistryChecker, ExtentsChecker, DaxChecker, DataChecker, LocksChecker, GroupsChecker };
+export { deadlockBegan };
 export { OUTCOMES, OUTCOME_NAMES, INV, finding, held, type CheckResult, type OutcomeClass, type OutcomeName, type OutcomeSpec } from './outcomes.js';
 export type { SysLike } from './common.js';
 
@@ -70,4 +72,24 @@ export function classify(results: readonly CheckerResult[]): Classification {
   const c: Classification = { outcome: best.name, class: OUTCOMES[best.name].class, invariant: best.r.invariant, outcomes };
   if (best.r.detail !== undefined) c.detail = best.r.detail;
   return c;
+}
+
+/**
+ * An iteration with a deadlock: the model unwinds the deadlocked threads to go on, so what the
+ * checkers see afterwards is the unwinding's artifact and is only listed (`afterDeadlock`). A
+ * finding whose evidence was complete before the deadlock began (`atMs`, stamped from its event
+ * or report, earlier than `deadlockBegan`) cannot be that artifact: it stays in `results` and is
+ * classified as in any other iteration. The hung waits themselves always stay.
+ */
+export function splitAtDeadlock(results: readonly CheckerResult[], hung: readonly HungReport[]): { results: CheckerResult[]; afterDeadlock: OutcomeName[] } {
+  const began = deadlockBegan(hung);
+  const before = (r: CheckerResult): boolean => {
+    const at = (r as Partial<CheckResult>).atMs;
+    return at !== undefined && at < began;
+  };
+  const after = results.filter((r) => r.invariant !== INV.hung && !before(r));
+  return {
+    results: results.filter((r) => r.invariant === INV.hung || before(r)),
+    afterDeadlock: outcomesSeen(after).map((o) => o.outcome).filter((n) => n !== 'ok'),
+  };
 }

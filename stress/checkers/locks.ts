@@ -110,6 +110,7 @@ export function v11Nesting(outer: string, inner: string): Nesting | null {
 
 interface AssertHeldReport {
   kind: 'assert-held';
+  atMs?: number;
   lock: string;
   where: string;
   thread: string;
@@ -342,6 +343,18 @@ export function isH22Hung(r: HungReport): boolean {
   return r.holders.some((h) => KN_DEV_ATTRS.some((k) => inA(h, k) || inB(h, k)));
 }
 
+/**
+ * When the iteration's first deadlock began: the earliest start of a reported hung wait (its
+ * report's time less what it had waited; a controlled-schedule report waited 0). Nothing the
+ * model's unwinding of that deadlock did can precede it. -Infinity when no report carries a time
+ * (a report made before `atMs` existed): then every finding counts as after it, as it used to.
+ */
+export function deadlockBegan(hung: readonly HungReport[]): number {
+  let t = Infinity;
+  for (const r of hung) if (r.atMs !== undefined) t = Math.min(t, r.atMs - r.waitedMs);
+  return t === Infinity ? -Infinity : t;
+}
+
 export class LocksChecker implements Checker {
   readonly name = 'locks';
 
@@ -356,8 +369,9 @@ export class LocksChecker implements Checker {
       const cycle = cycleOf(r);
       const text = `${cycle.join(' -> ')} -> ${cycle[0]} (new: ${r.newChain.thread} ${r.newChain.chain.join(' -> ')}; recorded: ${r.existingChains.map((c) => `${c.thread} ${c.chain.join(' -> ')}`).join('; ')})`;
       const known = knownCycleOf(r);
-      if (known) out.add(`order:${i}`, finding(known.lockOrder, `cycle ${text}`));
-      else out.add(`order:${i}`, finding('lock-order-cycle', `cycle ${text}; dependencies: ${annotateCycle(r).join(' | ')}`));
+      const f = known ? finding(known.lockOrder, `cycle ${text}`) : finding('lock-order-cycle', `cycle ${text}; dependencies: ${annotateCycle(r).join(' | ')}`);
+      if (r.atMs !== undefined) f.atMs = r.atMs;
+      out.add(`order:${i}`, f);
     });
     const hung = sys.hungReports?.() ?? [];
     const cycles: (KnownCycle | null)[] = [];
@@ -395,7 +409,9 @@ export class LocksChecker implements Checker {
     verdicts.forEach((v, i) => out.add(`hung:${i}`, finding(v.name, v.text)));
     const asserts = (sys.sys?.reports.read<{ kind: string }>() ?? []).filter((r): r is AssertHeldReport => r.kind === 'assert-held');
     asserts.forEach((r, i) => {
-      out.add(`assert:${i}`, finding('assert-held-h12', `lockdep_assert_held(${r.lock}) failed in ${r.where} on ${r.thread}`));
+      const f = finding('assert-held-h12', `lockdep_assert_held(${r.lock}) failed in ${r.where} on ${r.thread}`);
+      if (r.atMs !== undefined) f.atMs = r.atMs;
+      out.add(`assert:${i}`, f);
     });
     const results = out.list();
     if (!results.some((r) => r.invariant === INV.lockOrder)) results.push(held(INV.lockOrder));

@@ -212,6 +212,9 @@ export const OUTCOME_NAMES = Object.keys(OUTCOMES) as OutcomeName[];
 /** A CheckerResult that also names its outcome (extra field: the runner reads it via classify()). */
 export interface CheckResult extends CheckerResult {
   outcome: OutcomeName;
+  /** when its evidence was complete (the event stream's clock): the event that raised it, or the
+   *  report it judges; absent for a verdict reached only at quiescence */
+  atMs?: number;
 }
 
 /** A violation (or notable acceptable outcome) of `outcome`, with what was seen. */

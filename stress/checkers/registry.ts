@@ -63,6 +63,7 @@ export class RegistryChecker implements Checker {
   private idx = 0;
 
   onEvent(e: DecodedEvent): void {
+    this.findings.at = e.timeMs; // a finding raised here is stamped with its event (runner: afterDeadlock)
     const ev = e.ev;
     const idx = this.idx++;
     if (ev.type === 'lost-update') {
@@ -106,6 +107,7 @@ export class RegistryChecker implements Checker {
   }
 
   atQuiescence(state: SystemState, sys: SysLike): CheckerResult[] {
+    this.findings.at = Infinity; // judged at quiescence: no evidence time
     const out = new Findings();
     const live = new Map<string, string[]>();
     for (const r of stateRegions(state)) {
