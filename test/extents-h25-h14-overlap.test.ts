@@ -13,7 +13,8 @@
 // tracked; the re-created region's scan realizes the same device extent beside it.
 import t from 'tap';
 import type { DecodedEvent, RuntimeEvent } from '../src/protocol.js';
-import { DC_EVENT_ADD } from '../stress/checkers/common.js';
+import { DC_EVENT_ADD, DC_EVENT_RELEASE } from '../stress/checkers/common.js';
+import { RELEASE_REASON } from '../src/protocol.js';
 import type { SystemState } from '../src/state.js';
 import { ExtentsChecker, outcomeOf, type SysLike } from '../stress/checkers/index.js';
 import { replayStored } from './helpers/replay-stored.js';
@@ -110,3 +111,32 @@ t.test('reset forgets both rules\' evidence (one checker serves every iteration 
 
 t.test('H25\'s minimized trace (docs/findings) replays step for step to the H25 outcome, on real threads', (t) =>
   replayStored(t, 'docs/findings/traces/held-release-vs-reoffer-response-lists-released-h25-3-5.min.trace.json', 'response-lists-released-h25', 'response-lists-untracked'));
+
+// A release record for the range H14's orphan keeps (bench:find's rcu=on control, seed 112,
+// results of the ninth session): cxl_rm_extent walks only the dc_extents of the region
+// cxl_dpa_to_region names — the live, re-created one — so the group it releases and acknowledges
+// is the re-scanned extent's, not the orphan's, which stays tracked (extent-orphaned-h14).
+const release = (dpa: number, len: number): RuntimeEvent =>
+  ({ type: 'dc-record', memdev: 0, eventType: DC_EVENT_RELEASE, more: 0, dpa, len, uuid: TAG, seq: 0, hostId: 0, regionIndex: 0, handle: 2 } as RuntimeEvent);
+const acked = (dpa: number, len: number): RuntimeEvent => ({ type: 'release-outcome', memdev: 0, dpa, len, reason: RELEASE_REASON.acked } as RuntimeEvent);
+
+t.test('a release beside H14\'s orphan acknowledges the group its handler released', (t) => {
+  const rel = [ev(release(A, 8 * MiB)), ev(untracked(2, A, 8 * MiB, R1)), ev(acked(A, 8 * MiB))];
+  t.same(judge([ev(teardown(R0), USER), orphan, scanned, ...rel], gone, 'group-release'), [], 'the live region\'s extent was released whole: no incomplete release');
+  t.same(judge([ev(teardown(R0), USER), orphan, scanned, ...rel], gone, 'extent-orphaned'), ['extent-orphaned-h14'], 'the orphan stays, named H14');
+  // negative: the released group keeps a member → still forbidden
+  const member = ev(tracked(4, A + 64 * MiB, 8 * MiB, R1, 300, 1), 9);
+  t.same(judge([ev(teardown(R0), USER), orphan, scanned, member, ...rel], gone, 'group-release'), ['group-release-incomplete'], 'a member of the released group still tracked: forbidden');
+  t.same(judge([tracked(5, A, 8 * MiB, R1, 310), tracked(6, A + 8 * MiB, 8 * MiB, R1, 310)].map((x) => ev(x)).concat(rel.map((e, i) => (i === 1 ? ev(untracked(5, A, 8 * MiB, R1)) : e))), gone, 'group-release'), ['group-release-incomplete'], 'one member of a two-member group untracked and the release acknowledged: forbidden');
+  t.end();
+});
+
+// A destroy tears the region down twice (the cxl_dax_region unbind's devres_release_all, then
+// device_del's in cxl_region_disable); H14's orphan can be realized between the two (bench:find's
+// rcu=on control, seed 119): its teardown began at the first. A probe (scan-done) starts anew.
+t.test('H14\'s orphan realized between a destroy\'s two teardowns', (t) => {
+  const scanDone = (region: number): RuntimeEvent => ({ type: 'scan-done', region, rc: 0, attempts: 1, found: 0 } as RuntimeEvent);
+  t.same(judge([ev(teardown(R0), USER), orphan, ev(teardown(R0), USER), overlapping], gone, 'extent-o'), ['extent-orphaned-h14', 'extent-overlap-after-h14'], 'realized after the first teardown, before device_del\'s: H14\'s orphan and its overlap');
+  t.same(judge([ev(teardown(R0), USER), ev(scanDone(R0), 9), orphan, ev(teardown(R0), USER), overlapping], gone, 'extent-overlap'), ['extent-overlap'], 'the region was probed again before the extent came: only the later teardown counts, which came after it: forbidden');
+  t.end();
+});

@@ -128,7 +128,7 @@ export class ExtentsChecker implements Checker {
   private readonly readoptSuspects = new Map<number, { nw: number; what: string }>();
   /** per memdev: realized runtime extents a teardown unregistered before any response listed them */
   private readonly tornDown = new Map<number, { dpa: number; len: number; extent: number }[]>();
-  /** region handle -> event index of its last teardown start */
+  /** region handle -> event index of the first teardown since the region was last probed */
   private readonly teardownAt = new Map<number, number>();
   /** memdevs whose handler a dc_extents-walk use-after-free (H5) unwound */
   private readonly unwoundH5 = new Set<number>();
@@ -211,10 +211,14 @@ export class ExtentsChecker implements Checker {
         return;
       case 'region-teardown':
         this.tearingDown.set(e.thread, ev.region);
-        this.teardownAt.set(ev.region, idx);
+        // a destroy tears down twice — the cxl_dax_region unbind's devres_release_all, then
+        // device_del's (cxl_region_disable) — and H14's orphan can be realized between the two:
+        // its teardown began at the first (kept until the region is probed again)
+        if (!this.teardownAt.has(ev.region)) this.teardownAt.set(ev.region, idx);
         return;
       case 'scan-done':
         if (ev.rc === 0 && !this.scanned.has(ev.region)) this.scanned.set(ev.region, idx);
+        this.teardownAt.delete(ev.region); // probed (bound) again: a later teardown begins anew
         return;
       case 'extent-tracked': {
         const t: Tracked = {
@@ -274,6 +278,12 @@ export class ExtentsChecker implements Checker {
         }
         const t = this.tracked.get(ev.extent);
         this.tracked.delete(ev.extent);
+        // the group a release record's acknowledgement is about is the one its handler actually
+        // untracked: cxl_rm_extent (drivers/cxl/core/extent.c) walks only the dc_extents of the
+        // region cxl_dpa_to_region names, so beside an H14 orphan on a destroyed region with the
+        // same range (findTracked's first guess) it is the live region's extent
+        const rel = this.releasing.get(e.thread);
+        if (t && rel && rel.memdev === ev.memdev && rel.group !== t.group) rel.group = t.group;
         if (t && ev.sentRelease === 1 && this.tearingDown.get(e.thread) !== ev.region) {
           const list = listOf(this.releasedOutsideTeardown, ev.memdev);
           if (list.length >= 4096) list.shift();

@@ -51,7 +51,7 @@ export class RegistryChecker implements Checker {
   private readonly registered = new Map<string, Registration[]>();
   /** groups whose nr_extents read-modify-write lost an update (`lost-update`: H6's evidence) */
   private readonly lostUpdate = new Map<number, string>();
-  /** region -> event index of its last teardown start */
+  /** region -> event index of the first teardown since the region was last probed */
   private readonly teardownAt = new Map<number, number>();
   /** groups H14 left behind: a member realized onto a region after its teardown began (region
    *  kept, judged gone at quiescence), or onlining refused by a region use-after-free */
@@ -70,7 +70,9 @@ export class RegistryChecker implements Checker {
       this.lostUpdate.set(ev.group, `group ${ev.group}'s nr_extents read-modify-write stored ${ev.wrote} over ${ev.found} (it had read ${ev.read}): an update was lost (event ${idx})`);
       return;
     }
-    if (ev.type === 'region-teardown') { this.teardownAt.set(ev.region, idx); return; }
+    // the first of a destroy's two teardowns (unbind, then device_del), until a probe binds it again
+    if (ev.type === 'region-teardown') { if (!this.teardownAt.has(ev.region)) this.teardownAt.set(ev.region, idx); return; }
+    if (ev.type === 'scan-done') { this.teardownAt.delete(ev.region); return; }
     if (ev.type === 'extent-tracked') {
       if (!this.firstTracked.has(ev.group)) this.firstTracked.set(ev.group, idx);
       const td = this.teardownAt.get(ev.region);
