@@ -140,3 +140,22 @@ t.test('H14\'s orphan realized between a destroy\'s two teardowns', (t) => {
   t.same(judge([ev(teardown(R0), USER), ev(scanDone(R0), 9), orphan, ev(teardown(R0), USER), overlapping], gone, 'extent-overlap'), ['extent-overlap'], 'the region was probed again before the extent came: only the later teardown counts, which came after it: forbidden');
   t.end();
 });
+
+// The two free-run traces themselves (docs/findings-open/; they do not replay step for step: free
+// runs), re-judged from their recorded event streams: the extents checker now names both H14's.
+t.test('the rcu=on control\'s two recorded event streams re-judged', async (t) => {
+  const { readFileSync } = await import('node:fs');
+  const cases: { file: string; gone: number[]; forbidden: string }[] = [
+    { file: 'swarm-group-release-incomplete-112-1153', gone: [184877056], forbidden: 'group-release-incomplete' },
+    { file: 'swarm-extent-overlap-119-82', gone: [12910593, 13041665], forbidden: 'extent-overlap' },
+  ];
+  for (const c of cases) {
+    const tr = JSON.parse(readFileSync(new URL(`../docs/findings-open/${c.file}.trace.json`, import.meta.url), 'utf8')) as { outcomes: string[]; record: { events: { thread: string; ev: RuntimeEvent }[] } };
+    t.ok(tr.outcomes.includes(c.forbidden), `${c.file}: recorded as ${c.forbidden}`);
+    const threads: string[] = [];
+    const evs = tr.record.events.map((e) => ev(e.ev, threads.includes(e.thread) ? threads.indexOf(e.thread) : threads.push(e.thread) - 1));
+    const got = judge(evs, sysWith(c.gone));
+    t.notOk(got.includes(c.forbidden), `${c.file}: no ${c.forbidden} now (${evs.length} recorded events; got ${got.join(', ')})`);
+    t.ok(got.includes('extent-orphaned-h14') && got.includes('extent-overlap-after-h14'), `${c.file}: H14's orphan and its overlap`);
+  }
+});
