@@ -40,6 +40,31 @@ export interface SysLike {
 /** Event of one type, with its decoded envelope. */
 export type Ev<T extends RuntimeEvent['type']> = Extract<RuntimeEvent, { type: T }>;
 
+/**
+ * When each region's current teardown began (event index), for H14's rules. A destroy tears a
+ * region down twice — the cxl_dax_region unbind's devres_release_all, then device_del's
+ * (cxl_region_disable) — and H14's orphan can be realized between the two, so a teardown began at
+ * the first since the region was last probed (`scan-done`: bound again, a later teardown begins
+ * anew). Fed every event; one instance per checker.
+ */
+export class TeardownEpisodes {
+  private readonly began = new Map<number, number>();
+
+  onEvent(ev: RuntimeEvent, idx: number): void {
+    if (ev.type === 'region-teardown') { if (!this.began.has(ev.region)) this.began.set(ev.region, idx); }
+    else if (ev.type === 'scan-done') this.began.delete(ev.region);
+  }
+
+  /** the event index at which `region`'s current teardown began, if one has */
+  at(region: number): number | undefined {
+    return this.began.get(region);
+  }
+
+  clear(): void {
+    this.began.clear();
+  }
+}
+
 /** Bounded, keyed findings: the same violation seen continuously and at quiescence is one entry. */
 export class Findings {
   static readonly MAX = 64;

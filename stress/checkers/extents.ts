@@ -91,7 +91,7 @@ import type { CheckerResult, SystemState } from '../../src/state.js';
 import type { Checker } from '../../src/runtime/system.js';
 import {
   DC_EVENT_ADD, DC_EVENT_RELEASE, Findings, HostDeviceExplainer, NULL_UUID, PMD_SIZE, contains, listOf, overlaps,
-  regionFacts, rng, stateRegions, tagStr, type SysLike,
+  TeardownEpisodes, regionFacts, rng, stateRegions, tagStr, type SysLike,
 } from './common.js';
 import { finding, held, INV } from './outcomes.js';
 
@@ -128,8 +128,7 @@ export class ExtentsChecker implements Checker {
   private readonly readoptSuspects = new Map<number, { nw: number; what: string }>();
   /** per memdev: realized runtime extents a teardown unregistered before any response listed them */
   private readonly tornDown = new Map<number, { dpa: number; len: number; extent: number }[]>();
-  /** region handle -> event index of the first teardown since the region was last probed */
-  private readonly teardownAt = new Map<number, number>();
+  private readonly teardownAt = new TeardownEpisodes();
   /** memdevs whose handler a dc_extents-walk use-after-free (H5) unwound */
   private readonly unwoundH5 = new Set<number>();
   /** per memdev: Add records staged since its last chain-closed / chain-dropped (the open chain) */
@@ -211,14 +210,11 @@ export class ExtentsChecker implements Checker {
         return;
       case 'region-teardown':
         this.tearingDown.set(e.thread, ev.region);
-        // a destroy tears down twice — the cxl_dax_region unbind's devres_release_all, then
-        // device_del's (cxl_region_disable) — and H14's orphan can be realized between the two:
-        // its teardown began at the first (kept until the region is probed again)
-        if (!this.teardownAt.has(ev.region)) this.teardownAt.set(ev.region, idx);
+        this.teardownAt.onEvent(ev, idx);
         return;
       case 'scan-done':
         if (ev.rc === 0 && !this.scanned.has(ev.region)) this.scanned.set(ev.region, idx);
-        this.teardownAt.delete(ev.region); // probed (bound) again: a later teardown begins anew
+        this.teardownAt.onEvent(ev, idx);
         return;
       case 'extent-tracked': {
         const t: Tracked = {
@@ -245,7 +241,7 @@ export class ExtentsChecker implements Checker {
             // after the destroy's devres ran) and, if that region is gone at quiescence, it is the
             // orphan `extent-orphaned-h14` names — never released, so it keeps its DPA tracked and
             // the re-created region's scan (or a later chain) realizes the same range beside it
-            const td = this.teardownAt.get(o.region);
+            const td = this.teardownAt.at(o.region);
             if (!dup && o.region !== t.region && td !== undefined && td < o.idx) {
               this.h14OverlapSuspects.set(t.extent, { old: o.extent, what: `${what} overlaps tracked extent ${o.extent} ${rng(o.dpa, o.len)} tag ${tagStr(o.uuid)}` });
               continue;
@@ -408,7 +404,7 @@ export class ExtentsChecker implements Checker {
     const orphaned = (old: number, nw: number): boolean => {
       const o = this.tracked.get(old);
       const n = this.tracked.get(nw);
-      const td = o ? this.teardownAt.get(o.region) : undefined;
+      const td = o ? this.teardownAt.at(o.region) : undefined;
       return o !== undefined && td !== undefined && td < o.idx && (n === undefined || n.region !== o.region) &&
         sys.host?.regions !== undefined && !sys.host.regions.isLive(o.region);
     };
@@ -430,7 +426,7 @@ export class ExtentsChecker implements Checker {
     for (const t of this.tracked.values()) {
       // H14: a later group of a chain realized after the teardown took its devres snapshot (and
       // after device_del's) onto a region that was then destroyed: nothing will ever release it
-      const td = this.teardownAt.get(t.region);
+      const td = this.teardownAt.at(t.region);
       if (td !== undefined && t.idx > td && sys.host?.regions && !sys.host.regions.isLive(t.region)) {
         out.add(`orphan:${t.extent}`, finding('extent-orphaned-h14', `extent ${t.extent} ${rng(t.dpa, t.len)} tag ${tagStr(t.uuid)} on mem${t.memdev} was realized after its region's teardown began and outlives the destroyed region (its group and tag leak)`));
       }

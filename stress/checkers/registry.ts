@@ -36,7 +36,7 @@ import type { DecodedEvent } from '../../src/protocol.js';
 import { UAF_SITE } from '../../src/protocol.js';
 import type { CheckerResult, SystemState } from '../../src/state.js';
 import type { Checker } from '../../src/runtime/system.js';
-import { Findings, NULL_UUID, listOf, stateRegions, type SysLike } from './common.js';
+import { Findings, NULL_UUID, TeardownEpisodes, listOf, stateRegions, type SysLike } from './common.js';
 import { finding, held, INV } from './outcomes.js';
 
 interface Registration {
@@ -51,8 +51,7 @@ export class RegistryChecker implements Checker {
   private readonly registered = new Map<string, Registration[]>();
   /** groups whose nr_extents read-modify-write lost an update (`lost-update`: H6's evidence) */
   private readonly lostUpdate = new Map<number, string>();
-  /** region -> event index of the first teardown since the region was last probed */
-  private readonly teardownAt = new Map<number, number>();
+  private readonly teardownAt = new TeardownEpisodes();
   /** groups H14 left behind: a member realized onto a region after its teardown began (region
    *  kept, judged gone at quiescence), or onlining refused by a region use-after-free */
   private readonly h14Groups = new Map<number, { region: number | null; why: string }>();
@@ -70,12 +69,11 @@ export class RegistryChecker implements Checker {
       this.lostUpdate.set(ev.group, `group ${ev.group}'s nr_extents read-modify-write stored ${ev.wrote} over ${ev.found} (it had read ${ev.read}): an update was lost (event ${idx})`);
       return;
     }
-    // the first of a destroy's two teardowns (unbind, then device_del), until a probe binds it again
-    if (ev.type === 'region-teardown') { if (!this.teardownAt.has(ev.region)) this.teardownAt.set(ev.region, idx); return; }
-    if (ev.type === 'scan-done') { this.teardownAt.delete(ev.region); return; }
+    this.teardownAt.onEvent(ev, idx);
+    if (ev.type === 'region-teardown' || ev.type === 'scan-done') return;
     if (ev.type === 'extent-tracked') {
       if (!this.firstTracked.has(ev.group)) this.firstTracked.set(ev.group, idx);
-      const td = this.teardownAt.get(ev.region);
+      const td = this.teardownAt.at(ev.region);
       if (td !== undefined && td < idx && !this.h14Groups.has(ev.group)) this.h14Groups.set(ev.group, { region: ev.region, why: `group ${ev.group} had a member realized onto region handle ${ev.region} after its teardown began (event ${td}), and the region is gone` });
       return;
     }
