@@ -353,28 +353,55 @@ export function cxl_realize_group(ctx: HostCtx, memdev: number, group: PendingNo
 function regionExtents(ctx: HostCtx, region: Handle, memdev: number, w: RegionWalk): number {
   const X = ctx.host.extents;
   regionRefs ??= [X.field('region'), X.field('cxled'), X.field('memdev'), X.field('id'), X.field('dpaStart'), X.field('length')];
-  const v = regionVals;
   w.fit(X.capacity);
-  const m = ctx.host.regions.isLive(region) ? ctx.host.regionExtentList.membersInto(region, w.list) : X.liveInto(w.list);
+  if (!ctx.host.regions.isLive(region)) return regionExtentsScan(ctx, region, memdev, w);
+  // the list and each member's fields in one pass under the table lock (TableList.membersRefsInto):
+  // a member is in the list from link to free, so each read is of a live record (#17)
+  const m = ctx.host.regionExtentList.membersRefsInto(region, regionRefs, w.list, w.vals);
+  const V = w.vals;
+  let n = 0;
+  for (let k = 0; k < m; k++) {
+    const vb = k * 6;
+    const id = V[vb + 3]!;
+    // in the xarray from xa_alloc (online_tag_group) until xa_erase in dc_extent_release — the
+    // LAST put, not the unregister: an extent unregistered but still held stays in every walk
+    if (V[vb]! !== region || V[vb + 1]! !== region || V[vb + 2]! !== memdev || id <= 0) continue;
+    w.e[n] = w.list[k]!;
+    w.id[n] = id;
+    w.start[n] = V[vb + 4]!;
+    w.len[n] = V[vb + 5]!;
+    insertById(w, n, id);
+    n++;
+  }
+  return n;
+}
+
+/** xarray order: ids ascending (an insertion sort, stable; the list is nearly in id order) */
+function insertById(w: RegionWalk, n: number, id: number): void {
+  let j = n;
+  while (j > 0 && w.id[w.order[j - 1]!]! > id) {
+    w.order[j] = w.order[j - 1]!;
+    j--;
+  }
+  w.order[j] = n;
+}
+
+/** regionExtents for a region no longer live (a racing teardown): the whole table, each member peeked */
+function regionExtentsScan(ctx: HostCtx, region: Handle, memdev: number, w: RegionWalk): number {
+  const X = ctx.host.extents;
+  const v = regionVals;
+  const m = X.liveInto(w.list);
   let n = 0;
   for (let k = 0; k < m; k++) {
     const e = w.list[k]!;
     // one snapshot per member: it may be freed concurrently once the list is read
-    if (!X.peekRefs(e as ExtentHandle, regionRefs, v)) continue;
-    // in the xarray from xa_alloc (online_tag_group) until xa_erase in dc_extent_release — the
-    // LAST put, not the unregister: an extent unregistered but still held stays in every walk
+    if (!X.peekRefs(e as ExtentHandle, regionRefs!, v)) continue;
     if (v[0] !== region || v[1] !== region || v[2] !== memdev || v[3]! <= 0) continue;
     w.e[n] = e;
     w.id[n] = v[3]!;
     w.start[n] = v[4]!;
     w.len[n] = v[5]!;
-    // xarray order: ids ascending (an insertion sort, stable; the list is nearly in id order)
-    let j = n;
-    while (j > 0 && w.id[w.order[j - 1]!]! > v[3]!) {
-      w.order[j] = w.order[j - 1]!;
-      j--;
-    }
-    w.order[j] = n;
+    insertById(w, n, v[3]!);
     n++;
   }
   return n;
@@ -395,10 +422,13 @@ class RegionWalk {
   start = new Float64Array(0);
   len = new Float64Array(0);
   order = new Int32Array(0);
+  /** membersRefsInto's field values, six per member */
+  vals = new Float64Array(0);
   /** size the scratch for a table of `cap` records */
   fit(cap: number): void {
     if (this.list.length >= cap) return;
     this.list = new Int32Array(cap);
+    this.vals = new Float64Array(cap * 6);
     this.e = new Int32Array(cap);
     this.id = new Int32Array(cap);
     this.start = new Float64Array(cap);
@@ -566,31 +596,33 @@ function onlineMembers(ctx: HostCtx, g: GroupHandle, region: Handle, members: Ex
 function xa_alloc_id(ctx: HostCtx, region: Handle): number {
   const X = ctx.host.extents;
   // no allocation per call (#17: it runs once per onlined extent): the used ids are marked in a
-  // scratch bitmap (grown to the largest id seen), cleared after the search
+  // scratch bitmap (grown to the largest id seen), cleared after the search; the region's list and
+  // each member's region and id are read in one pass under the table lock (membersRefsInto)
   xaRefs ??= [X.field('region'), X.field('id')];
-  const v = xaVals;
   let n = 0;
-  if (xaList.length < X.capacity) xaList = new Int32Array(X.capacity);
-  const m = ctx.host.regionExtentList.membersInto(region, xaList);
+  if (xaList.length < X.capacity) { xaList = new Int32Array(X.capacity); xaVals = new Float64Array(2 * X.capacity); }
+  const m = ctx.host.regionExtentList.membersRefsInto(region, xaRefs, xaList, xaVals);
+  const V = xaVals;
   for (let k = 0; k < m; k++) {
-    if (!X.peekRefs(xaList[k]! as ExtentHandle, xaRefs, v) || v[0] !== region || v[1]! <= 0) continue;
-    if (v[1]! >= xaUsed.length) {
-      const grown = new Uint8Array(Math.max(2 * xaUsed.length, v[1]! + 1));
+    const id = V[2 * k + 1]!;
+    if (V[2 * k]! !== region || id <= 0) continue;
+    if (id >= xaUsed.length) {
+      const grown = new Uint8Array(Math.max(2 * xaUsed.length, id + 1));
       grown.set(xaUsed);
       xaUsed = grown;
     }
-    xaUsed[v[1]!] = 1;
-    if (v[1]! > n) n = v[1]!;
+    xaUsed[id] = 1;
+    if (id > n) n = id;
   }
   let id = 1;
   while (id <= n && xaUsed[id] === 1) id++;
   xaUsed.fill(0, 0, n + 1);
   return id;
 }
-/** xa_alloc_id's scratch: the two fields it reads (the schema is static), a snapshot, the marks, the list */
+/** xa_alloc_id's scratch: the two fields it reads (the schema is static), the list and its values, the marks */
 let xaRefs: FieldRef[] | null = null;
 let xaList = new Int32Array(0);
-const xaVals = [0, 0];
+let xaVals = new Float64Array(0);
 let xaUsed = new Uint8Array(256);
 
 /**

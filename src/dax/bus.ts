@@ -45,24 +45,24 @@ export interface DaxResourceSpec {
 
 function overlapsResource(ctx: HostCtx, region: Handle, start: number, length: number): boolean {
   const D = ctx.host.daxRes;
-  // resolved once, a snapshot and the table's live list reused: this runs once per surfaced
-  // extent, over every resource of every region (#17: no allocation per call)
+  // resolved once, the table's live records and their fields read into reused scratch: this runs
+  // once per surfaced extent, over every resource of every region (#17: no allocation per call).
+  // Each record is read as one snapshot (RecordTable.liveRefsInto): the table is shared by every
+  // region, and another region's resources are freed under that region's lock, not ours
   resRefs ??= [D.field('region'), D.field('start'), D.field('length')];
-  const v = resVals;
-  if (resList.length < D.capacity) resList = new Int32Array(D.capacity);
-  const n = D.liveInto(resList);
+  if (resList.length < D.capacity) { resList = new Int32Array(D.capacity); resVals = new Float64Array(3 * D.capacity); }
+  const n = D.liveRefsInto(resRefs, resList, resVals);
+  const V = resVals;
   for (let k = 0; k < n; k++) {
-    // one snapshot per resource: the table is shared by every region, and another region's
-    // resources are freed under that region's lock, not ours
-    if (!D.peekRefs(resList[k]! as DaxResHandle, resRefs, v) || v[0] !== region) continue;
-    const s = v[1]!;
-    if (start < s + v[2]! && s < start + length) return true;
+    if (V[3 * k]! !== region) continue;
+    const s = V[3 * k + 1]!;
+    if (start < s + V[3 * k + 2]! && s < start + length) return true;
   }
   return false;
 }
 let resRefs: FieldRef[] | null = null;
-const resVals = [0, 0, 0];
 let resList = new Int32Array(0);
+let resVals = new Float64Array(0);
 
 /**
  * __dax_region_add_resource(): __request_region(&dax_region->res, start, length) + uuid/seq +
