@@ -90,10 +90,11 @@ export function stage_extent(ctx: HostCtx, memdev: number, ext: CxlExtentRaw): H
   h.pending.set(p, 'sharedSeq', ext.sharedExtnSeq);
   h.pending.set(p, 'wraps', wraps ? 1 : 0);
   // G4 judges the wire values: a u64 start beyond 2^53 (stored as -1 above) can still be aligned
-  const pmd = BigInt(PMD_SIZE);
-  h.pending.set(p, 'pmdAligned', ext.startDpa % pmd === 0n && ext.length % pmd === 0n ? 1 : 0);
+  h.pending.set(p, 'pmdAligned', ext.startDpa % PMD_BIG === 0n && ext.length % PMD_BIG === 0n ? 1 : 0);
   return p;
 }
+
+const PMD_BIG = BigInt(PMD_SIZE);
 
 /**
  * mod_delayed_work(system_wq, &timeout_work, 20 s): re-arm atomically. The kernel steals a queued

@@ -75,7 +75,7 @@ export function cxl_send_dc_response(ctx: HostCtx, memdev: number, opcode: numbe
     rc = send([], false);
   } else {
     for (let i = 0; i < list.length && rc === 0; i += max) {
-      const part = list.slice(i, i + max);
+      const part = i === 0 && list.length <= max ? list : list.slice(i, i + max); // one part (every Release DC): no copy
       rc = send(part, i + max < list.length);
     }
   }

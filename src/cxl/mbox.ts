@@ -94,7 +94,7 @@ const EVENT_FLAG_OVERFLOW = 1;
  * Returns `record_count` as written (v11 trusts it), or a negative errno.
  */
 function getRecordsInto(ctx: HostCtx, memdev: number, log: number, buf: Uint8Array): number {
-  const inBuf = new Uint8Array(1);
+  const inBuf = getInBuf; // the mailbox copies the input into its payload: one buffer serves every Get
   encodeGetEventRecordsIn({ logType: log }, inBuf, 0);
   const reply = cxl_internal_send_cmd(ctx, memdev, CXL_MBOX_OP.GET_EVENT_RECORDS, inBuf);
   let rc = 0;
@@ -105,8 +105,9 @@ function getRecordsInto(ctx: HostCtx, memdev: number, log: number, buf: Uint8Arr
     return rc;
   }
   buf.set(reply.out.subarray(0, Math.min(reply.out.byteLength, buf.byteLength)), 0);
-  return new DataView(buf.buffer, buf.byteOffset, buf.byteLength).getUint16(0x14, true);
+  return buf[0x14]! | (buf[0x15]! << 8); // record_count, le16 (no DataView per Get, #17)
 }
+const getInBuf = new Uint8Array(1);
 
 /**
  * `&payload->records[i]` of the event buffer. v11 indexes the buffer by the trusted count; a

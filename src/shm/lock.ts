@@ -34,7 +34,7 @@ import {
 import { lockClassName } from './lock-classes.js';
 import { lockdepAcquire } from './lockdep.js';
 import { clockIsVirtual, clockNow } from './clock.js';
-import { PRED_LOCK, PT_ACQUIRE, PT_HANDOFF, PT_NOISE, PT_STEAL } from './sched.js';
+import { PRED_LOCK, PT_ACQUIRE, PT_HANDOFF, PT_NOISE, PT_STEAL, SCHED_CONTROLLED } from './sched.js';
 import type { SystemShm } from './system.js';
 
 /** spins before sleeping on a contended lock */
@@ -303,7 +303,9 @@ function beforeAcquire(c: ThreadCtx, id: number, cls: number, mode: number): voi
   if (c.lockdep) lockdepAcquire(c, id, cls, mode);
   // controlled scheduling: park until granted, which happens only when the lock is free
   try {
-    c.sys.turnstile.point(c.slot, PT_ACQUIRE, id, mode, { src: PRED_LOCK, buf: 0, idx: id, op: 0, val: mode });
+    // Turnstile.point does nothing for an acquisition unless the run is controlled (RECORD logs it
+    // in `acquired`): only then build its predicate (one object per acquisition otherwise, #17)
+    if (c.sys.turnstile.mode() === SCHED_CONTROLLED) c.sys.turnstile.point(c.slot, PT_ACQUIRE, id, mode, { src: PRED_LOCK, buf: 0, idx: id, op: 0, val: mode });
   } catch (e) {
     // an aborted controlled run unwinds a writer the scheduler may have given the handoff to:
     // drop it, as rwsem_down_write_slowpath()'s out_nolock path clears RWSEM_FLAG_HANDOFF
