@@ -192,6 +192,8 @@ function sendChainResponse(ctx: HostCtx, memdev: number, m: Handle, list: DcRang
 
 interface PendingNode {
   h: Handle;
+  /** arrival order on the memdev's list */
+  order: number;
   start: number;
   len: number;
   uuid: string;
@@ -203,17 +205,31 @@ interface PendingNode {
 
 function pendingList(ctx: HostCtx, memdev: number): PendingNode[] {
   const P = ctx.host.pending;
-  const out: { node: PendingNode; order: number }[] = [];
-  for (const p of ctx.host.pendingList.members(ctx.host.memdev(memdev))) {
-    if (P.peek(p, 'memdev') !== memdev) continue; // ours are stable under our add_ctx.lock
-    out.push({
-      order: P.get(p, 'order'),
-      node: { h: p, start: P.get(p, 'startDpa'), len: P.get(p, 'length'), uuid: P.getUuid(p, 'uuid'), seq: P.get(p, 'sharedSeq'), wraps: P.get(p, 'wraps') !== 0, aligned: P.get(p, 'pmdAligned') !== 0 },
-    });
+  pendRefs ??= [P.field('memdev'), P.field('order'), P.field('startDpa'), P.field('length'), P.field('sharedSeq'), P.field('wraps'), P.field('pmdAligned')];
+  const nr = pendRefs.length;
+  if (pendList.length < P.capacity) { pendList = new Int32Array(P.capacity); pendVals = new Float64Array(nr * P.capacity); }
+  // the memdev's list and each node's fields in one pass under the table lock (#17); ours are
+  // stable under our add_ctx.lock
+  const m = ctx.host.pendingList.membersRefsInto(ctx.host.memdev(memdev), pendRefs, pendList, pendVals);
+  const V = pendVals;
+  const out: PendingNode[] = [];
+  for (let k = 0; k < m; k++) {
+    const vb = k * nr;
+    if (V[vb] !== memdev) continue;
+    const p = pendList[k]!;
+    const node: PendingNode = { h: p, order: V[vb + 1]!, start: V[vb + 2]!, len: V[vb + 3]!, uuid: P.getUuid(p, 'uuid'), seq: V[vb + 4]!, wraps: V[vb + 5] !== 0, aligned: V[vb + 6] !== 0 };
+    // arrival order (stable insertion sort: the list is linked in arrival order, so ~linear)
+    let j = out.length;
+    out.push(node);
+    while (j > 0 && out[j - 1]!.order > node.order) { out[j] = out[j - 1]!; j--; }
+    out[j] = node;
   }
-  out.sort((a, b) => a.order - b.order);
-  return out.map((x) => x.node);
+  return out;
 }
+/** pendingList's fields (the schema is static), list and values */
+let pendRefs: FieldRef[] | null = null;
+let pendList = new Int32Array(0);
+let pendVals = new Float64Array(0);
 
 /** !list_empty(&mds->add_ctx.pending_extents): staged runtime records count, not only scan reads. */
 export function pending_extents_nonempty(ctx: HostCtx, memdev: number): boolean {
@@ -240,9 +256,12 @@ export function cxl_add_pending(ctx: HostCtx, memdev: number, existing: boolean)
   const accepted: DcRange[] = [];
   while (list.length) {
     const tag = list[0]!.uuid;
-    // extract_tag_group: every pending extent with this uuid (null == null), arrival order
-    const group = list.filter((n) => n.uuid === tag);
-    list = list.filter((n) => n.uuid !== tag);
+    // extract_tag_group: every pending extent with this uuid (null == null), arrival order; the
+    // rest stays in order for the next round (one pass, #17)
+    const group: PendingNode[] = [];
+    const rest: PendingNode[] = [];
+    for (const n of list) (n.uuid === tag ? group : rest).push(n);
+    list = rest;
     group.sort((a, b) => a.seq - b.seq); // Array.prototype.sort is stable
     const shareable = inPartition(ctx, m, group[0]!.start, group[0]!.len) && h.memdevs.get(m, 'shareable') === 1;
     const gate = cxl_validate_group(ctx, memdev, tag, group, shareable);

@@ -132,14 +132,19 @@ export function cxl_clear_event_record(ctx: HostCtx, memdev: number, log: number
   let max = CLEAR_EVENT_MAX_HANDLES;
   if (CLEAR_EVENT_HDR + 2 * max > payloadSize) max = Math.floor((payloadSize - CLEAR_EVENT_HDR) / 2);
   for (let i = 0; i < handles.length; i += max) {
-    const part = handles.slice(i, i + max);
-    const buf = new Uint8Array(CLEAR_EVENT_HDR + 2 * part.length);
+    const part = i === 0 && handles.length <= max ? handles : handles.slice(i, i + max);
+    // encoded into a reused buffer (the mailbox copies its input into the payload): no buffer per Clear (#17)
+    const len = CLEAR_EVENT_HDR + 2 * part.length;
+    if (clearBuf.byteLength < len) clearBuf = new Uint8Array(Math.max(len, 2 * clearBuf.byteLength));
+    const buf = clearBuf.subarray(0, len);
     encodeClearEventRecordsIn({ logType: log, flags: 0, handles: part }, buf, 0);
     const reply = cxl_internal_send_cmd(ctx, memdev, CXL_MBOX_OP.CLEAR_EVENT_RECORDS, buf);
     if (reply.rc !== 0) return rcOfErrno(reply.errno, ENXIO);
   }
   return 0;
 }
+
+let clearBuf = new Uint8Array(CLEAR_EVENT_HDR + 2 * 16);
 
 /** The header handle of every record `record_count` names (cxl_clear_event_record's walk). */
 function batchHandles(ctx: HostCtx, memdev: number, buf: Uint8Array, total: number): number[] {

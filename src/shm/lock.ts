@@ -130,10 +130,16 @@ function popHeld(c: ThreadCtx, id: number, mode: number): number {
   const i = c.held.lastIndexOf(e);
   if (i < 0) return -1;
   const since = c.heldSince[i] ?? 0;
-  c.held.splice(i, 1);
-  c.heldSince.splice(i, 1);
   const base = c.slot * THREAD_WORDS;
-  for (let k = i; k < c.held.length; k++) Atomics.store(c.sys.threads, base + THREAD_HELD_BASE + k, c.held[k] ?? 0);
+  if (i === c.held.length - 1) {
+    // released in LIFO order (nearly always): nothing above it to shift down
+    c.held.pop();
+    c.heldSince.pop();
+  } else {
+    c.held.splice(i, 1);
+    c.heldSince.splice(i, 1);
+    for (let k = i; k < c.held.length; k++) Atomics.store(c.sys.threads, base + THREAD_HELD_BASE + k, c.held[k] ?? 0);
+  }
   Atomics.store(c.sys.threads, base + THREAD_HELD_BASE + c.held.length, 0);
   Atomics.store(c.sys.threads, base + THREAD_HELD_COUNT, c.held.length);
   if (c.held.length === 0) Atomics.store(c.sys.threads, base + THREAD_UNWINDING, 0);
