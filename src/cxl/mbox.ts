@@ -18,7 +18,7 @@
 import {
   CLEAR_EVENT_HDR, CLEAR_EVENT_MAX_HANDLES, CXL_EVENT_LOG, CXL_MBOX_OP, DC_EVENT_TYPE, DC_EVENT_UUID,
   EVENT_RECORD_SIZE, GET_EVENT_OUT_HDR, decodeDcEventRecord, decodeEventRecordHeader, encodeClearEventRecordsIn,
-  encodeGetEventRecordsIn, u64ToNumber, type DcEventRecord,
+  encodeGetEventRecordsIn, u64ToNumber, type DcEventRecord, uuidFromBytes, uuidToBytes,
   decodeGetDcExtentListOut, EXTENT_LIST_OUT_HDR, EXTENT_SIZE, encodeGetDcExtentListIn,
 } from '../wire/cxl.js';
 import { EVENT_STATUS_DCD } from '../shm/layout.js';
@@ -211,16 +211,34 @@ export function cxl_mem_get_records_log(ctx: HostCtx, memdev: number, log: numbe
  * UUID.
  */
 function dispatchRecord(ctx: HostCtx, memdev: number, log: number, raw: Uint8Array): void {
+  // a DC record's header is decoded once, by decodeDcEventRecord below: its UUID is recognised
+  // by its 16 bytes here (#17; the same test as the decoded string's, DC_EVENT_UUID_BYTES)
+  if (!isDcEventUuid(raw)) dispatchOther(ctx, memdev, log, raw);
+  else dispatchDc(ctx, memdev, log, raw);
+}
+
+/** A record whose UUID bytes are not DC_EVENT_UUID's: decoded to be traced (see dispatchRecord). */
+function dispatchOther(ctx: HostCtx, memdev: number, log: number, raw: Uint8Array): void {
   const hdr = decodeEventRecordHeader(raw, 0);
   if (!hdr.ok) return; // unreachable: raw is always 128 bytes
-  if (hdr.value.uuid !== DC_EVENT_UUID) {
-    ctx.dmesg('dbg', memdevName(memdev), `Event log '${log}': generic event uuid ${hdr.value.uuid} handle ${hdr.value.handle}: not a DC event, ignored`);
-    return;
-  }
+  if (hdr.value.uuid === DC_EVENT_UUID) { dispatchDc(ctx, memdev, log, raw); return; } // (unreachable: the bytes differ)
+  ctx.dmesg('dbg', memdevName(memdev), `Event log '${log}': generic event uuid ${hdr.value.uuid} handle ${hdr.value.handle}: not a DC event, ignored`);
+}
+
+function dispatchDc(ctx: HostCtx, memdev: number, log: number, raw: Uint8Array): void {
   if (log !== CXL_EVENT_LOG.DCD) return;
   const r = decodeDcEventRecord(raw, 0);
   if (!r.ok) return; // unreachable: the UUID was checked, and 128 bytes are present
   handleRecord(ctx, memdev, r.value);
+}
+
+/** DC_EVENT_UUID as the 16 bytes a record header carries (uuidToBytes: the inverse of uuidFromBytes) */
+const DC_EVENT_UUID_BYTES = new Uint8Array(16);
+uuidToBytes(DC_EVENT_UUID, DC_EVENT_UUID_BYTES, 0);
+if (uuidFromBytes(DC_EVENT_UUID_BYTES, 0) !== DC_EVENT_UUID) throw new Error('DC_EVENT_UUID is not in canonical form');
+function isDcEventUuid(raw: Uint8Array): boolean {
+  for (let i = 0; i < 16; i++) if (raw[i] !== DC_EVENT_UUID_BYTES[i]) return false;
+  return true;
 }
 
 function handleRecord(ctx: HostCtx, memdev: number, rec: DcEventRecord): void {
