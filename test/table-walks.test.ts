@@ -106,7 +106,7 @@ t.test('membersRefsInto reads what membersInto + peekRefs read (links, unlinks, 
   t.ok(compared > 10_000, `${compared.toLocaleString('en-US')} members compared over 3,000 random steps`);
 });
 
-t.test('liveRefsInto reads what liveInto + peekRefs read', async (t) => {
+t.test('liveRefsInto and liveRefsIntoLocked read what liveInto + peekRefs read', async (t) => {
   const rng = new Prng(9);
   const T = RecordTable.create('t', MEMBER, 128);
   const refs = [T.field('big'), T.field('v')];
@@ -114,6 +114,8 @@ t.test('liveRefsInto reads what liveInto + peekRefs read', async (t) => {
   const out = new Int32Array(128);
   const vals = new Float64Array(256);
   const ref = new Int32Array(128);
+  const out2 = new Int32Array(128);
+  const vals2 = new Float64Array(256);
   const v = [0, 0];
   let compared = 0;
   for (let step = 0; step < 2_000; step++) {
@@ -130,6 +132,8 @@ t.test('liveRefsInto reads what liveInto + peekRefs read', async (t) => {
     const n = T.liveRefsInto(refs, out, vals);
     const m = T.liveInto(ref);
     if (n !== m) { t.fail(`step ${step}: ${n} records ≠ ${m}`); return; }
+    const locked = T.liveRefsIntoLocked(refs, out2, vals2);
+    if (locked !== n || out2.some((h, k) => k < n && h !== out[k]) || vals2.some((x, k) => k < 2 * n && x !== vals[k])) { t.fail(`step ${step}: the locked walk differs`); return; }
     for (let k = 0; k < n; k++) {
       if (out[k] !== ref[k] || !T.peekRefs(ref[k]!, refs, v) || vals[2 * k] !== v[0] || vals[2 * k + 1] !== v[1]) { t.fail(`step ${step}: record ${k} differs`); return; }
     }
@@ -139,7 +143,7 @@ t.test('liveRefsInto reads what liveInto + peekRefs read', async (t) => {
   t.ok(compared > 10_000, `${compared.toLocaleString('en-US')} records compared over 2,000 random steps`);
 });
 
-t.test('liveRefsInto under a thread that frees and reuses records never mixes incarnations', async (t) => {
+for (const locked of [false, true]) t.test(`${locked ? 'liveRefsIntoLocked' : 'liveRefsInto'} under a thread that frees and reuses records never mixes incarnations`, async (t) => {
   const sys = newSystem();
   const scratch = new SharedArrayBuffer(64);
   const words = new Int32Array(scratch);
@@ -155,7 +159,7 @@ t.test('liveRefsInto under a thread that frees and reuses records never mixes in
   let mixed = 0;
   let partial = 0;
   while (Atomics.load(words, 1) === 0) {
-    const n = T.liveRefsInto(refs, out, vals);
+    const n = locked ? T.liveRefsIntoLocked(refs, out, vals) : T.liveRefsInto(refs, out, vals);
     walks++;
     if (n > 0) {
       Atomics.add(words, 2, 1); // lets the writer's every-1,024th record go (fixtures/shm-worker churnTable)

@@ -47,11 +47,12 @@ function overlapsResource(ctx: HostCtx, region: Handle, start: number, length: n
   const D = ctx.host.daxRes;
   // resolved once, the table's live records and their fields read into reused scratch: this runs
   // once per surfaced extent, over every resource of every region (#17: no allocation per call).
-  // Each record is read as one snapshot (RecordTable.liveRefsInto): the table is shared by every
-  // region, and another region's resources are freed under that region's lock, not ours
+  // The pass runs under the table's own lock (RecordTable.liveRefsIntoLocked; __request_region
+  // checks under resource_lock): the table is shared by every region, and another region's
+  // resources are allocated and freed under that region's lock, not ours, but never mid-pass
   resRefs ??= [D.field('region'), D.field('start'), D.field('length')];
   if (resList.length < D.capacity) { resList = new Int32Array(D.capacity); resVals = new Float64Array(3 * D.capacity); }
-  const n = D.liveRefsInto(resRefs, resList, resVals);
+  const n = D.liveRefsIntoLocked(resRefs, resList, resVals);
   const V = resVals;
   for (let k = 0; k < n; k++) {
     if (V[3 * k]! !== region) continue;

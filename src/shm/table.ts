@@ -323,6 +323,39 @@ export class RecordTable<S extends TableSchema, H extends Handle = Handle, R ext
     return n;
   }
 
+  /**
+   * `liveRefsInto` read under the table's own lock (the xa_lock `alloc` and `free` take): no
+   * record is allocated or freed during the pass, so each generation is read once, with a plain
+   * load. For a walk over a table shared by threads that only allocate and free under that lock
+   * (the kernel's __request_region overlap check runs under the global resource_lock, too); the
+   * lock is held for the pass only, a few ns per record.
+   */
+  liveRefsIntoLocked(refs: readonly FieldRef[], out: Int32Array, vals: Float64Array): number {
+    const W = this.words;
+    const F = this.f64;
+    const nr = refs.length;
+    let n = 0;
+    this.lock();
+    try {
+      const hwm = Math.min(W[TABLE_HWM]!, out.length);
+      for (let i = 0; i < hwm; i++) {
+        const b = this.base(i);
+        const gen = W[b + REC_GEN]!;
+        if ((gen & 1) === 0) continue;
+        const vb = n * nr;
+        for (let f = 0; f < nr; f++) {
+          const ref = refs[f]!;
+          const at = b + (ref >> 1);
+          vals[vb + f] = ref & 1 ? F[at >> 1]! : W[at]!;
+        }
+        out[n++] = (gen << 16) | i;
+      }
+    } finally {
+      this.unlock();
+    }
+    return n;
+  }
+
   /** Live handles in index order (the xarray walk of the kernel). */
   *live(): IterableIterator<H> {
     const W = this.words;
