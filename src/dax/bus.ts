@@ -73,14 +73,14 @@ let resVals = new Float64Array(0);
  * member's offset is relative to ANOTHER region's decoder (cxl_dax_group_add adds
  * dax_region->res.start + dc_extent->hpa_range.start).
  */
-function addOne(ctx: HostCtx, region: Handle, spec: DaxResourceSpec, uuid: string): DaxResHandle | number {
+function addOne(ctx: HostCtx, region: Handle, spec: DaxResourceSpec, uuid: string, known: RegionResources | null = null): DaxResHandle | number {
   const h = ctx.host;
   const size = h.regions.get(region, 'size');
   if (spec.start < 0 || spec.length <= 0 || spec.start + spec.length > size) {
     ctx.dmesg('err', `region${h.regions.get(region, 'id')}`, `Failed to add region s:0x${spec.start.toString(16)} l:0x${spec.length.toString(16)} (outside the dax_region [0, 0x${size.toString(16)}))`);
     return ENOSPC;
   }
-  if (overlapsResource(ctx, region, spec.start, spec.length)) {
+  if (known ? known.overlaps(spec.start, spec.length) : overlapsResource(ctx, region, spec.start, spec.length)) {
     ctx.dmesg('err', `region${h.regions.get(region, 'id')}`, `Failed to add region s:0x${spec.start.toString(16)} l:0x${spec.length.toString(16)} (overlaps a resource)`);
     return ENOSPC;
   }
@@ -93,8 +93,54 @@ function addOne(ctx: HostCtx, region: Handle, spec: DaxResourceSpec, uuid: strin
   h.daxRes.setUuid(r, 'uuid', uuid);
   h.daxRes.set(r, 'seq', spec.seq);
   h.extents.set(spec.extent, 'daxRes', r);
+  known?.push(spec.start, spec.length);
   return r;
 }
+
+/**
+ * The region's resources (start, length) as overlapsResource would read them, collected by ONE
+ * scan for a whole group added under one write hold of dax_region_rwsem, then extended with each
+ * resource the group adds. Every dax_resource is allocated and freed (addOne / removeOne) with
+ * that rwsem held for write, and its region, start and length are set only in addOne: while the
+ * group's hold lasts, the scan that overlapsResource would repeat per member returns exactly this
+ * list (the noise point between members lets another thread run, but not take the rwsem). One
+ * O(R) pass per group instead of one per extent (#17).
+ */
+class RegionResources {
+  private start = new Float64Array(64);
+  private len = new Float64Array(64);
+  private n = 0;
+
+  collect(ctx: HostCtx, region: Handle): this {
+    const D = ctx.host.daxRes;
+    resRefs ??= [D.field('region'), D.field('start'), D.field('length')];
+    if (resList.length < D.capacity) { resList = new Int32Array(D.capacity); resVals = new Float64Array(3 * D.capacity); }
+    const m = D.liveRefsIntoLocked(resRefs, resList, resVals);
+    this.n = 0;
+    for (let k = 0; k < m; k++) if (resVals[3 * k] === region) this.push(resVals[3 * k + 1]!, resVals[3 * k + 2]!);
+    return this;
+  }
+
+  push(start: number, length: number): void {
+    if (this.n === this.start.length) {
+      const s = new Float64Array(2 * this.n); s.set(this.start); this.start = s;
+      const l = new Float64Array(2 * this.n); l.set(this.len); this.len = l;
+    }
+    this.start[this.n] = start;
+    this.len[this.n] = length;
+    this.n++;
+  }
+
+  /** overlapsResource's test against the list */
+  overlaps(start: number, length: number): boolean {
+    for (let k = 0; k < this.n; k++) {
+      const s = this.start[k]!;
+      if (start < s + this.len[k]! && s < start + length) return true;
+    }
+    return false;
+  }
+}
+const groupResources = new RegionResources();
 
 function removeOne(ctx: HostCtx, r: DaxResHandle): void {
   const h = ctx.host;
@@ -125,8 +171,9 @@ export function dax_region_add_resources(ctx: HostCtx, region: Handle, specs: Da
   }
   return withWrite(h.daxRegionRwsem, () => {
     const added: DaxResHandle[] = [];
+    const known = specs.length ? groupResources.collect(ctx, region) : null;
     for (const s of specs) {
-      const r = addOne(ctx, region, s, uuid);
+      const r = addOne(ctx, region, s, uuid, known);
       if (r <= 0) {
         for (const a of added) removeOne(ctx, a);
         return r as number;
