@@ -57,8 +57,14 @@ export function clear_pending_extents(ctx: HostCtx, memdev: number): void {
   const h = ctx.host;
   const m = h.memdev(memdev);
   assertHeld(h.memdevs.get(m, 'addLock'));
-  for (const p of h.pendingList.members(m)) {
-    if (h.pending.peek(p, 'memdev') === memdev) h.pending.free(p);
+  // the list and each node's memdev in one pass under the table lock (no array per chain, #17),
+  // then each of ours freed (ours are stable under our add_ctx.lock)
+  const P = h.pending;
+  clearRefs ??= [P.field('memdev')];
+  if (clearList.length < P.capacity) { clearList = new Int32Array(P.capacity); clearVals = new Float64Array(P.capacity); }
+  const n = h.pendingList.membersRefsInto(m, clearRefs, clearList, clearVals);
+  for (let k = 0; k < n; k++) {
+    if (clearVals[k] === memdev) P.free(clearList[k]!);
   }
   h.memdevs.set(m, 'nrPending', 0);
   h.memdevs.set(m, 'lastHandle', 0);
@@ -66,6 +72,10 @@ export function clear_pending_extents(ctx: HostCtx, memdev: number): void {
   if (g !== NO_HANDLE && h.groups.isLive(g) && groupMembers(ctx, g).length === 0) free_tag_group(ctx, g);
   h.memdevs.set(m, 'group', NO_HANDLE);
 }
+
+let clearRefs: FieldRef[] | null = null;
+let clearList = new Int32Array(0);
+let clearVals = new Float64Array(0);
 
 /** Stage one wire extent on the memdev's pending list (kmemdup). NO_HANDLE when out of memory. */
 export function stage_extent(ctx: HostCtx, memdev: number, ext: CxlExtentRaw): Handle {
