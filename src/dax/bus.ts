@@ -100,8 +100,11 @@ function addOne(ctx: HostCtx, region: Handle, spec: DaxResourceSpec, uuid: strin
 /**
  * The region's resources (start, length) as overlapsResource would read them, collected by ONE
  * scan for a whole group added under one write hold of dax_region_rwsem, then extended with each
- * resource the group adds. Every dax_resource is allocated and freed (addOne / removeOne) with
- * that rwsem held for write, and its region, start and length are set only in addOne: while the
+ * resource the group adds. In drivers/dax/bus.c every child of dax_region->res is requested and
+ * released with dax_region_rwsem held for write ("All changes to the dax region configuration
+ * occur with this lock held for write": dax_region_add_resource's guard, __dax_release_resource's
+ * lockdep_assert_held_write); so are the model's (addOne / removeOne, whose callers hold it), and a
+ * resource's region, start and length are set only in addOne: while the
  * group's hold lasts, the scan that overlapsResource would repeat per member returns exactly this
  * list (the noise point between members lets another thread run, but not take the rwsem). One
  * O(R) pass per group instead of one per extent (#17).
