@@ -57,8 +57,14 @@ export function clear_pending_extents(ctx: HostCtx, memdev: number): void {
   const h = ctx.host;
   const m = h.memdev(memdev);
   assertHeld(h.memdevs.get(m, 'addLock'));
-  for (const p of h.pendingList.members(m)) {
-    if (h.pending.peek(p, 'memdev') === memdev) h.pending.free(p);
+  // the list and each node's memdev in one pass under the table lock (no array per chain, #17),
+  // then each of ours freed (ours are stable under our add_ctx.lock)
+  const P = h.pending;
+  clearRefs ??= [P.field('memdev')];
+  if (clearList.length < P.capacity) { clearList = new Int32Array(P.capacity); clearVals = new Float64Array(P.capacity); }
+  const n = h.pendingList.membersRefsInto(m, clearRefs, clearList, clearVals);
+  for (let k = 0; k < n; k++) {
+    if (clearVals[k] === memdev) P.free(clearList[k]!);
   }
   h.memdevs.set(m, 'nrPending', 0);
   h.memdevs.set(m, 'lastHandle', 0);
@@ -66,6 +72,10 @@ export function clear_pending_extents(ctx: HostCtx, memdev: number): void {
   if (g !== NO_HANDLE && h.groups.isLive(g) && groupMembers(ctx, g).length === 0) free_tag_group(ctx, g);
   h.memdevs.set(m, 'group', NO_HANDLE);
 }
+
+let clearRefs: FieldRef[] | null = null;
+let clearList = new Int32Array(0);
+let clearVals = new Float64Array(0);
 
 /** Stage one wire extent on the memdev's pending list (kmemdup). NO_HANDLE when out of memory. */
 export function stage_extent(ctx: HostCtx, memdev: number, ext: CxlExtentRaw): Handle {
@@ -90,10 +100,11 @@ export function stage_extent(ctx: HostCtx, memdev: number, ext: CxlExtentRaw): H
   h.pending.set(p, 'sharedSeq', ext.sharedExtnSeq);
   h.pending.set(p, 'wraps', wraps ? 1 : 0);
   // G4 judges the wire values: a u64 start beyond 2^53 (stored as -1 above) can still be aligned
-  const pmd = BigInt(PMD_SIZE);
-  h.pending.set(p, 'pmdAligned', ext.startDpa % pmd === 0n && ext.length % pmd === 0n ? 1 : 0);
+  h.pending.set(p, 'pmdAligned', ext.startDpa % PMD_BIG === 0n && ext.length % PMD_BIG === 0n ? 1 : 0);
   return p;
 }
+
+const PMD_BIG = BigInt(PMD_SIZE);
 
 /**
  * mod_delayed_work(system_wq, &timeout_work, 20 s): re-arm atomically. The kernel steals a queued
@@ -191,6 +202,8 @@ function sendChainResponse(ctx: HostCtx, memdev: number, m: Handle, list: DcRang
 
 interface PendingNode {
   h: Handle;
+  /** arrival order on the memdev's list */
+  order: number;
   start: number;
   len: number;
   uuid: string;
@@ -202,17 +215,31 @@ interface PendingNode {
 
 function pendingList(ctx: HostCtx, memdev: number): PendingNode[] {
   const P = ctx.host.pending;
-  const out: { node: PendingNode; order: number }[] = [];
-  for (const p of ctx.host.pendingList.members(ctx.host.memdev(memdev))) {
-    if (P.peek(p, 'memdev') !== memdev) continue; // ours are stable under our add_ctx.lock
-    out.push({
-      order: P.get(p, 'order'),
-      node: { h: p, start: P.get(p, 'startDpa'), len: P.get(p, 'length'), uuid: P.getUuid(p, 'uuid'), seq: P.get(p, 'sharedSeq'), wraps: P.get(p, 'wraps') !== 0, aligned: P.get(p, 'pmdAligned') !== 0 },
-    });
+  pendRefs ??= [P.field('memdev'), P.field('order'), P.field('startDpa'), P.field('length'), P.field('sharedSeq'), P.field('wraps'), P.field('pmdAligned')];
+  const nr = pendRefs.length;
+  if (pendList.length < P.capacity) { pendList = new Int32Array(P.capacity); pendVals = new Float64Array(nr * P.capacity); }
+  // the memdev's list and each node's fields in one pass under the table lock (#17); ours are
+  // stable under our add_ctx.lock
+  const m = ctx.host.pendingList.membersRefsInto(ctx.host.memdev(memdev), pendRefs, pendList, pendVals);
+  const V = pendVals;
+  const out: PendingNode[] = [];
+  for (let k = 0; k < m; k++) {
+    const vb = k * nr;
+    if (V[vb] !== memdev) continue;
+    const p = pendList[k]!;
+    const node: PendingNode = { h: p, order: V[vb + 1]!, start: V[vb + 2]!, len: V[vb + 3]!, uuid: P.getUuid(p, 'uuid'), seq: V[vb + 4]!, wraps: V[vb + 5] !== 0, aligned: V[vb + 6] !== 0 };
+    // arrival order (stable insertion sort: the list is linked in arrival order, so ~linear)
+    let j = out.length;
+    out.push(node);
+    while (j > 0 && out[j - 1]!.order > node.order) { out[j] = out[j - 1]!; j--; }
+    out[j] = node;
   }
-  out.sort((a, b) => a.order - b.order);
-  return out.map((x) => x.node);
+  return out;
 }
+/** pendingList's fields (the schema is static), list and values */
+let pendRefs: FieldRef[] | null = null;
+let pendList = new Int32Array(0);
+let pendVals = new Float64Array(0);
 
 /** !list_empty(&mds->add_ctx.pending_extents): staged runtime records count, not only scan reads. */
 export function pending_extents_nonempty(ctx: HostCtx, memdev: number): boolean {
@@ -239,9 +266,12 @@ export function cxl_add_pending(ctx: HostCtx, memdev: number, existing: boolean)
   const accepted: DcRange[] = [];
   while (list.length) {
     const tag = list[0]!.uuid;
-    // extract_tag_group: every pending extent with this uuid (null == null), arrival order
-    const group = list.filter((n) => n.uuid === tag);
-    list = list.filter((n) => n.uuid !== tag);
+    // extract_tag_group: every pending extent with this uuid (null == null), arrival order; the
+    // rest stays in order for the next round (one pass, #17)
+    const group: PendingNode[] = [];
+    const rest: PendingNode[] = [];
+    for (const n of list) (n.uuid === tag ? group : rest).push(n);
+    list = rest;
     group.sort((a, b) => a.seq - b.seq); // Array.prototype.sort is stable
     const shareable = inPartition(ctx, m, group[0]!.start, group[0]!.len) && h.memdevs.get(m, 'shareable') === 1;
     const gate = cxl_validate_group(ctx, memdev, tag, group, shareable);
@@ -353,28 +383,55 @@ export function cxl_realize_group(ctx: HostCtx, memdev: number, group: PendingNo
 function regionExtents(ctx: HostCtx, region: Handle, memdev: number, w: RegionWalk): number {
   const X = ctx.host.extents;
   regionRefs ??= [X.field('region'), X.field('cxled'), X.field('memdev'), X.field('id'), X.field('dpaStart'), X.field('length')];
-  const v = regionVals;
   w.fit(X.capacity);
-  const m = ctx.host.regions.isLive(region) ? ctx.host.regionExtentList.membersInto(region, w.list) : X.liveInto(w.list);
+  if (!ctx.host.regions.isLive(region)) return regionExtentsScan(ctx, region, memdev, w);
+  // the list and each member's fields in one pass under the table lock (TableList.membersRefsInto):
+  // a member is in the list from link to free, so each read is of a live record (#17)
+  const m = ctx.host.regionExtentList.membersRefsInto(region, regionRefs, w.list, w.vals);
+  const V = w.vals;
+  let n = 0;
+  for (let k = 0; k < m; k++) {
+    const vb = k * 6;
+    const id = V[vb + 3]!;
+    // in the xarray from xa_alloc (online_tag_group) until xa_erase in dc_extent_release — the
+    // LAST put, not the unregister: an extent unregistered but still held stays in every walk
+    if (V[vb]! !== region || V[vb + 1]! !== region || V[vb + 2]! !== memdev || id <= 0) continue;
+    w.e[n] = w.list[k]!;
+    w.id[n] = id;
+    w.start[n] = V[vb + 4]!;
+    w.len[n] = V[vb + 5]!;
+    insertById(w, n, id);
+    n++;
+  }
+  return n;
+}
+
+/** xarray order: ids ascending (an insertion sort, stable; the list is nearly in id order) */
+function insertById(w: RegionWalk, n: number, id: number): void {
+  let j = n;
+  while (j > 0 && w.id[w.order[j - 1]!]! > id) {
+    w.order[j] = w.order[j - 1]!;
+    j--;
+  }
+  w.order[j] = n;
+}
+
+/** regionExtents for a region no longer live (a racing teardown): the whole table, each member peeked */
+function regionExtentsScan(ctx: HostCtx, region: Handle, memdev: number, w: RegionWalk): number {
+  const X = ctx.host.extents;
+  const v = regionVals;
+  const m = X.liveInto(w.list);
   let n = 0;
   for (let k = 0; k < m; k++) {
     const e = w.list[k]!;
     // one snapshot per member: it may be freed concurrently once the list is read
-    if (!X.peekRefs(e as ExtentHandle, regionRefs, v)) continue;
-    // in the xarray from xa_alloc (online_tag_group) until xa_erase in dc_extent_release — the
-    // LAST put, not the unregister: an extent unregistered but still held stays in every walk
+    if (!X.peekRefs(e as ExtentHandle, regionRefs!, v)) continue;
     if (v[0] !== region || v[1] !== region || v[2] !== memdev || v[3]! <= 0) continue;
     w.e[n] = e;
     w.id[n] = v[3]!;
     w.start[n] = v[4]!;
     w.len[n] = v[5]!;
-    // xarray order: ids ascending (an insertion sort, stable; the list is nearly in id order)
-    let j = n;
-    while (j > 0 && w.id[w.order[j - 1]!]! > v[3]!) {
-      w.order[j] = w.order[j - 1]!;
-      j--;
-    }
-    w.order[j] = n;
+    insertById(w, n, v[3]!);
     n++;
   }
   return n;
@@ -395,10 +452,13 @@ class RegionWalk {
   start = new Float64Array(0);
   len = new Float64Array(0);
   order = new Int32Array(0);
+  /** membersRefsInto's field values, six per member */
+  vals = new Float64Array(0);
   /** size the scratch for a table of `cap` records */
   fit(cap: number): void {
     if (this.list.length >= cap) return;
     this.list = new Int32Array(cap);
+    this.vals = new Float64Array(cap * 6);
     this.e = new Int32Array(cap);
     this.id = new Int32Array(cap);
     this.start = new Float64Array(cap);
@@ -566,31 +626,33 @@ function onlineMembers(ctx: HostCtx, g: GroupHandle, region: Handle, members: Ex
 function xa_alloc_id(ctx: HostCtx, region: Handle): number {
   const X = ctx.host.extents;
   // no allocation per call (#17: it runs once per onlined extent): the used ids are marked in a
-  // scratch bitmap (grown to the largest id seen), cleared after the search
+  // scratch bitmap (grown to the largest id seen), cleared after the search; the region's list and
+  // each member's region and id are read in one pass under the table lock (membersRefsInto)
   xaRefs ??= [X.field('region'), X.field('id')];
-  const v = xaVals;
   let n = 0;
-  if (xaList.length < X.capacity) xaList = new Int32Array(X.capacity);
-  const m = ctx.host.regionExtentList.membersInto(region, xaList);
+  if (xaList.length < X.capacity) { xaList = new Int32Array(X.capacity); xaVals = new Float64Array(2 * X.capacity); }
+  const m = ctx.host.regionExtentList.membersRefsInto(region, xaRefs, xaList, xaVals);
+  const V = xaVals;
   for (let k = 0; k < m; k++) {
-    if (!X.peekRefs(xaList[k]! as ExtentHandle, xaRefs, v) || v[0] !== region || v[1]! <= 0) continue;
-    if (v[1]! >= xaUsed.length) {
-      const grown = new Uint8Array(Math.max(2 * xaUsed.length, v[1]! + 1));
+    const id = V[2 * k + 1]!;
+    if (V[2 * k]! !== region || id <= 0) continue;
+    if (id >= xaUsed.length) {
+      const grown = new Uint8Array(Math.max(2 * xaUsed.length, id + 1));
       grown.set(xaUsed);
       xaUsed = grown;
     }
-    xaUsed[v[1]!] = 1;
-    if (v[1]! > n) n = v[1]!;
+    xaUsed[id] = 1;
+    if (id > n) n = id;
   }
   let id = 1;
   while (id <= n && xaUsed[id] === 1) id++;
   xaUsed.fill(0, 0, n + 1);
   return id;
 }
-/** xa_alloc_id's scratch: the two fields it reads (the schema is static), a snapshot, the marks, the list */
+/** xa_alloc_id's scratch: the two fields it reads (the schema is static), the list and its values, the marks */
 let xaRefs: FieldRef[] | null = null;
 let xaList = new Int32Array(0);
-const xaVals = [0, 0];
+let xaVals = new Float64Array(0);
 let xaUsed = new Uint8Array(256);
 
 /**

@@ -25,6 +25,8 @@ export interface MboxReply {
 }
 
 const scratch = new Uint8Array(MiB);
+/** the output of every command that returned none (length 0: nothing can be written into it) */
+const EMPTY_OUT = new Uint8Array(0);
 
 /**
  * cxl_internal_send_cmd(): one command, under the memdev's mailbox mutex. Returns the device's
@@ -36,7 +38,8 @@ export function cxl_internal_send_cmd(ctx: HostCtx, memdev: number, opcode: numb
   return withLock(lock, () => {
     const rf = ctx.regfile(memdev);
     const { rc, out } = rf.submit(opcode, input, ctx.options.mboxTimeoutMs);
-    const copy = out.slice();
+    // an empty output (Clear, Release DC, Add DC Response) shares one empty array: nothing to copy (#17)
+    const copy = out.byteLength === 0 ? EMPTY_OUT : out.slice();
     ctx.emit({ type: 'mbox', memdev, opcode, rc, nrExtents: trace?.nrExtents ?? 0, more: trace?.more ?? 0, dpa: trace?.dpa ?? 0, len: trace?.len ?? 0 });
     if (rc !== 0) ctx.dmesg('dbg', memdevName(memdev), `mailbox command 0x${opcode.toString(16)} failed: ${rcName(rc)}`);
     return { rc, errno: rc === 0 ? 'OK' : rcErrno(rc), out: copy };
@@ -75,7 +78,7 @@ export function cxl_send_dc_response(ctx: HostCtx, memdev: number, opcode: numbe
     rc = send([], false);
   } else {
     for (let i = 0; i < list.length && rc === 0; i += max) {
-      const part = list.slice(i, i + max);
+      const part = i === 0 && list.length <= max ? list : list.slice(i, i + max); // one part (every Release DC): no copy
       rc = send(part, i + max < list.length);
     }
   }

@@ -18,7 +18,7 @@
 import {
   CLEAR_EVENT_HDR, CLEAR_EVENT_MAX_HANDLES, CXL_EVENT_LOG, CXL_MBOX_OP, DC_EVENT_TYPE, DC_EVENT_UUID,
   EVENT_RECORD_SIZE, GET_EVENT_OUT_HDR, decodeDcEventRecord, decodeEventRecordHeader, encodeClearEventRecordsIn,
-  encodeGetEventRecordsIn, u64ToNumber, type DcEventRecord,
+  encodeGetEventRecordsIn, u64ToNumber, type DcEventRecord, uuidFromBytes, uuidToBytes,
   decodeGetDcExtentListOut, EXTENT_LIST_OUT_HDR, EXTENT_SIZE, encodeGetDcExtentListIn,
 } from '../wire/cxl.js';
 import { EVENT_STATUS_DCD } from '../shm/layout.js';
@@ -94,7 +94,7 @@ const EVENT_FLAG_OVERFLOW = 1;
  * Returns `record_count` as written (v11 trusts it), or a negative errno.
  */
 function getRecordsInto(ctx: HostCtx, memdev: number, log: number, buf: Uint8Array): number {
-  const inBuf = new Uint8Array(1);
+  const inBuf = getInBuf; // the mailbox copies the input into its payload: one buffer serves every Get
   encodeGetEventRecordsIn({ logType: log }, inBuf, 0);
   const reply = cxl_internal_send_cmd(ctx, memdev, CXL_MBOX_OP.GET_EVENT_RECORDS, inBuf);
   let rc = 0;
@@ -105,8 +105,9 @@ function getRecordsInto(ctx: HostCtx, memdev: number, log: number, buf: Uint8Arr
     return rc;
   }
   buf.set(reply.out.subarray(0, Math.min(reply.out.byteLength, buf.byteLength)), 0);
-  return new DataView(buf.buffer, buf.byteOffset, buf.byteLength).getUint16(0x14, true);
+  return buf[0x14]! | (buf[0x15]! << 8); // record_count, le16 (no DataView per Get, #17)
 }
+const getInBuf = new Uint8Array(1);
 
 /**
  * `&payload->records[i]` of the event buffer. v11 indexes the buffer by the trusted count; a
@@ -131,14 +132,19 @@ export function cxl_clear_event_record(ctx: HostCtx, memdev: number, log: number
   let max = CLEAR_EVENT_MAX_HANDLES;
   if (CLEAR_EVENT_HDR + 2 * max > payloadSize) max = Math.floor((payloadSize - CLEAR_EVENT_HDR) / 2);
   for (let i = 0; i < handles.length; i += max) {
-    const part = handles.slice(i, i + max);
-    const buf = new Uint8Array(CLEAR_EVENT_HDR + 2 * part.length);
+    const part = i === 0 && handles.length <= max ? handles : handles.slice(i, i + max);
+    // encoded into a reused buffer (the mailbox copies its input into the payload): no buffer per Clear (#17)
+    const len = CLEAR_EVENT_HDR + 2 * part.length;
+    if (clearBuf.byteLength < len) clearBuf = new Uint8Array(Math.max(len, 2 * clearBuf.byteLength));
+    const buf = clearBuf.subarray(0, len);
     encodeClearEventRecordsIn({ logType: log, flags: 0, handles: part }, buf, 0);
     const reply = cxl_internal_send_cmd(ctx, memdev, CXL_MBOX_OP.CLEAR_EVENT_RECORDS, buf);
     if (reply.rc !== 0) return rcOfErrno(reply.errno, ENXIO);
   }
   return 0;
 }
+
+let clearBuf = new Uint8Array(CLEAR_EVENT_HDR + 2 * 16);
 
 /** The header handle of every record `record_count` names (cxl_clear_event_record's walk). */
 function batchHandles(ctx: HostCtx, memdev: number, buf: Uint8Array, total: number): number[] {
@@ -205,16 +211,34 @@ export function cxl_mem_get_records_log(ctx: HostCtx, memdev: number, log: numbe
  * UUID.
  */
 function dispatchRecord(ctx: HostCtx, memdev: number, log: number, raw: Uint8Array): void {
+  // a DC record's header is decoded once, by decodeDcEventRecord below: its UUID is recognised
+  // by its 16 bytes here (#17; the same test as the decoded string's, DC_EVENT_UUID_BYTES)
+  if (!isDcEventUuid(raw)) dispatchOther(ctx, memdev, log, raw);
+  else dispatchDc(ctx, memdev, log, raw);
+}
+
+/** A record whose UUID bytes are not DC_EVENT_UUID's: decoded to be traced (see dispatchRecord). */
+function dispatchOther(ctx: HostCtx, memdev: number, log: number, raw: Uint8Array): void {
   const hdr = decodeEventRecordHeader(raw, 0);
   if (!hdr.ok) return; // unreachable: raw is always 128 bytes
-  if (hdr.value.uuid !== DC_EVENT_UUID) {
-    ctx.dmesg('dbg', memdevName(memdev), `Event log '${log}': generic event uuid ${hdr.value.uuid} handle ${hdr.value.handle}: not a DC event, ignored`);
-    return;
-  }
+  if (hdr.value.uuid === DC_EVENT_UUID) { dispatchDc(ctx, memdev, log, raw); return; } // (unreachable: the bytes differ)
+  ctx.dmesg('dbg', memdevName(memdev), `Event log '${log}': generic event uuid ${hdr.value.uuid} handle ${hdr.value.handle}: not a DC event, ignored`);
+}
+
+function dispatchDc(ctx: HostCtx, memdev: number, log: number, raw: Uint8Array): void {
   if (log !== CXL_EVENT_LOG.DCD) return;
   const r = decodeDcEventRecord(raw, 0);
   if (!r.ok) return; // unreachable: the UUID was checked, and 128 bytes are present
   handleRecord(ctx, memdev, r.value);
+}
+
+/** DC_EVENT_UUID as the 16 bytes a record header carries (uuidToBytes: the inverse of uuidFromBytes) */
+const DC_EVENT_UUID_BYTES = new Uint8Array(16);
+uuidToBytes(DC_EVENT_UUID, DC_EVENT_UUID_BYTES, 0);
+if (uuidFromBytes(DC_EVENT_UUID_BYTES, 0) !== DC_EVENT_UUID) throw new Error('DC_EVENT_UUID is not in canonical form');
+function isDcEventUuid(raw: Uint8Array): boolean {
+  for (let i = 0; i < 16; i++) if (raw[i] !== DC_EVENT_UUID_BYTES[i]) return false;
+  return true;
 }
 
 function handleRecord(ctx: HostCtx, memdev: number, rec: DcEventRecord): void {

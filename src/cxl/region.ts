@@ -41,13 +41,18 @@ export function regionName(ctx: HostCtx, r: Handle): string {
 /** cxl_dpa_to_region(): the region whose ED DPA resource (on this memdev) contains `dpa`. */
 export function cxl_dpa_to_region(ctx: HostCtx, memdev: number, dpa: number): Handle {
   const R = ctx.host.regions;
-  for (const r of R.live()) {
+  // the live regions into a reused scratch instead of a generator per call (once per extent, #17)
+  if (dpaRegions.length < R.capacity) dpaRegions = new Int32Array(R.capacity);
+  const n = R.liveInto(dpaRegions);
+  for (let k = 0; k < n; k++) {
+    const r = dpaRegions[k]!;
     if (R.get(r, 'memdev') !== memdev) continue;
     const s = R.get(r, 'edDpaStart');
     if (dpa >= s && dpa < s + R.get(r, 'size')) return r;
   }
   return NO_HANDLE;
 }
+let dpaRegions = new Int32Array(0);
 
 /**
  * `cxl create-region -t dynamic_ram_1 -w 1 [-s size] memX` (runs in the calling user worker):

@@ -127,7 +127,10 @@ function nrExtentsStore(ctx: HostCtx, g: GroupHandle, read: number, value: numbe
 
 /** Members (dc_extent handles) of a group, in seq order (the group's xarray walk). */
 export function groupMembers(ctx: HostCtx, g: GroupHandle): ExtentHandle[] {
-  return groupMembersSeq(ctx, g).map((x) => x.e);
+  const n = groupWalk(ctx, g);
+  const out = new Array<ExtentHandle>(n);
+  for (let k = 0; k < n; k++) out[k] = walkE[walkOrder[k]!]! as ExtentHandle;
+  return out;
 }
 
 /**
@@ -138,31 +141,76 @@ export function groupMembers(ctx: HostCtx, g: GroupHandle): ExtentHandle[] {
 export function groupHasSeq(ctx: HostCtx, g: GroupHandle, seq: number): boolean {
   const X = ctx.host.extents;
   seqRefs ??= [X.field('group'), X.field('seq')];
-  const v = seqVals;
-  if (seqList.length < X.capacity) seqList = new Int32Array(X.capacity);
-  const m = ctx.host.groups.isLive(g) ? ctx.host.groupList.membersInto(g, seqList) : X.liveInto(seqList);
+  fitScratch(X.capacity);
+  if (ctx.host.groups.isLive(g)) {
+    // the list and each member's group and seq in one pass under the table lock (#17)
+    const m = ctx.host.groupList.membersRefsInto(g, seqRefs, seqList, seqVals);
+    for (let k = 0; k < m; k++) if (seqVals[2 * k] === g && seqVals[2 * k + 1] === seq) return true;
+    return false;
+  }
+  const v = seqPeek;
+  const m = X.liveInto(seqList);
   for (let k = 0; k < m; k++) {
     if (X.peekRefs(seqList[k]! as ExtentHandle, seqRefs, v) && v[0] === g && v[1] === seq) return true;
   }
   return false;
 }
-/** groupHasSeq's scratch (the schema is static) */
+/** the group walks' scratch (the schema is static): the list, its values, the members kept and their seq order */
 let seqRefs: FieldRef[] | null = null;
-const seqVals = [0, 0];
+const seqPeek = [0, 0];
 let seqList = new Int32Array(0);
+let seqVals = new Float64Array(0);
+let walkE = new Int32Array(0);
+let walkSeq = new Float64Array(0);
+let walkOrder = new Int32Array(0);
+function fitScratch(cap: number): void {
+  if (seqList.length >= cap) return;
+  seqList = new Int32Array(cap);
+  seqVals = new Float64Array(2 * cap);
+  walkE = new Int32Array(cap);
+  walkSeq = new Float64Array(cap);
+  walkOrder = new Int32Array(cap);
+}
+
+/**
+ * The group's members in seq order into the scratch (`walkE[walkOrder[k]]`, `walkSeq[…]`): its own
+ * list, read with each member's group and seq under the table lock; a group freed under a racing
+ * thread (H6) keeps no list, so its orphans are scanned for, each peeked (it may be freed
+ * concurrently once the table is read). Stable in list order among equal seqs, as
+ * Array.prototype.sort was.
+ */
+function groupWalk(ctx: HostCtx, g: GroupHandle): number {
+  const X = ctx.host.extents;
+  seqRefs ??= [X.field('group'), X.field('seq')];
+  fitScratch(X.capacity);
+  let n = 0;
+  const keep = (e: number, seq: number): void => {
+    walkE[n] = e;
+    walkSeq[n] = seq;
+    // insertion sort by seq (stable; a group's list is linked in seq order, so this is ~linear)
+    let j = n;
+    while (j > 0 && walkSeq[walkOrder[j - 1]!]! > seq) {
+      walkOrder[j] = walkOrder[j - 1]!;
+      j--;
+    }
+    walkOrder[j] = n;
+    n++;
+  };
+  if (ctx.host.groups.isLive(g)) {
+    const m = ctx.host.groupList.membersRefsInto(g, seqRefs, seqList, seqVals);
+    for (let k = 0; k < m; k++) if (seqVals[2 * k] === g) keep(seqList[k]!, seqVals[2 * k + 1]!);
+  } else {
+    const v = seqPeek;
+    const m = X.liveInto(seqList);
+    for (let k = 0; k < m; k++) if (X.peekRefs(seqList[k]! as ExtentHandle, seqRefs, v) && v[0] === g) keep(seqList[k]!, v[1]!);
+  }
+  return n;
+}
 
 /** groupMembers() with each member's seq as read in the same snapshot. */
 export function groupMembersSeq(ctx: HostCtx, g: GroupHandle): { e: ExtentHandle; seq: number }[] {
-  const X = ctx.host.extents;
-  const refs = [X.field('group'), X.field('seq')];
-  const v = [0, 0];
+  const n = groupWalk(ctx, g);
   const out: { e: ExtentHandle; seq: number }[] = [];
-  // the group's own list; a group freed under a racing thread (H6) keeps no list: scan for its orphans
-  for (const e of ctx.host.groups.isLive(g) ? ctx.host.groupList.members(g) : X.live()) {
-    // one snapshot per member: it may be freed concurrently once the list is read
-    if (!X.peekRefs(e, refs, v) || v[0] !== g) continue;
-    out.push({ e, seq: v[1]! });
-  }
-  out.sort((a, b) => a.seq - b.seq);
+  for (let k = 0; k < n; k++) out.push({ e: walkE[walkOrder[k]!]! as ExtentHandle, seq: walkSeq[walkOrder[k]!]! });
   return out;
 }

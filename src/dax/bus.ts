@@ -45,24 +45,25 @@ export interface DaxResourceSpec {
 
 function overlapsResource(ctx: HostCtx, region: Handle, start: number, length: number): boolean {
   const D = ctx.host.daxRes;
-  // resolved once, a snapshot and the table's live list reused: this runs once per surfaced
-  // extent, over every resource of every region (#17: no allocation per call)
+  // resolved once, the table's live records and their fields read into reused scratch: this runs
+  // once per surfaced extent, over every resource of every region (#17: no allocation per call).
+  // The pass runs under the table's own lock (RecordTable.liveRefsIntoLocked; __request_region
+  // checks under resource_lock): the table is shared by every region, and another region's
+  // resources are allocated and freed under that region's lock, not ours, but never mid-pass
   resRefs ??= [D.field('region'), D.field('start'), D.field('length')];
-  const v = resVals;
-  if (resList.length < D.capacity) resList = new Int32Array(D.capacity);
-  const n = D.liveInto(resList);
+  if (resList.length < D.capacity) { resList = new Int32Array(D.capacity); resVals = new Float64Array(3 * D.capacity); }
+  const n = D.liveRefsIntoLocked(resRefs, resList, resVals);
+  const V = resVals;
   for (let k = 0; k < n; k++) {
-    // one snapshot per resource: the table is shared by every region, and another region's
-    // resources are freed under that region's lock, not ours
-    if (!D.peekRefs(resList[k]! as DaxResHandle, resRefs, v) || v[0] !== region) continue;
-    const s = v[1]!;
-    if (start < s + v[2]! && s < start + length) return true;
+    if (V[3 * k]! !== region) continue;
+    const s = V[3 * k + 1]!;
+    if (start < s + V[3 * k + 2]! && s < start + length) return true;
   }
   return false;
 }
 let resRefs: FieldRef[] | null = null;
-const resVals = [0, 0, 0];
 let resList = new Int32Array(0);
+let resVals = new Float64Array(0);
 
 /**
  * __dax_region_add_resource(): __request_region(&dax_region->res, start, length) + uuid/seq +
@@ -72,14 +73,14 @@ let resList = new Int32Array(0);
  * member's offset is relative to ANOTHER region's decoder (cxl_dax_group_add adds
  * dax_region->res.start + dc_extent->hpa_range.start).
  */
-function addOne(ctx: HostCtx, region: Handle, spec: DaxResourceSpec, uuid: string): DaxResHandle | number {
+function addOne(ctx: HostCtx, region: Handle, spec: DaxResourceSpec, uuid: string, known: RegionResources | null = null): DaxResHandle | number {
   const h = ctx.host;
   const size = h.regions.get(region, 'size');
   if (spec.start < 0 || spec.length <= 0 || spec.start + spec.length > size) {
     ctx.dmesg('err', `region${h.regions.get(region, 'id')}`, `Failed to add region s:0x${spec.start.toString(16)} l:0x${spec.length.toString(16)} (outside the dax_region [0, 0x${size.toString(16)}))`);
     return ENOSPC;
   }
-  if (overlapsResource(ctx, region, spec.start, spec.length)) {
+  if (known ? known.overlaps(spec.start, spec.length) : overlapsResource(ctx, region, spec.start, spec.length)) {
     ctx.dmesg('err', `region${h.regions.get(region, 'id')}`, `Failed to add region s:0x${spec.start.toString(16)} l:0x${spec.length.toString(16)} (overlaps a resource)`);
     return ENOSPC;
   }
@@ -92,8 +93,57 @@ function addOne(ctx: HostCtx, region: Handle, spec: DaxResourceSpec, uuid: strin
   h.daxRes.setUuid(r, 'uuid', uuid);
   h.daxRes.set(r, 'seq', spec.seq);
   h.extents.set(spec.extent, 'daxRes', r);
+  known?.push(spec.start, spec.length);
   return r;
 }
+
+/**
+ * The region's resources (start, length) as overlapsResource would read them, collected by ONE
+ * scan for a whole group added under one write hold of dax_region_rwsem, then extended with each
+ * resource the group adds. In drivers/dax/bus.c every child of dax_region->res is requested and
+ * released with dax_region_rwsem held for write ("All changes to the dax region configuration
+ * occur with this lock held for write": dax_region_add_resource's guard, __dax_release_resource's
+ * lockdep_assert_held_write); so are the model's (addOne / removeOne, whose callers hold it), and a
+ * resource's region, start and length are set only in addOne: while the
+ * group's hold lasts, the scan that overlapsResource would repeat per member returns exactly this
+ * list (the noise point between members lets another thread run, but not take the rwsem). One
+ * O(R) pass per group instead of one per extent (#17).
+ */
+class RegionResources {
+  private start = new Float64Array(64);
+  private len = new Float64Array(64);
+  private n = 0;
+
+  collect(ctx: HostCtx, region: Handle): this {
+    const D = ctx.host.daxRes;
+    resRefs ??= [D.field('region'), D.field('start'), D.field('length')];
+    if (resList.length < D.capacity) { resList = new Int32Array(D.capacity); resVals = new Float64Array(3 * D.capacity); }
+    const m = D.liveRefsIntoLocked(resRefs, resList, resVals);
+    this.n = 0;
+    for (let k = 0; k < m; k++) if (resVals[3 * k] === region) this.push(resVals[3 * k + 1]!, resVals[3 * k + 2]!);
+    return this;
+  }
+
+  push(start: number, length: number): void {
+    if (this.n === this.start.length) {
+      const s = new Float64Array(2 * this.n); s.set(this.start); this.start = s;
+      const l = new Float64Array(2 * this.n); l.set(this.len); this.len = l;
+    }
+    this.start[this.n] = start;
+    this.len[this.n] = length;
+    this.n++;
+  }
+
+  /** overlapsResource's test against the list */
+  overlaps(start: number, length: number): boolean {
+    for (let k = 0; k < this.n; k++) {
+      const s = this.start[k]!;
+      if (start < s + this.len[k]! && s < start + length) return true;
+    }
+    return false;
+  }
+}
+const groupResources = new RegionResources();
 
 function removeOne(ctx: HostCtx, r: DaxResHandle): void {
   const h = ctx.host;
@@ -124,8 +174,9 @@ export function dax_region_add_resources(ctx: HostCtx, region: Handle, specs: Da
   }
   return withWrite(h.daxRegionRwsem, () => {
     const added: DaxResHandle[] = [];
+    const known = specs.length ? groupResources.collect(ctx, region) : null;
     for (const s of specs) {
-      const r = addOne(ctx, region, s, uuid);
+      const r = addOne(ctx, region, s, uuid, known);
       if (r <= 0) {
         for (const a of added) removeOne(ctx, a);
         return r as number;

@@ -13,6 +13,8 @@ import type { SystemShm } from './system.js';
 
 /** scratch for the Float64 ↔ bits conversion of the CAS loop in `add` (per thread) */
 const bits = new DataView(new ArrayBuffer(8));
+/** performance.timeOrigin is fixed per thread; its getter costs ~19 ns per read (once per staged record) */
+const TIME_ORIGIN = performance.timeOrigin;
 
 export class Clock {
   private readonly sys: SystemShm;
@@ -31,7 +33,7 @@ export class Clock {
   /** milliseconds */
   now(): number {
     if (this.virtual) return this.sys.clockF64[SYS_CLOCK_NOW_F64]!;
-    return performance.timeOrigin + performance.now();
+    return TIME_ORIGIN + performance.now();
   }
 
   /** Move virtual time forward and wake the workqueue. */
@@ -73,7 +75,7 @@ export class Clock {
 /** The run's clock in ms, without a Clock object (lock.ts reads it on every rwsem wait). */
 export function clockNow(sys: SystemShm): number {
   if (Atomics.load(sys.header, SYS_CLOCK_MODE) === CLOCK_MODE_VIRTUAL) return sys.clockF64[SYS_CLOCK_NOW_F64]!;
-  return performance.timeOrigin + performance.now();
+  return TIME_ORIGIN + performance.now();
 }
 
 /**
@@ -81,7 +83,7 @@ export function clockNow(sys: SystemShm): number {
  * the run's clock mode): what a report is stamped with, so a checker can order it against events.
  */
 export function wallMs(): number {
-  return performance.timeOrigin + performance.now();
+  return TIME_ORIGIN + performance.now();
 }
 
 export function clockIsVirtual(sys: SystemShm): boolean {

@@ -34,7 +34,7 @@ import {
 import { lockClassName } from './lock-classes.js';
 import { lockdepAcquire } from './lockdep.js';
 import { clockIsVirtual, clockNow, wallMs } from './clock.js';
-import { PRED_LOCK, PT_ACQUIRE, PT_HANDOFF, PT_NOISE, PT_STEAL } from './sched.js';
+import { PRED_LOCK, PT_ACQUIRE, PT_HANDOFF, PT_NOISE, PT_STEAL, SCHED_CONTROLLED } from './sched.js';
 import type { SystemShm } from './system.js';
 
 /** spins before sleeping on a contended lock */
@@ -130,10 +130,16 @@ function popHeld(c: ThreadCtx, id: number, mode: number): number {
   const i = c.held.lastIndexOf(e);
   if (i < 0) return -1;
   const since = c.heldSince[i] ?? 0;
-  c.held.splice(i, 1);
-  c.heldSince.splice(i, 1);
   const base = c.slot * THREAD_WORDS;
-  for (let k = i; k < c.held.length; k++) Atomics.store(c.sys.threads, base + THREAD_HELD_BASE + k, c.held[k] ?? 0);
+  if (i === c.held.length - 1) {
+    // released in LIFO order (nearly always): nothing above it to shift down
+    c.held.pop();
+    c.heldSince.pop();
+  } else {
+    c.held.splice(i, 1);
+    c.heldSince.splice(i, 1);
+    for (let k = i; k < c.held.length; k++) Atomics.store(c.sys.threads, base + THREAD_HELD_BASE + k, c.held[k] ?? 0);
+  }
   Atomics.store(c.sys.threads, base + THREAD_HELD_BASE + c.held.length, 0);
   Atomics.store(c.sys.threads, base + THREAD_HELD_COUNT, c.held.length);
   if (c.held.length === 0) Atomics.store(c.sys.threads, base + THREAD_UNWINDING, 0);
@@ -303,7 +309,9 @@ function beforeAcquire(c: ThreadCtx, id: number, cls: number, mode: number): voi
   if (c.lockdep) lockdepAcquire(c, id, cls, mode);
   // controlled scheduling: park until granted, which happens only when the lock is free
   try {
-    c.sys.turnstile.point(c.slot, PT_ACQUIRE, id, mode, { src: PRED_LOCK, buf: 0, idx: id, op: 0, val: mode });
+    // Turnstile.point does nothing for an acquisition unless the run is controlled (RECORD logs it
+    // in `acquired`): only then build its predicate (one object per acquisition otherwise, #17)
+    if (c.sys.turnstile.mode() === SCHED_CONTROLLED) c.sys.turnstile.point(c.slot, PT_ACQUIRE, id, mode, { src: PRED_LOCK, buf: 0, idx: id, op: 0, val: mode });
   } catch (e) {
     // an aborted controlled run unwinds a writer the scheduler may have given the handoff to:
     // drop it, as rwsem_down_write_slowpath()'s out_nolock path clears RWSEM_FLAG_HANDOFF

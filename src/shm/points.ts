@@ -5,7 +5,7 @@
  */
 import { currentThread, hasThread } from './lock.js';
 import { setRegfileSched, type RegFile } from './regfile.js';
-import { PRED_REG, PRED_SYS, PT_FM_START, PT_OP_START } from './sched.js';
+import { PRED_REG, PRED_SYS, PT_FM_START, PT_OP_START, SCHED_CONTROLLED, SCHED_RECORD } from './sched.js';
 
 /** A sysfs / driver-core operation begins on this worker (user, dax-bus). */
 export function opStart(kind = PT_OP_START): void {
@@ -59,6 +59,9 @@ export function installRegfileSched(): void {
     block(rf: RegFile, idx, op, val) {
       if (!hasThread() || rf.memdev < 0) return false;
       const c = currentThread();
+      // not controlled: Turnstile.block returns false untouched — skip building its predicate
+      // (one object per mailbox command on the event thread, #17)
+      if (c.sys.turnstile.mode() !== SCHED_CONTROLLED) return false;
       return c.sys.turnstile.block(c.slot, { src: PRED_REG, buf: rf.memdev, idx, op, val });
     },
     async blockAsync(rf: RegFile, idx, op, val) {
@@ -69,6 +72,7 @@ export function installRegfileSched(): void {
     resumed(rf: RegFile, idx) {
       if (!hasThread() || rf.memdev < 0) return;
       const c = currentThread();
+      if (c.sys.turnstile.mode() !== SCHED_RECORD) return; // Turnstile.resumed logs in RECORD mode only
       c.sys.turnstile.resumed(c.slot, { src: PRED_REG, buf: rf.memdev, idx });
     },
     controlled() {
