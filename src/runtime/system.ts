@@ -18,7 +18,7 @@ import { RegFile } from '../shm/regfile.js';
 import { MpscRing } from '../shm/ring.js';
 import { TextLog } from '../shm/textlog.js';
 import { Clock } from '../shm/clock.js';
-import { SYS_HUNG_REPORTS, SYS_LOCKDEP_REPORTS, SYS_WQ_DONE, SYS_WQ_KICK, SYS_NOISE_PERMILLE } from '../shm/layout.js';
+import { SYS_HUNG_REPORTS, SYS_LOCKDEP_REPORTS, SYS_WQ_DONE, SYS_WQ_KICK, SYS_NOISE_PERMILLE, SYS_WAIT_CYCLE } from '../shm/layout.js';
 import { G_INFLIGHT, G_NEXT_HPA_256M, G_NEXT_REGION_ID, HostState } from '../host/state.js';
 import { HostCtx, type DmesgLine } from '../host/context.js';
 import { Media } from '../device/media.js';
@@ -61,6 +61,12 @@ export interface SystemConfig {
   mboxTimeoutMs?: number;
   /** seeded noise at instrumented points, per mille (stress "free" schedule) */
   noisePermille?: number;
+  /**
+   * A lock waiter that finds a cycle of lock waits through itself reports the hung wait at once
+   * instead of after `hungMs` (src/shm/wait-cycle.ts; default off: the stress runner turns it on,
+   * so a free run's deadlock costs milliseconds, not the bound).
+   */
+  waitCycleCheck?: boolean;
   /** per-memdev overrides of the device config (tests) */
   deviceOverrides?: Partial<DeviceConfig>[];
   /**
@@ -124,6 +130,7 @@ export class DcdSystem {
     this.knobs = resolveKnobs(config.variant ?? 'v11', config.knobs ?? {});
     this.sys = SystemShm.create({ hungMs: config.hungMs ?? 5000, lockdep: config.lockdep ?? true, lockStats: config.lockStats ?? config.lockdep ?? true, clock: config.clock ?? 'real' });
     if (config.noisePermille) Atomics.store(this.sys.header, SYS_NOISE_PERMILLE, config.noisePermille);
+    if (config.waitCycleCheck) Atomics.store(this.sys.header, SYS_WAIT_CYCLE, 1);
     initThread(this.sys, 'main');
     this.host = HostState.create(this.sys, config.memdevs.length);
     // the device advertises its payload size: QEMU 2,048 bytes, the cxl_test mock 4 KiB
