@@ -444,9 +444,12 @@ export class DcdSystem {
   /** The state paths of README.md (consistent: read under the host's read locks). */
   async state(): Promise<SystemState> {
     this.drainEvents();
-    const devices = await Promise.all(this.devices.map((d) => this.guard(d.call(async (a) => ({
-      accepted: await a.accepted(), pending: await a.pending(), log: await a.eventLog(), generation: await a.generation(),
-    })))));
+    // the four reads of each device posted together: one round trip's wait, not four in a row
+    // (at quiescence nothing runs on the device between them; it handles its messages in order)
+    const devices = await Promise.all(this.devices.map((d) => this.guard(d.call(async (a) => {
+      const [accepted, pending, log, generation] = await Promise.all([a.accepted(), a.pending(), a.eventLog(), a.generation()]);
+      return { accepted, pending, log, generation };
+    }))));
     return withRead(this.host.cxlRegionRwsem, () => withRead(this.host.daxRegionRwsem, () =>
       snapshotState(this.ctx, this.config.memdevs, devices, this.events)));
   }
