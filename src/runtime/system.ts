@@ -410,8 +410,11 @@ export class DcdSystem {
   /**
    * wait-idle: every queued event record fetched, handled and cleared; every mailbox command it
    * caused done; no sysfs op, probe or teardown in flight. Does not fire pending timers.
+   * `pollMs` below 1: between busy looks, a synchronous sleep that long and one event-loop turn
+   * instead of a 1 ms timer (the stress runner's waits: a timer's tick is 1 ms at best and more on
+   * a loaded machine, at the end of every setup and every race).
    */
-  async waitIdle(timeoutMs = 30_000): Promise<void> {
+  async waitIdle(timeoutMs = 30_000, pollMs = 1): Promise<void> {
     const deadline = Date.now() + timeoutMs;
     let stable = 0;
     while (stable < 2) {
@@ -423,6 +426,7 @@ export class DcdSystem {
       if (Date.now() > deadline) throw new Error(`wait-idle: not idle after ${timeoutMs} ms (${this.busyReason()})`);
       // a tracked control-plane op (a probe) wakes the wait when it settles, not the next 1 ms tick
       if (!stable && this.pendingOps.size) await Promise.race([...this.pendingOps, sleep(5)]).catch(() => undefined);
+      else if (!stable && pollMs < 1) { Atomics.wait(PAUSE_WORD, 0, 0, pollMs); await sleep(0); }
       else await sleep(stable ? 0 : 1);
     }
     this.drainEvents();
@@ -530,6 +534,9 @@ export class DcdSystem {
     this.ctx.emit(ev);
   }
 }
+
+/** A word nobody notifies: `Atomics.wait` on it is a sleep finer than a timer's 1 ms. */
+const PAUSE_WORD = new Int32Array(new SharedArrayBuffer(4));
 
 export function sleep(ms: number): Promise<void> {
   return new Promise((r) => (ms <= 0 ? setImmediate(r) : setTimeout(r, ms)));
