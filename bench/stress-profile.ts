@@ -7,11 +7,14 @@
  * mean decisions; then per thread (src/runtime/thread-stats.ts) the CPU µs, voluntary sleeps and
  * run-queue µs per iteration, and the main thread's CPU (process.cpuUsage minus the workers').
  *
- *   node --import=tsx bench/stress-profile.ts [--seconds S | --iterations N] [--seed X] [--workload W] [--schedule free|random] [--mix off]
+ *   node --import=tsx bench/stress-profile.ts [--seconds S | --iterations N] [--seed X] [--workload W] [--schedule free|random] [--mix off] [--feedback off]
  *
  * `--mix off`: the free schedule for every iteration (JobOptions.mixSchedules false).
  *
- * `--iterations N` runs iterations 1..N whatever the time (the same plans in an A/B's arms).
+ * `--iterations N` runs iterations 1..N whatever the time. The swarm's coverage feedback draws
+ * each iteration's focus from what the run covered so far, which a free run's timing changes:
+ * `--feedback off` (JobOptions.feedback false) gives an A/B's arms the same plans and schedules.
+ * `--phases` prints each setup op's phase apart (setup:create-region, setup:add, ...).
  */
 import { StressJob, type Schedule } from '../stress/runner.js';
 import { sampleThreads, threadDeltas } from '../src/runtime/thread-stats.js';
@@ -33,7 +36,10 @@ if (SCHED !== 'free' && SCHED !== 'random') { process.stderr.write(`--schedule m
 const schedule: Schedule = SCHED === 'free' ? { kind: 'free' } : { kind: 'random' };
 const MIX = arg('mix', 'on');
 if (MIX !== 'on' && MIX !== 'off') { process.stderr.write(`--mix must be on or off\n`); process.exit(2); }
-const job = new StressJob({ workload: WORKLOAD, variant: 'v11', knobs: {}, device: 'cxl-test', seed: SEED, schedule, noise: false, outDir: null, mixSchedules: MIX === 'on' });
+const FEEDBACK = arg('feedback', 'on');
+if (FEEDBACK !== 'on' && FEEDBACK !== 'off') { process.stderr.write(`--feedback must be on or off\n`); process.exit(2); }
+const SPLIT = process.argv.includes('--phases');
+const job = new StressJob({ workload: WORKLOAD, variant: 'v11', knobs: {}, device: 'cxl-test', seed: SEED, schedule, noise: false, outDir: null, mixSchedules: MIX === 'on', feedback: FEEDBACK === 'on' });
 console.log(`stress-profile: ${WORKLOAD}, ${SCHED}, seed ${SEED}, ${SECONDS} s; load average ${loadavg().map((x) => x.toFixed(2)).join(' ')}`);
 await job.iteration(0);
 const sys = await job.system();
@@ -44,16 +50,20 @@ interface Group { n: number; ms: number; phases: Record<string, number>; records
 const groups = new Map<string, Group>();
 let i = 1;
 let records = 0;
+/** iterations of a second or more (a deadlock waited out to the hung bound, say) and their time */
+let stalls = 0;
+let stallMs = 0;
 while (ITERATIONS ? i <= ITERATIONS : performance.now() - t0 < SECONDS * 1000) {
   const r = await job.iteration(i++);
   const kind = (r.schedule ?? 'free').replace(/:.*/, '');
   const g = groups.get(kind) ?? { n: 0, ms: 0, phases: {}, records: 0, decisions: 0 };
   const plan = job.lastPlan!;
   const recs = [...plan.setup, ...plan.actors.flatMap((a) => a.ops)].reduce((n, o) => n + (o.op === 'add' ? o.records.length : 0), 0);
+  if (r.ms >= 1000) { stalls++; stallMs += r.ms; }
   g.n++; g.ms += r.ms; g.records += recs; g.decisions += r.decisions ?? 0;
   records += recs;
   for (const [k, v] of Object.entries(r.phases ?? {})) {
-    const key = k.startsWith('setup:') ? 'setup' : k;
+    const key = k.startsWith('setup:') && !SPLIT ? 'setup' : k;
     g.phases[key] = (g.phases[key] ?? 0) + v;
   }
   groups.set(kind, g);
@@ -62,7 +72,7 @@ const wall = (performance.now() - t0) / 1000;
 const cpu = process.cpuUsage(cpu0);
 const after = sampleThreads(sys.sys);
 const n = i - 1;
-console.log(`${n} iterations in ${wall.toFixed(1)} s: ${(n / wall).toFixed(1)} it/s; ${(records / n).toFixed(1)} records per iteration; load ${loadavg()[0]!.toFixed(2)}`);
+console.log(`${n} iterations in ${wall.toFixed(1)} s: ${(n / wall).toFixed(1)} it/s; ${(records / n).toFixed(1)} records per iteration; load ${loadavg()[0]!.toFixed(2)}; ${stalls} iterations of 1 s or more (${(stallMs / 1000).toFixed(1)} s)`);
 for (const [kind, g] of groups) {
   const ph = Object.entries(g.phases).map(([k, v]) => `${k} ${(v / g.n).toFixed(1)}`).join(', ');
   console.log(`  ${kind.padEnd(7)} ${String(g.n).padStart(4)} it (${(100 * g.ms / 1000 / wall).toFixed(0)}% of wall), ${(g.ms / g.n).toFixed(1)} ms/it, ${(g.records / g.n).toFixed(1)} rec/it${g.decisions ? `, ${(g.decisions / g.n).toFixed(0)} decisions/it` : ''}: ${ph}`);

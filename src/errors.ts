@@ -159,6 +159,11 @@ export interface HungReport {
   waiter: ThreadLockInfo;
   /** the exclusive owner, or for an rwsem held for read, every reader found */
   holders: ThreadLockInfo[];
+  /**
+   * Reported before the bound because the waiter found a cycle of waits through itself (src/shm/
+   * wait-cycle.ts): the threads of the cycle, the waiter first. Absent when the bound ran out.
+   */
+  cycle?: string[];
 }
 
 export function formatHungReport(r: HungReport): string {
@@ -172,7 +177,9 @@ export function formatHungReport(r: HungReport): string {
     // deadlock proven by the schedule's state, not a wait that outlasted a timeout
     r.boundMs === 0
       ? `INFO: task ${r.waiter.name} blocked for good: no thread can run (controlled schedule)`
-      : `INFO: task ${r.waiter.name} blocked for more than ${r.boundMs} ms (waited ${Math.round(r.waitedMs)} ms)`,
+      : r.cycle
+        ? `INFO: task ${r.waiter.name} blocked for good: a cycle of lock waits (${[...r.cycle, r.cycle[0]].join(' -> ')}) after ${Math.round(r.waitedMs)} ms, before the ${r.boundMs} ms bound`
+        : `INFO: task ${r.waiter.name} blocked for more than ${r.boundMs} ms (waited ${Math.round(r.waitedMs)} ms)`,
     `  waiter: ${fmtThread(r.waiter)}`,
     ...(r.holders.length ? r.holders.map((h) => `  holder: ${fmtThread(h)}`) : ['  holder: none found (lock free or holder gone)']),
   ];

@@ -135,6 +135,10 @@ class Coverage {
   }
 }
 
+/** The runner's quiescence waits look again this often while busy, ms (DcdSystem.waitIdle;
+ *  DCD_IDLE_POLL_MS=1: the 1 ms timer of other callers, for an A/B) */
+const IDLE_POLL_MS = Number(process.env.DCD_IDLE_POLL_MS ?? 0.25);
+
 /** Aims at an open window before it loses its preference (StressJob.focusFor). */
 export const FRESH_AIMS = 8;
 
@@ -183,6 +187,9 @@ export class StressJob {
         seed: this.opts.seed,
         noisePermille: this.opts.noise ? 50 : 0,
         hungMs: cfg.hungMs ?? 1500,
+        // a deadlock of lock waits is reported when its cycle closes, not after hungMs (a free
+        // run's H2 waited out the 1.5 s bound: fifty iterations' time; DCD_WAIT_CYCLE=0 for an A/B)
+        waitCycleCheck: process.env.DCD_WAIT_CYCLE !== '0',
         mboxTimeoutMs: 5000,
       });
       for (const c of standardCheckers()) this.sys.addChecker(c);
@@ -333,7 +340,7 @@ export class StressJob {
       await runOp(sys, b, op, { name: 'setup', kind: 'user', index: 0, ops: [] });
       ph.mark(`setup:${op.op}`);
     }
-    await sys.waitIdle(10_000);
+    await sys.waitIdle(10_000, IDLE_POLL_MS);
     sys.drainEvents();
     ph.mark('setup-idle');
     this.cov.reset();
@@ -384,14 +391,14 @@ export class StressJob {
       ops = rounds > 1 && plan.actors.every((a) => a.ops.length % rounds === 0) ? await runRounds(sys, b, plan.actors, rounds) : (await Promise.all(plan.actors.map((a) => runActor(sys, b, a)))).flat();
       // keep recording until quiescence: the host's handling of an FM command outlives the
       // command, and a replay must be given those steps too, or it would choose them freely
-      quiet = await sys.waitIdle(15_000).then(() => true, () => false);
+      quiet = await sys.waitIdle(15_000, IDLE_POLL_MS).then(() => true, () => false);
       T.setMode(SCHED_FREE);
       steps = this.freeSteps(sys);
     }
     ph.mark('race');
     // a free race ends quiescent already (above): leaving the record mode starts no work, so a
     // second wait would only repeat the same checks (two device round trips each)
-    if (!quiet) await sys.waitIdle(15_000).catch(() => undefined);
+    if (!quiet) await sys.waitIdle(15_000, IDLE_POLL_MS).catch(() => undefined);
     ph.mark('quiesce');
     let results = await sys.check();
     ph.mark('check');

@@ -44,6 +44,13 @@ import { resourceOfStep } from './coverage.js';
 const SYNC_GRANT_WAIT_MS = Number(process.env.DCD_SYNC_GRANT_WAIT_MS ?? 2);
 
 /**
+ * issue(): how long the scheduler sleeps for a user or dax-bus worker to take the op it was just
+ * posted and park (at its op-start point) before polling for it, ms. DCD_OP_START_WAIT_MS=0:
+ * polling only (A/B).
+ */
+const OP_START_WAIT_MS = Number(process.env.DCD_OP_START_WAIT_MS ?? 2);
+
+/**
  * `replay.seed`: the seed of the scheduler's own PRNG during a replay. A replay that follows its
  * trace makes no random choice, so a seed different from the search's proves the order came from
  * the trace (stress/replay.ts passes one).
@@ -239,7 +246,10 @@ export class ControlledScheduler {
       });
       if (!runningFree && !unsettled) return true;
       if (Date.now() > deadline) return false;
-      if (i % 50 === 0) this.nudge();
+      // every 10 looks (about 2 ms in): a thread that checked the mode just before it changed
+      // and then went to sleep in its free wait missed the first nudge, and sleeps out its slice
+      // (a device's 50 ms idle wait) — every 50 looks, such a settle took 9–13 ms, against 2–4
+      if (i % 10 === 0) this.nudge();
       await pollWait(i);
     }
   }
@@ -592,8 +602,18 @@ export class ControlledScheduler {
     }
     if (op.op === 'wait-idle') { outcomes.push({ actor: a.name, op: op.op, ok: true }); return; }
     const slot = this.slotOfActor(a);
+    const t = this.threads.find((x) => x.slot === slot);
+    // the worker's first park after the message (its op-start point, or idle) clears SH_RUNNING
+    // and notifies it when it holds this thread's slot (Turnstile.park): hold it as for a grant, so
+    // the wait below sleeps until that park instead of polling for it
+    const notified = OP_START_WAIT_MS > 0 && t !== undefined && Atomics.compareExchange(this.T.hdr, SH_RUNNING, 0, slot + 1) === 0;
     const p = runOp(this.sys, b, op, a);
     pendingOp.set(a, p);
+    if (notified) {
+      // runOp posts its message synchronously; a skipped op posts none (and never parks)
+      if (this.sys.messagesInFlight(t.name, slot) > 0 && Atomics.load(this.T.hdr, SH_RUNNING) === slot + 1) Atomics.wait(this.T.hdr, SH_RUNNING, slot + 1, OP_START_WAIT_MS);
+      Atomics.compareExchange(this.T.hdr, SH_RUNNING, slot + 1, 0);
+    }
     // wait until the worker parks at its op-start point (or, for a skipped op, never starts)
     const deadline = Date.now() + 3000;
     let settled = false;

@@ -18,7 +18,7 @@ import { RegFile } from '../shm/regfile.js';
 import { MpscRing } from '../shm/ring.js';
 import { TextLog } from '../shm/textlog.js';
 import { Clock } from '../shm/clock.js';
-import { SYS_HUNG_REPORTS, SYS_LOCKDEP_REPORTS, SYS_WQ_DONE, SYS_WQ_KICK, SYS_NOISE_PERMILLE } from '../shm/layout.js';
+import { SYS_HUNG_REPORTS, SYS_LOCKDEP_REPORTS, SYS_WQ_DONE, SYS_WQ_KICK, SYS_NOISE_PERMILLE, SYS_WAIT_CYCLE } from '../shm/layout.js';
 import { G_INFLIGHT, G_NEXT_HPA_256M, G_NEXT_REGION_ID, HostState } from '../host/state.js';
 import { HostCtx, type DmesgLine } from '../host/context.js';
 import { Media } from '../device/media.js';
@@ -61,6 +61,12 @@ export interface SystemConfig {
   mboxTimeoutMs?: number;
   /** seeded noise at instrumented points, per mille (stress "free" schedule) */
   noisePermille?: number;
+  /**
+   * A lock waiter that finds a cycle of lock waits through itself reports the hung wait at once
+   * instead of after `hungMs` (src/shm/wait-cycle.ts; default off: the stress runner turns it on,
+   * so a free run's deadlock costs milliseconds, not the bound).
+   */
+  waitCycleCheck?: boolean;
   /** per-memdev overrides of the device config (tests) */
   deviceOverrides?: Partial<DeviceConfig>[];
   /**
@@ -124,6 +130,7 @@ export class DcdSystem {
     this.knobs = resolveKnobs(config.variant ?? 'v11', config.knobs ?? {});
     this.sys = SystemShm.create({ hungMs: config.hungMs ?? 5000, lockdep: config.lockdep ?? true, lockStats: config.lockStats ?? config.lockdep ?? true, clock: config.clock ?? 'real' });
     if (config.noisePermille) Atomics.store(this.sys.header, SYS_NOISE_PERMILLE, config.noisePermille);
+    if (config.waitCycleCheck) Atomics.store(this.sys.header, SYS_WAIT_CYCLE, 1);
     initThread(this.sys, 'main');
     this.host = HostState.create(this.sys, config.memdevs.length);
     // the device advertises its payload size: QEMU 2,048 bytes, the cxl_test mock 4 KiB
@@ -403,8 +410,11 @@ export class DcdSystem {
   /**
    * wait-idle: every queued event record fetched, handled and cleared; every mailbox command it
    * caused done; no sysfs op, probe or teardown in flight. Does not fire pending timers.
+   * `pollMs` below 1: between busy looks, a synchronous sleep that long and one event-loop turn
+   * instead of a 1 ms timer (the stress runner's waits: a timer's tick is 1 ms at best and more on
+   * a loaded machine, at the end of every setup and every race).
    */
-  async waitIdle(timeoutMs = 30_000): Promise<void> {
+  async waitIdle(timeoutMs = 30_000, pollMs = 1): Promise<void> {
     const deadline = Date.now() + timeoutMs;
     let stable = 0;
     while (stable < 2) {
@@ -416,6 +426,7 @@ export class DcdSystem {
       if (Date.now() > deadline) throw new Error(`wait-idle: not idle after ${timeoutMs} ms (${this.busyReason()})`);
       // a tracked control-plane op (a probe) wakes the wait when it settles, not the next 1 ms tick
       if (!stable && this.pendingOps.size) await Promise.race([...this.pendingOps, sleep(5)]).catch(() => undefined);
+      else if (!stable && pollMs < 1) { Atomics.wait(PAUSE_WORD, 0, 0, pollMs); await sleep(0); }
       else await sleep(stable ? 0 : 1);
     }
     this.drainEvents();
@@ -437,9 +448,12 @@ export class DcdSystem {
   /** The state paths of README.md (consistent: read under the host's read locks). */
   async state(): Promise<SystemState> {
     this.drainEvents();
-    const devices = await Promise.all(this.devices.map((d) => this.guard(d.call(async (a) => ({
-      accepted: await a.accepted(), pending: await a.pending(), log: await a.eventLog(), generation: await a.generation(),
-    })))));
+    // the four reads of each device posted together: one round trip's wait, not four in a row
+    // (at quiescence nothing runs on the device between them; it handles its messages in order)
+    const devices = await Promise.all(this.devices.map((d) => this.guard(d.call(async (a) => {
+      const [accepted, pending, log, generation] = await Promise.all([a.accepted(), a.pending(), a.eventLog(), a.generation()]);
+      return { accepted, pending, log, generation };
+    }))));
     return withRead(this.host.cxlRegionRwsem, () => withRead(this.host.daxRegionRwsem, () =>
       snapshotState(this.ctx, this.config.memdevs, devices, this.events)));
   }
@@ -520,6 +534,9 @@ export class DcdSystem {
     this.ctx.emit(ev);
   }
 }
+
+/** A word nobody notifies: `Atomics.wait` on it is a sleep finer than a timer's 1 ms. */
+const PAUSE_WORD = new Int32Array(new SharedArrayBuffer(4));
 
 export function sleep(ms: number): Promise<void> {
   return new Promise((r) => (ms <= 0 ? setImmediate(r) : setTimeout(r, ms)));

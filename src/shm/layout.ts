@@ -88,6 +88,8 @@ export const SYS_WQ_KICK = 14;
 export const SYS_WQ_DONE = 15;
 /** 1 = lock statistics on (acquisitions, contentions, wait and hold times); words 16–17 hold the clock's f64 */
 export const SYS_LOCKSTAT_ON = 18;
+/** 1 = a lock waiter that finds a wait-for cycle through itself reports it at once (src/shm/wait-cycle.ts) */
+export const SYS_WAIT_CYCLE = 19;
 export const SYS_HEADER_WORDS = 32;
 /** Float64 slot (in units of 8 bytes from the start) holding virtual "now" in ms */
 export const SYS_CLOCK_NOW_F64 = 8; // bytes 64..71 — inside the header, after the Int32 words above

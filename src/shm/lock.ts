@@ -29,8 +29,9 @@ import {
   LOCK_CLASS, LOCK_KIND, LOCK_KIND_MUTEX, LOCK_KIND_RWSEM, LOCK_OWNER, LOCK_STATE, LOCK_WORDS, MAX_HELD, STAT_ACQUIRE, STAT_CONTENDED,
   STAT_FIELDS, STAT_HOLD_MAX_NS, STAT_HOLD_TOTAL_NS, STAT_WAIT_MAX_NS, STAT_WAIT_TOTAL_NS,
   MAX_LOCK_CLASSES, SYS_HUNG_REPORTS, SYS_LOCKDEP_REPORTS, SYS_NOISE_PERMILLE, THREAD_HELD_BASE, THREAD_HELD_COUNT, THREAD_UNWINDING,
-  THREAD_WAITING_FOR, THREAD_WAITING_MODE, THREAD_WORDS, SYS_NOISE_SEED,
+  THREAD_WAITING_FOR, THREAD_WAITING_MODE, THREAD_WORDS, SYS_NOISE_SEED, SYS_WAIT_CYCLE,
 } from './layout.js';
+import { findWaitCycle } from './wait-cycle.js';
 import { lockClassName } from './lock-classes.js';
 import { lockdepAcquire } from './lockdep.js';
 import { clockIsVirtual, clockNow, wallMs } from './clock.js';
@@ -93,6 +94,9 @@ export interface ThreadCtx {
   /** lock statistics (SystemShm `lockStats`): the hold timestamps and the per-class counters */
   readonly stats: boolean;
   noiseState: number;
+  /** the wait-for cycle this thread's current wait saw at its last look (wait-cycle.ts), and since when */
+  cycleKey: string;
+  cycleSince: number;
 }
 
 let current: ThreadCtx | null = null;
@@ -100,7 +104,7 @@ let current: ThreadCtx | null = null;
 /** Register the calling thread with the system buffer. Every thread does this once, at startup. */
 export function initThread(sys: SystemShm, name: string): ThreadCtx {
   const slot = sys.registerThread(name);
-  current = { sys, slot, name, held: [], heldSince: [], lockdep: sys.lockdepOn, stats: sys.lockStatsOn, noiseState: ((slot + 1) * 0x9e3779b1) ^ Atomics.load(sys.header, SYS_NOISE_SEED) };
+  current = { sys, slot, name, held: [], heldSince: [], lockdep: sys.lockdepOn, stats: sys.lockStatsOn, noiseState: ((slot + 1) * 0x9e3779b1) ^ Atomics.load(sys.header, SYS_NOISE_SEED), cycleKey: '', cycleSince: 0 };
   return current;
 }
 
@@ -247,6 +251,18 @@ function hungCheck(c: ThreadCtx, id: number, t0: number): void {
   if (bound <= 0) return;
   const waited = performance.now() - t0;
   if (waited < bound) return;
+  const holders = holdersOf(c, id);
+  // No holder: the lock was released while this thread slept through its last slice (a long
+  // hold on a loaded machine, not a deadlock), or is being released right now — the caller's
+  // loop retries at once. A deadlock
+  // always has a holder; only a lock leaked by a model bug has none for long, so that is still
+  // reported once the wait passes four bounds.
+  if (holders.length === 0 && waited < 4 * bound) return;
+  reportHung(c, { kind: 'hung-wait', waitedMs: waited, boundMs: bound, waiter: threadInfo(c.sys, c.slot), holders });
+}
+
+/** The threads holding `id` that the calling thread's wait for it waits on (hung-wait reports). */
+function holdersOf(c: ThreadCtx, id: number): ThreadLockInfo[] {
   const sys = c.sys;
   const owner = Atomics.load(sys.locks, id * LOCK_WORDS + LOCK_OWNER);
   const holders: ThreadLockInfo[] = [];
@@ -265,13 +281,12 @@ function hungCheck(c: ThreadCtx, id: number, t0: number): void {
     const h = handoffOf(Atomics.load(sys.locks, id * LOCK_WORDS + LOCK_STATE)) - 1;
     if (h >= 0 && h !== c.slot && !holders.some((x) => x.slot === h)) holders.push(threadInfo(sys, h));
   }
-  // No holder: the lock was released while this thread slept through its last slice (a long
-  // hold on a loaded machine, not a deadlock), or is being released right now — the caller's
-  // loop retries at once. A deadlock
-  // always has a holder; only a lock leaked by a model bug has none for long, so that is still
-  // reported once the wait passes four bounds.
-  if (holders.length === 0 && waited < 4 * bound) return;
-  const report: HungReport = { kind: 'hung-wait', atMs: wallMs(), waitedMs: waited, boundMs: bound, waiter: threadInfo(sys, c.slot), holders };
+  return holders;
+}
+
+function reportHung(c: ThreadCtx, report: HungReport): never {
+  const sys = c.sys;
+  report.atMs = wallMs(); // the event stream's clock: the wait began waitedMs before (splitAtDeadlock)
   Atomics.add(sys.header, SYS_HUNG_REPORTS, 1);
   sys.reports.append(report);
   // unwinding is set before the wait is cleared: another thread's check never sees this thread
@@ -281,8 +296,38 @@ function hungCheck(c: ThreadCtx, id: number, t0: number): void {
   throw new HungWaitError(report);
 }
 
+/** Pause between the two looks that confirm a wait-for cycle (wait-cycle.ts), ms. */
+export const CYCLE_CONFIRM_MS = 2;
+const handoffSlot = (s: number): number => handoffOf(s) - 1;
+
+/**
+ * How long the next sleep of a lock wait may last (`slice`), after a look for a wait-for cycle
+ * through this thread when SYS_WAIT_CYCLE is on (the stress runner's systems; wait-cycle.ts): a
+ * cycle seen twice, CYCLE_CONFIRM_MS apart, is reported at once as this wait's hung-wait report
+ * (the same waiter and holders the bound would have named, `cycle` added); a cycle seen once
+ * shortens the sleep to the confirming look. A thread holding nothing cannot be on a cycle.
+ */
+function cycleSlice(c: ThreadCtx, id: number, t0: number, slice: number): number {
+  if (c.held.length === 0 || Atomics.load(c.sys.header, SYS_WAIT_CYCLE) === 0) return slice;
+  const bound = c.sys.hungMs;
+  if (bound <= 0) return slice;
+  const cyc = findWaitCycle(c.sys, c.slot, handoffSlot);
+  if (!cyc || cyc.locks[0] !== id) { c.cycleKey = ''; return slice; }
+  const now = performance.now();
+  const key = `${cyc.slots.join(',')}|${cyc.locks.join(',')}`;
+  if (key !== c.cycleKey) { c.cycleKey = key; c.cycleSince = now; return Math.min(slice, CYCLE_CONFIRM_MS); }
+  if (now - c.cycleSince < CYCLE_CONFIRM_MS) return Math.min(slice, CYCLE_CONFIRM_MS - (now - c.cycleSince) + 0.05);
+  const holders = holdersOf(c, id);
+  if (holders.length === 0) { c.cycleKey = ''; return slice; }
+  return reportHung(c, {
+    kind: 'hung-wait', waitedMs: now - t0, boundMs: bound, waiter: threadInfo(c.sys, c.slot), holders,
+    cycle: cyc.slots.map((s) => c.sys.threadName(s)),
+  });
+}
+
 function setWaiting(c: ThreadCtx, id: number, mode: number): void {
   const base = c.slot * THREAD_WORDS;
+  c.cycleKey = '';
   Atomics.store(c.sys.threads, base + THREAD_UNWINDING, 0);
   Atomics.store(c.sys.threads, base + THREAD_WAITING_MODE, mode);
   Atomics.store(c.sys.threads, base + THREAD_WAITING_FOR, id + 1);
@@ -341,7 +386,7 @@ export function mutexLock(id: number): void {
       setWaiting(c, id, MODE_WRITE);
       try {
         while (Atomics.exchange(L, b + LOCK_STATE, 2) !== 0) {
-          Atomics.wait(L, b + LOCK_STATE, 2, WAIT_SLICE_MS);
+          Atomics.wait(L, b + LOCK_STATE, 2, cycleSlice(c, id, t0, WAIT_SLICE_MS));
           hungCheck(c, id, t0);
         }
       } finally {
@@ -459,7 +504,7 @@ function rwsemAcquire(id: number, mode: number): void {
         // wake at the handoff deadline (the kernel's writer re-checks time_after(jiffies, timeout))
         slice = Math.max(0.5, Math.min(slice, waitStart + RWSEM_WAIT_TIMEOUT_MS - clockNow(c.sys) + 0.1));
       }
-      Atomics.wait(L, b + LOCK_STATE, s, slice);
+      Atomics.wait(L, b + LOCK_STATE, s, cycleSlice(c, id, t0, slice));
       hungCheck(c, id, t0);
     }
     ok = true;
@@ -610,7 +655,7 @@ export async function mutexLockAsync(id: number): Promise<void> {
     setWaiting(c, id, MODE_WRITE);
     try {
       while (Atomics.exchange(L, b + LOCK_STATE, 2) !== 0) {
-        const r = Atomics.waitAsync(L, b + LOCK_STATE, 2, WAIT_SLICE_MS);
+        const r = Atomics.waitAsync(L, b + LOCK_STATE, 2, cycleSlice(c, id, t0, WAIT_SLICE_MS));
         if (r.async) {
           const keep = setTimeout(() => undefined, WAIT_SLICE_MS + 5);
           try { await r.value; } finally { clearTimeout(keep); }
