@@ -60,3 +60,40 @@ t.test('and nothing else is', (t) => {
   t.same(judge([...three, teardown(), ...release(3, C), ...release(2, B), claim(1, 1), refused]), ['dax-access-refused'], 'no release follows: forbidden');
   t.end();
 });
+
+// The same in-flight evidence for a failed verify (swarm6's 45-s CLI run, seed 23, free iteration
+// 844; docs/findings-open.md): the claim inside the teardown took A and B (C device_del'd first),
+// the teardown released B, the write to the device's first range (A, seq 0) succeeded, the verify
+// failed, then the teardown's Release DC of A completed with nothing of that thread between.
+const write = ev({ type: 'data', dev: 9, offset: 0, len: 2 << 20, pattern: 7, write: 1, ok: 1 }, USER);
+const verifyFailed = ev({ type: 'data', dev: 9, offset: 0, len: 2 << 20, pattern: 7, write: 0, ok: 0 }, USER);
+function judgeLost(evs: DecodedEvent[]): string[] {
+  const c = new DataChecker();
+  for (const e of evs) c.onEvent(e);
+  return c.atQuiescence({} as SystemState, {} as SysLike).map(outcomeOf).filter((o) => o.startsWith('data-lost'));
+}
+
+t.test('a failed verify inside the teardown\'s Release DC of an extent backing the device is H15', (t) => {
+  t.same(judgeLost([...three, teardown(), claim(2, 2), ...release(3, C), ...release(2, B), write, verifyFailed, ...release(1, A)]), ['data-lost-h15'], 'the trace\'s order: A\'s release in flight across the verify');
+  t.same(judgeLost([...three, claim(3, 3), teardown(), write, verifyFailed, ...release(3, C)]), ['data-lost-h15'], 'claimed before the teardown, the verify inside its first release');
+  t.end();
+});
+
+t.test('and otherwise the lost data stays forbidden', (t) => {
+  t.same(judgeLost([...three, teardown(), claim(2, 2), ...release(3, C), ...release(2, B), write, verifyFailed, other, ...release(1, A)]), ['data-lost'], 'the teardown thread did something else after the verify: not shown in flight');
+  t.same(judgeLost([...three, teardown(), claim(2, 2), ...release(3, C), ...release(2, B), write, verifyFailed]), ['data-lost'], 'no release follows the verify');
+  t.same(judgeLost([...three, claim(3, 3), write, verifyFailed, ...release(3, C, IRQ)]), ['data-lost'], 'no teardown (a Release record\'s walk on the event thread)');
+  t.same(judgeLost([...three, teardown(R + 1), claim(3, 3), write, verifyFailed, ...release(3, C)]), ['data-lost'], 'another region\'s teardown');
+  t.same(judgeLost([...three, tracked(4, 0x96000000, OTHER), teardown(), claim(1, 1, OTHER), write, verifyFailed, ...release(3, C)]), ['data-lost'], 'a device of another tag');
+  t.same(judgeLost([...three, teardown(), claim(2, 2), write, verifyFailed, ...release(3, C), other, ...release(2, B), ...release(1, A)]), ['data-lost'], 'only the member the claim did not take (device_del\'d before it) in flight');
+  t.end();
+});
+
+t.test('the swarm\'s data-lost trace, its recorded events re-judged', async (t) => {
+  const { readFileSync } = await import('node:fs');
+  const tr = JSON.parse(readFileSync(new URL('../docs/findings-open/swarm-data-lost-23-844.trace.json', import.meta.url), 'utf8')) as { outcomes: string[]; record: { events: { thread: string; ev: RuntimeEvent }[] } };
+  t.ok(tr.outcomes.includes('data-lost'), 'recorded as the forbidden data-lost');
+  const threads: string[] = [];
+  const evs = tr.record.events.map((e) => ev(e.ev, threads.includes(e.thread) ? threads.indexOf(e.thread) : threads.push(e.thread) - 1));
+  t.same(judgeLost(evs), ['data-lost-h15'], `now H15's (${evs.length} recorded events)`);
+});

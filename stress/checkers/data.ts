@@ -39,6 +39,10 @@
  *    the claim, all but the one the teardown may be releasing — then the teardown's next release
  *    is that one and backs nothing), and the teardown thread's first release of a backing extent
  *    completes after the refusal with no event of that thread between the refusal and it.
+ *  - the same in-flight evidence explains a `data-lost` verify (`data-lost-h15`, known: H15): a
+ *    teardown Release DC of an extent backing the device, the first of that thread's to complete
+ *    after the verify, with no event of that thread between the verify and its completion — the
+ *    device dropped capacity the device maps between the write and the read.
  *
  * Not verified (and why):
  *  - which device bytes a data event touched: the event has device offsets, not DPAs, so two
@@ -280,9 +284,10 @@ export class DataChecker implements Checker {
    * claim (a member device_del'd before the claim, so not taken: `notTaken`), begin with one whose
    * Release DC completes after the refusal, and that thread emitted nothing between the refusal
    * and that completion. Nothing else can make the device refuse bytes of a group it accepted
-   * (a Forced Release record restarts nothing here: it is not a teardown release).
+   * (a Forced Release record restarts nothing here: it is not a teardown release). `anyBacking`
+   * (a failed verify, `data-lost-h15`): the backing release in flight need not be the first.
    */
-  private releaseInFlight(dev: number, at: number): string | null {
+  private releaseInFlight(dev: number, at: number, anyBacking = false): string | null {
     const d = this.devs.get(dev);
     if (!d?.claim || d.uuid === null || (d.claim.notTaken !== 0 && d.claim.notTaken !== 1)) return null;
     const claimIdx = d.claim.idx;
@@ -290,7 +295,10 @@ export class DataChecker implements Checker {
       if (region !== d.region) continue;
       const mine = this.teardownReleases.filter((x) => x.thread === thread && x.region === d.region && x.uuid === d.uuid && x.mboxIdx > claimIdx);
       const backing = mine.slice(d.claim.notTaken);
-      const first = backing[0];
+      // a refusal: the first backing release (an earlier completed one is the older rule's); a
+      // failed verify: the one in flight at it — the thread's first backing release completing
+      // after it (the ones before completed before the covering write: they restarted its log)
+      const first = anyBacking ? backing.find((x) => x.mboxIdx > at) : backing[0];
       if (first && first.mboxIdx > at && first.quietSince < at) {
         const h24 = (this.teardownAt.get(region) ?? Infinity) < claimIdx ? ' (the device was claimed inside the teardown: H24)' : '';
         return `the refusal fell inside the cxl_dax_region teardown's Release DC of ${rng(first.dpa, first.len)}, an extent backing the device${h24}; its completion was recorded ${first.mboxIdx - at} events later`;
@@ -321,6 +329,14 @@ export class DataChecker implements Checker {
       // requires evidence (an overlapping foreign write), never just a failed verify.
       if (racing) continue;
       const d = this.devs.get(s.dev);
+      // H15: the failed verify fell inside the teardown's Release DC round trip of an extent
+      // backing the device (the device answers at once and drops the range; the teardown thread's
+      // events come at the completion, after the verify's)
+      const inFlight = this.releaseInFlight(s.dev, s.idx, true);
+      if (inFlight) {
+        out.add(`lost:${s.dev}:${s.idx}`, finding('data-lost-h15', `dax device ${s.dev} (tag ${d?.uuid ? tagStr(d.uuid) : '?'}): verify of ${rng(s.offset, s.len)} pattern ${s.pattern} failed after the covering write at event ${s.write.idx}; ${inFlight.replace('the refusal', 'the verify')}`));
+        continue;
+      }
       out.add(`lost:${s.dev}:${s.idx}`, finding('data-lost',
         `dax device ${s.dev} (tag ${d?.uuid ? tagStr(d.uuid) : '?'}): verify of ${rng(s.offset, s.len)} pattern ${s.pattern} failed; the write at event ${s.write.idx} covered it and the device's ranges did not change since`));
     }

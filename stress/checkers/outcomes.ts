@@ -115,6 +115,7 @@ export const OUTCOMES = {
   // that claimed it is unregistered first; unregister_dev_dax → trim_dev_dax_range then reads
   // and decrements the freed dax_resource (dev_range->dax_resource->res, ->use_cnt).
   'partial-group-claimed-in-teardown-h24': K(INV.daxAtomic, 'H24', 'a tagged claim inside a cxl_dax_region teardown took the members its devres actions had not unregistered yet: fewer DAX ranges than the group has CXL members'),
+  'data-lost-h15': K(INV.data, 'H15', "a verify failed on a live device while a region teardown's Release DC of an extent backing it was in flight: the device had dropped capacity the still-enabled device maps"),
   'dax-access-refused-h15': K(INV.data, 'H15', "a DAX access was refused by the device after a region teardown released (Release DC) an extent the device still mapped, before unregistering the device"),
   'dax-resource-use-after-free-trim': K(INV.memory, 'H15', 'a teardown freed a claimed dax_resource before the claiming device was unregistered; trim_dev_dax_range used the freed dax_resource'),
   // H16: cxlr_dax_unregister (region_dax.c) does not clear cxlr->cxlr_dax, so after `cxl
