@@ -293,42 +293,13 @@ export class RecordTable<S extends TableSchema, H extends Handle = Handle, R ext
   }
 
   /**
-   * `liveInto` followed by a `peekRefs` of each record, in one pass: record k's handle in
-   * `out[k]`, its field i in `vals[k * refs.length + i]`, for every record live (the same
-   * generation) before and after its fields were read — two `Atomics.load`s per record instead of
-   * three, and no second pass (#17: the DAX overlap scan runs it once per surfaced extent). The
-   * same racy walk: what the two-pass one reads when nothing is freed between its passes (under
-   * the controlled scheduler nothing can be: no instrumented point lies between them).
-   * `vals` must hold `out.length * refs.length`.
-   */
-  liveRefsInto(refs: readonly FieldRef[], out: Int32Array, vals: Float64Array): number {
-    const W = this.words;
-    const F = this.f64;
-    const nr = refs.length;
-    const hwm = Math.min(Atomics.load(W, TABLE_HWM), out.length);
-    let n = 0;
-    for (let i = 0; i < hwm; i++) {
-      const b = this.base(i);
-      const gen = Atomics.load(W, b + REC_GEN);
-      if ((gen & 1) === 0) continue;
-      const vb = n * nr;
-      for (let f = 0; f < nr; f++) {
-        const ref = refs[f]!;
-        const at = b + (ref >> 1);
-        vals[vb + f] = ref & 1 ? F[at >> 1]! : W[at]!;
-      }
-      if (Atomics.load(W, b + REC_GEN) !== gen) continue;
-      out[n++] = (gen << 16) | i;
-    }
-    return n;
-  }
-
-  /**
-   * `liveRefsInto` read under the table's own lock (the xa_lock `alloc` and `free` take): no
-   * record is allocated or freed during the pass, so each generation is read once, with a plain
-   * load. For a walk over a table shared by threads that only allocate and free under that lock
-   * (the kernel's __request_region overlap check runs under the global resource_lock, too); the
-   * lock is held for the pass only, a few ns per record.
+   * Every live record's handle (`out`, in index order) and the fields `refs` name (`vals`, one
+   * row of `refs.length` per record: what `liveInto` + `peekRefs` read), in one pass under the
+   * table's own lock (the xa_lock `alloc` and `free` take): no record is allocated or freed
+   * during the pass, so each generation is read once, with a plain load. `vals` must hold
+   * `out.length * refs.length`. For a walk over a table shared by threads that only allocate and
+   * free under that lock (the kernel's __request_region overlap check runs under the global
+   * resource_lock, too); the lock is held for the pass only, a few ns per record.
    */
   liveRefsIntoLocked(refs: readonly FieldRef[], out: Int32Array, vals: Float64Array): number {
     const W = this.words;
