@@ -17,6 +17,8 @@
  *    event thread's shape around a Clear), per acquisition, for lockdep × statistics on/off;
  *  - `HostCtx.emit` of an `mbox` event (the most frequent type), per event, kept and dropped by the
  *    event filter; and the observer's decode of it (`decodeEvent`, as `DcdSystem.drainEvents`);
+ *    and emit over the ten event types of a chain in turn (the encoder sees many object shapes);
+ *  - the wire: `decodeDcEventRecord` of one record and `encodeDcResponse` of one entry;
  *  - `HostCtx.dmesg('dbg', …)` of a release's line (`Release response dpa … len …`, built as
  *    extent.c `memdev_release_extent`'s call site builds it), with dynamic debug on and off.
  *
@@ -30,7 +32,10 @@ import { TextLog } from '../src/shm/textlog.js';
 import { MiB } from '../src/units.js';
 import { HostState } from '../src/host/state.js';
 import { HostCtx } from '../src/host/context.js';
-import { decodeEvent, decodeEventAt, EVENT_RECORD_WORDS, type HostOptions, type SharedHandles } from '../src/protocol.js';
+import { decodeEvent, decodeEventAt, EVENT_RECORD_WORDS, type HostOptions, type RuntimeEvent, type SharedHandles } from '../src/protocol.js';
+import {
+  EVENT_RECORD_SIZE, NULL_UUID, dcResponseSize, decodeDcEventRecord, encodeDcEventRecord, encodeDcResponse, makeDcEventRecord,
+} from '../src/wire/cxl.js';
 
 const argv = process.argv.slice(2);
 const JSON_OUT = argv.includes('--json');
@@ -42,7 +47,10 @@ export interface InstrumentationCosts {
   /** ns per acquisition+release, nest of 3 mutexes */
   lockNs: { lockdepStats: number; statsOnly: number; lockdepOnly: number; neither: number };
   /** ns per runtime event: emitted (encode + ring push), dropped by the filter, decoded by the observer */
-  eventNs: { emit: number; dropped: number; decode: number; decodeWithViews: number };
+  eventNs: { emit: number; emitMixed: number; dropped: number; decode: number; decodeWithViews: number };
+  /** ns per wire operation of the add path: a DC event record decoded (decodeDcEventRecord), a
+   *  one-entry DC response encoded (encodeDcResponse, as every Release DC) */
+  wireNs: { decodeDcRecord: number; encodeDcResponse1: number };
   /** ns per dev_dbg line: written (message built, JSON line appended), and with dynamic debug off */
   dbgNs: { on: number; logFull: number; off: number };
 }
@@ -111,6 +119,27 @@ export function measureInstrumentation(): InstrumentationCosts {
     }
     while (kept.ring.popBatch(out, 256) > 0) { /* empty */ }
   });
+  // the event types one extent of a chain emits, in turn: the emitting call sites build objects of
+  // ~10 shapes, which a single-type loop above never shows the encoder (#17)
+  const mixed: RuntimeEvent[] = [
+    { type: 'dc-record', memdev: 0, eventType: 0, more: 1, dpa: 0x80000000, len: 0x200000, uuid: NULL_UUID, seq: 0, hostId: 0, regionIndex: 0, handle: 7 },
+    ev,
+    { type: 'response-extent', memdev: 0, chain: 3, dpa: 0x80000000, len: 0x200000 },
+    { type: 'extent-tracked', memdev: 0, region: 1, extent: 65541, id: 4, dpa: 0x80000000, len: 0x200000, uuid: NULL_UUID, seq: 0, group: 0, existing: 0, shareable: 0 },
+    { type: 'release-outcome', memdev: 0, dpa: 0x80000000, len: 0x200000, reason: 0 },
+    { type: 'extent-untracked', memdev: 0, region: 1, extent: 65541, dpa: 0x80000000, len: 0x200000, sentRelease: 1 },
+    { type: 'dax-group', region: 1, group: 2, n: 1, add: 1, rc: 0 },
+    { type: 'response', memdev: 0, chain: 3, nrExtents: 100, parts: 1, rc: 0 },
+    { type: 'chain-closed', memdev: 0, chain: 3, staged: 100, byTimeout: 0, handle: 9 },
+    { type: 'scan-done', region: 1, rc: 0, attempts: 1, found: 0 },
+  ];
+  const emitMixed = best(200_000, (n) => {
+    for (let i = 0; i < n; i++) {
+      kept.ctx.emit(mixed[i % mixed.length]!);
+      if ((i & 255) === 255) kept.ring.popBatch(out, 256);
+    }
+    while (kept.ring.popBatch(out, 256) > 0) { /* empty */ }
+  });
   const dropped = hostCtx({ dropEvents: ['mbox'] });
   const drop = best(1_000_000, (n) => { for (let i = 0; i < n; i++) dropped.ctx.emit(ev); });
   // the observer's decode, as DcdSystem.drainEvents does it (subarray views + decodeEvent)
@@ -144,8 +173,25 @@ export function measureInstrumentation(): InstrumentationCosts {
   for (let i = 0; i < 60_000; i++) line(full.ctx, i);
   const dbgFull = best(200_000, (n) => { for (let i = 0; i < n; i++) line(full.ctx, i); });
   const dbgOff = best(1_000_000, (n) => { for (let i = 0; i < n; i++) line(off.ctx, i); });
+  // the wire: one untagged DC record (as the event thread decodes each record it reads) and a
+  // one-entry response (every Release DC)
+  const raw = new Uint8Array(EVENT_RECORD_SIZE);
+  encodeDcEventRecord(makeDcEventRecord({ eventType: 0, extent: { startDpa: 0x80000000n, length: 0x200000n, uuid: NULL_UUID, sharedExtnSeq: 0 }, more: true, handle: 7 }), raw, 0);
+  const decodeDcRecord = best(200_000, (n) => {
+    for (let i = 0; i < n; i++) {
+      const r = decodeDcEventRecord(raw, 0);
+      if (r.ok) sink += r.value.hostId;
+    }
+  });
+  const resp = new Uint8Array(dcResponseSize(1));
+  const encodeDcResponse1 = best(200_000, (n) => {
+    for (let i = 0; i < n; i++) sink += encodeDcResponse({ flags: 0, extents: [{ dpaStart: BigInt(0x80000000 + (i & 1023) * 0x200000), length: 0x200000n }] }, resp, 0);
+  });
   if (sink === -1) process.stdout.write('');
-  return { runs: RUNS, lockNs, eventNs: { emit, dropped: drop, decode, decodeWithViews: decodeViews }, dbgNs: { on: dbgOn, logFull: dbgFull, off: dbgOff } };
+  return {
+    runs: RUNS, lockNs, eventNs: { emit, emitMixed, dropped: drop, decode, decodeWithViews: decodeViews },
+    wireNs: { decodeDcRecord, encodeDcResponse1 }, dbgNs: { on: dbgOn, logFull: dbgFull, off: dbgOff },
+  };
 }
 
 if (import.meta.url === `file://${process.argv[1]}` || process.argv[1]?.endsWith('instrumentation.ts') || process.argv[1]?.endsWith('instrumentation.js')) {
@@ -157,7 +203,8 @@ if (import.meta.url === `file://${process.argv[1]}` || process.argv[1]?.endsWith
     process.stdout.write([
       `instrumentation costs, one thread, best of ${r.runs} runs (CPU ns per operation):`,
       `  lock acquisition+release (nest of 3 mutexes): lockdep+stats ${l.lockdepStats}, stats only ${l.statsOnly}, lockdep only ${l.lockdepOnly}, neither ${l.neither}`,
-      `  runtime event: emit ${r.eventNs.emit}, dropped by the filter ${r.eventNs.dropped}, observer decode ${r.eventNs.decode} (${r.eventNs.decodeWithViews} with a view pair per event, as before #17)`,
+      `  runtime event: emit ${r.eventNs.emit} (one type; ${r.eventNs.emitMixed} over a chain's ten types in turn), dropped by the filter ${r.eventNs.dropped}, observer decode ${r.eventNs.decode} (${r.eventNs.decodeWithViews} with a view pair per event, as before #17)`,
+      `  wire: DC event record decode ${r.wireNs.decodeDcRecord}, one-entry DC response encode ${r.wireNs.encodeDcResponse1}`,
       `  dev_dbg line: written ${r.dbgNs.on}, log full ${r.dbgNs.logFull}, dynamic debug off ${r.dbgNs.off}`,
       '',
     ].join('\n'));

@@ -46,6 +46,8 @@ export class HostCtx {
   private readonly drop: ReadonlySet<string> | null;
   private readonly rec = new Int32Array(EVENT_RECORD_WORDS);
   private readonly recF64 = new Float64Array(this.rec.buffer);
+  /** performance.timeOrigin read once: its getter costs ~19 ns per event (#17) */
+  private readonly timeOrigin = performance.timeOrigin;
 
   constructor(h: SharedHandles, sys?: SystemShm, host?: HostState) {
     this.sys = sys ?? SystemShm.attach(h.system);
@@ -68,7 +70,7 @@ export class HostCtx {
   emit(ev: RuntimeEvent): void {
     if (this.drop !== null && this.drop.has(ev.type)) return;
     // events carry wall-clock time (traces line up across threads even in virtual-time runs)
-    encodeEvent(ev, hasThread() ? currentThread().slot : -1, performance.timeOrigin + performance.now(), this.rec, this.recF64);
+    encodeEvent(ev, hasThread() ? currentThread().slot : -1, this.timeOrigin + performance.now(), this.rec, this.recF64);
     if (!this.events.tryPush(this.rec)) this.droppedEvents++;
   }
 

@@ -258,7 +258,8 @@ export function u64ToNumber(v: bigint): number | null {
 /** Any number/bigint to a u64 bigint (masked; negative numbers wrap like C). */
 export function toU64(v: number | bigint): bigint {
   const b = typeof v === 'bigint' ? v : BigInt(Math.trunc(v));
-  return b & U64_MASK;
+  // in range already (every DPA and length the host sends): no masked copy (#17)
+  return b >= 0n && b <= U64_MASK ? b : b & U64_MASK;
 }
 
 /** True when `start + length` wraps past 2^64 (the kernel's `end < start` check). */
@@ -285,6 +286,32 @@ export function uuidFromBytes(view: Uint8Array, off: number): string {
     s += HEX_BYTE[view[off + i] ?? 0];
   }
   return s;
+}
+
+/**
+ * `uuidFromBytes` with a one-entry cache: the string last built from these 16 bytes is returned
+ * when they have not changed. A record stream repeats its UUIDs (every DC record header carries
+ * DC_EVENT_UUID, every untagged extent the null UUID): 16 byte compares instead of a 36-character
+ * string built from 20 concatenations (#17). One cache per call site (`UuidCache`).
+ */
+export class UuidCache {
+  private readonly bytes = new Uint8Array(16);
+  private str: string | null = null;
+
+  fromBytes(view: Uint8Array, off: number): string {
+    const b = this.bytes;
+    const s = this.str;
+    if (s !== null) {
+      let i = 0;
+      while (i < 16 && view[off + i] === b[i]) i++;
+      if (i === 16) return s;
+    }
+    for (let i = 0; i < 16; i++) b[i] = view[off + i] ?? 0;
+    // a byte past the end reads 0 in uuidFromBytes; cache the same 0 so a repeat compares equal
+    // only when the same bytes (or the same missing bytes) are seen
+    if (off + 16 > view.byteLength || off < 0) { this.str = null; return uuidFromBytes(view, off); }
+    return (this.str = uuidFromBytes(view, off));
+  }
 }
 
 /** Write a UUID string as 16 bytes at `off`. RangeError on a malformed string (programmer error). */
@@ -328,15 +355,16 @@ export function decodeExtent(view: Uint8Array, off = 0): Decoded<CxlExtentRaw> {
   if (off < 0 || off + EXTENT_SIZE > view.byteLength) {
     return fail('short-payload', `extent at ${off}: ${view.byteLength} bytes, need ${off + EXTENT_SIZE}`);
   }
-  const d = dv(view);
+  return { ok: true, value: readExtent(dv(view), view, off, null) };
+}
+
+/** The extent at `off` (bounds checked by the caller); `d` views the whole of `view`. */
+function readExtent(d: DataView, view: Uint8Array, off: number, uuids: UuidCache | null): CxlExtentRaw {
   return {
-    ok: true,
-    value: {
-      startDpa: d.getBigUint64(off + 0x00, true),
-      length: d.getBigUint64(off + 0x08, true),
-      uuid: uuidFromBytes(view, off + 0x10),
-      sharedExtnSeq: d.getUint16(off + 0x20, true),
-    },
+    startDpa: d.getBigUint64(off + 0x00, true),
+    length: d.getBigUint64(off + 0x08, true),
+    uuid: uuids === null ? uuidFromBytes(view, off + 0x10) : uuids.fromBytes(view, off + 0x10),
+    sharedExtnSeq: d.getUint16(off + 0x20, true),
   };
 }
 
@@ -439,21 +467,22 @@ export function decodeEventRecordHeader(view: Uint8Array, off = 0): Decoded<Even
   if (off < 0 || off + EVENT_RECORD_HDR_SIZE > view.byteLength) {
     return fail('short-payload', `event record header at ${off}: ${view.byteLength} bytes, need ${off + EVENT_RECORD_HDR_SIZE}`);
   }
-  const d = dv(view);
+  return { ok: true, value: readEventRecordHeader(dv(view), view, off, null) };
+}
+
+/** The record header at `off` (bounds checked by the caller); `d` views the whole of `view`. */
+function readEventRecordHeader(d: DataView, view: Uint8Array, off: number, uuids: UuidCache | null): EventRecordHeader {
   return {
-    ok: true,
-    value: {
-      uuid: uuidFromBytes(view, off),
-      length: d.getUint8(off + 0x10),
-      flags: d.getUint8(off + 0x11) | (d.getUint8(off + 0x12) << 8) | (d.getUint8(off + 0x13) << 16),
-      handle: d.getUint16(off + 0x14, true),
-      relatedHandle: d.getUint16(off + 0x16, true),
-      timestamp: d.getBigUint64(off + 0x18, true),
-      maintOpClass: d.getUint8(off + 0x20),
-      maintOpSubclass: d.getUint8(off + 0x21),
-      ldId: d.getUint16(off + 0x22, true),
-      headId: d.getUint8(off + 0x24),
-    },
+    uuid: uuids === null ? uuidFromBytes(view, off) : uuids.fromBytes(view, off),
+    length: d.getUint8(off + 0x10),
+    flags: d.getUint8(off + 0x11) | (d.getUint8(off + 0x12) << 8) | (d.getUint8(off + 0x13) << 16),
+    handle: d.getUint16(off + 0x14, true),
+    relatedHandle: d.getUint16(off + 0x16, true),
+    timestamp: d.getBigUint64(off + 0x18, true),
+    maintOpClass: d.getUint8(off + 0x20),
+    maintOpSubclass: d.getUint8(off + 0x21),
+    ldId: d.getUint16(off + 0x22, true),
+    headId: d.getUint8(off + 0x24),
   };
 }
 
@@ -491,27 +520,29 @@ export function decodeDcEventLayout(view: Uint8Array, off = 0, checkUuid = false
   if (off < 0 || off + EVENT_RECORD_SIZE > view.byteLength) {
     return fail('short-payload', `DC event record at ${off}: ${view.byteLength} bytes, need ${off + EVENT_RECORD_SIZE}`);
   }
-  const h = decodeEventRecordHeader(view, off);
-  if (!h.ok) return h;
-  if (checkUuid && h.value.uuid !== DC_EVENT_UUID) return fail('bad-uuid', `record UUID ${h.value.uuid} is not the DC event UUID`);
-  const e = decodeExtent(view, off + 0x38);
-  if (!e.ok) return e;
+  // one DataView and no intermediate Decoded objects per record; the two UUIDs through caches
+  // (#17). The whole record is in bounds, so the header and extent reads cannot fail.
   const d = dv(view);
+  const hdr = readEventRecordHeader(d, view, off, HDR_UUIDS);
+  if (checkUuid && hdr.uuid !== DC_EVENT_UUID) return fail('bad-uuid', `record UUID ${hdr.uuid} is not the DC event UUID`);
   return {
     ok: true,
     value: {
-      hdr: h.value,
+      hdr,
       eventType: d.getUint8(off + 0x30),
       validityFlags: d.getUint8(off + 0x31),
       hostId: d.getUint16(off + 0x32, true),
       updatedRegionIndex: d.getUint8(off + 0x34),
       flags: d.getUint8(off + 0x35),
-      extent: e.value,
+      extent: readExtent(d, view, off + 0x38, EXTENT_UUIDS),
       numAvailExtents: d.getUint32(off + 0x78, true),
       numAvailTags: d.getUint32(off + 0x7c, true),
     },
   };
 }
+
+const HDR_UUIDS = new UuidCache();
+const EXTENT_UUIDS = new UuidCache();
 
 export function dcRecordMore(rec: DcEventRecord): boolean {
   return (rec.flags & CXL_DCD_EVENT_MORE) !== 0;
@@ -955,7 +986,9 @@ export function encodeDcResponse(v: DcResponse, buf: Uint8Array, off = 0): numbe
   d.setUint32(off + 0, (v.extentListSize ?? v.extents.length) >>> 0, true);
   d.setUint8(off + 4, v.flags & 0xff);
   let p = off + DC_RESPONSE_HDR;
-  for (const e of v.extents) {
+  const ex = v.extents;
+  for (let i = 0; i < ex.length; i++) {
+    const e = ex[i]!;
     d.setBigUint64(p, toU64(e.dpaStart), true);
     d.setBigUint64(p + 8, toU64(e.length), true);
     p += DC_RESPONSE_ENTRY;
