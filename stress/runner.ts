@@ -24,6 +24,7 @@ import type { DecodedEvent } from '../src/protocol.js';
 import { outcomesSeen } from './checkers/outcomes.js';
 import { addIteration, avoidList, emptyCoverage, iterationCoverage, knobWindows, symmetricWindow, windowOpen, type CoverageSummary, type IterationCoverage } from './coverage.js';
 import { join } from 'node:path';
+import { envMs } from './env.js';
 import { CXL_MBOX_OP, DC_EVENT_TYPE } from '../src/wire/cxl.js';
 
 /** `random` with `skew`: the weighted walk; `pct` with `steps`: the run length its change points
@@ -137,7 +138,7 @@ class Coverage {
 
 /** The runner's quiescence waits look again this often while busy, ms (DcdSystem.waitIdle;
  *  DCD_IDLE_POLL_MS=1: the 1 ms timer of other callers, for an A/B) */
-const IDLE_POLL_MS = Number(process.env.DCD_IDLE_POLL_MS ?? 0.25);
+const IDLE_POLL_MS = envMs('DCD_IDLE_POLL_MS', 0.25);
 
 /** Aims at an open window before it loses its preference (StressJob.focusFor). */
 export const FRESH_AIMS = 8;

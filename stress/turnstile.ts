@@ -38,17 +38,18 @@ import type { HungReport } from '../src/errors.js';
 import { wallMs } from '../src/shm/clock.js';
 import { Bindings, opLabel, runOp, type Actor, type OpOutcome } from './ops.js';
 import { resourceOfStep } from './coverage.js';
+import { envMs } from './env.js';
 
 /** grantAndWait's synchronous wait for the granted thread to park (ms; 0: waitAsync only).
  *  DCD_SYNC_GRANT_WAIT_MS overrides it for an A/B. */
-const SYNC_GRANT_WAIT_MS = Number(process.env.DCD_SYNC_GRANT_WAIT_MS ?? 2);
+const SYNC_GRANT_WAIT_MS = envMs('DCD_SYNC_GRANT_WAIT_MS', 2);
 
 /**
  * issue(): how long the scheduler sleeps for a user or dax-bus worker to take the op it was just
  * posted and park (at its op-start point) before polling for it, ms. DCD_OP_START_WAIT_MS=0:
  * polling only (A/B).
  */
-const OP_START_WAIT_MS = Number(process.env.DCD_OP_START_WAIT_MS ?? 2);
+const OP_START_WAIT_MS = envMs('DCD_OP_START_WAIT_MS', 2);
 
 /**
  * `replay.seed`: the seed of the scheduler's own PRNG during a replay. A replay that follows its
@@ -128,7 +129,7 @@ const SITE_NAMES: Record<number, string> = Object.fromEntries(Object.entries(NOI
 /** A word nobody notifies: `Atomics.wait` on it is a sleep finer than a timer's 1 ms. */
 const PAUSE_WORD = new Int32Array(new SharedArrayBuffer(4));
 /** How long pollWait sleeps between looks, ms (DCD_SCHED_POLL_MS=0: the old 1 ms timers). */
-const POLL_MS = Number(process.env.DCD_SCHED_POLL_MS ?? 0.2);
+const POLL_MS = envMs('DCD_SCHED_POLL_MS', 0.2);
 
 /**
  * The k-th wait of a poll for a worker to reach its point: the first few are one event-loop turn
