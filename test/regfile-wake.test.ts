@@ -31,6 +31,9 @@ t.test('complete() and raiseIrq() count the sleepers they woke', async (t) => {
   const N = 40;
   const ctl = new Int32Array(new SharedArrayBuffer(8));
   const w = new Worker(HOST, { eval: true, workerData: { regs: rf.sab, ctl: ctl.buffer, rounds: N, doorbell: REG_DOORBELL, irq: REG_IRQ } });
+  // listened for now: the worker may exit right after its last round, before the loop below
+  // ends, and an 'exit' listener added after the event never fires (the test was left unfinished)
+  const exited = new Promise((r) => w.once('exit', r));
   let hostWoken = 0;
   let irqWoken = 0;
   for (let i = 0; i < N; i++) {
@@ -42,7 +45,7 @@ t.test('complete() and raiseIrq() count the sleepers they woke', async (t) => {
     irqWoken += rf.raiseIrq();
     while (Atomics.load(ctl, 0) !== i + 1) await new Promise((r) => setTimeout(r, 1));
   }
-  await new Promise((r) => w.once('exit', r));
+  await exited;
   t.ok(hostWoken >= N / 2 && hostWoken <= N, `${hostWoken} of ${N} completions woke the sleeping host`);
   t.ok(irqWoken >= N / 2 && irqWoken <= N, `${irqWoken} of ${N} interrupts woke the sleeping event thread`);
   t.equal(rf.commandsCompleted(), N + 1, 'every completion counted');
