@@ -164,10 +164,15 @@ export function cxl_region_disable(ctx: HostCtx, r: Handle): number {
   assertHeld(h.cxlrLockFor(r));
   if (!h.regions.load(r, 'regionBound')) return 0; // device_release_driver: no driver, nothing to do
   withLock(h.regionLockFor(r), () => {
+    // device_del → kill_device (dev->p->dead, under device_lock) before bus_remove_device unbinds
+    // the driver (drivers/base/core.c): from here no bind can probe cxlr_dax again — the probe
+    // checks it under the same lock (startDaxBus probeOne, as __driver_probe_device does). The
+    // model cleared it only after device_del's devres_release_all, and a dax-bus bind in between
+    // re-probed a device being deleted (bench:find's rcu=on control, ninth session)
+    h.regions.store(r, 'regionBound', 0);
     if (h.regions.load(r, 'driverBound')) cxl_dax_region_unbind(ctx, r);
   });
   devres_release_all(ctx, r); // device_del: devres added while the driver was unbound
-  h.regions.store(r, 'regionBound', 0);
   cxlr_dax_put(ctx, r);
   ctx.dmesg('info', regionName(ctx, r), 'cxl_region driver unbound (cxlr->cxlr_dax left set)');
   return 0;

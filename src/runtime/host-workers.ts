@@ -246,8 +246,10 @@ export function startDaxBus(init: SharedHandles, sys: SystemShm): DaxBusApi {
     regionId === null ? [...h.regions.live()] : [regionOrThrow(ctx, regionId)];
   // the cxl_dax_region device exists only while the cxl_region driver is bound
   // (devm_cxl_add_dax_region .. cxlr_dax_unregister): a disabled region has nothing to bind
+  // checked again under device_lock(cxlr_dax): a region disable marks the device dead there
+  // (device_del's kill_device) before it unbinds; __driver_probe_device refuses a dead device
   const probeOne = (r: Handle): number => (h.regions.load(r, 'regionBound')
-    ? withLock(h.regionLockFor(r), () => cxl_dax_region_probe(ctx, r)) : ENODEV);
+    ? withLock(h.regionLockFor(r), () => (h.regions.load(r, 'regionBound') ? cxl_dax_region_probe(ctx, r) : ENODEV)) : ENODEV);
   return {
     ready: () => 'dax-bus',
     async probe(regionId) {
