@@ -284,10 +284,10 @@ export class DataChecker implements Checker {
    * claim (a member device_del'd before the claim, so not taken: `notTaken`), begin with one whose
    * Release DC completes after the refusal, and that thread emitted nothing between the refusal
    * and that completion. Nothing else can make the device refuse bytes of a group it accepted
-   * (a Forced Release record restarts nothing here: it is not a teardown release). `anyBacking`
-   * (a failed verify, `data-lost-h15`): the backing release in flight need not be the first.
+   * (a Forced Release record restarts nothing here: it is not a teardown release). For a failed
+   * verify (`data-lost-h15`) the backing release in flight need not be the first.
    */
-  private releaseInFlight(dev: number, at: number, anyBacking = false): string | null {
+  private releaseInFlight(dev: number, at: number, access: 'refusal' | 'verify'): string | null {
     const d = this.devs.get(dev);
     if (!d?.claim || d.uuid === null || (d.claim.notTaken !== 0 && d.claim.notTaken !== 1)) return null;
     const claimIdx = d.claim.idx;
@@ -298,10 +298,10 @@ export class DataChecker implements Checker {
       // a refusal: the first backing release (an earlier completed one is the older rule's); a
       // failed verify: the one in flight at it — the thread's first backing release completing
       // after it (the ones before completed before the covering write: they restarted its log)
-      const first = anyBacking ? backing.find((x) => x.mboxIdx > at) : backing[0];
+      const first = access === 'verify' ? backing.find((x) => x.mboxIdx > at) : backing[0];
       if (first && first.mboxIdx > at && first.quietSince < at) {
         const h24 = (this.teardownAt.get(region) ?? Infinity) < claimIdx ? ' (the device was claimed inside the teardown: H24)' : '';
-        return `the refusal fell inside the cxl_dax_region teardown's Release DC of ${rng(first.dpa, first.len)}, an extent backing the device${h24}; its completion was recorded ${first.mboxIdx - at} events later`;
+        return `the ${access} fell inside the cxl_dax_region teardown's Release DC of ${rng(first.dpa, first.len)}, an extent backing the device${h24}; its completion was recorded ${first.mboxIdx - at} events later`;
       }
     }
     return null;
@@ -332,9 +332,9 @@ export class DataChecker implements Checker {
       // H15: the failed verify fell inside the teardown's Release DC round trip of an extent
       // backing the device (the device answers at once and drops the range; the teardown thread's
       // events come at the completion, after the verify's)
-      const inFlight = this.releaseInFlight(s.dev, s.idx, true);
+      const inFlight = this.releaseInFlight(s.dev, s.idx, 'verify');
       if (inFlight) {
-        out.add(`lost:${s.dev}:${s.idx}`, finding('data-lost-h15', `dax device ${s.dev} (tag ${d?.uuid ? tagStr(d.uuid) : '?'}): verify of ${rng(s.offset, s.len)} pattern ${s.pattern} failed after the covering write at event ${s.write.idx}; ${inFlight.replace('the refusal', 'the verify')}`));
+        out.add(`lost:${s.dev}:${s.idx}`, finding('data-lost-h15', `dax device ${s.dev} (tag ${d?.uuid ? tagStr(d.uuid) : '?'}): verify of ${rng(s.offset, s.len)} pattern ${s.pattern} failed after the covering write at event ${s.write.idx}; ${inFlight}`));
         continue;
       }
       out.add(`lost:${s.dev}:${s.idx}`, finding('data-lost',
@@ -347,7 +347,7 @@ export class DataChecker implements Checker {
       const what = `dax device ${r.dev} (tag ${d?.uuid ? tagStr(d.uuid) : '?'}): write of ${rng(r.offset, r.len)} was refused`;
       const rel = this.releasedUnder.get(r.dev);
       const h26 = r.h26.find((p) => (this.acceptedAt.get(p.id) ?? -1) > r.idx);
-      const inFlight = rel !== undefined && rel < r.idx ? null : this.releaseInFlight(r.dev, r.idx);
+      const inFlight = rel !== undefined && rel < r.idx ? null : this.releaseInFlight(r.dev, r.idx, 'refusal');
       if (rel !== undefined && rel < r.idx) out.add(`refused:${r.dev}:${r.offset}`, finding('dax-access-refused-h15', `${what}; a region teardown released an extent backing it (Release DC) ${r.idx - rel} events earlier, before unregistering the device`));
       else if (inFlight) out.add(`refused:${r.dev}:${r.offset}`, finding('dax-access-refused-h15', `${what}; ${inFlight}`));
       else if (r.h23) out.add(`refused:${r.dev}:${r.offset}`, finding('dax-access-refused-h23', `${what}; an extent backing it: ${r.h23}`));
