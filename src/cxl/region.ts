@@ -24,7 +24,7 @@
  */
 import { assertHeld, withLock, withRead, withWrite } from '../shm/lock.js';
 import { NO_HANDLE, type Handle } from '../shm/table.js';
-import { CxlError } from '../errors.js';
+import { CxlError, ENODEV } from '../errors.js';
 import type { HostCtx } from '../host/context.js';
 import { G_NEXT_HPA_256M, G_NEXT_REGION_ID, PROBE_STATE } from '../host/state.js';
 import { UAF_SITE } from '../protocol.js';
@@ -111,6 +111,9 @@ export function cxl_region_probe(ctx: HostCtx, r: Handle): number {
   const h = ctx.host;
   assertHeld(h.cxlrLockFor(r));
   if (h.regions.load(r, 'regionBound')) return 0;
+  // __driver_probe_device (drivers/base/dd.c) refuses a device device_del has killed: a probe
+  // that lost the race with `cxl destroy-region` binds nothing
+  if (h.regions.load(r, 'regionDead')) return ENODEV;
   withRead(h.cxlRegionRwsem, () => {
     h.regions.store(r, 'extentsScanned', 0);
     h.regions.store(r, 'driverBound', 0);
@@ -185,7 +188,16 @@ export function cxl_region_disable(ctx: HostCtx, r: Handle): number {
  */
 export function cxl_destroy_region(ctx: HostCtx, r: Handle): void {
   const h = ctx.host;
-  withLock(h.cxlrLockFor(r), () => cxl_region_disable(ctx, r));
+  withLock(h.cxlrLockFor(r), () => {
+    // unregister_region (region.c) → device_del(&cxlr->dev): kill_device under device_lock(cxlr)
+    // (drivers/base/core.c) before bus_remove_device unbinds the driver, so a driver probe that
+    // comes after this (the dax-bus's async probe of a just-created region) is refused. Without
+    // it the model let such a probe bind the region between this unbind and the free below, and a
+    // chain's tag group was onlined onto a region freed with no teardown (a forbidden
+    // tag-registration-leaked in bench:find's rcu=on control, tenth session)
+    h.regions.store(r, 'regionDead', 1);
+    cxl_region_disable(ctx, r);
+  });
   withWrite(h.cxlRegionRwsem, () => {
     h.regions.store(r, 'hasCxlrDax', 0);
     h.regions.free(r);

@@ -114,6 +114,11 @@ export const REGION_SCHEMA = {
   cxlrDaxRefs: 'i32',
   /** the cxl_region driver is bound (cxl_region_probe ran devm_cxl_add_dax_region) [device_lock(cxlr)] */
   regionBound: 'i32',
+  /**
+   * the cxl_region device is being deleted: unregister_region → device_del → kill_device sets
+   * dev->p->dead under device_lock(cxlr), and a later probe of it is refused [device_lock(cxlr)]
+   */
+  regionDead: 'i32',
   /** ordinal of the last devres action added to cxlr_dax (devres runs in reverse order) */
   devresSeq: 'i32',
   /** cxlr_dax->extents_scanned (store-release / load-acquire) */
