@@ -576,6 +576,10 @@ export interface StressSummary {
   afterDeadlock?: Record<string, number>;
   /** race-window coverage (stress/coverage.ts) */
   coverage?: CoverageSummary;
+  /** the swarm under the free schedule: true when each iteration drew its schedule (free, random
+   *  walk or PCT: StressJob.scheduleFor), false when every iteration ran free (`--mix off`);
+   *  absent for other workloads and schedules */
+  mixed?: boolean;
   /** controlled iterations: how many, their scheduling decisions, and decisions per second of run */
   controlled?: { iterations: number; decisions: number; decisionsPerSec: number };
 }
@@ -621,6 +625,7 @@ export function summarize(job: JobOptions, results: IterationResult[], elapsedMs
   }
   return {
     workload: job.workload, variant: job.variant, knobs: job.knobs, device: job.device, schedule: scheduleName(job.schedule), seed: job.seed,
+    ...(job.workload === 'swarm' && job.schedule.kind === 'free' ? { mixed: job.mixSchedules !== false } : {}),
     iterations: results.length,
     // iterations with a forbidden outcome / with a known hazard (an iteration with both counts in both)
     forbidden: results.filter((r) => r.class === 'forbidden' || (r.outcomes ?? []).some((n) => classOf(n) === 'forbidden')).length,
