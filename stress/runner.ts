@@ -491,8 +491,11 @@ export class StressJob {
   /** The step log of a free run, as schedule steps (device resumes are not choices). */
   private freeSteps(sys: DcdSystem): TraceStep[] {
     const out: TraceStep[] = [];
+    // a free race logs ~330 steps over ten threads: decode each thread's name once
+    const names = new Map<number, string>();
     for (const s of sys.sys.turnstile.steps()) {
-      const name = s.slot === 0 ? 'main' : sys.sys.threadName(s.slot);
+      let name = names.get(s.slot);
+      if (name === undefined) names.set(s.slot, name = s.slot === 0 ? 'main' : sys.sys.threadName(s.slot));
       if (name.startsWith('device/') && s.kind === PT_RESUME) continue;
       let arg = '';
       if (s.kind === PT_ACQUIRE || s.kind === PT_HANDOFF || s.kind === PT_STEAL) arg = `${sys.sys.lockClassNameOf(s.arg)}(${s.mode >= 2 ? 'read' : 'write'})`;
