@@ -18,7 +18,7 @@ import { RegFile } from '../shm/regfile.js';
 import { MpscRing } from '../shm/ring.js';
 import { TextLog } from '../shm/textlog.js';
 import { Clock } from '../shm/clock.js';
-import { SYS_HUNG_REPORTS, SYS_LOCKDEP_REPORTS, SYS_WQ_DONE, SYS_WQ_KICK, SYS_NOISE_PERMILLE, SYS_WAIT_CYCLE } from '../shm/layout.js';
+import { SYS_HUNG_REPORTS, SYS_LOCKDEP_REPORTS, SYS_WQ_DONE, SYS_WQ_KICK, SYS_NOISE_PERMILLE, SYS_WAIT_CYCLE, EVENT_STATUS_DCD, REG_IRQ } from '../shm/layout.js';
 import { G_INFLIGHT, G_NEXT_HPA_256M, G_NEXT_REGION_ID, HostState } from '../host/state.js';
 import { HostCtx, type DmesgLine } from '../host/context.js';
 import { Media } from '../device/media.js';
@@ -473,7 +473,7 @@ export class DcdSystem {
       // devices too (their FM queues): one device round trip per wait instead of two per look
       const look = await this.idleLook(stable === 1, reads);
       if (look !== false) { stable++; last = look; }
-      else stable = 0;
+      else { stable = 0; this.pokeStalledEventThreads(); }
       if (Date.now() > deadline) throw new Error(`wait-idle: not idle after ${timeoutMs} ms (${this.busyReason()})`);
       // a tracked control-plane op (a probe) wakes the wait when it settles, not the next 1 ms tick
       if (!stable && this.pendingOps.size) await Promise.race([...this.pendingOps, sleep(5)]).catch(() => undefined);
@@ -482,6 +482,27 @@ export class DcdSystem {
     }
     this.drainEvents();
     return last;
+  }
+
+  /**
+   * A wait for quiescence wakes (a futex notify of the interrupt word, no interrupt) the event
+   * thread of a memdev whose log holds records that no drain is handling and no command is
+   * moving: after a controlled run that ended in a deadlock, the unwound drain left them there and
+   * its thread looks again only when its 5 ms slice ends, or at the scheduler's nudge — which it
+   * misses when it was still unwinding (a controlled iteration's quiescence took 5–46 ms in 8 of 40
+   * random walks). Woken, the thread drains them at once (startEventThread: an unwound drain's
+   * records); otherwise it sees the same interrupt count and sleeps again — no step is recorded,
+   * nothing is handled that an interrupt did not announce. DCD_IDLE_POKE=0 for an A/B.
+   */
+  private pokeStalledEventThreads(): void {
+    if (!IDLE_POKE) return;
+    for (let i = 0; i < this.regfiles.length; i++) {
+      const rf = this.regfiles[i]!;
+      const m = this.host.memdev(i);
+      if ((rf.eventStatus() & EVENT_STATUS_DCD) === 0 || rf.commandPending() || this.host.memdevs.load(m, 'drainers') !== 0) continue;
+      if (!this.host.memdevs.get(m, 'dcdSupported')) continue;
+      Atomics.notify(rf.words, REG_IRQ);
+    }
   }
 
   private busyReason(): string {
@@ -589,6 +610,9 @@ export class DcdSystem {
     this.ctx.emit(ev);
   }
 }
+
+/** DCD_IDLE_POKE=0: a quiescence wait wakes no event thread (A/B; DcdSystem.pokeStalledEventThreads) */
+const IDLE_POKE = process.env.DCD_IDLE_POKE !== '0';
 
 /** DCD_IDLE_DEVICE_SKIP=0: every idle look asks the devices, as before (A/B; DcdSystem.quietAt) */
 const DEVICE_QUIET_SKIP = process.env.DCD_IDLE_DEVICE_SKIP !== '0';
