@@ -82,7 +82,7 @@ const TRACES = arg('traces') ?? 'results/bench-find-traces';
 if (ONLY) for (const o of ONLY) if (o !== 'rates' && !DEFECTS.some((d) => d.id === o)) { process.stderr.write(`bench:find: unknown --only "${o}"; known: ${DEFECTS.map((d) => d.id).join(', ')}, rates\n`); process.exit(2); }
 
 const base = (o: Partial<JobOptions>): JobOptions => ({
-  workload: 'swarm', variant: 'v11', knobs: {} as Knobs, device: 'cxl-test', seed: '1', schedule: { kind: 'free' }, noise: false, outDir: null, directed: DIRECTED === 'on', calibrated: CALIBRATED === 'on', ...o,
+  workload: 'swarm', variant: 'v11', knobs: {} as Knobs, device: 'cxl-test', seed: '1', schedule: { kind: 'free' }, noise: false, outDir: null, directed: DIRECTED === 'on', calibrated: CALIBRATED === 'on', overlapReset: true, ...o,
 });
 
 interface SeedRun { seed: string; found: boolean; seconds: number | null; iterations: number; outcome: string | null; forbidden: string[]; detail?: string; iteration?: number; focus?: string; schedule?: string; trace?: string; forbiddenTraces?: string[] }

@@ -41,7 +41,7 @@ if (MIX !== 'on' && MIX !== 'off') { process.stderr.write(`--mix must be on or o
 const FEEDBACK = arg('feedback', 'on');
 if (FEEDBACK !== 'on' && FEEDBACK !== 'off') { process.stderr.write(`--feedback must be on or off\n`); process.exit(2); }
 const SPLIT = process.argv.includes('--phases');
-const job = new StressJob({ workload: WORKLOAD, variant: 'v11', knobs: {}, device: 'cxl-test', seed: SEED, schedule, noise: false, outDir: null, mixSchedules: MIX === 'on', feedback: FEEDBACK === 'on' });
+const job = new StressJob({ workload: WORKLOAD, variant: 'v11', knobs: {}, device: 'cxl-test', seed: SEED, schedule, noise: false, outDir: null, mixSchedules: MIX === 'on', feedback: FEEDBACK === 'on', overlapReset: true });
 console.log(`stress-profile: ${WORKLOAD}, ${SCHED}, seed ${SEED}, ${SECONDS} s; load average ${loadavg().map((x) => x.toFixed(2)).join(' ')}`);
 await job.iteration(0);
 const sys = await job.system();

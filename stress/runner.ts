@@ -53,6 +53,14 @@ export interface JobOptions {
   /** swarm: weighted random walks and PCT change points over the measured run length (default
    *  on; off: the uniform walk and k = 400, for an A/B) */
   calibrated?: boolean;
+  /**
+   * Reset the devices for the next iteration as soon as an iteration's check has read them, while
+   * the main thread classifies and records it (DcdSystem.beginDeviceReset). Off by default: with
+   * it on, the devices are reset when `iteration()` returns, so a caller must not read or drive
+   * them between iterations (the sweeps and benches do neither; a test that reads `state()` after
+   * an iteration does). Replays and plans given by the caller never overlap.
+   */
+  overlapReset?: boolean;
 }
 
 export interface IterationResult {
@@ -414,6 +422,8 @@ export class StressJob {
     if (!quiet) reads = await sys.waitIdleReads(15_000, IDLE_POLL_MS).catch(() => undefined);
     ph.mark('quiesce');
     let results = await sys.check(reads);
+    // the devices have been read: their reset for the next iteration runs beside what follows
+    if (this.opts.overlapReset && OVERLAP_RESET && !policy && !io.plan) sys.beginDeviceReset();
     ph.mark('check');
     for (const s of steps) if (s.what === 'noise') this.cov.add(`point:${siteName(s.arg)}`);
     this.cov.add('scan-gate refused', sys.dmesgLines().slice(dmesg0).filter((l) => /not scanned yet; refusing/.test(l.msg)).length);
@@ -542,6 +552,8 @@ export function roundOf(rounds: string[][], results: { detail?: string }[]): num
   return -1;
 }
 
+/** DCD_OVERLAP_RESET=0: no device reset overlaps an iteration's record, whatever the job asks (A/B) */
+const OVERLAP_RESET = process.env.DCD_OVERLAP_RESET !== '0';
 /** DCD_FM_BATCH=0: the free race's FM actors issue one command per main-thread round trip (A/B) */
 const FM_BATCH = process.env.DCD_FM_BATCH !== '0';
 /** DCD_PIPELINE_SETUP=0: setup's back-to-back create-regions one round trip after the other (A/B) */

@@ -88,3 +88,25 @@ t.test('a batched free race records one fm-start step per FM command, on its mem
   }
   t.ok(batched > 0, `${batched} FM actors of several commands ran as a batch (${commands} commands in 8 iterations)`);
 });
+
+t.test('overlapReset: the devices reset beside the record, and every iteration judges and decides as without it', async (t) => {
+  // controlled iterations are deterministic: the same seed draws the same schedules, so the steps
+  // and verdicts of both runs must match one for one (an early reset that changed what an
+  // iteration starts from, or what its check read, would show here)
+  const N = 6;
+  const runs: { outcome: string; outcomes?: string[]; decisions?: number; steps: number }[][] = [];
+  for (const overlapReset of [false, true]) {
+    const job = new StressJob({ workload: 'swarm', variant: 'v11', knobs: {}, device: 'cxl-test', seed: '11', schedule: { kind: 'random' }, noise: false, outDir: null, feedback: false, overlapReset });
+    const out: (typeof runs)[number] = [];
+    try {
+      for (let i = 0; i < N; i++) {
+        const r = await job.iteration(i);
+        out.push({ outcome: r.outcome, ...(r.outcomes ? { outcomes: r.outcomes } : {}), ...(r.decisions !== undefined ? { decisions: r.decisions } : {}), steps: r.steps.length });
+      }
+    } finally {
+      await job.close();
+    }
+    runs.push(out);
+  }
+  t.same(runs[1], runs[0], `${N} controlled iterations: the same decisions, steps and outcomes (${runs[0]!.map((r) => `${r.outcome}/${r.steps}`).join(' ')})`);
+});

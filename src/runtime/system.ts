@@ -575,11 +575,13 @@ export class DcdSystem {
   async resetInPlace(): Promise<void> {
     const h = this.host;
     this.drainEvents();
+    const early = this.devicesResetting;
+    this.devicesResetting = null;
     // the devices reset while this thread empties the host's tables (they touch none of them:
     // DcdDevice.reset is the device's own state, its register file's status and its media, which
     // it clears itself before re-backing its pre-accepted extents — this thread cleared the media
     // too, before, a second scrub of the same buffer)
-    const devices = Promise.all(this.devices.map((d) => this.guard(d.call((a) => a.reset()))));
+    const devices = early ?? Promise.all(this.devices.map((d) => this.guard(d.call((a) => a.reset()))));
     for (const t of [h.pending, h.regions, h.groups, h.tags, h.extents, h.daxRes, h.daxDevs, h.daxRanges]) t.clear();
     for (let i = 0; i < h.nrMemdevs; i++) {
       const m = h.memdev(i);
@@ -604,6 +606,22 @@ export class DcdSystem {
     this.events.length = 0;
     for (const c of this.checkers) c.reset?.();
   }
+
+  /**
+   * Post the devices' part of the next `resetInPlace` now; that reset awaits it instead of posting
+   * its own. For a stress job whose iteration has read everything it needs from the devices (the
+   * check's reads): the devices reset while the main thread classifies and records the iteration.
+   * Until the next resetInPlace the devices are back at their initial state while the host's
+   * tables are not: nothing may read or drive the devices in between (StressJob overlapReset).
+   */
+  beginDeviceReset(): void {
+    if (this.devicesResetting) return;
+    const p = Promise.all(this.devices.map((d) => this.guard(d.call((a) => a.reset()))));
+    p.catch(() => undefined); // awaited (and its error thrown) by the next resetInPlace
+    this.devicesResetting = p;
+    this.quietAt = null;
+  }
+  private devicesResetting: Promise<unknown> | null = null;
 
   /** Append a runtime event from the main thread (the scenario runner records FM ops). */
   emit(ev: RuntimeEvent): void {
