@@ -3,8 +3,10 @@
  * runs: workload swarm, free scheduling, no noise, coverage feedback on), given only a seeded
  * defect (a knob or a variant), over N seeds: found n/N, median and max seconds to the first
  * detection (wall time from the job's start, topology start-up included), and the coverage the runs
- * reached. Then iterations/s of two-claims, two-claims-x16 (16 races per reset: races/s) and of
- * the swarm, free and controlled (random walk), with decisions/s of the controlled runs.
+ * reached. Then iterations/s of two-claims, two-claims-x16 (16 races per reset: races/s), free and
+ * controlled (random walk), and of the swarm three ways: the default (`dcd stress`: the free
+ * schedule with controlled iterations mixed in, StressJob.scheduleFor), free only (`--mix off`)
+ * and controlled only (`--schedule random`), with decisions/s of the controlled iterations.
  * Each seed stops at its first detection; seeds run one after another (in parallel they would
  * share the two cores and distort each other's seconds).
  *
@@ -80,7 +82,7 @@ const TRACES = arg('traces') ?? 'results/bench-find-traces';
 if (ONLY) for (const o of ONLY) if (o !== 'rates' && !DEFECTS.some((d) => d.id === o)) { process.stderr.write(`bench:find: unknown --only "${o}"; known: ${DEFECTS.map((d) => d.id).join(', ')}, rates\n`); process.exit(2); }
 
 const base = (o: Partial<JobOptions>): JobOptions => ({
-  workload: 'swarm', variant: 'v11', knobs: {} as Knobs, device: 'cxl-test', seed: '1', schedule: { kind: 'free' }, noise: false, outDir: null, directed: DIRECTED === 'on', calibrated: CALIBRATED === 'on', ...o,
+  workload: 'swarm', variant: 'v11', knobs: {} as Knobs, device: 'cxl-test', seed: '1', schedule: { kind: 'free' }, noise: false, outDir: null, directed: DIRECTED === 'on', calibrated: CALIBRATED === 'on', overlapReset: true, ...o,
 });
 
 interface SeedRun { seed: string; found: boolean; seconds: number | null; iterations: number; outcome: string | null; forbidden: string[]; detail?: string; iteration?: number; focus?: string; schedule?: string; trace?: string; forbiddenTraces?: string[] }
@@ -123,20 +125,23 @@ function median(xs: number[]): number | null {
   return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
 }
 
-async function rate(workload: string, schedule: JobOptions['schedule']): Promise<{ workload: string; schedule: string; iterations: number; races: number; seconds: number; perSec: number; racesPerSec: number; decisionsPerSec: number }> {
-  const job = new StressJob(base({ workload, schedule, seed: '1' }));
+/** `label`: the schedule as a user runs it (the swarm's `free` mixes controlled iterations in
+ *  unless `mix` is false: `dcd stress --mix off`) */
+async function rate(workload: string, schedule: JobOptions['schedule'], label: string, mix = true): Promise<{ workload: string; schedule: string; iterations: number; controlled: number; races: number; seconds: number; perSec: number; racesPerSec: number; decisionsPerSec: number }> {
+  const job = new StressJob(base({ workload, schedule, seed: '1', mixSchedules: mix }));
   await job.system(); // start-up is not part of the rate
   const t0 = performance.now();
   let n = 0;
   let races = 0;
   let decisions = 0;
+  let controlled = 0;
   try {
-    while (performance.now() - t0 < RATE_SECONDS * 1000) { const r = await job.iteration(n); n++; races += r.rounds ?? 1; decisions += r.decisions ?? 0; }
+    while (performance.now() - t0 < RATE_SECONDS * 1000) { const r = await job.iteration(n); n++; races += r.rounds ?? 1; decisions += r.decisions ?? 0; if (r.decisions !== undefined) controlled++; }
   } finally {
     await job.close();
   }
   const s = (performance.now() - t0) / 1000;
-  return { workload, schedule: schedule.kind, iterations: n, races, seconds: s, perSec: n / s, racesPerSec: races / s, decisionsPerSec: decisions / s };
+  return { workload, schedule: label, iterations: n, controlled, races, seconds: s, perSec: n / s, racesPerSec: races / s, decisionsPerSec: decisions / s };
 }
 
 const load0 = loadavg();
@@ -177,12 +182,17 @@ for (const d of DEFECTS) {
 }
 const rates: Awaited<ReturnType<typeof rate>>[] = [];
 if (!ONLY || ONLY.includes('rates')) {
-  for (const wl of ['two-claims', 'two-claims-x16', 'swarm']) {
-    for (const sch of [{ kind: 'free' as const }, { kind: 'random' as const }]) {
-      const r = await rate(wl, sch);
-      rates.push(r);
-      process.stderr.write(`  rate ${wl} ${sch.kind}: ${r.iterations} iterations in ${r.seconds.toFixed(1)} s\n`);
-    }
+  const cells: [string, JobOptions['schedule'], string, boolean][] = [
+    ['two-claims', { kind: 'free' }, 'free', true], ['two-claims', { kind: 'random' }, 'random', true],
+    ['two-claims-x16', { kind: 'free' }, 'free', true], ['two-claims-x16', { kind: 'random' }, 'random', true],
+    // the swarm as `dcd stress` runs it (free, controlled iterations mixed in), free only
+    // (`--mix off`: the issue's "100 swarm iterations/s (free)") and controlled only
+    ['swarm', { kind: 'free' }, 'default (free, mixed)', true], ['swarm', { kind: 'free' }, 'free only (--mix off)', false], ['swarm', { kind: 'random' }, 'controlled (random)', true],
+  ];
+  for (const [wl, sch, label, mix] of cells) {
+    const r = await rate(wl, sch, label, mix);
+    rates.push(r);
+    process.stderr.write(`  rate ${wl} ${label}: ${r.iterations} iterations (${r.controlled} controlled) in ${r.seconds.toFixed(1)} s\n`);
   }
 }
 const load1 = loadavg();
@@ -191,8 +201,8 @@ const report = [
   '',
   ...lines,
   '',
-  ...(rates.length ? ['| workload | schedule | iterations | races | seconds | iterations/s | races/s | decisions/s |', '|---|---|---|---|---|---|---|---|',
-    ...rates.map((r) => `| ${r.workload} | ${r.schedule} | ${r.iterations} | ${r.races} | ${r.seconds.toFixed(1)} | ${r.perSec.toFixed(1)} | ${r.racesPerSec.toFixed(1)} | ${r.decisionsPerSec ? r.decisionsPerSec.toFixed(0) : '-'} |`)] : []),
+  ...(rates.length ? ['| workload | schedule | iterations (controlled) | races | seconds | iterations/s | races/s | decisions/s |', '|---|---|---|---|---|---|---|---|',
+    ...rates.map((r) => `| ${r.workload} | ${r.schedule} | ${r.iterations} (${r.controlled}) | ${r.races} | ${r.seconds.toFixed(1)} | ${r.perSec.toFixed(1)} | ${r.racesPerSec.toFixed(1)} | ${r.decisionsPerSec ? r.decisionsPerSec.toFixed(0) : '-'} |`)] : []),
 ].join('\n');
 process.stdout.write(`\n${report}\n`);
 mkdirSync(dirname(OUT), { recursive: true });

@@ -15,6 +15,8 @@
  * each iteration's focus from what the run covered so far, which a free run's timing changes:
  * `--feedback off` (JobOptions.feedback false) gives an A/B's arms the same plans and schedules.
  * `--phases` prints each setup op's phase apart (setup:create-region, setup:add, ...).
+ * It also prints the control-plane messages the main thread posted per iteration (device, user,
+ * dax-bus): round trips counted, which the machine's load does not blur (docs/perf-swarm7.md).
  */
 import { StressJob, type Schedule } from '../stress/runner.js';
 import { sampleThreads, threadDeltas } from '../src/runtime/thread-stats.js';
@@ -39,11 +41,19 @@ if (MIX !== 'on' && MIX !== 'off') { process.stderr.write(`--mix must be on or o
 const FEEDBACK = arg('feedback', 'on');
 if (FEEDBACK !== 'on' && FEEDBACK !== 'off') { process.stderr.write(`--feedback must be on or off\n`); process.exit(2); }
 const SPLIT = process.argv.includes('--phases');
-const job = new StressJob({ workload: WORKLOAD, variant: 'v11', knobs: {}, device: 'cxl-test', seed: SEED, schedule, noise: false, outDir: null, mixSchedules: MIX === 'on', feedback: FEEDBACK === 'on' });
+const job = new StressJob({ workload: WORKLOAD, variant: 'v11', knobs: {}, device: 'cxl-test', seed: SEED, schedule, noise: false, outDir: null, mixSchedules: MIX === 'on', feedback: FEEDBACK === 'on', overlapReset: true });
 console.log(`stress-profile: ${WORKLOAD}, ${SCHED}, seed ${SEED}, ${SECONDS} s; load average ${loadavg().map((x) => x.toFixed(2)).join(' ')}`);
 await job.iteration(0);
 const sys = await job.system();
 const before = sampleThreads(sys.sys);
+/** control-plane messages the main thread posted, per worker kind (WorkerHandle.posted): a
+ *  count of round trips that the load does not blur, beside the wall-clock figures */
+const posted = (): Record<string, number> => {
+  const o: Record<string, number> = {};
+  for (const w of [...sys.devices, ...sys.users, sys.daxBus]) { const k = w.name.replace(/\/.*/, ''); o[k] = (o[k] ?? 0) + w.posted; }
+  return o;
+};
+const posted0 = posted();
 const cpu0 = process.cpuUsage();
 const t0 = performance.now();
 interface Group { n: number; ms: number; phases: Record<string, number>; records: number; decisions: number }
@@ -77,6 +87,8 @@ for (const [kind, g] of groups) {
   const ph = Object.entries(g.phases).map(([k, v]) => `${k} ${(v / g.n).toFixed(1)}`).join(', ');
   console.log(`  ${kind.padEnd(7)} ${String(g.n).padStart(4)} it (${(100 * g.ms / 1000 / wall).toFixed(0)}% of wall), ${(g.ms / g.n).toFixed(1)} ms/it, ${(g.records / g.n).toFixed(1)} rec/it${g.decisions ? `, ${(g.decisions / g.n).toFixed(0)} decisions/it` : ''}: ${ph}`);
 }
+const posted1 = posted();
+console.log(`messages posted per iteration: ${Object.keys(posted1).map((k) => `${k} ${((posted1[k]! - posted0[k]!) / n).toFixed(1)}`).join(', ')}`);
 const d = threadDeltas(before, after);
 let workersCpu = 0;
 console.log('thread                 cpu µs/it  sleeps/it  runq µs/it');

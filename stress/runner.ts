@@ -11,6 +11,8 @@
  */
 import { Prng } from '../src/prng.js';
 import { DcdSystem } from '../src/runtime/system.js';
+import type { DeviceSnapshot } from '../src/runtime/view.js';
+import type { FmStep } from '../src/runtime/device-api.js';
 import type { Knobs, Variant } from '../src/scenario/types.js';
 import type { Personality } from '../src/device/config.js';
 import { NOISE_SITE, SCHED_FREE, SCHED_RECORD, POINT_NAMES, PT_ACQUIRE, PT_HANDOFF, PT_STEAL, PT_NOISE, PT_RESUME, PT_CLOCK } from '../src/shm/sched.js';
@@ -51,6 +53,14 @@ export interface JobOptions {
   /** swarm: weighted random walks and PCT change points over the measured run length (default
    *  on; off: the uniform walk and k = 400, for an A/B) */
   calibrated?: boolean;
+  /**
+   * Reset the devices for the next iteration as soon as an iteration's check has read them, while
+   * the main thread classifies and records it (DcdSystem.beginDeviceReset). Off by default: with
+   * it on, the devices are reset when `iteration()` returns, so a caller must not read or drive
+   * them between iterations (the sweeps and benches do neither; a test that reads `state()` after
+   * an iteration does). Replays and plans given by the caller never overlap.
+   */
+  overlapReset?: boolean;
 }
 
 export interface IterationResult {
@@ -335,10 +345,17 @@ export class StressJob {
     const b = new Bindings();
     const T = sys.sys.turnstile;
     T.setMode(SCHED_FREE);
-    for (const [k, op] of plan.setup.entries()) {
+    const setupActor: Actor = { name: 'setup', kind: 'user', index: 0, ops: [] };
+    for (let k = 0; k < plan.setup.length; k++) {
+      const op = plan.setup[k]!;
       // a trailing wait-idle is the runner's own wait below (one quiescence wait, not two)
-      if (op.op === 'wait-idle' && k === plan.setup.length - 1) continue;
-      await runOp(sys, b, op, { name: 'setup', kind: 'user', index: 0, ops: [] });
+      if (op.op === 'wait-idle') {
+        if (k < plan.setup.length - 1) await sys.waitIdle(10_000, IDLE_POLL_MS);
+      } else if (op.op === 'create-region' && plan.setup[k + 1]?.op === 'create-region' && PIPELINE_SETUP) {
+        // back-to-back regions: both posted at once to the same user worker, which creates them
+        // in order (the same ids and addresses), instead of a main-thread round trip between
+        await Promise.all([runOp(sys, b, op, setupActor), runOp(sys, b, plan.setup[++k]!, setupActor)]);
+      } else await runOp(sys, b, op, setupActor);
       ph.mark(`setup:${op.op}`);
     }
     await sys.waitIdle(10_000, IDLE_POLL_MS);
@@ -358,6 +375,8 @@ export class StressJob {
     let followed = 0;
     let ops: OpOutcome[] = [];
     let quiet = false;
+    /** the devices' reads of the last quiescence look: the check's (DcdSystem.waitIdleReads) */
+    let reads: DeviceSnapshot[] | undefined;
     const schedule = this.scheduleFor(i, focus);
     let controlled: Policy | null = policy ?? (schedule.kind === 'free' ? null
       : schedule.kind === 'pct' ? { kind: 'pct' as const, depth: schedule.depth, ...(schedule.steps !== undefined ? { steps: schedule.steps } : {}) }
@@ -389,19 +408,22 @@ export class StressJob {
       T.setMode(SCHED_RECORD);
       // rounds need every actor's ops to split evenly (a minimized plan may not: it runs unbarriered)
       const rounds = plan.rounds?.length ?? 0;
-      ops = rounds > 1 && plan.actors.every((a) => a.ops.length % rounds === 0) ? await runRounds(sys, b, plan.actors, rounds) : (await Promise.all(plan.actors.map((a) => runActor(sys, b, a)))).flat();
+      ops = rounds > 1 && plan.actors.every((a) => a.ops.length % rounds === 0) ? await runRounds(sys, b, plan.actors, rounds) : (await Promise.all(plan.actors.map((a) => (fmBatch(a) ? runFmActor(sys, a) : runActor(sys, b, a))))).flat();
       // keep recording until quiescence: the host's handling of an FM command outlives the
       // command, and a replay must be given those steps too, or it would choose them freely
-      quiet = await sys.waitIdle(15_000, IDLE_POLL_MS).then(() => true, () => false);
+      reads = await sys.waitIdleReads(15_000, IDLE_POLL_MS).catch(() => undefined);
+      quiet = reads !== undefined;
       T.setMode(SCHED_FREE);
       steps = this.freeSteps(sys);
     }
     ph.mark('race');
     // a free race ends quiescent already (above): leaving the record mode starts no work, so a
     // second wait would only repeat the same checks (two device round trips each)
-    if (!quiet) await sys.waitIdle(15_000, IDLE_POLL_MS).catch(() => undefined);
+    if (!quiet) reads = await sys.waitIdleReads(15_000, IDLE_POLL_MS).catch(() => undefined);
     ph.mark('quiesce');
-    let results = await sys.check();
+    let results = await sys.check(reads);
+    // the devices have been read: their reset for the next iteration runs beside what follows
+    if (this.opts.overlapReset && OVERLAP_RESET && !policy && !io.plan) sys.beginDeviceReset();
     ph.mark('check');
     for (const s of steps) if (s.what === 'noise') this.cov.add(`point:${siteName(s.arg)}`);
     this.cov.add('scan-gate refused', sys.dmesgLines().slice(dmesg0).filter((l) => /not scanned yet; refusing/.test(l.msg)).length);
@@ -479,8 +501,11 @@ export class StressJob {
   /** The step log of a free run, as schedule steps (device resumes are not choices). */
   private freeSteps(sys: DcdSystem): TraceStep[] {
     const out: TraceStep[] = [];
+    // a free race logs ~330 steps over ten threads: decode each thread's name once
+    const names = new Map<number, string>();
     for (const s of sys.sys.turnstile.steps()) {
-      const name = s.slot === 0 ? 'main' : sys.sys.threadName(s.slot);
+      let name = names.get(s.slot);
+      if (name === undefined) names.set(s.slot, name = s.slot === 0 ? 'main' : sys.sys.threadName(s.slot));
       if (name.startsWith('device/') && s.kind === PT_RESUME) continue;
       let arg = '';
       if (s.kind === PT_ACQUIRE || s.kind === PT_HANDOFF || s.kind === PT_STEAL) arg = `${sys.sys.lockClassNameOf(s.arg)}(${s.mode >= 2 ? 'read' : 'write'})`;
@@ -525,6 +550,35 @@ export function roundOf(rounds: string[][], results: { detail?: string }[]): num
     if (k >= 0) return k;
   }
   return -1;
+}
+
+/** DCD_OVERLAP_RESET=0: no device reset overlaps an iteration's record, whatever the job asks (A/B) */
+const OVERLAP_RESET = process.env.DCD_OVERLAP_RESET !== '0';
+/** DCD_FM_BATCH=0: the free race's FM actors issue one command per main-thread round trip (A/B) */
+const FM_BATCH = process.env.DCD_FM_BATCH !== '0';
+/** DCD_PIPELINE_SETUP=0: setup's back-to-back create-regions one round trip after the other (A/B) */
+const PIPELINE_SETUP = process.env.DCD_PIPELINE_SETUP !== '0';
+
+/** A free race's FM actor whose commands all go to its own memdev: sent as one batch. */
+function fmBatch(a: Actor): boolean {
+  return FM_BATCH && a.kind === 'fm' && a.ops.length > 1 && a.ops.every((o) => (o.op === 'add' || o.op === 'release' || o.op === 'hostile') && o.memdev === a.index);
+}
+
+/**
+ * An FM actor of a free race: its commands in one message to its device, which runs them one
+ * after another (DeviceApi.fmSteps: each its own recorded FM step, a cxl-test command waiting for
+ * the host's drain before the next), instead of a main-thread round trip per command — the FM
+ * actors finish last in most free races. Outcomes in op order, as runActor.
+ */
+async function runFmActor(sys: DcdSystem, a: Actor): Promise<OpOutcome[]> {
+  const steps = a.ops.map((o): FmStep => {
+    if (o.op === 'add') return { op: 'add', records: o.records };
+    if (o.op === 'release') return { op: 'release', extents: o.extents, ...(o.forced ? { forced: true } : {}) };
+    if (o.op === 'hostile') return { op: 'hostile', kind: o.kind };
+    throw new Error(`runFmActor: ${o.op} is not an FM command`);
+  });
+  const r = await sys.guard(sys.device(a.index).call((d) => d.fmSteps(steps)));
+  return a.ops.map((o, k) => ({ actor: a.name, op: o.op, ok: r[k]!.ok, ...(r[k]!.ok ? {} : { errno: (r[k] as { errno: string }).errno }) }));
 }
 
 async function runActor(sys: DcdSystem, b: Bindings, a: Actor): Promise<OpOutcome[]> {
@@ -576,6 +630,10 @@ export interface StressSummary {
   afterDeadlock?: Record<string, number>;
   /** race-window coverage (stress/coverage.ts) */
   coverage?: CoverageSummary;
+  /** the swarm under the free schedule: true when each iteration drew its schedule (free, random
+   *  walk or PCT: StressJob.scheduleFor), false when every iteration ran free (`--mix off`);
+   *  absent for other workloads and schedules */
+  mixed?: boolean;
   /** controlled iterations: how many, their scheduling decisions, and decisions per second of run */
   controlled?: { iterations: number; decisions: number; decisionsPerSec: number };
 }
@@ -621,6 +679,7 @@ export function summarize(job: JobOptions, results: IterationResult[], elapsedMs
   }
   return {
     workload: job.workload, variant: job.variant, knobs: job.knobs, device: job.device, schedule: scheduleName(job.schedule), seed: job.seed,
+    ...(job.workload === 'swarm' && job.schedule.kind === 'free' ? { mixed: job.mixSchedules !== false } : {}),
     iterations: results.length,
     // iterations with a forbidden outcome / with a known hazard (an iteration with both counts in both)
     forbidden: results.filter((r) => r.class === 'forbidden' || (r.outcomes ?? []).some((n) => classOf(n) === 'forbidden')).length,

@@ -30,7 +30,8 @@ export interface JobTask {
 
 /** Run one job's iterations (in this thread). */
 export async function runJob(task: JobTask, progress?: (r: IterationResult) => void): Promise<IterationResult[]> {
-  const job = new StressJob(task.opts);
+  // a sweep reads nothing from the devices between iterations: their reset overlaps each record
+  const job = new StressJob({ ...task.opts, overlapReset: true });
   const out: IterationResult[] = [];
   try {
     if (task.iterations) {

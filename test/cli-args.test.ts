@@ -33,6 +33,13 @@ t.test('stress', async (t) => {
     },
   );
   t.match(parseArgs(['stress', '--seconds', '2.5', '--schedule', 'random']), { kind: 'stress', seconds: 2.5, schedule: { kind: 'random' } });
+  t.match(parseArgs(['stress', '--mix', 'off']), { kind: 'stress', mix: 'off', schedule: { kind: 'free' } }, '--mix off: the swarm free only');
+  t.match(parseArgs(['stress', '--mix=on', '--schedule', 'free']), { kind: 'stress', mix: 'on' });
+  t.notOk('mix' in parseArgs(['stress']), 'absent unless given');
+  usageError(t, ['stress', '--mix', 'no'], /--mix expects one of on, off, got "no"/);
+  usageError(t, ['stress', '--mix', 'off', '--schedule', 'random'], /--mix applies to --schedule free only .*got --schedule random/);
+  usageError(t, ['stress', '--mix', 'on', '--mix', 'off'], /--mix/);
+  t.match(USAGE.stress, /--mix on\|off/, 'help lists --mix');
 });
 
 t.test('replay, bench, merge, demo', async (t) => {

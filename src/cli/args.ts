@@ -57,6 +57,10 @@ export type ParsedArgs =
       noise: boolean;
       /** minimize each new finding for at most this many seconds (stress/minimize.ts) */
       minimize?: number;
+      /** the swarm under --schedule free: 'on' (default) draws a schedule per iteration (about
+       *  half free, the rest the controlled random walk or PCT: stress/runner.ts scheduleFor);
+       *  'off' runs every iteration free. Absent when not given */
+      mix?: 'on' | 'off';
     } & HostOptions)
   | { kind: 'replay'; trace: string; json: boolean; timeline?: string }
   | { kind: 'explain'; trace: string; json: boolean; replay: boolean }
@@ -208,6 +212,7 @@ export const COMMANDS: Record<Command, CommandSpec> = {
       seconds: { type: 'string', arg: 'S', help: 'run for S seconds (not with --iterations)', parse: posSeconds('seconds', 'a positive number') },
       iterations: { type: 'string', arg: 'N', help: 'run N iterations (not with --seconds; default 100)', parse: posInt('iterations') },
       schedule: { type: 'string', arg: 'S', help: 'free | random | pct:depth=D (default free)', parse: parseSchedule },
+      mix: { type: 'string', arg: 'on|off', help: 'the swarm under --schedule free: on (default) runs about half its iterations under the controlled random walk or PCT; off runs every iteration free', parse: oneOf('mix', ['on', 'off'] as const) },
       jobs: { type: 'string', arg: 'J', help: 'parallel jobs', parse: posInt('jobs') },
       shard: { type: 'string', arg: 'i/n', help: 'run shard i of n (1-based) of the seed space', parse: parseShard },
       out: { type: 'string', arg: 'DIR', help: 'traces and results (default results/)' },
@@ -430,6 +435,8 @@ function parseCommand(cmd: Command, argv: readonly string[]): ParsedArgs {
   }
   if (spec.host) out.knobs = knobs(flags.get('knob') ?? []);
   if (cmd === 'stress') out.schedule ??= { kind: 'free' };
+  // only the free schedule mixes (a controlled run is controlled in every iteration)
+  if (cmd === 'stress' && out.mix !== undefined && (out.schedule as Schedule).kind !== 'free') usage(`--mix applies to --schedule free only (the swarm's mixed schedules), got --schedule ${flags.get('schedule')?.[0] ?? ''}`);
   if (cmd === 'demo') return { kind: 'demo' };
   return out as ParsedArgs;
 }

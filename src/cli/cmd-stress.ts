@@ -22,7 +22,7 @@ export function formatTable(s: StressSummary): string {
   const knobs = Object.entries(s.knobs).map(([k, v]) => `${k}=${v}`).join(' ') || '(none)';
   const findings = (s.findings ?? []).map((f) => `  ${f.title}  [${f.class}]  ${f.count}×  first ${f.schedule} seed ${f.firstSeed}  shortest ${f.trace ?? '-'}${f.traceSteps !== null ? ` (${f.traceSteps} steps)` : ''}${f.minimized ? `  minimized ${f.minimized}` : ''}`);
   return [
-    `workload ${s.workload}  variant ${s.variant}  knobs ${knobs}  device ${s.device}  schedule ${s.schedule}  seed ${s.seed}${s.shard ? `  shard ${s.shard}` : ''}`,
+    `workload ${s.workload}  variant ${s.variant}  knobs ${knobs}  device ${s.device}  schedule ${s.schedule}${s.mixed === true ? ' (mixed: about half the iterations controlled; --mix off: free only)' : s.mixed === false ? ' (free only: --mix off)' : ''}  seed ${s.seed}${s.shard ? `  shard ${s.shard}` : ''}`,
     `${s.iterations} iterations in ${(s.elapsedMs / 1000).toFixed(1)} s (${s.iterationsPerSec.toFixed(1)}/s): ${s.forbidden} with a forbidden outcome, ${s.knownHazards} with a known hazard`,
     ...(s.controlled ? [`${s.controlled.iterations} controlled iterations: ${s.controlled.decisions} scheduling decisions (${s.controlled.decisionsPerSec.toFixed(0)}/s of run)`] : []),
     '',
@@ -42,6 +42,10 @@ export async function run(a: ParsedArgs, io: CliIo): Promise<number> {
     io.err(`dcd stress: unknown workload "${workload}"; known: ${workloadNames().join(', ')}`);
     return EXIT.usage;
   }
+  if (a.mix !== undefined && workload !== 'swarm') {
+    io.err(`dcd stress: --mix applies to the swarm only (workload "${workload}" has one schedule)`);
+    return EXIT.usage;
+  }
   const out = a.out ?? 'results';
   mkdirSync(out, { recursive: true });
   const tty = process.stderr.isTTY === true && !a.json;
@@ -49,6 +53,7 @@ export async function run(a: ParsedArgs, io: CliIo): Promise<number> {
   const summary = await runSweep({
     workload, variant: a.variant ?? 'v11', knobs: a.knobs, device: a.device ?? 'cxl-test', seed,
     schedule: a.schedule, noise: a.noise, outDir: join(out, 'traces'),
+    ...(a.mix === 'off' ? { mixSchedules: false } : {}),
     ...(a.iterations !== undefined ? { iterations: a.iterations } : a.seconds !== undefined ? { seconds: a.seconds } : { iterations: 100 }),
     jobs: a.jobs ?? 1,
     ...(a.shard ? { shard: a.shard } : {}),

@@ -18,7 +18,7 @@ import { RegFile } from '../shm/regfile.js';
 import { MpscRing } from '../shm/ring.js';
 import { TextLog } from '../shm/textlog.js';
 import { Clock } from '../shm/clock.js';
-import { SYS_HUNG_REPORTS, SYS_LOCKDEP_REPORTS, SYS_WQ_DONE, SYS_WQ_KICK, SYS_NOISE_PERMILLE, SYS_WAIT_CYCLE } from '../shm/layout.js';
+import { SYS_HUNG_REPORTS, SYS_LOCKDEP_REPORTS, SYS_WQ_DONE, SYS_WQ_KICK, SYS_NOISE_PERMILLE, SYS_WAIT_CYCLE, EVENT_STATUS_DCD, REG_IRQ } from '../shm/layout.js';
 import { G_INFLIGHT, G_NEXT_HPA_256M, G_NEXT_REGION_ID, HostState } from '../host/state.js';
 import { HostCtx, type DmesgLine } from '../host/context.js';
 import { Media } from '../device/media.js';
@@ -28,14 +28,14 @@ import { resolveKnobs } from '../scenario/knobs.js';
 import type { KnobValues, Knobs, MemdevSpec, Variant } from '../scenario/types.js';
 import { spawnWorker, WorkerCrash, type WorkerHandle } from './spawn.js';
 import { createFmBell, createFmRing, FmRingClient, waitFmReplies, type FmRingHandle } from '../device/fm-ring.js';
-import type { DeviceService } from '../device/service.js';
-import { snapshotState } from './view.js';
+import { snapshotState, type DeviceSnapshot } from './view.js';
+import type { DeviceApi } from './device-api.js';
 import { MiB } from '../units.js';
 import type { CheckerResult, SystemState } from '../state.js';
 import type { HungReport } from '../errors.js';
 import type { LockOrderReport } from '../shm/lockdep.js';
 
-export type DeviceApi = DeviceService;
+export type { DeviceApi } from './device-api.js';
 
 export interface SystemConfig {
   memdevs: MemdevSpec[];
@@ -388,6 +388,15 @@ export class DcdSystem {
    * looks at shared memory only, without asking the device workers for their FM queues.
    */
   async isIdle(devices = true): Promise<boolean> {
+    return (await this.idleLook(devices, false)) !== false;
+  }
+
+  /**
+   * isIdle's look; with `reads`, the device question is every device's state reads (one message
+   * each, DeviceApi.reads) and an idle look returns them: the same moment's reads a check needs
+   * (waitIdle's `reads`), so a check after a wait costs no second round trip.
+   */
+  private async idleLook(devices: boolean, reads: boolean): Promise<false | DeviceSnapshot[] | null> {
     if (this.pendingOps.size) return false;
     if (this.host.inflight() !== 0) return false;
     // the workqueue has looked at every kick (timer arm or clock advance) — it does not fire timers
@@ -399,12 +408,40 @@ export class DcdSystem {
       const m = this.host.memdev(i);
       if (this.host.memdevs.load(m, 'drainers') !== 0 || this.host.memdevs.load(m, 'timeoutRunning') !== 0) return false;
     }
-    if (!devices) return true;
+    if (!devices) return null;
     // a memdev whose DCD is disabled gets no event interrupt and no drain (cxl_event_config):
     // its records stay in the device log for good, which is quiescent, not busy
-    const asked = this.devices.filter((_, i) => this.host.memdevs.get(this.host.memdev(i), 'dcdSupported'));
+    const dcd = this.devices.map((_, i) => Boolean(this.host.memdevs.get(this.host.memdev(i), 'dcdSupported')));
+    if (!reads && this.devicesStillQuiet()) return null;
+    if (reads) {
+      const all = await Promise.all(this.devices.map((d) => this.guard(d.call((a) => a.reads()))));
+      const idle = all.every((r, i) => !dcd[i] || (r.log.fmQueued === 0 && r.log.queued === 0));
+      this.noteDevicesQuiet(idle && all.every((r) => r.log.fmQueued === 0 && r.log.queued === 0));
+      return idle ? all : false;
+    }
+    const asked = this.devices.filter((_, i) => dcd[i]);
     const logs = await Promise.all(asked.map((d) => this.guard(d.call((a) => a.eventLog()))));
-    return logs.every((log) => log.fmQueued === 0 && log.queued === 0);
+    const idle = logs.every((log) => log.fmQueued === 0 && log.queued === 0);
+    this.noteDevicesQuiet(idle && asked.length === this.devices.length);
+    return idle ? null : false;
+  }
+
+  /**
+   * Per device, the messages posted to it (WorkerHandle.posted) when a look last found its FM
+   * queue and its event log empty; null when unknown. A device queues records only inside an FM
+   * call (the personalities' fmAdd/fmRelease/inject: every queueRecord) and it handles its
+   * messages in order, so while nothing was posted to it since (and no FM ring is in use: ring
+   * calls are not messages) its FM queue is still empty, and its log is in the shared Event
+   * Status that every look reads: a wait after setup ops that sent the devices nothing (region
+   * creation, probes) costs no device round trip.
+   */
+  private quietAt: number[] | null = null;
+  private noteDevicesQuiet(quiet: boolean): void {
+    this.quietAt = quiet && DEVICE_QUIET_SKIP ? this.devices.map((d) => d.posted) : null;
+  }
+  private devicesStillQuiet(): boolean {
+    const q = this.quietAt;
+    return q !== null && this.fmClients.every((c) => c === undefined) && this.devices.every((d, i) => d.posted === q[i]);
   }
 
   /**
@@ -415,14 +452,28 @@ export class DcdSystem {
    * a loaded machine, at the end of every setup and every race).
    */
   async waitIdle(timeoutMs = 30_000, pollMs = 1): Promise<void> {
+    await this.idleWait(timeoutMs, pollMs, false);
+  }
+
+  /**
+   * waitIdle, and the devices' state reads of its last look (for `check(reads)`: nothing runs
+   * between that look and the check, so they are the reads the check would make).
+   */
+  async waitIdleReads(timeoutMs = 30_000, pollMs = 1): Promise<DeviceSnapshot[]> {
+    return (await this.idleWait(timeoutMs, pollMs, true))!;
+  }
+
+  private async idleWait(timeoutMs: number, pollMs: number, reads: boolean): Promise<DeviceSnapshot[] | null> {
     const deadline = Date.now() + timeoutMs;
     let stable = 0;
+    let last: DeviceSnapshot[] | null = null;
     while (stable < 2) {
       if (this.crash) throw this.crash;
       // two idle looks in a row, the first from shared memory alone, the second asking the
       // devices too (their FM queues): one device round trip per wait instead of two per look
-      if (await this.isIdle(stable === 1)) stable++;
-      else stable = 0;
+      const look = await this.idleLook(stable === 1, reads);
+      if (look !== false) { stable++; last = look; }
+      else { stable = 0; this.pokeStalledEventThreads(); }
       if (Date.now() > deadline) throw new Error(`wait-idle: not idle after ${timeoutMs} ms (${this.busyReason()})`);
       // a tracked control-plane op (a probe) wakes the wait when it settles, not the next 1 ms tick
       if (!stable && this.pendingOps.size) await Promise.race([...this.pendingOps, sleep(5)]).catch(() => undefined);
@@ -430,6 +481,28 @@ export class DcdSystem {
       else await sleep(stable ? 0 : 1);
     }
     this.drainEvents();
+    return last;
+  }
+
+  /**
+   * A wait for quiescence wakes (a futex notify of the interrupt word, no interrupt) the event
+   * thread of a memdev whose log holds records that no drain is handling and no command is
+   * moving: after a controlled run that ended in a deadlock, the unwound drain left them there and
+   * its thread looks again only when its 5 ms slice ends, or at the scheduler's nudge — which it
+   * misses when it was still unwinding (a controlled iteration's quiescence took 5–46 ms in 8 of 40
+   * random walks). Woken, the thread drains them at once (startEventThread: an unwound drain's
+   * records); otherwise it sees the same interrupt count and sleeps again — no step is recorded,
+   * nothing is handled that an interrupt did not announce. DCD_IDLE_POKE=0 for an A/B.
+   */
+  private pokeStalledEventThreads(): void {
+    if (!IDLE_POKE) return;
+    for (let i = 0; i < this.regfiles.length; i++) {
+      const rf = this.regfiles[i]!;
+      const m = this.host.memdev(i);
+      if ((rf.eventStatus() & EVENT_STATUS_DCD) === 0 || rf.commandPending() || this.host.memdevs.load(m, 'drainers') !== 0) continue;
+      if (!this.host.memdevs.get(m, 'dcdSupported')) continue;
+      Atomics.notify(rf.words, REG_IRQ);
+    }
   }
 
   private busyReason(): string {
@@ -446,21 +519,18 @@ export class DcdSystem {
   // ------------------------------------------------------------------------ state and checks
 
   /** The state paths of README.md (consistent: read under the host's read locks). */
-  async state(): Promise<SystemState> {
+  async state(reads?: DeviceSnapshot[]): Promise<SystemState> {
     this.drainEvents();
-    // the four reads of each device posted together: one round trip's wait, not four in a row
-    // (at quiescence nothing runs on the device between them; it handles its messages in order)
-    const devices = await Promise.all(this.devices.map((d) => this.guard(d.call(async (a) => {
-      const [accepted, pending, log, generation] = await Promise.all([a.accepted(), a.pending(), a.eventLog(), a.generation()]);
-      return { accepted, pending, log, generation };
-    }))));
+    // the four reads of each device in one message (DeviceApi.reads), or those of the idle look
+    // that just ended (waitIdleReads: at quiescence nothing runs on the devices since)
+    const devices = reads ?? await Promise.all(this.devices.map((d) => this.guard(d.call((a) => a.reads()))));
     return withRead(this.host.cxlRegionRwsem, () => withRead(this.host.daxRegionRwsem, () =>
       snapshotState(this.ctx, this.config.memdevs, devices, this.events)));
   }
 
   /** Run every attached checker at quiescence. */
-  async check(): Promise<CheckerResult[]> {
-    const st = await this.state();
+  async check(reads?: DeviceSnapshot[]): Promise<CheckerResult[]> {
+    const st = await this.state(reads);
     return this.checkers.flatMap((c) => c.atQuiescence(st, this));
   }
 
@@ -505,6 +575,13 @@ export class DcdSystem {
   async resetInPlace(): Promise<void> {
     const h = this.host;
     this.drainEvents();
+    const early = this.devicesResetting;
+    this.devicesResetting = null;
+    // the devices reset while this thread empties the host's tables (they touch none of them:
+    // DcdDevice.reset is the device's own state, its register file's status and its media, which
+    // it clears itself before re-backing its pre-accepted extents — this thread cleared the media
+    // too, before, a second scrub of the same buffer)
+    const devices = early ?? Promise.all(this.devices.map((d) => this.guard(d.call((a) => a.reset()))));
     for (const t of [h.pending, h.regions, h.groups, h.tags, h.extents, h.daxRes, h.daxDevs, h.daxRanges]) t.clear();
     for (let i = 0; i < h.nrMemdevs; i++) {
       const m = h.memdev(i);
@@ -521,19 +598,42 @@ export class DcdSystem {
     Atomics.store(this.sys.header, SYS_HUNG_REPORTS, 0);
     this.clock.reset();
     this.sys.turnstile.resetLog();
-    for (const m of this.media) m.clearAll(); // before the devices re-back their pre-accepted extents
-    await Promise.all(this.devices.map((d) => this.guard(d.call((a) => a.reset()))));
+    await devices;
+    // a reset device has an empty FM queue and log (DcdDevice.reset)
+    this.noteDevicesQuiet(DEVICE_QUIET_SKIP);
     this.dmesg.reset();
     this.drainEvents();
     this.events.length = 0;
     for (const c of this.checkers) c.reset?.();
   }
 
+  /**
+   * Post the devices' part of the next `resetInPlace` now; that reset awaits it instead of posting
+   * its own. For a stress job whose iteration has read everything it needs from the devices (the
+   * check's reads): the devices reset while the main thread classifies and records the iteration.
+   * Until the next resetInPlace the devices are back at their initial state while the host's
+   * tables are not: nothing may read or drive the devices in between (StressJob overlapReset).
+   */
+  beginDeviceReset(): void {
+    if (this.devicesResetting) return;
+    const p = Promise.all(this.devices.map((d) => this.guard(d.call((a) => a.reset()))));
+    p.catch(() => undefined); // awaited (and its error thrown) by the next resetInPlace
+    this.devicesResetting = p;
+    this.quietAt = null;
+  }
+  private devicesResetting: Promise<unknown> | null = null;
+
   /** Append a runtime event from the main thread (the scenario runner records FM ops). */
   emit(ev: RuntimeEvent): void {
     this.ctx.emit(ev);
   }
 }
+
+/** DCD_IDLE_POKE=0: a quiescence wait wakes no event thread (A/B; DcdSystem.pokeStalledEventThreads) */
+const IDLE_POKE = process.env.DCD_IDLE_POKE !== '0';
+
+/** DCD_IDLE_DEVICE_SKIP=0: every idle look asks the devices, as before (A/B; DcdSystem.quietAt) */
+const DEVICE_QUIET_SKIP = process.env.DCD_IDLE_DEVICE_SKIP !== '0';
 
 /** A word nobody notifies: `Atomics.wait` on it is a sleep finer than a timer's 1 ms. */
 const PAUSE_WORD = new Int32Array(new SharedArrayBuffer(4));
