@@ -385,25 +385,48 @@ function regionExtents(ctx: HostCtx, region: Handle, memdev: number, w: RegionWa
   regionRefs ??= [X.field('region'), X.field('cxled'), X.field('memdev'), X.field('id'), X.field('dpaStart'), X.field('length')];
   w.fit(X.capacity);
   if (!ctx.host.regions.isLive(region)) return regionExtentsScan(ctx, region, memdev, w);
-  // the list and each member's fields in one pass under the table lock (TableList.membersRefsInto):
-  // a member is in the list from link to free, so each read is of a live record (#17)
-  const m = ctx.host.regionExtentList.membersRefsInto(region, regionRefs, w.list, w.vals);
-  const V = w.vals;
+  // the list and each member's fields in one pass under the table lock (TableList.beginWalk): a
+  // member is in the list from link to free, so each read is of a live record (#17); read by
+  // offsets resolved once, only the four it filters on for a member it does not keep
+  const o = extOffsets(X);
+  const W = X.words;
+  const F = X.f64;
+  const L = ctx.host.regionExtentList;
+  const cap = w.list.length;
   let n = 0;
-  for (let k = 0; k < m; k++) {
-    const vb = k * 6;
-    const id = V[vb + 3]!;
-    // in the xarray from xa_alloc (online_tag_group) until xa_erase in dc_extent_release — the
-    // LAST put, not the unregister: an extent unregistered but still held stays in every walk
-    if (V[vb]! !== region || V[vb + 1]! !== region || V[vb + 2]! !== memdev || id <= 0) continue;
-    w.e[n] = w.list[k]!;
-    w.id[n] = id;
-    w.start[n] = V[vb + 4]!;
-    w.len[n] = V[vb + 5]!;
-    insertById(w, n, id);
-    n++;
+  let seen = 0;
+  let i = L.beginWalk(region);
+  try {
+    while (i !== 0 && seen < cap) {
+      seen++;
+      const b = X.base(i - 1);
+      const id = W[b + o.id]!;
+      // in the xarray from xa_alloc (online_tag_group) until xa_erase in dc_extent_release — the
+      // LAST put, not the unregister: an extent unregistered but still held stays in every walk
+      if (W[b + o.region] === region && W[b + o.cxled] === region && W[b + o.memdev] === memdev && id > 0) {
+        w.e[n] = L.handleAt(i);
+        w.id[n] = id;
+        w.start[n] = F[(b + o.dpaStart) >> 1]!;
+        w.len[n] = F[(b + o.length) >> 1]!;
+        n++;
+      }
+      i = L.nextLocked(region, i);
+    }
+  } finally {
+    L.endWalk();
   }
+  for (let k = 0; k < n; k++) insertById(w, k, w.id[k]!);
   return n;
+}
+
+/** The extents table's word offsets the hand-written walks read (the schema is static: resolved once per thread). */
+interface ExtOffsets { region: number; cxled: number; memdev: number; id: number; dpaStart: number; length: number; group: number; seq: number }
+let extOff: ExtOffsets | null = null;
+export function extOffsets(X: HostCtx['host']['extents']): ExtOffsets {
+  if (extOff) return extOff;
+  const f = X.offset;
+  extOff = { region: f.region, cxled: f.cxled, memdev: f.memdev, id: f.id, dpaStart: f.dpaStart, length: f.length, group: f.group, seq: f.seq };
+  return extOff;
 }
 
 /** xarray order: ids ascending (an insertion sort, stable; the list is nearly in id order) */
@@ -627,32 +650,39 @@ function xa_alloc_id(ctx: HostCtx, region: Handle): number {
   const X = ctx.host.extents;
   // no allocation per call (#17: it runs once per onlined extent): the used ids are marked in a
   // scratch bitmap (grown to the largest id seen), cleared after the search; the region's list and
-  // each member's region and id are read in one pass under the table lock (membersRefsInto)
-  xaRefs ??= [X.field('region'), X.field('id')];
+  // each member's region and id are read in one pass under the table lock (TableList.beginWalk)
+  const o = extOffsets(X);
+  const W = X.words;
+  const L = ctx.host.regionExtentList;
+  const cap = X.capacity;
   let n = 0;
-  if (xaList.length < X.capacity) { xaList = new Int32Array(X.capacity); xaVals = new Float64Array(2 * X.capacity); }
-  const m = ctx.host.regionExtentList.membersRefsInto(region, xaRefs, xaList, xaVals);
-  const V = xaVals;
-  for (let k = 0; k < m; k++) {
-    const id = V[2 * k + 1]!;
-    if (V[2 * k]! !== region || id <= 0) continue;
-    if (id >= xaUsed.length) {
-      const grown = new Uint8Array(Math.max(2 * xaUsed.length, id + 1));
-      grown.set(xaUsed);
-      xaUsed = grown;
+  let seen = 0;
+  let i = L.beginWalk(region);
+  try {
+    while (i !== 0 && seen < cap) {
+      seen++;
+      const b = X.base(i - 1);
+      const id = W[b + o.id]!;
+      if (W[b + o.region] === region && id > 0) {
+        if (id >= xaUsed.length) {
+          const grown = new Uint8Array(Math.max(2 * xaUsed.length, id + 1));
+          grown.set(xaUsed);
+          xaUsed = grown;
+        }
+        xaUsed[id] = 1;
+        if (id > n) n = id;
+      }
+      i = L.nextLocked(region, i);
     }
-    xaUsed[id] = 1;
-    if (id > n) n = id;
+  } finally {
+    L.endWalk();
   }
   let id = 1;
   while (id <= n && xaUsed[id] === 1) id++;
   xaUsed.fill(0, 0, n + 1);
   return id;
 }
-/** xa_alloc_id's scratch: the two fields it reads (the schema is static), the list and its values, the marks */
-let xaRefs: FieldRef[] | null = null;
-let xaList = new Int32Array(0);
-let xaVals = new Float64Array(0);
+/** xa_alloc_id's marks of the ids in use */
 let xaUsed = new Uint8Array(256);
 
 /**

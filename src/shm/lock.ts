@@ -207,7 +207,9 @@ export function noisePoint(site = 0): void {
 
 /** Seeded noise: with the configured per-mille probability, a short spin (widens races). */
 function noiseSpin(c: ThreadCtx): void {
-  const p = Atomics.load(c.sys.header, SYS_NOISE_PERMILLE);
+  // a configuration word (set when the system starts): a plain load, as the turnstile's mode word
+  // (sched.ts modeWord) — this runs at every noise point, one per entry of the E8/E9 walk (#17)
+  const p = c.sys.header[SYS_NOISE_PERMILLE]!;
   if (p <= 0) return;
   let x = c.noiseState;
   x ^= x << 13; x ^= x >>> 17; x ^= x << 5;
