@@ -88,7 +88,10 @@ export function stage_extent(ctx: HostCtx, memdev: number, ext: CxlExtentRaw): H
   // E1 as cxl_extent_dc_partition() computes it (drivers/cxl/core/extent.c): the range end is
   // start + length - 1 in u64 arithmetic, refused when end < start (a wrap, or a zero length past
   // DPA 0). A start past 2^53 that does not wrap is not E1: it fails the partition check (E2).
-  const wraps = ((ext.startDpa + ext.length - 1n) & 0xffffffffffffffffn) < ext.startDpa;
+  // Both below 2^53 (every record of a sane device): start + len - 1 cannot reach 2^64, so the
+  // end is below the start exactly when len is 0 and start is not (0 - 1 wraps to 2^64 - 1) — the
+  // same answer without the BigInt arithmetic (#17: four BigInts per staged record)
+  const wraps = start !== null && len !== null ? len === 0 && start > 0 : ((ext.startDpa + ext.length - 1n) & 0xffffffffffffffffn) < ext.startDpa;
   const order = h.memdevs.get(m, 'pendingSeq');
   h.memdevs.set(m, 'pendingSeq', order + 1);
   h.pending.set(p, 'memdev', memdev);
@@ -100,7 +103,9 @@ export function stage_extent(ctx: HostCtx, memdev: number, ext: CxlExtentRaw): H
   h.pending.set(p, 'sharedSeq', ext.sharedExtnSeq);
   h.pending.set(p, 'wraps', wraps ? 1 : 0);
   // G4 judges the wire values: a u64 start beyond 2^53 (stored as -1 above) can still be aligned
-  h.pending.set(p, 'pmdAligned', ext.startDpa % PMD_BIG === 0n && ext.length % PMD_BIG === 0n ? 1 : 0);
+  // (below 2^53 a double holds the value exactly, and PMD_SIZE is a power of two: % is exact)
+  const aligned = start !== null && len !== null ? start % PMD_SIZE === 0 && len % PMD_SIZE === 0 : ext.startDpa % PMD_BIG === 0n && ext.length % PMD_BIG === 0n;
+  h.pending.set(p, 'pmdAligned', aligned ? 1 : 0);
   return p;
 }
 
