@@ -163,13 +163,7 @@ export const TAG_SCHEMA = {
   memdev: 'i32',
 } as const satisfies TableSchema;
 
-/**
- * struct dc_extent (the `extentX.Y` device). Field order is the record's layout: the fields the
- * per-extent O(R) walks read for every member they visit (E8/E9 and X2 in regionExtents,
- * xa_alloc_id: region, cxled, memdev, id and the region list's owner/next links; groupHasSeq: group,
- * seq and the group list's links) come first and together, so a visited member costs one cache
- * line instead of two (the links used to sit ~80 bytes further on; #17, docs/perf-perf8.md).
- */
+/** struct dc_extent (the `extentX.Y` device). */
 export const EXTENT_SCHEMA = {
   /** the cxl_dax_region whose dc_extents holds it: its group's region (device parent, devm owner) */
   region: 'i32',
@@ -179,17 +173,11 @@ export const EXTENT_SCHEMA = {
    */
   cxled: 'i32',
   memdev: 'i32',
+  group: 'i32',
   /** xarray id in cxlr_dax->dc_extents (≥ 1) */
   id: 'i32',
-  /** links of its region's list (HostState.regionExtentList) [table lock] */
-  rgnOwner: 'i32',
-  rgnNext: 'i32',
-  group: 'i32',
   /** dense assembly index within the group */
   seq: 'i32',
-  /** links of its group's list (HostState.groupList) [table lock] */
-  grpOwner: 'i32',
-  grpNext: 'i32',
   dpaStart: 'f64',
   length: 'f64',
   /** HPA offset relative to the region */
@@ -203,8 +191,12 @@ export const EXTENT_SCHEMA = {
   daxRes: 'i32',
   /** ordinal of its dc_extent_unregister devres action on cxlr_dax, 0 once released */
   devres: 'i32',
-  /** the lists' back links [table lock] */
+  /** links of its region's list (HostState.regionExtentList) and its group's (HostState.groupList) [table lock] */
+  rgnOwner: 'i32',
+  rgnNext: 'i32',
   rgnPrev: 'i32',
+  grpOwner: 'i32',
+  grpNext: 'i32',
   grpPrev: 'i32',
 } as const satisfies TableSchema;
 
