@@ -92,20 +92,24 @@ export function stage_extent(ctx: HostCtx, memdev: number, ext: CxlExtentRaw): H
   // end is below the start exactly when len is 0 and start is not (0 - 1 wraps to 2^64 - 1) — the
   // same answer without the BigInt arithmetic (#17: four BigInts per staged record)
   const wraps = start !== null && len !== null ? len === 0 && start > 0 : ((ext.startDpa + ext.length - 1n) & 0xffffffffffffffffn) < ext.startDpa;
-  const order = h.memdevs.get(m, 'pendingSeq');
-  h.memdevs.set(m, 'pendingSeq', order + 1);
-  h.pending.set(p, 'memdev', memdev);
+  // fields through refs resolved once (T.f): once per staged record (#17, docs/perf-perf8.md)
+  const MF = h.memdevs.f;
+  const P = h.pending;
+  const PF = P.f;
+  const order = h.memdevs.getRef(m, MF.pendingSeq);
+  h.memdevs.setRef(m, MF.pendingSeq, order + 1);
+  P.setRef(p, PF.memdev, memdev);
   h.pendingList.link(m, p);
-  h.pending.set(p, 'order', order);
-  h.pending.set(p, 'startDpa', start ?? -1);
-  h.pending.set(p, 'length', len ?? 0);
-  h.pending.setUuid(p, 'uuid', ext.uuid);
-  h.pending.set(p, 'sharedSeq', ext.sharedExtnSeq);
-  h.pending.set(p, 'wraps', wraps ? 1 : 0);
+  P.setRef(p, PF.order, order);
+  P.setRef(p, PF.startDpa, start ?? -1);
+  P.setRef(p, PF.length, len ?? 0);
+  P.setUuid(p, 'uuid', ext.uuid);
+  P.setRef(p, PF.sharedSeq, ext.sharedExtnSeq);
+  P.setRef(p, PF.wraps, wraps ? 1 : 0);
   // G4 judges the wire values: a u64 start beyond 2^53 (stored as -1 above) can still be aligned
   // (below 2^53 a double holds the value exactly, and PMD_SIZE is a power of two: % is exact)
   const aligned = start !== null && len !== null ? start % PMD_SIZE === 0 && len % PMD_SIZE === 0 : ext.startDpa % PMD_BIG === 0n && ext.length % PMD_BIG === 0n;
-  h.pending.set(p, 'pmdAligned', aligned ? 1 : 0);
+  P.setRef(p, PF.pmdAligned, aligned ? 1 : 0);
   return p;
 }
 
@@ -121,12 +125,13 @@ const PMD_BIG = BigInt(PMD_SIZE);
  */
 export function mod_delayed_work(ctx: HostCtx, m: Handle): void {
   const T = ctx.host.memdevs;
+  const F = T.f; // once per staged record: refs resolved once (#17)
   const due = ctx.clock.now() + CXL_DC_ADD_TIMEOUT_MS;
   const wasPending = T.load(m, 'timeoutPending') !== 0;
-  const earlier = due < T.get(m, 'timeoutDue');
-  const gen = (T.get(m, 'timeoutGen') % 0x3fffffff) + 1; // never 0 (0 = not queued)
-  T.set(m, 'timeoutGen', gen);
-  T.set(m, 'timeoutDue', due);
+  const earlier = due < T.getRef(m, F.timeoutDue);
+  const gen = (T.getRef(m, F.timeoutGen) % 0x3fffffff) + 1; // never 0 (0 = not queued)
+  T.setRef(m, F.timeoutGen, gen);
+  T.setRef(m, F.timeoutDue, due);
   T.store(m, 'timeoutPending', gen);
   // Wake the workqueue only when it must re-arm sooner: newly pending, or due earlier. Re-arming a
   // pending timer pushes it later; the workqueue wakes at the old due, sees the new one and sleeps
@@ -625,24 +630,26 @@ export function online_tag_group(ctx: HostCtx, g: GroupHandle, skipRelease: bool
 
 function onlineMembers(ctx: HostCtx, g: GroupHandle, region: Handle, members: ExtentHandle[], skipRelease: boolean): void {
   const h = ctx.host;
+  const X = h.extents;
+  const XF = X.f; // per onlined extent: refs resolved once (#17)
   for (const e of members) {
     const id = xa_alloc_id(ctx, region);
-    h.extents.set(e, 'id', id);
-    h.extents.set(e, 'refs', 1);
+    X.setRef(e, XF.id, id);
+    X.setRef(e, XF.refs, 1);
     // the event goes out BEFORE the extent is published to other threads (registered: sysfs,
     // devres: a teardown's devres_release_all): a teardown preempting this thread right after
     // the publication would otherwise emit its extent-untracked first, and the checkers would
     // keep a released extent tracked (seen in bench:find's group-lock row as an `extent-overlap`)
     ctx.emit({
-      type: 'extent-tracked', memdev: h.extents.get(e, 'memdev'), region, extent: e, id,
-      dpa: h.extents.get(e, 'dpaStart'), len: h.extents.get(e, 'length'), uuid: h.extents.getUuid(e, 'uuid'),
-      seq: h.extents.get(e, 'seq'), group: g, existing: skipRelease ? 0 : 1,
-      shareable: h.memdevs.get(h.memdev(h.extents.get(e, 'memdev')), 'shareable'),
+      type: 'extent-tracked', memdev: X.getRef(e, XF.memdev), region, extent: e, id,
+      dpa: X.getRef(e, XF.dpaStart), len: X.getRef(e, XF.length), uuid: X.getUuid(e, 'uuid'),
+      seq: X.getRef(e, XF.seq), group: g, existing: skipRelease ? 0 : 1,
+      shareable: h.memdevs.getRef(h.memdev(X.getRef(e, XF.memdev)), h.memdevs.f.shareable),
     });
     h.extents.store(e, 'registered', 1);
     // devm_add_action_or_reset(&cxlr_dax->dev, dc_extent_unregister): on cxlr_dax's devres list
     // whether or not a driver is bound (an unbound one then refuses its next probe, -EBUSY)
-    h.extents.set(e, 'devres', h.regions.add(region, 'devresSeq', 1));
+    X.setRef(e, XF.devres, h.regions.add(region, 'devresSeq', 1));
   }
 }
 
@@ -771,10 +778,11 @@ export function cxl_extent_put(ctx: HostCtx, e: ExtentHandle): void {
 export function dc_extent_release(ctx: HostCtx, e: ExtentHandle): void {
   const h = ctx.host;
   const X = h.extents;
-  const g = X.get(e, 'group');
-  const memdev = X.get(e, 'memdev');
-  const dpa = X.get(e, 'dpaStart');
-  const len = X.get(e, 'length');
+  const XF = X.f; // per released extent: refs resolved once (#17)
+  const g = X.getRef(e, XF.group) as GroupHandle;
+  const memdev = X.getRef(e, XF.memdev);
+  const dpa = X.getRef(e, XF.dpaStart);
+  const len = X.getRef(e, XF.length);
   const skip = h.groups.isLive(g) && h.groups.get(g, 'skipDeviceRelease') === 1;
   // device_release (drivers/base/core.c) runs the extent device's devres — dax_release_resource,
   // under dax_region_rwsem (write) — before the type's release, dc_extent_release (Release DC)
@@ -788,11 +796,12 @@ export function dc_extent_release(ctx: HostCtx, e: ExtentHandle): void {
 function dc_extent_release_rest(ctx: HostCtx, e: ExtentHandle, skip: boolean): void {
   const h = ctx.host;
   const X = h.extents;
-  const g = X.get(e, 'group');
-  const memdev = X.get(e, 'memdev');
-  const dpa = X.get(e, 'dpaStart');
-  const len = X.get(e, 'length');
-  ctx.emit({ type: 'extent-untracked', memdev, region: X.get(e, 'region'), extent: e, dpa, len, sentRelease: skip ? 0 : 1 });
+  const XF = X.f;
+  const g = X.getRef(e, XF.group) as GroupHandle;
+  const memdev = X.getRef(e, XF.memdev);
+  const dpa = X.getRef(e, XF.dpaStart);
+  const len = X.getRef(e, XF.length);
+  ctx.emit({ type: 'extent-untracked', memdev, region: X.getRef(e, XF.region), extent: e, dpa, len, sentRelease: skip ? 0 : 1 });
   X.free(e);
   if (h.groups.isLive(g)) groupPut(ctx, g);
 }

@@ -39,7 +39,7 @@ export function cxl_internal_send_cmd(ctx: HostCtx, memdev: number, opcode: numb
 /** cxl_internal_send_cmd with the trace's fields as arguments (no trace object per DC response, #17). */
 function sendCmd(ctx: HostCtx, memdev: number, opcode: number, input: Uint8Array, nrExtents: number, more: number, dpa: number, len: number): MboxReply {
   const m = ctx.host.memdev(memdev);
-  const lock = ctx.host.memdevs.get(m, 'mboxLock');
+  const lock = ctx.host.memdevs.getRef(m, ctx.host.memdevs.f.mboxLock); // per command: a ref, not a keyed lookup (#17)
   return withLock(lock, () => {
     const rf = ctx.regfile(memdev);
     const res = rf.submit(opcode, input, ctx.options.mboxTimeoutMs);

@@ -25,6 +25,9 @@ export interface DmesgLine {
   msg: string;
 }
 
+/** the `performance` object, read once (the global is an accessor: ~8 ns per read on Node 20; one clock read per event) */
+const PERF = performance;
+
 export class HostCtx {
   readonly sys: SystemShm;
   readonly host: HostState;
@@ -70,7 +73,7 @@ export class HostCtx {
   emit(ev: RuntimeEvent): void {
     if (this.drop !== null && this.drop.has(ev.type)) return;
     // events carry wall-clock time (traces line up across threads even in virtual-time runs)
-    encodeEvent(ev, hasThread() ? currentThread().slot : -1, this.timeOrigin + performance.now(), this.rec, this.recF64);
+    encodeEvent(ev, hasThread() ? currentThread().slot : -1, this.timeOrigin + PERF.now(), this.rec, this.recF64);
     if (!this.events.tryPush(this.rec)) this.droppedEvents++;
   }
 

@@ -101,6 +101,13 @@ export interface ThreadCtx {
 
 let current: ThreadCtx | null = null;
 
+/**
+ * The `performance` object, read once: the global is an accessor on Node 20, and reading it costs
+ * ~8 ns of the ~49 ns a `performance.now()` takes (measured); the lock statistics read the clock
+ * twice per acquisition (#17, docs/perf-perf8.md).
+ */
+const PERF = performance;
+
 /** Register the calling thread with the system buffer. Every thread does this once, at startup. */
 export function initThread(sys: SystemShm, name: string): ThreadCtx {
   const slot = sys.registerThread(name);
@@ -125,7 +132,7 @@ function pushHeld(c: ThreadCtx, id: number, mode: number): void {
   const base = c.slot * THREAD_WORDS;
   Atomics.store(c.sys.threads, base + THREAD_HELD_BASE + c.held.length, e);
   c.held.push(e);
-  c.heldSince.push(c.stats || lockTraceHook ? performance.now() : 0);
+  c.heldSince.push(c.stats || lockTraceHook ? PERF.now() : 0);
   Atomics.store(c.sys.threads, base + THREAD_HELD_COUNT, c.held.length);
 }
 
@@ -185,7 +192,7 @@ export function setLockTraceHook(fn: ((cls: number, lock: number, t0: number, t1
 function noteReleased(c: ThreadCtx, cls: number, since: number, id = -1): void {
   if (lockTraceHook && since > 0) lockTraceHook(cls, id, performance.timeOrigin + since, performance.timeOrigin + performance.now());
   if (!c.stats || since <= 0) return;
-  const holdNs = (performance.now() - since) * 1e6;
+  const holdNs = (PERF.now() - since) * 1e6;
   const s = c.sys.stats;
   const b = statBase(c, cls);
   s[b + STAT_HOLD_TOTAL_NS]! += holdNs;

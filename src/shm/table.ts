@@ -60,6 +60,13 @@ export class RecordTable<S extends TableSchema, H extends Handle = Handle, R ext
   readonly offset: { readonly [K in keyof S]: number };
   /** each field's FieldRef (one keyed lookup per by-name access instead of two) */
   private readonly refs: { readonly [K in keyof S]: FieldRef };
+  /**
+   * Each field's FieldRef by name, as a fast-properties object (`refs` above is built key by key and
+   * V8 keeps it in dictionary mode): `T.getRef(h, T.f.dpaStart)` at a hot call site is a
+   * monomorphic property load, where `T.get(h, 'dpaStart')` is a keyed lookup at a call site every
+   * field shares (megamorphic: ~5 ns more per access on Node 20, #17 docs/perf-perf8.md).
+   */
+  readonly f: { readonly [K in keyof S]: FieldRef };
   /** per-owner membership lists whose members live in this table (unlinked by `free`) */
   private readonly lists: TableList<Handle, Handle>[] = [];
 
@@ -80,6 +87,7 @@ export class RecordTable<S extends TableSchema, H extends Handle = Handle, R ext
     const refs: Record<string, number> = {};
     for (const [k, t] of Object.entries(schema)) refs[k] = off[k]! * 2 + (t === 'f64' ? 1 : 0);
     this.refs = refs as { [K in keyof S]: FieldRef };
+    this.f = Object.fromEntries(Object.entries(refs)) as { [K in keyof S]: FieldRef };
     this.capacity = Math.floor((sab.byteLength / I32 - TABLE_HEADER_WORDS) / w);
     this.words = new Int32Array(sab);
     this.f64 = new Float64Array(sab, 0, Math.floor(sab.byteLength / 8));
@@ -236,6 +244,13 @@ export class RecordTable<S extends TableSchema, H extends Handle = Handle, R ext
       out[i] = ref & 1 ? this.f64[at >> 1]! : W[at]!;
     }
     return Atomics.load(W, b + REC_GEN) === gen;
+  }
+
+  /** `set` through a resolved field. */
+  setRef(h: H, ref: FieldRef, v: number): void {
+    const at = this.base(this.check(h)) + (ref >> 1);
+    if (ref & 1) this.f64[at >> 1] = v;
+    else this.words[at] = v;
   }
 
   /** `get` through a resolved field. */
