@@ -517,13 +517,15 @@ export function cxl_add_extent(ctx: HostCtx, memdev: number, n: PendingNode, seq
     if (n.wraps || n.len <= 0) { ctx.dmesg('err', dev, `extent ${hex(n.start)}: invalid length (firmware bug)`); return ENXIO; }
     // (E2) fully inside the dynamic_ram_1 partition
     if (!inPartition(ctx, m, n.start, n.len)) { ctx.dmesg('err', dev, `extent ${hex(n.start)} len ${hex(n.len)} not in a DC partition`); return ENXIO; }
-    const shareable = h.memdevs.get(m, 'shareable') === 1;
+    const MF = h.memdevs.f; // per extent: refs resolved once (#17)
+    const RF = h.regions.f;
+    const shareable = h.memdevs.getRef(m, MF.shareable) === 1;
     // (E3) a sharable partition requires a tag; (E4) a non-sharable one requires seq 0
     if (shareable && n.uuid === NULL_UUID) { ctx.dmesg('err', dev, `extent ${hex(n.start)}: untagged extent on a sharable partition`); return ENXIO; }
     if (!shareable && n.seq !== 0) { ctx.dmesg('err', dev, `extent ${hex(n.start)}: shared_extn_seq ${n.seq} on a non-sharable partition`); return ENXIO; }
     // (E5) the DPA maps to a region with a cxl_dax_region
     const r = cxl_dpa_to_region(ctx, memdev, n.start);
-    if (r === NO_HANDLE || !h.regions.get(r, 'hasCxlrDax')) { ctx.dmesg('err', dev, `extent ${hex(n.start)}: no DC region`); return ENXIO; }
+    if (r === NO_HANDLE || !h.regions.getRef(r, RF.hasCxlrDax)) { ctx.dmesg('err', dev, `extent ${hex(n.start)}: no DC region`); return ENXIO; }
     // cxlr->cxlr_dax is never cleared (H16): a disabled region's pointer dangles
     if (!cxlr_dax_alive(ctx, r, memdev)) return ENXIO;
     // (E6) runtime adds only after the region's existing-extent scan: refused, not deferred (H3)
@@ -532,8 +534,8 @@ export function cxl_add_extent(ctx: HostCtx, memdev: number, n: PendingNode, seq
       return EBUSY;
     }
     // (E7) fully inside the endpoint decoder's DPA resource
-    const edStart = h.regions.get(r, 'edDpaStart');
-    if (n.start + n.len > edStart + h.regions.get(r, 'size')) { ctx.dmesg('err', dev, `extent ${hex(n.start)}: straddles the endpoint decoder end`); return ENXIO; }
+    const edStart = h.regions.getRef(r, RF.edDpaStart);
+    if (n.start + n.len > edStart + h.regions.getRef(r, RF.size)) { ctx.dmesg('err', dev, `extent ${hex(n.start)}: straddles the endpoint decoder end`); return ENXIO; }
     // (E8)/(E9) classify against tracked extents of the same ED
     const X = h.extents;
     const walked = regionExtents(ctx, r, memdev, addWalk);
@@ -548,15 +550,16 @@ export function cxl_add_extent(ctx: HostCtx, memdev: number, n: PendingNode, seq
     // build the dc_extent
     const dc = X.alloc();
     if (dc === NO_HANDLE) return ENOMEM;
-    X.set(dc, 'cxled', r);
-    X.set(dc, 'memdev', memdev);
-    X.set(dc, 'dpaStart', n.start);
-    X.set(dc, 'length', n.len);
-    X.set(dc, 'hpaOffset', n.start - edStart); // ED and region HPA starts coincide (interleave 1)
-    X.set(dc, 'seq', seq);
+    const XF = X.f;
+    X.setRef(dc, XF.cxled, r);
+    X.setRef(dc, XF.memdev, memdev);
+    X.setRef(dc, XF.dpaStart, n.start);
+    X.setRef(dc, XF.length, n.len);
+    X.setRef(dc, XF.hpaOffset, n.start - edStart); // ED and region HPA starts coincide (interleave 1)
+    X.setRef(dc, XF.seq, seq);
     X.setUuid(dc, 'uuid', n.uuid);
     // (E10) cxlr_add_extent: attach to add_ctx.group, allocating (and registering) it first
-    let g = h.memdevs.get(m, 'group');
+    let g = h.memdevs.getRef(m, MF.group) as GroupHandle;
     if (g !== NO_HANDLE && h.groups.getUuid(g, 'uuid') !== n.uuid) { X.free(dc); return EINVAL; }
     if (g === NO_HANDLE) {
       const a = alloc_tag_group(ctx, memdev, r, n.uuid);
@@ -566,11 +569,11 @@ export function cxl_add_extent(ctx: HostCtx, memdev: number, n: PendingNode, seq
     }
     // (E11) unique seq within the group (xa_insert -EBUSY, WARN_ONCE)
     if (groupHasSeq(ctx, g, seq)) { ctx.dmesg('warn', dev, `WARN: duplicate seq ${seq} in tag group`); X.free(dc); return EBUSY; }
-    X.set(dc, 'group', g);
+    X.setRef(dc, XF.group, g);
     h.groupList.link(g, dc);
     // parented to the group's cxlr_dax: the FIRST extent's region, even when this one's DPA maps
     // to another region (cross-region chains, H11 / SK-14, SK-17)
-    X.set(dc, 'region', h.groups.get(g, 'region'));
+    X.setRef(dc, XF.region, h.groups.getRef(g, h.groups.f.region));
     h.regionExtentList.link(X.get(dc, 'region'), dc);
     return 1;
   });
