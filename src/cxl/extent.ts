@@ -432,7 +432,7 @@ function regionExtents(ctx: HostCtx, region: Handle, memdev: number, w: RegionWa
 /** The extents table's word offsets the hand-written walks read (the schema is static: resolved once per thread). */
 interface ExtOffsets { region: number; cxled: number; memdev: number; id: number; dpaStart: number; length: number; group: number; seq: number }
 let extOff: ExtOffsets | null = null;
-export function extOffsets(X: HostCtx['host']['extents']): ExtOffsets {
+function extOffsets(X: HostCtx['host']['extents']): ExtOffsets {
   if (extOff) return extOff;
   const f = X.offset;
   extOff = { region: f.region, cxled: f.cxled, memdev: f.memdev, id: f.id, dpaStart: f.dpaStart, length: f.length, group: f.group, seq: f.seq };
