@@ -124,6 +124,11 @@ export function hasThread(): boolean {
   return current !== null;
 }
 
+/** The calling thread's slot, -1 when it is not registered (the runtime event's thread; once per event). */
+export function currentSlot(): number {
+  return current !== null ? current.slot : -1;
+}
+
 // ------------------------------------------------------------------------------- held stack
 
 function pushHeld(c: ThreadCtx, id: number, mode: number): void {
