@@ -18,7 +18,8 @@
  *  - `HostCtx.emit` of an `mbox` event (the most frequent type), per event, kept and dropped by the
  *    event filter; and the observer's decode of it (`decodeEvent`, as `DcdSystem.drainEvents`);
  *    and emit over the ten event types of a chain in turn (the encoder sees many object shapes);
- *  - the wire: `decodeDcEventRecord` of one record and `encodeDcResponse` of one entry;
+ *  - the wire: `decodeDcEventRecord` of one record and `encodeDcResponse` of one entry (and
+ *    `encodeDcResponseRanges`, the host's path since perf8);
  *  - `HostCtx.dmesg('dbg', …)` of a release's line (`Release response dpa … len …`, built as
  *    extent.c `memdev_release_extent`'s call site builds it), with dynamic debug on and off.
  *
@@ -34,7 +35,7 @@ import { HostState } from '../src/host/state.js';
 import { HostCtx } from '../src/host/context.js';
 import { decodeEvent, decodeEventAt, EVENT_RECORD_WORDS, type HostOptions, type RuntimeEvent, type SharedHandles } from '../src/protocol.js';
 import {
-  EVENT_RECORD_SIZE, NULL_UUID, dcResponseSize, decodeDcEventRecord, encodeDcEventRecord, encodeDcResponse, makeDcEventRecord,
+  EVENT_RECORD_SIZE, NULL_UUID, dcResponseSize, decodeDcEventRecord, encodeDcEventRecord, encodeDcResponse, encodeDcResponseRanges, makeDcEventRecord,
 } from '../src/wire/cxl.js';
 
 const argv = process.argv.slice(2);
@@ -50,7 +51,7 @@ export interface InstrumentationCosts {
   eventNs: { emit: number; emitMixed: number; dropped: number; decode: number; decodeWithViews: number };
   /** ns per wire operation of the add path: a DC event record decoded (decodeDcEventRecord), a
    *  one-entry DC response encoded (encodeDcResponse, as every Release DC) */
-  wireNs: { decodeDcRecord: number; encodeDcResponse1: number };
+  wireNs: { decodeDcRecord: number; encodeDcResponse1: number; encodeDcResponseRanges1: number };
   /** ns per dev_dbg line: written (message built, JSON line appended), and with dynamic debug off */
   dbgNs: { on: number; logFull: number; off: number };
 }
@@ -187,10 +188,19 @@ export function measureInstrumentation(): InstrumentationCosts {
   const encodeDcResponse1 = best(200_000, (n) => {
     for (let i = 0; i < n; i++) sink += encodeDcResponse({ flags: 0, extents: [{ dpaStart: BigInt(0x80000000 + (i & 1023) * 0x200000), length: 0x200000n }] }, resp, 0);
   });
+  // the same one-entry response from the host's numbers, as cxl_send_dc_response now encodes it
+  // (encodeDcResponseRanges: no entry object, no BigInt, no DataView; perf8)
+  const range = [{ dpa: 0, len: 0x200000 }];
+  const encodeDcResponseRanges1 = best(200_000, (n) => {
+    for (let i = 0; i < n; i++) {
+      range[0]!.dpa = 0x80000000 + (i & 1023) * 0x200000;
+      sink += encodeDcResponseRanges(0, range, 0, 1, resp, 0);
+    }
+  });
   if (sink === -1) process.stdout.write('');
   return {
     runs: RUNS, lockNs, eventNs: { emit, emitMixed, dropped: drop, decode, decodeWithViews: decodeViews },
-    wireNs: { decodeDcRecord, encodeDcResponse1 }, dbgNs: { on: dbgOn, logFull: dbgFull, off: dbgOff },
+    wireNs: { decodeDcRecord, encodeDcResponse1, encodeDcResponseRanges1 }, dbgNs: { on: dbgOn, logFull: dbgFull, off: dbgOff },
   };
 }
 
@@ -204,7 +214,7 @@ if (import.meta.url === `file://${process.argv[1]}` || process.argv[1]?.endsWith
       `instrumentation costs, one thread, best of ${r.runs} runs (CPU ns per operation):`,
       `  lock acquisition+release (nest of 3 mutexes): lockdep+stats ${l.lockdepStats}, stats only ${l.statsOnly}, lockdep only ${l.lockdepOnly}, neither ${l.neither}`,
       `  runtime event: emit ${r.eventNs.emit} (one type; ${r.eventNs.emitMixed} over a chain's ten types in turn), dropped by the filter ${r.eventNs.dropped}, observer decode ${r.eventNs.decode} (${r.eventNs.decodeWithViews} with a view pair per event, as before #17)`,
-      `  wire: DC event record decode ${r.wireNs.decodeDcRecord}, one-entry DC response encode ${r.wireNs.encodeDcResponse1}`,
+      `  wire: DC event record decode ${r.wireNs.decodeDcRecord}, one-entry DC response encode ${r.wireNs.encodeDcResponse1} (from BigInts; ${r.wireNs.encodeDcResponseRanges1} from the host's numbers, encodeDcResponseRanges)`,
       `  dev_dbg line: written ${r.dbgNs.on}, log full ${r.dbgNs.logFull}, dynamic debug off ${r.dbgNs.off}`,
       '',
     ].join('\n'));

@@ -45,7 +45,7 @@
  * DCD_BENCH_LOCKSTAT, DCD_BENCH_EVENTS switch them); dev_dbg lines off, as in a kernel without
  * dynamic debug (DCD_BENCH_DYNDBG=1). bench/instrumentation.ts prices each per operation.
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { cpus, loadavg, totalmem } from 'node:os';
@@ -66,9 +66,10 @@ import type { CeilingApi } from './workers/ceiling.js';
 import { C_STOP, C_WORDS } from './ceiling-words.js';
 import { deviceConfigFromTopology, type DeviceConfig } from '../src/device/config.js';
 import { allocateDeviceBuffers } from '../src/device/service.js';
-import { RC, dcResponseMaxEntries } from '../src/wire/cxl.js';
+import { CXL_MBOX_OP, RC, dcResponseMaxEntries } from '../src/wire/cxl.js';
 import { MiB } from '../src/units.js';
 import { sampleThreads, threadDeltas, type ThreadDelta, type ThreadSample } from '../src/runtime/thread-stats.js';
+import type { SystemShm } from '../src/shm/system.js';
 
 export type BenchDevice = 'qemu' | 'cxl-test' | 'hostile';
 export type DriverWait = 'ring' | 'poll' | 'fm';
@@ -334,6 +335,86 @@ async function settleMainGc(): Promise<void> {
 }
 /** BENCH_DEBUG=1: on an error, print the last runtime events and kernel log lines */
 const DEBUG = process.env.BENCH_DEBUG === '1';
+/**
+ * DCD_BENCH_TAIL=1 (or a file path for the JSON): on chain-1 cells, trace every measured chain's
+ * add — the memdev's runtime events from the FM call to extent-tracked, and every thread's
+ * schedstat counters before the FM call and when the response is seen — and print the samples
+ * above p99 beside the median sample (docs/perf-perf8.md). Bench-only: it adds two reads of
+ * /proc per thread per chain to the driver, outside each sample's interval.
+ */
+const TAIL = process.env.DCD_BENCH_TAIL;
+/**
+ * DCD_BENCH_TAIL's reading of the threads on a sample's path (the driver, the device, the event
+ * thread): schedstat only (CPU and run-queue ns; sleeps are not read, to keep the driver's reading
+ * at ~3 file reads), so the tracing changes the driver's own CPU as little as it can.
+ */
+function sampleTailThreads(sys: SystemShm): ThreadSample[] {
+  const out: ThreadSample[] = [];
+  for (let slot = 0; slot < sys.threadCount(); slot++) {
+    const name = sys.threadName(slot);
+    if (name !== 'main' && !name.startsWith('device/') && !name.startsWith('irq/')) continue;
+    const tid = sys.osTid(slot);
+    if (tid <= 0) continue;
+    try {
+      const ss = readFileSync(`/proc/self/task/${tid}/schedstat`, 'utf8').split(' ');
+      out.push({ slot, name, tid, cpuNs: Number(ss[0]), runqNs: Number(ss[1]), voluntary: 0, involuntary: 0 });
+    } catch {
+      // the thread exited: no figure
+    }
+  }
+  return out;
+}
+const MBOX_NAMES: Record<number, string> = {
+  [CXL_MBOX_OP.GET_EVENT_RECORDS]: 'get', [CXL_MBOX_OP.CLEAR_EVENT_RECORDS]: 'clear',
+  [CXL_MBOX_OP.ADD_DC_RESPONSE]: 'addrsp', [CXL_MBOX_OP.RELEASE_DC]: 'reldc',
+};
+
+/**
+ * DCD_BENCH_TAIL's report: the traced samples at or above p99 against those at or below p50 —
+ * per stage (µs after the FM call: first Get done, dc-record, extent-tracked; what the event thread
+ * did before the record: events of the previous chain's release), and per thread what Linux
+ * counted between the two readings (CPU µs, run-queue µs, sleeps, preemptions). Printed on stderr;
+ * the JSON (every traced sample) goes to DCD_BENCH_TAIL when it is a path.
+ */
+function tailReport(label: string, chains: readonly Chain[]): void {
+  const xs = chains.filter((c) => c.trace && c.trace.after && Number.isFinite(c.trace.latUs)).map((c) => c.trace!);
+  if (xs.length < 20) return;
+  const sorted = xs.map((x) => x.latUs).sort((a, b) => a - b);
+  const at = (q: number): number => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!;
+  const p50 = at(0.5);
+  const p99 = at(0.99);
+  const first = (x: ChainTrace, name: string): number => x.marks.find((m) => m[0] === name)?.[1] ?? NaN;
+  const beforeRecord = (x: ChainTrace): number => {
+    const rec = first(x, 'dc-record');
+    return x.marks.filter((m) => m[1] < rec && m[0] !== 'mbox:get').length;
+  };
+  const deltas = (x: ChainTrace): ThreadDelta[] => threadDeltas(x.before, x.after!);
+  const med = (a: number[]): number => { const s = a.filter(Number.isFinite).sort((p, q) => p - q); return s.length ? s[s.length >> 1]! : NaN; };
+  const f0 = (v: number): string => (Number.isFinite(v) ? v.toFixed(0) : '—');
+  const names = [...new Set(xs.flatMap((x) => deltas(x).map((d) => d.name)))];
+  const summary = (sel: ChainTrace[]): string => {
+    const st = `latency ${f0(med(sel.map((x) => x.latUs)))} · first Get done ${f0(med(sel.map((x) => first(x, 'mbox:get'))))} · dc-record ${f0(med(sel.map((x) => first(x, 'dc-record'))))} · tracked ${f0(med(sel.map((x) => first(x, 'extent-tracked'))))} · events before the record ${f0(med(sel.map(beforeRecord)))}`;
+    const th = names.map((n) => {
+      const ds = sel.map((x) => deltas(x).find((d) => d.name === n)).filter((d): d is ThreadDelta => d !== undefined);
+      return `${n} ${f0(med(ds.map((d) => d.cpuUs)))}/${f0(med(ds.map((d) => d.runqUs)))}`;
+    }).join(', ');
+    return `${st}\n      per thread (CPU µs / runq µs, FM call → response seen): ${th}`;
+  };
+  const tail = xs.filter((x) => x.latUs >= p99).sort((a, b) => b.latUs - a.latUs);
+  const body = xs.filter((x) => x.latUs <= p50);
+  const out: string[] = [];
+  out.push(`tail trace (DCD_BENCH_TAIL) — ${label}: ${xs.length} traced adds, p50 ${f0(p50)} µs, p99 ${f0(p99)} µs`);
+  out.push(`  median of the samples ≤ p50 (${body.length}): ${summary(body)}`);
+  out.push(`  median of the samples ≥ p99 (${tail.length}): ${summary(tail)}`);
+  for (const x of tail.slice(0, 12)) {
+    let prev = 0;
+    const marks = x.marks.filter((m) => m[1] <= x.latUs + 1).map(([n, t, th]) => { const d = t - prev; prev = t; return `${n}@t${th} +${d.toFixed(0)}`; }).join(', ');
+    const th = deltas(x).map((d) => `${d.name} ${d.cpuUs.toFixed(0)}/${d.runqUs.toFixed(0)}`).join(', ');
+    out.push(`    ${x.latUs.toFixed(0)} µs: ${marks}\n      ${th}`);
+  }
+  process.stderr.write(out.join('\n') + '\n');
+  if (TAIL !== '1') writeFileSync(TAIL!, JSON.stringify({ label, p50, p99, samples: xs.map((x) => ({ latUs: x.latUs, marks: x.marks, threads: deltas(x) })) }) + '\n');
+}
 /** a word nobody notifies: the driver's short sleeps */
 const nap = new Int32Array(new SharedArrayBuffer(4));
 const tick = (): Promise<void> => new Promise((r) => setImmediate(r));
@@ -382,6 +463,19 @@ interface Chain {
   released: number;
   tRelease: number;
   releaseMeasured: boolean;
+  /** DCD_BENCH_TAIL=1: what happened on the chain's memdev from its FM call to its response (TailTrace) */
+  trace?: ChainTrace;
+}
+
+/** One chain's add, as DCD_BENCH_TAIL=1 records it (bench-only diagnosis of the latency tail). */
+interface ChainTrace {
+  /** every runtime event of the memdev from the FM call on: [name, µs after the FM call, emitting thread slot] */
+  marks: [string, number, number][];
+  /** every registered thread's counters just before the FM call and when the chain's response was seen */
+  before: ThreadSample[];
+  after: ThreadSample[] | null;
+  /** FM call → extent-tracked, µs (the latency sample) */
+  latUs: number;
 }
 
 let tagCounter = 0;
@@ -477,6 +571,12 @@ class Phase {
   actionable = 0;
   /** BENCH_DEBUG: the last runtime events */
   readonly recent: DecodedEvent[] = [];
+  /** DCD_BENCH_TAIL: trace this phase's measured chains (chain 1 only) */
+  readonly tracing: boolean;
+  /** the traced chains, in order */
+  readonly traced: Chain[] = [];
+  /** per lane: the chain being traced (from its FM call until its response) */
+  private readonly tracing1: (Chain | null)[];
   private readonly K: number;
   /** per lane: the FM call's completion handlers (made once, not per call) */
   private readonly fmDone: { add: [(r: unknown) => void, (e: unknown) => void]; release: [(r: unknown) => void, (e: unknown) => void] }[];
@@ -490,6 +590,8 @@ class Phase {
       (e) => { this.errors.push(`${what}: ${e instanceof Error ? e.message : String(e)}`); },
     ];
     this.fmDone = lanes.map((l) => ({ add: handlers(`mem${l.memdev} add`), release: handlers(`mem${l.memdev} release`) }));
+    this.tracing = TAIL !== undefined && TAIL !== '' && TAIL !== '0' && p.chain === 1 && p.samples !== false;
+    this.tracing1 = lanes.map(() => null);
   }
 
   inWindow(t: number): boolean {
@@ -500,12 +602,21 @@ class Phase {
     this.runtimeEvents++;
     if (DEBUG) { this.recent.push(d); if (this.recent.length > 4000) this.recent.splice(0, 2000); }
     const ev = d.ev;
+    if (this.tracing) {
+      const md = (ev as { memdev?: number }).memdev;
+      const tc = md === undefined ? null : this.tracing1[md];
+      if (tc?.trace && tc.trace.after === null) {
+        const name = ev.type === 'mbox' ? `mbox:${MBOX_NAMES[ev.opcode] ?? ev.opcode}` : ev.type;
+        tc.trace.marks.push([name, (d.timeMs - tc.tSubmit) * 1000, d.thread]);
+      }
+    }
     switch (ev.type) {
       case 'extent-tracked': {
         const c = this.lanes[ev.memdev]?.byDpa.get(ev.dpa);
         if (!c) return;
         c.tracked++;
         if (c.measured) this.lat.push((d.timeMs - c.tSubmit) * 1000);
+        if (c.trace) c.trace.latUs = (d.timeMs - c.tSubmit) * 1000;
         return;
       }
       case 'response-extent':
@@ -567,6 +678,7 @@ class Phase {
       }
       if (c.accepted + c.refused === this.K) {
         if (c.measured) this.chainLat.push((t - c.tSubmit) * 1000);
+        if (c.trace && c.trace.after === null) { c.trace.after = sampleTailThreads(this.sys.sys); this.tracing1[lane.memdev] = null; }
         this.actionable++;
         lane.inflight--;
         lane.toRelease.push(c);
@@ -594,11 +706,13 @@ class Phase {
     const K = this.K;
     const p = this.p;
     const records: InjectRecord[] = [];
+    let lastChain: Chain | null = null;
     while (lane.inflight < p.windowChains && lane.outstanding < p.maxOutstandingChains && lane.free.length >= K && records.length + K <= Math.max(K, MAX_RECORDS_PER_CALL)) {
       const c: Chain = {
         blocks: [], tag: p.tagged ? freshTag() : null, tSubmit: now, measured: p.samples !== false && now >= this.wStart && now <= this.wEnd,
         tracked: 0, accepted: 0, refused: 0, released: 0, tRelease: 0, releaseMeasured: false,
       };
+      lastChain = c;
       for (let k = 0; k < K; k++) {
         const b = lane.free.pop()!;
         c.blocks.push(b);
@@ -610,6 +724,16 @@ class Phase {
     }
     if (!records.length) return;
     this.fmCalls++;
+    if (this.tracing && K === 1) {
+      // the counters before the call; the sample's clock starts after them (not inside the sample)
+      const last = lastChain;
+      if (last?.measured) {
+        last.trace = { marks: [], before: sampleTailThreads(this.sys.sys), after: null, latUs: NaN };
+        last.tSubmit = wall();
+        this.traced.push(last);
+        this.tracing1[lane.memdev] = last;
+      }
+    }
     const [ok, threw] = this.fmDone[lane.memdev]!.add;
     const viaRing = benchFm === 'ring' ? this.sys.fmRing(lane.memdev).injectRecords(records) : null;
     (viaRing ?? this.sys.device(lane.memdev).call((a) => a.injectRecords(records))).then(ok, threw);
@@ -720,6 +844,7 @@ async function runPhase(sys: DcdSystem, lanes: Lane[], p: PhaseParams): Promise<
   } finally {
     off();
   }
+  if (ph.tracing && !ph.errors.length) tailReport(`chain ${p.chain}, ${p.windowChains} in flight`, ph.traced);
   if (ph.errors.length) {
     // the kernel log usually says why (e.g. a StaleHandleError in an event thread)
     const errs = sys.dmesgLines().slice(dmesgAtStart).filter((l) => l.level === 'err');

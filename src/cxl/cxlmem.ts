@@ -5,7 +5,10 @@
  * are src/errors.ts's, as every kernel file takes them from <linux/errno.h>.
  */
 
-/** dev_name(&cxlmd->dev): `memX`. */
+/** dev_name(&cxlmd->dev): `memX`. (Built once per memdev index: cxl_add_extent names its
+ *  device for its error paths on every extent, #17.) */
 export function memdevName(idx: number): string {
+  if (idx >= 0 && idx < NAMES.length && (idx | 0) === idx) return NAMES[idx] ??= `mem${idx}`;
   return `mem${idx}`;
 }
+const NAMES: (string | undefined)[] = new Array<string | undefined>(64).fill(undefined);

@@ -88,19 +88,28 @@ export function stage_extent(ctx: HostCtx, memdev: number, ext: CxlExtentRaw): H
   // E1 as cxl_extent_dc_partition() computes it (drivers/cxl/core/extent.c): the range end is
   // start + length - 1 in u64 arithmetic, refused when end < start (a wrap, or a zero length past
   // DPA 0). A start past 2^53 that does not wrap is not E1: it fails the partition check (E2).
-  const wraps = ((ext.startDpa + ext.length - 1n) & 0xffffffffffffffffn) < ext.startDpa;
-  const order = h.memdevs.get(m, 'pendingSeq');
-  h.memdevs.set(m, 'pendingSeq', order + 1);
-  h.pending.set(p, 'memdev', memdev);
+  // Both below 2^53 (every record of a sane device): start + len - 1 cannot reach 2^64, so the
+  // end is below the start exactly when len is 0 and start is not (0 - 1 wraps to 2^64 - 1) — the
+  // same answer without the BigInt arithmetic (#17: four BigInts per staged record)
+  const wraps = start !== null && len !== null ? len === 0 && start > 0 : ((ext.startDpa + ext.length - 1n) & 0xffffffffffffffffn) < ext.startDpa;
+  // fields through refs resolved once (T.f): once per staged record (#17, docs/perf-perf8.md)
+  const MF = h.memdevs.f;
+  const P = h.pending;
+  const PF = P.f;
+  const order = h.memdevs.getRef(m, MF.pendingSeq);
+  h.memdevs.setRef(m, MF.pendingSeq, order + 1);
+  P.setRef(p, PF.memdev, memdev);
   h.pendingList.link(m, p);
-  h.pending.set(p, 'order', order);
-  h.pending.set(p, 'startDpa', start ?? -1);
-  h.pending.set(p, 'length', len ?? 0);
-  h.pending.setUuid(p, 'uuid', ext.uuid);
-  h.pending.set(p, 'sharedSeq', ext.sharedExtnSeq);
-  h.pending.set(p, 'wraps', wraps ? 1 : 0);
+  P.setRef(p, PF.order, order);
+  P.setRef(p, PF.startDpa, start ?? -1);
+  P.setRef(p, PF.length, len ?? 0);
+  P.setUuid(p, 'uuid', ext.uuid);
+  P.setRef(p, PF.sharedSeq, ext.sharedExtnSeq);
+  P.setRef(p, PF.wraps, wraps ? 1 : 0);
   // G4 judges the wire values: a u64 start beyond 2^53 (stored as -1 above) can still be aligned
-  h.pending.set(p, 'pmdAligned', ext.startDpa % PMD_BIG === 0n && ext.length % PMD_BIG === 0n ? 1 : 0);
+  // (below 2^53 a double holds the value exactly, and PMD_SIZE is a power of two: % is exact)
+  const aligned = start !== null && len !== null ? start % PMD_SIZE === 0 && len % PMD_SIZE === 0 : ext.startDpa % PMD_BIG === 0n && ext.length % PMD_BIG === 0n;
+  P.setRef(p, PF.pmdAligned, aligned ? 1 : 0);
   return p;
 }
 
@@ -116,12 +125,13 @@ const PMD_BIG = BigInt(PMD_SIZE);
  */
 export function mod_delayed_work(ctx: HostCtx, m: Handle): void {
   const T = ctx.host.memdevs;
+  const F = T.f; // once per staged record: refs resolved once (#17)
   const due = ctx.clock.now() + CXL_DC_ADD_TIMEOUT_MS;
   const wasPending = T.load(m, 'timeoutPending') !== 0;
-  const earlier = due < T.get(m, 'timeoutDue');
-  const gen = (T.get(m, 'timeoutGen') % 0x3fffffff) + 1; // never 0 (0 = not queued)
-  T.set(m, 'timeoutGen', gen);
-  T.set(m, 'timeoutDue', due);
+  const earlier = due < T.getRef(m, F.timeoutDue);
+  const gen = (T.getRef(m, F.timeoutGen) % 0x3fffffff) + 1; // never 0 (0 = not queued)
+  T.setRef(m, F.timeoutGen, gen);
+  T.setRef(m, F.timeoutDue, due);
   T.store(m, 'timeoutPending', gen);
   // Wake the workqueue only when it must re-arm sooner: newly pending, or due earlier. Re-arming a
   // pending timer pushes it later; the workqueue wakes at the old due, sees the new one and sleeps
@@ -385,25 +395,48 @@ function regionExtents(ctx: HostCtx, region: Handle, memdev: number, w: RegionWa
   regionRefs ??= [X.field('region'), X.field('cxled'), X.field('memdev'), X.field('id'), X.field('dpaStart'), X.field('length')];
   w.fit(X.capacity);
   if (!ctx.host.regions.isLive(region)) return regionExtentsScan(ctx, region, memdev, w);
-  // the list and each member's fields in one pass under the table lock (TableList.membersRefsInto):
-  // a member is in the list from link to free, so each read is of a live record (#17)
-  const m = ctx.host.regionExtentList.membersRefsInto(region, regionRefs, w.list, w.vals);
-  const V = w.vals;
+  // the list and each member's fields in one pass under the table lock (TableList.beginWalk): a
+  // member is in the list from link to free, so each read is of a live record (#17); read by
+  // offsets resolved once, only the four it filters on for a member it does not keep
+  const o = extOffsets(X);
+  const W = X.words;
+  const F = X.f64;
+  const L = ctx.host.regionExtentList;
+  const cap = w.list.length;
   let n = 0;
-  for (let k = 0; k < m; k++) {
-    const vb = k * 6;
-    const id = V[vb + 3]!;
-    // in the xarray from xa_alloc (online_tag_group) until xa_erase in dc_extent_release — the
-    // LAST put, not the unregister: an extent unregistered but still held stays in every walk
-    if (V[vb]! !== region || V[vb + 1]! !== region || V[vb + 2]! !== memdev || id <= 0) continue;
-    w.e[n] = w.list[k]!;
-    w.id[n] = id;
-    w.start[n] = V[vb + 4]!;
-    w.len[n] = V[vb + 5]!;
-    insertById(w, n, id);
-    n++;
+  let seen = 0;
+  let i = L.beginWalk(region);
+  try {
+    while (i !== 0 && seen < cap) {
+      seen++;
+      const b = X.base(i - 1);
+      const id = W[b + o.id]!;
+      // in the xarray from xa_alloc (online_tag_group) until xa_erase in dc_extent_release — the
+      // LAST put, not the unregister: an extent unregistered but still held stays in every walk
+      if (W[b + o.region] === region && W[b + o.cxled] === region && W[b + o.memdev] === memdev && id > 0) {
+        w.e[n] = L.handleAt(i);
+        w.id[n] = id;
+        w.start[n] = F[(b + o.dpaStart) >> 1]!;
+        w.len[n] = F[(b + o.length) >> 1]!;
+        n++;
+      }
+      i = L.nextLocked(region, i);
+    }
+  } finally {
+    L.endWalk();
   }
+  for (let k = 0; k < n; k++) insertById(w, k, w.id[k]!);
   return n;
+}
+
+/** The extents table's word offsets the hand-written walks read (the schema is static: resolved once per thread). */
+interface ExtOffsets { region: number; cxled: number; memdev: number; id: number; dpaStart: number; length: number; group: number; seq: number }
+let extOff: ExtOffsets | null = null;
+function extOffsets(X: HostCtx['host']['extents']): ExtOffsets {
+  if (extOff) return extOff;
+  const f = X.offset;
+  extOff = { region: f.region, cxled: f.cxled, memdev: f.memdev, id: f.id, dpaStart: f.dpaStart, length: f.length, group: f.group, seq: f.seq };
+  return extOff;
 }
 
 /** xarray order: ids ascending (an insertion sort, stable; the list is nearly in id order) */
@@ -484,13 +517,15 @@ export function cxl_add_extent(ctx: HostCtx, memdev: number, n: PendingNode, seq
     if (n.wraps || n.len <= 0) { ctx.dmesg('err', dev, `extent ${hex(n.start)}: invalid length (firmware bug)`); return ENXIO; }
     // (E2) fully inside the dynamic_ram_1 partition
     if (!inPartition(ctx, m, n.start, n.len)) { ctx.dmesg('err', dev, `extent ${hex(n.start)} len ${hex(n.len)} not in a DC partition`); return ENXIO; }
-    const shareable = h.memdevs.get(m, 'shareable') === 1;
+    const MF = h.memdevs.f; // per extent: refs resolved once (#17)
+    const RF = h.regions.f;
+    const shareable = h.memdevs.getRef(m, MF.shareable) === 1;
     // (E3) a sharable partition requires a tag; (E4) a non-sharable one requires seq 0
     if (shareable && n.uuid === NULL_UUID) { ctx.dmesg('err', dev, `extent ${hex(n.start)}: untagged extent on a sharable partition`); return ENXIO; }
     if (!shareable && n.seq !== 0) { ctx.dmesg('err', dev, `extent ${hex(n.start)}: shared_extn_seq ${n.seq} on a non-sharable partition`); return ENXIO; }
     // (E5) the DPA maps to a region with a cxl_dax_region
     const r = cxl_dpa_to_region(ctx, memdev, n.start);
-    if (r === NO_HANDLE || !h.regions.get(r, 'hasCxlrDax')) { ctx.dmesg('err', dev, `extent ${hex(n.start)}: no DC region`); return ENXIO; }
+    if (r === NO_HANDLE || !h.regions.getRef(r, RF.hasCxlrDax)) { ctx.dmesg('err', dev, `extent ${hex(n.start)}: no DC region`); return ENXIO; }
     // cxlr->cxlr_dax is never cleared (H16): a disabled region's pointer dangles
     if (!cxlr_dax_alive(ctx, r, memdev)) return ENXIO;
     // (E6) runtime adds only after the region's existing-extent scan: refused, not deferred (H3)
@@ -499,8 +534,8 @@ export function cxl_add_extent(ctx: HostCtx, memdev: number, n: PendingNode, seq
       return EBUSY;
     }
     // (E7) fully inside the endpoint decoder's DPA resource
-    const edStart = h.regions.get(r, 'edDpaStart');
-    if (n.start + n.len > edStart + h.regions.get(r, 'size')) { ctx.dmesg('err', dev, `extent ${hex(n.start)}: straddles the endpoint decoder end`); return ENXIO; }
+    const edStart = h.regions.getRef(r, RF.edDpaStart);
+    if (n.start + n.len > edStart + h.regions.getRef(r, RF.size)) { ctx.dmesg('err', dev, `extent ${hex(n.start)}: straddles the endpoint decoder end`); return ENXIO; }
     // (E8)/(E9) classify against tracked extents of the same ED
     const X = h.extents;
     const walked = regionExtents(ctx, r, memdev, addWalk);
@@ -515,15 +550,16 @@ export function cxl_add_extent(ctx: HostCtx, memdev: number, n: PendingNode, seq
     // build the dc_extent
     const dc = X.alloc();
     if (dc === NO_HANDLE) return ENOMEM;
-    X.set(dc, 'cxled', r);
-    X.set(dc, 'memdev', memdev);
-    X.set(dc, 'dpaStart', n.start);
-    X.set(dc, 'length', n.len);
-    X.set(dc, 'hpaOffset', n.start - edStart); // ED and region HPA starts coincide (interleave 1)
-    X.set(dc, 'seq', seq);
+    const XF = X.f;
+    X.setRef(dc, XF.cxled, r);
+    X.setRef(dc, XF.memdev, memdev);
+    X.setRef(dc, XF.dpaStart, n.start);
+    X.setRef(dc, XF.length, n.len);
+    X.setRef(dc, XF.hpaOffset, n.start - edStart); // ED and region HPA starts coincide (interleave 1)
+    X.setRef(dc, XF.seq, seq);
     X.setUuid(dc, 'uuid', n.uuid);
     // (E10) cxlr_add_extent: attach to add_ctx.group, allocating (and registering) it first
-    let g = h.memdevs.get(m, 'group');
+    let g = h.memdevs.getRef(m, MF.group) as GroupHandle;
     if (g !== NO_HANDLE && h.groups.getUuid(g, 'uuid') !== n.uuid) { X.free(dc); return EINVAL; }
     if (g === NO_HANDLE) {
       const a = alloc_tag_group(ctx, memdev, r, n.uuid);
@@ -533,11 +569,11 @@ export function cxl_add_extent(ctx: HostCtx, memdev: number, n: PendingNode, seq
     }
     // (E11) unique seq within the group (xa_insert -EBUSY, WARN_ONCE)
     if (groupHasSeq(ctx, g, seq)) { ctx.dmesg('warn', dev, `WARN: duplicate seq ${seq} in tag group`); X.free(dc); return EBUSY; }
-    X.set(dc, 'group', g);
+    X.setRef(dc, XF.group, g);
     h.groupList.link(g, dc);
     // parented to the group's cxlr_dax: the FIRST extent's region, even when this one's DPA maps
     // to another region (cross-region chains, H11 / SK-14, SK-17)
-    X.set(dc, 'region', h.groups.get(g, 'region'));
+    X.setRef(dc, XF.region, h.groups.getRef(g, h.groups.f.region));
     h.regionExtentList.link(X.get(dc, 'region'), dc);
     return 1;
   });
@@ -597,24 +633,26 @@ export function online_tag_group(ctx: HostCtx, g: GroupHandle, skipRelease: bool
 
 function onlineMembers(ctx: HostCtx, g: GroupHandle, region: Handle, members: ExtentHandle[], skipRelease: boolean): void {
   const h = ctx.host;
+  const X = h.extents;
+  const XF = X.f; // per onlined extent: refs resolved once (#17)
   for (const e of members) {
     const id = xa_alloc_id(ctx, region);
-    h.extents.set(e, 'id', id);
-    h.extents.set(e, 'refs', 1);
+    X.setRef(e, XF.id, id);
+    X.setRef(e, XF.refs, 1);
     // the event goes out BEFORE the extent is published to other threads (registered: sysfs,
     // devres: a teardown's devres_release_all): a teardown preempting this thread right after
     // the publication would otherwise emit its extent-untracked first, and the checkers would
     // keep a released extent tracked (seen in bench:find's group-lock row as an `extent-overlap`)
     ctx.emit({
-      type: 'extent-tracked', memdev: h.extents.get(e, 'memdev'), region, extent: e, id,
-      dpa: h.extents.get(e, 'dpaStart'), len: h.extents.get(e, 'length'), uuid: h.extents.getUuid(e, 'uuid'),
-      seq: h.extents.get(e, 'seq'), group: g, existing: skipRelease ? 0 : 1,
-      shareable: h.memdevs.get(h.memdev(h.extents.get(e, 'memdev')), 'shareable'),
+      type: 'extent-tracked', memdev: X.getRef(e, XF.memdev), region, extent: e, id,
+      dpa: X.getRef(e, XF.dpaStart), len: X.getRef(e, XF.length), uuid: X.getUuid(e, 'uuid'),
+      seq: X.getRef(e, XF.seq), group: g, existing: skipRelease ? 0 : 1,
+      shareable: h.memdevs.getRef(h.memdev(X.getRef(e, XF.memdev)), h.memdevs.f.shareable),
     });
     h.extents.store(e, 'registered', 1);
     // devm_add_action_or_reset(&cxlr_dax->dev, dc_extent_unregister): on cxlr_dax's devres list
     // whether or not a driver is bound (an unbound one then refuses its next probe, -EBUSY)
-    h.extents.set(e, 'devres', h.regions.add(region, 'devresSeq', 1));
+    X.setRef(e, XF.devres, h.regions.add(region, 'devresSeq', 1));
   }
 }
 
@@ -627,32 +665,39 @@ function xa_alloc_id(ctx: HostCtx, region: Handle): number {
   const X = ctx.host.extents;
   // no allocation per call (#17: it runs once per onlined extent): the used ids are marked in a
   // scratch bitmap (grown to the largest id seen), cleared after the search; the region's list and
-  // each member's region and id are read in one pass under the table lock (membersRefsInto)
-  xaRefs ??= [X.field('region'), X.field('id')];
+  // each member's region and id are read in one pass under the table lock (TableList.beginWalk)
+  const o = extOffsets(X);
+  const W = X.words;
+  const L = ctx.host.regionExtentList;
+  const cap = X.capacity;
   let n = 0;
-  if (xaList.length < X.capacity) { xaList = new Int32Array(X.capacity); xaVals = new Float64Array(2 * X.capacity); }
-  const m = ctx.host.regionExtentList.membersRefsInto(region, xaRefs, xaList, xaVals);
-  const V = xaVals;
-  for (let k = 0; k < m; k++) {
-    const id = V[2 * k + 1]!;
-    if (V[2 * k]! !== region || id <= 0) continue;
-    if (id >= xaUsed.length) {
-      const grown = new Uint8Array(Math.max(2 * xaUsed.length, id + 1));
-      grown.set(xaUsed);
-      xaUsed = grown;
+  let seen = 0;
+  let i = L.beginWalk(region);
+  try {
+    while (i !== 0 && seen < cap) {
+      seen++;
+      const b = X.base(i - 1);
+      const id = W[b + o.id]!;
+      if (W[b + o.region] === region && id > 0) {
+        if (id >= xaUsed.length) {
+          const grown = new Uint8Array(Math.max(2 * xaUsed.length, id + 1));
+          grown.set(xaUsed);
+          xaUsed = grown;
+        }
+        xaUsed[id] = 1;
+        if (id > n) n = id;
+      }
+      i = L.nextLocked(region, i);
     }
-    xaUsed[id] = 1;
-    if (id > n) n = id;
+  } finally {
+    L.endWalk();
   }
   let id = 1;
   while (id <= n && xaUsed[id] === 1) id++;
   xaUsed.fill(0, 0, n + 1);
   return id;
 }
-/** xa_alloc_id's scratch: the two fields it reads (the schema is static), the list and its values, the marks */
-let xaRefs: FieldRef[] | null = null;
-let xaList = new Int32Array(0);
-let xaVals = new Float64Array(0);
+/** xa_alloc_id's marks of the ids in use */
 let xaUsed = new Uint8Array(256);
 
 /**
@@ -736,10 +781,11 @@ export function cxl_extent_put(ctx: HostCtx, e: ExtentHandle): void {
 export function dc_extent_release(ctx: HostCtx, e: ExtentHandle): void {
   const h = ctx.host;
   const X = h.extents;
-  const g = X.get(e, 'group');
-  const memdev = X.get(e, 'memdev');
-  const dpa = X.get(e, 'dpaStart');
-  const len = X.get(e, 'length');
+  const XF = X.f; // per released extent: refs resolved once (#17)
+  const g = X.getRef(e, XF.group) as GroupHandle;
+  const memdev = X.getRef(e, XF.memdev);
+  const dpa = X.getRef(e, XF.dpaStart);
+  const len = X.getRef(e, XF.length);
   const skip = h.groups.isLive(g) && h.groups.get(g, 'skipDeviceRelease') === 1;
   // device_release (drivers/base/core.c) runs the extent device's devres — dax_release_resource,
   // under dax_region_rwsem (write) — before the type's release, dc_extent_release (Release DC)
@@ -753,11 +799,12 @@ export function dc_extent_release(ctx: HostCtx, e: ExtentHandle): void {
 function dc_extent_release_rest(ctx: HostCtx, e: ExtentHandle, skip: boolean): void {
   const h = ctx.host;
   const X = h.extents;
-  const g = X.get(e, 'group');
-  const memdev = X.get(e, 'memdev');
-  const dpa = X.get(e, 'dpaStart');
-  const len = X.get(e, 'length');
-  ctx.emit({ type: 'extent-untracked', memdev, region: X.get(e, 'region'), extent: e, dpa, len, sentRelease: skip ? 0 : 1 });
+  const XF = X.f;
+  const g = X.getRef(e, XF.group) as GroupHandle;
+  const memdev = X.getRef(e, XF.memdev);
+  const dpa = X.getRef(e, XF.dpaStart);
+  const len = X.getRef(e, XF.length);
+  ctx.emit({ type: 'extent-untracked', memdev, region: X.getRef(e, XF.region), extent: e, dpa, len, sentRelease: skip ? 0 : 1 });
   X.free(e);
   if (h.groups.isLive(g)) groupPut(ctx, g);
 }

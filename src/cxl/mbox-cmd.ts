@@ -8,7 +8,7 @@
  * Every device byte is untrusted: outputs are decoded by the callers with the bounds-checked
  * codecs of src/wire/cxl.ts. One command at a time per memdev under the memdev's mailbox mutex.
  */
-import { CXL_MBOX_OP, DC_RESPONSE_FLAG_MORE, encodeDcResponse, dcResponseMaxEntries, rcErrno, rcName } from '../wire/cxl.js';
+import { CXL_MBOX_OP, DC_RESPONSE_FLAG_MORE, encodeDcResponseRanges, dcResponseMaxEntries, rcErrno, rcName } from '../wire/cxl.js';
 import { withLock } from '../shm/lock.js';
 import type { HostCtx } from '../host/context.js';
 import { ENXIO, rcOfErrno } from '../errors.js';
@@ -33,14 +33,21 @@ const EMPTY_OUT = new Uint8Array(0);
  * return code and a copy of the output. Emits a `mbox` runtime event (the mailbox trace).
  */
 export function cxl_internal_send_cmd(ctx: HostCtx, memdev: number, opcode: number, input: Uint8Array, trace?: { nrExtents: number; more: number; dpa: number; len: number }): MboxReply {
+  return sendCmd(ctx, memdev, opcode, input, trace?.nrExtents ?? 0, trace?.more ?? 0, trace?.dpa ?? 0, trace?.len ?? 0);
+}
+
+/** cxl_internal_send_cmd with the trace's fields as arguments (no trace object per DC response, #17). */
+function sendCmd(ctx: HostCtx, memdev: number, opcode: number, input: Uint8Array, nrExtents: number, more: number, dpa: number, len: number): MboxReply {
   const m = ctx.host.memdev(memdev);
-  const lock = ctx.host.memdevs.get(m, 'mboxLock');
+  const lock = ctx.host.memdevs.getRef(m, ctx.host.memdevs.f.mboxLock); // per command: a ref, not a keyed lookup (#17)
   return withLock(lock, () => {
     const rf = ctx.regfile(memdev);
-    const { rc, out } = rf.submit(opcode, input, ctx.options.mboxTimeoutMs);
+    const res = rf.submit(opcode, input, ctx.options.mboxTimeoutMs);
+    const rc = res.rc;
+    const out = res.out;
     // an empty output (Clear, Release DC, Add DC Response) shares one empty array: nothing to copy (#17)
     const copy = out.byteLength === 0 ? EMPTY_OUT : out.slice();
-    ctx.emit({ type: 'mbox', memdev, opcode, rc, nrExtents: trace?.nrExtents ?? 0, more: trace?.more ?? 0, dpa: trace?.dpa ?? 0, len: trace?.len ?? 0 });
+    ctx.emit({ type: 'mbox', memdev, opcode, rc, nrExtents, more, dpa, len });
     if (rc !== 0) ctx.dmesg('dbg', memdevName(memdev), `mailbox command 0x${opcode.toString(16)} failed: ${rcName(rc)}`);
     return { rc, errno: rc === 0 ? 'OK' : rcErrno(rc), out: copy };
   });
@@ -63,29 +70,33 @@ export function cxl_send_dc_response(ctx: HostCtx, memdev: number, opcode: numbe
   const max = Math.max(1, dcResponseMaxEntries(payloadSize));
   let parts = 0;
   let rc = 0;
-  const send = (entries: DcRange[], more: boolean): number => {
-    const n = encodeDcResponse({ flags: more ? DC_RESPONSE_FLAG_MORE : 0, extents: entries.map((e) => ({ dpaStart: BigInt(e.dpa), length: BigInt(e.len) })) }, scratch, 0);
-    parts++;
-    // the response trace lists what goes on the wire: a part never sent (an earlier part failed)
-    // lists nothing (cxl_send_dc_response returns at the first failing send_one_response)
-    if (opcode === CXL_MBOX_OP.ADD_DC_RESPONSE) {
-      for (const e of entries) ctx.emit({ type: 'response-extent', memdev, chain, dpa: e.dpa, len: e.len });
-    }
-    const first = entries[0];
-    return cxl_internal_send_cmd(ctx, memdev, opcode, scratch.subarray(0, n), { nrExtents: entries.length, more: more ? 1 : 0, dpa: first?.dpa ?? 0, len: first?.len ?? 0 }).rc;
-  };
+  // each part straight from `list` (no slice, no entry objects, no closure per response, #17)
   if (list.length === 0) {
-    rc = send([], false);
+    parts++;
+    rc = sendResponsePart(ctx, memdev, opcode, list, 0, 0, false, chain);
   } else {
     for (let i = 0; i < list.length && rc === 0; i += max) {
-      const part = i === 0 && list.length <= max ? list : list.slice(i, i + max); // one part (every Release DC): no copy
-      rc = send(part, i + max < list.length);
+      const more = i + max < list.length;
+      parts++;
+      rc = sendResponsePart(ctx, memdev, opcode, list, i, more ? max : list.length - i, more, chain);
     }
   }
   if (opcode === CXL_MBOX_OP.ADD_DC_RESPONSE) {
     ctx.emit({ type: 'response', memdev, chain, nrExtents: list.length, parts, rc });
   }
   return rc === 0 ? 0 : rcOfErrno(rcErrno(rc), ENXIO);
+}
+
+/** One part of a DC response: `count` entries of `list` from `from`. Returns the device's rc. */
+function sendResponsePart(ctx: HostCtx, memdev: number, opcode: number, list: DcRange[], from: number, count: number, more: boolean, chain: number): number {
+  const n = encodeDcResponseRanges(more ? DC_RESPONSE_FLAG_MORE : 0, list, from, count, scratch, 0);
+  // the response trace lists what goes on the wire: a part never sent (an earlier part failed)
+  // lists nothing (cxl_send_dc_response returns at the first failing send_one_response)
+  if (opcode === CXL_MBOX_OP.ADD_DC_RESPONSE) {
+    for (let k = from; k < from + count; k++) ctx.emit({ type: 'response-extent', memdev, chain, dpa: list[k]!.dpa, len: list[k]!.len });
+  }
+  const first = count > 0 ? list[from] : undefined;
+  return sendCmd(ctx, memdev, opcode, scratch.subarray(0, n), count, more ? 1 : 0, first?.dpa ?? 0, first?.len ?? 0).rc;
 }
 
 /** memdev_release_extent(): one Release DC for one range; a failure is only logged (dev_dbg). */

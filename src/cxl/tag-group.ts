@@ -143,10 +143,27 @@ export function groupHasSeq(ctx: HostCtx, g: GroupHandle, seq: number): boolean 
   seqRefs ??= [X.field('group'), X.field('seq')];
   fitScratch(X.capacity);
   if (ctx.host.groups.isLive(g)) {
-    // the list and each member's group and seq in one pass under the table lock (#17)
-    const m = ctx.host.groupList.membersRefsInto(g, seqRefs, seqList, seqVals);
-    for (let k = 0; k < m; k++) if (seqVals[2 * k] === g && seqVals[2 * k + 1] === seq) return true;
-    return false;
+    // the list and each member's group and seq in one pass under the table lock (#17), read by
+    // offsets resolved once (TableList.beginWalk)
+    const W = X.words;
+    const oGroup = X.offset.group;
+    const oSeq = X.offset.seq;
+    const L = ctx.host.groupList;
+    const cap = seqList.length;
+    let seen = 0;
+    let found = false;
+    let i = L.beginWalk(g);
+    try {
+      while (i !== 0 && seen < cap) {
+        seen++;
+        const b = X.base(i - 1);
+        if (W[b + oGroup] === g && W[b + oSeq] === seq) { found = true; break; }
+        i = L.nextLocked(g, i);
+      }
+    } finally {
+      L.endWalk();
+    }
+    return found;
   }
   const v = seqPeek;
   const m = X.liveInto(seqList);

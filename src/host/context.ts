@@ -13,7 +13,7 @@ import { MpscRing } from '../shm/ring.js';
 import { RegFile } from '../shm/regfile.js';
 import { TextLog } from '../shm/textlog.js';
 import { SystemShm } from '../shm/system.js';
-import { currentThread, hasThread, setLockTraceHook } from '../shm/lock.js';
+import { currentSlot, currentThread, hasThread, setLockTraceHook } from '../shm/lock.js';
 import { HostState } from './state.js';
 import { encodeEvent, EVENT_RECORD_WORDS, type HostOptions, type RuntimeEvent, type SharedHandles } from '../protocol.js';
 import type { KnobValues } from '../scenario/types.js';
@@ -24,6 +24,9 @@ export interface DmesgLine {
   dev: string;
   msg: string;
 }
+
+/** the `performance` object, read once (the global is an accessor: ~8 ns per read on Node 20; one clock read per event) */
+const PERF = performance;
 
 export class HostCtx {
   readonly sys: SystemShm;
@@ -70,7 +73,7 @@ export class HostCtx {
   emit(ev: RuntimeEvent): void {
     if (this.drop !== null && this.drop.has(ev.type)) return;
     // events carry wall-clock time (traces line up across threads even in virtual-time runs)
-    encodeEvent(ev, hasThread() ? currentThread().slot : -1, this.timeOrigin + performance.now(), this.rec, this.recF64);
+    encodeEvent(ev, currentSlot(), this.timeOrigin + PERF.now(), this.rec, this.recF64);
     if (!this.events.tryPush(this.rec)) this.droppedEvents++;
   }
 

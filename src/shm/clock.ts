@@ -15,6 +15,8 @@ import type { SystemShm } from './system.js';
 const bits = new DataView(new ArrayBuffer(8));
 /** performance.timeOrigin is fixed per thread; its getter costs ~19 ns per read (once per staged record) */
 const TIME_ORIGIN = performance.timeOrigin;
+/** the `performance` object, read once (the global is an accessor: ~8 ns per read on Node 20) */
+const PERF = performance;
 
 export class Clock {
   private readonly sys: SystemShm;
@@ -33,7 +35,7 @@ export class Clock {
   /** milliseconds */
   now(): number {
     if (this.virtual) return this.sys.clockF64[SYS_CLOCK_NOW_F64]!;
-    return TIME_ORIGIN + performance.now();
+    return TIME_ORIGIN + PERF.now();
   }
 
   /** Move virtual time forward and wake the workqueue. */
@@ -75,7 +77,7 @@ export class Clock {
 /** The run's clock in ms, without a Clock object (lock.ts reads it on every rwsem wait). */
 export function clockNow(sys: SystemShm): number {
   if (Atomics.load(sys.header, SYS_CLOCK_MODE) === CLOCK_MODE_VIRTUAL) return sys.clockF64[SYS_CLOCK_NOW_F64]!;
-  return TIME_ORIGIN + performance.now();
+  return TIME_ORIGIN + PERF.now();
 }
 
 /**
@@ -83,7 +85,7 @@ export function clockNow(sys: SystemShm): number {
  * the run's clock mode): what a report is stamped with, so a checker can order it against events.
  */
 export function wallMs(): number {
-  return TIME_ORIGIN + performance.now();
+  return TIME_ORIGIN + PERF.now();
 }
 
 export function clockIsVirtual(sys: SystemShm): boolean {

@@ -101,6 +101,13 @@ export interface ThreadCtx {
 
 let current: ThreadCtx | null = null;
 
+/**
+ * The `performance` object, read once: the global is an accessor on Node 20, and reading it costs
+ * ~8 ns of the ~49 ns a `performance.now()` takes (measured); the lock statistics read the clock
+ * twice per acquisition (#17, docs/perf-perf8.md).
+ */
+const PERF = performance;
+
 /** Register the calling thread with the system buffer. Every thread does this once, at startup. */
 export function initThread(sys: SystemShm, name: string): ThreadCtx {
   const slot = sys.registerThread(name);
@@ -117,6 +124,11 @@ export function hasThread(): boolean {
   return current !== null;
 }
 
+/** The calling thread's slot, -1 when it is not registered (the runtime event's thread; once per event). */
+export function currentSlot(): number {
+  return current !== null ? current.slot : -1;
+}
+
 // ------------------------------------------------------------------------------- held stack
 
 function pushHeld(c: ThreadCtx, id: number, mode: number): void {
@@ -125,7 +137,7 @@ function pushHeld(c: ThreadCtx, id: number, mode: number): void {
   const base = c.slot * THREAD_WORDS;
   Atomics.store(c.sys.threads, base + THREAD_HELD_BASE + c.held.length, e);
   c.held.push(e);
-  c.heldSince.push(c.stats || lockTraceHook ? performance.now() : 0);
+  c.heldSince.push(c.stats || lockTraceHook ? PERF.now() : 0);
   Atomics.store(c.sys.threads, base + THREAD_HELD_COUNT, c.held.length);
 }
 
@@ -185,7 +197,7 @@ export function setLockTraceHook(fn: ((cls: number, lock: number, t0: number, t1
 function noteReleased(c: ThreadCtx, cls: number, since: number, id = -1): void {
   if (lockTraceHook && since > 0) lockTraceHook(cls, id, performance.timeOrigin + since, performance.timeOrigin + performance.now());
   if (!c.stats || since <= 0) return;
-  const holdNs = (performance.now() - since) * 1e6;
+  const holdNs = (PERF.now() - since) * 1e6;
   const s = c.sys.stats;
   const b = statBase(c, cls);
   s[b + STAT_HOLD_TOTAL_NS]! += holdNs;
@@ -207,7 +219,9 @@ export function noisePoint(site = 0): void {
 
 /** Seeded noise: with the configured per-mille probability, a short spin (widens races). */
 function noiseSpin(c: ThreadCtx): void {
-  const p = Atomics.load(c.sys.header, SYS_NOISE_PERMILLE);
+  // a configuration word (set when the system starts): a plain load, as the turnstile's mode word
+  // (sched.ts modeWord) — this runs at every noise point, one per entry of the E8/E9 walk (#17)
+  const p = c.sys.header[SYS_NOISE_PERMILLE]!;
   if (p <= 0) return;
   let x = c.noiseState;
   x ^= x << 13; x ^= x >>> 17; x ^= x << 5;
@@ -339,14 +353,20 @@ function clearWaiting(c: ThreadCtx): void {
 
 // ------------------------------------------------------------------------------- acquire / release
 
+/**
+ * The lock's class, after checking the id and the kind. A lock's kind and class are written once,
+ * by `allocLock`, before its id is handed to any thread (through a table field or a worker's
+ * startup data): plain loads read them (#17: three `Atomics.load`s, ~7 ns each on Node 20, on
+ * every acquisition and release).
+ */
 function checkKind(c: ThreadCtx, id: number, want: typeof LOCK_KIND_MUTEX | typeof LOCK_KIND_RWSEM): number {
   const L = c.sys.locks;
   const b = id * LOCK_WORDS;
-  if (id < 0 || id >= c.sys.lockCount()) throw new RangeError(`no lock with id ${id}`);
-  if (Atomics.load(L, b + LOCK_KIND) !== want) {
-    throw Errors.misuse(lockClassName(Atomics.load(L, b + LOCK_CLASS)), want === LOCK_KIND_MUTEX ? 'mutex operation on an rwsem' : 'rwsem operation on a mutex');
+  if (id < 0 || id >= c.sys.lockCountPlain()) throw new RangeError(`no lock with id ${id}`);
+  if (L[b + LOCK_KIND] !== want) {
+    throw Errors.misuse(lockClassName(L[b + LOCK_CLASS]!), want === LOCK_KIND_MUTEX ? 'mutex operation on an rwsem' : 'rwsem operation on a mutex');
   }
-  return Atomics.load(L, b + LOCK_CLASS);
+  return L[b + LOCK_CLASS]!;
 }
 
 function beforeAcquire(c: ThreadCtx, id: number, cls: number, mode: number): void {

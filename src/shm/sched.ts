@@ -138,7 +138,20 @@ export class Turnstile {
   }
 
   mode(): number {
-    return Atomics.load(this.hdr, SH_MODE);
+    return this.modeWord();
+  }
+
+  /**
+   * The mode word, read with a plain load at the entry of every point (#17, docs/perf-perf8.md):
+   * it is a configuration word the main thread sets between a run's phases, not a hand-off —
+   * reading it atomically cannot order anything a plain read does not (on x86 both are one `mov`,
+   * and V8 re-reads a typed-array element on every call: it neither caches nor hoists it), but
+   * `Atomics.load` is a call here (~7 ns on Node 20, not inlined), and the E8/E9 walk makes one
+   * point per entry (~100 per extent on the target cell). A parked thread's wait for its grant
+   * still reads it with `Atomics.load` (waitGo), where it is part of the hand-off.
+   */
+  private modeWord(): number {
+    return this.hdr[SH_MODE]!;
   }
 
   base(slot: number): number {
@@ -219,7 +232,7 @@ export class Turnstile {
 
   /** An instrumented point. `enrolled` threads park in CONTROLLED mode; RECORD logs it. */
   point(slot: number, kind: number, arg = 0, mode = 0, pred?: { src: number; buf: number; idx: number; op: number; val: number }): void {
-    const m = Atomics.load(this.hdr, SH_MODE);
+    const m = this.modeWord();
     if (m === SCHED_FREE) return;
     if (m === SCHED_RECORD) {
       if (kind !== PT_ACQUIRE) this.record(slot, kind, arg, mode);
@@ -236,17 +249,17 @@ export class Turnstile {
 
   /** RECORD mode: log a step taken by the main thread (clock advance). */
   recordMain(slot: number, kind: number, arg: number): void {
-    if (Atomics.load(this.hdr, SH_MODE) === SCHED_RECORD) this.record(slot, kind, arg, 0);
+    if (this.modeWord() === SCHED_RECORD) this.record(slot, kind, arg, 0);
   }
 
   /** RECORD mode: log a step taken inside a lock acquisition (a handoff, a steal). */
   recordStep(slot: number, kind: number, arg: number, mode: number): void {
-    if (Atomics.load(this.hdr, SH_MODE) === SCHED_RECORD) this.record(slot, kind, arg, mode);
+    if (this.modeWord() === SCHED_RECORD) this.record(slot, kind, arg, mode);
   }
 
   /** RECORD mode: log a lock acquisition once it succeeded. */
   acquired(slot: number, lockId: number, mode: number): void {
-    if (Atomics.load(this.hdr, SH_MODE) === SCHED_RECORD) this.record(slot, PT_ACQUIRE, lockId, mode);
+    if (this.modeWord() === SCHED_RECORD) this.record(slot, PT_ACQUIRE, lockId, mode);
   }
 
   private setPred(slot: number, p: { src: number; buf: number; idx: number; op: number; val: number }): void {
@@ -265,14 +278,14 @@ export class Turnstile {
    * — in RECORD mode the caller logs `resumed()` after its ordinary wait returns.
    */
   block(slot: number, pred: { src: number; buf: number; idx: number; op: number; val: number }): boolean {
-    if (Atomics.load(this.hdr, SH_MODE) !== SCHED_CONTROLLED || !Atomics.load(this.slots, this.base(slot) + SL_ENROLLED)) return false;
+    if (this.modeWord() !== SCHED_CONTROLLED || !Atomics.load(this.slots, this.base(slot) + SL_ENROLLED)) return false;
     this.setPred(slot, pred);
     this.park(slot, TS_BLOCKED, PT_RESUME, predArg(pred), 0);
     return this.waitGo(slot, false);
   }
 
   async blockAsync(slot: number, pred: { src: number; buf: number; idx: number; op: number; val: number }): Promise<boolean> {
-    if (Atomics.load(this.hdr, SH_MODE) !== SCHED_CONTROLLED || !Atomics.load(this.slots, this.base(slot) + SL_ENROLLED)) return false;
+    if (this.modeWord() !== SCHED_CONTROLLED || !Atomics.load(this.slots, this.base(slot) + SL_ENROLLED)) return false;
     this.setPred(slot, pred);
     this.park(slot, TS_BLOCKED, PT_RESUME, predArg(pred), 0);
     return this.waitGoAsync(slot);
@@ -280,12 +293,12 @@ export class Turnstile {
 
   /** RECORD mode: a blocking wait returned. */
   resumed(slot: number, pred: { src: number; buf: number; idx: number }): void {
-    if (Atomics.load(this.hdr, SH_MODE) === SCHED_RECORD) this.record(slot, PT_RESUME, predArg(pred), 0);
+    if (this.modeWord() === SCHED_RECORD) this.record(slot, PT_RESUME, predArg(pred), 0);
   }
 
   /** True when this thread must go through the turnstile now (controlled mode, enrolled). */
   controlled(slot: number): boolean {
-    return Atomics.load(this.hdr, SH_MODE) === SCHED_CONTROLLED && Atomics.load(this.slots, this.base(slot) + SL_ENROLLED) === 1;
+    return this.modeWord() === SCHED_CONTROLLED && Atomics.load(this.slots, this.base(slot) + SL_ENROLLED) === 1;
   }
 
   /** The thread goes idle (waits for a message): it leaves the turnstile. */

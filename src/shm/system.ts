@@ -188,8 +188,14 @@ export class SystemShm {
     return Math.min(Atomics.load(this.header, SYS_LOCK_COUNT), MAX_LOCKS);
   }
 
+  /** `lockCount` with a plain load (lock.ts checkKind, on every acquisition: see there) */
+  lockCountPlain(): number {
+    return Math.min(this.header[SYS_LOCK_COUNT]!, MAX_LOCKS);
+  }
+
+  /** A lock's class: written once by `allocLock` before the id is handed out, read plainly (lockdep reads it per held lock on every acquisition). */
   lockClassOf(id: number): number {
-    return Atomics.load(this.locks, id * LOCK_WORDS + LOCK_CLASS);
+    return this.locks[id * LOCK_WORDS + LOCK_CLASS]!;
   }
 
   lockClassNameOf(id: number): string {

@@ -60,6 +60,13 @@ export class RecordTable<S extends TableSchema, H extends Handle = Handle, R ext
   readonly offset: { readonly [K in keyof S]: number };
   /** each field's FieldRef (one keyed lookup per by-name access instead of two) */
   private readonly refs: { readonly [K in keyof S]: FieldRef };
+  /**
+   * Each field's FieldRef by name, as a fast-properties object (`refs` above is built key by key and
+   * V8 keeps it in dictionary mode): `T.getRef(h, T.f.dpaStart)` at a hot call site is a
+   * monomorphic property load, where `T.get(h, 'dpaStart')` is a keyed lookup at a call site every
+   * field shares (megamorphic: ~5 ns more per access on Node 20, #17 docs/perf-perf8.md).
+   */
+  readonly f: { readonly [K in keyof S]: FieldRef };
   /** per-owner membership lists whose members live in this table (unlinked by `free`) */
   private readonly lists: TableList<Handle, Handle>[] = [];
 
@@ -80,6 +87,7 @@ export class RecordTable<S extends TableSchema, H extends Handle = Handle, R ext
     const refs: Record<string, number> = {};
     for (const [k, t] of Object.entries(schema)) refs[k] = off[k]! * 2 + (t === 'f64' ? 1 : 0);
     this.refs = refs as { [K in keyof S]: FieldRef };
+    this.f = Object.fromEntries(Object.entries(refs)) as { [K in keyof S]: FieldRef };
     this.capacity = Math.floor((sab.byteLength / I32 - TABLE_HEADER_WORDS) / w);
     this.words = new Int32Array(sab);
     this.f64 = new Float64Array(sab, 0, Math.floor(sab.byteLength / 8));
@@ -156,15 +164,25 @@ export class RecordTable<S extends TableSchema, H extends Handle = Handle, R ext
   check(h: H): number {
     const index = h & 0xffff;
     const gen = h >>> 16;
-    if (h <= 0 || index >= this.capacity || (gen & 1) === 0 || Atomics.load(this.words, this.base(index) + REC_GEN) !== gen) {
+    if (h <= 0 || index >= this.capacity || (gen & 1) === 0 || this.words[this.base(index) + REC_GEN] !== gen) {
       throw Errors.stale(this.name, h);
     }
     return index;
   }
 
+  /**
+   * Is the handle's record live now? `check` and `isLive` read the generation with a plain load
+   * (#17, docs/perf-perf8.md): `alloc`/`free` publish it with `Atomics.store` under the table lock,
+   * and a liveness test is a single read whose value is either generation (an aligned Int32 is
+   * never torn; V8 re-reads a typed-array element on every call and keeps such loads in program
+   * order), so it sees what `Atomics.load` would — without the call `Atomics.load` costs on Node 20
+   * (~7 ns, not inlined), paid on every field access and at every entry of the E8/E9 walk. The
+   * snapshots that read fields between two generation reads (`peekRef`, `peekRefs`) keep
+   * `Atomics.load`: their second read must not be satisfied before the field reads.
+   */
   isLive(h: H): boolean {
     const index = h & 0xffff;
-    return h > 0 && index < this.capacity && ((h >>> 16) & 1) === 1 && Atomics.load(this.words, this.base(index) + REC_GEN) === h >>> 16;
+    return h > 0 && index < this.capacity && ((h >>> 16) & 1) === 1 && this.words[this.base(index) + REC_GEN] === h >>> 16;
   }
 
   /**
@@ -226,6 +244,13 @@ export class RecordTable<S extends TableSchema, H extends Handle = Handle, R ext
       out[i] = ref & 1 ? this.f64[at >> 1]! : W[at]!;
     }
     return Atomics.load(W, b + REC_GEN) === gen;
+  }
+
+  /** `set` through a resolved field. */
+  setRef(h: H, ref: FieldRef, v: number): void {
+    const at = this.base(this.check(h)) + (ref >> 1);
+    if (ref & 1) this.f64[at >> 1] = v;
+    else this.words[at] = v;
   }
 
   /** `get` through a resolved field. */
@@ -497,6 +522,43 @@ export class TableList<O extends Handle = Handle, M extends Handle = Handle> {
       this.M.unlock();
     }
     return n;
+  }
+
+  /**
+   * A hand-written walk of `owner`'s members under the members' table lock, for the per-extent
+   * O(R) walks of the event thread (#17, docs/perf-perf8.md): `beginWalk` takes the lock and
+   * returns the first member's record index + 1 (0: none, or the owner is not live); the caller
+   * reads each member's fields straight from the members' table (`words` / `f64` at
+   * `base(i - 1) + offset[field]`, offsets resolved once), steps with `nextLocked`, and MUST end
+   * with `endWalk()` (try/finally; `beginWalk` takes the lock even when it returns 0). What it reads is what `membersRefsInto` reads — the same
+   * pass, the same lock, the same stop at a member whose owner field is not `owner` — without a
+   * copy of every field of every member into a values array and a generic loop over field refs
+   * (18 ns per member of the region walk, measured on dist; ~5 ns this way).
+   */
+  beginWalk(owner: O): number {
+    this.M.lock();
+    if (!this.O.isLive(owner)) return 0;
+    const i = this.O.words[this.O.base(owner & 0xffff) + this.fHead]!;
+    if (i === 0 || this.M.words[this.M.base(i - 1) + this.fOwner] !== owner) return 0;
+    return i;
+  }
+
+  /** The member after record index + 1 `i` in `owner`'s list, or 0 (see `beginWalk`). */
+  nextLocked(owner: O, i: number): number {
+    const W = this.M.words;
+    const next = W[this.M.base(i - 1) + this.fNext]!;
+    if (next === 0 || W[this.M.base(next - 1) + this.fOwner] !== owner) return 0;
+    return next;
+  }
+
+  /** The handle of the member at record index + 1 `i` (inside a walk: it is live). */
+  handleAt(i: number): M {
+    return ((this.M.words[this.M.base(i - 1) + REC_GEN]! << 16) | (i - 1)) as M;
+  }
+
+  /** Release the members' table lock `beginWalk` took (always, whether or not it found a member). */
+  endWalk(): void {
+    this.M.unlock();
   }
 
   /**

@@ -996,6 +996,52 @@ export function encodeDcResponse(v: DcResponse, buf: Uint8Array, off = 0): numbe
   return len;
 }
 
+/**
+ * `encodeDcResponse` of `count` ranges of `list` from `from` (a DPA and a length in numbers, as
+ * the host keeps them), without a DataView, an entry object and two BigInts per range (#17: one
+ * Release DC per released extent): the same bytes `encodeDcResponse` writes for
+ * `{ flags, extents: ranges as BigInt(dpa), BigInt(len) }` — a non-negative safe integer is written
+ * as its two 32-bit halves; any other value (a fraction, a negative, beyond 2^53) takes
+ * `encodeDcResponse` itself, so it throws or masks exactly as it did.
+ */
+export function encodeDcResponseRanges(flags: number, list: readonly { dpa: number; len: number }[], from: number, count: number, buf: Uint8Array, off = 0): number {
+  for (let i = from; i < from + count; i++) {
+    const e = list[i]!;
+    if (!(Number.isSafeInteger(e.dpa) && e.dpa >= 0 && Number.isSafeInteger(e.len) && e.len >= 0)) {
+      const extents: DcResponseEntry[] = [];
+      for (let k = from; k < from + count; k++) extents.push({ dpaStart: BigInt(list[k]!.dpa), length: BigInt(list[k]!.len) });
+      return encodeDcResponse({ flags, extents }, buf, off);
+    }
+  }
+  const len = dcResponseSize(count);
+  const b = ensure(buf, off, len, 'encodeDcResponse');
+  b.fill(0, off, off + len);
+  putU32(b, off, count);
+  b[off + 4] = flags & 0xff;
+  let p = off + DC_RESPONSE_HDR;
+  for (let i = from; i < from + count; i++) {
+    const e = list[i]!;
+    putU64Safe(b, p, e.dpa);
+    putU64Safe(b, p + 8, e.len);
+    p += DC_RESPONSE_ENTRY;
+  }
+  return len;
+}
+
+/** little-endian u32 (v in [0, 2^32)) */
+function putU32(b: Uint8Array, p: number, v: number): void {
+  b[p] = v & 0xff;
+  b[p + 1] = (v >>> 8) & 0xff;
+  b[p + 2] = (v >>> 16) & 0xff;
+  b[p + 3] = (v >>> 24) & 0xff;
+}
+
+/** little-endian u64 of a non-negative safe integer: its low and high 32-bit halves */
+function putU64Safe(b: Uint8Array, p: number, v: number): void {
+  putU32(b, p, v >>> 0);
+  putU32(b, p + 4, Math.floor(v / 0x100000000) >>> 0);
+}
+
 /** The 8-byte header of an Add DC Response / Release DC payload alone (no entries read). */
 export function decodeDcResponseHeader(view: Uint8Array): Decoded<Omit<Required<DcResponse>, 'extents'>> {
   const short = need<Omit<Required<DcResponse>, 'extents'>>(view, DC_RESPONSE_HDR, 'DC response header');
