@@ -339,7 +339,7 @@ const DEBUG = process.env.BENCH_DEBUG === '1';
  * DCD_BENCH_TAIL=1 (or a file path for the JSON): on chain-1 cells, trace every measured chain's
  * add — the memdev's runtime events from the FM call to extent-tracked, and every thread's
  * schedstat counters before the FM call and when the response is seen — and print the samples
- * above p99 beside the median sample (docs/perf-perf8.md). Bench-only: it adds two reads of
+ * above p99 beside the median sample (docs/performance.md "Tenth session: the event thread's host work"). Bench-only: it adds two reads of
  * /proc per thread per chain to the driver, outside each sample's interval.
  */
 const TAIL = process.env.DCD_BENCH_TAIL;

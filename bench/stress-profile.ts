@@ -16,7 +16,7 @@
  * `--feedback off` (JobOptions.feedback false) gives an A/B's arms the same plans and schedules.
  * `--phases` prints each setup op's phase apart (setup:create-region, setup:add, ...).
  * It also prints the control-plane messages the main thread posted per iteration (device, user,
- * dax-bus): round trips counted, which the machine's load does not blur (docs/perf-swarm7.md).
+ * dax-bus): round trips counted, which the machine's load does not blur (docs/performance.md "Tenth session: swarm iterations per second").
  */
 import { StressJob, type Schedule } from '../stress/runner.js';
 import { sampleThreads, threadDeltas } from '../src/runtime/thread-stats.js';

@@ -1,5 +1,5 @@
 /**
- * The perf8 fast paths (#17, docs/perf-perf8.md) against the code they stand beside, over seeded
+ * The perf8 fast paths (#17, docs/performance.md "Tenth session: the event thread's host work") against the code they stand beside, over seeded
  * random inputs, malformed ones included:
  *   - encodeDcResponseRanges (numbers written as two 32-bit halves, no DataView, no BigInt) vs
  *     encodeDcResponse of the same ranges as BigInts: the same bytes, or the same error;

@@ -1,4 +1,4 @@
-// The free swarm iteration's fewer main-thread round trips (docs/perf-swarm7.md) keep what they
+// The free swarm iteration's fewer main-thread round trips (docs/performance.md "Tenth session: swarm iterations per second") keep what they
 // replace: an FM actor's batch (DeviceApi.fmSteps) runs its commands in order, each after the
 // host drained the one before, in one message; the reads of a wait's last look are the reads a
 // state read makes; a wait after a reset asks the devices nothing until something was posted to

@@ -92,7 +92,7 @@ export function stage_extent(ctx: HostCtx, memdev: number, ext: CxlExtentRaw): H
   // end is below the start exactly when len is 0 and start is not (0 - 1 wraps to 2^64 - 1) — the
   // same answer without the BigInt arithmetic (#17: four BigInts per staged record)
   const wraps = start !== null && len !== null ? len === 0 && start > 0 : ((ext.startDpa + ext.length - 1n) & 0xffffffffffffffffn) < ext.startDpa;
-  // fields through refs resolved once (T.f): once per staged record (#17, docs/perf-perf8.md)
+  // fields through refs resolved once (T.f): once per staged record (#17, docs/performance.md "Tenth session: the event thread's host work")
   const MF = h.memdevs.f;
   const P = h.pending;
   const PF = P.f;

@@ -104,7 +104,7 @@ let current: ThreadCtx | null = null;
 /**
  * The `performance` object, read once: the global is an accessor on Node 20, and reading it costs
  * ~8 ns of the ~49 ns a `performance.now()` takes (measured); the lock statistics read the clock
- * twice per acquisition (#17, docs/perf-perf8.md).
+ * twice per acquisition (#17, docs/performance.md "Tenth session: the event thread's host work").
  */
 const PERF = performance;
 

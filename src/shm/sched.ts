@@ -142,7 +142,7 @@ export class Turnstile {
   }
 
   /**
-   * The mode word, read with a plain load at the entry of every point (#17, docs/perf-perf8.md):
+   * The mode word, read with a plain load at the entry of every point (#17, docs/performance.md "Tenth session: the event thread's host work"):
    * it is a configuration word the main thread sets between a run's phases, not a hand-off —
    * reading it atomically cannot order anything a plain read does not (on x86 both are one `mov`,
    * and V8 re-reads a typed-array element on every call: it neither caches nor hoists it), but

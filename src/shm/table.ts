@@ -64,7 +64,7 @@ export class RecordTable<S extends TableSchema, H extends Handle = Handle, R ext
    * Each field's FieldRef by name, as a fast-properties object (`refs` above is built key by key and
    * V8 keeps it in dictionary mode): `T.getRef(h, T.f.dpaStart)` at a hot call site is a
    * monomorphic property load, where `T.get(h, 'dpaStart')` is a keyed lookup at a call site every
-   * field shares (megamorphic: ~5 ns more per access on Node 20, #17 docs/perf-perf8.md).
+   * field shares (megamorphic: ~5 ns more per access on Node 20, #17 docs/performance.md "Tenth session: the event thread's host work").
    */
   readonly f: { readonly [K in keyof S]: FieldRef };
   /** per-owner membership lists whose members live in this table (unlinked by `free`) */
@@ -172,7 +172,7 @@ export class RecordTable<S extends TableSchema, H extends Handle = Handle, R ext
 
   /**
    * Is the handle's record live now? `check` and `isLive` read the generation with a plain load
-   * (#17, docs/perf-perf8.md): `alloc`/`free` publish it with `Atomics.store` under the table lock,
+   * (#17, docs/performance.md "Tenth session: the event thread's host work"): `alloc`/`free` publish it with `Atomics.store` under the table lock,
    * and a liveness test is a single read whose value is either generation (an aligned Int32 is
    * never torn; V8 re-reads a typed-array element on every call and keeps such loads in program
    * order), so it sees what `Atomics.load` would — without the call `Atomics.load` costs on Node 20
@@ -526,7 +526,7 @@ export class TableList<O extends Handle = Handle, M extends Handle = Handle> {
 
   /**
    * A hand-written walk of `owner`'s members under the members' table lock, for the per-extent
-   * O(R) walks of the event thread (#17, docs/perf-perf8.md): `beginWalk` takes the lock and
+   * O(R) walks of the event thread (#17, docs/performance.md "Tenth session: the event thread's host work"): `beginWalk` takes the lock and
    * returns the first member's record index + 1 (0: none, or the owner is not live); the caller
    * reads each member's fields straight from the members' table (`words` / `f64` at
    * `base(i - 1) + offset[field]`, offsets resolved once), steps with `nextLocked`, and MUST end
