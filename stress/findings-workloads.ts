@@ -80,7 +80,7 @@ export const HAZARD_WORKLOADS: Workload[] = [
     name: 'held-release-vs-rescan',
     description: "a held extent's last put (dc_extent_release: Release DC) against the cxl_dax_region unbind and rebind (the probe's existing-extent scan)",
     targets: 'H23 (the probe scan realizes a range from a Get DC Extent List snapshot the release has made stale)',
-    config: (b) => ({ memdevs: [memdev(0)], ...b, users: 1 }),
+    config: (b) => ({ memdevs: [memdev(0)], ...b, knobs: { ...b.knobs, 'extent-refs': 'user' }, users: 1 }), // the user hold is NOT v11 (docs/fidelity-holders.md)
     plan(p) {
       const tag = tagOf(p);
       const pads = lookupPads(p.int(8));
@@ -142,7 +142,7 @@ export const HAZARD_WORKLOADS: Workload[] = [
     name: 'held-release-vs-reoffer',
     description: "a held extent's last put (dc_extent_release: Release DC) against a chain re-offering a sub-range of it (E8: a duplicate, accepted again)",
     targets: 'H25 (the chain\'s response lists a range whose containing extent the put has released)',
-    config: (b) => ({ memdevs: [memdev(0)], ...b, users: 1 }),
+    config: (b) => ({ memdevs: [memdev(0)], ...b, knobs: { ...b.knobs, 'extent-refs': 'user' }, users: 1 }), // the user hold is NOT v11 (docs/fidelity-holders.md)
     plan(p) {
       const tag = tagOf(p);
       const pads = lookupPads(p.int(12));

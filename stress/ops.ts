@@ -209,7 +209,7 @@ async function daxOp(c: OpCtx, o: OpOf<'claim' | 'create-seed' | 'claim-seed' | 
   }
 }
 
-/** A sysfs reader holding an extent device (get_device) and dropping it (put_device). */
+/** knob extent-refs=user (NOT v11): a user holding an extent device (get_device) across time and dropping it (put_device). */
 async function extentRefOp(c: OpCtx, o: OpOf<'hold-extent' | 'put-extent'>): Promise<OpOutcome> {
   const { b, g } = c;
   if (o.op === 'hold-extent') {
@@ -217,6 +217,12 @@ async function extentRefOp(c: OpCtx, o: OpOf<'hold-extent' | 'put-extent'>): Pro
     if (id === undefined) return c.skip();
     const key = `${c.actor.name}:${o.as}`;
     const r = await g(c.user.call((a) => a.holdExtent(id, o.index, key)));
+    // NOT v11: no user-space mechanism holds an extent device across time (knobs.ts 'extent-refs',
+    // cxl_extent_get). Without the knob a lookup of a missing extent still fails (-ENODEV: the
+    // findings workloads' time pads); a hold that would succeed stops the run by name
+    if (!r.ok && r.errno === 'EOPNOTSUPP' && c.sys.knobs['extent-refs'] !== 'user') {
+      throw new Error(`hold-extent ${o.region}#${o.index} needs --knob extent-refs=user: a user hold of an extent device across time is NOT a v11 mechanism (docs/fidelity-holders.md)`);
+    }
     if (r.ok) b.extentRefs.set(o.as, { user: c.actor.index, key });
     return c.done(r);
   }
