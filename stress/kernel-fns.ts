@@ -95,6 +95,7 @@ export function opFunction(op: string): string {
     case 'verify': return 'dax_access';
     case 'hold-extent': return 'get_device';
     case 'put-extent': return 'put_device';
+    case 'delete-extent-name': return 'delete_store';
     case 'create-region': return 'create_dynamic_ram_1_region_store';
     case 'destroy-region': return 'delete_region_store';
     case 'bind':

@@ -35,6 +35,9 @@ export type StressOp =
   | { op: 'hold-extent'; region: string; index: number; as: string }
   /** … and drops it (put_device: the last reference releases the extent in this thread) */
   | { op: 'put-extent'; ref: string }
+  /** `echo extentR.N > dax_regionR/delete` (v11: delete_store's device_find_child_by_name holds
+   *  the dc_extent across device_lock(cxlr_dax), then H20's type confusion) — `id` is the xarray id */
+  | { op: 'delete-extent-name'; region: string; id: number }
   | { op: 'wait-idle' };
 
 export type ActorKind = 'fm' | 'user' | 'bus' | 'clock';
@@ -118,6 +121,11 @@ export async function runOp(sys: DcdSystem, b: Bindings, o: StressOp, actor: Act
     case 'create-region': case 'destroy-region': case 'disable-region': case 'probe': case 'bind': case 'unbind': return regionOp(c, o);
     case 'claim': case 'create-seed': case 'claim-seed': case 'destroy-dax': case 'resize': case 'write': case 'verify': return daxOp(c, o);
     case 'hold-extent': case 'put-extent': return extentRefOp(c, o);
+    case 'delete-extent-name': {
+      const id = c.b.regions.get(o.region);
+      if (id === undefined) return c.skip();
+      return c.done(await c.g(c.user.call((a) => a.deleteByName(id, `extent${id}.${o.id}`))));
+    }
     case 'advance': case 'wait-idle': return timeOp(c, o);
   }
 }
