@@ -214,7 +214,9 @@ export const HAZARD_WORKLOADS: Workload[] = [
     config: (b) => ({ memdevs: [memdev(0)], ...b, users: 1 }),
     plan(p) {
       const tag = tagOf(p);
-      const pad = p.int(2);
+      // the chain's interrupt, Get and Clear Event Records take longer than an unbind: the binds
+      // (each finds the driver bound) let the realization come first
+      const pad = 2 + p.int(7);
       return {
         setup: [
           { op: 'create-region', memdev: 0, size: null, as: 'r0' }, { op: 'wait-idle' },
@@ -227,7 +229,7 @@ export const HAZARD_WORKLOADS: Workload[] = [
             { offset: 0, length: 16 * MiB, tag, more: true }, { offset: 32 * MiB, length: 16 * MiB, tag, more: false },
           ] }] },
           { name: 'dax-bus', kind: 'bus', index: 0, ops: [...Array.from({ length: pad }, () => ({ op: 'bind', region: 'r0' } as const)), { op: 'unbind', region: 'r0' }] },
-          { name: 'user0', kind: 'user', index: 0, ops: [...lookupPads(p.int(3)), { op: 'claim-seed', region: 'r0', uuid: tag, as: 's' }] },
+          { name: 'user0', kind: 'user', index: 0, ops: [...lookupPads(2 + p.int(9)), { op: 'claim-seed', region: 'r0', uuid: tag, as: 's' }] },
         ],
       };
     },
