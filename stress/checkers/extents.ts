@@ -290,9 +290,12 @@ export class ExtentsChecker implements Checker {
         // device_for_each_child, delete_store's device_find_child_by_name, drivers/dax/bus.c), so
         // that walk's put is the last and sends the Release DC (dc_extent_release) — the
         // teardown's release, in the holder's thread. Evidence: a teardown of the extent's region
-        // is current (begun in another thread, no probe since)
+        // is current (begun in another thread, no probe since), and the releasing thread is not
+        // handling a Release record (cxl_rm_extent unregisters and releases in one thread) nor
+        // releasing an H5 handler's leftover (released-unaccepted-after-h5 below)
         const tdSelf = this.tearingDown.get(e.thread) === ev.region;
-        const tdHolder = !tdSelf && t !== undefined && this.teardownAt.at(ev.region) !== undefined && [...this.tearingDown.values()].includes(ev.region);
+        const tdHolder = !tdSelf && t !== undefined && this.teardownAt.at(ev.region) !== undefined && [...this.tearingDown.values()].includes(ev.region)
+          && !this.releasing.has(e.thread) && !this.leftByUnwoundHandler(t);
         if (t && (tdSelf || tdHolder)) {
           // a torn-down extent can still be named by a response in flight: its own chain's (not
           // yet listed), or a later chain whose duplicate sub-range E8 accepted against it
