@@ -68,7 +68,8 @@ export const HAZARD_WORKLOADS: Workload[] = [
   },
   {
     // H23 (docs/kernel-map.md#h23; test/stress-findings-open-2.test.ts): region0 holds a two-member
-    // tagged group and user0 holds a reference on its second extent (a sysfs reader). dax-bus
+    // tagged group and user0 holds a reference on its second extent across time (knob
+    // extent-refs=user: NOT a v11 mechanism, docs/fidelity-holders.md). dax-bus
     // unbinds region0 — dc_extent_unregister → device_unregister leaves the held extent in
     // cxlr_dax->dc_extents — and binds it again: the probe's scan (__cxl_process_extent_list,
     // drivers/cxl/core/mbox.c) snapshots the device's extent list, then classifies each entry
@@ -130,7 +131,7 @@ export const HAZARD_WORKLOADS: Workload[] = [
   },
   {
     // H25 (docs/kernel-map.md#h25): region0 holds a 16 MiB extent X that user0 holds a reference on
-    // (a sysfs reader); the device's Release record for X unregisters it (cxl_rm_extent →
+    // across time (knob extent-refs=user: NOT v11, docs/fidelity-holders.md); the device's Release record for X unregisters it (cxl_rm_extent →
     // rm_tag_group → dc_extent_unregister) but X stays in cxlr_dax->dc_extents until its last put
     // (dc_extent_release: Release DC, then xa_erase). The device then offers a chain of a new range
     // and a sub-range of X: cxl_add_extent's cxlr_dax_classify_extent (drivers/cxl/core/extent.c)

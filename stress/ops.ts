@@ -31,7 +31,7 @@ export type StressOp =
   | { op: 'unbind'; region: string }
   | { op: 'bind'; region: string }
   | { op: 'advance'; ms: number }
-  /** a sysfs reader holds the `index`-th extent of a region (get_device) … */
+  /** knob extent-refs=user (NOT v11): a user holds the `index`-th extent of a region across time (get_device) … */
   | { op: 'hold-extent'; region: string; index: number; as: string }
   /** … and drops it (put_device: the last reference releases the extent in this thread) */
   | { op: 'put-extent'; ref: string }

@@ -175,7 +175,7 @@ export const WORKLOADS: Record<string, Workload> = {
   },
   'extent-refs-vs-release': {
     name: 'extent-refs-vs-release',
-    description: "two sysfs readers hold extentX.Y devices of one group while the FM releases the group; their puts run the last releases concurrently, racing on the group's unlocked nr_extents",
+    description: "two users hold extentX.Y devices of one group across time (knob extent-refs=user, NOT v11) while the FM releases the group; their puts run the last releases concurrently, racing on the group's unlocked nr_extents",
     targets: 'H6 (lost nr_extents decrement → tag and group leaked), 8.1-13 whole-group release',
     // the user holds are NOT v11 (docs/fidelity-holders.md): the workload runs under the knob
     config: (b) => ({ memdevs: [memdev(0)], ...b, knobs: { ...b.knobs, 'extent-refs': 'user' }, users: 2 }),
