@@ -68,7 +68,8 @@ export const HAZARD_WORKLOADS: Workload[] = [
   },
   {
     // H23 (docs/kernel-map.md#h23; test/stress-findings-open-2.test.ts): region0 holds a two-member
-    // tagged group and user0 holds a reference on its second extent (a sysfs reader). dax-bus
+    // tagged group and user0 holds a reference on its second extent across time (knob
+    // extent-refs=user: NOT a v11 mechanism, docs/fidelity-holders.md). dax-bus
     // unbinds region0 — dc_extent_unregister → device_unregister leaves the held extent in
     // cxlr_dax->dc_extents — and binds it again: the probe's scan (__cxl_process_extent_list,
     // drivers/cxl/core/mbox.c) snapshots the device's extent list, then classifies each entry
@@ -80,7 +81,7 @@ export const HAZARD_WORKLOADS: Workload[] = [
     name: 'held-release-vs-rescan',
     description: "a held extent's last put (dc_extent_release: Release DC) against the cxl_dax_region unbind and rebind (the probe's existing-extent scan)",
     targets: 'H23 (the probe scan realizes a range from a Get DC Extent List snapshot the release has made stale)',
-    config: (b) => ({ memdevs: [memdev(0)], ...b, users: 1 }),
+    config: (b) => ({ memdevs: [memdev(0)], ...b, knobs: { ...b.knobs, 'extent-refs': 'user' }, users: 1 }), // the user hold is NOT v11 (docs/fidelity-holders.md)
     plan(p) {
       const tag = tagOf(p);
       const pads = lookupPads(p.int(8));
@@ -130,7 +131,7 @@ export const HAZARD_WORKLOADS: Workload[] = [
   },
   {
     // H25 (docs/kernel-map.md#h25): region0 holds a 16 MiB extent X that user0 holds a reference on
-    // (a sysfs reader); the device's Release record for X unregisters it (cxl_rm_extent →
+    // across time (knob extent-refs=user: NOT v11, docs/fidelity-holders.md); the device's Release record for X unregisters it (cxl_rm_extent →
     // rm_tag_group → dc_extent_unregister) but X stays in cxlr_dax->dc_extents until its last put
     // (dc_extent_release: Release DC, then xa_erase). The device then offers a chain of a new range
     // and a sub-range of X: cxl_add_extent's cxlr_dax_classify_extent (drivers/cxl/core/extent.c)
@@ -142,7 +143,7 @@ export const HAZARD_WORKLOADS: Workload[] = [
     name: 'held-release-vs-reoffer',
     description: "a held extent's last put (dc_extent_release: Release DC) against a chain re-offering a sub-range of it (E8: a duplicate, accepted again)",
     targets: 'H25 (the chain\'s response lists a range whose containing extent the put has released)',
-    config: (b) => ({ memdevs: [memdev(0)], ...b, users: 1 }),
+    config: (b) => ({ memdevs: [memdev(0)], ...b, knobs: { ...b.knobs, 'extent-refs': 'user' }, users: 1 }), // the user hold is NOT v11 (docs/fidelity-holders.md)
     plan(p) {
       const tag = tagOf(p);
       const pads = lookupPads(p.int(12));
@@ -190,6 +191,123 @@ export const HAZARD_WORKLOADS: Workload[] = [
             { offset: 0x12000000, length: 8 * MiB, tag, seq: 0, more: false },
           ] }] },
           { name: 'user0', kind: 'user', index: 0, ops: [...pads, { op: 'claim', region: 'r0', uuid: tag, as: 'd' }, { op: 'write', dax: 'd', offset: 0, length: 2 * MiB, pattern: 0x5a5a5a5a }] },
+        ],
+      };
+    },
+  },
+  // ---------------------------------------------------------------------------------------------
+  // v11's holders of an extent device (docs/fidelity-holders.md): no user-space mechanism holds
+  // one across time, but the DAX bus's own child walks do — uuid_claim_tagged's
+  // device_for_each_child and delete_store's device_find_child_by_name (drivers/dax/bus.c). These
+  // re-derive H6, H23 and H25 with those holders only (knob extent-refs at its v11 default).
+  {
+    // H6 through the claim walk. The FM offers a two-member tagged group while dax-bus unbinds
+    // region0 and user0 claims the tag with the seed device. Between online_tag_group and the
+    // notify's DAX add (the H14 window) the members are children of cxlr_dax with no
+    // dax_release_resource devres, so the unbind's device_del of one completes while user0's
+    // uuid_claim_tagged walk (under dax_region_rwsem) holds it: the walk's put is the last, and
+    // dc_extent_release runs in user0 under dax_region_rwsem(W) and dax_dev_rwsem(W), beside the
+    // teardown's release of the other member (nr_extents). Binds of the bound region delay the
+    // unbind; failing lookups delay the claim.
+    name: 'claim-walk-vs-unbind',
+    description: "a seed device's claim of a tag (uuid_claim_tagged's child walk) against the cxl_dax_region unbind, while the FM's chain of that tag is between online_tag_group and its DAX add",
+    targets: "H6 with v11's holders (the claim walk's put the last of a member the unbind device_del'd; dc_extent_release under dax_region_rwsem), H14",
+    config: (b) => ({ memdevs: [memdev(0)], ...b, users: 1 }),
+    plan(p) {
+      const tag = tagOf(p);
+      // the chain's interrupt, Get and Clear Event Records take longer than an unbind: the binds
+      // (each finds the driver bound) let the realization come first
+      const pad = 2 + p.int(7);
+      return {
+        setup: [
+          { op: 'create-region', memdev: 0, size: null, as: 'r0' }, { op: 'wait-idle' },
+          // create_store refuses while nothing is available: an unclaimed untagged extent first
+          { op: 'add', memdev: 0, records: [{ offset: 496 * MiB, length: 16 * MiB, tag: null, more: false }] }, { op: 'wait-idle' },
+          { op: 'create-seed', region: 'r0' },
+        ],
+        actors: [
+          { name: 'fm/mem0', kind: 'fm', index: 0, ops: [{ op: 'add', memdev: 0, records: [
+            { offset: 0, length: 16 * MiB, tag, more: true }, { offset: 32 * MiB, length: 16 * MiB, tag, more: false },
+          ] }] },
+          { name: 'dax-bus', kind: 'bus', index: 0, ops: [...Array.from({ length: pad }, () => ({ op: 'bind', region: 'r0' } as const)), { op: 'unbind', region: 'r0' }] },
+          { name: 'user0', kind: 'user', index: 0, ops: [...lookupPads(2 + p.int(9)), { op: 'claim-seed', region: 'r0', uuid: tag, as: 's' }] },
+        ],
+      };
+    },
+  },
+  {
+    // H6 through delete_store. A two-member tagged group; the FM releases it (cxl_rm_extent →
+    // rm_tag_group, no device_lock(cxlr_dax) around the unregistrations) while user0 and user1
+    // write the members' names to dax_region0/delete: device_find_child_by_name holds each
+    // dc_extent (get_device) across device_lock(cxlr_dax) — H20's type confusion — and the put
+    // after device_unlock can be the member's last, running dc_extent_release in the user thread
+    // beside the event thread's release of the other member.
+    name: 'delete-name-vs-release',
+    description: "two writes of extent names to dax_region/delete (delete_store holds the dc_extent it found) against the FM's release of their group",
+    targets: "H6 with v11's holders (delete_store's put the last; after H20's type confusion), H20",
+    config: (b) => ({ memdevs: [memdev(0)], ...b, users: 2 }),
+    plan(p) {
+      const tag = tagOf(p);
+      return {
+        setup: [
+          { op: 'create-region', memdev: 0, size: null, as: 'r0' }, { op: 'wait-idle' },
+          { op: 'add', memdev: 0, records: [{ offset: 0, length: 16 * MiB, tag, more: true }, { offset: 32 * MiB, length: 16 * MiB, tag, more: false }] },
+          { op: 'wait-idle' },
+        ],
+        actors: [
+          { name: 'fm/mem0', kind: 'fm', index: 0, ops: [{ op: 'release', memdev: 0, extents: [{ offset: 0, length: 16 * MiB, tag }] }] },
+          { name: 'user0', kind: 'user', index: 0, ops: [...lookupPads(p.int(3)), { op: 'delete-extent-name', region: 'r0', id: 1 }] },
+          { name: 'user1', kind: 'user', index: 1, ops: [...lookupPads(p.int(3)), { op: 'delete-extent-name', region: 'r0', id: 2 }] },
+        ],
+      };
+    },
+  },
+  {
+    // H23 through delete_store: held-release-vs-rescan with delete_store as the holder. user0
+    // writes the second member's name to dax_region0/delete while dax-bus unbinds and binds
+    // region0; its put (after device_unlock(cxlr_dax)) can fall inside the probe scan's window.
+    name: 'delete-name-vs-rescan',
+    description: "a write of an extent's name to dax_region/delete (delete_store holds it) against the cxl_dax_region unbind and rebind (the probe's existing-extent scan)",
+    targets: "H23 with v11's holders (delete_store's last put between the scan's Get DC Extent List and its classify), H20",
+    config: (b) => ({ memdevs: [memdev(0)], ...b, users: 1 }),
+    plan(p) {
+      const tag = tagOf(p);
+      return {
+        setup: [
+          { op: 'create-region', memdev: 0, size: null, as: 'r0' }, { op: 'wait-idle' },
+          { op: 'add', memdev: 0, records: [{ offset: 0, length: 16 * MiB, tag, seq: 0, more: true }, { offset: 32 * MiB, length: 16 * MiB, tag, seq: 0, more: false }] },
+          { op: 'wait-idle' },
+        ],
+        actors: [
+          { name: 'dax-bus', kind: 'bus', index: 0, ops: [{ op: 'unbind', region: 'r0' }, { op: 'bind', region: 'r0' }] },
+          { name: 'user0', kind: 'user', index: 0, ops: [...lookupPads(p.int(3)), { op: 'delete-extent-name', region: 'r0', id: 2 }] },
+        ],
+      };
+    },
+  },
+  {
+    // H25 through delete_store: held-release-vs-reoffer with delete_store as the holder. user0
+    // writes extent0.1's name to dax_region0/delete while the FM releases it and then offers a
+    // chain of a new range and a sub-range of it; the put can fall between the classify (the
+    // held extent still in cxlr_dax->dc_extents: a duplicate) and the Add DC Response.
+    name: 'delete-name-vs-reoffer',
+    description: "a write of an extent's name to dax_region/delete (delete_store holds it) against its release and a chain re-offering a sub-range of it",
+    targets: "H25 with v11's holders (delete_store's last put between the re-offer's classify and the response), H20",
+    config: (b) => ({ memdevs: [memdev(0)], ...b, users: 1 }),
+    plan(p) {
+      const tag = tagOf(p);
+      return {
+        setup: [
+          { op: 'create-region', memdev: 0, size: null, as: 'r0' }, { op: 'wait-idle' },
+          { op: 'add', memdev: 0, records: [{ offset: 0, length: 16 * MiB, tag: null, more: false }] },
+          { op: 'wait-idle' },
+        ],
+        actors: [
+          { name: 'fm/mem0', kind: 'fm', index: 0, ops: [
+            { op: 'release', memdev: 0, extents: [{ offset: 0, length: 16 * MiB, tag: null }] },
+            { op: 'add', memdev: 0, records: [{ offset: 64 * MiB, length: 2 * MiB, tag, more: true }, { offset: 2 * MiB, length: 2 * MiB, tag, more: false }] },
+          ] },
+          { name: 'user0', kind: 'user', index: 0, ops: [...lookupPads(p.int(2)), { op: 'delete-extent-name', region: 'r0', id: 1 }] },
         ],
       };
     },

@@ -95,6 +95,7 @@ export function opFunction(op: string): string {
     case 'verify': return 'dax_access';
     case 'hold-extent': return 'get_device';
     case 'put-extent': return 'put_device';
+    case 'delete-extent-name': return 'delete_store';
     case 'create-region': return 'create_dynamic_ram_1_region_store';
     case 'destroy-region': return 'delete_region_store';
     case 'bind':
@@ -114,6 +115,7 @@ const NOISE_FN: Record<string, { irq?: string; other: string; window: string }> 
   site3: { irq: 'online_tag_group', other: 'dc_extent_release', window: "group->nr_extents read-modify-write (not atomic)" },
   site4: { irq: 'cxl_rm_extent', other: 'cxlr_dax_unregister', window: 'walking cxlr_dax->dc_extents (no RCU)' },
   site5: { other: 'dax_region_add_resources', window: 'between two members of one DAX group add' },
+  site8: { other: 'device_for_each_child', window: 'a DAX-bus child walk holds an extent device (its put can be the last)' },
 };
 
 export function noiseWindow(arg: string): string {

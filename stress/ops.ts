@@ -31,10 +31,13 @@ export type StressOp =
   | { op: 'unbind'; region: string }
   | { op: 'bind'; region: string }
   | { op: 'advance'; ms: number }
-  /** a sysfs reader holds the `index`-th extent of a region (get_device) … */
+  /** knob extent-refs=user (NOT v11): a user holds the `index`-th extent of a region across time (get_device) … */
   | { op: 'hold-extent'; region: string; index: number; as: string }
   /** … and drops it (put_device: the last reference releases the extent in this thread) */
   | { op: 'put-extent'; ref: string }
+  /** `echo extentR.N > dax_regionR/delete` (v11: delete_store's device_find_child_by_name holds
+   *  the dc_extent across device_lock(cxlr_dax), then H20's type confusion) — `id` is the xarray id */
+  | { op: 'delete-extent-name'; region: string; id: number }
   | { op: 'wait-idle' };
 
 export type ActorKind = 'fm' | 'user' | 'bus' | 'clock';
@@ -118,6 +121,11 @@ export async function runOp(sys: DcdSystem, b: Bindings, o: StressOp, actor: Act
     case 'create-region': case 'destroy-region': case 'disable-region': case 'probe': case 'bind': case 'unbind': return regionOp(c, o);
     case 'claim': case 'create-seed': case 'claim-seed': case 'destroy-dax': case 'resize': case 'write': case 'verify': return daxOp(c, o);
     case 'hold-extent': case 'put-extent': return extentRefOp(c, o);
+    case 'delete-extent-name': {
+      const id = c.b.regions.get(o.region);
+      if (id === undefined) return c.skip();
+      return c.done(await c.g(c.user.call((a) => a.deleteByName(id, `extent${id}.${o.id}`))));
+    }
     case 'advance': case 'wait-idle': return timeOp(c, o);
   }
 }
@@ -209,7 +217,7 @@ async function daxOp(c: OpCtx, o: OpOf<'claim' | 'create-seed' | 'claim-seed' | 
   }
 }
 
-/** A sysfs reader holding an extent device (get_device) and dropping it (put_device). */
+/** knob extent-refs=user (NOT v11): a user holding an extent device (get_device) across time and dropping it (put_device). */
 async function extentRefOp(c: OpCtx, o: OpOf<'hold-extent' | 'put-extent'>): Promise<OpOutcome> {
   const { b, g } = c;
   if (o.op === 'hold-extent') {
@@ -217,6 +225,12 @@ async function extentRefOp(c: OpCtx, o: OpOf<'hold-extent' | 'put-extent'>): Pro
     if (id === undefined) return c.skip();
     const key = `${c.actor.name}:${o.as}`;
     const r = await g(c.user.call((a) => a.holdExtent(id, o.index, key)));
+    // NOT v11: no user-space mechanism holds an extent device across time (knobs.ts 'extent-refs',
+    // cxl_extent_get). Without the knob a lookup of a missing extent still fails (-ENODEV: the
+    // findings workloads' time pads); a hold that would succeed stops the run by name
+    if (!r.ok && r.errno === 'EOPNOTSUPP' && c.sys.knobs['extent-refs'] !== 'user') {
+      throw new Error(`hold-extent ${o.region}#${o.index} needs --knob extent-refs=user: a user hold of an extent device across time is NOT a v11 mechanism (docs/fidelity-holders.md)`);
+    }
     if (r.ok) b.extentRefs.set(o.as, { user: c.actor.index, key });
     return c.done(r);
   }

@@ -64,10 +64,11 @@ export interface PlanHint {
  * order, a focus's actions) would silently give old traces another plan: each such change bumps
  * this, and the old draw stays reachable. 1: the seventh session's; 2: + `region-cycle`,
  * `teardown-race` (H14's focus leads with it); 3: both regions created before one wait, and
- * chains past the 100-record cap only when aimed at CL-chain-bound (12–24 records elsewhere).
- * Since version 3 a swarm trace also stores its plan, so later changes cannot break its replay.
+ * chains past the 100-record cap only when aimed at CL-chain-bound (12–24 records elsewhere);
+ * 4: `extent-refs` draws two claims of the group's tag (v11's child-walk holders) instead of user
+ * holds (NOT v11, knob extent-refs=user). Since version 3 a swarm trace also stores its plan, so later changes cannot break its replay.
  */
-export const SWARM_PLAN_VERSION = 3;
+export const SWARM_PLAN_VERSION = 4;
 
 /** The plan hint a stored trace's swarm plan is drawn with (replay, minimize, report). */
 export function traceHint(t: { focus?: string; swarmPlan?: number }): PlanHint {
@@ -174,9 +175,10 @@ export const WORKLOADS: Record<string, Workload> = {
   },
   'extent-refs-vs-release': {
     name: 'extent-refs-vs-release',
-    description: "two sysfs readers hold extentX.Y devices of one group while the FM releases the group; their puts run the last releases concurrently, racing on the group's unlocked nr_extents",
+    description: "two users hold extentX.Y devices of one group across time (knob extent-refs=user, NOT v11) while the FM releases the group; their puts run the last releases concurrently, racing on the group's unlocked nr_extents",
     targets: 'H6 (lost nr_extents decrement → tag and group leaked), 8.1-13 whole-group release',
-    config: (b) => ({ memdevs: [memdev(0)], ...b, users: 2 }),
+    // the user holds are NOT v11 (docs/fidelity-holders.md): the workload runs under the knob
+    config: (b) => ({ memdevs: [memdev(0)], ...b, knobs: { ...b.knobs, 'extent-refs': 'user' }, users: 2 }),
     plan(p) {
       const tag = tagOf(p);
       const recs = chain(p, 2, 16, 512, tag);
@@ -484,6 +486,13 @@ function swarmPlan(p: Prng, _iteration: number, hint?: PlanHint): Plan {
         const recs = recsFor(m, 2, 16, t);
         setup.push(addOp(m, recs), { op: 'wait-idle' });
         fmOps[m]!.unshift({ op: 'release', memdev: m, extents: [{ offset: recs[0]!.offset, length: recs[0]!.length, tag: t }] });
+        if ((hint?.version ?? SWARM_PLAN_VERSION) >= 4) {
+          // v4: v11's holders only — two claims of the tag, whose child walks hold the members
+          // (uuid_claim_tagged); a user hold across time is NOT v11 (docs/fidelity-holders.md)
+          userOps[0]!.unshift(claim(m, t));
+          userOps[1]!.unshift(claim(m, t));
+          break;
+        }
         userOps[0]!.unshift({ op: 'hold-extent', region: `r${m}`, index: 0, as: 'x0' }, { op: 'put-extent', ref: 'x0' });
         userOps[1]!.unshift({ op: 'hold-extent', region: `r${m}`, index: 1, as: 'x1' }, { op: 'put-extent', ref: 'x1' });
         break;

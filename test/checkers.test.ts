@@ -273,6 +273,37 @@ t.test('extents: untracked response entries, overlap, misalignment, release of n
 });
 
 
+t.test('extents: H14 through a holder — a DAX-bus child walk\'s last put releases what the teardown device_del\'d (docs/fidelity-holders.md)', async (tt) => {
+  // the claim-walk-vs-unbind shape: the chain's two members realized, the unbind (thread 5)
+  // begins and releases one; user0's uuid_claim_tagged walk held the other across its device_del
+  // and its put sends the Release DC; the response lists both
+  const run = (mid: DecodedEvent[]): string[] => {
+    const c = new ExtentsChecker();
+    feed(c, [
+      D(scanDone(), 5),
+      D(rec(1, 0, 64 * M, 1)), D(rec(2, 64 * M, 64 * M, 0)),
+      D(tracked(10, 0, 64 * M, { seq: 0 })), D(tracked(11, 64 * M, 64 * M, { seq: 1 })),
+      ...mid,
+      D(closed(1, 2)), D(rext(1, 0, 64 * M)), D(rext(1, 64 * M, 64 * M)), D(resp(1, 2)),
+    ]);
+    return classify(c.atQuiescence(emptyState(), noSys)).outcomes;
+  };
+  const teardown = D({ type: 'region-teardown', region: REGION, extents: 2 }, 5);
+  const pos = run([teardown, D(untracked(10, 0, 64 * M, 1), 5), D(untracked(11, 64 * M, 64 * M, 1), USER)]);
+  tt.ok(pos.includes('released-before-response') && pos.includes('response-lists-torn-down'), `the holder's release during the teardown is H14's (${pos.join(', ')})`);
+  tt.notOk(pos.some((o) => o === 'released-unaccepted' || o === 'response-lists-untracked'), 'nothing forbidden');
+  // negative: no teardown at all — a user thread's Release DC of an unlisted extent stays forbidden
+  const none = run([D(untracked(11, 64 * M, 64 * M, 1), USER)]);
+  tt.ok(none.includes('released-unaccepted'), `no teardown: forbidden (${none.join(', ')})`);
+  // negative: the region was probed again since the teardown began (scan-done): not that teardown's
+  const reprobed = run([teardown, D(untracked(10, 0, 64 * M, 1), 5), D(scanDone(), 5), D(untracked(11, 64 * M, 64 * M, 1), USER)]);
+  tt.ok(reprobed.includes('released-unaccepted'), `after a new probe: forbidden (${reprobed.join(', ')})`);
+  // negative: the releasing thread handles a Release record (cxl_rm_extent unregisters and releases
+  // in one thread): not a holder
+  const byRecord = run([teardown, D(untracked(10, 0, 64 * M, 1), 5), D(rec(9, 64 * M, 64 * M, 0, TAG, 1), USER), D(untracked(11, 64 * M, 64 * M, 1), USER)]);
+  tt.ok(byRecord.includes('released-unaccepted'), `inside a Release record's handling: forbidden (${byRecord.join(', ')})`);
+});
+
 t.test('extents: a region teardown between realization and the response is the TD hazard, not a forbidden outcome', async (tt) => {
   // the swarm's shape: the event thread realizes a chain, a driver unbind on another thread
   // tears the region down (Release DC for never-acknowledged extents), then the response lists them

@@ -4,7 +4,7 @@
 //    realized as "existing" by the next region scan, even when the device returned 0 extents, and
 //    never acknowledged (an H2 variant); the watchdog then refuses it with an empty response;
 //  - 18.9 cxlr_dax->dc_extents entries are erased only at the last put (dc_extent_release,
-//    drivers/cxl/core/extent.c): a held, unregistered `extentX.Y` is still met by the walks — a
+//    drivers/cxl/core/extent.c): a held (knob extent-refs=user, NOT v11), unregistered `extentX.Y` is still met by the walks — a
 //    re-offer inside it is a DUPLICATE, a second release record matches it and its group is
 //    notified and rm_tag_group'ed again (devm_release_action WARNs: no devres left);
 //  - extent ids come from xa_alloc with XA_FLAGS_ALLOC1 (online_tag_group): the lowest free id;
@@ -48,7 +48,8 @@ t.test('18.6: a staged runtime More=1 chain is realized as existing by a scan th
 });
 
 t.test('18.9: a held, unregistered extent stays in dc_extents until its last put', async (t) => {
-  await withSystem(t, {}, async (s) => {
+  // the lock-free user hold is NOT v11 (knob extent-refs=user, docs/fidelity-holders.md)
+  await withSystem(t, { knobs: { 'extent-refs': 'user' } }, async (s) => {
     const rid = await region(s);
     const X = 4 * M;
     const o = await addChain(s, 0, chain([0], X, null));

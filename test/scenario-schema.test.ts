@@ -75,7 +75,8 @@ t.test('per op field: the schema and the validator accept the same step and refu
   let cases = 0;
   for (const op of Object.keys(OPS) as TableOp[]) {
     // advance-clock needs the virtual clock; hostile-inject the hostile personality
-    const extra = { clock: 'virtual', ...(op === 'hostile-inject' ? { device: 'hostile' } : {}) };
+    // hold-extent / put-extent the knob extent-refs=user (a user hold across time is NOT v11)
+    const extra = { clock: 'virtual', ...(op === 'hostile-inject' ? { device: 'hostile' } : {}), ...(op === 'hold-extent' || op === 'put-extent' ? { knobs: { 'extent-refs': 'user' } } : {}) };
     const good = withStep(goodStep(op), extra);
     t.same(schemaErrors(good), [], `${op}: a step with every field passes the schema`);
     const v = validateScenario(good);

@@ -47,6 +47,8 @@ function at(evs: NamedEvent[], f: (e: NamedEvent) => boolean, from = 0): number 
 // ---------------------------------------------------------------- released-unaccepted: H5's leftover, released
 
 t.test('released-unaccepted (soak): H5\'s unwound leftover, released before quiescence — replayed step for step', async (t) => {
+  // a version-1 swarm draw: its extent-refs action holds extents across time, so the trace carries
+  // the knob extent-refs=user (NOT v11; docs/fidelity-holders.md), added when the knob came in
   const tr = load('swarm-released-unaccepted-1-1323.trace.json');
   const r = await replayTrace(tr, 1);
   t.comment(`replay: ${r.steps} steps, outcomes ${r.outcomes.join(', ')}`);
@@ -284,7 +286,8 @@ function heldReleaseVsRebind(pad: number): Plan {
 }
 
 t.test('H23 search: a held extent\'s last put swept across the cxl_dax_region unbind and rebind (controlled, real threads)', async (t) => {
-  const job = new StressJob({ workload: 'teardown-claimed-seed', variant: 'v11', knobs: {}, device: 'cxl-test', seed: '3', schedule: { kind: 'random' }, noise: false, outDir: null });
+  // the reader's hold across time is NOT v11: the knob extent-refs=user (docs/fidelity-holders.md)
+  const job = new StressJob({ workload: 'teardown-claimed-seed', variant: 'v11', knobs: { 'extent-refs': 'user' }, device: 'cxl-test', seed: '3', schedule: { kind: 'random' }, noise: false, outDir: null });
   const N = 16;
   const where = { beforeSnapshot: 0, inWindow: 0, afterScan: 0 };
   const counts = new Map<string, number>();

@@ -35,10 +35,12 @@ function load(name: string): StressTrace {
 
 /**
  * A seed created before a two-extent tagged group is onlined (so the seed's devres action runs
- * after the group's), a reader holding the group's second extent (its device_release, and so its
- * dax_resource's release, waits for the put), then the cxl_dax_region unbind racing the seed's
- * claim of the tag. Inside the teardown the held extent is unregistered (not a child of cxlr_dax
- * any more) while its dax_resource lives on: the window the model's claim used to reach into.
+ * after the group's), a reader holding the group's second extent (knob extent-refs=user, NOT v11;
+ * when the plan was written its device_release was believed to free the dax_resource — device_del
+ * does, docs/fidelity-holders.md), then the cxl_dax_region unbind racing the seed's claim of the
+ * tag. Inside the teardown an extent whose device_del began is not a child of cxlr_dax any more
+ * while its dax_resource lives on until that device_del's dax_release_resource gets the
+ * dax_region_rwsem the claim holds: the window the model's claim used to reach into.
  */
 function claimRacingUnbind(): Plan {
   return {
@@ -60,7 +62,8 @@ function claimRacingUnbind(): Plan {
 }
 
 t.test('claim-mismatch (model bug, fixed): a claim inside a teardown never takes an unregistered extent\'s dax_resource', async (t) => {
-  const job = new StressJob({ workload: 'teardown-claimed-seed', variant: 'v11', knobs: {}, device: 'cxl-test', seed: '7', schedule: { kind: 'random' }, noise: false, outDir: null });
+  // the plan's reader holds a member across time: NOT v11, the knob extent-refs=user
+  const job = new StressJob({ workload: 'teardown-claimed-seed', variant: 'v11', knobs: { 'extent-refs': 'user' }, device: 'cxl-test', seed: '7', schedule: { kind: 'random' }, noise: false, outDir: null });
   const N = 24;
   const counts = new Map<string, number>();
   let inTeardown = 0;
@@ -96,10 +99,11 @@ t.test('claim-mismatch (model bug, fixed): a claim inside a teardown never takes
 t.test('claim-mismatch: a recorded claim inside the teardown, after the last member\'s device_del, is refused (-ENOENT)', async (t) => {
   // Re-recorded on the current model (the swarm's trace swarm-claim-mismatch-1-1785 predates the
   // kernfs active references of the DAX sysfs attributes, src/dax/kernfs.ts, so its schedule no
-  // longer replays): claimRacingUnbind() under the controlled random schedule, seed 7, iteration 0.
-  // There the dax-bus's devres actions unregister both members of the tag (dc_extent_unregister →
-  // device_del) before user0's uuid_store claims it, while the held member's dax_resource lives on.
-  const tr = load('claim-vs-unbind-enoent-7-0.trace.json');
+  // longer replays; iteration 0's, recorded next, predates dax_release_resource in device_del):
+  // claimRacingUnbind() under the controlled random schedule, seed 7, iteration 12, knob
+  // extent-refs=user. There the dax-bus's devres actions unregister both members of the tag
+  // (dc_extent_unregister → device_del) before user0's uuid_store claims it.
+  const tr = load('claim-vs-unbind-enoent-7-12.trace.json');
   t.same(tr.plan, claimRacingUnbind(), 'the trace runs the claim-vs-unbind plan above');
   const claimStep = tr.record!.events.find((e) => e.ev.type === 'claim')!.step;
   const r = await replayTrace(tr, 1);

@@ -738,19 +738,32 @@ export function rm_tag_group(ctx: HostCtx, g: GroupHandle): void {
 /** release-batch=group: the members whose Release DC rm_tag_group is batching (this thread) */
 let releaseBatch: ExtentHandle[] | null = null;
 
-/** devm action dc_extent_unregister → device_unregister: drop the device's own reference. */
+/**
+ * devm action dc_extent_unregister → device_unregister = device_del + put_device
+ * (drivers/base/core.c). device_del takes the device off its parent's children (klist_del: the
+ * claims' walks no longer see it) and ENDS with devres_release_all(dev) (core.c since "driver
+ * core: Call devres_release_all() in device_del()"): the extent device's own devres —
+ * dax_release_resource, which bus.c __dax_region_add_resource registered on the dc_extent
+ * (devm_add_action(device, …)) — runs HERE, in the unregistering thread, under dax_region_rwsem(W),
+ * whoever else still holds a reference. Only then does put_device drop the device's own reference.
+ */
 export function dc_extent_unregister(ctx: HostCtx, e: ExtentHandle): void {
   const X = ctx.host.extents;
   if (!X.get(e, 'registered')) return;
   X.set(e, 'devres', 0); // the action is consumed (devm_release_action, or devres_release_all)
-  X.store(e, 'registered', 0);
+  X.store(e, 'registered', 0); // device_del: klist_del(&dev->p->knode_parent)
+  dax_release_resource(ctx, e); // device_del: devres_release_all(dev)
   if (X.add(e, 'refs', -1) === 0) dc_extent_release(ctx, e);
 }
 
 /**
- * get_device() on `extent<region>.<id>` — what a sysfs attribute reader (or an open file) holds
- * across its access: one more reference, so the device release waits for the matching put. The
- * `index`-th registered extent of the region in id order; -ENODEV when there is none.
+ * knob extent-refs=user, NOT v11: get_device() on `extent<region>.<id>` held across time by user
+ * space, with no lock. v11 has no such holder: since kernfs (3.14) an open sysfs attribute does not
+ * pin its device (kernfs_get_active only around each read/write, and device_del drains it, as
+ * dax/kernfs.ts models for the DAX attributes). v11's holders are the DAX bus's child walks
+ * (dax/bus.ts uuid_claim_tagged, uuid_claim_untagged, delete_store). Kept to show what such a hold
+ * would do (H6, H23, H25 as first found; docs/fidelity-holders.md). The `index`-th registered
+ * extent of the region in id order; -ENODEV when there is none.
  * The lookup reads the region's dc_extents under cxl_rwsem.region (read), as unregistration
  * runs under it; the reference itself is a kref (atomic).
  */
@@ -763,15 +776,19 @@ export function cxl_extent_get(ctx: HostCtx, region: Handle, index: number): Ext
       .sort((a, b) => (X.peek(a, 'id') ?? 0) - (X.peek(b, 'id') ?? 0));
     const e = mine[index];
     if (e === undefined) throw new CxlError('ENODEV', `region has no extent #${index}`);
+    // without the knob only the failing lookup above is modelled (a v11 open of a missing path)
+    if (ctx.knobs['extent-refs'] !== 'user') throw new CxlError('EOPNOTSUPP', 'hold-extent: a user hold of an extent device across time is not a v11 mechanism (knob extent-refs=user)');
     X.add(e, 'refs', 1);
     return e;
   });
 }
 
 /**
- * put_device(): drop a reference taken by cxl_extent_get. The last one runs dc_extent_release
- * in the putter's thread — Release DC, the dax_resource release, then the group's non-atomic
- * nr_extents decrement, which concurrent last puts of one group's members race on (H6).
+ * put_device() (drivers/base/core.c): drop a reference taken by cxl_extent_get or by a DAX-bus
+ * child walk (dax/bus.ts). The last one runs device_release → dc_extent_release in the putter's
+ * thread, under whatever locks it holds — Release DC (mbox_mutex), xa_erase, then the group's
+ * non-atomic nr_extents decrement, which concurrent last puts of one group's members race on
+ * (H6). The dax_resource is gone already: device_del released it (dc_extent_unregister).
  */
 export function cxl_extent_put(ctx: HostCtx, e: ExtentHandle): void {
   if (ctx.host.extents.add(e, 'refs', -1) === 0) dc_extent_release(ctx, e);
@@ -787,8 +804,9 @@ export function dc_extent_release(ctx: HostCtx, e: ExtentHandle): void {
   const dpa = X.getRef(e, XF.dpaStart);
   const len = X.getRef(e, XF.length);
   const skip = h.groups.isLive(g) && h.groups.get(g, 'skipDeviceRelease') === 1;
-  // device_release (drivers/base/core.c) runs the extent device's devres — dax_release_resource,
-  // under dax_region_rwsem (write) — before the type's release, dc_extent_release (Release DC)
+  // device_release (drivers/base/core.c) runs devres_release_all once more before the type's
+  // release: normally empty, device_del ran dax_release_resource already (dc_extent_unregister);
+  // it finds the action only if a dax resource was added after the device_del
   dax_release_resource(ctx, e);
   if (!skip && releaseBatch) { releaseBatch.push(e); return; } // knob release-batch=group: rm_tag_group sends, then finishes
   if (!skip) memdev_release_extent(ctx, memdev, { dpa, len });

@@ -35,6 +35,7 @@ import { UAF_SITE } from '../protocol.js';
 import { NULL_UUID } from '../wire/cxl.js';
 import { kstrtoull } from '../kstrtox.js';
 import { kernfs_dev_activate, kernfs_dev_remove, sysfs_dev_op, sysfs_region_op } from './kernfs.js';
+import { cxl_extent_put } from '../cxl/extent.js';
 
 export interface DaxResourceSpec {
   extent: ExtentHandle;
@@ -93,6 +94,7 @@ function addOne(ctx: HostCtx, region: Handle, spec: DaxResourceSpec, uuid: strin
   h.daxRes.setUuid(r, 'uuid', uuid);
   h.daxRes.set(r, 'seq', spec.seq);
   h.extents.set(spec.extent, 'daxRes', r);
+  h.extents.set(spec.extent, 'daxDevres', 1); // devm_add_action(device, dax_release_resource, …)
   known?.push(spec.start, spec.length);
   return r;
 }
@@ -226,7 +228,7 @@ export function dax_region_rm_resources(ctx: HostCtx, extents: ExtentHandle[]): 
 }
 
 /**
- * dax_release_resource(): devres action of a dc_extent device, at its device_release — free the
+ * dax_release_resource(): devres action of a dc_extent device, run by its device_del — free the
  * dax_resource whatever its use_cnt (bus.c dax_release_resource: __dax_release_resource, kfree).
  * A dev_dax range carved from it keeps pointing at the freed dax_resource (H15).
  */
@@ -330,50 +332,141 @@ function regionIsDynamic(ctx: HostCtx, region: Handle): boolean {
   return ctx.host.regions.load(region, 'daxRegion') === 1;
 }
 
-/** uuid_claim_untagged(): exactly one free untagged resource (first in device order). */
+/**
+ * uuid_claim_untagged() (drivers/dax/bus.c): device_find_child(dax_region->dev, …, find_uuid_extent)
+ * returns the first child extent with a free untagged dax_resource WITH a reference (get_device),
+ * held across the alignment check and __dev_dax_resize, then put_device — which can be the
+ * extent's last put (childPut). Exactly one resource; a misaligned one fails (-EINVAL), no other
+ * is tried.
+ */
 function uuid_claim_untagged(ctx: HostCtx, region: Handle, dev: Handle): number {
   const h = ctx.host;
   const align = h.regions.get(region, 'daxAlign');
-  for (const r of resourcesOf(ctx, region)) {
-    if (h.daxRes.get(r, 'useCnt') !== 0 || h.daxRes.getUuid(r, 'uuid') !== NULL_UUID) continue;
-    if (h.daxRes.get(r, 'length') % align !== 0) return EINVAL; // does not try another
-    carve(ctx, dev, r);
+  let found: ExtentHandle | null = null;
+  let res: DaxResHandle = NO_HANDLE;
+  // device_find_child: the klist walk holds each child while it tests it; the match keeps its ref
+  device_for_each_child(ctx, region, (e) => {
+    const r = childResource(ctx, region, e);
+    if (r === NO_HANDLE || h.daxRes.get(r, 'useCnt') !== 0 || h.daxRes.getUuid(r, 'uuid') !== NULL_UUID) return 0;
+    childGet(ctx, e); // get_device(child) on the match, before the iterator drops its own
+    found = e;
+    res = r;
     return 1;
-  }
-  return ENOENT;
+  });
+  if (found === null) return ENOENT;
+  const e: ExtentHandle = found;
+  let rc = 1;
+  if (h.daxRes.get(res, 'length') % align !== 0) rc = EINVAL; // does not try another
+  else carve(ctx, dev, res);
+  childPut(ctx, e); // put_device(extent_dev)
+  return rc;
 }
 
 /**
- * Resources of a region in device order (the order of their extents' ids). The claims find them
- * by walking the region device's children (uuid_claim_tagged: device_for_each_child(dax_region->dev,
- * …, count/collect_uuid_extent); uuid_claim_untagged: device_find_child), and a dc_extent is a
- * child of cxlr_dax only until device_unregister → device_del takes it off the parent's klist.
+ * The extent children of a region's dax_region->dev (cxlr_dax->dev; online_tag_group parents each
+ * dc_extent there) in device order (the order of their ids), registered ones only: a dc_extent is
+ * a child of cxlr_dax only until device_unregister → device_del takes it off the parent's klist.
  * A teardown's dc_extent_unregister therefore hides the extent from claims at once, although its
- * dax_resource lives on until the extent's device_release runs dax_release_resource.
+ * dax_resource lives on until the end of that device_del (devres_release_all →
+ * dax_release_resource, which waits for the dax_region_rwsem a claim holds).
  */
-function resourcesOf(ctx: HostCtx, region: Handle): DaxResHandle[] {
-  const h = ctx.host;
-  const out: { r: DaxResHandle; key: number }[] = [];
-  for (const r of h.daxRes.live()) {
-    if (h.daxRes.get(r, 'region') !== region) continue;
-    const e = h.daxRes.get(r, 'extent');
-    // not a child any more (device_del), or already freed: device_for_each_child skips it
-    if (!h.extents.isLive(e) || !h.extents.peek(e, 'registered')) continue;
-    out.push({ r, key: h.extents.peek(e, 'id') ?? 0 });
+function extentChildren(ctx: HostCtx, region: Handle): ExtentHandle[] {
+  const X = ctx.host.extents;
+  const out: { e: ExtentHandle; id: number }[] = [];
+  for (const e of X.live()) {
+    if (X.peek(e, 'region') !== region || X.peek(e, 'registered') !== 1) continue;
+    const id = X.peek(e, 'id');
+    if (id !== undefined) out.push({ e, id });
   }
-  out.sort((a, b) => a.key - b.key);
-  return out.map((x) => x.r);
+  out.sort((a, b) => a.id - b.id);
+  return out.map((x) => x.e);
 }
 
 /**
- * uuid_claim_tagged(): every free resource with the tag, sorted by seq, required to be 0..n-1
- * (v10: 1..n) — only what was collected, so missing TRAILING members pass (SK-26). Any failure
- * trims what was carved.
+ * A reference on an extent device taken by a DAX-bus child walk. device_for_each_child /
+ * device_find_child iterate the parent's klist (drivers/base/core.c): klist_next holds the current
+ * child's node — and through it the klist's get_device reference (klist_children_get) — until it
+ * moves on, skipping a node device_del's klist_del has killed. A child unregistered meanwhile
+ * (device_unregister: device_del, then put_device) keeps that reference until the walk lets go,
+ * so the walk's put can be the LAST one: device_release → dc_extent_release then runs in the
+ * walking thread, under every lock it holds. False when the child is no longer on the list.
+ */
+function childGet(ctx: HostCtx, e: ExtentHandle): boolean {
+  const X = ctx.host.extents;
+  try {
+    for (;;) {
+      if (X.load(e, 'registered') !== 1) return false; // knode_dead: skipped
+      const refs = X.load(e, 'refs');
+      if (refs <= 0) return false;
+      if (X.cas(e, 'refs', refs, refs + 1) === refs) return true;
+    }
+  } catch (err) {
+    if (err instanceof StaleHandleError) return false; // released under the walk
+    throw err;
+  }
+}
+
+/** put_device() on a walk's reference: the last one releases the extent in this thread. */
+function childPut(ctx: HostCtx, e: ExtentHandle): void {
+  cxl_extent_put(ctx, e);
+}
+
+/**
+ * device_for_each_child(dax_region->dev, data, fn) over the extent children (the dev_dax children
+ * are no extents: count/collect/find_uuid_extent skip them). fn runs with the child held; a non-zero
+ * return stops the walk (klist_iter_exit drops the current child). The scheduler point while a
+ * child is held sits only where the hold can decide anything: on a child with no
+ * dax_release_resource devres (its dax add has not run or failed — the H14 window between
+ * online_tag_group and the notify), whose device_del can complete while the walker holds
+ * dax_region_rwsem. Any other child's device_del ends in dax_release_resource, which waits for the
+ * walker's dax_region_rwsem (uuid_store holds it across both walks), so the walk's put is never
+ * the last and a preemption there adds no outcome of the hold.
+ */
+function device_for_each_child(ctx: HostCtx, region: Handle, fn: (e: ExtentHandle) => number): number {
+  const X = ctx.host.extents;
+  for (const e of extentChildren(ctx, region)) {
+    if (!childGet(ctx, e)) continue;
+    const rc = fn(e);
+    if (X.get(e, 'daxDevres') !== 1) noisePoint(NOISE_SITE.childRef);
+    childPut(ctx, e); // klist_next (or klist_iter_exit) lets the child go
+    if (rc) return rc;
+  }
+  return 0;
+}
+
+/** dev_get_drvdata(child): the child's dax_resource in this region, or NO_HANDLE. */
+function childResource(ctx: HostCtx, region: Handle, e: ExtentHandle): DaxResHandle {
+  const h = ctx.host;
+  const r = h.extents.get(e, 'daxRes');
+  if (r === NO_HANDLE || !h.daxRes.isLive(r) || h.daxRes.get(r, 'region') !== region) return NO_HANDLE;
+  return r;
+}
+
+/**
+ * uuid_claim_tagged() (drivers/dax/bus.c): two device_for_each_child walks of dax_region->dev —
+ * count_uuid_extent, then collect_uuid_extent into an array of that size (-ENOSPC if it grew) —
+ * each holding the child it looks at (device_for_each_child); then every collected resource sorted
+ * by seq and required to be 0..n-1 (v10: 1..n) — only what was collected, so missing TRAILING
+ * members pass (SK-26). Any failure trims what was carved.
  */
 function uuid_claim_tagged(ctx: HostCtx, region: Handle, dev: Handle, uuid: string): number {
   const h = ctx.host;
-  const free = resourcesOf(ctx, region).filter((r) => h.daxRes.get(r, 'useCnt') === 0 && h.daxRes.getUuid(r, 'uuid') === uuid);
-  if (free.length === 0) return ENOENT;
+  const match = (e: ExtentHandle): DaxResHandle => {
+    const r = childResource(ctx, region, e);
+    return r !== NO_HANDLE && h.daxRes.get(r, 'useCnt') === 0 && h.daxRes.getUuid(r, 'uuid') === uuid ? r : NO_HANDLE;
+  };
+  let count = 0;
+  device_for_each_child(ctx, region, (e) => { if (match(e) !== NO_HANDLE) count++; return 0; });
+  if (count === 0) return ENOENT;
+  const free: DaxResHandle[] = [];
+  const rc = device_for_each_child(ctx, region, (e) => {
+    const r = match(e);
+    if (r === NO_HANDLE) return 0;
+    if (free.length === count) return ENOSPC;
+    free.push(r);
+    return 0;
+  });
+  if (rc) return rc;
   free.sort((a, b) => h.daxRes.get(a, 'seq') - h.daxRes.get(b, 'seq'));
   const base = ctx.knobs['v10-seq'] === 'on' ? 1 : 0;
   for (let i = 0; i < free.length; i++) {
@@ -746,7 +839,8 @@ function dc_extent_child_by_name(ctx: HostCtx, region: Handle, name: string): Ha
   const rid = ctx.host.regions.get(region, 'id');
   for (const e of X.live()) {
     try {
-      if (X.get(e, 'region') === region && X.get(e, 'registered') && sysfs_streq(name, `extent${rid}.${X.get(e, 'id')}`)) return e;
+      // device_find_child_by_name returns the match with get_device (childGet: still on the list)
+      if (X.get(e, 'region') === region && X.get(e, 'registered') && sysfs_streq(name, `extent${rid}.${X.get(e, 'id')}`) && childGet(ctx, e)) return e;
     } catch (err) {
       if (!(err instanceof StaleHandleError)) throw err; // freed under the walk
     }
@@ -768,11 +862,21 @@ function __delete_store(ctx: HostCtx, region: Handle, name: string): void {
   if (victim === NO_HANDLE) {
     const ext = dc_extent_child_by_name(ctx, region, name);
     if (ext !== NO_HANDLE) {
-      // H20: the child found is a dc_extent (online_tag_group parents it on cxlr_dax->dev, the
-      // dax_region's device), and delete_store's to_dev_dax() has no type check. The kernel goes
-      // on reading dev_dax fields out of the dc_extent; the model reports it and stops here.
-      ctx.emit({ type: 'use-after-free', memdev: h.regions.get(region, 'memdev'), extent: ext, site: UAF_SITE.deleteTypeConfusion });
-      ctx.dmesg('err', `dax_region${h.regions.get(region, 'id')}`, `BUG: type confusion: delete_store treats ${name} (a dc_extent) as a dev_dax`);
+      // delete_store holds the child found (get_device) without any dax lock until its final
+      // put_device, across device_lock(cxlr_dax) — which a cxl_dax_region unbind holds while its
+      // devres unregisters the extents: the extent can be device_del'd and put by its owner
+      // meanwhile, leaving this put the last (dc_extent_release in this thread, no lock held)
+      noisePoint(NOISE_SITE.childRef);
+      withLock(h.regionLockFor(region), () => {
+        // H20: the child found is a dc_extent (online_tag_group parents it on cxlr_dax->dev, the
+        // dax_region's device), and delete_store's to_dev_dax() has no type check. The kernel goes
+        // on reading dev_dax fields out of the dc_extent; the model reports it and does nothing
+        // more under the locks.
+        ctx.emit({ type: 'use-after-free', memdev: h.regions.get(region, 'memdev'), extent: ext, site: UAF_SITE.deleteTypeConfusion });
+        ctx.dmesg('err', `dax_region${h.regions.get(region, 'id')}`, `BUG: type confusion: delete_store treats ${name} (a dc_extent) as a dev_dax`);
+      });
+      noisePoint(NOISE_SITE.childRef); // device_unlock(dev), then put_device(victim)
+      childPut(ctx, ext as ExtentHandle);
       throw new CxlError('EFAULT', `delete ${name}: a dc_extent device, not a dev_dax (H20 type confusion)`);
     }
     throw new CxlError('ENXIO', `delete: no device ${JSON.stringify(name)}`);

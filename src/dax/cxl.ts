@@ -16,10 +16,11 @@
  * Unbind (__device_release_driver; the driver has no remove callback): devres_release_all runs
  * the actions in reverse registration order, each taking its own locks, with dev->driver still
  * set (a uuid_store can run in the middle); only then are dev->driver and drvdata cleared.
- *  - dc_extent_unregister → device_unregister(extent): at the last reference, device_release
- *    runs the extent device's own devres first — dax_release_resource, under
- *    dax_region_rwsem(W), frees the dax_resource WHATEVER its use_cnt — then dc_extent_release
- *    sends Release DC (drivers/base/core.c device_release; bus.c dax_release_resource);
+ *  - dc_extent_unregister → device_unregister(extent): device_del ends with the extent device's
+ *    own devres — dax_release_resource, under dax_region_rwsem(W), frees the dax_resource
+ *    WHATEVER its use_cnt, in this thread whoever else holds the extent (drivers/base/core.c
+ *    device_del; bus.c dax_release_resource); the last reference's device_release then runs
+ *    dc_extent_release, which sends Release DC;
  *  - unregister_dev_dax, under dax_region_rwsem(W): trims the device's ranges, reading each
  *    range's dax_resource — freed already when that extent was onlined after this device was
  *    created (H15, bus.c trim_dev_dax_range);
@@ -72,13 +73,18 @@ export function cxl_dax_region_notify(ctx: HostCtx, region: Handle, event: 'add'
 }
 
 /**
- * dax_release_resource(): the devres action dax_region_add_resource put on the extent device;
- * runs first in its device_release (before dc_extent_release's Release DC), under
- * dax_region_rwsem (write), and frees the dax_resource regardless of use_cnt.
+ * dax_release_resource() (drivers/dax/bus.c): the devres action __dax_region_add_resource put on
+ * the EXTENT device (devm_add_action(device, …), device = the dc_extent). It runs once, from
+ * whichever devres_release_all meets it first — device_del's (drivers/base/core.c), in the thread
+ * that unregisters the extent — and always takes dax_region_rwsem (write): after a
+ * dax_region_rm_resource the dax_resource is still there (res NULL, drvdata cleared) and the
+ * action still locks before finding nothing to release. It frees the resource regardless of
+ * use_cnt (H15).
  */
 export function dax_release_resource(ctx: HostCtx, e: ExtentHandle): void {
   const h = ctx.host;
-  if (h.extents.get(e, 'daxRes') === NO_HANDLE) return;
+  if (h.extents.get(e, 'daxDevres') !== 1) return; // no such devres (never added, or already run)
+  h.extents.set(e, 'daxDevres', 0);
   withWrite(h.daxRegionRwsem, () => dax_release_resource_locked(ctx, e));
 }
 

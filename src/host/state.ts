@@ -194,6 +194,12 @@ export const EXTENT_SCHEMA = {
   registered: 'i32',
   /** the dax_resource attached to this extent (drvdata), or 0 [dax_region_rwsem] */
   daxRes: 'i32',
+  /**
+   * 1 while the extent device carries dax_release_resource on its own devres list
+   * (bus.c __dax_region_add_resource: devm_add_action(device, …)); it outlives a
+   * dax_region_rm_resource, and device_del's devres_release_all consumes it
+   */
+  daxDevres: 'i32',
   /** ordinal of its dc_extent_unregister devres action on cxlr_dax, 0 once released */
   devres: 'i32',
   /** links of its region's list (HostState.regionExtentList) and its group's (HostState.groupList) [table lock] */

@@ -239,6 +239,8 @@ async function execute(c: Ctx, s: OpStep, user: number): Promise<OpResult<unknow
       return fm(await g(sys.device(m).call((a) => a.hostileInject(s.kind))));
     }
     case 'hold-extent': {
+      // validate.ts refuses the op without the knob; a scenario built in code is checked here
+      if (sys.knobs['extent-refs'] !== 'user') throw new Error('hold-extent needs knob extent-refs=user (a user hold of an extent device across time is NOT v11; docs/fidelity-holders.md)');
       const id = region(c, s.region);
       return g(u.call((a) => a.holdExtent(id, s.index, `${s.region}#${s.index}`)));
     }

@@ -77,6 +77,13 @@ export const KNOWN_KNOBS: { readonly [K in KnobName]: KnobSpec<KnobValues[K]> } 
   // one Release DC listing every member `rm_tag_group` released (split to the payload as
   // `cxl_send_dc_response` splits), so the bench can price v11's per-extent round trips.
   'release-batch': choice('Release DC per extent (extent, v11) or one per tag group released by rm_tag_group (group: a design alternative, NOT v11)', ['extent', 'group']),
+  // NOT v11 (docs/fidelity-holders.md): since kernfs (3.14) an open sysfs attribute does not pin its
+  // kobject (kernfs_get_active only around each read/write, drained by device_del), so nothing in
+  // user space holds an extentX.Y device across time. v11's holders are the DAX bus's own child
+  // walks (drivers/dax/bus.c uuid_claim_tagged's device_for_each_child, uuid_claim_untagged's
+  // device_find_child, delete_store's device_find_child_by_name), modelled always. 'user' adds
+  // the scenario/stress ops hold-extent / put-extent: a lock-free get_device held across time.
+  'extent-refs': choice("who can hold an extentX.Y device: the DAX bus's child walks only (v11), or also a lock-free user hold across time (user: the hold-extent/put-extent ops, NOT v11)", ['v11', 'user']),
 };
 
 export const KNOB_NAMES = Object.keys(KNOWN_KNOBS) as KnobName[];
@@ -108,6 +115,7 @@ export const DEFAULT_KNOBS: Readonly<KnobValues> = {
   'staging-failure-response': 'off',
   'rcu': 'off',
   'release-batch': 'extent',
+  'extent-refs': 'v11',
 };
 
 /** What each variant changes relative to v11 (README.md). */

@@ -302,7 +302,7 @@ export const OPS: Readonly<Record<TableOp, OpSpec>> = {
     },
   },
   'hold-extent': {
-    description: 'A reader opens extentX.Y\'s sysfs attributes: get_device on the region\'s index-th registered extent, held until put-extent.',
+    description: 'NOT v11 (needs knob extent-refs=user): a lock-free get_device on the region\'s index-th registered extent, held across time until put-extent. Since kernfs an open sysfs attribute does not pin its device, so v11 has no such user-space holder.',
     fields: {
       region: req('region', 'The region.'),
       index: req('u8', 'The index-th registered extent of the region in id order (extentX.Y), at hold time.'),

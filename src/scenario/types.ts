@@ -81,6 +81,8 @@ export interface KnobValues {
   'rcu': 'on' | 'off';
   /** Release DC per extent (v11) or one per tag group released together (a design alternative, NOT v11) */
   'release-batch': 'extent' | 'group';
+  /** who holds extentX.Y devices: the DAX bus's child walks (v11) or also user-space holds (NOT v11) */
+  'extent-refs': 'v11' | 'user';
 }
 export type KnobName = keyof KnobValues;
 export type Knobs = Partial<KnobValues>;

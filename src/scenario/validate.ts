@@ -29,7 +29,7 @@ import {
 } from './fields.js';
 import type { ScenarioError } from './fields.js';
 import { locateJsonError } from './json-locate.js';
-import { KNOB_NAMES, KNOWN_KNOBS, parseKnob } from './knobs.js';
+import { KNOB_NAMES, KNOWN_KNOBS, parseKnob, resolveKnobs } from './knobs.js';
 import { DC_SPEC, MEMDEV_SPEC, PRE_ACCEPTED_SPEC, TOP_SPEC, TOPOLOGY_SPEC } from './spec.js';
 import { emptyScope, step } from './steps.js';
 import {
@@ -216,6 +216,13 @@ export function validateScenario(doc: unknown, source?: string): ParseScenarioRe
       ctx.err(at, `advance-clock needs "clock": "virtual" (this scenario's clock is "${out.clock ?? DEFAULT_CLOCK}": real time cannot be advanced)`);
     }
   }
+  // hold-extent / put-extent model a lock-free user hold of an extent device across time, which
+  // v11 has no mechanism for (knobs.ts 'extent-refs'): the file must opt in to it by name
+  if (ctx.errors.length === 0 && stepsOk && out.steps && resolveKnobs(out.variant ?? DEFAULT_VARIANT, out.knobs ?? {})['extent-refs'] !== 'user') {
+    for (const at of extentRefSteps(out.steps, '$.steps')) {
+      ctx.err(at, 'hold-extent / put-extent need "knobs": {"extent-refs": "user"}: a user-space hold of an extentX.Y device across time is NOT a v11 mechanism (an open sysfs attribute does not pin its device since kernfs; docs/fidelity-holders.md)');
+    }
+  }
   if (!('topology' in doc)) { topologyOk = false; ctx.err('$.topology', 'missing required field "topology" ({memdevs: [{name, dc, …}]})'); }
   if (!('steps' in doc)) { stepsOk = false; ctx.err('$.steps', 'missing required field "steps" (an array of steps)'); }
   if (ctx.errors.length > 0 || !topologyOk || !stepsOk) {
@@ -227,6 +234,17 @@ export function validateScenario(doc: unknown, source?: string): ParseScenarioRe
     return { ok: false, errors };
   }
   return { ok: true, scenario: out as Scenario };
+}
+
+/** JSON paths of the hold-extent / put-extent steps, parallel branches included. */
+export function extentRefSteps(steps: Step[], path: string): string[] {
+  const out: string[] = [];
+  steps.forEach((st, i) => {
+    const p = idx(path, i);
+    if (st.op === 'hold-extent' || st.op === 'put-extent') out.push(p);
+    else if (st.op === 'parallel') st.branches.forEach((b, j) => out.push(...extentRefSteps(b, idx(key(p, 'parallel'), j))));
+  });
+  return out;
 }
 
 /** JSON paths of the advance-clock steps, parallel branches included. */

@@ -44,7 +44,7 @@ export const PT_CLOCK = 6;
 export const PT_HANDOFF = 7;
 export const PT_STEAL = 8;
 /** named noise sites (step-log argument of PT_NOISE) */
-export const NOISE_SITE = { generic: 0, dcRecord: 1, tagInsert: 2, groupPut: 3, dcWalk: 4, daxPerExtent: 5, teardownWindow: 6, rcuSkip: 7 } as const;
+export const NOISE_SITE = { generic: 0, dcRecord: 1, tagInsert: 2, groupPut: 3, dcWalk: 4, daxPerExtent: 5, teardownWindow: 6, rcuSkip: 7, childRef: 8 } as const;
 export const POINT_NAMES: Record<number, string> = { 1: 'acquire', 2: 'noise', 3: 'op-start', 4: 'fm-start', 5: 'resume', 6: 'clock', 7: 'handoff', 8: 'steal' };
 
 /** thread states */

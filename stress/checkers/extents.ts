@@ -285,17 +285,28 @@ export class ExtentsChecker implements Checker {
           if (list.length >= 4096) list.shift();
           list.push({ dpa: t.dpa, len: t.len, extent: t.extent, tracked: t.idx, released: idx, thread: e.thread });
         }
-        if (t && this.tearingDown.get(e.thread) === ev.region) {
+        // H14 through a holder (docs/fidelity-holders.md): the teardown's device_del unregistered
+        // the extent while a DAX-bus child walk of another thread held it (uuid_claim_tagged's
+        // device_for_each_child, delete_store's device_find_child_by_name, drivers/dax/bus.c), so
+        // that walk's put is the last and sends the Release DC (dc_extent_release) — the
+        // teardown's release, in the holder's thread. Evidence: a teardown of the extent's region
+        // is current (begun in another thread, no probe since), and the releasing thread is not
+        // handling a Release record (cxl_rm_extent unregisters and releases in one thread) nor
+        // releasing an H5 handler's leftover (released-unaccepted-after-h5 below)
+        const tdSelf = this.tearingDown.get(e.thread) === ev.region;
+        const tdHolder = !tdSelf && t !== undefined && this.teardownAt.at(ev.region) !== undefined && [...this.tearingDown.values()].includes(ev.region)
+          && !this.releasing.has(e.thread) && !this.leftByUnwoundHandler(t);
+        if (t && (tdSelf || tdHolder)) {
           // a torn-down extent can still be named by a response in flight: its own chain's (not
           // yet listed), or a later chain whose duplicate sub-range E8 accepted against it
           const list = listOf(this.tornDown, ev.memdev);
           if (list.length >= 4096) list.shift();
           list.push({ dpa: t.dpa, len: t.len, extent: t.extent });
         }
-        if (t && !t.existing && !t.listed && this.tearingDown.get(e.thread) === ev.region) {
+        if (t && !t.existing && !t.listed && (tdSelf || tdHolder)) {
           if (ev.sentRelease === 1) {
             this.findings.add(`xortd:${ev.extent}`, finding('released-before-response',
-              `region teardown sent Release DC for runtime extent ${ev.extent} ${rng(t.dpa, t.len)} tag ${tagStr(t.uuid)} on mem${t.memdev}, realized but not yet listed by a response`));
+              `region teardown sent Release DC for runtime extent ${ev.extent} ${rng(t.dpa, t.len)} tag ${tagStr(t.uuid)} on mem${t.memdev}, realized but not yet listed by a response${tdHolder ? ' (the last put of a DAX-bus child walk that held it across the teardown\'s device_del, in another thread)' : ''}`));
           }
         } else if (t && ev.sentRelease === 1 && !t.existing && !t.listed) {
           const what = `Release DC sent for runtime extent ${ev.extent} ${rng(t.dpa, t.len)} tag ${tagStr(t.uuid)} on mem${t.memdev}, which no response listed`;
