@@ -217,6 +217,14 @@ async function daxOp(c: OpCtx, o: OpOf<'claim' | 'create-seed' | 'claim-seed' | 
   }
 }
 
+/**
+ * A plan this run may not execute as asked: a `hold-extent` that would hold an extent device
+ * across time — NOT a v11 mechanism — without the knob that allows it (docs/fidelity-holders.md;
+ * a lookup of a missing extent, the findings workloads' time pads, is v11 and runs). Raised by the
+ * op (stress/ops.ts); the CLI reports it as bad input (exit 2).
+ */
+export class PlanRefused extends Error {}
+
 /** knob extent-refs=user (NOT v11): a user holding an extent device (get_device) across time and dropping it (put_device). */
 async function extentRefOp(c: OpCtx, o: OpOf<'hold-extent' | 'put-extent'>): Promise<OpOutcome> {
   const { b, g } = c;
@@ -229,7 +237,7 @@ async function extentRefOp(c: OpCtx, o: OpOf<'hold-extent' | 'put-extent'>): Pro
     // cxl_extent_get). Without the knob a lookup of a missing extent still fails (-ENODEV: the
     // findings workloads' time pads); a hold that would succeed stops the run by name
     if (!r.ok && r.errno === 'EOPNOTSUPP' && c.sys.knobs['extent-refs'] !== 'user') {
-      throw new Error(`hold-extent ${o.region}#${o.index} needs --knob extent-refs=user: a user hold of an extent device across time is NOT a v11 mechanism (docs/fidelity-holders.md)`);
+      throw new PlanRefused(`hold-extent ${o.region}#${o.index} needs --knob extent-refs=user: a user hold of an extent device across time is NOT a v11 mechanism (docs/fidelity-holders.md)`);
     }
     if (r.ok) b.extentRefs.set(o.as, { user: c.actor.index, key });
     return c.done(r);

@@ -132,5 +132,11 @@ export function readTrace(file: string): TraceRead {
   // a newer generator than this dcd has would draw another plan: refuse rather than replay that
   if (t.swarmPlan !== undefined && (!Number.isInteger(t.swarmPlan) || t.swarmPlan < 1 || t.swarmPlan > SWARM_PLAN_VERSION)) return { ok: false, message: `${file}: field "swarmPlan" must be an integer 1..${SWARM_PLAN_VERSION} (the swarm plan generator versions this dcd draws)` };
   if (t.record !== undefined && (typeof t.record !== 'object' || t.record === null || !Array.isArray(t.record.events) || !Array.isArray(t.record.held))) return { ok: false, message: `${file}: field "record" must hold events and held arrays` };
+  // a swarm plan that holds an extent device across time replays only under the NOT-v11 knob that
+  // allows it (docs/fidelity-holders.md); the targeted workloads that hold force the knob themselves
+  if (t.workload === 'swarm' && t.plan && (t.knobs as Record<string, string> | undefined)?.['extent-refs'] !== 'user') {
+    const ops = [...t.plan.setup, ...t.plan.actors.flatMap((a) => a.ops)];
+    if (ops.some((o) => o.op === 'hold-extent')) return { ok: false, message: `${file}: the plan holds an extent device across time (hold-extent), which is NOT a v11 mechanism: the trace's knobs need "extent-refs": "user" (docs/fidelity-holders.md)` };
+  }
   return { ok: true, trace: t as StressTrace };
 }

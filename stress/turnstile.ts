@@ -618,7 +618,9 @@ export class ControlledScheduler {
     // wait until the worker parks at its op-start point (or, for a skipped op, never starts)
     const deadline = Date.now() + 3000;
     let settled = false;
-    const done = p.then(() => { settled = true; });
+    // settled either way: a rejected op is reported where pendingOp is awaited, not as an
+    // unhandled rejection of this wait
+    const done = p.then(() => { settled = true; }, () => { settled = true; });
     for (let i = 0; Date.now() < deadline; i++) {
       if (this.T.state(slot) === TS_PARKED && Atomics.load(this.T.slots, this.T.base(slot) + SL_KIND) === PT_OP_START) return;
       if (settled) return;

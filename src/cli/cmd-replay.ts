@@ -4,6 +4,7 @@ import type { CliIo } from './main.js';
 import { readTrace } from '../../stress/trace.js';
 import { replayTrace } from '../../stress/replay.js';
 import { WORKLOADS } from '../../stress/workloads.js';
+import { PlanRefused } from '../../stress/ops.js';
 
 export async function run(a: ParsedArgs, io: CliIo): Promise<number> {
   if (a.kind !== 'replay') return EXIT.usage;
@@ -16,7 +17,14 @@ export async function run(a: ParsedArgs, io: CliIo): Promise<number> {
     io.err(`dcd replay: ${a.trace}: unknown workload "${t.trace.workload}"`);
     return EXIT.usage;
   }
-  const r = await replayTrace(t.trace);
+  let r: Awaited<ReturnType<typeof replayTrace>>;
+  try {
+    r = await replayTrace(t.trace);
+  } catch (e) {
+    if (!(e instanceof PlanRefused)) throw e;
+    io.err(`dcd replay: ${a.trace}: ${e.message}`);
+    return EXIT.usage;
+  }
   if (a.timeline) {
     if (r.run?.record) {
       const { timelineOf } = await import('../../stress/explain.js');

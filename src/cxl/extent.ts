@@ -383,7 +383,8 @@ export function cxl_realize_group(ctx: HostCtx, memdev: number, group: PendingNo
  * Walk a region's dc_extents (cxlr_dax->dc_extents) for the region's own endpoint decoder (same
  * cxled), by xarray id (cxlr_dax_classify_extent, cxl_rm_extent: drivers/cxl/core/extent.c).
  * Entries are erased only in dc_extent_release, so an `extentX.Y` already unregistered but still
- * held (an open sysfs attribute, cxl_extent_get) is still met: a re-offer of its range is
+ * held (a DAX bus child walk or delete_store in v11; cxl_extent_get under the NOT-v11 knob
+ * extent-refs=user) is still met: a re-offer of its range is
  * DUPLICATE or OVERLAP, and a release record matches it again. Only onlined extents are in that
  * xarray (xa_alloc in online_tag_group):
  * members of the group still being assembled (add_ctx.group) are not, so E8/E9 never compare an
