@@ -143,6 +143,7 @@ export function cxl_region_probe(ctx: HostCtx, r: Handle): number {
     R.add(r, 'oldDaxRefs', prev & KREF_COUNT_MASK); // the previous instance's remaining pins (0 on the first probe)
     R.store(r, 'hasCxlrDax', 1); // cxlr->cxlr_dax = cxlr_dax
     detach_old_instance_extents(ctx, r, gen);
+    ctx.emit({ type: 'region-probe', region: r, gen });
   });
   h.regions.store(r, 'regionBound', 1);
   return 0;
