@@ -233,8 +233,11 @@ function krefAdd(ctx: HostCtx, r: Handle, gen: number, d: number): void {
 
 /**
  * A dereference of cxlr->cxlr_dax: true while the cxl_dax_region is allocated. v11 never clears
- * the pointer (cxlr_dax_unregister, region_dax.c), so after `cxl disable-region` it dangles: the
- * model reports the use-after-free (H16) and the caller takes its "no dax region" path.
+ * the pointer (cxlr_dax_unregister, region_dax.c), so after `cxl disable-region` it dangles once
+ * the instance's last reference is gone (the device's own and every tag group's pin): the model
+ * reports the use-after-free (H16) and the caller takes its "no dax region" path. Only the
+ * current instance's count is read: a replaced instance's pins never keep a new one alive or
+ * free it.
  */
 export function cxlr_dax_alive(ctx: HostCtx, r: Handle, memdev: number): boolean {
   const R = ctx.host.regions;
