@@ -23,7 +23,7 @@
  *    region keeps a pointer to a freed cxl_dax_region (H16) — freed unless a tag group still
  *    pins it (an H14 orphan's);
  *  - a re-probe (`cxl enable-region`) allocates a NEW cxl_dax_region (cxl_dax_region_alloc): the
- *    model's region record carries the instance as a generation (`cxlrDaxGen` in cxlrDaxRefs),
+ *    model's region record carries the instance as a generation (packed with its kref in `cxlrDaxRefs`, read by `cxlr_dax_gen`),
  *    and what the old instance kept (H14's orphans, their groups' pins) stays with it.
  */
 import { assertHeld, withLock, withRead, withWrite } from '../shm/lock.js';
@@ -116,7 +116,7 @@ export function cxl_create_dc_region(ctx: HostCtx, memdev: number, size: number 
  * (cxl_dax_region_release), and the tag groups an H14 teardown left on it pin it
  * (alloc_tag_group / free_tag_group, extent.c): those groups and their extents stay with the OLD
  * instance — its xarray, its devres list — which nothing walks again. The model keeps one region
- * record, so the instance is a generation (`cxlrDaxGen`): the new instance starts with one
+ * record, so the instance is a generation (`cxlr_dax_gen`): the new instance starts with one
  * reference, the old one's remaining pins move to `oldDaxRefs`, and the old instance's extents
  * leave the region's list (docs/kernel-map.md H14). Returns 0 or a negative errno.
  */

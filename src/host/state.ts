@@ -111,7 +111,7 @@ export const REGION_SCHEMA = {
   /**
    * The cxl_dax_region cxlr->cxlr_dax points at, as one word: bits 0–11 its kref (the device's own
    * reference + one pin per live tag group, alloc_tag_group; 0 = freed), bits 12–30 its instance
-   * generation (`cxlrDaxGen`). Each cxl_region probe allocates a NEW instance
+   * generation (src/cxl/region.ts `cxlr_dax_gen`). Each cxl_region probe allocates a NEW instance
    * (cxl_dax_region_alloc, region_dax.c) and bumps the generation; one word, so a pin or a put
    * (CAS) lands on the instance whose generation it names, never on a successor (src/cxl/region.ts).
    */
