@@ -68,6 +68,10 @@ export type RuntimeEvent =
    *  another thread stored after this one read it: that update is lost (H6); `read` what this
    *  thread read, `found` what its store overwrote, `wrote` what it stored */
   | { type: 'lost-update'; memdev: number; group: number; read: number; found: number; wrote: number }
+  /** the cxl_region driver probed (cxl_region_probe → cxl_dax_region_alloc): cxlr->cxlr_dax now
+   *  points at a NEW cxl_dax_region, instance `gen` of the region; what earlier instances hold
+   *  (H14's orphans) stays with them */
+  | { type: 'region-probe'; region: number; gen: number }
   /** a lock was held (for traces only; emitted when tracing is on) */
   | { type: 'lock-hold'; cls: number; lock: number; thread: number; t0: number; t1: number; waitStart: number };
 
@@ -124,6 +128,8 @@ const EVENT_FIELDS: { [K in RuntimeEventType]: [string, FieldKind][] } = {
   'scan-done': [['region', 'n'], ['rc', 'n'], ['attempts', 'n'], ['found', 'n']],
   'lock-hold': [['cls', 'n'], ['lock', 'n'], ['thread', 'n'], ['t0', 'n'], ['t1', 'n'], ['waitStart', 'n']],
   'lost-update': [['memdev', 'n'], ['group', 'n'], ['read', 'n'], ['found', 'n'], ['wrote', 'n']],
+  // appended: the codes of the types above stay what stored traces recorded
+  'region-probe': [['region', 'n'], ['gen', 'n']],
 };
 export const EVENT_TYPES = Object.keys(EVENT_FIELDS) as RuntimeEventType[];
 /** The wire field order of an event type (tests build random events from it). */

@@ -155,6 +155,8 @@ function effectOf(ev: RuntimeEvent, nm: Namer, registry: Map<string, string>, wh
       return ev.rc
         ? `${nm.region(ev.region)} extents_scanned stays 0: scan failed ${errnoText(ev.rc)} after ${ev.attempts} attempt(s) (found ${ev.found})`
         : `${nm.region(ev.region)} extents_scanned: 0 → 1 (found ${ev.found})`;
+    case 'region-probe':
+      return `${nm.region(ev.region)} cxlr->cxlr_dax: a new cxl_dax_region (instance ${ev.gen})`;
     case 'lost-update':
       return `${nm.group(ev.group)} nr_extents: ${ev.found} → ${ev.wrote} (this thread read ${ev.read}: the update to ${ev.found} is lost)   <-- lost update`;
     case 'mbox':

@@ -78,6 +78,7 @@ export function eventFunction(ev: RuntimeEvent, who: string): string {
     case 'release-outcome': return 'cxl_rm_extent';
     case 'data': return 'dax_access';
     case 'scan-done': return 'cxl_region_add_existing_extents';
+    case 'region-probe': return 'cxl_dax_region_alloc';
     case 'lock-hold': return '';
     // group->nr_extents-- (dc_extent_release's last put) or ++ (online_tag_group, rm_tag_group)
     case 'lost-update': return ev.wrote < ev.read ? 'dc_extent_release' : 'online_tag_group';

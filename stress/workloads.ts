@@ -251,6 +251,20 @@ export const WORKLOADS: Record<string, Workload> = {
       };
     },
   },
+  'disable-reprobe-vs-add-response': {
+    name: 'disable-reprobe-vs-add-response',
+    description: '`cxl disable-region` while a two-group More chain closes into the region, and the region is probed again (enable-region)',
+    targets: "H14 on a re-probed region: a group realized after the disable's teardown stays with the cxl_dax_region it pins, and the re-probe's cxl_dax_region_alloc makes a new, empty instance (region_dax.c)",
+    config: (b) => ({ memdevs: [memdev(0)], ...b, users: 1 }),
+    plan(p) {
+      const a = tagOf(p);
+      const b = p.chance(0.5) ? tagOf(p) : null; // untagged: the re-probe's scan realizes its range again (G1 skips it)
+      const recs = [...chain(p, 2, 16, 256, a), ...chain(p, 1, 16, 256, b, { base: 256 })].map((r, i, all) => ({ ...r, more: i < all.length - 1 }));
+      // the probe races the disable too: before it, it finds the driver bound (nothing to do);
+      // after it, cxl_region_probe allocates the new instance and the dax-bus probes it
+      return { setup: [...region0()], actors: [fm(0, [{ op: 'add', memdev: 0, records: recs }]), user(0, [{ op: 'disable-region', region: 'r0' }]), bus([{ op: 'probe', region: 'r0' }])] };
+    },
+  },
   'release-while-claimed': {
     name: 'release-while-claimed',
     description: 'the FM releases a claimed group while the user destroys the device and the FM re-issues',

@@ -229,6 +229,19 @@ t.test('registry: two registrations of one uuid are forbidden; leaks are H6', as
   };
   tt.same(h14(false), ['tag-leaked-after-h14'], 'the group H14 left behind (its region gone): H14');
   tt.same(h14(true), ['tag-registration-leaked'], 'the region still live (no orphan): forbidden');
+  // …or region 9 re-probed since (cxl_dax_region_alloc: a new instance; the group and the extents
+  // keeping its tag stay with the replaced one, in no dax_region's sysfs)
+  const h14Reprobe = (probeRegion: number, probeFirst: boolean): string[] => {
+    const c = new RegistryChecker();
+    const probe = D({ type: 'region-probe', region: probeRegion, gen: 2 });
+    const tracked = D({ type: 'extent-tracked', memdev: 0, region: 9, extent: 7, id: 1, dpa: 0, len: 2 << 20, uuid: TAG2, seq: 0, group: 4, existing: 0, shareable: 0 });
+    feed(c, [D({ type: 'tag-registered', uuid: TAG2, group: 4, memdev: 0 }), D({ type: 'region-teardown', region: 9, extents: 1 }), ...(probeFirst ? [probe, tracked] : [tracked, probe])]);
+    const sys = { host: { regions: { isLive: () => true, live: () => [], get: () => 0 }, tags: undefined, daxDevs: undefined } } as unknown as typeof noSys;
+    return bad(c.atQuiescence(emptyState(), sys)).map((r) => (r as { outcome?: string }).outcome ?? '?');
+  };
+  tt.same(h14Reprobe(9, false), ['tag-leaked-after-h14'], 'the group H14 left on a region re-probed since: H14');
+  tt.same(h14Reprobe(8, false), ['tag-registration-leaked'], 'another region re-probed: forbidden');
+  tt.same(h14Reprobe(9, true), ['tag-registration-leaked'], 'the member realized after the re-probe (the new instance, whose teardown never began): forbidden');
   // H5's consequence: registered, then the handler unwound by a dc_extents use-after-free on the
   // same memdev before any member was onlined
   const h5 = (evs: Parameters<typeof D>[0][]): string[] => {

@@ -159,3 +159,28 @@ t.test('the rcu=on control\'s two recorded event streams re-judged', async (t) =
     t.ok(got.includes('extent-orphaned-h14') && got.includes('extent-overlap-after-h14'), `${c.file}: H14's orphan and its overlap`);
   }
 });
+
+// H14's orphan on a re-probed region (docs/fidelity-daxinst.md): `cxl disable-region` tore the
+// region down, the chain's later group was realized onto the unregistered cxl_dax_region (which a
+// tag group pins), then `cxl enable-region` probed the SAME region again — cxl_dax_region_alloc
+// (drivers/cxl/core/region_dax.c) made a new, empty instance (`region-probe`). The orphan stays in
+// the old instance's dc_extents, so the new instance's scan (or a later chain) realizes its range
+// again on the same region handle. Known only with that evidence; every rule checked both ways.
+t.test('extent-overlap-after-h14 on a re-probed region: the orphan stays with the replaced instance', (t) => {
+  const probe = (region: number, gen: number): RuntimeEvent => ({ type: 'region-probe', region, gen } as RuntimeEvent);
+  const live = sysWith([]);
+  const rescan = ev(tracked(2, A, 8 * MiB, R0, 300, 1), 9);
+  const later = ev(tracked(3, A + 4 * MiB, 8 * MiB, R0, 301, 0), IRQ);
+  for (const [name, nw] of [['scan', rescan], ['chain', later]] as const) {
+    t.same(judge([ev(teardown(R0), USER), orphan, ev(probe(R0, 2), 9), nw], live, 'extent-o'), ['extent-orphaned-h14', 'extent-overlap-after-h14'], `${name}: realized after the teardown, then a re-probe, then the range again: H14's orphan and its overlap, the region live`);
+    t.same(judge([ev(teardown(R0), USER), orphan, nw], live, 'extent-o'), ['extent-overlap'], `${name}: no re-probe (the same instance's classify would have met the orphan): forbidden`);
+    t.same(judge([orphan, ev(teardown(R0), USER), ev(probe(R0, 2), 9), nw], live, 'extent-o'), ['extent-overlap'], `${name}: realized BEFORE the teardown began (its devres should have released it): forbidden`);
+    t.same(judge([ev(teardown(R0), USER), ev(probe(R0, 2), 9), orphan, nw], live, 'extent-o'), ['extent-overlap'], `${name}: realized after the re-probe (on the new instance): forbidden`);
+    t.same(judge([ev(teardown(R1), USER), orphan, ev(probe(R0, 2), 9), nw], live, 'extent-o'), ['extent-overlap'], `${name}: another region's teardown: forbidden`);
+    t.same(judge([ev(teardown(R0), USER), orphan, ev(probe(R1, 2), 9), nw], live, 'extent-o'), ['extent-overlap'], `${name}: another region's re-probe: forbidden`);
+  }
+  t.same(judge([ev(teardown(R0), USER), orphan, ev(probe(R0, 2), 9)], live, 'extent-o'), ['extent-orphaned-h14'], 'alone: the orphan outlives its replaced instance');
+  t.same(judge([ev(teardown(R0), USER), orphan], live, 'extent-o'), [], 'no re-probe and the region live: nothing judged (the disabled region may still release it)');
+  t.same(judge([ev(teardown(R0), USER), orphan, ev(probe(R0, 2), 9), ev(untracked(1, A, 8 * MiB, R0), USER)], live, 'extent-o'), [], 'released before quiescence: no orphan');
+  t.end();
+});

@@ -37,7 +37,7 @@ import { cxl_send_dc_response, memdev_release_extent, type DcRange } from './mbo
 import { PMD_SIZE, hex } from '../units.js';
 import { CxlError, EBUSY, EEXIST, EINVAL, ENOMEM, ENOSPC, ENXIO, ERRNO_CODES, StaleHandleError } from '../errors.js';
 import { memdevName } from './cxlmem.js';
-import { cxl_dpa_to_region, cxlr_dax_alive, regionName } from './region.js';
+import { cxl_dpa_to_region, cxlr_dax_alive, cxlr_dax_gen, cxlr_dax_link_extent, regionName } from './region.js';
 import { cxl_dax_region_notify, dax_release_resource } from './dax-driver.js';
 import { alloc_tag_group, cxl_tag_already_committed, free_tag_group, groupGet, groupHasSeq, groupMembers, groupPut } from './tag-group.js';
 
@@ -529,6 +529,8 @@ export function cxl_add_extent(ctx: HostCtx, memdev: number, n: PendingNode, seq
     if (r === NO_HANDLE || !h.regions.getRef(r, RF.hasCxlrDax)) { ctx.dmesg('err', dev, `extent ${hex(n.start)}: no DC region`); return ENXIO; }
     // cxlr->cxlr_dax is never cleared (H16): a disabled region's pointer dangles
     if (!cxlr_dax_alive(ctx, r, memdev)) return ENXIO;
+    // the instance cxl_validate_extent read (*out_cxlr_dax): a new group pins it
+    const gen = cxlr_dax_gen(ctx, r);
     // (E6) runtime adds only after the region's existing-extent scan: refused, not deferred (H3)
     if (!existing && ctx.knobs['scan-gate'] === 'on' && !h.regions.load(r, 'extentsScanned')) {
       ctx.dmesg('dbg', dev, `extent ${hex(n.start)}: ${regionName(ctx, r)} not scanned yet; refusing (-EBUSY)`);
@@ -563,7 +565,7 @@ export function cxl_add_extent(ctx: HostCtx, memdev: number, n: PendingNode, seq
     let g = h.memdevs.getRef(m, MF.group) as GroupHandle;
     if (g !== NO_HANDLE && h.groups.getUuid(g, 'uuid') !== n.uuid) { X.free(dc); return EINVAL; }
     if (g === NO_HANDLE) {
-      const a = alloc_tag_group(ctx, memdev, r, n.uuid);
+      const a = alloc_tag_group(ctx, memdev, r, n.uuid, gen);
       if (a < 0) { X.free(dc); return a; }
       g = a as GroupHandle;
       h.memdevs.set(m, 'group', g);
@@ -575,7 +577,8 @@ export function cxl_add_extent(ctx: HostCtx, memdev: number, n: PendingNode, seq
     // parented to the group's cxlr_dax: the FIRST extent's region, even when this one's DPA maps
     // to another region (cross-region chains, H11 / SK-14, SK-17)
     X.setRef(dc, XF.region, h.groups.getRef(g, h.groups.f.region));
-    h.regionExtentList.link(X.get(dc, 'region'), dc);
+    X.set(dc, 'daxGen', h.groups.get(g, 'daxGen')); // and to its instance (group->cxlr_dax)
+    cxlr_dax_link_extent(ctx, X.getRef(dc, XF.region), dc);
     return 1;
   });
 }

@@ -20,13 +20,17 @@
  *    the cxl_dax_region driver under device_lock(cxlr_dax) (device_lock(cxlr) →
  *    device_lock(cxlr_dax)) and tears the extents down WITHOUT cxl_rwsem.region. v11's
  *    cxlr_dax_unregister does not clear cxlr->cxlr_dax (region_dax.c): after a disable the
- *    region keeps a pointer to a freed cxl_dax_region (H16).
+ *    region keeps a pointer to a freed cxl_dax_region (H16) — freed unless a tag group still
+ *    pins it (an H14 orphan's);
+ *  - a re-probe (`cxl enable-region`) allocates a NEW cxl_dax_region (cxl_dax_region_alloc): the
+ *    model's region record carries the instance as a generation (packed with its kref in `cxlrDaxRefs`, read by `cxlr_dax_gen`),
+ *    and what the old instance kept (H14's orphans, their groups' pins) stays with it.
  */
 import { assertHeld, withLock, withRead, withWrite } from '../shm/lock.js';
 import { NO_HANDLE, type Handle } from '../shm/table.js';
 import { CxlError, ENODEV } from '../errors.js';
 import type { HostCtx } from '../host/context.js';
-import { G_NEXT_HPA_256M, G_NEXT_REGION_ID, PROBE_STATE } from '../host/state.js';
+import { G_NEXT_HPA_256M, G_NEXT_REGION_ID, PROBE_STATE, type ExtentHandle } from '../host/state.js';
 import { UAF_SITE } from '../protocol.js';
 import { MiB, PMD_SIZE } from '../units.js';
 import { memdevName } from './cxlmem.js';
@@ -103,9 +107,18 @@ export function cxl_create_dc_region(ctx: HostCtx, memdev: number, size: number 
 
 /**
  * cxl_region_probe() → devm_cxl_add_dax_region() → cxl_dax_region_alloc() (region_dax.c): under
- * cxl_rwsem.region (read) allocate the cxl_dax_region and set cxlr->cxlr_dax; device_add it
- * (its own reference) and register cxlr_dax_unregister as a devres action on the region device.
- * Caller holds device_lock(cxlr). Returns 0 or a negative errno.
+ * cxl_rwsem.region (read) kzalloc a NEW cxl_dax_region — an empty dc_extents xarray
+ * (XA_FLAGS_ALLOC1), its own kref, an empty devres list — and set cxlr->cxlr_dax to it,
+ * overwriting the pointer to the previous instance; device_add it (its own reference) and register
+ * cxlr_dax_unregister as a devres action on the region device. Caller holds device_lock(cxlr).
+ *
+ * The previous instance (a `cxl disable-region` unregistered it) is freed only at its last put
+ * (cxl_dax_region_release), and the tag groups an H14 teardown left on it pin it
+ * (alloc_tag_group / free_tag_group, extent.c): those groups and their extents stay with the OLD
+ * instance — its xarray, its devres list — which nothing walks again. The model keeps one region
+ * record, so the instance is a generation (`cxlr_dax_gen`): the new instance starts with one
+ * reference, the old one's remaining pins move to `oldDaxRefs`, and the old instance's extents
+ * leave the region's list (docs/kernel-map.md H14). Returns 0 or a negative errno.
  */
 export function cxl_region_probe(ctx: HostCtx, r: Handle): number {
   const h = ctx.host;
@@ -115,40 +128,120 @@ export function cxl_region_probe(ctx: HostCtx, r: Handle): number {
   // that lost the race with `cxl destroy-region` binds nothing
   if (h.regions.load(r, 'regionDead')) return ENODEV;
   withRead(h.cxlRegionRwsem, () => {
-    h.regions.store(r, 'extentsScanned', 0);
-    h.regions.store(r, 'driverBound', 0);
-    h.regions.store(r, 'probeState', PROBE_STATE.idle);
-    h.regions.set(r, 'daxRegion', 0);
-    h.regions.set(r, 'devresSeq', 0);
-    h.regions.set(r, 'seedDev', NO_HANDLE);
-    h.regions.store(r, 'cxlrDaxRefs', 1); // device_initialize; device_add keeps it
-    h.regions.store(r, 'cxlrDaxLive', 1);
-    h.regions.store(r, 'hasCxlrDax', 1); // cxlr->cxlr_dax = cxlr_dax
+    const R = h.regions;
+    R.store(r, 'extentsScanned', 0);
+    R.store(r, 'driverBound', 0);
+    R.store(r, 'probeState', PROBE_STATE.idle);
+    R.set(r, 'daxRegion', 0);
+    R.set(r, 'devresSeq', 0);
+    R.set(r, 'seedDev', NO_HANDLE);
+    // kzalloc + device_initialize: a new instance with one reference (device_add keeps it). Only
+    // probes change the generation, and they are serialized by device_lock(cxlr): the exchange
+    // below cannot lose a generation, and a racing pin or put CASes the count of the word it read
+    const gen = (krefGen(R.load(r, 'cxlrDaxRefs')) + 1) & KREF_GEN_MASK;
+    const prev = R.exchange(r, 'cxlrDaxRefs', gen * KREF_GEN_UNIT + 1);
+    R.add(r, 'oldDaxRefs', prev & KREF_COUNT_MASK); // the previous instance's remaining pins (0 on the first probe)
+    R.store(r, 'hasCxlrDax', 1); // cxlr->cxlr_dax = cxlr_dax
+    detach_old_instance_extents(ctx, r, gen);
+    ctx.emit({ type: 'region-probe', region: r, gen });
   });
   h.regions.store(r, 'regionBound', 1);
   return 0;
 }
 
-/** get_device(&cxlr_dax->dev) — alloc_tag_group's pin (extent.c). */
-export function cxlr_dax_get(ctx: HostCtx, r: Handle): void {
-  ctx.host.regions.add(r, 'cxlrDaxRefs', 1);
+/** cxlrDaxRefs: bits 0–11 the kref of the current cxl_dax_region, bits 12–30 its generation */
+const KREF_COUNT_MASK = 0xfff;
+const KREF_GEN_UNIT = 0x1000;
+const KREF_GEN_MASK = 0x7ffff;
+function krefGen(w: number): number {
+  return (w >>> 12) & KREF_GEN_MASK;
 }
 
-/** put_device(&cxlr_dax->dev): the last reference frees it (cxl_dax_region_release, region_dax.c). */
-export function cxlr_dax_put(ctx: HostCtx, r: Handle): void {
+/** The generation of the cxl_dax_region instance cxlr->cxlr_dax points at now (0: none yet). */
+export function cxlr_dax_gen(ctx: HostCtx, r: Handle): number {
+  return krefGen(ctx.host.regions.load(r, 'cxlrDaxRefs'));
+}
+
+/**
+ * The re-probe's new instance starts with an empty dc_extents xarray (cxl_dax_region_alloc): the
+ * previous instance's extents — H14's orphans, or an extent still held open — leave the region's
+ * list, so no walk of the new instance (classify, cxl_rm_extent, the recovery scan, sysfs) meets
+ * them. Their records, tag registrations and group pins stay (on the old instance). Each is
+ * unlinked under the extents' table lock (the xarray's xa_lock), re-checked live there: a held
+ * extent's last put may free it concurrently.
+ */
+function detach_old_instance_extents(ctx: HostCtx, r: Handle, gen: number): void {
+  const X = ctx.host.extents;
+  for (const e of ctx.host.regionExtentList.members(r)) {
+    X.lock();
+    try {
+      if (X.isLive(e) && X.get(e, 'daxGen') !== gen) ctx.host.regionExtentList.unlinkLocked(X.indexOf(e));
+    } finally {
+      X.unlock();
+    }
+  }
+}
+
+/**
+ * Link a new dc_extent to its region's list (cxl_add_extent; online_tag_group's xa_alloc puts it
+ * in group->cxlr_dax->dc_extents). A chain whose group was allocated on the previous instance
+ * can add a member after a re-probe replaced it (cxl_add_extent and cxl_dax_region_alloc both
+ * hold cxl_rwsem.region for READ only): that member belongs to the old instance, so it is unlinked
+ * again when the generation moved — whether the re-probe's detach walk ran before or after the
+ * link, one of the two removes it.
+ */
+export function cxlr_dax_link_extent(ctx: HostCtx, region: Handle, e: ExtentHandle): void {
+  const h = ctx.host;
+  h.regionExtentList.link(region, e);
+  if (h.regions.isLive(region) && h.extents.get(e, 'daxGen') !== cxlr_dax_gen(ctx, region)) {
+    detach_old_instance_extents(ctx, region, cxlr_dax_gen(ctx, region));
+  }
+}
+
+/**
+ * get_device(&cxlr_dax->dev) — alloc_tag_group's pin (extent.c) on the instance of generation
+ * `gen` (the cxlr->cxlr_dax cxl_validate_extent read). If a re-probe replaced it since, the pin is
+ * the old instance's.
+ */
+export function cxlr_dax_get(ctx: HostCtx, r: Handle, gen: number): void {
+  krefAdd(ctx, r, gen, 1);
+}
+
+/**
+ * put_device(&cxlr_dax->dev) on the instance of generation `gen`: the last reference frees it
+ * (cxl_dax_region_release, region_dax.c). A put on an instance a re-probe replaced drops one of
+ * `oldDaxRefs`, never the current instance's count (an old group's free_tag_group, H14).
+ */
+export function cxlr_dax_put(ctx: HostCtx, r: Handle, gen: number): void {
+  if (!ctx.host.regions.isLive(r)) return; // the region went first (the kernel frees cxlr_dax independently)
+  krefAdd(ctx, r, gen, -1);
+}
+
+function krefAdd(ctx: HostCtx, r: Handle, gen: number, d: number): void {
   const R = ctx.host.regions;
-  if (!R.isLive(r)) return; // the region went first (the kernel frees cxlr_dax independently)
-  if (R.add(r, 'cxlrDaxRefs', -1) === 0) R.store(r, 'cxlrDaxLive', 0);
+  for (;;) {
+    const w = R.load(r, 'cxlrDaxRefs');
+    if (krefGen(w) !== gen) {
+      R.add(r, 'oldDaxRefs', d);
+      return;
+    }
+    const n = (w & KREF_COUNT_MASK) + d;
+    if (n < 0 || n > KREF_COUNT_MASK) throw new Error(`region${R.get(r, 'id')}: cxl_dax_region kref out of range (${n})`);
+    if (R.cas(r, 'cxlrDaxRefs', w, w - (w & KREF_COUNT_MASK) + n) === w) return;
+  }
 }
 
 /**
  * A dereference of cxlr->cxlr_dax: true while the cxl_dax_region is allocated. v11 never clears
- * the pointer (cxlr_dax_unregister, region_dax.c), so after `cxl disable-region` it dangles: the
- * model reports the use-after-free (H16) and the caller takes its "no dax region" path.
+ * the pointer (cxlr_dax_unregister, region_dax.c), so after `cxl disable-region` it dangles once
+ * the instance's last reference is gone (the device's own and every tag group's pin): the model
+ * reports the use-after-free (H16) and the caller takes its "no dax region" path. Only the
+ * current instance's count is read: a replaced instance's pins never keep a new one alive or
+ * free it.
  */
 export function cxlr_dax_alive(ctx: HostCtx, r: Handle, memdev: number): boolean {
   const R = ctx.host.regions;
-  if (!R.load(r, 'hasCxlrDax') || R.load(r, 'cxlrDaxLive')) return true;
+  if (!R.load(r, 'hasCxlrDax') || (R.load(r, 'cxlrDaxRefs') & KREF_COUNT_MASK) > 0) return true;
   ctx.emit({ type: 'use-after-free', memdev, extent: r, site: UAF_SITE.cxlrDax });
   ctx.dmesg('err', `region${R.get(r, 'id')}`, 'BUG: use-after-free: cxlr->cxlr_dax points at a freed cxl_dax_region (cxlr_dax_unregister leaves it set)');
   return false;
@@ -176,7 +269,7 @@ export function cxl_region_disable(ctx: HostCtx, r: Handle): number {
     if (h.regions.load(r, 'driverBound')) cxl_dax_region_unbind(ctx, r);
   });
   devres_release_all(ctx, r); // device_del: devres added while the driver was unbound
-  cxlr_dax_put(ctx, r);
+  cxlr_dax_put(ctx, r, cxlr_dax_gen(ctx, r)); // device_unregister's put: the instance probed last
   ctx.dmesg('info', regionName(ctx, r), 'cxl_region driver unbound (cxlr->cxlr_dax left set)');
   return 0;
 }

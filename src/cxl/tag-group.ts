@@ -34,8 +34,11 @@ export function cxl_tag_already_committed(ctx: HostCtx, uuid: string): boolean {
   return ctx.knobs['tag-lock'] === 'on' ? withLock(h.cxlTagLock, check) : check();
 }
 
-/** alloc_tag_group(): allocate a group on `region`, registering a non-null uuid (-EBUSY if taken). */
-export function alloc_tag_group(ctx: HostCtx, memdev: number, region: Handle, uuid: string): number {
+/**
+ * alloc_tag_group(): allocate a group on `region`'s cxl_dax_region of generation `gen` (the
+ * cxlr->cxlr_dax cxl_validate_extent read, extent.c), registering a non-null uuid (-EBUSY if taken).
+ */
+export function alloc_tag_group(ctx: HostCtx, memdev: number, region: Handle, uuid: string, gen: number): number {
   const h = ctx.host;
   const g = h.groups.alloc();
   if (g === NO_HANDLE) return ENOMEM;
@@ -46,7 +49,8 @@ export function alloc_tag_group(ctx: HostCtx, memdev: number, region: Handle, uu
     const rc = cxl_tag_register(ctx, memdev, g, uuid);
     if (rc) { h.groups.free(g); return rc; }
   }
-  cxlr_dax_get(ctx, region); // get_device(&cxlr_dax->dev): the pin free_tag_group drops
+  h.groups.set(g, 'daxGen', gen); // group->cxlr_dax = cxlr_dax
+  cxlr_dax_get(ctx, region, gen); // get_device(&cxlr_dax->dev): the pin free_tag_group drops
   return g;
 }
 
@@ -90,8 +94,11 @@ function cxl_tag_unregister(ctx: HostCtx, g: GroupHandle): void {
 export function free_tag_group(ctx: HostCtx, g: GroupHandle): void {
   if (ctx.host.groups.get(g, 'registered')) cxl_tag_unregister(ctx, g);
   const region = ctx.host.groups.get(g, 'region');
+  const gen = ctx.host.groups.get(g, 'daxGen');
   ctx.host.groups.free(g);
-  cxlr_dax_put(ctx, region); // put_device(&group->cxlr_dax->dev)
+  // put_device(&group->cxlr_dax->dev): the instance the group pinned, which a re-probe may have
+  // replaced since (cxl_dax_region_alloc) — never the region's current one then
+  cxlr_dax_put(ctx, region, gen);
 }
 
 /**

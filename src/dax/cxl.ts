@@ -36,6 +36,7 @@ import { cxl_region_add_existing_extents } from '../cxl/mbox.js';
 import { dc_extent_unregister } from '../cxl/extent.js';
 import { groupMembers } from '../cxl/tag-group.js';
 import { cxl_dax_region_driver_register } from '../cxl/dax-driver.js';
+import { cxlr_dax_gen } from '../cxl/region.js';
 import {
   dax_region_add_resources, dax_region_rm_resources, dax_release_resource_locked,
   devm_create_dev_dax, unregister_dev_dax, type DaxResourceSpec,
@@ -93,11 +94,24 @@ export function devres_next(ctx: HostCtx, region: Handle): number {
   return ctx.host.regions.add(region, 'devresSeq', 1);
 }
 
+/**
+ * Is `e` on the devres list of `region`'s current cxl_dax_region? An extent onlined on an earlier
+ * instance (an H14 orphan a re-probe left behind) has its dc_extent_unregister action on THAT
+ * device (online_tag_group: devm_add_action_or_reset(&group->cxlr_dax->dev, …)), not on the new
+ * one cxl_dax_region_alloc made (region_dax.c).
+ */
+function onDevres(ctx: HostCtx, region: Handle, gen: number, e: ExtentHandle): number {
+  const X = ctx.host.extents;
+  if (X.peek(e, 'region') !== region || X.peek(e, 'daxGen') !== gen) return 0;
+  return X.peek(e, 'devres') ?? 0;
+}
+
 /** Has cxlr_dax any devres action installed? (really_probe's devres_head check) */
 function devres_present(ctx: HostCtx, region: Handle): boolean {
   const h = ctx.host;
   if (h.regions.get(region, 'daxRegion')) return true;
-  for (const e of h.extents.live()) if (h.extents.peek(e, 'region') === region && (h.extents.peek(e, 'devres') ?? 0) > 0) return true;
+  const gen = cxlr_dax_gen(ctx, region);
+  for (const e of h.extents.live()) if (onDevres(ctx, region, gen, e) > 0) return true;
   for (const d of h.daxDevs.live()) if (h.daxDevs.peek(d, 'region') === region && (h.daxDevs.peek(d, 'devres') ?? 0) > 0) return true;
   return false;
 }
@@ -114,11 +128,12 @@ export function devres_release_all(ctx: HostCtx, region: Handle): number {
   // announced before the devres list is taken (remove_nodes): an extent tracked after this event
   // either made it onto the list or was onlined after it, and then no teardown releases it
   let pending = 0;
-  for (const e of X.live()) if (X.peek(e, 'region') === region && (X.peek(e, 'devres') ?? 0) > 0) pending++;
+  const gen = cxlr_dax_gen(ctx, region); // this device's instance (its caller holds device_lock(cxlr) or (cxlr_dax))
+  for (const e of X.live()) if (onDevres(ctx, region, gen, e) > 0) pending++;
   ctx.emit({ type: 'region-teardown', region, extents: pending });
   // peek: other memdevs' threads free their own extents concurrently
   for (const e of X.live()) {
-    const ord = X.peek(e, 'region') === region ? (X.peek(e, 'devres') ?? 0) : 0;
+    const ord = onDevres(ctx, region, gen, e);
     if (ord > 0) actions.push({ ord, extent: true, run: () => { if (X.isLive(e) && X.get(e, 'devres') === ord) dc_extent_unregister(ctx, e); } });
   }
   for (const d of D.live()) {

@@ -108,10 +108,17 @@ export const REGION_SCHEMA = {
    * v11's cxlr_dax_unregister never clears it, so it can point at a freed cxl_dax_region.
    */
   hasCxlrDax: 'i32',
-  /** the cxl_dax_region that cxlr->cxlr_dax points at is still allocated (its kref > 0) */
-  cxlrDaxLive: 'i32',
-  /** its kref: the device's own reference + one pin per live tag group (alloc_tag_group) */
+  /**
+   * The cxl_dax_region cxlr->cxlr_dax points at, as one word: bits 0–11 its kref (the device's own
+   * reference + one pin per live tag group, alloc_tag_group; 0 = freed), bits 12–30 its instance
+   * generation (src/cxl/region.ts `cxlr_dax_gen`). Each cxl_region probe allocates a NEW instance
+   * (cxl_dax_region_alloc, region_dax.c) and bumps the generation; one word, so a pin or a put
+   * (CAS) lands on the instance whose generation it names, never on a successor (src/cxl/region.ts).
+   */
   cxlrDaxRefs: 'i32',
+  /** pins still held on earlier cxl_dax_region instances of this region: the groups H14 left on
+   *  an instance a re-probe replaced keep it allocated (free_tag_group's put_device) */
+  oldDaxRefs: 'i32',
   /** the cxl_region driver is bound (cxl_region_probe ran devm_cxl_add_dax_region) [device_lock(cxlr)] */
   regionBound: 'i32',
   /**
@@ -156,6 +163,8 @@ export const GROUP_SCHEMA = {
   skipDeviceRelease: 'i32',
   /** registered in the host-wide registry [cxl_tag_lock] */
   registered: 'i32',
+  /** the generation of the cxl_dax_region instance group->cxlr_dax pins (alloc_tag_group) */
+  daxGen: 'i32',
   /** the group's members: head / tail of HostState.groupList */
   memHead: 'i32',
   memTail: 'i32',
@@ -202,6 +211,9 @@ export const EXTENT_SCHEMA = {
   daxDevres: 'i32',
   /** ordinal of its dc_extent_unregister devres action on cxlr_dax, 0 once released */
   devres: 'i32',
+  /** the generation of the cxl_dax_region instance it belongs to (its group's): its parent, its
+   *  dc_extents xarray and its devres list; a re-probe's new instance never sees it */
+  daxGen: 'i32',
   /** links of its region's list (HostState.regionExtentList) and its group's (HostState.groupList) [table lock] */
   rgnOwner: 'i32',
   rgnNext: 'i32',

@@ -10,6 +10,7 @@ import type { ExtentView as DeviceExtentViewRaw, EventLogView, PendingGroupView 
 import type { MemdevSpec } from '../scenario/types.js';
 import type { DaxDeviceView, DaxListDeviceView, DcEventTraceEntry, MailboxTraceEntry, MemdevView, RegionView, SystemState } from '../state.js';
 import { available_size, daxDevsOf, rangesOf, uuid_show } from '../dax/bus.js';
+import { cxlr_dax_gen } from '../cxl/region.js';
 import { NO_HANDLE } from '../shm/table.js';
 
 export interface DeviceSnapshot {
@@ -97,8 +98,11 @@ export function snapshotState(ctx: HostCtx, specs: MemdevSpec[], devices: Device
     const memdev = R.get(r, 'memdev');
     const partBase = h.memdevs.get(h.memdev(memdev), 'partBase');
     const X = h.extents;
+    // dax_regionN's extents: the current cxl_dax_region instance's (a re-probe's new instance
+    // never shows the extents H14 left on the one it replaced, cxl_dax_region_alloc)
+    const gen = cxlr_dax_gen(ctx, r);
     const extents = [...X.live()]
-      .filter((e) => X.get(e, 'region') === r && X.get(e, 'registered'))
+      .filter((e) => X.get(e, 'region') === r && X.get(e, 'registered') && X.get(e, 'daxGen') === gen)
       .sort((a, b) => X.get(a, 'id') - X.get(b, 'id'))
       .map((e) => ({ offset: X.get(e, 'hpaOffset'), length: X.get(e, 'length'), uuid: X.getUuid(e, 'uuid'), name: `extent${id}.${X.get(e, 'id')}`, seq: X.get(e, 'seq') }));
     const devs = daxDevsOf(ctx, r);

@@ -45,14 +45,23 @@ export type Ev<T extends RuntimeEvent['type']> = Extract<RuntimeEvent, { type: T
  * region down twice — the cxl_dax_region unbind's devres_release_all, then device_del's
  * (cxl_region_disable) — and H14's orphan can be realized between the two, so a teardown began at
  * the first since the region was last probed (`scan-done`: bound again, a later teardown begins
- * anew). Fed every event; one instance per checker.
+ * anew; `region-probe`: a NEW cxl_dax_region instance, whose extents are not the old teardown's).
+ * Also counts each region's cxl_dax_region instances (`region-probe`, cxl_dax_region_alloc): an
+ * extent realized after its instance's teardown began, on an instance a re-probe has since
+ * replaced, stays with that instance (H14's orphan on a re-probed region). Fed every event; one
+ * instance per checker.
  */
 export class TeardownEpisodes {
   private readonly began = new Map<number, number>();
+  private readonly probes = new Map<number, number>();
 
   onEvent(ev: RuntimeEvent, idx: number): void {
     if (ev.type === 'region-teardown') { if (!this.began.has(ev.region)) this.began.set(ev.region, idx); }
     else if (ev.type === 'scan-done') this.began.delete(ev.region);
+    else if (ev.type === 'region-probe') {
+      this.began.delete(ev.region);
+      this.probes.set(ev.region, (this.probes.get(ev.region) ?? 0) + 1);
+    }
   }
 
   /** the event index at which `region`'s current teardown began, if one has */
@@ -60,8 +69,14 @@ export class TeardownEpisodes {
     return this.began.get(region);
   }
 
+  /** how many cxl_dax_region instances `region` has had so far (its `region-probe`s) */
+  instance(region: number): number {
+    return this.probes.get(region) ?? 0;
+  }
+
   clear(): void {
     this.began.clear();
+    this.probes.clear();
   }
 }
 

@@ -108,6 +108,10 @@ interface Tracked {
   shareable: boolean;
   idx: number;
   listed: boolean;
+  /** its region's cxl_dax_region instance when it was realized (TeardownEpisodes.instance) */
+  inst: number;
+  /** realized after that instance's teardown began (its devres already taken): H14's late extent */
+  late: boolean;
 }
 
 export class ExtentsChecker implements Checker {
@@ -216,10 +220,14 @@ export class ExtentsChecker implements Checker {
         if (ev.rc === 0 && !this.scanned.has(ev.region)) this.scanned.set(ev.region, idx);
         this.teardownAt.onEvent(ev, idx);
         return;
+      case 'region-probe': // a new cxl_dax_region instance (cxl_dax_region_alloc)
+        this.teardownAt.onEvent(ev, idx);
+        return;
       case 'extent-tracked': {
         const t: Tracked = {
           extent: ev.extent, memdev: ev.memdev, region: ev.region, dpa: ev.dpa, len: ev.len, uuid: ev.uuid, seq: ev.seq,
           group: ev.group, existing: ev.existing === 1, shareable: ev.shareable === 1, idx, listed: false,
+          inst: this.teardownAt.instance(ev.region), late: (this.teardownAt.at(ev.region) ?? Infinity) < idx,
         };
         const what = `extent ${ev.extent} ${rng(t.dpa, t.len)} tag ${tagStr(t.uuid)} on mem${t.memdev}`;
         if (t.len <= 0 || t.dpa % PMD_SIZE !== 0 || t.len % PMD_SIZE !== 0) {
@@ -241,8 +249,11 @@ export class ExtentsChecker implements Checker {
             // after the destroy's devres ran) and, if that region is gone at quiescence, it is the
             // orphan `extent-orphaned-h14` names — never released, so it keeps its DPA tracked and
             // the re-created region's scan (or a later chain) realizes the same range beside it
+            // — or, on the same region, the older extent is such a late extent of an instance a
+            // re-probe has since replaced (cxl_dax_region_alloc): it stays in that instance's
+            // dc_extents, which the new instance's classify never walks
             const td = this.teardownAt.at(o.region);
-            if (!dup && o.region !== t.region && td !== undefined && td < o.idx) {
+            if (!dup && ((o.region !== t.region && td !== undefined && td < o.idx) || (o.region === t.region && o.late && o.inst < t.inst))) {
               this.h14OverlapSuspects.set(t.extent, { old: o.extent, what: `${what} overlaps tracked extent ${o.extent} ${rng(o.dpa, o.len)} tag ${tagStr(o.uuid)}` });
               continue;
             }
@@ -415,11 +426,14 @@ export class ExtentsChecker implements Checker {
     const orphaned = (old: number, nw: number): boolean => {
       const o = this.tracked.get(old);
       const n = this.tracked.get(nw);
-      const td = o ? this.teardownAt.at(o.region) : undefined;
-      return o !== undefined && td !== undefined && td < o.idx && (n === undefined || n.region !== o.region) &&
+      if (o === undefined) return false;
+      // the newer one on a later instance of the same region: the older stays with the replaced one
+      if (o.late && o.inst < this.teardownAt.instance(o.region) && (n === undefined || n.region !== o.region || n.inst > o.inst)) return true;
+      const td = this.teardownAt.at(o.region);
+      return td !== undefined && td < o.idx && (n === undefined || n.region !== o.region) &&
         sys.host?.regions !== undefined && !sys.host.regions.isLive(o.region);
     };
-    const h14 = (what: string): string => `${what}, which was realized after its region's teardown began and outlives the destroyed region (H14's orphan)`;
+    const h14 = (what: string): string => `${what}, which was realized after its region's teardown began and outlives the destroyed region or the cxl_dax_region instance a re-probe replaced (H14's orphan)`;
     for (const [old, sus] of this.readoptSuspects) {
       if (orphaned(old, sus.nw)) out.add(`overlap:${sus.nw}:${old}`, finding('extent-overlap-after-h14', h14(sus.what)));
       else out.add(`overlap:${sus.nw}:${old}`, finding('extent-overlap', sus.what));
@@ -440,6 +454,10 @@ export class ExtentsChecker implements Checker {
       const td = this.teardownAt.at(t.region);
       if (td !== undefined && t.idx > td && sys.host?.regions && !sys.host.regions.isLive(t.region)) {
         out.add(`orphan:${t.extent}`, finding('extent-orphaned-h14', `extent ${t.extent} ${rng(t.dpa, t.len)} tag ${tagStr(t.uuid)} on mem${t.memdev} was realized after its region's teardown began and outlives the destroyed region (its group and tag leak)`));
+      } else if (t.late && t.inst < this.teardownAt.instance(t.region)) {
+        // the region was re-probed: cxl_dax_region_alloc made a new instance and this extent,
+        // onlined onto the old one after its devres ran, stays there (pinning it) — never released
+        out.add(`orphan:${t.extent}`, finding('extent-orphaned-h14', `extent ${t.extent} ${rng(t.dpa, t.len)} tag ${tagStr(t.uuid)} on mem${t.memdev} was realized after its region's teardown began and outlives that cxl_dax_region instance, which a re-probe replaced (its group and tag leak)`));
       }
       const why = this.ackedGroups.get(t.group);
       if (why) out.add(`whole:${t.group}`, finding('group-release-incomplete', `${why} was acknowledged, yet extent ${t.extent} ${rng(t.dpa, t.len)} of group ${t.group} is still tracked`));

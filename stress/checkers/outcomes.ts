@@ -108,8 +108,8 @@ export const OUTCOMES = {
   'region-use-after-free-h14': K(INV.memory, 'H14', "a region destroy freed the cxl_region between a group's cxl_add_extent and its online_tag_group, which then read cxlr_dax->cxlr"),
   'response-lists-torn-down': K(INV.listed, 'H14', 'a response listed extents a region teardown unregistered after they were realized and before the response was sent'),
   'released-before-response': K(INV.xor, 'H14', 'a region teardown sent Release DC for realized runtime extents before the response that lists them'),
-  'extent-overlap-after-h14': K(INV.overlap, 'H14 (consequence: the orphan keeps its range tracked)', "two tracked extents of one memdev overlap: the older is H14's orphan (realized onto a region after its teardown began, left behind when the region went), the newer the same range realized again (the re-created region's scan, or a later chain)"),
-  'extent-orphaned-h14': K(INV.wholeGroup, 'H14', "a chain's later group was realized onto a cxl_dax_region after the region destroy's devres had run; the region went away and the group, its extents and its tag are never released"),
+  'extent-overlap-after-h14': K(INV.overlap, 'H14 (consequence: the orphan keeps its range tracked)', "two tracked extents of one memdev overlap: the older is H14's orphan (realized onto a region after its teardown began, left behind when the region went or when a re-probe replaced its cxl_dax_region instance), the newer the same range realized again (the re-created or re-probed region's scan, or a later chain)"),
+  'extent-orphaned-h14': K(INV.wholeGroup, 'H14', "a chain's later group was realized onto a cxl_dax_region after the region teardown's devres had run; the region went away, or a re-probe replaced that cxl_dax_region instance (cxl_dax_region_alloc), and the group, its extents and its tag are never released"),
   // H15: v11's dax_release_resource frees a dax_resource whatever its use_cnt (dax/bus.c), and
   // cxlr_dax's devres runs in reverse registration order, so an extent onlined after the dev_dax
   // that claimed it is unregistered first; unregister_dev_dax → trim_dev_dax_range then reads
@@ -122,7 +122,7 @@ export const OUTCOMES = {
   // disable-region` an add reaching E5/E6 or a release reaching X1/X2 dereferences the freed
   // cxl_dax_region (extent.c cxl_validate_extent, cxl_rm_extent).
   'dev-dax-type-confusion-delete-h20': K(INV.memory, 'H20', "a write of an extent's name (extentR.N) to dax_region/delete: delete_store's device_find_child_by_name returns the dc_extent device, a sibling of the dev_dax devices, and to_dev_dax() reinterprets it"),
-  'cxlr-dax-use-after-free-disabled-region': K(INV.memory, 'H16', 'an add or release on a disabled region used cxlr->cxlr_dax, which points at the freed cxl_dax_region'),
+  'cxlr-dax-use-after-free-disabled-region': K(INV.memory, 'H16', 'an add or release on a disabled region used cxlr->cxlr_dax, which points at the freed cxl_dax_region (its last reference gone: the device\'s own and every tag group\'s pin on that instance)'),
   'chain-dropped': K(INV.cardinality, '8.2 no lost extent (S1/S2)', 'a closed device chain was dropped without a response'),
   'host-extent-adopted-h2': K(INV.hostSubset, 'H2', 'the recovery scan adopted half-staged runtime extents the device never accepted'),
   // H10 as v11 can produce it: an Add DC Response fails at the mailbox (the device refuses it —
@@ -171,7 +171,7 @@ export const OUTCOMES = {
   'dc-extent-use-after-free-h5': K(INV.memory, 'H5', 'a dc_extents walk without RCU met an extent another thread had freed (the handler is unwound)'),
   'tag-leaked': K(INV.tag, 'H6', 'a uuid stays registered with no live extent, and the registering group\'s nr_extents read-modify-write lost an update (a lost decrement)'),
   'tag-leaked-after-h5': K(INV.tag, 'H5 (consequence: the model unwound the handler; the group it was assembling stays registered)', 'a uuid stays registered with no live extent: its group was still in add_ctx, never onlined, when an H5 use-after-free unwound its memdev\'s handler, and the redelivered records\' group was refused by G1'),
-  'tag-leaked-after-h14': K(INV.tag, 'H14 (consequence: the group it left behind keeps its tag)', 'a uuid stays registered with no live extent: its group is one H14 left behind (a member realized after its region\'s teardown began, the region gone, or an onlining the destroy refused)'),
+  'tag-leaked-after-h14': K(INV.tag, 'H14 (consequence: the group it left behind keeps its tag)', 'a uuid stays registered with no live extent: its group is one H14 left behind (a member realized after its region\'s teardown began, the region gone or re-probed since, or an onlining the destroy refused)'),
   'lock-order-h2': K(INV.lockOrder, 'H2', 'lockdep cycle add_ctx.lock <-> device_lock(cxlr_dax) exactly: the add chain into cxlr_notify_extent vs the probe scan into add_ctx.lock'),
   'hung-wait-h2': K(INV.hung, 'H2', 'hung wait in the AB-BA add_ctx.lock <-> device_lock(cxlr_dax) (add chain vs probe scan), queued behind a thread caught in it, or its add half reported before the same holder reached the probe half (a later report of the iteration)'),
   // H17 (found by the lock checker in a 60 s swarm, free schedule, seed 11; confirmed in v11):

@@ -19,7 +19,9 @@
  *    `tag-leaked-after-h5` (known: H5's consequence) when the group was still being assembled
  *    when an H5 use-after-free unwound its memdev's handler; `tag-leaked-after-h14` (known: H14)
  *    when the group is one H14 left behind (a member realized onto a region after its teardown
- *    began, the region gone; or an online_tag_group refused by a region use-after-free); and
+ *    began, the region gone or re-probed — a re-probe's new cxl_dax_region instance leaves the
+ *    group, and the extents that keep its tag, with the replaced one, in no region's sysfs; or an
+ *    online_tag_group refused by a region use-after-free); and
  *    `tag-registration-leaked` (forbidden) with none of these;
  *  - the event-replayed registry equals the host's own registry table (`registry-mismatch`:
  *    a model instrumentation bug, or an unregister of a registration never seen).
@@ -53,8 +55,9 @@ export class RegistryChecker implements Checker {
   private readonly lostUpdate = new Map<number, string>();
   private readonly teardownAt = new TeardownEpisodes();
   /** groups H14 left behind: a member realized onto a region after its teardown began (region
-   *  kept, judged gone at quiescence), or onlining refused by a region use-after-free */
-  private readonly h14Groups = new Map<number, { region: number | null; why: string }>();
+   *  kept, judged gone or re-probed since at quiescence; `inst` its cxl_dax_region instance then),
+   *  or onlining refused by a region use-after-free */
+  private readonly h14Groups = new Map<number, { region: number | null; inst: number; why: string }>();
   /** group -> event index of its first tracked member */
   private readonly firstTracked = new Map<number, number>();
   /** memdev -> event indexes of H5 use-after-frees that unwound its event thread's handler */
@@ -74,7 +77,7 @@ export class RegistryChecker implements Checker {
     if (ev.type === 'extent-tracked') {
       if (!this.firstTracked.has(ev.group)) this.firstTracked.set(ev.group, idx);
       const td = this.teardownAt.at(ev.region);
-      if (td !== undefined && td < idx && !this.h14Groups.has(ev.group)) this.h14Groups.set(ev.group, { region: ev.region, why: `group ${ev.group} had a member realized onto region handle ${ev.region} after its teardown began (event ${td}), and the region is gone` });
+      if (td !== undefined && td < idx && !this.h14Groups.has(ev.group)) this.h14Groups.set(ev.group, { region: ev.region, inst: this.teardownAt.instance(ev.region), why: `group ${ev.group} had a member realized onto region handle ${ev.region} after its teardown began (event ${td})` });
       return;
     }
     if (ev.type === 'use-after-free' && ev.site === UAF_SITE.dcExtentsWalk) {
@@ -82,7 +85,7 @@ export class RegistryChecker implements Checker {
       return;
     }
     if (ev.type === 'use-after-free' && ev.site === UAF_SITE.regionOnline) {
-      this.h14Groups.set(ev.extent, { region: null, why: `group ${ev.extent}'s online_tag_group met its cxl_region freed by a destroy (H14), so nothing was onlined and nothing releases the group` });
+      this.h14Groups.set(ev.extent, { region: null, inst: 0, why: `group ${ev.extent}'s online_tag_group met its cxl_region freed by a destroy (H14), so nothing was onlined and nothing releases the group` });
       return;
     }
     if (ev.type === 'tag-registered') {
@@ -120,11 +123,14 @@ export class RegistryChecker implements Checker {
         // leak with none of them is forbidden
         const what = `uuid ${uuid} is registered (group ${regs.map((r) => r.group).join(',')} on mem${regs[0]?.memdev ?? '?'}) but no live extent carries it`;
         const lost = regs.map((r) => this.lostUpdate.get(r.group)).find((x) => x !== undefined);
-        const orphan = regs.map((r) => this.h14Groups.get(r.group)).find((x) => x !== undefined && (x.region === null || (sys.host?.regions !== undefined && !sys.host.regions.isLive(x.region))));
+        // …or the region was re-probed since: the group stays with the cxl_dax_region instance it
+        // pins (cxl_dax_region_alloc made a new one), its extents live but in no region's sysfs
+        const replaced = (x: { region: number | null; inst: number }): boolean => x.region !== null && x.inst < this.teardownAt.instance(x.region);
+        const orphan = regs.map((r) => this.h14Groups.get(r.group)).find((x) => x !== undefined && (x.region === null || replaced(x) || (sys.host?.regions !== undefined && !sys.host.regions.isLive(x.region))));
         const unwound = regs.map((r) => this.leftByH5Unwind(r)).find((x) => x !== null);
         if (lost) out.add(`leak:${uuid}`, finding('tag-leaked', `${what}: ${lost}`));
         else if (unwound) out.add(`leak:${uuid}`, finding('tag-leaked-after-h5', `${what}: ${unwound}`));
-        else if (orphan) out.add(`leak:${uuid}`, finding('tag-leaked-after-h14', `${what}: ${orphan.why}`));
+        else if (orphan) out.add(`leak:${uuid}`, finding('tag-leaked-after-h14', `${what}: ${orphan.region === null ? orphan.why : `${orphan.why}, and ${replaced(orphan) ? 'a re-probe replaced that cxl_dax_region instance' : 'the region is gone'}`}`));
         else out.add(`leak:${uuid}`, finding('tag-registration-leaked', `${what}, and the trace shows no lost nr_extents update (H6), no group an H5 unwind left in add_ctx and no group H14 left behind`));
       }
     }
