@@ -11,13 +11,16 @@ import { CXL_MBOX_OP } from '../src/wire/cxl.js';
 import { RELEASE_REASON, UAF_SITE } from '../src/protocol.js';
 import { M, TAG_A, TAG_C, addChain, chain, dmesgMatching, dpa, events, mark, mboxSince, region, release, withSystem } from './sys-helpers.js';
 
-await withSystem(t, {}, async (s) => {
+// The hold that keeps group A pinned across the disable is the NOT-v11 knob extent-refs=user
+// (docs/fidelity-holders.md): a deterministic stand-in for H14's race (an extent realized into a
+// region whose teardown already began), which leaves a group pinning the old instance the same way.
+await withSystem(t, { knobs: { 'extent-refs': 'user' } }, async (s) => {
   await t.test('an orphan on the disabled instance: the re-probe gets a clean instance, the old pins stay old', async (t) => {
     const R = s.host.regions;
     const id = await region(s);
     const r = s.host.regionById(id);
     const m0 = mark(s);
-    // group A, one extent; a user holds it open (cxl_extent_get), so the disable's teardown
+    // group A, one extent; a user holds it open (cxl_extent_get, under the knob), so the disable's teardown
     // unregisters it but cannot release it: group A, and its pin on the instance, live on
     t.same((await addChain(s, 0, chain([0], 4 * M, TAG_A))).listed, [0], 'A accepted');
     t.ok((await s.user(0).call((a) => a.holdExtent(id, 0, 'a'))).ok, 'extent A held open');
