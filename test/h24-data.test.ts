@@ -97,3 +97,22 @@ t.test('the swarm\'s data-lost trace, its recorded events re-judged', async (t) 
   const evs = tr.record.events.map((e) => ev(e.ev, threads.includes(e.thread) ? threads.indexOf(e.thread) : threads.push(e.thread) - 1));
   t.same(judgeLost(evs), ['data-lost-h15'], `now H15's (${evs.length} recorded events)`);
 });
+
+// bench:find's rcu=on control, tenth session (seed 100, iteration 1215, a free run): the same
+// in-flight refusal, but the dax-bus went on to unbind two more regions before quiescence. The
+// rule looked for the region's teardown thread in `tearingDown`, which keeps each thread's LATEST
+// teardown, so at quiescence it found none and the refusal was forbidden `dax-access-refused`.
+t.test('the teardown thread unbinding another region afterwards does not hide the in-flight release', (t) => {
+  t.same(judge([...three, teardown(), ...release(3, C), ...release(2, B), claim(1, 1), refused, ...release(1, A), teardown(R + 1)]), ['dax-access-refused-h15'], 'in flight, then the same thread tears down another region');
+  t.same(judge([...three, teardown(), ...release(3, C), claim(1, 1), refused, ...release(2, B), other, ...release(1, A), teardown(R + 1)]), ['dax-access-refused'], 'still forbidden inside the release of a member the claim did not take');
+  t.end();
+});
+
+t.test('the control\'s dax-access-refused trace, its recorded events re-judged', async (t) => {
+  const { readFileSync } = await import('node:fs');
+  const tr = JSON.parse(readFileSync(new URL('../docs/findings-open/swarm-dax-access-refused-100-1215.trace.json', import.meta.url), 'utf8')) as { outcomes: string[]; record: { events: { thread: string; ev: RuntimeEvent }[] } };
+  t.ok(tr.outcomes.includes('dax-access-refused'), 'recorded as the forbidden dax-access-refused');
+  const threads: string[] = [];
+  const evs = tr.record.events.map((e) => ev(e.ev, threads.includes(e.thread) ? threads.indexOf(e.thread) : threads.push(e.thread) - 1));
+  t.same(judge(evs), ['dax-access-refused-h15'], `now H15's in-flight refusal (${evs.length} recorded events)`);
+});

@@ -291,8 +291,14 @@ export class DataChecker implements Checker {
     const d = this.devs.get(dev);
     if (!d?.claim || d.uuid === null || (d.claim.notTaken !== 0 && d.claim.notTaken !== 1)) return null;
     const claimIdx = d.claim.idx;
-    for (const [thread, region] of this.tearingDown) {
-      if (region !== d.region) continue;
+    const region = d.region;
+    // the threads that released extents while tearing this region down — from the releases
+    // recorded then, not from `tearingDown`, which holds each thread's LATEST teardown: judged at
+    // quiescence, a dax-bus that went on to unbind another region no longer showed this one (a
+    // forbidden dax-access-refused in bench:find's rcu=on control, tenth session, seed 100
+    // iteration 1215: docs/findings-open.md)
+    const threads = new Set(this.teardownReleases.filter((x) => x.region === region).map((x) => x.thread));
+    for (const thread of threads) {
       const mine = this.teardownReleases.filter((x) => x.thread === thread && x.region === d.region && x.uuid === d.uuid && x.mboxIdx > claimIdx);
       const backing = mine.slice(d.claim.notTaken);
       // a refusal: the first backing release (an earlier completed one is the older rule's); a
