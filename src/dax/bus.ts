@@ -36,6 +36,7 @@ import { NULL_UUID } from '../wire/cxl.js';
 import { kstrtoull } from '../kstrtox.js';
 import { kernfs_dev_activate, kernfs_dev_remove, sysfs_dev_op, sysfs_region_op } from './kernfs.js';
 import { cxl_extent_put } from '../cxl/extent.js';
+import { cxlr_dax_gen } from '../cxl/region.js';
 
 export interface DaxResourceSpec {
   extent: ExtentHandle;
@@ -372,9 +373,12 @@ function uuid_claim_untagged(ctx: HostCtx, region: Handle, dev: Handle): number 
  */
 function extentChildren(ctx: HostCtx, region: Handle): ExtentHandle[] {
   const X = ctx.host.extents;
+  // children of THIS cxlr_dax: a re-probe's new instance (cxl_dax_region_alloc) is a new parent
+  // device, and the old instance's extents still registered (H14's orphans) are not its children
+  const gen = cxlr_dax_gen(ctx, region);
   const out: { e: ExtentHandle; id: number }[] = [];
   for (const e of X.live()) {
-    if (X.peek(e, 'region') !== region || X.peek(e, 'registered') !== 1) continue;
+    if (X.peek(e, 'region') !== region || X.peek(e, 'registered') !== 1 || X.peek(e, 'daxGen') !== gen) continue;
     const id = X.peek(e, 'id');
     if (id !== undefined) out.push({ e, id });
   }
@@ -837,10 +841,11 @@ export function unregister_dev_dax(ctx: HostCtx, dev: Handle): void {
 function dc_extent_child_by_name(ctx: HostCtx, region: Handle, name: string): Handle {
   const X = ctx.host.extents;
   const rid = ctx.host.regions.get(region, 'id');
+  const gen = cxlr_dax_gen(ctx, region); // this cxlr_dax's children only (extentChildren)
   for (const e of X.live()) {
     try {
       // device_find_child_by_name returns the match with get_device (childGet: still on the list)
-      if (X.get(e, 'region') === region && X.get(e, 'registered') && sysfs_streq(name, `extent${rid}.${X.get(e, 'id')}`) && childGet(ctx, e)) return e;
+      if (X.get(e, 'region') === region && X.get(e, 'registered') && X.get(e, 'daxGen') === gen && sysfs_streq(name, `extent${rid}.${X.get(e, 'id')}`) && childGet(ctx, e)) return e;
     } catch (err) {
       if (!(err instanceof StaleHandleError)) throw err; // freed under the walk
     }
