@@ -7,6 +7,7 @@
 // required the release event first and named such a refusal forbidden (`dax-access-refused`,
 // found by a targeted controlled search: docs/findings-open/claim-write-vs-teardown-h15-5-38).
 import t from 'tap';
+import { readFileSync } from 'node:fs';
 import type { DecodedEvent, RuntimeEvent } from '../src/protocol.js';
 import type { SystemState } from '../src/state.js';
 import { CXL_MBOX_OP } from '../src/wire/cxl.js';
@@ -89,12 +90,16 @@ t.test('and otherwise the lost data stays forbidden', (t) => {
   t.end();
 });
 
-t.test('the swarm\'s data-lost trace, its recorded events re-judged', async (t) => {
-  const { readFileSync } = await import('node:fs');
-  const tr = JSON.parse(readFileSync(new URL('../docs/findings-open/swarm-data-lost-23-844.trace.json', import.meta.url), 'utf8')) as { outcomes: string[]; record: { events: { thread: string; ev: RuntimeEvent }[] } };
-  t.ok(tr.outcomes.includes('data-lost'), 'recorded as the forbidden data-lost');
+/** A stored trace's recorded outcomes and its events, each thread named by a number in order of appearance. */
+function recorded(file: string): { outcomes: string[]; evs: DecodedEvent[] } {
+  const tr = JSON.parse(readFileSync(new URL(`../docs/findings-open/${file}`, import.meta.url), 'utf8')) as { outcomes: string[]; record: { events: { thread: string; ev: RuntimeEvent }[] } };
   const threads: string[] = [];
-  const evs = tr.record.events.map((e) => ev(e.ev, threads.includes(e.thread) ? threads.indexOf(e.thread) : threads.push(e.thread) - 1));
+  return { outcomes: tr.outcomes, evs: tr.record.events.map((e) => ev(e.ev, threads.includes(e.thread) ? threads.indexOf(e.thread) : threads.push(e.thread) - 1)) };
+}
+
+t.test('the swarm\'s data-lost trace, its recorded events re-judged', async (t) => {
+  const { outcomes, evs } = recorded('swarm-data-lost-23-844.trace.json');
+  t.ok(outcomes.includes('data-lost'), 'recorded as the forbidden data-lost');
   t.same(judgeLost(evs), ['data-lost-h15'], `now H15's (${evs.length} recorded events)`);
 });
 
@@ -109,10 +114,7 @@ t.test('the teardown thread unbinding another region afterwards does not hide th
 });
 
 t.test('the control\'s dax-access-refused trace, its recorded events re-judged', async (t) => {
-  const { readFileSync } = await import('node:fs');
-  const tr = JSON.parse(readFileSync(new URL('../docs/findings-open/swarm-dax-access-refused-100-1215.trace.json', import.meta.url), 'utf8')) as { outcomes: string[]; record: { events: { thread: string; ev: RuntimeEvent }[] } };
-  t.ok(tr.outcomes.includes('dax-access-refused'), 'recorded as the forbidden dax-access-refused');
-  const threads: string[] = [];
-  const evs = tr.record.events.map((e) => ev(e.ev, threads.includes(e.thread) ? threads.indexOf(e.thread) : threads.push(e.thread) - 1));
+  const { outcomes, evs } = recorded('swarm-dax-access-refused-100-1215.trace.json');
+  t.ok(outcomes.includes('dax-access-refused'), 'recorded as the forbidden dax-access-refused');
   t.same(judge(evs), ['dax-access-refused-h15'], `now H15's in-flight refusal (${evs.length} recorded events)`);
 });
