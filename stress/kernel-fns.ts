@@ -97,6 +97,7 @@ export function opFunction(op: string): string {
     case 'hold-extent': return 'get_device';
     case 'put-extent': return 'put_device';
     case 'delete-extent-name': return 'delete_store';
+    case 'read-mapping': return 'start_show';
     case 'create-region': return 'create_dynamic_ram_1_region_store';
     case 'destroy-region': return 'delete_region_store';
     case 'bind':
@@ -189,6 +190,10 @@ export function stepFunction(who: string, what: string, arg: string, events: rea
       return read ? ({ create: 'create_store', delete: 'delete_store', seed: 'seed_show', available_size: 'available_size_show' } as Record<string, string>)[cls.slice(11, -1)] ?? cls : 'dax_region_unregister';
     case 'kn->active(uuid)': case 'kn->active(size)':
       return read ? (cls === 'kn->active(uuid)' ? 'uuid_store' : 'size_store') : 'unregister_dev_dax';
+    // a mappingN attribute: the show's reference; the drain is device_del(mapping) —
+    // dev_dax_shrink's unregister_dax_mapping in a user, or a teardown's devres
+    case 'kn->active(start)': case 'kn->active(end)': case 'kn->active(page_offset)':
+      return read ? ({ start: 'start_show', end: 'end_show', page_offset: 'pgoff_show' } as Record<string, string>)[cls.slice(11, -1)] ?? cls : role === 'user' ? 'dev_dax_shrink' : 'unregister_dax_mapping';
     case 'mbox_mutex': {
       const m = has('mbox');
       return m ? eventFunction(m, who) : 'cxl_internal_send_cmd';
