@@ -11,7 +11,7 @@
  * runtime events the step emitted decide. Keyed on point names, lock class names and event types,
  * never on outcome names, so the map survives outcome renames.
  */
-import type { RuntimeEvent } from '../src/protocol.js';
+import { UAF_SITE, type RuntimeEvent } from '../src/protocol.js';
 import { opcodeName } from '../src/wire/cxl.js';
 
 export type Role = 'irq' | 'workqueue' | 'bus' | 'user' | 'device' | 'main' | 'actor';
@@ -70,7 +70,8 @@ export function eventFunction(ev: RuntimeEvent, who: string): string {
     case 'extent-tracked': return 'online_tag_group';
     case 'extent-untracked': return 'dc_extent_release';
     case 'region-teardown': return role === 'bus' ? 'cxl_dax_region_remove' : 'cxlr_dax_unregister';
-    case 'use-after-free': return role === 'bus' || role === 'user' ? 'cxlr_dax_unregister' : 'cxl_rm_extent';
+    // a mapping device indexing its trimmed range (H28): the action itself, in whoever ran it
+    case 'use-after-free': return ev.site === UAF_SITE.daxMappingStale ? 'unregister_dax_mapping' : role === 'bus' || role === 'user' ? 'cxlr_dax_unregister' : 'cxl_rm_extent';
     case 'tag-registered': return 'cxl_tag_register';
     case 'tag-unregistered': return 'cxl_tag_unregister';
     case 'dax-group': return ev.add ? 'dax_region_add_resources' : 'dax_region_rm_resources';
