@@ -105,10 +105,18 @@ export function unregister_dax_mapping(ctx: HostCtx, m: Handle): void {
   } catch (e) {
     if (!(e instanceof StaleHandleError)) throw e;
   }
-  if (g === NO_HANDLE) staleRange(ctx, m, rid, 'unregister_dax_mapping writes');
-  else if (h.daxRanges.get(g, 'mapping') === m) {
-    h.daxRanges.set(g, 'mapping', NO_HANDLE);
+  // a teardown's action holds no dax_region_rwsem: a size_store trimming the same ranges under it
+  // (H28 path a) can free the range under this write — the kernel's write into a kfree'd array
+  let stale = g === NO_HANDLE;
+  if (!stale) {
+    try {
+      if (h.daxRanges.get(g, 'mapping') === m) h.daxRanges.set(g, 'mapping', NO_HANDLE);
+    } catch (e) {
+      if (!(e instanceof StaleHandleError)) throw e;
+      stale = true;
+    }
   }
+  if (stale) staleRange(ctx, m, rid, 'unregister_dax_mapping writes');
   M.store(m, 'rangeId', -1);
   // device_unregister → device_del: the attribute nodes are drained here, in the caller's locks
   M.store(m, 'registered', 0);
@@ -136,13 +144,26 @@ function staleRange(ctx: HostCtx, m: Handle, rid: number, what: string): void {
 export function devm_release_dax_mapping(ctx: HostCtx, region: Handle, m: Handle): void {
   const h = ctx.host;
   const M = h.daxMaps;
-  const ord = m !== NO_HANDLE && M.isLive(m) ? M.load(m, 'devres') : 0;
+  const ord = m !== NO_HANDLE && M.isLive(m) ? (M.peek(m, 'devres') ?? 0) : 0;
   const taken = h.regions.load(region, 'devresTaken');
-  if (ord > 0 && (taken === 0 || ord > taken) && M.cas(m, 'devres', ord, 0) === ord) {
+  if (ord > 0 && (taken === 0 || ord > taken) && claimAction(ctx, m, ord)) {
     unregister_dax_mapping(ctx, m);
     return;
   }
   ctx.dmesg('warn', `region${h.regions.get(region, 'id')}`, `WARNING: devm_release_action: no unregister_dax_mapping action for ${m !== NO_HANDLE && M.isLive(m) ? `mapping${M.get(m, 'id')}` : 'a NULL mapping'}${ord > 0 ? ' (a devres_release_all took the list)' : ''}`);
+}
+
+/**
+ * Take the action of ordinal `ord` off whichever list holds it (devres_remove / release_nodes):
+ * true for the one thread that gets it; false when it ran already or the mapping is gone.
+ */
+function claimAction(ctx: HostCtx, m: Handle, ord: number): boolean {
+  try {
+    return ctx.host.daxMaps.cas(m, 'devres', ord, 0) === ord;
+  } catch (e) {
+    if (e instanceof StaleHandleError) return false; // released by the other thread meanwhile
+    throw e;
+  }
 }
 
 /**
@@ -156,7 +177,7 @@ export function mappingDevresActions(ctx: HostCtx, region: Handle, upTo: number)
   for (const m of M.live()) {
     if (M.peek(m, 'region') !== region) continue;
     const ord = M.peek(m, 'devres') ?? 0;
-    if (ord > 0 && ord <= upTo) out.push({ ord, run: () => { if (M.isLive(m) && M.cas(m, 'devres', ord, 0) === ord) unregister_dax_mapping(ctx, m); } });
+    if (ord > 0 && ord <= upTo) out.push({ ord, run: () => { if (claimAction(ctx, m, ord)) unregister_dax_mapping(ctx, m); } });
   }
   return out;
 }
