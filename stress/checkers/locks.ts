@@ -107,6 +107,7 @@ export const V11_NESTINGS: readonly Nesting[] = [
   // the mapping devices (src/dax/mapping.ts; H27)
   ...KN_MAP_ATTRS.map((k): Nesting => ({ outer: k, outerMode: 'R', inner: DAX_REGION_RWSEM, innerMode: 'W', where: 'drivers/dax/bus.c start_show / end_show / pgoff_show -> get_dax_range: down_write_killable(&dax_region_rwsem) inside the show\'s kernfs active reference (H27, show side)' })),
   ...KN_MAP_ATTRS.map((k): Nesting => ({ outer: DAX_REGION_RWSEM, outerMode: 'W', inner: k, innerMode: 'W', where: 'drivers/dax/bus.c size_store -> dev_dax_shrink -> devm_release_action -> unregister_dax_mapping -> device_unregister(mapping): kernfs_drain of start/end/page_offset under dax_region_rwsem; or unregister_dev_dax -> device_del(dev_dax) removing a still-registered mapping\'s directory (H27, remover side)' })),
+  ...KN_MAP_ATTRS.map((k): Nesting => ({ outer: DEVICE_LOCK, outerMode: 'W', inner: k, innerMode: 'W', where: 'drivers/dax/bus.c unregister_dax_mapping, a devres action of cxlr_dax run by the unbind\'s devres_release_all under the driver core\'s device_lock(cxlr_dax): device_unregister(mapping) drains its attributes' })),
   ...KN_MAP_ATTRS.map((k): Nesting => ({ outer: DAX_DEV_RWSEM, outerMode: 'W', inner: k, innerMode: 'W', where: 'drivers/dax/bus.c size_store: dax_dev_rwsem held too across dev_dax_shrink -> unregister_dax_mapping\'s drain (H27)' })),
 ];
 
