@@ -92,7 +92,8 @@ export function devm_register_dax_mapping(ctx: HostCtx, dev: Handle, g: Handle):
  * (dax_mapping_release: ida_free, put_device(parent)). A range_id at or past the parent's
  * nr_range — its ranges trimmed (dev_dax_shrink's devm_release_action found no action: the list
  * was taken) or freed (unregister_dev_dax ran first) — is the write into an emptied array (H28):
- * reported as a use-after-free, and the model goes on.
+ * reported as a use-after-free, and the model goes on; so is a range_id that now indexes a newer
+ * range (the write clears that range's mapping pointer).
  */
 export function unregister_dax_mapping(ctx: HostCtx, m: Handle): void {
   const h = ctx.host;
@@ -107,10 +108,14 @@ export function unregister_dax_mapping(ctx: HostCtx, m: Handle): void {
   }
   // a teardown's action holds no dax_region_rwsem: a size_store trimming the same ranges under it
   // (H28 path a) can free the range under this write — the kernel's write into a kfree'd array
+  // ranges[range_id] can also be a NEWER range carved after this one was trimmed (a claim rollback
+  // trims without unregistering, then a claim carves again): the write clears that range's
+  // mapping pointer instead, and its own mapping is then left behind the same way — H28 too
   let stale = g === NO_HANDLE;
   if (!stale) {
     try {
-      if (h.daxRanges.get(g, 'mapping') === m) h.daxRanges.set(g, 'mapping', NO_HANDLE);
+      if (h.daxRanges.get(g, 'mapping') !== m) stale = true;
+      h.daxRanges.set(g, 'mapping', NO_HANDLE);
     } catch (e) {
       if (!(e instanceof StaleHandleError)) throw e;
       stale = true;
