@@ -31,6 +31,10 @@ const TRACES: [string, string][] = [
   ['mapping-claim-in-teardown-lock-order-h27-5-164.trace.json', 'lock-order-h27'],
   ['mapping-shrink-vs-teardown-dax-mapping-stale-range-h28-5-141.trace.json', 'dax-mapping-stale-range-h28'],
   ['mapping-claim-in-teardown-dax-mapping-stale-range-h28-5-248.trace.json', 'dax-mapping-stale-range-h28'],
+  // minimized (`dcd minimize`): one preemption each — the dax-bus parked at the teardown's first
+  // point after it took the devres list, user0's whole op, then the dax-bus on
+  ['mapping-shrink-vs-teardown-dax-mapping-stale-range-h28-5-141.min.trace.json', 'dax-mapping-stale-range-h28'],
+  ['mapping-claim-in-teardown-dax-mapping-stale-range-h28-5-248.min.trace.json', 'dax-mapping-stale-range-h28'],
 ];
 
 for (const [file, outcome] of TRACES) {
