@@ -282,21 +282,24 @@ export const DAX_RANGE_SCHEMA = {
  * registered by devm_register_dax_mapping (src/dax/mapping.ts).
  */
 export const DAX_MAP_SCHEMA = {
-  /** the parent dev_dax (dev->parent, with a get_device on it) */
+  /** the parent dev_dax (dev->parent, with a get_device on it) [set under dax_region_rwsem (W) before device_add; read-only after] */
   dev: 'i32',
-  /** the dax_region's region record (dax_region->dev = cxlr_dax, whose devres list holds the action) */
+  /** the dax_region's region record (dax_region->dev = cxlr_dax, whose devres list holds the action) [as `dev`] */
   region: 'i32',
-  /** N of mappingN: ida_alloc(&dev_dax->ida), freed by dax_mapping_release */
+  /** N of mappingN: ida_alloc(&dev_dax->ida), freed by dax_mapping_release [as `dev`] */
   id: 'i32',
   /** mapping->range_id: the index into dev_dax->ranges, -1 once unregister_dax_mapping ran
    *  [dax_region_rwsem; unregister_dax_mapping from a teardown's devres writes it without] */
   rangeId: 'i32',
-  /** ordinal of its unregister_dax_mapping devres action on cxlr_dax, 0 once released (cas) */
+  /** ordinal of its unregister_dax_mapping devres action on cxlr_dax, 0 once released [devres_lock:
+   *  the model's cas — the one thread that clears it runs the action] */
   devres: 'i32',
-  /** device_add done and device_del not yet begun */
+  /** device_add done and device_del not yet begun [written by the thread running
+   *  unregister_dax_mapping, which holds no lock of its own; atomic word] */
   registered: 'i32',
   /** its attributes' kernfs nodes (start, end, page_offset; src/dax/kernfs.ts): 1 active, 2
-   *  deactivated (device_del of the mapping, or of its parent dev_dax: kernfs_remove of the subtree) */
+   *  deactivated (device_del of the mapping, or of its parent dev_dax: kernfs_remove of the
+   *  subtree) [kernfs: atomic word, as kn->active] */
   knState: 'i32',
 } as const satisfies TableSchema;
 
