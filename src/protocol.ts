@@ -103,6 +103,10 @@ export const UAF_SITE = {
   /** delete_store found a dc_extent device by name among cxlr_dax's children and to_dev_dax'd it
    *  (H20, a type confusion rather than a use-after-free); `extent` = the dc_extent handle */
   deleteTypeConfusion: 6,
+  /** unregister_dax_mapping (or a mappingN show) indexed dev_dax->ranges[range_id] after that
+   *  range was trimmed or freed while the mapping stayed registered (H28); `extent` = the
+   *  dax mapping handle */
+  daxMappingStale: 7,
 } as const;
 
 type FieldKind = 'n' | 'u'; // number (f64) | uuid
@@ -415,6 +419,9 @@ export interface UserApi {
   disableDaxDevice(regionId: number, devId: number): Promise<OpResult>;
   enableDaxDevice(regionId: number, devId: number): Promise<OpResult>;
   reconfigureDaxDevice(regionId: number, devId: number, size: number): Promise<OpResult>;
+  /** read `daxR.D/mappingN/ATTR` (start_show / end_show / pgoff_show, src/dax/mapping.ts): the
+   *  value (start, end: HPA offsets in the region; page_offset: pages) */
+  readMapping(regionId: number, devId: number, mapping: number, attr: 'start' | 'end' | 'page_offset'): Promise<OpResult<number>>;
   write(regionId: number, devId: number, offset: number, length: number, pattern: number): Promise<OpResult>;
   verify(regionId: number, devId: number, offset: number, length: number, pattern: number): Promise<OpResult>;
   /** hold a reference on the `index`-th extent of the region (an open extentX.Y attribute), kept

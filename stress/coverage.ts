@@ -289,6 +289,11 @@ export const WINDOWS: WindowSpec[] = [
   { id: 'H22', kind: 'hazard', title: 'a uuid/size store inside its kernfs active reference against unregister_dev_dax draining it (outcome only)', outcomes: ['lock-order-h22', 'hung-wait-h22'] },
   { id: 'H23', kind: 'hazard', title: 'a held extent\'s last put between the probe scan\'s extent-list snapshot and its classify (outcome only)', outcomes: ['host-extent-released-under-scan-h23', 'dax-access-refused-h23'] },
   { id: 'H24', kind: 'hazard', title: 'a tagged claim inside a cxl_dax_region teardown (outcome only)', outcomes: ['partial-group-claimed-in-teardown-h24'] },
+  // H27 is H22's shape on the mapping devices (src/dax/mapping.ts): the show's reference against a
+  // drain under dax_region_rwsem — the deadlock records no drain step; H28 is a devres action run
+  // over a range another path trimmed: an outcome, not a lock window
+  { id: 'H27', kind: 'hazard', title: 'a mappingN show inside its kernfs active reference against size_store(0)\'s (or unregister_dev_dax\'s) drain (outcome only)', outcomes: ['lock-order-h27', 'hung-wait-h27'] },
+  { id: 'H28', kind: 'hazard', title: 'a mapping device outliving its range: unregister_dax_mapping over trimmed or freed ranges (outcome only)', outcomes: ['dax-mapping-stale-range-h28'] },
   // the cover letter's assumptions ("Noteable", "Changes since v10")
   { id: 'CL-serial', kind: 'assumption', title: 'DCD events for a memdev are handled serially by its event-interrupt thread', a: side(IRQ, ['dc-record'], 'handler'), b: side(IRQ, ['dc-record'], 'another handler'), sameMemdev: true, outcomes: ['chain-mixed'] },
   { id: 'CL-one-owner', kind: 'assumption', title: 'a tag group is owned by exactly one memory device', a: side(IRQ, ['tag-insert', 'cxl_tag_lock', 'group-put'], 'irq/memX'), b: side(IRQ, ['tag-insert', 'cxl_tag_lock', 'group-put'], 'irq/memY'), otherMemdev: true, outcomes: ['tag-registered-twice'] },

@@ -18,7 +18,7 @@
  * thread in the same function fold into one row.
  */
 import type { RuntimeEvent } from '../src/protocol.js';
-import { RELEASE_REASON } from '../src/protocol.js';
+import { RELEASE_REASON, UAF_SITE } from '../src/protocol.js';
 import { ERRNO_NAME, formatHungReport, type HungReport } from '../src/errors.js';
 import { DC_EVENT_TYPE, isNullUuid, rcName } from '../src/wire/cxl.js';
 import { hex, MiB } from '../src/units.js';
@@ -137,6 +137,7 @@ function effectOf(ev: RuntimeEvent, nm: Namer, registry: Map<string, string>, wh
     case 'region-teardown':
       return `${nm.region(ev.region)}: unregister its ${ev.extents} dc_extent(s)`;
     case 'use-after-free':
+      if (ev.site === UAF_SITE.daxMappingStale) return `unregister_dax_mapping: mapping ${ev.extent} indexes dev_dax->ranges past nr_range   <-- H28`;
       return `walk meets ${nm.extent(ev.extent)} after it was freed   <-- use-after-free`;
     case 'dax-group':
       return `dax_region ${nm.region(ev.region)} resources: ${ev.add ? '+' : '−'}${ev.n} (${nm.group(ev.group)})${ev.rc ? ` rc ${errnoText(-ev.rc)}` : ''}`;

@@ -312,6 +312,91 @@ export const HAZARD_WORKLOADS: Workload[] = [
       };
     },
   },
+  // ---------------------------------------------------------------------------------------------
+  // The dev_dax mapping devices (src/dax/mapping.ts, docs/fidelity-mapping.md): `daxR.D/mappingN`,
+  // one per range, whose start/end/page_offset shows take dax_region_rwsem (get_dax_range:
+  // down_write_killable) inside their kernfs active reference (drivers/dax/bus.c).
+  {
+    // H27: daxctl destroy-device of a claimed two-range device — disable, size 0 (size_store →
+    // dev_dax_shrink: devm_release_action → unregister_dax_mapping → device_del(mapping) drains
+    // start/end/page_offset under dax_region_rwsem(W) and dax_dev_rwsem(W)), delete — while user1
+    // reads the device's mappings (`daxctl list -M` reads each mappingN/start, end, page_offset).
+    name: 'mapping-read-vs-shrink',
+    description: "reads of a claimed device's mappingN/start, end and page_offset (daxctl list -M) against daxctl destroy-device's size 0 (dev_dax_shrink unregisters each mapping)",
+    targets: 'H27 (a mappingN show inside its active reference waits for dax_region_rwsem; size_store holds it and device_del(mapping) drains the reference)',
+    config: (b) => ({ memdevs: [memdev(0)], ...b, users: 2 }),
+    plan(p) {
+      const tag = tagOf(p);
+      const reads: StressOp[] = [];
+      for (const m of [1, 0]) for (const attr of ['start', 'end', 'page_offset'] as const) reads.push({ op: 'read-mapping', dax: 'a', mapping: m, attr });
+      return {
+        setup: [
+          { op: 'create-region', memdev: 0, size: null, as: 'r0' }, { op: 'wait-idle' },
+          { op: 'add', memdev: 0, records: [{ offset: 0, length: 16 * MiB, tag, more: true }, { offset: 32 * MiB, length: 16 * MiB, tag, more: false }] }, { op: 'wait-idle' },
+          { op: 'claim', region: 'r0', uuid: tag, as: 'a' },
+        ],
+        actors: [
+          { name: 'user0', kind: 'user', index: 0, ops: [...lookupPads(p.int(3)), { op: 'destroy-dax', dax: 'a' }] },
+          { name: 'user1', kind: 'user', index: 1, ops: reads },
+        ],
+      };
+    },
+  },
+  {
+    // H28 through the shrink: the cxl_dax_region unbind's devres_release_all takes cxlr_dax's list
+    // — the claimed device's unregister_dax_mapping actions with it — and daxctl destroy-device's
+    // size 0 lands before those actions run: dev_dax_shrink's devm_release_action finds nothing
+    // (WARN), trims the ranges anyway, and the teardown's unregister_dax_mapping then writes
+    // dev_dax->ranges[range_id] of the emptied array. user1 reads mapping0 meanwhile (H27 through
+    // either remover).
+    name: 'mapping-shrink-vs-teardown',
+    description: "daxctl destroy-device (disable, size 0, delete) of a claimed two-range device and a read of its mapping0/start, against the cxl_dax_region unbind",
+    targets: 'H28 (dev_dax_shrink cannot release a mapping action the teardown took; the teardown\'s unregister_dax_mapping indexes trimmed ranges), H27, H22, H21',
+    config: (b) => ({ memdevs: [memdev(0)], ...b, users: 2 }),
+    plan(p) {
+      const tag = tagOf(p);
+      return {
+        setup: [
+          { op: 'create-region', memdev: 0, size: null, as: 'r0' }, { op: 'wait-idle' },
+          { op: 'add', memdev: 0, records: [{ offset: 0, length: 16 * MiB, tag, more: true }, { offset: 32 * MiB, length: 16 * MiB, tag, more: false }] }, { op: 'wait-idle' },
+          { op: 'claim', region: 'r0', uuid: tag, as: 'a' },
+        ],
+        actors: [
+          { name: 'user0', kind: 'user', index: 0, ops: [...lookupPads(p.int(3)), { op: 'destroy-dax', dax: 'a' }] },
+          { name: 'user1', kind: 'user', index: 1, ops: [...lookupPads(p.int(3)), { op: 'read-mapping', dax: 'a', mapping: 0, attr: 'start' }] },
+          { name: 'dax-bus', kind: 'bus', index: 0, ops: [{ op: 'unbind', region: 'r0' }] },
+        ],
+      };
+    },
+  },
+  {
+    // H28 through a claim inside the teardown (H24's window): the seed was created before the
+    // unbind, so its unregister_dev_dax is on the list the teardown took, while the claim's
+    // devm_register_dax_mapping actions land on the emptied list. The teardown's
+    // unregister_dev_dax → device_del(dev_dax) removes the still-registered mappings' directories
+    // (draining their attributes under dax_region_rwsem: H27 against user1's read) and frees the
+    // ranges; `cxl disable-region`'s device_del(cxlr_dax) then runs the leftover
+    // unregister_dax_mapping actions, which index the freed ranges.
+    name: 'mapping-claim-in-teardown',
+    description: "a uuid write to a seed created before the cxl_dax_region unbind (daxctl create-device --uuid's claim) and a read of its mapping0/start, during the unbind; then cxl disable-region",
+    targets: 'H28 (the claim\'s unregister_dax_mapping actions outlive unregister_dev_dax and run at disable-region over freed ranges), H27, H24, H22',
+    config: (b) => ({ memdevs: [memdev(0)], ...b, users: 2 }),
+    plan(p) {
+      const tag = tagOf(p);
+      return {
+        setup: [
+          { op: 'create-region', memdev: 0, size: null, as: 'r0' }, { op: 'wait-idle' },
+          { op: 'add', memdev: 0, records: [{ offset: 0, length: 16 * MiB, tag, more: true }, { offset: 32 * MiB, length: 16 * MiB, tag, more: false }] }, { op: 'wait-idle' },
+          { op: 'create-seed', region: 'r0' },
+        ],
+        actors: [
+          { name: 'user0', kind: 'user', index: 0, ops: [...lookupPads(p.int(2)), { op: 'claim-seed', region: 'r0', uuid: tag, as: 'a' }, { op: 'disable-region', region: 'r0' }] },
+          { name: 'user1', kind: 'user', index: 1, ops: [...lookupPads(p.int(4)), { op: 'read-mapping', dax: 'a', mapping: 0, attr: 'start' }] },
+          { name: 'dax-bus', kind: 'bus', index: 0, ops: [{ op: 'unbind', region: 'r0' }] },
+        ],
+      };
+    },
+  },
 ];
 
 for (const w of HAZARD_WORKLOADS) WORKLOADS[w.name] ??= w;

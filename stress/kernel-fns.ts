@@ -11,7 +11,7 @@
  * runtime events the step emitted decide. Keyed on point names, lock class names and event types,
  * never on outcome names, so the map survives outcome renames.
  */
-import type { RuntimeEvent } from '../src/protocol.js';
+import { UAF_SITE, type RuntimeEvent } from '../src/protocol.js';
 import { opcodeName } from '../src/wire/cxl.js';
 
 export type Role = 'irq' | 'workqueue' | 'bus' | 'user' | 'device' | 'main' | 'actor';
@@ -70,7 +70,8 @@ export function eventFunction(ev: RuntimeEvent, who: string): string {
     case 'extent-tracked': return 'online_tag_group';
     case 'extent-untracked': return 'dc_extent_release';
     case 'region-teardown': return role === 'bus' ? 'cxl_dax_region_remove' : 'cxlr_dax_unregister';
-    case 'use-after-free': return role === 'bus' || role === 'user' ? 'cxlr_dax_unregister' : 'cxl_rm_extent';
+    // a mapping device indexing its trimmed range (H28): the action itself, in whoever ran it
+    case 'use-after-free': return ev.site === UAF_SITE.daxMappingStale ? 'unregister_dax_mapping' : role === 'bus' || role === 'user' ? 'cxlr_dax_unregister' : 'cxl_rm_extent';
     case 'tag-registered': return 'cxl_tag_register';
     case 'tag-unregistered': return 'cxl_tag_unregister';
     case 'dax-group': return ev.add ? 'dax_region_add_resources' : 'dax_region_rm_resources';
@@ -97,6 +98,7 @@ export function opFunction(op: string): string {
     case 'hold-extent': return 'get_device';
     case 'put-extent': return 'put_device';
     case 'delete-extent-name': return 'delete_store';
+    case 'read-mapping': return 'start_show';
     case 'create-region': return 'create_dynamic_ram_1_region_store';
     case 'destroy-region': return 'delete_region_store';
     case 'bind':
@@ -189,6 +191,10 @@ export function stepFunction(who: string, what: string, arg: string, events: rea
       return read ? ({ create: 'create_store', delete: 'delete_store', seed: 'seed_show', available_size: 'available_size_show' } as Record<string, string>)[cls.slice(11, -1)] ?? cls : 'dax_region_unregister';
     case 'kn->active(uuid)': case 'kn->active(size)':
       return read ? (cls === 'kn->active(uuid)' ? 'uuid_store' : 'size_store') : 'unregister_dev_dax';
+    // a mappingN attribute: the show's reference; the drain is device_del(mapping) —
+    // dev_dax_shrink's unregister_dax_mapping in a user, or a teardown's devres
+    case 'kn->active(start)': case 'kn->active(end)': case 'kn->active(page_offset)':
+      return read ? ({ start: 'start_show', end: 'end_show', page_offset: 'pgoff_show' } as Record<string, string>)[cls.slice(11, -1)] ?? cls : role === 'user' ? 'dev_dax_shrink' : 'unregister_dax_mapping';
     case 'mbox_mutex': {
       const m = has('mbox');
       return m ? eventFunction(m, who) : 'cxl_internal_send_cmd';

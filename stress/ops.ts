@@ -38,6 +38,10 @@ export type StressOp =
   /** `echo extentR.N > dax_regionR/delete` (v11: delete_store's device_find_child_by_name holds
    *  the dc_extent across device_lock(cxlr_dax), then H20's type confusion) — `id` is the xarray id */
   | { op: 'delete-extent-name'; region: string; id: number }
+  /** `cat daxR.D/mappingN/ATTR` (start_show / end_show / pgoff_show: get_dax_range's
+   *  down_write_killable(&dax_region_rwsem) inside the attribute's kernfs active reference;
+   *  src/dax/mapping.ts) — `mapping` is N */
+  | { op: 'read-mapping'; dax: string; mapping: number; attr: 'start' | 'end' | 'page_offset' }
   | { op: 'wait-idle' };
 
 export type ActorKind = 'fm' | 'user' | 'bus' | 'clock';
@@ -125,6 +129,11 @@ export async function runOp(sys: DcdSystem, b: Bindings, o: StressOp, actor: Act
       const id = c.b.regions.get(o.region);
       if (id === undefined) return c.skip();
       return c.done(await c.g(c.user.call((a) => a.deleteByName(id, `extent${id}.${o.id}`))));
+    }
+    case 'read-mapping': {
+      const d = c.b.daxes.get(o.dax);
+      if (!d) return c.skip();
+      return c.done(await c.g(c.user.call((a) => a.readMapping(d.regionId, d.devId, o.mapping, o.attr))));
     }
     case 'advance': case 'wait-idle': return timeOp(c, o);
   }

@@ -23,13 +23,20 @@ const TAG = 'bf6713da-9b3b-7533-eaee-f0524484255c';
 const M = 1024 * 1024;
 const H24 = 'partial-group-claimed-in-teardown-h24';
 
-t.test('the free H24 trace\'s replay: it diverges at step 153 and now runs on to quiescence — no conservation', async (t) => {
+// The divergence point moved from step 153 to 106 when the mapping devices came in (src/dax/mapping.ts,
+// docs/fidelity-mapping.md): the device user0 claimed before the teardown (event 43, 4 ranges) has
+// four mappingN children, whose unregister_dax_mapping devres actions (drivers/dax/bus.c
+// devm_register_dax_mapping) the unbind runs first, each behind its own teardown point and with no
+// lock — the recorded free order expected the dax-bus's next dax_region_rwsem there. What follows the
+// divergence is a new schedule: the claim inside the teardown still takes part of the group (H24),
+// but how many members it finds is that schedule's.
+t.test('the free H24 trace\'s replay: it diverges at step 106 and now runs on to quiescence — no conservation', async (t) => {
   const r0 = readTrace(join(import.meta.dirname, '..', 'docs', 'findings-open', 'swarm-partial-group-claimed-100-709.trace.json'));
   if (!r0.ok) throw new Error(r0.message);
   const r = await replayTrace(r0.trace, 1);
   t.comment(`replay: followed ${r.followed} of ${r0.trace.steps.length} recorded steps, ${r.steps} steps in all; ${r.divergence}; outcomes ${r.outcomes.join(', ')}`);
-  t.match(r.divergence ?? '', /^diverged at step 153:/, 'the free order diverges at step 153 (a free run orders only the instrumented points)');
-  t.equal(r.followed, 153, 'after following 153 recorded steps');
+  t.match(r.divergence ?? '', /^diverged at step 106: expected dax-bus acquire dax_region_rwsem\(write\); enabled: .*dax-bus noise site6/, 'the free order diverges at step 106, where the teardown now runs a mapping\'s devres action (a teardown point) instead of taking dax_region_rwsem');
+  t.equal(r.followed, 106, 'after following 106 recorded steps');
   t.notOk(r.reproduced, 'so it does not count as reproduced');
   t.ok(r.steps > 161, `the run went on past the divergence (${r.steps} steps; the aborted run stopped at 161)`);
   const evs = r.run!.record!.events;
@@ -42,7 +49,7 @@ t.test('the free H24 trace\'s replay: it diverges at step 153 and now runs on to
   t.notOk(r.outcomes.includes('conservation'), 'no conservation: the torn state is not judged any more');
   const claim = evs.findIndex((e, k) => k > td && e.ev.type === 'claim' && e.ev.rc === 0);
   const c = evs[claim]?.ev;
-  t.ok(c?.type === 'claim' && c.nRanges === 3 && c.groupMembers === 3, 'user0\'s claim inside the teardown took the 3 members still registered');
+  t.ok(c?.type === 'claim' && c.nRanges === c.groupMembers && c.nRanges < 4, `user0's claim inside the teardown took the members still registered, fewer than the 4 the teardown began with (${c?.type === 'claim' ? c.nRanges : '?'})`);
   t.ok(r.outcomes.includes(H24), 'which is H24 (the group had 4 when the teardown began), within the followed part');
   t.notOk(r.outcomes.includes('partial-group-claimed'), 'nothing forbidden of that kind');
 });

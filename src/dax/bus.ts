@@ -37,6 +37,7 @@ import { kstrtoull } from '../kstrtox.js';
 import { kernfs_dev_activate, kernfs_dev_remove, sysfs_dev_op, sysfs_region_op } from './kernfs.js';
 import { cxl_extent_put } from '../cxl/extent.js';
 import { cxlr_dax_gen } from '../cxl/region.js';
+import { devm_register_dax_mapping, devm_release_dax_mapping } from './mapping.js';
 
 export interface DaxResourceSpec {
   extent: ExtentHandle;
@@ -308,25 +309,64 @@ function dropRange(ctx: HostCtx, g: Handle): void {
   h.daxRanges.free(g);
 }
 
-/** __dev_dax_resize(parent = resource): carve a whole resource into the device. */
+/**
+ * __dev_dax_resize(parent = resource) → alloc_dev_dax_range (drivers/dax/bus.c): carve a whole
+ * resource into the device as its next range — pgoff the pages of the ranges before it — then,
+ * the dev_dax being registered, devm_register_dax_mapping adds its `mappingN` child
+ * (src/dax/mapping.ts); a failure there trims the range again (trim_dev_dax_range) and fails.
+ */
 function carve(ctx: HostCtx, dev: Handle, r: DaxResHandle): void {
   const h = ctx.host;
   const g = h.daxRanges.alloc();
   if (g === NO_HANDLE) throw new CxlError('ENOMEM', 'dax range table full');
   const n = h.daxDevs.get(dev, 'nrRanges');
+  let pgoff = 0;
+  for (const o of rangesOf(ctx, dev)) pgoff += h.daxRanges.get(o, 'length') / PAGE_SIZE; // PHYS_PFN(range_len)
   h.daxRanges.set(g, 'dev', dev);
   h.daxRanges.set(g, 'order', n);
   h.daxRanges.set(g, 'res', r);
   h.daxRanges.set(g, 'start', h.daxRes.get(r, 'start'));
   h.daxRanges.set(g, 'length', h.daxRes.get(r, 'length'));
+  h.daxRanges.set(g, 'pgoff', pgoff);
+  h.daxRanges.set(g, 'mapping', NO_HANDLE);
   h.daxRes.set(r, 'useCnt', h.daxRes.get(r, 'useCnt') + 1);
   h.daxDevs.set(dev, 'nrRanges', n + 1);
   h.daxDevs.set(dev, 'size', h.daxDevs.get(dev, 'size') + h.daxRes.get(r, 'length'));
+  // the dev_dax is registered (device_is_registered): its claims and resizes run through its own
+  // sysfs attributes. The region check inside cannot fail here — every caller checked
+  // dax_region->dev->driver under the same write hold of dax_region_rwsem
+  const rc = devm_register_dax_mapping(ctx, dev, g);
+  if (rc < 0) {
+    dropRange(ctx, g);
+    throw errnoError(-rc, 'devm_register_dax_mapping');
+  }
+}
+const PAGE_SIZE = 4096;
+
+/**
+ * A claim's rollback: trim the device's ranges, the last first (trim_dev_dax_range pops the last
+ * one). The stored bus.c's uuid_claim_tagged rollback calls trim_dev_dax_range alone: the ranges'
+ * mapping devices stay registered, their unregister_dax_mapping actions with them (H28).
+ */
+function trimAll(ctx: HostCtx, dev: Handle): void {
+  for (const g of rangesOf(ctx, dev).reverse()) dropRange(ctx, g);
 }
 
-/** Trim every range of a device (size store of 0), dropping each resource's use_cnt. */
-function trimAll(ctx: HostCtx, dev: Handle): void {
-  for (const g of rangesOf(ctx, dev)) dropRange(ctx, g);
+/**
+ * dev_dax_shrink(dev_dax, 0) (drivers/dax/bus.c; size_store holds dax_region_rwsem(W) and
+ * dax_dev_rwsem(W)): from the last range down, devm_release_action(dax_region->dev,
+ * unregister_dax_mapping, &ranges[i].mapping->dev) — device_del(mapping) drains its attributes'
+ * active references under both rwsems (H27) — then trim_dev_dax_range. A mapping whose action a
+ * devres_release_all already took is not found: a WARN, and it stays registered over a trimmed
+ * range (H28).
+ */
+function dev_dax_shrink(ctx: HostCtx, dev: Handle): void {
+  const h = ctx.host;
+  const region = h.daxDevs.get(dev, 'region');
+  for (const g of rangesOf(ctx, dev).reverse()) {
+    devm_release_dax_mapping(ctx, region, h.daxRanges.get(g, 'mapping'));
+    dropRange(ctx, g);
+  }
 }
 
 function regionIsDynamic(ctx: HostCtx, region: Handle): boolean {
@@ -721,8 +761,8 @@ function __size_store(ctx: HostCtx, dev: Handle, buf: string | number): void {
       const cur = dev_dax_size(ctx, dev);
       if (val === cur) return 0;
       if (val !== 0 && regionIsDynamic(ctx, region)) return EOPNOTSUPP;
-      // val < cur and val == 0 here (DC): dev_dax_shrink trims every range
-      trimAll(ctx, dev);
+      // val < cur and val == 0 here (DC): dev_dax_shrink unregisters each range's mapping and trims it
+      dev_dax_shrink(ctx, dev);
       return 0;
     });
   });

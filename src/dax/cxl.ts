@@ -42,6 +42,7 @@ import {
   devm_create_dev_dax, unregister_dev_dax, type DaxResourceSpec,
 } from './bus.js';
 import { kernfs_region_activate, kernfs_region_remove } from './kernfs.js';
+import { mappingDevresActions, mappingDevresPresent } from './mapping.js';
 
 /**
  * cxl_dax_region_notify(): DCD_ADD_CAPACITY / DCD_RELEASE_CAPACITY for one tag group. It asserts
@@ -113,7 +114,7 @@ function devres_present(ctx: HostCtx, region: Handle): boolean {
   const gen = cxlr_dax_gen(ctx, region);
   for (const e of h.extents.live()) if (onDevres(ctx, region, gen, e) > 0) return true;
   for (const d of h.daxDevs.live()) if (h.daxDevs.peek(d, 'region') === region && (h.daxDevs.peek(d, 'devres') ?? 0) > 0) return true;
-  return false;
+  return mappingDevresPresent(ctx, region); // unregister_dax_mapping actions (src/dax/mapping.ts)
 }
 
 /**
@@ -128,26 +129,45 @@ export function devres_release_all(ctx: HostCtx, region: Handle): number {
   // announced before the devres list is taken (remove_nodes): an extent tracked after this event
   // either made it onto the list or was onlined after it, and then no teardown releases it
   let pending = 0;
+  // remove_nodes: every action registered so far moves to the local todo list; one registered
+  // from here on (a claim's devm_register_dax_mapping, a create's unregister_dev_dax: H24) lands
+  // on the emptied dev->devres_head, and devm_release_action finds only those (src/dax/mapping.ts)
+  const taken = h.regions.load(region, 'devresSeq');
+  h.regions.store(region, 'devresTaken', taken);
   const gen = cxlr_dax_gen(ctx, region); // this device's instance (its caller holds device_lock(cxlr) or (cxlr_dax))
-  for (const e of X.live()) if (onDevres(ctx, region, gen, e) > 0) pending++;
-  ctx.emit({ type: 'region-teardown', region, extents: pending });
-  // peek: other memdevs' threads free their own extents concurrently
-  for (const e of X.live()) {
-    const ord = onDevres(ctx, region, gen, e);
-    if (ord > 0) actions.push({ ord, extent: true, run: () => { if (X.isLive(e) && X.get(e, 'devres') === ord) dc_extent_unregister(ctx, e); } });
+  const onList = (ord: number): boolean => ord > 0 && ord <= taken;
+  try {
+    for (const e of X.live()) if (onList(onDevres(ctx, region, gen, e))) pending++;
+    ctx.emit({ type: 'region-teardown', region, extents: pending });
+    // peek: other memdevs' threads free their own extents concurrently
+    for (const e of X.live()) {
+      const ord = onDevres(ctx, region, gen, e);
+      if (onList(ord)) actions.push({ ord, extent: true, run: () => { if (X.isLive(e) && X.get(e, 'devres') === ord) dc_extent_unregister(ctx, e); } });
+    }
+    for (const d of D.live()) {
+      const ord = D.peek(d, 'region') === region ? (D.peek(d, 'devres') ?? 0) : 0;
+      if (onList(ord)) actions.push({ ord, extent: false, run: () => { if (D.isLive(d) && D.get(d, 'devres') === ord) unregister_dev_dax(ctx, d); } });
+    }
+    // each dev_dax range's mapping device: its unregister_dax_mapping action (devm_register_dax_mapping,
+    // registered after its dev_dax's unregister_dev_dax, so it runs before it) — with no lock held
+    for (const a of mappingDevresActions(ctx, region, taken)) actions.push({ ...a, extent: false });
+    actions.sort((a, b) => b.ord - a.ord);
+    const n = actions.filter((a) => a.extent).length;
+    for (const a of actions) {
+      // a racing uuid_store, release or notify may run between two actions (dev->driver still set)
+      noisePoint(NOISE_SITE.teardownWindow);
+      a.run();
+    }
+    // dax_region_unregister: the first action registered (alloc_dax_region), the last to run
+    finalDaxRegionUnregister(ctx, region);
+    return n;
+  } finally {
+    h.regions.store(region, 'devresTaken', 0); // release_nodes is done with the todo list
   }
-  for (const d of D.live()) {
-    const ord = D.peek(d, 'region') === region ? (D.peek(d, 'devres') ?? 0) : 0;
-    if (ord > 0) actions.push({ ord, extent: false, run: () => { if (D.isLive(d) && D.get(d, 'devres') === ord) unregister_dev_dax(ctx, d); } });
-  }
-  actions.sort((a, b) => b.ord - a.ord);
-  const n = actions.filter((a) => a.extent).length;
-  for (const a of actions) {
-    // a racing uuid_store, release or notify may run between two actions (dev->driver still set)
-    noisePoint(NOISE_SITE.teardownWindow);
-    a.run();
-  }
-  // dax_region_unregister: the first action registered (alloc_dax_region), the last to run
+}
+
+function finalDaxRegionUnregister(ctx: HostCtx, region: Handle): void {
+  const h = ctx.host;
   if (h.regions.get(region, 'daxRegion')) {
     // sysfs_remove_groups(dax_region_attribute_groups): drain create/delete/seed/available_size
     // under the caller's device_lock(cxlr_dax) — a delete_store inside its node waits for that
@@ -157,7 +177,6 @@ export function devres_release_all(ctx: HostCtx, region: Handle): number {
       h.regions.set(region, 'daxRegion', 0); // its ida goes with it: ids derive from live devices (ida_alloc)
     });
   }
-  return n;
 }
 
 /**

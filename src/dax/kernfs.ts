@@ -25,6 +25,11 @@
  *    the drain and its lockdep annotation ("Skip draining if already fully drained"), and so does
  *    the model; else it takes the node for write — waiting for the readers, recording the
  *    dependency held → kn->active — and releases it.
+ * The mapping devices (`mappingN`, children of a dev_dax; src/dax/mapping.ts) have their own
+ * three nodes (start, end, page_offset) and state word on the mapping record. device_del of a
+ * dev_dax removes its kobject's directory, and __kernfs_remove deactivates and drains the whole
+ * subtree — the attributes of a mapping child still registered included (fs/kernfs/dir.c
+ * kernfs_remove; kernfs_dev_remove below).
  * Not modelled: the kernfs_rwsem dropped around the drain, open-file draining (sysfs attributes
  * have no mmap or release), show attributes the model never reads (id, size, align, ...).
  */
@@ -69,6 +74,13 @@ export function sysfs_dev_op<T>(ctx: HostCtx, dev: Handle, attr: KnAttr, fn: () 
   return kernfs_active(h.knDevLockFor(dev, attr), () => h.daxDevs.load(dev, 'knState'), attr, fn);
 }
 
+/** A show of a mappingN attribute of mapping `m` (kernfs_seq_show's active reference). */
+export function sysfs_map_op<T>(ctx: HostCtx, m: Handle, attr: KnAttr, fn: () => T): T {
+  const h = ctx.host;
+  if (!h.daxMaps.isLive(m)) throw new CxlError('ENODEV', `mapping/${attr}: the device is gone`);
+  return kernfs_active(h.knMapLockFor(m, attr), () => h.daxMaps.load(m, 'knState'), `mapping/${attr}`, fn);
+}
+
 /**
  * kernfs_drain(kn) of a node already deactivated: wait until its active references are gone.
  * No reference now → nothing to wait for and no lockdep annotation (fs/kernfs/dir.c: "Skip
@@ -110,5 +122,33 @@ export function kernfs_dev_remove(ctx: HostCtx, dev: Handle): void {
   const h = ctx.host;
   if (h.daxDevs.load(dev, 'knState') !== KN_ACTIVE) return;
   h.daxDevs.store(dev, 'knState', KN_DEACTIVATED);
+  // kobject_del → sysfs_remove_dir → kernfs_remove(dev's directory): the subtree goes too — the
+  // nodes of a mappingN child still registered (its unregister_dax_mapping has not run: H28)
+  // are deactivated with the device's own and drained in the same removal
+  const M = h.daxMaps;
+  const kids: Handle[] = [];
+  for (const m of M.live()) if (M.peek(m, 'dev') === dev && M.peek(m, 'knState') === KN_ACTIVE) { M.store(m, 'knState', KN_DEACTIVATED); kids.push(m); }
   for (const a of ['uuid', 'size'] as const) kernfs_drain(ctx, h.knDevLockFor(dev, a));
+  for (const m of kids) for (const a of MAP_ATTRS) kernfs_drain(ctx, h.knMapLockFor(m, a));
+}
+
+/** the attributes of a mapping device (drivers/dax/bus.c dax_mapping_attributes) */
+export const MAP_ATTRS = ['start', 'end', 'page_offset'] as const;
+
+/** device_add of a mappingN: its attribute files exist (dax_mapping_type's groups). */
+export function kernfs_map_activate(ctx: HostCtx, m: Handle): void {
+  ctx.host.daxMaps.store(m, 'knState', KN_ACTIVE);
+}
+
+/**
+ * device_del(mapping) → device_remove_attrs (and kobject_del of its directory): deactivate the
+ * mapping's start, end and page_offset nodes and drain each — in the caller's locks: size_store's
+ * dax_region_rwsem(W) and dax_dev_rwsem(W) on dev_dax_shrink's path (H27). Nothing to do when
+ * its parent's device_del already removed the subtree.
+ */
+export function kernfs_map_remove(ctx: HostCtx, m: Handle): void {
+  const h = ctx.host;
+  if (h.daxMaps.load(m, 'knState') !== KN_ACTIVE) return;
+  h.daxMaps.store(m, 'knState', KN_DEACTIVATED);
+  for (const a of MAP_ATTRS) kernfs_drain(ctx, h.knMapLockFor(m, a));
 }

@@ -128,6 +128,12 @@ export const REGION_SCHEMA = {
   regionDead: 'i32',
   /** ordinal of the last devres action added to cxlr_dax (devres runs in reverse order) */
   devresSeq: 'i32',
+  /** devres_release_all(&cxlr_dax->dev) has taken the list (remove_nodes onto its local todo
+   *  list, under devres_lock): the highest ordinal taken, 0 when no release is running. An action
+   *  with an ordinal at or below it is no longer on dev->devres_head, so devm_release_action
+   *  cannot find it (src/dax/mapping.ts). Written by the releasing thread (device_lock(cxlr_dax)
+   *  or device_lock(cxlr)), read atomically by devm_release_action's callers [devres_lock] */
+  devresTaken: 'i32',
   /** cxlr_dax->extents_scanned (store-release / load-acquire) */
   extentsScanned: 'i32',
   /** device_lock(&cxlr_dax->dev) */
@@ -264,6 +270,37 @@ export const DAX_RANGE_SCHEMA = {
   /** HPA offset within the region */
   start: 'f64',
   length: 'f64',
+  /** dev_dax_range.pgoff: the pages of the ranges before it (alloc_dev_dax_range) [dax_region_rwsem] */
+  pgoff: 'f64',
+  /** dev_dax_range.mapping: its mappingN device (handle into daxMaps), 0 once
+   *  unregister_dax_mapping cleared it [dax_region_rwsem; the teardown's action writes it without] */
+  mapping: 'i32',
+} as const satisfies TableSchema;
+
+/**
+ * struct dax_mapping (drivers/dax/bus.c): the `mappingN` child device of a dev_dax, one per range,
+ * registered by devm_register_dax_mapping (src/dax/mapping.ts).
+ */
+export const DAX_MAP_SCHEMA = {
+  /** the parent dev_dax (dev->parent, with a get_device on it) [set under dax_region_rwsem (W) before device_add; read-only after] */
+  dev: 'i32',
+  /** the dax_region's region record (dax_region->dev = cxlr_dax, whose devres list holds the action) [as `dev`] */
+  region: 'i32',
+  /** N of mappingN: ida_alloc(&dev_dax->ida), freed by dax_mapping_release [as `dev`] */
+  id: 'i32',
+  /** mapping->range_id: the index into dev_dax->ranges, -1 once unregister_dax_mapping ran
+   *  [dax_region_rwsem; unregister_dax_mapping from a teardown's devres writes it without] */
+  rangeId: 'i32',
+  /** ordinal of its unregister_dax_mapping devres action on cxlr_dax, 0 once released [devres_lock:
+   *  the model's cas — the one thread that clears it runs the action] */
+  devres: 'i32',
+  /** device_add done and device_del not yet begun [written by the thread running
+   *  unregister_dax_mapping, which holds no lock of its own; atomic word] */
+  registered: 'i32',
+  /** its attributes' kernfs nodes (start, end, page_offset; src/dax/kernfs.ts): 1 active, 2
+   *  deactivated (device_del of the mapping, or of its parent dev_dax: kernfs_remove of the
+   *  subtree) [kernfs: atomic word, as kn->active] */
+  knState: 'i32',
 } as const satisfies TableSchema;
 
 /**
@@ -294,6 +331,8 @@ export const CAPACITY = {
   daxRes: 4096,
   daxDevs: 512,
   daxRanges: 4096,
+  /** three kn->active locks each (start, end, page_offset): the lock arena (MAX_LOCKS) bounds it */
+  daxMaps: 256,
 } as const;
 
 export interface HostStateHandle {
@@ -335,6 +374,9 @@ export const KN_ATTRS = [
   { attr: 'available_size', owner: 'region', cls: 'kn->active(available_size)' },
   { attr: 'uuid', owner: 'dev', cls: 'kn->active(uuid)' },
   { attr: 'size', owner: 'dev', cls: 'kn->active(size)' },
+  { attr: 'start', owner: 'map', cls: 'kn->active(start)' },
+  { attr: 'end', owner: 'map', cls: 'kn->active(end)' },
+  { attr: 'page_offset', owner: 'map', cls: 'kn->active(page_offset)' },
 ] as const;
 export type KnAttr = (typeof KN_ATTRS)[number]['attr'];
 export const G_WORDS = 16 + 32 + 32 + KN_ATTRS.length;
@@ -349,6 +391,7 @@ export class HostState {
   readonly daxRes: RecordTable<typeof DAX_RES_SCHEMA, DaxResHandle, DaxResRefs>;
   readonly daxDevs: RecordTable<typeof DAX_DEV_SCHEMA>;
   readonly daxRanges: RecordTable<typeof DAX_RANGE_SCHEMA, Handle, DaxRangeRefs>;
+  readonly daxMaps: RecordTable<typeof DAX_MAP_SCHEMA>;
   readonly globals: Int32Array;
   /** add_ctx.pending_extents per memdev: staged extents in arrival order (members: pending) */
   readonly pendingList: TableList;
@@ -375,6 +418,7 @@ export class HostState {
     this.daxRes = RecordTable.attach('daxRes', DAX_RES_SCHEMA, need('daxRes'));
     this.daxDevs = RecordTable.attach('daxDevs', DAX_DEV_SCHEMA, need('daxDevs'));
     this.daxRanges = RecordTable.attach('daxRanges', DAX_RANGE_SCHEMA, need('daxRanges'));
+    this.daxMaps = RecordTable.attach('daxMaps', DAX_MAP_SCHEMA, need('daxMaps'));
     this.globals = new Int32Array(h.globals);
     const T = <S extends TableSchema, H extends Handle, R extends object>(t: RecordTable<S, H, R>): RecordTable<TableSchema> => t as unknown as RecordTable<TableSchema>;
     this.pendingList = new TableList(T(this.pending), { owner: 'listOwner', next: 'listNext', prev: 'listPrev' }, T(this.memdevs), { head: 'pendHead', tail: 'pendTail' });
@@ -395,6 +439,7 @@ export class HostState {
       daxRes: RecordTable.create('daxRes', DAX_RES_SCHEMA, CAPACITY.daxRes).sab,
       daxDevs: RecordTable.create('daxDevs', DAX_DEV_SCHEMA, CAPACITY.daxDevs).sab,
       daxRanges: RecordTable.create('daxRanges', DAX_RANGE_SCHEMA, CAPACITY.daxRanges).sab,
+      daxMaps: RecordTable.create('daxMaps', DAX_MAP_SCHEMA, CAPACITY.daxMaps).sab,
     };
     const globals = new Int32Array(new SharedArrayBuffer(G_WORDS * 4));
     globals[G_CXL_REGION_RWSEM] = sys.allocLock(lockClassId('cxl_rwsem.region'), 'rwsem');
@@ -415,7 +460,7 @@ export class HostState {
     // kn->active: an rwsem per attribute node (readers = active references, the drain = the
     // writer), one contiguous block per attribute
     KN_ATTRS.forEach((a, k) => {
-      const n = a.owner === 'region' ? CAPACITY.regions : CAPACITY.daxDevs;
+      const n = a.owner === 'region' ? CAPACITY.regions : a.owner === 'dev' ? CAPACITY.daxDevs : CAPACITY.daxMaps;
       for (let i = 0; i < n; i++) {
         const id = sys.allocLock(lockClassId(a.cls), 'rwsem');
         if (i === 0) globals[G_KN_LOCK_BASES + k] = id;
@@ -444,6 +489,7 @@ export class HostState {
         memdevs: this.memdevs.sab, pending: this.pending.sab, regions: this.regions.sab,
         groups: this.groups.sab, tags: this.tags.sab, extents: this.extents.sab,
         daxRes: this.daxRes.sab, daxDevs: this.daxDevs.sab, daxRanges: this.daxRanges.sab,
+        daxMaps: this.daxMaps.sab,
       },
       globals: this.globals.buffer as SharedArrayBuffer,
     };
@@ -495,6 +541,13 @@ export class HostState {
     const k = KN_ATTRS.findIndex((a) => a.attr === attr && a.owner === 'dev');
     if (k < 0) throw new RangeError(`${attr} is not a dev_dax attribute`);
     return this.globals[G_KN_LOCK_BASES + k]! + this.daxDevs.indexOf(d);
+  }
+
+  /** kn->active of a mappingN attribute (start, end, page_offset) of a daxMaps slot */
+  knMapLockFor(m: number, attr: KnAttr): number {
+    const k = KN_ATTRS.findIndex((a) => a.attr === attr && a.owner === 'map');
+    if (k < 0) throw new RangeError(`${attr} is not a dax mapping attribute`);
+    return this.globals[G_KN_LOCK_BASES + k]! + this.daxMaps.indexOf(m);
   }
 
   /** An operation (sysfs store, probe, teardown, handler) starts / ends — for wait-idle. */

@@ -29,6 +29,7 @@ import { cxl_create_dc_region, cxl_destroy_region, cxl_region_disable, cxl_regio
 // (src/cxl/dax-driver.ts) in every host worker, since every workers/ host entry loads this file
 import { cxl_dax_region_probe, cxl_dax_region_unbind } from '../dax/cxl.js';
 import { create_store, dax_dev_by_name, daxctl_create_device, daxctl_destroy_device, delete_store, enable_dev_dax, size_store, uuid_store } from '../dax/bus.js';
+import { dax_mapping_by_id, dax_mapping_show } from '../dax/mapping.js';
 import { dax_access } from '../dax/memory.js';
 import { type DaxBusApi, type EventThreadApi, type OpResult, type SharedHandles, type UserApi, type WorkqueueApi } from '../protocol.js';
 import type { SystemShm } from '../shm/system.js';
@@ -351,6 +352,13 @@ export function startUser(init: SharedHandles & { user: number }, sys: SystemShm
     disableDaxDevice: async (regionId, devId) => op(ctx, () => enable_dev_dax(ctx, dev(regionId, devId), false)),
     enableDaxDevice: async (regionId, devId) => op(ctx, () => enable_dev_dax(ctx, dev(regionId, devId), true)),
     reconfigureDaxDevice: async (regionId, devId, size) => op(ctx, () => size_store(ctx, dev(regionId, devId), size)),
+    // cat /sys/bus/dax/devices/daxR.D/mappingN/ATTR: the lookup walks the children (no lock), the
+    // show runs inside the attribute's active reference (src/dax/mapping.ts dax_mapping_show)
+    readMapping: async (regionId, devId, mapping, attr) => op(ctx, () => {
+      const m = dax_mapping_by_id(ctx, dev(regionId, devId), mapping);
+      if (m === NO_HANDLE) throw new CxlError('ENOENT', `no dax${regionId}.${devId}/mapping${mapping}`);
+      return dax_mapping_show(ctx, m, attr);
+    }),
     write: async (regionId, devId, offset, length, pattern) => op(ctx, () => dax_access(ctx, dev(regionId, devId), offset, length, pattern, true)),
     verify: async (regionId, devId, offset, length, pattern) => op(ctx, () => dax_access(ctx, dev(regionId, devId), offset, length, pattern, false)),
     holdExtent: async (regionId, index, key) => op(ctx, () => { held.set(key, cxl_extent_get(ctx, regionOrThrow(ctx, regionId), index)); }),

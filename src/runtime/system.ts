@@ -582,7 +582,7 @@ export class DcdSystem {
     // it clears itself before re-backing its pre-accepted extents — this thread cleared the media
     // too, before, a second scrub of the same buffer)
     const devices = early ?? Promise.all(this.devices.map((d) => this.guard(d.call((a) => a.reset()))));
-    for (const t of [h.pending, h.regions, h.groups, h.tags, h.extents, h.daxRes, h.daxDevs, h.daxRanges]) t.clear();
+    for (const t of [h.pending, h.regions, h.groups, h.tags, h.extents, h.daxRes, h.daxDevs, h.daxRanges, h.daxMaps]) t.clear();
     for (let i = 0; i < h.nrMemdevs; i++) {
       const m = h.memdev(i);
       for (const f of ['nrPending', 'armed', 'group', 'pendingSeq', 'timeoutPending', 'timeoutRunning', 'responses', 'drainers'] as const) h.memdevs.store(m, f, 0);

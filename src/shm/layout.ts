@@ -97,7 +97,9 @@ export const SYS_CLOCK_NOW_F64 = 8; // bytes 64..71 — inside the header, after
 // Capacities of the system buffer.
 export const MAX_THREADS = 64;
 export const MAX_LOCK_CLASSES = 32;
-export const MAX_LOCKS = 4096;
+/** 8192: a HostState takes about 2,500 (the mapping devices' three kn->active locks per daxMaps
+ *  slot among them, src/host/state.ts), and tests build two host states on one system buffer */
+export const MAX_LOCKS = 8192;
 /** locks held at once by one thread (lockdep's MAX_LOCK_DEPTH is 48; our call chains are short) */
 export const MAX_HELD = 12;
 

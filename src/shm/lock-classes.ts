@@ -44,6 +44,11 @@ export const LOCK_CLASS_NAMES = [
   /** per dax device, the dev_dax attributes the model writes */
   'kn->active(uuid)',
   'kn->active(size)',
+  /** per dax mapping device (mappingN, a child of a dev_dax), its three attributes
+   *  (drivers/dax/bus.c dax_mapping_attributes; src/dax/mapping.ts) */
+  'kn->active(start)',
+  'kn->active(end)',
+  'kn->active(page_offset)',
   /** the checker event ring's producer side (never nests with kernel locks) */
   'event_ring',
   // classes used by tests and benchmarks only

@@ -193,6 +193,10 @@ export class ExtentsChecker implements Checker {
             this.findings.add(`uaf:r:${ev.extent}`, finding('dax-resource-use-after-free-trim',
               `dax_resource ${ev.extent} was freed by its extent's devres before unregister_dev_dax trimmed the range claimed from it`));
             return;
+          case UAF_SITE.daxMappingStale:
+            this.findings.add(`uaf:m:${ev.extent}`, finding('dax-mapping-stale-range-h28',
+              `dax mapping ${ev.extent}: dev_dax->ranges[range_id] indexed after the range was trimmed or freed (its unregister_dax_mapping action was left on a devres list the shrink could not reach, or ran after unregister_dev_dax)`));
+            return;
           case UAF_SITE.deleteTypeConfusion:
             this.findings.add(`tc:${ev.extent}`, finding('dev-dax-type-confusion-delete-h20',
               `mem${ev.memdev}: dax_region delete_store found dc_extent ${ev.extent} by name and used it as a dev_dax (to_dev_dax without a type check)`));

@@ -70,6 +70,9 @@ const DAX_REGION_RWSEM = 'dax_region_rwsem';
 /** kernfs active references (src/dax/kernfs.ts): a store holds its node for read, a drain waits for write */
 const KN_DELETE = 'kn->active(delete)';
 const KN_DEV_ATTRS = ['kn->active(size)', 'kn->active(uuid)'] as const;
+/** a mappingN device's attributes (src/dax/mapping.ts): each show's get_dax_range takes dax_region_rwsem (write, killable) inside its reference */
+const KN_MAP_ATTRS = ['kn->active(start)', 'kn->active(end)', 'kn->active(page_offset)'] as const;
+const DAX_DEV_RWSEM = 'dax_dev_rwsem';
 
 /**
  * The lock nestings v11 documents in its code, outer → inner, with the function that nests them
@@ -101,6 +104,11 @@ export const V11_NESTINGS: readonly Nesting[] = [
   ...(['create', 'seed', 'available_size'] as const).map((a): Nesting => ({ outer: DEVICE_LOCK, outerMode: 'W', inner: `kn->active(${a})`, innerMode: 'W', where: 'drivers/dax/bus.c dax_region_unregister -> sysfs_remove_groups -> kernfs_drain under the driver core\'s device_lock(cxlr_dax)' })),
   ...KN_DEV_ATTRS.map((k): Nesting => ({ outer: k, outerMode: 'R', inner: DAX_REGION_RWSEM, innerMode: 'W', where: `drivers/dax/bus.c ${k === 'kn->active(size)' ? 'size_store' : 'uuid_store (v11 patch 26)'}: down_write_killable(&dax_region_rwsem) inside the store's kernfs active reference (H22, store side)` })),
   ...KN_DEV_ATTRS.map((k): Nesting => ({ outer: DAX_REGION_RWSEM, outerMode: 'W', inner: k, innerMode: 'W', where: 'drivers/dax/bus.c unregister_dev_dax: down_write(&dax_region_rwsem) across device_del -> device_remove_attrs -> kernfs_drain of the dev_dax attributes (H22, teardown side)' })),
+  // the mapping devices (src/dax/mapping.ts; H27)
+  ...KN_MAP_ATTRS.map((k): Nesting => ({ outer: k, outerMode: 'R', inner: DAX_REGION_RWSEM, innerMode: 'W', where: 'drivers/dax/bus.c start_show / end_show / pgoff_show -> get_dax_range: down_write_killable(&dax_region_rwsem) inside the show\'s kernfs active reference (H27, show side)' })),
+  ...KN_MAP_ATTRS.map((k): Nesting => ({ outer: DAX_REGION_RWSEM, outerMode: 'W', inner: k, innerMode: 'W', where: 'drivers/dax/bus.c size_store -> dev_dax_shrink -> devm_release_action -> unregister_dax_mapping -> device_unregister(mapping): kernfs_drain of start/end/page_offset under dax_region_rwsem; or unregister_dev_dax -> device_del(dev_dax) removing a still-registered mapping\'s directory (H27, remover side)' })),
+  ...KN_MAP_ATTRS.map((k): Nesting => ({ outer: DEVICE_LOCK, outerMode: 'W', inner: k, innerMode: 'W', where: 'drivers/dax/bus.c unregister_dax_mapping, a devres action of cxlr_dax run by the unbind\'s devres_release_all under the driver core\'s device_lock(cxlr_dax): device_unregister(mapping) drains its attributes' })),
+  ...KN_MAP_ATTRS.map((k): Nesting => ({ outer: DAX_DEV_RWSEM, outerMode: 'W', inner: k, innerMode: 'W', where: 'drivers/dax/bus.c size_store: dax_dev_rwsem held too across dev_dax_shrink -> unregister_dax_mapping\'s drain (H27)' })),
 ];
 
 /** The V11_NESTINGS entry for a dependency, or null. */
@@ -157,6 +165,12 @@ export const KNOWN_CYCLES: readonly KnownCycle[] = [
   // drivers/dax/bus.c — see isH21Hung, isH22Hung and outcomes.ts 'lock-order-h21' / 'lock-order-h22'
   { hazard: 'H21', lockOrder: 'lock-order-h21', hung: 'hung-wait-h21', classes: [KN_DELETE, DEVICE_LOCK] },
   ...KN_DEV_ATTRS.map((k): KnownCycle => ({ hazard: 'H22', lockOrder: 'lock-order-h22', hung: 'hung-wait-h22', classes: [k, DAX_REGION_RWSEM] })),
+  // H27: a mappingN show waits in get_dax_range's down_write_killable(&dax_region_rwsem) inside
+  // its reference; size_store → dev_dax_shrink drains it holding dax_region_rwsem (and
+  // dax_dev_rwsem, so lockdep may close the cycle through dax_region_rwsem -> dax_dev_rwsem) —
+  // see isH27Hung and outcomes.ts 'lock-order-h27'
+  ...KN_MAP_ATTRS.map((k): KnownCycle => ({ hazard: 'H27', lockOrder: 'lock-order-h27', hung: 'hung-wait-h27', classes: [k, DAX_REGION_RWSEM] })),
+  ...KN_MAP_ATTRS.map((k): KnownCycle => ({ hazard: 'H27', lockOrder: 'lock-order-h27', hung: 'hung-wait-h27', classes: [k, DAX_REGION_RWSEM, DAX_DEV_RWSEM] })),
 ];
 
 function sameSet(a: readonly string[], b: readonly string[]): boolean {
@@ -299,6 +313,7 @@ export function knownHungOf(r: HungReport): KnownCycle | null {
   if (isH17Hung(r)) return KNOWN_CYCLES.find((k) => k.hazard === 'H17')!;
   if (isH21Hung(r)) return KNOWN_CYCLES.find((k) => k.hazard === 'H21')!;
   if (isH22Hung(r)) return KNOWN_CYCLES.find((k) => k.hazard === 'H22')!;
+  if (isH27Hung(r)) return KNOWN_CYCLES.find((k) => k.hazard === 'H27')!;
   return null;
 }
 
@@ -341,6 +356,27 @@ export function isH22Hung(r: HungReport): boolean {
   }
   if (holds(w, DAX_REGION_RWSEM) || KN_DEV_ATTRS.some((k) => holds(w, k))) return false;
   return r.holders.some((h) => KN_DEV_ATTRS.some((k) => inA(h, k) || inB(h, k)));
+}
+
+/**
+ * Is the hung wait H27's chain? A show of a mappingN attribute (drivers/dax/bus.c start_show,
+ * end_show, pgoff_show) holds its node's active reference (read) and waits in get_dax_range for
+ * dax_region_rwsem (write, killable) — half A; size_store (dax_region_rwsem and dax_dev_rwsem for
+ * write) → dev_dax_shrink → unregister_dax_mapping → device_del(mapping), or unregister_dev_dax →
+ * device_del(dev_dax) over a mapping still registered, holds dax_region_rwsem and waits to drain
+ * that node (write) — half B. The waiter in one half with a holder in the other, or a waiter
+ * holding neither queued behind a holder in either.
+ */
+export function isH27Hung(r: HungReport): boolean {
+  const inA = (t: ThreadLockInfo, k: string): boolean => holdsMode(t, k, 'read') && waitsMode(t, DAX_REGION_RWSEM, 'write');
+  const inB = (t: ThreadLockInfo, k: string): boolean => holdsMode(t, DAX_REGION_RWSEM, 'write') && waitsMode(t, k, 'write');
+  const w = r.waiter;
+  for (const k of KN_MAP_ATTRS) {
+    if (inA(w, k)) return r.holders.some((h) => inB(h, k));
+    if (inB(w, k)) return r.holders.some((h) => inA(h, k));
+  }
+  if (holds(w, DAX_REGION_RWSEM) || KN_MAP_ATTRS.some((k) => holds(w, k))) return false;
+  return r.holders.some((h) => KN_MAP_ATTRS.some((k) => inA(h, k) || inB(h, k)));
 }
 
 /**

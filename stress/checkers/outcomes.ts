@@ -121,6 +121,7 @@ export const OUTCOMES = {
   // H16: cxlr_dax_unregister (region_dax.c) does not clear cxlr->cxlr_dax, so after `cxl
   // disable-region` an add reaching E5/E6 or a release reaching X1/X2 dereferences the freed
   // cxl_dax_region (extent.c cxl_validate_extent, cxl_rm_extent).
+  'dax-mapping-stale-range-h28': K(INV.memory, 'H28', 'a mappingN device outlived its dev_dax range: devm_release_action found no unregister_dax_mapping action (a devres_release_all had taken cxlr_dax\'s list) or unregister_dev_dax freed the ranges first, and the later unregister_dax_mapping (or a show) indexed dev_dax->ranges[range_id] of the emptied array'),
   'dev-dax-type-confusion-delete-h20': K(INV.memory, 'H20', "a write of an extent's name (extentR.N) to dax_region/delete: delete_store's device_find_child_by_name returns the dc_extent device, a sibling of the dev_dax devices, and to_dev_dax() reinterprets it"),
   'cxlr-dax-use-after-free-disabled-region': K(INV.memory, 'H16', 'an add or release on a disabled region used cxlr->cxlr_dax, which points at the freed cxl_dax_region (its last reference gone: the device\'s own and every tag group\'s pin on that instance)'),
   'chain-dropped': K(INV.cardinality, '8.2 no lost extent (S1/S2)', 'a closed device chain was dropped without a response'),
@@ -197,6 +198,11 @@ export const OUTCOMES = {
   // drains that node. Killable: the kernel hangs until the writer is killed.
   'lock-order-h22': K(INV.lockOrder, 'H22', 'lockdep cycle kn->active(size|uuid)(R) -> dax_region_rwsem(W) -> kn->active(size|uuid)(W): a dev_dax size/uuid store vs unregister_dev_dax\'s device_del'),
   'hung-wait-h22': K(INV.hung, 'H22', 'deadlock: a size/uuid store holds the attribute\'s active reference waiting for dax_region_rwsem; unregister_dev_dax holds it and device_del waits to drain the reference (killable: ends when the writer is killed)'),
+  // H27: a mappingN show waits in get_dax_range's down_write_killable(&dax_region_rwsem) inside
+  // its node's reference; size_store's dev_dax_shrink (or unregister_dev_dax) holds
+  // dax_region_rwsem (write) across device_del(mapping), which drains that node. Killable.
+  'lock-order-h27': K(INV.lockOrder, 'H27', 'lockdep cycle kn->active(start|end|page_offset)(R) -> dax_region_rwsem(W) -> kn->active(same)(W): a mappingN show vs dev_dax_shrink\'s (or unregister_dev_dax\'s) device_del of the mapping'),
+  'hung-wait-h27': K(INV.hung, 'H27', 'deadlock: a mappingN show holds the attribute\'s active reference waiting for dax_region_rwsem; size_store(0) (or unregister_dev_dax) holds it and device_del(mapping) waits to drain the reference (killable: ends when the reader is killed)'),
   'assert-held-h12': K(INV.lockOrder, 'H12', "lockdep_assert_held failed in __cxlr_notify_extent (scan realizing another region's extent)"),
   'sharable-group-refused-seq': K(INV.seq, 'v10/v11 sequence numbering (v10: 1..n, v11: 0..n-1)', 'a sharable tagged group whose sequence numbers are exactly 0..n-1 (valid for a v11 device) was refused by the host sequence gate G2 — a v10 host against a v11 device'),
   'unnamed-known-hazard': K('any', 'unspecified', 'a known-hazard result from a checker that names no outcome'),
