@@ -23,13 +23,16 @@ const TAG = 'bf6713da-9b3b-7533-eaee-f0524484255c';
 const M = 1024 * 1024;
 const H24 = 'partial-group-claimed-in-teardown-h24';
 
-t.test('the free H24 trace\'s replay: it diverges at step 153 and now runs on to quiescence — no conservation', async (t) => {
+t.test('the free H24 trace\'s replay: it diverges at step 151 (153 before two removed dax_region_rwsem steps) and now runs on to quiescence — no conservation', async (t) => {
   const r0 = readTrace(join(import.meta.dirname, '..', 'docs', 'findings-open', 'swarm-partial-group-claimed-100-709.trace.json'));
   if (!r0.ok) throw new Error(r0.message);
   const r = await replayTrace(r0.trace, 1);
   t.comment(`replay: followed ${r.followed} of ${r0.trace.steps.length} recorded steps, ${r.steps} steps in all; ${r.divergence}; outcomes ${r.outcomes.join(', ')}`);
-  t.match(r.divergence ?? '', /^diverged at step 153:/, 'the free order diverges at step 153 (a free run orders only the instrumented points)');
-  t.equal(r.followed, 153, 'after following 153 recorded steps');
+  // 151 (was 153): the two recorded dax-bus acquisitions of dax_region_rwsem in alloc_dax_region
+  // (step 14) and dax_region_unregister (step 67), which v11 does not make, were taken out of the
+  // stored step log (docs/fidelity-fidel2.md); the free order still diverges at the same point
+  t.match(r.divergence ?? '', /^diverged at step 151:/, 'the free order diverges at step 151 (a free run orders only the instrumented points)');
+  t.equal(r.followed, 151, 'after following 151 recorded steps');
   t.notOk(r.reproduced, 'so it does not count as reproduced');
   t.ok(r.steps > 161, `the run went on past the divergence (${r.steps} steps; the aborted run stopped at 161)`);
   const evs = r.run!.record!.events;
