@@ -260,8 +260,9 @@ export function dax_release_resource_locked(ctx: HostCtx, e: ExtentHandle): void
  * available_size: dax_region_avail_size() (drivers/dax/bus.c) of a dynamic region — the bytes of
  * the children of dax_region->res with no child of their own (unclaimed). One dax_region: every
  * cxl_dax_region probe's alloc_dax_region makes a new one with its own resource tree, so a
- * resource an earlier instance left behind (an H14 orphan's, surfaced while the old driver was
- * still bound) is not counted (regions.daxRegionGen, daxRes.inst). available_size_show reads under
+ * resource an earlier instance left behind is not counted (regions.daxRegionGen, daxRes.inst;
+ * such a leftover needs a DAX add inside a teardown's window, which only H12's cross-region notify
+ * makes: docs/fidelity-fidel2.md). available_size_show reads under
  * dax_region_rwsem (read); callers that already hold it (state views) walk directly.
  */
 export function available_size(ctx: HostCtx, region: Handle): number {
