@@ -20,6 +20,9 @@ t.test('the bind at the disable\'s step is refused; the leaked registration is g
   const r = await replayTrace(r0.trace, 1);
   t.comment(`replay: ${r.steps} steps (${r.followed} recorded steps followed), outcomes ${r.outcomes.join(', ')}; ${r.divergence ?? 'no divergence'}`);
   t.notOk(r.reproduced, 'not reproduced');
-  t.match(r.divergence ?? '', /step 135: expected dax-bus acquire device_lock\(cxlr_dax\)/, 'the replay parts from the trace at the bind\'s device_lock(cxlr_dax): the bind was refused before it');
+  // step 130 (was 135): the five recorded dax-bus acquisitions of dax_region_rwsem in
+  // alloc_dax_region / dax_region_unregister before it (steps 19, 23, 37, 41, 105), which v11 does
+  // not make, were taken out of the stored schedule (docs/fidelity-fidel2.md)
+  t.match(r.divergence ?? '', /step 130: expected dax-bus acquire device_lock\(cxlr_dax\)/, 'the replay parts from the trace at the bind\'s device_lock(cxlr_dax): the bind was refused before it');
   t.notOk(r.outcomes.includes('tag-registration-leaked'), 'no leaked registration');
 });

@@ -18,10 +18,13 @@ t.test('the probe at the destroy\'s step is refused; the leaked registration is 
   const r0 = readTrace(join(import.meta.dirname, '..', 'docs/findings-open/swarm-tag-registration-leaked-105-415.trace.json'));
   if (!r0.ok) { t.fail(r0.message); return; }
   t.equal(r0.trace.outcome, 'tag-registration-leaked', 'recorded as the forbidden leak');
-  t.match(JSON.stringify(r0.trace.steps[21]), /user0.*device_lock\(cxlr\)/, 'step 21: the destroy holds device_lock(cxlr)');
+  // steps 20 and 26 (were 21 and 27): the destroy's recorded acquisition of dax_region_rwsem in
+  // dax_region_unregister (step 13), which v11 does not make, was taken out of the stored schedule
+  // (docs/fidelity-fidel2.md)
+  t.match(JSON.stringify(r0.trace.steps[20]), /user0.*device_lock\(cxlr\)/, 'step 20: the destroy holds device_lock(cxlr)');
   const r = await replayTrace(r0.trace, 1);
   t.comment(`replay: ${r.steps} steps (${r.followed} recorded steps followed), outcomes ${r.outcomes.join(', ')}; ${r.divergence ?? 'no divergence'}`);
   t.notOk(r.reproduced, 'not reproduced');
-  t.match(r.divergence ?? '', /step 27: expected dax-bus acquire cxl_rwsem\.region\(read\)/, 'the replay parts from the trace at the probe\'s cxl_rwsem.region: the probe was refused before it');
+  t.match(r.divergence ?? '', /step 26: expected dax-bus acquire cxl_rwsem\.region\(read\)/, 'the replay parts from the trace at the probe\'s cxl_rwsem.region: the probe was refused before it');
   t.notOk(r.outcomes.includes('tag-registration-leaked'), 'no leaked registration');
 });

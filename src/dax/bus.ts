@@ -34,7 +34,7 @@ import type { HostCtx } from '../host/context.js';
 import { UAF_SITE } from '../protocol.js';
 import { NULL_UUID } from '../wire/cxl.js';
 import { kstrtoull } from '../kstrtox.js';
-import { kernfs_dev_activate, kernfs_dev_remove, sysfs_dev_op, sysfs_region_op } from './kernfs.js';
+import { KN_ACTIVE, kernfs_dev_activate, kernfs_dev_remove, sysfs_dev_op, sysfs_region_op } from './kernfs.js';
 import { cxl_extent_put } from '../cxl/extent.js';
 import { cxlr_dax_gen } from '../cxl/region.js';
 import { devm_register_dax_mapping, devm_release_dax_mapping } from './mapping.js';
@@ -52,18 +52,23 @@ function overlapsResource(ctx: HostCtx, region: Handle, start: number, length: n
   // once per surfaced extent, over every resource of every region (#17: no allocation per call).
   // The pass runs under the table's own lock (RecordTable.liveRefsIntoLocked; __request_region
   // checks under resource_lock): the table is shared by every region, and another region's
-  // resources are allocated and freed under that region's lock, not ours, but never mid-pass
-  resRefs ??= [D.field('region'), D.field('start'), D.field('length')];
-  if (resList.length < D.capacity) { resList = new Int32Array(D.capacity); resVals = new Float64Array(3 * D.capacity); }
+  // resources are allocated and freed under that region's lock, not ours, but never mid-pass.
+  // Only the current dax_region's tree: an earlier instance's leftover is not a child of it
+  const inst = ctx.host.regions.load(region, 'daxRegionGen');
+  resRefs ??= [D.field('region'), D.field('start'), D.field('length'), D.field('inst')];
+  if (resList.length < D.capacity) { resList = new Int32Array(D.capacity); resVals = new Float64Array(RES_STRIDE * D.capacity); }
   const n = D.liveRefsIntoLocked(resRefs, resList, resVals);
   const V = resVals;
   for (let k = 0; k < n; k++) {
-    if (V[3 * k]! !== region) continue;
-    const s = V[3 * k + 1]!;
-    if (start < s + V[3 * k + 2]! && s < start + length) return true;
+    const b = RES_STRIDE * k;
+    if (V[b]! !== region || V[b + 3]! !== inst) continue;
+    const s = V[b + 1]!;
+    if (start < s + V[b + 2]! && s < start + length) return true;
   }
   return false;
 }
+/** fields read per resource by the scans: region, start, length, inst */
+const RES_STRIDE = 4;
 let resRefs: FieldRef[] | null = null;
 let resList = new Int32Array(0);
 let resVals = new Float64Array(0);
@@ -95,6 +100,9 @@ function addOne(ctx: HostCtx, region: Handle, spec: DaxResourceSpec, uuid: strin
   h.daxRes.set(r, 'length', spec.length);
   h.daxRes.setUuid(r, 'uuid', uuid);
   h.daxRes.set(r, 'seq', spec.seq);
+  // requested in the current dax_region's resource tree (cxl_dax_region_notify passes the bound
+  // driver's drvdata, the dax_region alloc_dax_region made at this probe)
+  h.daxRes.set(r, 'inst', h.regions.load(region, 'daxRegionGen'));
   h.extents.set(spec.extent, 'daxRes', r);
   h.extents.set(spec.extent, 'daxDevres', 1); // devm_add_action(device, dax_release_resource, …)
   known?.push(spec.start, spec.length);
@@ -120,11 +128,15 @@ class RegionResources {
 
   collect(ctx: HostCtx, region: Handle): this {
     const D = ctx.host.daxRes;
-    resRefs ??= [D.field('region'), D.field('start'), D.field('length')];
-    if (resList.length < D.capacity) { resList = new Int32Array(D.capacity); resVals = new Float64Array(3 * D.capacity); }
+    const inst = ctx.host.regions.load(region, 'daxRegionGen'); // this dax_region's tree (overlapsResource)
+    resRefs ??= [D.field('region'), D.field('start'), D.field('length'), D.field('inst')];
+    if (resList.length < D.capacity) { resList = new Int32Array(D.capacity); resVals = new Float64Array(RES_STRIDE * D.capacity); }
     const m = D.liveRefsIntoLocked(resRefs, resList, resVals);
     this.n = 0;
-    for (let k = 0; k < m; k++) if (resVals[3 * k] === region) this.push(resVals[3 * k + 1]!, resVals[3 * k + 2]!);
+    for (let k = 0; k < m; k++) {
+      const b = RES_STRIDE * k;
+      if (resVals[b] === region && resVals[b + 3] === inst) this.push(resVals[b + 1]!, resVals[b + 2]!);
+    }
     return this;
   }
 
@@ -246,14 +258,20 @@ export function dax_release_resource_locked(ctx: HostCtx, e: ExtentHandle): void
 // ------------------------------------------------------------------------------ dax region
 
 /**
- * available_size: bytes of resources with no child (unclaimed). available_size_show reads under
+ * available_size: dax_region_avail_size() (drivers/dax/bus.c) of a dynamic region — the bytes of
+ * the children of dax_region->res with no child of their own (unclaimed). One dax_region: every
+ * cxl_dax_region probe's alloc_dax_region makes a new one with its own resource tree, so a
+ * resource an earlier instance left behind is not counted (regions.daxRegionGen, daxRes.inst;
+ * such a leftover needs a DAX add inside a teardown's window, which only H12's cross-region notify
+ * makes: docs/fidelity-fidel2.md). available_size_show reads under
  * dax_region_rwsem (read); callers that already hold it (state views) walk directly.
  */
 export function available_size(ctx: HostCtx, region: Handle): number {
   const D = ctx.host.daxRes;
   const sum = (): number => {
+    const inst = ctx.host.regions.load(region, 'daxRegionGen');
     let n = 0;
-    for (const r of D.live()) if (D.get(r, 'region') === region && D.get(r, 'useCnt') === 0) n += D.get(r, 'length');
+    for (const r of D.live()) if (D.get(r, 'region') === region && D.get(r, 'inst') === inst && D.get(r, 'useCnt') === 0) n += D.get(r, 'length');
     return n;
   };
   return isHeld(ctx.host.daxRegionRwsem) ? sum() : withRead(ctx.host.daxRegionRwsem, sum);
@@ -374,11 +392,12 @@ function regionIsDynamic(ctx: HostCtx, region: Handle): boolean {
 }
 
 /**
- * uuid_claim_untagged() (drivers/dax/bus.c): device_find_child(dax_region->dev, …, find_uuid_extent)
- * returns the first child extent with a free untagged dax_resource WITH a reference (get_device),
- * held across the alignment check and __dev_dax_resize, then put_device — which can be the
- * extent's last put (childPut). Exactly one resource; a misaligned one fails (-EINVAL), no other
- * is tried.
+ * uuid_claim_untagged() (drivers/dax/bus.c, v11 patch 26): device_find_child(dax_region->dev, …,
+ * find_uuid_extent) returns the first child extent — in the parent's klist order, i.e. the OLDEST
+ * registered (extentChildren), not the lowest id — with a free untagged dax_resource, WITH a
+ * reference (get_device), held across the alignment check and __dev_dax_resize, then put_device —
+ * which can be the extent's last put (childPut). Exactly one resource; a misaligned one fails
+ * (-EINVAL), no other is tried.
  */
 function uuid_claim_untagged(ctx: HostCtx, region: Handle, dev: Handle): number {
   const h = ctx.host;
@@ -405,8 +424,15 @@ function uuid_claim_untagged(ctx: HostCtx, region: Handle, dev: Handle): number 
 
 /**
  * The extent children of a region's dax_region->dev (cxlr_dax->dev; online_tag_group parents each
- * dc_extent there) in device order (the order of their ids), registered ones only: a dc_extent is
- * a child of cxlr_dax only until device_unregister → device_del takes it off the parent's klist.
+ * dc_extent there) in the parent's klist order, registered ones only: a dc_extent is a child of
+ * cxlr_dax only until device_unregister → device_del takes it off the parent's klist.
+ * The klist is in REGISTRATION order (device_add → klist_add_tail(&dev->p->knode_parent, …),
+ * drivers/base/core.c), not id order: online_tag_group's xa_alloc hands out the lowest free id
+ * (XA_FLAGS_ALLOC1), so an extent onlined after a release can take a lower id than an older one.
+ * The model's registration order is the extent's devres ordinal (online_tag_group registers its
+ * dc_extent_unregister action right after device_add; the region's devresSeq only grows within
+ * one cxl_dax_region instance); an extent caught between its device_add and that action (devres
+ * still 0) is the newest.
  * A teardown's dc_extent_unregister therefore hides the extent from claims at once, although its
  * dax_resource lives on until the end of that device_del (devres_release_all →
  * dax_release_resource, which waits for the dax_region_rwsem a claim holds).
@@ -416,13 +442,14 @@ function extentChildren(ctx: HostCtx, region: Handle): ExtentHandle[] {
   // children of THIS cxlr_dax: a re-probe's new instance (cxl_dax_region_alloc) is a new parent
   // device, and the old instance's extents still registered (H14's orphans) are not its children
   const gen = cxlr_dax_gen(ctx, region);
-  const out: { e: ExtentHandle; id: number }[] = [];
+  const out: { e: ExtentHandle; ord: number; id: number }[] = [];
   for (const e of X.live()) {
     if (X.peek(e, 'region') !== region || X.peek(e, 'registered') !== 1 || X.peek(e, 'daxGen') !== gen) continue;
     const id = X.peek(e, 'id');
-    if (id !== undefined) out.push({ e, id });
+    const ord = X.peek(e, 'devres');
+    if (id !== undefined && ord !== undefined) out.push({ e, ord: ord > 0 ? ord : Number.MAX_SAFE_INTEGER, id });
   }
-  out.sort((a, b) => a.id - b.id);
+  out.sort((a, b) => a.ord - b.ord || a.id - b.id);
   return out.map((x) => x.e);
 }
 
@@ -527,13 +554,18 @@ function uuid_claim_tagged(ctx: HostCtx, region: Handle, dev: Handle, uuid: stri
   return free.length;
 }
 
-/** Members a group has right now (for the claim event: did the claim see the whole group?). */
+/**
+ * Members a group has right now among the claim's children (for the claim event: did the claim see
+ * the whole group?): this cxlr_dax instance's registered extents of the tag — an earlier instance's
+ * (H14's orphans) are no children of dax_region->dev (extentChildren).
+ */
 function groupSizeOfTag(ctx: HostCtx, region: Handle, uuid: string): number {
   const X = ctx.host.extents;
+  const gen = cxlr_dax_gen(ctx, region);
   let n = 0;
   for (const e of X.live()) {
     // extents are freed by CXL threads that do not hold dax_region_rwsem: peek, and re-check
-    if (X.peek(e, 'region') !== region || !X.peek(e, 'registered')) continue;
+    if (X.peek(e, 'region') !== region || !X.peek(e, 'registered') || X.peek(e, 'daxGen') !== gen) continue;
     let u: string;
     try { u = X.getUuid(e, 'uuid'); } catch { continue; }
     if (u === uuid) n++;
@@ -587,6 +619,7 @@ export function __devm_create_dev_dax(ctx: HostCtx, region: Handle): Handle | nu
   D.set(d, 'region', region);
   D.set(d, 'id', id);
   D.set(d, 'idValid', 1);
+  D.set(d, 'daxGen', cxlr_dax_gen(ctx, region)); // dev_dax->region->dev: this cxlr_dax instance
   // devm_add_action_or_reset(dax_region->dev, unregister_dev_dax, dev_dax): an action on cxlr_dax's
   // devres list, which the unbind runs in reverse registration order
   D.set(d, 'devres', h.regions.add(region, 'devresSeq', 1));
@@ -685,14 +718,23 @@ export function uuid_parse(buf: string): string | null {
 /**
  * uuid_store() (v11 patch 26, "dax/bus: Tag-aware uuid claim and show on DC dax devices"):
  * not a DC region → -EOPNOTSUPP; "0" (sysfs_streq) is the null uuid, anything else goes through
- * uuid_parse (-EINVAL); then under dax_region_rwsem(W): region driver unbound → -ENXIO; under
- * dax_dev_rwsem(W): the device already has size → -EBUSY; then the claim (untagged: -ENOENT /
- * -EINVAL alignment; tagged: -ENOENT, -EINVAL sequence gap or alignment).
+ * uuid_parse (-EINVAL); then under dax_region_rwsem(W): dax_region->dev->driver unset → -ENXIO;
+ * under dax_dev_rwsem(W): the device already has size → -EBUSY; then the claim (untagged: -ENOENT
+ * / -EINVAL alignment; tagged: -ENOENT, -EINVAL sequence gap or alignment).
+ *
+ * is_dynamic(dev_dax->region) reads IORESOURCE_DAX_DCD in the dax_region struct, which
+ * cxl_dax_region_probe sets for a DYNAMIC_RAM_1 region — every region the model creates — and
+ * which dax_region_unregister does not clear (the struct lives while referenced): a device that
+ * outlived its dax_region's unregistration (H24's device created inside the teardown) is still
+ * dynamic, and its write fails -ENXIO at the driver check, not -EOPNOTSUPP. The -EOPNOTSUPP
+ * branch is therefore never taken in the model. dax_region->dev is the cxl_dax_region instance the
+ * device was created under (daxDevs.daxGen): after a re-probe (cxl_dax_region_alloc: a new
+ * instance) the old one has no driver, whatever the new one has.
  */
 function __uuid_store(ctx: HostCtx, dev: Handle, buf: string): void {
   const h = ctx.host;
   const region = h.daxDevs.get(dev, 'region');
-  if (!regionIsDynamic(ctx, region)) throw new CxlError('EOPNOTSUPP', 'uuid claims need a dynamic (DC) dax region');
+  const gen = h.daxDevs.get(dev, 'daxGen');
   let uuid: string;
   if (sysfs_streq(buf, '0')) uuid = NULL_UUID;
   else {
@@ -701,7 +743,7 @@ function __uuid_store(ctx: HostCtx, dev: Handle, buf: string): void {
     uuid = u;
   }
   const rc = withWrite(h.daxRegionRwsem, () => {
-    if (!h.regions.load(region, 'driverBound')) return ENXIO;
+    if (!h.regions.load(region, 'driverBound') || gen !== cxlr_dax_gen(ctx, region)) return ENXIO;
     return withWrite(h.daxDevRwsem, () => {
       if (dev_dax_size(ctx, dev) !== 0) return EBUSY;
       const members = uuid === NULL_UUID ? 1 : groupSizeOfTag(ctx, region, uuid);
@@ -873,6 +915,21 @@ export function unregister_dev_dax(ctx: HostCtx, dev: Handle): void {
 }
 
 /**
+ * device_find_child_by_name(dax_region->dev, name) among the dev_dax children: the device of that
+ * name on cxlr_dax's klist — this cxl_dax_region instance's (daxDevs.daxGen), added (device_add)
+ * and not yet device_del'd. device_del takes a device off its parent's klist
+ * (klist_del(&dev->p->knode_parent), drivers/base/core.c) BEFORE device_remove_attrs drains its
+ * attributes, so once unregister_dev_dax has deactivated the device's nodes (knState leaves
+ * KN_ACTIVE, src/dax/kernfs.ts) the lookup no longer finds it: -ENXIO, as in v11.
+ */
+function dev_dax_child_by_name(ctx: HostCtx, region: Handle, name: string): Handle {
+  const D = ctx.host.daxDevs;
+  const d = dax_dev_by_name(ctx, region, name);
+  if (d === NO_HANDLE) return NO_HANDLE;
+  return D.peek(d, 'knState') === KN_ACTIVE && D.peek(d, 'daxGen') === cxlr_dax_gen(ctx, region) ? d : NO_HANDLE;
+}
+
+/**
  * The other children device_find_child_by_name(dax_region->dev) can return: the dc_extent devices
  * (`extentR.N`), which online_tag_group (drivers/cxl/core/extent.c) registers with
  * dev->parent = &cxlr_dax->dev — the device cxl_dax_region_probe (drivers/dax/cxl.c) hands to
@@ -895,15 +952,17 @@ function dc_extent_child_by_name(ctx: HostCtx, region: Handle, name: string): Ha
 
 /**
  * delete_store() (drivers/dax/bus.c): device_find_child_by_name (-ENXIO); device_lock(cxlr_dax) →
- * device_lock(dev_dax) → dax_dev_rwsem(W): a driver bound or non-zero size → -EBUSY; id 0 is
- * never deleted (-EBUSY); else the id goes back to the ida (__free_dev_dax_id) and seed is cleared
- * if it was this device; the locks drop to device_lock(cxlr_dax) alone, under which
- * unregister_dev_dax takes dax_region_rwsem(W).
+ * device_lock(dev_dax) → dax_dev_rwsem(W): a driver bound or non-zero size → -EBUSY; an id not
+ * above 0 → -EBUSY: id 0 is never deleted, and -1 is a device another delete already invalidated
+ * (__free_dev_dax_id) — the loser of two deletes of one name that both found it gets -EBUSY, also
+ * once the winner's unregister_dev_dax has run (it still holds the device: get_device in the
+ * lookup); else the id goes back to the ida and seed is cleared if it was this device; the locks
+ * drop to device_lock(cxlr_dax) alone, under which unregister_dev_dax takes dax_region_rwsem(W).
  */
 function __delete_store(ctx: HostCtx, region: Handle, name: string): void {
   const h = ctx.host;
-  // device_find_child_by_name walks the klist: no dax lock
-  const victim = dax_dev_by_name(ctx, region, name);
+  // device_find_child_by_name walks cxlr_dax's klist: no dax lock
+  const victim = dev_dax_child_by_name(ctx, region, name);
   if (victim === NO_HANDLE) {
     const ext = dc_extent_child_by_name(ctx, region, name);
     if (ext !== NO_HANDLE) {
@@ -927,20 +986,28 @@ function __delete_store(ctx: HostCtx, region: Handle, name: string): void {
     throw new CxlError('ENXIO', `delete: no device ${JSON.stringify(name)}`);
   }
   const rc = withLock(h.regionLockFor(region), () => {
+    // another delete won and unregistered it meanwhile (every unregister_dev_dax runs under
+    // device_lock(cxlr_dax), which we hold now, so this cannot change under us): the kernel's
+    // dev_dax, pinned by the lookup's get_device, has no driver, no ranges and id -1 → -EBUSY
+    // under device_lock(victim) and dax_dev_rwsem (W). The model's record is freed (its slot may
+    // hold another device): dax_dev_rwsem is taken as v11 takes it, the dead device's own lock
+    // (which nobody else can hold) is not. The model used to lock the freed slot and fail with a
+    // stale handle (EFAULT).
+    if (!h.daxDevs.isLive(victim)) return withWrite(h.daxDevRwsem, () => EBUSY);
     const r = withLock(h.daxDevLockFor(victim), () => withWrite(h.daxDevRwsem, () => {
-      if (!h.daxDevs.isLive(victim)) return ENXIO; // lost a race with another delete
       if (h.daxDevs.get(victim, 'enabled') || dev_dax_size(ctx, victim) !== 0) return EBUSY;
-      if (h.daxDevs.get(victim, 'id') === 0) return EBUSY; // device-id-0 is always preserved
-      if (h.daxDevs.get(victim, 'idValid') !== 1) return 1; // another delete invalidated it: nothing to do
+      // dev_dax->id > 0 or -EBUSY: device-id-0 is always preserved, and -1 (idValid 0) was
+      // invalidated by another delete, whose devm_release_action unregisters it
+      if (h.daxDevs.get(victim, 'id') === 0 || h.daxDevs.get(victim, 'idValid') !== 1) return EBUSY;
       h.daxDevs.set(victim, 'idValid', 0);
       if (h.regions.get(region, 'seedDev') === victim) h.regions.set(region, 'seedDev', NO_HANDLE);
       return 0;
     }));
     noisePoint(NOISE_SITE.generic); // the id is free while the device is still registered
     if (r === 0) unregister_dev_dax(ctx, victim);
-    return r === 1 ? 0 : r;
+    return r;
   });
-  if (rc === EBUSY) throw new CxlError('EBUSY', `delete ${name}: the device is enabled, has size, or is device-id 0`);
+  if (rc === EBUSY) throw new CxlError('EBUSY', `delete ${name}: the device is enabled, has size, is device-id 0, or another delete invalidated it`);
   if (rc < 0) throw errnoError(-rc, `delete ${name}`);
 }
 

@@ -173,9 +173,11 @@ function finalDaxRegionUnregister(ctx: HostCtx, region: Handle): void {
     // under the caller's device_lock(cxlr_dax) — a delete_store inside its node waits for that
     // lock (H21)
     kernfs_region_remove(ctx, region);
-    withWrite(h.daxRegionRwsem, () => {
-      h.regions.set(region, 'daxRegion', 0); // its ida goes with it: ids derive from live devices (ida_alloc)
-    });
+    // then release_resource(&dax_region->res) and dax_region_put — under NO dax lock
+    // (drivers/dax/bus.c dax_region_unregister; the stored bus.c nearest v11, 002871cc and
+    // a0123a73, agree): the model stored this under dax_region_rwsem (W), an acquisition v11 does
+    // not make. Its ida goes with it: ids derive from live devices (ida_alloc)
+    h.regions.store(region, 'daxRegion', 0);
   }
 }
 
@@ -196,12 +198,15 @@ export function cxl_dax_region_probe(ctx: HostCtx, region: Handle): number {
   }
   h.regions.store(region, 'probeState', PROBE_STATE.probing);
   h.regions.store(region, 'driverBound', 1); // dev->driver = drv, before drv->probe
-  // alloc_dax_region(align = PMD_SIZE, IORESOURCE_DAX_DCD): drvdata + its devres action
-  withWrite(h.daxRegionRwsem, () => {
-    h.regions.set(region, 'daxRegion', 1);
-    kernfs_region_activate(ctx, region); // sysfs_create_groups(dax_region_attribute_groups)
-    devres_next(ctx, region);
-  });
+  // alloc_dax_region(align = PMD_SIZE, IORESOURCE_DAX_DCD): a NEW dax_region (kzalloc: its own
+  // resource tree, regions.daxRegionGen), drvdata, sysfs_create_groups, its devres action — under
+  // no dax lock (drivers/dax/bus.c alloc_dax_region in both stored copies nearest v11, 002871cc
+  // and a0123a73; v11's drivers/dax/cxl.c cxl_dax_region_probe calls it with only the driver
+  // core's device_lock(cxlr_dax) held). The model took dax_region_rwsem (W) here.
+  h.regions.add(region, 'daxRegionGen', 1);
+  h.regions.store(region, 'daxRegion', 1);
+  kernfs_region_activate(ctx, region); // sysfs_create_groups(dax_region_attribute_groups)
+  devres_next(ctx, region);
   // the scan's notify reaches this driver: recovered groups get their resources now
   const scan = cxl_region_add_existing_extents(ctx, region);
   if (scan.rc) {

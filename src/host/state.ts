@@ -144,8 +144,12 @@ export const REGION_SCHEMA = {
   probeState: 'i32',
   /** XA_FLAGS_ALLOC1 allocator for cxlr_dax->dc_extents ids */
   nextExtentId: 'i32',
-  /** a dax_region exists for this region (alloc_dax_region in probe) [dax_region_rwsem] */
+  /** a dax_region exists for this region (alloc_dax_region in probe; dax_region_unregister clears
+   *  it, under no lock in v11) */
   daxRegion: 'i32',
+  /** the instance number of the region's latest dax_region: alloc_dax_region (every successful
+   *  cxl_dax_region probe) makes a new one with its own resource tree; never reset */
+  daxRegionGen: 'i32',
   /** dax_region->seed (handle into daxDevs): set by create_store under dax_region_rwsem (W), cleared by dax_bus_probe under device_lock(dev_dax) only, as v11 does */
   seedDev: 'i32',
   /** dax_region align (PMD_SIZE) */
@@ -240,6 +244,9 @@ export const DAX_RES_SCHEMA = {
   seq: 'i32',
   /** dev_dax ranges carved from it [dax_region_rwsem] */
   useCnt: 'i32',
+  /** the dax_region instance (regions.daxRegionGen) whose resource tree it was requested in
+   *  (__request_region(&dax_region->res, …)): available_size and overlap checks walk one tree */
+  inst: 'i32',
 } as const satisfies TableSchema;
 
 /** struct dev_dax. */
@@ -259,6 +266,8 @@ export const DAX_DEV_SCHEMA = {
   /** its attributes' kernfs nodes (src/dax/kernfs.ts): 1 active from device_add, 2 deactivated
    *  by device_del (unregister_dev_dax) */
   knState: 'i32',
+  /** the cxl_dax_region instance (cxlr_dax_gen) of dev_dax->region->dev, its parent device */
+  daxGen: 'i32',
 } as const satisfies TableSchema;
 
 /** struct dev_dax_range. */
