@@ -29,14 +29,16 @@ const H24 = 'partial-group-claimed-in-teardown-h24';
 // devm_register_dax_mapping) the unbind runs first, each behind its own teardown point and with no
 // lock — the recorded free order expected the dax-bus's next dax_region_rwsem there. What follows the
 // divergence is a new schedule: the claim inside the teardown still takes part of the group (H24),
-// but how many members it finds is that schedule's.
-t.test('the free H24 trace\'s replay: it diverges at step 106 and now runs on to quiescence — no conservation', async (t) => {
+// but how many members it finds is that schedule's. Then to 104: the two recorded dax-bus acquisitions
+// of dax_region_rwsem in alloc_dax_region and dax_region_unregister, which v11 does not make, were
+// taken out of the stored step log (docs/fidelity-fidel2.md).
+t.test('the free H24 trace\'s replay: it diverges at step 104 and now runs on to quiescence — no conservation', async (t) => {
   const r0 = readTrace(join(import.meta.dirname, '..', 'docs', 'findings-open', 'swarm-partial-group-claimed-100-709.trace.json'));
   if (!r0.ok) throw new Error(r0.message);
   const r = await replayTrace(r0.trace, 1);
   t.comment(`replay: followed ${r.followed} of ${r0.trace.steps.length} recorded steps, ${r.steps} steps in all; ${r.divergence}; outcomes ${r.outcomes.join(', ')}`);
-  t.match(r.divergence ?? '', /^diverged at step 106: expected dax-bus acquire dax_region_rwsem\(write\); enabled: .*dax-bus noise site6/, 'the free order diverges at step 106, where the teardown now runs a mapping\'s devres action (a teardown point) instead of taking dax_region_rwsem');
-  t.equal(r.followed, 106, 'after following 106 recorded steps');
+  t.match(r.divergence ?? '', /^diverged at step 104: expected dax-bus acquire dax_region_rwsem\(write\); enabled: .*dax-bus noise site6/, 'the free order diverges at step 104, where the teardown now runs a mapping\'s devres action (a teardown point) instead of taking dax_region_rwsem');
+  t.equal(r.followed, 104, 'after following 104 recorded steps');
   t.notOk(r.reproduced, 'so it does not count as reproduced');
   t.ok(r.steps > 161, `the run went on past the divergence (${r.steps} steps; the aborted run stopped at 161)`);
   const evs = r.run!.record!.events;
