@@ -43,6 +43,10 @@ export const HAZARDS: HazardSpec[] = [
   // the window is the event thread's step from the DAX add to the response's mailbox command:
   // PCT (depth 3) reaches it, 3 of 300 iterations at seed 3 (the first at iteration 63); random 0 of 300
   { id: 'H26', what: '`daxctl create-device --uuid` and a write against the chain that offers the group: cxl_add_pending adds the group\'s DAX resources before it sends the Add DC Response, so the claimed device maps capacity the device has not seen accepted', workload: 'claim-write-vs-add-response', want: 'dax-access-refused-h26', seed: '3', max: 80, schedule: { kind: 'pct', depth: 3 }, test: 'test/h26-data.test.ts' },
+  // found by modelling the DAX mapping devices (docs/fidelity-mapping.md): the controlled random
+  // search at seed 5 finds each within ten iterations (test/dax-mapping-findings.test.ts)
+  { id: 'H27', what: 'a read of daxR.D/mappingN/start against size_store(0): get_dax_range waits for dax_region_rwsem (down_write_killable) inside the attribute\'s kernfs active reference, which dev_dax_shrink\'s unregister_dax_mapping → device_del drains while holding dax_region_rwsem', workload: 'mapping-read-vs-shrink', want: 'hung-wait-h27', seed: '5', max: 40, test: 'test/dax-mapping.test.ts' },
+  { id: 'H28', what: '`daxctl destroy-device` (size_store(0)) inside a cxl_dax_region unbind: devm_release_action cannot find the unregister_dax_mapping action devres_release_all already took, the shrink trims the ranges anyway, and the teardown\'s unregister_dax_mapping then writes dev_dax->ranges[range_id] after ranges was freed', workload: 'mapping-shrink-vs-teardown', want: 'dax-mapping-stale-range-h28', seed: '5', max: 40, test: 'test/dax-mapping-findings.test.ts' },
 ];
 
 interface Check { label: string; workload: string; knobs: Knobs; want: string[]; n: number; seed: string }

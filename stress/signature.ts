@@ -56,6 +56,12 @@ const WITNESS: Record<string, Witness> = {
   'cxlr-dax-use-after-free-disabled-region': { phrase: 'use-after-free of cxlr->cxlr_dax on a disabled region', events: [], pair: ['cxl_add_extent', 'cxlr_dax_unregister'] },
   // H18: one chain, no second thread: classification never compares chain mates
   'extent-dup-in-chain': { phrase: 'overlapping members of one chain both tracked', events: [], pair: ['cxlr_dax_classify_extent', 'cxlr_dax_classify_extent'] },
+  // H27: lockdep and the hung-wait report name lock classes; the two kernel sides are the mapping
+  // attribute's show (get_dax_range) and the shrink that drains it (docs/kernel-map.md#h27)
+  'lock-order-h27': { phrase: 'lock cycle kn->active(mappingN attribute) / dax_region_rwsem', events: [], pair: ['dev_dax_shrink', 'start_show'] },
+  'hung-wait-h27': { phrase: 'deadlock kn->active(mappingN attribute) / dax_region_rwsem', events: [], pair: ['dev_dax_shrink', 'start_show'] },
+  // H28: the shrink cannot release the action the teardown took; the teardown's action then runs
+  'dax-mapping-stale-range-h28': { phrase: 'mappingN device outlived its dev_dax range', events: [], pair: ['dev_dax_shrink', 'unregister_dax_mapping'] },
   'sharable-group-refused-seq': { phrase: 'v11 sharable group refused by sequence gate', events: ['group-dropped'], pair: ['cxl_validate_group', 'cxl_validate_group'] },
 };
 
