@@ -53,7 +53,15 @@ export function cxl_dax_region_notify(ctx: HostCtx, region: Handle, event: 'add'
   const h = ctx.host;
   const members = groupMembers(ctx, g);
   if (event === 'add') {
-    const specs: DaxResourceSpec[] = members.map((e) => ({
+    // cxl_dax_group_add() (drivers/dax/cxl.c at v11): returns 0 when group->nr_extents reads 0 and
+    // collects at most nr_extents members, as cxl_dax_group_rm() below — the same plain counter
+    // H6 can leave wrong (docs/fidelity-audit.md item 9)
+    const nrAdd = h.groups.get(g, 'nrExtents');
+    if (nrAdd <= 0) {
+      ctx.emit({ type: 'dax-group', region, group: g, n: 0, add: 1, rc: 0 });
+      return 0;
+    }
+    const specs: DaxResourceSpec[] = members.slice(0, nrAdd).map((e) => ({
       extent: e, start: h.extents.get(e, 'hpaOffset'), length: h.extents.get(e, 'length'), seq: h.extents.get(e, 'seq'),
     }));
     const rc = dax_region_add_resources(ctx, region, specs, h.groups.getUuid(g, 'uuid'));
