@@ -289,6 +289,8 @@ export const WINDOWS: WindowSpec[] = [
   { id: 'H22', kind: 'hazard', title: 'a uuid/size store inside its kernfs active reference against unregister_dev_dax draining it (outcome only)', outcomes: ['lock-order-h22', 'hung-wait-h22'] },
   { id: 'H23', kind: 'hazard', title: 'a held extent\'s last put between the probe scan\'s extent-list snapshot and its classify (outcome only)', outcomes: ['host-extent-released-under-scan-h23', 'dax-access-refused-h23'] },
   { id: 'H24', kind: 'hazard', title: 'a tagged claim inside a cxl_dax_region teardown (outcome only)', outcomes: ['partial-group-claimed-in-teardown-h24'] },
+  { id: 'H25', kind: 'hazard', title: 'a held extent\'s last put between a re-offering chain\'s classify and its Add DC Response (outcome only)', outcomes: ['response-lists-released-h25'] },
+  { id: 'H26', kind: 'hazard', title: 'a claim and a write of a group between its DAX add and the chain\'s Add DC Response (outcome only)', outcomes: ['dax-access-refused-h26'] },
   // H27 is H22's shape on the mapping devices (src/dax/mapping.ts): the show's reference against a
   // drain under dax_region_rwsem — the deadlock records no drain step; H28 is a devres action run
   // over a range another path trimmed: an outcome, not a lock window
