@@ -632,7 +632,12 @@ export class ControlledScheduler {
 
   private async issue(a: Actor, op: Actor['ops'][number], b: Bindings, pendingOp: Map<Actor, Promise<OpOutcome>>, outcomes: OpOutcome[]): Promise<void> {
     if (a.kind === 'fm') {
-      outcomes.push(await runOp(this.sys, b, op, a)); // atomic: nothing else runs meanwhile
+      const p = runOp(this.sys, b, op, a); // atomic: nothing else runs meanwhile
+      // runOp posted the call synchronously; a device outside the turnstile may be asleep on its
+      // doorbell word (src/device/service.ts sleepControlled): wake it to take the call
+      const rf = 'memdev' in op ? this.sys.regfiles[op.memdev] : undefined;
+      if (rf) Atomics.notify(rf.words, REG_DOORBELL);
+      outcomes.push(await p);
       return;
     }
     if (a.kind === 'clock') {

@@ -1,8 +1,9 @@
 // The controlled scheduler's device steps were never choices (stress/turnstile.ts: a device whose
-// doorbell is rung runs at once). Two switches make them cheaper (docs/perf-swarm8.md): the device
+// doorbell is rung runs at once). Three switches make them cheaper (docs/perf-swarm8.md): the device
 // no longer spins on its doorbell under the scheduler (DCD_CONTROLLED_DEVICE_SPIN=1 restores the
 // spin), and it serves outside the turnstile while the scheduler waits for its doorbell to clear
-// (DCD_FREE_DEVICES=0 restores the eager grants). Neither may change what a controlled run does:
+// (DCD_FREE_DEVICES=0 restores the eager grants), idling in a synchronous wait on its doorbell
+// (DCD_FREE_DEVICE_SYNC_WAIT=0: an event-loop wait). None may change what a controlled run does:
 // the same seed must take the same steps and reach the same outcomes, step for step.
 import t from 'tap';
 import { StressJob } from '../stress/runner.js';
@@ -37,7 +38,9 @@ for (const schedule of [{ kind: 'random' }, { kind: 'pct', depth: 3 }] as Schedu
   t.test(`${schedule.kind}: free devices and no controlled spin take the same steps to the same outcomes as eager grants with the spin`, async (t) => {
     const N = 5;
     const before = await runWith({ DCD_FREE_DEVICES: '0', DCD_CONTROLLED_DEVICE_SPIN: '1' }, schedule, N);
-    const after = await runWith({ DCD_FREE_DEVICES: '', DCD_CONTROLLED_DEVICE_SPIN: '' }, schedule, N);
+    const after = await runWith({ DCD_FREE_DEVICES: '', DCD_CONTROLLED_DEVICE_SPIN: '', DCD_FREE_DEVICE_SYNC_WAIT: '' }, schedule, N);
+    // a free device idling in an event-loop wait instead of the synchronous one (sleepControlled)
+    const asyncWait = await runWith({ DCD_FREE_DEVICES: '', DCD_CONTROLLED_DEVICE_SPIN: '', DCD_FREE_DEVICE_SYNC_WAIT: '0' }, schedule, N);
     t.same(before.deviceEnrolled, [true, true], 'DCD_FREE_DEVICES=0: the device threads are enrolled in the turnstile');
     t.same(after.deviceEnrolled, [false, false], 'default: the device threads serve outside it');
     const steps = before.runs.reduce((n, r) => n + r.steps.length, 0);
@@ -46,6 +49,7 @@ for (const schedule of [{ kind: 'random' }, { kind: 'pct', depth: 3 }] as Schedu
     for (let i = 0; i < N; i++) {
       t.same(after.runs[i]!.steps, before.runs[i]!.steps, `iteration ${i}: the same ${before.runs[i]!.steps.length} steps`);
       t.same([after.runs[i]!.outcome, after.runs[i]!.outcomes], [before.runs[i]!.outcome, before.runs[i]!.outcomes], `iteration ${i}: the same outcome (${before.runs[i]!.outcome})`);
+      t.same(asyncWait.runs[i], after.runs[i], `iteration ${i}: DCD_FREE_DEVICE_SYNC_WAIT=0 takes the same steps to the same outcome`);
     }
   });
 }

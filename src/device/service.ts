@@ -109,6 +109,10 @@ function runControlled(): boolean {
 /** DCD_FM_RELEASE_YIELD=0: the serve loop spins after a command that ended an FM call, as before (see serveLoop). */
 const FM_RELEASE_YIELD = process.env.DCD_FM_RELEASE_YIELD !== '0';
 
+/** DCD_FREE_DEVICE_SYNC_WAIT=0: a device outside the controlled scheduler's turnstile idles in an
+ *  event-loop wait (waitAsync) instead of a synchronous one (see sleepControlled). */
+const FREE_DEVICE_SYNC_WAIT = process.env.DCD_FREE_DEVICE_SYNC_WAIT !== '0';
+
 /** DCD_CONTROLLED_DEVICE_SPIN=1: the device spins on its doorbell under the controlled scheduler
  *  too (before the swarm8 session; an A/B switch — the spin cannot see a command there). */
 const CONTROLLED_SPIN = process.env.DCD_CONTROLLED_DEVICE_SPIN === '1';
@@ -374,6 +378,19 @@ function serveLoop(rf: RegFile, dev: () => DcdDevice, gate: DrainGate, init: Pic
     Atomics.store(ring.ctl, FM_CTL_SLEEPING, 0);
   };
 
+  /**
+   * Idle under the controlled scheduler, outside its turnstile (workers/device.ts,
+   * DCD_FREE_DEVICES): sleep synchronously on the doorbell word, in slices, so the poster's
+   * notify wakes this thread directly rather than as an event-loop task. The scheduler notifies
+   * the word after it posts an FM call (stress/turnstile.ts issue), which the macrotask before
+   * each slice then serves.
+   */
+  const sleepControlled = async (): Promise<void> => {
+    await new Promise<void>((r) => setImmediate(r));
+    if (rf.commandPending() || stopping || rf.stopped()) return;
+    Atomics.wait(rf.words, REG_DOORBELL, 0, FM_SLEEP_SLICE_MS);
+  };
+
   const serve = async (): Promise<void> => {
     let burst = 0;
     while (!stopping && !rf.stopped()) {
@@ -402,6 +419,7 @@ function serveLoop(rf: RegFile, dev: () => DcdDevice, gate: DrainGate, init: Pic
         burst = 0;
         if (fm?.pending()) continue;
         if (fm?.active() && !runControlled()) await sleepOnDoorbell(fm);
+        else if (FREE_DEVICE_SYNC_WAIT && !schedControlled() && runControlled()) await sleepControlled();
         else await rf.waitCommandAsync(IDLE_WAIT_MS);
         continue;
       }
