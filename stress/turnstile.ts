@@ -196,9 +196,11 @@ export class ControlledScheduler {
     for (let s = 1; s < sys.sys.threadCount(); s++) {
       const name = sys.sys.threadName(s);
       const role = roleOf(name);
-      const m = /^device\/mem(\d+)$/.exec(name);
-      const free = role === 'device' && m !== null && Atomics.load(this.T.slots, this.T.base(s) + SL_ENROLLED) === 0 && sys.regfiles[Number(m[1])] !== undefined;
-      this.threads.push({ slot: s, name, role, ...(free ? { freeDevice: Number(m![1]) } : {}) });
+      // a device worker's memdev: its index among the system's devices (named device/<memdev name>)
+      const m = role === 'device' ? sys.devices.findIndex((d) => d?.name === name) : -1;
+      const free = m >= 0 && sys.regfiles[m] !== undefined && Atomics.load(this.T.slots, this.T.base(s) + SL_ENROLLED) === 0;
+      if (role === 'device' && !free && Atomics.load(this.T.slots, this.T.base(s) + SL_ENROLLED) === 0) throw new Error(`controlled run: device thread ${name} serves outside the turnstile but has no register file of this system`);
+      this.threads.push({ slot: s, name, role, ...(free ? { freeDevice: m } : {}) });
     }
     // choices are ordered by thread name, never by slot: slots follow worker start-up timing
     this.threads.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
