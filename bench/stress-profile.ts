@@ -7,7 +7,7 @@
  * mean decisions; then per thread (src/runtime/thread-stats.ts) the CPU µs, voluntary sleeps and
  * run-queue µs per iteration, and the main thread's CPU (process.cpuUsage minus the workers').
  *
- *   node --import=tsx bench/stress-profile.ts [--seconds S | --iterations N] [--seed X] [--workload W] [--schedule free|random] [--mix off] [--feedback off]
+ *   node --import=tsx bench/stress-profile.ts [--seconds S | --iterations N] [--seed X] [--workload W] [--schedule free|random] [--mix off] [--feedback off] [--phases] [--steps]
  *
  * `--mix off`: the free schedule for every iteration (JobOptions.mixSchedules false).
  *
@@ -15,6 +15,10 @@
  * each iteration's focus from what the run covered so far, which a free run's timing changes:
  * `--feedback off` (JobOptions.feedback false) gives an A/B's arms the same plans and schedules.
  * `--phases` prints each setup op's phase apart (setup:create-region, setup:add, ...).
+ * `--steps` (controlled iterations): how long a step takes from its grant until its thread parks
+ * again, and the scheduler's time between two steps (p10 / p50 / p90, ms per iteration), and the
+ * steps' time by thread kind and point (from the runner's per-step times, TraceRecord.times; it
+ * builds each iteration's record, which costs main-thread time of its own).
  * It also prints the control-plane messages the main thread posted per iteration (device, user,
  * dax-bus): round trips counted, which the machine's load does not blur (docs/performance.md "Tenth session: swarm iterations per second").
  */
@@ -41,6 +45,11 @@ if (MIX !== 'on' && MIX !== 'off') { process.stderr.write(`--mix must be on or o
 const FEEDBACK = arg('feedback', 'on');
 if (FEEDBACK !== 'on' && FEEDBACK !== 'off') { process.stderr.write(`--feedback must be on or off\n`); process.exit(2); }
 const SPLIT = process.argv.includes('--phases');
+const STEPS = process.argv.includes('--steps');
+/** --steps: grant..park durations, the gaps between steps, and step time by thread kind and point */
+const stepMs: number[] = [];
+const gapMs: number[] = [];
+const stepBy = new Map<string, { n: number; ms: number }>();
 const job = new StressJob({ workload: WORKLOAD, variant: 'v11', knobs: {}, device: 'cxl-test', seed: SEED, schedule, noise: false, outDir: null, mixSchedules: MIX === 'on', feedback: FEEDBACK === 'on', overlapReset: true });
 console.log(`stress-profile: ${WORKLOAD}, ${SCHED}, seed ${SEED}, ${SECONDS} s; load average ${loadavg().map((x) => x.toFixed(2)).join(' ')}`);
 await job.iteration(0);
@@ -65,7 +74,22 @@ let stalls = 0;
 let stallMs = 0;
 while (ITERATIONS ? i <= ITERATIONS : performance.now() - t0 < SECONDS * 1000) {
   const r = await job.iteration(i++);
-  const kind = (r.schedule ?? 'free').replace(/:.*/, '');
+  const kind = (r.schedule ?? SCHED).replace(/:.*/, '');
+  const times = STEPS && r.decisions !== undefined ? job.lastRecord?.times : undefined;
+  if (times) {
+    for (let k = 0; k < times.length; k++) {
+      const tk = times[k];
+      if (!tk) continue;
+      stepMs.push(tk[1] - tk[0]);
+      const prev = times[k - 1];
+      if (prev) gapMs.push(tk[0] - prev[1]);
+      const st = r.steps[k];
+      const key = st ? `${st.who.replace(/mem\d+/, 'memN').replace(/^actor:.*/, 'actor')} ${st.who.startsWith('actor:') ? 'issue' : st.what}` : '?';
+      const e = stepBy.get(key) ?? { n: 0, ms: 0 };
+      e.n++; e.ms += tk[1] - tk[0];
+      stepBy.set(key, e);
+    }
+  }
   const g = groups.get(kind) ?? { n: 0, ms: 0, phases: {}, records: 0, decisions: 0 };
   const plan = job.lastPlan!;
   const recs = [...plan.setup, ...plan.actors.flatMap((a) => a.ops)].reduce((n, o) => n + (o.op === 'add' ? o.records.length : 0), 0);
@@ -86,6 +110,13 @@ console.log(`${n} iterations in ${wall.toFixed(1)} s: ${(n / wall).toFixed(1)} i
 for (const [kind, g] of groups) {
   const ph = Object.entries(g.phases).map(([k, v]) => `${k} ${(v / g.n).toFixed(1)}`).join(', ');
   console.log(`  ${kind.padEnd(7)} ${String(g.n).padStart(4)} it (${(100 * g.ms / 1000 / wall).toFixed(0)}% of wall), ${(g.ms / g.n).toFixed(1)} ms/it, ${(g.records / g.n).toFixed(1)} rec/it${g.decisions ? `, ${(g.decisions / g.n).toFixed(0)} decisions/it` : ''}: ${ph}`);
+}
+if (STEPS && stepMs.length > 0) {
+  const q = (a: number[], p: number): string => { const x = [...a].sort((u, v) => u - v); return (x[Math.floor(p * (x.length - 1))] ?? 0).toFixed(3); };
+  const its = [...groups.entries()].filter(([k]) => k !== 'free').reduce((m, [, g]) => m + g.n, 0) || 1;
+  const sum = (a: number[]): string => (a.reduce((u, v) => u + v, 0) / its).toFixed(1);
+  console.log(`controlled steps: ${stepMs.length} in ${its} iterations; grant..park ms p10/p50/p90 ${q(stepMs, 0.1)}/${q(stepMs, 0.5)}/${q(stepMs, 0.9)} (${sum(stepMs)} ms/it); between steps ${q(gapMs, 0.1)}/${q(gapMs, 0.5)}/${q(gapMs, 0.9)} (${sum(gapMs)} ms/it)`);
+  for (const [k, e] of [...stepBy].sort((a, b) => b[1].ms - a[1].ms).slice(0, 12)) console.log(`  ${k.padEnd(28)} ${(e.n / its).toFixed(1).padStart(6)} steps/it ${(e.ms / its).toFixed(2).padStart(7)} ms/it ${((e.ms / e.n) * 1000).toFixed(0).padStart(5)} µs each`);
 }
 const posted1 = posted();
 console.log(`messages posted per iteration: ${Object.keys(posted1).map((k) => `${k} ${((posted1[k]! - posted0[k]!) / n).toFixed(1)}`).join(', ')}`);

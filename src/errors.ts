@@ -73,11 +73,36 @@ export function failure<E extends Errno>(errno: E, message: string): Failure<E> 
   return { ok: false, errno, message };
 }
 
-/** An errno-carrying error: what a sysfs store or a kernel function returns as -E…. */
+/**
+ * DCD_ERROR_STACKS=1: every CxlError captures its stack, as before the swarm8 session. By default
+ * it does not (see CxlError).
+ */
+const CXL_ERROR_STACKS = typeof process !== 'undefined' && process.env?.DCD_ERROR_STACKS === '1';
+
+/**
+ * An errno-carrying error: what a sysfs store or a kernel function returns as -E…. It is an
+ * expected outcome, not a bug: `op()` (src/runtime/host-workers.ts) turns it into a typed result
+ * `{ ok: false, errno, message }` and the stack is never read. So it captures no stack unless
+ * DCD_ERROR_STACKS=1 — the capture cost ~0.5 ms of user-worker CPU per swarm iteration
+ * (docs/perf-swarm8.md). Its message names the errno and what was refused; a CxlError that
+ * escapes where no caller expects one (a scenario run aborting on it) still prints that message.
+ * Bugs keep their stacks: LockMisuseError, LockNotHeldError, HungWaitError, StaleHandleError and
+ * every other Error capture theirs as usual.
+ */
 export class CxlError extends Error {
   readonly errno: Errno;
   constructor(errno: Errno, message: string) {
-    super(`${errno}: ${message}`);
+    if (CXL_ERROR_STACKS) {
+      super(`${errno}: ${message}`);
+    } else {
+      const limit = Error.stackTraceLimit;
+      Error.stackTraceLimit = 0;
+      try {
+        super(`${errno}: ${message}`);
+      } finally {
+        Error.stackTraceLimit = limit;
+      }
+    }
     this.errno = errno;
   }
   override get name(): string {

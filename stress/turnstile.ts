@@ -30,7 +30,7 @@ import type { DcdSystem } from '../src/runtime/system.js';
 import { lockAvailable, lockOwner, rwsemSetHandoff, rwsemState } from '../src/shm/lock.js';
 import {
   SH_RUNNING, NOISE_SITE, OP_EQ, PRED_LOCK, PRED_REG, PRED_SYS, PT_ACQUIRE, PT_CLOCK, PT_FM_START, PT_HANDOFF, PT_NOISE, PT_OP_START, PT_RESUME, PT_STEAL,
-  SCHED_CONTROLLED, SCHED_FREE, SL_KIND, SL_ARG, SL_MODE, SL_PRED, SL_PRED_BUF, SL_PRED_IDX, SL_PRED_OP, SL_PRED_VAL,
+  SCHED_CONTROLLED, SCHED_FREE, SL_ENROLLED, SL_KIND, SL_ARG, SL_MODE, SL_PRED, SL_PRED_BUF, SL_PRED_IDX, SL_PRED_OP, SL_PRED_VAL,
   TS_BLOCKED, TS_FREE, TS_IDLE, TS_PARKED, POINT_NAMES, type Turnstile,
 } from '../src/shm/sched.js';
 import { LOCK_KIND, LOCK_KIND_RWSEM, LOCK_WORDS, REG_DOORBELL, REG_IRQ, SYS_HUNG_REPORTS, SYS_WQ_KICK } from '../src/shm/layout.js';
@@ -161,6 +161,11 @@ interface ThreadInfo {
   slot: number;
   name: string;
   role: 'device' | 'irq' | 'workqueue' | 'bus' | 'user';
+  /**
+   * A device serving outside the turnstile (not enrolled: workers/device.ts, DCD_FREE_DEVICES):
+   * the scheduler waits for its memdev's doorbell to clear instead of granting it. Its memdev.
+   */
+  freeDevice?: number;
 }
 
 function roleOf(name: string): ThreadInfo['role'] {
@@ -190,7 +195,12 @@ export class ControlledScheduler {
     this.prng = new Prng(policy.kind === 'replay' && policy.seed !== undefined ? policy.seed : `${seed}/schedule`);
     for (let s = 1; s < sys.sys.threadCount(); s++) {
       const name = sys.sys.threadName(s);
-      this.threads.push({ slot: s, name, role: roleOf(name) });
+      const role = roleOf(name);
+      // a device worker's memdev: its index among the system's devices (named device/<memdev name>)
+      const m = role === 'device' ? sys.devices.findIndex((d) => d?.name === name) : -1;
+      const free = m >= 0 && sys.regfiles[m] !== undefined && Atomics.load(this.T.slots, this.T.base(s) + SL_ENROLLED) === 0;
+      if (role === 'device' && !free && Atomics.load(this.T.slots, this.T.base(s) + SL_ENROLLED) === 0) throw new Error(`controlled run: device thread ${name} serves outside the turnstile but has no register file of this system`);
+      this.threads.push({ slot: s, name, role, ...(free ? { freeDevice: m } : {}) });
     }
     // choices are ordered by thread name, never by slot: slots follow worker start-up timing
     this.threads.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
@@ -243,6 +253,7 @@ export class ControlledScheduler {
       const unsettled = this.threads.some((t) => {
         const st = this.T.state(t.slot);
         if (t.role === 'user' || t.role === 'bus') return (st !== TS_IDLE && st !== TS_FREE && st !== TS_PARKED && st !== TS_BLOCKED) || this.aboutToEnter(t);
+        if (t.freeDevice !== undefined) return this.doorbellRung(t.freeDevice);
         return st !== TS_PARKED && st !== TS_BLOCKED;
       });
       if (!runningFree && !unsettled) return true;
@@ -308,11 +319,41 @@ export class ControlledScheduler {
     return true;
   }
 
+  /** A command is posted on memdev `m`'s mailbox and not completed (the device is not stopped). */
+  private doorbellRung(m: number): boolean {
+    const rf = this.sys.regfiles[m]!;
+    return Atomics.load(rf.words, REG_DOORBELL) === 1 && !rf.stopped();
+  }
+
+  /**
+   * A device outside the turnstile (ThreadInfo.freeDevice) runs a posted command by itself: the
+   * poster rang the doorbell and parked, and nothing else runs until the scheduler grants again,
+   * so waiting here for the completion gives every decision the state an eager grant gave it.
+   * The completion's notify wakes this thread (a bounded synchronous wait, then waitAsync).
+   */
+  private async awaitFreeDevice(t: ThreadInfo): Promise<void> {
+    const m = t.freeDevice!;
+    if (!this.doorbellRung(m)) return;
+    const w = this.sys.regfiles[m]!.words;
+    if (SYNC_GRANT_WAIT_MS > 0) Atomics.wait(w, REG_DOORBELL, 1, SYNC_GRANT_WAIT_MS);
+    const deadline = Date.now() + 5000;
+    while (this.doorbellRung(m)) {
+      const left = deadline - Date.now();
+      if (left <= 0) throw new Error(`controlled run: ${t.name} did not complete its mailbox command`);
+      const r = Atomics.waitAsync(w, REG_DOORBELL, 1, Math.min(left, 100));
+      if (r.async) {
+        const keep = setTimeout(() => undefined, 110);
+        try { await r.value; } finally { clearTimeout(keep); }
+      }
+    }
+  }
+
   /** Run device threads whose doorbell is rung, until none is. */
   private async runEagerDevices(): Promise<void> {
     for (let progress = true; progress;) {
       progress = false;
       for (const t of this.threads) {
+        if (t.freeDevice !== undefined) { await this.awaitFreeDevice(t); continue; }
         if (t.role === 'device' && this.T.state(t.slot) === TS_BLOCKED && this.predHolds(t.slot)) {
           if (!(await this.grantAndWait(t))) throw new Error(`controlled run: ${t.name} did not return to the turnstile`);
           progress = true;
@@ -593,7 +634,12 @@ export class ControlledScheduler {
 
   private async issue(a: Actor, op: Actor['ops'][number], b: Bindings, pendingOp: Map<Actor, Promise<OpOutcome>>, outcomes: OpOutcome[]): Promise<void> {
     if (a.kind === 'fm') {
-      outcomes.push(await runOp(this.sys, b, op, a)); // atomic: nothing else runs meanwhile
+      const p = runOp(this.sys, b, op, a); // atomic: nothing else runs meanwhile
+      // runOp posted the call synchronously; a device outside the turnstile may be asleep on its
+      // doorbell word (src/device/service.ts sleepControlled): wake it to take the call
+      const rf = 'memdev' in op ? this.sys.regfiles[op.memdev] : undefined;
+      if (rf) Atomics.notify(rf.words, REG_DOORBELL);
+      outcomes.push(await p);
       return;
     }
     if (a.kind === 'clock') {

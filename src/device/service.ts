@@ -40,6 +40,8 @@
  */
 import { RegFile } from '../shm/regfile.js';
 import { fmStart, schedControlled } from '../shm/points.js';
+import { currentThread, hasThread } from '../shm/lock.js';
+import { SCHED_CONTROLLED } from '../shm/sched.js';
 import { Clock } from '../shm/clock.js';
 import type { SystemHandle, SystemShm } from '../shm/system.js';
 import { EVENT_STATUS_DCD, REG_DOORBELL } from '../shm/layout.js';
@@ -93,6 +95,27 @@ export const DRAIN_TIMEOUT_MS = 15_000;
  * it (20000 = the behaviour before the eighth session: no difference).
  */
 const WAKE_SPIN = envSpin(process.env.DCD_DEVICE_WAKE_SPIN, 4000);
+
+/**
+ * The run is under the controlled scheduler. For an enrolled device thread this is
+ * `schedControlled()`; a device serving outside the turnstile (workers/device.ts, DCD_FREE_DEVICES)
+ * is not enrolled, yet its FM calls must still skip the drain wait (the scheduler runs them
+ * atomically) and it must not spin or sleep synchronously there, so it reads the mode itself.
+ */
+function runControlled(): boolean {
+  return schedControlled() || (hasThread() && currentThread().sys.turnstile.mode() === SCHED_CONTROLLED);
+}
+
+/** DCD_FM_RELEASE_YIELD=0: the serve loop spins after a command that ended an FM call, as before (see serveLoop). */
+const FM_RELEASE_YIELD = process.env.DCD_FM_RELEASE_YIELD !== '0';
+
+/** DCD_FREE_DEVICE_SYNC_WAIT=0: a device outside the controlled scheduler's turnstile idles in an
+ *  event-loop wait (waitAsync) instead of a synchronous one (see sleepControlled). */
+const FREE_DEVICE_SYNC_WAIT = process.env.DCD_FREE_DEVICE_SYNC_WAIT !== '0';
+
+/** DCD_CONTROLLED_DEVICE_SPIN=1: the device spins on its doorbell under the controlled scheduler
+ *  too (before the swarm8 session; an A/B switch — the spin cannot see a command there). */
+const CONTROLLED_SPIN = process.env.DCD_CONTROLLED_DEVICE_SPIN === '1';
 
 function envSpin(v: string | undefined, dflt: number): number {
   if (v === undefined || v === '') return dflt;
@@ -243,7 +266,7 @@ interface DrainGate {
   /** an FM call's result, held until the host drained its records (syncDrain, see DOC) */
   after<T extends object>(r: FmResult<T>): Promise<FmResult<T>>;
   /** after a mailbox command: release the waiters once every FM record is drained (or `force`) */
-  notify(force?: boolean): void;
+  notify(force?: boolean): boolean;
   /** stop(): every waiter gives up */
   cancel(): void;
 }
@@ -252,16 +275,17 @@ interface DrainGate {
 function drainGate(dev: () => DcdDevice, awaitDrain: boolean, drainTimeoutMs: number): DrainGate {
   const waiters = new Set<(drained: boolean) => void>();
   return {
-    notify(force = false): void {
-      if (waiters.size === 0 || !(force || dev().fmDrained())) return;
+    notify(force = false): boolean {
+      if (waiters.size === 0 || !(force || dev().fmDrained())) return false;
       for (const w of [...waiters]) w(true);
+      return true;
     },
     cancel(): void {
       for (const w of [...waiters]) w(false);
     },
     async after<T extends object>(r: FmResult<T>): Promise<FmResult<T>> {
       const d = dev();
-      if (!r.ok || !awaitDrain || !d.config.syncDrain || schedControlled() || d.fmDrained()) return r;
+      if (!r.ok || !awaitDrain || !d.config.syncDrain || runControlled() || d.fmDrained()) return r;
       const drained = await new Promise<boolean>((resolve) => {
         const w = (v: boolean): void => {
           clearTimeout(timer);
@@ -333,10 +357,12 @@ function serveLoop(rf: RegFile, dev: () => DcdDevice, gate: DrainGate, init: Pic
 
   /** the last completion woke the host from its futex wait (see the idle wait below) */
   let wokeHost = false;
+  /** the last command drained an FM call's records and released its waiter (see the spin below) */
+  let fmReleased = false;
   const execute = (): void => {
     wokeHost = executeCommand(rf, dev(), scratch, init.clock) > 0;
     served++;
-    gate.notify();
+    fmReleased = gate.notify();
   };
   const fm = init.fmRing ? new FmRingServer(init.fmRing) : null;
   /**
@@ -352,6 +378,19 @@ function serveLoop(rf: RegFile, dev: () => DcdDevice, gate: DrainGate, init: Pic
     Atomics.store(ring.ctl, FM_CTL_SLEEPING, 0);
   };
 
+  /**
+   * Idle under the controlled scheduler, outside its turnstile (workers/device.ts,
+   * DCD_FREE_DEVICES): sleep synchronously on the doorbell word, in slices, so the poster's
+   * notify wakes this thread directly rather than as an event-loop task. The scheduler notifies
+   * the word after it posts an FM call (stress/turnstile.ts issue), which the macrotask before
+   * each slice then serves.
+   */
+  const sleepControlled = async (): Promise<void> => {
+    await new Promise<void>((r) => setImmediate(r));
+    if (rf.commandPending() || stopping || rf.stopped()) return;
+    Atomics.wait(rf.words, REG_DOORBELL, 0, FM_SLEEP_SLICE_MS);
+  };
+
   const serve = async (): Promise<void> => {
     let burst = 0;
     while (!stopping && !rf.stopped()) {
@@ -362,12 +401,25 @@ function serveLoop(rf: RegFile, dev: () => DcdDevice, gate: DrainGate, init: Pic
       // would hold it ~150 µs before the host could post its next command. The device sleeps
       // sooner; that next command wakes it (the host's doorbell notify).
       const irqWoke = takeIrqWoke();
-      const spinNow = wokeHost || irqWoke ? Math.min(WAKE_SPIN, spin) : spin;
+      // Under the controlled scheduler the device runs only while it holds the turnstile (a grant
+      // for a rung doorbell), and no other thread runs until it parks again: nothing can ring the
+      // doorbell during a spin, so the spin is dead time on the scheduler's critical path (~140 µs
+      // per eager device step at 20,000 loads). CONTROLLED_SPIN (DCD_CONTROLLED_DEVICE_SPIN=1)
+      // restores it for an A/B.
+      // A command that released an FM call's waiter (cxl-test: the Clear of its last record) ends
+      // that call, and the next FM command — of an FM batch (DeviceApi.fmSteps) or the FM ring —
+      // runs only once this loop yields to its event loop: no command can come before it (the
+      // host's drain is done and its event thread sleeps until the next record's interrupt), so
+      // the loop yields at once instead of spinning up to `spin` loads (~140 µs) first.
+      // DCD_FM_RELEASE_YIELD=0 spins as before.
+      const spinNow = (!CONTROLLED_SPIN && runControlled()) || (fmReleased && FM_RELEASE_YIELD) ? 0 : wokeHost || irqWoke ? Math.min(WAKE_SPIN, spin) : spin;
       wokeHost = false;
+      fmReleased = false;
       if (!rf.commandPending() && !rf.waitCommand(0, spinNow)) {
         burst = 0;
         if (fm?.pending()) continue;
-        if (fm?.active() && !schedControlled()) await sleepOnDoorbell(fm);
+        if (fm?.active() && !runControlled()) await sleepOnDoorbell(fm);
+        else if (FREE_DEVICE_SYNC_WAIT && !schedControlled() && runControlled()) await sleepControlled();
         else await rf.waitCommandAsync(IDLE_WAIT_MS);
         continue;
       }
