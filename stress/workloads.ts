@@ -66,9 +66,11 @@ export interface PlanHint {
  * `teardown-race` (H14's focus leads with it); 3: both regions created before one wait, and
  * chains past the 100-record cap only when aimed at CL-chain-bound (12–24 records elsewhere);
  * 4: `extent-refs` draws two claims of the group's tag (v11's child-walk holders) instead of user
- * holds (NOT v11, knob extent-refs=user). Since version 3 a swarm trace also stores its plan, so later changes cannot break its replay.
+ * holds (NOT v11, knob extent-refs=user); 5: `mapping-read` (a read of a claimed device's
+ * `mappingN` attribute, src/dax/mapping.ts) and the H27/H28 focus. Since version 3 a swarm trace
+ * also stores its plan, so later changes cannot break its replay.
  */
-export const SWARM_PLAN_VERSION = 4;
+export const SWARM_PLAN_VERSION = 5;
 
 /** The plan hint a stored trace's swarm plan is drawn with (replay, minimize, report). */
 export function traceHint(t: { focus?: string; swarmPlan?: number }): PlanHint {
@@ -341,7 +343,7 @@ export function workloadNames(): string[] {
 export const SWARM_ACTIONS = [
   'add', 'release', 'forced', 'hostile', 'claim', 'destroy', 'resize', 'data', 'unbind', 'clock', 'long-chain',
   'same-tag', 'group-claim', 'probe-race', 'release-race', 'extent-refs', 'burst', 'release-teardown',
-  'region-cycle', 'teardown-race',
+  'region-cycle', 'teardown-race', 'mapping-read',
 ] as const;
 export type SwarmAction = (typeof SWARM_ACTIONS)[number];
 
@@ -359,12 +361,20 @@ export const SWARM_FOCUS: Record<string, SwarmAction[]> = {
   H10: ['burst', 'hostile'], H11: ['add'],
   H14: ['teardown-race', 'probe-race'], H15: ['release-race', 'release-teardown'],
   'CL-serial': ['burst'], 'CL-seq': ['burst', 'group-claim'],
+  // v5: the DAX mapping devices (src/dax/mapping.ts) — a mappingN read against a destroy's size 0
+  // (H27); a size 0 or destroy inside the cxl_dax_region unbind (H28)
+  H27: ['mapping-read', 'destroy'], H28: ['destroy', 'resize', 'unbind'],
 };
 
 /** SWARM_PLAN_VERSION 1's actions and H14 focus (the draws of traces recorded before version 2) */
 const SWARM_ACTIONS_V1: readonly SwarmAction[] = SWARM_ACTIONS.filter((a) => a !== 'region-cycle' && a !== 'teardown-race');
 const SWARM_FOCUS_V1: Record<string, SwarmAction[]> = { ...SWARM_FOCUS, H14: ['probe-race', 'release-race'] };
-const swarmActions = (hint?: PlanHint): readonly SwarmAction[] => ((hint?.version ?? SWARM_PLAN_VERSION) === 1 ? SWARM_ACTIONS_V1 : SWARM_ACTIONS);
+/** before version 5: no `mapping-read` (its weight draw would shift every later draw) */
+const SWARM_ACTIONS_V4: readonly SwarmAction[] = SWARM_ACTIONS.filter((a) => a !== 'mapping-read');
+const swarmActions = (hint?: PlanHint): readonly SwarmAction[] => {
+  const v = hint?.version ?? SWARM_PLAN_VERSION;
+  return v === 1 ? SWARM_ACTIONS_V1.filter((a) => a !== 'mapping-read') : v < 5 ? SWARM_ACTIONS_V4 : SWARM_ACTIONS;
+};
 const focusActions = (hint?: PlanHint): SwarmAction[] =>
   (hint?.focus ? ((hint.version ?? SWARM_PLAN_VERSION) === 1 ? SWARM_FOCUS_V1 : SWARM_FOCUS)[hint.focus] : undefined) ?? [];
 
@@ -374,7 +384,8 @@ export function swarmWeights(p: Prng, hint?: PlanHint): Map<SwarmAction, number>
   const weight = new Map<SwarmAction, number>();
   for (const a of swarmActions(hint)) if (p.chance(0.5)) weight.set(a, 1 + p.int(8));
   if (!weight.has('add')) weight.set('add', 4);
-  for (const a of focusActions(hint)) weight.set(a, 24);
+  // (a focus names only actions its version draws: H27's `mapping-read` is version 5's)
+  for (const a of focusActions(hint)) if (swarmActions(hint).includes(a)) weight.set(a, 24);
   return weight;
 }
 
@@ -451,6 +462,9 @@ function swarmPlan(p: Prng, _iteration: number, hint?: PlanHint): Plan {
       case 'claim': userOps[u]!.push(claim(m, p.chance(0.3) ? null : p.pick(tags))); break;
       case 'destroy': if (dax) userOps[u]!.push({ op: 'destroy-dax', dax: `d${p.int(dax)}` }); break;
       case 'resize': if (dax) userOps[u]!.push({ op: 'resize', dax: `d${p.int(dax)}`, size: p.chance(0.5) ? 0 : 2 * MiB }); break;
+      // v5: `daxctl list -M` — a read of one of a claimed device's mappingN attributes (each show
+      // takes dax_region_rwsem inside its kernfs active reference: H27 against a size 0)
+      case 'mapping-read': if (dax) userOps[u]!.push({ op: 'read-mapping', dax: `d${p.int(dax)}`, mapping: p.int(2), attr: p.pick(['start', 'end', 'page_offset'] as const) }); break;
       case 'data': if (dax) { const d = `d${p.int(dax)}`; const pat = p.u32() | 0; userOps[u]!.push({ op: 'write', dax: d, offset: 0, length: 2 * MiB, pattern: pat }, { op: 'verify', dax: d, offset: 0, length: 2 * MiB, pattern: pat }); } break;
       case 'unbind': busOps.push({ op: 'unbind', region: `r${m}` }, { op: 'bind', region: `r${m}` }); break;
       case 'clock': clockOps.push({ op: 'advance', ms: p.chance(0.5) ? 20_000 : 5_000 }); break;

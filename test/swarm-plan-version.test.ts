@@ -36,6 +36,20 @@ t.test('the version decides the draw, and each version draws the same plan every
   t.end();
 });
 
+t.test('version 5 adds mapping-read; version 4 draws stay as they were (no mappingN read ever)', (t) => {
+  let v4reads = 0;
+  let v5reads = 0;
+  for (let i = 0; i < 40; i++) {
+    const v4 = draw('11', i, 4, i % 2 ? 'H27' : undefined);
+    if (v4.includes('"read-mapping"')) v4reads++;
+    if (draw('11', i, 5, 'H27').includes('"read-mapping"')) v5reads++;
+  }
+  t.equal(v4reads, 0, 'version 4 never draws a read-mapping op (40 plans, half aimed at H27)');
+  // a read needs a device claimed earlier in the same plan (its alias), so not every aimed plan has one
+  t.ok(v5reads > 3, `version 5 aimed at H27 reads a mapping in ${v5reads} of 40 plans`);
+  t.end();
+});
+
 t.test('a trace without the field is version 1; with it, its own', (t) => {
   t.same(traceHint({}), { version: 1 });
   t.same(traceHint({ focus: 'H14', swarmPlan: 2 }), { focus: 'H14', version: 2 });
