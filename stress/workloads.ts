@@ -375,8 +375,9 @@ const swarmActions = (hint?: PlanHint): readonly SwarmAction[] => {
   const v = hint?.version ?? SWARM_PLAN_VERSION;
   return v === 1 ? SWARM_ACTIONS_V1.filter((a) => a !== 'mapping-read') : v < 5 ? SWARM_ACTIONS_V4 : SWARM_ACTIONS;
 };
+/** a focus names only actions its version draws (H27's `mapping-read` is version 5's) */
 const focusActions = (hint?: PlanHint): SwarmAction[] =>
-  (hint?.focus ? ((hint.version ?? SWARM_PLAN_VERSION) === 1 ? SWARM_FOCUS_V1 : SWARM_FOCUS)[hint.focus] : undefined) ?? [];
+  ((hint?.focus ? ((hint.version ?? SWARM_PLAN_VERSION) === 1 ? SWARM_FOCUS_V1 : SWARM_FOCUS)[hint.focus] : undefined) ?? []).filter((a) => swarmActions(hint).includes(a));
 
 /** The action weights of one swarm iteration: each enabled with probability 1/2, weight 1..8; the
  *  focus window's actions always enabled at weight 24 (about half the draws). */
@@ -384,8 +385,7 @@ export function swarmWeights(p: Prng, hint?: PlanHint): Map<SwarmAction, number>
   const weight = new Map<SwarmAction, number>();
   for (const a of swarmActions(hint)) if (p.chance(0.5)) weight.set(a, 1 + p.int(8));
   if (!weight.has('add')) weight.set('add', 4);
-  // (a focus names only actions its version draws: H27's `mapping-read` is version 5's)
-  for (const a of focusActions(hint)) if (swarmActions(hint).includes(a)) weight.set(a, 24);
+  for (const a of focusActions(hint)) weight.set(a, 24);
   return weight;
 }
 
@@ -422,6 +422,7 @@ function swarmPlan(p: Prng, _iteration: number, hint?: PlanHint): Plan {
   // extent-refs and release-teardown add their objects in setup (so the race starts with them
   // in place); one of them per plan, so extent indexes stay those of its own records
   let refs = false;
+  let mapped = false; // mapping-read's claimed device (v5), once per plan
   const added: { memdev: number; recs: InjectRecord[] }[] = [];
   // mem1 is sharable: tagged only (E3), sequence numbers 0..n-1 (G2)
   const tagFor = (m: number): string | null => (m === 0 && p.chance(0.3) ? null : p.pick(tags));
@@ -462,9 +463,23 @@ function swarmPlan(p: Prng, _iteration: number, hint?: PlanHint): Plan {
       case 'claim': userOps[u]!.push(claim(m, p.chance(0.3) ? null : p.pick(tags))); break;
       case 'destroy': if (dax) userOps[u]!.push({ op: 'destroy-dax', dax: `d${p.int(dax)}` }); break;
       case 'resize': if (dax) userOps[u]!.push({ op: 'resize', dax: `d${p.int(dax)}`, size: p.chance(0.5) ? 0 : 2 * MiB }); break;
-      // v5: `daxctl list -M` — a read of one of a claimed device's mappingN attributes (each show
-      // takes dax_region_rwsem inside its kernfs active reference: H27 against a size 0)
-      case 'mapping-read': if (dax) userOps[u]!.push({ op: 'read-mapping', dax: `d${p.int(dax)}`, mapping: p.int(2), attr: p.pick(['start', 'end', 'page_offset'] as const) }); break;
+      // v5 (H27): `daxctl list -M` against `daxctl destroy-device` of the same device. A two-member
+      // group is added and claimed in setup (so the device has mapping0 and mapping1 when the race
+      // starts); one user reads its mappingN attributes — each show takes dax_region_rwsem inside
+      // its kernfs active reference — while the other's size 0 unregisters the mappings, both at
+      // the front of their lists. Once per plan.
+      case 'mapping-read': {
+        if (mapped) break;
+        mapped = true;
+        const t = p.pick(tags);
+        setup.push(addOp(m, recsFor(m, 2, 16, t)), { op: 'wait-idle' });
+        const c = claim(m, t);
+        setup.push(c);
+        const d = (c as { as: string }).as;
+        userOps[u]!.unshift(...Array.from({ length: 3 }, (): StressOp => ({ op: 'read-mapping', dax: d, mapping: p.int(2), attr: p.pick(['start', 'end', 'page_offset'] as const) })));
+        userOps[1 - u]!.unshift({ op: 'destroy-dax', dax: d });
+        break;
+      }
       case 'data': if (dax) { const d = `d${p.int(dax)}`; const pat = p.u32() | 0; userOps[u]!.push({ op: 'write', dax: d, offset: 0, length: 2 * MiB, pattern: pat }, { op: 'verify', dax: d, offset: 0, length: 2 * MiB, pattern: pat }); } break;
       case 'unbind': busOps.push({ op: 'unbind', region: `r${m}` }, { op: 'bind', region: `r${m}` }); break;
       case 'clock': clockOps.push({ op: 'advance', ms: p.chance(0.5) ? 20_000 : 5_000 }); break;

@@ -46,7 +46,7 @@ t.test('version 5 adds mapping-read; version 4 draws stay as they were (no mappi
   }
   t.equal(v4reads, 0, 'version 4 never draws a read-mapping op (40 plans, half aimed at H27)');
   // a read needs a device claimed earlier in the same plan (its alias), so not every aimed plan has one
-  t.ok(v5reads > 3, `version 5 aimed at H27 reads a mapping in ${v5reads} of 40 plans`);
+  t.ok(v5reads > 20, `version 5 aimed at H27 reads a mapping in ${v5reads} of 40 plans`);
   t.end();
 });
 
