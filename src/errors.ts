@@ -84,7 +84,7 @@ const CXL_ERROR_STACKS = typeof process !== 'undefined' && process.env?.DCD_ERRO
  * expected outcome, not a bug: `op()` (src/runtime/host-workers.ts) turns it into a typed result
  * `{ ok: false, errno, message }` and the stack is never read. So it captures no stack unless
  * DCD_ERROR_STACKS=1 — the capture cost ~0.5 ms of user-worker CPU per swarm iteration
- * (docs/perf-swarm8.md). Its message names the errno and what was refused; a CxlError that
+ * (docs/performance.md, "Eleventh session: swarm iterations"). Its message names the errno and what was refused; a CxlError that
  * escapes where no caller expects one (a scenario run aborting on it) still prints that message.
  * Bugs keep their stacks: LockMisuseError, LockNotHeldError, HungWaitError, StaleHandleError and
  * every other Error capture theirs as usual.

@@ -1,5 +1,5 @@
 // The controlled scheduler's device steps were never choices (stress/turnstile.ts: a device whose
-// doorbell is rung runs at once). Three switches make them cheaper (docs/perf-swarm8.md): the device
+// doorbell is rung runs at once). Three switches make them cheaper (docs/performance.md, "Eleventh session: swarm iterations"): the device
 // no longer spins on its doorbell under the scheduler (DCD_CONTROLLED_DEVICE_SPIN=1 restores the
 // spin), and it serves outside the turnstile while the scheduler waits for its doorbell to clear
 // (DCD_FREE_DEVICES=0 restores the eager grants), idling in a synchronous wait on its doorbell

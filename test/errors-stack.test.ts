@@ -1,5 +1,5 @@
 // CxlError is an expected errno outcome (op() turns it into { ok: false, errno, message }): it
-// captures no stack unless DCD_ERROR_STACKS=1 (src/errors.ts, docs/perf-swarm8.md). Bugs keep
+// captures no stack unless DCD_ERROR_STACKS=1 (src/errors.ts, docs/performance.md, "Eleventh session: swarm iterations"). Bugs keep
 // theirs. The switch is read when src/errors.ts loads, so its "on" side runs in a child process.
 import t from 'tap';
 import { execFileSync } from 'node:child_process';

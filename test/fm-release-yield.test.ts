@@ -1,7 +1,7 @@
 // The device's serve loop yields to its event loop at once after a mailbox command that ended an
 // FM call (the Clear of the call's last cxl-test record), instead of spinning on the doorbell
 // first: the next FM command of a batch runs only after that yield (src/device/service.ts,
-// docs/perf-swarm8.md). DCD_FM_RELEASE_YIELD=0 spins as before. Timing only: with and without
+// docs/performance.md, "Eleventh session: swarm iterations"). DCD_FM_RELEASE_YIELD=0 spins as before. Timing only: with and without
 // it, an FM batch runs its commands in order, each after the host drained the one before, and the
 // host sees the same records and ends with the same extents and the same mailbox traffic.
 import t, { type Test } from 'tap';
