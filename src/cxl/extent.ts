@@ -28,7 +28,7 @@
 import { CXL_MBOX_OP, NULL_UUID, u64ToNumber, type CxlExtentRaw, type DcEventRecord } from '../wire/cxl.js';
 import { lockdepAssertHeld, noisePoint, withLock, withRead, assertHeld } from '../shm/lock.js';
 import { NO_HANDLE, type FieldRef, type Handle } from '../shm/table.js';
-import { kickWorkqueue } from '../shm/clock.js';
+import { kickWorkqueue, wqKickNeeded } from '../shm/clock.js';
 import { NOISE_SITE } from '../shm/sched.js';
 import type { GroupHandle, ExtentHandle } from '../host/state.js';
 import type { HostCtx } from '../host/context.js';
@@ -126,7 +126,8 @@ const PMD_BIG = BigInt(PMD_SIZE);
 export function mod_delayed_work(ctx: HostCtx, m: Handle): void {
   const T = ctx.host.memdevs;
   const F = T.f; // once per staged record: refs resolved once (#17)
-  const due = ctx.clock.now() + CXL_DC_ADD_TIMEOUT_MS;
+  const now = ctx.clock.now();
+  const due = now + CXL_DC_ADD_TIMEOUT_MS;
   const wasPending = T.load(m, 'timeoutPending') !== 0;
   const earlier = due < T.getRef(m, F.timeoutDue);
   const gen = (T.getRef(m, F.timeoutGen) % 0x3fffffff) + 1; // never 0 (0 = not queued)
@@ -136,8 +137,10 @@ export function mod_delayed_work(ctx: HostCtx, m: Handle): void {
   // Wake the workqueue only when it must re-arm sooner: newly pending, or due earlier. Re-arming a
   // pending timer pushes it later; the workqueue wakes at the old due, sees the new one and sleeps
   // again (as a kernel timer re-armed later needs no early interrupt). One wake per staged record
-  // cost the pipeline a workqueue wake-up per extent (#8).
-  if (!wasPending || earlier) kickWorkqueue(ctx.sys);
+  // cost the pipeline a workqueue wake-up per extent (#8). A free-running real-clock system does
+  // not wake it for a due time beyond the kworker's next look either (wqKickNeeded: one wake-up
+  // per chain, #17).
+  if ((!wasPending || earlier) && wqKickNeeded(ctx.sys, due, now)) kickWorkqueue(ctx.sys);
 }
 
 /** cancel_delayed_work() — non-synchronous (a sync cancel would deadlock on add_ctx.lock). */
