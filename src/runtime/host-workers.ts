@@ -88,8 +88,9 @@ export function startEventThread(init: EventThreadInit, sys: SystemShm): EventTh
   let unwound = false;
   if (init.handler === 0) cxl_memdev_probe_dc(ctx, init.memdev, init.cdat.staticBytes, init.cdat.sharable);
 
+  const DRAINERS = ctx.host.memdevs.f.drainers;
   const drain = (): void => {
-    ctx.host.memdevs.add(m, 'drainers', 1);
+    ctx.host.memdevs.addRef(m, DRAINERS, 1); // once per interrupt: a ref (#17)
     try {
       drains += cxl_event_thread(ctx, init.memdev);
     } catch (e) {
@@ -100,7 +101,7 @@ export function startEventThread(init: EventThreadInit, sys: SystemShm): EventTh
         unwound = true;
       } else throw e;
     } finally {
-      ctx.host.memdevs.add(m, 'drainers', -1);
+      ctx.host.memdevs.addRef(m, DRAINERS, -1);
     }
   };
 
