@@ -42,7 +42,8 @@
  * thread → device) with no work, over SpscRings and over postMessage (bench/workers/relay.ts).
  * Memory: RSS before and after N accepted extents on 1 memdev (1,000,000 in the full run).
  * Instrumentation: lockdep, lock statistics and the full event stream on (DCD_BENCH_LOCKDEP,
- * DCD_BENCH_LOCKSTAT, DCD_BENCH_EVENTS switch them); dev_dbg lines off, as in a kernel without
+ * DCD_BENCH_LOCKSTAT, DCD_BENCH_EVENTS switch them; DCD_BENCH_LOCK_HOLD_EVERY=1 times every lock hold
+ * instead of 1 in 8); dev_dbg lines off, as in a kernel without
  * dynamic debug (DCD_BENCH_DYNDBG=1). bench/instrumentation.ts prices each per operation.
  */
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -69,7 +70,7 @@ import { allocateDeviceBuffers } from '../src/device/service.js';
 import { CXL_MBOX_OP, RC, dcResponseMaxEntries } from '../src/wire/cxl.js';
 import { MiB } from '../src/units.js';
 import { sampleThreads, threadDeltas, type ThreadDelta, type ThreadSample } from '../src/runtime/thread-stats.js';
-import type { SystemShm } from '../src/shm/system.js';
+import { DEFAULT_LOCK_HOLD_EVERY, type SystemShm } from '../src/shm/system.js';
 
 export type BenchDevice = 'qemu' | 'cxl-test' | 'hostile';
 export type DriverWait = 'ring' | 'poll' | 'fm';
@@ -885,6 +886,8 @@ async function startSystem(memdevs: number, device: BenchDevice, v: VariantSpec,
     users: 1,
     lockdep: benchLockdep,
     lockStats: benchLockStats,
+    // DCD_BENCH_LOCK_HOLD_EVERY=1: time every lock hold (the default samples 1 in 8: LockStat)
+    ...(process.env.DCD_BENCH_LOCK_HOLD_EVERY ? { lockHoldEvery: Number(process.env.DCD_BENCH_LOCK_HOLD_EVERY) } : {}),
     dynamicDebug: benchDynDbg,
     ...(benchEvents === 'driver' ? { dropEvents: EVENT_TYPES.filter((t) => !DRIVER_EVENTS.has(t)) } : {}),
     deviceOverrides: device === 'qemu' ? Array.from({ length: memdevs }, () => ({ ...QEMU_OVERRIDES })) : [],
@@ -1458,11 +1461,14 @@ export function formatReport(r: BenchReport): string {
   for (const x of picks.length ? picks : r.results.slice(0, 1)) {
     out.push('');
     out.push(`lock statistics — ${x.device} ${x.variant}, chain ${x.chain}, ${x.tagged ? 'tagged' : 'untagged'}, ${x.memdevs} memdev${x.memdevs > 1 ? 's' : ''} (${x.accepted + x.released} extent events; every run's table is in the JSON):`);
-    const lr: string[][] = [['class', 'acquisitions', 'contentions', 'wait total', 'wait max', 'hold total', 'hold max']];
+    const lr: string[][] = [['class', 'acquisitions', 'contentions', 'wait total', 'wait max', 'hold total', 'hold max', 'holds timed']];
     for (const l of x.lockStats) {
-      lr.push([l.cls, String(l.acquisitions), String(l.contentions), ns(l.waitTotalNs), ns(l.waitMaxNs), ns(l.holdTotalNs), ns(l.holdMaxNs)]);
+      lr.push([l.cls, String(l.acquisitions), String(l.contentions), ns(l.waitTotalNs), ns(l.waitMaxNs), ns(l.holdTotalNs), ns(l.holdMaxNs), `${l.holdSamples}/${l.releases}`]);
     }
     out.push(grid(lr, 1));
+    out.push('  contentions: acquisitions whose fast path failed (the wait timed only then); hold total: estimated from the');
+    out.push(`  timed holds (each class's first 64 acquisitions per thread, then 1 in ${process.env.DCD_BENCH_LOCK_HOLD_EVERY ?? DEFAULT_LOCK_HOLD_EVERY} at random; src/shm/lockdep.ts LockStat);`);
+    out.push('  hold max: the longest timed hold');
   }
   out.push('');
   const mm = r.memory;

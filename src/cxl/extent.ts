@@ -28,7 +28,7 @@
 import { CXL_MBOX_OP, NULL_UUID, u64ToNumber, type CxlExtentRaw, type DcEventRecord } from '../wire/cxl.js';
 import { lockdepAssertHeld, noisePoint, withLock, withRead, assertHeld } from '../shm/lock.js';
 import { NO_HANDLE, type FieldRef, type Handle } from '../shm/table.js';
-import { kickWorkqueue } from '../shm/clock.js';
+import { kickWorkqueue, wqKickNeeded } from '../shm/clock.js';
 import { NOISE_SITE } from '../shm/sched.js';
 import type { GroupHandle, ExtentHandle } from '../host/state.js';
 import type { HostCtx } from '../host/context.js';
@@ -56,7 +56,8 @@ function warn(ctx: HostCtx, memdev: number, msg: string): void {
 export function clear_pending_extents(ctx: HostCtx, memdev: number): void {
   const h = ctx.host;
   const m = h.memdev(memdev);
-  assertHeld(h.memdevs.get(m, 'addLock'));
+  const MF = h.memdevs.f; // refs resolved once (#17)
+  assertHeld(h.memdevs.getRef(m, MF.addLock));
   // the list and each node's memdev in one pass under the table lock (no array per chain, #17),
   // then each of ours freed (ours are stable under our add_ctx.lock)
   const P = h.pending;
@@ -66,11 +67,11 @@ export function clear_pending_extents(ctx: HostCtx, memdev: number): void {
   for (let k = 0; k < n; k++) {
     if (clearVals[k] === memdev) P.free(clearList[k]!);
   }
-  h.memdevs.set(m, 'nrPending', 0);
-  h.memdevs.set(m, 'lastHandle', 0);
-  const g = h.memdevs.get(m, 'group');
+  h.memdevs.setRef(m, MF.nrPending, 0);
+  h.memdevs.setRef(m, MF.lastHandle, 0);
+  const g = h.memdevs.getRef(m, MF.group) as GroupHandle;
   if (g !== NO_HANDLE && h.groups.isLive(g) && groupMembers(ctx, g).length === 0) free_tag_group(ctx, g);
-  h.memdevs.set(m, 'group', NO_HANDLE);
+  h.memdevs.setRef(m, MF.group, NO_HANDLE);
 }
 
 let clearRefs: FieldRef[] | null = null;
@@ -103,7 +104,7 @@ export function stage_extent(ctx: HostCtx, memdev: number, ext: CxlExtentRaw): H
   P.setRef(p, PF.order, order);
   P.setRef(p, PF.startDpa, start ?? -1);
   P.setRef(p, PF.length, len ?? 0);
-  P.setUuid(p, 'uuid', ext.uuid);
+  P.setUuidRef(p, PF.uuid, ext.uuid);
   P.setRef(p, PF.sharedSeq, ext.sharedExtnSeq);
   P.setRef(p, PF.wraps, wraps ? 1 : 0);
   // G4 judges the wire values: a u64 start beyond 2^53 (stored as -1 above) can still be aligned
@@ -126,23 +127,27 @@ const PMD_BIG = BigInt(PMD_SIZE);
 export function mod_delayed_work(ctx: HostCtx, m: Handle): void {
   const T = ctx.host.memdevs;
   const F = T.f; // once per staged record: refs resolved once (#17)
-  const due = ctx.clock.now() + CXL_DC_ADD_TIMEOUT_MS;
-  const wasPending = T.load(m, 'timeoutPending') !== 0;
+  const now = ctx.clock.now();
+  const due = now + CXL_DC_ADD_TIMEOUT_MS;
+  const wasPending = T.loadRef(m, F.timeoutPending) !== 0;
   const earlier = due < T.getRef(m, F.timeoutDue);
   const gen = (T.getRef(m, F.timeoutGen) % 0x3fffffff) + 1; // never 0 (0 = not queued)
   T.setRef(m, F.timeoutGen, gen);
   T.setRef(m, F.timeoutDue, due);
-  T.store(m, 'timeoutPending', gen);
+  T.storeRef(m, F.timeoutPending, gen);
   // Wake the workqueue only when it must re-arm sooner: newly pending, or due earlier. Re-arming a
   // pending timer pushes it later; the workqueue wakes at the old due, sees the new one and sleeps
   // again (as a kernel timer re-armed later needs no early interrupt). One wake per staged record
-  // cost the pipeline a workqueue wake-up per extent (#8).
-  if (!wasPending || earlier) kickWorkqueue(ctx.sys);
+  // cost the pipeline a workqueue wake-up per extent (#8). A free-running real-clock system does
+  // not wake it for a due time beyond the kworker's next look either (wqKickNeeded: one wake-up
+  // per chain, #17).
+  if ((!wasPending || earlier) && wqKickNeeded(ctx.sys, due, now)) kickWorkqueue(ctx.sys);
 }
 
 /** cancel_delayed_work() — non-synchronous (a sync cancel would deadlock on add_ctx.lock). */
 function cancel_delayed_work(ctx: HostCtx, m: Handle): void {
-  ctx.host.memdevs.store(m, 'timeoutPending', 0);
+  const T = ctx.host.memdevs;
+  T.storeRef(m, T.f.timeoutPending, 0);
 }
 
 /** handle_add_event(): stage one Add Capacity record; close the chain on More=0 (§2.3). */
@@ -150,8 +155,10 @@ export function handle_add_event(ctx: HostCtx, memdev: number, rec: DcEventRecor
   const h = ctx.host;
   const m = h.memdev(memdev);
   const more = (rec.flags & 1) !== 0;
-  return withLock(h.memdevs.get(m, 'addLock'), () => {
-    const staged = h.memdevs.get(m, 'nrPending');
+  const T = h.memdevs;
+  const MF = T.f; // once per record: refs resolved once (#17)
+  return withLock(T.getRef(m, MF.addLock), () => {
+    const staged = T.getRef(m, MF.nrPending);
     if (staged >= CXL_DC_MAX_PENDING_EXTENTS) {
       warn(ctx, memdev, `DC add chain exceeds ${CXL_DC_MAX_PENDING_EXTENTS} extents; dropping (firmware bug)`);
       clear_pending_extents(ctx, memdev);
@@ -167,15 +174,15 @@ export function handle_add_event(ctx: HostCtx, memdev: number, rec: DcEventRecor
       if (!more && ctx.knobs['staging-failure-response'] === 'on') sendChainResponse(ctx, memdev, m, [], false);
       return ENOMEM;
     }
-    h.memdevs.set(m, 'nrPending', staged + 1);
-    h.memdevs.set(m, 'lastHandle', rec.hdr.handle);
+    T.setRef(m, MF.nrPending, staged + 1);
+    T.setRef(m, MF.lastHandle, rec.hdr.handle);
     if (more) {
       mod_delayed_work(ctx, m);
-      h.memdevs.set(m, 'armed', 1);
+      T.setRef(m, MF.armed, 1);
       return 0;
     }
     // More == 0: the chain closes
-    h.memdevs.set(m, 'armed', 0);
+    T.setRef(m, MF.armed, 0);
     cancel_delayed_work(ctx, m);
     const rc = cxl_add_pending(ctx, memdev, false);
     clear_pending_extents(ctx, memdev);
@@ -203,8 +210,9 @@ export function cxl_dc_add_timeout(ctx: HostCtx, memdev: number): void {
 /** Number a logical response (one per closed chain / watchdog expiry) and send it. */
 function sendChainResponse(ctx: HostCtx, memdev: number, m: Handle, list: DcRange[], byTimeout: boolean): number {
   const h = ctx.host;
-  const chain = h.memdevs.add(m, 'responses', 1);
-  ctx.emit({ type: 'chain-closed', memdev, chain, staged: h.memdevs.get(m, 'nrPending'), byTimeout: byTimeout ? 1 : 0, handle: h.memdevs.get(m, 'lastHandle') });
+  const T = h.memdevs;
+  const chain = T.addRef(m, T.f.responses, 1);
+  ctx.emit({ type: 'chain-closed', memdev, chain, staged: T.getRef(m, T.f.nrPending), byTimeout: byTimeout ? 1 : 0, handle: T.getRef(m, T.f.lastHandle) });
   return cxl_send_dc_response(ctx, memdev, CXL_MBOX_OP.ADD_DC_RESPONSE, list, chain);
 }
 
@@ -237,7 +245,7 @@ function pendingList(ctx: HostCtx, memdev: number): PendingNode[] {
     const vb = k * nr;
     if (V[vb] !== memdev) continue;
     const p = pendList[k]!;
-    const node: PendingNode = { h: p, order: V[vb + 1]!, start: V[vb + 2]!, len: V[vb + 3]!, uuid: P.getUuid(p, 'uuid'), seq: V[vb + 4]!, wraps: V[vb + 5] !== 0, aligned: V[vb + 6] !== 0 };
+    const node: PendingNode = { h: p, order: V[vb + 1]!, start: V[vb + 2]!, len: V[vb + 3]!, uuid: P.getUuidRef(p, P.f.uuid), seq: V[vb + 4]!, wraps: V[vb + 5] !== 0, aligned: V[vb + 6] !== 0 };
     // arrival order (stable insertion sort: the list is linked in arrival order, so ~linear)
     let j = out.length;
     out.push(node);
@@ -260,8 +268,8 @@ export function pending_extents_nonempty(ctx: HostCtx, memdev: number): boolean 
 /** Is the range inside the memdev's dynamic_ram_1 partition? (the host surfaces partition 0 only) */
 function inPartition(ctx: HostCtx, m: Handle, start: number, len: number): boolean {
   const T = ctx.host.memdevs;
-  const base = T.get(m, 'partBase');
-  return start >= base && len > 0 && start + len <= base + T.get(m, 'partSize');
+  const base = T.getRef(m, T.f.partBase); // twice per extent: refs (#17)
+  return start >= base && len > 0 && start + len <= base + T.getRef(m, T.f.partSize);
 }
 
 /**
@@ -271,7 +279,8 @@ function inPartition(ctx: HostCtx, m: Handle, start: number, len: number): boole
 export function cxl_add_pending(ctx: HostCtx, memdev: number, existing: boolean): number {
   const h = ctx.host;
   const m = h.memdev(memdev);
-  assertHeld(h.memdevs.get(m, 'addLock'));
+  const MF = h.memdevs.f;
+  assertHeld(h.memdevs.getRef(m, MF.addLock));
   let list = pendingList(ctx, memdev);
   const accepted: DcRange[] = [];
   while (list.length) {
@@ -283,7 +292,7 @@ export function cxl_add_pending(ctx: HostCtx, memdev: number, existing: boolean)
     for (const n of list) (n.uuid === tag ? group : rest).push(n);
     list = rest;
     group.sort((a, b) => a.seq - b.seq); // Array.prototype.sort is stable
-    const shareable = inPartition(ctx, m, group[0]!.start, group[0]!.len) && h.memdevs.get(m, 'shareable') === 1;
+    const shareable = inPartition(ctx, m, group[0]!.start, group[0]!.len) && h.memdevs.getRef(m, MF.shareable) === 1;
     const gate = cxl_validate_group(ctx, memdev, tag, group, shareable);
     if (gate.rc !== 0) {
       const seqs = group.map((n) => n.seq);
@@ -353,8 +362,8 @@ export function cxl_realize_group(ctx: HostCtx, memdev: number, group: PendingNo
     survivors.push(n);
     cnt++;
   }
-  const tg = h.memdevs.get(m, 'group');
-  h.memdevs.set(m, 'group', NO_HANDLE);
+  const tg = h.memdevs.getRef(m, h.memdevs.f.group) as GroupHandle;
+  h.memdevs.setRef(m, h.memdevs.f.group, NO_HANDLE);
   if (tg === NO_HANDLE) return { cnt: ENXIO, survivors }; // nothing new (all duplicates / all failed)
   let rc = online_tag_group(ctx, tg, !existing);
   if (rc) return { cnt: rc, survivors };
@@ -369,7 +378,7 @@ export function cxl_realize_group(ctx: HostCtx, memdev: number, group: PendingNo
     // the kernel reads the freed group; with the driver gone the notify would return 0
     return { cnt, survivors };
   }
-  const region = h.groups.get(tg, 'region');
+  const region = h.groups.getRef(tg, h.groups.f.region);
   rc = existing ? __cxlr_notify_extent(ctx, region, 'add', tg) : cxlr_notify_extent(ctx, region, 'add', tg);
   if (rc) {
     if (!existing) h.groups.set(tg, 'skipDeviceRelease', 1);
@@ -532,7 +541,7 @@ export function cxl_add_extent(ctx: HostCtx, memdev: number, n: PendingNode, seq
     // the instance cxl_validate_extent read (*out_cxlr_dax): a new group pins it
     const gen = cxlr_dax_gen(ctx, r);
     // (E6) runtime adds only after the region's existing-extent scan: refused, not deferred (H3)
-    if (!existing && ctx.knobs['scan-gate'] === 'on' && !h.regions.load(r, 'extentsScanned')) {
+    if (!existing && ctx.knobs['scan-gate'] === 'on' && !h.regions.loadRef(r, RF.extentsScanned)) {
       ctx.dmesg('dbg', dev, `extent ${hex(n.start)}: ${regionName(ctx, r)} not scanned yet; refusing (-EBUSY)`);
       return EBUSY;
     }
@@ -560,15 +569,15 @@ export function cxl_add_extent(ctx: HostCtx, memdev: number, n: PendingNode, seq
     X.setRef(dc, XF.length, n.len);
     X.setRef(dc, XF.hpaOffset, n.start - edStart); // ED and region HPA starts coincide (interleave 1)
     X.setRef(dc, XF.seq, seq);
-    X.setUuid(dc, 'uuid', n.uuid);
+    X.setUuidRef(dc, XF.uuid, n.uuid);
     // (E10) cxlr_add_extent: attach to add_ctx.group, allocating (and registering) it first
     let g = h.memdevs.getRef(m, MF.group) as GroupHandle;
-    if (g !== NO_HANDLE && h.groups.getUuid(g, 'uuid') !== n.uuid) { X.free(dc); return EINVAL; }
+    if (g !== NO_HANDLE && h.groups.getUuidRef(g, h.groups.f.uuid) !== n.uuid) { X.free(dc); return EINVAL; }
     if (g === NO_HANDLE) {
       const a = alloc_tag_group(ctx, memdev, r, n.uuid, gen);
       if (a < 0) { X.free(dc); return a; }
       g = a as GroupHandle;
-      h.memdevs.set(m, 'group', g);
+      h.memdevs.setRef(m, MF.group, g);
     }
     // (E11) unique seq within the group (xa_insert -EBUSY, WARN_ONCE)
     if (groupHasSeq(ctx, g, seq)) { ctx.dmesg('warn', dev, `WARN: duplicate seq ${seq} in tag group`); X.free(dc); return EBUSY; }
@@ -577,7 +586,7 @@ export function cxl_add_extent(ctx: HostCtx, memdev: number, n: PendingNode, seq
     // parented to the group's cxlr_dax: the FIRST extent's region, even when this one's DPA maps
     // to another region (cross-region chains, H11 / SK-14, SK-17)
     X.setRef(dc, XF.region, h.groups.getRef(g, h.groups.f.region));
-    X.set(dc, 'daxGen', h.groups.get(g, 'daxGen')); // and to its instance (group->cxlr_dax)
+    X.setRef(dc, XF.daxGen, h.groups.getRef(g, h.groups.f.daxGen)); // and to its instance (group->cxlr_dax)
     cxlr_dax_link_extent(ctx, X.getRef(dc, XF.region), dc);
     return 1;
   });
@@ -619,7 +628,7 @@ export function online_tag_group(ctx: HostCtx, g: GroupHandle, skipRelease: bool
     ctx.dmesg('err', memdevName(memdev), 'BUG: use-after-free: online_tag_group reads the cxl_region a destroy freed (H14)');
     return ENXIO;
   };
-  const region = h.groups.get(g, 'region');
+  const region = h.groups.getRef(g, h.groups.f.region);
   if (!h.regions.isLive(region)) return regionGone();
   const members = groupMembers(ctx, g);
   groupGet(ctx, g, members.length + 1); // + pin
@@ -649,14 +658,14 @@ function onlineMembers(ctx: HostCtx, g: GroupHandle, region: Handle, members: Ex
     // keep a released extent tracked (seen in bench:find's group-lock row as an `extent-overlap`)
     ctx.emit({
       type: 'extent-tracked', memdev: X.getRef(e, XF.memdev), region, extent: e, id,
-      dpa: X.getRef(e, XF.dpaStart), len: X.getRef(e, XF.length), uuid: X.getUuid(e, 'uuid'),
+      dpa: X.getRef(e, XF.dpaStart), len: X.getRef(e, XF.length), uuid: X.getUuidRef(e, XF.uuid),
       seq: X.getRef(e, XF.seq), group: g, existing: skipRelease ? 0 : 1,
       shareable: h.memdevs.getRef(h.memdev(X.getRef(e, XF.memdev)), h.memdevs.f.shareable),
     });
-    h.extents.store(e, 'registered', 1);
+    X.storeRef(e, XF.registered, 1);
     // devm_add_action_or_reset(&cxlr_dax->dev, dc_extent_unregister): on cxlr_dax's devres list
     // whether or not a driver is bound (an unbound one then refuses its next probe, -EBUSY)
-    X.setRef(e, XF.devres, h.regions.add(region, 'devresSeq', 1));
+    X.setRef(e, XF.devres, h.regions.addRef(region, h.regions.f.devresSeq, 1));
   }
 }
 
@@ -717,7 +726,7 @@ export function rm_tag_group(ctx: HostCtx, g: GroupHandle): void {
   const batch: ExtentHandle[] | null = ctx.knobs['release-batch'] === 'group' ? (releaseBatch = []) : null;
   try {
     for (const e of groupMembers(ctx, g)) {
-      if (!h.extents.peek(e, 'registered')) {
+      if (!h.extents.peekRef(e, h.extents.f.registered)) {
         ctx.dmesg('warn', memdevName(h.extents.peek(e, 'memdev') ?? 0), `WARNING: devm_release_action: no devres for dc_extent_unregister (extent id ${h.extents.peek(e, 'id') ?? 0}, already unregistered)`);
         continue;
       }
@@ -753,11 +762,12 @@ let releaseBatch: ExtentHandle[] | null = null;
  */
 export function dc_extent_unregister(ctx: HostCtx, e: ExtentHandle): void {
   const X = ctx.host.extents;
-  if (!X.get(e, 'registered')) return;
-  X.set(e, 'devres', 0); // the action is consumed (devm_release_action, or devres_release_all)
-  X.store(e, 'registered', 0); // device_del: klist_del(&dev->p->knode_parent)
+  const XF = X.f; // per released extent: refs resolved once (#17)
+  if (!X.getRef(e, XF.registered)) return;
+  X.setRef(e, XF.devres, 0); // the action is consumed (devm_release_action, or devres_release_all)
+  X.storeRef(e, XF.registered, 0); // device_del: klist_del(&dev->p->knode_parent)
   dax_release_resource(ctx, e); // device_del: devres_release_all(dev)
-  if (X.add(e, 'refs', -1) === 0) dc_extent_release(ctx, e);
+  if (X.addRef(e, XF.refs, -1) === 0) dc_extent_release(ctx, e);
 }
 
 /**
@@ -795,7 +805,8 @@ export function cxl_extent_get(ctx: HostCtx, region: Handle, index: number): Ext
  * (H6). The dax_resource is gone already: device_del released it (dc_extent_unregister).
  */
 export function cxl_extent_put(ctx: HostCtx, e: ExtentHandle): void {
-  if (ctx.host.extents.add(e, 'refs', -1) === 0) dc_extent_release(ctx, e);
+  const X = ctx.host.extents;
+  if (X.addRef(e, X.f.refs, -1) === 0) dc_extent_release(ctx, e);
 }
 
 /** dc_extent_release(): the device release callback — Release DC (full range) unless skipped. */
@@ -807,7 +818,7 @@ export function dc_extent_release(ctx: HostCtx, e: ExtentHandle): void {
   const memdev = X.getRef(e, XF.memdev);
   const dpa = X.getRef(e, XF.dpaStart);
   const len = X.getRef(e, XF.length);
-  const skip = h.groups.isLive(g) && h.groups.get(g, 'skipDeviceRelease') === 1;
+  const skip = h.groups.isLive(g) && h.groups.getRef(g, h.groups.f.skipDeviceRelease) === 1;
   // device_release (drivers/base/core.c) runs devres_release_all once more before the type's
   // release: normally empty, device_del ran dax_release_resource already (dc_extent_unregister);
   // it finds the action only if a dax resource was added after the device_del
@@ -845,7 +856,8 @@ export function cxlr_notify_extent(ctx: HostCtx, region: Handle, event: DcEvent,
  */
 export function __cxlr_notify_extent(ctx: HostCtx, region: Handle, event: DcEvent, g: GroupHandle): number {
   lockdepAssertHeld(ctx.host.regionLockFor(region), '__cxlr_notify_extent');
-  if (!ctx.host.regions.load(region, 'driverBound')) return 0;
+  const R = ctx.host.regions;
+  if (!R.loadRef(region, R.f.driverBound)) return 0;
   return cxl_dax_region_notify(ctx, region, event, g);
 }
 
@@ -863,7 +875,7 @@ export function cxl_rm_extent(ctx: HostCtx, memdev: number, ext: CxlExtentRaw): 
     // (X1) No region can happen here for a few reasons: 1) the host never mapped this capacity;
     // 2) region destruction won the race with the device releasing all the extents; 3) the device
     // is confused. In every case release it back to the device.
-    if (r === NO_HANDLE || !h.regions.get(r, 'hasCxlrDax')) {
+    if (r === NO_HANDLE || !h.regions.getRef(r, h.regions.f.hasCxlrDax)) {
       if (start >= 0 && len > 0) memdev_release_extent(ctx, memdev, { dpa: start, len });
       outcome(RELEASE_REASON.noRegion);
       return ENXIO;
@@ -881,8 +893,8 @@ export function cxl_rm_extent(ctx: HostCtx, memdev: number, ext: CxlExtentRaw): 
       const l = rmWalk.len[j]!;
       // no "still registered" test in v11: an unregistered, still-held member matches again, and
       // its group is notified and rm_tag_group'ed a second time
-      if (s <= start && start + len <= s + l && h.extents.getUuid(e, 'uuid') === ext.uuid) {
-        group = h.extents.get(e, 'group');
+      if (s <= start && start + len <= s + l && h.extents.getUuidRef(e, h.extents.f.uuid) === ext.uuid) {
+        group = h.extents.getRef(e, h.extents.f.group) as GroupHandle;
         break;
       }
     }

@@ -58,7 +58,7 @@ export function cxl_event_thread(ctx: HostCtx, memdev: number): number {
 /** cxl_mem_get_event_records(): the DCD log first (v11-12), then FATAL, FAIL, WARN, INFO. */
 export function cxl_mem_get_event_records(ctx: HostCtx, memdev: number, status: number): void {
   const m = ctx.host.memdev(memdev);
-  if (ctx.host.memdevs.get(m, 'dcdSupported') && status & EVENT_STATUS_DCD) {
+  if (ctx.host.memdevs.getRef(m, ctx.host.memdevs.f.dcdSupported) && status & EVENT_STATUS_DCD) {
     cxl_mem_get_records_log(ctx, memdev, CXL_EVENT_LOG.DCD);
   }
 }
@@ -166,7 +166,7 @@ function batchHandles(ctx: HostCtx, memdev: number, buf: Uint8Array, total: numb
  */
 export function cxl_mem_get_records_log(ctx: HostCtx, memdev: number, log: number): void {
   const m = ctx.host.memdev(memdev);
-  const logLock = ctx.host.memdevs.get(m, 'logLock');
+  const logLock = ctx.host.memdevs.getRef(m, ctx.host.memdevs.f.logLock);
   const buf = eventBuf(ctx, memdev);
   if (ctx.knobs['parallel-event-handlers'] > 1) {
     // knob: Get + Clear under the lock, handling outside it (several handler threads at once);
@@ -250,7 +250,7 @@ function handleRecord(ctx: HostCtx, memdev: number, rec: DcEventRecord): void {
     seq: e.sharedExtnSeq, hostId: rec.hostId, regionIndex: rec.eventType === DC_EVENT_TYPE.REGION_CONFIGURATION_UPDATED ? rec.updatedRegionIndex : 255, handle: rec.hdr.handle,
   });
   const m = ctx.host.memdev(memdev);
-  ctx.host.memdevs.add(m, 'recordsHandled', 1);
+  ctx.host.memdevs.addRef(m, ctx.host.memdevs.f.recordsHandled, 1); // per record: a ref (#17)
   cxl_handle_dcd_event_records(ctx, memdev, rec);
 }
 

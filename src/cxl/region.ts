@@ -50,9 +50,10 @@ export function cxl_dpa_to_region(ctx: HostCtx, memdev: number, dpa: number): Ha
   const n = R.liveInto(dpaRegions);
   for (let k = 0; k < n; k++) {
     const r = dpaRegions[k]!;
-    if (R.get(r, 'memdev') !== memdev) continue;
-    const s = R.get(r, 'edDpaStart');
-    if (dpa >= s && dpa < s + R.get(r, 'size')) return r;
+    // per region, twice per extent (add and release): refs (#17)
+    if (R.getRef(r, R.f.memdev) !== memdev) continue;
+    const s = R.getRef(r, R.f.edDpaStart);
+    if (dpa >= s && dpa < s + R.getRef(r, R.f.size)) return r;
   }
   return NO_HANDLE;
 }
@@ -159,7 +160,8 @@ function krefGen(w: number): number {
 
 /** The generation of the cxl_dax_region instance cxlr->cxlr_dax points at now (0: none yet). */
 export function cxlr_dax_gen(ctx: HostCtx, r: Handle): number {
-  return krefGen(ctx.host.regions.load(r, 'cxlrDaxRefs'));
+  const R = ctx.host.regions;
+  return krefGen(R.loadRef(r, R.f.cxlrDaxRefs));
 }
 
 /**
@@ -193,7 +195,7 @@ function detach_old_instance_extents(ctx: HostCtx, r: Handle, gen: number): void
 export function cxlr_dax_link_extent(ctx: HostCtx, region: Handle, e: ExtentHandle): void {
   const h = ctx.host;
   h.regionExtentList.link(region, e);
-  if (h.regions.isLive(region) && h.extents.get(e, 'daxGen') !== cxlr_dax_gen(ctx, region)) {
+  if (h.regions.isLive(region) && h.extents.getRef(e, h.extents.f.daxGen) !== cxlr_dax_gen(ctx, region)) {
     detach_old_instance_extents(ctx, region, cxlr_dax_gen(ctx, region));
   }
 }
@@ -220,14 +222,14 @@ export function cxlr_dax_put(ctx: HostCtx, r: Handle, gen: number): void {
 function krefAdd(ctx: HostCtx, r: Handle, gen: number, d: number): void {
   const R = ctx.host.regions;
   for (;;) {
-    const w = R.load(r, 'cxlrDaxRefs');
+    const w = R.loadRef(r, R.f.cxlrDaxRefs);
     if (krefGen(w) !== gen) {
-      R.add(r, 'oldDaxRefs', d);
+      R.addRef(r, R.f.oldDaxRefs, d);
       return;
     }
     const n = (w & KREF_COUNT_MASK) + d;
     if (n < 0 || n > KREF_COUNT_MASK) throw new Error(`region${R.get(r, 'id')}: cxl_dax_region kref out of range (${n})`);
-    if (R.cas(r, 'cxlrDaxRefs', w, w - (w & KREF_COUNT_MASK) + n) === w) return;
+    if (R.casRef(r, R.f.cxlrDaxRefs, w, w - (w & KREF_COUNT_MASK) + n) === w) return;
   }
 }
 
@@ -241,7 +243,7 @@ function krefAdd(ctx: HostCtx, r: Handle, gen: number, d: number): void {
  */
 export function cxlr_dax_alive(ctx: HostCtx, r: Handle, memdev: number): boolean {
   const R = ctx.host.regions;
-  if (!R.load(r, 'hasCxlrDax') || (R.load(r, 'cxlrDaxRefs') & KREF_COUNT_MASK) > 0) return true;
+  if (!R.loadRef(r, R.f.hasCxlrDax) || (R.loadRef(r, R.f.cxlrDaxRefs) & KREF_COUNT_MASK) > 0) return true;
   ctx.emit({ type: 'use-after-free', memdev, extent: r, site: UAF_SITE.cxlrDax });
   ctx.dmesg('err', `region${R.get(r, 'id')}`, 'BUG: use-after-free: cxlr->cxlr_dax points at a freed cxl_dax_region (cxlr_dax_unregister leaves it set)');
   return false;

@@ -92,10 +92,11 @@ function cxl_tag_unregister(ctx: HostCtx, g: GroupHandle): void {
  * group (the last nr_extents put, or clear_pending_extents for a group that never got a member).
  */
 export function free_tag_group(ctx: HostCtx, g: GroupHandle): void {
-  if (ctx.host.groups.get(g, 'registered')) cxl_tag_unregister(ctx, g);
-  const region = ctx.host.groups.get(g, 'region');
-  const gen = ctx.host.groups.get(g, 'daxGen');
-  ctx.host.groups.free(g);
+  const G = ctx.host.groups;
+  if (G.getRef(g, G.f.registered)) cxl_tag_unregister(ctx, g);
+  const region = G.getRef(g, G.f.region);
+  const gen = G.getRef(g, G.f.daxGen);
+  G.free(g);
   // put_device(&group->cxlr_dax->dev): the instance the group pinned, which a re-probe may have
   // replaced since (cxl_dax_region_alloc) — never the region's current one then
   cxlr_dax_put(ctx, region, gen);
@@ -107,7 +108,7 @@ export function free_tag_group(ctx: HostCtx, g: GroupHandle): void {
  */
 export function groupPut(ctx: HostCtx, g: GroupHandle): void {
   const G = ctx.host.groups;
-  const v = G.get(g, 'nrExtents');
+  const v = G.getRef(g, G.f.nrExtents); // once per released extent: a ref (#17)
   noisePoint(NOISE_SITE.groupPut);
   nrExtentsStore(ctx, g, v, v - 1);
   if (v - 1 === 0) free_tag_group(ctx, g);
@@ -116,7 +117,7 @@ export function groupPut(ctx: HostCtx, g: GroupHandle): void {
 /** `group->nr_extents += n` (online_tag_group's members and pin, rm_tag_group's pin). */
 export function groupGet(ctx: HostCtx, g: GroupHandle, n: number): void {
   const G = ctx.host.groups;
-  const v = G.get(g, 'nrExtents');
+  const v = G.getRef(g, G.f.nrExtents);
   nrExtentsStore(ctx, g, v, v + n);
 }
 
@@ -128,7 +129,8 @@ export function groupGet(ctx: HostCtx, g: GroupHandle, n: number): void {
  * value is the plain store's either way.
  */
 function nrExtentsStore(ctx: HostCtx, g: GroupHandle, read: number, value: number): void {
-  const found = ctx.host.groups.exchange(g, 'nrExtents', value);
+  const G = ctx.host.groups;
+  const found = G.exchangeRef(g, G.f.nrExtents, value);
   if (found !== read) ctx.emit({ type: 'lost-update', memdev: ctx.host.groups.get(g, 'memdev'), group: g, read, found, wrote: value });
 }
 

@@ -20,6 +20,7 @@ import type { ExtentHandle } from '../host/state.js';
 import { withLock, withRead } from '../shm/lock.js';
 import { EVENT_STATUS_DCD, SYS_WQ_DONE, SYS_WQ_KICK } from '../shm/layout.js';
 import { waitAsyncAlive } from '../shm/regfile.js';
+import { WQ_MAX_SLEEP_MS } from '../shm/clock.js';
 import { NO_HANDLE, type Handle } from '../shm/table.js';
 import { cxl_event_thread } from '../cxl/mbox.js';
 import { cxl_memdev_probe_dc } from '../cxl/memdev.js';
@@ -88,8 +89,9 @@ export function startEventThread(init: EventThreadInit, sys: SystemShm): EventTh
   let unwound = false;
   if (init.handler === 0) cxl_memdev_probe_dc(ctx, init.memdev, init.cdat.staticBytes, init.cdat.sharable);
 
+  const DRAINERS = ctx.host.memdevs.f.drainers;
   const drain = (): void => {
-    ctx.host.memdevs.add(m, 'drainers', 1);
+    ctx.host.memdevs.addRef(m, DRAINERS, 1); // once per interrupt: a ref (#17)
     try {
       drains += cxl_event_thread(ctx, init.memdev);
     } catch (e) {
@@ -100,7 +102,7 @@ export function startEventThread(init: EventThreadInit, sys: SystemShm): EventTh
         unwound = true;
       } else throw e;
     } finally {
-      ctx.host.memdevs.add(m, 'drainers', -1);
+      ctx.host.memdevs.addRef(m, DRAINERS, -1);
     }
   };
 
@@ -217,7 +219,7 @@ export function startWorkqueue(init: SharedHandles & { memdev?: number }, sys: S
       publish(kick);
       // controlled scheduling: park until the kick word moves and we are granted
       if (await blockSysAsync(SYS_WQ_KICK, OP_NE, kick)) continue;
-      const wait = ctx.clock.virtual ? 500 : Math.max(1, Math.min(next, 500));
+      const wait = ctx.clock.virtual ? 500 : Math.max(1, Math.min(next, WQ_MAX_SLEEP_MS)); // mod_delayed_work relies on this bound (wqKickNeeded)
       await waitAsyncAlive(sys.header, SYS_WQ_KICK, kick, wait);
       if (Atomics.load(sys.header, SYS_WQ_KICK) !== kick) {
         if (schedControlled()) await blockSysAsync(SYS_WQ_KICK, 1, kick);

@@ -51,6 +51,8 @@ export interface SystemConfig {
   lockdep?: boolean;
   /** lock statistics (default: as `lockdep`) */
   lockStats?: boolean;
+  /** lock statistics' hold-time sampling period, a power of two (default 8; 1 times every hold: SystemOptions) */
+  lockHoldEvery?: number;
   /** runtime event types the host does not emit (the bench prices the event stream) */
   dropEvents?: RuntimeEventType[];
   /** dev_dbg lines in the kernel log (default on, as tests read them; the kernel's default is off) */
@@ -128,7 +130,7 @@ export class DcdSystem {
   private constructor(config: SystemConfig) {
     this.config = config;
     this.knobs = resolveKnobs(config.variant ?? 'v11', config.knobs ?? {});
-    this.sys = SystemShm.create({ hungMs: config.hungMs ?? 5000, lockdep: config.lockdep ?? true, lockStats: config.lockStats ?? config.lockdep ?? true, clock: config.clock ?? 'real' });
+    this.sys = SystemShm.create({ hungMs: config.hungMs ?? 5000, lockdep: config.lockdep ?? true, lockStats: config.lockStats ?? config.lockdep ?? true, ...(config.lockHoldEvery !== undefined ? { lockHoldEvery: config.lockHoldEvery } : {}), clock: config.clock ?? 'real' });
     if (config.noisePermille) Atomics.store(this.sys.header, SYS_NOISE_PERMILLE, config.noisePermille);
     if (config.waitCycleCheck) Atomics.store(this.sys.header, SYS_WAIT_CYCLE, 1);
     initThread(this.sys, 'main');

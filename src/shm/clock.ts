@@ -9,6 +9,7 @@
  * (performance.timeOrigin + now(), consistent across threads).
  */
 import { CLOCK_MODE_VIRTUAL, SYS_CLOCK_MODE, SYS_CLOCK_NOW_F64, SYS_WQ_KICK } from './layout.js';
+import { SCHED_FREE } from './sched.js';
 import type { SystemShm } from './system.js';
 
 /** scratch for the Float64 ↔ bits conversion of the CAS loop in `add` (per thread) */
@@ -90,6 +91,25 @@ export function wallMs(): number {
 
 export function clockIsVirtual(sys: SystemShm): boolean {
   return Atomics.load(sys.header, SYS_CLOCK_MODE) === CLOCK_MODE_VIRTUAL;
+}
+
+/**
+ * The longest a kworker sleeps between looks at its timers on the real clock (ms): it re-reads
+ * every due time at least this often, kicked or not (host-workers.ts startWorkqueue).
+ */
+export const WQ_MAX_SLEEP_MS = 500;
+
+/**
+ * Does a timer armed now for `due` (the run's clock, ms) need the workqueue woken to fire on time?
+ * Not on the real clock in a free-running system when `due` is further away than the kworker's
+ * longest sleep: the kworker looks again within WQ_MAX_SLEEP_MS anyway and then sleeps until
+ * the due time (#17: the add chain's 20 s watchdog armed by every chain's first record cost a
+ * kworker wake-up per chain). The virtual clock (time moves only by advance, which kicks) and a
+ * recorded or controlled schedule (the kick is a step of the schedule, and the stored traces
+ * replay it) keep the kick.
+ */
+export function wqKickNeeded(sys: SystemShm, due: number, now: number): boolean {
+  return due - now <= WQ_MAX_SLEEP_MS || clockIsVirtual(sys) || sys.turnstile.mode() !== SCHED_FREE;
 }
 
 export function kickWorkqueue(sys: SystemShm): void {

@@ -27,7 +27,7 @@
 import { Errors, HungWaitError, type HeldLockInfo, type HungReport, type ThreadLockInfo } from '../errors.js';
 import {
   LOCK_CLASS, LOCK_KIND, LOCK_KIND_MUTEX, LOCK_KIND_RWSEM, LOCK_OWNER, LOCK_STATE, LOCK_WORDS, MAX_HELD, STAT_ACQUIRE, STAT_CONTENDED,
-  STAT_FIELDS, STAT_HOLD_MAX_NS, STAT_HOLD_TOTAL_NS, STAT_WAIT_MAX_NS, STAT_WAIT_TOTAL_NS,
+  STAT_FIELDS, STAT_HOLD_EXACT_FIRST, STAT_HOLD_MAX_NS, STAT_HOLD_SAMPLES, STAT_HOLD_TOTAL_NS, STAT_RELEASES, STAT_WAIT_MAX_NS, STAT_WAIT_TOTAL_NS,
   MAX_LOCK_CLASSES, SYS_HUNG_REPORTS, SYS_LOCKDEP_REPORTS, SYS_NOISE_PERMILLE, THREAD_HELD_BASE, THREAD_HELD_COUNT, THREAD_UNWINDING,
   THREAD_WAITING_FOR, THREAD_WAITING_MODE, THREAD_WORDS, SYS_NOISE_SEED, SYS_WAIT_CYCLE,
 } from './layout.js';
@@ -93,6 +93,10 @@ export interface ThreadCtx {
   readonly lockdep: boolean;
   /** lock statistics (SystemShm `lockStats`): the hold timestamps and the per-class counters */
   readonly stats: boolean;
+  /** the hold-time sampling mask (SystemShm `lockHoldEvery` − 1; 0 = time every hold) */
+  readonly holdMask: number;
+  /** the hold sampler's xorshift32 state (its own: the noise generator's sequence must not move) */
+  holdRng: number;
   noiseState: number;
   /** the wait-for cycle this thread's current wait saw at its last look (wait-cycle.ts), and since when */
   cycleKey: string;
@@ -111,7 +115,7 @@ const PERF = performance;
 /** Register the calling thread with the system buffer. Every thread does this once, at startup. */
 export function initThread(sys: SystemShm, name: string): ThreadCtx {
   const slot = sys.registerThread(name);
-  current = { sys, slot, name, held: [], heldSince: [], lockdep: sys.lockdepOn, stats: sys.lockStatsOn, noiseState: ((slot + 1) * 0x9e3779b1) ^ Atomics.load(sys.header, SYS_NOISE_SEED), cycleKey: '', cycleSince: 0 };
+  current = { sys, slot, name, held: [], heldSince: [], lockdep: sys.lockdepOn, stats: sys.lockStatsOn, holdMask: sys.lockHoldEvery - 1, holdRng: ((slot + 1) * 0x85ebca6b) | 1, noiseState: ((slot + 1) * 0x9e3779b1) ^ Atomics.load(sys.header, SYS_NOISE_SEED), cycleKey: '', cycleSince: 0 };
   return current;
 }
 
@@ -137,7 +141,8 @@ function pushHeld(c: ThreadCtx, id: number, mode: number): void {
   const base = c.slot * THREAD_WORDS;
   Atomics.store(c.sys.threads, base + THREAD_HELD_BASE + c.held.length, e);
   c.held.push(e);
-  c.heldSince.push(c.stats || lockTraceHook ? PERF.now() : 0);
+  // the hold's start: for a trace hook always, for the statistics when noteAcquired samples it
+  c.heldSince.push(lockTraceHook ? PERF.now() : 0);
   Atomics.store(c.sys.threads, base + THREAD_HELD_COUNT, c.held.length);
 }
 
@@ -175,15 +180,30 @@ function statBase(c: ThreadCtx, cls: number): number {
   return (c.slot * MAX_LOCK_CLASSES + cls) * STAT_FIELDS;
 }
 
+/**
+ * Count an acquisition (called right after pushHeld). Contention is counted on every acquisition
+ * whose fast path failed, and its wait timed only then (the callers read the clock on the slow
+ * path only). The hold is timed — two clock reads, ~80 ns of a ~220 ns acquisition on Node 20
+ * (#17, docs/perf-perf9.md) — for every acquisition of the class's first STAT_HOLD_EXACT_FIRST in
+ * this thread, then for 1 in `lockHoldEvery` at random (a per-thread xorshift, its own sequence:
+ * no schedule or noise point moves). lockStats() estimates hold total from the timed holds.
+ */
 function noteAcquired(c: ThreadCtx, cls: number, waitNs: number, contended: boolean): void {
   if (!c.stats) return;
   const s = c.sys.stats;
   const b = statBase(c, cls);
-  s[b + STAT_ACQUIRE]! += 1;
+  const n = (s[b + STAT_ACQUIRE]! += 1);
   if (contended) {
     s[b + STAT_CONTENDED]! += 1;
     s[b + STAT_WAIT_TOTAL_NS]! += waitNs;
     if (waitNs > s[b + STAT_WAIT_MAX_NS]!) s[b + STAT_WAIT_MAX_NS] = waitNs;
+  }
+  let x = c.holdRng;
+  x ^= x << 13; x ^= x >>> 17; x ^= x << 5;
+  c.holdRng = x;
+  if (n <= STAT_HOLD_EXACT_FIRST || ((x >>> 11) & c.holdMask) === 0) {
+    const top = c.heldSince.length - 1;
+    if (c.heldSince[top] === 0) c.heldSince[top] = PERF.now();
   }
 }
 
@@ -196,10 +216,13 @@ export function setLockTraceHook(fn: ((cls: number, lock: number, t0: number, t1
 
 function noteReleased(c: ThreadCtx, cls: number, since: number, id = -1): void {
   if (lockTraceHook && since > 0) lockTraceHook(cls, id, performance.timeOrigin + since, performance.timeOrigin + performance.now());
-  if (!c.stats || since <= 0) return;
-  const holdNs = (PERF.now() - since) * 1e6;
+  if (!c.stats) return;
   const s = c.sys.stats;
   const b = statBase(c, cls);
+  s[b + STAT_RELEASES]! += 1;
+  if (since <= 0) return; // a hold not timed (sampling)
+  const holdNs = (PERF.now() - since) * 1e6;
+  s[b + STAT_HOLD_SAMPLES]! += 1;
   s[b + STAT_HOLD_TOTAL_NS]! += holdNs;
   if (holdNs > s[b + STAT_HOLD_MAX_NS]!) s[b + STAT_HOLD_MAX_NS] = holdNs;
 }
@@ -669,9 +692,10 @@ export async function mutexLockAsync(id: number): Promise<void> {
   const L = c.sys.locks;
   const b = id * LOCK_WORDS;
   let contended = false;
-  const t0 = performance.now();
+  let t0 = 0;
   if (Atomics.compareExchange(L, b + LOCK_STATE, 0, 1) !== 0) {
     contended = true;
+    t0 = performance.now(); // the wait is timed on the slow path only
     setWaiting(c, id, MODE_WRITE);
     try {
       while (Atomics.exchange(L, b + LOCK_STATE, 2) !== 0) {

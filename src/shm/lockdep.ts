@@ -38,7 +38,7 @@
  */
 import {
   EDGE_CHAIN_BASE, EDGE_CHAIN_LEN, EDGE_DEP, EDGE_REPORTED, EDGE_SEEN, EDGE_THREAD, EDGE_WORDS, MAX_HELD,
-  MAX_LOCK_CLASSES, STAT_ACQUIRE, STAT_CONTENDED, STAT_FIELDS, STAT_HOLD_MAX_NS, STAT_HOLD_TOTAL_NS,
+  MAX_LOCK_CLASSES, STAT_ACQUIRE, STAT_CONTENDED, STAT_FIELDS, STAT_HOLD_MAX_NS, STAT_HOLD_SAMPLES, STAT_HOLD_TOTAL_NS, STAT_RELEASES,
   STAT_WAIT_MAX_NS, STAT_WAIT_TOTAL_NS, SYS_LOCKDEP_REPORTS,
 } from './layout.js';
 import { wallMs } from './clock.js';
@@ -237,6 +237,19 @@ export function lockOrderReportCount(sys: SystemShm): number {
 
 // ----------------------------------------------------------------------------- lock statistics
 
+/**
+ * One lock class's statistics (lock.ts noteAcquired / noteReleased):
+ *  - acquisitions: every acquisition; contentions: those whose fast path failed (the lock was
+ *    not free at the first compare-exchange, or an rwsem was not available at the first look);
+ *  - waitTotalNs / waitMaxNs: the time a contended acquisition slept for the lock (timed on the
+ *    slow path only; a contention resolved within the spin counts 0);
+ *  - holdTotalNs: the holds released so far, ESTIMATED from the timed ones (the sum of the timed
+ *    holds × releases ÷ holdSamples, per thread) — every hold of a class's first 64 acquisitions in
+ *    a thread is timed, then 1 in SystemOptions.lockHoldEvery (default 8) at random; exact when
+ *    holdSamples === releases (lockHoldEvery 1, or a class taken rarely);
+ *  - holdMaxNs: the longest TIMED hold (a lower bound of the longest hold when sampled);
+ *  - releases, holdSamples: the releases counted and the holds timed among them.
+ */
 export interface LockStat {
   cls: string;
   acquisitions: number;
@@ -245,6 +258,8 @@ export interface LockStat {
   waitMaxNs: number;
   holdTotalNs: number;
   holdMaxNs: number;
+  releases: number;
+  holdSamples: number;
 }
 
 /** Per-class statistics summed over every thread (like /proc/lock_stat). Readable from any thread. */
@@ -252,7 +267,7 @@ export function lockStats(sys: SystemShm): LockStat[] {
   const out: LockStat[] = [];
   const threads = sys.threadCount();
   for (let cls = 0; cls < LOCK_CLASS_NAMES.length; cls++) {
-    const st: LockStat = { cls: lockClassName(cls), acquisitions: 0, contentions: 0, waitTotalNs: 0, waitMaxNs: 0, holdTotalNs: 0, holdMaxNs: 0 };
+    const st: LockStat = { cls: lockClassName(cls), acquisitions: 0, contentions: 0, waitTotalNs: 0, waitMaxNs: 0, holdTotalNs: 0, holdMaxNs: 0, releases: 0, holdSamples: 0 };
     for (let t = 0; t < threads; t++) {
       const b = (t * MAX_LOCK_CLASSES + cls) * STAT_FIELDS;
       const s = sys.stats;
@@ -260,7 +275,12 @@ export function lockStats(sys: SystemShm): LockStat[] {
       st.contentions += s[b + STAT_CONTENDED]!;
       st.waitTotalNs += s[b + STAT_WAIT_TOTAL_NS]!;
       st.waitMaxNs = Math.max(st.waitMaxNs, s[b + STAT_WAIT_MAX_NS]!);
-      st.holdTotalNs += s[b + STAT_HOLD_TOTAL_NS]!;
+      const rel = s[b + STAT_RELEASES]!;
+      const timed = s[b + STAT_HOLD_SAMPLES]!;
+      st.releases += rel;
+      st.holdSamples += timed;
+      // this thread's timed holds stand for all its releases of the class (sampling, see LockStat)
+      if (timed > 0) st.holdTotalNs += timed === rel ? s[b + STAT_HOLD_TOTAL_NS]! : (s[b + STAT_HOLD_TOTAL_NS]! * rel) / timed;
       st.holdMaxNs = Math.max(st.holdMaxNs, s[b + STAT_HOLD_MAX_NS]!);
     }
     if (st.acquisitions > 0) out.push(st);

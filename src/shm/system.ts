@@ -8,7 +8,7 @@
  */
 import {
   EDGE_WORDS, I32, LOCK_CLASS, LOCK_KIND, LOCK_OWNER, LOCK_STATE, LOCK_WORDS, MAX_LOCKS,
-  CLOCK_MODE_REAL, CLOCK_MODE_VIRTUAL, LOCK_KIND_MUTEX, LOCK_KIND_RWSEM, MAX_LOCK_CLASSES, MAX_THREADS, STAT_FIELDS, SYS_CLOCK_MODE, SYS_HEADER_WORDS, SYS_HUNG_MS, SYS_LOCKSTAT_ON,
+  CLOCK_MODE_REAL, CLOCK_MODE_VIRTUAL, LOCK_KIND_MUTEX, LOCK_KIND_RWSEM, MAX_LOCK_CLASSES, MAX_THREADS, STAT_FIELDS, SYS_CLOCK_MODE, SYS_HEADER_WORDS, SYS_HUNG_MS, SYS_LOCKSTAT_HOLD_EVERY, SYS_LOCKSTAT_ON,
   SYS_LOCKDEP_ON, SYS_LOCK_COUNT, SYS_MAGIC, SYS_MAGIC_VALUE, SYS_THREAD_COUNT, THREAD_ALIVE,
   THREAD_HELD_BASE, THREAD_HELD_COUNT, THREAD_NAME_BYTES, THREAD_OS_TID, THREAD_UNWINDING, THREAD_WORDS, SYS_CLOCK_NOW_F64,
 } from './layout.js';
@@ -33,8 +33,17 @@ export interface SystemOptions {
   lockdep?: boolean;
   /** lock statistics (default: as `lockdep`) — separable so the bench can price each */
   lockStats?: boolean;
+  /**
+   * Lock statistics' hold-time sampling period, a power of two (default 8): every hold of a
+   * class's first STAT_HOLD_EXACT_FIRST acquisitions per thread is timed, then 1 in this many at
+   * random; 1 times every hold (layout.ts SYS_LOCKSTAT_HOLD_EVERY).
+   */
+  lockHoldEvery?: number;
   clock?: 'real' | 'virtual';
 }
+
+/** SystemOptions.lockHoldEvery's default: ~1/8 of the acquisitions pay for the hold's two clock reads */
+export const DEFAULT_LOCK_HOLD_EVERY = 8;
 
 const OFF_HEADER = 0;
 const OFF_THREADS = OFF_HEADER + SYS_HEADER_WORDS * I32;
@@ -90,6 +99,11 @@ export class SystemShm {
     h[SYS_HUNG_MS] = opts.hungMs ?? 5000;
     h[SYS_LOCKDEP_ON] = opts.lockdep === false ? 0 : 1;
     h[SYS_LOCKSTAT_ON] = (opts.lockStats ?? opts.lockdep) === false ? 0 : 1;
+    const every = opts.lockHoldEvery ?? DEFAULT_LOCK_HOLD_EVERY;
+    if (!Number.isInteger(every) || every < 1 || every > 1 << 20 || (every & (every - 1)) !== 0) {
+      throw new RangeError(`lockHoldEvery: ${every} is not a power of two in [1, 2^20]`);
+    }
+    h[SYS_LOCKSTAT_HOLD_EVERY] = every;
     h[SYS_CLOCK_MODE] = opts.clock === 'virtual' ? CLOCK_MODE_VIRTUAL : CLOCK_MODE_REAL;
     return new SystemShm({ sab, reports: TextLog.create().sab, sched: Turnstile.create().sab });
   }
@@ -116,6 +130,11 @@ export class SystemShm {
 
   get lockStatsOn(): boolean {
     return Atomics.load(this.header, SYS_LOCKSTAT_ON) !== 0;
+  }
+
+  /** the hold-time sampling period (SystemOptions.lockHoldEvery) */
+  get lockHoldEvery(): number {
+    return Atomics.load(this.header, SYS_LOCKSTAT_HOLD_EVERY) || 1;
   }
 
   // ------------------------------------------------------------------ clock words (clock.ts)

@@ -259,6 +259,45 @@ export class RecordTable<S extends TableSchema, H extends Handle = Handle, R ext
     return ref & 1 ? this.f64[at >> 1]! : this.words[at]!;
   }
 
+  // The atomic and uuid accessors through a resolved i32 field (`T.f.name`): what `add`, `cas`,
+  // `load`, `store`, `getUuid`, `setUuid` do by name, without the keyed lookup into the
+  // dictionary-mode `offset` map at a call site every field shares (#17: ~5–8 ns per access).
+
+  /** `add` through a resolved i32 field. */
+  addRef(h: H, ref: FieldRef, d: number): number {
+    return Atomics.add(this.words, this.base(this.check(h)) + (ref >> 1), d) + d;
+  }
+
+  /** `cas` through a resolved i32 field. */
+  casRef(h: H, ref: FieldRef, expect: number, value: number): number {
+    return Atomics.compareExchange(this.words, this.base(this.check(h)) + (ref >> 1), expect, value);
+  }
+
+  /** `exchange` through a resolved i32 field. */
+  exchangeRef(h: H, ref: FieldRef, value: number): number {
+    return Atomics.exchange(this.words, this.base(this.check(h)) + (ref >> 1), value);
+  }
+
+  /** `load` through a resolved i32 field. */
+  loadRef(h: H, ref: FieldRef): number {
+    return Atomics.load(this.words, this.base(this.check(h)) + (ref >> 1));
+  }
+
+  /** `store` through a resolved i32 field. */
+  storeRef(h: H, ref: FieldRef, v: number): void {
+    Atomics.store(this.words, this.base(this.check(h)) + (ref >> 1), v);
+  }
+
+  /** `getUuid` through a resolved field. */
+  getUuidRef(h: H, ref: FieldRef): string {
+    return wordsToUuid(this.words, this.base(this.check(h)) + (ref >> 1));
+  }
+
+  /** `setUuid` through a resolved field. */
+  setUuidRef(h: H, ref: FieldRef, uuid: string | null): void {
+    uuidToWords(uuid, this.words, this.base(this.check(h)) + (ref >> 1));
+  }
+
   /** Atomic add on an i32 field (for counters that are not under one lock, e.g. use counts). */
   add<K extends keyof S & string>(h: H, field: K, d: number): number {
     return Atomics.add(this.words, this.base(this.check(h)) + this.offset[field], d) + d;

@@ -314,11 +314,30 @@ export class UuidCache {
   }
 }
 
+/**
+ * The last two strings uuidToBytes converted and their bytes (per thread): a device encodes two
+ * uuids per DC event record — DC_EVENT_UUID and the extent's tag, the null uuid when untagged —
+ * inside the Clear the host is waiting for (device.ts pump), and the regular expression, the
+ * replace and sixteen parseInt cost ~1 µs each time (#17, docs/perf-perf9.md). A hit writes the
+ * bytes the full conversion wrote for the same string.
+ */
+const u2bStr: (string | null)[] = [null, null];
+const u2bBytes = [new Uint8Array(16), new Uint8Array(16)];
+let u2bNext = 0;
+
 /** Write a UUID string as 16 bytes at `off`. RangeError on a malformed string (programmer error). */
 export function uuidToBytes(uuid: string, buf: Uint8Array, off: number): void {
+  const hit = uuid === u2bStr[0] ? 0 : uuid === u2bStr[1] ? 1 : -1;
+  if (hit >= 0 && off >= 0 && off + 16 <= buf.byteLength) { buf.set(u2bBytes[hit]!, off); return; }
   if (!isUuid(uuid)) throw new RangeError(`uuidToBytes: not a UUID: ${JSON.stringify(uuid)}`);
   const digits = uuid.replace(/-/g, '');
   for (let i = 0; i < 16; i++) buf[off + i] = parseInt(digits.slice(i * 2, i * 2 + 2), 16);
+  if (off >= 0 && off + 16 <= buf.byteLength) {
+    const k = u2bNext;
+    u2bNext ^= 1;
+    u2bBytes[k]!.set(buf.subarray(off, off + 16));
+    u2bStr[k] = uuid;
+  }
 }
 
 function ensure(buf: Uint8Array, off: number, len: number, what: string): Uint8Array {
