@@ -354,6 +354,17 @@ function cycleSlice(c: ThreadCtx, id: number, t0: number, slice: number): number
   const key = `${cyc.slots.join(',')}|${cyc.locks.join(',')}`;
   if (key !== c.cycleKey) { c.cycleKey = key; c.cycleSince = now; return Math.min(slice, CYCLE_CONFIRM_MS); }
   if (now - c.cycleSince < CYCLE_CONFIRM_MS) return Math.min(slice, CYCLE_CONFIRM_MS - (now - c.cycleSince) + 0.05);
+  // one report per cycle: its lowest slot reports. Two members that both confirmed it (the first
+  // waiter's slice can end between the closer's looks on a loaded machine) both reported and both
+  // unwound (test/wait-cycle.test.ts saw 13 reports for 12 rounds in CI). A member that confirms
+  // it first wakes the reporter's wait (a spurious wake; its loop looks again at once).
+  // (among members holding a lock: one that only holds a rwsem's handoff never looks)
+  const reporter = Math.min(...cyc.slots.filter((s) => s === c.slot || c.sys.heldBy(s).length > 0));
+  if (reporter !== c.slot) {
+    const k = cyc.slots.indexOf(reporter);
+    Atomics.notify(c.sys.locks, cyc.locks[k]! * LOCK_WORDS + LOCK_STATE);
+    return Math.min(slice, CYCLE_CONFIRM_MS);
+  }
   const holders = holdersOf(c, id);
   if (holders.length === 0) { c.cycleKey = ''; return slice; }
   return reportHung(c, {

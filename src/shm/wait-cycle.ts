@@ -9,9 +9,10 @@
  * out — 1.5 s in the stress swarm, where an H2 of a free run cost as much as fifty iterations — so
  * with SYS_WAIT_CYCLE on, the waiter that finds a cycle through itself reports it at once, as the
  * same hung-wait report (same waiter, same holders), and the bound stays for waits that are not a
- * cycle of locks (a long hold, a leaked lock). The thread whose wait closed the cycle reports and
- * unwinds; the bound's report came from whichever wait passed it first, usually the first to wait
- * (which half of a deadlock unwinds was timing-dependent before, and stays so).
+ * cycle of locks (a long hold, a leaked lock). The cycle's lowest thread slot reports and unwinds
+ * (one report per cycle; the member that confirms it first wakes that thread to look); the
+ * bound's report came from whichever wait passed it first (which half of a deadlock unwinds was
+ * timing-dependent before; now it is the lowest slot's).
  *
  * Edges, as the hung-wait report names holders (lock.ts hungCheck): a thread waiting for lock L
  * waits for L's exclusive owner (mutex, rwsem writer) when the owner's own held list still shows
