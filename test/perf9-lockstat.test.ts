@@ -1,4 +1,4 @@
-// The lock statistics with sampled hold times (#17, docs/perf-perf9.md): contention is still
+// The lock statistics with sampled hold times (#17, docs/performance.md, "Eleventh session: the DCD pipeline"): contention is still
 // counted on every acquisition whose fast path failed and its wait timed on the slow path; holds
 // are timed for a class's first STAT_HOLD_EXACT_FIRST acquisitions per thread, then 1 in
 // `lockHoldEvery` at random, and lockStats() estimates hold total from the timed ones.

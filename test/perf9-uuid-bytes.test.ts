@@ -1,4 +1,4 @@
-// uuidToBytes' two-entry cache (#17, docs/perf-perf9.md): the device encodes DC_EVENT_UUID and the
+// uuidToBytes' two-entry cache (#17, docs/performance.md, "Eleventh session: the DCD pipeline"): the device encodes DC_EVENT_UUID and the
 // extent's tag into every DC event record it logs; a repeated string now copies the bytes it
 // converted last time. The cached path must write exactly what the full conversion writes, for
 // every string, at every offset, and refuse what it refused.

@@ -1,4 +1,4 @@
-// The add chain's watchdog without a kworker wake-up per chain (#17, docs/perf-perf9.md):
+// The add chain's watchdog without a kworker wake-up per chain (#17, docs/performance.md, "Eleventh session: the DCD pipeline"):
 // handle_add_event's mod_delayed_work(system_wq, &timeout_work, 20 s) (drivers/cxl/core/mbox.c)
 // kicks the workqueue only when the kworker could otherwise sleep past the due time
 // (`wqKickNeeded`). On the real clock in a free-running system the kworker looks at its timers at

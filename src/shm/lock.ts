@@ -184,7 +184,7 @@ function statBase(c: ThreadCtx, cls: number): number {
  * Count an acquisition (called right after pushHeld). Contention is counted on every acquisition
  * whose fast path failed, and its wait timed only then (the callers read the clock on the slow
  * path only). The hold is timed — two clock reads, ~80 ns of a ~220 ns acquisition on Node 20
- * (#17, docs/perf-perf9.md) — for every acquisition of the class's first STAT_HOLD_EXACT_FIRST in
+ * (#17, docs/performance.md, "Eleventh session: the DCD pipeline") — for every acquisition of the class's first STAT_HOLD_EXACT_FIRST in
  * this thread, then for 1 in `lockHoldEvery` at random (a per-thread xorshift, its own sequence:
  * no schedule or noise point moves). lockStats() estimates hold total from the timed holds.
  */

@@ -318,7 +318,7 @@ export class UuidCache {
  * The last two strings uuidToBytes converted and their bytes (per thread): a device encodes two
  * uuids per DC event record — DC_EVENT_UUID and the extent's tag, the null uuid when untagged —
  * inside the Clear the host is waiting for (device.ts pump), and the regular expression, the
- * replace and sixteen parseInt cost ~1 µs each time (#17, docs/perf-perf9.md). A hit writes the
+ * replace and sixteen parseInt cost ~1 µs each time (#17, docs/performance.md, "Eleventh session: the DCD pipeline"). A hit writes the
  * bytes the full conversion wrote for the same string.
  */
 const u2bStr: (string | null)[] = [null, null];
