@@ -18,6 +18,16 @@ import { MiB } from '../src/units.js';
  */
 const lookupPads = (n: number): StressOp[] => Array.from({ length: n }, () => ({ op: 'hold-extent', region: 'r0', index: 7, as: 'pad' }));
 
+/**
+ * Setup shared by the mapping and delete-name workloads: region r0 on mem0 and one two-member
+ * tagged group (16 MiB at 0 and at 32 MiB), realized before the race starts. Draws nothing.
+ */
+const twoMemberGroup = (tag: string): StressOp[] => [
+  { op: 'create-region', memdev: 0, size: null, as: 'r0' }, { op: 'wait-idle' },
+  { op: 'add', memdev: 0, records: [{ offset: 0, length: 16 * MiB, tag, more: true }, { offset: 32 * MiB, length: 16 * MiB, tag, more: false }] },
+  { op: 'wait-idle' },
+];
+
 export const HAZARD_WORKLOADS: Workload[] = [
   {
     // H17 (docs/kernel-map.md#h17; test/locks-h17.test.ts): mem0 holds eight pre-accepted tag
@@ -250,9 +260,7 @@ export const HAZARD_WORKLOADS: Workload[] = [
       const tag = tagOf(p);
       return {
         setup: [
-          { op: 'create-region', memdev: 0, size: null, as: 'r0' }, { op: 'wait-idle' },
-          { op: 'add', memdev: 0, records: [{ offset: 0, length: 16 * MiB, tag, more: true }, { offset: 32 * MiB, length: 16 * MiB, tag, more: false }] },
-          { op: 'wait-idle' },
+          ...twoMemberGroup(tag),
         ],
         actors: [
           { name: 'fm/mem0', kind: 'fm', index: 0, ops: [{ op: 'release', memdev: 0, extents: [{ offset: 0, length: 16 * MiB, tag }] }] },
@@ -331,8 +339,7 @@ export const HAZARD_WORKLOADS: Workload[] = [
       for (const m of [1, 0]) for (const attr of ['start', 'end', 'page_offset'] as const) reads.push({ op: 'read-mapping', dax: 'a', mapping: m, attr });
       return {
         setup: [
-          { op: 'create-region', memdev: 0, size: null, as: 'r0' }, { op: 'wait-idle' },
-          { op: 'add', memdev: 0, records: [{ offset: 0, length: 16 * MiB, tag, more: true }, { offset: 32 * MiB, length: 16 * MiB, tag, more: false }] }, { op: 'wait-idle' },
+          ...twoMemberGroup(tag),
           { op: 'claim', region: 'r0', uuid: tag, as: 'a' },
         ],
         actors: [
@@ -357,8 +364,7 @@ export const HAZARD_WORKLOADS: Workload[] = [
       const tag = tagOf(p);
       return {
         setup: [
-          { op: 'create-region', memdev: 0, size: null, as: 'r0' }, { op: 'wait-idle' },
-          { op: 'add', memdev: 0, records: [{ offset: 0, length: 16 * MiB, tag, more: true }, { offset: 32 * MiB, length: 16 * MiB, tag, more: false }] }, { op: 'wait-idle' },
+          ...twoMemberGroup(tag),
           { op: 'claim', region: 'r0', uuid: tag, as: 'a' },
         ],
         actors: [
@@ -385,8 +391,7 @@ export const HAZARD_WORKLOADS: Workload[] = [
       const tag = tagOf(p);
       return {
         setup: [
-          { op: 'create-region', memdev: 0, size: null, as: 'r0' }, { op: 'wait-idle' },
-          { op: 'add', memdev: 0, records: [{ offset: 0, length: 16 * MiB, tag, more: true }, { offset: 32 * MiB, length: 16 * MiB, tag, more: false }] }, { op: 'wait-idle' },
+          ...twoMemberGroup(tag),
           { op: 'create-seed', region: 'r0' },
         ],
         actors: [
