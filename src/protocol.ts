@@ -57,7 +57,8 @@ export type RuntimeEvent =
   /** DAX resources of a group added / removed (n members, rc 0 or -errno code) */
   | { type: 'dax-group'; region: number; group: number; n: number; add: number; rc: number }
   /** a uuid claim: rc 0 or an errno code; members seen at the claim */
-  | { type: 'claim'; region: number; dev: number; uuid: string; rc: number; nRanges: number; size: number; groupMembers: number }
+  /** `extent`: an untagged claim's extent (the one child uuid_claim_untagged took), else 0; absent in traces recorded before it */
+  | { type: 'claim'; region: number; dev: number; uuid: string; rc: number; nRanges: number; size: number; groupMembers: number; extent?: number }
   /** a release record that the host ignored or refused (reason code, see RELEASE_REASON) */
   | { type: 'release-outcome'; memdev: number; dpa: number; len: number; reason: number }
   /** data written / verified through a DAX device (ok 1/0) */
@@ -126,7 +127,7 @@ const EVENT_FIELDS: { [K in RuntimeEventType]: [string, FieldKind][] } = {
   'tag-registered': [['uuid', 'u'], ['group', 'n'], ['memdev', 'n']],
   'tag-unregistered': [['uuid', 'u'], ['group', 'n'], ['memdev', 'n']],
   'dax-group': [['region', 'n'], ['group', 'n'], ['n', 'n'], ['add', 'n'], ['rc', 'n']],
-  'claim': [['region', 'n'], ['dev', 'n'], ['uuid', 'u'], ['rc', 'n'], ['nRanges', 'n'], ['size', 'n'], ['groupMembers', 'n']],
+  'claim': [['region', 'n'], ['dev', 'n'], ['uuid', 'u'], ['rc', 'n'], ['nRanges', 'n'], ['size', 'n'], ['groupMembers', 'n'], ['extent', 'n']],
   'release-outcome': [['memdev', 'n'], ['dpa', 'n'], ['len', 'n'], ['reason', 'n']],
   'data': [['dev', 'n'], ['offset', 'n'], ['len', 'n'], ['pattern', 'n'], ['write', 'n'], ['ok', 'n']],
   'scan-done': [['region', 'n'], ['rc', 'n'], ['attempts', 'n'], ['found', 'n']],

@@ -399,7 +399,7 @@ function regionIsDynamic(ctx: HostCtx, region: Handle): boolean {
  * which can be the extent's last put (childPut). Exactly one resource; a misaligned one fails
  * (-EINVAL), no other is tried.
  */
-function uuid_claim_untagged(ctx: HostCtx, region: Handle, dev: Handle): number {
+function uuid_claim_untagged(ctx: HostCtx, region: Handle, dev: Handle, took: { extent: number }): number {
   const h = ctx.host;
   const align = h.regions.get(region, 'daxAlign');
   let found: ExtentHandle | null = null;
@@ -417,7 +417,7 @@ function uuid_claim_untagged(ctx: HostCtx, region: Handle, dev: Handle): number 
   const e: ExtentHandle = found;
   let rc = 1;
   if (h.daxRes.get(res, 'length') % align !== 0) rc = EINVAL; // does not try another
-  else carve(ctx, dev, res);
+  else { carve(ctx, dev, res); took.extent = e; }
   childPut(ctx, e); // put_device(extent_dev)
   return rc;
 }
@@ -747,8 +747,10 @@ function __uuid_store(ctx: HostCtx, dev: Handle, buf: string): void {
     return withWrite(h.daxDevRwsem, () => {
       if (dev_dax_size(ctx, dev) !== 0) return EBUSY;
       const members = uuid === NULL_UUID ? 1 : groupSizeOfTag(ctx, region, uuid);
-      const r = uuid === NULL_UUID ? uuid_claim_untagged(ctx, region, dev) : uuid_claim_tagged(ctx, region, dev, uuid);
-      ctx.emit({ type: 'claim', region, dev, uuid, rc: r < 0 ? -r : 0, nRanges: h.daxDevs.get(dev, 'nrRanges'), size: h.daxDevs.get(dev, 'size'), groupMembers: members });
+      // (the checkers are told which extent an untagged claim took: stress/checkers/data.ts)
+      const took = { extent: 0 };
+      const r = uuid === NULL_UUID ? uuid_claim_untagged(ctx, region, dev, took) : uuid_claim_tagged(ctx, region, dev, uuid);
+      ctx.emit({ type: 'claim', region, dev, uuid, rc: r < 0 ? -r : 0, nRanges: h.daxDevs.get(dev, 'nrRanges'), size: h.daxDevs.get(dev, 'size'), groupMembers: members, extent: r < 0 ? 0 : took.extent });
       return r;
     });
   });

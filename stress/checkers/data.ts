@@ -79,7 +79,8 @@ interface Dev {
   backing?: { extents: Set<number>; notTaken: number; seen: number };
   /** a tagged claim: its event index, and how many of the tag's tracked members it did not take
    *  (the member a teardown was releasing at the claim: 0 or 1), for the in-flight H15 rule */
-  claim?: { idx: number; notTaken: number };
+  /** `extent`: an untagged claim's one extent (the claim event names it); a tagged claim's members are counted */
+  claim?: { idx: number; notTaken: number; extent?: number };
   /** writes since the last range change */
   writes: Write[];
 }
@@ -126,7 +127,7 @@ export class DataChecker implements Checker {
   /** per teardown thread: its Release DC completion being handled, and its previous event */
   private readonly releaseDc = new Map<number, { idx: number; dpa: number; quietSince: number }>();
   /** teardown releases (Release DC sent): region, tag, thread, and the Release DC's completion */
-  private readonly teardownReleases: { thread: number; region: number; uuid: string; dpa: number; len: number; idx: number; mboxIdx: number; quietSince: number }[] = [];
+  private readonly teardownReleases: { thread: number; region: number; uuid: string; extent: number; dpa: number; len: number; idx: number; mboxIdx: number; quietSince: number }[] = [];
   private idx = 0;
 
   private dev(d: number): Dev {
@@ -185,7 +186,7 @@ export class DataChecker implements Checker {
         const rdc = this.releaseDc.get(e.thread);
         this.releaseDc.delete(e.thread);
         if (ev.sentRelease === 1 && this.tearingDown.get(e.thread) === x.region && rdc && rdc.dpa === x.dpa && this.lastOf.get(e.thread) === rdc.idx) {
-          this.teardownReleases.push({ thread: e.thread, region: x.region, uuid: x.uuid, dpa: x.dpa, len: x.len, idx, mboxIdx: rdc.idx, quietSince: rdc.quietSince });
+          this.teardownReleases.push({ thread: e.thread, region: x.region, uuid: x.uuid, extent: ev.extent, dpa: x.dpa, len: x.len, idx, mboxIdx: rdc.idx, quietSince: rdc.quietSince });
         }
         return;
       }
@@ -208,13 +209,20 @@ export class DataChecker implements Checker {
         return;
       case 'claim':
         if (ev.rc === 0) {
-          const ids = [...this.extents].filter(([, x]) => x.region === ev.region && x.uuid === ev.uuid).map(([id]) => id);
-          const tracked = ids.length;
+          // an untagged claim names the extent it took (uuid_claim_untagged's device_find_child
+          // match): exactly that one backs it. Counting "the first releases were of members not
+          // taken" is right for a tagged claim inside a teardown (H24's dense prefix) but not for
+          // an untagged one beside another untagged device, whose extent is released later
+          // (soak seed 12, iteration 5031: an H15 refusal taken for forbidden). Traces recorded
+          // before the field keep the conservative set.
+          const took = ev.uuid === NULL_UUID && (ev.extent ?? 0) > 0 ? ev.extent! : 0;
+          const ids = took ? [took] : [...this.extents].filter(([, x]) => x.region === ev.region && x.uuid === ev.uuid).map(([id]) => id);
+          const tracked = took ? ev.nRanges : ids.length;
           // a new claim: what an earlier claim of this handle was released under no longer counts
           this.releasedUnder.delete(ev.dev);
           this.devs.set(ev.dev, {
             region: ev.region, uuid: ev.uuid, writes: [], backing: { extents: new Set(ids), notTaken: Math.max(0, tracked - ev.nRanges), seen: 0 },
-            ...(ev.uuid !== NULL_UUID ? { claim: { idx, notTaken: tracked - ev.nRanges } } : {}),
+            ...(ev.uuid !== NULL_UUID ? { claim: { idx, notTaken: tracked - ev.nRanges } } : took ? { claim: { idx, notTaken: 0, extent: took } } : {}),
           });
         }
         return;
@@ -299,14 +307,16 @@ export class DataChecker implements Checker {
     // iteration 1215: docs/findings-open.md)
     const threads = new Set(this.teardownReleases.filter((x) => x.region === region).map((x) => x.thread));
     for (const thread of threads) {
-      const mine = this.teardownReleases.filter((x) => x.thread === thread && x.region === d.region && x.uuid === d.uuid && x.mboxIdx > claimIdx);
+      // (an untagged device: the releases of its one extent)
+      const mine = this.teardownReleases.filter((x) => x.thread === thread && x.region === d.region && x.uuid === d.uuid && (d.claim!.extent === undefined || x.extent === d.claim!.extent) && x.mboxIdx > claimIdx);
       const backing = mine.slice(d.claim.notTaken);
       // a refusal: the first backing release (an earlier completed one is the older rule's); a
       // failed verify: the one in flight at it — the thread's first backing release completing
       // after it (the ones before completed before the covering write: they restarted its log)
       const first = access === 'verify' ? backing.find((x) => x.mboxIdx > at) : backing[0];
       if (first && first.mboxIdx > at && first.quietSince < at) {
-        const h24 = (this.teardownAt.get(region) ?? Infinity) < claimIdx ? ' (the device was claimed inside the teardown: H24)' : '';
+        const inside = (this.teardownAt.get(region) ?? Infinity) < claimIdx;
+        const h24 = !inside ? '' : d.claim.extent === undefined ? ' (the device was claimed inside the teardown: H24)' : ' (an untagged claim inside the teardown)';
         return `the ${access} fell inside the cxl_dax_region teardown's Release DC of ${rng(first.dpa, first.len)}, an extent backing the device${h24}; its completion was recorded ${first.mboxIdx - at} events later`;
       }
     }
