@@ -118,3 +118,22 @@ t.test('the control\'s dax-access-refused trace, its recorded events re-judged',
   t.ok(outcomes.includes('dax-access-refused'), 'recorded as the forbidden dax-access-refused');
   t.same(judge(evs), ['dax-access-refused-h15'], `now H15's in-flight refusal (${evs.length} recorded events)`);
 });
+
+// A 5-minute soak on the eleventh session's code (seed 12, iteration 11861; docs/findings-open.md):
+// a claim inside the teardown took the group's one member still registered (H24), the write
+// succeeded, the teardown's Release DC of that member completed, the verify failed, and only then
+// did the member's extent-untracked come. The failed verify followed a completed backing release.
+t.test('a failed verify after the teardown\'s Release DC of a backing extent completed (its untracked event still to come) is H15', (t) => {
+  const [mboxA, untrackA] = release(1, A);
+  const [mboxB, untrackB] = release(2, B);
+  t.same(judgeLost([...three, teardown(), claim(2, 2), ...release(3, C), mboxB!, untrackB!, write, mboxA!, verifyFailed, untrackA!]), ['data-lost-h15'], 'A\'s Release DC completed between the write and the verify');
+  t.same(judgeLost([...three, teardown(), claim(2, 2), ...release(3, C), mboxB!, write, verifyFailed, untrackB!]), ['data-lost'], 'a release that completed before the covering write explains nothing');
+  t.end();
+});
+
+t.test('the soak\'s data-lost trace, its recorded events re-judged', async (t) => {
+  const { outcomes, evs } = recorded('swarm-data-lost-12-11861.trace.json');
+  t.ok(outcomes.includes('data-lost'), 'recorded as the forbidden data-lost');
+  t.same(judgeLost(evs), ['data-lost-h15'], `now H15's (${evs.length} recorded events)`);
+  t.end();
+});

@@ -295,7 +295,7 @@ export class DataChecker implements Checker {
    * (a Forced Release record restarts nothing here: it is not a teardown release). For a failed
    * verify (`data-lost-h15`) the backing release in flight need not be the first.
    */
-  private releaseInFlight(dev: number, at: number, access: 'refusal' | 'verify'): string | null {
+  private releaseInFlight(dev: number, at: number, access: 'refusal' | 'verify', since?: number): string | null {
     const d = this.devs.get(dev);
     if (!d?.claim || d.uuid === null || (d.claim.notTaken !== 0 && d.claim.notTaken !== 1)) return null;
     const claimIdx = d.claim.idx;
@@ -318,6 +318,15 @@ export class DataChecker implements Checker {
         const inside = (this.teardownAt.get(region) ?? Infinity) < claimIdx;
         const h24 = !inside ? '' : d.claim.extent === undefined ? ' (the device was claimed inside the teardown: H24)' : ' (an untagged claim inside the teardown)';
         return `the ${access} fell inside the cxl_dax_region teardown's Release DC of ${rng(first.dpa, first.len)}, an extent backing the device${h24}; its completion was recorded ${first.mboxIdx - at} events later`;
+      }
+      // a failed verify after such a Release DC COMPLETED, between the covering write (`since`) and
+      // the verify: the device dropped the range, and the extent's `extent-untracked` (which
+      // restarts the write log) came only after the verify (soak seed 12, iteration 11861: a
+      // partial claim inside the teardown, H24, its one member released between write and verify)
+      const done = access === 'verify' && since !== undefined ? backing.find((x) => x.mboxIdx > since && x.mboxIdx < at) : undefined;
+      if (done) {
+        const inside = (this.teardownAt.get(region) ?? Infinity) < claimIdx;
+        return `the cxl_dax_region teardown's Release DC of ${rng(done.dpa, done.len)}, an extent backing the device${inside ? ' (claimed inside the teardown)' : ''}, completed after the covering write at event ${since} and ${at - done.mboxIdx} events before the verify`;
       }
     }
     return null;
@@ -348,7 +357,7 @@ export class DataChecker implements Checker {
       // H15: the failed verify fell inside the teardown's Release DC round trip of an extent
       // backing the device (the device answers at once and drops the range; the teardown thread's
       // events come at the completion, after the verify's)
-      const inFlight = this.releaseInFlight(s.dev, s.idx, 'verify');
+      const inFlight = this.releaseInFlight(s.dev, s.idx, 'verify', s.write.idx);
       if (inFlight) {
         out.add(`lost:${s.dev}:${s.idx}`, finding('data-lost-h15', `dax device ${s.dev} (tag ${d?.uuid ? tagStr(d.uuid) : '?'}): verify of ${rng(s.offset, s.len)} pattern ${s.pattern} failed after the covering write at event ${s.write.idx}; ${inFlight}`));
         continue;
