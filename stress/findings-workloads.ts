@@ -259,9 +259,7 @@ export const HAZARD_WORKLOADS: Workload[] = [
     plan(p) {
       const tag = tagOf(p);
       return {
-        setup: [
-          ...twoMemberGroup(tag),
-        ],
+        setup: twoMemberGroup(tag),
         actors: [
           { name: 'fm/mem0', kind: 'fm', index: 0, ops: [{ op: 'release', memdev: 0, extents: [{ offset: 0, length: 16 * MiB, tag }] }] },
           { name: 'user0', kind: 'user', index: 0, ops: [...lookupPads(p.int(3)), { op: 'delete-extent-name', region: 'r0', id: 1 }] },
