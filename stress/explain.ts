@@ -265,7 +265,7 @@ function compactRows(rows: ExplainRow[], racing: ReadonlySet<string>, objects: r
 
 export function explainTrace(t: StressTrace, rec: TraceRecord, steps: readonly TraceStep[], opts: { maxRows?: number; detail?: string; all?: boolean } = {}): Explanation {
   const nm = new Namer(rec.names);
-  const sig = signatureOf(t.outcome, rec.events);
+  const sig = signatureOf(t.outcome, rec.events, opts.detail ?? t.detail ?? '');
   const spec = (OUTCOMES as Record<string, { invariant: string; hazard: string | null; description: string }>)[t.outcome];
   // events per step
   const byStep = new Map<number, NamedEvent[]>();

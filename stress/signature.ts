@@ -60,7 +60,8 @@ const WITNESS: Record<string, Witness> = {
   // attribute's show (get_dax_range) and the shrink that drains it (docs/kernel-map.md#h27)
   'lock-order-h27': { phrase: 'lock cycle kn->active(mappingN attribute) / dax_region_rwsem', events: [], pair: ['dev_dax_shrink', 'start_show'] },
   'hung-wait-h27': { phrase: 'deadlock kn->active(mappingN attribute) / dax_region_rwsem', events: [], pair: ['dev_dax_shrink', 'start_show'] },
-  // H28: the shrink cannot release the action the teardown took; the teardown's action then runs
+  // H28: the shrink cannot release the action the teardown took (or a claim inside the teardown
+  // registered one behind it); the stale action then runs — the pair is chosen by h28Pair
   'dax-mapping-stale-range-h28': { phrase: 'mappingN device outlived its dev_dax range', events: [], pair: ['dev_dax_shrink', 'unregister_dax_mapping'] },
   'sharable-group-refused-seq': { phrase: 'v11 sharable group refused by sequence gate', events: ['group-dropped'], pair: ['cxl_validate_group', 'cxl_validate_group'] },
 };
@@ -89,6 +90,8 @@ function phraseOf(outcome: string): string {
 /** The racing functions of an iteration: the last witness event of each of two distinct threads. */
 export function racingFunctions(outcome: string, events: readonly NamedEvent[], detail = ''): [string, string] {
   const w = WITNESS[outcome];
+  if (outcome === 'dax-mapping-stale-range-h28') return h28Pair(events);
+  if (outcome === 'lock-order-h27' || outcome === 'hung-wait-h27') return h27Pair(detail);
   if (w && w.events.length === 0) return [...w.pair].sort() as [string, string];
   if (!w && /^(lock-order|hung-wait)/.test(outcome)) {
     // a lock report: the lock classes it names stand for the two sides
@@ -107,6 +110,37 @@ export function racingFunctions(outcome: string, events: readonly NamedEvent[], 
   if (w) return [...w.pair].sort() as [string, string];
   if (fns.length === 1) return [fns[0]!, fns[0]!];
   return ['?', '?'];
+}
+
+/**
+ * H28 has two paths (docs/kernel-map.md#h28), and a sweep should not merge them: the mapping
+ * registered by a claim that ran after the teardown took the region's devres list (`uuid_store` →
+ * alloc_dev_dax_range → devm_register_dax_mapping lands on the emptied list), or the shrink whose
+ * devm_release_action could not find the action the teardown had already taken (dev_dax_shrink).
+ * The teardown's `region-teardown` event is emitted when it takes the list (devres_release_all in
+ * src/dax/cxl.ts), so a successful claim of that region after it is the claim path.
+ */
+/**
+ * H27's draining side (docs/kernel-map.md#h27): the mapping attribute's show waits for
+ * dax_region_rwsem inside its active reference (get_dax_range, named by start_show for all three
+ * attributes), and the side holding the rwsem (W) drains that reference either in size_store →
+ * dev_dax_shrink → unregister_dax_mapping, or in unregister_dev_dax's device_del of the parent
+ * (delete_store, or a cxl_dax_region unbind's devres action). The lock report names the store's
+ * own active reference: kn->active(size) is the shrink. Without the report (a caller that has
+ * none), the shrink, the path daxctl destroy-device takes first.
+ */
+function h27Pair(detail: string): [string, string] {
+  if (detail && !detail.includes('kn->active(size)')) return ['start_show', 'unregister_dev_dax'];
+  return ['dev_dax_shrink', 'start_show'];
+}
+
+function h28Pair(events: readonly NamedEvent[]): [string, string] {
+  const tornDown = new Set<number>();
+  for (const e of events) {
+    if (e.ev.type === 'region-teardown') tornDown.add(e.ev.region);
+    else if (e.ev.type === 'claim' && e.ev.rc === 0 && tornDown.has(e.ev.region)) return ['unregister_dax_mapping', 'uuid_store'];
+  }
+  return ['dev_dax_shrink', 'unregister_dax_mapping'];
 }
 
 export function signatureOf(outcome: string, events: readonly NamedEvent[], detail = ''): Signature {

@@ -84,3 +84,46 @@ t.test('--minimize S minimizes each finding', async (t) => {
   t.ok(f.minimized && existsSync(f.minimized), `minimized trace written: ${f.minimized}`);
   t.match(c.errText(), /minimized DCD: tag registered twice .*preemptions/);
 });
+
+t.test('H28 keeps its two paths apart: a claim inside the teardown, or the shrink', async (t) => {
+  // the stored controlled traces of each path (docs/findings-open.md); their recorded events only
+  const sig = (f: string): string => {
+    const tr = JSON.parse(readFileSync(join('docs/findings-open', f), 'utf8')) as { record: { events: Parameters<typeof signatureOf>[1] } };
+    return signatureOf('dax-mapping-stale-range-h28', tr.record.events).signature;
+  };
+  t.equal(sig('mapping-claim-in-teardown-dax-mapping-stale-range-h28-5-248.trace.json'), 'dax-mapping-stale-range-h28@unregister_dax_mapping/uuid_store',
+    'a claim after the teardown took the devres list registered the stale action');
+  t.equal(sig('mapping-shrink-vs-teardown-dax-mapping-stale-range-h28-5-141.trace.json'), 'dax-mapping-stale-range-h28@dev_dax_shrink/unregister_dax_mapping',
+    'the shrink could not release the action the teardown took');
+  // a claim before the teardown (the shrink path's setup) does not make it the claim path
+  const ev = (step: number, type: 'claim' | 'region-teardown'): Parameters<typeof signatureOf>[1][number] => type === 'claim'
+    ? { step, thread: 'user0', ev: { type, region: 1, dev: 2, uuid: '11111111-2222-3333-4444-555555555555', rc: 0, nRanges: 1, size: 1, groupMembers: 2 } }
+    : { step, thread: 'dax-bus', ev: { type, region: 1, extents: 2 } };
+  t.match(signatureOf('dax-mapping-stale-range-h28', [ev(1, 'claim'), ev(2, 'region-teardown')]).signature, /@dev_dax_shrink\//);
+  t.match(signatureOf('dax-mapping-stale-range-h28', [ev(1, 'region-teardown'), ev(2, 'claim')]).signature, /\/uuid_store$/);
+});
+
+t.test('H27 names its draining side from the lock report: the shrink, or unregister_dev_dax', async (t) => {
+  const shrink = 'H27: waited 2 ms (bound 1500): user0 holds kn->active(start)(read), waits for dax_region_rwsem(write); holder user1 holds kn->active(size)(read), dax_region_rwsem(write), dax_dev_rwsem(write), waits for kn->active(start)(write)';
+  const unbind = 'H27: cycle kn->active(start) -> dax_region_rwsem -> kn->active(start) (new: dax-bus device_lock(cxlr_dax) -> dax_region_rwsem -> kn->active(start); recorded: user1 kn->active(start) -> dax_region_rwsem)';
+  t.equal(signatureOf('hung-wait-h27', [], shrink).signature, 'hung-wait-h27@dev_dax_shrink/start_show');
+  t.equal(signatureOf('lock-order-h27', [], unbind).signature, 'lock-order-h27@start_show/unregister_dev_dax');
+});
+
+t.test('every stored trace carries the signature its events and report give now', async (t) => {
+  // a stored trace's signature/title are what `dcd stress` computed when it was recorded; a
+  // witness rule that changes must re-take them (dcd merge groups findings by this field)
+  const files: string[] = [];
+  const walk = (d: string): void => { for (const f of readdirSync(d, { withFileTypes: true })) { const p = join(d, f.name); if (f.isDirectory()) walk(p); else if (f.name.endsWith('.trace.json')) files.push(p); } };
+  for (const d of ['docs', 'scenarios', 'test']) if (existsSync(d)) walk(d);
+  let n = 0;
+  for (const f of files) {
+    const tr = JSON.parse(readFileSync(f, 'utf8')) as { outcome: string; detail?: string; signature?: string; title?: string; record?: { events: Parameters<typeof signatureOf>[1] } };
+    if (!tr.signature || !tr.record) continue;
+    n++;
+    const s = signatureOf(tr.outcome, tr.record.events, tr.detail ?? '');
+    t.equal(tr.signature, s.signature, f);
+    t.equal(tr.title, s.title, `${f}: title`);
+  }
+  t.ok(n >= 40, `${n} stored traces with a signature checked`);
+});
