@@ -137,3 +137,26 @@ t.test('the soak\'s data-lost trace, its recorded events re-judged', async (t) =
   t.same(judgeLost(evs), ['data-lost-h15'], `now H15's (${evs.length} recorded events)`);
   t.end();
 });
+
+// The tenth-to-twelfth sessions' 10-minute soak (`dcd stress --seconds 600 --seed 31`, the default
+// mixed swarm; iteration 30871, a free run; docs/findings-open.md): a claim inside the teardown
+// took the one member still registered (H24), the teardown's Release DC of it COMPLETED, the
+// write was refused, and the member's extent-untracked came four events later. Neither rule
+// took it: the in-flight one wants the completion after the refusal, the older one the untrack
+// before it.
+t.test('a refusal after the teardown\'s Release DC of a backing extent completed (its untracked event still to come) is H15', (t) => {
+  const [mboxA, untrackA] = release(1, A);
+  t.same(judge([...three, teardown(), ...release(3, C), claim(1, 1), ...release(2, B), mboxA!, refused, untrackA!]), ['dax-access-refused-h15'], 'A\'s Release DC completed before the refusal, its untrack after');
+  const irqEvent = ev({ type: 'tag-registered', uuid: OTHER, group: 5, memdev: 0 }, IRQ);
+  t.same(judge([...three, teardown(), ...release(3, C), claim(1, 1), ...release(2, B), mboxA!, refused, irqEvent, irqEvent, untrackA!]), ['dax-access-refused-h15'], 'other threads\' events between the refusal and the untrack (the trace had three)');
+  const [mboxB, untrackB] = release(2, B);
+  t.same(judge([...three, teardown(), ...release(3, C), claim(1, 1), mboxB!, refused, untrackB!, other]), ['dax-access-refused'], 'only the member the claim did not take (device_del\'d before it) completed: forbidden');
+  t.same(judge([...three, teardown(), ...release(3, C), mboxA!, untrackA!, claim(1, 1), refused]), ['dax-access-refused'], 'a release completed before the claim backs nothing of it: forbidden');
+  t.end();
+});
+
+t.test('the 10-minute soak\'s dax-access-refused trace, its recorded events re-judged', async (t) => {
+  const { outcomes, evs } = recorded('swarm-dax-access-refused-31-30871.trace.json');
+  t.ok(outcomes.includes('dax-access-refused'), 'recorded as the forbidden dax-access-refused');
+  t.same(judge(evs), ['dax-access-refused-h15'], `now H15's (${evs.length} recorded events)`);
+});

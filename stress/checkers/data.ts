@@ -38,7 +38,8 @@
  *    teardown (H24's claim takes the members still registered: of the tag's tracked members at
  *    the claim, all but the one the teardown may be releasing — then the teardown's next release
  *    is that one and backs nothing), and the teardown thread's first release of a backing extent
- *    completes after the refusal with no event of that thread between the refusal and it.
+ *    completes after the refusal with no event of that thread between the refusal and it — or
+ *    completed before the refusal while its `extent-untracked` (the older rule's time) came after.
  *  - the same in-flight evidence explains a `data-lost` verify (`data-lost-h15`, known: H15): a
  *    teardown Release DC of an extent backing the device, the first of that thread's to complete
  *    after the verify, with no event of that thread between the verify and its completion — the
@@ -310,7 +311,7 @@ export class DataChecker implements Checker {
       // (an untagged device: the releases of its one extent)
       const mine = this.teardownReleases.filter((x) => x.thread === thread && x.region === d.region && x.uuid === d.uuid && (d.claim!.extent === undefined || x.extent === d.claim!.extent) && x.mboxIdx > claimIdx);
       const backing = mine.slice(d.claim.notTaken);
-      // a refusal: the first backing release (an earlier completed one is the older rule's); a
+      // a refusal: the first backing release (an earlier completed one: below, or the older rule's); a
       // failed verify: the one in flight at it — the thread's first backing release completing
       // after it (the ones before completed before the covering write: they restarted its log)
       const first = access === 'verify' ? backing.find((x) => x.mboxIdx > at) : backing[0];
@@ -318,6 +319,16 @@ export class DataChecker implements Checker {
         const inside = (this.teardownAt.get(region) ?? Infinity) < claimIdx;
         const h24 = !inside ? '' : d.claim.extent === undefined ? ' (the device was claimed inside the teardown: H24)' : ' (an untagged claim inside the teardown)';
         return `the ${access} fell inside the cxl_dax_region teardown's Release DC of ${rng(first.dpa, first.len)}, an extent backing the device${h24}; its completion was recorded ${first.mboxIdx - at} events later`;
+      }
+      // a refusal after such a Release DC COMPLETED, its `extent-untracked` (releasedUnder's time)
+      // still to come: the device had dropped the range (soak seed 31, iteration 30871: H24's
+      // claim took the one member still registered, the teardown released it, the write was
+      // refused, then the member's untrack — docs/findings-open.md)
+      // (only an extent tracked at the claim: one tracked later backs nothing of the device)
+      const gone = access === 'refusal' ? backing.find((x) => x.mboxIdx < at && d.backing?.extents.has(x.extent)) : undefined;
+      if (gone) {
+        const inside = (this.teardownAt.get(region) ?? Infinity) < claimIdx;
+        return `the cxl_dax_region teardown's Release DC of ${rng(gone.dpa, gone.len)}, an extent backing the device${inside ? ' (claimed inside the teardown: H24)' : ''}, completed ${at - gone.mboxIdx} events before the refusal (its extent-untracked came after it)`;
       }
       // a failed verify after such a Release DC COMPLETED, between the covering write (`since`) and
       // the verify: the device dropped the range, and the extent's `extent-untracked` (which
