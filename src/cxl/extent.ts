@@ -33,7 +33,7 @@ import { NOISE_SITE } from '../shm/sched.js';
 import type { GroupHandle, ExtentHandle } from '../host/state.js';
 import type { HostCtx } from '../host/context.js';
 import { GROUP_GATE, RELEASE_REASON, UAF_SITE } from '../protocol.js';
-import { cxl_send_dc_response, memdev_release_extent, type DcRange } from './mbox-cmd.js';
+import { cxl_send_dc_response, memdev_release_extent, memdev_release_extent_u64, type DcRange } from './mbox-cmd.js';
 import { PMD_SIZE, hex } from '../units.js';
 import { CxlError, EBUSY, EEXIST, EINVAL, ENOMEM, ENOSPC, ENXIO, ERRNO_CODES, StaleHandleError } from '../errors.js';
 import { memdevName } from './cxlmem.js';
@@ -874,9 +874,10 @@ export function cxl_rm_extent(ctx: HostCtx, memdev: number, ext: CxlExtentRaw): 
     const r = start >= 0 ? cxl_dpa_to_region(ctx, memdev, start) : NO_HANDLE;
     // (X1) No region can happen here for a few reasons: 1) the host never mapped this capacity;
     // 2) region destruction won the race with the device releasing all the extents; 3) the device
-    // is confused. In every case release it back to the device.
+    // is confused. In every case release it back to the device — the record's range as read, a
+    // zero length or a start past 2^53 included (memdev_release_extent_u64; fidelity-audit item 10)
     if (r === NO_HANDLE || !h.regions.getRef(r, h.regions.f.hasCxlrDax)) {
-      if (start >= 0 && len > 0) memdev_release_extent(ctx, memdev, { dpa: start, len });
+      memdev_release_extent_u64(ctx, memdev, ext.startDpa, ext.length);
       outcome(RELEASE_REASON.noRegion);
       return ENXIO;
     }

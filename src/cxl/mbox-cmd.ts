@@ -8,7 +8,7 @@
  * Every device byte is untrusted: outputs are decoded by the callers with the bounds-checked
  * codecs of src/wire/cxl.ts. One command at a time per memdev under the memdev's mailbox mutex.
  */
-import { CXL_MBOX_OP, DC_RESPONSE_FLAG_MORE, encodeDcResponseRanges, dcResponseMaxEntries, rcErrno, rcName } from '../wire/cxl.js';
+import { CXL_MBOX_OP, DC_RESPONSE_FLAG_MORE, encodeDcResponse, encodeDcResponseRanges, dcResponseMaxEntries, rcErrno, rcName, u64ToNumber } from '../wire/cxl.js';
 import { withLock } from '../shm/lock.js';
 import type { HostCtx } from '../host/context.js';
 import { ENXIO, rcOfErrno } from '../errors.js';
@@ -97,6 +97,23 @@ function sendResponsePart(ctx: HostCtx, memdev: number, opcode: number, list: Dc
   }
   const first = count > 0 ? list[from] : undefined;
   return sendCmd(ctx, memdev, opcode, scratch.subarray(0, n), count, more ? 1 : 0, first?.dpa ?? 0, first?.len ?? 0).rc;
+}
+
+/**
+ * memdev_release_extent() with the device's own u64s, for cxl_rm_extent's "no region" and "no
+ * cxlr_dax" paths (drivers/cxl/core/extent.c at f5e075e2): v11 releases the record's range as
+ * read — `dpa_range = { start, start + length - 1 }` and memdev_release_extent sends
+ * `range_len()` — so a length of 0, or a start past 2^53 (no double holds it), goes to the
+ * device as it came (fidelity-audit item 10). The range is ours in numbers when it can be.
+ */
+export function memdev_release_extent_u64(ctx: HostCtx, memdev: number, start: bigint, length: bigint): void {
+  const dpa = u64ToNumber(start);
+  const len = u64ToNumber(length);
+  if (dpa !== null && len !== null) { memdev_release_extent(ctx, memdev, { dpa, len }); return; }
+  const n = encodeDcResponse({ flags: 0, extents: [{ dpaStart: start, length }] }, scratch, 0);
+  // the mailbox trace's numbers: the nearest double (a trace field, not a wire value)
+  const rc = sendCmd(ctx, memdev, CXL_MBOX_OP.RELEASE_DC, scratch.subarray(0, n), 1, 0, Number(start), Number(length)).rc;
+  if (ctx.dynDbg) ctx.dmesg('dbg', memdevName(memdev), `Release response dpa 0x${start.toString(16)} len 0x${length.toString(16)}${rc ? ` failed: ${rcName(rc)}` : ''}`);
 }
 
 /** memdev_release_extent(): one Release DC for one range; a failure is only logged (dev_dbg). */

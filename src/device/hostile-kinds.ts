@@ -40,8 +40,24 @@ export const HOSTILE_CHAIN_KINDS = [
   'bad-record-uuid',
 ] as const;
 
-export type HostileChainKind = (typeof HOSTILE_CHAIN_KINDS)[number];
+/**
+ * Release Capacity records no FM state can produce (the device keeps safe-integer DPAs): the
+ * host's cxl_rm_extent finds no region and releases the range back as read (X1,
+ * docs/fidelity-audit.md item 10). Kept apart from the Add kinds so `hostileBurst` and the swarm's
+ * `hostile` action draw what they drew before.
+ */
+export const HOSTILE_RELEASE_KINDS = [
+  /** a Release record of length 0 at a DPA no region maps — X1 sends a Release DC of length 0 */
+  'release-zero-length',
+  /** a Release record starting past 2^53 — X1 sends a Release DC of that u64 start */
+  'release-u64',
+] as const;
+
+/** Every kind `hostileInject` (and the scenario step `hostile`) takes. */
+export const HOSTILE_KINDS = [...HOSTILE_CHAIN_KINDS, ...HOSTILE_RELEASE_KINDS] as const;
+
+export type HostileChainKind = (typeof HOSTILE_KINDS)[number];
 
 export function isHostileChainKind(s: unknown): s is HostileChainKind {
-  return typeof s === 'string' && (HOSTILE_CHAIN_KINDS as readonly string[]).includes(s);
+  return typeof s === 'string' && (HOSTILE_KINDS as readonly string[]).includes(s);
 }

@@ -266,6 +266,8 @@ export class HostilePersonality extends CxlTestPersonality implements HostileHoo
         return this.queueOpenChain(kind, opts);
       case 'wrong-event-type': case 'bad-record-uuid':
         return this.queueBadRecord(kind);
+      case 'release-zero-length': case 'release-u64':
+        return this.queueBadRelease(kind);
       default:
         return fmError('EINVAL', `unknown hostile chain kind ${JSON.stringify(kind)}`);
     }
@@ -311,6 +313,24 @@ export class HostilePersonality extends CxlTestPersonality implements HostileHoo
         break;
       }
     }
+    return null;
+  }
+
+  /**
+   * A Release Capacity record no FM state holds (fidelity-audit item 10): a zero length beyond
+   * every partition, or a start past 2^53. No region maps either, so the host's cxl_rm_extent
+   * releases the range back exactly as read (X1); this device then ignores a release of nothing
+   * it accepted, as the mock does.
+   */
+  private queueBadRelease(kind: 'release-zero-length' | 'release-u64'): Refusal | null {
+    const REL = DC_EVENT_TYPE.RELEASE_CAPACITY;
+    if (kind === 'release-u64') {
+      this.raw(REL, (1n << 53n) + BigInt(PMD_SIZE), BigInt(PMD_SIZE), null, 0, false);
+      return null;
+    }
+    const last = this.dev.config.partitions[this.dev.config.partitions.length - 1];
+    const end = last ? last.base + last.decodeLength : this.dev.config.dcBase;
+    this.raw(REL, BigInt(end + CXL_CAPACITY_MULTIPLIER), 0n, null, 0, false);
     return null;
   }
 

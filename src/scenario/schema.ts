@@ -15,7 +15,7 @@
 
 import { writeFileSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
-import { HOSTILE_CHAIN_KINDS } from '../device/hostile-kinds.js';
+import { HOSTILE_KINDS } from '../device/hostile-kinds.js';
 import { NAME_RE } from './fields.js';
 import { KNOWN_KNOBS } from './knobs.js';
 import {
@@ -54,7 +54,7 @@ const KIND_SCHEMA: { readonly [K in FieldKind]: () => JsonSchema } = {
   'bool': () => ({ type: 'boolean' }),
   'string': () => ({ type: 'string' }),
   'driver': () => ({ enum: [...DRIVERS] }),
-  'hostile-kind': () => ({ enum: [...HOSTILE_CHAIN_KINDS] }),
+  'hostile-kind': () => ({ enum: [...HOSTILE_KINDS] }),
   'pattern': () => ({ oneOf: [{ type: 'string', minLength: 1 }, { type: 'integer', minimum: 0 }] }),
   'u8': () => ({ type: 'integer', minimum: 0, maximum: 255 }),
   'u16': () => ({ type: 'integer', minimum: 0, maximum: 0xffff }),

@@ -20,7 +20,7 @@ import type { Obj } from './fields.js';
 import { DRIVERS, KNOWN_OPS, STATE_ROOTS } from './types.js';
 import { COMMON_SPEC, EXPECT_SPEC, MATCHERS, OPS } from './spec.js';
 import type { TableOp } from './spec.js';
-import { HOSTILE_CHAIN_KINDS } from '../device/hostile-kinds.js';
+import { HOSTILE_KINDS } from '../device/hostile-kinds.js';
 import type { Expectation, JsonValue, Matcher, OpName, Step } from './types.js';
 import { typeOf } from './units.js';
 
@@ -140,7 +140,7 @@ function tableStep(ctx: Ctx, op: TableOp, raw: Obj, path: string, scope: Scope):
       case 'bool': r = boolField(ctx, v, p, name); break;
       case 'u8': r = intField(ctx, v, p, name, 0, 255); break;
       case 'driver': r = oneOf(ctx, v, p, 'driver', DRIVERS); break;
-      case 'hostile-kind': r = oneOf(ctx, v, p, 'kind', HOSTILE_CHAIN_KINDS); break;
+      case 'hostile-kind': r = oneOf(ctx, v, p, 'kind', HOSTILE_KINDS); break;
       case 'pattern':
         if ((typeof v === 'string' && v.length > 0) || (typeof v === 'number' && Number.isSafeInteger(v) && v >= 0)) r = v;
         else ctx.err(p, `pattern must be a non-empty string or a non-negative integer, got ${JSON.stringify(v)}`);
