@@ -39,7 +39,7 @@ import { CxlError, EBUSY, EEXIST, EINVAL, ENOMEM, ENOSPC, ENXIO, ERRNO_CODES, St
 import { memdevName } from './cxlmem.js';
 import { cxl_dpa_to_region, cxlr_dax_alive, cxlr_dax_gen, cxlr_dax_link_extent, regionName } from './region.js';
 import { cxl_dax_region_notify, dax_release_resource } from './dax-driver.js';
-import { alloc_tag_group, cxl_tag_already_committed, free_tag_group, groupGet, groupHasSeq, groupMembers, groupPut } from './tag-group.js';
+import { alloc_tag_group, cxl_tag_already_committed, groupGet, groupHasSeq, groupMembers, groupPut } from './tag-group.js';
 
 export const CXL_DC_MAX_PENDING_EXTENTS = 100;
 export const CXL_DC_ADD_TIMEOUT_MS = 20_000;
@@ -69,8 +69,9 @@ export function clear_pending_extents(ctx: HostCtx, memdev: number): void {
   }
   h.memdevs.setRef(m, MF.nrPending, 0);
   h.memdevs.setRef(m, MF.lastHandle, 0);
-  const g = h.memdevs.getRef(m, MF.group) as GroupHandle;
-  if (g !== NO_HANDLE && h.groups.isLive(g) && groupMembers(ctx, g).length === 0) free_tag_group(ctx, g);
+  // v11 only forgets the group (drivers/cxl/core/mbox.c clear_pending_extents at f5e075e2: the
+  // list nodes freed, add_ctx.group = NULL): a group is freed by its members' last put, never here
+  // (fidelity-audit item 11; the model once freed an empty one, which no path leaves behind)
   h.memdevs.setRef(m, MF.group, NO_HANDLE);
 }
 
