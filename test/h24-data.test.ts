@@ -160,3 +160,23 @@ t.test('the 10-minute soak\'s dax-access-refused trace, its recorded events re-j
   t.ok(outcomes.includes('dax-access-refused'), 'recorded as the forbidden dax-access-refused');
   t.same(judge(evs), ['dax-access-refused-h15'], `now H15's (${evs.length} recorded events)`);
 });
+
+// The twelfth session's rate runs (`dcd stress --workload swarm --seconds 20 --mix off --seed 105`,
+// iteration 533, a free run; docs/findings-open.md): the member the teardown was releasing when
+// the claim ran had its Release DC complete just BEFORE the claim and its untrack after it. The
+// rule counted only releases completed after the claim, so it skipped the next member — the one
+// in flight across the refusal — as the not-taken one.
+t.test('the not-taken member\'s Release DC completed before the claim, its untrack after', (t) => {
+  const two = [tracked(1, A), tracked(2, B)];
+  const [mboxB, untrackB] = release(2, B);
+  t.same(judge([...two, teardown(), mboxB!, claim(1, 1), untrackB!, refused, ...release(1, A)]), ['dax-access-refused-h15'], 'A in flight across the refusal');
+  t.same(judge([...two, teardown(), mboxB!, claim(1, 1), untrackB!, refused, other, ...release(1, A)]), ['dax-access-refused'], 'the teardown thread did something else after the refusal: forbidden');
+  t.same(judge([...two, teardown(), mboxB!, untrackB!, claim(1, 1), refused, ...release(1, A)]), ['dax-access-refused-h15'], 'B untracked before the claim: the rule as before');
+  t.end();
+});
+
+t.test('the rate run\'s dax-access-refused trace, its recorded events re-judged', async (t) => {
+  const { outcomes, evs } = recorded('swarm-dax-access-refused-105-533.trace.json');
+  t.ok(outcomes.includes('dax-access-refused'), 'recorded as the forbidden dax-access-refused');
+  t.same(judge(evs), ['dax-access-refused-h15'], `now H15's in-flight refusal (${evs.length} recorded events)`);
+});

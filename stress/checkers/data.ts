@@ -309,7 +309,13 @@ export class DataChecker implements Checker {
     const threads = new Set(this.teardownReleases.filter((x) => x.region === region).map((x) => x.thread));
     for (const thread of threads) {
       // (an untagged device: the releases of its one extent)
-      const mine = this.teardownReleases.filter((x) => x.thread === thread && x.region === d.region && x.uuid === d.uuid && (d.claim!.extent === undefined || x.extent === d.claim!.extent) && x.mboxIdx > claimIdx);
+      // — of the members tracked at the claim (d.backing), in the order their Release DCs
+      // completed: the member the teardown was releasing at the claim (device_del'd, so not
+      // taken) may have completed its Release DC just BEFORE the claim and been untracked after
+      // it (seed 105, iteration 533, a free run: docs/findings-open.md); counting only releases
+      // completed after the claim took the next member for the not-taken one
+      const atClaim = d.backing?.extents;
+      const mine = this.teardownReleases.filter((x) => x.thread === thread && x.region === d.region && x.uuid === d.uuid && (d.claim!.extent === undefined || x.extent === d.claim!.extent) && (atClaim ? atClaim.has(x.extent) : x.mboxIdx > claimIdx));
       const backing = mine.slice(d.claim.notTaken);
       // a refusal: the first backing release (an earlier completed one: below, or the older rule's); a
       // failed verify: the one in flight at it — the thread's first backing release completing
