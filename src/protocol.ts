@@ -62,7 +62,9 @@ export type RuntimeEvent =
   /** a release record that the host ignored or refused (reason code, see RELEASE_REASON) */
   | { type: 'release-outcome'; memdev: number; dpa: number; len: number; reason: number }
   /** data written / verified through a DAX device (ok 1/0) */
-  | { type: 'data'; dev: number; offset: number; len: number; pattern: number; write: number; ok: number }
+  /** `dpa`: a failed access's first refused (or mismatching) device DPA (the media's answer); -1
+   *  when ok (absent in traces recorded before the twelfth session) */
+  | { type: 'data'; dev: number; offset: number; len: number; pattern: number; write: number; ok: number; dpa?: number }
   /** a region's existing-extent scan finished (rc 0 or errno code, attempts) */
   | { type: 'scan-done'; region: number; rc: number; attempts: number; found: number }
   /** a non-atomic read-modify-write of a group's nr_extents (groupGet/groupPut) overwrote a value
@@ -129,7 +131,7 @@ const EVENT_FIELDS: { [K in RuntimeEventType]: [string, FieldKind][] } = {
   'dax-group': [['region', 'n'], ['group', 'n'], ['n', 'n'], ['add', 'n'], ['rc', 'n']],
   'claim': [['region', 'n'], ['dev', 'n'], ['uuid', 'u'], ['rc', 'n'], ['nRanges', 'n'], ['size', 'n'], ['groupMembers', 'n'], ['extent', 'n']],
   'release-outcome': [['memdev', 'n'], ['dpa', 'n'], ['len', 'n'], ['reason', 'n']],
-  'data': [['dev', 'n'], ['offset', 'n'], ['len', 'n'], ['pattern', 'n'], ['write', 'n'], ['ok', 'n']],
+  'data': [['dev', 'n'], ['offset', 'n'], ['len', 'n'], ['pattern', 'n'], ['write', 'n'], ['ok', 'n'], ['dpa', 'n']],
   'scan-done': [['region', 'n'], ['rc', 'n'], ['attempts', 'n'], ['found', 'n']],
   'lock-hold': [['cls', 'n'], ['lock', 'n'], ['thread', 'n'], ['t0', 'n'], ['t1', 'n'], ['waitStart', 'n']],
   'lost-update': [['memdev', 'n'], ['group', 'n'], ['read', 'n'], ['found', 'n'], ['wrote', 'n']],

@@ -180,3 +180,27 @@ t.test('the rate run\'s dax-access-refused trace, its recorded events re-judged'
   t.ok(outcomes.includes('dax-access-refused'), 'recorded as the forbidden dax-access-refused');
   t.same(judge(evs), ['dax-access-refused-h15'], `now H15's in-flight refusal (${evs.length} recorded events)`);
 });
+
+// Since the twelfth session a refusal names the DPA the device refused (`data`'s `dpa`), and H15
+// is judged by that byte alone: a teardown of the device's region released a range containing it
+// (completed before the refusal, or in flight across it with the extent accepted). The member
+// counting above judges only traces recorded without the field.
+const refusedAt = (dpa: number): DecodedEvent => ev({ type: 'data', dev: 9, offset: 0, len: 2 << 20, pattern: 7, write: 1, ok: 0, dpa }, USER);
+// accepted extents (a recovered one is accepted): the in-flight rule needs the byte accepted at
+// the refusal — a refusal of a byte no response had accepted yet is H26's
+const accepted = (extent: number, dpa: number): DecodedEvent => ev({ type: 'extent-tracked', memdev: 0, region: R, extent, id: extent, dpa, len: L, uuid: TAG, seq: extent, group: 1, existing: 1, shareable: 0 }, IRQ);
+t.test('the refused byte decides H15 when the event names it', (t) => {
+  const two = [accepted(1, A), accepted(2, B)];
+  const [mboxB, untrackB] = release(2, B);
+  t.same(judge([...two, teardown(), mboxB!, claim(1, 1), untrackB!, refusedAt(A), ...release(1, A)]), ['dax-access-refused-h15'], 'A\'s Release DC in flight across the refusal of A\'s byte');
+  t.same(judge([...two, teardown(), claim(1, 1), ...release(1, A), refusedAt(A + 4096)]), ['dax-access-refused-h15'], 'A released before the refusal of a byte inside it');
+  t.same(judge([...two, claim(2, 2), teardown(), ...release(2, B), refusedAt(A)]), ['dax-access-refused'], 'only B was released: the refusal of A\'s byte is not explained (the member rule called it H15: B backed the device)');
+  t.same(judge([...two, claim(2, 2), teardown(), ...release(2, B), refusedAt(B)]), ['dax-access-refused-h15'], 'B\'s byte, B released');
+  t.same(judge([...two, claim(2, 2), teardown(R + 1), ...release(2, B), refusedAt(B)]), ['dax-access-refused'], 'another region\'s teardown');
+  t.same(judge([...two, claim(2, 2), teardown(), refusedAt(A), other, ...release(1, A)]), ['dax-access-refused'], 'the teardown thread did something else after the refusal: not in flight');
+  t.same(judge([...two, claim(2, 2), refusedAt(A), ...release(1, A, IRQ)]), ['dax-access-refused'], 'a release by no teardown');
+  t.same(judge([...two, claim(2, 2), teardown(), ...release(2, B), refused]), ['dax-access-refused-h15'], 'without the DPA (an older trace): the member rule as before');
+  const [mboxA, untrackA] = release(1, A);
+  t.same(judge([tracked(1, A), tracked(2, B), claim(2, 2), teardown(), refusedAt(A), mboxA!, untrackA!]), ['dax-access-refused'], 'A never accepted at the refusal (H26\'s window, not this rule\'s): not H15');
+  t.end();
+});

@@ -49,7 +49,8 @@ export function dax_access(ctx: HostCtx, dev: Handle, offset: number, length: nu
         const r = write ? media.write(dpa, n, pattern) : media.verify(dpa, n, pattern);
         if (!r.ok) {
           ok = false;
-          ctx.emit({ type: 'data', dev, offset, len: length, pattern, write: write ? 1 : 0, ok: 0 });
+          // the refused DPA: which extent's bytes the device no longer backs (stress/checkers/data.ts)
+          ctx.emit({ type: 'data', dev, offset, len: length, pattern, write: write ? 1 : 0, ok: 0, dpa: r.error.dpa });
           throw new CxlError(r.error.code === 'mismatch' ? 'EIO' : 'EFAULT', `${write ? 'write' : 'verify'} at DPA 0x${r.error.dpa.toString(16)}: ${r.error.message}`);
         }
         at += n;
@@ -57,6 +58,6 @@ export function dax_access(ctx: HostCtx, dev: Handle, offset: number, length: nu
       }
       devOff += rl;
     }
-    ctx.emit({ type: 'data', dev, offset, len: length, pattern, write: write ? 1 : 0, ok: ok ? 1 : 0 });
+    ctx.emit({ type: 'data', dev, offset, len: length, pattern, write: write ? 1 : 0, ok: ok ? 1 : 0, dpa: -1 });
   });
 }

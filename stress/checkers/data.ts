@@ -40,6 +40,11 @@
  *    is that one and backs nothing), and the teardown thread's first release of a backing extent
  *    completes after the refusal with no event of that thread between the refusal and it — or
  *    completed before the refusal while its `extent-untracked` (the older rule's time) came after.
+ *    Since the twelfth session a refusal names the DPA the device refused (`data`'s `dpa`), and
+ *    H15 is judged by that byte alone (releasedByte): a teardown of the device's region released
+ *    (Release DC) a range containing it — completed before the refusal, or in flight across it
+ *    with the extent accepted. The member-counting rules above judge only traces recorded
+ *    without the field (three of their blind spots were found by soaks: docs/findings-open.md).
  *  - the same in-flight evidence explains a `data-lost` verify (`data-lost-h15`, known: H15): a
  *    teardown Release DC of an extent backing the device, the first of that thread's to complete
  *    after the verify, with no event of that thread between the verify and its completion — the
@@ -113,7 +118,7 @@ export class DataChecker implements Checker {
   private readonly suspects: Suspect[] = [];
   /** `h23`: at the refusal, an extent backing the device was one the recovery scan realized from a
    *  stale Get DC Extent List snapshot (H23 evidence, HostDeviceExplainer.staleScanH23) */
-  private readonly refused: { dev: number; offset: number; len: number; idx: number; h23: string | null; h26: { id: number; what: string }[] }[] = [];
+  private readonly refused: { dev: number; offset: number; len: number; idx: number; h23: string | null; h26: { id: number; what: string }[]; dpa: number | null }[] = [];
   /** extent → event index at which the Add DC Response listing it completed (H26's evidence) */
   private readonly acceptedAt = new Map<number, number>();
   /** device → event index at which an extent backing it was released to the device (Release DC)
@@ -231,7 +236,9 @@ export class DataChecker implements Checker {
         const d = this.dev(ev.dev);
         if (ev.write === 1) {
           if (ev.ok !== 1) {
-            this.refused.push({ dev: ev.dev, offset: ev.offset, len: ev.len, idx, h23: this.staleBacking(d), h26: this.unacceptedBacking(d) });
+            // the refused DPA (the media's answer; not in traces recorded before the field)
+            const dpa = typeof ev.dpa === 'number' && ev.dpa >= 0 ? ev.dpa : null;
+            this.refused.push({ dev: ev.dev, offset: ev.offset, len: ev.len, idx, h23: this.staleBacking(d), h26: this.unacceptedBacking(d), dpa });
             return;
           }
           const w: Write = { offset: ev.offset, len: ev.len, pattern: ev.pattern, thread: e.thread, idx };
@@ -349,6 +356,28 @@ export class DataChecker implements Checker {
     return null;
   }
 
+  /**
+   * H15 by the refused byte itself: the `data` event names the DPA the device refused, so the
+   * extent whose bytes they were is known, and with it the teardown release that gave them back —
+   * a Release DC of a range containing that DPA, sent while tearing down the device's own region
+   * (cxlr_dax's devres: dc_extent_unregister → dc_extent_release → memdev_release_extent, whatever
+   * the DAX use count, drivers/cxl/core/extent.c). It completed before the refusal, or it was in
+   * flight across it (completed after, that thread silent in between) with the extent accepted
+   * at the refusal (an extent not yet accepted is H26's refusal, not this). No counting of which
+   * members a claim took (the rules above, for traces without the DPA). Null otherwise.
+   */
+  private releasedByte(r: { dev: number; idx: number; dpa: number | null; h26: { id: number }[] }): string | null {
+    const d = this.devs.get(r.dev);
+    if (r.dpa === null || !d) return null;
+    const dpa = r.dpa;
+    const mine = this.teardownReleases.filter((x) => x.region === d.region && x.dpa <= dpa && dpa < x.dpa + x.len);
+    const before = mine.find((x) => x.mboxIdx < r.idx);
+    if (before) return `the refused DPA 0x${dpa.toString(16)} lies in ${rng(before.dpa, before.len)}, which the cxl_dax_region teardown released (Release DC) ${r.idx - before.mboxIdx} events earlier while the device mapped it`;
+    const inFlight = mine.find((x) => x.mboxIdx > r.idx && x.quietSince < r.idx && !r.h26.some((p) => p.id === x.extent));
+    if (inFlight) return `the refused DPA 0x${dpa.toString(16)} lies in ${rng(inFlight.dpa, inFlight.len)}, whose Release DC by the cxl_dax_region teardown was in flight (its completion was recorded ${inFlight.mboxIdx - r.idx} events later, that thread silent in between)`;
+    return null;
+  }
+
   /** The latest write with this pattern covering the range, not overwritten since by another pattern. */
   private coveringWrite(d: Dev, offset: number, len: number, pattern: number): Write | null {
     for (let i = d.writes.length - 1; i >= 0; i--) {
@@ -387,10 +416,15 @@ export class DataChecker implements Checker {
       const memdev = d ? this.regionMemdev.get(d.region) : undefined;
       const ex = memdev === undefined ? null : this.explainer.explain(memdev);
       const what = `dax device ${r.dev} (tag ${d?.uuid ? tagStr(d.uuid) : '?'}): write of ${rng(r.offset, r.len)} was refused`;
-      const rel = this.releasedUnder.get(r.dev);
       const h26 = r.h26.find((p) => (this.acceptedAt.get(p.id) ?? -1) > r.idx);
-      const inFlight = rel !== undefined && rel < r.idx ? null : this.releaseInFlight(r.dev, r.idx, 'refusal');
-      if (rel !== undefined && rel < r.idx) out.add(`refused:${r.dev}:${r.offset}`, finding('dax-access-refused-h15', `${what}; a region teardown released an extent backing it (Release DC) ${r.idx - rel} events earlier, before unregistering the device`));
+      // with the refused DPA known, H15 needs the byte's own release (releasedByte): the member
+      // rules below judge only traces recorded without it
+      const byte = this.releasedByte(r);
+      const memberRules = r.dpa === null;
+      const rel = memberRules ? this.releasedUnder.get(r.dev) : undefined;
+      const inFlight = !memberRules || (rel !== undefined && rel < r.idx) ? null : this.releaseInFlight(r.dev, r.idx, 'refusal');
+      if (byte) out.add(`refused:${r.dev}:${r.offset}`, finding('dax-access-refused-h15', `${what}; ${byte}`));
+      else if (rel !== undefined && rel < r.idx) out.add(`refused:${r.dev}:${r.offset}`, finding('dax-access-refused-h15', `${what}; a region teardown released an extent backing it (Release DC) ${r.idx - rel} events earlier, before unregistering the device`));
       else if (inFlight) out.add(`refused:${r.dev}:${r.offset}`, finding('dax-access-refused-h15', `${what}; ${inFlight}`));
       else if (r.h23) out.add(`refused:${r.dev}:${r.offset}`, finding('dax-access-refused-h23', `${what}; an extent backing it: ${r.h23}`));
       else if (ex) out.add(`refused:${r.dev}:${r.offset}`, finding('dax-access-refused-h10', `${what}; ${ex.why}`));
