@@ -204,3 +204,14 @@ t.test('the refused byte decides H15 when the event names it', (t) => {
   t.same(judge([tracked(1, A), tracked(2, B), claim(2, 2), teardown(), refusedAt(A), mboxA!, untrackA!]), ['dax-access-refused'], 'A never accepted at the refusal (H26\'s window, not this rule\'s): not H15');
   t.end();
 });
+
+t.test('a failed verify naming its DPA: H15 by that byte alone', (t) => {
+  const two = [accepted(1, A), accepted(2, B)];
+  const verifyAt = (dpa: number): DecodedEvent => ev({ type: 'data', dev: 9, offset: 0, len: 2 << 20, pattern: 7, write: 0, ok: 0, dpa }, USER);
+  const [mboxA, untrackA] = release(1, A);
+  t.same(judgeLost([...two, claim(2, 2), teardown(), write, mboxA!, verifyAt(A), untrackA!]), ['data-lost-h15'], 'A released between the write and the verify, its untrack after');
+  t.same(judgeLost([...two, claim(2, 2), teardown(), write, verifyAt(A), ...release(1, A)]), ['data-lost-h15'], 'A\'s release in flight across the verify');
+  t.same(judgeLost([...two, claim(2, 2), teardown(), write, mboxA!, verifyAt(B), untrackA!]), ['data-lost'], 'the failing byte is B\'s, only A was released');
+  t.same(judgeLost([...two, claim(2, 2), teardown(), write, verifyAt(A), other, ...release(1, A)]), ['data-lost'], 'the teardown thread did something else after the verify: not in flight');
+  t.end();
+});

@@ -45,6 +45,7 @@
  *    (Release DC) a range containing it — completed before the refusal, or in flight across it
  *    with the extent accepted. The member-counting rules above judge only traces recorded
  *    without the field (three of their blind spots were found by soaks: docs/findings-open.md).
+ *    A failed verify that names its DPA is judged the same way (lostByte).
  *  - the same in-flight evidence explains a `data-lost` verify (`data-lost-h15`, known: H15): a
  *    teardown Release DC of an extent backing the device, the first of that thread's to complete
  *    after the verify, with no event of that thread between the verify and its completion — the
@@ -99,6 +100,8 @@ interface Suspect {
   thread: number;
   idx: number;
   write: Write;
+  /** the DPA the verify found refused or changed (null in traces recorded before the field) */
+  dpa: number | null;
 }
 
 /** per device: writes kept for the quiescent re-check (a limit on everything) */
@@ -252,7 +255,7 @@ export class DataChecker implements Checker {
         }
         if (ev.ok === 1) return;
         const cover = this.coveringWrite(d, ev.offset, ev.len, ev.pattern);
-        if (cover) this.suspects.push({ dev: ev.dev, offset: ev.offset, len: ev.len, pattern: ev.pattern, thread: e.thread, idx, write: cover });
+        if (cover) this.suspects.push({ dev: ev.dev, offset: ev.offset, len: ev.len, pattern: ev.pattern, thread: e.thread, idx, write: cover, dpa: typeof ev.dpa === 'number' && ev.dpa >= 0 ? ev.dpa : null });
         return;
       }
       default:
@@ -378,6 +381,24 @@ export class DataChecker implements Checker {
     return null;
   }
 
+  /**
+   * `data-lost-h15` by the failing byte: a Release DC of a range containing it, sent by a teardown
+   * of the device's region, that completed between the covering write and the verify, or was in
+   * flight across the verify (completed after it, that thread silent in between). A release
+   * completed before the covering write explains nothing (the write would have been refused).
+   */
+  private lostByte(s: Suspect): string | null {
+    const d = this.devs.get(s.dev);
+    if (s.dpa === null || !d) return null;
+    const dpa = s.dpa;
+    const mine = this.teardownReleases.filter((x) => x.region === d.region && x.dpa <= dpa && dpa < x.dpa + x.len);
+    const between = mine.find((x) => x.mboxIdx > s.write.idx && x.mboxIdx < s.idx);
+    if (between) return `the failing DPA 0x${dpa.toString(16)} lies in ${rng(between.dpa, between.len)}, which the cxl_dax_region teardown released (Release DC) ${s.idx - between.mboxIdx} events before the verify`;
+    const inFlight = mine.find((x) => x.mboxIdx > s.idx && x.quietSince < s.idx);
+    if (inFlight) return `the failing DPA 0x${dpa.toString(16)} lies in ${rng(inFlight.dpa, inFlight.len)}, whose Release DC by the cxl_dax_region teardown was in flight across the verify (completion recorded ${inFlight.mboxIdx - s.idx} events later)`;
+    return null;
+  }
+
   /** The latest write with this pattern covering the range, not overwritten since by another pattern. */
   private coveringWrite(d: Dev, offset: number, len: number, pattern: number): Write | null {
     for (let i = d.writes.length - 1; i >= 0; i--) {
@@ -403,7 +424,8 @@ export class DataChecker implements Checker {
       // H15: the failed verify fell inside the teardown's Release DC round trip of an extent
       // backing the device (the device answers at once and drops the range; the teardown thread's
       // events come at the completion, after the verify's)
-      const inFlight = this.releaseInFlight(s.dev, s.idx, 'verify', s.write.idx);
+      // with the failing DPA known, by that byte alone (lostByte); else the member rules
+      const inFlight = s.dpa !== null ? this.lostByte(s) : this.releaseInFlight(s.dev, s.idx, 'verify', s.write.idx);
       if (inFlight) {
         out.add(`lost:${s.dev}:${s.idx}`, finding('data-lost-h15', `dax device ${s.dev} (tag ${d?.uuid ? tagStr(d.uuid) : '?'}): verify of ${rng(s.offset, s.len)} pattern ${s.pattern} failed after the covering write at event ${s.write.idx}; ${inFlight}`));
         continue;
