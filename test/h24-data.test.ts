@@ -215,3 +215,9 @@ t.test('a failed verify naming its DPA: H15 by that byte alone', (t) => {
   t.same(judgeLost([...two, claim(2, 2), teardown(), write, verifyAt(A), other, ...release(1, A)]), ['data-lost'], 'the teardown thread did something else after the verify: not in flight');
   t.end();
 });
+
+t.test('the byte rule counts only releases after the device was claimed', (t) => {
+  const [mboxA, untrackA] = release(1, A);
+  t.same(judge([accepted(1, A), accepted(2, B), teardown(), mboxA!, untrackA!, claim(1, 1), refusedAt(A)]), ['dax-access-refused'], 'A released before the claim: the device never mapped it from that extent');
+  t.end();
+});

@@ -90,6 +90,8 @@ interface Dev {
   claim?: { idx: number; notTaken: number; extent?: number };
   /** writes since the last range change */
   writes: Write[];
+  /** the event index of its successful claim (the byte rules count only releases after it) */
+  claimedAt?: number;
 }
 
 interface Suspect {
@@ -230,7 +232,7 @@ export class DataChecker implements Checker {
           // a new claim: what an earlier claim of this handle was released under no longer counts
           this.releasedUnder.delete(ev.dev);
           this.devs.set(ev.dev, {
-            region: ev.region, uuid: ev.uuid, writes: [], backing: { extents: new Set(ids), notTaken: Math.max(0, tracked - ev.nRanges), seen: 0 },
+            region: ev.region, uuid: ev.uuid, writes: [], claimedAt: idx, backing: { extents: new Set(ids), notTaken: Math.max(0, tracked - ev.nRanges), seen: 0 },
             ...(ev.uuid !== NULL_UUID ? { claim: { idx, notTaken: tracked - ev.nRanges } } : took ? { claim: { idx, notTaken: 0, extent: took } } : {}),
           });
         }
@@ -373,7 +375,10 @@ export class DataChecker implements Checker {
     const d = this.devs.get(r.dev);
     if (r.dpa === null || !d) return null;
     const dpa = r.dpa;
-    const mine = this.teardownReleases.filter((x) => x.region === d.region && x.dpa <= dpa && dpa < x.dpa + x.len);
+    // a release before the device was claimed gave back bytes the device never mapped from it
+    // (a stale re-realize of them is H23's, judged below)
+    const after = d.claimedAt ?? -1;
+    const mine = this.teardownReleases.filter((x) => x.region === d.region && x.dpa <= dpa && dpa < x.dpa + x.len && x.mboxIdx > after);
     const before = mine.find((x) => x.mboxIdx < r.idx);
     if (before) return `the refused DPA 0x${dpa.toString(16)} lies in ${rng(before.dpa, before.len)}, which the cxl_dax_region teardown released (Release DC) ${r.idx - before.mboxIdx} events earlier while the device mapped it`;
     const inFlight = mine.find((x) => x.mboxIdx > r.idx && x.quietSince < r.idx && !r.h26.some((p) => p.id === x.extent));
