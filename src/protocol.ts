@@ -61,9 +61,9 @@ export type RuntimeEvent =
   | { type: 'claim'; region: number; dev: number; uuid: string; rc: number; nRanges: number; size: number; groupMembers: number; extent?: number }
   /** a release record that the host ignored or refused (reason code, see RELEASE_REASON) */
   | { type: 'release-outcome'; memdev: number; dpa: number; len: number; reason: number }
-  /** data written / verified through a DAX device (ok 1/0) */
-  /** `dpa`: a failed access's first refused (or mismatching) device DPA (the media's answer); -1
-   *  when ok (absent in traces recorded before the twelfth session) */
+  /** data written / verified through a DAX device (ok 1/0); `dpa`: a failed access's first refused
+   *  (or mismatching) device DPA, the media's answer — -1 when ok, absent in traces recorded
+   *  before the twelfth session */
   | { type: 'data'; dev: number; offset: number; len: number; pattern: number; write: number; ok: number; dpa?: number }
   /** a region's existing-extent scan finished (rc 0 or errno code, attempts) */
   | { type: 'scan-done'; region: number; rc: number; attempts: number; found: number }

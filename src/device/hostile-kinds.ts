@@ -53,7 +53,7 @@ export const HOSTILE_RELEASE_KINDS = [
   'release-u64',
 ] as const;
 
-/** Every kind `hostileInject` (and the scenario step `hostile`) takes. */
+/** Every kind `hostileInject` (and the scenario op `hostile-inject`) takes. */
 export const HOSTILE_KINDS = [...HOSTILE_CHAIN_KINDS, ...HOSTILE_RELEASE_KINDS] as const;
 
 export type HostileChainKind = (typeof HOSTILE_KINDS)[number];
