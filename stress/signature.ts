@@ -57,7 +57,8 @@ const WITNESS: Record<string, Witness> = {
   // H18: one chain, no second thread: classification never compares chain mates
   'extent-dup-in-chain': { phrase: 'overlapping members of one chain both tracked', events: [], pair: ['cxlr_dax_classify_extent', 'cxlr_dax_classify_extent'] },
   // H27: lockdep and the hung-wait report name lock classes; the two kernel sides are the mapping
-  // attribute's show (get_dax_range) and the shrink that drains it (docs/kernel-map.md#h27)
+  // attribute's show (get_dax_range) and the store that drains it (docs/kernel-map.md#h27) — the
+  // shrink or unregister_dev_dax, chosen by h27Pair from the report
   'lock-order-h27': { phrase: 'lock cycle kn->active(mappingN attribute) / dax_region_rwsem', events: [], pair: ['dev_dax_shrink', 'start_show'] },
   'hung-wait-h27': { phrase: 'deadlock kn->active(mappingN attribute) / dax_region_rwsem', events: [], pair: ['dev_dax_shrink', 'start_show'] },
   // H28: the shrink cannot release the action the teardown took (or a claim inside the teardown
@@ -113,14 +114,6 @@ export function racingFunctions(outcome: string, events: readonly NamedEvent[], 
 }
 
 /**
- * H28 has two paths (docs/kernel-map.md#h28), and a sweep should not merge them: the mapping
- * registered by a claim that ran after the teardown took the region's devres list (`uuid_store` →
- * alloc_dev_dax_range → devm_register_dax_mapping lands on the emptied list), or the shrink whose
- * devm_release_action could not find the action the teardown had already taken (dev_dax_shrink).
- * The teardown's `region-teardown` event is emitted when it takes the list (devres_release_all in
- * src/dax/cxl.ts), so a successful claim of that region after it is the claim path.
- */
-/**
  * H27's draining side (docs/kernel-map.md#h27): the mapping attribute's show waits for
  * dax_region_rwsem inside its active reference (get_dax_range, named by start_show for all three
  * attributes), and the side holding the rwsem (W) drains that reference either in size_store →
@@ -134,6 +127,14 @@ function h27Pair(detail: string): [string, string] {
   return ['dev_dax_shrink', 'start_show'];
 }
 
+/**
+ * H28 has two paths (docs/kernel-map.md#h28), and a sweep should not merge them: the mapping
+ * registered by a claim that ran after the teardown took the region's devres list (`uuid_store` →
+ * alloc_dev_dax_range → devm_register_dax_mapping lands on the emptied list), or the shrink whose
+ * devm_release_action could not find the action the teardown had already taken (dev_dax_shrink).
+ * The teardown's `region-teardown` event is emitted when it takes the list (devres_release_all in
+ * src/dax/cxl.ts), so a successful claim of that region after it is the claim path.
+ */
 function h28Pair(events: readonly NamedEvent[]): [string, string] {
   const tornDown = new Set<number>();
   for (const e of events) {
