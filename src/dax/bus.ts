@@ -408,7 +408,14 @@ function uuid_claim_untagged(ctx: HostCtx, region: Handle, dev: Handle, took: { 
   device_for_each_child(ctx, region, (e) => {
     const r = childResource(ctx, region, e);
     if (r === NO_HANDLE || h.daxRes.get(r, 'useCnt') !== 0 || h.daxRes.getUuid(r, 'uuid') !== NULL_UUID) return 0;
-    childGet(ctx, e); // get_device(child) on the match, before the iterator drops its own
+    // get_device(child) on the match, before the iterator drops its own: a kref_get on a device
+    // the iterator holds, so it cannot fail — even when a teardown's device_del has klist_del'd
+    // the child since the iterator took it (childGet's "no longer on the list" is the iterator's
+    // skip, not this). The model once used childGet here: a child unlinked in that window gave no
+    // reference, and the claim's put below then dropped the teardown's — the extent released in
+    // the claim's thread while its device_del still waited for dax_region_rwsem (a forbidden
+    // `conservation` in bench:find's rcu=on control, twelfth session: docs/findings-open.md)
+    get_device_held(ctx, e);
     found = e;
     res = r;
     return 1;
@@ -475,6 +482,11 @@ function childGet(ctx: HostCtx, e: ExtentHandle): boolean {
     if (err instanceof StaleHandleError) return false; // released under the walk
     throw err;
   }
+}
+
+/** get_device() on a child the caller already holds (a walk's current child): a plain kref_get. */
+function get_device_held(ctx: HostCtx, e: ExtentHandle): void {
+  ctx.host.extents.add(e, 'refs', 1);
 }
 
 /** put_device() on a walk's reference: the last one releases the extent in this thread. */
