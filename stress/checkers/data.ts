@@ -375,15 +375,22 @@ export class DataChecker implements Checker {
     const d = this.devs.get(r.dev);
     if (r.dpa === null || !d) return null;
     const dpa = r.dpa;
-    // a release before the device was claimed gave back bytes the device never mapped from it
-    // (a stale re-realize of them is H23's, judged below)
-    const after = d.claimedAt ?? -1;
-    const mine = this.teardownReleases.filter((x) => x.region === d.region && x.dpa <= dpa && dpa < x.dpa + x.len && x.mboxIdx > after);
+    const mine = this.releasesOfByte(d, dpa);
     const before = mine.find((x) => x.mboxIdx < r.idx);
     if (before) return `the refused DPA 0x${dpa.toString(16)} lies in ${rng(before.dpa, before.len)}, which the cxl_dax_region teardown released (Release DC) ${r.idx - before.mboxIdx} events earlier while the device mapped it`;
     const inFlight = mine.find((x) => x.mboxIdx > r.idx && x.quietSince < r.idx && !r.h26.some((p) => p.id === x.extent));
     if (inFlight) return `the refused DPA 0x${dpa.toString(16)} lies in ${rng(inFlight.dpa, inFlight.len)}, whose Release DC by the cxl_dax_region teardown was in flight (its completion was recorded ${inFlight.mboxIdx - r.idx} events later, that thread silent in between)`;
     return null;
+  }
+
+  /**
+   * The teardown releases (Release DC sent by a teardown of `d`'s region) of a range containing
+   * `dpa`, completed after `d`'s claim: a release before the claim gave back bytes the device never
+   * mapped from that extent (a stale re-realize of them is H23's, judged apart). Both byte rules.
+   */
+  private releasesOfByte(d: Dev, dpa: number): typeof this.teardownReleases {
+    const after = d.claimedAt ?? -1;
+    return this.teardownReleases.filter((x) => x.region === d.region && x.dpa <= dpa && dpa < x.dpa + x.len && x.mboxIdx > after);
   }
 
   /**
@@ -396,7 +403,7 @@ export class DataChecker implements Checker {
     const d = this.devs.get(s.dev);
     if (s.dpa === null || !d) return null;
     const dpa = s.dpa;
-    const mine = this.teardownReleases.filter((x) => x.region === d.region && x.dpa <= dpa && dpa < x.dpa + x.len);
+    const mine = this.releasesOfByte(d, dpa);
     const between = mine.find((x) => x.mboxIdx > s.write.idx && x.mboxIdx < s.idx);
     if (between) return `the failing DPA 0x${dpa.toString(16)} lies in ${rng(between.dpa, between.len)}, which the cxl_dax_region teardown released (Release DC) ${s.idx - between.mboxIdx} events before the verify`;
     const inFlight = mine.find((x) => x.mboxIdx > s.idx && x.quietSince < s.idx);
